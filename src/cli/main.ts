@@ -1,0 +1,73 @@
+import { Command, CommanderError } from 'commander';
+import { isLynqError, messageOf } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import { BRIDGE_VERSION } from '../version.ts';
+import { runDemo } from './demo-command.ts';
+import { runRender } from './render-command.ts';
+import { EXIT_CONFIG, EXIT_PARTIAL } from './report.ts';
+import { runSync } from './sync-command.ts';
+import { runValidate } from './validate-command.ts';
+
+export type Io = { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv; isTty: boolean };
+
+const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, isTty: Boolean(process.stderr.isTTY) });
+
+/**
+ * The only place that turns errors into exit codes: 0 all good; 1 some nodes failed or
+ * deletions were held back; 2 usage or config error; 3 nothing published because the
+ * source or git failed.
+ */
+export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+  let code = 0;
+  const logger = createLogger({ level: io.env.LYNQ_LOG_LEVEL ?? 'warn' });
+  const program = new Command('lynq')
+    .description('Database rows rendered into per-node Kubernetes manifests in Git (Lynq through GitOps).')
+    .version(BRIDGE_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out.write(text), writeErr: (text) => io.err.write(text) })
+    .showHelpAfterError();
+
+  const dirs = (command: Command): Command =>
+    command.option('--hubs <dir>', 'folder of LynqHub files', 'hubs').option('--forms <dir>', 'folder of LynqForm files', 'forms');
+
+  dirs(program.command('sync').description('sync every hub (or one) once: render, commit, push'))
+    .option('--hub <name>', 'only this hub')
+    .option('--repo <url-or-path>', 'manifests repository, instead of spec.publish.repo')
+    .option('--dry-run', 'print the plan per node and write nothing')
+    .option('--diff', 'with --dry-run: print the diff too')
+    .option('--allow-deletions', 'remove nodes even beyond the deletion guard')
+    .action(async (options) => {
+      code = await runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, { io, logger });
+    });
+
+  dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG')).action(async (options) => {
+    code = await runValidate(options, io);
+  });
+
+  dirs(program.command('render').description('print one node\'s manifests, from its database row').argument('<node>', 'hub/form/uid')).action(
+    async (node: string, options) => {
+      code = await runRender(node, options, { io, logger });
+    },
+  );
+
+  program
+    .command('demo')
+    .description('sync the demo hub (embedded Postgres) into a local manifests repository (npm start)')
+    .option('--dir <dir>', 'where the demo keeps its database and repository', '.lynq/demo')
+    .action(async (options) => {
+      code = await runDemo(options, { io, logger });
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG;
+    if (isLynqError(error)) {
+      io.err.write(`lynq: ${error.message}\n`);
+      return error.name === 'RenderError' ? EXIT_PARTIAL : EXIT_CONFIG;
+    }
+    io.err.write(`lynq: unexpected error: ${messageOf(error)}\n${error instanceof Error ? (error.stack ?? '') : ''}\n`);
+    return EXIT_CONFIG;
+  }
+}

@@ -1,0 +1,37 @@
+import { loadConfig } from '../config/load.ts';
+import { defaultSecretEnv } from '../config/secrets.ts';
+import { ConfigError } from '../errors.ts';
+import { secrets, type Logger } from '../logger.ts';
+import { templateVariables } from '../plan/render-hub.ts';
+import { formHash, renderNode } from '../render/node.ts';
+import { checkRoot } from '../render/paths.ts';
+import { TemplateEngine } from '../render/template.ts';
+import { readHubRows } from '../sources/factory.ts';
+import { BRIDGE_VERSION } from '../version.ts';
+import type { Io } from './main.ts';
+import { EXIT_OK } from './report.ts';
+
+/** `lynq render hub/form/uid`: the node's files on stdout, as a multi-document stream. */
+export async function runRender(node: string, options: { hubs: string; forms: string }, context: { io: Io; logger: Logger }): Promise<number> {
+  const [hubName, formName, uid, ...rest] = node.split('/');
+  if (hubName === undefined || formName === undefined || uid === undefined || rest.length > 0) {
+    throw new ConfigError(`expected hub/form/uid, got ${JSON.stringify(node)}`);
+  }
+  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
+  const hub = config.hubs.get(hubName);
+  if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(hubName)}`);
+  const form = config.forms.find((candidate) => candidate.name === formName && candidate.spec.hubId === hubName);
+  if (form === undefined) throw new ConfigError(`no form named ${JSON.stringify(formName)} for hub ${hubName}`);
+  const rows = await readHubRows(hub, { secretEnv: defaultSecretEnv(secrets, context.io.env), logger: context.logger });
+  const matches = rows.filter((row) => row.uid === uid);
+  if (matches.length === 0) throw new ConfigError(`no row with uid ${JSON.stringify(uid)}`, { hub: hubName });
+  if (matches.length > 1) throw new ConfigError(`${matches.length} rows have uid ${JSON.stringify(uid)}`, { hub: hubName });
+  const row = matches[0]!;
+  if (!row.active) context.io.err.write(`lynq: note: row ${uid} is not active, so a sync would not publish this node\n`);
+  const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
+  const engine = new TemplateEngine(templateVariables(hub));
+  const rendered = renderNode({ hub, form, formHash: formHash(form), engine, root, bridgeVersion: BRIDGE_VERSION }, row);
+  const docs = rendered.files.map((file) => `# Source: ${rendered.dir}/${file.name}\n${file.content}`);
+  context.io.out.write(docs.join('---\n'));
+  return EXIT_OK;
+}

@@ -1,0 +1,47 @@
+import { loadConfig, type Config, type Hub } from '../config/load.ts';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
+import type { Io } from './main.ts';
+import { exitCodeOf, summaryTable } from './report.ts';
+import { createSyncDeps } from './wiring.ts';
+
+export type SyncCommandOptions = {
+  hubs: string;
+  forms: string;
+  hub?: string;
+  repo?: string;
+  dryRun: boolean;
+  diff: boolean;
+  allowDeletions: boolean;
+};
+
+export async function runSync(options: SyncCommandOptions, context: { io: Io; logger: Logger }): Promise<number> {
+  const { io } = context;
+  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
+  const hubs = selectHubs(config, options.hub);
+  const deps = createSyncDeps({
+    logger: context.logger,
+    repoOverride: options.repo,
+    dryRun: options.dryRun,
+    diff: options.diff,
+    out: io.out,
+    env: io.env,
+    onPhase: io.isTty ? (hub, phase) => io.err.write(`\r\x1b[2K${hub}: ${phase}…`) : undefined,
+  });
+  const results: HubSyncResult[] = [];
+  for (const hub of hubs) {
+    const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
+    results.push(await syncHub(hub, forms, deps, { allowDeletions: options.allowDeletions }));
+  }
+  if (io.isTty) io.err.write('\r\x1b[2K');
+  io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));
+  return exitCodeOf(results);
+}
+
+export function selectHubs(config: Config, name: string | undefined): Hub[] {
+  if (name === undefined) return [...config.hubs.values()];
+  const hub = config.hubs.get(name);
+  if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(name)} (hubs: ${[...config.hubs.keys()].join(', ') || 'none'})`);
+  return [hub];
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { Metadata, ObjectName } from './hub-schema.ts';
+
+/** A resource id names a file (`<id>.yaml`), so it must be a safe path segment. */
+const ResourceId = z
+  .string()
+  .max(100)
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "_" and "-", starting and ending alphanumeric')
+  .refine((id) => !['kustomization', 'lynqnode'].includes(id.toLowerCase()), {
+    message: 'is reserved: kustomization.yaml and lynqnode.yaml are written by the bridge',
+  });
+
+/** One entry of a form's resource lists, with Lynq's field names and defaults. */
+export const TResource = z.strictObject({
+  id: ResourceId,
+  spec: z.record(z.string(), z.unknown()),
+  nameTemplate: z.string().optional(),
+  labelsTemplate: z.record(z.string(), z.string()).default({}),
+  annotationsTemplate: z.record(z.string(), z.string()).default({}),
+  targetNamespace: z.string().optional(),
+  dependIds: z.array(z.string()).default([]),
+  creationPolicy: z.enum(['Once', 'WhenNeeded']).default('WhenNeeded'),
+  deletionPolicy: z.enum(['Delete', 'Retain']).default('Delete'),
+  conflictPolicy: z.enum(['Stuck', 'Force']).default('Stuck'),
+  patchStrategy: z.enum(['apply', 'merge', 'replace']).default('apply'),
+  waitForReady: z.boolean().default(true),
+  timeoutSeconds: z.number().int().min(1).max(3600).default(300),
+  ignoreFields: z.array(z.string()).default([]),
+  skipOnDependencyFailure: z.boolean().default(true),
+});
+export type TResource = z.infer<typeof TResource>;
+
+/** Lynq's 16 resource lists, in Lynq's order; the list names the expected kind. */
+export const RESOURCE_LISTS = {
+  serviceAccounts: 'ServiceAccount',
+  deployments: 'Deployment',
+  statefulSets: 'StatefulSet',
+  daemonSets: 'DaemonSet',
+  services: 'Service',
+  ingresses: 'Ingress',
+  configMaps: 'ConfigMap',
+  secrets: 'Secret',
+  persistentVolumeClaims: 'PersistentVolumeClaim',
+  jobs: 'Job',
+  cronJobs: 'CronJob',
+  podDisruptionBudgets: 'PodDisruptionBudget',
+  networkPolicies: 'NetworkPolicy',
+  horizontalPodAutoscalers: 'HorizontalPodAutoscaler',
+  namespaces: 'Namespace',
+  manifests: undefined,
+} as const satisfies Record<string, string | undefined>;
+export type ResourceList = keyof typeof RESOURCE_LISTS;
+export const RESOURCE_LIST_NAMES = Object.keys(RESOURCE_LISTS) as ResourceList[];
+
+const resourceLists = Object.fromEntries(
+  RESOURCE_LIST_NAMES.map((list) => [list, z.array(TResource).default([])]),
+) as { [K in ResourceList]: z.ZodDefault<z.ZodArray<typeof TResource>> };
+
+export const FormSpec = z.strictObject({
+  hubId: ObjectName,
+  ...resourceLists,
+  rollout: z
+    .strictObject({
+      maxSkew: z.number().int().min(0).default(0),
+      progressDeadlineSeconds: z.number().int().min(60).max(3600).default(600),
+    })
+    .optional(),
+});
+export type FormSpec = z.infer<typeof FormSpec>;
+
+export const FormFile = z.strictObject({
+  apiVersion: z.literal('operator.lynq.sh/v1'),
+  kind: z.literal('LynqForm'),
+  metadata: Metadata,
+  spec: FormSpec,
+});
+export type FormFile = z.infer<typeof FormFile>;

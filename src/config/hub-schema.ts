@@ -1,0 +1,155 @@
+import { z } from 'zod';
+
+/** Kubernetes object names and our path segments: an RFC 1123 DNS label. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export const ObjectName = z
+  .string()
+  .max(63)
+  .regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric');
+
+/**
+ * Where a secret comes from without a cluster: an environment variable, a file, or
+ * Lynq's `{ name, key }` Secret reference read from a mounted Secret directory.
+ */
+export const SecretRef = z.union([
+  z.strictObject({ env: z.string().min(1) }),
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({ name: z.string().min(1), key: z.string().min(1) }),
+]);
+export type SecretRef = z.infer<typeof SecretRef>;
+
+export const TlsOptions = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Verify the server certificate (default true; turn off only for self-signed test servers). */
+  rejectUnauthorized: z.boolean().default(true),
+  caFile: z.string().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+});
+export type TlsOptions = z.infer<typeof TlsOptions>;
+
+const tableOrQuery = {
+  /** A table or view, quoted as an identifier; `schema.table` allowed. */
+  table: z.string().min(1).optional(),
+  /** A full SELECT, for joins; used instead of `table`. */
+  query: z.string().min(1).optional(),
+};
+
+export const SqlServerSource = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).optional(),
+  username: z.string().optional(),
+  passwordRef: SecretRef.optional(),
+  database: z.string().min(1),
+  ...tableOrQuery,
+  tls: TlsOptions.optional(),
+  connectTimeoutSeconds: z.number().positive().default(10),
+  queryTimeoutSeconds: z.number().positive().default(30),
+});
+export type SqlServerSource = z.infer<typeof SqlServerSource>;
+
+export const PgliteSource = z.strictObject({
+  /** Data directory; created and seeded on first use. In memory when absent. */
+  dataDir: z.string().optional(),
+  /** SQL run once when the data directory is new (or on every run in memory). */
+  seedFile: z.string().optional(),
+  ...tableOrQuery,
+  queryTimeoutSeconds: z.number().positive().default(30),
+});
+export type PgliteSource = z.infer<typeof PgliteSource>;
+
+export const SourceType = z.enum(['mysql', 'postgresql', 'pglite']);
+export type SourceType = z.infer<typeof SourceType>;
+
+export const HubSource = z
+  .strictObject({
+    type: SourceType,
+    mysql: SqlServerSource.optional(),
+    postgresql: SqlServerSource.optional(),
+    pglite: PgliteSource.optional(),
+    /** `30s`, `1m`, `5m`… or a cron expression; used by `lynq serve`. */
+    syncInterval: z.string().default('1m'),
+  })
+  .superRefine((source, ctx) => {
+    const settings = source[source.type];
+    if (settings === undefined) {
+      ctx.addIssue({ code: 'custom', path: [source.type], message: `type is ${source.type}, so spec.source.${source.type} is required` });
+      return;
+    }
+    if ((settings.table === undefined) === (settings.query === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [source.type], message: 'give exactly one of table or query' });
+    }
+  });
+export type HubSource = z.infer<typeof HubSource>;
+
+export const ValueMappings = z.strictObject({
+  uid: z.string().min(1),
+  activate: z.string().min(1),
+  /** Lynq's older required mapping; when given, `hostOrUrl` and `host` are template variables. */
+  hostOrUrl: z.string().min(1).optional(),
+});
+
+/** Template variables the bridge defines itself; an extra mapping may not reuse them. */
+export const RESERVED_VARIABLES = ['uid', 'activate', 'hubId', 'templateRef', 'host', 'hostOrUrl'] as const;
+
+const VariableName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a template identifier: letters, digits and "_", not starting with a digit')
+  .refine((name) => !(RESERVED_VARIABLES as readonly string[]).includes(name), {
+    message: `is reserved (${RESERVED_VARIABLES.join(', ')})`,
+  });
+
+export const PublishAuth = z.strictObject({
+  /** HTTPS token (GitHub: a PAT or installation token). */
+  token: SecretRef.optional(),
+  /** User name sent with the token; GitHub accepts `x-access-token`. */
+  username: z.string().default('x-access-token'),
+  /** SSH private key for git@ URLs. */
+  sshKey: SecretRef.optional(),
+  /** known_hosts file for SSH; without it, a new host key is accepted on first use. */
+  knownHostsFile: z.string().optional(),
+});
+export type PublishAuth = z.infer<typeof PublishAuth>;
+
+export const Publish = z.strictObject({
+  /** The manifests repository: a URL or a local path. `--repo` overrides it. */
+  repo: z.string().min(1).optional(),
+  branch: z.string().min(1).default('main'),
+  /** Folder in the repository that holds `<hub>/<form>/<uid>/`. */
+  root: z.string().min(1).default('nodes'),
+  author: z
+    .strictObject({ name: z.string().min(1), email: z.string().min(1) })
+    .default({ name: 'Lynq Bridge', email: 'lynq-bridge@users.noreply.github.com' }),
+  auth: PublishAuth.optional(),
+  /** How many times a push rejected because the remote moved is tried again on the new head. */
+  maxPushAttempts: z.number().int().min(1).max(20).default(5),
+});
+export type Publish = z.infer<typeof Publish>;
+
+export const DeletionGuard = z.strictObject({
+  /** Hold back removals when a sync would remove more than this share of the hub's nodes. */
+  maxDeletePercent: z.number().min(0).max(100).default(50),
+});
+
+export const HubSpec = z.strictObject({
+  source: HubSource,
+  valueMappings: ValueMappings,
+  extraValueMappings: z.record(VariableName, z.string().min(1)).default({}),
+  publish: Publish.default(Publish.parse({})),
+  deletionGuard: DeletionGuard.default({ maxDeletePercent: 50 }),
+});
+export type HubSpec = z.infer<typeof HubSpec>;
+
+export const Metadata = z.looseObject({
+  name: ObjectName,
+  namespace: ObjectName.optional(),
+});
+
+export const HubFile = z.strictObject({
+  apiVersion: z.literal('operator.lynq.sh/v1'),
+  kind: z.literal('LynqHub'),
+  metadata: Metadata,
+  spec: HubSpec,
+});
+export type HubFile = z.infer<typeof HubFile>;

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { GitError, type ErrorWhere } from '../errors.ts';
+import type { SecretRegistry } from '../logger.ts';
+
+/** Credentials for the manifests repository, already resolved from env or file. */
+export type GitAuth = {
+  token?: string;
+  username?: string;
+  /** Path of an SSH private key file. */
+  sshKeyFile?: string;
+  knownHostsFile?: string;
+};
+
+export type GitOptions = {
+  auth?: GitAuth;
+  registry: SecretRegistry;
+  /** How long one git command may take before it is killed. */
+  timeoutMs?: number;
+};
+
+const ASKPASS = fileURLToPath(new URL('./askpass.sh', import.meta.url));
+
+/**
+ * The one place that decides how git runs: no prompts, C locale, no system or user
+ * config that could change output, credentials through GIT_ASKPASS or GIT_SSH_COMMAND
+ * (never in URLs or arguments).
+ */
+export function gitEnvironment(options: GitOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LC_ALL: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+  };
+  const auth = options.auth;
+  if (auth?.token !== undefined) {
+    options.registry.add(auth.token);
+    env.GIT_ASKPASS = ASKPASS;
+    env.LYNQ_GIT_USERNAME = auth.username ?? 'x-access-token';
+    env.LYNQ_GIT_PASSWORD = auth.token;
+  }
+  if (auth?.sshKeyFile !== undefined) {
+    const hostKeys = auth.knownHostsFile !== undefined ? `-o UserKnownHostsFile=${shellQuote(auth.knownHostsFile)} -o StrictHostKeyChecking=yes` : '-o StrictHostKeyChecking=accept-new';
+    env.GIT_SSH_COMMAND = `ssh -i ${shellQuote(auth.sshKeyFile)} -o IdentitiesOnly=yes -o BatchMode=yes ${hostKeys}`;
+  }
+  return env;
+}
+
+/**
+ * The one simple-git factory. simple-git refuses environments that set askpass, ssh
+ * command or config paths unless told; here those values are ours, set just above.
+ */
+export function createGit(dir: string, options: GitOptions): SimpleGit {
+  return simpleGit({
+    baseDir: dir,
+    binary: 'git',
+    maxConcurrentProcesses: 4,
+    timeout: { block: options.timeoutMs ?? 120_000 },
+    unsafe: { allowUnsafeAskPass: true, allowUnsafeSshCommand: true, allowUnsafeConfigPaths: true },
+  }).env(gitEnvironment(options));
+}
+
+export type RunResult = { stdout: Buffer; stderr: string; code: number };
+
+/**
+ * git commands that simple-git cannot drive: those fed on stdin (fast-import,
+ * cat-file --batch) and those whose output matters when they fail (push --porcelain).
+ */
+export function runGit(dir: string, args: readonly string[], options: GitOptions & { input?: Iterable<Buffer | string> }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: dir, env: gitEnvironment(options), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new GitError(`cannot run git ${args[0]}`, {}, { cause: error }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(out), stderr: options.registry.scrub(Buffer.concat(err).toString('utf8')), code: code ?? (signal ? 128 : 1) });
+    });
+    child.stdin.on('error', () => undefined); // the exit code tells what went wrong
+    void writeInput(child.stdin, options.input);
+  });
+}
+
+async function writeInput(stdin: NodeJS.WritableStream, input: Iterable<Buffer | string> | undefined): Promise<void> {
+  for (const chunk of input ?? []) {
+    if (!stdin.write(chunk)) await new Promise((resolve) => stdin.once('drain', resolve));
+  }
+  stdin.end();
+}
+
+/** Turn a failed command into a GitError whose message says what was tried, without secrets. */
+export function gitFailure(action: string, result: RunResult | { stderr: string }, where: ErrorWhere = {}): GitError {
+  const stderr = result.stderr.trim().split('\n').slice(-3).join(' | ');
+  return new GitError(`${action} failed${stderr ? `: ${stderr}` : ''}`, where);
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

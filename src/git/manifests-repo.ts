@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { GitError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { TreeListing } from '../plan/types.ts';
+import { createGit, gitFailure, runGit, type GitOptions } from './git.ts';
+
+export type Author = { name: string; email: string };
+
+export type CommitInput = {
+  /** The commit the new one builds on; undefined for the first commit of a branch. */
+  parent: string | undefined;
+  writes: ReadonlyMap<string, string>;
+  deletes: readonly string[];
+  message: string;
+  author: Author;
+  /** Seconds since the epoch (passed in, so tests control it). */
+  time: number;
+};
+
+export type PushOutcome = 'pushed' | 'moved';
+
+/**
+ * The manifests repository as the sync sees it. One implementation talks to a bare
+ * cache clone; the sync core sees only these verbs.
+ */
+export interface ManifestsRepo {
+  /** Bring the branch up to date; its head commit, or undefined when the branch does not exist yet. */
+  fetch(branch: string): Promise<string | undefined>;
+  /** Every file under `prefix` at `commit` (path → blob id); empty for no commit. */
+  listTree(commit: string | undefined, prefix: string): Promise<TreeListing>;
+  readBlobs(ids: readonly string[]): Promise<Map<string, string>>;
+  /** Build a commit from parent + changes without a work tree; returns its id. */
+  commit(input: CommitInput): Promise<string>;
+  /** Push `commit` as the new head of `branch`; `moved` when the remote head is no longer `expected`. */
+  push(commit: string, branch: string, expected: string | undefined): Promise<PushOutcome>;
+  /** Remove anything temporary (an ephemeral clone for dry runs). */
+  close(): Promise<void>;
+}
+
+export type RepoOptions = GitOptions & {
+  /** URL or local path of the manifests repository. */
+  url: string;
+  /** Folder that keeps cached clones between runs; a temporary one is used (and removed) when undefined. */
+  cacheDir: string | undefined;
+  logger: Logger;
+};
+
+/** `https://…`, `ssh://…`, `file://…` or scp-like `git@host:path`; anything else is a local path. */
+export function isRemoteUrl(repo: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo);
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LYNQ_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lynq');
+}
+
+/** Open the cache clone for a repository, creating it on first use. */
+export async function openManifestsRepo(options: RepoOptions): Promise<ManifestsRepo> {
+  const url = isRemoteUrl(options.url) ? options.url : path.resolve(options.url);
+  let dir: string;
+  let temporary: string | undefined;
+  if (options.cacheDir === undefined) {
+    temporary = await mkdtemp(path.join(os.tmpdir(), 'lynq-repo-'));
+    dir = temporary;
+  } else {
+    dir = path.join(options.cacheDir, 'repos', `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`);
+    await mkdir(dir, { recursive: true });
+  }
+  const git = createGit(dir, options);
+  try {
+    if (!existsSync(path.join(dir, 'HEAD'))) await git.init(true);
+    const remotes = await git.getRemotes(true);
+    if (remotes.some((remote) => remote.name === 'origin')) await git.remote(['set-url', 'origin', url]);
+    else await git.addRemote('origin', url);
+  } catch (cause) {
+    throw new GitError(`cannot prepare the cache clone in ${dir}`, {}, { cause });
+  }
+  return new CachedRepo(dir, url, options, temporary);
+}
+
+class CachedRepo implements ManifestsRepo {
+  constructor(
+    private readonly dir: string,
+    private readonly url: string,
+    private readonly options: RepoOptions,
+    private readonly temporary: string | undefined,
+  ) {}
+
+  async fetch(branch: string): Promise<string | undefined> {
+    const head = await this.remoteHead(branch);
+    if (head === undefined) return undefined;
+    // Already have it (no-op syncs): skip the fetch.
+    const have = await this.run(['cat-file', '-e', `${head}^{commit}`]);
+    if (have.code !== 0) {
+      const fetched = await this.run(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
+      if (fetched.code !== 0) throw gitFailure(`fetching ${branch} from ${this.url}`, fetched);
+    }
+    return head;
+  }
+
+  private async remoteHead(branch: string): Promise<string | undefined> {
+    const result = await this.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`]);
+    if (result.code !== 0) throw gitFailure(`reading ${this.url}`, result);
+    const line = result.stdout.toString('utf8').split('\n').find((item) => item.endsWith(`\trefs/heads/${branch}`));
+    return line?.split('\t')[0];
+  }
+
+  async listTree(commit: string | undefined, prefix: string): Promise<TreeListing> {
+    const listing: TreeListing = new Map();
+    if (commit === undefined) return listing;
+    const result = await this.run(['ls-tree', '-r', '-z', '--full-tree', commit, '--', prefix]);
+    if (result.code !== 0) throw gitFailure(`listing ${prefix} at ${commit}`, result);
+    for (const entry of result.stdout.toString('utf8').split('\0')) {
+      if (entry === '') continue;
+      const tab = entry.indexOf('\t');
+      const [, type, id] = entry.slice(0, tab).split(' ');
+      if (type === 'blob' && id !== undefined) listing.set(entry.slice(tab + 1), id);
+    }
+    return listing;
+  }
+
+  async readBlobs(ids: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(ids)];
+    const blobs = new Map<string, string>();
+    if (unique.length === 0) return blobs;
+    const result = await this.run(['cat-file', '--batch'], [unique.join('\n') + '\n']);
+    if (result.code !== 0) throw gitFailure('reading files from the cache clone', result);
+    const out = result.stdout;
+    let at = 0;
+    for (const id of unique) {
+      const eol = out.indexOf(0x0a, at);
+      const header = out.subarray(at, eol).toString('utf8').split(' ');
+      at = eol + 1;
+      if (header[1] === 'missing') continue;
+      const size = Number(header[2]);
+      blobs.set(id, out.subarray(at, at + size).toString('utf8'));
+      at += size + 1;
+    }
+    return blobs;
+  }
+
+  async commit(input: CommitInput): Promise<string> {
+    const ref = `refs/lynq/staging-${process.pid}`;
+    const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
+    const message = Buffer.from(input.message, 'utf8');
+    const chunks: Buffer[] = [Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n')];
+    if (input.parent !== undefined) chunks.push(Buffer.from(`from ${input.parent}\n`));
+    for (const file of input.deletes) chunks.push(Buffer.from(`D ${fastImportPath(file)}\n`));
+    for (const [file, content] of input.writes) {
+      const bytes = Buffer.from(content, 'utf8');
+      chunks.push(Buffer.from(`M 100644 inline ${fastImportPath(file)}\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
+    }
+    chunks.push(Buffer.from('done\n'));
+    const imported = await this.run(['fast-import', '--quiet', '--done', '--force'], chunks);
+    if (imported.code !== 0) throw gitFailure('building the commit (git fast-import)', imported);
+    const resolved = await this.run(['rev-parse', '--verify', ref]);
+    if (resolved.code !== 0) throw gitFailure('reading the new commit', resolved);
+    await this.run(['update-ref', '-d', ref]);
+    return resolved.stdout.toString('utf8').trim();
+  }
+
+  async push(commit: string, branch: string, expected: string | undefined): Promise<PushOutcome> {
+    const result = await this.run(['push', '--porcelain', 'origin', `${commit}:refs/heads/${branch}`]);
+    if (result.code === 0) {
+      await this.run(['update-ref', `refs/remotes/origin/${branch}`, commit]);
+      return 'pushed';
+    }
+    // Decide by state, not by git's wording: if the remote head moved, it was a race.
+    const now = await this.remoteHead(branch);
+    if (now !== expected) return 'moved';
+    const status = result.stdout.toString('utf8').split('\n').find((line) => line.startsWith('!'));
+    throw gitFailure(`pushing to ${branch} of ${this.url}`, { stderr: [status, result.stderr].filter(Boolean).join('\n') });
+  }
+
+  async close(): Promise<void> {
+    if (this.temporary !== undefined) await rm(this.temporary, { recursive: true, force: true });
+  }
+
+  private run(args: readonly string[], input?: Iterable<Buffer | string>) {
+    return runGit(this.dir, args, { ...this.options, input });
+  }
+}
+
+/** Paths are checked before they get here; quote anyway if one ever needs it. */
+function fastImportPath(file: string): string {
+  return /^["\s]|[\n\\"]/.test(file) ? JSON.stringify(file) : file;
+}

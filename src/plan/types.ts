@@ -1,0 +1,44 @@
+import type { RenderedNode } from '../render/node.ts';
+
+/** How one node ends a sync. `held`: a removal held back by the deletion guard. */
+export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'failed';
+
+export type NodeChange = {
+  hub: string;
+  form: string;
+  uid: string;
+  status: NodeStatus;
+  /** Why: "new row", "columns changed: plan", "form web changed", "row deactivated"… */
+  reasons: string[];
+  /** Resource ids whose files were written or removed. */
+  resources: string[];
+  /** For `failed`: the whole message, naming hub, form, uid and resource. */
+  error?: string;
+  /** The rendered node (added, updated, unchanged). */
+  node?: RenderedNode;
+};
+
+/** Everything one sync of one hub would do to the repository. */
+export type Plan = {
+  hub: string;
+  nodes: NodeChange[];
+  /** Repository path → new content. */
+  writes: Map<string, string>;
+  /** Repository paths of files to remove. */
+  deletes: string[];
+};
+
+/** What Git has under `<root>/<hub>/`: path → blob id. */
+export type TreeListing = Map<string, string>;
+
+export type BlobReader = (ids: readonly string[]) => Promise<Map<string, string>>;
+
+export function changedNodes(plan: Plan): NodeChange[] {
+  return plan.nodes.filter((node) => node.status === 'added' || node.status === 'updated' || node.status === 'removed');
+}
+
+export function countByStatus(nodes: readonly NodeChange[]): Record<NodeStatus, number> {
+  const counts: Record<NodeStatus, number> = { added: 0, updated: 0, unchanged: 0, removed: 0, held: 0, failed: 0 };
+  for (const node of nodes) counts[node.status]++;
+  return counts;
+}

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/** RFC 1123 label: what Kubernetes accepts for most object names and label values. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const MAX_LABEL = 63;
+/** `-` plus 8 hex characters. */
+const SUFFIX_LENGTH = 9;
+
+/** True when `value` is already a valid RFC 1123 DNS label (at most 63 characters). */
+export function isDnsLabel(value: string): boolean {
+  return value.length <= MAX_LABEL && DNS_LABEL.test(value);
+}
+
+/**
+ * Turns any string into a valid RFC 1123 DNS label.
+ *
+ * A valid label comes back unchanged. Anything else is lower-cased, stripped of accents,
+ * has each run of other characters replaced by `-` and is trimmed of `-`; then, because
+ * two different inputs could now give the same name (`MyApp` and `myapp`), a suffix of
+ * `-` and the first 8 hex characters of the SHA-256 of the original input is appended,
+ * within the 63 characters. An input with nothing usable left becomes `x-<hash8>`.
+ */
+export function toDnsLabel(value: string): string {
+  if (isDnsLabel(value)) return value;
+  const cleaned = value
+    .normalize('NFKD') // splits `é` into `e` + a combining mark, so accents can be dropped
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  const hash = createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 8);
+  const base = cleaned.slice(0, MAX_LABEL - SUFFIX_LENGTH).replace(/-+$/, '');
+  return `${base === '' ? 'x' : base}-${hash}`;
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { ConfigError, RenderError, type ErrorWhere } from '../errors.ts';
+import { DNS_LABEL } from '../config/hub-schema.ts';
+
+/**
+ * Every repository path built from row data goes through here. A uid must be both a
+ * path segment and a DNS label, so it is never mangled into something else: it is
+ * accepted as is or refused with the reason.
+ */
+export function checkUid(uid: string, where: ErrorWhere): void {
+  const reason = uidProblem(uid);
+  if (reason !== undefined) throw new RenderError(`uid ${JSON.stringify(uid)} ${reason}`, where);
+}
+
+function uidProblem(uid: string): string | undefined {
+  if (uid.length === 0) return 'is empty (NULL or "" in the uid column)';
+  if (uid.length > 63) return `is ${uid.length} characters long; a uid must be a DNS label of at most 63`;
+  if (uid.includes('/') || uid.includes('\\')) return 'contains a path separator';
+  if (uid === '.' || uid === '..' || uid.includes('..')) return 'contains ".."';
+  if (/\s/.test(uid)) return 'contains white space';
+  if (/[A-Z]/.test(uid)) return 'contains uppercase letters; a uid must be a lowercase DNS label';
+  if (!DNS_LABEL.test(uid)) return 'is not a DNS label (lowercase letters, digits and "-", starting and ending alphanumeric)';
+  return undefined;
+}
+
+/**
+ * The repository root folder for nodes (`spec.publish.root`): relative, normalised,
+ * inside the repository. Checked once per hub.
+ */
+export function checkRoot(root: string, where: ErrorWhere): string {
+  const normalised = path.posix.normalize(root.replace(/\\/g, '/')).replace(/\/+$/, '');
+  if (path.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || normalised === '.' || normalised === '') {
+    throw new ConfigError(`root ${JSON.stringify(root)} must be a folder inside the repository, like "nodes"`, where);
+  }
+  if (normalised.split('/').some((segment) => segment === '.git' || !/^[A-Za-z0-9._-]+$/.test(segment))) {
+    throw new ConfigError(`root ${JSON.stringify(root)} must be folder names of letters, digits, ".", "_" and "-", not inside .git`, where);
+  }
+  return normalised;
+}
+
+/** `<root>/<hub>/<form>/<uid>`; every segment is checked, so the result cannot leave root. */
+export function nodeDir(root: string, hub: string, form: string, uid: string): string {
+  for (const segment of [hub, form, uid]) {
+    if (!DNS_LABEL.test(segment) || segment.length > 63) throw new RenderError(`${JSON.stringify(segment)} is not a safe path segment`, { hub, form, uid });
+  }
+  return `${root}/${hub}/${form}/${uid}`;
+}
+
+/** Parse a repository path back into node coordinates; undefined when it is not a node file. */
+export function parseNodePath(root: string, hub: string, file: string): { form: string; uid: string; name: string } | undefined {
+  const prefix = `${root}/${hub}/`;
+  if (!file.startsWith(prefix)) return undefined;
+  const parts = file.slice(prefix.length).split('/');
+  if (parts.length !== 3) return undefined;
+  const [form, uid, name] = parts as [string, string, string];
+  return { form, uid, name };
+}

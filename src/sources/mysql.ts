@@ -1,0 +1,102 @@
+import mysql from 'mysql2/promise';
+import type { Connection, ConnectionOptions, FieldPacket } from 'mysql2/promise';
+import type { SqlServerSource } from '../config/hub-schema.ts';
+import type { Hub } from '../config/load.ts';
+import { resolveSecret } from '../config/secrets.ts';
+import { SourceError, type ErrorWhere } from '../errors.ts';
+import type { SourceDeps } from './factory.ts';
+import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
+import type { RowSource, SourceResult } from './types.ts';
+
+const DEFAULT_PORT = 3306;
+
+/**
+ * A MySQL / MariaDB source on one connection (a sync reads once; a pool would only keep
+ * sockets open between runs). Driver options are chosen for `valueToString`: BIGINT and
+ * DECIMAL as exact strings, DATETIME/TIMESTAMP as UTC Dates, DATE as 'YYYY-MM-DD'.
+ */
+export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: SourceDeps): RowSource {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const port = settings.port ?? DEFAULT_PORT;
+  const address = `${settings.host}:${port}`;
+  const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
+  let connection: Connection | undefined;
+
+  async function connect(): Promise<Connection> {
+    const password =
+      settings.passwordRef === undefined
+        ? undefined
+        : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
+    const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
+    const options: ConnectionOptions = {
+      host: settings.host,
+      port,
+      user: settings.username,
+      password,
+      database: settings.database,
+      connectTimeout: settings.connectTimeoutSeconds * 1000,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      decimalNumbers: false,
+      // DATETIME has no zone: read it as UTC, like the rest of the bridge, not as the host's local time.
+      timezone: 'Z',
+      // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
+      dateStrings: ['DATE'],
+      ...(ssl !== undefined ? { ssl } : {}),
+    };
+    deps.logger.debug({ hub: hub.name, source: 'mysql', address, database: settings.database }, 'source connecting');
+    let opened: Connection;
+    try {
+      opened = await mysql.createConnection(options);
+    } catch (cause) {
+      throw new SourceError(`cannot connect to mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
+    }
+    // A dropped socket between queries is reported by the next query; without a listener it would crash the process.
+    opened.on('error', (error: unknown) => deps.logger.warn({ hub: hub.name, source: 'mysql', err: causeText(error, scrub) }, 'source connection error'));
+    return opened;
+  }
+
+  async function run(sql: string): Promise<[unknown, FieldPacket[] | undefined]> {
+    const timeoutMs = settings.queryTimeoutSeconds * 1000;
+    try {
+      return (await connection!.query({ sql, timeout: timeoutMs })) as [unknown, FieldPacket[] | undefined];
+    } catch (cause) {
+      if (isTimeout(cause)) throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
+      throw new SourceError(`query failed on mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
+    }
+  }
+
+  return {
+    async readRows(): Promise<SourceResult> {
+      const sql = selectStatement(settings, 'mysql', where);
+      const started = Date.now();
+      connection = await connect();
+      // TIMESTAMP columns are converted to the session zone by the server; pin it to UTC so `timezone: 'Z'` is true.
+      await run("SET time_zone = '+00:00'");
+      const [rows, fields] = await run(sql);
+      if (!Array.isArray(rows) || fields === undefined) {
+        throw new SourceError('the query returned no result set (is it a SELECT?)', where);
+      }
+      const columns = fields.map((field) => field.name);
+      deps.logger.debug({ hub: hub.name, source: 'mysql', rows: rows.length, ms: Date.now() - started }, 'source rows read');
+      return { columns, rows: rows as SourceResult['rows'] };
+    },
+
+    async close(): Promise<void> {
+      const open = connection;
+      connection = undefined;
+      if (open === undefined) return;
+      try {
+        await open.end();
+      } catch {
+        // The socket is already gone (a timeout or a server restart): nothing is left to close politely.
+        open.destroy();
+      }
+    },
+  };
+}
+
+/** mysql2 marks its own query timeout with this code; the server keeps running the query until it ends. */
+function isTimeout(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT';
+}

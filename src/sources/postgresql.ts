@@ -1,0 +1,120 @@
+import pg from 'pg';
+import type { SqlServerSource } from '../config/hub-schema.ts';
+import type { Hub } from '../config/load.ts';
+import { resolveSecret } from '../config/secrets.ts';
+import { SourceError, type ErrorWhere } from '../errors.ts';
+import type { SourceDeps } from './factory.ts';
+import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
+import type { RawRow, RowSource, SourceResult } from './types.ts';
+
+const DEFAULT_PORT = 5432;
+
+/** Type OIDs whose default parsing does not fit the bridge (shared with the pglite source). */
+export const PG_OID = { INT8: 20, DATE: 1082, TIMESTAMP: 1114 } as const;
+
+/** SQLSTATE query_canceled: what the server says when statement_timeout fires. */
+const QUERY_CANCELED = '57014';
+
+const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
+
+/**
+ * Postgres text for `timestamp without time zone` read as UTC. The drivers' default reads
+ * it in the process's local zone, so the same row would render differently per host.
+ * Values a Date cannot hold faithfully (`infinity`, BC, years past 9999) stay as text;
+ * sub-millisecond digits are dropped (a Date has milliseconds).
+ */
+export function parseTimestampUtc(text: string): Date | string {
+  const match = TIMESTAMP_TEXT.exec(text);
+  if (match === null) return text;
+  const [, year, month, day, hour, minute, second, fraction = ''] = match;
+  const millis = fraction.padEnd(3, '0').slice(0, 3);
+  return new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${millis}Z`);
+}
+
+/**
+ * A PostgreSQL source on one `pg.Client`. Type parsers are set on this client only (the
+ * global `pg.types` would change every other pg user in the process): DATE stays the
+ * 'YYYY-MM-DD' text and `timestamp` is UTC. pg already returns INT8 and NUMERIC as
+ * strings, booleans as booleans and JSON parsed.
+ */
+export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps: SourceDeps): RowSource {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const port = settings.port ?? DEFAULT_PORT;
+  const address = `${settings.host}:${port}`;
+  const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
+  const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
+  const connectTimeoutMs = Math.round(settings.connectTimeoutSeconds * 1000);
+  let client: pg.Client | undefined;
+
+  async function connect(): Promise<pg.Client> {
+    const password =
+      settings.passwordRef === undefined
+        ? undefined
+        : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
+    const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
+    const opened = new pg.Client({
+      host: settings.host,
+      port,
+      user: settings.username,
+      password,
+      database: settings.database,
+      ssl: ssl ?? false,
+      connectionTimeoutMillis: connectTimeoutMs,
+      // The server cancels the statement; query_timeout is the client's own bound for when the server cannot answer.
+      statement_timeout: timeoutMs,
+      query_timeout: timeoutMs,
+      application_name: 'lynq-bridge',
+    });
+    opened.setTypeParser(PG_OID.DATE, (text: string) => text);
+    opened.setTypeParser(PG_OID.TIMESTAMP, parseTimestampUtc);
+    // pg emits 'error' for a connection lost while idle; unhandled, that event would end the process.
+    opened.on('error', (error) => deps.logger.warn({ hub: hub.name, source: 'postgresql', err: causeText(error, scrub) }, 'source connection error'));
+    deps.logger.debug({ hub: hub.name, source: 'postgresql', address, database: settings.database }, 'source connecting');
+    const started = Date.now();
+    try {
+      await opened.connect();
+    } catch (cause) {
+      // pg reports its own connect timeout as a dropped connection; say what actually happened.
+      const timedOut = Date.now() - started >= connectTimeoutMs - 50;
+      const why = timedOut ? `no answer within ${seconds(settings.connectTimeoutSeconds)} (${causeText(cause, scrub)})` : causeText(cause, scrub);
+      await opened.end().catch(() => undefined);
+      throw new SourceError(`cannot connect to postgresql at ${address}: ${why}`, where, { cause });
+    }
+    return opened;
+  }
+
+  return {
+    async readRows(): Promise<SourceResult> {
+      const sql = selectStatement(settings, 'postgresql', where);
+      const started = Date.now();
+      client = await connect();
+      let result: pg.QueryResult | pg.QueryResult[];
+      const queryStarted = Date.now();
+      try {
+        result = (await client.query(sql)) as pg.QueryResult | pg.QueryResult[];
+      } catch (cause) {
+        // query_timeout's error carries no code, so elapsed time is how it is recognised.
+        const timedOut = codeOf(cause) === QUERY_CANCELED || Date.now() - queryStarted >= timeoutMs;
+        if (timedOut) throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
+        throw new SourceError(`query failed on postgresql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
+      }
+      // Several statements in `query` come back as several results: which one is meant is a guess, so refuse.
+      if (Array.isArray(result)) throw new SourceError('the query must be a single statement', where);
+      if (result.fields.length === 0) throw new SourceError('the query returned no result set (is it a SELECT?)', where);
+      deps.logger.debug({ hub: hub.name, source: 'postgresql', rows: result.rowCount, ms: Date.now() - started }, 'source rows read');
+      return { columns: result.fields.map((field) => field.name), rows: result.rows as RawRow[] };
+    },
+
+    async close(): Promise<void> {
+      const open = client;
+      client = undefined;
+      if (open === undefined) return;
+      // end() after a lost connection can reject; there is nothing left to release then.
+      await open.end().catch(() => undefined);
+    },
+  };
+}
+
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}

@@ -1,0 +1,53 @@
+import type { Hub } from '../config/load.ts';
+import { SourceError } from '../errors.ts';
+import type { SourceResult } from './types.ts';
+import { isActive, valueToString } from './values.ts';
+
+/** One database row as the bridge sees it: a uid, whether it is active, its variables. */
+export type HubRow = {
+  /** The uid column as a string; not yet checked as a path segment (the plan does that). */
+  uid: string;
+  active: boolean;
+  /** Template variables from the row: `uid`, `activate`, `hostOrUrl`/`host` and every extra mapping. */
+  values: Record<string, string>;
+};
+
+/**
+ * Map driver rows onto the hub's value mappings. A mapped column missing from the result
+ * is a hub error naming the column (the whole sync stops: every node would be wrong).
+ */
+export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
+  const { valueMappings, extraValueMappings } = hub.spec;
+  const mapped: Array<[variable: string, column: string]> = [
+    ['uid', valueMappings.uid],
+    ['activate', valueMappings.activate],
+    ...(valueMappings.hostOrUrl !== undefined ? ([['hostOrUrl', valueMappings.hostOrUrl]] as Array<[string, string]>) : []),
+    ...Object.entries(extraValueMappings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ];
+  const columns = new Set(result.columns);
+  for (const [variable, column] of mapped) {
+    if (!columns.has(column)) {
+      const field = variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' ? `spec.valueMappings.${variable}` : `spec.extraValueMappings.${variable}`;
+      throw new SourceError(`column ${JSON.stringify(column)} is not in the query result (columns: ${result.columns.join(', ') || 'none'})`, {
+        hub: hub.name,
+        file: hub.file,
+        field,
+      });
+    }
+  }
+  return result.rows.map((row) => {
+    const values: Record<string, string> = {};
+    for (const [variable, column] of mapped) values[variable] = valueToString(row[column]);
+    if (values.hostOrUrl !== undefined) values.host = hostOf(values.hostOrUrl);
+    return { uid: values.uid ?? '', active: isActive(values.activate ?? ''), values };
+  });
+}
+
+/** Lynq's `.host`: the host part of a URL, or the value itself when it is not a URL. */
+export function hostOf(value: string): string {
+  try {
+    return new URL(value.includes('://') ? value : `http://${value}`).hostname;
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,39 @@
+import type { NodeChange, NodeStatus } from '../plan/types.ts';
+import { changedNodes, countByStatus, type Plan } from '../plan/types.ts';
+
+/** Body lines beyond this are summarised; the trailers still name every node. */
+export const MAX_BODY_NODES = 200;
+
+export function summaryLine(hub: string, nodes: readonly NodeChange[]): string {
+  const counts = countByStatus(nodes);
+  const parts = (['added', 'updated', 'removed'] as const).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  return `lynq(${hub}): ${parts.length > 0 ? parts.join(', ') : 'no changes'}`;
+}
+
+/** `web/acme: updated (columns changed: plan) [deployment, config]` */
+export function describeNode(node: NodeChange): string {
+  const why = node.reasons.length > 0 ? ` (${node.reasons.join('; ')})` : '';
+  const resources = node.resources.length > 0 ? ` [${node.resources.join(', ')}]` : '';
+  return `${node.form}/${node.uid}: ${node.status}${why}${resources}`;
+}
+
+/**
+ * One summary line, a body naming each changed node and why, then machine-readable
+ * trailers (hub and every changed node) that stay complete when the body is shortened.
+ */
+export function commitMessage(plan: Plan): string {
+  const changed = changedNodes(plan);
+  const lines = [summaryLine(plan.hub, changed), ''];
+  for (const node of changed.slice(0, MAX_BODY_NODES)) lines.push(describeNode(node));
+  if (changed.length > MAX_BODY_NODES) lines.push(`… and ${changed.length - MAX_BODY_NODES} more nodes (all are named in the trailers below)`);
+  const notPublished = countNotPublished(plan.nodes);
+  if (notPublished.length > 0) lines.push('', `Not in this commit: ${notPublished.join(', ')} (what Git had for them is kept).`);
+  lines.push('', `Lynq-Hub: ${plan.hub}`);
+  for (const node of changed) lines.push(`Lynq-Node: ${node.form}/${node.uid} ${node.status}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function countNotPublished(nodes: readonly NodeChange[]): string[] {
+  const counts = countByStatus(nodes);
+  return (['failed', 'held'] as NodeStatus[]).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+}
