@@ -123,7 +123,13 @@ function parseFile<S extends z.ZodType>(file: string, text: string, kind: string
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const fieldPath = issue.path.map(String);
-  throw new ConfigError(issue.message, { file, field: formatPath(fieldPath), line: lineOf(doc, lineCounter, fieldPath) }, { cause: parsed.error });
+  throw new ConfigError(issueMessage(issue), { file, field: formatPath(fieldPath), line: lineOf(doc, lineCounter, fieldPath) }, { cause: parsed.error });
+}
+
+/** zod puts the reason for a bad record key in a nested issue; surface it. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && issue.issues[0] !== undefined) return `key ${issue.issues[0].message}`;
+  return issue.message;
 }
 
 /** The line of the deepest YAML node on the path that exists (a missing field points at its parent). */

@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import type { Hub } from '../config/load.ts';
+import { LynqNodeFile } from '../config/node-schema.ts';
 import { compareStrings } from '../render/canonical-yaml.ts';
 import { gitBlobId } from '../render/hash.ts';
 import { ANNOTATION_BRIDGE_VERSION, ANNOTATION_FORM_HASH, KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/node.ts';
@@ -127,15 +128,16 @@ async function explainUpdates(updated: Array<{ change: NodeChange; previous: Exi
   }
 }
 
+/** What an earlier LynqNode recorded; undefined when it is missing or not ours (edited by hand). */
 function readLynqNode(text: string): { formHash?: string; version?: string; columns: Record<string, string> } | undefined {
+  let raw: unknown;
   try {
-    const doc = parse(text) as { metadata?: { annotations?: Record<string, string> }; spec?: { inputs?: { columns?: Record<string, string> } } };
-    return {
-      formHash: doc.metadata?.annotations?.[ANNOTATION_FORM_HASH],
-      version: doc.metadata?.annotations?.[ANNOTATION_BRIDGE_VERSION],
-      columns: doc.spec?.inputs?.columns ?? {},
-    };
+    raw = parse(text);
   } catch {
     return undefined;
   }
+  const parsed = LynqNodeFile.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const annotations = parsed.data.metadata.annotations ?? {};
+  return { formHash: annotations[ANNOTATION_FORM_HASH], version: annotations[ANNOTATION_BRIDGE_VERSION], columns: parsed.data.spec.inputs.columns };
 }

@@ -75,14 +75,24 @@ export class TemplateEngine {
       const convert = typedConverters.get(typed[2]!)!;
       return (vars) => convert(inner(vars));
     }
-    this.checkVariables(source);
+    this.checkNames(source);
     const template = nunjucks.compile(source, this.env);
     // Compile now, so a syntax error is reported once at compile time, not per node.
     (template as unknown as { compile(): void }).compile();
     return (vars) => template.render(vars as object);
   }
 
-  private checkVariables(source: string): void {
+  private hasFilter(name: string): boolean {
+    try {
+      this.env.getFilter(name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Undefined variables and unknown filters, found in the template's syntax tree. */
+  private checkNames(source: string): void {
     const ast = parser.parse(source, [], {});
     const notLookups = new Set<AstNode>();
     const guarded = new Set<AstNode>();
@@ -97,6 +107,8 @@ export class TemplateEngine {
     };
     for (const filter of ast.findAll(nodes.Filter)) {
       notLookups.add(filter.name as AstNode);
+      // nunjucks looks filters up only when rendering; a typo must fail at compile time.
+      if (!this.hasFilter(filter.name.value as string)) throw new Error(`unknown filter "${filter.name.value}" (see docs/filters.md)`);
       const first = (filter.args as AstNode).children[0] as AstNode | undefined;
       if (['default', 'd'].includes(filter.name.value) && first?.typename === 'Symbol') guarded.add(first);
     }

@@ -56,12 +56,17 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
     return opened;
   }
 
-  async function run(sql: string): Promise<[unknown, FieldPacket[] | undefined]> {
+  async function run(open: Connection, sql: string): Promise<[unknown, FieldPacket[] | undefined]> {
     const timeoutMs = settings.queryTimeoutSeconds * 1000;
     try {
-      return (await connection!.query({ sql, timeout: timeoutMs })) as [unknown, FieldPacket[] | undefined];
+      return (await open.query({ sql, timeout: timeoutMs })) as [unknown, FieldPacket[] | undefined];
     } catch (cause) {
-      if (isTimeout(cause)) throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
+      if (isTimeout(cause)) {
+        // end() would wait for the server to finish the slow query; drop the socket instead.
+        open.destroy();
+        connection = undefined;
+        throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
+      }
       throw new SourceError(`query failed on mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
     }
   }
@@ -70,10 +75,11 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
     async readRows(): Promise<SourceResult> {
       const sql = selectStatement(settings, 'mysql', where);
       const started = Date.now();
-      connection = await connect();
+      const open = await connect();
+      connection = open;
       // TIMESTAMP columns are converted to the session zone by the server; pin it to UTC so `timezone: 'Z'` is true.
-      await run("SET time_zone = '+00:00'");
-      const [rows, fields] = await run(sql);
+      await run(open, "SET time_zone = '+00:00'");
+      const [rows, fields] = await run(open, sql);
       if (!Array.isArray(rows) || fields === undefined) {
         throw new SourceError('the query returned no result set (is it a SELECT?)', where);
       }

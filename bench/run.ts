@@ -1,0 +1,621 @@
+/**
+ * `npm run bench`: sync 1,000 and 10,000 PostgreSQL rows × one five-resource form into a
+ * local bare git repository through the real path (createSyncDeps → syncHub), and report
+ * first sync, no-op sync and one-row-change sync (medians), ms per node, a per-phase
+ * breakdown and peak memory.
+ *
+ * The parent process runs each size in a child process (this file with `--child`), so
+ * `process.resourceUsage().maxRSS` is the peak of that size alone. The bench reports
+ * times and never asserts on them; it fails (exit code 1) when a sync result is wrong:
+ * a first sync that does not add every node, a no-op sync that commits, a one-row change
+ * that touches anything but that row's node.
+ *
+ * Environment (all optional): BENCH_SIZES=1000,10000  BENCH_RUNS=5,3  PGHOST PGPORT
+ * PGUSER (default: postgres, then root) PGDATABASE (default test).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { createSyncDeps } from '../src/cli/wiring.ts';
+import { parseForm, parseHub, type Form, type Hub } from '../src/config/load.ts';
+import type { ManifestsRepo } from '../src/git/manifests-repo.ts';
+import { silentLogger } from '../src/logger.ts';
+import { countByStatus } from '../src/plan/types.ts';
+import { commitMessage } from '../src/sync/commit-message.ts';
+import { syncHub, type HubSyncResult, type SyncDeps } from '../src/sync/sync-hub.ts';
+
+const run = promisify(execFile);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PROJECT = path.resolve(HERE, '..');
+const HUB_NAME = 'bench';
+const FORM_NAME = 'web';
+const ROOT = 'nodes';
+
+// ---------------------------------------------------------------- shared types
+
+type Scenario = 'first' | 'noop' | 'one-row';
+const SCENARIOS: Scenario[] = ['first', 'noop', 'one-row'];
+const SCENARIO_LABEL: Record<Scenario, string> = { first: 'first sync (all added)', noop: 'no-op sync', 'one-row': 'one-row change' };
+
+/** Milliseconds per phase of one sync, measured by wrapping the real deps (src/ unchanged). */
+type Phases = {
+  readRows: number;
+  render: number;
+  openRepo: number;
+  fetch: number;
+  listTree: number;
+  /** diffHub + changedNodes + commitMessage: the time between listTree and publish (or return). */
+  diff: number;
+  /** Of which: readBlobs (LynqNodes of updated nodes, git cat-file --batch). */
+  readBlobs: number;
+  /** commitMessage(plan) timed again, alone, on the returned plan. */
+  message: number;
+  commit: number;
+  push: number;
+  close: number;
+  /** total minus every phase above except the two "of which" ones: deps setup, plan bookkeeping, awaits. */
+  other: number;
+  total: number;
+};
+const PHASE_KEYS: Array<keyof Phases> = ['readRows', 'render', 'openRepo', 'fetch', 'listTree', 'diff', 'readBlobs', 'message', 'commit', 'push', 'close', 'other', 'total'];
+
+type ScenarioResult = { runs: number[]; phases: Phases[]; check: string };
+type SizeResult = {
+  size: number;
+  insertMs: number;
+  scenarios: Record<Scenario, ScenarioResult>;
+  maxRssMiB: number;
+  rssAtStartMiB: number;
+  heapAfterGcMiB: number;
+  repoObjectsMiB: string;
+};
+
+type DbTarget = { host: string; port: number; user: string; database: string };
+
+// ---------------------------------------------------------------- helpers
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function fail(message: string): never {
+  throw new BenchFailure(message);
+}
+
+class BenchFailure extends Error {}
+
+async function git(dir: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('git', args, { cwd: dir, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
+  return stdout;
+}
+
+async function remoteHead(bare: string): Promise<string | undefined> {
+  try {
+    return (await git(bare, 'rev-parse', '--verify', '--quiet', 'refs/heads/main')).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function newBareRepo(parent: string): Promise<string> {
+  const dir = await mkdtemp(path.join(parent, 'manifests-'));
+  await git(dir, 'init', '--quiet', '--bare', '--initial-branch=main');
+  return dir;
+}
+
+const mib = (bytes: number): number => bytes / 1024 / 1024;
+const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+
+async function pickDb(): Promise<DbTarget> {
+  const host = process.env.PGHOST ?? '127.0.0.1';
+  const port = Number(process.env.PGPORT ?? 5432);
+  const database = process.env.PGDATABASE ?? 'test';
+  const users = process.env.PGUSER !== undefined ? [process.env.PGUSER] : ['postgres', 'root'];
+  const errors: string[] = [];
+  for (const user of users) {
+    const client = new pg.Client({ host, port, user, database });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return { host, port, user, database };
+    } catch (error) {
+      errors.push(`${user}: ${(error as Error).message}`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  throw new Error(`cannot connect to PostgreSQL at ${host}:${port}/${database} (${errors.join('; ')})`);
+}
+
+async function withClient<T>(db: DbTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(db);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------- bench inputs
+
+const PLANS = ['gold', 'silver', 'bronze'];
+
+function uidOf(index: number): string {
+  return `c${String(index).padStart(6, '0')}`;
+}
+
+/** Create `<schema>.customers` (the demo's columns) with `size` active rows, in one INSERT … SELECT unnest(…). */
+async function seed(db: DbTarget, schema: string, size: number): Promise<number> {
+  const started = performance.now();
+  await withClient(db, async (client) => {
+    await client.query(`CREATE SCHEMA "${schema}"`);
+    await client.query(`CREATE TABLE "${schema}".customers (
+      id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL, replicas integer NOT NULL,
+      image text NOT NULL, domain text, created_at timestamp NOT NULL)`);
+    const ids: string[] = [];
+    const plans: string[] = [];
+    const replicas: number[] = [];
+    const images: string[] = [];
+    const domains: Array<string | null> = [];
+    const created: string[] = [];
+    const epoch = Date.UTC(2024, 0, 1);
+    for (let i = 0; i < size; i++) {
+      const uid = uidOf(i);
+      ids.push(uid);
+      plans.push(PLANS[i % 3]!);
+      replicas.push((i % 3) + 1);
+      images.push(i % 2 === 0 ? 'nginx:1.27' : 'nginx:1.26');
+      domains.push(i % 4 === 0 ? null : `${uid}.example.com`);
+      created.push(new Date(epoch + i * 3_600_000).toISOString().replace('T', ' ').replace('Z', ''));
+    }
+    await client.query(
+      `INSERT INTO "${schema}".customers (id, active, plan, replicas, image, domain, created_at)
+       SELECT id, true, plan, replicas, image, domain, created_at
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamp[]) AS t(id, plan, replicas, image, domain, created_at)`,
+      [ids, plans, replicas, images, domains, created],
+    );
+    const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${schema}".customers`);
+    if (rows[0].n !== size) fail(`seeded ${rows[0].n} rows, expected ${size}`);
+  });
+  return performance.now() - started;
+}
+
+function benchHub(db: DbTarget, schema: string): Hub {
+  const text = stringifyYaml({
+    apiVersion: 'operator.lynq.sh/v1',
+    kind: 'LynqHub',
+    metadata: { name: HUB_NAME, namespace: 'lynq-bench' },
+    spec: {
+      source: {
+        type: 'postgresql',
+        postgresql: { host: db.host, port: db.port, username: db.user, database: db.database, table: `${schema}.customers` },
+        syncInterval: '1m',
+      },
+      valueMappings: { uid: 'id', activate: 'active' },
+      extraValueMappings: { plan: 'plan', replicas: 'replicas', image: 'image', domain: 'domain', createdAt: 'created_at' },
+      publish: { branch: 'main', root: ROOT },
+      deletionGuard: { maxDeletePercent: 50 },
+    },
+  });
+  return parseHub(path.join(PROJECT, 'hubs', 'bench.yaml'), text);
+}
+
+/** forms/demo-web.yaml as it is, with spec.hubId pointed at the bench hub. */
+async function benchForm(): Promise<Form> {
+  const file = path.join(PROJECT, 'forms', 'demo-web.yaml');
+  const doc = parseYaml(await readFile(file, 'utf8')) as { spec: { hubId: string } };
+  doc.spec.hubId = HUB_NAME;
+  const form = parseForm(file, stringifyYaml(doc));
+  if (form.name !== FORM_NAME) fail(`expected form ${FORM_NAME}, got ${form.name}`);
+  if (form.resources.length !== 5) fail(`expected five resources in ${file}, got ${form.resources.length}`);
+  return form;
+}
+
+// ---------------------------------------------------------------- instrumented sync
+
+/**
+ * The real deps from createSyncDeps, wrapped only to take timestamps. syncHub calls
+ * readRows, then renderHub (synchronously), then openRepo: the gap is the render time.
+ */
+function instrument(deps: SyncDeps): { deps: SyncDeps; finish: (totalEnd: number, totalStart: number) => Phases } {
+  const t = { readStart: 0, readEnd: 0, openStart: 0, openEnd: 0, listEnd: 0, publishStart: 0, closeStart: 0 };
+  const acc = { fetch: 0, listTree: 0, readBlobs: 0, commit: 0, push: 0, close: 0 };
+  const timed = async <T>(key: keyof typeof acc, fn: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      acc[key] += performance.now() - started;
+    }
+  };
+  const wrapRepo = (repo: ManifestsRepo): ManifestsRepo => ({
+    fetch: (branch) => timed('fetch', () => repo.fetch(branch)),
+    listTree: async (commit, prefix) => {
+      const result = await timed('listTree', () => repo.listTree(commit, prefix));
+      t.listEnd = performance.now();
+      return result;
+    },
+    readBlobs: (ids) => timed('readBlobs', () => repo.readBlobs(ids)),
+    commit: (input) => timed('commit', () => repo.commit(input)),
+    push: (commit, branch, expected) => timed('push', () => repo.push(commit, branch, expected)),
+    close: () => {
+      t.closeStart = performance.now();
+      return timed('close', () => repo.close());
+    },
+  });
+  const wrapped: SyncDeps = {
+    ...deps,
+    readRows: async (hub) => {
+      t.readStart = performance.now();
+      const rows = await deps.readRows(hub);
+      t.readEnd = performance.now();
+      return rows;
+    },
+    openRepo: async (hub) => {
+      t.openStart = performance.now();
+      const repo = await deps.openRepo(hub);
+      t.openEnd = performance.now();
+      return wrapRepo(repo);
+    },
+    publisher: {
+      publish: (request) => {
+        t.publishStart = performance.now();
+        return deps.publisher.publish(request);
+      },
+    },
+  };
+  return {
+    deps: wrapped,
+    finish: (totalEnd, totalStart) => ({
+      readRows: t.readEnd - t.readStart,
+      render: t.openStart - t.readEnd,
+      openRepo: t.openEnd - t.openStart,
+      fetch: acc.fetch,
+      listTree: acc.listTree,
+      diff: (t.publishStart || t.closeStart) - t.listEnd,
+      readBlobs: acc.readBlobs,
+      message: 0,
+      commit: acc.commit,
+      push: acc.push,
+      close: acc.close,
+      other: 0,
+      total: totalEnd - totalStart,
+    }),
+  };
+}
+
+async function timedSync(hub: Hub, form: Form, bare: string, cacheDir: string): Promise<{ result: HubSyncResult; ms: number; phases: Phases }> {
+  const started = performance.now();
+  const real = createSyncDeps({
+    logger: silentLogger(),
+    repoOverride: bare,
+    dryRun: false,
+    diff: false,
+    out: process.stdout,
+    env: { ...process.env, LYNQ_CACHE_DIR: cacheDir },
+  });
+  const { deps, finish } = instrument(real);
+  const result = await syncHub(hub, [form], deps, { allowDeletions: false });
+  const ended = performance.now();
+  const phases = finish(ended, started);
+  phases.other = phases.total - (phases.readRows + phases.render + phases.openRepo + phases.fetch + phases.listTree + phases.diff + phases.commit + phases.push + phases.close);
+  if (result.outcome === 'published' || result.outcome === 'unchanged') {
+    const messageStarted = performance.now();
+    commitMessage(result.plan);
+    phases.message = result.outcome === 'published' ? performance.now() - messageStarted : 0;
+  }
+  return { result, ms: ended - started, phases };
+}
+
+// ---------------------------------------------------------------- checks
+
+function expectCounts(result: HubSyncResult, what: string, want: Partial<Record<string, number>>): void {
+  if (result.outcome !== 'published' && result.outcome !== 'unchanged') fail(`${what}: sync ended ${result.outcome}: ${'error' in result ? result.error : ''}`);
+  const counts = countByStatus(result.plan.nodes) as Record<string, number>;
+  for (const status of ['added', 'updated', 'unchanged', 'removed', 'held', 'failed']) {
+    const expected = want[status] ?? 0;
+    if (counts[status] !== expected) fail(`${what}: expected ${expected} ${status} nodes, got ${counts[status]} (${JSON.stringify(counts)})`);
+  }
+}
+
+async function filesChanged(bare: string, from: string, to: string): Promise<string[]> {
+  return (await git(bare, 'diff-tree', '-r', '--name-only', '--no-commit-id', from, to)).split('\n').filter(Boolean);
+}
+
+// ---------------------------------------------------------------- child: one size
+
+async function child(size: number, runs: number, schema: string, workDir: string): Promise<SizeResult> {
+  const rssAtStartMiB = mib(process.memoryUsage().rss);
+  const db = await pickDb();
+  const form = await benchForm();
+  const insertMs = await seed(db, schema, size);
+  const hub = benchHub(db, schema);
+  const log = (text: string): void => void process.stderr.write(`  [${size}] ${text}\n`);
+
+  // First sync: a fresh empty bare repo and a fresh cache dir each run.
+  const first: ScenarioResult = { runs: [], phases: [], check: '' };
+  let keptRepo: string | undefined;
+  let keptCache: string | undefined;
+  for (let i = 0; i < runs; i++) {
+    const runDir = await mkdtemp(path.join(workDir, 'first-'));
+    const bare = await newBareRepo(runDir);
+    const cacheDir = path.join(runDir, 'cache');
+    await mkdir(cacheDir);
+    globalThis.gc?.();
+    const { result, ms, phases } = await timedSync(hub, form, bare, cacheDir);
+    expectCounts(result, `first sync, run ${i + 1}`, { added: size });
+    if (result.outcome !== 'published' || result.commit === undefined) fail(`first sync, run ${i + 1}: expected a commit, got ${result.outcome}`);
+    const head = await remoteHead(bare);
+    if (head !== result.commit) fail(`first sync, run ${i + 1}: remote main is ${head}, the sync reported ${result.commit}`);
+    const files = (await git(bare, 'ls-tree', '-r', '--name-only', head)).split('\n').filter(Boolean);
+    if (files.length !== size * 7) fail(`first sync, run ${i + 1}: expected ${size * 7} files in the repo (5 resources + kustomization + lynqnode per node), found ${files.length}`);
+    first.runs.push(ms);
+    first.phases.push(phases);
+    log(`first sync run ${i + 1}/${runs}: ${fmt(ms)} ms`);
+    if (i === 0) {
+      keptRepo = bare;
+      keptCache = cacheDir;
+    } else {
+      await rm(runDir, { recursive: true, force: true });
+    }
+  }
+  first.check = `${size} added, 1 commit, ${size * 7} files`;
+  const bare = keptRepo!;
+  const cacheDir = keptCache!;
+
+  // No-op sync: same repo and cache; must not commit.
+  const noop: ScenarioResult = { runs: [], phases: [], check: '' };
+  for (let i = 0; i < runs; i++) {
+    const before = await remoteHead(bare);
+    globalThis.gc?.();
+    const { result, ms, phases } = await timedSync(hub, form, bare, cacheDir);
+    expectCounts(result, `no-op sync, run ${i + 1}`, { unchanged: size });
+    if (result.outcome !== 'unchanged' || result.commit !== undefined) fail(`no-op sync, run ${i + 1}: expected no commit, got ${result.outcome} ${'commit' in result ? (result.commit ?? '') : ''}`);
+    const after = await remoteHead(bare);
+    if (after !== before) fail(`no-op sync, run ${i + 1}: remote main moved from ${before} to ${after}`);
+    noop.runs.push(ms);
+    noop.phases.push(phases);
+    log(`no-op sync run ${i + 1}/${runs}: ${fmt(ms)} ms`);
+  }
+  noop.check = `outcome unchanged, ${size} unchanged, no commit (remote head unchanged)`;
+
+  // One-row change: UPDATE one row's replicas; exactly that node's deployment + LynqNode change.
+  const oneRow: ScenarioResult = { runs: [], phases: [], check: '' };
+  for (let i = 0; i < runs; i++) {
+    const uid = uidOf(Math.floor(((i + 1) * size) / (runs + 1)));
+    await withClient(db, (client) => client.query(`UPDATE "${schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]));
+    const before = await remoteHead(bare);
+    globalThis.gc?.();
+    const { result, ms, phases } = await timedSync(hub, form, bare, cacheDir);
+    const what = `one-row change (${uid}), run ${i + 1}`;
+    expectCounts(result, what, { updated: 1, unchanged: size - 1 });
+    if (result.outcome !== 'published' || result.commit === undefined) fail(`${what}: expected a commit, got ${result.outcome}`);
+    const updated = result.plan.nodes.find((node) => node.status === 'updated')!;
+    if (updated.uid !== uid) fail(`${what}: updated node is ${updated.uid}`);
+    if (updated.reasons.join('; ') !== 'columns changed: replicas') fail(`${what}: reasons ${JSON.stringify(updated.reasons)}`);
+    const after = await remoteHead(bare);
+    if (after !== result.commit) fail(`${what}: remote main is ${after}, the sync reported ${result.commit}`);
+    const parent = (await git(bare, 'rev-parse', `${after}^`)).trim();
+    if (parent !== before) fail(`${what}: the new commit's parent is ${parent}, expected the old head ${before}`);
+    const changed = await filesChanged(bare, before!, after!);
+    const dir = `${ROOT}/${HUB_NAME}/${FORM_NAME}/${uid}/`;
+    const expected = [`${dir}lynqnode.yaml`, `${dir}web.yaml`];
+    if (changed.join('\n') !== expected.join('\n')) fail(`${what}: the commit changed ${JSON.stringify(changed)}, expected ${JSON.stringify(expected)}`);
+    oneRow.runs.push(ms);
+    oneRow.phases.push(phases);
+    log(`one-row change run ${i + 1}/${runs}: ${fmt(ms)} ms`);
+  }
+  oneRow.check = '1 updated (columns changed: replicas), 1 commit, 2 files (web.yaml, lynqnode.yaml)';
+
+  const objects = await git(bare, 'count-objects', '-vH');
+  const repoObjectsMiB = objects
+    .split('\n')
+    .filter((line) => line.startsWith('size'))
+    .join(', ');
+
+  globalThis.gc?.();
+  const heapAfterGcMiB = mib(process.memoryUsage().heapUsed);
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  return { size, insertMs, scenarios: { first, noop, 'one-row': oneRow }, maxRssMiB, rssAtStartMiB, heapAfterGcMiB, repoObjectsMiB };
+}
+
+// ---------------------------------------------------------------- parent: orchestrate and print
+
+function spawnChild(size: number, runs: number, schema: string, workDir: string): Promise<SizeResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', String(size), String(runs), schema, workDir], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let result: SizeResult | undefined;
+    let failure: string | undefined;
+    proc.on('message', (message: { result?: SizeResult; failure?: string }) => {
+      if (message.result) result = message.result;
+      if (message.failure) failure = message.failure;
+    });
+    proc.on('error', reject);
+    proc.on('exit', (code, signal) => {
+      if (result !== undefined && code === 0) resolve(result);
+      else reject(new Error(failure ?? `the ${size}-row child exited with ${code ?? signal}`));
+    });
+  });
+}
+
+function table(headers: string[], rows: string[][], align: Array<'l' | 'r'>): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((cell, i) => (align[i] === 'r' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function medianPhases(phases: Phases[]): Phases {
+  const out = {} as Phases;
+  for (const key of PHASE_KEYS) out[key] = median(phases.map((p) => p[key]));
+  return out;
+}
+
+function print(results: SizeResult[], db: DbTarget): void {
+  const out: string[] = [];
+  out.push('', `Lynq GitOps bridge bench — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), PostgreSQL ${db.user}@${db.host}:${db.port}/${db.database}`);
+  out.push('One form (forms/demo-web.yaml: 5 resources → 7 files per node), every row active; times are medians of the runs, in ms.', '');
+
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const scenario of SCENARIOS) {
+      const s = r.scenarios[scenario];
+      const med = median(s.runs);
+      rows.push([
+        r.size.toLocaleString('en-US'),
+        SCENARIO_LABEL[scenario],
+        String(s.runs.length),
+        fmt(med),
+        fmt(Math.min(...s.runs)),
+        fmt(Math.max(...s.runs)),
+        (med / r.size).toFixed(3),
+        'ok: ' + s.check,
+      ]);
+    }
+  }
+  out.push(table(['rows', 'scenario', 'runs', 'median ms', 'min ms', 'max ms', 'ms/node', 'result check'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'l']), '');
+
+  out.push('Memory (per size, in its own process):', '');
+  out.push(
+    table(
+      ['rows', 'peak RSS (maxRSS)', 'RSS at start', 'heap used after gc (end)', 'seed INSERT', 'bare repo objects'],
+      results.map((r) => [r.size.toLocaleString('en-US'), `${r.maxRssMiB.toFixed(0)} MiB`, `${r.rssAtStartMiB.toFixed(0)} MiB`, `${r.heapAfterGcMiB.toFixed(1)} MiB`, `${fmt(r.insertMs)} ms`, r.repoObjectsMiB]),
+      ['r', 'r', 'r', 'r', 'r', 'l'],
+    ),
+    '',
+  );
+
+  out.push('Where the time goes (median per phase over the runs, ms; from wrapped deps around the real path):', '');
+  const phaseRows: string[][] = [];
+  for (const r of results) {
+    for (const scenario of SCENARIOS) {
+      const p = medianPhases(r.scenarios[scenario].phases);
+      phaseRows.push([
+        r.size.toLocaleString('en-US'),
+        SCENARIO_LABEL[scenario],
+        fmt(p.readRows),
+        fmt(p.render),
+        fmt(p.openRepo),
+        fmt(p.fetch),
+        fmt(p.listTree),
+        fmt(p.diff),
+        fmt(p.readBlobs),
+        fmt(p.message),
+        fmt(p.commit),
+        fmt(p.push),
+        fmt(p.close),
+        fmt(p.other),
+        fmt(p.total),
+      ]);
+    }
+  }
+  out.push(
+    table(
+      ['rows', 'scenario', 'read rows', 'render', 'open repo', 'fetch', 'ls-tree', 'diff*', '(blobs)', '(message)', 'commit', 'push', 'close', 'other', 'total'],
+      phaseRows,
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  out.push(
+    '  read rows = readHubRows (connect + SELECT + toHubRows); render = renderHub; open repo = cache clone init + remote setup;',
+    '  fetch = ls-remote (+ git fetch when the head is new to the cache); ls-tree = listing the hub folder at head;',
+    '  diff* = diffHub + commitMessage (between ls-tree and publish), of which (blobs) = cat-file --batch of updated LynqNodes',
+    '  and (message) = commitMessage(plan) timed again alone; commit = git fast-import; push = git push to the bare repo.',
+    '',
+  );
+
+  const big = results.find((r) => r.size === 10_000);
+  if (big !== undefined) {
+    const m = (s: Scenario): number => median(big.scenarios[s].runs);
+    const verdict = (value: number, limit: number): string => (value < limit ? 'within target' : 'OVER target');
+    out.push('Targets at 10,000 rows (2-core machine) — reported, not asserted:', '');
+    out.push(
+      table(
+        ['measure', 'target', 'measured', ''],
+        [
+          ['first sync', '< 10 s', `${(m('first') / 1000).toFixed(2)} s`, verdict(m('first'), 10_000)],
+          ['no-op sync', '< 2 s', `${(m('noop') / 1000).toFixed(2)} s`, verdict(m('noop'), 2_000)],
+          ['one-row change', '< 2 s', `${(m('one-row') / 1000).toFixed(2)} s`, verdict(m('one-row'), 2_000)],
+          ['peak memory (RSS)', '< 512 MiB', `${big.maxRssMiB.toFixed(0)} MiB`, verdict(big.maxRssMiB, 512)],
+        ],
+        ['l', 'r', 'r', 'l'],
+      ),
+      '',
+    );
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+async function parent(): Promise<void> {
+  const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
+  const runsList = (process.env.BENCH_RUNS ?? '5,3').split(',').map(Number);
+  if (typeof globalThis.gc !== 'function') process.stderr.write('note: run with --expose-gc (npm run bench does) for heap-after-gc figures\n');
+  const db = await pickDb();
+  const workRoot = await mkdtemp(path.join(os.tmpdir(), 'lynq-bench-'));
+  const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
+  const results: SizeResult[] = [];
+  let failed = false;
+  const started = performance.now();
+  process.stderr.write(`bench: PostgreSQL ${db.user}@${db.host}:${db.port}/${db.database}, temp ${workRoot}\n`);
+  try {
+    for (const [index, size] of sizes.entries()) {
+      const runs = runsList[index] ?? runsList[runsList.length - 1] ?? 3;
+      const schema = `lynq_bench_${size}_${tag}`;
+      const workDir = path.join(workRoot, String(size));
+      await mkdir(workDir);
+      process.stderr.write(`bench: ${size} rows, ${runs} runs per scenario (schema ${schema})\n`);
+      try {
+        results.push(await spawnChild(size, runs, schema, workDir));
+      } catch (error) {
+        failed = true;
+        process.stderr.write(`bench: FAILED at ${size} rows: ${(error as Error).message}\n`);
+      } finally {
+        // The child drops its schema too; this covers a child that died.
+        await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => undefined);
+        await rm(workDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await rm(workRoot, { recursive: true, force: true });
+  }
+  if (results.length > 0) print(results, db);
+  process.stdout.write(`bench: total ${((performance.now() - started) / 1000).toFixed(1)} s; ${failed ? 'FAILED: a sync result was wrong (see above)' : 'all sync results correct'}\n`);
+  if (failed) process.exitCode = 1;
+}
+
+async function childMain(args: string[]): Promise<void> {
+  const [sizeText, runsText, schema, workDir] = args;
+  const size = Number(sizeText);
+  const runs = Number(runsText);
+  let db: DbTarget | undefined;
+  try {
+    db = await pickDb();
+    const result = await child(size, runs, schema!, workDir!);
+    // Without an IPC channel (run by hand, e.g. under --cpu-prof), print the result instead.
+    if (process.send) process.send({ result });
+    else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } catch (error) {
+    const message = error instanceof BenchFailure ? `wrong sync result: ${error.message}` : ((error as Error).stack ?? String(error));
+    if (process.send) process.send({ failure: message });
+    else process.stderr.write(`${message}\n`);
+    process.exitCode = 1;
+  } finally {
+    if (db !== undefined) await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => undefined);
+    process.disconnect?.();
+  }
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--child') await childMain(argv.slice(1));
+else await parent();

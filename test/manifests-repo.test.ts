@@ -1,0 +1,306 @@
+import assert from 'node:assert/strict';
+import { chmod, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { GitError } from '../src/errors.ts';
+import { openManifestsRepo, type CommitInput, type ManifestsRepo } from '../src/git/manifests-repo.ts';
+import { SecretRegistry, silentLogger } from '../src/logger.ts';
+import { cloneWorkTree, commitCount, commitFiles, git, gitBuffer, logMessages, makeBareRepo, makeTempDir, readTree, readTreeBytes, revParse } from './helpers/git.ts';
+
+const AUTHOR = { name: 'Lynq Bot', email: 'lynq@example.test' };
+const TIME = 1_700_000_000;
+
+/** Everything a test opened, closed at the end whatever happened. */
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+async function bareRepo(): Promise<string> {
+  const bare = await makeBareRepo();
+  cleanups.push(bare.cleanup);
+  return bare.dir;
+}
+
+async function tempDir(): Promise<string> {
+  const temp = await makeTempDir();
+  cleanups.push(temp.cleanup);
+  return temp.dir;
+}
+
+/** A bare remote with one commit of `files` on main, made by "someone else". */
+async function seededRemote(files: Record<string, string>, message = 'seed'): Promise<{ bare: string; head: string }> {
+  const bare = await bareRepo();
+  const work = await cloneWorkTree(bare);
+  cleanups.push(work.cleanup);
+  const head = await commitFiles(work.dir, files, message);
+  await work.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+  return { bare, head };
+}
+
+async function open(url: string, cacheDir?: string | null): Promise<ManifestsRepo> {
+  const repo = await openManifestsRepo({
+    url,
+    cacheDir: cacheDir === null ? undefined : (cacheDir ?? (await tempDir())),
+    logger: silentLogger(),
+    registry: new SecretRegistry(),
+  });
+  cleanups.push(() => repo.close());
+  return repo;
+}
+
+function commitInput(overrides: Partial<CommitInput>): CommitInput {
+  return { parent: undefined, writes: new Map(), deletes: [], message: 'lynq: sync', author: AUTHOR, time: TIME, ...overrides };
+}
+
+describe('listTree', () => {
+  let bare: string;
+  let head: string;
+  let repo: ManifestsRepo;
+  before(async () => {
+    ({ bare, head } = await seededRemote({
+      'nodes/a.yaml': 'a: 1\n',
+      'nodes/sub/b.yaml': 'b: 2\n',
+      'nodes-extra/d.yaml': 'd: 4\n',
+      'nodes.txt': 'not a folder\n',
+      'other/c.yaml': 'c: 3\n',
+    }));
+    repo = await open(bare);
+    assert.equal(await repo.fetch('main'), head);
+  });
+
+  it('lists every file under a prefix, recursively, with its blob id', async () => {
+    const listing = await repo.listTree(head, 'nodes');
+    assert.deepEqual([...listing.keys()].sort(), ['nodes/a.yaml', 'nodes/sub/b.yaml']);
+    for (const [file, id] of listing) assert.equal(id, (await git(bare, ['rev-parse', `${head}:${file}`])).trim(), file);
+  });
+
+  it('treats the prefix as a folder (a trailing slash changes nothing, siblings sharing the name are out)', async () => {
+    const withSlash = await repo.listTree(head, 'nodes/');
+    assert.deepEqual([...withSlash.keys()].sort(), ['nodes/a.yaml', 'nodes/sub/b.yaml']);
+    assert.deepEqual([...(await repo.listTree(head, 'nodes/sub')).keys()], ['nodes/sub/b.yaml']);
+  });
+
+  it('is empty for a prefix that does not exist and for no commit', async () => {
+    assert.equal((await repo.listTree(head, 'missing/folder')).size, 0);
+    assert.equal((await repo.listTree(undefined, 'nodes')).size, 0);
+  });
+
+  it('fails with a GitError for a commit the clone does not have', async () => {
+    await assert.rejects(repo.listTree('0123456789012345678901234567890123456789', 'nodes'), GitError);
+  });
+});
+
+describe('readBlobs', () => {
+  it('reads several blobs by id, skips missing ids and tolerates duplicates', async () => {
+    const files = { 'n/one.yaml': 'one: 1\n', 'n/two.yaml': 'two: ü\n', 'n/empty.yaml': '', 'n/three.yaml': 'no newline' };
+    const { bare, head } = await seededRemote(files);
+    const repo = await open(bare);
+    await repo.fetch('main');
+    const listing = await repo.listTree(head, 'n');
+    assert.equal(listing.size, 4);
+    const missing = 'deadbeefdeadbeefdeadbeefdeadbeefdeadbeef';
+    const ids = [...listing.values()];
+    const blobs = await repo.readBlobs([ids[0]!, missing, ...ids, ids[1]!]);
+    assert.equal(blobs.size, 4);
+    assert.equal(blobs.has(missing), false);
+    for (const [file, id] of listing) assert.equal(blobs.get(id), files[file as keyof typeof files], file);
+  });
+
+  it('returns an empty map for no ids', async () => {
+    const repo = await open(await bareRepo());
+    assert.equal((await repo.readBlobs([])).size, 0);
+  });
+});
+
+describe('commit and push', () => {
+  it('builds a first commit without parent and pushes it to an empty repository', async () => {
+    const bare = await bareRepo();
+    const repo = await open(bare);
+    assert.equal(await repo.fetch('main'), undefined);
+    const writes = new Map([['nodes/a.yaml', 'a: 1\n'], ['nodes/b/c.yaml', 'c: 3\n']]);
+    const commit = await repo.commit(commitInput({ writes, message: 'first' }));
+    assert.match(commit, /^[0-9a-f]{40}$/);
+    assert.equal(await repo.push(commit, 'main', undefined), 'pushed');
+    assert.equal(await revParse(bare, 'refs/heads/main'), commit);
+    assert.deepEqual(await readTree(bare, 'main'), writes);
+    assert.equal(await commitCount(bare, 'main'), 1);
+    assert.deepEqual(await logMessages(bare, 'main'), ['first']);
+    assert.equal(await repo.fetch('main'), commit);
+  });
+
+  it('applies writes and deletes (a deleted folder loses all its files) on top of the parent', async () => {
+    const { bare, head } = await seededRemote({
+      'nodes/a/x.yaml': 'x: 1\n',
+      'nodes/a/deep/y.yaml': 'y: 2\n',
+      'nodes/b/z.yaml': 'z: 3\n',
+      'nodes/c/gone.yaml': 'gone\n',
+      'keep.txt': 'kept\n',
+    });
+    const repo = await open(bare);
+    assert.equal(await repo.fetch('main'), head);
+    const commit = await repo.commit(
+      commitInput({
+        parent: head,
+        deletes: ['nodes/a', 'nodes/c/gone.yaml'],
+        writes: new Map([['nodes/b/z.yaml', 'z: 30\n'], ['nodes/d/new.yaml', 'new: true\n']]),
+        message: 'lynq: update b, add d, remove a',
+      }),
+    );
+    // The commit exists before the push: the remote is untouched.
+    assert.equal(await revParse(bare, 'main'), head);
+    assert.equal(await repo.push(commit, 'main', head), 'pushed');
+    assert.deepEqual(
+      await readTree(bare, 'main'),
+      new Map([['keep.txt', 'kept\n'], ['nodes/b/z.yaml', 'z: 30\n'], ['nodes/d/new.yaml', 'new: true\n']]),
+    );
+    assert.equal((await git(bare, ['rev-parse', 'main^'])).trim(), head);
+    assert.equal(await commitCount(bare, 'main'), 2);
+    assert.deepEqual(await logMessages(bare, 'main'), ['lynq: update b, add d, remove a', 'seed']);
+    const meta = (await git(bare, ['log', '-1', '--format=%an|%ae|%at|%cn|%ce|%ct', 'main'])).trim();
+    assert.equal(meta, `${AUTHOR.name}|${AUTHOR.email}|${TIME}|${AUTHOR.name}|${AUTHOR.email}|${TIME}`);
+    // The listing seen by the next sync matches.
+    assert.deepEqual([...(await repo.listTree(commit, 'nodes')).keys()].sort(), ['nodes/b/z.yaml', 'nodes/d/new.yaml']);
+  });
+
+  it('is byte-exact: unicode, no trailing newline, CRLF, empty files, unicode message', async () => {
+    const bare = await bareRepo();
+    const repo = await open(bare);
+    const contents = new Map([
+      ['nodes/ünï/çødé.yaml', 'name: "héllo ✓ 日本語 🚀"\nlast: line without newline'],
+      ['nodes/crlf.yaml', 'a: 1\r\nb: 2\r\n'],
+      ['nodes/empty.yaml', ''],
+      ['nodes/trailing-spaces.yaml', 'x:   \n\n\n'],
+    ]);
+    const message = 'lynq: sync — ünïcode ✓\n\nbody line\n';
+    const commit = await repo.commit(commitInput({ writes: contents, message }));
+    assert.equal(await repo.push(commit, 'main', undefined), 'pushed');
+    const bytes = await readTreeBytes(bare, 'main');
+    assert.deepEqual([...bytes.keys()].sort(), [...contents.keys()].sort());
+    for (const [file, content] of contents) assert.ok(bytes.get(file)!.equals(Buffer.from(content, 'utf8')), `bytes of ${file}`);
+    const raw = await gitBuffer(bare, ['cat-file', 'commit', 'main']);
+    assert.ok(raw.toString('utf8').endsWith(`\n\n${message}`), 'message stored exactly');
+    // And read back through the repo itself.
+    const listing = await repo.listTree(commit, 'nodes');
+    const blobs = await repo.readBlobs([...listing.values()]);
+    for (const [file, id] of listing) assert.equal(blobs.get(id), contents.get(file), file);
+  });
+
+  it("returns 'moved' when the remote moved, keeps the other commit, and fetch then sees the new head", async () => {
+    const { bare, head } = await seededRemote({ 'nodes/a.yaml': 'a: 1\n' });
+    const repo = await open(bare);
+    assert.equal(await repo.fetch('main'), head);
+
+    // Someone else pushes in between.
+    const other = await cloneWorkTree(bare);
+    cleanups.push(other.cleanup);
+    await other.git('checkout', '--quiet', 'main');
+    const theirs = await commitFiles(other.dir, { 'nodes/theirs.yaml': 'theirs: 1\n' }, 'their change');
+    await other.git('push', '--quiet', 'origin', 'main');
+
+    const ours = await repo.commit(commitInput({ parent: head, writes: new Map([['nodes/ours.yaml', 'ours: 1\n']]) }));
+    assert.equal(await repo.push(ours, 'main', head), 'moved');
+    assert.equal(await revParse(bare, 'main'), theirs, 'their commit is not overwritten');
+    assert.deepEqual(await readTree(bare, 'main'), new Map([['nodes/a.yaml', 'a: 1\n'], ['nodes/theirs.yaml', 'theirs: 1\n']]));
+
+    assert.equal(await repo.fetch('main'), theirs);
+    assert.deepEqual([...(await repo.listTree(theirs, 'nodes')).keys()].sort(), ['nodes/a.yaml', 'nodes/theirs.yaml']);
+    // The retry on the new head goes through.
+    const retry = await repo.commit(commitInput({ parent: theirs, writes: new Map([['nodes/ours.yaml', 'ours: 1\n']]) }));
+    assert.equal(await repo.push(retry, 'main', theirs), 'pushed');
+    assert.deepEqual([...(await readTree(bare, 'main')).keys()].sort(), ['nodes/a.yaml', 'nodes/ours.yaml', 'nodes/theirs.yaml']);
+    assert.deepEqual(await logMessages(bare, 'main'), ['lynq: sync', 'their change', 'seed']);
+  });
+
+  it("returns 'moved' when the branch was created by someone else after we saw none", async () => {
+    const bare = await bareRepo();
+    const repo = await open(bare);
+    assert.equal(await repo.fetch('main'), undefined);
+    const other = await cloneWorkTree(bare);
+    cleanups.push(other.cleanup);
+    const theirs = await commitFiles(other.dir, { 'x.txt': 'x\n' }, 'theirs');
+    await other.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+    const ours = await repo.commit(commitInput({ writes: new Map([['y.txt', 'y\n']]) }));
+    assert.equal(await repo.push(ours, 'main', undefined), 'moved');
+    assert.equal(await revParse(bare, 'main'), theirs);
+  });
+
+  it('creates a branch that does not exist yet on push', async () => {
+    const { bare, head } = await seededRemote({ 'nodes/a.yaml': 'a: 1\n' });
+    const repo = await open(bare);
+    assert.equal(await repo.fetch('sync/feature'), undefined);
+    await repo.fetch('main');
+    const commit = await repo.commit(commitInput({ parent: head, writes: new Map([['nodes/b.yaml', 'b: 2\n']]) }));
+    assert.equal(await repo.push(commit, 'sync/feature', undefined), 'pushed');
+    assert.equal(await revParse(bare, 'refs/heads/sync/feature'), commit);
+    assert.equal(await revParse(bare, 'refs/heads/main'), head, 'main untouched');
+    assert.equal(await repo.fetch('sync/feature'), commit);
+  });
+
+  it('throws a GitError (not moved) when a hook rejects the push and the remote did not move', async () => {
+    const { bare, head } = await seededRemote({ 'nodes/a.yaml': 'a: 1\n' });
+    const hook = path.join(bare, 'hooks', 'pre-receive');
+    await writeFile(hook, '#!/bin/sh\necho "policy says no" >&2\nexit 1\n');
+    await chmod(hook, 0o755);
+    const repo = await open(bare);
+    await repo.fetch('main');
+    const commit = await repo.commit(commitInput({ parent: head, writes: new Map([['nodes/b.yaml', 'b: 2\n']]) }));
+    await assert.rejects(repo.push(commit, 'main', head), (error: unknown) => {
+      assert.ok(error instanceof GitError, `expected a GitError, got ${String(error)}`);
+      assert.match(error.message, /pushing to main/);
+      assert.match(error.message, /pre-receive hook declined|policy says no/);
+      return true;
+    });
+    assert.equal(await revParse(bare, 'main'), head);
+    assert.equal(await commitCount(bare, 'main'), 1);
+  });
+
+  it('fails with a GitError when the parent is unknown', async () => {
+    const repo = await open(await bareRepo());
+    await assert.rejects(repo.commit(commitInput({ parent: '0123456789012345678901234567890123456789', writes: new Map([['a', 'b']]) })), GitError);
+  });
+});
+
+describe('cache clone', () => {
+  it('reuses the cache clone between opens, one folder per repository', async () => {
+    const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
+    const second = await seededRemote({ 'b.txt': 'b\n' });
+    const cacheDir = await tempDir();
+    const first = await open(bare, cacheDir);
+    assert.equal(await first.fetch('main'), head);
+    await first.close();
+    const again = await open(bare, cacheDir);
+    // The objects are already there: reading works before any fetch.
+    assert.deepEqual([...(await again.listTree(head, 'a.txt')).keys()], ['a.txt']);
+    const other = await open(second.bare, cacheDir);
+    assert.equal(await other.fetch('main'), second.head);
+    const clones = (await readdir(path.join(cacheDir, 'repos'))).filter((name) => name.endsWith('.git'));
+    assert.equal(clones.length, 2);
+  });
+
+  it('ephemeral mode (no cache folder) leaves no temporary folder after close()', async () => {
+    const { bare, head } = await seededRemote({ 'nodes/a.yaml': 'a: 1\n' });
+    const isolated = await tempDir();
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = isolated;
+    let repo: ManifestsRepo;
+    try {
+      assert.equal(os.tmpdir(), isolated);
+      repo = await openManifestsRepo({ url: bare, cacheDir: undefined, logger: silentLogger(), registry: new SecretRegistry() });
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
+    const made = await readdir(isolated);
+    assert.equal(made.length, 1, `one temporary clone, saw ${made.join(', ')}`);
+    assert.match(made[0]!, /^lynq-repo-/);
+    assert.equal(await repo.fetch('main'), head);
+    const commit = await repo.commit(commitInput({ parent: head, writes: new Map([['nodes/b.yaml', 'b\n']]) }));
+    assert.match(commit, /^[0-9a-f]{40}$/);
+    await repo.close();
+    assert.deepEqual(await readdir(isolated), []);
+    // Nothing was pushed by committing alone.
+    assert.equal(await revParse(bare, 'main'), head);
+  });
+});

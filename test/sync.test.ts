@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { createSyncDeps } from '../src/cli/wiring.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { silentLogger } from '../src/logger.ts';
+import { syncHub } from '../src/sync/sync-hub.ts';
+import { lynq } from './helpers/cli.ts';
+import { formYaml } from './helpers/config.ts';
+import { closedPort, createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
+import { tempFiles } from './helpers/files.ts';
+import { cloneWorkTree, commitCount, commitFiles, git, logMessages, makeBareRepo, readTree, revParse } from './helpers/git.ts';
+
+const run = promisify(execFile);
+
+const hubFile = (database: string, options: { port?: number; guard?: number } = {}) => `apiVersion: operator.lynq.sh/v1
+kind: LynqHub
+metadata:
+  name: customers
+  namespace: tenants
+spec:
+  source:
+    type: postgresql
+    postgresql:
+      host: 127.0.0.1
+      port: ${options.port ?? 5432}
+      username: postgres
+      database: ${database}
+      table: customers
+      connectTimeoutSeconds: 3
+  valueMappings:
+    uid: id
+    activate: active
+  extraValueMappings:
+    plan: plan
+    replicas: replicas
+  deletionGuard:
+    maxDeletePercent: ${options.guard ?? 50}
+`;
+
+const FORM = formYaml(`  configMaps:
+    - id: settings
+      nameTemplate: "{{ uid }}-settings"
+      spec:
+        apiVersion: v1
+        kind: ConfigMap
+        data:
+          PLAN: "{{ plan }}"
+  deployments:
+    - id: app
+      dependIds: [settings]
+      nameTemplate: "{{ uid }}-app"
+      spec:
+        apiVersion: apps/v1
+        kind: Deployment
+        spec:
+          replicas: "{{ replicas | int }}"
+          selector:
+            matchLabels:
+              app: "{{ uid }}"
+          template:
+            metadata:
+              labels:
+                app: "{{ uid }}"
+            spec:
+              containers:
+                - name: app
+                  image: nginx
+`);
+
+describe('lynq sync (push mode) against PostgreSQL and a bare repository', () => {
+  let db: TestDatabase;
+  let remote: Awaited<ReturnType<typeof makeBareRepo>>;
+  let files: Awaited<ReturnType<typeof tempFiles>>;
+  let env: NodeJS.ProcessEnv;
+  const sync = (...extra: string[]) => lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], env);
+
+  before(async () => {
+    db = await createPostgresDatabase();
+  });
+  after(async () => {
+    await db.drop();
+  });
+  beforeEach(async () => {
+    await db.exec(`DROP TABLE IF EXISTS customers;
+      CREATE TABLE customers (id text, active boolean, plan text, replicas text);
+      INSERT INTO customers VALUES ('acme', true, 'gold', '3'), ('globex', true, 'silver', '2'), ('initech', true, 'bronze', '1'), ('hooli', false, 'gold', '1');`);
+    remote = await makeBareRepo();
+    files = await tempFiles({ 'hubs/customers.yaml': hubFile(db.name), 'forms/web.yaml': FORM });
+    env = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache') };
+  });
+
+  const nodeFiles = async (uid: string) => {
+    const tree = await readTree(remote.dir, 'main');
+    return new Map([...tree].filter(([file]) => file.startsWith(`nodes/customers/web/${uid}/`)));
+  };
+
+  test('first sync commits every active node; a second sync makes no commit', async () => {
+    const first = await sync();
+    assert.equal(first.code, 0, first.err + first.out);
+    assert.match(first.out, /customers\s+3\s+0\s+0\s+0\s+0\s+0\s+[0-9a-f]{12}/);
+    const tree = await readTree(remote.dir, 'main');
+    assert.deepEqual(
+      [...tree.keys()].filter((file) => file.includes('/acme/')).sort(),
+      ['app.yaml', 'kustomization.yaml', 'lynqnode.yaml', 'settings.yaml'].map((name) => `nodes/customers/web/acme/${name}`),
+    );
+    assert.ok(![...tree.keys()].some((file) => file.includes('hooli')), 'inactive rows get no node');
+    const [message] = await logMessages(remote.dir, 'main');
+    assert.equal(
+      message,
+      [
+        'lynq(customers): 3 added',
+        '',
+        'web/acme: added (new row) [settings, app]',
+        'web/globex: added (new row) [settings, app]',
+        'web/initech: added (new row) [settings, app]',
+        '',
+        'Lynq-Hub: customers',
+        'Lynq-Node: web/acme added',
+        'Lynq-Node: web/globex added',
+        'Lynq-Node: web/initech added',
+      ].join('\n'),
+    );
+
+    const again = await sync();
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /customers\s+0\s+0\s+3\s+0\s+0\s+0\s+no changes/);
+    assert.equal(await commitCount(remote.dir, 'main'), 1);
+  });
+
+  test('a one-row change is one commit that touches only that node, saying which column', async () => {
+    await sync();
+    const before = await revParse(remote.dir, 'main');
+    await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'globex'`);
+    const result = await sync();
+    assert.equal(result.code, 0, result.err);
+    assert.equal(await commitCount(remote.dir, 'main'), 2);
+    const changed = (await git(remote.dir, ['diff', '--name-only', `${before}`, 'main'])).trim().split('\n');
+    assert.deepEqual(changed, ['nodes/customers/web/globex/lynqnode.yaml', 'nodes/customers/web/globex/settings.yaml']);
+    const [message] = await logMessages(remote.dir, 'main');
+    assert.match(message!, /^lynq\(customers\): 1 updated\n\nweb\/globex: updated \(columns changed: plan\) \[settings\]\n/);
+  });
+
+  test('a form change updates every node, saying the form changed', async () => {
+    await sync();
+    await rewrite(files.dir, 'forms/web.yaml', FORM.replace('PLAN: "{{ plan }}"', 'PLAN: "{{ plan | upper }}"'));
+    const result = await sync();
+    assert.equal(result.code, 0);
+    const [message] = await logMessages(remote.dir, 'main');
+    assert.match(message!, /^lynq\(customers\): 3 updated\n\nweb\/acme: updated \(form web changed\) \[settings\]/);
+  });
+
+  test('deactivated and deleted rows are removed, with the reason', async () => {
+    await sync();
+    await db.exec(`UPDATE customers SET active = false WHERE id = 'acme'`);
+    let result = await sync();
+    assert.equal(result.code, 0, result.out);
+    assert.equal((await nodeFiles('acme')).size, 0);
+    assert.match((await logMessages(remote.dir, 'main'))[0]!, /web\/acme: removed \(row deactivated\)/);
+    await db.exec(`DELETE FROM customers WHERE id = 'globex'`);
+    result = await sync();
+    assert.equal(result.code, 0);
+    assert.match((await logMessages(remote.dir, 'main'))[0]!, /web\/globex: removed \(row deleted\)/);
+    assert.equal((await nodeFiles('initech')).size, 4);
+  });
+
+  test('the deletion guard holds back mass removals (exit 1) until --allow-deletions', async () => {
+    await sync();
+    await db.exec(`UPDATE customers SET active = false WHERE id IN ('acme', 'globex')`);
+    const held = await sync();
+    assert.equal(held.code, 1);
+    assert.match(held.out, /customers\/web\/acme: held \(row deactivated; held back by the deletion guard: 2 of 3 nodes would be removed \(limit 50%\)/);
+    assert.equal((await nodeFiles('acme')).size, 4, 'held nodes stay in Git');
+    assert.equal(await commitCount(remote.dir, 'main'), 1);
+    const allowed = await sync('--allow-deletions');
+    assert.equal(allowed.code, 0, allowed.out);
+    assert.equal((await nodeFiles('acme')).size, 0);
+  });
+
+  test('a query that returns no rows never empties the hub, whatever the guard says', async () => {
+    await rewrite(files.dir, 'hubs/customers.yaml', hubFile(db.name, { guard: 100 }));
+    await sync();
+    await db.exec('DELETE FROM customers');
+    const result = await sync();
+    assert.equal(result.code, 1);
+    assert.match(result.out, /3 of 3 nodes would be removed/);
+    assert.equal((await readTree(remote.dir, 'main')).size, 12);
+  });
+
+  test('an unreachable database changes nothing in Git (exit 3)', async () => {
+    await sync();
+    const head = await revParse(remote.dir, 'main');
+    await rewrite(files.dir, 'hubs/customers.yaml', hubFile(db.name, { port: await closedPort() }));
+    const result = await sync();
+    assert.equal(result.code, 3);
+    assert.match(result.out, /customers: source-failed: .*cannot connect/);
+    assert.equal(await revParse(remote.dir, 'main'), head);
+  });
+
+  test('a node that fails keeps what Git has; the others are published (exit 1)', async () => {
+    await sync();
+    const acmeBefore = await nodeFiles('acme');
+    await db.exec(`UPDATE customers SET replicas = 'three', plan = 'new' WHERE id = 'acme'; UPDATE customers SET plan = 'x' WHERE id = 'globex'`);
+    const result = await sync();
+    assert.equal(result.code, 1);
+    assert.match(result.out, /customers\/web\/acme: failed: hub customers, form web, uid "acme", resource app, field spec\.spec\.replicas: .*"three" is not an integer/);
+    assert.deepEqual(await nodeFiles('acme'), acmeBefore);
+    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^lynq\(customers\): 1 updated\n\nweb\/globex: updated/);
+  });
+
+  test('duplicate and invalid uids fail their rows, named; nothing of theirs is removed', async () => {
+    await sync();
+    await db.exec(`INSERT INTO customers VALUES ('acme', true, 'copy', '1'), ('Bad/Uid', true, 'x', '1'), ('ok', true, 'x', '1')`);
+    const result = await sync();
+    assert.equal(result.code, 1);
+    assert.match(result.out, /uid "acme": the uid appears in 2 active rows \(rows 1, 5\)/);
+    assert.match(result.out, /uid "Bad\/Uid" contains a path separator/);
+    assert.equal((await nodeFiles('acme')).size, 4);
+    assert.equal((await nodeFiles('ok')).size, 4);
+  });
+
+  test('--dry-run prints the plan and the diff, and writes nothing anywhere', async () => {
+    await sync();
+    const head = await revParse(remote.dir, 'main');
+    await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET active = false WHERE id = 'initech'`);
+    const cacheDir = path.join(files.dir, 'dry-cache');
+    const result = await lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, '--dry-run', '--diff'], { LYNQ_CACHE_DIR: cacheDir });
+    assert.equal(result.code, 0, result.err);
+    assert.match(result.out, /customers\/web\/acme: updated \(columns changed: plan\) \[settings\]/);
+    assert.match(result.out, /customers\/web\/globex: unchanged/);
+    assert.match(result.out, /customers\/web\/initech: removed \(row deactivated\)/);
+    assert.match(result.out, /^-  PLAN: gold\n\+  PLAN: platinum$/m);
+    assert.match(result.out, /would commit/);
+    assert.equal(await revParse(remote.dir, 'main'), head);
+    assert.equal(existsSync(cacheDir), false, 'a dry run leaves no cache behind');
+  });
+
+  test('a push race: another commit lands between our fetch and our push; we plan again on it', async () => {
+    await sync();
+    await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'acme'`);
+    const other = await cloneWorkTree(remote.dir);
+    const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
+    const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
+    let raced = false;
+    const racing = {
+      ...deps,
+      openRepo: async (hub: Parameters<typeof deps.openRepo>[0]) => {
+        const repo = await deps.openRepo(hub);
+        return Object.assign(Object.create(repo) as typeof repo, {
+          push: async (commit: string, branch: string, expected: string | undefined) => {
+            if (!raced) {
+              raced = true;
+              await commitFiles(other.dir, { 'README.md': 'someone else\n', 'nodes/customers/web/globex/settings.yaml': 'edited: by hand\n' }, 'human commit');
+              await other.git('push', '--quiet', 'origin', 'main');
+            }
+            return repo.push(commit, branch, expected);
+          },
+        });
+      },
+    };
+    const result = await syncHub(config.hubs.get('customers')!, config.forms, racing, { allowDeletions: false });
+    await other.cleanup();
+    assert.equal(result.outcome, 'published');
+    assert.ok('attempts' in result && result.attempts === 2);
+    const messages = await logMessages(remote.dir, 'main');
+    assert.equal(messages.length, 3);
+    assert.match(messages[1]!, /human commit/);
+    assert.match(messages[0]!, /web\/acme: updated \(columns changed: plan\)/);
+    assert.match(messages[0]!, /web\/globex: updated \(files edited in Git restored to the rendered version\)/, 'the re-plan saw the new head');
+    assert.equal((await readTree(remote.dir, 'main')).get('README.md'), 'someone else\n');
+  });
+
+  test('kubectl kustomize builds every published node folder', async () => {
+    await sync();
+    const work = await cloneWorkTree(remote.dir);
+    try {
+      const dirs = await readdir(path.join(work.dir, 'nodes/customers/web'));
+      assert.equal(dirs.length, 3);
+      for (const uid of dirs) await run('kubectl', ['kustomize', path.join(work.dir, 'nodes/customers/web', uid)]);
+    } finally {
+      await work.cleanup();
+    }
+  });
+});
+
+/** Replace a hub or form file between syncs. */
+function rewrite(dir: string, file: string, content: string): Promise<void> {
+  return writeFile(path.join(dir, file), content);
+}
