@@ -29,8 +29,6 @@ type ExistingNode = { form: string; uid: string; files: Map<string, string> };
 export async function diffHub(options: DiffOptions): Promise<Plan> {
   const { hub, rendered } = options;
   const existing = groupByNode(options);
-  const writes = new Map<string, string>();
-  const deletes: string[] = [];
   const nodes: NodeChange[] = [];
   const updated: Array<{ change: NodeChange; previous: ExistingNode; node: RenderedNode }> = [];
 
@@ -38,6 +36,8 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     const key = `${node.form}/${node.uid}`;
     const previous = existing.get(key);
     existing.delete(key);
+    const writes = new Map<string, string>();
+    const deletes: string[] = [];
     const changedFiles: string[] = [];
     for (const file of node.files) {
       if (previous?.files.get(file.name) === gitBlobId(file.content)) continue;
@@ -51,7 +51,7 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
       changedFiles.push(name);
     }
     const resources = changedFiles.filter((name) => name !== KUSTOMIZATION_FILE && name !== LYNQNODE_FILE).map((name) => name.replace(/\.yaml$/, ''));
-    const base = { hub: hub.name, form: node.form, uid: node.uid, resources, node };
+    const base = { hub: hub.name, form: node.form, uid: node.uid, resources, node, writes, deletes };
     if (previous === undefined) nodes.push({ ...base, status: 'added', reasons: ['new row'] });
     else if (changedFiles.length === 0) nodes.push({ ...base, status: 'unchanged', reasons: [] });
     else {
@@ -64,7 +64,7 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
 
   for (const failure of rendered.failures) {
     existing.delete(`${failure.form}/${failure.uid}`);
-    nodes.push({ hub: hub.name, form: failure.form, uid: failure.uid, status: 'failed', reasons: [], resources: [], error: failure.error });
+    nodes.push({ ...unchangedFiles(hub.name, failure.form, failure.uid), status: 'failed', reasons: [], error: failure.error });
   }
 
   const removals = [...existing.values()];
@@ -79,16 +79,19 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
         : 'row deleted';
     if (hold) {
       const why = `${reason}; held back by the deletion guard: ${removals.length} of ${nodeCount} nodes would be removed (limit ${guard}%), rerun with --allow-deletions to remove them`;
-      nodes.push({ hub: hub.name, form: gone.form, uid: gone.uid, status: 'held', reasons: [why], resources: [] });
+      nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'held', reasons: [why] });
       continue;
     }
-    for (const name of gone.files.keys()) deletes.push(`${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
-    nodes.push({ hub: hub.name, form: gone.form, uid: gone.uid, status: 'removed', reasons: [reason], resources: [] });
+    const deletes = [...gone.files.keys()].map((name) => `${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
+    nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'removed', reasons: [reason], deletes });
   }
 
   nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
-  deletes.sort(compareStrings);
-  return { hub: hub.name, nodes, writes, deletes };
+  return { hub: hub.name, nodes };
+}
+
+function unchangedFiles(hub: string, form: string, uid: string): Omit<NodeChange, 'status' | 'reasons'> {
+  return { hub, form, uid, resources: [], writes: new Map(), deletes: [] };
 }
 
 function groupByNode(options: DiffOptions): Map<string, ExistingNode> {

@@ -16,17 +16,30 @@ export type NodeChange = {
   error?: string;
   /** The rendered node (added, updated, unchanged). */
   node?: RenderedNode;
+  /** This node's changes to the repository: path → new content, and paths to remove. */
+  writes: Map<string, string>;
+  deletes: string[];
 };
 
-/** Everything one sync of one hub would do to the repository. */
+/** Everything one sync of one hub would do to the repository, node by node. */
 export type Plan = {
   hub: string;
   nodes: NodeChange[];
-  /** Repository path → new content. */
-  writes: Map<string, string>;
-  /** Repository paths of files to remove. */
-  deletes: string[];
 };
+
+/** The repository changes of some nodes, merged (a plan, or the part of one routed somewhere). */
+export type FileChanges = { writes: Map<string, string>; deletes: string[] };
+
+export function fileChanges(nodes: readonly NodeChange[]): FileChanges {
+  const writes = new Map<string, string>();
+  const deletes: string[] = [];
+  for (const node of nodes) {
+    for (const [path, content] of node.writes) writes.set(path, content);
+    deletes.push(...node.deletes);
+  }
+  deletes.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { writes, deletes };
+}
 
 /** What Git has under `<root>/<hub>/`: path → blob id. */
 export type TreeListing = Map<string, string>;

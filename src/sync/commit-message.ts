@@ -1,5 +1,4 @@
-import type { NodeChange, NodeStatus } from '../plan/types.ts';
-import { changedNodes, countByStatus, type Plan } from '../plan/types.ts';
+import { countByStatus, type NodeChange, type NodeStatus } from '../plan/types.ts';
 
 /** Body lines beyond this are summarised; the trailers still name every node. */
 export const MAX_BODY_NODES = 200;
@@ -20,15 +19,16 @@ export function describeNode(node: NodeChange): string {
 /**
  * One summary line, a body naming each changed node and why, then machine-readable
  * trailers (hub and every changed node) that stay complete when the body is shortened.
+ * `changed` are the nodes this commit carries; `all` is the whole plan, for the note on
+ * what was left out (failed or held nodes).
  */
-export function commitMessage(plan: Plan): string {
-  const changed = changedNodes(plan);
-  const lines = [summaryLine(plan.hub, changed), ''];
+export function commitMessage(hub: string, changed: readonly NodeChange[], all: readonly NodeChange[]): string {
+  const lines = [summaryLine(hub, changed), ''];
   for (const node of changed.slice(0, MAX_BODY_NODES)) lines.push(describeNode(node));
   if (changed.length > MAX_BODY_NODES) lines.push(`… and ${changed.length - MAX_BODY_NODES} more nodes (all are named in the trailers below)`);
-  const notPublished = countNotPublished(plan.nodes);
+  const notPublished = countNotPublished(all);
   if (notPublished.length > 0) lines.push('', `Not in this commit: ${notPublished.join(', ')} (what Git had for them is kept).`);
-  lines.push('', `Lynq-Hub: ${plan.hub}`);
+  lines.push('', `Lynq-Hub: ${hub}`);
   for (const node of changed) lines.push(`Lynq-Node: ${node.form}/${node.uid} ${node.status}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,11 +1,13 @@
 import { createTwoFilesPatch } from 'diff';
 import type { Author, ManifestsRepo } from '../git/manifests-repo.ts';
-import type { Plan, TreeListing } from '../plan/types.ts';
+import type { FileChanges, TreeListing } from '../plan/types.ts';
 
 export type PublishRequest = {
   repo: ManifestsRepo;
-  plan: Plan;
-  /** The head the plan was made against, and what Git had then under the hub's folder. */
+  /** The hub whose nodes these are. */
+  hub: string;
+  changes: FileChanges;
+  /** The head the plan was made against, and what Git had then under the hub's folders. */
   head: string | undefined;
   existing: TreeListing;
   branch: string;
@@ -26,8 +28,8 @@ export class PushPublisher implements Publisher {
   async publish(request: PublishRequest): Promise<PublishResult> {
     const commit = await request.repo.commit({
       parent: request.head,
-      writes: request.plan.writes,
-      deletes: request.plan.deletes,
+      writes: request.changes.writes,
+      deletes: request.changes.deletes,
       message: request.message,
       author: request.author,
       time: this.clock() / 1000,
@@ -52,14 +54,14 @@ export class DryRunPublisher implements Publisher {
     return { outcome: 'published', commit: undefined };
   }
 
-  private async writeDiff({ repo, plan, existing }: PublishRequest): Promise<void> {
-    const paths = [...new Set([...plan.writes.keys(), ...plan.deletes])].sort();
+  private async writeDiff({ repo, changes, existing }: PublishRequest): Promise<void> {
+    const paths = [...new Set([...changes.writes.keys(), ...changes.deletes])].sort();
     const before = await repo.readBlobs(paths.map((file) => existing.get(file)).filter((id): id is string => id !== undefined));
     for (const file of paths) {
       const id = existing.get(file);
       const old = id === undefined ? '' : (before.get(id) ?? '');
-      const next = plan.writes.get(file) ?? '';
-      this.out.write(createTwoFilesPatch(id === undefined ? '/dev/null' : `a/${file}`, plan.writes.has(file) ? `b/${file}` : '/dev/null', old, next, '', '', { context: 3 }));
+      const next = changes.writes.get(file) ?? '';
+      this.out.write(createTwoFilesPatch(id === undefined ? '/dev/null' : `a/${file}`, changes.writes.has(file) ? `b/${file}` : '/dev/null', old, next, '', '', { context: 3 }));
     }
   }
 }

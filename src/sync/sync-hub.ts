@@ -4,7 +4,8 @@ import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
 import { diffHub } from '../plan/diff.ts';
 import { renderHub } from '../plan/render-hub.ts';
-import { changedNodes, type Plan } from '../plan/types.ts';
+import { hubPrefixes } from '../plan/prefixes.ts';
+import { changedNodes, fileChanges, type Plan, type TreeListing } from '../plan/types.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { HubRow } from '../sources/rows.ts';
 import { commitMessage } from './commit-message.ts';
@@ -62,10 +63,12 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     for (let attempt = 1; attempt <= maxPushAttempts; attempt++) {
       phase(attempt === 1 ? 'comparing with git' : `comparing with git (attempt ${attempt})`);
       const head = await repo.fetch(branch);
-      const existing = await repo.listTree(head, `${root}/${hub.name}`);
+      const existing = await listPrefixes(repo, head, hubPrefixes(hub, root));
       const plan = await diffHub({ hub, root, formNames, rendered, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions });
-      if (changedNodes(plan).length === 0) return { hub: hub.name, outcome: 'unchanged', plan, commit: undefined, attempts: attempt };
-      const result = await deps.publisher.publish({ repo, plan, head, existing, branch, message: commitMessage(plan), author });
+      const changed = changedNodes(plan);
+      if (changed.length === 0) return { hub: hub.name, outcome: 'unchanged', plan, commit: undefined, attempts: attempt };
+      const message = commitMessage(hub.name, changed, plan.nodes);
+      const result = await deps.publisher.publish({ repo, hub: hub.name, changes: fileChanges(changed), head, existing, branch, message, author });
       if (result.outcome === 'published') {
         log.info({ commit: result.commit, attempt }, 'published');
         return { hub: hub.name, outcome: 'published', plan, commit: result.commit, attempts: attempt };
@@ -80,4 +83,10 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
   } finally {
     await repo?.close();
   }
+}
+
+async function listPrefixes(repo: ManifestsRepo, head: string | undefined, prefixes: readonly string[]): Promise<TreeListing> {
+  const listing: TreeListing = new Map();
+  for (const prefix of prefixes) for (const [path, id] of await repo.listTree(head, prefix)) listing.set(path, id);
+  return listing;
 }
