@@ -77,12 +77,14 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
       : options.rendered.inactive.has(gone.uid)
         ? 'row deactivated'
         : 'row deleted';
+    // A held node carries the deletes it would make, so a pull request can propose them;
+    // fileChanges() never applies a held node's changes.
+    const deletes = [...gone.files.keys()].map((name) => `${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
     if (hold) {
       const why = `${reason}; held back by the deletion guard: ${removals.length} of ${nodeCount} nodes would be removed (limit ${guard}%), rerun with --allow-deletions to remove them`;
-      nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'held', reasons: [why] });
+      nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'held', reasons: [why], deletes });
       continue;
     }
-    const deletes = [...gone.files.keys()].map((name) => `${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
     nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'removed', reasons: [reason], deletes });
   }
 
