@@ -304,3 +304,61 @@ describe('cache clone', () => {
     assert.equal(await revParse(bare, 'main'), head);
   });
 });
+
+describe('regressions', () => {
+  it('a remote rewound to an ancestor since our fetch is a race (moved), not overwritten', async () => {
+    const { bare, head: h0 } = await seededRemote({ 'a.txt': '0\n' });
+    const work = await cloneWorkTree(bare);
+    cleanups.push(work.cleanup);
+    await commitFiles(work.dir, { 'a.txt': '1\n' }, 'h1');
+    await work.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+    const repo = await open(bare);
+    const h1 = await repo.fetch('main');
+    const ours = await repo.commit(commitInput({ parent: h1, writes: new Map([['b.txt', 'ours\n']]) }));
+    await work.git('push', '--quiet', '--force', 'origin', `${h0}:refs/heads/main`);
+    assert.equal(await repo.push(ours, 'main', h1), 'moved');
+    assert.equal(await revParse(bare, 'main'), h0, 'the rewind is kept');
+  });
+
+  it('a deleted branch since our fetch is a race (moved), not recreated', async () => {
+    const { bare, head } = await seededRemote({ 'a.txt': '0\n' });
+    const repo = await open(bare);
+    await repo.fetch('main');
+    const ours = await repo.commit(commitInput({ parent: head, writes: new Map([['b.txt', 'ours\n']]) }));
+    await git(bare, ['update-ref', '-d', 'refs/heads/main']);
+    assert.equal(await repo.push(ours, 'main', head), 'moved');
+    assert.equal(await revParse(bare, 'main'), undefined);
+  });
+
+  it('commits built at the same time in one process stay apart', async () => {
+    const { bare, head } = await seededRemote({ 'a.txt': '0\n' });
+    const repo = await open(bare);
+    await repo.fetch('main');
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => repo.commit(commitInput({ parent: head, writes: new Map([[`f${i}.txt`, `${i}\n`]]), message: `c${i}` }))),
+    );
+    assert.equal(new Set(ids).size, 6);
+    for (const [i, id] of ids.entries()) {
+      const listing = await repo.listTree(id, `f${i}.txt`);
+      assert.deepEqual([...listing.keys()], [`f${i}.txt`], `commit ${i} holds its own file`);
+      const blobs = await repo.readBlobs([...listing.values()]);
+      assert.deepEqual([...blobs.values()], [`${i}\n`]);
+    }
+  });
+
+  it('a timeout ends a fetch from a server that never answers', { timeout: 60_000 }, async () => {
+    const net = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const server = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const repo = await openManifestsRepo({ url: `http://127.0.0.1:${port}/r.git`, cacheDir: await tempDir(), logger: silentLogger(), registry: new SecretRegistry(), timeoutMs: 1000 });
+      cleanups.push(() => repo.close());
+      await assert.rejects(repo.fetch('main'), GitError);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createSyncDeps } from '../src/cli/wiring.ts';
 import { loadConfig } from '../src/config/load.ts';
@@ -92,6 +92,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     remote = await makeBareRepo();
     files = await tempFiles({ 'hubs/customers.yaml': hubFile(db.name), 'forms/web.yaml': FORM });
     env = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache') };
+  });
+  afterEach(async () => {
+    await remote.cleanup();
+    await files.cleanup();
   });
 
   const nodeFiles = async (uid: string) => {

@@ -72,10 +72,12 @@ export type RunResult = { stdout: Buffer; stderr: string; code: number };
  */
 export function runGit(dir: string, args: readonly string[], options: GitOptions & { input?: Iterable<Buffer | string> }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: dir, env: gitEnvironment(options), stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group, so a timeout also ends the helpers git starts
+    // (git-remote-http keeps the pipes open after git itself is killed).
+    const child = spawn('git', args, { cwd: dir, env: gitEnvironment(options), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    const timer = setTimeout(() => killGroup(child.pid), options.timeoutMs ?? 120_000);
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => {
@@ -89,6 +91,15 @@ export function runGit(dir: string, args: readonly string[], options: GitOptions
     child.stdin.on('error', () => undefined); // the exit code tells what went wrong
     void writeInput(child.stdin, options.input);
   });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 async function writeInput(stdin: NodeJS.WritableStream, input: Iterable<Buffer | string> | undefined): Promise<void> {

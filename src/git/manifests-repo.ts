@@ -82,6 +82,9 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
   return new CachedRepo(dir, url, options, temporary);
 }
 
+/** Keeps the staging refs of commits built at the same time in one process apart. */
+let stagingCounter = 0;
+
 class CachedRepo implements ManifestsRepo {
   constructor(
     private readonly dir: string,
@@ -144,7 +147,7 @@ class CachedRepo implements ManifestsRepo {
   }
 
   async commit(input: CommitInput): Promise<string> {
-    const ref = `refs/lynq/staging-${process.pid}`;
+    const ref = `refs/lynq/staging-${process.pid}-${++stagingCounter}`;
     const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
     const message = Buffer.from(input.message, 'utf8');
     const chunks: Buffer[] = [Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n')];
@@ -164,7 +167,10 @@ class CachedRepo implements ManifestsRepo {
   }
 
   async push(commit: string, branch: string, expected: string | undefined): Promise<PushOutcome> {
-    const result = await this.run(['push', '--porcelain', 'origin', `${commit}:refs/heads/${branch}`]);
+    // The lease makes "the remote is still at `expected`" part of the push: a branch that
+    // was rewound or deleted since our fetch is a race too, never silently overwritten.
+    const lease = `--force-with-lease=refs/heads/${branch}:${expected ?? ''}`;
+    const result = await this.run(['push', '--porcelain', lease, 'origin', `${commit}:refs/heads/${branch}`]);
     if (result.code === 0) {
       await this.run(['update-ref', `refs/remotes/origin/${branch}`, commit]);
       return 'pushed';
