@@ -2,7 +2,6 @@
 process.env.TZ = 'America/Los_Angeles';
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +87,11 @@ function sourceSuite(suite: Suite): void {
     test('runs a query with a JOIN', async () => {
       const rows = await readHubRows(suite.hub({ query: JOIN_QUERY }, { region: 'region' }), deps);
       assert.deepEqual(rows.map((row) => [row.uid, row.values.region]).sort(), [['acme', 'eu'], ['beta', 'us']]);
+    });
+
+    test('a query that returns a column name twice is a hub error naming it', async () => {
+      const doubled = 'SELECT n.id, n.active, r.id FROM nodes n JOIN regions r ON r.id = n.region_id';
+      await assert.rejects(readHubRows(suite.hub({ query: doubled }), deps), /the query returns the column "id" twice/);
     });
 
     test('returns exact, UTC, string-ready values', async () => {
@@ -213,6 +217,13 @@ describe('server connections', () => {
       assert.ok(Date.now() - started < 2000);
     });
 
+    test(`${type}: TLS is requested when enabled, and its files must exist`, async () => {
+      // The test servers have TLS off, so a request for it is refused: proof that it was made.
+      await assert.rejects(readHubRows(hub({ table: 'nodes', tls: { rejectUnauthorized: false } }), testDeps()), (e) => e instanceof SourceError && /does not support/i.test(e.message));
+      const missing = hub({ table: 'nodes', tls: { caFile: 'no-such-ca.pem' } });
+      await assert.rejects(readHubRows(missing, testDeps()), (e) => e instanceof SourceError && /cannot read TLS ca file .*no-such-ca\.pem/.test(e.message));
+    });
+
     test(`${type}: a missing password variable is a config error naming it`, async () => {
       await assert.rejects(readHubRows(hub({ table: 'nodes', passwordRef }), testDeps()), (e) => e instanceof ConfigError && /LYNQ_TEST_DB_PASSWORD is not set/.test(e.message));
     });
@@ -268,7 +279,7 @@ describe('pglite seeding', () => {
   test('a failed seed leaves no half-seeded directory behind', async () => {
     const hub = pgliteHub(dir, { dataDir: 'broken', seedFile: 'bad.sql', table: 'fine' });
     await assert.rejects(readHubRows(hub, testDeps()), (e) => e instanceof SourceError && /seed file .*bad\.sql failed/.test(e.message));
-    assert.equal(existsSync(path.join(dir, 'broken')), false);
+    assert.deepEqual(await readdir(path.join(dir, 'broken')), []);
   });
 
   test('a data directory that is a file is a source error', async () => {

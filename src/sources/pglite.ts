@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -71,11 +70,13 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
   const dataDir = settings.dataDir === undefined ? undefined : path.resolve(hubDir, settings.dataDir);
   const seedFile = settings.seedFile === undefined ? undefined : path.resolve(hubDir, settings.seedFile);
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
-  let running: { worker: Worker; exited: Promise<unknown>; failedStage?: Stage } | undefined;
+  let running: { worker: Worker; exited: Promise<void>; failedStage?: Stage } | undefined;
 
   function query(data: WorkerData): Promise<{ fields: Field[]; rows: RawRow[] }> {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data, execArgv: [] });
-    const current: NonNullable<typeof running> = { worker, exited: once(worker, 'exit') };
+    // Not events.once: it rejects on an 'error' event, and close() must never throw.
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    const current: NonNullable<typeof running> = { worker, exited };
     running = current;
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -122,10 +123,13 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
       try {
         answer = await query({ moduleUrl: import.meta.resolve('@electric-sql/pglite'), dataDir, seedSql, sql });
       } catch (error) {
-        // A half-seeded folder would never be seeded again (it is no longer empty): remove it so the next run starts clean.
+        // A half-seeded folder would never be seeded again (it is no longer empty): empty it so the next run starts clean.
+        // It was new or empty before this run, so everything in it is what this run made.
         if (seedSql !== undefined && dataDir !== undefined && running?.failedStage === 'seed') {
-          await running?.exited;
-          await rm(dataDir, { recursive: true, force: true });
+          await running.exited;
+          await emptyDir(dataDir).catch((cause: unknown) =>
+            deps.logger.warn({ hub: hub.name, source: 'pglite', dataDir, err: causeText(cause, scrub) }, 'source cannot clear data directory'),
+          );
         }
         throw error;
       }
@@ -168,6 +172,10 @@ async function prepareDataDir(dataDir: string, where: ErrorWhere): Promise<boole
     throw new SourceError(`cannot create pglite data directory ${dataDir}`, { ...where, field: 'spec.source.pglite.dataDir' }, { cause });
   }
   return true;
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) await rm(path.join(dir, entry), { recursive: true, force: true });
 }
 
 async function readSeed(seedFile: string, where: ErrorWhere): Promise<string> {

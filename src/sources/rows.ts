@@ -25,6 +25,15 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
     ...Object.entries(extraValueMappings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   ];
   const columns = new Set(result.columns);
+  // A JOIN with `SELECT *` can return a column name twice; the drivers keep only the last.
+  const twice = result.columns.find((column, index) => result.columns.indexOf(column) !== index);
+  if (twice !== undefined) {
+    throw new SourceError(`the query returns the column ${JSON.stringify(twice)} twice; name the columns (or alias one) so each name is unique`, {
+      hub: hub.name,
+      file: hub.file,
+      field: 'spec.source',
+    });
+  }
   for (const [variable, column] of mapped) {
     if (!columns.has(column)) {
       const field = variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' ? `spec.valueMappings.${variable}` : `spec.extraValueMappings.${variable}`;
