@@ -15,12 +15,14 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import pg from 'pg';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createSyncDeps } from '../src/cli/wiring.ts';
@@ -28,7 +30,6 @@ import { parseForm, parseHub, type Form, type Hub } from '../src/config/load.ts'
 import type { ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { silentLogger } from '../src/logger.ts';
 import { countByStatus } from '../src/plan/types.ts';
-import { commitMessage } from '../src/sync/commit-message.ts';
 import { syncHub, type HubSyncResult, type SyncDeps } from '../src/sync/sync-hub.ts';
 
 const run = promisify(execFile);
@@ -51,12 +52,10 @@ type Phases = {
   openRepo: number;
   fetch: number;
   listTree: number;
-  /** diffHub + changedNodes + commitMessage: the time between listTree and publish (or return). */
+  /** diffHub + commit message + merged file changes: the time between listTree and publish (or return). */
   diff: number;
   /** Of which: readBlobs (LynqNodes of updated nodes, git cat-file --batch). */
   readBlobs: number;
-  /** commitMessage(plan) timed again, alone, on the returned plan. */
-  message: number;
   commit: number;
   push: number;
   close: number;
@@ -64,9 +63,10 @@ type Phases = {
   other: number;
   total: number;
 };
-const PHASE_KEYS: Array<keyof Phases> = ['readRows', 'render', 'openRepo', 'fetch', 'listTree', 'diff', 'readBlobs', 'message', 'commit', 'push', 'close', 'other', 'total'];
+const PHASE_KEYS: Array<keyof Phases> = ['readRows', 'render', 'openRepo', 'fetch', 'listTree', 'diff', 'readBlobs', 'commit', 'push', 'close', 'other', 'total'];
 
-type ScenarioResult = { runs: number[]; phases: Phases[]; check: string };
+/** heapMiB: heap used after a full gc right after each run (what the process keeps between syncs). */
+type ScenarioResult = { runs: number[]; cpuMs: number[]; gitCpuMs: number[]; phases: Phases[]; heapMiB: number[]; check: string };
 type SizeResult = {
   size: number;
   insertMs: number;
@@ -75,6 +75,8 @@ type SizeResult = {
   rssAtStartMiB: number;
   heapAfterGcMiB: number;
   repoObjectsMiB: string;
+  /** RSS through the first sync of the process (first run of "first sync"), where the peak is set. */
+  firstMarks: RssMark[];
 };
 
 type DbTarget = { host: string; port: number; user: string; database: string };
@@ -113,6 +115,11 @@ async function newBareRepo(parent: string): Promise<string> {
 }
 
 const mib = (bytes: number): number => bytes / 1024 / 1024;
+
+function heapAfterGc(): number {
+  globalThis.gc?.();
+  return mib(process.memoryUsage().heapUsed);
+}
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 async function pickDb(): Promise<DbTarget> {
@@ -227,7 +234,7 @@ async function benchForm(): Promise<Form> {
  * The real deps from createSyncDeps, wrapped only to take timestamps. syncHub calls
  * readRows, then renderHub (synchronously), then openRepo: the gap is the render time.
  */
-function instrument(deps: SyncDeps): { deps: SyncDeps; finish: (totalEnd: number, totalStart: number) => Phases } {
+function instrument(deps: SyncDeps, mark: (at: string) => void = () => undefined): { deps: SyncDeps; finish: (totalEnd: number, totalStart: number) => Phases } {
   const t = { readStart: 0, readEnd: 0, openStart: 0, openEnd: 0, listEnd: 0, publishStart: 0, closeStart: 0 };
   const acc = { fetch: 0, listTree: 0, readBlobs: 0, commit: 0, push: 0, close: 0 };
   const timed = async <T>(key: keyof typeof acc, fn: () => Promise<T>): Promise<T> => {
@@ -238,41 +245,69 @@ function instrument(deps: SyncDeps): { deps: SyncDeps; finish: (totalEnd: number
       acc[key] += performance.now() - started;
     }
   };
-  const wrapRepo = (repo: ManifestsRepo): ManifestsRepo => ({
-    fetch: (branch) => timed('fetch', () => repo.fetch(branch)),
-    listTree: async (commit, prefix) => {
-      const result = await timed('listTree', () => repo.listTree(commit, prefix));
-      t.listEnd = performance.now();
-      return result;
-    },
-    readBlobs: (ids) => timed('readBlobs', () => repo.readBlobs(ids)),
-    commit: (input) => timed('commit', () => repo.commit(input)),
-    push: (commit, branch, expected) => timed('push', () => repo.push(commit, branch, expected)),
-    close: () => {
-      t.closeStart = performance.now();
-      return timed('close', () => repo.close());
-    },
-  });
+  // A Proxy, so methods the bench does not time (and ones added to ManifestsRepo later) pass through untouched.
+  const wrapRepo = (repo: ManifestsRepo): ManifestsRepo => {
+    const overrides: Partial<ManifestsRepo> = {
+      fetch: (branch) => timed('fetch', () => repo.fetch(branch)),
+      listTree: async (commit, prefix) => {
+        const result = await timed('listTree', () => repo.listTree(commit, prefix));
+        t.listEnd = performance.now();
+        mark('after ls-tree');
+        return result;
+      },
+      readBlobs: (ids) => timed('readBlobs', () => repo.readBlobs(ids)),
+      commit: async (input) => {
+        const commit = await timed('commit', () => repo.commit(input));
+        mark('after commit (fast-import)');
+        return commit;
+      },
+      push: async (commit, branch, expected) => {
+        const outcome = await timed('push', () => repo.push(commit, branch, expected));
+        mark('after push');
+        return outcome;
+      },
+      close: () => {
+        t.closeStart = performance.now();
+        return timed('close', () => repo.close());
+      },
+    };
+    return new Proxy(repo, {
+      get(target, prop, receiver) {
+        if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof ManifestsRepo];
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  };
   const wrapped: SyncDeps = {
     ...deps,
     readRows: async (hub) => {
       t.readStart = performance.now();
       const rows = await deps.readRows(hub);
       t.readEnd = performance.now();
+      mark('after read rows');
       return rows;
     },
     openRepo: async (hub) => {
       t.openStart = performance.now();
+      mark('after render');
       const repo = await deps.openRepo(hub);
       t.openEnd = performance.now();
       return wrapRepo(repo);
     },
-    publisher: {
-      publish: (request) => {
-        t.publishStart = performance.now();
-        return deps.publisher.publish(request);
+    publisher: new Proxy(deps.publisher, {
+      get(target, prop, receiver) {
+        if (prop === 'publish') {
+          return (request: Parameters<SyncDeps['publisher']['publish']>[0]) => {
+            t.publishStart = performance.now();
+            mark('after diff (publish starts)');
+            return target.publish(request);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
       },
-    },
+    }),
   };
   return {
     deps: wrapped,
@@ -284,7 +319,6 @@ function instrument(deps: SyncDeps): { deps: SyncDeps; finish: (totalEnd: number
       listTree: acc.listTree,
       diff: (t.publishStart || t.closeStart) - t.listEnd,
       readBlobs: acc.readBlobs,
-      message: 0,
       commit: acc.commit,
       push: acc.push,
       close: acc.close,
@@ -294,7 +328,31 @@ function instrument(deps: SyncDeps): { deps: SyncDeps; finish: (totalEnd: number
   };
 }
 
-async function timedSync(hub: Hub, form: Form, bare: string, cacheDir: string): Promise<{ result: HubSyncResult; ms: number; phases: Phases }> {
+/** Memory marks through one sync: RSS now and the process's RSS high-water mark so far (MiB). */
+type RssMark = { at: string; rssMiB: number; peakMiB: number };
+
+function rssMark(at: string): RssMark {
+  return { at, rssMiB: mib(process.memoryUsage().rss), peakMiB: process.resourceUsage().maxRSS / 1024 };
+}
+
+/** cpuMs: this process's CPU time (user + system) during the sync; gitCpuMs: CPU time of the git processes it ran and reaped. */
+type RunOutcome = { ms: number; phases: Phases; marks: RssMark[]; cpuMs: number; gitCpuMs: number };
+
+/** CPU time of reaped child processes (Linux /proc/self/stat cutime + cstime, 10 ms ticks); NaN elsewhere. */
+function childCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function timedSync(hub: Hub, form: Form, bare: string, cacheDir: string): Promise<RunOutcome & { result: HubSyncResult }> {
+  const marks: RssMark[] = [rssMark('start')];
+  const cpuBefore = process.cpuUsage();
+  const gitCpuBefore = childCpuMs();
   const started = performance.now();
   const real = createSyncDeps({
     logger: silentLogger(),
@@ -304,17 +362,15 @@ async function timedSync(hub: Hub, form: Form, bare: string, cacheDir: string): 
     out: process.stdout,
     env: { ...process.env, LYNQ_CACHE_DIR: cacheDir },
   });
-  const { deps, finish } = instrument(real);
+  const { deps, finish } = instrument(real, (at) => marks.push(rssMark(at)));
   const result = await syncHub(hub, [form], deps, { allowDeletions: false });
   const ended = performance.now();
+  const cpu = process.cpuUsage(cpuBefore);
+  const gitCpuMs = childCpuMs() - gitCpuBefore;
+  marks.push(rssMark('end of sync'));
   const phases = finish(ended, started);
   phases.other = phases.total - (phases.readRows + phases.render + phases.openRepo + phases.fetch + phases.listTree + phases.diff + phases.commit + phases.push + phases.close);
-  if (result.outcome === 'published' || result.outcome === 'unchanged') {
-    const messageStarted = performance.now();
-    commitMessage(result.plan);
-    phases.message = result.outcome === 'published' ? performance.now() - messageStarted : 0;
-  }
-  return { result, ms: ended - started, phases };
+  return { result, ms: ended - started, phases, marks, cpuMs: (cpu.user + cpu.system) / 1000, gitCpuMs };
 }
 
 // ---------------------------------------------------------------- checks
@@ -334,87 +390,106 @@ async function filesChanged(bare: string, from: string, to: string): Promise<str
 
 // ---------------------------------------------------------------- child: one size
 
+type Ctx = { size: number; hub: Hub; form: Form; db: DbTarget; schema: string };
+
+/** One first sync into a fresh empty bare repo and cache dir; checked. Keeps the repo when asked, else removes it. */
+async function firstRun(ctx: Ctx, workDir: string, i: number): Promise<RunOutcome & { runDir: string; bare: string; cacheDir: string }> {
+  const runDir = await mkdtemp(path.join(workDir, 'first-'));
+  const bare = await newBareRepo(runDir);
+  const cacheDir = path.join(runDir, 'cache');
+  await mkdir(cacheDir);
+  globalThis.gc?.();
+  const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
+  const what = `first sync, run ${i + 1}`;
+  expectCounts(result, what, { added: ctx.size });
+  if (result.outcome !== 'published' || result.commit === undefined) fail(`${what}: expected a commit, got ${result.outcome}`);
+  const head = await remoteHead(bare);
+  if (head !== result.commit) fail(`${what}: remote main is ${head}, the sync reported ${result.commit}`);
+  const files = (await git(bare, 'ls-tree', '-r', '--name-only', head)).split('\n').filter(Boolean);
+  if (files.length !== ctx.size * 7) fail(`${what}: expected ${ctx.size * 7} files in the repo (5 resources + kustomization + lynqnode per node), found ${files.length}`);
+  const parents = (await git(bare, 'rev-list', '--count', head)).trim();
+  if (parents !== '1') fail(`${what}: expected exactly one commit on main, found ${parents}`);
+  return { ...outcome, runDir, bare, cacheDir };
+}
+
+/** One no-op sync on an up-to-date repo: must report unchanged and leave the remote head alone. */
+async function noopRun(ctx: Ctx, bare: string, cacheDir: string, i: number): Promise<RunOutcome> {
+  const before = await remoteHead(bare);
+  globalThis.gc?.();
+  const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
+  const what = `no-op sync, run ${i + 1}`;
+  expectCounts(result, what, { unchanged: ctx.size });
+  if (result.outcome !== 'unchanged' || result.commit !== undefined) fail(`${what}: expected no commit, got ${result.outcome} ${'commit' in result ? (result.commit ?? '') : ''}`);
+  const after = await remoteHead(bare);
+  if (after !== before) fail(`${what}: remote main moved from ${before} to ${after} (a no-op sync made a commit)`);
+  return outcome;
+}
+
+/** UPDATE one row's replicas, sync: exactly that node's deployment and LynqNode change, in one commit on the old head. */
+async function oneRowRun(ctx: Ctx, bare: string, cacheDir: string, i: number, runs: number): Promise<RunOutcome> {
+  const uid = uidOf(Math.floor(((i + 1) * ctx.size) / (runs + 1)));
+  await withClient(ctx.db, (client) => client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]));
+  const before = await remoteHead(bare);
+  globalThis.gc?.();
+  const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
+  const what = `one-row change (${uid}), run ${i + 1}`;
+  expectCounts(result, what, { updated: 1, unchanged: ctx.size - 1 });
+  if (result.outcome !== 'published' || result.commit === undefined) fail(`${what}: expected a commit, got ${result.outcome}`);
+  const updated = result.plan.nodes.find((node) => node.status === 'updated')!;
+  if (updated.uid !== uid) fail(`${what}: updated node is ${updated.uid}`);
+  if (updated.reasons.join('; ') !== 'columns changed: replicas') fail(`${what}: reasons ${JSON.stringify(updated.reasons)}`);
+  const after = await remoteHead(bare);
+  if (after !== result.commit) fail(`${what}: remote main is ${after}, the sync reported ${result.commit}`);
+  const parent = (await git(bare, 'rev-parse', `${after}^`)).trim();
+  if (parent !== before) fail(`${what}: the new commit's parent is ${parent}, expected the old head ${before}`);
+  const changed = await filesChanged(bare, before!, after!);
+  const dir = `${ROOT}/${HUB_NAME}/${FORM_NAME}/${uid}/`;
+  const expected = [`${dir}lynqnode.yaml`, `${dir}web.yaml`];
+  if (changed.join('\n') !== expected.join('\n')) fail(`${what}: the commit changed ${JSON.stringify(changed)}, expected ${JSON.stringify(expected)}`);
+  return outcome;
+}
+
 async function child(size: number, runs: number, schema: string, workDir: string): Promise<SizeResult> {
   const rssAtStartMiB = mib(process.memoryUsage().rss);
   const db = await pickDb();
   const form = await benchForm();
   const insertMs = await seed(db, schema, size);
-  const hub = benchHub(db, schema);
+  const ctx: Ctx = { size, hub: benchHub(db, schema), form, db, schema };
   const log = (text: string): void => void process.stderr.write(`  [${size}] ${text}\n`);
+  const scenario = (): ScenarioResult => ({ runs: [], cpuMs: [], gitCpuMs: [], phases: [], heapMiB: [], check: '' });
+  const record = (into: ScenarioResult, outcome: RunOutcome, label: string, i: number): void => {
+    into.runs.push(outcome.ms);
+    into.cpuMs.push(outcome.cpuMs);
+    into.gitCpuMs.push(outcome.gitCpuMs);
+    into.phases.push(outcome.phases);
+    // Measured here, after the run's helper returned: nothing of that sync is referenced any more.
+    into.heapMiB.push(heapAfterGc());
+    log(`${label} run ${i + 1}/${runs}: ${fmt(outcome.ms)} ms (node CPU ${fmt(outcome.cpuMs)} ms, git CPU ${fmt(outcome.gitCpuMs)} ms)`);
+  };
 
-  // First sync: a fresh empty bare repo and a fresh cache dir each run.
-  const first: ScenarioResult = { runs: [], phases: [], check: '' };
-  let keptRepo: string | undefined;
-  let keptCache: string | undefined;
+  // First sync: a fresh empty bare repo and a fresh cache dir each run; the first run's repo is kept for the rest.
+  const first = scenario();
+  let bare = '';
+  let cacheDir = '';
+  let firstMarks: RssMark[] = [];
   for (let i = 0; i < runs; i++) {
-    const runDir = await mkdtemp(path.join(workDir, 'first-'));
-    const bare = await newBareRepo(runDir);
-    const cacheDir = path.join(runDir, 'cache');
-    await mkdir(cacheDir);
-    globalThis.gc?.();
-    const { result, ms, phases } = await timedSync(hub, form, bare, cacheDir);
-    expectCounts(result, `first sync, run ${i + 1}`, { added: size });
-    if (result.outcome !== 'published' || result.commit === undefined) fail(`first sync, run ${i + 1}: expected a commit, got ${result.outcome}`);
-    const head = await remoteHead(bare);
-    if (head !== result.commit) fail(`first sync, run ${i + 1}: remote main is ${head}, the sync reported ${result.commit}`);
-    const files = (await git(bare, 'ls-tree', '-r', '--name-only', head)).split('\n').filter(Boolean);
-    if (files.length !== size * 7) fail(`first sync, run ${i + 1}: expected ${size * 7} files in the repo (5 resources + kustomization + lynqnode per node), found ${files.length}`);
-    first.runs.push(ms);
-    first.phases.push(phases);
-    log(`first sync run ${i + 1}/${runs}: ${fmt(ms)} ms`);
+    const outcome = await firstRun(ctx, workDir, i);
     if (i === 0) {
-      keptRepo = bare;
-      keptCache = cacheDir;
+      ({ bare, cacheDir } = outcome);
+      firstMarks = outcome.marks;
     } else {
-      await rm(runDir, { recursive: true, force: true });
+      await rm(outcome.runDir, { recursive: true, force: true });
     }
+    record(first, outcome, 'first sync', i);
   }
   first.check = `${size} added, 1 commit, ${size * 7} files`;
-  const bare = keptRepo!;
-  const cacheDir = keptCache!;
 
-  // No-op sync: same repo and cache; must not commit.
-  const noop: ScenarioResult = { runs: [], phases: [], check: '' };
-  for (let i = 0; i < runs; i++) {
-    const before = await remoteHead(bare);
-    globalThis.gc?.();
-    const { result, ms, phases } = await timedSync(hub, form, bare, cacheDir);
-    expectCounts(result, `no-op sync, run ${i + 1}`, { unchanged: size });
-    if (result.outcome !== 'unchanged' || result.commit !== undefined) fail(`no-op sync, run ${i + 1}: expected no commit, got ${result.outcome} ${'commit' in result ? (result.commit ?? '') : ''}`);
-    const after = await remoteHead(bare);
-    if (after !== before) fail(`no-op sync, run ${i + 1}: remote main moved from ${before} to ${after}`);
-    noop.runs.push(ms);
-    noop.phases.push(phases);
-    log(`no-op sync run ${i + 1}/${runs}: ${fmt(ms)} ms`);
-  }
+  const noop = scenario();
+  for (let i = 0; i < runs; i++) record(noop, await noopRun(ctx, bare, cacheDir, i), 'no-op sync', i);
   noop.check = `outcome unchanged, ${size} unchanged, no commit (remote head unchanged)`;
 
-  // One-row change: UPDATE one row's replicas; exactly that node's deployment + LynqNode change.
-  const oneRow: ScenarioResult = { runs: [], phases: [], check: '' };
-  for (let i = 0; i < runs; i++) {
-    const uid = uidOf(Math.floor(((i + 1) * size) / (runs + 1)));
-    await withClient(db, (client) => client.query(`UPDATE "${schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]));
-    const before = await remoteHead(bare);
-    globalThis.gc?.();
-    const { result, ms, phases } = await timedSync(hub, form, bare, cacheDir);
-    const what = `one-row change (${uid}), run ${i + 1}`;
-    expectCounts(result, what, { updated: 1, unchanged: size - 1 });
-    if (result.outcome !== 'published' || result.commit === undefined) fail(`${what}: expected a commit, got ${result.outcome}`);
-    const updated = result.plan.nodes.find((node) => node.status === 'updated')!;
-    if (updated.uid !== uid) fail(`${what}: updated node is ${updated.uid}`);
-    if (updated.reasons.join('; ') !== 'columns changed: replicas') fail(`${what}: reasons ${JSON.stringify(updated.reasons)}`);
-    const after = await remoteHead(bare);
-    if (after !== result.commit) fail(`${what}: remote main is ${after}, the sync reported ${result.commit}`);
-    const parent = (await git(bare, 'rev-parse', `${after}^`)).trim();
-    if (parent !== before) fail(`${what}: the new commit's parent is ${parent}, expected the old head ${before}`);
-    const changed = await filesChanged(bare, before!, after!);
-    const dir = `${ROOT}/${HUB_NAME}/${FORM_NAME}/${uid}/`;
-    const expected = [`${dir}lynqnode.yaml`, `${dir}web.yaml`];
-    if (changed.join('\n') !== expected.join('\n')) fail(`${what}: the commit changed ${JSON.stringify(changed)}, expected ${JSON.stringify(expected)}`);
-    oneRow.runs.push(ms);
-    oneRow.phases.push(phases);
-    log(`one-row change run ${i + 1}/${runs}: ${fmt(ms)} ms`);
-  }
+  const oneRow = scenario();
+  for (let i = 0; i < runs; i++) record(oneRow, await oneRowRun(ctx, bare, cacheDir, i, runs), 'one-row change', i);
   oneRow.check = '1 updated (columns changed: replicas), 1 commit, 2 files (web.yaml, lynqnode.yaml)';
 
   const objects = await git(bare, 'count-objects', '-vH');
@@ -423,10 +498,10 @@ async function child(size: number, runs: number, schema: string, workDir: string
     .filter((line) => line.startsWith('size'))
     .join(', ');
 
-  globalThis.gc?.();
-  const heapAfterGcMiB = mib(process.memoryUsage().heapUsed);
+  const heapAfterGcMiB = heapAfterGc();
+  if (process.env.BENCH_HEAP_SNAPSHOT) log(`heap snapshot: ${writeHeapSnapshot(path.join(process.env.BENCH_HEAP_SNAPSHOT, `bench-${size}.heapsnapshot`))}`);
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-  return { size, insertMs, scenarios: { first, noop, 'one-row': oneRow }, maxRssMiB, rssAtStartMiB, heapAfterGcMiB, repoObjectsMiB };
+  return { size, insertMs, scenarios: { first, noop, 'one-row': oneRow }, maxRssMiB, rssAtStartMiB, heapAfterGcMiB, repoObjectsMiB, firstMarks };
 }
 
 // ---------------------------------------------------------------- parent: orchestrate and print
@@ -465,7 +540,8 @@ function medianPhases(phases: Phases[]): Phases {
 function print(results: SizeResult[], db: DbTarget): void {
   const out: string[] = [];
   out.push('', `Lynq GitOps bridge bench — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), PostgreSQL ${db.user}@${db.host}:${db.port}/${db.database}`);
-  out.push('One form (forms/demo-web.yaml: 5 resources → 7 files per node), every row active; times are medians of the runs, in ms.', '');
+  out.push('One form (forms/demo-web.yaml: 5 resources → 7 files per node), every row active; times are medians of the runs, in ms.');
+  out.push(`Wall-clock times depend on what else runs: load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs. CPU columns: this process, and the git processes it ran.`, '');
 
   const rows: string[][] = [];
   for (const r of results) {
@@ -480,18 +556,44 @@ function print(results: SizeResult[], db: DbTarget): void {
         fmt(Math.min(...s.runs)),
         fmt(Math.max(...s.runs)),
         (med / r.size).toFixed(3),
+        fmt(median(s.cpuMs)),
+        fmt(median(s.gitCpuMs)),
         'ok: ' + s.check,
       ]);
     }
   }
-  out.push(table(['rows', 'scenario', 'runs', 'median ms', 'min ms', 'max ms', 'ms/node', 'result check'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'l']), '');
+  out.push(table(['rows', 'scenario', 'runs', 'median ms', 'min ms', 'max ms', 'ms/node', 'node CPU ms', 'git CPU ms', 'result check'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']), '');
 
   out.push('Memory (per size, in its own process):', '');
   out.push(
     table(
-      ['rows', 'peak RSS (maxRSS)', 'RSS at start', 'heap used after gc (end)', 'seed INSERT', 'bare repo objects'],
-      results.map((r) => [r.size.toLocaleString('en-US'), `${r.maxRssMiB.toFixed(0)} MiB`, `${r.rssAtStartMiB.toFixed(0)} MiB`, `${r.heapAfterGcMiB.toFixed(1)} MiB`, `${fmt(r.insertMs)} ms`, r.repoObjectsMiB]),
+      ['rows', 'peak RSS (maxRSS)', 'RSS at start', 'heap after gc: after first / no-op / one-row syncs (max)', 'seed INSERT', 'bare repo objects'],
+      results.map((r) => [
+        r.size.toLocaleString('en-US'),
+        `${r.maxRssMiB.toFixed(0)} MiB`,
+        `${r.rssAtStartMiB.toFixed(0)} MiB`,
+        `${SCENARIOS.map((s) => Math.max(...r.scenarios[s].heapMiB).toFixed(1)).join(' / ')} MiB`,
+        `${fmt(r.insertMs)} ms`,
+        r.repoObjectsMiB,
+      ]),
       ['r', 'r', 'r', 'r', 'r', 'l'],
+    ),
+    '',
+  );
+
+  out.push('RSS through the first sync of each size (run 1, the first sync in its process): RSS now / high-water mark so far, MiB:', '');
+  const points = [...new Set(results.flatMap((r) => r.firstMarks.map((m) => m.at)))];
+  out.push(
+    table(
+      ['point', ...results.map((r) => `${r.size.toLocaleString('en-US')} rows`)],
+      points.map((at) => [
+        at,
+        ...results.map((r) => {
+          const m = r.firstMarks.find((item) => item.at === at);
+          return m === undefined ? '-' : `${m.rssMiB.toFixed(0)} / ${m.peakMiB.toFixed(0)}`;
+        }),
+      ]),
+      ['l', ...results.map(() => 'r' as const)],
     ),
     '',
   );
@@ -511,7 +613,6 @@ function print(results: SizeResult[], db: DbTarget): void {
         fmt(p.listTree),
         fmt(p.diff),
         fmt(p.readBlobs),
-        fmt(p.message),
         fmt(p.commit),
         fmt(p.push),
         fmt(p.close),
@@ -522,16 +623,17 @@ function print(results: SizeResult[], db: DbTarget): void {
   }
   out.push(
     table(
-      ['rows', 'scenario', 'read rows', 'render', 'open repo', 'fetch', 'ls-tree', 'diff*', '(blobs)', '(message)', 'commit', 'push', 'close', 'other', 'total'],
+      ['rows', 'scenario', 'read rows', 'render', 'open repo', 'fetch', 'ls-tree', 'diff*', '(blobs)', 'commit', 'push', 'close', 'other', 'total'],
       phaseRows,
-      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
   out.push(
     '  read rows = readHubRows (connect + SELECT + toHubRows); render = renderHub; open repo = cache clone init + remote setup;',
     '  fetch = ls-remote (+ git fetch when the head is new to the cache); ls-tree = listing the hub folder at head;',
-    '  diff* = diffHub + commitMessage (between ls-tree and publish), of which (blobs) = cat-file --batch of updated LynqNodes',
-    '  and (message) = commitMessage(plan) timed again alone; commit = git fast-import; push = git push to the bare repo.',
+    '  diff* = everything between ls-tree and publish (diffHub, commit message, merging file changes), of which',
+    '  (blobs) = cat-file --batch of the updated nodes\' LynqNodes; commit = git fast-import; push = git push to the bare repo;',
+    '  other = total minus the phases (deps setup, bookkeeping). Each column is a median on its own, so they need not add up.',
     '',
   );
 

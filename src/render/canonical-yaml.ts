@@ -75,6 +75,7 @@ function emitBlock(head: string, text: string, indent: number, lines: string[]):
 
 function orderedKeys(map: Record<string, unknown>, first: readonly string[]): string[] {
   const keys = Object.keys(map);
+  if (first.length === 0) return keys.sort(compareStrings);
   const head = first.filter((key) => Object.hasOwn(map, key));
   const rest = keys.filter((key) => !first.includes(key)).sort(compareStrings);
   return [...head, ...rest];
@@ -115,9 +116,20 @@ const SPECIAL_WORDS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False
 const NUMBER_LIKE = /^[-+]?(\.?[0-9][0-9_]*([.:][0-9_]*)*([eE][-+]?[0-9]+)?|0[xXoObB][0-9a-fA-F_]+|\.(inf|Inf|INF|nan|NaN|NAN))$/;
 const DATE_LIKE = /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/;
 
+// Keys and many values repeat across thousands of manifests; deciding how to write a
+// string is the emitter's main cost, so short strings remember their answer.
+const written = new Map<string, string>();
+const MEMO_LIMIT = 50_000;
+
 export function scalarString(text: string): string {
-  if (isPlainSafe(text)) return text;
-  return quoted(text);
+  if (text.length > 64) return isPlainSafe(text) ? text : quoted(text);
+  let out = written.get(text);
+  if (out === undefined) {
+    out = isPlainSafe(text) ? text : quoted(text);
+    if (written.size >= MEMO_LIMIT) written.clear();
+    written.set(text, out);
+  }
+  return out;
 }
 
 function isPlainSafe(text: string): boolean {
