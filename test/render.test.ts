@@ -44,8 +44,13 @@ const DEPLOYMENT = `  deployments:
         spec:
           replicas: "{{ replicas | int }}"
           paused: "{{ debug | bool }}"
+          selector:
+            matchLabels:
+              app: web
           template:
             metadata:
+              labels:
+                app: web
               annotations:
                 settings: "{{ settings | fromJson | toJson }}"
             spec:
@@ -91,7 +96,7 @@ describe('rendering a node', () => {
     assert.equal(cm.metadata.name, 'acme-settings');
     assert.equal(cm.metadata.namespace, 'tenants', 'the hub namespace is the default');
     assert.deepEqual(cm.metadata.labels, { plan: 'gold', 'lynq.sh/hub': 'customers', 'lynq.sh/form': 'web', 'lynq.sh/uid': 'acme', 'lynq.sh/node': 'acme-web' });
-    assert.deepEqual(cm.metadata.annotations, { 'lynq.sh/note': 'hello' });
+    assert.deepEqual(cm.metadata.annotations, { 'lynq.sh/note': 'hello', 'argocd.argoproj.io/sync-options': 'ServerSideApply=true' }, 'patchStrategy apply (the default) is server-side apply');
     assert.deepEqual(cm.data, { NOTE: 'hello', '{{ uid }}': 'literal key' });
     const app = fileOf(node, 'app.yaml');
     assert.equal(app.metadata.namespace, 'acme');

@@ -258,7 +258,7 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
           push: async (commit: string, branch: string, expected: string | undefined) => {
             if (!raced) {
               raced = true;
-              await commitFiles(other.dir, { 'README.md': 'someone else\n', 'nodes/customers/web/globex/settings.yaml': 'edited: by hand\n' }, 'human commit');
+              await commitFiles(other.dir, { 'README.md': 'someone else\n', 'nodes/customers/web/globex/kustomization.yaml': 'edited: by hand\n' }, 'human commit');
               await other.git('push', '--quiet', 'origin', 'main');
             }
             return repo.push(commit, branch, expected);

@@ -2,20 +2,19 @@ import { Command, CommanderError } from 'commander';
 import { isLynqError, messageOf } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
-import { runDemo } from './demo-command.ts';
-import { runRender } from './render-command.ts';
 import { EXIT_CONFIG, EXIT_PARTIAL } from './report.ts';
-import { runSync } from './sync-command.ts';
-import { runValidate } from './validate-command.ts';
+
+// Each command's module is imported when the command runs, so a command loads only what
+// it uses (`lynq history` answers in well under a second; sync pulls in databases and GitHub).
 
 export type Io = { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv; isTty: boolean };
 
 const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, isTty: Boolean(process.stderr.isTTY) });
 
 /**
- * The only place that turns errors into exit codes: 0 all good; 1 some nodes failed or
- * deletions were held back; 2 usage or config error; 3 nothing published because the
- * source or git failed.
+ * The only place that turns errors into exit codes: 0 all good; 1 some nodes failed,
+ * deletions were held back, or changes are blocked from their pull request; 2 usage or
+ * config error; 3 nothing published because the source, git or the pull request failed.
  */
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   let code = 0;
@@ -37,25 +36,41 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--diff', 'with --dry-run: print the diff too')
     .option('--allow-deletions', 'remove nodes even beyond the deletion guard')
     .action(async (options) => {
-      code = await runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, { io, logger });
+      code = await (await import('./sync-command.ts')).runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, { io, logger });
     });
 
   dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG')).action(async (options) => {
-    code = await runValidate(options, io);
+    code = await (await import('./validate-command.ts')).runValidate(options, io);
   });
 
   dirs(program.command('render').description('print one node\'s manifests, from its database row').argument('<node>', 'hub/form/uid')).action(
     async (node: string, options) => {
-      code = await runRender(node, options, { io, logger });
+      code = await (await import('./render-command.ts')).runRender(node, options, { io, logger });
     },
   );
+
+  dirs(program.command('bootstrap').description('print the parent object to apply once per hub, so Argo CD or Flux picks up every node'))
+    .option('--hub <name>', 'only this hub')
+    .action(async (options) => {
+      code = await (await import('./bootstrap-command.ts')).runBootstrap(options, io);
+    });
+
+  dirs(program.command('history').description('every change to one node in the manifests repository: when, commit, author, why, pull request').argument('<node>', 'hub/form/uid'))
+    .option('--repo <url-or-path>', 'manifests repository, instead of spec.publish.repo')
+    .option('--patch', 'show each change\'s diff')
+    .option('--json', 'print JSON, for scripts')
+    .option('--limit <n>', 'only the newest n changes', (value) => Number.parseInt(value, 10))
+    .action(async (node: string, options) => {
+      const history = await import('./history-command.ts');
+      code = await history.runHistory(node, { ...options, patch: Boolean(options.patch), json: Boolean(options.json) }, { io, logger });
+    });
 
   program
     .command('demo')
     .description('sync the demo hub (embedded Postgres) into a local manifests repository (npm start)')
     .option('--dir <dir>', 'where the demo keeps its database and repository', '.lynq/demo')
     .action(async (options) => {
-      code = await runDemo(options, { io, logger });
+      code = await (await import('./demo-command.ts')).runDemo(options, { io, logger });
     });
 
   try {

@@ -32,6 +32,7 @@ export async function runRender(node: string, options: { hubs: string; forms: st
   const engine = new TemplateEngine(templateVariables(hub));
   const rendered = renderNode({ hub, form, formHash: formHash(form), engine, root, bridgeVersion: BRIDGE_VERSION }, row);
   const docs = rendered.files.map((file) => `# Source: ${rendered.dir}/${file.name}\n${file.content}`);
+  if (rendered.appFile !== undefined) docs.push(`# Source: ${rendered.appFile.path}\n${rendered.appFile.content}`);
   context.io.out.write(docs.join('---\n'));
   return EXIT_OK;
 }

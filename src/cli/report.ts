@@ -1,44 +1,98 @@
 import { describeNode } from '../sync/commit-message.ts';
+import type { Proposal } from '../sync/propose.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
-import { countByStatus } from '../plan/types.ts';
+import { countByStatus, type NodeChange } from '../plan/types.ts';
 
 export const EXIT_OK = 0;
-/** Some nodes failed or deletions were held back; the rest was published. */
+/** Some nodes failed, deletions were held back, or changes are blocked from their pull request; the rest was published. */
 export const EXIT_PARTIAL = 1;
 export const EXIT_CONFIG = 2;
-/** Nothing published for a hub because its source or git failed. */
+/** Nothing published for a hub because its source or git failed, or its pull request could not be made. */
 export const EXIT_NOT_PUBLISHED = 3;
 
 /** The exit code comes from the summary, nowhere else. */
 export function exitCodeOf(results: readonly HubSyncResult[]): number {
-  if (results.some((result) => result.outcome === 'source-failed' || result.outcome === 'git-failed')) return EXIT_NOT_PUBLISHED;
-  const partial = results.some((result) => 'plan' in result && result.plan.nodes.some((node) => node.status === 'failed' || node.status === 'held'));
+  if (results.some((result) => result.outcome === 'source-failed' || result.outcome === 'git-failed' || result.outcome === 'pull-request-failed')) return EXIT_NOT_PUBLISHED;
+  const partial = results.some((result) => {
+    if (!('plan' in result)) return false;
+    const proposed = proposedIn(result);
+    const blocked = 'proposal' in result && result.proposal?.outcome === 'blocked' && result.proposal.nodes.length > 0;
+    return blocked || result.plan.nodes.some((node) => node.status === 'failed' || node.status === 'conflicted' || (node.status === 'held' && !proposed.has(node)));
+  });
   return partial ? EXIT_PARTIAL : EXIT_OK;
 }
 
-const COLUMNS = ['added', 'updated', 'unchanged', 'removed', 'held', 'failed'] as const;
+/** Nodes a pull request now proposes (a held removal there waits for the merge, not for a flag). */
+function proposedIn(result: HubSyncResult): Set<NodeChange> {
+  const proposal = 'proposal' in result ? result.proposal : undefined;
+  const live = proposal !== undefined && (proposal.outcome === 'created' || proposal.outcome === 'updated' || proposal.outcome === 'unchanged');
+  return new Set(live ? proposal.nodes : []);
+}
+
+/** The pull-request column: `#12 created`, `blocked`, `-` … */
+function pullRequestCell(result: HubSyncResult): string {
+  if (result.outcome === 'pull-request-failed') return 'failed';
+  const proposal = 'proposal' in result ? result.proposal : undefined;
+  if (proposal === undefined || proposal.outcome === 'none') return '-';
+  return proposal.pullRequest !== undefined && proposal.pullRequest.number > 0 ? `#${proposal.pullRequest.number} ${proposal.outcome}` : proposal.outcome;
+}
+
+function proposalNotes(hub: string, proposal: Proposal | undefined, dryRun: boolean): string[] {
+  if (proposal === undefined || proposal.outcome === 'none') return [];
+  const notes: string[] = [];
+  const pr = proposal.pullRequest;
+  const name = pr !== undefined && pr.number > 0 ? `pull request #${pr.number}` : 'the pull request';
+  const held = proposal.nodes.filter((node) => node.status === 'held').length;
+  if (proposal.outcome === 'blocked') {
+    for (const node of proposal.nodes) notes.push(`${hub}/${node.form}/${node.uid}: blocked (${node.status}${node.reasons.length > 0 ? `; ${node.reasons.join('; ')}` : ''}): ${proposal.note ?? ''}`);
+    if (proposal.nodes.length === 0) notes.push(`${hub}: ${proposal.note ?? 'the pull-request branch was left alone'}`);
+  } else if (proposal.outcome === 'declined') {
+    notes.push(`${hub}: ${proposal.note ?? `${name} was declined`}`);
+  } else if (proposal.outcome === 'closed') {
+    notes.push(`${hub}: ${name} closed, nothing left to change${pr?.url ? `: ${pr.url}` : ''}`);
+  } else if (!dryRun) {
+    const heldNote = held > 0 ? `, including ${held} held removal${held === 1 ? '' : 's'} released by merging` : '';
+    notes.push(`${hub}: ${name} ${proposal.outcome}, proposing ${proposal.nodes.length} node change${proposal.nodes.length === 1 ? '' : 's'}${heldNote}${pr?.url ? `: ${pr.url}` : ''}`);
+  }
+  for (const warning of proposal.warnings) notes.push(`${hub}: warning: ${warning}`);
+  return notes;
+}
+
+const ALL_COLUMNS = ['added', 'updated', 'unchanged', 'removed', 'held', 'conflicted', 'failed'] as const;
 
 /** The table printed at the end of a sync, then every failed or held node with its reason. */
 export function summaryTable(results: readonly HubSyncResult[], options: { dryRun: boolean; listNodes: boolean }): string {
-  const header = ['hub', ...COLUMNS, options.dryRun ? 'result' : 'commit'];
+  // The pull-request column only appears when a hub routes changes to pull requests, so push-only output stays as it was.
+  const withPullRequests = results.some((result) => 'proposal' in result || result.outcome === 'pull-request-failed');
+  // Likewise the conflicted column: only when some node is conflicted.
+  const withConflicts = results.some((result) => 'plan' in result && result.plan.nodes.some((node) => node.status === 'conflicted'));
+  const COLUMNS = ALL_COLUMNS.filter((column) => column !== 'conflicted' || withConflicts);
+  const header = ['hub', ...COLUMNS, options.dryRun ? 'result' : 'commit', ...(withPullRequests ? ['pull request'] : [])];
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const result of results) {
     if (!('plan' in result)) {
-      rows.push([result.hub, ...COLUMNS.map(() => '-'), result.outcome]);
+      rows.push([result.hub, ...COLUMNS.map(() => '-'), result.outcome, ...(withPullRequests ? ['-'] : [])]);
       notes.push(`${result.hub}: ${result.outcome}: ${result.error}`);
       continue;
     }
     const counts = countByStatus(result.plan.nodes);
-    const last = options.dryRun ? (result.outcome === 'unchanged' ? 'no changes' : 'would commit') : result.outcome === 'unchanged' ? 'no changes' : (result.commit?.slice(0, 12) ?? '');
-    rows.push([result.hub, ...COLUMNS.map((column) => String(counts[column])), last]);
+    const pushed = result.outcome === 'published' || (result.outcome === 'pull-request-failed' && result.commit !== undefined);
+    const last = options.dryRun ? (pushed ? 'would commit' : 'no changes') : pushed ? (result.commit?.slice(0, 12) ?? '') : 'no changes';
+    rows.push([result.hub, ...COLUMNS.map((column) => String(counts[column])), last, ...(withPullRequests ? [pullRequestCell(result)] : [])]);
+    const proposal = 'proposal' in result ? result.proposal : undefined;
+    const proposed = new Set(proposal?.outcome === 'blocked' ? [] : (proposal?.nodes ?? []));
     for (const node of result.plan.nodes) {
-      if (options.listNodes && node.status !== 'failed') notes.push(`${result.hub}/${describeNode(node)}`);
+      const via = proposed.has(node) ? ' → pull request' : '';
+      if (options.listNodes && node.status !== 'failed') notes.push(`${result.hub}/${describeNode(node)}${via}`);
       if (node.status === 'failed') notes.push(`${result.hub}/${node.form}/${node.uid}: failed: ${node.error ?? ''}`);
-      else if (node.status === 'held' && !options.listNodes) notes.push(`${result.hub}/${describeNode(node)}`);
+      else if (node.status === 'held' && !options.listNodes && !proposed.has(node)) notes.push(`${result.hub}/${describeNode(node)}`);
+      else if (node.status === 'conflicted' && !options.listNodes) notes.push(`${result.hub}/${describeNode(node)}`);
     }
+    if (result.outcome === 'pull-request-failed') notes.push(`${result.hub}: pull-request-failed: ${result.error}`);
+    notes.push(...proposalNotes(result.hub, proposal, options.dryRun));
   }
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 || i === cells.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 || i > COLUMNS.length ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
   return [...notes, ...(notes.length > 0 ? [''] : []), line(header), ...rows.map(line), ''].join('\n');
 }

@@ -1,6 +1,7 @@
 import { isPlainObject } from '../render/canonical-yaml.ts';
 import { loadConfig, type Config } from '../config/load.ts';
 import { isLynqError, messageOf } from '../errors.ts';
+import { engineLimits } from '../gitops/limits.ts';
 import { templateVariables } from '../plan/render-hub.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { Io } from './main.ts';
@@ -9,12 +10,15 @@ import { EXIT_CONFIG, EXIT_OK } from './report.ts';
 /**
  * Every file parsed and cross-checked (loadConfig), then every template of every form
  * compiled against its hub's variables, so a typo fails here and not on 10,000 nodes.
+ * Then a note for each resource policy the hub's engine cannot express exactly.
  */
 export async function runValidate(options: { hubs: string; forms: string }, io: Io): Promise<number> {
   const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
   const problems = checkTemplates(config);
   for (const problem of problems) io.err.write(`lynq: ${problem}\n`);
   if (problems.length > 0) return EXIT_CONFIG;
+  // Not errors: where Argo CD or Flux cannot express a policy exactly, say so per resource.
+  for (const form of config.forms) for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
   const resources = config.forms.reduce((sum, form) => sum + form.resources.length, 0);
   io.out.write(`ok: ${config.hubs.size} hubs, ${config.forms.length} forms, ${resources} resources\n`);
   return EXIT_OK;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JsonPathError, toArgoIgnorePath } from '../gitops/json-path.ts';
 import { Metadata, ObjectName } from './hub-schema.ts';
 
 /** A resource id names a file (`<id>.yaml`), so it must be a safe path segment. */
@@ -9,6 +10,16 @@ const ResourceId = z
   .refine((id) => !['kustomization', 'lynqnode'].includes(id.toLowerCase()), {
     message: 'is reserved: kustomization.yaml and lynqnode.yaml are written by the bridge',
   });
+
+/** Lynq's JSONPath (`$.spec.replicas`); checked here because Argo CD's ignoreDifferences is made from it. */
+const IgnoreField = z.string().superRefine((path, ctx) => {
+  try {
+    toArgoIgnorePath(path);
+  } catch (error) {
+    if (!(error instanceof JsonPathError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+  }
+});
 
 /** One entry of a form's resource lists, with Lynq's field names and defaults. */
 export const TResource = z.strictObject({
@@ -25,7 +36,8 @@ export const TResource = z.strictObject({
   patchStrategy: z.enum(['apply', 'merge', 'replace']).default('apply'),
   waitForReady: z.boolean().default(true),
   timeoutSeconds: z.number().int().min(1).max(3600).default(300),
-  ignoreFields: z.array(z.string()).default([]),
+  /** JSONPath of fields the engine should not revert (Argo CD ignoreDifferences). */
+  ignoreFields: z.array(IgnoreField).default([]),
   skipOnDependencyFailure: z.boolean().default(true),
 });
 export type TResource = z.infer<typeof TResource>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkGitopsAgainstPublish, Gitops } from './gitops-schema.ts';
 
 /** Kubernetes object names and our path segments: an RFC 1123 DNS label. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -112,6 +113,64 @@ export const PublishAuth = z.strictObject({
 });
 export type PublishAuth = z.infer<typeof PublishAuth>;
 
+/** How one kind of node change reaches the target branch: pushed at once, or proposed in the hub's pull request. */
+export const Route = z.enum(['push', 'pull-request']);
+export type Route = z.infer<typeof Route>;
+
+/** Per kind of change; a kind left out follows `mode`. A node with several reasons takes the strictest route. */
+export const Routing = z.strictObject({
+  /** A node for a new (or newly active) row. */
+  added: Route.optional(),
+  /** A node updated because its row's values changed. */
+  rowChanged: Route.optional(),
+  /** A node updated because what renders it changed: its form, the bridge version, or files edited in Git being restored. */
+  formChanged: Route.optional(),
+  /** A node removed: its row deactivated or deleted, or its form removed. */
+  removed: Route.optional(),
+  /** Removals held back by the deletion guard: `pull-request` proposes them (merging approves), `hold` keeps them until --allow-deletions. Default: `pull-request` when any kind goes by pull request. */
+  held: z.enum(['hold', 'pull-request']).optional(),
+});
+export type Routing = z.infer<typeof Routing>;
+
+export const PullRequestSettings = z.strictObject({
+  /** The bot branch, rebuilt each sync; default `lynq/<hub>`. */
+  branch: z.string().min(1).optional(),
+  /** Labels the bridge adds (and later removes, if taken out of this list); labels added by people stay. */
+  labels: z.array(z.string().min(1)).default([]),
+  /** Users and teams asked for review when the pull request is opened. */
+  reviewers: z.array(z.string().min(1)).default([]),
+  teamReviewers: z.array(z.string().min(1)).default([]),
+  /** Open pull requests as drafts. */
+  draft: z.boolean().default(false),
+  /** GitHub auto-merge with this method once checks and reviews pass; `off` leaves merging to people. */
+  autoMerge: z.enum(['off', 'merge', 'squash', 'rebase']).default('off'),
+  /** Size cap of the diff excerpt in the pull-request body, in characters. */
+  maxDiffChars: z.number().int().min(0).max(40000).default(20000),
+});
+export type PullRequestSettings = z.infer<typeof PullRequestSettings>;
+
+/** The forge that hosts pull requests. Owner and repository come from `repo`. */
+export const Platform = z.strictObject({
+  type: z.literal('github').default('github'),
+  /** REST API base URL: `https://api.github.com`, or `https://<host>/api/v3` for GitHub Enterprise Server. */
+  apiUrl: z.url().default('https://api.github.com'),
+  /** A token for the API; without it (and without `app`), `spec.publish.auth.token` is used. */
+  token: SecretRef.optional(),
+  /** A GitHub App: its id (or client id), private key, and installation (found from the repository when absent). Its installation token is used for git too. */
+  app: z
+    .strictObject({
+      appId: z.union([z.number().int().positive(), z.string().min(1)]),
+      privateKey: SecretRef,
+      installationId: z.number().int().positive().optional(),
+    })
+    .optional(),
+  /** Retries of a request that failed with a 5xx or a rate limit. */
+  maxRetries: z.number().int().min(0).max(10).default(3),
+  /** The longest wait for a rate limit to reset before giving up, in seconds. */
+  maxRetryWaitSeconds: z.number().int().min(0).max(3600).default(60),
+});
+export type Platform = z.infer<typeof Platform>;
+
 export const Publish = z.strictObject({
   /** The manifests repository: a URL or a local path. `--repo` overrides it. */
   repo: z.string().min(1).optional(),
@@ -124,6 +183,11 @@ export const Publish = z.strictObject({
   auth: PublishAuth.optional(),
   /** How many times a push rejected because the remote moved is tried again on the new head. */
   maxPushAttempts: z.number().int().min(1).max(20).default(5),
+  /** `push`: every change is committed to `branch`; `pull-request`: every change waits in one pull request. `routing` refines it per kind of change. */
+  mode: z.enum(['push', 'pull-request']).default('push'),
+  routing: Routing.optional(),
+  pullRequest: PullRequestSettings.prefault({}),
+  platform: Platform.optional(),
 });
 export type Publish = z.infer<typeof Publish>;
 
@@ -138,7 +202,9 @@ export const HubSpec = z.strictObject({
   extraValueMappings: z.record(VariableName, z.string().min(1)).default({}),
   publish: Publish.default(Publish.parse({})),
   deletionGuard: DeletionGuard.default({ maxDeletePercent: 50 }),
-});
+  /** Which engine (Argo CD, Flux, none) applies the nodes, and its settings. */
+  gitops: Gitops.prefault({}),
+}).superRefine(checkGitopsAgainstPublish);
 export type HubSpec = z.infer<typeof HubSpec>;
 
 export const Metadata = z.looseObject({

@@ -14,6 +14,29 @@ export const NodeResourceRef = z.strictObject({
   file: z.string(),
   /** DAG level from dependIds (0 = no dependencies). */
   level: z.number().int().min(0),
+  /**
+   * Git blob id of the file as rendered. A later sync compares it with what Git has: a
+   * difference is an edit made in Git by someone else (conflictPolicy decides). Optional,
+   * like the policies below, so LynqNodes written before it still read.
+   */
+  blob: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+  dependIds: z.array(z.string()).optional(),
+  /** The resource's Lynq policies, for health read-back (Degraded after timeoutSeconds, skipped when a dependency failed). */
+  creationPolicy: z.enum(['Once', 'WhenNeeded']).optional(),
+  deletionPolicy: z.enum(['Delete', 'Retain']).optional(),
+  conflictPolicy: z.enum(['Stuck', 'Force']).optional(),
+  patchStrategy: z.enum(['apply', 'merge', 'replace']).optional(),
+  waitForReady: z.boolean().optional(),
+  timeoutSeconds: z.number().int().min(1).optional(),
+  skipOnDependencyFailure: z.boolean().optional(),
+});
+
+/** An Argo CD Application or Flux Kustomization that applies the node: where health read-back looks. */
+export const NodeEngineObject = z.strictObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  namespace: z.string(),
 });
 
 export const LynqNodeFile = z.looseObject({
@@ -34,6 +57,13 @@ export const LynqNodeFile = z.looseObject({
       columns: z.record(z.string(), z.string()),
     }),
     resources: z.array(NodeResourceRef),
+    /** Absent when the hub's engine is `none`. */
+    gitops: z
+      .strictObject({
+        engine: z.enum(['argocd', 'flux']),
+        objects: z.array(NodeEngineObject),
+      })
+      .optional(),
   }),
 });
 export type LynqNodeFile = z.infer<typeof LynqNodeFile>;

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { GitError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { TreeListing } from '../plan/types.ts';
-import { createGit, gitFailure, runGit, type GitOptions } from './git.ts';
+import { createGit, gitFailure, runGit, type GitOptions, type RunResult } from './git.ts';
+import { nodeHistory, type HistoryEntry, type NodeRef } from './history.ts';
 
 export type Author = { name: string; email: string };
 
@@ -23,6 +24,16 @@ export type CommitInput = {
 
 export type PushOutcome = 'pushed' | 'moved';
 
+export type HistoryQuery = { paths: readonly string[]; node: NodeRef; patch: boolean; limit?: number };
+
+export type CommitInfo = {
+  id: string;
+  tree: string;
+  parents: string[];
+  committer: { name: string; email: string };
+  message: string;
+};
+
 /**
  * The manifests repository as the sync sees it. One implementation talks to a bare
  * cache clone; the sync core sees only these verbs.
@@ -37,6 +48,12 @@ export interface ManifestsRepo {
   commit(input: CommitInput): Promise<string>;
   /** Push `commit` as the new head of `branch`; `moved` when the remote head is no longer `expected`. */
   push(commit: string, branch: string, expected: string | undefined): Promise<PushOutcome>;
+  /** Delete `branch` on the remote, only if its head is still `expected`; `moved` otherwise. */
+  deleteBranch(branch: string, expected: string): Promise<PushOutcome>;
+  /** A commit's tree, parents, committer and message (it must have been fetched). */
+  readCommit(commit: string): Promise<CommitInfo>;
+  /** Every commit reachable from `head` that touched the node's paths, newest first, with why and its pull request. */
+  history(head: string, query: HistoryQuery): Promise<HistoryEntry[]>;
   /** Remove anything temporary (an ephemeral clone for dry runs). */
   close(): Promise<void>;
 }
@@ -175,11 +192,34 @@ class CachedRepo implements ManifestsRepo {
       await this.run(['update-ref', `refs/remotes/origin/${branch}`, commit]);
       return 'pushed';
     }
-    // Decide by state, not by git's wording: if the remote head moved, it was a race.
+    return this.pushFailed(result, branch, expected, 'pushing to');
+  }
+
+  async deleteBranch(branch: string, expected: string): Promise<PushOutcome> {
+    const result = await this.run(['push', '--porcelain', `--force-with-lease=refs/heads/${branch}:${expected}`, 'origin', `:refs/heads/${branch}`]);
+    if (result.code === 0) {
+      await this.run(['update-ref', '-d', `refs/remotes/origin/${branch}`]);
+      return 'pushed';
+    }
+    return this.pushFailed(result, branch, expected, 'deleting');
+  }
+
+  /** Decide by state, not by git's wording: if the remote head moved, it was a race. */
+  private async pushFailed(result: RunResult, branch: string, expected: string | undefined, action: string): Promise<PushOutcome> {
     const now = await this.remoteHead(branch);
     if (now !== expected) return 'moved';
     const status = result.stdout.toString('utf8').split('\n').find((line) => line.startsWith('!'));
-    throw gitFailure(`pushing to ${branch} of ${this.url}`, { stderr: [status, result.stderr].filter(Boolean).join('\n') });
+    throw gitFailure(`${action} ${branch} of ${this.url}`, { stderr: [status, result.stderr].filter(Boolean).join('\n') });
+  }
+
+  async readCommit(commit: string): Promise<CommitInfo> {
+    const result = await this.run(['cat-file', 'commit', commit]);
+    if (result.code !== 0) throw gitFailure(`reading commit ${commit}`, result);
+    return parseCommit(commit, result.stdout.toString('utf8'));
+  }
+
+  history(head: string, query: HistoryQuery): Promise<HistoryEntry[]> {
+    return nodeHistory(this.dir, { ...this.options, head, ...query });
   }
 
   async close(): Promise<void> {
@@ -189,6 +229,25 @@ class CachedRepo implements ManifestsRepo {
   private run(args: readonly string[], input?: Iterable<Buffer | string>) {
     return runGit(this.dir, args, { ...this.options, input });
   }
+}
+
+/** A raw commit object: headers up to the first empty line, then the message. */
+export function parseCommit(id: string, raw: string): CommitInfo {
+  const split = raw.indexOf('\n\n');
+  const headers = (split < 0 ? raw : raw.slice(0, split)).split('\n');
+  const info: CommitInfo = { id, tree: '', parents: [], committer: { name: '', email: '' }, message: split < 0 ? '' : raw.slice(split + 2) };
+  for (const line of headers) {
+    const space = line.indexOf(' ');
+    const key = line.slice(0, space);
+    const value = line.slice(space + 1);
+    if (key === 'tree') info.tree = value;
+    else if (key === 'parent') info.parents.push(value);
+    else if (key === 'committer') {
+      const match = /^(.*) <([^>]*)>/.exec(value);
+      if (match) info.committer = { name: match[1]!, email: match[2]! };
+    }
+  }
+  return info;
 }
 
 /** Paths are checked before they get here; quote anyway if one ever needs it. */

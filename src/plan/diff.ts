@@ -1,10 +1,9 @@
-import { parse } from 'yaml';
 import type { Hub } from '../config/load.ts';
-import { LynqNodeFile } from '../config/node-schema.ts';
+import { resolveGitops } from '../gitops/engine.ts';
 import { compareStrings } from '../render/canonical-yaml.ts';
-import { gitBlobId } from '../render/hash.ts';
-import { ANNOTATION_BRIDGE_VERSION, ANNOTATION_FORM_HASH, KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/node.ts';
-import { parseNodePath } from '../render/paths.ts';
+import { KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/node.ts';
+import { parseAppPath, parseNodePath } from '../render/paths.ts';
+import { readPreviousNode, type PreviousNode } from './previous-node.ts';
 import type { RenderedHub } from './render-hub.ts';
 import type { BlobReader, NodeChange, Plan, TreeListing } from './types.ts';
 
@@ -19,48 +18,42 @@ export type DiffOptions = {
   allowDeletions: boolean;
 };
 
-type ExistingNode = { form: string; uid: string; files: Map<string, string> };
+/** What Git has for one node: its folder's files (name → blob id) and its apps file. */
+type ExistingNode = { form: string; uid: string; files: Map<string, string>; app: { path: string; blob: string } | undefined };
 
 /**
  * Compare what was rendered with what Git has, byte for byte (by blob id, so unchanged
- * nodes cost a hash and no I/O). Failed nodes keep their files; removals beyond the
- * deletion guard are held back.
+ * nodes cost a hash and no I/O). Nodes are found in both the node folders and the apps
+ * folder, so a node whose folder is gone but whose Application is left is still cleaned
+ * up. Per file, the form's policies apply: a `creationPolicy: Once` file that Git has is
+ * never rewritten; a file edited in Git since the bridge wrote it (its blob differs from
+ * the one the previous LynqNode recorded) is left alone under `conflictPolicy: Stuck`
+ * (the node is `conflicted`, the rest of it is still written) and overwritten under
+ * `Force`. Failed nodes keep their files; removals beyond the deletion guard are held.
  */
 export async function diffHub(options: DiffOptions): Promise<Plan> {
   const { hub, rendered } = options;
   const existing = groupByNode(options);
+  const nodeCount = existing.size;
   const nodes: NodeChange[] = [];
-  const updated: Array<{ change: NodeChange; previous: ExistingNode; node: RenderedNode }> = [];
 
-  for (const node of rendered.nodes) {
+  const candidates = rendered.nodes.map((node) => {
     const key = `${node.form}/${node.uid}`;
     const previous = existing.get(key);
     existing.delete(key);
-    const writes = new Map<string, string>();
-    const deletes: string[] = [];
-    const changedFiles: string[] = [];
-    for (const file of node.files) {
-      if (previous?.files.get(file.name) === gitBlobId(file.content)) continue;
-      writes.set(`${node.dir}/${file.name}`, file.content);
-      changedFiles.push(file.name);
-    }
-    const wanted = new Set(node.files.map((file) => file.name));
-    for (const name of previous?.files.keys() ?? []) {
-      if (wanted.has(name)) continue;
-      deletes.push(`${node.dir}/${name}`);
-      changedFiles.push(name);
-    }
-    const resources = changedFiles.filter((name) => name !== KUSTOMIZATION_FILE && name !== LYNQNODE_FILE).map((name) => name.replace(/\.yaml$/, ''));
-    const base = { hub: hub.name, form: node.form, uid: node.uid, resources, node, writes, deletes };
-    if (previous === undefined) nodes.push({ ...base, status: 'added', reasons: ['new row'] });
-    else if (changedFiles.length === 0) nodes.push({ ...base, status: 'unchanged', reasons: [] });
-    else {
-      const change: NodeChange = { ...base, status: 'updated', reasons: [] };
-      nodes.push(change);
-      updated.push({ change, previous, node });
-    }
+    return { node, previous };
+  });
+  // The previous LynqNode says what the bridge wrote last time and from what: read it
+  // (one batch) for every node that is not byte-identical, and only for those.
+  const lynqNodeIds = candidates
+    .filter(({ node, previous }) => previous !== undefined && !identical(node, previous))
+    .map(({ previous }) => previous!.files.get(LYNQNODE_FILE))
+    .filter((id): id is string => id !== undefined);
+  const blobs = lynqNodeIds.length > 0 ? await options.readBlobs(lynqNodeIds) : new Map<string, string>();
+  for (const { node, previous } of candidates) {
+    const text = previous === undefined ? undefined : blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
+    nodes.push(compareNode(hub.name, node, previous, text === undefined ? undefined : readPreviousNode(text)));
   }
-  await explainUpdates(updated, options.readBlobs);
 
   for (const failure of rendered.failures) {
     existing.delete(`${failure.form}/${failure.uid}`);
@@ -68,7 +61,6 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
   }
 
   const removals = [...existing.values()];
-  const nodeCount = groupByNode(options).size;
   const guard = hub.spec.deletionGuard.maxDeletePercent;
   const hold = !options.allowDeletions && removals.length > 0 && (removals.length === nodeCount || (removals.length * 100) / nodeCount > guard);
   for (const gone of removals) {
@@ -80,6 +72,7 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     // A held node carries the deletes it would make, so a pull request can propose them;
     // fileChanges() never applies a held node's changes.
     const deletes = [...gone.files.keys()].map((name) => `${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
+    if (gone.app !== undefined) deletes.push(gone.app.path);
     if (hold) {
       const why = `${reason}; held back by the deletion guard: ${removals.length} of ${nodeCount} nodes would be removed (limit ${guard}%), rerun with --allow-deletions to remove them`;
       nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'held', reasons: [why], deletes });
@@ -92,57 +85,102 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
   return { hub: hub.name, nodes };
 }
 
+function identical(node: RenderedNode, previous: ExistingNode): boolean {
+  return (
+    node.files.length === previous.files.size &&
+    node.files.every((file) => previous.files.get(file.name) === file.blob) &&
+    node.appFile?.blob === previous.app?.blob
+  );
+}
+
+/** One rendered node against what Git has for it. */
+function compareNode(hub: string, node: RenderedNode, previous: ExistingNode | undefined, before: PreviousNode | undefined): NodeChange {
+  const writes = new Map<string, string>();
+  const deletes: string[] = [];
+  const changedFiles: string[] = [];
+  const conflicts: string[] = [];
+  const forced: string[] = [];
+  const resources = new Map(node.resources.map((resource) => [resource.file, resource]));
+  for (const file of node.files) {
+    const inGit = previous?.files.get(file.name);
+    if (inGit === file.blob) continue;
+    const resource = resources.get(file.name);
+    if (resource !== undefined && inGit !== undefined) {
+      if (resource.creationPolicy === 'Once') continue;
+      const last = before?.resources.get(file.name);
+      // Edited in Git by someone else: Git's blob is not the one the bridge wrote last
+      // (a file that was Once until now was never rewritten, so it is not an edit).
+      if (last?.blob !== undefined && last.blob !== inGit && last.creationPolicy !== 'Once') {
+        if (resource.conflictPolicy === 'Stuck') {
+          conflicts.push(`${file.name} edited in Git, left as is (conflictPolicy Stuck)`);
+          continue;
+        }
+        forced.push(`${file.name} edited in Git, overwritten (conflictPolicy Force)`);
+      }
+    }
+    writes.set(`${node.dir}/${file.name}`, file.content);
+    changedFiles.push(file.name);
+  }
+  const wanted = new Set(node.files.map((file) => file.name));
+  for (const name of previous?.files.keys() ?? []) {
+    if (wanted.has(name)) continue;
+    deletes.push(`${node.dir}/${name}`);
+    changedFiles.push(name);
+  }
+  if (node.appFile !== undefined && node.appFile.blob !== previous?.app?.blob) writes.set(node.appFile.path, node.appFile.content);
+  if (node.appFile === undefined && previous?.app !== undefined) deletes.push(previous.app.path);
+
+  const changedResources = changedFiles.filter(isResourceFile).map((name) => name.replace(/\.yaml$/, ''));
+  const base = { hub, form: node.form, uid: node.uid, resources: changedResources, node, writes, deletes };
+  if (previous === undefined) return { ...base, status: 'added', reasons: ['new row'] };
+  const changed = writes.size > 0 || deletes.length > 0;
+  if (!changed && conflicts.length === 0) return { ...base, status: 'unchanged', reasons: [] };
+  const reasons = changed ? explain(node, before) : [];
+  if (changed && reasons.length === 0 && forced.length === 0) reasons.push('files edited in Git restored to the rendered version');
+  reasons.push(...forced, ...conflicts);
+  return { ...base, status: conflicts.length > 0 ? 'conflicted' : 'updated', reasons };
+}
+
+/** Why a node changed, from the LynqNode it had before: columns, form, hub settings, bridge version. */
+function explain(node: RenderedNode, before: PreviousNode | undefined): string[] {
+  if (before === undefined) return [];
+  const reasons: string[] = [];
+  const columns = Object.keys({ ...before.columns, ...node.columnHashes })
+    .filter((name) => before.columns[name] !== node.columnHashes[name])
+    .sort(compareStrings);
+  if (columns.length > 0) reasons.push(`columns changed: ${columns.join(', ')}`);
+  if (before.formHash !== undefined && before.formHash !== node.formHash) reasons.push(`form ${node.form} changed`);
+  if (before.hubHash !== undefined && before.hubHash !== node.hubHash) reasons.push(`hub ${node.hub} settings changed`);
+  if (before.version !== undefined && before.version !== node.bridgeVersion) reasons.push(`bridge version changed from ${before.version}`);
+  return reasons;
+}
+
+/** A form resource's own file (`<id>.yaml`), as opposed to the bridge's bookkeeping files. */
+function isResourceFile(name: string): boolean {
+  return name !== KUSTOMIZATION_FILE && name !== LYNQNODE_FILE && !name.includes('/');
+}
+
 function unchangedFiles(hub: string, form: string, uid: string): Omit<NodeChange, 'status' | 'reasons'> {
   return { hub, form, uid, resources: [], writes: new Map(), deletes: [] };
 }
 
 function groupByNode(options: DiffOptions): Map<string, ExistingNode> {
+  const appsRoot = resolveGitops(options.hub).appsRoot;
   const nodes = new Map<string, ExistingNode>();
-  for (const [path, blob] of options.existing) {
-    const parsed = parseNodePath(options.root, options.hub.name, path);
-    if (parsed === undefined) continue;
-    const key = `${parsed.form}/${parsed.uid}`;
+  const nodeOf = (form: string, uid: string): ExistingNode => {
+    const key = `${form}/${uid}`;
     let node = nodes.get(key);
-    if (node === undefined) nodes.set(key, (node = { form: parsed.form, uid: parsed.uid, files: new Map() }));
-    node.files.set(parsed.name, blob);
+    if (node === undefined) nodes.set(key, (node = { form, uid, files: new Map(), app: undefined }));
+    return node;
+  };
+  for (const [path, blob] of options.existing) {
+    const file = parseNodePath(options.root, options.hub.name, path);
+    if (file !== undefined) {
+      nodeOf(file.form, file.uid).files.set(file.name, blob);
+      continue;
+    }
+    const app = parseAppPath(appsRoot, options.hub.name, path);
+    if (app !== undefined) nodeOf(app.form, app.uid).app = { path, blob };
   }
   return nodes;
-}
-
-/**
- * Say why each updated node changed, from the LynqNode it had before: the form's hash,
- * the per-column hashes and the bridge version. Reads only the updated nodes' LynqNodes.
- */
-async function explainUpdates(updated: Array<{ change: NodeChange; previous: ExistingNode; node: RenderedNode }>, readBlobs: BlobReader): Promise<void> {
-  const ids = updated.map(({ previous }) => previous.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
-  const blobs = ids.length > 0 ? await readBlobs(ids) : new Map<string, string>();
-  for (const { change, previous, node } of updated) {
-    const text = blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
-    const before = text === undefined ? undefined : readLynqNode(text);
-    const reasons: string[] = [];
-    if (before !== undefined) {
-      const columns = Object.keys({ ...before.columns, ...node.columnHashes })
-        .filter((name) => before.columns[name] !== node.columnHashes[name])
-        .sort(compareStrings);
-      if (columns.length > 0) reasons.push(`columns changed: ${columns.join(', ')}`);
-      if (before.formHash !== undefined && before.formHash !== node.formHash) reasons.push(`form ${node.form} changed`);
-      if (before.version !== undefined && before.version !== node.bridgeVersion) reasons.push(`bridge version changed from ${before.version}`);
-    }
-    if (reasons.length === 0) reasons.push('files edited in Git restored to the rendered version');
-    change.reasons = reasons;
-  }
-}
-
-/** What an earlier LynqNode recorded; undefined when it is missing or not ours (edited by hand). */
-function readLynqNode(text: string): { formHash?: string; version?: string; columns: Record<string, string> } | undefined {
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = LynqNodeFile.safeParse(raw);
-  if (!parsed.success) return undefined;
-  const annotations = parsed.data.metadata.annotations ?? {};
-  return { formHash: annotations[ANNOTATION_FORM_HASH], version: annotations[ANNOTATION_BRIDGE_VERSION], columns: parsed.data.spec.inputs.columns };
 }

@@ -1,5 +1,6 @@
 import type { Form, Hub } from '../config/load.ts';
 import { isLynqError, messageOf } from '../errors.ts';
+import { resolveGitops } from '../gitops/engine.ts';
 import { formHash, renderNode, type RenderedNode } from '../render/node.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
@@ -19,6 +20,7 @@ export type RenderedHub = {
  */
 export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: { root: string; bridgeVersion: string }): RenderedHub {
   const engine = new TemplateEngine(templateVariables(hub));
+  const gitops = resolveGitops(hub);
   const active = rows.map((row, index) => ({ row, number: index + 1 })).filter(({ row }) => row.active);
   const byUid = new Map<string, number[]>();
   for (const { row, number } of active) byUid.set(row.uid, [...(byUid.get(row.uid) ?? []), number]);
@@ -27,7 +29,7 @@ export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRo
   const nodes: RenderedNode[] = [];
   const failures: NodeFailure[] = [];
   for (const form of forms) {
-    const context = { hub, form, formHash: formHash(form), engine, root: options.root, bridgeVersion: options.bridgeVersion };
+    const context = { hub, form, formHash: formHash(form), engine, root: options.root, bridgeVersion: options.bridgeVersion, gitops };
     const reported = new Set<string>();
     for (const { row } of active) {
       const numbers = byUid.get(row.uid)!;

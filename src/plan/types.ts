@@ -1,7 +1,11 @@
 import type { RenderedNode } from '../render/node.ts';
 
-/** How one node ends a sync. `held`: a removal held back by the deletion guard. */
-export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'failed';
+/**
+ * How one node ends a sync. `held`: a removal held back by the deletion guard.
+ * `conflicted`: a file was edited in Git and its resource's conflictPolicy is Stuck; that
+ * file is left as is, the rest of the node is still written.
+ */
+export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'conflicted' | 'failed';
 
 export type NodeChange = {
   hub: string;
@@ -47,11 +51,18 @@ export type TreeListing = Map<string, string>;
 export type BlobReader = (ids: readonly string[]) => Promise<Map<string, string>>;
 
 export function changedNodes(plan: Plan): NodeChange[] {
-  return plan.nodes.filter((node) => node.status === 'added' || node.status === 'updated' || node.status === 'removed');
+  return plan.nodes.filter(
+    (node) =>
+      node.status === 'added' ||
+      node.status === 'updated' ||
+      node.status === 'removed' ||
+      // A conflicted node's other files are still written.
+      (node.status === 'conflicted' && (node.writes.size > 0 || node.deletes.length > 0)),
+  );
 }
 
 export function countByStatus(nodes: readonly NodeChange[]): Record<NodeStatus, number> {
-  const counts: Record<NodeStatus, number> = { added: 0, updated: 0, unchanged: 0, removed: 0, held: 0, failed: 0 };
+  const counts: Record<NodeStatus, number> = { added: 0, updated: 0, unchanged: 0, removed: 0, held: 0, conflicted: 0, failed: 0 };
   for (const node of nodes) counts[node.status]++;
   return counts;
 }

@@ -1,11 +1,15 @@
 import type { Form, FormResource, Hub } from '../config/load.ts';
 import { RenderError, type ErrorWhere } from '../errors.ts';
+import { engineFiles, resolveGitops, type ResolvedGitops } from '../gitops/engine.ts';
+import { policyAnnotations } from '../gitops/policies.ts';
+import { validateManifest } from '../gitops/validation.ts';
 import type { HubRow } from '../sources/rows.ts';
 import { isPlainObject, toCanonicalYaml } from './canonical-yaml.ts';
-import { sha256, stableJson } from './hash.ts';
+import { gitBlobId, sha256, stableJson } from './hash.ts';
 import { CLUSTER_SCOPED_KINDS, labelKeyProblem, labelValueProblem, nameProblem, namespaceProblem } from './k8s-validation.ts';
 import { toDnsLabel } from './names.ts';
 import { checkUid, nodeDir } from './paths.ts';
+import { hasSopsBlock, refusePlaintextSecret } from './secrets.ts';
 import type { TemplateEngine, TemplateVars } from './template.ts';
 
 export const LABEL_HUB = 'lynq.sh/hub';
@@ -16,6 +20,7 @@ export const ANNOTATION_INPUT_HASH = 'lynq.sh/input-hash';
 export const ANNOTATION_FORM_HASH = 'lynq.sh/form-hash';
 export const ANNOTATION_ROW_HASH = 'lynq.sh/row-hash';
 export const ANNOTATION_BRIDGE_VERSION = 'lynq.sh/bridge-version';
+export const ANNOTATION_HUB_HASH = 'lynq.sh/hub-hash';
 
 export const KUSTOMIZATION_FILE = 'kustomization.yaml';
 export const LYNQNODE_FILE = 'lynqnode.yaml';
@@ -28,9 +33,14 @@ export type RenderedResource = {
   namespace: string | undefined;
   file: string;
   level: number;
+  /** Git blob id of the rendered file, recorded in the LynqNode: a later sync tells a hand edit from its own. */
+  blob: string;
+  creationPolicy: FormResource['creationPolicy'];
+  conflictPolicy: FormResource['conflictPolicy'];
 };
 
-export type NodeFile = { name: string; content: string };
+/** A file and its git blob id (computed once, so comparing with a tree listing costs nothing more). */
+export type NodeFile = { name: string; content: string; blob: string };
 
 export type RenderedNode = {
   hub: string;
@@ -38,12 +48,15 @@ export type RenderedNode = {
   uid: string;
   /** `<root>/<hub>/<form>/<uid>` */
   dir: string;
-  /** Every file of the node folder, resources in dependency order, then kustomization and LynqNode. */
+  /** Every file of the node folder, resources in dependency order, then kustomization and LynqNode (then Flux's per-level kustomizations). */
   files: NodeFile[];
+  /** `<appsRoot>/<hub>/<form>/<uid>.yaml`: the node's Argo CD Application or Flux Kustomization(s); none for engine `none`. */
+  appFile: { path: string; content: string; blob: string } | undefined;
   resources: RenderedResource[];
   inputHash: string;
-  /** `sha256:<hex>` of the form, and the bridge version, as recorded in the LynqNode. */
+  /** `sha256:<hex>` of the form and of the hub's output settings, and the bridge version, as recorded in the LynqNode. */
   formHash: string;
+  hubHash: string;
   bridgeVersion: string;
   /** Short hash per row variable, recorded in the LynqNode so a later sync can say which columns changed. */
   columnHashes: Record<string, string>;
@@ -57,6 +70,8 @@ export type RenderContext = {
   engine: TemplateEngine;
   root: string;
   bridgeVersion: string;
+  /** `resolveGitops(hub)`; resolved (and memoised per hub) when not given. */
+  gitops?: ResolvedGitops;
 };
 
 /** Hash of what a form means (its name and parsed spec, defaults applied), not of its text. */
@@ -76,7 +91,8 @@ export function columnHashes(values: Readonly<Record<string, string>>): Record<s
  * only and keeps what Git has for it.
  */
 export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
-  const { hub, form, engine } = context;
+  const { hub, form } = context;
+  const gitops = context.gitops ?? resolveGitops(hub);
   const where: ErrorWhere = { hub: hub.name, form: form.name, uid: row.uid };
   checkUid(row.uid, where);
   const dir = nodeDir(context.root, hub.name, form.name, row.uid);
@@ -94,7 +110,9 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
     const manifest = renderResource(context, resource, vars, lynqLabels, { ...where, resource: resource.id });
     const metadata = manifest.metadata as Record<string, unknown>;
     const file = `${resource.id}.yaml`;
-    files.push({ name: file, content: toCanonicalYaml(manifest) });
+    const content = toCanonicalYaml(manifest);
+    const blob = gitBlobId(content);
+    files.push({ name: file, content, blob });
     resources.push({
       id: resource.id,
       apiVersion: manifest.apiVersion as string,
@@ -103,11 +121,22 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
       namespace: metadata.namespace as string | undefined,
       file,
       level: resource.level,
+      blob,
+      creationPolicy: resource.creationPolicy,
+      conflictPolicy: resource.conflictPolicy,
     });
   }
+  const engine = engineFiles(gitops, {
+    hub: hub.name,
+    form: form.name,
+    uid: row.uid,
+    dir,
+    labels: lynqLabels,
+    resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
+  });
 
   const rowHash = sha256(stableJson(row.values));
-  const inputHash = sha256(`${rowHash}\n${context.formHash}\n${context.bridgeVersion}`);
+  const inputHash = sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`);
   const hashes = columnHashes(row.values);
   const lynqNode = {
     apiVersion: 'operator.lynq.sh/v1',
@@ -120,6 +149,7 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
         [ANNOTATION_INPUT_HASH]: `sha256:${inputHash}`,
         [ANNOTATION_ROW_HASH]: `sha256:${rowHash}`,
         [ANNOTATION_FORM_HASH]: `sha256:${context.formHash}`,
+        [ANNOTATION_HUB_HASH]: `sha256:${gitops.hash}`,
         [ANNOTATION_BRIDGE_VERSION]: context.bridgeVersion,
       },
     },
@@ -128,7 +158,8 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
       templateRef: form.name,
       hubId: hub.name,
       inputs: { columns: hashes },
-      resources: resources.map(({ namespace, ...rest }) => (namespace === undefined ? rest : { ...rest, namespace })),
+      resources: resources.map((rendered, i) => lynqNodeResource(rendered, form.resources[i]!)),
+      gitops: engine.objects.length > 0 ? { engine: gitops.engine, objects: engine.objects } : undefined,
     },
   };
   const kustomization = {
@@ -136,21 +167,71 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
     kind: 'Kustomization',
     resources: [...resources.map((resource) => resource.file), LYNQNODE_FILE],
   };
-  files.push({ name: KUSTOMIZATION_FILE, content: toCanonicalYaml(kustomization) });
-  files.push({ name: LYNQNODE_FILE, content: toCanonicalYaml(lynqNode) });
+  for (const [name, value] of [
+    [KUSTOMIZATION_FILE, kustomization],
+    [LYNQNODE_FILE, lynqNode],
+  ] as const) {
+    const content = toCanonicalYaml(value);
+    files.push({ name, content, blob: gitBlobId(content) });
+  }
+  for (const file of engine.nodeFiles) files.push({ ...file, blob: gitBlobId(file.content) });
   return {
     hub: hub.name,
     form: form.name,
     uid: row.uid,
     dir,
     files,
+    appFile: engine.appFile === undefined ? undefined : { ...engine.appFile, blob: gitBlobId(engine.appFile.content) },
     resources,
     inputHash,
     formHash: `sha256:${context.formHash}`,
+    hubHash: `sha256:${gitops.hash}`,
     bridgeVersion: context.bridgeVersion,
     columnHashes: hashes,
   };
 }
+
+function pickEnginePolicies(resource: FormResource): { waitForReady: boolean; timeoutSeconds: number; ignoreFields: readonly string[] } {
+  return { waitForReady: resource.waitForReady, timeoutSeconds: resource.timeoutSeconds, ignoreFields: resource.ignoreFields };
+}
+
+/**
+ * The LynqNode's record of one resource: where it is, the blob the bridge wrote, and the
+ * policies health read-back needs. A policy is written only when it is not Lynq's
+ * default (absent means the default), which keeps 10,000 LynqNodes small.
+ */
+function lynqNodeResource(rendered: RenderedResource, resource: FormResource): Record<string, unknown> {
+  const policy = <K extends keyof typeof LYNQ_DEFAULTS>(key: K): FormResource[K] | undefined => (resource[key] === LYNQ_DEFAULTS[key] ? undefined : resource[key]);
+  return {
+    id: rendered.id,
+    apiVersion: rendered.apiVersion,
+    kind: rendered.kind,
+    name: rendered.name,
+    namespace: rendered.namespace,
+    file: rendered.file,
+    level: rendered.level,
+    blob: rendered.blob,
+    dependIds: resource.dependIds.length > 0 ? resource.dependIds : undefined,
+    creationPolicy: policy('creationPolicy'),
+    deletionPolicy: policy('deletionPolicy'),
+    conflictPolicy: policy('conflictPolicy'),
+    patchStrategy: policy('patchStrategy'),
+    waitForReady: policy('waitForReady'),
+    timeoutSeconds: policy('timeoutSeconds'),
+    skipOnDependencyFailure: policy('skipOnDependencyFailure'),
+  };
+}
+
+/** Lynq's defaults of the per-resource policies (as in form-schema.ts). */
+const LYNQ_DEFAULTS = {
+  creationPolicy: 'WhenNeeded',
+  deletionPolicy: 'Delete',
+  conflictPolicy: 'Stuck',
+  patchStrategy: 'apply',
+  waitForReady: true,
+  timeoutSeconds: 300,
+  skipOnDependencyFailure: true,
+} as const satisfies Partial<Record<keyof FormResource, unknown>>;
 
 function renderResource(
   context: RenderContext,
@@ -200,8 +281,11 @@ function renderResource(
     if (problem !== undefined) throw new RenderError(`label ${key}=${JSON.stringify(value)} ${problem}`, { ...where, field: `metadata.labels.${key}` });
   }
   metadata.labels = labels;
-  const annotations = { ...stringMap(metadata.annotations), ...renderMap(engine, resource.annotationsTemplate, vars, where, 'annotationsTemplate') };
+  const own = { ...stringMap(metadata.annotations), ...renderMap(engine, resource.annotationsTemplate, vars, where, 'annotationsTemplate') };
+  const annotations = { ...own, ...policyAnnotations(resource, own) };
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+  const problem = hasSopsBlock(manifest) ? undefined : validateManifest(manifest);
+  if (problem !== undefined) throw new RenderError(`${problem.message} (${kind} schema)`, { ...where, field: `spec.${problem.path}` });
   return manifest;
 }
 
@@ -228,16 +312,4 @@ function stringMap(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, item] of Object.entries(value)) out[key] = String(item);
   return out;
-}
-
-/** Plaintext Secret data must not reach Git; the message points at what to use instead. */
-function refusePlaintextSecret(manifest: Record<string, unknown>, where: ErrorWhere): void {
-  if (manifest.kind !== 'Secret' || manifest.apiVersion !== 'v1') return;
-  const hasData = (field: string): boolean => isPlainObject(manifest[field]) && Object.keys(manifest[field] as object).length > 0;
-  if (!hasData('data') && !hasData('stringData')) return;
-  throw new RenderError(
-    'is a Secret with plaintext data or stringData, which would be committed to Git in the clear; use a SealedSecret (bitnami.com/v1alpha1), ' +
-      'an ExternalSecret (external-secrets.io/v1beta1) or a SOPS-encrypted manifest under `manifests` instead (see forms/examples)',
-    { ...where, field: hasData('data') ? 'spec.data' : 'spec.stringData' },
-  );
 }

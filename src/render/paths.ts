@@ -46,12 +46,24 @@ export function nodeDir(root: string, hub: string, form: string, uid: string): s
   return `${root}/${hub}/${form}/${uid}`;
 }
 
-/** Parse a repository path back into node coordinates; undefined when it is not a node file. */
+/**
+ * Parse a repository path back into node coordinates; undefined when it is not a node
+ * file. `name` is relative to the node folder and may have folders (`levels/1/kustomization.yaml`).
+ */
 export function parseNodePath(root: string, hub: string, file: string): { form: string; uid: string; name: string } | undefined {
   const prefix = `${root}/${hub}/`;
   if (!file.startsWith(prefix)) return undefined;
   const parts = file.slice(prefix.length).split('/');
-  if (parts.length !== 3) return undefined;
-  const [form, uid, name] = parts as [string, string, string];
-  return { form, uid, name };
+  if (parts.length < 3) return undefined;
+  const [form, uid, ...name] = parts as [string, string, ...string[]];
+  return { form, uid, name: name.join('/') };
+}
+
+/** `<appsRoot>/<hub>/<form>/<uid>.yaml` back into node coordinates; undefined for anything else. */
+export function parseAppPath(appsRoot: string, hub: string, file: string): { form: string; uid: string } | undefined {
+  const prefix = `${appsRoot}/${hub}/`;
+  if (!file.startsWith(prefix)) return undefined;
+  const parts = file.slice(prefix.length).split('/');
+  if (parts.length !== 2 || !parts[1]!.endsWith('.yaml')) return undefined;
+  return { form: parts[0]!, uid: parts[1]!.slice(0, -'.yaml'.length) };
 }

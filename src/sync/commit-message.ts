@@ -20,15 +20,22 @@ export function describeNode(node: NodeChange): string {
  * One summary line, a body naming each changed node and why, then machine-readable
  * trailers (hub and every changed node) that stay complete when the body is shortened.
  * `changed` are the nodes this commit carries; `all` is the whole plan, for the note on
- * what was left out (failed or held nodes).
+ * what was left out (failed or held nodes). `proposed` names the pull-request branch
+ * that carries the nodes routed there; `trailers` are added after the hub's.
  */
-export function commitMessage(hub: string, changed: readonly NodeChange[], all: readonly NodeChange[]): string {
+export function commitMessage(
+  hub: string,
+  changed: readonly NodeChange[],
+  all: readonly NodeChange[],
+  options: { proposed?: { count: number; branch: string }; trailers?: readonly string[] } = {},
+): string {
   const lines = [summaryLine(hub, changed), ''];
   for (const node of changed.slice(0, MAX_BODY_NODES)) lines.push(describeNode(node));
   if (changed.length > MAX_BODY_NODES) lines.push(`… and ${changed.length - MAX_BODY_NODES} more nodes (all are named in the trailers below)`);
   const notPublished = countNotPublished(all);
+  if (options.proposed !== undefined && options.proposed.count > 0) notPublished.unshift(`${options.proposed.count} proposed in ${options.proposed.branch}`);
   if (notPublished.length > 0) lines.push('', `Not in this commit: ${notPublished.join(', ')} (what Git had for them is kept).`);
-  lines.push('', `Lynq-Hub: ${hub}`);
+  lines.push('', `Lynq-Hub: ${hub}`, ...(options.trailers ?? []));
   for (const node of changed) lines.push(`Lynq-Node: ${node.form}/${node.uid} ${node.status}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
-import { createTwoFilesPatch } from 'diff';
-import type { Author, ManifestsRepo } from '../git/manifests-repo.ts';
+import type { Author, ManifestsRepo, PushOutcome } from '../git/manifests-repo.ts';
 import type { FileChanges, TreeListing } from '../plan/types.ts';
+import { unifiedDiff } from './diff-text.ts';
 
 export type PublishRequest = {
   repo: ManifestsRepo;
@@ -17,9 +17,31 @@ export type PublishRequest = {
 
 export type PublishResult = { outcome: 'published'; commit: string | undefined } | { outcome: 'moved' };
 
-/** Where a plan goes: a real push, or (dry run) a description of it on stdout. */
+/** A bot-branch commit, already built, to be pushed over the branch's current head. */
+export type BranchPushRequest = {
+  repo: ManifestsRepo;
+  branch: string;
+  commit: string;
+  /** The branch head it replaces (undefined: the branch does not exist yet). */
+  expected: string | undefined;
+  /** For a dry run's diff: the changes the commit carries, and what the target had. */
+  changes: FileChanges;
+  existing: TreeListing;
+};
+
+export type BranchDeleteRequest = { repo: ManifestsRepo; branch: string; expected: string };
+
+/**
+ * Where a plan's writes go: real pushes, or (dry run) a description of them on stdout.
+ * Everything else a sync does (reading, planning, building commits in the cache clone)
+ * is the same in both.
+ */
 export interface Publisher {
+  /** Commit the changes on the target branch and push. */
   publish(request: PublishRequest): Promise<PublishResult>;
+  /** Force-push a bot branch, with a lease on its current head. */
+  pushBranch(request: BranchPushRequest): Promise<PushOutcome>;
+  deleteBranch(request: BranchDeleteRequest): Promise<PushOutcome>;
 }
 
 export class PushPublisher implements Publisher {
@@ -37,11 +59,20 @@ export class PushPublisher implements Publisher {
     const pushed = await request.repo.push(commit, request.branch, request.head);
     return pushed === 'pushed' ? { outcome: 'published', commit } : { outcome: 'moved' };
   }
+
+  pushBranch(request: BranchPushRequest): Promise<PushOutcome> {
+    // push() leases on `expected`: another push to the bot branch since our fetch is a race, not overwritten.
+    return request.repo.push(request.commit, request.branch, request.expected);
+  }
+
+  deleteBranch(request: BranchDeleteRequest): Promise<PushOutcome> {
+    return request.repo.deleteBranch(request.branch, request.expected);
+  }
 }
 
 /**
  * Dry run as an adapter: nothing is committed or pushed. The per-node plan is printed
- * by the command's report; this prints the diff when asked.
+ * by the command's report; this prints the diff when asked, and the branch actions.
  */
 export class DryRunPublisher implements Publisher {
   constructor(
@@ -50,18 +81,22 @@ export class DryRunPublisher implements Publisher {
   ) {}
 
   async publish(request: PublishRequest): Promise<PublishResult> {
-    if (this.withDiff) await this.writeDiff(request);
+    if (this.withDiff) await this.writeDiff(request.repo, request.changes, request.existing);
     return { outcome: 'published', commit: undefined };
   }
 
-  private async writeDiff({ repo, changes, existing }: PublishRequest): Promise<void> {
-    const paths = [...new Set([...changes.writes.keys(), ...changes.deletes])].sort();
-    const before = await repo.readBlobs(paths.map((file) => existing.get(file)).filter((id): id is string => id !== undefined));
-    for (const file of paths) {
-      const id = existing.get(file);
-      const old = id === undefined ? '' : (before.get(id) ?? '');
-      const next = changes.writes.get(file) ?? '';
-      this.out.write(createTwoFilesPatch(id === undefined ? '/dev/null' : `a/${file}`, changes.writes.has(file) ? `b/${file}` : '/dev/null', old, next, '', '', { context: 3 }));
-    }
+  async pushBranch(request: BranchPushRequest): Promise<PushOutcome> {
+    this.out.write(`dry run: would push the pull-request branch ${request.branch}${request.expected === undefined ? ' (new)' : ''}\n`);
+    if (this.withDiff) await this.writeDiff(request.repo, request.changes, request.existing);
+    return 'pushed';
+  }
+
+  async deleteBranch(request: BranchDeleteRequest): Promise<PushOutcome> {
+    this.out.write(`dry run: would delete the branch ${request.branch}\n`);
+    return 'pushed';
+  }
+
+  private async writeDiff(repo: ManifestsRepo, changes: FileChanges, existing: TreeListing): Promise<void> {
+    this.out.write((await unifiedDiff(changes, existing, (ids) => repo.readBlobs(ids))).text);
   }
 }

@@ -1,5 +1,6 @@
 import type { Form, Hub } from '../config/load.ts';
-import { GitError, isLynqError, messageOf, SourceError } from '../errors.ts';
+import { ConfigError, GitError, isLynqError, messageOf, SourceError } from '../errors.ts';
+import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
 import { diffHub } from '../plan/diff.ts';
@@ -9,7 +10,9 @@ import { changedNodes, fileChanges, type Plan, type TreeListing } from '../plan/
 import { checkRoot } from '../render/paths.ts';
 import type { HubRow } from '../sources/rows.ts';
 import { commitMessage } from './commit-message.ts';
+import { proposeChanges, type Proposal } from './propose.ts';
 import type { Publisher } from './publisher.ts';
+import { botBranch, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
 
 export type SyncDeps = {
   logger: Logger;
@@ -18,6 +21,10 @@ export type SyncDeps = {
   /** Open the manifests repository named by the hub (or the --repo override). */
   openRepo: (hub: Hub) => Promise<ManifestsRepo>;
   publisher: Publisher;
+  /** The forge that hosts the hub's pull requests; asked for only when the hub routes changes there. */
+  openForge?: (hub: Hub) => Promise<PullRequestClient>;
+  /** Milliseconds since the epoch, for commit times. */
+  clock?: () => number;
   bridgeVersion: string;
   /** Told when a hub enters a phase; the CLI shows it on a terminal. */
   onPhase?: (hub: string, phase: string) => void;
@@ -27,16 +34,21 @@ export type SyncOptions = { allowDeletions: boolean };
 
 /**
  * How one hub's sync ended. `source-failed` and `git-failed` published nothing;
- * `published` may still hold failed or held-back nodes in its plan.
+ * `published` (a commit pushed to the target branch) and `unchanged` may still hold
+ * failed or held-back nodes in their plan, and say what the pull request side did.
+ * `pull-request-failed`: the push-routed part (`commit`) went out, the pull request did not.
  */
 export type HubSyncResult =
-  | { hub: string; outcome: 'published' | 'unchanged'; plan: Plan; commit: string | undefined; attempts: number }
+  | { hub: string; outcome: 'published' | 'unchanged'; plan: Plan; commit: string | undefined; attempts: number; proposal?: Proposal }
+  | { hub: string; outcome: 'pull-request-failed'; plan: Plan; commit: string | undefined; attempts: number; error: string }
   | { hub: string; outcome: 'source-failed' | 'git-failed'; error: string };
 
 /**
- * One hub, end to end: rows → render → diff against the remote head → one commit →
- * push. A push rejected because the remote moved is planned again on the new head
- * (rendering is not repeated), up to `publish.maxPushAttempts` times.
+ * One hub, end to end: rows → render → diff against the remote head → route each node
+ * change → one commit of the push-routed part, pushed → the pull-request side (bot
+ * branch and pull request) for the rest. A push rejected because the remote moved (the
+ * target or the bot branch) is planned again on the new head (rendering is not
+ * repeated), up to `publish.maxPushAttempts` times.
  */
 export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, options: SyncOptions): Promise<HubSyncResult> {
   const log = deps.logger.child({ hub: hub.name });
@@ -56,24 +68,58 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
   const rendered = renderHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion });
   const formNames = new Set(forms.map((form) => form.name));
 
+  const routing = resolveRouting(hub.spec.publish);
+  const branchForPullRequests = botBranch(hub.name, hub.spec.publish);
   let repo: ManifestsRepo | undefined;
   try {
     repo = await deps.openRepo(hub);
     const { branch, maxPushAttempts, author } = hub.spec.publish;
+    if (usesPullRequests(routing) && branchForPullRequests === branch) {
+      throw new ConfigError(`the pull-request branch must differ from the target branch ${branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
+    }
+    // Kept across attempts: a push that went out stays published when the bot branch then moves.
+    let commit: string | undefined;
+    let published = false;
     for (let attempt = 1; attempt <= maxPushAttempts; attempt++) {
       phase(attempt === 1 ? 'comparing with git' : `comparing with git (attempt ${attempt})`);
-      const head = await repo.fetch(branch);
+      let head = await repo.fetch(branch);
       const existing = await listPrefixes(repo, head, hubPrefixes(hub, root));
       const plan = await diffHub({ hub, root, formNames, rendered, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions });
-      const changed = changedNodes(plan);
-      if (changed.length === 0) return { hub: hub.name, outcome: 'unchanged', plan, commit: undefined, attempts: attempt };
-      const message = commitMessage(hub.name, changed, plan.nodes);
-      const result = await deps.publisher.publish({ repo, hub: hub.name, changes: fileChanges(changed), head, existing, branch, message, author });
-      if (result.outcome === 'published') {
+      const routed = usesPullRequests(routing) ? routePlan(plan, routing) : { push: changedNodes(plan), propose: [] };
+      if (routed.push.length > 0) {
+        const proposed = { count: routed.propose.length, branch: branchForPullRequests };
+        const all = plan.nodes.filter((node) => !routed.propose.includes(node));
+        const message = commitMessage(hub.name, routed.push, all, { proposed });
+        const result = await deps.publisher.publish({ repo, hub: hub.name, changes: fileChanges(routed.push), head, existing, branch, message, author });
+        if (result.outcome === 'moved') {
+          log.warn({ attempt }, 'remote branch moved during the sync; planning again on the new head');
+          continue;
+        }
         log.info({ commit: result.commit, attempt }, 'published');
-        return { hub: hub.name, outcome: 'published', plan, commit: result.commit, attempts: attempt };
+        commit = result.commit;
+        published = true;
+        head = result.commit ?? head;
       }
-      log.warn({ attempt }, 'remote branch moved during the sync; planning again on the new head');
+      const outcome = published ? 'published' : 'unchanged';
+      if (!usesPullRequests(routing)) return { hub: hub.name, outcome, plan, commit, attempts: attempt };
+
+      phase('pull request');
+      let proposal;
+      try {
+        const forge = await openForge(deps, hub);
+        const time = (deps.clock ?? Date.now)() / 1000;
+        const input = { hub: hub.name, repo, forge, publisher: deps.publisher, logger: log, target: branch, base: head, branch: branchForPullRequests, nodes: routed.propose, existing, author, time, settings: hub.spec.publish.pullRequest };
+        proposal = await proposeChanges(input);
+      } catch (error) {
+        if (!isLynqError(error)) throw error;
+        log.error({ err: messageOf(error) }, 'pull request failed');
+        return { hub: hub.name, outcome: 'pull-request-failed', plan, commit, attempts: attempt, error: messageOf(error) };
+      }
+      if (proposal.outcome === 'moved') {
+        log.warn({ attempt, branch: branchForPullRequests }, 'pull-request branch moved during the sync; planning again');
+        continue;
+      }
+      return { hub: hub.name, outcome, plan, commit, attempts: attempt, proposal };
     }
     throw new GitError(`the remote branch kept moving: gave up after ${maxPushAttempts} attempts`, { hub: hub.name });
   } catch (error) {
@@ -83,6 +129,11 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
   } finally {
     await repo?.close();
   }
+}
+
+async function openForge(deps: SyncDeps, hub: Hub): Promise<PullRequestClient> {
+  if (deps.openForge === undefined) throw new ConfigError('this hub routes changes to pull requests, but no forge is set up', { hub: hub.name, file: hub.file, field: 'spec.publish.platform' });
+  return deps.openForge(hub);
 }
 
 async function listPrefixes(repo: ManifestsRepo, head: string | undefined, prefixes: readonly string[]): Promise<TreeListing> {

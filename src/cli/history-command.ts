@@ -1,0 +1,83 @@
+import { DNS_LABEL } from '../config/hub-schema.ts';
+import { loadConfig } from '../config/load.ts';
+import { defaultSecretEnv } from '../config/secrets.ts';
+import { ConfigError } from '../errors.ts';
+import { nodePaths, type HistoryEntry, type NodeRef } from '../git/history.ts';
+import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { secrets, type Logger } from '../logger.ts';
+import { checkRoot } from '../render/paths.ts';
+import type { Io } from './main.ts';
+import { openHubRepo, repoUrlOf } from './repo-wiring.ts';
+import { EXIT_OK } from './report.ts';
+
+export type HistoryOptions = { hubs: string; forms: string; repo?: string; patch: boolean; json: boolean; limit?: number };
+
+/**
+ * `lynq history hub/form/uid`: every change to one node in the manifests repository's
+ * target branch, newest first: when, which commit, who, what and why, and the pull
+ * request it came through. Reads the cache clone after a fetch; never writes.
+ */
+export async function runHistory(name: string, options: HistoryOptions, context: { io: Io; logger: Logger }): Promise<number> {
+  const node = parseNodeRef(name);
+  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
+  const hub = config.hubs.get(node.hub);
+  if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(node.hub)} (hubs: ${[...config.hubs.keys()].join(', ') || 'none'})`);
+  const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
+  const secretEnv = defaultSecretEnv(secrets, context.io.env);
+  // GitHub is loaded only when git has to borrow its token (a GitHub App): history stays quick to start.
+  const openForge = async (forHub: typeof hub) => {
+    const { forgeOpener } = await import('./forge-wiring.ts');
+    return forgeOpener({ logger: context.logger, secretEnv, dryRun: false, out: context.io.out })(forHub, repoUrlOf(forHub, options.repo));
+  };
+  const repo = await openHubRepo(hub, { repoOverride: options.repo, logger: context.logger, secretEnv, cacheDir: defaultCacheDir(context.io.env), openForge });
+  const { branch } = hub.spec.publish;
+  const paths = nodePaths(node, { root, appsRoot: hub.spec.gitops?.engine === 'none' ? undefined : hub.spec.gitops?.appsRoot });
+  try {
+    const head = await repo.fetch(branch);
+    const entries = head === undefined ? [] : await repo.history(head, { paths, node, patch: options.patch, limit: options.limit });
+    const out = context.io.out;
+    if (options.json) {
+      out.write(`${JSON.stringify({ node: name, branch, paths, entries }, null, 2)}\n`);
+    } else if (entries.length === 0) {
+      out.write(`no changes to ${name} on ${branch} (looked at ${paths.join(', ')})\n`);
+    } else if (options.patch) {
+      out.write(entries.map(block).join('\n'));
+    } else {
+      out.write(table(entries));
+    }
+    return EXIT_OK;
+  } finally {
+    await repo.close();
+  }
+}
+
+/** hub/form/uid, each a DNS label: what is read from the user never names a path outside the node. */
+export function parseNodeRef(name: string): NodeRef {
+  const parts = name.split('/');
+  const [hub, form, uid] = parts;
+  if (parts.length !== 3 || hub === undefined || form === undefined || uid === undefined) throw new ConfigError(`expected hub/form/uid, got ${JSON.stringify(name)}`);
+  for (const part of parts) {
+    if (!DNS_LABEL.test(part) || part.length > 63) throw new ConfigError(`${JSON.stringify(part)} in ${JSON.stringify(name)} is not a DNS label, so no node has that name`);
+  }
+  return { hub, form, uid };
+}
+
+function table(entries: readonly HistoryEntry[]): string {
+  const rows = entries.map((entry) => [shortDate(entry.date), entry.commit.slice(0, 12), entry.author, entry.change, entry.pullRequest === undefined ? '' : `#${entry.pullRequest}`, entry.why]);
+  const header = ['date', 'commit', 'author', 'change', 'pr', 'why'];
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  return `${[header, ...rows].map(line).join('\n')}\n`;
+}
+
+function block(entry: HistoryEntry): string {
+  const pr = entry.pullRequest === undefined ? '' : ` (pull request #${entry.pullRequest})`;
+  const why = entry.why ? `: ${entry.why}` : '';
+  return `commit ${entry.commit}${pr}\nAuthor: ${entry.author} <${entry.email}>\nDate:   ${entry.date}\nChange: ${entry.change}${why}\n\n${entry.patch ?? ''}`;
+}
+
+/** `2024-05-01 10:00:00Z` from git's ISO date, in UTC. */
+function shortDate(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : `${date.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+// Kept apart from hub-schema.ts (which imports this file), so it cannot import from there.
+const Name = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric');
+
+/** A Go duration as Flux accepts it: `30s`, `5m`, `1h30m`. */
+const Duration = z.string().regex(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, 'must be a duration like 30s, 5m or 1h30m');
+
+/** A repository folder: relative, of plain folder names, not inside .git. Checked against `publish.root` in hub-schema. */
+const Folder = z
+  .string()
+  .min(1)
+  .refine(
+    (folder) => {
+      const segments = folder.replace(/\/+$/, '').split('/');
+      return !folder.startsWith('/') && segments.every((segment) => /^[A-Za-z0-9._-]+$/.test(segment) && segment !== '.' && segment !== '..' && segment !== '.git');
+    },
+    { message: 'must be a folder inside the repository, like "apps"' },
+  );
+
+export const ArgoCdSettings = z.strictObject({
+  /** Where the Applications live (the namespace Argo CD watches). */
+  namespace: Name.default('argocd'),
+  project: z.string().min(1).default('default'),
+  /** The manifests repository as Argo CD reaches it; default: `spec.publish.repo` when that is a URL. */
+  repoURL: z.string().min(1).optional(),
+  /** Default: `spec.publish.branch`. */
+  targetRevision: z.string().min(1).optional(),
+  destination: z
+    .strictObject({
+      /** The cluster's API server; default `https://kubernetes.default.svc` (the cluster Argo CD runs in) unless `name` is given. */
+      server: z.string().min(1).optional(),
+      /** A cluster registered in Argo CD, by name, instead of `server`. */
+      name: z.string().min(1).optional(),
+      /** Default namespace of the node's resources; default: the hub's `metadata.namespace`. */
+      namespace: Name.optional(),
+    })
+    .refine((destination) => destination.server === undefined || destination.name === undefined, { message: 'give server or name, not both' })
+    .prefault({}),
+  syncPolicy: z
+    .strictObject({
+      /** Sync on every change in Git; without it, someone presses Sync. */
+      automated: z.boolean().default(true),
+      /** With `automated`: delete resources that left the node folder. */
+      prune: z.boolean().default(true),
+      /** With `automated`: revert changes made in the cluster. */
+      selfHeal: z.boolean().default(true),
+      /** More Application-level sync options, such as `CreateNamespace=true`. */
+      syncOptions: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+});
+export type ArgoCdSettings = z.infer<typeof ArgoCdSettings>;
+
+export const FluxSettings = z.strictObject({
+  /** Where the Kustomizations live. */
+  namespace: Name.default('flux-system'),
+  /** The GitRepository the node Kustomizations read; `flux bootstrap` makes one named flux-system. */
+  sourceRef: z
+    .strictObject({
+      name: Name.default('flux-system'),
+      /** Default: the Kustomizations' namespace. */
+      namespace: Name.optional(),
+    })
+    .prefault({}),
+  /** When given, `lynq bootstrap` also prints the GitRepository (named `sourceRef.name`) for the manifests repository. */
+  gitRepository: z
+    .strictObject({
+      /** Default: `spec.publish.repo` when that is a URL. */
+      url: z.string().min(1).optional(),
+      /** A Secret with the credentials Flux uses to read the repository. */
+      secretRef: z.strictObject({ name: Name }).optional(),
+      interval: Duration.default('1m'),
+    })
+    .optional(),
+  interval: Duration.default('10m'),
+  retryInterval: Duration.optional(),
+  /** Delete what left the node, and everything when the node goes. */
+  prune: z.boolean().default(true),
+  /** Wait for the node's resources to be ready (those with waitForReady) before the Kustomization is Ready. */
+  wait: z.boolean().default(true),
+  /** Default: the longest timeoutSeconds of the resources the Kustomization applies. */
+  timeout: Duration.optional(),
+  serviceAccountName: Name.optional(),
+  targetNamespace: Name.optional(),
+  /** SOPS decryption, for SOPS-encrypted Secrets under `manifests`. */
+  decryption: z.strictObject({ provider: z.literal('sops'), secretRef: z.strictObject({ name: Name }).optional() }).optional(),
+});
+export type FluxSettings = z.infer<typeof FluxSettings>;
+
+export const GitopsEngine = z.enum(['argocd', 'flux', 'none']);
+export type GitopsEngine = z.infer<typeof GitopsEngine>;
+
+/** `spec.gitops` on a hub: which engine applies the nodes, and its settings. */
+export const Gitops = z.strictObject({
+  engine: GitopsEngine.default('none'),
+  /** Folder of the per-node Applications or Kustomizations: `<appsRoot>/<hub>/<form>/<uid>.yaml`. */
+  appsRoot: Folder.default('apps'),
+  argocd: ArgoCdSettings.prefault({}),
+  flux: FluxSettings.prefault({}),
+});
+export type Gitops = z.infer<typeof Gitops>;
+
+/** `https://…`, `ssh://…`, `file://…` or scp-like `git@host:path`: a repository an engine can reach (a local path is not). */
+export function isRepositoryUrl(repo: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo);
+}
+
+type IssueSink = { addIssue(issue: { code: 'custom'; path: Array<string | number>; message: string }): void };
+
+/**
+ * Rules that span `spec.gitops` and `spec.publish`: an engine needs a URL it can reach
+ * (a local `publish.repo` is only good for the bridge), and the apps folder must not
+ * share a path with the node folders.
+ */
+export function checkGitopsAgainstPublish(spec: { gitops: Gitops; publish: { repo?: string | undefined; root: string } }, ctx: IssueSink): void {
+  const { gitops, publish } = spec;
+  const url = publish.repo !== undefined && isRepositoryUrl(publish.repo);
+  if (gitops.engine === 'argocd' && gitops.argocd.repoURL === undefined && !url) {
+    ctx.addIssue({ code: 'custom', path: ['gitops', 'argocd', 'repoURL'], message: 'is required: Argo CD needs the URL of the manifests repository, and spec.publish.repo is not a URL' });
+  }
+  if (gitops.engine === 'flux' && gitops.flux.gitRepository !== undefined && gitops.flux.gitRepository.url === undefined && !url) {
+    ctx.addIssue({ code: 'custom', path: ['gitops', 'flux', 'gitRepository', 'url'], message: 'is required: Flux needs the URL of the manifests repository, and spec.publish.repo is not a URL' });
+  }
+  const apps = trimFolder(gitops.appsRoot);
+  const root = trimFolder(publish.root);
+  if (apps === root || apps.startsWith(`${root}/`) || root.startsWith(`${apps}/`)) {
+    ctx.addIssue({ code: 'custom', path: ['gitops', 'appsRoot'], message: `must be a folder apart from spec.publish.root (${publish.root})` });
+  }
+}
+
+function trimFolder(folder: string): string {
+  return folder.replace(/^\.\//, '').replace(/\/+$/, '');
+}

@@ -1,0 +1,200 @@
+import type { Octokit } from '@octokit/rest';
+import type { Logger } from '../logger.ts';
+import { createOctokit, forgeFailure, statusOf, type OctokitOptions } from './octokit.ts';
+import type { RepoCoordinates } from './repo-url.ts';
+import type { EnsureResult, PullRequest, PullRequestClient, PullRequestSpec } from './types.ts';
+
+/** The fields of GitHub's pull-request objects (full and simple) that the bridge reads. */
+type GitHubPull = {
+  number: number;
+  html_url: string;
+  title: string;
+  body: string | null;
+  labels: Array<{ name?: string }>;
+  head: { sha: string; ref: string };
+  base: { ref: string };
+  state: string;
+  merged_at: string | null;
+  draft?: boolean;
+  auto_merge: unknown;
+  node_id: string;
+};
+
+const COMMENT_KEY = (key: string) => `<!-- lynq:comment ${key} -->`;
+
+const ENABLE_AUTO_MERGE = `mutation($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!) {
+  enablePullRequestAutoMerge(input: { pullRequestId: $pullRequestId, mergeMethod: $mergeMethod }) {
+    pullRequest { number }
+  }
+}`;
+
+/** Pull requests on GitHub (or GitHub Enterprise Server) through the REST API. */
+export class GitHubPullRequests implements PullRequestClient {
+  readonly repository: string;
+  private readonly owner: string;
+  private readonly repo: string;
+
+  constructor(
+    private readonly octokit: Octokit,
+    coordinates: RepoCoordinates,
+    private readonly options: { logger: Logger; gitToken: () => Promise<string | undefined> },
+  ) {
+    this.owner = coordinates.owner;
+    this.repo = coordinates.repo;
+    this.repository = `${coordinates.owner}/${coordinates.repo}`;
+  }
+
+  async findOpenPullRequest(branch: string, base: string): Promise<PullRequest | undefined> {
+    const { data } = await this.call(`looking for the open pull request from ${branch}`, () =>
+      this.octokit.rest.pulls.list({ owner: this.owner, repo: this.repo, state: 'open', head: `${this.owner}:${branch}`, base, per_page: 10 }),
+    );
+    const found = data.find((pull) => pull.head.ref === branch && pull.base.ref === base);
+    return found === undefined ? undefined : toPullRequest(found);
+  }
+
+  async findClosedPullRequest(branch: string, base: string, headSha: string): Promise<PullRequest | undefined> {
+    const { data } = await this.call(`looking for closed pull requests from ${branch}`, () =>
+      this.octokit.rest.pulls.list({ owner: this.owner, repo: this.repo, state: 'closed', head: `${this.owner}:${branch}`, base, sort: 'updated', direction: 'desc', per_page: 20 }),
+    );
+    const found = data.find((pull) => pull.head.ref === branch && pull.head.sha === headSha);
+    return found === undefined ? undefined : toPullRequest(found);
+  }
+
+  async ensurePullRequest(spec: PullRequestSpec, existing: PullRequest | undefined): Promise<EnsureResult> {
+    if (existing !== undefined) return this.update(spec, existing);
+    let created: PullRequest;
+    try {
+      const { data } = await this.octokit.rest.pulls.create({ owner: this.owner, repo: this.repo, head: spec.branch, base: spec.base, title: spec.title, body: spec.body, draft: spec.draft });
+      created = toPullRequest(data);
+    } catch (error) {
+      // A create retried after a 5xx may have worked the first time: GitHub then says 422.
+      const already = statusOf(error) === 422 ? await this.findOpenPullRequest(spec.branch, spec.base) : undefined;
+      if (already === undefined) throw forgeFailure(error, `opening a pull request from ${spec.branch} into ${spec.base}`, this.repository);
+      return this.update(spec, already);
+    }
+    const warnings: string[] = [];
+    if (spec.labels.length > 0) created.labels = await this.addLabels(created.number, spec.labels);
+    const reviewers = [...spec.reviewers];
+    const teams = [...spec.teamReviewers];
+    if (reviewers.length + teams.length > 0) {
+      // A reviewer who cannot review (not a collaborator, the token's own user) is not worth failing the sync over.
+      try {
+        await this.octokit.rest.pulls.requestReviewers({ owner: this.owner, repo: this.repo, pull_number: created.number, reviewers, team_reviewers: teams });
+      } catch (error) {
+        warnings.push(forgeFailure(error, `asking ${[...reviewers, ...teams].join(', ')} for review on #${created.number}`, this.repository).message);
+      }
+    }
+    warnings.push(...(await this.ensureAutoMerge(spec, created)));
+    return { action: 'created', pullRequest: created, warnings };
+  }
+
+  private async update(spec: PullRequestSpec, existing: PullRequest): Promise<EnsureResult> {
+    let pull = existing;
+    let action: EnsureResult['action'] = 'unchanged';
+    const changes: { title?: string; body?: string } = {};
+    if (existing.title !== spec.title) changes.title = spec.title;
+    if (existing.body !== spec.body) changes.body = spec.body;
+    if (Object.keys(changes).length > 0) {
+      const { data } = await this.call(`updating pull request #${existing.number}`, () =>
+        this.octokit.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: existing.number, ...changes }),
+      );
+      pull = toPullRequest(data);
+      action = 'updated';
+    }
+    const missing = spec.labels.filter((label) => !pull.labels.includes(label));
+    if (missing.length > 0) {
+      pull = { ...pull, labels: await this.addLabels(pull.number, missing) };
+      action = 'updated';
+    }
+    for (const label of spec.ownedLabels.filter((name) => !spec.labels.includes(name) && pull.labels.includes(name))) {
+      await this.call(`removing label ${label} from #${pull.number}`, () => this.octokit.rest.issues.removeLabel({ owner: this.owner, repo: this.repo, issue_number: pull.number, name: label }));
+      pull = { ...pull, labels: pull.labels.filter((name) => name !== label) };
+      action = 'updated';
+    }
+    const warnings = await this.ensureAutoMerge(spec, pull);
+    if (spec.autoMerge !== 'off' && !pull.autoMerge && warnings.length === 0) action = 'updated';
+    return { action, pullRequest: pull, warnings };
+  }
+
+  private async addLabels(number: number, labels: readonly string[]): Promise<string[]> {
+    const { data } = await this.call(`labelling #${number} with ${labels.join(', ')}`, () =>
+      this.octokit.rest.issues.addLabels({ owner: this.owner, repo: this.repo, issue_number: number, labels: [...labels] }),
+    );
+    return data.map((label) => label.name);
+  }
+
+  /** GitHub's auto-merge exists only in GraphQL. A refusal (not allowed on the repository, …) is a warning. */
+  private async ensureAutoMerge(spec: PullRequestSpec, pull: PullRequest): Promise<string[]> {
+    if (spec.autoMerge === 'off' || pull.autoMerge) return [];
+    try {
+      await this.octokit.graphql(ENABLE_AUTO_MERGE, { pullRequestId: pull.nodeId, mergeMethod: spec.autoMerge.toUpperCase() });
+      return [];
+    } catch (error) {
+      // GraphQL refusals come as a list of errors; say them on one line.
+      const errors = (error as { errors?: Array<{ message?: string }> }).errors;
+      const detail = errors?.map((item) => item.message).join('; ') || (error instanceof Error ? error.message : String(error));
+      return [`auto-merge was not switched on for #${pull.number} in ${this.repository}: ${detail}`];
+    }
+  }
+
+  async closePullRequest(pullRequest: PullRequest, comment: string): Promise<void> {
+    await this.call(`commenting on #${pullRequest.number}`, () =>
+      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pullRequest.number, body: comment }),
+    );
+    await this.call(`closing #${pullRequest.number}`, () =>
+      this.octokit.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: pullRequest.number, state: 'closed' }),
+    );
+  }
+
+  async ensureComment(pullRequest: PullRequest, key: string, body: string): Promise<'created' | 'exists'> {
+    const marker = COMMENT_KEY(key);
+    const comments = await this.call(`reading the comments of #${pullRequest.number}`, () =>
+      this.octokit.paginate(this.octokit.rest.issues.listComments, { owner: this.owner, repo: this.repo, issue_number: pullRequest.number, per_page: 100 }),
+    );
+    if (comments.some((comment) => comment.body?.includes(marker))) return 'exists';
+    await this.call(`commenting on #${pullRequest.number}`, () =>
+      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pullRequest.number, body: `${body}\n\n${marker}\n` }),
+    );
+    return 'created';
+  }
+
+  gitToken(): Promise<string | undefined> {
+    return this.options.gitToken();
+  }
+
+  private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw forgeFailure(error, operation, this.repository);
+    }
+  }
+}
+
+function toPullRequest(pull: GitHubPull): PullRequest {
+  return {
+    number: pull.number,
+    url: pull.html_url,
+    title: pull.title,
+    body: pull.body ?? '',
+    labels: pull.labels.map((label) => label.name ?? '').filter((name) => name !== ''),
+    headSha: pull.head.sha,
+    state: pull.state === 'open' ? 'open' : 'closed',
+    merged: pull.merged_at !== null,
+    draft: pull.draft ?? false,
+    autoMerge: pull.auto_merge !== null && pull.auto_merge !== undefined,
+    nodeId: pull.node_id,
+  };
+}
+
+/** A GitHub pull-request client for one repository, from settings already resolved. */
+export async function openGitHub(options: OctokitOptions): Promise<GitHubPullRequests> {
+  const octokit = await createOctokit(options);
+  const gitToken = async (): Promise<string | undefined> => {
+    if (options.auth.type === 'token') return options.auth.token;
+    const { token } = (await octokit.auth({ type: 'installation' })) as { token: string };
+    options.registry.add(token);
+    return token;
+  };
+  return new GitHubPullRequests(octokit, options.coordinates, { logger: options.logger, gitToken });
+}

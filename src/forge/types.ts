@@ -1,0 +1,70 @@
+/**
+ * The forge side of pull requests, apart from the git side (branches are pushed and
+ * deleted with git, by src/git). GitHub implements it now; GitLab or Gitea would be
+ * another implementation of this interface, and the sync core would not change.
+ * Verbs follow one rule: `find*` answers undefined when absent, `ensure*` creates or
+ * updates and says which, and nothing writes when there is nothing to change.
+ */
+
+export type PullRequest = {
+  number: number;
+  /** The page people open. */
+  url: string;
+  title: string;
+  body: string;
+  labels: string[];
+  /** The commit the pull request's branch pointed at when the forge last looked. */
+  headSha: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  draft: boolean;
+  /** Auto-merge is switched on. */
+  autoMerge: boolean;
+  /** The forge's global id (GitHub's GraphQL node id), for calls that need it. */
+  nodeId: string;
+};
+
+export type AutoMerge = 'off' | 'merge' | 'squash' | 'rebase';
+
+/** What the pull request should look like after `ensurePullRequest`. */
+export type PullRequestSpec = {
+  /** The bot branch (head) and the target branch (base). */
+  branch: string;
+  base: string;
+  title: string;
+  body: string;
+  labels: readonly string[];
+  /** Labels this bridge set earlier and may take away again; labels people added stay. */
+  ownedLabels: readonly string[];
+  /** Asked for review when the pull request is opened (not again on later syncs). */
+  reviewers: readonly string[];
+  teamReviewers: readonly string[];
+  draft: boolean;
+  autoMerge: AutoMerge;
+};
+
+export type EnsureAction = 'created' | 'updated' | 'unchanged';
+
+export type EnsureResult = {
+  action: EnsureAction;
+  pullRequest: PullRequest;
+  /** Things that did not work but do not undo the pull request (auto-merge refused, …). */
+  warnings: string[];
+};
+
+export interface PullRequestClient {
+  /** `owner/repo` on `host`, for messages. */
+  readonly repository: string;
+  /** The open pull request from `branch` into `base`. */
+  findOpenPullRequest(branch: string, base: string): Promise<PullRequest | undefined>;
+  /** The most recent closed pull request from `branch` into `base` whose head was `headSha`. */
+  findClosedPullRequest(branch: string, base: string, headSha: string): Promise<PullRequest | undefined>;
+  /** Create the pull request, or bring `existing` in line with `spec`; no write when it already is. */
+  ensurePullRequest(spec: PullRequestSpec, existing: PullRequest | undefined): Promise<EnsureResult>;
+  /** Comment, then close (a comment says why; a bare close would not). */
+  closePullRequest(pullRequest: PullRequest, comment: string): Promise<void>;
+  /** Post `body` unless a comment carrying `key` is already there (so a rerun does not repeat it). */
+  ensureComment(pullRequest: PullRequest, key: string, body: string): Promise<'created' | 'exists'>;
+  /** The token git should use for this repository, when the forge mints one (a GitHub App installation). */
+  gitToken(): Promise<string | undefined>;
+}

@@ -1,0 +1,135 @@
+import type { ArgoCdSettings, FluxSettings, GitopsEngine } from '../config/gitops-schema.ts';
+import { isRepositoryUrl } from '../config/gitops-schema.ts';
+import type { Hub } from '../config/load.ts';
+import { RenderError } from '../errors.ts';
+import { toCanonicalYaml } from '../render/canonical-yaml.ts';
+import { sha256, stableJson } from '../render/hash.ts';
+import { argoApplication } from './argocd.ts';
+import { fluxKustomizations } from './flux.ts';
+import { validateManifest } from './validation.ts';
+
+/** A hub's `spec.gitops` with every default filled in from the rest of the hub, once per hub. */
+export type ResolvedGitops = {
+  engine: GitopsEngine;
+  /** Normalised, without a trailing slash. */
+  appsRoot: string;
+  /** The hub's default namespace (the Argo CD destination namespace unless set). */
+  namespace: string;
+  argocd: ArgoCdSettings & { repoURL: string; targetRevision: string };
+  flux: FluxSettings;
+  /** Hash of everything above: part of each node's input hash, so a settings change says so. */
+  hash: string;
+};
+
+/** A resource as the engine objects need it. */
+export type EngineResource = {
+  id: string;
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string | undefined;
+  file: string;
+  level: number;
+  waitForReady: boolean;
+  timeoutSeconds: number;
+  ignoreFields: readonly string[];
+};
+
+export type EngineNode = {
+  hub: string;
+  form: string;
+  uid: string;
+  /** `<root>/<hub>/<form>/<uid>` */
+  dir: string;
+  /** The `lynq.sh/*` labels of the node's resources. */
+  labels: Record<string, string>;
+  resources: readonly EngineResource[];
+};
+
+/** An object the engine applies for a node, as recorded in the LynqNode (health read-back finds it by this). */
+export type EngineObjectRef = { apiVersion: string; kind: string; name: string; namespace: string };
+
+export type EngineFiles = {
+  /** `<appsRoot>/<hub>/<form>/<uid>.yaml`, or undefined for engine `none`. */
+  appFile: { path: string; content: string } | undefined;
+  /** More files in the node folder (Flux: one kustomization per DAG level). */
+  nodeFiles: Array<{ name: string; content: string }>;
+  objects: EngineObjectRef[];
+};
+
+const resolved = new WeakMap<Hub, ResolvedGitops>();
+
+/** The hub's engine settings with defaults from `spec.publish` and `metadata.namespace`; memoised per hub. */
+export function resolveGitops(hub: Hub): ResolvedGitops {
+  const known = resolved.get(hub);
+  if (known !== undefined) return known;
+  const { gitops, publish } = hub.spec;
+  const repo = publish.repo !== undefined && isRepositoryUrl(publish.repo) ? publish.repo : undefined;
+  const settings = {
+    engine: gitops.engine,
+    appsRoot: gitops.appsRoot.replace(/^\.\//, '').replace(/\/+$/, ''),
+    namespace: hub.namespace,
+    // A missing URL is a config error found when the hub is loaded; '' only reaches engine `none`.
+    argocd: { ...gitops.argocd, repoURL: gitops.argocd.repoURL ?? repo ?? '', targetRevision: gitops.argocd.targetRevision ?? publish.branch },
+    flux: gitops.flux,
+  };
+  // Only what shapes the output: the settings of an engine not in use change no file.
+  const used = { engine: settings.engine, appsRoot: settings.appsRoot, namespace: settings.namespace, [settings.engine]: settings[settings.engine as 'argocd' | 'flux'] };
+  const result: ResolvedGitops = { ...settings, hash: sha256(stableJson(used)) };
+  resolved.set(hub, result);
+  return result;
+}
+
+/** `<appsRoot>/<hub>/<form>/<uid>.yaml`; the segments are checked DNS labels by the time they get here. */
+export function appFilePath(gitops: Pick<ResolvedGitops, 'appsRoot'>, hub: string, form: string, uid: string): string {
+  return `${gitops.appsRoot}/${hub}/${form}/${uid}.yaml`;
+}
+
+/**
+ * The node's engine objects: one Argo CD Application, or one Flux Kustomization per DAG
+ * level, in one file under `<appsRoot>`. They are checked against their CRD schema once
+ * per hub and form: the objects of a form's nodes differ only in strings (names, paths,
+ * label values, each checked where it is made), never in shape, so one check speaks for
+ * all and 10,000 nodes do not pay for it 10,000 times. A problem fails the node, naming
+ * the object and the field.
+ */
+export function engineFiles(gitops: ResolvedGitops, node: EngineNode): EngineFiles {
+  if (gitops.engine === 'none') return { appFile: undefined, nodeFiles: [], objects: [] };
+  const built = gitops.engine === 'argocd' ? { objects: [argoApplication(gitops, node)], nodeFiles: [] } : fluxKustomizations(gitops, node);
+  let checked = validatedForms.get(gitops);
+  if (checked === undefined) validatedForms.set(gitops, (checked = new Set()));
+  if (!checked.has(node.form)) {
+    for (const object of built.objects) {
+      const problem = validateManifest(withoutUndefined(object) as Record<string, unknown>);
+      if (problem === undefined) continue;
+      const { kind, metadata } = object as { kind: string; metadata: { name: string } };
+      throw new RenderError(`the ${kind} ${metadata.name} does not validate against its CRD schema: ${problem.message}`, {
+        hub: node.hub,
+        form: node.form,
+        uid: node.uid,
+        field: problem.path,
+      });
+    }
+    checked.add(node.form);
+  }
+  return {
+    appFile: { path: appFilePath(gitops, node.hub, node.form, node.uid), content: built.objects.map((object) => toCanonicalYaml(object)).join('---\n') },
+    nodeFiles: built.nodeFiles,
+    objects: built.objects.map((object) => {
+      const metadata = object.metadata as { name: string; namespace: string };
+      return { apiVersion: object.apiVersion as string, kind: object.kind as string, name: metadata.name, namespace: metadata.namespace };
+    }),
+  };
+}
+
+/** Per hub (its resolved settings) and run: the forms whose engine objects passed the schema check. */
+const validatedForms = new WeakMap<ResolvedGitops, Set<string>>();
+
+/** Optional fields are built as undefined; drop them, so the schema check sees what the YAML says. */
+export function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = withoutUndefined(item);
+  return out;
+}
