@@ -167,15 +167,21 @@ class CachedRepo implements ManifestsRepo {
     const ref = `refs/lynq/staging-${process.pid}-${++stagingCounter}`;
     const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
     const message = Buffer.from(input.message, 'utf8');
-    const chunks: Buffer[] = [Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n')];
+    const chunks: Buffer[] = [];
+    // Blobs first, each with a mark, then a commit that names them: fast-import's `inline`
+    // form grows its memory a file at a time (2.6 s of system time for 70,000 files).
+    const files = [...input.writes];
+    files.forEach(([, content], index) => {
+      const bytes = Buffer.from(content, 'utf8');
+      chunks.push(Buffer.from(`blob\nmark :${index + 1}\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
+    });
+    chunks.push(Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n'));
     if (input.parent !== undefined) chunks.push(Buffer.from(`from ${input.parent}\n`));
     for (const file of input.deletes) chunks.push(Buffer.from(`D ${fastImportPath(file)}\n`));
-    for (const [file, content] of input.writes) {
-      const bytes = Buffer.from(content, 'utf8');
-      chunks.push(Buffer.from(`M 100644 inline ${fastImportPath(file)}\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
-    }
+    files.forEach(([file], index) => chunks.push(Buffer.from(`M 100644 :${index + 1} ${fastImportPath(file)}\n`)));
     chunks.push(Buffer.from('done\n'));
-    const imported = await this.run(['fast-import', '--quiet', '--done', '--force'], chunks);
+    // One buffer: 140,000 small writes to a pipe cost more than the import itself.
+    const imported = await this.run(['fast-import', '--quiet', '--done', '--force'], [Buffer.concat(chunks)]);
     if (imported.code !== 0) throw gitFailure('building the commit (git fast-import)', imported);
     const resolved = await this.run(['rev-parse', '--verify', ref]);
     if (resolved.code !== 0) throw gitFailure('reading the new commit', resolved);
