@@ -121,8 +121,12 @@ const DATE_LIKE = /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/;
 const written = new Map<string, string>();
 const MEMO_LIMIT = 50_000;
 
+// Git blob ids (one per file in every LynqNode) never repeat: remembering them would only
+// push the strings that do repeat out of the memo.
+const BLOB_ID = /^[0-9a-f]{40}$/;
+
 export function scalarString(text: string): string {
-  if (text.length > 64) return isPlainSafe(text) ? text : quoted(text);
+  if (text.length > 64 || (text.length === 40 && BLOB_ID.test(text))) return isPlainSafe(text) ? text : quoted(text);
   let out = written.get(text);
   if (out === undefined) {
     out = isPlainSafe(text) ? text : quoted(text);

@@ -17,6 +17,7 @@ export function sha256(text: string): string {
 
 /** The id git gives a file with this content; lets us compare with a tree without writing. */
 export function gitBlobId(content: string | Buffer): string {
-  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+  // Hashing the string directly saves copying every rendered file into a Buffer first.
+  if (typeof content === 'string') return createHash('sha1').update(`blob ${Buffer.byteLength(content, 'utf8')}\0`).update(content, 'utf8').digest('hex');
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }

@@ -1,6 +1,6 @@
 import type { Form, FormResource, Hub } from '../config/load.ts';
 import { RenderError, type ErrorWhere } from '../errors.ts';
-import { engineFiles, resolveGitops, type ResolvedGitops } from '../gitops/engine.ts';
+import { engineFiles, resolveGitops, type EngineFiles, type ResolvedGitops } from '../gitops/engine.ts';
 import { policyAnnotations } from '../gitops/policies.ts';
 import { validateManifest } from '../gitops/validation.ts';
 import type { HubRow } from '../sources/rows.ts';
@@ -126,14 +126,17 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
       conflictPolicy: resource.conflictPolicy,
     });
   }
-  const engine = engineFiles(gitops, {
-    hub: hub.name,
-    form: form.name,
-    uid: row.uid,
-    dir,
-    labels: lynqLabels,
-    resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
-  });
+  const engine =
+    gitops.engine === 'none'
+      ? NO_ENGINE
+      : engineFiles(gitops, {
+          hub: hub.name,
+          form: form.name,
+          uid: row.uid,
+          dir,
+          labels: lynqLabels,
+          resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
+        });
 
   const rowHash = sha256(stableJson(row.values));
   const inputHash = sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`);
@@ -190,6 +193,8 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
     columnHashes: hashes,
   };
 }
+
+const NO_ENGINE: EngineFiles = { appFile: undefined, nodeFiles: [], objects: [] };
 
 function pickEnginePolicies(resource: FormResource): { waitForReady: boolean; timeoutSeconds: number; ignoreFields: readonly string[] } {
   return { waitForReady: resource.waitForReady, timeoutSeconds: resource.timeoutSeconds, ignoreFields: resource.ignoreFields };
