@@ -10,6 +10,7 @@ const change = (uid: string, status: NodeChange['status'], reasons: string[]): N
   uid,
   status,
   reasons,
+  causes: status === 'updated' ? ['row'] : [],
   resources: status === 'removed' || status === 'held' ? [] : ['settings'],
   writes: new Map(),
   deletes: status === 'removed' || status === 'held' ? [`nodes/customers/web/${uid}/settings.yaml`, `nodes/customers/web/${uid}/lynqnode.yaml`] : [],

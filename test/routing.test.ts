@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { parseHub } from '../src/config/load.ts';
-import type { NodeChange, NodeStatus } from '../src/plan/types.ts';
+import type { ChangeCause, NodeChange, NodeStatus } from '../src/plan/types.ts';
 import { changeKinds, resolveRouting, routeNode, routePlan } from '../src/sync/routing.ts';
 import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
 import { makeWorld, resetRows, type World } from './helpers/forge-world.ts';
@@ -10,12 +10,13 @@ import { git, logMessages, readTree, revParse } from './helpers/git.ts';
 
 const BRANCH = 'lynq/customers';
 
-const node = (status: NodeStatus, reasons: string[] = [], writes = 1): NodeChange => ({
+const node = (status: NodeStatus, causes: ChangeCause[] = [], writes = 1): NodeChange => ({
   hub: 'customers',
   form: 'web',
-  uid: `${status}-${reasons.length}`,
+  uid: `${status}-${causes.length}`,
   status,
-  reasons,
+  reasons: causes.map((cause) => `because of the ${cause}`),
+  causes,
   resources: [],
   writes: new Map(Array.from({ length: writes }, (_, i) => [`nodes/customers/web/x/${i}.yaml`, 'x'])),
   deletes: [],
@@ -29,22 +30,23 @@ describe('routing rules', () => {
     assert.equal(resolveRouting({ mode: 'pull-request', routing: { held: 'hold' } }).held, 'hold');
   });
 
-  test('an update is a row change, a form change, or both; anything else it gives counts as a form change', () => {
-    assert.deepEqual(changeKinds(node('updated', ['columns changed: plan'])), ['rowChanged']);
-    assert.deepEqual(changeKinds(node('updated', ['columns changed: plan', 'form web changed'])), ['rowChanged', 'formChanged']);
-    assert.deepEqual(changeKinds(node('updated', ['bridge version changed from 0.0.9'])), ['formChanged']);
-    assert.deepEqual(changeKinds(node('updated', ['files edited in Git restored to the rendered version'])), ['formChanged']);
-    assert.deepEqual(changeKinds(node('added', ['new row'])), ['added']);
-    assert.deepEqual(changeKinds(node('held', ['row deleted; held back'])), ['removed']);
+  test('an update is a row change, a form change, or both; any other cause counts as a form change', () => {
+    assert.deepEqual(changeKinds(node('updated', ['row'])), ['rowChanged']);
+    assert.deepEqual(changeKinds(node('updated', ['row', 'form'])), ['rowChanged', 'formChanged']);
+    assert.deepEqual(changeKinds(node('updated', ['bridge'])), ['formChanged']);
+    assert.deepEqual(changeKinds(node('updated', ['edit'])), ['formChanged']);
+    assert.deepEqual(changeKinds(node('updated', ['hub'])), ['formChanged']);
+    assert.deepEqual(changeKinds(node('added')), ['added']);
+    assert.deepEqual(changeKinds(node('held')), ['removed']);
     assert.deepEqual(changeKinds(node('unchanged', [], 0)), []);
     assert.deepEqual(changeKinds(node('failed', [])), []);
   });
 
   test('the strictest route wins for a node with several reasons', () => {
     const routing = resolveRouting({ mode: 'push', routing: { formChanged: 'pull-request' } });
-    assert.equal(routeNode(node('updated', ['columns changed: plan']), routing), 'push');
-    assert.equal(routeNode(node('updated', ['columns changed: plan', 'form web changed']), routing), 'pull-request');
-    const plan = { hub: 'customers', nodes: [node('added', ['new row']), node('updated', ['form web changed']), node('unchanged', [], 0), node('held', ['row deleted'])] };
+    assert.equal(routeNode(node('updated', ['row']), routing), 'push');
+    assert.equal(routeNode(node('updated', ['row', 'form']), routing), 'pull-request');
+    const plan = { hub: 'customers', nodes: [node('added'), node('updated', ['form']), node('unchanged', [], 0), node('held')] };
     const routed = routePlan(plan, routing);
     assert.deepEqual(routed.push.map((item) => item.status), ['added']);
     assert.deepEqual(routed.propose.map((item) => item.status), ['updated', 'held']);

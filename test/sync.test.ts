@@ -270,6 +270,8 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     await other.cleanup();
     assert.equal(result.outcome, 'published');
     assert.ok('attempts' in result && result.attempts === 2);
+    const causes = Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.causes]));
+    assert.deepEqual(causes, { acme: ['row'], globex: ['edit'], initech: [] }, 'routing acts on these, not on the reason text');
     const messages = await logMessages(remote.dir, 'main');
     assert.equal(messages.length, 3);
     assert.match(messages[1]!, /human commit/);

@@ -5,7 +5,7 @@ import { KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/
 import { parseAppPath, parseNodePath } from '../render/paths.ts';
 import { readPreviousNode, type PreviousNode } from './previous-node.ts';
 import type { RenderedHub } from './render-hub.ts';
-import type { BlobReader, NodeChange, Plan, TreeListing } from './types.ts';
+import type { BlobReader, ChangeCause, NodeChange, Plan, TreeListing } from './types.ts';
 
 export type DiffOptions = {
   hub: Hub;
@@ -132,27 +132,28 @@ function compareNode(hub: string, node: RenderedNode, previous: ExistingNode | u
 
   const changedResources = changedFiles.filter(isResourceFile).map((name) => name.replace(/\.yaml$/, ''));
   const base = { hub, form: node.form, uid: node.uid, resources: changedResources, node, writes, deletes };
-  if (previous === undefined) return { ...base, status: 'added', reasons: ['new row'] };
+  if (previous === undefined) return { ...base, status: 'added', reasons: ['new row'], causes: [] };
   const changed = writes.size > 0 || deletes.length > 0;
-  if (!changed && conflicts.length === 0) return { ...base, status: 'unchanged', reasons: [] };
-  const reasons = changed ? explain(node, before) : [];
-  if (changed && reasons.length === 0 && forced.length === 0) reasons.push('files edited in Git restored to the rendered version');
-  reasons.push(...forced, ...conflicts);
-  return { ...base, status: conflicts.length > 0 ? 'conflicted' : 'updated', reasons };
+  if (!changed && conflicts.length === 0) return { ...base, status: 'unchanged', reasons: [], causes: [] };
+  const why = changed ? explain(node, before) : [];
+  if (changed && why.length === 0 && forced.length === 0) why.push({ cause: 'edit', reason: 'files edited in Git restored to the rendered version' });
+  for (const reason of [...forced, ...conflicts]) why.push({ cause: 'edit', reason });
+  const causes = [...new Set(why.map((item) => item.cause))];
+  return { ...base, status: conflicts.length > 0 ? 'conflicted' : 'updated', reasons: why.map((item) => item.reason), causes };
 }
 
 /** Why a node changed, from the LynqNode it had before: columns, form, hub settings, bridge version. */
-function explain(node: RenderedNode, before: PreviousNode | undefined): string[] {
+function explain(node: RenderedNode, before: PreviousNode | undefined): Array<{ cause: ChangeCause; reason: string }> {
   if (before === undefined) return [];
-  const reasons: string[] = [];
+  const why: Array<{ cause: ChangeCause; reason: string }> = [];
   const columns = Object.keys({ ...before.columns, ...node.columnHashes })
     .filter((name) => before.columns[name] !== node.columnHashes[name])
     .sort(compareStrings);
-  if (columns.length > 0) reasons.push(`columns changed: ${columns.join(', ')}`);
-  if (before.formHash !== undefined && before.formHash !== node.formHash) reasons.push(`form ${node.form} changed`);
-  if (before.hubHash !== undefined && before.hubHash !== node.hubHash) reasons.push(`hub ${node.hub} settings changed`);
-  if (before.version !== undefined && before.version !== node.bridgeVersion) reasons.push(`bridge version changed from ${before.version}`);
-  return reasons;
+  if (columns.length > 0) why.push({ cause: 'row', reason: `columns changed: ${columns.join(', ')}` });
+  if (before.formHash !== undefined && before.formHash !== node.formHash) why.push({ cause: 'form', reason: `form ${node.form} changed` });
+  if (before.hubHash !== undefined && before.hubHash !== node.hubHash) why.push({ cause: 'hub', reason: `hub ${node.hub} settings changed` });
+  if (before.version !== undefined && before.version !== node.bridgeVersion) why.push({ cause: 'bridge', reason: `bridge version changed from ${before.version}` });
+  return why;
 }
 
 /** A form resource's own file (`<id>.yaml`), as opposed to the bridge's bookkeeping files. */
@@ -161,7 +162,7 @@ function isResourceFile(name: string): boolean {
 }
 
 function unchangedFiles(hub: string, form: string, uid: string): Omit<NodeChange, 'status' | 'reasons'> {
-  return { hub, form, uid, resources: [], writes: new Map(), deletes: [] };
+  return { hub, form, uid, resources: [], writes: new Map(), deletes: [], causes: [] };
 }
 
 function groupByNode(options: DiffOptions): Map<string, ExistingNode> {

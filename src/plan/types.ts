@@ -7,6 +7,12 @@ import type { RenderedNode } from '../render/node.ts';
  */
 export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'conflicted' | 'failed';
 
+/**
+ * What made an existing node change, for code (routing) to act on; `reasons` says the
+ * same to people. `edit`: files edited in Git were restored or overwritten.
+ */
+export type ChangeCause = 'row' | 'form' | 'hub' | 'bridge' | 'edit';
+
 export type NodeChange = {
   hub: string;
   form: string;
@@ -14,6 +20,8 @@ export type NodeChange = {
   status: NodeStatus;
   /** Why: "new row", "columns changed: plan", "form web changed", "row deactivated"… */
   reasons: string[];
+  /** For updated and conflicted nodes: what caused the change (empty otherwise; the status says it). */
+  causes: ChangeCause[];
   /** Resource ids whose files were written or removed. */
   resources: string[];
   /** For `failed`: the whole message, naming hub, form, uid and resource. */

@@ -5,7 +5,7 @@ export const MAX_BODY_NODES = 200;
 
 export function summaryLine(hub: string, nodes: readonly NodeChange[]): string {
   const counts = countByStatus(nodes);
-  const parts = (['added', 'updated', 'removed'] as const).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  const parts = (['added', 'updated', 'conflicted', 'removed'] as const).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
   return `lynq(${hub}): ${parts.length > 0 ? parts.join(', ') : 'no changes'}`;
 }
 
@@ -42,5 +42,8 @@ export function commitMessage(
 
 function countNotPublished(nodes: readonly NodeChange[]): string[] {
   const counts = countByStatus(nodes);
-  return (['failed', 'held'] as NodeStatus[]).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  const out = (['failed', 'held'] as NodeStatus[]).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  // A conflicted node's edited files stay as someone left them, whatever else it wrote.
+  if (counts.conflicted > 0) out.push(`${counts.conflicted} conflicted (files edited in Git kept)`);
+  return out;
 }

@@ -29,18 +29,16 @@ export function usesPullRequests(routing: ResolvedRouting): boolean {
 
 /**
  * Which kinds a node change is. An update may be several at once (a row and its form
- * both changed). The reasons are the plan's documented wording ("columns changed: …");
- * anything an update gives other than changed columns (its form, the bridge version,
- * files edited in Git being restored) counts as `formChanged`, so a new kind of reason
- * errs on the side of review.
+ * both changed). Only changed columns make a row change; every other cause (the form,
+ * hub settings, the bridge version, files edited in Git) counts as `formChanged`, so a
+ * new kind of cause errs on the side of review.
  */
 export function changeKinds(node: NodeChange): ChangeKind[] {
   if (node.status === 'added') return ['added'];
   if (node.status === 'removed' || node.status === 'held') return ['removed'];
   // Updated, or any other status that still writes (a conflicted node's other files).
   if (node.status === 'failed' || (node.writes.size === 0 && node.deletes.length === 0)) return [];
-  const kinds = new Set<ChangeKind>();
-  for (const reason of node.reasons) kinds.add(reason.startsWith('columns changed:') ? 'rowChanged' : 'formChanged');
+  const kinds = new Set<ChangeKind>(node.causes.map((cause) => (cause === 'row' ? 'rowChanged' : 'formChanged')));
   if (kinds.size === 0) kinds.add('formChanged');
   return [...kinds];
 }
