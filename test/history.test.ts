@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { describe as describeCommit, nodePaths } from '../src/git/history.ts';
+import { describe as describeCommit } from '../src/git/history.ts';
+import { parseHub } from '../src/config/load.ts';
+import { nodePaths } from '../src/plan/prefixes.ts';
+import { hubYaml as plainHubYaml } from './helpers/config.ts';
 import { lynq } from './helpers/cli.ts';
 import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
 import { tempFiles } from './helpers/files.ts';
@@ -23,9 +26,11 @@ describe('reading why from a message', () => {
     assert.deepEqual(describeCommit('lynq(customers): 1 added\n\nweb/acmecorp: added (new row)\n\nLynq-Hub: customers\nLynq-Node: web/acmecorp added', node), { change: 'changed', why: '' }, 'another uid with the same prefix is not this node');
   });
 
-  test('a node\'s paths: its folder, and its engine object when the hub has one', () => {
-    assert.deepEqual(nodePaths(node, { root: 'nodes' }), ['nodes/customers/web/acme']);
-    assert.deepEqual(nodePaths(node, { root: 'nodes', appsRoot: './apps/' }), ['nodes/customers/web/acme', 'apps/customers/web/acme.yaml']);
+  test('a node\'s paths: its folder, and its engine object file (under any engine, for earlier ones)', () => {
+    const plain = parseHub('hubs/customers.yaml', plainHubYaml());
+    assert.deepEqual(nodePaths(plain, 'nodes', 'web', 'acme'), ['nodes/customers/web/acme', 'apps/customers/web/acme.yaml']);
+    const custom = parseHub('hubs/customers.yaml', plainHubYaml({ spec: '  gitops:\n    appsRoot: clusters/apps\n' }));
+    assert.deepEqual(nodePaths(custom, 'nodes', 'web', 'acme'), ['nodes/customers/web/acme', 'clusters/apps/customers/web/acme.yaml']);
   });
 });
 
@@ -68,7 +73,7 @@ describe('lynq history (push mode, local repository)', () => {
     assert.equal(json.code, 0, json.err);
     const parsed = JSON.parse(json.out) as { node: string; branch: string; paths: string[]; entries: Entry[] };
     assert.equal(parsed.branch, 'main');
-    assert.deepEqual(parsed.paths, ['nodes/customers/web/acme']);
+    assert.deepEqual(parsed.paths, ['nodes/customers/web/acme', 'apps/customers/web/acme.yaml']);
     assert.deepEqual(
       parsed.entries.map((entry) => [entry.change, entry.why, entry.author]),
       [

@@ -2,7 +2,8 @@ import { DNS_LABEL } from '../config/hub-schema.ts';
 import { loadConfig } from '../config/load.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import { nodePaths, type HistoryEntry, type NodeRef } from '../git/history.ts';
+import type { HistoryEntry, NodeRef } from '../git/history.ts';
+import { nodePaths } from '../plan/prefixes.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { secrets, type Logger } from '../logger.ts';
 import { checkRoot } from '../render/paths.ts';
@@ -31,7 +32,7 @@ export async function runHistory(name: string, options: HistoryOptions, context:
   };
   const repo = await openHubRepo(hub, { repoOverride: options.repo, logger: context.logger, secretEnv, cacheDir: defaultCacheDir(context.io.env), openForge });
   const { branch } = hub.spec.publish;
-  const paths = nodePaths(node, { root, appsRoot: hub.spec.gitops?.engine === 'none' ? undefined : hub.spec.gitops?.appsRoot });
+  const paths = nodePaths(hub, root, node.form, node.uid);
   try {
     const head = await repo.fetch(branch);
     const entries = head === undefined ? [] : await repo.history(head, { paths, node, patch: options.patch, limit: options.limit });

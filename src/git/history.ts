@@ -144,13 +144,3 @@ function mergeNumber(subject: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/**
- * The repository paths that belong to a node: its folder and, when the hub hands its
- * nodes to Argo CD or Flux, the node's engine object `<appsRoot>/<hub>/<form>/<uid>.yaml`
- * (see src/gitops). A path that never existed costs nothing in `git log`.
- */
-export function nodePaths(node: NodeRef, settings: { root: string; appsRoot?: string }): string[] {
-  const paths = [`${settings.root}/${node.hub}/${node.form}/${node.uid}`];
-  if (settings.appsRoot !== undefined) paths.push(`${settings.appsRoot.replace(/^\.\//, '').replace(/\/+$/, '')}/${node.hub}/${node.form}/${node.uid}.yaml`);
-  return paths;
-}

@@ -1,5 +1,5 @@
 import type { Hub } from '../config/load.ts';
-import { resolveGitops } from '../gitops/engine.ts';
+import { appFilePath, resolveGitops } from '../gitops/engine.ts';
 
 /**
  * The repository folders a hub owns and a sync may change: its node folders, and its
@@ -9,4 +9,12 @@ import { resolveGitops } from '../gitops/engine.ts';
  */
 export function hubPrefixes(hub: Hub, root: string): string[] {
   return [`${root}/${hub.name}`, `${resolveGitops(hub).appsRoot}/${hub.name}`];
+}
+
+/**
+ * The repository paths of one node, for `lynq history`: its folder and its engine-object
+ * file (whatever the engine is now, so the history of an earlier engine shows too).
+ */
+export function nodePaths(hub: Hub, root: string, form: string, uid: string): string[] {
+  return [`${root}/${hub.name}/${form}/${uid}`, appFilePath(resolveGitops(hub), hub.name, form, uid)];
 }
