@@ -6,7 +6,8 @@ import { resolveSecret, type SecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import type { PullRequestClient } from '../forge/types.ts';
 import type { GitAuth } from '../git/git.ts';
-import { isRemoteUrl, openManifestsRepo, type ManifestsRepo } from '../git/manifests-repo.ts';
+import { isRemoteUrl } from '../config/repo-url.ts';
+import { openManifestsRepo, type ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
 import { resolveRouting, usesPullRequests } from '../sync/routing.ts';
 

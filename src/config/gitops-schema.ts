@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRemoteUrl } from './repo-url.ts';
 
 // Kept apart from hub-schema.ts (which imports this file), so it cannot import from there.
 const Name = z
@@ -104,11 +105,6 @@ export const Gitops = z.strictObject({
 });
 export type Gitops = z.infer<typeof Gitops>;
 
-/** `https://…`, `ssh://…`, `file://…` or scp-like `git@host:path`: a repository an engine can reach (a local path is not). */
-export function isRepositoryUrl(repo: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo);
-}
-
 type IssueSink = { addIssue(issue: { code: 'custom'; path: Array<string | number>; message: string }): void };
 
 /**
@@ -118,7 +114,7 @@ type IssueSink = { addIssue(issue: { code: 'custom'; path: Array<string | number
  */
 export function checkGitopsAgainstPublish(spec: { gitops: Gitops; publish: { repo?: string | undefined; root: string } }, ctx: IssueSink): void {
   const { gitops, publish } = spec;
-  const url = publish.repo !== undefined && isRepositoryUrl(publish.repo);
+  const url = publish.repo !== undefined && isRemoteUrl(publish.repo);
   if (gitops.engine === 'argocd' && gitops.argocd.repoURL === undefined && !url) {
     ctx.addIssue({ code: 'custom', path: ['gitops', 'argocd', 'repoURL'], message: 'is required: Argo CD needs the URL of the manifests repository, and spec.publish.repo is not a URL' });
   }

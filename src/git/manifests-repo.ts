@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isRemoteUrl } from '../config/repo-url.ts';
 import { GitError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { TreeListing } from '../plan/types.ts';
@@ -65,11 +66,6 @@ export type RepoOptions = GitOptions & {
   cacheDir: string | undefined;
   logger: Logger;
 };
-
-/** `https://…`, `ssh://…`, `file://…` or scp-like `git@host:path`; anything else is a local path. */
-export function isRemoteUrl(repo: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo);
-}
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.LYNQ_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lynq');

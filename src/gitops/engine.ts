@@ -1,7 +1,8 @@
 import type { ArgoCdSettings, FluxSettings, GitopsEngine } from '../config/gitops-schema.ts';
-import { isRepositoryUrl } from '../config/gitops-schema.ts';
+import { isRemoteUrl } from '../config/repo-url.ts';
 import type { Hub } from '../config/load.ts';
 import { RenderError } from '../errors.ts';
+import type { RenderedResource } from '../render/node.ts';
 import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { sha256, stableJson } from '../render/hash.ts';
 import { argoApplication } from './argocd.ts';
@@ -21,15 +22,8 @@ export type ResolvedGitops = {
   hash: string;
 };
 
-/** A resource as the engine objects need it. */
-export type EngineResource = {
-  id: string;
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace: string | undefined;
-  file: string;
-  level: number;
+/** A rendered resource with the policies the engine objects need. */
+export type EngineResource = Pick<RenderedResource, 'id' | 'apiVersion' | 'kind' | 'name' | 'namespace' | 'file' | 'level'> & {
   waitForReady: boolean;
   timeoutSeconds: number;
   ignoreFields: readonly string[];
@@ -64,7 +58,7 @@ export function resolveGitops(hub: Hub): ResolvedGitops {
   const known = resolved.get(hub);
   if (known !== undefined) return known;
   const { gitops, publish } = hub.spec;
-  const repo = publish.repo !== undefined && isRepositoryUrl(publish.repo) ? publish.repo : undefined;
+  const repo = publish.repo !== undefined && isRemoteUrl(publish.repo) ? publish.repo : undefined;
   const settings = {
     engine: gitops.engine,
     appsRoot: gitops.appsRoot.replace(/^\.\//, '').replace(/\/+$/, ''),

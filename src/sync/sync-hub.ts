@@ -1,5 +1,5 @@
 import type { Form, Hub } from '../config/load.ts';
-import { ConfigError, GitError, isLynqError, messageOf, SourceError } from '../errors.ts';
+import { ConfigError, GitError, isLynqError, messageOf } from '../errors.ts';
 import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
@@ -59,7 +59,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
   try {
     rows = await deps.readRows(hub);
   } catch (error) {
-    if (!(error instanceof SourceError) && !isLynqError(error)) throw error;
+    if (!isLynqError(error)) throw error;
     log.error({ err: messageOf(error) }, 'source failed; nothing changed');
     return { hub: hub.name, outcome: 'source-failed', error: messageOf(error) };
   }
