@@ -8,7 +8,7 @@ import { hubYaml as plainHubYaml } from './helpers/config.ts';
 import { lynq } from './helpers/cli.ts';
 import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
 import { tempFiles } from './helpers/files.ts';
-import { FORM, hubYaml, makeWorld, resetRows, type World } from './helpers/forge-world.ts';
+import { FORM, hubYaml, resetRows, useWorld, type World } from './helpers/forge-world.ts';
 import { cloneWorkTree, commitFiles, git, makeBareRepo } from './helpers/git.ts';
 
 type Entry = { commit: string; date: string; author: string; change: string; why: string; pullRequest?: number; patch?: string; subject: string };
@@ -119,20 +119,7 @@ describe('lynq history over HTTP, with changes that came through pull requests',
   let db: TestDatabase;
   let world: World;
 
-  before(async () => {
-    db = await createPostgresDatabase();
-  });
-  after(async () => {
-    await db.drop();
-  });
-  beforeEach(async () => {
-    await resetRows(db);
-    world = await makeWorld(db, 'mode: pull-request');
-  });
-  afterEach(async () => {
-    world.fake.assertClean();
-    await world.cleanup();
-  });
+  useWorld('mode: pull-request', (current) => ({ db, world } = current));
 
   test('the pull request number from a merge commit and from a squash merge', async () => {
     await world.sync();

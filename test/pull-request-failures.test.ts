@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PullRequestClient } from '../src/forge/types.ts';
 import { createLogger, secrets } from '../src/logger.ts';
 import { exitCodeOf } from '../src/cli/report.ts';
-import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
-import { makeWorld, pushesSince, resetRows, type World } from './helpers/forge-world.ts';
+import type { TestDatabase } from './helpers/db.ts';
+import { pushesSince, useWorld, type World } from './helpers/forge-world.ts';
 import { revParse } from './helpers/git.ts';
 
 const BRANCH = 'lynq/customers';
@@ -16,20 +16,7 @@ describe('pull requests when GitHub or the process fails', () => {
   let db: TestDatabase;
   let world: World;
 
-  before(async () => {
-    db = await createPostgresDatabase();
-  });
-  after(async () => {
-    await db.drop();
-  });
-  beforeEach(async () => {
-    await resetRows(db);
-    world = await makeWorld(db, 'mode: pull-request');
-  });
-  afterEach(async () => {
-    world.fake.assertClean();
-    await world.cleanup();
-  });
+  useWorld('mode: pull-request', (current) => ({ db, world } = current));
 
   test('a rate limit, then a secondary limit: each wait honours GitHub\'s headers, then the pull request is made', async () => {
     const now = Date.now();

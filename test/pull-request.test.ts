@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
-import { makeWorld, pushesSince, resetRows, type World } from './helpers/forge-world.ts';
+import { describe, test } from 'node:test';
+import type { TestDatabase } from './helpers/db.ts';
+import { pushesSince, useWorld, type World } from './helpers/forge-world.ts';
 import { cloneWorkTree, commitFiles, git, logMessages, readTree, revParse } from './helpers/git.ts';
 
 const BRANCH = 'lynq/customers';
@@ -13,20 +13,7 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
   let db: TestDatabase;
   let world: World;
 
-  before(async () => {
-    db = await createPostgresDatabase();
-  });
-  after(async () => {
-    await db.drop();
-  });
-  beforeEach(async () => {
-    await resetRows(db);
-    world = await makeWorld(db, PUBLISH);
-  });
-  afterEach(async () => {
-    world.fake.assertClean();
-    await world.cleanup();
-  });
+  useWorld(PUBLISH, (current) => ({ db, world } = current));
 
   /** Commits on the bot branch that main does not have. */
   const branchCommits = async () => (await git(world.bare, ['rev-list', `main..${BRANCH}`])).trim().split('\n').filter(Boolean);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseHub } from '../src/config/load.ts';
 import type { ChangeCause, NodeChange, NodeStatus } from '../src/plan/types.ts';
 import { changeKinds, resolveRouting, routeNode, routePlan } from '../src/sync/routing.ts';
-import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
-import { makeWorld, resetRows, type World } from './helpers/forge-world.ts';
+import type { TestDatabase } from './helpers/db.ts';
+import { useWorld, type World } from './helpers/forge-world.ts';
 import { git, logMessages, readTree, revParse } from './helpers/git.ts';
 
 const BRANCH = 'lynq/customers';
@@ -64,22 +64,9 @@ describe('routing end to end: push and pull request in one sync', () => {
   let db: TestDatabase;
   let world: World;
 
-  before(async () => {
-    db = await createPostgresDatabase();
-  });
-  after(async () => {
-    await db.drop();
-  });
-  beforeEach(async () => {
-    await resetRows(db);
-    world = await makeWorld(db, `mode: push
+  useWorld(`mode: push
 routing:
-  removed: pull-request`);
-  });
-  afterEach(async () => {
-    world.fake.assertClean();
-    await world.cleanup();
-  });
+  removed: pull-request`, (current) => ({ db, world } = current));
 
   test('an added row is pushed to main while a removal waits in a pull request', async () => {
     const first = await world.sync();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSyncDeps, type WiringOptions } from '../../src/cli/wiring.ts';
@@ -7,7 +8,7 @@ import { silentLogger } from '../../src/logger.ts';
 import { syncHub, type HubSyncResult, type SyncDeps } from '../../src/sync/sync-hub.ts';
 import { lynq } from './cli.ts';
 import { formYaml } from './config.ts';
-import type { TestDatabase } from './db.ts';
+import { createPostgresDatabase, type TestDatabase } from './db.ts';
 import { tempFiles } from './files.ts';
 import { startGitHubFake, type GitHubFake } from './github-fake.ts';
 import { FakeRepository } from './github-repo.ts';
@@ -156,4 +157,29 @@ export async function resetRows(db: TestDatabase): Promise<void> {
 /** Requests the git server saw since `from` that pushed (receive-pack). */
 export function pushesSince(git: GitHttpServer, from: number): number {
   return git.requests.slice(from).filter((request) => request.method === 'POST' && request.path.endsWith('/git-receive-pack')).length;
+}
+
+/**
+ * The hooks every pull-request suite needs: a database for the suite, fresh rows and a
+ * fresh world (GitHub fake, git server, bare repository) for each test, and after each
+ * test a check that the fake saw no request it did not expect. `use` receives them.
+ */
+export function useWorld(publish: string, use: (current: { db: TestDatabase; world: World }) => void): void {
+  let db: TestDatabase;
+  let world: World;
+  before(async () => {
+    db = await createPostgresDatabase();
+  });
+  after(async () => {
+    await db.drop();
+  });
+  beforeEach(async () => {
+    await resetRows(db);
+    world = await makeWorld(db, publish);
+    use({ db, world });
+  });
+  afterEach(async () => {
+    world.fake.assertClean();
+    await world.cleanup();
+  });
 }
