@@ -46,7 +46,7 @@ describe('routing rules', () => {
     const routing = resolveRouting({ mode: 'push', routing: { formChanged: 'pull-request' } });
     assert.equal(routeNode(node('updated', ['row']), routing), 'push');
     assert.equal(routeNode(node('updated', ['row', 'form']), routing), 'pull-request');
-    const plan = { hub: 'customers', nodes: [node('added'), node('updated', ['form']), node('unchanged', [], 0), node('held')] };
+    const plan = { hub: 'customers', nodes: [node('added'), node('updated', ['form']), node('unchanged', [], 0), node('held')], rendered: 3 };
     const routed = routePlan(plan, routing);
     assert.deepEqual(routed.push.map((item) => item.status), ['added']);
     assert.deepEqual(routed.propose.map((item) => item.status), ['updated', 'held']);

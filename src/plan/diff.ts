@@ -2,9 +2,10 @@ import type { Hub } from '../config/load.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import { compareStrings } from '../render/canonical-yaml.ts';
 import { KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/node.ts';
+import { sealedInputHash, type NodeOutput } from '../render/output-seal.ts';
 import { parseAppPath, parseNodePath } from '../render/paths.ts';
 import { readPreviousNode, type PreviousNode } from './previous-node.ts';
-import type { RenderedHub } from './render-hub.ts';
+import { isFailure, type NodeFailure, type PreparedHub } from './render-hub.ts';
 import type { BlobReader, ChangeCause, NodeChange, Plan, TreeListing } from './types.ts';
 
 export type DiffOptions = {
@@ -12,7 +13,7 @@ export type DiffOptions = {
   root: string;
   /** Forms of this hub that exist now; a node folder of another form is removed. */
   formNames: ReadonlySet<string>;
-  rendered: RenderedHub;
+  prepared: PreparedHub;
   existing: TreeListing;
   readBlobs: BlobReader;
   allowDeletions: boolean;
@@ -22,51 +23,56 @@ export type DiffOptions = {
 type ExistingNode = { form: string; uid: string; files: Map<string, string>; app: { path: string; blob: string } | undefined };
 
 /**
- * Compare what was rendered with what Git has, byte for byte (by blob id, so unchanged
- * nodes cost a hash and no I/O). Nodes are found in both the node folders and the apps
- * folder, so a node whose folder is gone but whose Application is left is still cleaned
- * up. Per file, the form's policies apply: a `creationPolicy: Once` file that Git has is
- * never rewritten; a file edited in Git since the bridge wrote it (its blob differs from
- * the one the previous LynqNode recorded) is left alone under `conflictPolicy: Stuck`
- * (the node is `conflicted`, the rest of it is still written) and overwritten under
- * `Force`. Failed nodes keep their files; removals beyond the deletion guard are held.
+ * Compare the hub's nodes with what Git has, byte for byte (by blob id). First the
+ * LynqNodes Git has are read (one batch): a node whose LynqNode recorded the same input
+ * hash, and whose seal says every file of it is as the bridge wrote it, is unchanged
+ * without being rendered (output-seal.ts). Every other node is rendered and compared.
+ * Nodes are found in both the node folders and the apps folder, so a node whose folder
+ * is gone but whose Application is left is still cleaned up. Per file, the form's
+ * policies apply: a `creationPolicy: Once` file that Git has is never rewritten; a file
+ * edited in Git since the bridge wrote it (its blob differs from the one the previous
+ * LynqNode recorded) is left alone under `conflictPolicy: Stuck` (the node is
+ * `conflicted`, the rest of it is still written) and overwritten under `Force`. Failed
+ * nodes keep their files; removals beyond the deletion guard are held.
  */
 export async function diffHub(options: DiffOptions): Promise<Plan> {
-  const { hub, rendered } = options;
+  const { hub, prepared } = options;
   const existing = groupByNode(options);
   const nodeCount = existing.size;
   const nodes: NodeChange[] = [];
 
-  const candidates = rendered.nodes.map((node) => {
-    const key = `${node.form}/${node.uid}`;
+  const candidates = prepared.inputs.map((input) => {
+    const key = `${input.form}/${input.uid}`;
     const previous = existing.get(key);
     existing.delete(key);
-    return { node, previous };
+    return { input, previous };
   });
-  // The previous LynqNode says what the bridge wrote last time and from what: read it
-  // (one batch) for every node that is not byte-identical, and only for those.
-  const lynqNodeIds = candidates
-    .filter(({ node, previous }) => previous !== undefined && !identical(node, previous))
-    .map(({ previous }) => previous!.files.get(LYNQNODE_FILE))
-    .filter((id): id is string => id !== undefined);
+  const lynqNodeIds = candidates.map(({ previous }) => previous?.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
   const blobs = lynqNodeIds.length > 0 ? await options.readBlobs(lynqNodeIds) : new Map<string, string>();
-  for (const { node, previous } of candidates) {
+  let rendered = 0;
+  for (const { input, previous } of candidates) {
     const text = previous === undefined ? undefined : blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
-    nodes.push(compareNode(hub.name, node, previous, text === undefined ? undefined : readPreviousNode(text)));
+    if (text !== undefined && sealedInputHash(text, outputOf(previous!)) === input.inputHash) {
+      nodes.push({ ...unchangedFiles(hub.name, input.form, input.uid), status: 'unchanged', reasons: [] });
+      continue;
+    }
+    rendered++;
+    const result = prepared.render(input);
+    if (isFailure(result)) nodes.push(failed(hub.name, result));
+    else nodes.push(compareNode(hub.name, result, previous, text === undefined ? undefined : readPreviousNode(text)));
   }
 
-  for (const failure of rendered.failures) {
+  for (const failure of prepared.failures) {
     existing.delete(`${failure.form}/${failure.uid}`);
-    nodes.push({ ...unchangedFiles(hub.name, failure.form, failure.uid), status: 'failed', reasons: [], error: failure.error });
+    nodes.push(failed(hub.name, failure));
   }
-
   const removals = [...existing.values()];
   const guard = hub.spec.deletionGuard.maxDeletePercent;
   const hold = !options.allowDeletions && removals.length > 0 && (removals.length === nodeCount || (removals.length * 100) / nodeCount > guard);
   for (const gone of removals) {
     const reason = !options.formNames.has(gone.form)
       ? `form ${gone.form} removed`
-      : options.rendered.inactive.has(gone.uid)
+      : prepared.inactive.has(gone.uid)
         ? 'row deactivated'
         : 'row deleted';
     // A held node carries the deletes it would make, so a pull request can propose them;
@@ -82,15 +88,7 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
   }
 
   nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
-  return { hub: hub.name, nodes };
-}
-
-function identical(node: RenderedNode, previous: ExistingNode): boolean {
-  return (
-    node.files.length === previous.files.size &&
-    node.files.every((file) => previous.files.get(file.name) === file.blob) &&
-    node.appFile?.blob === previous.app?.blob
-  );
+  return { hub: hub.name, nodes, rendered };
 }
 
 /** One rendered node against what Git has for it. */
@@ -159,6 +157,15 @@ function explain(node: RenderedNode, before: PreviousNode | undefined): Array<{ 
 /** A form resource's own file (`<id>.yaml`), as opposed to the bridge's bookkeeping files. */
 function isResourceFile(name: string): boolean {
   return name !== KUSTOMIZATION_FILE && name !== LYNQNODE_FILE && !name.includes('/');
+}
+
+/** The node's files in Git as its LynqNode's seal covers them: every file but the LynqNode, and the apps file. */
+function outputOf(previous: ExistingNode): NodeOutput {
+  return { files: [...previous.files].filter(([name]) => name !== LYNQNODE_FILE), app: previous.app };
+}
+
+function failed(hub: string, failure: NodeFailure): NodeChange {
+  return { ...unchangedFiles(hub, failure.form, failure.uid), status: 'failed', reasons: [], error: failure.error };
 }
 
 function unchangedFiles(hub: string, form: string, uid: string): Omit<NodeChange, 'status' | 'reasons'> {

@@ -1,7 +1,7 @@
 import type { Form, Hub } from '../config/load.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
-import { formHash, renderNode, type RenderedNode } from '../render/node.ts';
+import { formHash, nodeInputHash, renderNode, type RenderContext, type RenderedNode } from '../render/node.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
 
@@ -14,11 +14,24 @@ export type RenderedHub = {
   inactive: Set<string>;
 };
 
+/** One active row × one form, before rendering: where it goes and what it is rendered from. */
+export type NodeInput = { form: string; uid: string; inputHash: string };
+
+/** A hub's nodes ready to render, each only when asked for (a node Git already has as rendered is never rendered). */
+export type PreparedHub = {
+  inputs: NodeInput[];
+  /** Nodes that fail before any rendering: a uid shared by several active rows. */
+  failures: NodeFailure[];
+  inactive: Set<string>;
+  /** Render one of `inputs`; a node that cannot be rendered is a failure. Memoised: a re-planned attempt renders nothing twice. */
+  render: (input: NodeInput) => RenderedNode | NodeFailure;
+};
+
 /**
- * Render every active row × every form of the hub. One bad row or template fails that
- * node only. Rows sharing a uid all fail: which one is meant cannot be guessed.
+ * Every active row × every form of the hub, with its input hash. One bad row or template
+ * fails that node only. Rows sharing a uid all fail: which one is meant cannot be guessed.
  */
-export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: { root: string; bridgeVersion: string }): RenderedHub {
+export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: { root: string; bridgeVersion: string }): PreparedHub {
   const engine = new TemplateEngine(templateVariables(hub));
   const gitops = resolveGitops(hub);
   const active = rows.map((row, index) => ({ row, number: index + 1 })).filter(({ row }) => row.active);
@@ -26,10 +39,11 @@ export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRo
   for (const { row, number } of active) byUid.set(row.uid, [...(byUid.get(row.uid) ?? []), number]);
   const inactive = new Set(rows.filter((row) => !row.active).map((row) => row.uid));
 
-  const nodes: RenderedNode[] = [];
+  const sources = new Map<NodeInput, { context: RenderContext; row: HubRow }>();
+  const inputs: NodeInput[] = [];
   const failures: NodeFailure[] = [];
   for (const form of forms) {
-    const context = { hub, form, formHash: formHash(form), engine, root: options.root, bridgeVersion: options.bridgeVersion, gitops };
+    const context: RenderContext = { hub, form, formHash: formHash(form), engine, root: options.root, bridgeVersion: options.bridgeVersion, gitops };
     const reported = new Set<string>();
     for (const { row } of active) {
       const numbers = byUid.get(row.uid)!;
@@ -44,15 +58,45 @@ export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRo
         }
         continue;
       }
-      try {
-        nodes.push(renderNode(context, row));
-      } catch (error) {
-        if (!isLynqError(error)) throw error;
-        failures.push({ form: form.name, uid: row.uid, error: messageOf(error) });
-      }
+      const input = { form: form.name, uid: row.uid, inputHash: nodeInputHash(context, gitops, row).inputHash };
+      inputs.push(input);
+      sources.set(input, { context, row });
     }
   }
-  return { nodes, failures, inactive };
+
+  const done = new Map<NodeInput, RenderedNode | NodeFailure>();
+  const render = (input: NodeInput): RenderedNode | NodeFailure => {
+    let result = done.get(input);
+    if (result === undefined) {
+      const { context, row } = sources.get(input)!;
+      try {
+        result = renderNode(context, row);
+      } catch (error) {
+        if (!isLynqError(error)) throw error;
+        result = { form: input.form, uid: input.uid, error: messageOf(error) };
+      }
+      done.set(input, result);
+    }
+    return result;
+  };
+  return { inputs, failures, inactive, render };
+}
+
+/** Render every node of the hub now (`lynq render`, tests); a sync renders only what it must. */
+export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: { root: string; bridgeVersion: string }): RenderedHub {
+  const prepared = prepareHub(hub, forms, rows, options);
+  const nodes: RenderedNode[] = [];
+  const failures = [...prepared.failures];
+  for (const input of prepared.inputs) {
+    const result = prepared.render(input);
+    if (isFailure(result)) failures.push(result);
+    else nodes.push(result);
+  }
+  return { nodes, failures, inactive: prepared.inactive };
+}
+
+export function isFailure(result: RenderedNode | NodeFailure): result is NodeFailure {
+  return 'error' in result;
 }
 
 /** The names a hub's templates may use. */

@@ -26,7 +26,7 @@ export type NodeChange = {
   resources: string[];
   /** For `failed`: the whole message, naming hub, form, uid and resource. */
   error?: string;
-  /** The rendered node (added, updated, unchanged). */
+  /** The rendered node (added, updated, and unchanged when it had to be rendered to tell). */
   node?: RenderedNode;
   /** This node's changes to the repository: path → new content, and paths to remove. */
   writes: Map<string, string>;
@@ -37,6 +37,8 @@ export type NodeChange = {
 export type Plan = {
   hub: string;
   nodes: NodeChange[];
+  /** How many nodes were rendered; the other unchanged ones were found intact in Git by their LynqNode's seal. */
+  rendered: number;
 };
 
 /** The repository changes of some nodes, merged (a plan, or the part of one routed somewhere). */

@@ -9,6 +9,7 @@ import { gitBlobId, sha256, stableJson } from './hash.ts';
 import { CLUSTER_SCOPED_KINDS, labelKeyProblem, labelValueProblem, nameProblem, namespaceProblem } from './k8s-validation.ts';
 import { toDnsLabel } from './names.ts';
 import { checkUid, nodeDir } from './paths.ts';
+import { ANNOTATION_OUTPUT_HASH, seal, UNSEALED } from './output-seal.ts';
 import { hasSopsBlock, refusePlaintextSecret } from './secrets.ts';
 import type { TemplateEngine, TemplateVars } from './template.ts';
 
@@ -48,7 +49,7 @@ export type RenderedNode = {
   uid: string;
   /** `<root>/<hub>/<form>/<uid>` */
   dir: string;
-  /** Every file of the node folder, resources in dependency order, then kustomization and LynqNode (then Flux's per-level kustomizations). */
+  /** Every file of the node folder: resources in dependency order, the kustomization (then Flux's per-level kustomizations), the LynqNode last. */
   files: NodeFile[];
   /** `<appsRoot>/<hub>/<form>/<uid>.yaml`: the node's Argo CD Application or Flux Kustomization(s); none for engine `none`. */
   appFile: { path: string; content: string; blob: string } | undefined;
@@ -110,9 +111,8 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
     const manifest = renderResource(context, resource, vars, lynqLabels, { ...where, resource: resource.id });
     const metadata = manifest.metadata as Record<string, unknown>;
     const file = `${resource.id}.yaml`;
-    const content = toCanonicalYaml(manifest);
-    const blob = gitBlobId(content);
-    files.push({ name: file, content, blob });
+    const written = nodeFile(file, toCanonicalYaml(manifest));
+    files.push(written);
     resources.push({
       id: resource.id,
       apiVersion: manifest.apiVersion as string,
@@ -121,7 +121,7 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
       namespace: metadata.namespace as string | undefined,
       file,
       level: resource.level,
-      blob,
+      blob: written.blob,
       creationPolicy: resource.creationPolicy,
       conflictPolicy: resource.conflictPolicy,
     });
@@ -138,8 +138,7 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
           resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
         });
 
-  const rowHash = sha256(stableJson(row.values));
-  const inputHash = sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`);
+  const { rowHash, inputHash } = nodeInputHash(context, gitops, row);
   const hashes = columnHashes(row.values);
   const lynqNode = {
     apiVersion: 'operator.lynq.sh/v1',
@@ -150,6 +149,7 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
       labels: lynqLabels,
       annotations: {
         [ANNOTATION_INPUT_HASH]: `sha256:${inputHash}`,
+        [ANNOTATION_OUTPUT_HASH]: UNSEALED,
         [ANNOTATION_ROW_HASH]: `sha256:${rowHash}`,
         [ANNOTATION_FORM_HASH]: `sha256:${context.formHash}`,
         [ANNOTATION_HUB_HASH]: `sha256:${gitops.hash}`,
@@ -170,21 +170,18 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
     kind: 'Kustomization',
     resources: [...resources.map((resource) => resource.file), LYNQNODE_FILE],
   };
-  for (const [name, value] of [
-    [KUSTOMIZATION_FILE, kustomization],
-    [LYNQNODE_FILE, lynqNode],
-  ] as const) {
-    const content = toCanonicalYaml(value);
-    files.push({ name, content, blob: gitBlobId(content) });
-  }
-  for (const file of engine.nodeFiles) files.push({ ...file, blob: gitBlobId(file.content) });
+  files.push(nodeFile(KUSTOMIZATION_FILE, toCanonicalYaml(kustomization)));
+  for (const file of engine.nodeFiles) files.push(nodeFile(file.name, file.content));
+  const appFile = engine.appFile === undefined ? undefined : { ...engine.appFile, blob: gitBlobId(engine.appFile.content) };
+  // Sealed over every other file, so it comes last.
+  files.push(nodeFile(LYNQNODE_FILE, seal(toCanonicalYaml(lynqNode), { files: files.map((file) => [file.name, file.blob] as const), app: appFile })));
   return {
     hub: hub.name,
     form: form.name,
     uid: row.uid,
     dir,
     files,
-    appFile: engine.appFile === undefined ? undefined : { ...engine.appFile, blob: gitBlobId(engine.appFile.content) },
+    appFile,
     resources,
     inputHash,
     formHash: `sha256:${context.formHash}`,
@@ -192,6 +189,20 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
     bridgeVersion: context.bridgeVersion,
     columnHashes: hashes,
   };
+}
+
+/**
+ * What a node is rendered from, as one hash: the row's values, the form, the hub's
+ * output settings and the bridge version. Rendering is a pure function of these, which
+ * is what lets a sync skip a node whose LynqNode recorded the same hash (output-seal.ts).
+ */
+export function nodeInputHash(context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>, gitops: Pick<ResolvedGitops, 'hash'>, row: HubRow): { rowHash: string; inputHash: string } {
+  const rowHash = sha256(stableJson(row.values));
+  return { rowHash, inputHash: sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`) };
+}
+
+function nodeFile(name: string, content: string): NodeFile {
+  return { name, content, blob: gitBlobId(content) };
 }
 
 const NO_ENGINE: EngineFiles = { appFile: undefined, nodeFiles: [], objects: [] };

@@ -4,7 +4,7 @@ import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
 import { diffHub } from '../plan/diff.ts';
-import { renderHub } from '../plan/render-hub.ts';
+import { prepareHub } from '../plan/render-hub.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
 import { changedNodes, fileChanges, type Plan, type TreeListing } from '../plan/types.ts';
 import { checkRoot } from '../render/paths.ts';
@@ -44,11 +44,12 @@ export type HubSyncResult =
   | { hub: string; outcome: 'source-failed' | 'git-failed'; error: string };
 
 /**
- * One hub, end to end: rows → render → diff against the remote head → route each node
- * change → one commit of the push-routed part, pushed → the pull-request side (bot
- * branch and pull request) for the rest. A push rejected because the remote moved (the
- * target or the bot branch) is planned again on the new head (rendering is not
- * repeated), up to `publish.maxPushAttempts` times.
+ * One hub, end to end: rows → input hashes → diff against the remote head (rendering
+ * the nodes Git does not already have as rendered) → route each node change → one
+ * commit of the push-routed part, pushed → the pull-request side (bot branch and pull
+ * request) for the rest. A push rejected because the remote moved (the target or the
+ * bot branch) is planned again on the new head (no node is rendered twice), up to
+ * `publish.maxPushAttempts` times.
  */
 export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, options: SyncOptions): Promise<HubSyncResult> {
   const log = deps.logger.child({ hub: hub.name });
@@ -64,8 +65,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     return { hub: hub.name, outcome: 'source-failed', error: messageOf(error) };
   }
   log.info({ rows: rows.length }, 'rows read');
-  phase(`rendering ${rows.length} rows × ${forms.length} forms`);
-  const rendered = renderHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion });
+  const prepared = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion });
   const formNames = new Set(forms.map((form) => form.name));
 
   const routing = resolveRouting(hub.spec.publish);
@@ -84,7 +84,8 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       phase(attempt === 1 ? 'comparing with git' : `comparing with git (attempt ${attempt})`);
       let head = await repo.fetch(branch);
       const existing = await listPrefixes(repo, head, hubPrefixes(hub, root));
-      const plan = await diffHub({ hub, root, formNames, rendered, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions });
+      const plan = await diffHub({ hub, root, formNames, prepared, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions });
+      log.info({ nodes: prepared.inputs.length, rendered: plan.rendered }, 'compared with git');
       const routed = usesPullRequests(routing) ? routePlan(plan, routing) : { push: changedNodes(plan), propose: [] };
       if (routed.push.length > 0) {
         const proposed = { count: routed.propose.length, branch: branchForPullRequests };
