@@ -48,7 +48,8 @@ const SCENARIO_LABEL: Record<Scenario, string> = { first: 'first sync (all added
 /** Milliseconds per phase of one sync, measured by wrapping the real deps (src/ unchanged). */
 type Phases = {
   readRows: number;
-  render: number;
+  /** prepareHub: every node's input hash (rendering happens in diff, for the nodes that need it). */
+  prepare: number;
   openRepo: number;
   fetch: number;
   listTree: number;
@@ -63,7 +64,7 @@ type Phases = {
   other: number;
   total: number;
 };
-const PHASE_KEYS: Array<keyof Phases> = ['readRows', 'render', 'openRepo', 'fetch', 'listTree', 'diff', 'readBlobs', 'commit', 'push', 'close', 'other', 'total'];
+const PHASE_KEYS: Array<keyof Phases> = ['readRows', 'prepare', 'openRepo', 'fetch', 'listTree', 'diff', 'readBlobs', 'commit', 'push', 'close', 'other', 'total'];
 
 /** heapMiB: heap used after a full gc right after each run (what the process keeps between syncs). */
 type ScenarioResult = { runs: number[]; cpuMs: number[]; gitCpuMs: number[]; phases: Phases[]; heapMiB: number[]; check: string };
@@ -232,7 +233,7 @@ async function benchForm(): Promise<Form> {
 
 /**
  * The real deps from createSyncDeps, wrapped only to take timestamps. syncHub calls
- * readRows, then renderHub (synchronously), then openRepo: the gap is the render time.
+ * readRows, then prepareHub (synchronously), then openRepo: the gap is the prepare time.
  */
 function instrument(deps: SyncDeps, mark: (at: string) => void = () => undefined): { deps: SyncDeps; finish: (totalEnd: number, totalStart: number) => Phases } {
   const t = { readStart: 0, readEnd: 0, openStart: 0, openEnd: 0, listEnd: 0, publishStart: 0, closeStart: 0 };
@@ -290,7 +291,7 @@ function instrument(deps: SyncDeps, mark: (at: string) => void = () => undefined
     },
     openRepo: async (hub) => {
       t.openStart = performance.now();
-      mark('after render');
+      mark('after prepare');
       const repo = await deps.openRepo(hub);
       t.openEnd = performance.now();
       return wrapRepo(repo);
@@ -313,7 +314,7 @@ function instrument(deps: SyncDeps, mark: (at: string) => void = () => undefined
     deps: wrapped,
     finish: (totalEnd, totalStart) => ({
       readRows: t.readEnd - t.readStart,
-      render: t.openStart - t.readEnd,
+      prepare: t.openStart - t.readEnd,
       openRepo: t.openEnd - t.openStart,
       fetch: acc.fetch,
       listTree: acc.listTree,
@@ -369,14 +370,15 @@ async function timedSync(hub: Hub, form: Form, bare: string, cacheDir: string): 
   const gitCpuMs = childCpuMs() - gitCpuBefore;
   marks.push(rssMark('end of sync'));
   const phases = finish(ended, started);
-  phases.other = phases.total - (phases.readRows + phases.render + phases.openRepo + phases.fetch + phases.listTree + phases.diff + phases.commit + phases.push + phases.close);
+  phases.other = phases.total - (phases.readRows + phases.prepare + phases.openRepo + phases.fetch + phases.listTree + phases.diff + phases.commit + phases.push + phases.close);
   return { result, ms: ended - started, phases, marks, cpuMs: (cpu.user + cpu.system) / 1000, gitCpuMs };
 }
 
 // ---------------------------------------------------------------- checks
 
-function expectCounts(result: HubSyncResult, what: string, want: Partial<Record<string, number>>): void {
+function expectCounts(result: HubSyncResult, what: string, want: Partial<Record<string, number>>, rendered: number): void {
   if (result.outcome !== 'published' && result.outcome !== 'unchanged') fail(`${what}: sync ended ${result.outcome}: ${'error' in result ? result.error : ''}`);
+  if (result.plan.rendered !== rendered) fail(`${what}: expected ${rendered} nodes rendered, got ${result.plan.rendered}`);
   const counts = countByStatus(result.plan.nodes) as Record<string, number>;
   for (const status of ['added', 'updated', 'unchanged', 'removed', 'held', 'failed']) {
     const expected = want[status] ?? 0;
@@ -401,7 +403,7 @@ async function firstRun(ctx: Ctx, workDir: string, i: number): Promise<RunOutcom
   globalThis.gc?.();
   const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
   const what = `first sync, run ${i + 1}`;
-  expectCounts(result, what, { added: ctx.size });
+  expectCounts(result, what, { added: ctx.size }, ctx.size);
   if (result.outcome !== 'published' || result.commit === undefined) fail(`${what}: expected a commit, got ${result.outcome}`);
   const head = await remoteHead(bare);
   if (head !== result.commit) fail(`${what}: remote main is ${head}, the sync reported ${result.commit}`);
@@ -418,7 +420,7 @@ async function noopRun(ctx: Ctx, bare: string, cacheDir: string, i: number): Pro
   globalThis.gc?.();
   const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
   const what = `no-op sync, run ${i + 1}`;
-  expectCounts(result, what, { unchanged: ctx.size });
+  expectCounts(result, what, { unchanged: ctx.size }, 0);
   if (result.outcome !== 'unchanged' || result.commit !== undefined) fail(`${what}: expected no commit, got ${result.outcome} ${'commit' in result ? (result.commit ?? '') : ''}`);
   const after = await remoteHead(bare);
   if (after !== before) fail(`${what}: remote main moved from ${before} to ${after} (a no-op sync made a commit)`);
@@ -433,7 +435,7 @@ async function oneRowRun(ctx: Ctx, bare: string, cacheDir: string, i: number, ru
   globalThis.gc?.();
   const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
   const what = `one-row change (${uid}), run ${i + 1}`;
-  expectCounts(result, what, { updated: 1, unchanged: ctx.size - 1 });
+  expectCounts(result, what, { updated: 1, unchanged: ctx.size - 1 }, 1);
   if (result.outcome !== 'published' || result.commit === undefined) fail(`${what}: expected a commit, got ${result.outcome}`);
   const updated = result.plan.nodes.find((node) => node.status === 'updated')!;
   if (updated.uid !== uid) fail(`${what}: updated node is ${updated.uid}`);
@@ -607,7 +609,7 @@ function print(results: SizeResult[], db: DbTarget): void {
         r.size.toLocaleString('en-US'),
         SCENARIO_LABEL[scenario],
         fmt(p.readRows),
-        fmt(p.render),
+        fmt(p.prepare),
         fmt(p.openRepo),
         fmt(p.fetch),
         fmt(p.listTree),
@@ -623,16 +625,17 @@ function print(results: SizeResult[], db: DbTarget): void {
   }
   out.push(
     table(
-      ['rows', 'scenario', 'read rows', 'render', 'open repo', 'fetch', 'ls-tree', 'diff*', '(blobs)', 'commit', 'push', 'close', 'other', 'total'],
+      ['rows', 'scenario', 'read rows', 'prepare', 'open repo', 'fetch', 'ls-tree', 'diff*', '(blobs)', 'commit', 'push', 'close', 'other', 'total'],
       phaseRows,
       ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
   out.push(
-    '  read rows = readHubRows (connect + SELECT + toHubRows); render = renderHub; open repo = cache clone init + remote setup;',
+    '  read rows = readHubRows (connect + SELECT + toHubRows); prepare = prepareHub (input hashes); open repo = cache clone init + remote setup;',
     '  fetch = ls-remote (+ git fetch when the head is new to the cache); ls-tree = listing the hub folder at head;',
-    '  diff* = everything between ls-tree and publish (diffHub, commit message, merging file changes), of which',
-    '  (blobs) = cat-file --batch of the updated nodes\' LynqNodes; commit = git fast-import; push = git push to the bare repo;',
+    '  diff* = everything between ls-tree and publish (diffHub: LynqNode seals checked, the nodes that need it rendered and compared;',
+    '  commit message, merging file changes), of which',
+    '  (blobs) = cat-file --batch of the LynqNodes Git has; commit = git fast-import; push = git push to the bare repo;',
     '  other = total minus the phases (deps setup, bookkeeping). Each column is a median on its own, so they need not add up.',
     '',
   );

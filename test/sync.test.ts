@@ -280,6 +280,54 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     assert.equal((await readTree(remote.dir, 'main')).get('README.md'), 'someone else\n');
   });
 
+  /** syncHub itself, for what the CLI does not print: how many nodes were rendered. */
+  const syncInProcess = async () => {
+    const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
+    const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
+    const result = await syncHub(config.hubs.get('customers')!, config.forms, deps, { allowDeletions: false });
+    assert.ok('plan' in result, `sync failed: ${'error' in result ? result.error : result.outcome}`);
+    return { ...result, statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
+  };
+
+  test('a sync renders only the nodes whose row, form or files changed; the LynqNode seal vouches for the rest', async () => {
+    const first = await syncInProcess();
+    assert.equal(first.plan.rendered, 3);
+    const noop = await syncInProcess();
+    assert.equal(noop.outcome, 'unchanged');
+    assert.equal(noop.plan.rendered, 0, 'nothing changed: no node is rendered');
+    assert.deepEqual(noop.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'unchanged' });
+    await db.exec(`UPDATE customers SET replicas = '5' WHERE id = 'initech'`);
+    const oneRow = await syncInProcess();
+    assert.equal(oneRow.plan.rendered, 1);
+    assert.deepEqual(oneRow.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'updated' });
+    await rewrite(files.dir, 'hubs/customers.yaml', hubFile(db.name).replace('namespace: tenants', 'namespace: customers'));
+    const hubChanged = await syncInProcess();
+    assert.equal(hubChanged.plan.rendered, 3, 'the hub namespace is part of every input hash');
+    assert.deepEqual(hubChanged.plan.nodes.map((node) => node.causes), [['hub'], ['hub'], ['hub']]);
+  });
+
+  test('hand edits anywhere in a node folder break its seal: the node is rendered again and put back', async () => {
+    await sync();
+    const published = await readTree(remote.dir, 'main');
+    const other = await cloneWorkTree(remote.dir);
+    try {
+      const lynqNode = published.get('nodes/customers/web/acme/lynqnode.yaml')!;
+      // The LynqNode edited below its annotations (its input hash and seal left as they were).
+      await commitFiles(other.dir, { 'nodes/customers/web/acme/lynqnode.yaml': lynqNode.replace('hubId: customers', 'hubId: someone-else'), 'nodes/customers/web/globex/notes.yaml': 'added: by hand\n' }, 'hand edits');
+      await other.git('rm', '--quiet', 'nodes/customers/web/initech/kustomization.yaml');
+      await other.git('commit', '--quiet', '-m', 'a file removed by hand');
+      await other.git('push', '--quiet', 'origin', 'main');
+    } finally {
+      await other.cleanup();
+    }
+    const result = await syncInProcess();
+    assert.equal(result.plan.rendered, 3);
+    assert.deepEqual(result.statuses, { acme: 'updated', globex: 'updated', initech: 'updated' });
+    assert.deepEqual(result.plan.nodes.map((node) => node.causes), [['edit'], ['edit'], ['edit']]);
+    assert.deepEqual(await readTree(remote.dir, 'main'), published, 'every byte the bridge wrote is back, the added file gone');
+    assert.equal((await syncInProcess()).plan.rendered, 0, 'and then the seals hold again');
+  });
+
   test('kubectl kustomize builds every published node folder', async () => {
     await sync();
     const work = await cloneWorkTree(remote.dir);
