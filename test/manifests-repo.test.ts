@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GitError } from '../src/errors.ts';
+import { STAGING_ROOT, stagingPlan } from '../src/git/fast-import-staging.ts';
 import { openManifestsRepo, type CommitInput, type ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
 import { cloneWorkTree, commitCount, commitFiles, git, gitBuffer, logMessages, makeBareRepo, makeTempDir, readTree, readTreeBytes, revParse } from './helpers/git.ts';
@@ -259,6 +260,54 @@ describe('commit and push', () => {
   it('fails with a GitError when the parent is unknown', async () => {
     const repo = await open(await bareRepo());
     await assert.rejects(repo.commit(commitInput({ parent: '0123456789012345678901234567890123456789', writes: new Map([['a', 'b']]) })), GitError);
+  });
+});
+
+describe('wide folders: new folders are built apart and moved into place (fast-import-staging.ts)', () => {
+  it('stages the highest new folder of at most 64 files, never an existing one', () => {
+    const paths = [
+      ...Array.from({ length: 100 }, (_, i) => [`nodes/h/web/n${i}/a.yaml`, `nodes/h/web/n${i}/levels/0/k.yaml`]).flat(),
+      'nodes/h/web/old/a.yaml',
+      'apps/h/web/n0.yaml',
+    ];
+    const plan = stagingPlan(paths, (folder) => folder !== 'nodes/h/web/old' && folder !== 'apps');
+    assert.equal(plan.folders.length, 101, 'one per new node folder (not nodes/h/web: 200 files; not the existing old), and apps/h');
+    assert.deepEqual(plan.folders[0], { folder: 'nodes/h/web/n0', staging: `${STAGING_ROOT}/0/0` });
+    assert.deepEqual(plan.folders[99], { folder: 'nodes/h/web/n99', staging: `${STAGING_ROOT}/1/35` });
+    assert.equal(plan.stagedPath.get('nodes/h/web/n1/levels/0/k.yaml'), `${STAGING_ROOT}/0/1/levels/0/k.yaml`);
+    assert.equal(plan.stagedPath.has('nodes/h/web/old/a.yaml'), false);
+    assert.equal(plan.stagedPath.get('apps/h/web/n0.yaml'), `${STAGING_ROOT}/1/36/web/n0.yaml`, 'apps exists; apps/h is new and small');
+    assert.deepEqual(stagingPlan(['a/b.yaml', 'c.yaml'], () => true).folders, [{ folder: 'a', staging: `${STAGING_ROOT}/0/0` }], 'a file at the top is never staged');
+  });
+
+  it('builds the very tree git itself builds from the same files: new, existing and wide folders', async () => {
+    const seed: Record<string, string> = { 'nodes/h/web/old/a.yaml': 'old a\n', 'nodes/h/web/old/b.yaml': 'old b\n', 'README.md': 'hi\n' };
+    const { bare, head } = await seededRemote(seed);
+    const writes = new Map<string, string>([['nodes/h/web/old/a.yaml', 'new a\n'], ['apps/h/web/old.yaml', 'app\n']]);
+    for (let i = 0; i < 150; i++) for (const name of ['a.yaml', 'b.yaml', 'levels/0/k.yaml']) writes.set(`nodes/h/web/n${String(i).padStart(3, '0')}/${name}`, `${i} ${name}\n`);
+    for (let i = 0; i < 80; i++) writes.set(`nodes/h/big/f${i}.yaml`, `${i}\n`);
+    const repo = await open(bare);
+    await repo.fetch('main');
+    const commit = await repo.commit(commitInput({ parent: head, writes, deletes: ['README.md'] }));
+
+    // The same change made by git in a work tree.
+    const work = await cloneWorkTree(bare);
+    cleanups.push(work.cleanup);
+    await work.git('rm', '--quiet', 'README.md');
+    await commitFiles(work.dir, Object.fromEntries(writes), 'by git');
+    const expected = (await work.git('rev-parse', 'HEAD^{tree}')).trim();
+    await repo.push(commit, 'main', head);
+    assert.equal((await git(bare, ['rev-parse', 'main^{tree}'])).trim(), expected);
+  });
+
+  it('leaves a repository that has a folder of the staging name alone, and stages nothing', async () => {
+    const { bare, head } = await seededRemote({ [`${STAGING_ROOT}/0/0/mine.txt`]: 'mine\n' });
+    const repo = await open(bare);
+    await repo.fetch('main');
+    const writes = new Map([['nodes/h/web/n/a.yaml', 'a\n'], ['nodes/h/web/n/b.yaml', 'b\n']]);
+    const commit = await repo.commit(commitInput({ parent: head, writes }));
+    await repo.push(commit, 'main', head);
+    assert.deepEqual(await readTree(bare, 'main'), new Map([[`${STAGING_ROOT}/0/0/mine.txt`, 'mine\n'], ...writes]));
   });
 });
 

@@ -7,6 +7,7 @@ import { isRemoteUrl } from '../config/repo-url.ts';
 import { GitError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { TreeListing } from '../plan/types.ts';
+import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { createGit, gitFailure, runGit, type GitOptions, type RunResult } from './git.ts';
 import { nodeHistory, type HistoryEntry, type NodeRef } from './history.ts';
 
@@ -174,7 +175,9 @@ class CachedRepo implements ManifestsRepo {
     chunks.push(Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n'));
     if (input.parent !== undefined) chunks.push(Buffer.from(`from ${input.parent}\n`));
     for (const file of input.deletes) chunks.push(Buffer.from(`D ${fastImportPath(file)}\n`));
-    files.forEach(([file], index) => chunks.push(Buffer.from(`M 100644 :${index + 1} ${fastImportPath(file)}\n`)));
+    const staging = await this.stagingPlan(input.parent, files.map(([file]) => file));
+    files.forEach(([file], index) => chunks.push(Buffer.from(`M 100644 :${index + 1} ${fastImportPath(staging.stagedPath.get(file) ?? file)}\n`)));
+    for (const { staging: from, folder } of staging.folders) chunks.push(Buffer.from(`R ${fastImportPath(from)} ${fastImportPath(folder)}\n`));
     chunks.push(Buffer.from('done\n'));
     // One buffer: 140,000 small writes to a pipe cost more than the import itself.
     const imported = await this.run(['fast-import', '--quiet', '--done', '--force'], [Buffer.concat(chunks)]);
@@ -183,6 +186,19 @@ class CachedRepo implements ManifestsRepo {
     if (resolved.code !== 0) throw gitFailure('reading the new commit', resolved);
     await this.run(['update-ref', '-d', ref]);
     return resolved.stdout.toString('utf8').trim();
+  }
+
+  /** Which new folders fast-import should build apart (fast-import-staging.ts); the parent says which folders exist. */
+  private async stagingPlan(parent: string | undefined, paths: readonly string[]): Promise<StagingPlan> {
+    if (parent === undefined) return stagingPlan(paths, () => true);
+    const asked = [STAGING_ROOT, ...stagingCandidates(paths)];
+    const result = await this.run(['cat-file', '--batch-check=%(objectname) %(objecttype)'], [asked.map((folder) => `${parent}:${folder}\n`).join('')]);
+    if (result.code !== 0) throw gitFailure('reading the parent commit', result);
+    const lines = result.stdout.toString('utf8').split('\n');
+    const existing = new Set(asked.filter((_, index) => !lines[index]!.endsWith(' missing')));
+    // A repository that has a folder of that name is left alone: nothing is staged.
+    if (existing.has(STAGING_ROOT)) return stagingPlan(paths, () => false);
+    return stagingPlan(paths, (folder) => !existing.has(folder));
   }
 
   async push(commit: string, branch: string, expected: string | undefined): Promise<PushOutcome> {
