@@ -280,13 +280,26 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     assert.equal((await readTree(remote.dir, 'main')).get('README.md'), 'someone else\n');
   });
 
-  /** syncHub itself, for what the CLI does not print: how many nodes were rendered. */
+  /** syncHub itself, for what the CLI does not print: how many nodes were rendered, how many LynqNodes read. */
   const syncInProcess = async () => {
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
     const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
-    const result = await syncHub(config.hubs.get('customers')!, config.forms, deps, { allowDeletions: false });
+    let blobsRead = 0;
+    const counting = {
+      ...deps,
+      openRepo: async (hub: Parameters<typeof deps.openRepo>[0]) => {
+        const repo = await deps.openRepo(hub);
+        return Object.assign(Object.create(repo) as typeof repo, {
+          readBlobs: (ids: readonly string[]) => {
+            blobsRead += ids.length;
+            return repo.readBlobs(ids);
+          },
+        });
+      },
+    };
+    const result = await syncHub(config.hubs.get('customers')!, config.forms, counting, { allowDeletions: false });
     assert.ok('plan' in result, `sync failed: ${'error' in result ? result.error : result.outcome}`);
-    return { ...result, statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
+    return { ...result, blobsRead, statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
   };
 
   test('a sync renders only the nodes whose row, form or files changed; the LynqNode seal vouches for the rest', async () => {
@@ -295,7 +308,23 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const noop = await syncInProcess();
     assert.equal(noop.outcome, 'unchanged');
     assert.equal(noop.plan.rendered, 0, 'nothing changed: no node is rendered');
+    assert.equal(noop.blobsRead, 3, 'every LynqNode is read once to check its seal');
     assert.deepEqual(noop.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'unchanged' });
+    const remembered = await syncInProcess();
+    assert.deepEqual([remembered.plan.rendered, remembered.blobsRead], [0, 0], 'the checked seals are remembered in the cache folder');
+    const store = path.join(env.LYNQ_CACHE_DIR!, 'verified', 'customers.txt');
+    await writeFile(store, 'not a key\n');
+    const torn = await syncInProcess();
+    assert.deepEqual([torn.plan.rendered, torn.blobsRead, torn.outcome], [0, 3, 'unchanged'], 'a torn store is ignored, and only costs the reads');
+    const other = await cloneWorkTree(remote.dir);
+    try {
+      await commitFiles(other.dir, { 'nodes/customers/web/acme/kustomization.yaml': 'edited: by hand\n' }, 'hand edit');
+      await other.git('push', '--quiet', 'origin', 'main');
+    } finally {
+      await other.cleanup();
+    }
+    const edited = await syncInProcess();
+    assert.deepEqual([edited.plan.rendered, edited.statuses.acme], [1, 'updated'], 'a remembered seal is for the exact files it checked');
     await db.exec(`UPDATE customers SET replicas = '5' WHERE id = 'initech'`);
     const oneRow = await syncInProcess();
     assert.equal(oneRow.plan.rendered, 1);

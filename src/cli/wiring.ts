@@ -6,6 +6,7 @@ import { readHubRows } from '../sources/factory.ts';
 import type { PullRequestClient } from '../forge/types.ts';
 import { DryRunPublisher, PushPublisher } from '../sync/publisher.ts';
 import type { SyncDeps } from '../sync/sync-hub.ts';
+import { fileVerifiedStore } from '../sync/verified-store.ts';
 import { BRIDGE_VERSION } from '../version.ts';
 import { forgeOpener } from './forge-wiring.ts';
 import { openHubRepo, repoUrlOf } from './repo-wiring.ts';
@@ -39,6 +40,7 @@ export function createSyncDeps(options: WiringOptions): SyncDeps {
     openRepo: (hub) => openHubRepo(hub, { ...options, secretEnv, cacheDir: options.dryRun ? undefined : defaultCacheDir(env), openForge }),
     publisher: options.dryRun ? new DryRunPublisher(options.out, options.diff) : new PushPublisher(clock),
     openForge,
+    verifiedStore: options.dryRun ? undefined : fileVerifiedStore(defaultCacheDir(env)),
     clock,
     bridgeVersion: BRIDGE_VERSION,
     onPhase: options.onPhase,

@@ -144,7 +144,7 @@ class CachedRepo implements ManifestsRepo {
     const unique = [...new Set(ids)];
     const blobs = new Map<string, string>();
     if (unique.length === 0) return blobs;
-    const result = await this.run(['cat-file', '--batch'], [unique.join('\n') + '\n']);
+    const result = await this.run(['cat-file', '--batch', '--buffer'], [unique.join('\n') + '\n']);
     if (result.code !== 0) throw gitFailure('reading files from the cache clone', result);
     const out = result.stdout;
     let at = 0;

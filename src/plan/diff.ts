@@ -5,7 +5,8 @@ import { KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/
 import { sealedInputHash, type NodeOutput } from '../render/output-seal.ts';
 import { parseAppPath, parseNodePath } from '../render/paths.ts';
 import { readPreviousNode, type PreviousNode } from './previous-node.ts';
-import { isFailure, type NodeFailure, type PreparedHub } from './render-hub.ts';
+import { isFailure, type NodeFailure, type NodeInput, type PreparedHub } from './render-hub.ts';
+import { VerifiedOutputs } from './verified-outputs.ts';
 import type { BlobReader, ChangeCause, NodeChange, Plan, TreeListing } from './types.ts';
 
 export type DiffOptions = {
@@ -17,6 +18,8 @@ export type DiffOptions = {
   existing: TreeListing;
   readBlobs: BlobReader;
   allowDeletions: boolean;
+  /** Seals found to hold by earlier syncs, and where this one records those that hold now. */
+  verified?: VerifiedOutputs;
 };
 
 /** What Git has for one node: its folder's files (name → blob id) and its apps file. */
@@ -24,9 +27,10 @@ type ExistingNode = { form: string; uid: string; files: Map<string, string>; app
 
 /**
  * Compare the hub's nodes with what Git has, byte for byte (by blob id). First the
- * LynqNodes Git has are read (one batch): a node whose LynqNode recorded the same input
- * hash, and whose seal says every file of it is as the bridge wrote it, is unchanged
- * without being rendered (output-seal.ts). Every other node is rendered and compared.
+ * LynqNodes Git has are read (one batch; not those an earlier sync already checked,
+ * verified-outputs.ts): a node whose LynqNode recorded the same input hash, and whose
+ * seal says every file of it is as the bridge wrote it, is unchanged without being
+ * rendered (output-seal.ts). Every other node is rendered and compared.
  * Nodes are found in both the node folders and the apps folder, so a node whose folder
  * is gone but whose Application is left is still cleaned up. Per file, the form's
  * policies apply: a `creationPolicy: Once` file that Git has is never rewritten; a file
@@ -47,12 +51,19 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     existing.delete(key);
     return { input, previous };
   });
-  const lynqNodeIds = candidates.map(({ previous }) => previous?.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
+  const verified = options.verified ?? new VerifiedOutputs();
+  const keys = candidates.map(({ input, previous }) => (previous === undefined ? undefined : VerifiedOutputs.key(input.inputHash, previous)));
+  const lynqNodeIds = candidates
+    .filter(({ previous }, index) => previous !== undefined && !verified.has(keys[index]!))
+    .map(({ previous }) => previous!.files.get(LYNQNODE_FILE))
+    .filter((id): id is string => id !== undefined);
   const blobs = lynqNodeIds.length > 0 ? await options.readBlobs(lynqNodeIds) : new Map<string, string>();
   let rendered = 0;
-  for (const { input, previous } of candidates) {
+  for (const [index, { input, previous }] of candidates.entries()) {
+    const key = keys[index];
     const text = previous === undefined ? undefined : blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
-    if (text !== undefined && sealedInputHash(text, outputOf(previous!)) === input.inputHash) {
+    if (key !== undefined && (verified.has(key) || sealHolds(text, previous!, input))) {
+      verified.hold(key);
       nodes.push({ ...unchangedFiles(hub.name, input.form, input.uid), status: 'unchanged', reasons: [] });
       continue;
     }
@@ -66,6 +77,7 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     existing.delete(`${failure.form}/${failure.uid}`);
     nodes.push(failed(hub.name, failure));
   }
+
   const removals = [...existing.values()];
   const guard = hub.spec.deletionGuard.maxDeletePercent;
   const hold = !options.allowDeletions && removals.length > 0 && (removals.length === nodeCount || (removals.length * 100) / nodeCount > guard);
@@ -159,9 +171,12 @@ function isResourceFile(name: string): boolean {
   return name !== KUSTOMIZATION_FILE && name !== LYNQNODE_FILE && !name.includes('/');
 }
 
-/** The node's files in Git as its LynqNode's seal covers them: every file but the LynqNode, and the apps file. */
-function outputOf(previous: ExistingNode): NodeOutput {
-  return { files: [...previous.files].filter(([name]) => name !== LYNQNODE_FILE), app: previous.app };
+/** Whether the node's LynqNode (`text`) recorded this input hash and its seal matches the node's files in Git. */
+function sealHolds(text: string | undefined, previous: ExistingNode, input: NodeInput): boolean {
+  if (text === undefined) return false;
+  // The seal covers every file but the LynqNode itself, and the apps file.
+  const output: NodeOutput = { files: [...previous.files].filter(([name]) => name !== LYNQNODE_FILE), app: previous.app };
+  return sealedInputHash(text, output) === input.inputHash;
 }
 
 function failed(hub: string, failure: NodeFailure): NodeChange {

@@ -40,9 +40,14 @@ export function sealedInputHash(text: string, output: NodeOutput): string | unde
 }
 
 function outputHash(unsealedText: string, output: NodeOutput): string {
+  return `sha256:${sha256(`${outputLines(output)}lynqnode\n${unsealedText}`)}`;
+}
+
+/** The files and apps file as text, one line each, in a fixed order. */
+export function outputLines(output: NodeOutput): string {
   const lines = [...output.files].map(([name, blob]) => `file ${name} ${blob}\n`).sort(compareStrings);
   if (output.app !== undefined) lines.push(`app ${output.app.path} ${output.app.blob}\n`);
-  return `sha256:${sha256(`${lines.join('')}lynqnode\n${unsealedText}`)}`;
+  return lines.join('');
 }
 
 // The LynqNode is canonical YAML written by the bridge: its annotations sit at four

@@ -7,12 +7,14 @@ import { diffHub } from '../plan/diff.ts';
 import { prepareHub } from '../plan/render-hub.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
 import { changedNodes, fileChanges, type Plan, type TreeListing } from '../plan/types.ts';
+import { VerifiedOutputs } from '../plan/verified-outputs.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { HubRow } from '../sources/rows.ts';
 import { commitMessage } from './commit-message.ts';
 import { proposeChanges, type Proposal } from './propose.ts';
 import type { Publisher } from './publisher.ts';
 import { botBranch, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
+import type { VerifiedStore } from './verified-store.ts';
 
 export type SyncDeps = {
   logger: Logger;
@@ -26,6 +28,8 @@ export type SyncDeps = {
   /** Milliseconds since the epoch, for commit times. */
   clock?: () => number;
   bridgeVersion: string;
+  /** Seals checked by earlier syncs (none for a dry run): saves reading LynqNodes that are as they were. */
+  verifiedStore?: VerifiedStore;
   /** Told when a hub enters a phase; the CLI shows it on a terminal. */
   onPhase?: (hub: string, phase: string) => void;
 };
@@ -77,6 +81,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     if (usesPullRequests(routing) && branchForPullRequests === branch) {
       throw new ConfigError(`the pull-request branch must differ from the target branch ${branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
     }
+    const known = (await deps.verifiedStore?.load(hub)) ?? new Set<string>();
     // Kept across attempts: a push that went out stays published when the bot branch then moves.
     let commit: string | undefined;
     let published = false;
@@ -84,8 +89,10 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       phase(attempt === 1 ? 'comparing with git' : `comparing with git (attempt ${attempt})`);
       let head = await repo.fetch(branch);
       const existing = await listPrefixes(repo, head, hubPrefixes(hub, root));
-      const plan = await diffHub({ hub, root, formNames, prepared, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions });
+      const verified = new VerifiedOutputs(known);
+      const plan = await diffHub({ hub, root, formNames, prepared, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions, verified });
       log.info({ nodes: prepared.inputs.length, rendered: plan.rendered }, 'compared with git');
+      await remember(deps.verifiedStore, hub, verified, log);
       const routed = usesPullRequests(routing) ? routePlan(plan, routing) : { push: changedNodes(plan), propose: [] };
       if (routed.push.length > 0) {
         const proposed = { count: routed.propose.length, branch: branchForPullRequests };
@@ -129,6 +136,17 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     return { hub: hub.name, outcome: 'git-failed', error: messageOf(error) };
   } finally {
     await repo?.close();
+  }
+}
+
+/** Keep this sync's checked seals for the next one; a failure to write costs only speed. */
+async function remember(store: VerifiedStore | undefined, hub: Hub, verified: VerifiedOutputs, log: Logger): Promise<void> {
+  const keys = verified.changed();
+  if (store === undefined || keys === undefined) return;
+  try {
+    await store.save(hub, keys);
+  } catch (error) {
+    log.warn({ err: messageOf(error) }, 'could not keep the checked seals; the next sync reads every LynqNode');
   }
 }
 

@@ -1,0 +1,36 @@
+import { sha256 } from '../render/hash.ts';
+import { outputLines, type NodeOutput } from '../render/output-seal.ts';
+
+/**
+ * Node outputs whose LynqNode seal a sync has already checked, remembered between syncs
+ * so that a node found exactly as it was costs no read of its LynqNode. A key is the hash
+ * of the input hash and every blob id of the node, its LynqNode's included: git objects
+ * never change, so a key once true stays true. The set only saves work; without it (a
+ * first run, a fresh cache, a dry run) every LynqNode is read and checked.
+ */
+export class VerifiedOutputs {
+  private readonly held = new Set<string>();
+
+  constructor(private readonly known: ReadonlySet<string> = new Set()) {}
+
+  /** The key of a node whose files in Git (LynqNode included) are `output`, for `inputHash`. */
+  static key(inputHash: string, output: NodeOutput): string {
+    return sha256(`${inputHash}\n${outputLines(output)}`);
+  }
+
+  /** Whether the seal was found to hold for this key by an earlier sync. */
+  has(key: string): boolean {
+    return this.known.has(key);
+  }
+
+  /** The seal holds for this key in this sync. */
+  hold(key: string): void {
+    this.held.add(key);
+  }
+
+  /** What to remember for the next sync: the keys that held in this one, when they differ from what was known. */
+  changed(): string[] | undefined {
+    if (this.held.size === this.known.size && [...this.held].every((key) => this.known.has(key))) return undefined;
+    return [...this.held].sort();
+  }
+}
