@@ -1,7 +1,7 @@
 import type { Form, Hub } from '../config/load.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
-import { formHash, nodeInputHash, renderNode, type RenderContext, type RenderedNode } from '../render/node.ts';
+import { formHash, nodeInputHash, renderNode, type InputHashes, type RenderContext, type RenderedNode } from '../render/node.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
 
@@ -39,7 +39,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   for (const { row, number } of active) byUid.set(row.uid, [...(byUid.get(row.uid) ?? []), number]);
   const inactive = new Set(rows.filter((row) => !row.active).map((row) => row.uid));
 
-  const sources = new Map<NodeInput, { context: RenderContext; row: HubRow }>();
+  const sources = new Map<NodeInput, { context: RenderContext; row: HubRow; hashes: InputHashes }>();
   const inputs: NodeInput[] = [];
   const failures: NodeFailure[] = [];
   for (const form of forms) {
@@ -58,9 +58,10 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
         }
         continue;
       }
-      const input = { form: form.name, uid: row.uid, inputHash: nodeInputHash(context, gitops, row).inputHash };
+      const hashes = nodeInputHash(context, gitops, row);
+      const input = { form: form.name, uid: row.uid, inputHash: hashes.inputHash };
       inputs.push(input);
-      sources.set(input, { context, row });
+      sources.set(input, { context, row, hashes });
     }
   }
 
@@ -68,9 +69,9 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   const render = (input: NodeInput): RenderedNode | NodeFailure => {
     let result = done.get(input);
     if (result === undefined) {
-      const { context, row } = sources.get(input)!;
+      const { context, row, hashes } = sources.get(input)!;
       try {
-        result = renderNode(context, row);
+        result = renderNode(context, row, hashes);
       } catch (error) {
         if (!isLynqError(error)) throw error;
         result = { form: input.form, uid: input.uid, error: messageOf(error) };

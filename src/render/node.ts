@@ -89,9 +89,10 @@ export function columnHashes(values: Readonly<Record<string, string>>): Record<s
 /**
  * Render one node: every resource of the form for one row, leaf by leaf. Any problem
  * throws a RenderError naming hub, form, uid and resource; the caller fails this node
- * only and keeps what Git has for it.
+ * only and keeps what Git has for it. `known`: the row's input hashes, when the caller
+ * has computed them already.
  */
-export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
+export function renderNode(context: RenderContext, row: HubRow, known?: InputHashes): RenderedNode {
   const { hub, form } = context;
   const gitops = context.gitops ?? resolveGitops(hub);
   const where: ErrorWhere = { hub: hub.name, form: form.name, uid: row.uid };
@@ -138,7 +139,7 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
           resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
         });
 
-  const { rowHash, inputHash } = nodeInputHash(context, gitops, row);
+  const { rowHash, inputHash } = known ?? nodeInputHash(context, gitops, row);
   const hashes = columnHashes(row.values);
   const lynqNode = {
     apiVersion: 'operator.lynq.sh/v1',
@@ -191,12 +192,14 @@ export function renderNode(context: RenderContext, row: HubRow): RenderedNode {
   };
 }
 
+export type InputHashes = { rowHash: string; inputHash: string };
+
 /**
  * What a node is rendered from, as one hash: the row's values, the form, the hub's
  * output settings and the bridge version. Rendering is a pure function of these, which
  * is what lets a sync skip a node whose LynqNode recorded the same hash (output-seal.ts).
  */
-export function nodeInputHash(context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>, gitops: Pick<ResolvedGitops, 'hash'>, row: HubRow): { rowHash: string; inputHash: string } {
+export function nodeInputHash(context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>, gitops: Pick<ResolvedGitops, 'hash'>, row: HubRow): InputHashes {
   const rowHash = sha256(stableJson(row.values));
   return { rowHash, inputHash: sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`) };
 }
