@@ -86,7 +86,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     let commit: string | undefined;
     let published = false;
     for (let attempt = 1; attempt <= maxPushAttempts; attempt++) {
-      phase(attempt === 1 ? 'comparing with git' : `comparing with git (attempt ${attempt})`);
+      phase(`comparing ${prepared.inputs.length} nodes with git, rendering what changed${attempt === 1 ? '' : ` (attempt ${attempt})`}`);
       let head = await repo.fetch(branch);
       const existing = await listPrefixes(repo, head, hubPrefixes(hub, root));
       const verified = new VerifiedOutputs(known);
