@@ -69,8 +69,14 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     }
     rendered++;
     const result = prepared.render(input);
-    if (isFailure(result)) nodes.push(failed(hub.name, result));
-    else nodes.push(compareNode(hub.name, result, previous, text === undefined ? undefined : readPreviousNode(text)));
+    if (isFailure(result)) {
+      nodes.push(failed(hub.name, result));
+      continue;
+    }
+    // Its seal holds for what was just rendered, by construction: remembered, the next
+    // sync reads no LynqNode of it if Git then has exactly these files.
+    verified.hold(VerifiedOutputs.key(input.inputHash, { files: result.files.map((file) => [file.name, file.blob] as const), app: result.appFile }));
+    nodes.push(compareNode(hub.name, result, previous, text === undefined ? undefined : readPreviousNode(text)));
   }
 
   for (const failure of prepared.failures) {

@@ -23,7 +23,7 @@ export class VerifiedOutputs {
     return this.known.has(key);
   }
 
-  /** The seal holds for this key in this sync. */
+  /** The seal holds for this key in this sync (found in Git, or just rendered). */
   hold(key: string): void {
     this.held.add(key);
   }
