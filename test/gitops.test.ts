@@ -7,42 +7,11 @@ import { parseAllDocuments } from 'yaml';
 import { ConfigError, RenderError } from '../src/errors.ts';
 import { toArgoIgnorePath } from '../src/gitops/json-path.ts';
 import { pointerToPath, validateManifest } from '../src/gitops/validation.ts';
-import { templateVariables } from '../src/plan/render-hub.ts';
-import { formHash, renderNode, type RenderedNode } from '../src/render/node.ts';
-import { TemplateEngine } from '../src/render/template.ts';
 import { testForm, testHub } from './helpers/config.ts';
 import { tempFiles } from './helpers/files.ts';
+import { LISTS, renderTestNode as render } from './helpers/render.ts';
 
 const run = promisify(execFile);
-
-const LISTS = `  namespaces:
-    - id: ns
-      nameTemplate: "{{ uid }}"
-      spec:
-        apiVersion: v1
-        kind: Namespace
-  configMaps:
-    - id: settings
-      dependIds: [ns]
-      nameTemplate: settings
-      targetNamespace: "{{ uid }}"
-      spec:
-        apiVersion: v1
-        kind: ConfigMap
-        data:
-          PLAN: "{{ plan }}"
-  services:
-    - id: service
-      dependIds: [settings]
-      nameTemplate: web
-      targetNamespace: "{{ uid }}"
-      spec:
-        apiVersion: v1
-        kind: Service
-        spec:
-          ports:
-            - port: 80
-`;
 
 const LABELS = `  labels:
     lynq.sh/form: web
@@ -51,12 +20,6 @@ const LABELS = `  labels:
     lynq.sh/uid: acme
 `;
 
-function render(gitops: string, lists = LISTS, uid = 'acme', formName = 'web'): RenderedNode {
-  const hub = testHub({ extra: { plan: 'plan' }, spec: `  publish:\n    repo: https://git.example.com/manifests.git\n    branch: live\n  gitops:\n${gitops}` });
-  const form = testForm(lists, { name: formName });
-  const context = { hub, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub)), root: 'nodes', bridgeVersion: '0.0.0-test' };
-  return renderNode(context, { uid, active: true, values: { uid, activate: 'true', plan: 'gold' } });
-}
 
 describe('Argo CD: one Application per node', () => {
   test('at <appsRoot>/<hub>/<form>/<uid>.yaml: the node folder, the resources finalizer, lynq.sh labels, defaults from the hub', () => {

@@ -1,42 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gitBlobId } from '../src/render/hash.ts';
-import { formHash, LYNQNODE_FILE, renderNode, type RenderedNode } from '../src/render/node.ts';
+import { LYNQNODE_FILE, type RenderedNode } from '../src/render/node.ts';
 import { ANNOTATION_OUTPUT_HASH, sealedInputHash, type NodeOutput } from '../src/render/output-seal.ts';
-import { TemplateEngine } from '../src/render/template.ts';
-import { testForm, testHub } from './helpers/config.ts';
+import { LISTS, renderTestNode } from './helpers/render.ts';
 
-const FORM = testForm(`  configMaps:
-    - id: settings
-      nameTemplate: "{{ uid }}-settings"
-      spec:
-        apiVersion: v1
-        kind: ConfigMap
-        data:
-          PLAN: "{{ plan }}"
-  services:
-    - id: web
-      dependIds: [settings]
-      nameTemplate: "{{ uid }}-web"
-      spec:
-        apiVersion: v1
-        kind: Service
-        spec:
-          ports:
-            - port: 80
-`);
+const ENGINES = ['none', 'argocd', 'flux'] as const;
 
-const GITOPS = {
-  none: '',
-  argocd: '  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n    engine: argocd\n',
-  // Two DAG levels: Flux gets levels/0 and levels/1 kustomizations in the node folder.
-  flux: '  gitops:\n    engine: flux\n',
-} as const;
-
-function render(engine: keyof typeof GITOPS, plan = 'gold'): RenderedNode {
-  const hub = testHub({ extra: { plan: 'plan' }, spec: GITOPS[engine] });
-  const context = { hub, form: FORM, formHash: formHash(FORM), engine: new TemplateEngine(['uid', 'plan']), root: 'nodes', bridgeVersion: '9.9.9' };
-  return renderNode(context, { uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', plan } });
+function render(engine: (typeof ENGINES)[number], uid = 'acme'): RenderedNode {
+  return renderTestNode(`    engine: ${engine}\n`, LISTS, uid);
 }
 
 /** The node as a tree listing would show it: every file but the LynqNode, and the apps file. */
@@ -48,7 +20,7 @@ function outputOf(node: RenderedNode): { files: Map<string, string>; app: NodeOu
 const lynqNodeText = (node: RenderedNode): string => node.files.find((file) => file.name === LYNQNODE_FILE)!.content;
 
 describe('the LynqNode seal (lynq.sh/output-hash)', () => {
-  for (const engine of Object.keys(GITOPS) as Array<keyof typeof GITOPS>) {
+  for (const engine of ENGINES) {
     test(`engine ${engine}: a freshly rendered node's seal holds and gives its input hash`, () => {
       const node = render(engine);
       const text = lynqNodeText(node);
@@ -63,7 +35,7 @@ describe('the LynqNode seal (lynq.sh/output-hash)', () => {
   test('the seal is the same for the same inputs, and differs when any file differs', () => {
     assert.equal(lynqNodeText(render('argocd')), lynqNodeText(render('argocd')));
     const gold = render('argocd');
-    const silver = render('argocd', 'silver');
+    const silver = render('argocd', 'globex');
     assert.notEqual(sealedInputHash(lynqNodeText(silver), outputOf(silver)), undefined);
     assert.equal(sealedInputHash(lynqNodeText(gold), outputOf(silver)), undefined, 'a LynqNode does not vouch for another output');
   });
@@ -80,7 +52,7 @@ describe('the LynqNode seal (lynq.sh/output-hash)', () => {
     assert.equal(broken(new Map(output.files).set('levels/0/kustomization.yaml', gitBlobId('x\n'))), undefined, 'a level kustomization edited');
     assert.equal(broken(new Map(output.files).set('extra.yaml', gitBlobId('x\n'))), undefined, 'a file added by hand');
     const fewer = new Map(output.files);
-    fewer.delete('web.yaml');
+    fewer.delete('service.yaml');
     assert.equal(broken(fewer), undefined, 'a file removed by hand');
     assert.equal(broken(output.files, { path: output.app!.path, blob: gitBlobId('x\n') }), undefined, 'the apps file edited');
     assert.equal(broken(output.files, null), undefined, 'the apps file removed');

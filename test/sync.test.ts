@@ -7,8 +7,9 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { promisify } from 'node:util';
 import { createSyncDeps } from '../src/cli/wiring.ts';
 import { loadConfig } from '../src/config/load.ts';
+import type { ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { silentLogger } from '../src/logger.ts';
-import { syncHub } from '../src/sync/sync-hub.ts';
+import { syncHub, type SyncDeps } from '../src/sync/sync-hub.ts';
 import { lynq } from './helpers/cli.ts';
 import { formYaml } from './helpers/config.ts';
 import { closedPort, createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
@@ -250,22 +251,16 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
     const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
     let raced = false;
-    const racing = {
-      ...deps,
-      openRepo: async (hub: Parameters<typeof deps.openRepo>[0]) => {
-        const repo = await deps.openRepo(hub);
-        return Object.assign(Object.create(repo) as typeof repo, {
-          push: async (commit: string, branch: string, expected: string | undefined) => {
-            if (!raced) {
-              raced = true;
-              await commitFiles(other.dir, { 'README.md': 'someone else\n', 'nodes/customers/web/globex/kustomization.yaml': 'edited: by hand\n' }, 'human commit');
-              await other.git('push', '--quiet', 'origin', 'main');
-            }
-            return repo.push(commit, branch, expected);
-          },
-        });
+    const racing = withRepo(deps, (repo) => ({
+      push: async (commit: string, branch: string, expected: string | undefined) => {
+        if (!raced) {
+          raced = true;
+          await commitFiles(other.dir, { 'README.md': 'someone else\n', 'nodes/customers/web/globex/kustomization.yaml': 'edited: by hand\n' }, 'human commit');
+          await other.git('push', '--quiet', 'origin', 'main');
+        }
+        return repo.push(commit, branch, expected);
       },
-    };
+    }));
     const result = await syncHub(config.hubs.get('customers')!, config.forms, racing, { allowDeletions: false });
     await other.cleanup();
     assert.equal(result.outcome, 'published');
@@ -285,18 +280,12 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
     const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
     let blobsRead = 0;
-    const counting = {
-      ...deps,
-      openRepo: async (hub: Parameters<typeof deps.openRepo>[0]) => {
-        const repo = await deps.openRepo(hub);
-        return Object.assign(Object.create(repo) as typeof repo, {
-          readBlobs: (ids: readonly string[]) => {
-            blobsRead += ids.length;
-            return repo.readBlobs(ids);
-          },
-        });
+    const counting = withRepo(deps, (repo) => ({
+      readBlobs: (ids: readonly string[]) => {
+        blobsRead += ids.length;
+        return repo.readBlobs(ids);
       },
-    };
+    }));
     const result = await syncHub(config.hubs.get('customers')!, config.forms, counting, { allowDeletions: false });
     assert.ok('plan' in result, `sync failed: ${'error' in result ? result.error : result.outcome}`);
     return { ...result, blobsRead, statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
@@ -369,6 +358,17 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     }
   });
 });
+
+/** The deps with some methods of the repository they open replaced (to race a push, to count reads). */
+function withRepo(deps: SyncDeps, overrides: (repo: ManifestsRepo) => Partial<ManifestsRepo>): SyncDeps {
+  return {
+    ...deps,
+    openRepo: async (hub) => {
+      const repo = await deps.openRepo(hub);
+      return Object.assign(Object.create(repo) as ManifestsRepo, overrides(repo));
+    },
+  };
+}
 
 /** Replace a hub or form file between syncs. */
 function rewrite(dir: string, file: string, content: string): Promise<void> {

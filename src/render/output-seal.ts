@@ -22,9 +22,9 @@ export type NodeOutput = { files: Iterable<readonly [string, string]>; app: { pa
 
 /** The LynqNode text, written with `UNSEALED` as the seal, with the real seal put in. */
 export function seal(unsealedText: string, output: NodeOutput): string {
-  const at = unsealedText.indexOf(sealLine(UNSEALED));
+  const at = unsealedText.indexOf(UNSEALED_LINE);
   if (at < 0) throw new Error('the LynqNode has no unsealed output-hash annotation to seal');
-  return unsealedText.slice(0, at) + sealLine(outputHash(unsealedText, output)) + unsealedText.slice(at + sealLine(UNSEALED).length);
+  return unsealedText.slice(0, at) + sealLine(outputHash(unsealedText, output)) + unsealedText.slice(at + UNSEALED_LINE.length);
 }
 
 /**
@@ -35,7 +35,7 @@ export function sealedInputHash(text: string, output: NodeOutput): string | unde
   const sealed = SEAL.exec(text);
   const input = INPUT_HASH.exec(text);
   if (sealed === null || input === null) return undefined;
-  const unsealed = text.slice(0, sealed.index) + sealLine(UNSEALED) + text.slice(sealed.index + sealed[0].length);
+  const unsealed = text.slice(0, sealed.index) + UNSEALED_LINE + text.slice(sealed.index + sealed[0].length);
   return outputHash(unsealed, output) === sealed[1] ? input[1] : undefined;
 }
 
@@ -53,5 +53,6 @@ export function outputLines(output: NodeOutput): string {
 // The LynqNode is canonical YAML written by the bridge: its annotations sit at four
 // spaces under metadata. A text that differs in layout fails the seal and is re-rendered.
 const sealLine = (value: string): string => `\n    ${ANNOTATION_OUTPUT_HASH}: ${value}\n`;
+const UNSEALED_LINE = sealLine(UNSEALED);
 const SEAL = /\n {4}lynq\.sh\/output-hash: (sha256:[0-9a-f]{64})\n/;
 const INPUT_HASH = /\n {4}lynq\.sh\/input-hash: sha256:([0-9a-f]{64})\n/;
