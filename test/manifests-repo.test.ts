@@ -7,6 +7,7 @@ import { GitError } from '../src/errors.ts';
 import { STAGING_ROOT, stagingPlan } from '../src/git/fast-import-staging.ts';
 import { openManifestsRepo, type CommitInput, type ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
+import { gitBlobId } from '../src/render/hash.ts';
 import { cloneWorkTree, commitCount, commitFiles, git, gitBuffer, logMessages, makeBareRepo, makeTempDir, readTree, readTreeBytes, revParse } from './helpers/git.ts';
 
 const AUTHOR = { name: 'Lynq Bot', email: 'lynq@example.test' };
@@ -308,6 +309,66 @@ describe('wide folders: new folders are built apart and moved into place (fast-i
     const commit = await repo.commit(commitInput({ parent: head, writes }));
     await repo.push(commit, 'main', head);
     assert.deepEqual(await readTree(bare, 'main'), new Map([[`${STAGING_ROOT}/0/0/mine.txt`, 'mine\n'], ...writes]));
+  });
+});
+
+describe('storing files ahead of the commit (storeAhead)', () => {
+  /** The only clone in a cache folder. */
+  async function cloneIn(cacheDir: string): Promise<string> {
+    const clones = (await readdir(path.join(cacheDir, 'repos'))).filter((name) => name.endsWith('.git'));
+    assert.equal(clones.length, 1);
+    return path.join(cacheDir, 'repos', clones[0]!);
+  }
+
+  it('makes the very commit a plain commit makes: stored files named, changed or missing ones stored then', async () => {
+    const { bare, head } = await seededRemote({ 'nodes/h/web/old/a.yaml': 'old\n' });
+    // Over a MiB in all, so the writes also wait for git to read (the queue limit in git.ts).
+    const writes = new Map<string, string>();
+    for (let i = 0; i < 300; i++) writes.set(`nodes/h/web/n${i}/deploy.yaml`, `n: ${i}\n${'x'.repeat(8000)}\n`);
+    writes.set('nodes/h/web/old/a.yaml', 'new\n');
+    const input = commitInput({ parent: head, writes, message: 'ahead' });
+
+    const plain = await open(bare);
+    await plain.fetch('main');
+    const expected = await plain.commit(input);
+
+    const ahead = await open(bare);
+    await ahead.fetch('main');
+    const entries = [...writes];
+    for (let at = 0; at < 280; at += 20) await ahead.storeAhead(entries.slice(at, at + 20));
+    // Stored with content that the commit then does not hold: the commit's content wins.
+    await ahead.storeAhead([['nodes/h/web/old/a.yaml', 'an earlier plan\n']]);
+    // The last 21 files (and that one) are not stored ahead.
+    assert.equal(await ahead.commit(input), expected, 'same parent, files, author, time and message: the same commit id');
+    await ahead.push(expected, 'main', head);
+    assert.deepEqual(await readTree(bare, 'main'), new Map([...writes].sort(([a], [b]) => (a < b ? -1 : 1))));
+  });
+
+  it('keeps what was stored when no commit follows: close() ends git cleanly, the clone stays sound', async () => {
+    const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
+    const cacheDir = await tempDir();
+    const repo = await open(bare, cacheDir);
+    await repo.fetch('main');
+    await repo.storeAhead([['nodes/x.yaml', 'stored, never committed\n']]);
+    await repo.close();
+    const clone = await cloneIn(cacheDir);
+    await git(clone, ['cat-file', '-e', gitBlobId('stored, never committed\n')]);
+    await git(clone, ['fsck', '--no-progress']);
+    const again = await open(bare, cacheDir);
+    assert.equal(await again.fetch('main'), head);
+    const commit = await again.commit(commitInput({ parent: head, writes: new Map([['b.txt', 'b\n']]) }));
+    assert.equal(await again.push(commit, 'main', head), 'pushed');
+  });
+
+  it('a commit that fails after files were stored ahead is a GitError, and the next one works', async () => {
+    const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
+    const repo = await open(bare);
+    await repo.fetch('main');
+    await repo.storeAhead([['a.txt', 'changed\n']]);
+    await assert.rejects(repo.commit(commitInput({ parent: '0123456789012345678901234567890123456789', writes: new Map([['a.txt', 'changed\n']]) })), GitError);
+    const commit = await repo.commit(commitInput({ parent: head, writes: new Map([['a.txt', 'changed\n']]) }));
+    assert.equal(await repo.push(commit, 'main', head), 'pushed');
+    assert.deepEqual(await readTree(bare, 'main'), new Map([['a.txt', 'changed\n']]));
   });
 });
 

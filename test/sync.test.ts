@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
@@ -276,20 +277,48 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
   });
 
   /** syncHub itself, for what the CLI does not print: how many nodes were rendered, how many LynqNodes read. */
-  const syncInProcess = async () => {
+  const syncInProcess = async (dryRun = false) => {
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
-    const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
+    const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun, diff: false, out: new PassThrough(), env });
     let blobsRead = 0;
+    const storedAhead: string[] = [];
     const counting = withRepo(deps, (repo) => ({
       readBlobs: (ids: readonly string[]) => {
         blobsRead += ids.length;
         return repo.readBlobs(ids);
       },
+      // Called on the derived object, so the run it starts is the one its commit() ends.
+      storeAhead(this: ManifestsRepo, files: Iterable<readonly [string, string]>) {
+        const list = [...files];
+        storedAhead.push(...list.map(([file]) => file));
+        return repo.storeAhead.call(this, list);
+      },
     }));
     const result = await syncHub(config.hubs.get('customers')!, config.forms, counting, { allowDeletions: false });
     assert.ok('plan' in result, `sync failed: ${'error' in result ? result.error : result.outcome}`);
-    return { ...result, blobsRead, statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
+    return { ...result, blobsRead, storedAhead, statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
   };
+
+  test('the files a sync commits are stored while it still renders; a dry run stores none', async () => {
+    const dry = await syncInProcess(true);
+    assert.deepEqual(Object.values(dry.statuses), ['added', 'added', 'added']);
+    assert.deepEqual(dry.storedAhead, [], 'a dry run commits nothing, so it stores nothing ahead');
+    const first = await syncInProcess();
+    assert.equal(first.outcome, 'published');
+    const written = first.plan.nodes.flatMap((node) => [...node.writes.keys()]);
+    assert.ok(written.length >= 9, `three nodes of several files each, saw ${written.length}`);
+    assert.deepEqual(first.storedAhead, written, 'every written file, node by node, as each was rendered');
+    const tree = await readTree(remote.dir, 'main');
+    assert.deepEqual([...tree.keys()].sort(), [...written].sort());
+    for (const node of first.plan.nodes) for (const [file, content] of node.writes) assert.equal(tree.get(file), content, file);
+    await db.exec(`UPDATE customers SET replicas = '7' WHERE id = 'globex'`);
+    const oneRow = await syncInProcess();
+    const globex = oneRow.plan.nodes.find((node) => node.uid === 'globex')!;
+    assert.deepEqual([oneRow.outcome, globex.status], ['published', 'updated']);
+    assert.deepEqual(oneRow.storedAhead, [...globex.writes.keys()]);
+    const afterChange = await readTree(remote.dir, 'main');
+    for (const [file, content] of globex.writes) assert.equal(afterChange.get(file), content, file);
+  });
 
   test('a sync renders only the nodes whose row, form or files changed; the LynqNode seal vouches for the rest', async () => {
     const first = await syncInProcess();

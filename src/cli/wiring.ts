@@ -41,6 +41,7 @@ export function createSyncDeps(options: WiringOptions): SyncDeps {
     publisher: options.dryRun ? new DryRunPublisher(options.out, options.diff) : new PushPublisher(clock),
     openForge,
     verifiedStore: options.dryRun ? undefined : fileVerifiedStore(defaultCacheDir(env)),
+    storeAhead: !options.dryRun,
     clock,
     bridgeVersion: BRIDGE_VERSION,
     onPhase: options.onPhase,

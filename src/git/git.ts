@@ -66,31 +66,80 @@ export function createGit(dir: string, options: GitOptions): SimpleGit {
 
 export type RunResult = { stdout: Buffer; stderr: string; code: number };
 
+/** How much input may wait for git to read it before a write waits too. */
+const QUEUED_BYTES_LIMIT = 1 << 20;
+
+/** A git command being fed on stdin. */
+export type GitProcess = {
+  /** Send input. Resolves after one turn of the event loop or, when git is far behind, once it has read what was queued (or exited). */
+  write(chunk: Buffer | string): Promise<void>;
+  /** Send the last input, close stdin and wait for git to exit. The timeout runs from here: while fed, git waits on us. */
+  end(input?: Iterable<Buffer | string>): Promise<RunResult>;
+};
+
 /**
  * git commands that simple-git cannot drive: those fed on stdin (fast-import,
  * cat-file --batch) and those whose output matters when they fail (push --porcelain).
  */
 export function runGit(dir: string, args: readonly string[], options: GitOptions & { input?: Iterable<Buffer | string> }): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    // Its own process group, so a timeout also ends the helpers git starts
-    // (git-remote-http keeps the pipes open after git itself is killed).
-    const child = spawn('git', args, { cwd: dir, env: gitEnvironment(options), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const timer = setTimeout(() => killGroup(child.pid), options.timeoutMs ?? 120_000);
+  return startGit(dir, args, options).end(options.input);
+}
+
+/**
+ * Start a git command to feed over time (fast-import storing files while the sync still
+ * renders); runGit is this with all of the input at once.
+ */
+export function startGit(dir: string, args: readonly string[], options: GitOptions): GitProcess {
+  // Its own process group, so a timeout also ends the helpers git starts
+  // (git-remote-http keeps the pipes open after git itself is killed).
+  const child = spawn('git', args, { cwd: dir, env: gitEnvironment(options), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let exited = false;
+  const result = new Promise<RunResult>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => {
+      exited = true;
       clearTimeout(timer);
       reject(new GitError(`cannot run git ${args[0]}`, {}, { cause: error }));
     });
     child.on('close', (code, signal) => {
+      exited = true;
       clearTimeout(timer);
       resolve({ stdout: Buffer.concat(out), stderr: options.registry.scrub(Buffer.concat(err).toString('utf8')), code: code ?? (signal ? 128 : 1) });
     });
-    child.stdin.on('error', () => undefined); // the exit code tells what went wrong
-    void writeInput(child.stdin, options.input);
   });
+  // Handled here too: a process that fails to start before end() is awaited must not crash the sync.
+  result.catch(() => undefined);
+  child.stdin.on('error', () => undefined); // the exit code tells what went wrong
+  const write = async (chunk: Buffer | string): Promise<void> => {
+    if (exited) return;
+    child.stdin.write(chunk);
+    // What the pipe cannot take now waits in our queue, and only moves on while the event
+    // loop runs: give it a turn, so git is not starved while the caller computes. Far
+    // behind, wait until git has read it all (memory stays bounded).
+    if (child.stdin.writableLength <= QUEUED_BYTES_LIMIT) return new Promise((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        child.stdin.off('drain', done);
+        child.off('close', done);
+        resolve();
+      };
+      child.stdin.on('drain', done);
+      child.once('close', done);
+    });
+  };
+  return {
+    write,
+    async end(input) {
+      if (!exited) timer = setTimeout(() => killGroup(child.pid), options.timeoutMs ?? 120_000);
+      for (const chunk of input ?? []) await write(chunk);
+      child.stdin.end();
+      return result;
+    },
+  };
 }
 
 function killGroup(pid: number | undefined): void {
@@ -100,13 +149,6 @@ function killGroup(pid: number | undefined): void {
   } catch {
     // already gone
   }
-}
-
-async function writeInput(stdin: NodeJS.WritableStream, input: Iterable<Buffer | string> | undefined): Promise<void> {
-  for (const chunk of input ?? []) {
-    if (!stdin.write(chunk)) await new Promise((resolve) => stdin.once('drain', resolve));
-  }
-  stdin.end();
 }
 
 /** Turn a failed command into a GitError whose message says what was tried, without secrets. */

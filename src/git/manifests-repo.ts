@@ -8,21 +8,11 @@ import { GitError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { TreeListing } from '../plan/types.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
-import { createGit, gitFailure, runGit, type GitOptions, type RunResult } from './git.ts';
+import { FastImport, type CommitInput } from './fast-import.ts';
+import { createGit, gitFailure, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
 import { nodeHistory, type HistoryEntry, type NodeRef } from './history.ts';
 
-export type Author = { name: string; email: string };
-
-export type CommitInput = {
-  /** The commit the new one builds on; undefined for the first commit of a branch. */
-  parent: string | undefined;
-  writes: ReadonlyMap<string, string>;
-  deletes: readonly string[];
-  message: string;
-  author: Author;
-  /** Seconds since the epoch (passed in, so tests control it). */
-  time: number;
-};
+export type { Author, CommitInput } from './fast-import.ts';
 
 export type PushOutcome = 'pushed' | 'moved';
 
@@ -46,6 +36,12 @@ export interface ManifestsRepo {
   /** Every file under `prefix` at `commit` (path → blob id); empty for no commit. */
   listTree(commit: string | undefined, prefix: string): Promise<TreeListing>;
   readBlobs(ids: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Start storing files (path → content) that the next commit will hold, in the background (git
+   * compresses them on another core while the sync goes on rendering); resolves when git
+   * is ready for more. Only for speed: commit() stores whatever was not stored ahead.
+   */
+  storeAhead(files: Iterable<readonly [string, string]>): Promise<void>;
   /** Build a commit from parent + changes without a work tree; returns its id. */
   commit(input: CommitInput): Promise<string>;
   /** Push `commit` as the new head of `branch`; `moved` when the remote head is no longer `expected`. */
@@ -100,6 +96,9 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
 let stagingCounter = 0;
 
 class CachedRepo implements ManifestsRepo {
+  /** The fast-import run that storeAhead() feeds, until the next commit() ends it. */
+  private ahead: FastImport | undefined;
+
   constructor(
     private readonly dir: string,
     private readonly url: string,
@@ -160,32 +159,26 @@ class CachedRepo implements ManifestsRepo {
     return blobs;
   }
 
+  storeAhead(files: Iterable<readonly [string, string]>): Promise<void> {
+    this.ahead ??= this.fastImport();
+    return this.ahead.store(files);
+  }
+
   async commit(input: CommitInput): Promise<string> {
     const ref = `refs/lynq/staging-${process.pid}-${++stagingCounter}`;
-    const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
-    const message = Buffer.from(input.message, 'utf8');
-    const chunks: Buffer[] = [];
-    // Blobs first, each with a mark, then a commit that names them: fast-import's `inline`
-    // form grows its memory a file at a time (2.6 s of system time for 70,000 files).
-    const files = [...input.writes];
-    files.forEach(([, content], index) => {
-      const bytes = Buffer.from(content, 'utf8');
-      chunks.push(Buffer.from(`blob\nmark :${index + 1}\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
-    });
-    chunks.push(Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n'));
-    if (input.parent !== undefined) chunks.push(Buffer.from(`from ${input.parent}\n`));
-    for (const file of input.deletes) chunks.push(Buffer.from(`D ${fastImportPath(file)}\n`));
-    const staging = await this.stagingPlan(input.parent, files.map(([file]) => file));
-    files.forEach(([file], index) => chunks.push(Buffer.from(`M 100644 :${index + 1} ${fastImportPath(staging.stagedPath.get(file) ?? file)}\n`)));
-    for (const { staging: from, folder } of staging.folders) chunks.push(Buffer.from(`R ${fastImportPath(from)} ${fastImportPath(folder)}\n`));
-    chunks.push(Buffer.from('done\n'));
-    // One buffer: 140,000 small writes to a pipe cost more than the import itself.
-    const imported = await this.run(['fast-import', '--quiet', '--done', '--force'], [Buffer.concat(chunks)]);
+    const staging = await this.stagingPlan(input.parent, [...input.writes.keys()]);
+    const run = this.ahead ?? this.fastImport();
+    this.ahead = undefined;
+    const imported = await run.commit(input, ref, staging);
     if (imported.code !== 0) throw gitFailure('building the commit (git fast-import)', imported);
     const resolved = await this.run(['rev-parse', '--verify', ref]);
     if (resolved.code !== 0) throw gitFailure('reading the new commit', resolved);
     await this.run(['update-ref', '-d', ref]);
     return resolved.stdout.toString('utf8').trim();
+  }
+
+  private fastImport(): FastImport {
+    return new FastImport(startGit(this.dir, ['fast-import', '--quiet', '--done', '--force'], this.options));
   }
 
   /** Which new folders fast-import should build apart (fast-import-staging.ts); the parent says which folders exist. */
@@ -241,6 +234,9 @@ class CachedRepo implements ManifestsRepo {
   }
 
   async close(): Promise<void> {
+    // Stored ahead but never committed (a dry run's pull request side, a sync that failed).
+    await this.ahead?.abandon();
+    this.ahead = undefined;
     if (this.temporary !== undefined) await rm(this.temporary, { recursive: true, force: true });
   }
 
@@ -266,9 +262,4 @@ export function parseCommit(id: string, raw: string): CommitInfo {
     }
   }
   return info;
-}
-
-/** Paths are checked before they get here; quote anyway if one ever needs it. */
-function fastImportPath(file: string): string {
-  return /^["\s]|[\n\\"]/.test(file) ? JSON.stringify(file) : file;
 }

@@ -20,6 +20,11 @@ export type DiffOptions = {
   allowDeletions: boolean;
   /** Seals found to hold by earlier syncs, and where this one records those that hold now. */
   verified?: VerifiedOutputs;
+  /**
+   * Told each changed node's new contents as soon as it is rendered, so the commit's files
+   * are stored while the rest renders (ManifestsRepo.storeAhead); awaited, for backpressure.
+   */
+  storeAhead?: (files: ReadonlyMap<string, string>) => Promise<void>;
 };
 
 /** What Git has for one node: its folder's files (name → blob id) and its apps file. */
@@ -76,7 +81,9 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     // Its seal holds for what was just rendered, by construction: remembered, the next
     // sync reads no LynqNode of it if Git then has exactly these files.
     verified.hold(VerifiedOutputs.key(input.inputHash, { files: result.files.map((file) => [file.name, file.blob] as const), app: result.appFile }));
-    nodes.push(compareNode(hub.name, result, previous, text === undefined ? undefined : readPreviousNode(text)));
+    const change = compareNode(hub.name, result, previous, text === undefined ? undefined : readPreviousNode(text));
+    nodes.push(change);
+    if (options.storeAhead !== undefined && change.writes.size > 0) await options.storeAhead(change.writes);
   }
 
   for (const failure of prepared.failures) {

@@ -30,6 +30,8 @@ export type SyncDeps = {
   bridgeVersion: string;
   /** Seals checked by earlier syncs (none for a dry run): saves reading LynqNodes that are as they were. */
   verifiedStore?: VerifiedStore;
+  /** Store the files of changed nodes in the cache clone while the rest still renders (not for a dry run, which commits nothing). */
+  storeAhead?: boolean;
   /** Told when a hub enters a phase; the CLI shows it on a terminal. */
   onPhase?: (hub: string, phase: string) => void;
 };
@@ -90,7 +92,8 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       let head = await repo.fetch(branch);
       const existing = await listPrefixes(repo, head, hubPrefixes(hub, root));
       const verified = new VerifiedOutputs(known);
-      const plan = await diffHub({ hub, root, formNames, prepared, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions, verified });
+      const storeAhead = deps.storeAhead === true ? (files: ReadonlyMap<string, string>) => repo!.storeAhead(files) : undefined;
+      const plan = await diffHub({ hub, root, formNames, prepared, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions, verified, storeAhead });
       log.info({ nodes: prepared.inputs.length, rendered: plan.rendered }, 'compared with git');
       await remember(deps.verifiedStore, hub, verified, log);
       const routed = usesPullRequests(routing) ? routePlan(plan, routing) : { push: changedNodes(plan), propose: [] };

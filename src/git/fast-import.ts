@@ -1,0 +1,90 @@
+import type { GitProcess, RunResult } from './git.ts';
+import type { StagingPlan } from './fast-import-staging.ts';
+
+export type Author = { name: string; email: string };
+
+export type CommitInput = {
+  /** The commit the new one builds on; undefined for the first commit of a branch. */
+  parent: string | undefined;
+  writes: ReadonlyMap<string, string>;
+  deletes: readonly string[];
+  message: string;
+  author: Author;
+  /** Seconds since the epoch (passed in, so tests control it). */
+  time: number;
+};
+
+/** Stored contents are sent in pieces about this big: less than a pipe holds (64 KiB), so git rarely waits. */
+const SEND_BYTES = 32 * 1024;
+
+/**
+ * One `git fast-import` run that ends in one commit. File contents can be stored before
+ * the commit is known (store: while the sync still renders, so git compresses them on
+ * the other core); the commit then names them by mark and stores only what is left.
+ * Blobs come first, each with a mark, and the commit names them: fast-import's `inline`
+ * form grows its memory a file at a time (2.6 s of system time for 70,000 files).
+ */
+export class FastImport {
+  /** Path → what store() sent for it; the commit names the blob when the content is still the same. */
+  private readonly stored = new Map<string, { content: string; mark: number }>();
+  private marks = 0;
+  /** Blob commands not yet sent: many small writes to a pipe cost more than git's work. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly git: GitProcess) {}
+
+  /** Store these files' contents (path → content) now; resolves when git is ready for more. */
+  store(files: Iterable<readonly [string, string]>): Promise<void> {
+    for (const [file, content] of files) this.stored.set(file, { content, mark: this.blob(content) });
+    if (this.pendingBytes < SEND_BYTES) return Promise.resolve();
+    return this.git.write(this.takePending());
+  }
+
+  /** Build the commit on `ref`, writing new folders where `staging` says, and end the run. */
+  commit(input: CommitInput, ref: string, staging: StagingPlan): Promise<RunResult> {
+    const marks = [...input.writes].map(([file, content]) => {
+      const stored = this.stored.get(file);
+      return [file, stored?.content === content ? stored.mark : this.blob(content)] as const;
+    });
+    const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
+    const message = Buffer.from(input.message, 'utf8');
+    const chunks = this.pending;
+    chunks.push(Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n'));
+    const lines: string[] = [];
+    if (input.parent !== undefined) lines.push(`from ${input.parent}`);
+    for (const file of input.deletes) lines.push(`D ${fastImportPath(file)}`);
+    for (const [file, mark] of marks) lines.push(`M 100644 :${mark} ${fastImportPath(staging.stagedPath.get(file) ?? file)}`);
+    for (const { staging: from, folder } of staging.folders) lines.push(`R ${fastImportPath(from)} ${fastImportPath(folder)}`);
+    lines.push('done', '');
+    chunks.push(Buffer.from(lines.join('\n')));
+    this.pending = [];
+    return this.git.end([Buffer.concat(chunks)]);
+  }
+
+  /** End a run that made no commit: what was stored stays as unreferenced objects, which git gc prunes. */
+  async abandon(): Promise<void> {
+    await this.git.end([...this.pending, Buffer.from('done\n')]).catch(() => undefined);
+  }
+
+  /** Queue a blob command for `content`; its mark. */
+  private blob(content: string): number {
+    const mark = ++this.marks;
+    const bytes = Buffer.from(content, 'utf8');
+    this.pending.push(Buffer.from(`blob\nmark :${mark}\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
+    this.pendingBytes += bytes.length;
+    return mark;
+  }
+
+  private takePending(): Buffer {
+    const chunk = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return chunk;
+  }
+}
+
+/** Paths are checked before they get here; quote anyway if one ever needs it. */
+function fastImportPath(file: string): string {
+  return /^["\s]|[\n\\"]/.test(file) ? JSON.stringify(file) : file;
+}
