@@ -14,7 +14,7 @@ export type CommitInput = {
   time: number;
 };
 
-/** Stored contents are sent in pieces about this big: less than a pipe holds (64 KiB), so git rarely waits. */
+/** Stored contents are sent in pieces about this big: well below what git's stdin buffers (a socket pair), so a send rarely waits. */
 const SEND_BYTES = 32 * 1024;
 
 /**

@@ -117,10 +117,13 @@ export function startGit(dir: string, args: readonly string[], options: GitOptio
   const write = async (chunk: Buffer | string): Promise<void> => {
     if (exited) return;
     child.stdin.write(chunk);
-    // What the pipe cannot take now waits in our queue, and only moves on while the event
+    const queued = child.stdin.writableLength;
+    // All of it is with the kernel: git reads it while the caller goes on.
+    if (queued === 0) return;
+    // What git's stdin could not take waits in our queue and only moves on while the event
     // loop runs: give it a turn, so git is not starved while the caller computes. Far
     // behind, wait until git has read it all (memory stays bounded).
-    if (child.stdin.writableLength <= QUEUED_BYTES_LIMIT) return new Promise((resolve) => setImmediate(resolve));
+    if (queued <= QUEUED_BYTES_LIMIT) return new Promise((resolve) => setImmediate(resolve));
     await new Promise<void>((resolve) => {
       const done = (): void => {
         child.stdin.off('drain', done);
