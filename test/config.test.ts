@@ -101,6 +101,12 @@ describe('hub and form files', () => {
     assertConfigError(() => parseHub('h.yaml', HUB.replace('      table: customers\n', '      table: a\n      query: SELECT 1\n')), /exactly one of table or query/);
   });
 
+  test('the pull-request branch may not be the target branch', () => {
+    assertConfigError(() => parseHub('h.yaml', `${HUB}  publish:\n    branch: prod\n    pullRequest:\n      branch: prod\n`), /^h\.yaml:\d+, field spec\.publish\.pullRequest\.branch: must differ from spec\.publish\.branch \(prod\)/);
+    assertConfigError(() => parseHub('h.yaml', `${HUB}  publish:\n    pullRequest:\n      branch: main\n`), /field spec\.publish\.pullRequest\.branch: must differ from spec\.publish\.branch \(main\)/);
+    assert.equal(parseHub('h.yaml', `${HUB}  publish:\n    pullRequest:\n      branch: lynq/review\n`).spec.publish.pullRequest.branch, 'lynq/review');
+  });
+
   test('extra mappings may not reuse the variables the bridge defines', () => {
     assertConfigError(() => parseHub('h.yaml', `${HUB}  extraValueMappings:\n    uid: other\n`), /field spec\.extraValueMappings\.uid: .*reserved/);
     assertConfigError(() => parseHub('h.yaml', `${HUB}  extraValueMappings:\n    "my-var": other\n`), /template identifier/);

@@ -188,6 +188,11 @@ export const Publish = z.strictObject({
   routing: Routing.optional(),
   pullRequest: PullRequestSettings.prefault({}),
   platform: Platform.optional(),
+}).superRefine((publish, ctx) => {
+  // The bot branch is rebuilt and force-pushed every sync: it can never be the target.
+  if (publish.pullRequest.branch === publish.branch) {
+    ctx.addIssue({ code: 'custom', path: ['pullRequest', 'branch'], message: `must differ from spec.publish.branch (${publish.branch}): the bridge rebuilds and force-pushes this branch` });
+  }
 });
 export type Publish = z.infer<typeof Publish>;
 
