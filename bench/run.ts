@@ -633,9 +633,10 @@ function print(results: SizeResult[], db: DbTarget): void {
   out.push(
     '  read rows = readHubRows (connect + SELECT + toHubRows); prepare = prepareHub (input hashes); open repo = cache clone init + remote setup;',
     '  fetch = ls-remote (+ git fetch when the head is new to the cache); ls-tree = listing the hub folder at head;',
-    '  diff* = everything between ls-tree and publish (diffHub: LynqNode seals checked, the nodes that need it rendered and compared;',
-    '  commit message, merging file changes), of which',
-    '  (blobs) = cat-file --batch of the LynqNodes Git has; commit = git fast-import; push = git push to the bare repo;',
+    '  diff* = everything between ls-tree and publish (diffHub: LynqNode seals checked, the nodes that need it rendered and compared,',
+    '  their changed files sent to git fast-import as they are rendered; commit message, merging file changes), of which',
+    '  (blobs) = cat-file --batch of the LynqNodes Git has; commit = the rest of git fast-import (the files it still had to read, trees,',
+    '  the commit); push = git push to the bare repo;',
     '  other = total minus the phases (deps setup, bookkeeping). Each column is a median on its own, so they need not add up.',
     '',
   );

@@ -34,7 +34,7 @@ export class FastImport {
 
   constructor(private readonly git: GitProcess) {}
 
-  /** Store these files' contents (path → content) now; resolves when git is ready for more. */
+  /** Store these files' contents (path → content), sent in pieces; resolves when git is ready for more. */
   store(files: Iterable<readonly [string, string]>): Promise<void> {
     for (const [file, content] of files) this.stored.set(file, { content, mark: this.blob(content) });
     if (this.pendingBytes < SEND_BYTES) return Promise.resolve();
@@ -64,7 +64,8 @@ export class FastImport {
 
   /** End a run that made no commit: what was stored stays as unreferenced objects, which git gc prunes. */
   async abandon(): Promise<void> {
-    await this.git.end([...this.pending, Buffer.from('done\n')]).catch(() => undefined);
+    this.pending = [];
+    await this.git.end(['done\n']).catch(() => undefined);
   }
 
   /** Queue a blob command for `content`; its mark. */

@@ -234,7 +234,8 @@ class CachedRepo implements ManifestsRepo {
   }
 
   async close(): Promise<void> {
-    // Stored ahead but never committed (a dry run's pull request side, a sync that failed).
+    // Stored ahead but not committed: a sync that failed before its commit, or whose pull
+    // request already had its changes. The run still ends cleanly.
     await this.ahead?.abandon();
     this.ahead = undefined;
     if (this.temporary !== undefined) await rm(this.temporary, { recursive: true, force: true });

@@ -21,7 +21,7 @@ export type DiffOptions = {
   /** Seals found to hold by earlier syncs, and where this one records those that hold now. */
   verified?: VerifiedOutputs;
   /**
-   * Told each changed node's new contents as soon as it is rendered, so the commit's files
+   * Told each changed node's files (path → content) as soon as it is rendered, so the commit's files
    * are stored while the rest renders (ManifestsRepo.storeAhead); awaited, for backpressure.
    */
   storeAhead?: (files: ReadonlyMap<string, string>) => Promise<void>;
