@@ -344,15 +344,17 @@ describe('storing files ahead of the commit (storeAhead)', () => {
     assert.deepEqual(await readTree(bare, 'main'), new Map([...writes].sort(([a], [b]) => (a < b ? -1 : 1))));
   });
 
-  it('keeps what was stored when no commit follows: close() ends git cleanly, the clone stays sound', async () => {
+  it('sends what it stores while the caller goes on; close() without a commit ends git cleanly, the clone stays sound', async () => {
     const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
     const cacheDir = await tempDir();
     const repo = await open(bare, cacheDir);
     await repo.fetch('main');
-    await repo.storeAhead([['nodes/x.yaml', 'stored, never committed\n']]);
+    // More than one piece's worth (32 KiB), so it is sent now, not at the commit.
+    const files = Array.from({ length: 10 }, (_, i) => [`nodes/f${i}.yaml`, `${i}: ${'y'.repeat(8000)}\n`] as const);
+    await repo.storeAhead(files);
     await repo.close();
     const clone = await cloneIn(cacheDir);
-    await git(clone, ['cat-file', '-e', gitBlobId('stored, never committed\n')]);
+    for (const [file, content] of files) await git(clone, ['cat-file', '-e', gitBlobId(content)]).catch(() => assert.fail(`${file} was not stored`));
     await git(clone, ['fsck', '--no-progress']);
     const again = await open(bare, cacheDir);
     assert.equal(await again.fetch('main'), head);
