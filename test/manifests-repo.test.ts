@@ -375,6 +375,24 @@ describe('storing files ahead of the commit (storeAhead)', () => {
 });
 
 describe('cache clone', () => {
+  it('packs the clone as git commit would (gc --auto): commits do not pile up packs or loose objects', async () => {
+    const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
+    const cacheDir = await tempDir();
+    const repo = await open(bare, cacheDir);
+    await repo.fetch('main');
+    const clone = (await readdir(path.join(cacheDir, 'repos'))).map((name) => path.join(cacheDir, 'repos', name))[0]!;
+    // Two packs are one too many here; each commit of 150 files makes a pack of its own.
+    await git(clone, ['config', 'gc.autoPackLimit', '1']);
+    const packs = async () => (await readdir(path.join(clone, 'objects', 'pack'))).filter((name) => name.endsWith('.pack')).length;
+    let parent = head;
+    for (const round of [1, 2]) {
+      const writes = new Map(Array.from({ length: 150 }, (_, i) => [`r${round}/f${i}.txt`, `${round} ${i}\n`] as const));
+      parent = await repo.commit(commitInput({ parent, writes }));
+    }
+    assert.equal(await packs(), 1, "the second commit's pack was packed together with the first");
+    assert.equal(await repo.push(parent, 'main', head), 'pushed');
+    assert.equal((await readTree(bare, 'main')).size, 301);
+  });
   it('reuses the cache clone between opens, one folder per repository', async () => {
     const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
     const second = await seededRemote({ 'b.txt': 'b\n' });

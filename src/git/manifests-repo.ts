@@ -174,7 +174,19 @@ class CachedRepo implements ManifestsRepo {
     const resolved = await this.run(['rev-parse', '--verify', ref]);
     if (resolved.code !== 0) throw gitFailure('reading the new commit', resolved);
     await this.run(['update-ref', '-d', ref]);
+    await this.tidy();
     return resolved.stdout.toString('utf8').trim();
+  }
+
+  /**
+   * What `git commit` does after each commit: pack the clone once loose objects or packs
+   * pile up (small commits leave loose objects, big ones a pack each). A cache clone that
+   * lives on a volume would otherwise grow with every sync. Usually a check of a few
+   * milliseconds; in the foreground, so a CronJob's pod never ends in the middle of it.
+   */
+  private async tidy(): Promise<void> {
+    const result = await this.run(['-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet']);
+    if (result.code !== 0) this.options.logger.warn({ err: result.stderr.trim() }, 'git gc --auto failed in the cache clone; the sync goes on');
   }
 
   private fastImport(): FastImport {
