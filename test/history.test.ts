@@ -4,11 +4,11 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { describe as describeCommit } from '../src/git/history.ts';
 import { parseHub } from '../src/config/load.ts';
 import { nodePaths } from '../src/plan/prefixes.ts';
-import { hubYaml as plainHubYaml } from './helpers/config.ts';
+import { hubYaml } from './helpers/config.ts';
 import { lynq } from './helpers/cli.ts';
 import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
 import { tempFiles } from './helpers/files.ts';
-import { FORM, hubYaml, resetRows, useWorld, type World } from './helpers/forge-world.ts';
+import { FORM, resetRows, useWorld, worldHubYaml, type World } from './helpers/forge-world.ts';
 import { cloneWorkTree, commitFiles, git, makeBareRepo } from './helpers/git.ts';
 
 type Entry = { commit: string; date: string; author: string; change: string; why: string; pullRequest?: number; patch?: string; subject: string };
@@ -27,9 +27,9 @@ describe('reading why from a message', () => {
   });
 
   test('a node\'s paths: its folder, and its engine object file (under any engine, for earlier ones)', () => {
-    const plain = parseHub('hubs/customers.yaml', plainHubYaml());
+    const plain = parseHub('hubs/customers.yaml', hubYaml());
     assert.deepEqual(nodePaths(plain, 'nodes', 'web', 'acme'), ['nodes/customers/web/acme', 'apps/customers/web/acme.yaml']);
-    const custom = parseHub('hubs/customers.yaml', plainHubYaml({ spec: '  gitops:\n    appsRoot: clusters/apps\n' }));
+    const custom = parseHub('hubs/customers.yaml', hubYaml({ spec: '  gitops:\n    appsRoot: clusters/apps\n' }));
     assert.deepEqual(nodePaths(custom, 'nodes', 'web', 'acme'), ['nodes/customers/web/acme', 'clusters/apps/customers/web/acme.yaml']);
   });
 });
@@ -50,7 +50,7 @@ describe('lynq history (push mode, local repository)', () => {
   beforeEach(async () => {
     await resetRows(db);
     remote = await makeBareRepo();
-    files = await tempFiles({ 'hubs/customers.yaml': hubYaml({ database: db.name, repoUrl: remote.dir }, ''), 'forms/web.yaml': FORM });
+    files = await tempFiles({ 'hubs/customers.yaml': worldHubYaml({ database: db.name, repoUrl: remote.dir }, ''), 'forms/web.yaml': FORM });
     env = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache') };
   });
   afterEach(async () => {

@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { lynq } from './helpers/cli.ts';
-import { formYaml } from './helpers/config.ts';
+import { formYaml, hubYaml } from './helpers/config.ts';
 import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
 import { tempFiles } from './helpers/files.ts';
 import { cloneWorkTree, commitFiles, logMessages, makeBareRepo, readTree } from './helpers/git.ts';
@@ -13,29 +13,8 @@ import { cloneWorkTree, commitFiles, logMessages, makeBareRepo, readTree } from 
  * PostgreSQL and a bare repository, with commits by "someone else" in between.
  */
 
-const hubFile = (database: string, engine: 'argocd' | 'flux' | 'none') => `apiVersion: operator.lynq.sh/v1
-kind: LynqHub
-metadata:
-  name: customers
-  namespace: tenants
-spec:
-  source:
-    type: postgresql
-    postgresql:
-      host: 127.0.0.1
-      username: postgres
-      database: ${database}
-      table: customers
-  valueMappings:
-    uid: id
-    activate: active
-  extraValueMappings:
-    plan: plan
-  gitops:
-    engine: ${engine}
-    argocd:
-      repoURL: https://git.example.com/manifests.git
-`;
+const hubFile = (database: string, engine: 'argocd' | 'flux' | 'none') =>
+  hubYaml({ database, extra: { plan: 'plan' }, spec: `  gitops:\n    engine: ${engine}\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n` });
 
 const form = (options: { settingsPolicy?: string; seedTemplate?: string } = {}) =>
   formYaml(`  namespaces:

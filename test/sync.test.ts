@@ -12,37 +12,15 @@ import type { ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { silentLogger } from '../src/logger.ts';
 import { syncHub, type SyncDeps } from '../src/sync/sync-hub.ts';
 import { lynq } from './helpers/cli.ts';
-import { formYaml } from './helpers/config.ts';
+import { formYaml, hubYaml } from './helpers/config.ts';
 import { closedPort, createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
 import { tempFiles } from './helpers/files.ts';
 import { cloneWorkTree, commitCount, commitFiles, git, logMessages, makeBareRepo, readTree, revParse } from './helpers/git.ts';
 
 const run = promisify(execFile);
 
-const hubFile = (database: string, options: { port?: number; guard?: number } = {}) => `apiVersion: operator.lynq.sh/v1
-kind: LynqHub
-metadata:
-  name: customers
-  namespace: tenants
-spec:
-  source:
-    type: postgresql
-    postgresql:
-      host: 127.0.0.1
-      port: ${options.port ?? 5432}
-      username: postgres
-      database: ${database}
-      table: customers
-      connectTimeoutSeconds: 3
-  valueMappings:
-    uid: id
-    activate: active
-  extraValueMappings:
-    plan: plan
-    replicas: replicas
-  deletionGuard:
-    maxDeletePercent: ${options.guard ?? 50}
-`;
+const hubFile = (database: string, options: { port?: number; guard?: number } = {}) =>
+  hubYaml({ database, port: options.port ?? 5432, connectTimeoutSeconds: 3, extra: { plan: 'plan', replicas: 'replicas' }, spec: `  deletionGuard:\n    maxDeletePercent: ${options.guard ?? 50}\n` });
 
 const FORM = formYaml(`  configMaps:
     - id: settings

@@ -1,7 +1,21 @@
 import { parseForm, parseHub, type Form, type Hub } from '../../src/config/load.ts';
 
+export type HubYamlOptions = {
+  name?: string;
+  namespace?: string;
+  database?: string;
+  /** Written only when given (PostgreSQL's default port otherwise). */
+  port?: number;
+  table?: string;
+  schema?: string;
+  connectTimeoutSeconds?: number;
+  extra?: Record<string, string>;
+  /** YAML lines appended under spec. */
+  spec?: string;
+};
+
 /** A postgresql hub in YAML, with the given extra mappings and spec additions. */
-export function hubYaml(options: { name?: string; table?: string; schema?: string; extra?: Record<string, string>; spec?: string; namespace?: string } = {}): string {
+export function hubYaml(options: HubYamlOptions = {}): string {
   const extra = Object.entries(options.extra ?? {})
     .map(([variable, column]) => `    ${variable}: ${column}\n`)
     .join('');
@@ -15,17 +29,17 @@ spec:
     type: postgresql
     postgresql:
       host: 127.0.0.1
-      username: postgres
-      database: test
+${options.port === undefined ? '' : `      port: ${options.port}\n`}      username: postgres
+      database: ${options.database ?? 'test'}
       table: ${options.table ?? 'customers'}
-      connectTimeoutSeconds: 5
+      connectTimeoutSeconds: ${options.connectTimeoutSeconds ?? 5}
   valueMappings:
     uid: id
     activate: active
 ${extra ? `  extraValueMappings:\n${extra}` : ''}${options.spec ?? ''}`;
 }
 
-export function testHub(options: Parameters<typeof hubYaml>[0] = {}): Hub {
+export function testHub(options: HubYamlOptions = {}): Hub {
   return parseHub('hubs/test.yaml', hubYaml(options));
 }
 

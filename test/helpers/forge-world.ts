@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { syncHub, type HubSyncResult, type SyncDeps } from '../../src/sync/sync-hub.ts';
 import { lynq } from './cli.ts';
-import { formYaml } from './config.ts';
+import { formYaml, hubYaml } from './config.ts';
 import { createPostgresDatabase, type TestDatabase } from './db.ts';
 import { tempFiles } from './files.ts';
 import { startGitHubFake, type GitHubFake } from './github-fake.ts';
@@ -58,7 +58,7 @@ export type World = {
  * The hub file: PostgreSQL rows, the repository, and `publish` (YAML lines under
  * spec.publish). With `apiUrl`, git and GitHub credentials come from the environment.
  */
-export function hubYaml(world: { database: string; repoUrl: string; apiUrl?: string }, publish: string): string {
+export function worldHubYaml(world: { database: string; repoUrl: string; apiUrl?: string }, publish: string): string {
   const credentials =
     world.apiUrl === undefined
       ? ''
@@ -69,32 +69,12 @@ export function hubYaml(world: { database: string; repoUrl: string; apiUrl?: str
       token: { env: LYNQ_TEST_GITHUB_TOKEN }
       maxRetryWaitSeconds: 5
 `;
-  return `apiVersion: operator.lynq.sh/v1
-kind: LynqHub
-metadata:
-  name: customers
-  namespace: tenants
-spec:
-  source:
-    type: postgresql
-    postgresql:
-      host: 127.0.0.1
-      username: postgres
-      database: ${world.database}
-      table: customers
-  valueMappings:
-    uid: id
-    activate: active
-  extraValueMappings:
-    plan: plan
-  publish:
-    repo: ${world.repoUrl}
-${credentials}${publish
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => `    ${line}`)
-  .join('\n')}
-`;
+  const lines = publish
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => `    ${line}`)
+    .join('\n');
+  return hubYaml({ database: world.database, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${world.repoUrl}\n${credentials}${lines}\n` });
 }
 
 export async function makeWorld(db: TestDatabase, publish: string): Promise<World> {
@@ -116,7 +96,7 @@ export async function makeWorld(db: TestDatabase, publish: string): Promise<Worl
   cleanups.push(() => fake.close());
   const github = new FakeRepository(fake, OWNER, REPO, bare);
   const repoUrl = git.url(`${OWNER}/${REPO}.git`);
-  const files = await tempFiles({ 'hubs/customers.yaml': hubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, publish), 'forms/web.yaml': FORM });
+  const files = await tempFiles({ 'hubs/customers.yaml': worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, publish), 'forms/web.yaml': FORM });
   cleanups.push(files.cleanup);
   const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), LYNQ_TEST_GIT_TOKEN: gitToken, LYNQ_TEST_GITHUB_TOKEN: apiToken };
   const hubs = path.join(files.dir, 'hubs');
@@ -140,7 +120,7 @@ export async function makeWorld(db: TestDatabase, publish: string): Promise<Worl
       const deps = createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env, ...wiring });
       return syncHub(config.hubs.get('customers')!, config.forms, wrap ? wrap(deps) : deps, { allowDeletions: false });
     },
-    rewriteHub: (next) => writeFile(path.join(hubs, 'customers.yaml'), hubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, next)),
+    rewriteHub: (next) => writeFile(path.join(hubs, 'customers.yaml'), worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, next)),
     async cleanup() {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     },
