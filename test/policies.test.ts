@@ -4,7 +4,8 @@ import { parse } from 'yaml';
 import { ConfigError, RenderError } from '../src/errors.ts';
 import { templateVariables } from '../src/plan/render-hub.ts';
 import { gitBlobId } from '../src/render/hash.ts';
-import { formHash, renderNode, type RenderedNode } from '../src/render/node.ts';
+import { formHash, renderNode } from '../src/plan/node.ts';
+import type { RenderedNode } from '../src/render/node.ts';
 import { TemplateEngine } from '../src/render/template.ts';
 import { testForm, testHub } from './helpers/config.ts';
 

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { LynqNodeFile } from '../src/config/node-schema.ts';
 import { RenderError } from '../src/errors.ts';
 import { renderHub, templateVariables } from '../src/plan/render-hub.ts';
-import { formHash, renderNode, type RenderContext } from '../src/render/node.ts';
+import { formHash, renderNode, type RenderContext } from '../src/plan/node.ts';
 import { checkRoot, checkUid, nodeDir } from '../src/render/paths.ts';
 import { TemplateEngine } from '../src/render/template.ts';
 import type { HubRow } from '../src/sources/rows.ts';

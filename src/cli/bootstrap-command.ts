@@ -2,7 +2,7 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import { bootstrapYaml } from '../gitops/bootstrap.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { EXIT_OK } from './report.ts';
 import { selectHubs } from './sync-command.ts';
 

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createGit } from '../git/git.ts';
 import { secrets, type Logger } from '../logger.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { runSync } from './sync-command.ts';
 
 export const DEMO_HUB = 'demo';

@@ -7,7 +7,7 @@ import { nodePaths } from '../plan/prefixes.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { secrets, type Logger } from '../logger.ts';
 import { checkRoot } from '../render/paths.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { openHubRepo, repoUrlOf } from './repo-wiring.ts';
 import { EXIT_OK } from './report.ts';
 

@@ -2,12 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { isLynqError, messageOf } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
+import type { Io } from './io.ts';
 import { EXIT_CONFIG, EXIT_PARTIAL } from './report.ts';
 
 // Each command's module is imported when the command runs, so a command loads only what
 // it uses (`lynq history` answers in well under a second; sync pulls in databases and GitHub).
-
-export type Io = { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: NodeJS.ProcessEnv; isTty: boolean };
 
 const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, isTty: Boolean(process.stderr.isTTY) });
 

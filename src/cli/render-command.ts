@@ -3,12 +3,12 @@ import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { secrets, type Logger } from '../logger.ts';
 import { templateVariables } from '../plan/render-hub.ts';
-import { formHash, renderNode } from '../render/node.ts';
+import { formHash, renderNode } from '../plan/node.ts';
 import { checkRoot } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
 import { readHubRows } from '../sources/factory.ts';
 import { BRIDGE_VERSION } from '../version.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { EXIT_OK } from './report.ts';
 
 /** `lynq render hub/form/uid`: the node's files on stdout, as a multi-document stream. */

@@ -2,7 +2,7 @@ import { loadConfig, type Config, type Hub } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
 import { createSyncDeps } from './wiring.ts';
 

@@ -4,7 +4,7 @@ import { isLynqError, messageOf } from '../errors.ts';
 import { engineLimits } from '../gitops/limits.ts';
 import { templateVariables } from '../plan/render-hub.ts';
 import { TemplateEngine } from '../render/template.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { EXIT_CONFIG, EXIT_OK } from './report.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JsonPathError, toArgoIgnorePath } from '../gitops/json-path.ts';
+import { JsonPathError, toArgoIgnorePath } from './json-path.ts';
 import { Metadata, ObjectName } from './hub-schema.ts';
 
 /** A resource id names a file (`<id>.yaml`), so it must be a safe path segment. */

@@ -1,7 +1,7 @@
 import type { Hub } from '../config/load.ts';
 import { toDnsLabel } from '../render/names.ts';
-import type { EngineNode, ResolvedGitops } from './engine.ts';
-import { toArgoIgnorePath } from './json-path.ts';
+import type { EngineNode, ResolvedGitops } from './types.ts';
+import { toArgoIgnorePath } from '../config/json-path.ts';
 
 /** Cascading delete: removing the Application (its file) removes the node's workloads. */
 export const ARGOCD_RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';

@@ -1,7 +1,7 @@
 import type { Hub } from '../config/load.ts';
 import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { toDnsLabel } from '../render/names.ts';
-import type { EngineNode, EngineResource, ResolvedGitops } from './engine.ts';
+import type { EngineNode, EngineResource, ResolvedGitops } from './types.ts';
 
 /** Per-level folders inside the node folder, for Flux only: `levels/<n>/kustomization.yaml`. */
 export const LEVELS_DIR = 'levels';

@@ -1,5 +1,6 @@
 import type { Form, FormResource, Hub } from '../config/load.ts';
-import { resolveGitops, type ResolvedGitops } from './engine.ts';
+import { resolveGitops } from './engine.ts';
+import type { ResolvedGitops } from './types.ts';
 import { duration } from './flux.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = 300;

@@ -1,7 +1,8 @@
 import type { Form, Hub } from '../config/load.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
-import { formHash, nodeInputHash, renderNode, type InputHashes, type RenderContext, type RenderedNode } from '../render/node.ts';
+import type { RenderedNode } from '../render/node.ts';
+import { formHash, nodeInputHash, renderNode, type InputHashes, type RenderContext } from './node.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
 

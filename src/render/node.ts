@@ -1,15 +1,8 @@
-import type { Form, FormResource, Hub } from '../config/load.ts';
+import type { FormResource, Hub } from '../config/load.ts';
 import { RenderError, type ErrorWhere } from '../errors.ts';
-import { engineFiles, resolveGitops, type EngineFiles, type ResolvedGitops } from '../gitops/engine.ts';
-import { policyAnnotations } from '../gitops/policies.ts';
-import { validateManifest } from '../gitops/validation.ts';
-import type { HubRow } from '../sources/rows.ts';
+import { validateManifest } from './k8s-schema.ts';
 import { isPlainObject, toCanonicalYaml } from './canonical-yaml.ts';
-import { gitBlobId, sha256, stableJson } from './hash.ts';
 import { CLUSTER_SCOPED_KINDS, labelKeyProblem, labelValueProblem, nameProblem, namespaceProblem } from './k8s-validation.ts';
-import { toDnsLabel } from './names.ts';
-import { checkUid, nodeDir } from './paths.ts';
-import { ANNOTATION_OUTPUT_HASH, seal, UNSEALED } from './output-seal.ts';
 import { hasSopsBlock, refusePlaintextSecret } from './secrets.ts';
 import type { TemplateEngine, TemplateVars } from './template.ts';
 
@@ -63,197 +56,16 @@ export type RenderedNode = {
   columnHashes: Record<string, string>;
 };
 
-export type RenderContext = {
-  hub: Hub;
-  form: Form;
-  /** `formHash(form)`, computed once per form and run. */
-  formHash: string;
-  engine: TemplateEngine;
-  root: string;
-  bridgeVersion: string;
-  /** `resolveGitops(hub)`; resolved (and memoised per hub) when not given. */
-  gitops?: ResolvedGitops;
-};
-
-/** Hash of what a form means (its name and parsed spec, defaults applied), not of its text. */
-export function formHash(form: Form): string {
-  return sha256(stableJson({ name: form.name, spec: form.spec }));
-}
-
-export function columnHashes(values: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(values)) out[name] = sha256(`${name}=${value}`).slice(0, 12);
-  return out;
-}
+/** What rendering one resource needs: the hub (its default namespace) and the template engine. */
+export type ResourceContext = { hub: Hub; engine: TemplateEngine };
 
 /**
- * Render one node: every resource of the form for one row, leaf by leaf. Any problem
- * throws a RenderError naming hub, form, uid and resource; the caller fails this node
- * only and keeps what Git has for it. `known`: the row's input hashes, when the caller
- * has computed them already.
+ * Render one resource of a form for one row: its manifest with name, namespace and labels
+ * filled in and checked, and its own annotations (the policies' annotations are added by
+ * the node, plan/node.ts). Throws a RenderError naming the resource and field.
  */
-export function renderNode(context: RenderContext, row: HubRow, known?: InputHashes): RenderedNode {
-  const { hub, form } = context;
-  const gitops = context.gitops ?? resolveGitops(hub);
-  const where: ErrorWhere = { hub: hub.name, form: form.name, uid: row.uid };
-  checkUid(row.uid, where);
-  const dir = nodeDir(context.root, hub.name, form.name, row.uid);
-  const vars: TemplateVars = { ...row.values, hubId: hub.name, templateRef: form.name };
-  const lynqLabels = {
-    [LABEL_HUB]: hub.name,
-    [LABEL_FORM]: form.name,
-    [LABEL_UID]: row.uid,
-    [LABEL_NODE]: toDnsLabel(`${row.uid}-${form.name}`),
-  };
-
-  const files: NodeFile[] = [];
-  const resources: RenderedResource[] = [];
-  for (const resource of form.resources) {
-    const manifest = renderResource(context, resource, vars, lynqLabels, { ...where, resource: resource.id });
-    const metadata = manifest.metadata as Record<string, unknown>;
-    const file = `${resource.id}.yaml`;
-    const written = nodeFile(file, toCanonicalYaml(manifest));
-    files.push(written);
-    resources.push({
-      id: resource.id,
-      apiVersion: manifest.apiVersion as string,
-      kind: manifest.kind as string,
-      name: metadata.name as string,
-      namespace: metadata.namespace as string | undefined,
-      file,
-      level: resource.level,
-      blob: written.blob,
-      creationPolicy: resource.creationPolicy,
-      conflictPolicy: resource.conflictPolicy,
-    });
-  }
-  const engine =
-    gitops.engine === 'none'
-      ? NO_ENGINE
-      : engineFiles(gitops, {
-          hub: hub.name,
-          form: form.name,
-          uid: row.uid,
-          dir,
-          labels: lynqLabels,
-          resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
-        });
-
-  const { rowHash, inputHash } = known ?? nodeInputHash(context, gitops, row);
-  const hashes = columnHashes(row.values);
-  const lynqNode = {
-    apiVersion: 'operator.lynq.sh/v1',
-    kind: 'LynqNode',
-    metadata: {
-      name: `${row.uid}-${form.name}`,
-      namespace: hub.namespace,
-      labels: lynqLabels,
-      annotations: {
-        [ANNOTATION_INPUT_HASH]: `sha256:${inputHash}`,
-        [ANNOTATION_OUTPUT_HASH]: UNSEALED,
-        [ANNOTATION_ROW_HASH]: `sha256:${rowHash}`,
-        [ANNOTATION_FORM_HASH]: `sha256:${context.formHash}`,
-        [ANNOTATION_HUB_HASH]: `sha256:${gitops.hash}`,
-        [ANNOTATION_BRIDGE_VERSION]: context.bridgeVersion,
-      },
-    },
-    spec: {
-      uid: row.uid,
-      templateRef: form.name,
-      hubId: hub.name,
-      inputs: { columns: hashes },
-      resources: resources.map((rendered, i) => lynqNodeResource(rendered, form.resources[i]!)),
-      gitops: engine.objects.length > 0 ? { engine: gitops.engine, objects: engine.objects } : undefined,
-    },
-  };
-  const kustomization = {
-    apiVersion: 'kustomize.config.k8s.io/v1beta1',
-    kind: 'Kustomization',
-    resources: [...resources.map((resource) => resource.file), LYNQNODE_FILE],
-  };
-  files.push(nodeFile(KUSTOMIZATION_FILE, toCanonicalYaml(kustomization)));
-  for (const file of engine.nodeFiles) files.push(nodeFile(file.name, file.content));
-  const appFile = engine.appFile === undefined ? undefined : { ...engine.appFile, blob: gitBlobId(engine.appFile.content) };
-  // Sealed over every other file, so it comes last.
-  files.push(nodeFile(LYNQNODE_FILE, seal(toCanonicalYaml(lynqNode), { files: files.map((file) => [file.name, file.blob] as const), app: appFile })));
-  return {
-    hub: hub.name,
-    form: form.name,
-    uid: row.uid,
-    dir,
-    files,
-    appFile,
-    resources,
-    inputHash,
-    formHash: `sha256:${context.formHash}`,
-    hubHash: `sha256:${gitops.hash}`,
-    bridgeVersion: context.bridgeVersion,
-    columnHashes: hashes,
-  };
-}
-
-export type InputHashes = { rowHash: string; inputHash: string };
-
-/**
- * What a node is rendered from, as one hash: the row's values, the form, the hub's
- * output settings and the bridge version. Rendering is a pure function of these, which
- * is what lets a sync skip a node whose LynqNode recorded the same hash (output-seal.ts).
- */
-export function nodeInputHash(context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>, gitops: Pick<ResolvedGitops, 'hash'>, row: HubRow): InputHashes {
-  const rowHash = sha256(stableJson(row.values));
-  return { rowHash, inputHash: sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`) };
-}
-
-function nodeFile(name: string, content: string): NodeFile {
-  return { name, content, blob: gitBlobId(content) };
-}
-
-const NO_ENGINE: EngineFiles = { appFile: undefined, nodeFiles: [], objects: [] };
-
-function pickEnginePolicies(resource: FormResource): { waitForReady: boolean; timeoutSeconds: number; ignoreFields: readonly string[] } {
-  return { waitForReady: resource.waitForReady, timeoutSeconds: resource.timeoutSeconds, ignoreFields: resource.ignoreFields };
-}
-
-/**
- * The LynqNode's record of one resource: where it is, the blob the bridge wrote, and the
- * policies health read-back needs. A policy is written only when it is not Lynq's
- * default (absent means the default), which keeps 10,000 LynqNodes small.
- */
-function lynqNodeResource(rendered: RenderedResource, resource: FormResource): Record<string, unknown> {
-  const policy = <K extends keyof typeof LYNQ_DEFAULTS>(key: K): FormResource[K] | undefined => (resource[key] === LYNQ_DEFAULTS[key] ? undefined : resource[key]);
-  return {
-    id: rendered.id,
-    apiVersion: rendered.apiVersion,
-    kind: rendered.kind,
-    name: rendered.name,
-    namespace: rendered.namespace,
-    file: rendered.file,
-    level: rendered.level,
-    blob: rendered.blob,
-    dependIds: resource.dependIds.length > 0 ? resource.dependIds : undefined,
-    creationPolicy: policy('creationPolicy'),
-    deletionPolicy: policy('deletionPolicy'),
-    conflictPolicy: policy('conflictPolicy'),
-    patchStrategy: policy('patchStrategy'),
-    waitForReady: policy('waitForReady'),
-    timeoutSeconds: policy('timeoutSeconds'),
-    skipOnDependencyFailure: policy('skipOnDependencyFailure'),
-  };
-}
-
-/** Lynq's defaults of the per-resource policies (as in form-schema.ts). */
-const LYNQ_DEFAULTS = {
-  creationPolicy: 'WhenNeeded',
-  deletionPolicy: 'Delete',
-  conflictPolicy: 'Stuck',
-  patchStrategy: 'apply',
-  waitForReady: true,
-  timeoutSeconds: 300,
-  skipOnDependencyFailure: true,
-} as const satisfies Partial<Record<keyof FormResource, unknown>>;
-
-function renderResource(
-  context: RenderContext,
+export function renderResource(
+  context: ResourceContext,
   resource: FormResource,
   vars: TemplateVars,
   lynqLabels: Record<string, string>,
@@ -300,8 +112,7 @@ function renderResource(
     if (problem !== undefined) throw new RenderError(`label ${key}=${JSON.stringify(value)} ${problem}`, { ...where, field: `metadata.labels.${key}` });
   }
   metadata.labels = labels;
-  const own = { ...stringMap(metadata.annotations), ...renderMap(engine, resource.annotationsTemplate, vars, where, 'annotationsTemplate') };
-  const annotations = { ...own, ...policyAnnotations(resource, own) };
+  const annotations = { ...stringMap(metadata.annotations), ...renderMap(engine, resource.annotationsTemplate, vars, where, 'annotationsTemplate') };
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   const problem = hasSopsBlock(manifest) ? undefined : validateManifest(manifest);
   if (problem !== undefined) throw new RenderError(`${problem.message} (${kind} schema)`, { ...where, field: `spec.${problem.path}` });

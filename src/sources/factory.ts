@@ -1,15 +1,10 @@
 import type { Hub } from '../config/load.ts';
-import type { SecretEnv } from '../config/secrets.ts';
 import { SourceError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
 import { createMysqlSource } from './mysql.ts';
 import { createPgliteSource } from './pglite.ts';
 import { createPostgresqlSource } from './postgresql.ts';
 import { toHubRows, type HubRow } from './rows.ts';
-import type { RowSource } from './types.ts';
-
-/** What every adapter needs from outside: where secrets come from, and where to log. */
-export type SourceDeps = { secretEnv: SecretEnv; logger: Logger };
+import type { RowSource, SourceDeps } from './types.ts';
 
 /** The adapter for the hub's `spec.source.type`. Nothing connects until `readRows()`. */
 export function createRowSource(hub: Hub, deps: SourceDeps): RowSource {

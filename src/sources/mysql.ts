@@ -4,7 +4,7 @@ import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
-import type { SourceDeps } from './factory.ts';
+import type { SourceDeps } from './types.ts';
 import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
 import type { RowSource, SourceResult } from './types.ts';
 

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { PgliteSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
-import type { SourceDeps } from './factory.ts';
+import type { SourceDeps } from './types.ts';
 import { PG_OID, parseTimestampUtc } from './postgresql.ts';
 import { causeText, seconds, selectStatement } from './sql.ts';
 import type { RawRow, RowSource, SourceResult } from './types.ts';

@@ -1,3 +1,6 @@
+import type { SecretEnv } from '../config/secrets.ts';
+import type { Logger } from '../logger.ts';
+
 /** One row as the database driver returned it, keyed by column name. */
 export type RawRow = Record<string, unknown>;
 
@@ -16,3 +19,6 @@ export interface RowSource {
   readRows(): Promise<SourceResult>;
   close(): Promise<void>;
 }
+
+/** What every adapter needs from outside: where secrets come from, and where to log. */
+export type SourceDeps = { secretEnv: SecretEnv; logger: Logger };

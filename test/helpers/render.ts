@@ -1,5 +1,6 @@
 import { templateVariables } from '../../src/plan/render-hub.ts';
-import { formHash, renderNode, type RenderedNode } from '../../src/render/node.ts';
+import { formHash, renderNode } from '../../src/plan/node.ts';
+import type { RenderedNode } from '../../src/render/node.ts';
 import { TemplateEngine } from '../../src/render/template.ts';
 import { testForm, testHub } from './config.ts';
 
