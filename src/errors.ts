@@ -40,6 +40,8 @@ export class GitError extends LynqError {}
 export class ForgeError extends LynqError {}
 /** A generated file was edited in Git by someone else. */
 export class ConflictError extends LynqError {}
+/** A bug in the bridge: something it must never do happened. Its own exit code (70), never a config error. */
+export class InternalError extends LynqError {}
 
 export function formatWhere(where: ErrorWhere): string {
   const parts: string[] = [];

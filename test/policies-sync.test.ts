@@ -155,7 +155,7 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     assert.match((await logMessages(remote.dir, 'main'))[0]!, /web\/initech: removed \(row deleted\)/);
   });
 
-  test('switching the engine rewrites the apps files and nothing else but the LynqNode; none removes them', async () => {
+  test('switching the engine rewrites the apps files and nothing else but the LynqNode; none removes them, past the deletion guard only when allowed', async () => {
     assert.equal((await sync()).code, 0);
     const before = await tree();
     await rewrite('hubs/customers.yaml', hubFile(db.name, 'flux'));
@@ -167,7 +167,14 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     assert.match((await logMessages(remote.dir, 'main'))[0]!, /^web\/acme: updated \(hub customers settings changed\)$/m);
 
     await rewrite('hubs/customers.yaml', hubFile(db.name, 'none'));
-    assert.equal((await sync()).code, 0);
+    // Removing every engine object is removing every node from the engine's view (Argo CD
+    // deletes an Application's workloads): the deletion guard holds it, as it holds rows.
+    const guarded = await sync();
+    assert.equal(guarded.code, 1, guarded.out);
+    assert.match(guarded.out, /customers\/web\/acme: held \(its engine object \(Argo CD Application or Flux Kustomization\) removed: spec\.gitops\.engine is none; held back by the deletion guard: 3 of 3 nodes would be removed/);
+    assert.deepEqual(await tree(), flux, 'nothing changes while held');
+    const allowed = await sync('--allow-deletions');
+    assert.equal(allowed.code, 0, allowed.out);
     const none = await tree();
     assert.deepEqual([...none.keys()].filter((file) => file.startsWith('apps/') || file.includes('/levels/')), []);
     assert.equal(none.get(node('acme', 'ns.yaml')), before.get(node('acme', 'ns.yaml')), 'policy annotations do not depend on the engine');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NodeChange } from '../src/plan/types.ts';
+import { gateDeletions } from '../src/sync/deletion-guard.ts';
 import { unifiedDiff } from '../src/sync/diff-text.ts';
 import { MAX_BODY_CHARS, parseMarker, proposedNodes, pullRequestBody, pullRequestTitle } from '../src/sync/pull-request-body.ts';
 
@@ -35,7 +36,10 @@ describe('the pull-request body', () => {
   });
 
   test('held removals are proposed as removals, with the guard named and merging as the approval', () => {
-    const held = change('acme', 'held', ['row deleted; held back by the deletion guard: 2 of 3 nodes would be removed (limit 50%), rerun with --allow-deletions to remove them']);
+    const plan = { hub: 'customers', nodes: [{ ...change('acme', 'removed', ['row deleted']), removal: 'row deleted' }], rendered: 0, existingNodes: 3 };
+    const [held] = gateDeletions(plan, { maxDeletePercent: 30, allowDeletions: false }).nodes as [NodeChange];
+    assert.equal(held.status, 'held');
+    assert.deepEqual(held.reasons, ['row deleted; held back by the deletion guard: 1 of 3 nodes would be removed (limit 30%), rerun with --allow-deletions to remove them']);
     const [proposed] = proposedNodes([held]);
     assert.equal(proposed!.status, 'removed');
     assert.deepEqual(proposed!.reasons, ['row deleted; held back by the deletion guard, released by merging this pull request']);

@@ -36,6 +36,9 @@ describe('routing rules', () => {
     assert.deepEqual(changeKinds(node('updated', ['bridge'])), ['formChanged']);
     assert.deepEqual(changeKinds(node('updated', ['edit'])), ['formChanged']);
     assert.deepEqual(changeKinds(node('updated', ['hub'])), ['formChanged']);
+    // The hub's engine went to none: its Application goes, and Argo CD deletes the workloads with it.
+    assert.deepEqual(changeKinds(node('updated', ['hub', 'engine'])), ['formChanged', 'removed']);
+    assert.equal(routeNode(node('updated', ['hub', 'engine']), resolveRouting({ mode: 'push', routing: { removed: 'pull-request' } })), 'pull-request');
     assert.deepEqual(changeKinds(node('added')), ['added']);
     assert.deepEqual(changeKinds(node('held')), ['removed']);
     assert.deepEqual(changeKinds(node('unchanged', [], 0)), []);
@@ -46,7 +49,7 @@ describe('routing rules', () => {
     const routing = resolveRouting({ mode: 'push', routing: { formChanged: 'pull-request' } });
     assert.equal(routeNode(node('updated', ['row']), routing), 'push');
     assert.equal(routeNode(node('updated', ['row', 'form']), routing), 'pull-request');
-    const plan = { hub: 'customers', nodes: [node('added'), node('updated', ['form']), node('unchanged', [], 0), node('held')], rendered: 3 };
+    const plan = { hub: 'customers', nodes: [node('added'), node('updated', ['form']), node('unchanged', [], 0), node('held')], rendered: 3, existingNodes: 4 };
     const routed = routePlan(plan, routing);
     assert.deepEqual(routed.push.map((item) => item.status), ['added']);
     assert.deepEqual(routed.propose.map((item) => item.status), ['updated', 'held']);

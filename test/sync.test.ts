@@ -254,6 +254,48 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     assert.equal((await readTree(remote.dir, 'main')).get('README.md'), 'someone else\n');
   });
 
+  test('a push race re-reads the rows: a slow sync never publishes rows older than what another sync published', async () => {
+    await sync();
+    await db.exec(`UPDATE customers SET plan = 'old' WHERE id = 'acme'`);
+    const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
+    const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
+    let raced = false;
+    let reads = 0;
+    const slow: SyncDeps = {
+      ...withRepo(deps, (repo) => ({
+        // Sync A read plan = old and stalled; meanwhile the row changed and sync B published it.
+        push: async (commit: string, branch: string, expected: string | undefined) => {
+          if (!raced) {
+            raced = true;
+            await db.exec(`UPDATE customers SET plan = 'new' WHERE id = 'acme'`);
+            assert.equal((await sync()).code, 0);
+          }
+          return repo.push(commit, branch, expected);
+        },
+      })),
+      readRows: (hub, signal) => {
+        reads++;
+        return deps.readRows(hub, signal);
+      },
+    };
+    const result = await syncHub(config.hubs.get('customers')!, config.forms, slow, { allowDeletions: false });
+    assert.equal(result.outcome, 'unchanged', 'B already published what A now reads');
+    assert.equal(reads, 2, 'the rows were read again before planning again');
+    const settings = (await readTree(remote.dir, 'main')).get('nodes/customers/web/acme/settings.yaml')!;
+    assert.match(settings, /PLAN: new/);
+    assert.equal((await logMessages(remote.dir, 'main')).length, 2, 'first sync and B: no commit of the old rows');
+  });
+
+  test('a renamed form: its new nodes render the objects the held old ones still have, and fail, named', async () => {
+    assert.equal((await sync()).code, 0);
+    await writeFile(path.join(files.dir, 'forms/web.yaml'), FORM.replace('name: web', 'name: site'));
+    const result = await sync();
+    assert.equal(result.code, 1, result.out);
+    assert.match(result.out, /customers\/web\/acme: held \(form web removed; held back by the deletion guard/);
+    assert.match(result.out, /customers\/site\/acme: failed: hub customers, form site, uid "acme", resource settings: renders ConfigMap tenants\/acme-settings, which node web\/acme of this hub already renders/);
+    assert.equal((await readTree(remote.dir, 'main')).has('nodes/customers/site/acme/settings.yaml'), false);
+  });
+
   /** syncHub itself, for what the CLI does not print: how many nodes were rendered, how many LynqNodes read. */
   const syncInProcess = async (dryRun = false) => {
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });

@@ -1,9 +1,9 @@
 import { Command, CommanderError } from 'commander';
-import { isLynqError, messageOf } from '../errors.ts';
+import { InternalError, isLynqError, messageOf, RenderError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
 import type { Io } from './io.ts';
-import { EXIT_CONFIG, EXIT_PARTIAL } from './report.ts';
+import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_PARTIAL } from './report.ts';
 
 // Each command's module is imported when the command runs, so a command loads only what
 // it uses (`lynq history` answers in well under a second; sync pulls in databases and GitHub).
@@ -13,7 +13,8 @@ const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: pr
 /**
  * The only place that turns errors into exit codes: 0 all good; 1 some nodes failed,
  * deletions were held back, or changes are blocked from their pull request; 2 usage or
- * config error; 3 nothing published because the source, git or the pull request failed.
+ * config error; 3 nothing published because the source, git or the pull request failed;
+ * 70 a bug in the bridge (an internal error).
  */
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   let code = 0;
@@ -77,11 +78,13 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG;
-    if (isLynqError(error)) {
+    if (isLynqError(error) && !(error instanceof InternalError)) {
       io.err.write(`lynq: ${error.message}\n`);
-      return error.name === 'RenderError' ? EXIT_PARTIAL : EXIT_CONFIG;
+      return error instanceof RenderError ? EXIT_PARTIAL : EXIT_CONFIG;
     }
-    io.err.write(`lynq: unexpected error: ${messageOf(error)}\n${error instanceof Error ? (error.stack ?? '') : ''}\n`);
-    return EXIT_CONFIG;
+    // A bug: say so, with the stack, under its own exit code so scripts never take it for a config error.
+    const cause = error instanceof InternalError && error.cause instanceof Error ? error.cause : error;
+    io.err.write(`lynq: internal error (a bug in the bridge, please report it): ${messageOf(error)}\n${cause instanceof Error ? (cause.stack ?? '') : ''}\n`);
+    return EXIT_INTERNAL;
   }
 }

@@ -9,10 +9,18 @@ export const EXIT_PARTIAL = 1;
 export const EXIT_CONFIG = 2;
 /** Nothing published for a hub because its source or git failed, or its pull request could not be made. */
 export const EXIT_NOT_PUBLISHED = 3;
+/** A bug in the bridge (sysexits' EX_SOFTWARE). */
+export const EXIT_INTERNAL = 70;
 
-/** The exit code comes from the summary, nowhere else. */
+/**
+ * The exit code comes from the summary, nowhere else: 3 when a hub's source, git or pull
+ * request failed (or its sync was aborted), else 2 when a hub's config was found wrong
+ * during its sync, else 1 for failed, conflicted or held nodes, else 0.
+ */
 export function exitCodeOf(results: readonly HubSyncResult[]): number {
-  if (results.some((result) => result.outcome === 'source-failed' || result.outcome === 'git-failed' || result.outcome === 'pull-request-failed')) return EXIT_NOT_PUBLISHED;
+  const failed = (outcome: HubSyncResult['outcome']): boolean => results.some((result) => result.outcome === outcome);
+  if (failed('source-failed') || failed('git-failed') || failed('pull-request-failed') || failed('aborted')) return EXIT_NOT_PUBLISHED;
+  if (failed('config-failed')) return EXIT_CONFIG;
   const partial = results.some((result) => {
     if (!('plan' in result)) return false;
     const proposed = proposedIn(result);

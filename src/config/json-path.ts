@@ -1,3 +1,5 @@
+import { ConfigError } from '../errors.ts';
+
 /**
  * Lynq's `ignoreFields` are JSONPath expressions (`$.spec.replicas`,
  * `$.metadata.annotations['a/b']`, `$.spec.containers[*].image`,
@@ -14,7 +16,8 @@ type Segment =
 
 export type ArgoIgnorePath = { jsonPointer: string } | { jqPathExpression: string };
 
-export class JsonPathError extends Error {}
+/** A JSONPath the converter does not support; the form schema reports it at the field that holds it. */
+export class JsonPathError extends ConfigError {}
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

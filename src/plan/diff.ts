@@ -17,7 +17,6 @@ export type DiffOptions = {
   prepared: PreparedHub;
   existing: TreeListing;
   readBlobs: BlobReader;
-  allowDeletions: boolean;
   /** Seals found to hold by earlier syncs, and where this one records those that hold now. */
   verified?: VerifiedOutputs;
   /**
@@ -42,7 +41,8 @@ type ExistingNode = { form: string; uid: string; files: Map<string, string>; app
  * edited in Git since the bridge wrote it (its blob differs from the one the previous
  * LynqNode recorded) is left alone under `conflictPolicy: Stuck` (the node is
  * `conflicted`, the rest of it is still written) and overwritten under `Force`. Failed
- * nodes keep their files; removals beyond the deletion guard are held.
+ * nodes keep their files. Removals are planned as removals; the deletion guard, a gate
+ * after planning (sync/deletion-guard.ts), decides which are held.
  */
 export async function diffHub(options: DiffOptions): Promise<Plan> {
   const { hub, prepared } = options;
@@ -91,29 +91,16 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     nodes.push(failed(hub.name, failure));
   }
 
-  const removals = [...existing.values()];
-  const guard = hub.spec.deletionGuard.maxDeletePercent;
-  const hold = !options.allowDeletions && removals.length > 0 && (removals.length === nodeCount || (removals.length * 100) / nodeCount > guard);
-  for (const gone of removals) {
-    const reason = !options.formNames.has(gone.form)
-      ? `form ${gone.form} removed`
-      : prepared.inactive.has(gone.uid)
-        ? 'row deactivated'
-        : 'row deleted';
-    // A held node carries the deletes it would make, so a pull request can propose them;
-    // fileChanges() never applies a held node's changes.
+  for (const gone of existing.values()) {
+    const removal = !options.formNames.has(gone.form) ? `form ${gone.form} removed` : prepared.inactive.has(gone.uid) ? 'row deactivated' : 'row deleted';
+    // The deletes travel with the node: when the deletion guard holds it, a pull request can still propose them.
     const deletes = [...gone.files.keys()].map((name) => `${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
     if (gone.app !== undefined) deletes.push(gone.app.path);
-    if (hold) {
-      const why = `${reason}; held back by the deletion guard: ${removals.length} of ${nodeCount} nodes would be removed (limit ${guard}%), rerun with --allow-deletions to remove them`;
-      nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'held', reasons: [why], deletes });
-      continue;
-    }
-    nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'removed', reasons: [reason], deletes });
+    nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'removed', reasons: [removal], removal, deletes });
   }
 
   nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
-  return { hub: hub.name, nodes, rendered };
+  return { hub: hub.name, nodes, rendered, existingNodes: nodeCount };
 }
 
 /** One rendered node against what Git has for it. */
@@ -151,7 +138,8 @@ function compareNode(hub: string, node: RenderedNode, previous: ExistingNode | u
     changedFiles.push(name);
   }
   if (node.appFile !== undefined && node.appFile.blob !== previous?.app?.blob) writes.set(node.appFile.path, node.appFile.content);
-  if (node.appFile === undefined && previous?.app !== undefined) deletes.push(previous.app.path);
+  const engineRemoved = node.appFile === undefined && previous?.app !== undefined;
+  if (engineRemoved) deletes.push(previous.app!.path);
 
   const changedResources = changedFiles.filter(isResourceFile).map((name) => name.replace(/\.yaml$/, ''));
   const base = { hub, form: node.form, uid: node.uid, resources: changedResources, node, writes, deletes };
@@ -161,8 +149,10 @@ function compareNode(hub: string, node: RenderedNode, previous: ExistingNode | u
   const why = changed ? explain(node, before) : [];
   if (changed && why.length === 0 && forced.length === 0) why.push({ cause: 'edit', reason: 'files edited in Git restored to the rendered version' });
   for (const reason of [...forced, ...conflicts]) why.push({ cause: 'edit', reason });
+  const removal = engineRemoved ? 'its engine object (Argo CD Application or Flux Kustomization) removed: spec.gitops.engine is none' : undefined;
+  if (removal !== undefined) why.push({ cause: 'engine', reason: removal });
   const causes = [...new Set(why.map((item) => item.cause))];
-  return { ...base, status: conflicts.length > 0 ? 'conflicted' : 'updated', reasons: why.map((item) => item.reason), causes };
+  return { ...base, status: conflicts.length > 0 ? 'conflicted' : 'updated', reasons: why.map((item) => item.reason), causes, ...(removal === undefined ? {} : { removal }) };
 }
 
 /** Why a node changed, from the LynqNode it had before: columns, form, hub settings, bridge version. */

@@ -10,6 +10,8 @@ export type PreviousNode = {
   columns: Record<string, string>;
   /** By file name: the blob id the bridge wrote, and the creation policy it had then. */
   resources: Map<string, { blob: string | undefined; creationPolicy: string | undefined }>;
+  /** The objects the node rendered, as Kubernetes names them. */
+  objects: Array<{ apiVersion: string; kind: string; namespace: string | undefined; name: string }>;
 };
 
 /** Undefined when the file is not YAML or not a LynqNode of ours (edited by hand): nothing is known then. */
@@ -29,5 +31,6 @@ export function readPreviousNode(text: string): PreviousNode | undefined {
     version: annotations[ANNOTATION_BRIDGE_VERSION],
     columns: parsed.data.spec.inputs.columns,
     resources: new Map(parsed.data.spec.resources.map((resource) => [resource.file, { blob: resource.blob, creationPolicy: resource.creationPolicy }])),
+    objects: parsed.data.spec.resources.map(({ apiVersion, kind, namespace, name }) => ({ apiVersion, kind, namespace, name })),
   };
 }

@@ -28,11 +28,22 @@ export type PreparedHub = {
   render: (input: NodeInput) => RenderedNode | NodeFailure;
 };
 
+export type PrepareOptions = {
+  root: string;
+  bridgeVersion: string;
+  /**
+   * Renders kept across preparations of the same hub (a sync that reads its rows again after
+   * a push race): a node whose input hash is the same is not rendered again. Keyed by form,
+   * uid and input hash; rendering is a pure function of those.
+   */
+  memo?: Map<string, RenderedNode | NodeFailure>;
+};
+
 /**
  * Every active row × every form of the hub, with its input hash. One bad row or template
  * fails that node only. Rows sharing a uid all fail: which one is meant cannot be guessed.
  */
-export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: { root: string; bridgeVersion: string }): PreparedHub {
+export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: PrepareOptions): PreparedHub {
   const engine = new TemplateEngine(templateVariables(hub));
   const gitops = resolveGitops(hub);
   const active = rows.map((row, index) => ({ row, number: index + 1 })).filter(({ row }) => row.active);
@@ -66,9 +77,10 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
     }
   }
 
-  const done = new Map<NodeInput, RenderedNode | NodeFailure>();
+  const done = options.memo ?? new Map<string, RenderedNode | NodeFailure>();
   const render = (input: NodeInput): RenderedNode | NodeFailure => {
-    let result = done.get(input);
+    const key = `${input.form}/${input.uid}/${input.inputHash}`;
+    let result = done.get(key);
     if (result === undefined) {
       const { context, row, hashes } = sources.get(input)!;
       try {
@@ -77,7 +89,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
         if (!isLynqError(error)) throw error;
         result = { form: input.form, uid: input.uid, error: messageOf(error) };
       }
-      done.set(input, result);
+      done.set(key, result);
     }
     return result;
   };
@@ -85,7 +97,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
 }
 
 /** Render every node of the hub now (`lynq render`, tests); a sync renders only what it must. */
-export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: { root: string; bridgeVersion: string }): RenderedHub {
+export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: PrepareOptions): RenderedHub {
   const prepared = prepareHub(hub, forms, rows, options);
   const nodes: RenderedNode[] = [];
   const failures = [...prepared.failures];

@@ -9,9 +9,11 @@ export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' 
 
 /**
  * What made an existing node change, for code (routing) to act on; `reasons` says the
- * same to people. `edit`: files edited in Git were restored or overwritten.
+ * same to people. `edit`: files edited in Git were restored or overwritten. `engine`: the
+ * node's engine object (Argo CD Application, Flux Kustomization) is removed while the node
+ * stays (the hub's engine changed): a removal for the deletion guard and for routing.
  */
-export type ChangeCause = 'row' | 'form' | 'hub' | 'bridge' | 'edit';
+export type ChangeCause = 'row' | 'form' | 'hub' | 'bridge' | 'edit' | 'engine';
 
 export type NodeChange = {
   hub: string;
@@ -24,6 +26,12 @@ export type NodeChange = {
   causes: ChangeCause[];
   /** Resource ids whose files were written or removed. */
   resources: string[];
+  /**
+   * For a change that removes what the engine applies (a removed or held node, or an engine
+   * object removed): why, in words ("row deleted", "form web removed", "Argo CD Application
+   * removed: spec.gitops.engine is none"). The deletion guard counts these.
+   */
+  removal?: string;
   /** For `failed`: the whole message, naming hub, form, uid and resource. */
   error?: string;
   /** The rendered node (added, updated, and unchanged when it had to be rendered to tell). */
@@ -39,6 +47,8 @@ export type Plan = {
   nodes: NodeChange[];
   /** How many nodes were rendered; the other unchanged ones were found intact in Git by their LynqNode's seal. */
   rendered: number;
+  /** How many nodes Git had for the hub when the plan was made (what the deletion guard measures against). */
+  existingNodes: number;
 };
 
 /** The repository changes of some nodes, merged (a plan, or the part of one routed somewhere). */

@@ -1,7 +1,7 @@
 import type { FormResource, Hub } from '../config/load.ts';
 import { RenderError, type ErrorWhere } from '../errors.ts';
 import { validateManifest } from './k8s-schema.ts';
-import { isPlainObject, toCanonicalYaml } from './canonical-yaml.ts';
+import { isPlainObject } from './canonical-yaml.ts';
 import { CLUSTER_SCOPED_KINDS, labelKeyProblem, labelValueProblem, nameProblem, namespaceProblem } from './k8s-validation.ts';
 import { hasSopsBlock, refusePlaintextSecret } from './secrets.ts';
 import type { TemplateEngine, TemplateVars } from './template.ts';

@@ -1,3 +1,4 @@
+import { InternalError } from '../errors.ts';
 import { compareStrings } from './canonical-yaml.ts';
 import { sha256 } from './hash.ts';
 
@@ -23,7 +24,7 @@ export type NodeOutput = { files: Iterable<readonly [string, string]>; app: { pa
 /** The LynqNode text, written with `UNSEALED` as the seal, with the real seal put in. */
 export function seal(unsealedText: string, output: NodeOutput): string {
   const at = unsealedText.indexOf(UNSEALED_LINE);
-  if (at < 0) throw new Error('the LynqNode has no unsealed output-hash annotation to seal');
+  if (at < 0) throw new InternalError('the LynqNode has no unsealed output-hash annotation to seal');
   return unsealedText.slice(0, at) + sealLine(outputHash(unsealedText, output)) + unsealedText.slice(at + UNSEALED_LINE.length);
 }
 

@@ -1,12 +1,12 @@
 import { countByStatus, type NodeChange } from '../plan/types.ts';
 import { KUSTOMIZATION_FILE, LYNQNODE_FILE } from '../render/node.ts';
 import { MAX_BODY_NODES } from './commit-message.ts';
+import { releasedByPullRequest } from './deletion-guard.ts';
 
 /** GitHub refuses bodies over 65,536 characters; stay well under it. */
 export const MAX_BODY_CHARS = 60_000;
 
 const MARKER = /<!-- lynq:pull-request (\{.*?\}) -->/;
-const HELD = '; held back by the deletion guard';
 
 /** What a later sync reads back from its own pull request. */
 export type PullRequestMarker = { hub: string; branch: string; labels: string[] };
@@ -27,20 +27,9 @@ export function parseMarker(body: string): PullRequestMarker | undefined {
   }
 }
 
-/**
- * The nodes as the pull request proposes them: a removal held back by the deletion
- * guard is a removal here (merging is the approval), and says so instead of pointing
- * at --allow-deletions.
- */
+/** The nodes as the pull request proposes them: a held removal is a removal there (merging is the approval). */
 export function proposedNodes(nodes: readonly NodeChange[]): NodeChange[] {
-  return nodes.map((node) => {
-    if (node.status !== 'held') return node;
-    const reasons = node.reasons.map((reason) => {
-      const cut = reason.indexOf(HELD);
-      return cut < 0 ? reason : `${reason.slice(0, cut)}; held back by the deletion guard, released by merging this pull request`;
-    });
-    return { ...node, status: 'removed', reasons };
-  });
+  return nodes.map(releasedByPullRequest);
 }
 
 /** `lynq(customers): 1 added, 2 removed`, as the commit summary line. */

@@ -29,7 +29,8 @@ export function usesPullRequests(routing: ResolvedRouting): boolean {
 
 /**
  * Which kinds a node change is. An update may be several at once (a row and its form
- * both changed). Only changed columns make a row change; every other cause (the form,
+ * both changed). Only changed columns make a row change; an engine object removed is a
+ * removal (Argo CD deletes an Application's workloads with it); every other cause (the form,
  * hub settings, the bridge version, files edited in Git) counts as `formChanged`, so a
  * new kind of cause errs on the side of review.
  */
@@ -38,7 +39,7 @@ export function changeKinds(node: NodeChange): ChangeKind[] {
   if (node.status === 'removed' || node.status === 'held') return ['removed'];
   // Updated, or any other status that still writes (a conflicted node's other files).
   if (node.status === 'failed' || (node.writes.size === 0 && node.deletes.length === 0)) return [];
-  const kinds = new Set<ChangeKind>(node.causes.map((cause) => (cause === 'row' ? 'rowChanged' : 'formChanged')));
+  const kinds = new Set<ChangeKind>(node.causes.map((cause) => (cause === 'row' ? 'rowChanged' : cause === 'engine' ? 'removed' : 'formChanged')));
   if (kinds.size === 0) kinds.add('formChanged');
   return [...kinds];
 }

@@ -1,25 +1,28 @@
 import type { Form, Hub } from '../config/load.ts';
-import { ConfigError, GitError, isLynqError, messageOf } from '../errors.ts';
+import { ConfigError, ForgeError, GitError, InternalError, isLynqError, messageOf, SourceError } from '../errors.ts';
 import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
 import { diffHub } from '../plan/diff.ts';
-import { prepareHub } from '../plan/render-hub.ts';
+import { failDuplicateObjects } from '../plan/object-identity.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
+import { type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
 import { changedNodes, fileChanges, type Plan, type TreeListing } from '../plan/types.ts';
 import { VerifiedOutputs } from '../plan/verified-outputs.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { HubRow } from '../sources/rows.ts';
 import { commitMessage } from './commit-message.ts';
-import { proposeChanges, type Proposal } from './propose.ts';
+import { gateDeletions } from './deletion-guard.ts';
+import type { SyncPhase } from './phases.ts';
+import { type Proposal, proposeChanges } from './propose.ts';
 import type { Publisher } from './publisher.ts';
-import { botBranch, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
+import { botBranch, type ResolvedRouting, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
 import type { VerifiedStore } from './verified-store.ts';
 
 export type SyncDeps = {
   logger: Logger;
   /** Read the hub's rows (a RowSource behind it). */
-  readRows: (hub: Hub) => Promise<HubRow[]>;
+  readRows: (hub: Hub, signal?: AbortSignal) => Promise<HubRow[]>;
   /** Open the manifests repository named by the hub (or the --repo override). */
   openRepo: (hub: Hub) => Promise<ManifestsRepo>;
   publisher: Publisher;
@@ -32,78 +35,91 @@ export type SyncDeps = {
   verifiedStore?: VerifiedStore;
   /** Store the files of changed nodes in the cache clone while the rest still renders (not for a dry run, which commits nothing). */
   storeAhead?: boolean;
-  /** Told when a hub enters a phase; the CLI shows it on a terminal. */
-  onPhase?: (hub: string, phase: string) => void;
+  /** Told when a hub enters a step; the CLI shows it on a terminal, a service can time each step. */
+  onPhase?: (hub: string, phase: SyncPhase, detail?: string) => void;
+  /** Stops the sync between steps and, where the step supports it, inside it (a service shutting down). */
+  signal?: AbortSignal;
 };
 
 export type SyncOptions = { allowDeletions: boolean };
 
+/** How a hub's sync failed before anything was published: its kind, for the exit code and metrics. */
+export type FailureOutcome = 'config-failed' | 'source-failed' | 'git-failed' | 'aborted';
+
 /**
- * How one hub's sync ended. `source-failed` and `git-failed` published nothing;
- * `published` (a commit pushed to the target branch) and `unchanged` may still hold
+ * How one hub's sync ended. `config-failed`, `source-failed` and `git-failed` published
+ * nothing; `published` (a commit pushed to the target branch) and `unchanged` may still hold
  * failed or held-back nodes in their plan, and say what the pull request side did.
  * `pull-request-failed`: the push-routed part (`commit`) went out, the pull request did not.
+ * `aborted`: the sync's signal fired (a service shutting down); what was pushed before stays.
  */
 export type HubSyncResult =
   | { hub: string; outcome: 'published' | 'unchanged'; plan: Plan; commit: string | undefined; attempts: number; proposal?: Proposal }
   | { hub: string; outcome: 'pull-request-failed'; plan: Plan; commit: string | undefined; attempts: number; error: string }
-  | { hub: string; outcome: 'source-failed' | 'git-failed'; error: string };
+  | { hub: string; outcome: FailureOutcome; error: string };
 
 /**
- * One hub, end to end: rows → input hashes → diff against the remote head (rendering
- * the nodes Git does not already have as rendered) → route each node change → one
- * commit of the push-routed part, pushed → the pull-request side (bot branch and pull
- * request) for the rest. A push rejected because the remote moved (the target or the
- * bot branch) is planned again on the new head (no node is rendered twice), up to
- * `publish.maxPushAttempts` times.
+ * One hub, end to end, as named steps:
+ *
+ *   read rows → plan (input hashes, then the diff against the remote head, rendering
+ *   only what Git lacks) → gate (the deletion guard) → route (push or pull request) →
+ *   publish (one commit, pushed) → propose (the bot branch and its pull request)
+ *
+ * A push rejected because the remote moved (the target or the bot branch) starts again
+ * from reading the rows, so a slow sync never publishes rows older than what another sync
+ * already published; no node is rendered twice for the same input. Up to
+ * `publish.maxPushAttempts` attempts. The health read-back runs after this, per command.
  */
 export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, options: SyncOptions): Promise<HubSyncResult> {
   const log = deps.logger.child({ hub: hub.name });
-  const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
-  const phase = (name: string): void => deps.onPhase?.(hub.name, name);
-  let rows: HubRow[];
-  phase('reading rows');
-  try {
-    rows = await deps.readRows(hub);
-  } catch (error) {
-    if (!isLynqError(error)) throw error;
-    log.error({ err: messageOf(error) }, 'source failed; nothing changed');
-    return { hub: hub.name, outcome: 'source-failed', error: messageOf(error) };
-  }
-  log.info({ rows: rows.length }, 'rows read');
-  const prepared = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion });
-  const formNames = new Set(forms.map((form) => form.name));
-
-  const routing = resolveRouting(hub.spec.publish);
-  const branchForPullRequests = botBranch(hub.name, hub.spec.publish);
+  const phase = (name: SyncPhase, detail?: string): void => {
+    deps.signal?.throwIfAborted();
+    deps.onPhase?.(hub.name, name, detail);
+  };
   let repo: ManifestsRepo | undefined;
+  let step: SyncPhase = 'read-rows';
   try {
-    repo = await deps.openRepo(hub);
+    const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
+    const routing = resolveRouting(hub.spec.publish);
+    const branchForPullRequests = botBranch(hub.name, hub.spec.publish);
     const { branch, maxPushAttempts, author } = hub.spec.publish;
     if (usesPullRequests(routing) && branchForPullRequests === branch) {
       throw new ConfigError(`the pull-request branch must differ from the target branch ${branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
     }
+    const formNames = new Set(forms.map((form) => form.name));
     const known = (await deps.verifiedStore?.load(hub)) ?? new Set<string>();
     // Kept across attempts: a push that went out stays published when the bot branch then moves.
     let commit: string | undefined;
     let published = false;
+    const memo: PrepareOptions['memo'] = new Map();
     for (let attempt = 1; attempt <= maxPushAttempts; attempt++) {
-      phase(`comparing ${prepared.inputs.length} nodes with git, rendering what changed${attempt === 1 ? '' : ` (attempt ${attempt})`}`);
-      let head = await repo.fetch(branch);
-      const existing = await listPrefixes(repo, head, hubPrefixes(hub, root));
-      const verified = new VerifiedOutputs(known);
-      const storeAhead = deps.storeAhead === true ? (files: ReadonlyMap<string, string>) => repo!.storeAhead(files) : undefined;
-      const plan = await diffHub({ hub, root, formNames, prepared, existing, readBlobs: (ids) => repo!.readBlobs(ids), allowDeletions: options.allowDeletions, verified, storeAhead });
-      log.info({ nodes: prepared.inputs.length, rendered: plan.rendered }, 'compared with git');
-      await remember(deps.verifiedStore, hub, verified, log);
-      const routed = usesPullRequests(routing) ? routePlan(plan, routing) : { push: changedNodes(plan), propose: [] };
+      const again = attempt === 1 ? '' : ` (attempt ${attempt})`;
+      phase((step = 'read-rows'), `reading rows${again}`);
+      const rows = await deps.readRows(hub, deps.signal);
+      log.info({ rows: rows.length, attempt }, 'rows read');
+      const prepared = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo });
+
+      phase((step = 'plan'), `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
+      repo ??= await deps.openRepo(hub);
+      const planned = await planHub({ hub, root, formNames, prepared, repo, known, deps });
+      log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered }, 'compared with git');
+      await remember(deps.verifiedStore, hub, planned.verified, log);
+
+      phase((step = 'gate'));
+      const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: options.allowDeletions });
+      const plan = await failDuplicateObjects(guarded, planned.existing, (ids) => repo!.readBlobs(ids), root);
+
+      phase((step = 'route'));
+      const routed = route(plan, routing);
+      let head = planned.head;
       if (routed.push.length > 0) {
+        phase((step = 'publish'));
         const proposed = { count: routed.propose.length, branch: branchForPullRequests };
         const all = plan.nodes.filter((node) => !routed.propose.includes(node));
         const message = commitMessage(hub.name, routed.push, all, { proposed });
-        const result = await deps.publisher.publish({ repo, hub: hub.name, changes: fileChanges(routed.push), head, existing, branch, message, author });
+        const result = await deps.publisher.publish({ repo, hub: hub.name, changes: fileChanges(routed.push), head, existing: planned.existing, branch, message, author });
         if (result.outcome === 'moved') {
-          log.warn({ attempt }, 'remote branch moved during the sync; planning again on the new head');
+          log.warn({ attempt }, 'remote branch moved during the sync; reading the rows and planning again on the new head');
           continue;
         }
         log.info({ commit: result.commit, attempt }, 'published');
@@ -114,15 +130,15 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       const outcome = published ? 'published' : 'unchanged';
       if (!usesPullRequests(routing)) return { hub: hub.name, outcome, plan, commit, attempts: attempt };
 
-      phase('pull request');
+      phase((step = 'propose'));
       let proposal;
       try {
         const forge = await openForge(deps, hub);
         const time = (deps.clock ?? Date.now)() / 1000;
-        const input = { hub: hub.name, repo, forge, publisher: deps.publisher, logger: log, target: branch, base: head, branch: branchForPullRequests, nodes: routed.propose, existing, author, time, settings: hub.spec.publish.pullRequest };
+        const input = { hub: hub.name, repo, forge, publisher: deps.publisher, logger: log, target: branch, base: head, branch: branchForPullRequests, nodes: routed.propose, existing: planned.existing, author, time, settings: hub.spec.publish.pullRequest };
         proposal = await proposeChanges(input);
       } catch (error) {
-        if (!isLynqError(error)) throw error;
+        if (!isLynqError(error) || error instanceof ConfigError) throw error;
         log.error({ err: messageOf(error) }, 'pull request failed');
         return { hub: hub.name, outcome: 'pull-request-failed', plan, commit, attempts: attempt, error: messageOf(error) };
       }
@@ -134,12 +150,50 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     }
     throw new GitError(`the remote branch kept moving: gave up after ${maxPushAttempts} attempts`, { hub: hub.name });
   } catch (error) {
-    if (!isLynqError(error)) throw error;
-    log.error({ err: messageOf(error) }, 'git failed; nothing published');
-    return { hub: hub.name, outcome: 'git-failed', error: messageOf(error) };
+    const outcome = deps.signal?.aborted === true ? 'aborted' : failureOutcome(error, step);
+    log.error({ err: messageOf(error), step }, 'sync failed; nothing published');
+    return { hub: hub.name, outcome, error: messageOf(error) };
   } finally {
     await repo?.close();
   }
+}
+
+type PlanInput = {
+  hub: Hub;
+  root: string;
+  formNames: ReadonlySet<string>;
+  prepared: PreparedHub;
+  repo: ManifestsRepo;
+  known: ReadonlySet<string>;
+  deps: SyncDeps;
+};
+
+/** The plan step: the remote head, what Git has under the hub's folders, and the diff against it. */
+async function planHub(input: PlanInput): Promise<{ plan: Plan; head: string | undefined; existing: TreeListing; verified: VerifiedOutputs }> {
+  const { hub, repo, deps } = input;
+  const head = await repo.fetch(hub.spec.publish.branch);
+  const existing = await listPrefixes(repo, head, hubPrefixes(hub, input.root));
+  const verified = new VerifiedOutputs(input.known);
+  const storeAhead = deps.storeAhead === true ? (files: ReadonlyMap<string, string>) => repo.storeAhead(files) : undefined;
+  const plan = await diffHub({ hub, root: input.root, formNames: input.formNames, prepared: input.prepared, existing, readBlobs: (ids) => repo.readBlobs(ids), verified, storeAhead });
+  return { plan, head, existing, verified };
+}
+
+function route(plan: Plan, routing: ResolvedRouting): { push: Plan['nodes']; propose: Plan['nodes'] } {
+  return usesPullRequests(routing) ? routePlan(plan, routing) : { push: changedNodes(plan), propose: [] };
+}
+
+/**
+ * What a failed sync was, by the class of its error: a config error is a config failure
+ * wherever it is found, a database error a source failure, a git or forge error (and
+ * anything an open or push step ends with) a git failure. Anything else is a bug.
+ */
+function failureOutcome(error: unknown, step: SyncPhase): FailureOutcome {
+  if (error instanceof ConfigError) return 'config-failed';
+  if (error instanceof SourceError) return 'source-failed';
+  if (error instanceof GitError || error instanceof ForgeError) return 'git-failed';
+  if (isLynqError(error)) return step === 'read-rows' ? 'source-failed' : 'git-failed';
+  throw error instanceof InternalError ? error : new InternalError(`sync of one hub failed in step ${step}: ${messageOf(error)}`, {}, { cause: error });
 }
 
 /** Keep this sync's checked seals for the next one; a failure to write costs only speed. */

@@ -1,0 +1,44 @@
+import { LYNQNODE_FILE } from '../render/node.ts';
+import { readPreviousNode } from './previous-node.ts';
+import type { BlobReader, NodeChange, Plan, TreeListing } from './types.ts';
+
+/** apiVersion/kind/namespace/name: what Kubernetes (and Argo CD, Flux) take to be the same object. */
+function identity(object: { apiVersion: string; kind: string; namespace?: string | undefined; name: string }): string {
+  return `${object.apiVersion}/${object.kind}/${object.namespace ?? ''}/${object.name}`;
+}
+
+/**
+ * Two nodes of one hub must never render the same object: Argo CD and Flux would apply
+ * both files to one object, and removing either node would delete the other's workload.
+ * It happens when a form is renamed (the new nodes are added while the old ones are held
+ * by the deletion guard) or when a name template uses a column that is not unique.
+ * Checked among the nodes this sync rendered and the held nodes (whose LynqNodes record
+ * their objects): the node that sorts later fails, naming the object and the other node,
+ * and keeps what Git has. A node Git has that this sync did not need to read (unchanged
+ * and sealed) is not checked against; it is when it is next rendered.
+ */
+export async function failDuplicateObjects(plan: Plan, existing: TreeListing, readBlobs: BlobReader, root: string): Promise<Plan> {
+  const owners = new Map<string, string>();
+  const held = plan.nodes.filter((node) => node.status === 'held');
+  const ids = held.map((node) => existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`)).filter((id): id is string => id !== undefined);
+  const texts = ids.length > 0 ? await readBlobs(ids) : new Map<string, string>();
+  for (const node of held) {
+    const text = texts.get(existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`) ?? '');
+    for (const object of (text === undefined ? undefined : readPreviousNode(text))?.objects ?? []) owners.set(identity(object), `${node.form}/${node.uid}`);
+  }
+  const nodes = plan.nodes.map((node): NodeChange => {
+    if (node.node === undefined || node.status === 'failed' || node.status === 'held') return node;
+    const self = `${node.form}/${node.uid}`;
+    for (const resource of node.node.resources) {
+      const key = identity(resource);
+      const owner = owners.get(key);
+      if (owner !== undefined && owner !== self) {
+        const error = `hub ${node.hub}, form ${node.form}, uid ${JSON.stringify(node.uid)}, resource ${resource.id}: renders ${resource.kind} ${resource.namespace === undefined ? '' : `${resource.namespace}/`}${resource.name}, which node ${owner} of this hub already renders; two nodes must not render one object (rename one, or remove the other node first)`;
+        return { ...node, status: 'failed', reasons: [], causes: [], resources: [], writes: new Map(), deletes: [], error };
+      }
+    }
+    for (const resource of node.node.resources) owners.set(identity(resource), self);
+    return node;
+  });
+  return { ...plan, nodes };
+}
