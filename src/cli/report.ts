@@ -1,4 +1,4 @@
-import { describeNode } from '../sync/commit-message.ts';
+import { describeNode } from '../git/node-messages.ts';
 import type { Proposal } from '../sync/propose.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
 import { countByStatus, type NodeChange } from '../plan/types.ts';

@@ -1,6 +1,7 @@
 import { loadConfig, type Config, type Hub } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { phaseLabel } from '../sync/phases.ts';
 import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
 import type { Io } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
@@ -27,7 +28,7 @@ export async function runSync(options: SyncCommandOptions, context: { io: Io; lo
     diff: options.diff,
     out: io.out,
     env: io.env,
-    onPhase: io.isTty ? (hub, phase) => io.err.write(`\r\x1b[2K${hub}: ${phase}…`) : undefined,
+    onPhase: io.isTty ? (hub, phase, detail) => io.err.write(`\r\x1b[2K${hub}: ${phaseLabel(phase, detail)}…`) : undefined,
   });
   const results: HubSyncResult[] = [];
   for (const hub of hubs) {

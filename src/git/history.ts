@@ -1,4 +1,5 @@
 import { gitFailure, runGit, type GitOptions } from './git.ts';
+import { isBridgeMessage, readNodeLine } from './node-messages.ts';
 
 /** Which node, as `lynq history` names it. */
 export type NodeRef = { hub: string; form: string; uid: string };
@@ -71,30 +72,12 @@ function parseLog(text: string): LoggedCommit[] {
   return commits;
 }
 
-/**
- * What the bridge said about this node in a message: its body line
- * (`web/acme: updated (columns changed: plan) [settings]`), else its pull-request table
- * row (a squash merge that kept the description), else its trailer
- * (`Lynq-Node: web/acme updated`, complete even when the body was shortened). A commit
- * without the bridge's hub trailer is someone else's edit.
- */
+/** What the bridge said about this node in a message (node-messages.ts); a commit without the bridge's hub trailer is someone else's edit. */
 export function describe(message: string, node: NodeRef): { change: string; why: string } {
-  const key = `${node.form}/${node.uid}`;
-  const lines = message.split('\n');
-  const ours = lines.includes(`Lynq-Hub: ${node.hub}`);
-  for (const line of lines) {
-    if (!line.startsWith(`${key}: `)) continue;
-    const match = /^(\S+)(?: \((.*)\))?(?: \[[^\]]*\])?$/.exec(line.slice(key.length + 2));
-    if (match) return { change: match[1]!, why: match[2] ?? '' };
-  }
-  for (const line of lines) {
-    const cells = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
-    if (cells[1] === `\`${key}\`` && cells[2] !== undefined) return { change: cells[2], why: (cells[3] ?? '').replace(/\\\|/g, '|') };
-  }
-  const trailer = lines.find((line) => line.startsWith(`Lynq-Node: ${key} `));
-  if (trailer !== undefined) return { change: trailer.slice(`Lynq-Node: ${key} `.length).trim(), why: '' };
-  if (ours) return { change: 'changed', why: '' };
-  return { change: 'edited', why: `not a bridge commit: ${lines[0] ?? ''}` };
+  const said = readNodeLine(message, `${node.form}/${node.uid}`);
+  if (said !== undefined) return said;
+  if (isBridgeMessage(message, node.hub)) return { change: 'changed', why: '' };
+  return { change: 'edited', why: `not a bridge commit: ${message.split('\n')[0] ?? ''}` };
 }
 
 /** GitHub's squash subject: `lynq(customers): 1 updated (#12)`. */

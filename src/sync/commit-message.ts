@@ -1,3 +1,4 @@
+import { describeNode, hubTrailer, nodeTrailer } from '../git/node-messages.ts';
 import { countByStatus, type NodeChange, type NodeStatus } from '../plan/types.ts';
 
 /** Body lines beyond this are summarised; the trailers still name every node. */
@@ -7,13 +8,6 @@ export function summaryLine(hub: string, nodes: readonly NodeChange[]): string {
   const counts = countByStatus(nodes);
   const parts = (['added', 'updated', 'conflicted', 'removed'] as const).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
   return `lynq(${hub}): ${parts.length > 0 ? parts.join(', ') : 'no changes'}`;
-}
-
-/** `web/acme: updated (columns changed: plan) [deployment, config]` */
-export function describeNode(node: NodeChange): string {
-  const why = node.reasons.length > 0 ? ` (${node.reasons.join('; ')})` : '';
-  const resources = node.resources.length > 0 ? ` [${node.resources.join(', ')}]` : '';
-  return `${node.form}/${node.uid}: ${node.status}${why}${resources}`;
 }
 
 /**
@@ -35,8 +29,8 @@ export function commitMessage(
   const notPublished = countNotPublished(all);
   if (options.proposed !== undefined && options.proposed.count > 0) notPublished.unshift(`${options.proposed.count} proposed in ${options.proposed.branch}`);
   if (notPublished.length > 0) lines.push('', `Not in this commit: ${notPublished.join(', ')} (what Git had for them is kept).`);
-  lines.push('', `Lynq-Hub: ${hub}`, ...(options.trailers ?? []));
-  for (const node of changed) lines.push(`Lynq-Node: ${node.form}/${node.uid} ${node.status}`);
+  lines.push('', hubTrailer(hub), ...(options.trailers ?? []));
+  for (const node of changed) lines.push(nodeTrailer(node));
   return `${lines.join('\n')}\n`;
 }
 

@@ -2,6 +2,7 @@ import type { PullRequestSettings } from '../config/hub-schema.ts';
 import { GitError } from '../errors.ts';
 import type { PullRequest, PullRequestClient } from '../forge/types.ts';
 import type { Author, CommitInfo, ManifestsRepo } from '../git/manifests-repo.ts';
+import { branchTrailer, isBridgeMessage } from '../git/node-messages.ts';
 import type { Logger } from '../logger.ts';
 import { fileChanges, type NodeChange, type TreeListing } from '../plan/types.ts';
 import { commitMessage } from './commit-message.ts';
@@ -80,7 +81,7 @@ export async function proposeChanges(input: ProposalInput): Promise<ProposalResu
   }
   const proposed = proposedNodes(input.nodes);
   const changes = fileChanges(input.nodes);
-  const message = commitMessage(input.hub, proposed, proposed, { trailers: [`Lynq-Branch: ${branch}`] });
+  const message = commitMessage(input.hub, proposed, proposed, { trailers: [branchTrailer(branch)] });
   const commit = await repo.commit({ parent: input.base, writes: changes.writes, deletes: changes.deletes, message, author: input.author, time: input.time });
   let branchChanged = false;
   if (tip === undefined || tip.tree !== (await repo.readCommit(commit)).tree) {
@@ -127,8 +128,7 @@ export async function proposeChanges(input: ProposalInput): Promise<ProposalResu
  * merge all leave a tip that fails this test.
  */
 export function isBridgeCommit(commit: CommitInfo, hub: string, branch: string, author: Author): boolean {
-  const lines = new Set(commit.message.split('\n'));
-  return commit.committer.email === author.email && lines.has(`Lynq-Hub: ${hub}`) && lines.has(`Lynq-Branch: ${branch}`);
+  return commit.committer.email === author.email && isBridgeMessage(commit.message, hub, branch);
 }
 
 async function blocked(input: ProposalInput, open: PullRequest | undefined, tip: CommitInfo, result: (outcome: ProposalOutcome, extra?: Partial<Proposal>) => Proposal): Promise<Proposal> {

@@ -1,4 +1,5 @@
 import { countByStatus, type NodeChange } from '../plan/types.ts';
+import { branchTrailer, hubTrailer, nodeTableRow, nodeTrailer } from '../git/node-messages.ts';
 import { KUSTOMIZATION_FILE, LYNQNODE_FILE } from '../render/node.ts';
 import { MAX_BODY_NODES } from './commit-message.ts';
 import { releasedByPullRequest } from './deletion-guard.ts';
@@ -70,13 +71,13 @@ export function pullRequestBody(input: BodyInput): string {
   }
   const table = ['', '| node | change | why | resources |', '| --- | --- | --- | --- |'];
   for (const node of nodes.slice(0, MAX_BODY_NODES)) {
-    table.push(`| \`${node.form}/${node.uid}\` | ${node.status} | ${cell(node.reasons.join('; '))} | ${cell(resourcesOf(node).join(', '))} |`);
+    table.push(nodeTableRow(`${node.form}/${node.uid}`, node.status, node.reasons.join('; '), resourcesOf(node).join(', ')));
   }
   if (nodes.length > MAX_BODY_NODES) table.push('', `… and ${nodes.length - MAX_BODY_NODES} more nodes (all are named in the branch commit's trailers).`);
 
   const marker = formatMarker({ hub: input.hub, branch: input.branch, labels: [...input.labels] });
-  const trailers = ['', `Lynq-Hub: ${input.hub}`, `Lynq-Branch: ${input.branch}`, ...nodes.map((node) => `Lynq-Node: ${node.form}/${node.uid} ${node.status}`)];
-  const shortTrailers = ['', `Lynq-Hub: ${input.hub}`, `Lynq-Branch: ${input.branch}`];
+  const shortTrailers = ['', hubTrailer(input.hub), branchTrailer(input.branch)];
+  const trailers = [...shortTrailers, ...nodes.map(nodeTrailer)];
 
   const fixed = [...head, ...table, '', marker].join('\n');
   const trailerText = (fixed.length + trailers.join('\n').length < MAX_BODY_CHARS ? trailers : shortTrailers).join('\n');
@@ -103,9 +104,4 @@ function resourcesOf(node: NodeChange): string[] {
     .map((file) => file.slice(file.lastIndexOf('/') + 1))
     .filter((name) => name.endsWith('.yaml') && name !== KUSTOMIZATION_FILE && name !== LYNQNODE_FILE)
     .map((name) => name.replace(/\.yaml$/, ''));
-}
-
-/** A table cell: no pipes or line breaks from reasons. */
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 }
