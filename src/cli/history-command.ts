@@ -1,4 +1,4 @@
-import { DNS_LABEL } from '../config/hub-schema.ts';
+import { isDnsLabel } from '../config/dns-label.ts';
 import { loadConfig } from '../config/load.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
@@ -58,7 +58,7 @@ export function parseNodeRef(name: string): NodeRef {
   const [hub, form, uid] = parts;
   if (parts.length !== 3 || hub === undefined || form === undefined || uid === undefined) throw new ConfigError(`expected hub/form/uid, got ${JSON.stringify(name)}`);
   for (const part of parts) {
-    if (!DNS_LABEL.test(part) || part.length > 63) throw new ConfigError(`${JSON.stringify(part)} in ${JSON.stringify(name)} is not a DNS label, so no node has that name`);
+    if (!isDnsLabel(part)) throw new ConfigError(`${JSON.stringify(part)} in ${JSON.stringify(name)} is not a DNS label, so no node has that name`);
   }
   return { hub, form, uid };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JsonPathError, toArgoIgnorePath } from './json-path.ts';
 import { Metadata, ObjectName } from './hub-schema.ts';
+import { LYNQ_POLICY_DEFAULTS as DEFAULTS } from './policy-defaults.ts';
 
 /** A resource id names a file (`<id>.yaml`), so it must be a safe path segment. */
 const ResourceId = z
@@ -30,15 +31,15 @@ export const TResource = z.strictObject({
   annotationsTemplate: z.record(z.string(), z.string()).default({}),
   targetNamespace: z.string().optional(),
   dependIds: z.array(z.string()).default([]),
-  creationPolicy: z.enum(['Once', 'WhenNeeded']).default('WhenNeeded'),
-  deletionPolicy: z.enum(['Delete', 'Retain']).default('Delete'),
-  conflictPolicy: z.enum(['Stuck', 'Force']).default('Stuck'),
-  patchStrategy: z.enum(['apply', 'merge', 'replace']).default('apply'),
-  waitForReady: z.boolean().default(true),
-  timeoutSeconds: z.number().int().min(1).max(3600).default(300),
+  creationPolicy: z.enum(['Once', 'WhenNeeded']).default(DEFAULTS.creationPolicy),
+  deletionPolicy: z.enum(['Delete', 'Retain']).default(DEFAULTS.deletionPolicy),
+  conflictPolicy: z.enum(['Stuck', 'Force']).default(DEFAULTS.conflictPolicy),
+  patchStrategy: z.enum(['apply', 'merge', 'replace']).default(DEFAULTS.patchStrategy),
+  waitForReady: z.boolean().default(DEFAULTS.waitForReady),
+  timeoutSeconds: z.number().int().min(1).max(3600).default(DEFAULTS.timeoutSeconds),
   /** JSONPath of fields the engine should not revert (Argo CD ignoreDifferences). */
   ignoreFields: z.array(IgnoreField).default([]),
-  skipOnDependencyFailure: z.boolean().default(true),
+  skipOnDependencyFailure: z.boolean().default(DEFAULTS.skipOnDependencyFailure),
 });
 export type TResource = z.infer<typeof TResource>;
 

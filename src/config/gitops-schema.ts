@@ -1,11 +1,8 @@
 import { z } from 'zod';
+import { DnsLabel } from './dns-label.ts';
 import { isRemoteUrl } from './repo-url.ts';
 
-// Kept apart from hub-schema.ts (which imports this file), so it cannot import from there.
-const Name = z
-  .string()
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric');
+const Name = DnsLabel;
 
 /** A Go duration as Flux accepts it: `30s`, `5m`, `1h30m`. */
 const Duration = z.string().regex(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, 'must be a duration like 30s, 5m or 1h30m');

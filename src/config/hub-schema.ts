@@ -1,13 +1,9 @@
 import { z } from 'zod';
+import { DnsLabel } from './dns-label.ts';
 import { checkGitopsAgainstPublish, Gitops } from './gitops-schema.ts';
 
 /** Kubernetes object names and our path segments: an RFC 1123 DNS label. */
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-export const ObjectName = z
-  .string()
-  .max(63)
-  .regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric');
+export const ObjectName = DnsLabel;
 
 /**
  * Where a secret comes from without a cluster: an environment variable, a file, or

@@ -1,9 +1,10 @@
 import type { Form, FormResource, Hub } from '../config/load.ts';
+import { LYNQ_POLICY_DEFAULTS } from '../config/policy-defaults.ts';
 import { resolveGitops } from './engine.ts';
 import type { ResolvedGitops } from './types.ts';
 import { duration } from './flux.ts';
 
-const DEFAULT_TIMEOUT_SECONDS = 300;
+const DEFAULT_TIMEOUT_SECONDS = LYNQ_POLICY_DEFAULTS.timeoutSeconds;
 
 /**
  * Where the hub's engine cannot express a resource's Lynq policy exactly: one note per

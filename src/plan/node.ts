@@ -1,4 +1,5 @@
 import type { Form, FormResource, Hub } from '../config/load.ts';
+import { LYNQ_POLICY_DEFAULTS } from '../config/policy-defaults.ts';
 import type { ErrorWhere } from '../errors.ts';
 import { engineFiles, resolveGitops } from '../gitops/engine.ts';
 import { policyAnnotations } from '../gitops/policies.ts';
@@ -192,7 +193,7 @@ function pickEnginePolicies(resource: FormResource): { waitForReady: boolean; ti
  * default (absent means the default), which keeps 10,000 LynqNodes small.
  */
 function lynqNodeResource(rendered: RenderedResource, resource: FormResource): Record<string, unknown> {
-  const policy = <K extends keyof typeof LYNQ_DEFAULTS>(key: K): FormResource[K] | undefined => (resource[key] === LYNQ_DEFAULTS[key] ? undefined : resource[key]);
+  const policy = <K extends keyof typeof LYNQ_POLICY_DEFAULTS>(key: K): FormResource[K] | undefined => (resource[key] === LYNQ_POLICY_DEFAULTS[key] ? undefined : resource[key]);
   return {
     id: rendered.id,
     apiVersion: rendered.apiVersion,
@@ -213,16 +214,6 @@ function lynqNodeResource(rendered: RenderedResource, resource: FormResource): R
   };
 }
 
-/** Lynq's defaults of the per-resource policies (as in form-schema.ts). */
-const LYNQ_DEFAULTS = {
-  creationPolicy: 'WhenNeeded',
-  deletionPolicy: 'Delete',
-  conflictPolicy: 'Stuck',
-  patchStrategy: 'apply',
-  waitForReady: true,
-  timeoutSeconds: 300,
-  skipOnDependencyFailure: true,
-} as const satisfies Partial<Record<keyof FormResource, unknown>>;
 
 /** The annotations that carry the resource's Lynq policies to Argo CD and Flux, after its own. */
 function addPolicyAnnotations(metadata: Record<string, unknown>, resource: FormResource): void {

@@ -1,3 +1,4 @@
+import { isDnsLabel } from '../config/dns-label.ts';
 /** Kubernetes' own name and label rules, checked on every rendered manifest. */
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -35,7 +36,7 @@ export function nameProblem(name: string): string | undefined {
 }
 
 export function namespaceProblem(namespace: string): string | undefined {
-  if (namespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) return 'is not a DNS label';
+  if (!isDnsLabel(namespace)) return 'is not a DNS label';
   return undefined;
 }
 

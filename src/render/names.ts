@@ -1,15 +1,11 @@
 import { createHash } from 'node:crypto';
+import { isDnsLabel, MAX_DNS_LABEL } from '../config/dns-label.ts';
 
-/** RFC 1123 label: what Kubernetes accepts for most object names and label values. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const MAX_LABEL = 63;
+const MAX_LABEL = MAX_DNS_LABEL;
 /** `-` plus 8 hex characters. */
 const SUFFIX_LENGTH = 9;
 
-/** True when `value` is already a valid RFC 1123 DNS label (at most 63 characters). */
-export function isDnsLabel(value: string): boolean {
-  return value.length <= MAX_LABEL && DNS_LABEL.test(value);
-}
+export { isDnsLabel };
 
 /**
  * Turns any string into a valid RFC 1123 DNS label.

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError, RenderError, type ErrorWhere } from '../errors.ts';
-import { DNS_LABEL } from '../config/hub-schema.ts';
+import { isDnsLabel } from '../config/dns-label.ts';
 
 /**
  * Every repository path built from row data goes through here. A uid must be both a
@@ -19,7 +19,7 @@ function uidProblem(uid: string): string | undefined {
   if (uid === '.' || uid === '..' || uid.includes('..')) return 'contains ".."';
   if (/\s/.test(uid)) return 'contains white space';
   if (/[A-Z]/.test(uid)) return 'contains uppercase letters; a uid must be a lowercase DNS label';
-  if (!DNS_LABEL.test(uid)) return 'is not a DNS label (lowercase letters, digits and "-", starting and ending alphanumeric)';
+  if (!isDnsLabel(uid)) return 'is not a DNS label (lowercase letters, digits and "-", starting and ending alphanumeric)';
   return undefined;
 }
 
@@ -41,7 +41,7 @@ export function checkRoot(root: string, where: ErrorWhere): string {
 /** `<root>/<hub>/<form>/<uid>`; every segment is checked, so the result cannot leave root. */
 export function nodeDir(root: string, hub: string, form: string, uid: string): string {
   for (const segment of [hub, form, uid]) {
-    if (!DNS_LABEL.test(segment) || segment.length > 63) throw new RenderError(`${JSON.stringify(segment)} is not a safe path segment`, { hub, form, uid });
+    if (!isDnsLabel(segment)) throw new RenderError(`${JSON.stringify(segment)} is not a safe path segment`, { hub, form, uid });
   }
   return `${root}/${hub}/${form}/${uid}`;
 }
