@@ -152,7 +152,11 @@ describe('dnsLabel and names', () => {
     assert.equal(label.length, 63);
     assert.ok(label.endsWith(`-${hash8(long)}`));
     assert.notEqual(toDnsLabel('a'.repeat(200)), toDnsLabel(`${'a'.repeat(199)}b`));
-    assert.equal(toDnsLabel(`${'a'.repeat(53)}-${'b'.repeat(20)}`), `${'a'.repeat(53)}-${hash8(`${'a'.repeat(53)}-${'b'.repeat(20)}`)}`);
+    assert.equal(toDnsLabel(`${'a'.repeat(53)}-${'b'.repeat(20)}`), `${'a'.repeat(33)}-${'b'.repeat(20)}-${hash8(`${'a'.repeat(53)}-${'b'.repeat(20)}`)}`);
+    // Cut from the left, so the uid at the end of `<hub>-<form>-<uid>` stays readable.
+    const name = `customers-with-a-long-hub-name-${'w'.repeat(30)}-acme-corp`;
+    assert.equal(toDnsLabel(name), `${name.slice(name.length - 54).replace(/^-+/, '')}-${hash8(name)}`);
+    assert.ok(toDnsLabel(name).includes('-acme-corp-'));
   });
 
   it('always gives a valid label, and is idempotent', () => {
