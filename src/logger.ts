@@ -10,12 +10,26 @@ export type Logger = PinoLogger;
 
 const REDACTED = '[redacted]';
 
+/**
+ * The secrets one invocation (a command, or a long-running service) has read. Bounded: a
+ * service that reads rotated credentials for months keeps the newest ones, never all.
+ */
 export class SecretRegistry {
   private readonly secrets = new Set<string>();
 
+  constructor(private readonly limit = 1024) {}
+
   /** Remember a secret value; very short values are not scrubbed (they would mangle logs). */
   add(value: string | undefined): void {
-    if (value !== undefined && value.length >= 4) this.secrets.add(value);
+    if (value === undefined || value.length < 4) return;
+    // Re-adding moves a value to the newest end, so the oldest unused one goes first.
+    this.secrets.delete(value);
+    this.secrets.add(value);
+    if (this.secrets.size > this.limit) this.secrets.delete(this.secrets.values().next().value as string);
+  }
+
+  get size(): number {
+    return this.secrets.size;
   }
 
   scrub(text: string): string {
@@ -40,9 +54,6 @@ export class SecretRegistry {
   }
 }
 
-/** The process-wide registry; passed into adapters that read credentials. */
-export const secrets = new SecretRegistry();
-
 export type LoggerOptions = {
   level?: string;
   registry?: SecretRegistry;
@@ -51,7 +62,7 @@ export type LoggerOptions = {
 };
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const registry = options.registry ?? secrets;
+  const registry = options.registry ?? new SecretRegistry();
   const level = options.level ?? process.env.LYNQ_LOG_LEVEL ?? 'info';
   const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
   return pino(

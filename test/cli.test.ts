@@ -108,4 +108,15 @@ describe('structured logs', () => {
     assert.equal(first.msg, 'pushing');
     assert.equal(first.hub, 'h');
   });
+
+  test('a long-running process keeps a bounded registry: the newest secrets, not every one it ever read', () => {
+    const registry = new SecretRegistry(3);
+    for (const value of ['token-1', 'token-2', 'token-3']) registry.add(value);
+    registry.add('token-1'); // read again (the same credential every sync): it stays
+    registry.add('token-4'); // rotated in: the oldest unused one goes
+    assert.equal(registry.size, 3);
+    assert.equal(registry.scrub('token-1 token-2 token-3 token-4'), '[redacted] token-2 [redacted] [redacted]');
+    for (let i = 0; i < 10_000; i++) registry.add('token-4');
+    assert.equal(registry.size, 3);
+  });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type { PullRequestClient } from '../src/forge/types.ts';
-import { createLogger, secrets } from '../src/logger.ts';
+import { createLogger, SecretRegistry } from '../src/logger.ts';
 import { exitCodeOf } from '../src/cli/report.ts';
 import type { TestDatabase } from './helpers/db.ts';
 import { pushesSince, useWorld, type World } from './helpers/forge-world.ts';
@@ -77,8 +77,9 @@ describe('pull requests when GitHub or the process fails', () => {
         callback();
       },
     });
+    const secrets = new SecretRegistry();
     const logger = createLogger({ destination, registry: secrets, level: 'debug' });
-    const again = await world.syncWith({ logger });
+    const again = await world.syncWith({ logger, secrets });
     assert.equal(again.outcome, 'pull-request-failed');
     assert.match(logged, /pull request failed/);
     assert.ok(!logged.includes(wrong), 'the wrong token is not logged');

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createGit } from '../git/git.ts';
-import { secrets, type Logger } from '../logger.ts';
-import type { Io } from './io.ts';
+import type { CommandContext } from './io.ts';
 import { runSync } from './sync-command.ts';
 
 export const DEMO_HUB = 'demo';
@@ -13,19 +12,19 @@ export const DEMO_HUB = 'demo';
  * hubs/demo-seed.sql) into a bare repository it creates on first run, then where that
  * repository is and what the last commit wrote.
  */
-export async function runDemo(options: { dir: string }, context: { io: Io; logger: Logger }): Promise<number> {
+export async function runDemo(options: { dir: string }, context: CommandContext): Promise<number> {
   const { io } = context;
   const repo = path.resolve(options.dir, 'manifests.git');
   if (!existsSync(path.join(repo, 'HEAD'))) {
     await mkdir(repo, { recursive: true });
-    await createGit(repo, { registry: secrets }).raw(['init', '--bare', '--initial-branch=main']);
+    await createGit(repo, { registry: context.secrets }).raw(['init', '--bare', '--initial-branch=main']);
     io.out.write(`created the demo manifests repository ${repo}\n`);
   }
   const code = await runSync(
     { hubs: 'hubs', forms: 'forms', hub: DEMO_HUB, repo, dryRun: false, diff: false, allowDeletions: false },
     context,
   );
-  const git = createGit(repo, { registry: secrets });
+  const git = createGit(repo, { registry: context.secrets });
   const log = await git.raw(['log', '--max-count=1', '--stat=120', '--format=%n%h %s%n%n%b', 'main']).catch(() => '');
   io.out.write(`\nmanifests repository: ${repo}\n`);
   io.out.write(`look around:  git clone ${repo} /tmp/lynq-demo && ls -R /tmp/lynq-demo/nodes\n`);

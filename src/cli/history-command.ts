@@ -5,9 +5,8 @@ import { ConfigError } from '../errors.ts';
 import type { HistoryEntry, NodeRef } from '../git/history.ts';
 import { nodePaths } from '../plan/prefixes.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
-import { secrets, type Logger } from '../logger.ts';
 import { checkRoot } from '../render/paths.ts';
-import type { Io } from './io.ts';
+import type { CommandContext } from './io.ts';
 import { openHubRepo, repoUrlOf } from './repo-wiring.ts';
 import { EXIT_OK } from './report.ts';
 
@@ -18,13 +17,13 @@ export type HistoryOptions = { hubs: string; forms: string; repo?: string; patch
  * target branch, newest first: when, which commit, who, what and why, and the pull
  * request it came through. Reads the cache clone after a fetch; never writes.
  */
-export async function runHistory(name: string, options: HistoryOptions, context: { io: Io; logger: Logger }): Promise<number> {
+export async function runHistory(name: string, options: HistoryOptions, context: CommandContext): Promise<number> {
   const node = parseNodeRef(name);
   const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
   const hub = config.hubs.get(node.hub);
   if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(node.hub)} (hubs: ${[...config.hubs.keys()].join(', ') || 'none'})`);
   const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
-  const secretEnv = defaultSecretEnv(secrets, context.io.env);
+  const secretEnv = defaultSecretEnv(context.secrets, context.io.env);
   // GitHub is loaded only when git has to borrow its token (a GitHub App): history stays quick to start.
   const openForge = async (forHub: typeof hub) => {
     const { forgeOpener } = await import('./forge-wiring.ts');

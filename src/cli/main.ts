@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { InternalError, isLynqError, messageOf, RenderError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, SecretRegistry } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
 import type { Io } from './io.ts';
 import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_PARTIAL } from './report.ts';
@@ -18,7 +18,9 @@ const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: pr
  */
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   let code = 0;
-  const logger = createLogger({ level: io.env.LYNQ_LOG_LEVEL ?? 'warn' });
+  const secrets = new SecretRegistry();
+  const logger = createLogger({ level: io.env.LYNQ_LOG_LEVEL ?? 'warn', registry: secrets });
+  const context = { io, logger, secrets };
   const program = new Command('lynq')
     .description('Database rows rendered into per-node Kubernetes manifests in Git (Lynq through GitOps).')
     .version(BRIDGE_VERSION)
@@ -36,7 +38,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--diff', 'with --dry-run: print the diff too')
     .option('--allow-deletions', 'remove nodes even beyond the deletion guard')
     .action(async (options) => {
-      code = await (await import('./sync-command.ts')).runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, { io, logger });
+      code = await (await import('./sync-command.ts')).runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, context);
     });
 
   dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG')).action(async (options) => {
@@ -45,7 +47,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
 
   dirs(program.command('render').description('print one node\'s manifests, from its database row').argument('<node>', 'hub/form/uid')).action(
     async (node: string, options) => {
-      code = await (await import('./render-command.ts')).runRender(node, options, { io, logger });
+      code = await (await import('./render-command.ts')).runRender(node, options, context);
     },
   );
 
@@ -62,7 +64,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--limit <n>', 'only the newest n changes', (value) => Number.parseInt(value, 10))
     .action(async (node: string, options) => {
       const history = await import('./history-command.ts');
-      code = await history.runHistory(node, { ...options, patch: Boolean(options.patch), json: Boolean(options.json) }, { io, logger });
+      code = await history.runHistory(node, { ...options, patch: Boolean(options.patch), json: Boolean(options.json) }, context);
     });
 
   program
@@ -70,7 +72,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .description('sync the demo hub (embedded Postgres) into a local manifests repository (npm start)')
     .option('--dir <dir>', 'where the demo keeps its database and repository', '.lynq/demo')
     .action(async (options) => {
-      code = await (await import('./demo-command.ts')).runDemo(options, { io, logger });
+      code = await (await import('./demo-command.ts')).runDemo(options, context);
     });
 
   try {

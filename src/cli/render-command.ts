@@ -1,18 +1,17 @@
 import { loadConfig } from '../config/load.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import { secrets, type Logger } from '../logger.ts';
 import { templateVariables } from '../plan/render-hub.ts';
 import { formHash, renderNode } from '../plan/node.ts';
 import { checkRoot } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
 import { readHubRows } from '../sources/factory.ts';
 import { BRIDGE_VERSION } from '../version.ts';
-import type { Io } from './io.ts';
+import type { CommandContext } from './io.ts';
 import { EXIT_OK } from './report.ts';
 
 /** `lynq render hub/form/uid`: the node's files on stdout, as a multi-document stream. */
-export async function runRender(node: string, options: { hubs: string; forms: string }, context: { io: Io; logger: Logger }): Promise<number> {
+export async function runRender(node: string, options: { hubs: string; forms: string }, context: CommandContext): Promise<number> {
   const [hubName, formName, uid, ...rest] = node.split('/');
   if (hubName === undefined || formName === undefined || uid === undefined || rest.length > 0) {
     throw new ConfigError(`expected hub/form/uid, got ${JSON.stringify(node)}`);
@@ -22,7 +21,7 @@ export async function runRender(node: string, options: { hubs: string; forms: st
   if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(hubName)}`);
   const form = config.forms.find((candidate) => candidate.name === formName && candidate.spec.hubId === hubName);
   if (form === undefined) throw new ConfigError(`no form named ${JSON.stringify(formName)} for hub ${hubName}`);
-  const rows = await readHubRows(hub, { secretEnv: defaultSecretEnv(secrets, context.io.env), logger: context.logger });
+  const rows = await readHubRows(hub, { secretEnv: defaultSecretEnv(context.secrets, context.io.env), logger: context.logger });
   const matches = rows.filter((row) => row.uid === uid);
   if (matches.length === 0) throw new ConfigError(`no row with uid ${JSON.stringify(uid)}`, { hub: hubName });
   if (matches.length > 1) throw new ConfigError(`${matches.length} rows have uid ${JSON.stringify(uid)}`, { hub: hubName });

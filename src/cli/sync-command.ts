@@ -1,9 +1,8 @@
 import { loadConfig, type Config, type Hub } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
 import { phaseLabel } from '../sync/phases.ts';
 import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
-import type { Io } from './io.ts';
+import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
 import { createSyncDeps } from './wiring.ts';
 
@@ -17,12 +16,13 @@ export type SyncCommandOptions = {
   allowDeletions: boolean;
 };
 
-export async function runSync(options: SyncCommandOptions, context: { io: Io; logger: Logger }): Promise<number> {
+export async function runSync(options: SyncCommandOptions, context: CommandContext): Promise<number> {
   const { io } = context;
   const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
   const hubs = selectHubs(config, options.hub);
   const deps = createSyncDeps({
     logger: context.logger,
+    secrets: context.secrets,
     repoOverride: options.repo,
     dryRun: options.dryRun,
     diff: options.diff,

@@ -1,7 +1,7 @@
 import type { Hub } from '../config/load.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
-import { secrets, type Logger } from '../logger.ts';
+import { SecretRegistry, type Logger } from '../logger.ts';
 import { readHubRows } from '../sources/factory.ts';
 import type { PullRequestClient } from '../forge/types.ts';
 import { DryRunPublisher, PushPublisher } from '../sync/publisher.ts';
@@ -13,6 +13,8 @@ import { openHubRepo, repoUrlOf } from './repo-wiring.ts';
 
 export type WiringOptions = {
   logger: Logger;
+  /** Where credentials read for this run are registered, so the logger scrubs them (a fresh one when not given). */
+  secrets?: SecretRegistry;
   repoOverride?: string;
   dryRun: boolean;
   diff: boolean;
@@ -30,7 +32,7 @@ export type WiringOptions = {
  */
 export function createSyncDeps(options: WiringOptions): SyncDeps {
   const env = options.env ?? process.env;
-  const secretEnv = defaultSecretEnv(secrets, env);
+  const secretEnv = defaultSecretEnv(options.secrets ?? new SecretRegistry(), env);
   const forge = forgeOpener({ logger: options.logger, secretEnv, dryRun: options.dryRun, out: options.out, sleep: options.sleep });
   const openForge = (hub: Hub): Promise<PullRequestClient> => forge(hub, repoUrlOf(hub, options.repoOverride));
   const clock = options.clock ?? Date.now;

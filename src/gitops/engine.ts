@@ -49,7 +49,8 @@ export function engineFiles(gitops: ResolvedGitops, node: EngineNode): EngineFil
   const built = gitops.engine === 'argocd' ? { objects: [argoApplication(gitops, node)], nodeFiles: [] } : fluxKustomizations(gitops, node);
   let checked = validatedForms.get(gitops);
   if (checked === undefined) validatedForms.set(gitops, (checked = new Set()));
-  if (!checked.has(node.form)) {
+  const formKey = `${node.form}@${node.formHash}`;
+  if (!checked.has(formKey)) {
     for (const object of built.objects) {
       const problem = validateManifest(withoutUndefined(object) as Record<string, unknown>);
       if (problem === undefined) continue;
@@ -61,7 +62,7 @@ export function engineFiles(gitops: ResolvedGitops, node: EngineNode): EngineFil
         field: problem.path,
       });
     }
-    checked.add(node.form);
+    checked.add(formKey);
   }
   return {
     appFile: { path: appFilePath(gitops, node.hub, node.form, node.uid), content: built.objects.map((object) => toCanonicalYaml(object)).join('---\n') },
@@ -73,7 +74,11 @@ export function engineFiles(gitops: ResolvedGitops, node: EngineNode): EngineFil
   };
 }
 
-/** Per hub (its resolved settings) and run: the forms whose engine objects passed the schema check. */
+/**
+ * Per hub (its resolved settings, memoised per Hub object): the forms, by name and content,
+ * whose engine objects passed the schema check. A changed form is checked again; a
+ * reloaded hub is a new object, so nothing stale outlives it.
+ */
 const validatedForms = new WeakMap<ResolvedGitops, Set<string>>();
 
 /** Optional fields are built as undefined; drop them, so the schema check sees what the YAML says. */

@@ -27,6 +27,8 @@ export type EngineNode = {
   uid: string;
   /** `<root>/<hub>/<form>/<uid>` */
   dir: string;
+  /** The form's hash: engine objects are schema-checked once per form content (not name) and hub settings. */
+  formHash: string;
   /** The `lynq.sh/*` labels of the node's resources. */
   labels: Record<string, string>;
   resources: readonly EngineResource[];

@@ -108,6 +108,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
           form: form.name,
           uid: row.uid,
           dir,
+          formHash: context.formHash,
           labels: lynqLabels,
           resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
         });
