@@ -79,6 +79,13 @@ export class GitHubFake {
     this.routes.push({ method, template, pattern: new RegExp(`^${source}$`), names, handler, once: [] });
   }
 
+  /** Put `wrapper` around a registered route's handler (to slow it down, to count what overlaps …). */
+  wrap(method: string, template: string, wrapper: (inner: RouteHandler) => RouteHandler): void {
+    const route = this.routes.find((candidate) => candidate.method === method && candidate.template === template);
+    if (route === undefined) throw new Error(`register ${method} ${template} before wrapping it`);
+    route.handler = wrapper(route.handler);
+  }
+
   /** Serve `reply` once, before the route's handler (a rate limit, a 502 …). */
   once(method: string, template: string, reply: FakeReply): void {
     const route = this.routes.find((candidate) => candidate.method === method && candidate.template === template);
@@ -91,9 +98,19 @@ export class GitHubFake {
     return this.requests.slice(from).filter((request) => request.method !== 'GET');
   }
 
-  /** Throws when the code made an unexpected request or anything broke GitHub's description. */
+  /**
+   * Throws when the code made an unexpected request, anything broke GitHub's
+   * description, or a reply queued with `once` was never asked for (the test expected a
+   * request the code did not make).
+   */
   assertClean(): void {
-    if (this.problems.length > 0) throw new Error(`GitHub fake: ${this.problems.length} problem(s):\n${this.problems.join('\n')}`);
+    const problems = [...this.problems, ...this.unusedReplies()];
+    if (problems.length > 0) throw new Error(`GitHub fake: ${problems.length} problem(s):\n${problems.join('\n')}`);
+  }
+
+  /** One line per reply queued with `once` and not served. */
+  unusedReplies(): string[] {
+    return this.routes.flatMap((route) => route.once.map((reply) => `queued reply never asked for: ${route.method} ${route.template} → ${reply.status}`));
   }
 
   async start(): Promise<void> {
@@ -110,9 +127,12 @@ export class GitHubFake {
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** Stops the server, then fails when a reply queued with `once` was never asked for (`assertClean` reports everything first). */
   async close(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const unused = this.unusedReplies();
+    if (unused.length > 0) throw new Error(`GitHub fake: ${unused.join('\n')}`);
   }
 
   private async handle(req: http.IncomingMessage): Promise<FakeReply> {
