@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { ConfigError, ForgeError } from '../src/errors.ts';
-import { openGitHub } from '../src/forge/github.ts';
-import { retryDelayMs, type GitHubAuth } from '../src/forge/octokit.ts';
+import { createCredentialProvider, staticToken } from '../src/forge/credentials.ts';
+import { openGitHub, type GitHubOptions } from '../src/forge/github.ts';
+import { gitHubLimits } from '../src/forge/pacing.ts';
 import { parseRepoUrl } from '../src/forge/repo-url.ts';
-import type { PullRequestSpec } from '../src/forge/types.ts';
+import type { CredentialProvider, PullRequestSpec } from '../src/forge/types.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
 import { startGitHubFake, type GitHubFake } from './helpers/github-fake.ts';
 import { installation } from './helpers/github-objects.ts';
@@ -50,24 +51,14 @@ describe('parseRepoUrl', () => {
   });
 });
 
-describe('retryDelayMs', () => {
-  const failure = (status: number, headers: Record<string, string> = {}) => ({ status, response: { headers } });
-  test('follows GitHub: Retry-After, then the rate-limit reset, a minute for a bare 429, backoff for 5xx', () => {
-    assert.equal(retryDelayMs(failure(403, { 'retry-after': '7' }), 0, 0), 7000);
-    assert.equal(retryDelayMs(failure(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '100' }), 0, 90_000), 11_000);
-    assert.equal(retryDelayMs(failure(429), 0, 0), 60_000);
-    assert.equal(retryDelayMs(failure(403), 0, 0), undefined, 'a plain 403 is a permission problem');
-    assert.equal(retryDelayMs(failure(404), 0, 0), undefined);
-    assert.deepEqual([0, 1, 2].map((attempt) => retryDelayMs(failure(503), attempt, 0)), [1000, 2000, 4000]);
-  });
-});
-
 describe('GitHubPullRequests against the fake', () => {
   let fake: GitHubFake;
   let github: FakeRepository;
   let bare: { dir: string; cleanup(): Promise<void> };
-  const open = (auth: GitHubAuth = { type: 'token', token: TOKEN }, options: { registry?: SecretRegistry; apiUrl?: string } = {}) =>
-    openGitHub({ baseUrl: options.apiUrl ?? fake.url, auth, coordinates: { host: 'github.com', owner: 'acme', repo: 'manifests' }, logger: silentLogger(), registry: options.registry ?? new SecretRegistry(), maxRetries: 2, maxRetryWaitSeconds: 5, sleep: async () => undefined });
+  const REPO_URL = 'https://github.com/acme/manifests.git';
+  /** Settings every client here shares: no pacing between writes, waits recorded instead of waited. */
+  const settings = () => ({ baseUrl: fake.url, logger: silentLogger(), maxRetries: 2, maxRetryWaitSeconds: 5, limits: gitHubLimits({ writeIntervalMs: 0 }), sleep: async () => undefined });
+  const open = (credentials: CredentialProvider = staticToken(TOKEN), options: Partial<GitHubOptions> = {}) => openGitHub({ ...settings(), credentials, repoUrl: REPO_URL, ...options });
 
   before(async () => {
     bare = await makeBareRepo();
@@ -81,8 +72,11 @@ describe('GitHubPullRequests against the fake', () => {
     await bare.cleanup();
   });
   afterEach(async () => {
-    fake.assertClean();
-    await fake.close();
+    try {
+      fake.assertClean();
+    } finally {
+      await fake.close();
+    }
   });
   const start = async (options: Parameters<typeof startGitHubFake>[0] = {}) => {
     fake = await startGitHubFake({ tokens: [TOKEN], ...options });
@@ -181,18 +175,144 @@ describe('GitHubPullRequests against the fake', () => {
     });
     fake.tokens.delete(TOKEN);
     const registry = new SecretRegistry();
-    const forge = await open({ type: 'app', appId, privateKey: PRIVATE_PEM }, { registry });
+    const credentials = createCredentialProvider({ type: 'app', appId, privateKey: PRIVATE_PEM }, { ...settings(), registry });
+    const forge = open(credentials);
     assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
-    assert.equal(await forge.gitToken(), minted);
+    assert.equal(await credentials.tokenFor(REPO_URL), minted, 'git borrows the same installation token, from the provider');
     assert.equal(registry.scrub(`token ${minted} key ${PRIVATE_PEM}`), 'token [redacted] key [redacted]');
     const used = fake.requests.map((request) => `${request.method} ${request.template} ${request.authorization?.split(' ')[0]}`);
-    assert.deepEqual(used.slice(0, 3), ['GET /repos/{owner}/{repo}/installation bearer', 'POST /app/installations/{installation_id}/access_tokens bearer', 'GET /repos/{owner}/{repo}/pulls token']);
+    assert.deepEqual(used, ['GET /repos/{owner}/{repo}/installation bearer', 'POST /app/installations/{installation_id}/access_tokens bearer', 'GET /repos/{owner}/{repo}/pulls token']);
+  });
+
+  test('GitHub App: the installation token is cached until five minutes before it expires, then minted again; concurrent callers share one mint', async () => {
+    const appId = '4243';
+    await start({ app: { appId, publicKeyPem: PUBLIC_PEM } });
+    let clock = Date.parse('2026-01-01T12:00:00Z');
+    const mints: string[] = [];
+    fake.on('POST', '/app/installations/{installation_id}/access_tokens', () => {
+      const token = `ghs_${randomBytes(12).toString('hex')}`;
+      mints.push(token);
+      return { status: 201, body: { token, expires_at: new Date(clock + 3600_000).toISOString() } };
+    });
+    const credentials = createCredentialProvider({ type: 'app', appId, privateKey: PRIVATE_PEM, installationId: 77 }, { ...settings(), registry: new SecretRegistry(), now: () => clock });
+    const [first, second] = await Promise.all([credentials.tokenFor(REPO_URL), credentials.tokenFor(REPO_URL)]);
+    assert.equal(first, second);
+    clock += 54 * 60_000;
+    assert.equal(await credentials.tokenFor(REPO_URL), first, 'six minutes left: still good');
+    clock += 2 * 60_000;
+    const fresh = await credentials.tokenFor(REPO_URL);
+    assert.notEqual(fresh, first, 'four minutes left: replaced');
+    assert.deepEqual(mints, [first, fresh]);
+    assert.equal(credentials.identity, `app:${appId}`);
+    assert.deepEqual(fake.requests.map((request) => request.template), ['/app/installations/{installation_id}/access_tokens', '/app/installations/{installation_id}/access_tokens'], 'installationId given: no lookup');
+  });
+
+  test('GitHub App without an installation on the repository: a clear error naming the repository', async () => {
+    const appId = '4244';
+    await start({ app: { appId, publicKeyPem: PUBLIC_PEM } });
+    fake.on('GET', '/repos/{owner}/{repo}/installation', () => ({ status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app' } }));
+    const credentials = createCredentialProvider({ type: 'app', appId, privateKey: PRIVATE_PEM }, { ...settings(), registry: new SecretRegistry() });
+    await assert.rejects(credentials.tokenFor(REPO_URL), (error: unknown) => {
+      assert.ok(error instanceof ForgeError);
+      assert.match(error.message, /GitHub answered not found \(404\) while finding the GitHub App installation for acme\/manifests in acme\/manifests/);
+      return true;
+    });
+  });
+
+  const PULLS = '/repos/{owner}/{repo}/pulls';
+  const record = (waits: number[]) => async (ms: number) => void waits.push(ms);
+
+  test('a 403 that says "secondary rate limit" without Retry-After waits a minute, as GitHub documents; a bare 403 is not waited for', async () => {
+    await start();
+    const waits: number[] = [];
+    const forge = open(undefined, { sleep: record(waits), maxRetryWaitSeconds: 120 });
+    fake.once('GET', PULLS, { status: 403, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' } });
+    assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
+    assert.deepEqual(waits, [60_000]);
+    fake.once('GET', PULLS, { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com' } });
+    await assert.rejects(forge.findOpenPullRequest('lynq/customers', 'main'), /GitHub forbids this \(403\)/);
+    assert.deepEqual(waits, [60_000], 'a permission problem is final');
+    assert.deepEqual(fake.requests.map((request) => request.status), [403, 200, 403]);
+  });
+
+  test('a primary rate limit waits until x-ratelimit-reset and a second, measured on the injected clock', async () => {
+    await start();
+    const now = Date.parse('2026-01-01T12:00:00.500Z');
+    const waits: number[] = [];
+    const forge = open(undefined, { sleep: record(waits), now: () => now });
+    const reset = Math.floor(now / 1000) + 3;
+    fake.once('GET', PULLS, { status: 403, body: { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com' }, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } });
+    assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
+    assert.deepEqual(waits, [4000], '2.5 s to the reset, rounded up, plus one');
+    // The same limit with a reset beyond maxRetryWaitSeconds (5): no wait, a rate-limit error.
+    fake.once('GET', PULLS, { status: 429, body: { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com' }, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset + 3600) } });
+    await assert.rejects(forge.findOpenPullRequest('lynq/customers', 'main'), /GitHub rate limit \(429\) while looking for the open pull request from lynq\/customers in acme\/manifests, still limited/);
+    assert.deepEqual(waits, [4000]);
+  });
+
+  test('5xx answers and a hung request are retried by the plugin, backing off 1 s, 2 s; each try has its own timeout', async () => {
+    await start();
+    const waits: number[] = [];
+    let hung = false;
+    fake.wrap('GET', PULLS, (inner) => async (request) => {
+      if (!hung) {
+        hung = true;
+        await new Promise(() => undefined);
+      }
+      return inner(request);
+    });
+    fake.once('GET', PULLS, { status: 502, body: { message: 'Server Error' } });
+    const forge = open(undefined, { sleep: record(waits), timeoutMs: 1500 });
+    assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
+    assert.deepEqual(waits, [1000, 2000]);
+    assert.deepEqual(fake.requests.map((request) => request.status), [502, 0, 200], 'the hung try never got an answer');
+  });
+
+  test('writes go one at a time (the throttling plugin), even when the code sends them at once', async () => {
+    await start();
+    const forge = open();
+    const { pullRequest } = await forge.ensurePullRequest(spec(), undefined);
+    let inFlight = 0;
+    let most = 0;
+    fake.wrap('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', (inner) => async (request) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      inFlight--;
+      return inner(request);
+    });
+    await Promise.all(['a', 'b', 'c'].map((key) => forge.ensureComment(pullRequest, key, `comment ${key}`)));
+    assert.equal((github.comments.get(1) ?? []).length, 3);
+    assert.equal(most, 1);
+  });
+
+  test('read-only (a dry run): reads are sent, every write throws in the client before it is sent', async () => {
+    await start();
+    github.serveAutoMerge();
+    const forge = open(undefined, { readOnly: true });
+    assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
+    await assert.rejects(forge.ensurePullRequest(spec(), undefined), (error: unknown) => {
+      assert.ok(error instanceof ForgeError);
+      assert.match(error.message, /a dry run does not write to GitHub: POST \/repos\/\{owner\}\/\{repo\}\/pulls was not sent/);
+      return true;
+    });
+    const stranger = { number: 7, url: '', title: 't', body: '', labels: [], headSha: '', state: 'open' as const, merged: false, draft: false, autoMerge: false, nodeId: 'PR_x' };
+    await assert.rejects(forge.closePullRequest(stranger, 'bye'), /a dry run does not write to GitHub: POST/);
+    assert.deepEqual(fake.writes(), [], 'nothing but reads reached GitHub');
+    assert.equal(fake.requests.length, 1);
+  });
+
+  test('the fake fails a test that queued a reply the code never asked for', async () => {
+    await start();
+    fake.once('GET', PULLS, { status: 502, body: { message: 'Server Error' } });
+    assert.throws(() => fake.assertClean(), /queued reply never asked for: GET \/repos\/\{owner\}\/\{repo\}\/pulls → 502/);
+    assert.equal(await open().findOpenPullRequest('lynq/customers', 'main'), undefined);
+    fake.assertClean();
   });
 
   test('GitHub Enterprise Server: the API base URL is a setting (REST under /api/v3, GraphQL at /api/graphql)', async () => {
     await start({ enterprise: true });
     github.serveAutoMerge();
-    const forge = await open(undefined, { apiUrl: `${fake.url}/api/v3` });
+    const forge = open(undefined, { baseUrl: `${fake.url}/api/v3` });
     const result = await forge.ensurePullRequest(spec({ autoMerge: 'rebase' }), undefined);
     assert.equal(result.action, 'created');
     assert.equal(github.pull(1).autoMerge, 'rebase');

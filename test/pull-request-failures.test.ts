@@ -18,31 +18,35 @@ describe('pull requests when GitHub or the process fails', () => {
 
   useWorld('mode: pull-request', (current) => ({ db, world } = current));
 
-  test('a rate limit, then a secondary limit: each wait honours GitHub\'s headers, then the pull request is made', async () => {
-    const now = Date.now();
-    // Primary limit: remaining 0, reset in 3 s. Secondary limit: Retry-After 2 s.
-    world.fake.once('GET', PULLS, { status: 403, body: RATE_LIMITED, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(now / 1000) + 3) } });
+  test('a rate limit, then a secondary limit: each wait honours GitHub\'s headers, measured on the injected clock, then the pull request is made', async () => {
+    // The clock the sync is given, not the machine's: the wait to the reset is exact.
+    const now = Date.parse('2026-01-01T12:00:00.250Z');
+    // Primary limit: remaining 0, reset 2.75 s later. Secondary limit: Retry-After 2 s.
+    world.fake.once('GET', PULLS, { status: 403, body: RATE_LIMITED, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(now / 1000) + 3) } });
     world.fake.once('POST', PULLS, { status: 429, body: { message: 'You have exceeded a secondary rate limit.', documentation_url: 'https://docs.github.com' }, headers: { 'retry-after': '2' } });
     const waits: number[] = [];
-    const result = await world.syncWith({ sleep: async (ms) => void waits.push(ms) });
+    const result = await world.syncWith({ sleep: async (ms) => void waits.push(ms), clock: () => now });
     assert.equal(result.outcome, 'unchanged', JSON.stringify(result));
     assert.ok('proposal' in result && result.proposal?.outcome === 'created');
-    assert.equal(waits.length, 2);
-    assert.ok(waits[0]! >= 2000 && waits[0]! <= 5000, `waited until the reset: ${waits[0]} ms`);
-    assert.equal(waits[1], 2000, 'Retry-After: 2');
+    assert.deepEqual(waits, [4000, 2000], 'until the reset (2.75 s, rounded up, and a second), then Retry-After: 2');
     assert.equal(world.github.pulls.length, 1, 'created once, after the limit');
     // Neither status is in the description of these two operations: checked as GitHub's basic-error instead.
     assert.deepEqual(world.fake.undocumented, [`GET ${PULLS} → 403`, `POST ${PULLS} → 429`]);
   });
 
   test('a limit that resets later than maxRetryWaitSeconds fails the hub (exit 3) instead of waiting', async () => {
-    world.fake.once('GET', PULLS, { status: 429, body: RATE_LIMITED, headers: { 'retry-after': '3600' } });
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    // A primary limit with its reset an hour away, then a secondary one that asks for an hour.
+    world.fake.once('GET', PULLS, { status: 429, body: RATE_LIMITED, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 3600) } });
     const waits: number[] = [];
-    const result = await world.syncWith({ sleep: async (ms) => void waits.push(ms) });
+    const result = await world.syncWith({ sleep: async (ms) => void waits.push(ms), clock: () => now });
     assert.equal(result.outcome, 'pull-request-failed');
     assert.match('error' in result ? result.error : '', /GitHub rate limit \(429\) while looking for the open pull request from lynq\/customers in acme\/manifests/);
+    world.fake.once('GET', PULLS, { status: 403, body: { message: 'You have exceeded a secondary rate limit.', documentation_url: 'https://docs.github.com' }, headers: { 'retry-after': '3600' } });
+    const again = await world.syncWith({ sleep: async (ms) => void waits.push(ms), clock: () => now });
+    assert.match('error' in again ? again.error : '', /GitHub rate limit \(403\) while looking for the open pull request/);
     assert.deepEqual(waits, []);
-    assert.equal(exitCodeOf([result]), 3);
+    assert.equal(exitCodeOf([result, again]), 3);
   });
 
   test('5xx answers are retried a bounded number of times, then fail naming what was tried', async () => {

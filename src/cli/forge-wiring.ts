@@ -2,11 +2,12 @@ import { Platform } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { resolveSecret, type SecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
+import { createCredentialProvider, type ForgeCredentials } from '../forge/credentials.ts';
 import { DryRunPullRequests } from '../forge/dry-run.ts';
 import { openGitHub } from '../forge/github.ts';
-import type { GitHubAuth } from '../forge/octokit.ts';
+import { gitHubLimits, type GitHubLimits } from '../forge/pacing.ts';
 import { parseRepoUrl } from '../forge/repo-url.ts';
-import type { PullRequestClient } from '../forge/types.ts';
+import type { CredentialProvider, PullRequestClient } from '../forge/types.ts';
 import type { Logger } from '../logger.ts';
 
 export type ForgeWiring = {
@@ -14,73 +15,140 @@ export type ForgeWiring = {
   secretEnv: SecretEnv;
   dryRun: boolean;
   out: NodeJS.WritableStream;
-  /** Tests see rate-limit waits without waiting. */
+  /** Tests see rate-limit waits without waiting, measured on their clock. */
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 };
 
+export type Forges = {
+  /** The hub's pull-request client (for a dry run, one that reads and never writes). */
+  openForge(hub: Hub, repoUrl: string): Promise<PullRequestClient>;
+  /**
+   * The hub's GitHub credentials, for git to borrow: undefined when the hub names none
+   * (and, for a dry run, when they cannot be read: it goes on offline).
+   */
+  credentials(hub: Hub): Promise<CredentialProvider | undefined>;
+};
+
+type Resolved = { provider: CredentialProvider; platform: Platform } | { missing: string; platform: Platform };
+
 /**
- * Forges per hub, made once per run: the git side asks for a GitHub App's installation
- * token before the sync asks for pull requests, and both must get the same client.
+ * Forges and credentials per hub, made once per run: git borrows a token before the
+ * sync asks for pull requests, and both must use the same provider (one installation
+ * token, minted once). The throttling limiters are shared by every client of the run,
+ * so writes with one credential go one at a time across hubs.
  */
-export function forgeOpener(options: ForgeWiring): (hub: Hub, repoUrl: string) => Promise<PullRequestClient> {
+export function createForges(options: ForgeWiring): Forges {
+  const resolved = new Map<string, Promise<Resolved>>();
   const opened = new Map<string, Promise<PullRequestClient>>();
-  return (hub, repoUrl) => {
-    let forge = opened.get(hub.name);
-    if (forge === undefined) {
-      forge = openForge(hub, repoUrl, options);
-      opened.set(hub.name, forge);
+  const limits = new Map<number, GitHubLimits>();
+  const limitsFor = (intervalMs: number): GitHubLimits => {
+    let found = limits.get(intervalMs);
+    if (found === undefined) limits.set(intervalMs, (found = gitHubLimits({ writeIntervalMs: intervalMs })));
+    return found;
+  };
+  const resolve = (hub: Hub): Promise<Resolved> => {
+    let found = resolved.get(hub.name);
+    if (found === undefined) {
+      found = resolveCredentials(hub, options, limitsFor);
+      resolved.set(hub.name, found);
     }
-    return forge;
+    return found;
+  };
+  return {
+    openForge(hub, repoUrl) {
+      let forge = opened.get(hub.name);
+      if (forge === undefined) {
+        forge = openForge(hub, repoUrl, options, resolve, limitsFor);
+        opened.set(hub.name, forge);
+      }
+      return forge;
+    },
+    async credentials(hub) {
+      const found = await resolve(hub);
+      return 'provider' in found ? found.provider : undefined;
+    },
   };
 }
 
-async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring): Promise<PullRequestClient> {
-  const platform = hub.spec.publish.platform ?? Platform.parse({});
+async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolve: (hub: Hub) => Promise<Resolved>, limitsFor: (intervalMs: number) => GitHubLimits): Promise<PullRequestClient> {
   const where = { hub: hub.name, file: hub.file, field: 'spec.publish.repo' };
   if (options.dryRun) {
-    // A dry run does not talk to the forge; a GitHub App's token is still minted when git needs one to read.
-    let repository = repoUrl;
+    let repository: string;
     try {
       const { owner, repo } = parseRepoUrl(repoUrl, where);
       repository = `${owner}/${repo}`;
     } catch {
-      // a local path: fine for a dry run
+      return offline(options.out, repoUrl, 'the manifests repository is not on a forge');
     }
-    const token = platform.app === undefined ? undefined : async () => (await openReal(hub, repoUrl, platform, options)).gitToken();
-    return new DryRunPullRequests(options.out, repository, token);
+    const found = await resolve(hub);
+    if ('missing' in found) return offline(options.out, repository, found.missing);
+    // The real client, reading; its every write throws before it is sent.
+    return new DryRunPullRequests(options.out, repository, open(hub, repoUrl, found.provider, found.platform, options, limitsFor, true));
   }
-  return openReal(hub, repoUrl, platform, options);
+  parseRepoUrl(repoUrl, where);
+  const found = await resolve(hub);
+  if ('missing' in found) {
+    throw new ConfigError('pull requests need GitHub credentials: spec.publish.platform.token, spec.publish.platform.app, or spec.publish.auth.token', { hub: hub.name, file: hub.file, field: 'spec.publish.platform' });
+  }
+  return open(hub, repoUrl, found.provider, found.platform, options, limitsFor, false);
 }
 
-async function openReal(hub: Hub, repoUrl: string, platform: Platform, options: ForgeWiring): Promise<PullRequestClient> {
-  const coordinates = parseRepoUrl(repoUrl, { hub: hub.name, file: hub.file, field: 'spec.publish.repo' });
-  const auth = await resolveForgeAuth(hub, platform, options.secretEnv);
+function offline(out: NodeJS.WritableStream, repository: string, why: string): PullRequestClient {
+  out.write(`dry run: offline (${why}): pull requests in ${repository} were not read\n`);
+  return new DryRunPullRequests(out, repository, undefined);
+}
+
+function open(hub: Hub, repoUrl: string, credentials: CredentialProvider, platform: Platform, options: ForgeWiring, limitsFor: (intervalMs: number) => GitHubLimits, readOnly: boolean): PullRequestClient {
+  const { owner, repo } = parseRepoUrl(repoUrl);
   return openGitHub({
-    baseUrl: platform.apiUrl,
-    auth,
-    coordinates,
-    logger: options.logger.child({ hub: hub.name, repository: `${coordinates.owner}/${coordinates.repo}` }),
-    registry: options.secretEnv.registry,
-    maxRetries: platform.maxRetries,
-    maxRetryWaitSeconds: platform.maxRetryWaitSeconds,
-    sleep: options.sleep,
+    ...clientSettings(hub, platform, options, limitsFor),
+    logger: options.logger.child({ hub: hub.name, repository: `${owner}/${repo}` }),
+    credentials,
+    repoUrl,
+    readOnly,
   });
 }
 
-/** A GitHub App, else the platform's token, else the git token: one PAT can serve both. */
-async function resolveForgeAuth(hub: Hub, platform: Platform, secretEnv: SecretEnv): Promise<GitHubAuth> {
+function clientSettings(hub: Hub, platform: Platform, options: ForgeWiring, limitsFor: (intervalMs: number) => GitHubLimits) {
+  return {
+    baseUrl: platform.apiUrl,
+    logger: options.logger.child({ hub: hub.name }),
+    maxRetries: platform.maxRetries,
+    maxRetryWaitSeconds: platform.maxRetryWaitSeconds,
+    limits: limitsFor(platform.writeIntervalMs),
+    sleep: options.sleep,
+    now: options.now,
+  };
+}
+
+/**
+ * A GitHub App, else the platform's token, else the git token: one PAT can serve both.
+ * For a dry run, credentials that cannot be read are "missing" (it goes on offline, as
+ * without any); for a sync they are the ConfigError they always were.
+ */
+async function resolveCredentials(hub: Hub, options: ForgeWiring, limitsFor: (intervalMs: number) => GitHubLimits): Promise<Resolved> {
+  const platform = hub.spec.publish.platform ?? Platform.parse({});
+  let credentials: ForgeCredentials | undefined;
+  try {
+    credentials = await readCredentials(hub, platform, options.secretEnv);
+  } catch (error) {
+    if (!options.dryRun || !(error instanceof ConfigError)) throw error;
+    return { missing: `GitHub credentials cannot be read: ${error.detail}`, platform };
+  }
+  if (credentials === undefined) return { missing: 'no GitHub credentials', platform };
+  const provider = createCredentialProvider(credentials, { ...clientSettings(hub, platform, options, limitsFor), registry: options.secretEnv.registry });
+  return { provider, platform };
+}
+
+async function readCredentials(hub: Hub, platform: Platform, secretEnv: SecretEnv): Promise<ForgeCredentials | undefined> {
   const where = { hub: hub.name, file: hub.file };
   if (platform.app !== undefined) {
     const privateKey = await resolveSecret(platform.app.privateKey, secretEnv, { ...where, field: 'spec.publish.platform.app.privateKey' });
     return { type: 'app', appId: platform.app.appId, privateKey, installationId: platform.app.installationId };
   }
   const ref = platform.token ?? hub.spec.publish.auth?.token;
-  if (ref === undefined) {
-    throw new ConfigError('pull requests need GitHub credentials: spec.publish.platform.token, spec.publish.platform.app, or spec.publish.auth.token', {
-      ...where,
-      field: 'spec.publish.platform',
-    });
-  }
+  if (ref === undefined) return undefined;
   const field = platform.token !== undefined ? 'spec.publish.platform.token' : 'spec.publish.auth.token';
   return { type: 'token', token: await resolveSecret(ref, secretEnv, { ...where, field }) };
 }

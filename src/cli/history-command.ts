@@ -25,11 +25,11 @@ export async function runHistory(name: string, options: HistoryOptions, context:
   const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
   const secretEnv = defaultSecretEnv(context.secrets, context.io.env);
   // GitHub is loaded only when git has to borrow its token (a GitHub App): history stays quick to start.
-  const openForge = async (forHub: typeof hub) => {
-    const { forgeOpener } = await import('./forge-wiring.ts');
-    return forgeOpener({ logger: context.logger, secretEnv, dryRun: false, out: context.io.out })(forHub, repoUrlOf(forHub, options.repo));
+  const credentials = async (forHub: typeof hub) => {
+    const { createForges } = await import('./forge-wiring.ts');
+    return createForges({ logger: context.logger, secretEnv, dryRun: false, out: context.io.out }).credentials(forHub);
   };
-  const repo = await openHubRepo(hub, { repoOverride: options.repo, logger: context.logger, secretEnv, cacheDir: defaultCacheDir(context.io.env), openForge });
+  const repo = await openHubRepo(hub, { repoOverride: options.repo, logger: context.logger, secretEnv, cacheDir: defaultCacheDir(context.io.env), credentials });
   const { branch } = hub.spec.publish;
   const paths = nodePaths(hub, root, node.form, node.uid);
   try {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Hub } from '../config/load.ts';
 import { resolveSecret, type SecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import type { PullRequestClient } from '../forge/types.ts';
+import type { CredentialProvider } from '../forge/types.ts';
 import type { GitAuth } from '../git/git.ts';
 import { isRemoteUrl } from '../config/repo-url.ts';
 import { openManifestsRepo, type ManifestsRepo } from '../git/manifests-repo.ts';
@@ -21,8 +21,8 @@ export type RepoWiring = {
   logger: Logger;
   secretEnv: SecretEnv;
   cacheDir: string | undefined;
-  /** The hub's forge, for a token git may borrow; loaded only when needed. */
-  openForge: (hub: Hub) => Promise<PullRequestClient>;
+  /** The hub's forge credentials, for a token git may borrow; loaded only when needed. */
+  credentials: (hub: Hub) => Promise<CredentialProvider | undefined>;
 };
 
 export function repoUrlOf(hub: Hub, repoOverride: string | undefined): string {
@@ -37,7 +37,7 @@ export async function openHubRepo(hub: Hub, options: RepoWiring): Promise<Manife
   const open = (resolved: GitAuth | undefined) => openManifestsRepo({ url, cacheDir: options.cacheDir, logger: options.logger, registry: options.secretEnv.registry, auth: resolved });
   // Without a git credential of its own, git borrows the forge's (a PAT, or a GitHub App's installation token).
   if (auth?.token === undefined && auth?.sshKeyFile === undefined && isRemoteUrl(url) && gitMayUseForgeToken(hub)) {
-    const token = await (await options.openForge(hub)).gitToken();
+    const token = await (await options.credentials(hub))?.tokenFor(url);
     if (token !== undefined) return open({ ...auth, token });
   }
   return open(auth);

@@ -8,7 +8,7 @@ import { DryRunPublisher, PushPublisher } from '../sync/publisher.ts';
 import type { SyncDeps } from '../sync/sync-hub.ts';
 import { fileVerifiedStore } from '../sync/verified-store.ts';
 import { BRIDGE_VERSION } from '../version.ts';
-import { forgeOpener } from './forge-wiring.ts';
+import { createForges } from './forge-wiring.ts';
 import { openHubRepo, repoUrlOf } from './repo-wiring.ts';
 
 export type WiringOptions = {
@@ -33,13 +33,13 @@ export type WiringOptions = {
 export function createSyncDeps(options: WiringOptions): SyncDeps {
   const env = options.env ?? process.env;
   const secretEnv = defaultSecretEnv(options.secrets ?? new SecretRegistry(), env);
-  const forge = forgeOpener({ logger: options.logger, secretEnv, dryRun: options.dryRun, out: options.out, sleep: options.sleep });
-  const openForge = (hub: Hub): Promise<PullRequestClient> => forge(hub, repoUrlOf(hub, options.repoOverride));
   const clock = options.clock ?? Date.now;
+  const forges = createForges({ logger: options.logger, secretEnv, dryRun: options.dryRun, out: options.out, sleep: options.sleep, now: clock });
+  const openForge = (hub: Hub): Promise<PullRequestClient> => forges.openForge(hub, repoUrlOf(hub, options.repoOverride));
   return {
     logger: options.logger,
     readRows: (hub) => readHubRows(hub, { secretEnv, logger: options.logger }),
-    openRepo: (hub) => openHubRepo(hub, { ...options, secretEnv, cacheDir: options.dryRun ? undefined : defaultCacheDir(env), openForge }),
+    openRepo: (hub) => openHubRepo(hub, { ...options, secretEnv, cacheDir: options.dryRun ? undefined : defaultCacheDir(env), credentials: forges.credentials }),
     publisher: options.dryRun ? new DryRunPublisher(options.out, options.diff) : new PushPublisher(clock),
     openForge,
     verifiedStore: options.dryRun ? undefined : fileVerifiedStore(defaultCacheDir(env)),

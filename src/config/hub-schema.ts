@@ -164,6 +164,8 @@ export const Platform = z.strictObject({
   maxRetries: z.number().int().min(0).max(10).default(3),
   /** The longest wait for a rate limit to reset before giving up, in seconds. */
   maxRetryWaitSeconds: z.number().int().min(0).max(3600).default(60),
+  /** Time between two writes to the API, in milliseconds (GitHub asks for a second); writes that notify people wait three times this. 0 for a server without secondary rate limits. */
+  writeIntervalMs: z.number().int().min(0).max(60000).default(1000),
 });
 export type Platform = z.infer<typeof Platform>;
 

@@ -1,8 +1,8 @@
-import type { Octokit } from '@octokit/rest';
 import type { Logger } from '../logger.ts';
-import { createOctokit, forgeFailure, statusOf, type OctokitOptions } from './octokit.ts';
-import type { RepoCoordinates } from './repo-url.ts';
-import type { EnsureResult, PullRequest, PullRequestClient, PullRequestSpec } from './types.ts';
+import { createOctokit, forgeFailure, statusOf, type GitHubClient, type OctokitOptions } from './octokit.ts';
+import { pullRequestChanges } from './pull-request-changes.ts';
+import { parseRepoUrl, type RepoCoordinates } from './repo-url.ts';
+import type { CredentialProvider, EnsureResult, PullRequest, PullRequestClient, PullRequestSpec } from './types.ts';
 
 /** The fields of GitHub's pull-request objects (full and simple) that the bridge reads. */
 type GitHubPull = {
@@ -35,9 +35,9 @@ export class GitHubPullRequests implements PullRequestClient {
   private readonly repo: string;
 
   constructor(
-    private readonly octokit: Octokit,
+    private readonly octokit: GitHubClient,
     coordinates: RepoCoordinates,
-    private readonly options: { logger: Logger; gitToken: () => Promise<string | undefined> },
+    private readonly options: { logger: Logger },
   ) {
     this.owner = coordinates.owner;
     this.repo = coordinates.repo;
@@ -91,28 +91,28 @@ export class GitHubPullRequests implements PullRequestClient {
   private async update(spec: PullRequestSpec, existing: PullRequest): Promise<EnsureResult> {
     let pull = existing;
     let action: EnsureResult['action'] = 'unchanged';
-    const changes: { title?: string; body?: string } = {};
-    if (existing.title !== spec.title) changes.title = spec.title;
-    if (existing.body !== spec.body) changes.body = spec.body;
-    if (Object.keys(changes).length > 0) {
+    const changes = pullRequestChanges(spec, existing);
+    if (changes.title !== undefined || changes.body !== undefined) {
+      const patch: { title?: string; body?: string } = {};
+      if (changes.title !== undefined) patch.title = changes.title;
+      if (changes.body !== undefined) patch.body = changes.body;
       const { data } = await this.call(`updating pull request #${existing.number}`, () =>
-        this.octokit.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: existing.number, ...changes }),
+        this.octokit.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: existing.number, ...patch }),
       );
       pull = toPullRequest(data);
       action = 'updated';
     }
-    const missing = spec.labels.filter((label) => !pull.labels.includes(label));
-    if (missing.length > 0) {
-      pull = { ...pull, labels: await this.addLabels(pull.number, missing) };
+    if (changes.addLabels.length > 0) {
+      pull = { ...pull, labels: await this.addLabels(pull.number, changes.addLabels) };
       action = 'updated';
     }
-    for (const label of spec.ownedLabels.filter((name) => !spec.labels.includes(name) && pull.labels.includes(name))) {
+    for (const label of changes.removeLabels.filter((name) => pull.labels.includes(name))) {
       await this.call(`removing label ${label} from #${pull.number}`, () => this.octokit.rest.issues.removeLabel({ owner: this.owner, repo: this.repo, issue_number: pull.number, name: label }));
       pull = { ...pull, labels: pull.labels.filter((name) => name !== label) };
       action = 'updated';
     }
     const warnings = await this.ensureAutoMerge(spec, pull);
-    if (spec.autoMerge !== 'off' && !pull.autoMerge && warnings.length === 0) action = 'updated';
+    if (changes.autoMerge !== undefined && !pull.autoMerge && warnings.length === 0) action = 'updated';
     return { action, pullRequest: pull, warnings };
   }
 
@@ -146,20 +146,20 @@ export class GitHubPullRequests implements PullRequestClient {
     );
   }
 
-  async ensureComment(pullRequest: PullRequest, key: string, body: string): Promise<'created' | 'exists'> {
+  async hasComment(pullRequest: PullRequest, key: string): Promise<boolean> {
     const marker = COMMENT_KEY(key);
     const comments = await this.call(`reading the comments of #${pullRequest.number}`, () =>
       this.octokit.paginate(this.octokit.rest.issues.listComments, { owner: this.owner, repo: this.repo, issue_number: pullRequest.number, per_page: 100 }),
     );
-    if (comments.some((comment) => comment.body?.includes(marker))) return 'exists';
-    await this.call(`commenting on #${pullRequest.number}`, () =>
-      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pullRequest.number, body: `${body}\n\n${marker}\n` }),
-    );
-    return 'created';
+    return comments.some((comment) => comment.body?.includes(marker));
   }
 
-  gitToken(): Promise<string | undefined> {
-    return this.options.gitToken();
+  async ensureComment(pullRequest: PullRequest, key: string, body: string): Promise<'created' | 'exists'> {
+    if (await this.hasComment(pullRequest, key)) return 'exists';
+    await this.call(`commenting on #${pullRequest.number}`, () =>
+      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pullRequest.number, body: `${body}\n\n${COMMENT_KEY(key)}\n` }),
+    );
+    return 'created';
   }
 
   private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
@@ -187,14 +187,17 @@ function toPullRequest(pull: GitHubPull): PullRequest {
   };
 }
 
-/** A GitHub pull-request client for one repository, from settings already resolved. */
-export async function openGitHub(options: OctokitOptions): Promise<GitHubPullRequests> {
-  const octokit = await createOctokit(options);
-  const gitToken = async (): Promise<string | undefined> => {
-    if (options.auth.type === 'token') return options.auth.token;
-    const { token } = (await octokit.auth({ type: 'installation' })) as { token: string };
-    options.registry.add(token);
-    return token;
-  };
-  return new GitHubPullRequests(octokit, options.coordinates, { logger: options.logger, gitToken });
+export type GitHubOptions = Omit<OctokitOptions, 'auth'> & {
+  credentials: CredentialProvider;
+  /** The manifests repository as the hub names it; owner and repository come from it. */
+  repoUrl: string;
+};
+
+/**
+ * A GitHub pull-request client for one repository, from settings already resolved.
+ * With `readOnly` (a dry run), every write throws in the client before it is sent.
+ */
+export function openGitHub(options: GitHubOptions): GitHubPullRequests {
+  const octokit = createOctokit({ ...options, auth: { type: 'credentials', credentials: options.credentials, repoUrl: options.repoUrl } });
+  return new GitHubPullRequests(octokit, parseRepoUrl(options.repoUrl), { logger: options.logger });
 }

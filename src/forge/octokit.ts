@@ -1,28 +1,36 @@
 import { createAppAuth } from '@octokit/auth-app';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import { ForgeError } from '../errors.ts';
-import type { Logger, SecretRegistry } from '../logger.ts';
+import type { Logger } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
-import type { RepoCoordinates } from './repo-url.ts';
+import { gitHubLimits, installPacing, type GitHubLimits } from './pacing.ts';
+import type { CredentialProvider } from './types.ts';
 
-export type GitHubAuth =
-  | { type: 'token'; token: string }
-  | { type: 'app'; appId: number | string; privateKey: string; installationId?: number };
+/**
+ * How a client authenticates: with tokens from a credential provider (the API for one
+ * repository), or as a GitHub App itself (a signed JWT: finding installations, minting
+ * their tokens; used by the provider only).
+ */
+export type OctokitAuth = { type: 'credentials'; credentials: CredentialProvider; repoUrl: string } | { type: 'app'; appId: number | string; privateKey: string };
 
 export type OctokitOptions = {
   /** REST base URL: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
   baseUrl: string;
-  auth: GitHubAuth;
-  /** The repository, to find a GitHub App's installation when its id is not given. */
-  coordinates: RepoCoordinates;
+  auth: OctokitAuth;
   logger: Logger;
-  registry: SecretRegistry;
   /** Retries after a 5xx or a rate limit (each request). */
   maxRetries: number;
   /** A rate limit that resets later than this fails instead of waiting. */
   maxRetryWaitSeconds: number;
-  /** Per request. */
+  /** Per try. */
   timeoutMs?: number;
+  /** The throttling plugin's limiters, shared by the clients of one run; GitHub's pacing when not given. */
+  limits?: GitHubLimits;
+  /** Every request that is not a read throws before it is sent (a dry run). */
+  readOnly?: boolean;
+  signal?: AbortSignal;
   /** Injected so tests can see the waits without waiting. */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -30,35 +38,84 @@ export type OctokitOptions = {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Our pacing hook first, so it sits inside both plugins and runs once per try. */
+const paced: Parameters<typeof Octokit.plugin>[0] = (octokit, options) => (options as { lynqPacing?: (octokit: unknown) => object }).lynqPacing?.(octokit) ?? {};
+const GitHubClient = Octokit.plugin(paced, retry, throttling);
+export type GitHubClient = InstanceType<typeof GitHubClient>;
+
+/** Statuses the retry plugin leaves alone: final answers, and rate limits (the throttling plugin's). */
+const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
+
 /**
- * The one place that makes a GitHub client: authentication (a token, or a GitHub App
- * installation through a private key), retries, timeouts and logging. Headers are never
- * logged (they carry the credentials); tokens are registered with the log scrubber.
+ * The one place that makes a GitHub client: authentication, retries and rate limits
+ * (through Octokit's retry and throttling plugins), one write at a time, timeouts,
+ * logging, and for a dry run the one gate that keeps every write from being sent.
+ * Headers are never logged (they carry the credentials).
  */
-export async function createOctokit(options: OctokitOptions): Promise<Octokit> {
+export function createOctokit(options: OctokitOptions): GitHubClient {
   const { auth } = options;
-  if (auth.type === 'token') {
-    options.registry.add(auth.token);
-    return withRetries(new Octokit({ ...common(options), auth: auth.token }), options);
+  const limits = options.limits ?? gitHubLimits({ writeIntervalMs: 1000 });
+  // The app's own client mints tokens while a write of the repository's client may wait for one: never the same queue.
+  const identity = auth.type === 'app' ? `app-jwt:${auth.appId}` : auth.credentials.identity;
+  const pacing = {
+    logger: options.logger,
+    maxRetries: options.maxRetries,
+    maxRetryWaitSeconds: options.maxRetryWaitSeconds,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    sleep: options.sleep ?? defaultSleep,
+    now: options.now ?? Date.now,
+    signal: options.signal,
+    writes: { group: limits.writes, identity },
+  };
+  let handlers: ReturnType<typeof installPacing> | undefined;
+  const lynqPacing = (octokit: unknown) => {
+    handlers = installPacing(octokit as unknown as Parameters<typeof installPacing>[0], pacing);
+    return {};
+  };
+  const authOptions =
+    auth.type === 'app'
+      ? { authStrategy: createAppAuth, auth: { appId: auth.appId, privateKey: auth.privateKey, log: quietLog(options.logger) } }
+      : { authStrategy: providerAuth, auth: { credentials: auth.credentials, repoUrl: auth.repoUrl } };
+  const octokit = new GitHubClient({
+    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    userAgent: `lynq-gitops-bridge/${BRIDGE_VERSION}`,
+    log: quietLog(options.logger),
+    lynqPacing,
+    ...authOptions,
+    retry: { retries: options.maxRetries, retryAfterBaseValue: 0, doNotRetry: DO_NOT_RETRY },
+    throttle: {
+      id: identity,
+      ...limits.groups,
+      // The handlers wait (through the injected sleep); the plugin adds nothing.
+      retryAfterBaseValue: 0,
+      onRateLimit: (...args) => handlers!.onRateLimit(...args),
+      onSecondaryRateLimit: (...args) => handlers!.onSecondaryRateLimit(...args),
+    },
+  });
+  if (options.readOnly) {
+    octokit.hook.before('request', (request) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        throw new ForgeError(`a dry run does not write to GitHub: ${request.method} ${request.url} was not sent`);
+      }
+    });
   }
-  options.registry.add(auth.privateKey);
-  const appAuth = { appId: auth.appId, privateKey: auth.privateKey, log: quietLog(options.logger) };
-  let installationId = auth.installationId;
-  if (installationId === undefined) {
-    // The app's own JWT may ask GitHub which installation covers this repository.
-    const app = withRetries(new Octokit({ ...common(options), authStrategy: createAppAuth, auth: appAuth }), options);
-    const { owner, repo } = options.coordinates;
-    try {
-      installationId = (await app.rest.apps.getRepoInstallation({ owner, repo })).data.id;
-    } catch (error) {
-      throw forgeFailure(error, `finding the GitHub App installation for ${owner}/${repo}`, `${owner}/${repo}`);
-    }
-  }
-  return withRetries(new Octokit({ ...common(options), authStrategy: createAppAuth, auth: { ...appAuth, installationId } }), options);
+  return octokit;
 }
 
-function common(options: OctokitOptions) {
-  return { baseUrl: options.baseUrl.replace(/\/+$/, ''), userAgent: `lynq-gitops-bridge/${BRIDGE_VERSION}`, log: quietLog(options.logger) };
+/**
+ * Octokit's auth strategy over a credential provider: a token asked for per request,
+ * so an installation token that expired is replaced without a new client.
+ */
+function providerAuth(options: { credentials: CredentialProvider; repoUrl: string }) {
+  const token = () => options.credentials.tokenFor(options.repoUrl);
+  type Request = ((endpoint: object) => Promise<unknown>) & { endpoint: { merge(route: unknown, parameters?: unknown): { headers: Record<string, string> } } };
+  return Object.assign(async () => ({ type: 'token', tokenType: 'oauth', token: await token() }), {
+    hook: async (request: Request, route: unknown, parameters?: unknown) => {
+      const endpoint = request.endpoint.merge(route, parameters);
+      endpoint.headers.authorization = `token ${await token()}`;
+      return request(endpoint);
+    },
+  });
 }
 
 /** Octokit's request log passes request options (with headers) to `debug`: drop that one. */
@@ -67,63 +124,25 @@ function quietLog(logger: Logger) {
   return { debug: () => undefined, info: line('debug'), warn: line('warn'), error: line('debug') };
 }
 
-type HttpErrorLike = { status?: unknown; response?: { headers?: Record<string, string | number | undefined> } };
+type HttpErrorLike = { status?: unknown; message?: unknown; response?: { headers?: Record<string, string | number | undefined> } };
 
 export function statusOf(error: unknown): number | undefined {
   const status = (error as HttpErrorLike | undefined)?.status;
   return typeof status === 'number' ? status : undefined;
 }
 
-function headersOf(error: unknown): Record<string, string | number | undefined> {
-  return (error as HttpErrorLike | undefined)?.response?.headers ?? {};
-}
-
 /**
- * How long to wait before trying a failed request again, or undefined when it should
- * not be retried. GitHub's rules: Retry-After when present; at x-ratelimit-reset when
- * x-ratelimit-remaining is 0; a 429 without either waits a minute. 5xx back off
- * exponentially. Other 4xx (a plain 403 is a missing permission) are final.
+ * A rate limit, as opposed to a permission problem (both can be 403): what GitHub
+ * documents and the throttling plugin reads, x-ratelimit-remaining 0 or a message that
+ * says "secondary rate limit"; any 429.
  */
-export function retryDelayMs(error: unknown, attempt: number, now: number): number | undefined {
-  const status = statusOf(error);
-  if (status === undefined) return undefined;
-  const headers = headersOf(error);
-  if (status === 403 || status === 429) {
-    const retryAfter = headers['retry-after'];
-    if (retryAfter !== undefined && Number.isFinite(Number(retryAfter))) return Math.max(0, Number(retryAfter)) * 1000;
-    const reset = headers['x-ratelimit-reset'];
-    if (String(headers['x-ratelimit-remaining']) === '0' && reset !== undefined) return Math.max(0, Number(reset) * 1000 - now) + 1000;
-    return status === 429 ? 60_000 : undefined;
-  }
-  if (status >= 500) return 1000 * 2 ** attempt;
-  return undefined;
-}
-
-/** A rate limit, as opposed to a permission problem (both can be 403). */
 export function isRateLimit(error: unknown): boolean {
   const status = statusOf(error);
-  const headers = headersOf(error);
-  return (status === 403 || status === 429) && (headers['retry-after'] !== undefined || String(headers['x-ratelimit-remaining']) === '0' || status === 429);
-}
-
-function withRetries<T extends Octokit>(octokit: T, options: OctokitOptions): T {
-  const sleep = options.sleep ?? defaultSleep;
-  const now = options.now ?? Date.now;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  octokit.hook.wrap('request', async (request, requestOptions) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // A fresh deadline per try: a hung connection must not hang the sync.
-        return await request({ ...requestOptions, request: { ...requestOptions.request, signal: AbortSignal.timeout(timeoutMs) } });
-      } catch (error) {
-        const wait = retryDelayMs(error, attempt, now());
-        if (wait === undefined || attempt >= options.maxRetries || wait > options.maxRetryWaitSeconds * 1000) throw error;
-        options.logger.warn({ status: statusOf(error), method: requestOptions.method, url: requestOptions.url, waitMs: wait, attempt: attempt + 1 }, 'github request failed; retrying');
-        await sleep(wait);
-      }
-    }
-  });
-  return octokit;
+  if (status === 429) return true;
+  if (status !== 403) return false;
+  const headers = (error as HttpErrorLike).response?.headers ?? {};
+  const message = (error as HttpErrorLike).message;
+  return String(headers['x-ratelimit-remaining']) === '0' || (typeof message === 'string' && /\bsecondary rate\b/i.test(message));
 }
 
 /**

@@ -63,8 +63,20 @@ export interface PullRequestClient {
   ensurePullRequest(spec: PullRequestSpec, existing: PullRequest | undefined): Promise<EnsureResult>;
   /** Comment, then close (a comment says why; a bare close would not). */
   closePullRequest(pullRequest: PullRequest, comment: string): Promise<void>;
+  /** Whether a comment carrying `key` (see `ensureComment`) is already on the pull request. */
+  hasComment(pullRequest: PullRequest, key: string): Promise<boolean>;
   /** Post `body` unless a comment carrying `key` is already there (so a rerun does not repeat it). */
   ensureComment(pullRequest: PullRequest, key: string, body: string): Promise<'created' | 'exists'>;
-  /** The token git should use for this repository, when the forge mints one (a GitHub App installation). */
-  gitToken(): Promise<string | undefined>;
+}
+
+/**
+ * Where tokens come from, apart from the pull-request client: the API client asks for
+ * one per request and git borrows one for pushing over HTTPS, so neither holds a
+ * credential that may expire (a GitHub App's installation token lives an hour).
+ */
+export interface CredentialProvider {
+  /** Names the credential for pacing and logs (`token:<hash>`, `app:<id>`), never the secret. */
+  readonly identity: string;
+  /** A token good for the API and for git over HTTPS on the repository at `repoUrl`. */
+  tokenFor(repoUrl: string): Promise<string>;
 }

@@ -68,6 +68,7 @@ export function worldHubYaml(world: { database: string; repoUrl: string; apiUrl?
       apiUrl: ${world.apiUrl}
       token: { env: LYNQ_TEST_GITHUB_TOKEN }
       maxRetryWaitSeconds: 5
+      writeIntervalMs: 0
 `;
   const lines = publish
     .split('\n')
@@ -159,7 +160,10 @@ export function useWorld(publish: string, use: (current: { db: TestDatabase; wor
     use({ db, world });
   });
   afterEach(async () => {
-    world.fake.assertClean();
-    await world.cleanup();
+    try {
+      world.fake.assertClean();
+    } finally {
+      await world.cleanup();
+    }
   });
 }
