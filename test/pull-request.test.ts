@@ -160,18 +160,49 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     assert.equal(world.github.pull(1).title, 'lynq(customers): 3 added', 'the pull request is not touched either');
   });
 
-  test('--dry-run says what it would do on both sides and sends nothing anywhere', async () => {
+  test('--dry-run reads GitHub, says what it would do on both sides, and writes nothing anywhere', async () => {
     const main = await revParse(world.bare, 'main');
     const gitRequests = world.git.requests.length;
     const result = await world.sync('--dry-run', '--diff');
     assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, /dry run: would push the pull-request branch lynq\/customers \(new\)/);
-    assert.match(result.out, /dry run: would open or update the pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/);
+    assert.match(result.out, /dry run: would open a pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/);
     assert.match(result.out, /customers\/web\/acme: added \(new row\) \[settings\] → pull request/);
     assert.match(result.out, /^\+  PLAN: gold$/m);
-    assert.equal(world.fake.requests.length, 0, 'no request reached GitHub');
+    assert.deepEqual(world.fake.requests.map((request) => `${request.method} ${request.template}`), ['GET /repos/{owner}/{repo}/pulls'], 'it looked for the open pull request, and only read');
     assert.equal(pushesSince(world.git, gitRequests), 0);
     assert.equal(await revParse(world.bare, 'main'), main);
     assert.equal(await revParse(world.bare, BRANCH), undefined);
+  });
+
+  test('--dry-run with an open pull request says "would update #1" and what would change, and changes nothing', async () => {
+    await world.sync();
+    const tip = await revParse(world.bare, BRANCH);
+    await db.exec(`INSERT INTO customers VALUES ('hooli', true, 'gold')`);
+    const from = world.fake.requests.length;
+    const result = await world.sync('--dry-run');
+    assert.equal(result.code, 0, result.out + result.err);
+    assert.match(result.out, /dry run: would update pull request #1 from lynq\/customers into main in acme\/manifests \(title, body\): lynq\(customers\): 4 added\n/);
+    assert.match(result.out, /customers\s+4\s+0\s+0\s+0\s+0\s+0\s+no changes\s+#1 updated/);
+    assert.deepEqual(world.fake.writes(from), []);
+    assert.equal(world.github.pull(1).title, 'lynq(customers): 3 added');
+    assert.equal(await revParse(world.bare, BRANCH), tip);
+  });
+
+  test('--dry-run meets the refusal a sync would meet: a token that may not read pull requests fails the hub (exit 3)', async () => {
+    world.fake.once('GET', '/repos/{owner}/{repo}/pulls', { status: 403, body: { message: 'Resource not accessible by personal access token', documentation_url: 'https://docs.github.com/rest/pulls/pulls#list-pull-requests' } });
+    const result = await world.sync('--dry-run');
+    assert.equal(result.code, 3, result.out + result.err);
+    assert.match(result.out, /customers: pull-request-failed: GitHub forbids this \(403\) while looking for the open pull request from lynq\/customers in acme\/manifests: Resource not accessible by personal access token/);
+    assert.deepEqual(world.fake.writes(), []);
+  });
+
+  test('--dry-run without GitHub credentials goes on offline and says so', async () => {
+    delete world.env.LYNQ_TEST_GITHUB_TOKEN;
+    const result = await world.sync('--dry-run');
+    assert.equal(result.code, 0, result.out + result.err);
+    assert.match(result.out, /dry run: offline \(GitHub credentials cannot be read: environment variable LYNQ_TEST_GITHUB_TOKEN is not set\): pull requests in acme\/manifests were not read\n/);
+    assert.match(result.out, /dry run: would open or update the pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/);
+    assert.equal(world.fake.requests.length, 0, 'no request reached GitHub');
   });
 });
