@@ -51,7 +51,7 @@ export class GitHubFake {
   readonly undocumented: string[] = [];
   readonly tokens: Set<string>;
   private readonly routes: Route[] = [];
-  private readonly appKey: KeyObject | undefined;
+  private app: { appId: string; key: KeyObject } | undefined;
   private server: http.Server | undefined;
   url = '';
 
@@ -60,7 +60,7 @@ export class GitHubFake {
     private readonly options: FakeOptions,
   ) {
     this.tokens = new Set(options.tokens ?? []);
-    this.appKey = options.app === undefined ? undefined : createPublicKey(options.app.publicKeyPem);
+    if (options.app !== undefined) this.trustApp(options.app.appId, options.app.publicKeyPem);
   }
 
   /** Answer `method template` with `handler` (replacing an earlier one). */
@@ -77,6 +77,11 @@ export class GitHubFake {
       return '([^/]+)';
     });
     this.routes.push({ method, template, pattern: new RegExp(`^${source}$`), names, handler, once: [] });
+  }
+
+  /** Accept JWTs signed by this GitHub App's key on app routes (as `options.app` does at start). */
+  trustApp(appId: string, publicKeyPem: string): void {
+    this.app = { appId, key: createPublicKey(publicKeyPem) };
   }
 
   /** Put `wrapper` around a registered route's handler (to slow it down, to count what overlaps …). */
@@ -195,12 +200,12 @@ export class GitHubFake {
   }
 
   private validJwt(jwt: string): boolean {
-    if (this.appKey === undefined) return false;
+    if (this.app === undefined) return false;
     const [header, payload, signature] = jwt.split('.');
     if (header === undefined || payload === undefined || signature === undefined) return false;
-    const ok = verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), this.appKey, Buffer.from(signature, 'base64url'));
+    const ok = verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), this.app.key, Buffer.from(signature, 'base64url'));
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: unknown; exp?: number };
-    return ok && String(claims.iss) === this.options.app?.appId && (claims.exp ?? 0) * 1000 > Date.now();
+    return ok && String(claims.iss) === this.app.appId && (claims.exp ?? 0) * 1000 > Date.now();
   }
 
   private send(res: http.ServerResponse, reply: FakeReply): void {
