@@ -35,7 +35,14 @@ const spec = (extra: Partial<PullRequestSpec> = {}): PullRequestSpec => ({
 describe('parseRepoUrl', () => {
   test('reads owner and repository from the forms people paste', () => {
     const expect = { owner: 'acme', repo: 'manifests' };
-    for (const url of ['https://github.com/acme/manifests', 'https://github.com/acme/manifests.git', 'https://github.com/acme/manifests/', 'ssh://git@github.com/acme/manifests.git', 'git@github.com:acme/manifests.git', 'http://127.0.0.1:8080/git/acme/manifests.git']) {
+    for (const url of [
+      'https://github.com/acme/manifests',
+      'https://github.com/acme/manifests.git',
+      'https://github.com/acme/manifests/',
+      'ssh://git@github.com/acme/manifests.git',
+      'git@github.com:acme/manifests.git',
+      'http://127.0.0.1:8080/git/acme/manifests.git',
+    ]) {
       assert.deepEqual({ ...parseRepoUrl(url), host: undefined }, { ...expect, host: undefined }, url);
     }
     assert.equal(parseRepoUrl('git@ghe.example.com:acme/manifests.git').host, 'ghe.example.com');
@@ -43,11 +50,14 @@ describe('parseRepoUrl', () => {
 
   test('refuses a local path and a URL without owner, without echoing credentials', () => {
     assert.throws(() => parseRepoUrl('/srv/manifests.git'), ConfigError);
-    assert.throws(() => parseRepoUrl('https://user:s3cr3t-token@github.com/manifests'), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.ok(!error.message.includes('s3cr3t-token'), error.message);
-      return true;
-    });
+    assert.throws(
+      () => parseRepoUrl('https://user:s3cr3t-token@github.com/manifests'),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.ok(!error.message.includes('s3cr3t-token'), error.message);
+        return true;
+      },
+    );
   });
 });
 
@@ -83,7 +93,7 @@ describe('GitHubPullRequests against the fake', () => {
     github = new FakeRepository(fake, 'acme', 'manifests', bare.dir);
   };
 
-  test('creates a draft with reviewers and auto-merge (GraphQL, checked against GitHub\'s schema); finds it again', async () => {
+  test("creates a draft with reviewers and auto-merge (GraphQL, checked against GitHub's schema); finds it again", async () => {
     await start();
     github.serveAutoMerge();
     const forge = await open();
@@ -142,7 +152,10 @@ describe('GitHubPullRequests against the fake', () => {
     assert.equal(await forge.ensureComment(pullRequest, 'blocked abc', 'hello'), 'exists');
     assert.equal(await forge.ensureComment(pullRequest, 'blocked def', 'hello again'), 'created');
     await forge.closePullRequest(pullRequest, 'bye');
-    assert.deepEqual((github.comments.get(1) ?? []).map((comment) => comment.body.split('\n')[0]), ['hello', 'hello again', 'bye']);
+    assert.deepEqual(
+      (github.comments.get(1) ?? []).map((comment) => comment.body.split('\n')[0]),
+      ['hello', 'hello again', 'bye'],
+    );
     assert.equal(github.pull(1).state, 'closed');
     const closed = await forge.findClosedPullRequest('lynq/customers', 'main', github.pull(1).headSha);
     assert.equal(closed?.number, 1);
@@ -155,11 +168,17 @@ describe('GitHubPullRequests against the fake', () => {
     const forge = await open();
     await assert.rejects(forge.findOpenPullRequest('lynq/customers', 'main'), (error: unknown) => {
       assert.ok(error instanceof ForgeError);
-      assert.match(error.message, /GitHub answered not found \(404\) while looking for the open pull request from lynq\/customers in acme\/manifests: Not Found; the repository does not exist, or these credentials cannot see it/);
+      assert.match(
+        error.message,
+        /GitHub answered not found \(404\) while looking for the open pull request from lynq\/customers in acme\/manifests: Not Found; the repository does not exist, or these credentials cannot see it/,
+      );
       return true;
     });
     fake.once('POST', '/repos/{owner}/{repo}/pulls', { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com' } });
-    await assert.rejects(forge.ensurePullRequest(spec(), undefined), /GitHub forbids this \(403\) while opening a pull request from lynq\/customers into main in acme\/manifests: Resource not accessible by integration/);
+    await assert.rejects(
+      forge.ensurePullRequest(spec(), undefined),
+      /GitHub forbids this \(403\) while opening a pull request from lynq\/customers into main in acme\/manifests: Resource not accessible by integration/,
+    );
     assert.equal(fake.requests.filter((request) => request.status === 403 || request.status === 404).length, 2, 'one request each');
   });
 
@@ -171,7 +190,10 @@ describe('GitHubPullRequests against the fake', () => {
     fake.on('POST', '/app/installations/{installation_id}/access_tokens', (request) => {
       assert.equal(request.params.installation_id, '77');
       fake.tokens.add(minted);
-      return { status: 201, body: { token: minted, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'write', pull_requests: 'write' }, repository_selection: 'selected' } };
+      return {
+        status: 201,
+        body: { token: minted, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'write', pull_requests: 'write' }, repository_selection: 'selected' },
+      };
     });
     fake.tokens.delete(TOKEN);
     const registry = new SecretRegistry();
@@ -204,13 +226,20 @@ describe('GitHubPullRequests against the fake', () => {
     assert.notEqual(fresh, first, 'four minutes left: replaced');
     assert.deepEqual(mints, [first, fresh]);
     assert.equal(credentials.identity, `app:${appId}`);
-    assert.deepEqual(fake.requests.map((request) => request.template), ['/app/installations/{installation_id}/access_tokens', '/app/installations/{installation_id}/access_tokens'], 'installationId given: no lookup');
+    assert.deepEqual(
+      fake.requests.map((request) => request.template),
+      ['/app/installations/{installation_id}/access_tokens', '/app/installations/{installation_id}/access_tokens'],
+      'installationId given: no lookup',
+    );
   });
 
   test('GitHub App without an installation on the repository: a clear error naming the repository', async () => {
     const appId = '4244';
     await start({ app: { appId, publicKeyPem: PUBLIC_PEM } });
-    fake.on('GET', '/repos/{owner}/{repo}/installation', () => ({ status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app' } }));
+    fake.on('GET', '/repos/{owner}/{repo}/installation', () => ({
+      status: 404,
+      body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app' },
+    }));
     const credentials = createCredentialProvider({ type: 'app', appId, privateKey: PRIVATE_PEM }, { ...settings(), registry: new SecretRegistry() });
     await assert.rejects(credentials.tokenFor(REPO_URL), (error: unknown) => {
       assert.ok(error instanceof ForgeError);
@@ -226,13 +255,22 @@ describe('GitHubPullRequests against the fake', () => {
     await start();
     const waits: number[] = [];
     const forge = open(undefined, { sleep: record(waits), maxRetryWaitSeconds: 120 });
-    fake.once('GET', PULLS, { status: 403, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' } });
+    fake.once('GET', PULLS, {
+      status: 403,
+      body: {
+        message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+      },
+    });
     assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
     assert.deepEqual(waits, [60_000]);
     fake.once('GET', PULLS, { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com' } });
     await assert.rejects(forge.findOpenPullRequest('lynq/customers', 'main'), /GitHub forbids this \(403\)/);
     assert.deepEqual(waits, [60_000], 'a permission problem is final');
-    assert.deepEqual(fake.requests.map((request) => request.status), [403, 200, 403]);
+    assert.deepEqual(
+      fake.requests.map((request) => request.status),
+      [403, 200, 403],
+    );
   });
 
   test('a primary rate limit waits until x-ratelimit-reset and a second, measured on the injected clock', async () => {
@@ -241,12 +279,23 @@ describe('GitHubPullRequests against the fake', () => {
     const waits: number[] = [];
     const forge = open(undefined, { sleep: record(waits), now: () => now });
     const reset = Math.floor(now / 1000) + 3;
-    fake.once('GET', PULLS, { status: 403, body: { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com' }, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } });
+    fake.once('GET', PULLS, {
+      status: 403,
+      body: { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com' },
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+    });
     assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
     assert.deepEqual(waits, [4000], '2.5 s to the reset, rounded up, plus one');
     // The same limit with a reset beyond maxRetryWaitSeconds (5): no wait, a rate-limit error.
-    fake.once('GET', PULLS, { status: 429, body: { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com' }, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset + 3600) } });
-    await assert.rejects(forge.findOpenPullRequest('lynq/customers', 'main'), /GitHub rate limit \(429\) while looking for the open pull request from lynq\/customers in acme\/manifests, still limited/);
+    fake.once('GET', PULLS, {
+      status: 429,
+      body: { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com' },
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset + 3600) },
+    });
+    await assert.rejects(
+      forge.findOpenPullRequest('lynq/customers', 'main'),
+      /GitHub rate limit \(429\) while looking for the open pull request from lynq\/customers in acme\/manifests, still limited/,
+    );
     assert.deepEqual(waits, [4000]);
   });
 
@@ -265,7 +314,11 @@ describe('GitHubPullRequests against the fake', () => {
     const forge = open(undefined, { sleep: record(waits), timeoutMs: 1500 });
     assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
     assert.deepEqual(waits, [1000, 2000]);
-    assert.deepEqual(fake.requests.map((request) => request.status), [502, 0, 200], 'the hung try never got an answer');
+    assert.deepEqual(
+      fake.requests.map((request) => request.status),
+      [502, 0, 200],
+      'the hung try never got an answer',
+    );
   });
 
   test('writes go one at a time (the throttling plugin), even when the code sends them at once', async () => {

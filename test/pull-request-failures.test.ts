@@ -18,7 +18,7 @@ describe('pull requests when GitHub or the process fails', () => {
 
   useWorld('mode: pull-request', (current) => ({ db, world } = current));
 
-  test('a rate limit, then a secondary limit: each wait honours GitHub\'s headers, measured on the injected clock, then the pull request is made', async () => {
+  test("a rate limit, then a secondary limit: each wait honours GitHub's headers, measured on the injected clock, then the pull request is made", async () => {
     // The clock the sync is given, not the machine's: the wait to the reset is exact.
     const now = Date.parse('2026-01-01T12:00:00.250Z');
     // Primary limit: remaining 0, reset 2.75 s later. Secondary limit: Retry-After 2 s.
@@ -70,7 +70,10 @@ describe('pull requests when GitHub or the process fails', () => {
     world.env.LYNQ_TEST_GITHUB_TOKEN = wrong;
     const result = await world.sync();
     assert.equal(result.code, 3, result.out);
-    assert.match(result.out, /customers: pull-request-failed: GitHub refused the credentials \(401\) while looking for the open pull request from lynq\/customers in acme\/manifests: Bad credentials; check spec\.publish\.platform\.token/);
+    assert.match(
+      result.out,
+      /customers: pull-request-failed: GitHub refused the credentials \(401\) while looking for the open pull request from lynq\/customers in acme\/manifests: Bad credentials; check spec\.publish\.platform\.token/,
+    );
     assert.ok(!result.out.includes(wrong) && !result.err.includes(wrong));
 
     // The same through a debug logger: every line the sync logs, with the token registered by the wiring.
@@ -98,10 +101,7 @@ describe('pull requests when GitHub or the process fails', () => {
           throw new Error('simulated crash: the process died here');
         },
       });
-    await assert.rejects(
-      world.syncWith({ wrap: (deps) => ({ ...deps, openForge: async (hub) => crash(await deps.openForge!(hub)) }) }),
-      /simulated crash/,
-    );
+    await assert.rejects(world.syncWith({ wrap: (deps) => ({ ...deps, openForge: async (hub) => crash(await deps.openForge!(hub)) }) }), /simulated crash/);
     const tip = await revParse(world.bare, BRANCH);
     assert.ok(tip !== undefined, 'the branch was pushed');
     assert.equal(world.github.pulls.length, 0, 'no pull request yet');

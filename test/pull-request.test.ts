@@ -145,7 +145,10 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     const gitRequests = world.git.requests.length;
     const result = await world.sync();
     assert.equal(result.code, 1, result.out);
-    assert.match(result.out, /customers\/web\/acme: blocked \(added; new row\): the branch lynq\/customers ends with commit [0-9a-f]{12} by Someone Else <someone@example\.test>, not made by the bridge/);
+    assert.match(
+      result.out,
+      /customers\/web\/acme: blocked \(added; new row\): the branch lynq\/customers ends with commit [0-9a-f]{12} by Someone Else <someone@example\.test>, not made by the bridge/,
+    );
     assert.match(result.out, /#1 blocked/);
     assert.equal(await revParse(world.bare, BRANCH), theirs);
     assert.equal(pushesSince(world.git, gitRequests), 0);
@@ -169,7 +172,11 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     assert.match(result.out, /dry run: would open a pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/);
     assert.match(result.out, /customers\/web\/acme: added \(new row\) \[settings\] → pull request/);
     assert.match(result.out, /^\+  PLAN: gold$/m);
-    assert.deepEqual(world.fake.requests.map((request) => `${request.method} ${request.template}`), ['GET /repos/{owner}/{repo}/pulls'], 'it looked for the open pull request, and only read');
+    assert.deepEqual(
+      world.fake.requests.map((request) => `${request.method} ${request.template}`),
+      ['GET /repos/{owner}/{repo}/pulls'],
+      'it looked for the open pull request, and only read',
+    );
     assert.equal(pushesSince(world.git, gitRequests), 0);
     assert.equal(await revParse(world.bare, 'main'), main);
     assert.equal(await revParse(world.bare, BRANCH), undefined);
@@ -190,10 +197,16 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
   });
 
   test('--dry-run meets the refusal a sync would meet: a token that may not read pull requests fails the hub (exit 3)', async () => {
-    world.fake.once('GET', '/repos/{owner}/{repo}/pulls', { status: 403, body: { message: 'Resource not accessible by personal access token', documentation_url: 'https://docs.github.com/rest/pulls/pulls#list-pull-requests' } });
+    world.fake.once('GET', '/repos/{owner}/{repo}/pulls', {
+      status: 403,
+      body: { message: 'Resource not accessible by personal access token', documentation_url: 'https://docs.github.com/rest/pulls/pulls#list-pull-requests' },
+    });
     const result = await world.sync('--dry-run');
     assert.equal(result.code, 3, result.out + result.err);
-    assert.match(result.out, /customers: pull-request-failed: GitHub forbids this \(403\) while looking for the open pull request from lynq\/customers in acme\/manifests: Resource not accessible by personal access token/);
+    assert.match(
+      result.out,
+      /customers: pull-request-failed: GitHub forbids this \(403\) while looking for the open pull request from lynq\/customers in acme\/manifests: Resource not accessible by personal access token/,
+    );
     assert.deepEqual(world.fake.writes(), []);
   });
 

@@ -89,7 +89,11 @@ async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolv
   parseRepoUrl(repoUrl, where);
   const found = await resolve(hub);
   if ('missing' in found) {
-    throw new ConfigError('pull requests need GitHub credentials: spec.publish.platform.token, spec.publish.platform.app, or spec.publish.auth.token', { hub: hub.name, file: hub.file, field: 'spec.publish.platform' });
+    throw new ConfigError('pull requests need GitHub credentials: spec.publish.platform.token, spec.publish.platform.app, or spec.publish.auth.token', {
+      hub: hub.name,
+      file: hub.file,
+      field: 'spec.publish.platform',
+    });
   }
   return open(hub, repoUrl, found.provider, found.platform, options, limitsFor, false);
 }
@@ -99,7 +103,15 @@ function offline(out: NodeJS.WritableStream, repository: string, why: string): P
   return new DryRunPullRequests(out, repository, undefined);
 }
 
-function open(hub: Hub, repoUrl: string, credentials: CredentialProvider, platform: Platform, options: ForgeWiring, limitsFor: (intervalMs: number) => GitHubLimits, readOnly: boolean): PullRequestClient {
+function open(
+  hub: Hub,
+  repoUrl: string,
+  credentials: CredentialProvider,
+  platform: Platform,
+  options: ForgeWiring,
+  limitsFor: (intervalMs: number) => GitHubLimits,
+  readOnly: boolean,
+): PullRequestClient {
   const { owner, repo } = parseRepoUrl(repoUrl);
   return openGitHub({
     ...clientSettings(hub, platform, options, limitsFor),

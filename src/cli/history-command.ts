@@ -7,7 +7,7 @@ import { nodePaths } from '../plan/prefixes.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { CommandContext } from './io.ts';
-import { openHubRepo, repoUrlOf } from './repo-wiring.ts';
+import { openHubRepo } from './repo-wiring.ts';
 import { EXIT_OK } from './report.ts';
 
 export type HistoryOptions = { hubs: string; forms: string; repo?: string; patch: boolean; json: boolean; limit?: number };

@@ -1,4 +1,3 @@
-import type { Logger } from '../logger.ts';
 import { createOctokit, forgeFailure, statusOf, type GitHubClient, type OctokitOptions } from './octokit.ts';
 import { pullRequestChanges } from './pull-request-changes.ts';
 import { parseRepoUrl, type RepoCoordinates } from './repo-url.ts';
@@ -37,7 +36,6 @@ export class GitHubPullRequests implements PullRequestClient {
   constructor(
     private readonly octokit: GitHubClient,
     coordinates: RepoCoordinates,
-    private readonly options: { logger: Logger },
   ) {
     this.owner = coordinates.owner;
     this.repo = coordinates.repo;
@@ -138,12 +136,8 @@ export class GitHubPullRequests implements PullRequestClient {
   }
 
   async closePullRequest(pullRequest: PullRequest, comment: string): Promise<void> {
-    await this.call(`commenting on #${pullRequest.number}`, () =>
-      this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pullRequest.number, body: comment }),
-    );
-    await this.call(`closing #${pullRequest.number}`, () =>
-      this.octokit.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: pullRequest.number, state: 'closed' }),
-    );
+    await this.call(`commenting on #${pullRequest.number}`, () => this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pullRequest.number, body: comment }));
+    await this.call(`closing #${pullRequest.number}`, () => this.octokit.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: pullRequest.number, state: 'closed' }));
   }
 
   async hasComment(pullRequest: PullRequest, key: string): Promise<boolean> {
@@ -199,5 +193,5 @@ export type GitHubOptions = Omit<OctokitOptions, 'auth'> & {
  */
 export function openGitHub(options: GitHubOptions): GitHubPullRequests {
   const octokit = createOctokit({ ...options, auth: { type: 'credentials', credentials: options.credentials, repoUrl: options.repoUrl } });
-  return new GitHubPullRequests(octokit, parseRepoUrl(options.repoUrl), { logger: options.logger });
+  return new GitHubPullRequests(octokit, parseRepoUrl(options.repoUrl));
 }

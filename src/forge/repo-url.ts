@@ -29,7 +29,11 @@ export function parseRepoUrl(url: string, where: ErrorWhere = {}): RepoCoordinat
   } else {
     throw new ConfigError(`pull requests need the manifests repository as a URL on the forge (https or ssh), not the path ${JSON.stringify(url)}`, where);
   }
-  const parts = pathname.replace(/\/+$/, '').replace(/\.git$/, '').split('/').filter((part) => part !== '');
+  const parts = pathname
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .split('/')
+    .filter((part) => part !== '');
   const owner = parts.at(-2);
   const repo = parts.at(-1);
   if (owner === undefined || repo === undefined || !NAME.test(owner) || !NAME.test(repo)) {
