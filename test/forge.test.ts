@@ -321,6 +321,22 @@ describe('GitHubPullRequests against the fake', () => {
     );
   });
 
+  test('an abort ends a retry wait at once, and nothing more is sent', async () => {
+    await start();
+    const controller = new AbortController();
+    fake.once('GET', PULLS, { status: 502, body: { message: 'Server Error' } });
+    // A wait that would never end by itself: only the abort can end it.
+    const sleep = () => {
+      controller.abort(new Error('shutting down'));
+      return new Promise<void>(() => undefined);
+    };
+    await assert.rejects(open(undefined, { sleep, signal: controller.signal }).findOpenPullRequest('lynq/customers', 'main'), /shutting down/);
+    assert.deepEqual(
+      fake.requests.map((request) => request.status),
+      [502],
+    );
+  });
+
   test('writes go one at a time (the throttling plugin), even when the code sends them at once', async () => {
     await start();
     const forge = open();

@@ -18,6 +18,8 @@ export type ForgeWiring = {
   /** Tests see rate-limit waits without waiting, measured on their clock. */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** Stops GitHub requests in flight and waits for a rate limit (a service shutting down). */
+  signal?: AbortSignal;
 };
 
 export type Forges = {
@@ -131,6 +133,7 @@ function clientSettings(hub: Hub, platform: Platform, options: ForgeWiring, limi
     limits: limitsFor(platform.writeIntervalMs),
     sleep: options.sleep,
     now: options.now,
+    signal: options.signal,
   };
 }
 
