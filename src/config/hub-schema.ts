@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DnsLabel } from './dns-label.ts';
 import { checkGitopsAgainstPublish, Gitops } from './gitops-schema.ts';
+import { urlCredentialProblem } from './repo-url.ts';
 
 /** Kubernetes object names and our path segments: an RFC 1123 DNS label. */
 export const ObjectName = DnsLabel;
@@ -168,8 +169,15 @@ export const Platform = z.strictObject({
 export type Platform = z.infer<typeof Platform>;
 
 export const Publish = z.strictObject({
-  /** The manifests repository: a URL or a local path. `--repo` overrides it. */
-  repo: z.string().min(1).optional(),
+  /** The manifests repository: a URL or a local path, without credentials (those go in `auth`). `--repo` overrides it. */
+  repo: z
+    .string()
+    .min(1)
+    .optional()
+    .superRefine((repo, ctx) => {
+      const problem = repo === undefined ? undefined : urlCredentialProblem(repo);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   branch: z.string().min(1).default('main'),
   /** Folder in the repository that holds `<hub>/<form>/<uid>/`. */
   root: z.string().min(1).default('nodes'),

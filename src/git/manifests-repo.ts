@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isRemoteUrl } from '../config/repo-url.ts';
+import { isRemoteUrl, urlCredentialProblem } from '../config/repo-url.ts';
 import { GitError, messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { TreeListing } from '../plan/types.ts';
@@ -78,6 +78,9 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function openManifestsRepo(options: RepoOptions): Promise<ManifestsRepo> {
   const url = isRemoteUrl(options.url) ? options.url : path.resolve(options.url);
+  // Checked at load and on the command line too; here so that no caller writes them to the clone's config.
+  const problem = urlCredentialProblem(url);
+  if (problem !== undefined) throw new GitError(`the repository URL ${problem}`);
   let dir: string;
   let temporary: string | undefined;
   let lock: CloneLock | undefined;
