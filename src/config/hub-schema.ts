@@ -34,6 +34,17 @@ const tableOrQuery = {
   query: z.string().min(1).optional(),
 };
 
+/**
+ * Timeouts in whole-second ranges a timer can hold: past 2^31 ms Node's timers fire after
+ * 1 ms, and under 1 ms drivers read the value as "no timeout", so both are config errors.
+ */
+function timeouts() {
+  return {
+    connectTimeoutSeconds: z.number().min(1).max(3600).default(10),
+    queryTimeoutSeconds: z.number().min(1).max(86_400).default(30),
+  };
+}
+
 export const SqlServerSource = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(1).max(65535).optional(),
@@ -42,8 +53,7 @@ export const SqlServerSource = z.strictObject({
   database: z.string().min(1),
   ...tableOrQuery,
   tls: TlsOptions.optional(),
-  connectTimeoutSeconds: z.number().positive().default(10),
-  queryTimeoutSeconds: z.number().positive().default(30),
+  ...timeouts(),
 });
 export type SqlServerSource = z.infer<typeof SqlServerSource>;
 
@@ -53,7 +63,7 @@ export const PgliteSource = z.strictObject({
   /** SQL run once when the data directory is new (or on every run in memory). */
   seedFile: z.string().optional(),
   ...tableOrQuery,
-  queryTimeoutSeconds: z.number().positive().default(30),
+  queryTimeoutSeconds: timeouts().queryTimeoutSeconds,
 });
 export type PgliteSource = z.infer<typeof PgliteSource>;
 
