@@ -38,7 +38,7 @@ export async function acquireCloneLock(lockDir: string, options: LockOptions): P
   const started = Date.now();
   let waitedFor: Owner | undefined;
   for (;;) {
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw new GitError(`cancelled while waiting for the cache clone (lock ${lockDir})`);
     const owner: Owner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
     try {
       await mkdir(lockDir);
@@ -66,7 +66,7 @@ export async function acquireCloneLock(lockDir: string, options: LockOptions): P
       const who = holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host} since ${holder.since}`;
       throw new GitError(`the cache clone is in use by ${who} (lock ${lockDir}); gave up after ${Math.round(waitMs / 1000)} s`);
     }
-    await sleep(pollMs, undefined, { signal: options.signal });
+    await sleep(pollMs, undefined, { signal: options.signal }).catch(() => undefined); // an abort is reported at the top of the loop
   }
 }
 

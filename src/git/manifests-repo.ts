@@ -58,6 +58,7 @@ export interface ManifestsRepo {
   close(): Promise<void>;
 }
 
+/** `signal` (from GitOptions) cancels every git command of the repository, its lock wait included. */
 export type RepoOptions = GitOptions & {
   /** URL or local path of the manifests repository. */
   url: string;
@@ -89,7 +90,7 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
     dir = temporary;
   } else {
     const run = (at: string, args: readonly string[], input?: string) => runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
-    ({ dir, lock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs }));
+    ({ dir, lock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
   }
   const git = createGit(dir, options);
   try {
@@ -276,7 +277,7 @@ class CachedRepo implements ManifestsRepo {
 
   /** A command that reads only the clone failed: the clone is suspect, and the next open starts it afresh. */
   private async localFailure(action: string, result: RunResult): Promise<GitError> {
-    if (this.temporary === undefined && !saysNoSpace(result.stderr)) await markDamaged(this.dir, `${action}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
+    if (this.temporary === undefined && !saysNoSpace(result.stderr) && !result.aborted && result.timedOutAfterSeconds === undefined) await markDamaged(this.dir, `${action}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
     return this.failure(action, result);
   }
 
