@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RenderError } from '../src/errors.ts';
 import { templateVariables } from '../src/plan/render-hub.ts';
-import { formHash, renderNode } from '../src/render/node.ts';
+import { formHash, renderNode } from '../src/plan/node.ts';
 import { refusePlaintextSecret } from '../src/render/secrets.ts';
 import { TemplateEngine } from '../src/render/template.ts';
 import { testForm, testHub } from './helpers/config.ts';
