@@ -6,7 +6,7 @@ import { resolveSecret, type SecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import type { CredentialProvider } from '../forge/types.ts';
 import type { GitAuth } from '../git/git.ts';
-import { isRemoteUrl } from '../config/repo-url.ts';
+import { isRemoteUrl, urlCredentialProblem } from '../config/repo-url.ts';
 import { openManifestsRepo, type ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
 import { resolveRouting, usesPullRequests } from '../sync/routing.ts';
@@ -28,6 +28,8 @@ export type RepoWiring = {
 export function repoUrlOf(hub: Hub, repoOverride: string | undefined): string {
   const url = repoOverride ?? repoFromHub(hub);
   if (url === undefined) throw new ConfigError('no manifests repository: set spec.publish.repo or pass --repo', { hub: hub.name, file: hub.file, field: 'spec.publish.repo' });
+  const problem = urlCredentialProblem(url);
+  if (problem !== undefined) throw new ConfigError(`${repoOverride !== undefined ? '--repo' : 'spec.publish.repo'} ${problem}`, { hub: hub.name });
   return url;
 }
 

@@ -1,4 +1,5 @@
 import { describeNode } from '../git/node-messages.ts';
+import { printable } from './printable.ts';
 import type { Proposal } from '../sync/propose.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
 import { countByStatus, type NodeChange } from '../plan/types.ts';
@@ -102,5 +103,6 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
   }
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 || i > COLUMNS.length ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
-  return [...notes, ...(notes.length > 0 ? [''] : []), line(header), ...rows.map(line), ''].join('\n');
+  // A uid or a value from a row may hold a newline or a terminal escape: each note stays one line.
+  return [...notes.map(printable), ...(notes.length > 0 ? [''] : []), line(header), ...rows.map(line), ''].join('\n');
 }

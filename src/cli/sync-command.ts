@@ -1,9 +1,11 @@
 import { loadConfig, type Config, type Hub } from '../config/load.ts';
+import { urlCredentialProblem } from '../config/repo-url.ts';
 import { ConfigError } from '../errors.ts';
 import { phaseLabel } from '../sync/phases.ts';
 import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
 import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
+
 import { createSyncDeps } from './wiring.ts';
 
 export type SyncCommandOptions = {
@@ -20,6 +22,9 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
   const { io } = context;
   const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
   const hubs = selectHubs(config, options.hub);
+  // Before any database is read: a credential in --repo is a usage error (exit 2), never printed.
+  const problem = options.repo === undefined ? undefined : urlCredentialProblem(options.repo);
+  if (problem !== undefined) throw new ConfigError(`--repo ${problem}`);
   const deps = createSyncDeps({
     logger: context.logger,
     secrets: context.secrets,

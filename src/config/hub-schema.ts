@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DnsLabel } from './dns-label.ts';
 import { checkGitopsAgainstPublish, Gitops } from './gitops-schema.ts';
+import { urlCredentialProblem } from './repo-url.ts';
 
 /** Kubernetes object names and our path segments: an RFC 1123 DNS label. */
 export const ObjectName = DnsLabel;
@@ -33,6 +34,17 @@ const tableOrQuery = {
   query: z.string().min(1).optional(),
 };
 
+/**
+ * Timeouts in whole-second ranges a timer can hold: past 2^31 ms Node's timers fire after
+ * 1 ms, and under 1 ms drivers read the value as "no timeout", so both are config errors.
+ */
+function timeouts() {
+  return {
+    connectTimeoutSeconds: z.number().min(1).max(3600).default(10),
+    queryTimeoutSeconds: z.number().min(1).max(86_400).default(30),
+  };
+}
+
 export const SqlServerSource = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(1).max(65535).optional(),
@@ -41,8 +53,7 @@ export const SqlServerSource = z.strictObject({
   database: z.string().min(1),
   ...tableOrQuery,
   tls: TlsOptions.optional(),
-  connectTimeoutSeconds: z.number().positive().default(10),
-  queryTimeoutSeconds: z.number().positive().default(30),
+  ...timeouts(),
 });
 export type SqlServerSource = z.infer<typeof SqlServerSource>;
 
@@ -52,7 +63,7 @@ export const PgliteSource = z.strictObject({
   /** SQL run once when the data directory is new (or on every run in memory). */
   seedFile: z.string().optional(),
   ...tableOrQuery,
-  queryTimeoutSeconds: z.number().positive().default(30),
+  queryTimeoutSeconds: timeouts().queryTimeoutSeconds,
 });
 export type PgliteSource = z.infer<typeof PgliteSource>;
 
@@ -170,8 +181,15 @@ export const Platform = z.strictObject({
 export type Platform = z.infer<typeof Platform>;
 
 export const Publish = z.strictObject({
-  /** The manifests repository: a URL or a local path. `--repo` overrides it. */
-  repo: z.string().min(1).optional(),
+  /** The manifests repository: a URL or a local path, without credentials (those go in `auth`). `--repo` overrides it. */
+  repo: z
+    .string()
+    .min(1)
+    .optional()
+    .superRefine((repo, ctx) => {
+      const problem = repo === undefined ? undefined : urlCredentialProblem(repo);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   branch: z.string().min(1).default('main'),
   /** Folder in the repository that holds `<hub>/<form>/<uid>/`. */
   root: z.string().min(1).default('nodes'),

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { dagLevels } from './dag.ts';
 import { FormFile, RESOURCE_LISTS, RESOURCE_LIST_NAMES, type FormSpec, type ResourceList, type TResource } from './form-schema.ts';
 import { HubFile, type HubSpec } from './hub-schema.ts';
+import { toPlainData } from './yaml-limits.ts';
 
 export type Hub = {
   name: string;
@@ -114,7 +115,7 @@ function parseFile<S extends z.ZodType>(file: string, text: string, kind: string
     const line = lineCounter.linePos(syntax.pos[0]).line;
     throw new ConfigError(`not valid YAML: ${syntax.message.split('\n')[0]}`, { file, line }, { cause: syntax });
   }
-  const raw: unknown = doc.toJS();
+  const raw: unknown = toPlainData(doc, lineCounter, file);
   const actual = isRecord(raw) ? raw.kind : undefined;
   if (actual !== kind) {
     throw new ConfigError(`expected kind: ${kind}, found ${actual === undefined ? 'no kind' : `kind: ${String(actual)}`}`, { file });

@@ -18,7 +18,11 @@ export type GitOptions = {
   registry: SecretRegistry;
   /** How long one git command may take before it is killed. */
   timeoutMs?: number;
+  /** Cancels every git command started with these options: its whole process group is killed. */
+  signal?: AbortSignal;
 };
+
+const DEFAULT_TIMEOUT_MS = 120_000;
 
 const ASKPASS = fileURLToPath(new URL('./askpass.sh', import.meta.url));
 
@@ -59,12 +63,23 @@ export function createGit(dir: string, options: GitOptions): SimpleGit {
     baseDir: dir,
     binary: 'git',
     maxConcurrentProcesses: 4,
-    timeout: { block: options.timeoutMs ?? 120_000 },
+    timeout: { block: options.timeoutMs ?? DEFAULT_TIMEOUT_MS },
+    ...(options.signal !== undefined ? { abort: options.signal } : {}),
     unsafe: { allowUnsafeAskPass: true, allowUnsafeSshCommand: true, allowUnsafeConfigPaths: true },
   }).env(gitEnvironment(options));
 }
 
-export type RunResult = { stdout: Buffer; stderr: string; code: number };
+export type RunResult = {
+  stdout: Buffer;
+  stderr: string;
+  code: number;
+  /** The git command (`fetch`, `push`…), for messages. */
+  command?: string;
+  /** Set when git was killed for taking longer than this many seconds. */
+  timedOutAfterSeconds?: number;
+  /** Set when git was killed because the caller's AbortSignal fired. */
+  aborted?: boolean;
+};
 
 /** How much input may wait for git to read it before a write waits too. */
 const QUEUED_BYTES_LIMIT = 1 << 20;
@@ -97,18 +112,33 @@ export function startGit(dir: string, args: readonly string[], options: GitOptio
   const err: Buffer[] = [];
   let timer: NodeJS.Timeout | undefined;
   let exited = false;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const command = commandOf(args);
+  let timedOut = false;
+  let aborted = false;
+  const abort = (): void => {
+    aborted = true;
+    killGroup(child.pid);
+  };
+  if (options.signal?.aborted) abort();
+  else options.signal?.addEventListener('abort', abort, { once: true });
   const result = new Promise<RunResult>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => {
       exited = true;
       clearTimeout(timer);
-      reject(new GitError(`cannot run git ${args[0]}`, {}, { cause: error }));
+      options.signal?.removeEventListener('abort', abort);
+      reject(new GitError(`cannot run git ${command}`, {}, { cause: error }));
     });
     child.on('close', (code, signal) => {
       exited = true;
       clearTimeout(timer);
-      resolve({ stdout: Buffer.concat(out), stderr: options.registry.scrub(Buffer.concat(err).toString('utf8')), code: code ?? (signal ? 128 : 1) });
+      options.signal?.removeEventListener('abort', abort);
+      const result: RunResult = { stdout: Buffer.concat(out), stderr: options.registry.scrub(Buffer.concat(err).toString('utf8')), code: code ?? (signal ? 128 : 1), command };
+      if (timedOut) result.timedOutAfterSeconds = timeoutMs / 1000;
+      if (aborted) result.aborted = true;
+      resolve(result);
     });
   });
   // Handled here too: a process that fails to start before end() is awaited must not crash the sync.
@@ -137,7 +167,12 @@ export function startGit(dir: string, args: readonly string[], options: GitOptio
   return {
     write,
     async end(input) {
-      if (!exited) timer = setTimeout(() => killGroup(child.pid), options.timeoutMs ?? 120_000);
+      if (!exited) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          killGroup(child.pid);
+        }, timeoutMs);
+      }
       for (const chunk of input ?? []) await write(chunk);
       child.stdin.end();
       return result;
@@ -154,10 +189,26 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
-/** Turn a failed command into a GitError whose message says what was tried, without secrets. */
+/**
+ * Turn a failed command into a GitError whose message says what was tried, without
+ * secrets. Actions that talk to a remote name it (`fetching main from <url>`); a command
+ * that was killed says so: which git command, and after how long or that it was cancelled.
+ */
 export function gitFailure(action: string, result: RunResult | { stderr: string }, where: ErrorWhere = {}): GitError {
+  const run = result as RunResult;
+  if (run.aborted) return new GitError(`${action}: git ${run.command ?? ''} was cancelled`, where);
+  if (run.timedOutAfterSeconds !== undefined) return new GitError(`${action}: git ${run.command ?? ''} timed out after ${run.timedOutAfterSeconds} s`, where);
   const stderr = result.stderr.trim().split('\n').slice(-3).join(' | ');
   return new GitError(`${action} failed${stderr ? `: ${stderr}` : ''}`, where);
+}
+
+/** The git subcommand of an argument list (past `-c key=value` options). */
+function commandOf(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-c' || args[i] === '-C') i++;
+    else if (!args[i]!.startsWith('-')) return args[i]!;
+  }
+  return args[0] ?? '';
 }
 
 function shellQuote(value: string): string {

@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isRemoteUrl } from '../config/repo-url.ts';
-import { GitError } from '../errors.ts';
+import { isRemoteUrl, urlCredentialProblem } from '../config/repo-url.ts';
+import { GitError, messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { TreeListing } from '../plan/types.ts';
+import { markDamaged, prepareCacheClone } from './cache-clone.ts';
+import type { CloneLock } from './clone-lock.ts';
+import { saysNoSpace } from './fs-failure.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { FastImport, type CommitInput } from './fast-import.ts';
 import { createGit, gitFailure, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
@@ -56,29 +58,39 @@ export interface ManifestsRepo {
   close(): Promise<void>;
 }
 
+/** `signal` (from GitOptions) cancels every git command of the repository, its lock wait included. */
 export type RepoOptions = GitOptions & {
   /** URL or local path of the manifests repository. */
   url: string;
   /** Folder that keeps cached clones between runs; a temporary one is used (and removed) when undefined. */
   cacheDir: string | undefined;
   logger: Logger;
+  /** How long to wait for another user of the same cache clone (another hub on the same repository, another process). */
+  lockWaitMs?: number;
 };
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.LYNQ_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lynq');
 }
 
-/** Open the cache clone for a repository, creating it on first use. */
+/**
+ * Open the cache clone for a repository, creating it on first use. The clone is locked
+ * until close(): one user at a time (cache-clone.ts checks and heals it first).
+ */
 export async function openManifestsRepo(options: RepoOptions): Promise<ManifestsRepo> {
   const url = isRemoteUrl(options.url) ? options.url : path.resolve(options.url);
+  // Checked at load and on the command line too; here so that no caller writes them to the clone's config.
+  const problem = urlCredentialProblem(url);
+  if (problem !== undefined) throw new GitError(`the repository URL ${problem}`);
   let dir: string;
   let temporary: string | undefined;
+  let lock: CloneLock | undefined;
   if (options.cacheDir === undefined) {
     temporary = await mkdtemp(path.join(os.tmpdir(), 'lynq-repo-'));
     dir = temporary;
   } else {
-    dir = path.join(options.cacheDir, 'repos', `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`);
-    await mkdir(dir, { recursive: true });
+    const run = (at: string, args: readonly string[], input?: string) => runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
+    ({ dir, lock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
   }
   const git = createGit(dir, options);
   try {
@@ -87,9 +99,11 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
     if (remotes.some((remote) => remote.name === 'origin')) await git.remote(['set-url', 'origin', url]);
     else await git.addRemote('origin', url);
   } catch (cause) {
-    throw new GitError(`cannot prepare the cache clone in ${dir}`, {}, { cause });
+    await lock?.release();
+    const reason = saysNoSpace(messageOf(cause)) ? 'no space left on device' : messageOf(cause).trim().split('\n')[0];
+    throw new GitError(`cannot prepare the cache clone in ${dir}: ${reason}`, {}, { cause });
   }
-  return new CachedRepo(dir, url, options, temporary);
+  return new CachedRepo(dir, url, options, temporary, lock);
 }
 
 /** Keeps the staging refs of commits built at the same time in one process apart. */
@@ -104,6 +118,7 @@ class CachedRepo implements ManifestsRepo {
     private readonly url: string,
     private readonly options: RepoOptions,
     private readonly temporary: string | undefined,
+    private readonly lock: CloneLock | undefined,
   ) {}
 
   async fetch(branch: string): Promise<string | undefined> {
@@ -113,14 +128,14 @@ class CachedRepo implements ManifestsRepo {
     const have = await this.run(['cat-file', '-e', `${head}^{commit}`]);
     if (have.code !== 0) {
       const fetched = await this.run(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
-      if (fetched.code !== 0) throw gitFailure(`fetching ${branch} from ${this.url}`, fetched);
+      if (fetched.code !== 0) throw this.failure(`fetching ${branch} from ${this.url}`, fetched);
     }
     return head;
   }
 
   private async remoteHead(branch: string): Promise<string | undefined> {
     const result = await this.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`]);
-    if (result.code !== 0) throw gitFailure(`reading ${this.url}`, result);
+    if (result.code !== 0) throw this.failure(`reading ${this.url}`, result);
     const line = result.stdout.toString('utf8').split('\n').find((item) => item.endsWith(`\trefs/heads/${branch}`));
     return line?.split('\t')[0];
   }
@@ -129,7 +144,7 @@ class CachedRepo implements ManifestsRepo {
     const listing: TreeListing = new Map();
     if (commit === undefined) return listing;
     const result = await this.run(['ls-tree', '-r', '-z', '--full-tree', commit, '--', prefix]);
-    if (result.code !== 0) throw gitFailure(`listing ${prefix} at ${commit}`, result);
+    if (result.code !== 0) throw await this.localFailure(`listing ${prefix} at ${commit}`, result);
     for (const entry of result.stdout.toString('utf8').split('\0')) {
       if (entry === '') continue;
       const tab = entry.indexOf('\t');
@@ -144,7 +159,7 @@ class CachedRepo implements ManifestsRepo {
     const blobs = new Map<string, string>();
     if (unique.length === 0) return blobs;
     const result = await this.run(['cat-file', '--batch', '--buffer'], [unique.join('\n') + '\n']);
-    if (result.code !== 0) throw gitFailure('reading files from the cache clone', result);
+    if (result.code !== 0) throw await this.localFailure('reading files from the cache clone', result);
     const out = result.stdout;
     let at = 0;
     for (const id of unique) {
@@ -170,9 +185,9 @@ class CachedRepo implements ManifestsRepo {
     const run = this.ahead ?? this.fastImport();
     this.ahead = undefined;
     const imported = await run.commit(input, ref, staging);
-    if (imported.code !== 0) throw gitFailure('building the commit (git fast-import)', imported);
+    if (imported.code !== 0) throw this.failure('building the commit (git fast-import)', imported);
     const resolved = await this.run(['rev-parse', '--verify', ref]);
-    if (resolved.code !== 0) throw gitFailure('reading the new commit', resolved);
+    if (resolved.code !== 0) throw this.failure('reading the new commit', resolved);
     await this.run(['update-ref', '-d', ref]);
     await this.tidy();
     return resolved.stdout.toString('utf8').trim();
@@ -198,7 +213,7 @@ class CachedRepo implements ManifestsRepo {
     if (parent === undefined) return stagingPlan(paths, () => true);
     const asked = [STAGING_ROOT, ...stagingCandidates(paths)];
     const result = await this.run(['cat-file', '--batch-check=%(objectname) %(objecttype)'], [asked.map((folder) => `${parent}:${folder}\n`).join('')]);
-    if (result.code !== 0) throw gitFailure('reading the parent commit', result);
+    if (result.code !== 0) throw this.failure('reading the parent commit', result);
     const lines = result.stdout.toString('utf8').split('\n');
     const existing = new Set(asked.filter((_, index) => !lines[index]!.endsWith(' missing')));
     // A repository that has a folder of that name is left alone: nothing is staged.
@@ -232,12 +247,12 @@ class CachedRepo implements ManifestsRepo {
     const now = await this.remoteHead(branch);
     if (now !== expected) return 'moved';
     const status = result.stdout.toString('utf8').split('\n').find((line) => line.startsWith('!'));
-    throw gitFailure(`${action} ${branch} of ${this.url}`, { stderr: [status, result.stderr].filter(Boolean).join('\n') });
+    throw this.failure(`${action} ${branch} of ${this.url}`, { stderr: [status, result.stderr].filter(Boolean).join('\n') });
   }
 
   async readCommit(commit: string): Promise<CommitInfo> {
     const result = await this.run(['cat-file', 'commit', commit]);
-    if (result.code !== 0) throw gitFailure(`reading commit ${commit}`, result);
+    if (result.code !== 0) throw this.failure(`reading commit ${commit}`, result);
     return parseCommit(commit, result.stdout.toString('utf8'));
   }
 
@@ -251,6 +266,19 @@ class CachedRepo implements ManifestsRepo {
     await this.ahead?.abandon();
     this.ahead = undefined;
     if (this.temporary !== undefined) await rm(this.temporary, { recursive: true, force: true });
+    await this.lock?.release();
+  }
+
+  /** A failed git command as a GitError; a full disk is said in words, with the clone's path. */
+  private failure(action: string, result: RunResult | { stderr: string }): GitError {
+    if (saysNoSpace(result.stderr)) return gitFailure(`${action} (no space left on device in ${this.dir})`, result);
+    return gitFailure(action, result);
+  }
+
+  /** A command that reads only the clone failed: the clone is suspect, and the next open starts it afresh. */
+  private async localFailure(action: string, result: RunResult): Promise<GitError> {
+    if (this.temporary === undefined && !saysNoSpace(result.stderr) && !result.aborted && result.timedOutAfterSeconds === undefined) await markDamaged(this.dir, `${action}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
+    return this.failure(action, result);
   }
 
   private run(args: readonly string[], input?: Iterable<Buffer | string>) {

@@ -3,6 +3,7 @@ import { isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { RenderedNode } from '../render/node.ts';
 import { formHash, nodeInputHash, renderNode, type InputHashes, type RenderContext } from './node.ts';
+import { uidProblem } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
 
@@ -21,9 +22,15 @@ export type NodeInput = { form: string; uid: string; inputHash: string };
 /** A hub's nodes ready to render, each only when asked for (a node Git already has as rendered is never rendered). */
 export type PreparedHub = {
   inputs: NodeInput[];
-  /** Nodes that fail before any rendering: a uid shared by several active rows. */
+  /** Nodes that fail before any rendering: a uid shared by several active rows, a row that cannot be read. */
   failures: NodeFailure[];
   inactive: Set<string>;
+  /**
+   * Numbers of the rows that cannot say which node they are (an active row whose uid is
+   * NULL or not a valid uid, a row that cannot be read): any node Git has could be theirs,
+   * so while there are some, no node is removed as "row deleted".
+   */
+  unidentified: number[];
   /** Render one of `inputs`; a node that cannot be rendered is a failure. Memoised: a re-planned attempt renders nothing twice. */
   render: (input: NodeInput) => RenderedNode | NodeFailure;
 };
@@ -46,10 +53,13 @@ export type PrepareOptions = {
 export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: PrepareOptions): PreparedHub {
   const engine = new TemplateEngine(templateVariables(hub));
   const gitops = resolveGitops(hub);
-  const active = rows.map((row, index) => ({ row, number: index + 1 })).filter(({ row }) => row.active);
+  const numbered = rows.map((row, index) => ({ row, number: index + 1 }));
+  const unreadable = numbered.filter(({ row }) => row.problem !== undefined);
+  const active = numbered.filter(({ row }) => row.active && row.problem === undefined);
+  const unidentified = [...unreadable, ...active.filter(({ row }) => uidProblem(row.uid) !== undefined)].map(({ number }) => number).sort((a, b) => a - b);
   const byUid = new Map<string, number[]>();
   for (const { row, number } of active) byUid.set(row.uid, [...(byUid.get(row.uid) ?? []), number]);
-  const inactive = new Set(rows.filter((row) => !row.active).map((row) => row.uid));
+  const inactive = new Set(rows.filter((row) => !row.active && row.problem === undefined).map((row) => row.uid));
 
   const sources = new Map<NodeInput, { context: RenderContext; row: HubRow; hashes: InputHashes }>();
   const inputs: NodeInput[] = [];
@@ -57,6 +67,9 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   for (const form of forms) {
     const context: RenderContext = { hub, form, formHash: formHash(form), engine, root: options.root, bridgeVersion: options.bridgeVersion, gitops };
     const reported = new Set<string>();
+    for (const { row, number } of unreadable) {
+      failures.push({ form: form.name, uid: row.uid, error: `hub ${hub.name}, form ${form.name}, uid ${JSON.stringify(row.uid)}: row ${number}: ${row.problem}; the row fails until it is fixed` });
+    }
     for (const { row } of active) {
       const numbers = byUid.get(row.uid)!;
       if (numbers.length > 1) {
@@ -93,7 +106,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
     }
     return result;
   };
-  return { inputs, failures, inactive, render };
+  return { inputs, failures, inactive, unidentified, render };
 }
 
 /** Render every node of the hub now (`lynq render`, tests); a sync renders only what it must. */

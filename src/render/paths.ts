@@ -12,7 +12,8 @@ export function checkUid(uid: string, where: ErrorWhere): void {
   if (reason !== undefined) throw new RenderError(`uid ${JSON.stringify(uid)} ${reason}`, where);
 }
 
-function uidProblem(uid: string): string | undefined {
+/** Why a uid cannot name a node, or undefined when it can. */
+export function uidProblem(uid: string): string | undefined {
   if (uid.length === 0) return 'is empty (NULL or "" in the uid column)';
   if (uid.length > 63) return `is ${uid.length} characters long; a uid must be a DNS label of at most 63`;
   if (uid.includes('/') || uid.includes('\\')) return 'contains a path separator';

@@ -1,25 +1,34 @@
 import nunjucks from 'nunjucks';
 import { RenderError, type ErrorWhere } from '../errors.ts';
 import { FILTERS, registerFilters } from './filters.ts';
+import {
+  addGuards,
+  BUDGET_KEY,
+  CALLABLE_GLOBALS,
+  checkSandbox,
+  compileAst,
+  GUARD_FILTER,
+  LOOP_FILTER,
+  nunjucksInternals,
+  rangeSize,
+  TemplateBudget,
+  type AstNode,
+} from './template-sandbox.ts';
 
 /** Variables a template sees: strings from the row, plus hubId and templateRef. */
 export type TemplateVars = Readonly<Record<string, string>>;
 
-/** One compiled leaf: renders to a string, or to a typed value for `| int` & co. */
-export type CompiledLeaf = (vars: TemplateVars) => unknown;
+/** One compiled leaf: renders to a string, or to a typed value for `| int` & co, within the node's budget. */
+export type CompiledLeaf = (vars: TemplateVars, budget: TemplateBudget) => unknown;
 
-// nunjucks' parser API is public (exported) but not in its type definitions.
-type AstNode = { typename: string; findAll(type: unknown, results?: AstNode[]): AstNode[] } & Record<string, any>;
-const { parser, nodes } = nunjucks as unknown as {
-  parser: { parse(src: string, extensions?: unknown[], opts?: unknown): AstNode };
-  nodes: Record<string, unknown>;
-};
+const { parser, nodes } = nunjucksInternals;
 
 const TYPED_LEAF = /^\s*\{\{-?\s*([\s\S]+?)\s*\|\s*(int|float|bool|fromJson)\s*-?\}\}\s*$/;
-const GLOBALS = new Set(['range', 'cycler', 'joiner']);
 const typedConverters = new Map(
   ['int', 'float', 'bool', 'fromJson'].map((name) => [name, FILTERS.find((filter) => filter.name === name)!.fn as (value: unknown) => unknown]),
 );
+/** The filters docs/filters.md documents (and nunjucks' `d` alias of `default`); nunjucks' other built-ins are not offered. */
+const DOCUMENTED_FILTERS = new Set([...FILTERS.map((filter) => filter.name), 'd']);
 
 /**
  * The template side of rendering. Every string leaf of a manifest is its own template;
@@ -30,15 +39,34 @@ const typedConverters = new Map(
  * template is compiled: a name that is neither a hub variable nor set inside the template
  * is refused, unless it is guarded by `default` or an `is defined` test, which is how
  * `{{ missing | default("x") }}` works while `{{ missing | upper }}` fails.
+ *
+ * Templates are sandboxed (template-sandbox.ts): checked at compile time against the
+ * JavaScript escapes nunjucks allows, and bounded in time and size per node at run time.
  */
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private readonly variables: ReadonlySet<string>;
   private readonly cache = new Map<string, CompiledLeaf | Error>();
+  /** One budget per node: a node's leaves all render with the same `vars` object. */
+  private readonly budgets = new WeakMap<TemplateVars, TemplateBudget>();
 
   constructor(variables: Iterable<string>) {
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
     registerFilters(this.env);
+    const budgetOf = (context: { ctx: Record<string, unknown> }): TemplateBudget => context.ctx[BUDGET_KEY] as TemplateBudget;
+    this.env.addFilter(GUARD_FILTER, function (this: { ctx: Record<string, unknown> }, value: unknown) {
+      budgetOf(this).value(value);
+      return value;
+    });
+    this.env.addFilter(LOOP_FILTER, function (this: { ctx: Record<string, unknown> }, value: unknown) {
+      budgetOf(this).loop(value);
+      return value;
+    });
+    const range = (this.env as unknown as { globals: Record<string, (...args: number[]) => unknown> }).globals.range!;
+    this.env.addGlobal('range', (start: number, stop?: number, step?: number) => {
+      rangeSize(start, stop, step);
+      return range(start, stop as number, step as number);
+    });
     this.variables = new Set(variables);
   }
 
@@ -60,8 +88,13 @@ export class TemplateEngine {
   /** Render one leaf; errors name the template and `where`. */
   render(source: string, vars: TemplateVars, where: ErrorWhere): unknown {
     const leaf = this.compile(source, where);
+    let budget = this.budgets.get(vars);
+    if (budget === undefined) {
+      budget = new TemplateBudget();
+      this.budgets.set(vars, budget);
+    }
     try {
-      return leaf(vars);
+      return leaf(vars, budget);
     } catch (error) {
       throw new RenderError(`template ${JSON.stringify(source)}: ${cleanMessage(error)}`, where, { cause: error });
     }
@@ -73,27 +106,23 @@ export class TemplateEngine {
     if (typed && !typed[1]!.includes('{{') && !typed[1]!.includes('}}')) {
       const inner = this.build(`{{ ${typed[1]} }}`);
       const convert = typedConverters.get(typed[2]!)!;
-      return (vars) => convert(inner(vars));
+      return (vars, budget) => convert(inner(vars, budget));
     }
-    this.checkNames(source);
-    const template = nunjucks.compile(source, this.env);
-    // Compile now, so a syntax error is reported once at compile time, not per node.
-    (template as unknown as { compile(): void }).compile();
-    return (vars) => template.render(vars as object);
-  }
-
-  private hasFilter(name: string): boolean {
-    try {
-      this.env.getFilter(name);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Undefined variables and unknown filters, found in the template's syntax tree. */
-  private checkNames(source: string): void {
     const ast = parser.parse(source, [], {});
+    checkSandbox(ast, (name) => DOCUMENTED_FILTERS.has(name));
+    this.checkNames(ast);
+    // Compiled now from the checked tree, so a syntax error is reported once, not per node.
+    const TemplateClass = nunjucks.Template as unknown as new (src: { type: 'code'; obj: unknown }, env: nunjucks.Environment, path: undefined, eager: boolean) => nunjucks.Template;
+    const template = new TemplateClass({ type: 'code', obj: compileAst(addGuards(ast)) }, this.env, undefined, true);
+    return (vars, budget) => {
+      const output = template.render({ ...vars, [BUDGET_KEY]: budget });
+      budget.output(output);
+      return output;
+    };
+  }
+
+  /** Undefined variables, found in the template's syntax tree. */
+  private checkNames(ast: AstNode): void {
     const notLookups = new Set<AstNode>();
     const guarded = new Set<AstNode>();
     const locals = new Set<string>();
@@ -107,8 +136,6 @@ export class TemplateEngine {
     };
     for (const filter of ast.findAll(nodes.Filter)) {
       notLookups.add(filter.name as AstNode);
-      // nunjucks looks filters up only when rendering; a typo must fail at compile time.
-      if (!this.hasFilter(filter.name.value as string)) throw new Error(`unknown filter "${filter.name.value}" (see docs/filters.md)`);
       const first = (filter.args as AstNode).children[0] as AstNode | undefined;
       if (['default', 'd'].includes(filter.name.value) && first?.typename === 'Symbol') guarded.add(first);
     }
@@ -119,7 +146,7 @@ export class TemplateEngine {
     for (const set of ast.findAll(nodes.Set)) for (const target of set.targets as AstNode[]) addTargets(target);
     for (const loop of ast.findAll(nodes.For)) addTargets(loop.name as AstNode);
     for (const call of ast.findAll(nodes.FunCall)) {
-      if ((call.name as AstNode).typename === 'Symbol' && GLOBALS.has(call.name.value)) notLookups.add(call.name as AstNode);
+      if ((call.name as AstNode).typename === 'Symbol' && CALLABLE_GLOBALS.has(call.name.value)) notLookups.add(call.name as AstNode);
     }
     for (const symbol of ast.findAll(nodes.Symbol)) {
       if (notLookups.has(symbol) || guarded.has(symbol)) continue;

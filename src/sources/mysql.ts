@@ -22,7 +22,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
   let connection: Connection | undefined;
 
-  async function connect(): Promise<Connection> {
+  async function connect(connectTimeoutSeconds = settings.connectTimeoutSeconds): Promise<Connection> {
     const password =
       settings.passwordRef === undefined
         ? undefined
@@ -34,7 +34,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
       user: settings.username,
       password,
       database: settings.database,
-      connectTimeout: settings.connectTimeoutSeconds * 1000,
+      connectTimeout: connectTimeoutSeconds * 1000,
       supportBigNumbers: true,
       bigNumberStrings: true,
       decimalNumbers: false,
@@ -62,12 +62,30 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
       return (await open.query({ sql, timeout: timeoutMs })) as [unknown, FieldPacket[] | undefined];
     } catch (cause) {
       if (isTimeout(cause)) {
-        // end() would wait for the server to finish the slow query; drop the socket instead.
-        open.destroy();
+        // mysql2's destroy() only half-closes the socket, which stays open (and keeps the
+        // process alive) until the server finishes the query: close it for good, and ask
+        // the server to stop the query, so neither side waits for it.
+        const threadId = open.threadId;
+        dropSocket(open);
         connection = undefined;
+        await killQuery(threadId);
         throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
       }
       throw new SourceError(`query failed on mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
+    }
+  }
+
+  /** `KILL QUERY` on a connection of its own; best effort (the socket is already closed), bounded by a short connect timeout. */
+  async function killQuery(threadId: number | undefined): Promise<void> {
+    if (threadId === undefined || threadId === null) return;
+    let killer: Connection | undefined;
+    try {
+      killer = await connect(Math.min(settings.connectTimeoutSeconds, KILL_CONNECT_SECONDS));
+      await killer.query({ sql: `KILL QUERY ${Number(threadId)}`, timeout: KILL_CONNECT_SECONDS * 1000 });
+    } catch (error) {
+      deps.logger.warn({ hub: hub.name, source: 'mysql', err: causeText(error, scrub) }, 'source could not stop a timed-out query on the server');
+    } finally {
+      if (killer !== undefined) dropSocket(killer);
     }
   }
 
@@ -100,6 +118,15 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
       }
     },
   };
+}
+
+const KILL_CONNECT_SECONDS = 5;
+
+/** Close a connection's socket at once (mysql2's destroy() ends it politely and waits for the server). */
+function dropSocket(open: Connection): void {
+  const inner = (open as unknown as { connection?: { stream?: { destroy(): void } } }).connection;
+  open.destroy();
+  inner?.stream?.destroy();
 }
 
 /** mysql2 marks its own query timeout with this code; the server keeps running the query until it ends. */

@@ -1,7 +1,7 @@
 import type { Hub } from '../config/load.ts';
 import { SourceError } from '../errors.ts';
 import type { SourceResult } from './types.ts';
-import { isActive, valueToString } from './values.ts';
+import { InvalidTextError, isActive, valueToString } from './values.ts';
 
 /** One database row as the bridge sees it: a uid, whether it is active, its variables. */
 export type HubRow = {
@@ -10,6 +10,8 @@ export type HubRow = {
   active: boolean;
   /** Template variables from the row: `uid`, `activate`, `hostOrUrl`/`host` and every extra mapping. */
   values: Record<string, string>;
+  /** Why the row cannot be used as read (a column that is not valid UTF-8): the plan fails it, named, and keeps what Git has. */
+  problem?: string;
 };
 
 /**
@@ -46,9 +48,20 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
   }
   return result.rows.map((row) => {
     const values: Record<string, string> = {};
-    for (const [variable, column] of mapped) values[variable] = valueToString(row[column]);
+    const problems: string[] = [];
+    for (const [variable, column] of mapped) {
+      try {
+        values[variable] = valueToString(row[column]);
+      } catch (error) {
+        if (!(error instanceof InvalidTextError)) throw error;
+        values[variable] = error.lossy;
+        problems.push(`column ${JSON.stringify(column)} (${variable}) ${error.message}`);
+      }
+    }
     if (values.hostOrUrl !== undefined) values.host = hostOf(values.hostOrUrl);
-    return { uid: values.uid ?? '', active: isActive(values.activate ?? ''), values };
+    const hubRow: HubRow = { uid: values.uid ?? '', active: isActive(values.activate ?? ''), values };
+    if (problems.length > 0) hubRow.problem = problems.join('; ');
+    return hubRow;
   });
 }
 

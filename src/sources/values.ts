@@ -10,9 +10,26 @@ export function valueToString(value: unknown): string {
   if (typeof value === 'bigint') return value.toString(10);
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : value.toISOString();
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (value instanceof Uint8Array) return decodeUtf8(value);
   return JSON.stringify(value);
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Bytes as UTF-8 text; bytes that are not UTF-8 throw (an InvalidTextError), never become U+FFFD silently. */
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch (cause) {
+    throw new InvalidTextError(Buffer.from(bytes).toString('utf8'), { cause });
+  }
+}
+
+/** A value that is not valid UTF-8; `lossy` is it with U+FFFD for the bad bytes, to name the row by. */
+export class InvalidTextError extends Error {
+  constructor(readonly lossy: string, options?: { cause?: unknown }) {
+    super('is not valid UTF-8', options);
+  }
 }
 
 /** Lynq's truthy strings for the activate column. */

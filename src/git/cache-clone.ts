@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../logger.ts';
+import { acquireCloneLock, type CloneLock, type LockOptions } from './clone-lock.ts';
+import { ensureDir, fsFailure } from './fs-failure.ts';
+import type { RunResult } from './git.ts';
+
+/**
+ * The cache clone is only a cache: nothing in it is needed for a correct result. So a
+ * clone that fails a check is set aside and started afresh (once per open, so once per
+ * sync), with the reason logged, instead of failing every later sync until someone
+ * deletes it by hand. The checks are cheap (no object is decompressed): the path is a
+ * folder, HEAD and config are git's, every pack has its index and ends as its index says,
+ * every ref's commit and root tree are there, and no earlier run marked the clone as
+ * damaged (a local git command failing mid-sync does that: see markDamaged).
+ */
+
+type Run = (dir: string, args: readonly string[], input?: string) => Promise<RunResult>;
+
+export type PreparedClone = { dir: string; lock: CloneLock };
+
+export const DAMAGED_MARKER = 'lynq-damaged';
+
+export function cloneId(url: string): string {
+  return createHash('sha256').update(url).digest('hex').slice(0, 16);
+}
+
+/** Take the clone's lock, check it, heal or tidy it. The caller initialises it and releases the lock when done. */
+export async function prepareCacheClone(cacheDir: string, url: string, run: Run, options: LockOptions & { logger: Logger }): Promise<PreparedClone> {
+  const id = cloneId(url);
+  const repos = path.join(cacheDir, 'repos');
+  await ensureDir(repos, 'cannot create the cache folder');
+  const lock = await acquireCloneLock(path.join(cacheDir, 'locks', `${id}.lock`), options);
+  const dir = path.join(repos, `${id}.git`);
+  try {
+    const problem = await inspectClone(dir, run);
+    if (problem !== undefined) {
+      options.logger.warn({ dir, reason: problem }, 'the cache clone failed a check; it is set aside and cloned afresh');
+      await setAside(dir, path.join(cacheDir, 'damaged', id));
+    } else {
+      await removeLeftovers(dir, run, options.logger);
+    }
+    await ensureDir(dir, 'cannot create the cache clone');
+    return { dir, lock };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+/** Why the clone at `dir` cannot be trusted, or undefined when it can (or does not exist yet). */
+export async function inspectClone(dir: string, run: Run): Promise<string | undefined> {
+  let info;
+  try {
+    info = await lstat(dir);
+  } catch {
+    return undefined;
+  }
+  if (!info.isDirectory()) return 'the clone path is not a folder';
+  const entries = await readdir(dir);
+  if (entries.length === 0) return undefined;
+  if (entries.includes(DAMAGED_MARKER)) return `an earlier run found it damaged: ${(await readFile(path.join(dir, DAMAGED_MARKER), 'utf8')).trim()}`;
+  let head: string;
+  try {
+    head = await readFile(path.join(dir, 'HEAD'), 'utf8');
+  } catch {
+    return 'HEAD is missing';
+  }
+  if (!/^(ref: refs\/\S+|[0-9a-f]{40}|[0-9a-f]{64})\n?$/.test(head)) return 'HEAD is not a ref or a commit id';
+  const bare = await run(dir, ['rev-parse', '--is-bare-repository']);
+  if (bare.code !== 0 || bare.stdout.toString('utf8').trim() !== 'true') return `git cannot read it as a bare repository: ${firstLine(bare.stderr)}`;
+  const packProblem = await inspectPacks(path.join(dir, 'objects', 'pack'));
+  if (packProblem !== undefined) return packProblem;
+  const refs = await run(dir, ['for-each-ref', '--format=%(objectname) %(refname)']);
+  if (refs.code !== 0) return `its refs cannot be read: ${firstLine(refs.stderr)}`;
+  const listed = refs.stdout.toString('utf8').split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+  if (listed.length === 0) return undefined;
+  const asked = listed.flatMap(([id]) => [`${id}^{commit}`, `${id}^{tree}`]);
+  const found = await run(dir, ['cat-file', '--batch-check'], `${asked.join('\n')}\n`);
+  if (found.code !== 0) return `its objects cannot be read: ${firstLine(found.stderr)}`;
+  const lines = found.stdout.toString('utf8').split('\n');
+  const missing = asked.findIndex((_, index) => !/ (commit|tree) \d+$/.test(lines[index] ?? ''));
+  if (missing >= 0) return `${listed[Math.floor(missing / 2)]![1]} points to a ${missing % 2 === 0 ? 'commit' : 'tree'} that is missing`;
+  return undefined;
+}
+
+/** Every pack has its index and vice versa; a pack starts with PACK and ends with the checksum its index records (so a cut pack shows). */
+async function inspectPacks(packDir: string): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(packDir);
+  } catch {
+    return 'objects/pack is missing';
+  }
+  const packs = new Set(names.filter((name) => name.endsWith('.pack') && !name.startsWith('tmp_')).map((name) => name.slice(0, -5)));
+  const indexes = new Set(names.filter((name) => name.endsWith('.idx') && !name.startsWith('tmp_')).map((name) => name.slice(0, -4)));
+  for (const pack of packs) if (!indexes.has(pack)) return `objects/pack/${pack}.pack has no index`;
+  for (const index of indexes) if (!packs.has(index)) return `objects/pack/${index}.idx has no pack`;
+  for (const pack of packs) {
+    const packFile = path.join(packDir, `${pack}.pack`);
+    const indexFile = path.join(packDir, `${pack}.idx`);
+    const [packHead, packTail] = await ends(packFile, 4, 20);
+    const [, indexTail] = await ends(indexFile, 0, 40);
+    if (packHead.toString('latin1') !== 'PACK') return `objects/pack/${pack}.pack is not a pack`;
+    if (indexTail.length < 40 || !packTail.equals(indexTail.subarray(0, 20))) return `objects/pack/${pack}.pack is cut short or changed (its checksum is not the one its index records)`;
+  }
+  return undefined;
+}
+
+/** The first `head` and last `tail` bytes of a file (fewer when it is shorter). */
+async function ends(file: string, head: number, tail: number): Promise<[Buffer, Buffer]> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const first = Buffer.alloc(Math.min(head, size));
+    await handle.read(first, 0, first.length, 0);
+    const last = Buffer.alloc(Math.min(tail, size));
+    await handle.read(last, 0, last.length, size - last.length);
+    return [first, last];
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Keep the damaged clone for a post-mortem (only the latest one per repository, so a cache cannot fill up with them). */
+async function setAside(dir: string, asideDir: string): Promise<void> {
+  await rm(asideDir, { recursive: true, force: true });
+  await mkdir(path.dirname(asideDir), { recursive: true });
+  try {
+    await rename(dir, asideDir);
+  } catch {
+    await rm(dir, { recursive: true, force: true }).catch((error: unknown) => {
+      throw fsFailure('cannot set the damaged cache clone aside', dir, error);
+    });
+  }
+}
+
+/** Record that a local git command failed in the clone, so the next open starts afresh. Best effort. */
+export async function markDamaged(dir: string, reason: string): Promise<void> {
+  await writeFile(path.join(dir, DAMAGED_MARKER), `${new Date().toISOString()} ${reason}\n`).catch(() => undefined);
+}
+
+/**
+ * What killed runs leave behind: temporary packs and objects, lock files, a gc log that
+ * stops `gc --auto` for a day, fast-import crash reports, staging refs. Safe to remove
+ * because the clone's lock is held: no other run is inside it.
+ */
+async function removeLeftovers(dir: string, run: Run, logger: Logger): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  const removed: string[] = [];
+  const remove = async (file: string): Promise<void> => {
+    await rm(file, { recursive: true, force: true });
+    removed.push(path.relative(dir, file));
+  };
+  for (const name of entries) {
+    if (name.endsWith('.lock') || name === 'gc.pid' || name === 'gc.log' || name.startsWith('fast_import_crash_')) await remove(path.join(dir, name));
+  }
+  for (const sub of ['objects', path.join('objects', 'pack')]) {
+    const names = await readdir(path.join(dir, sub)).catch(() => [] as string[]);
+    for (const name of names) if (name.startsWith('tmp_') || name.startsWith('incoming-') || name.endsWith('.keep.lock')) await remove(path.join(dir, sub, name));
+  }
+  await removeRefLocks(path.join(dir, 'refs'), remove);
+  const staging = await run(dir, ['for-each-ref', '--format=%(refname)', 'refs/lynq/']);
+  for (const ref of staging.stdout.toString('utf8').split('\n').filter(Boolean)) {
+    await run(dir, ['update-ref', '-d', ref]);
+    removed.push(ref);
+  }
+  if (removed.length > 0) logger.info({ dir, removed }, 'removed what killed runs left in the cache clone');
+}
+
+async function removeRefLocks(folder: string, remove: (file: string) => Promise<void>): Promise<void> {
+  const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const file = path.join(folder, entry.name);
+    if (entry.isDirectory()) await removeRefLocks(file, remove);
+    else if (entry.name.endsWith('.lock')) await remove(file);
+  }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}

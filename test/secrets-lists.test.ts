@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { RenderError } from '../src/errors.ts';
+import { templateVariables } from '../src/plan/render-hub.ts';
+import { formHash, renderNode } from '../src/plan/node.ts';
+import { refusePlaintextSecret } from '../src/render/secrets.ts';
+import { TemplateEngine } from '../src/render/template.ts';
+import { testForm, testHub } from './helpers/config.ts';
+
+const where = { hub: 'h', form: 'f', uid: 'u', resource: 'r' };
+const plain = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { password: 'hunter2' } };
+const fakeEnc = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { password: 'ENC[AES256_GCM,data:abc,type:str]' } };
+const sops = { mac: 'ENC[AES256_GCM,data:mac,type:str]', version: '3.9.0' };
+
+function refused(manifest: Record<string, unknown>, field: string): void {
+  assert.throws(
+    () => refusePlaintextSecret(manifest, where),
+    (error: unknown) => error instanceof RenderError && error.where.field === field && /plaintext data/.test(error.message),
+    JSON.stringify(manifest),
+  );
+}
+
+describe('plaintext Secrets wrapped in lists', () => {
+  test('every list kind that can hold a Secret is inspected, nested too', () => {
+    refused({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ConfigMap' }, plain] }, 'spec.items[1].stringData');
+    refused({ apiVersion: 'v1', kind: 'SecretList', items: [plain] }, 'spec.items[0].stringData');
+    // A typed list's items may leave out kind and apiVersion: they are Secrets all the same.
+    refused({ apiVersion: 'v1', kind: 'SecretList', items: [{ metadata: { name: 's' }, data: { a: 'aHVudGVyMg==' } }] }, 'spec.items[0].data');
+    refused({ apiVersion: 'example.com/v1', kind: 'WhateverList', items: [plain] }, 'spec.items[0].stringData');
+    refused({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'SecretList', items: [plain] }] }] }, 'spec.items[0].items[0].items[0].stringData');
+  });
+
+  test('ENC[…] values without a sops block are plaintext, at the top and in a list', () => {
+    refused(fakeEnc, 'spec.data');
+    refused({ apiVersion: 'v1', kind: 'List', items: [fakeEnc] }, 'spec.items[0].data');
+    refused({ apiVersion: 'v1', kind: 'List', items: [{ ...fakeEnc, sops }] }, 'spec.items[0].data'); // SOPS writes its metadata on the document, not on an item
+  });
+
+  test('what is not plaintext passes: SOPS documents, empty Secrets, lists of other kinds', () => {
+    refusePlaintextSecret({ ...fakeEnc, sops }, where);
+    refusePlaintextSecret({ apiVersion: 'v1', kind: 'List', items: [fakeEnc], sops }, where);
+    refusePlaintextSecret({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'empty' } }] }, where);
+    refusePlaintextSecret({ apiVersion: 'v1', kind: 'ConfigMapList', items: [{ metadata: { name: 'c' }, data: { a: 'b' } }] }, where);
+  });
+
+  test('a SecretList under manifests fails the node, named, before anything is written', () => {
+    const hub = testHub({ extra: { note: 'note' } });
+    const form = testForm(`  manifests:
+    - id: creds
+      nameTemplate: "{{ uid }}-creds"
+      spec:
+        apiVersion: v1
+        kind: SecretList
+        items:
+          - apiVersion: v1
+            kind: Secret
+            metadata:
+              name: creds
+            stringData:
+              password: "{{ note }}"
+`);
+    const context = { hub, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub)), root: 'nodes', bridgeVersion: '0.0.0-test' };
+    assert.throws(
+      () => renderNode(context, { uid: 'acme', active: true, values: { uid: 'acme', activate: '1', note: 'hunter2' } }),
+      (error: unknown) => error instanceof RenderError && /hub customers, form web, uid "acme", resource creds, field spec\.items\[0\]\.stringData: is a Secret with plaintext/.test(error.message),
+    );
+  });
+});
