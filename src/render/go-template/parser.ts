@@ -20,14 +20,17 @@ export type Node =
   | { kind: 'text'; text: string }
   | { kind: 'output'; pipeline: Pipeline; trim: Trim; source: string }
   | { kind: 'comment'; trim: Trim }
-  | {
-      kind: 'if' | 'with' | 'range';
-      branches: Array<{ pipeline: Pipeline; body: Node[]; trim: Trim }>;
-      elseBody: Node[] | undefined;
-      elseTrim: Trim | undefined;
-      endTrim: Trim;
-      source: string;
-    };
+  | BlockNode;
+
+/** `if`/`else if`/`else`, `with`, `range`: each keyword's trim markers are kept. */
+export type BlockNode = {
+  kind: 'if' | 'with' | 'range';
+  branches: Array<{ pipeline: Pipeline; body: Node[]; trim: Trim }>;
+  elseBody: Node[] | undefined;
+  elseTrim: Trim | undefined;
+  endTrim: Trim;
+  source: string;
+};
 
 const REFUSED_KEYWORDS: Record<string, string> = {
   define: 'nested templates (define/template/block) are not supported: each field is its own template',

@@ -1,6 +1,6 @@
 import { blockedName, FUNCTION_FILTERS, REFUSED_FUNCTIONS } from './functions.ts';
 import { GoTemplateError } from './lexer.ts';
-import { parseGoTemplate, type Command, type Node, type Operand, type Pipeline, type Trim } from './parser.ts';
+import { parseGoTemplate, type BlockNode, type Command, type Node, type Operand, type Pipeline, type Trim } from './parser.ts';
 
 export { GoTemplateError } from './lexer.ts';
 
@@ -74,7 +74,7 @@ class Translator {
     return local;
   }
 
-  private block(node: Extract<Node, { kind: 'if' | 'with' | 'range' }>, scope: Scope): string {
+  private block(node: BlockNode, scope: Scope): string {
     const inner: Scope = { dot: scope.dot, vars: new Map(scope.vars) };
     if (node.kind === 'range') return this.range(node, scope, inner);
     let out = '';
@@ -101,7 +101,7 @@ class Translator {
     return out + tag('{%', 'endif', '%}', node.endTrim);
   }
 
-  private range(node: Extract<Node, { kind: 'range' }>, scope: Scope, inner: Scope): string {
+  private range(node: BlockNode, scope: Scope, inner: Scope): string {
     const branch = node.branches[0]!;
     const { declare, assign } = branch.pipeline;
     if (assign) throw new GoTemplateError('range declares its variables with :=');
