@@ -14,7 +14,11 @@ const STRICT: Record<string, string> = {
  * that is different here. Not errors; `lynq validate` prints them as notes.
  */
 export function lynqDifferences(hub: Hub, form: Form): string[] {
-  if (!cameInGoSyntax(form.spec)) return [];
+  return cameInGoSyntax(form.spec) ? formDifferences(hub.namespace, form) : [];
+}
+
+/** The notes for a form read as Lynq's, whatever its syntax now (`lynq import` writes the translation). */
+export function formDifferences(hubNamespace: string | undefined, form: Form): string[] {
   const notes: string[] = [];
   const at = `form ${form.name}`;
   const labelled = form.resources.filter((resource) => Object.keys(resource.labelsTemplate).length > 0).map((resource) => resource.id);
@@ -27,7 +31,7 @@ export function lynqDifferences(hub: Hub, form: Form): string[] {
     const metadata = isPlainObject(resource.spec.metadata) ? resource.spec.metadata : {};
     const own = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : undefined;
     notes.push(
-      `${at}, resource ${resource.id}: no targetNamespace: Lynq puts it in the LynqNode's namespace; here it goes to ${own !== undefined ? `its own metadata.namespace (${own})` : `the hub's metadata.namespace (${hub.namespace})`}`,
+      `${at}, resource ${resource.id}: no targetNamespace: Lynq puts it in the LynqNode's namespace; here it goes to ${own !== undefined ? `its own metadata.namespace (${own})` : `the hub's metadata.namespace (${hubNamespace ?? 'its hub not given; "default" when the hub has none'})`}`,
     );
   }
   for (const resource of form.resources) {
