@@ -52,7 +52,8 @@ function splitDocuments(file: string, text: string): Array<{ text: string; raw: 
       const docText = text.slice(range[0], range[2]);
       try {
         // Before toJS: an unquoted template is a mapping with a mapping for a key.
-        findUnquotedTemplates(file, docText);
+        // Padded to the document's first line, so the line named is the file's.
+        findUnquotedTemplates(file, '\n'.repeat(text.slice(0, range[0]).split('\n').length - 1) + docText);
       } catch (error) {
         if (!isLynqError(error)) throw error;
         return { text: docText, raw: undefined, error: error.message };
