@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { loadConfig, type Config } from '../src/config/load.ts';
 import { ConfigError, RenderError } from '../src/errors.ts';
 import { templateVariables } from '../src/plan/render-hub.ts';
-import { formHash, renderNode } from '../src/render/node.ts';
+import { formHash, renderNode } from '../src/plan/node.ts';
 import { TemplateEngine } from '../src/render/template.ts';
 import { lynq } from './helpers/cli.ts';
 

@@ -5,7 +5,7 @@ import { parseForm } from '../src/config/load.ts';
 import { cameInGoSyntax } from '../src/config/lynq-syntax.ts';
 import { ConfigError, RenderError } from '../src/errors.ts';
 import { templateVariables } from '../src/plan/render-hub.ts';
-import { formHash, renderNode } from '../src/render/node.ts';
+import { formHash, renderNode } from '../src/plan/node.ts';
 import { TemplateEngine } from '../src/render/template.ts';
 import { formYaml, testHub } from './helpers/config.ts';
 

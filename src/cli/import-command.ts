@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { importLynqFiles, type ImportedDocument } from '../config/lynq-import.ts';
 import { ConfigError } from '../errors.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { EXIT_CONFIG, EXIT_OK } from './report.ts';
 
 /**
