@@ -89,8 +89,10 @@ describe('Go template translation', () => {
   }
 
   test('detection: Go actions are told from the bridge\'s own', () => {
-    for (const go of ['{{ .uid }}', '{{ $x }}', '{{ upper .uid }}', '{{ end }}', '{{/* c */}}', '{{ (.a) }}', 'x {{- .uid -}}']) assert.equal(looksLikeGoTemplate(go), true, go);
-    for (const own of ['{{ uid }}', '{{ plan | default("x") }}', '{{ "a.b" }}', '{{ x | replace(".", "-") }}', '{{ 1.5 | float }}', 'no template']) assert.equal(looksLikeGoTemplate(own), false, own);
+    const go = ['{{ .uid }}', '{{ $x }}', '{{ upper .uid }}', '{{ end }}', '{{/* c */}}', '{{ (.a) }}', 'x {{- .uid -}}', '{{ ternary "a" "b" true }}', '{{ "" | default "fallback" }}', '{{ sha1sum "x" }}', '{{ now }} {{ date "2006" now }}'];
+    for (const template of go) assert.equal(looksLikeGoTemplate(template), true, template);
+    const own = ['{{ uid }}', '{{ plan | default("x") }}', '{{ "a.b" }}', '{{ x | replace(".", "-") }}', '{{ x | replace("a b", "-") }}', '{{ 1.5 | float }}', '{{ not x }}', '{{ x is defined }}', '{{ "a" if x else "b" }}', '{{ "test" | sha1sum }}', 'no template'];
+    for (const template of own) assert.equal(looksLikeGoTemplate(template), false, template);
   });
 });
 

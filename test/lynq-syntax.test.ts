@@ -7,7 +7,10 @@ import { ConfigError, RenderError } from '../src/errors.ts';
 import { templateVariables } from '../src/plan/render-hub.ts';
 import { formHash, renderNode } from '../src/plan/node.ts';
 import { TemplateEngine } from '../src/render/template.ts';
-import { formYaml, testHub } from './helpers/config.ts';
+import path from 'node:path';
+import { lynq } from './helpers/cli.ts';
+import { formYaml, hubYaml, testHub } from './helpers/config.ts';
+import { tempFiles } from './helpers/files.ts';
 
 const hub = testHub({ extra: { plan: 'plan', replicas: 'replicas' } });
 
@@ -65,6 +68,20 @@ describe('forms in Lynq syntax, at load', () => {
 
   test("the bridge's syntax inside a Go form is refused with the hint", () => {
     assert.match(loadError(formYaml(configMap('          PLAN: "{{ plan }}"\n'))).message, /field spec\.data\.PLAN: Go template "\{\{ plan \}\}": function "plan" is not available here .*a variable is written \.plan/);
+  });
+
+  test('lynq validate quotes the template as the user wrote it, next to its translation', async () => {
+    const { dir, cleanup } = await tempFiles({
+      'hubs/customers.yaml': hubYaml({ extra: { plan: 'plan' } }),
+      'forms/web.yaml': formYaml(configMap('          PLAN: "{{ .plna | upper }}"\n')),
+    });
+    try {
+      const result = await lynq(['validate', '--hubs', path.join(dir, 'hubs'), '--forms', path.join(dir, 'forms')]);
+      assert.equal(result.code, 2);
+      assert.match(result.err, /resource settings, field spec\.data\.PLAN: template "\{\{ plna \| upper \}\}": undefined variable "plna" .* \(written in Lynq's syntax as "\{\{ \.plna \| upper \}\}"\)/);
+    } finally {
+      await cleanup();
+    }
   });
 
   test('an unquoted template is found, as a mapping and as a YAML error, with "quote it"', () => {

@@ -1,6 +1,7 @@
 import { isPlainObject } from '../render/canonical-yaml.ts';
 import { loadConfig, type Config } from '../config/load.ts';
 import { lynqDifferences } from '../config/lynq-notes.ts';
+import { writtenAs } from '../config/lynq-syntax.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { engineLimits } from '../gitops/limits.ts';
 import { templateVariables } from '../plan/render-hub.ts';
@@ -44,7 +45,7 @@ export function checkTemplates(config: Config): string[] {
           engine.compile(source, { ...where, field });
         } catch (error) {
           if (!isLynqError(error)) throw error;
-          problems.push(messageOf(error));
+          problems.push(messageOf(error) + writtenAs(form.spec, error.where));
         }
       }
     }

@@ -12,12 +12,24 @@ export type LeafChange = { resource: string; field: string; from: string; to: st
 export type LeafRefusal = { resource: string; field: string; from: string; reason: string };
 export type SpecTranslation = { spec: FormSpec; changes: LeafChange[]; refused: LeafRefusal[] };
 
-/** Forms that came in Go syntax (keyed by their translated spec), for `lynq validate`'s notes. */
-const goForms = new WeakSet<FormSpec>();
+/**
+ * Forms that came in Go syntax, keyed (weakly) by their translated spec: the original of
+ * each translated leaf by resource and field, so errors found later can quote what the
+ * user wrote, and `lynq validate` knows which forms get Lynq's notes.
+ */
+const goForms = new WeakMap<FormSpec, Map<string, string>>();
+const leafKey = (resource: string, field: string): string => `${resource}\u0000${field}`;
 
 /** True when the form was written in Lynq's Go-template syntax and translated at load. */
 export function cameInGoSyntax(spec: FormSpec): boolean {
   return goForms.has(spec);
+}
+
+/** For an error found in a translated leaf: ` (written as "{{ .x }}")`, else ''. */
+export function writtenAs(spec: FormSpec, where: ErrorWhere): string {
+  if (where.resource === undefined || where.field === undefined) return '';
+  const original = goForms.get(spec)?.get(leafKey(where.resource, where.field));
+  return original === undefined ? '' : ` (written in Lynq's syntax as ${JSON.stringify(original)})`;
 }
 
 /**
@@ -30,12 +42,12 @@ export function acceptLynqSyntax(file: string, text: string, parse: () => FormFi
   const form = parse();
   const syntax = templateSyntax(form, file);
   if (syntax === 'nunjucks') return form;
-  const { spec, refused } = translateFormSpec(form.spec);
+  const { spec, refused, changes } = translateFormSpec(form.spec);
   const first = refused[0];
   if (first !== undefined) {
     throw new ConfigError(`Go template ${JSON.stringify(first.from)}: ${first.reason}`, { file, form: form.metadata.name, resource: first.resource, field: first.field });
   }
-  goForms.add(spec);
+  goForms.set(spec, new Map(changes.map((change) => [leafKey(change.resource, change.field), change.from])));
   return { ...form, spec };
 }
 

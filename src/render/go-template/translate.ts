@@ -16,12 +16,20 @@ export function translateGoTemplate(source: string): string {
   return translator.nodes(parseGoTemplate(source), { dot: undefined, vars: new Map() });
 }
 
-/** True when the text has a Go-style action: a `.field`, `$var`, `{{ end }}`, or a comment. */
+const GO_FUNCTIONS = new Set([...Object.keys(FUNCTION_FILTERS), ...Object.keys(REFUSED_FUNCTIONS), 'and', 'or', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'index', 'print', 'printf', 'list', 'if', 'with', 'range']);
+
+/**
+ * True when the text has a Go-style action: a `.field`, `$var`, `{{ end }}`, a comment, or a
+ * prefix call (`{{ default "x" … }}`, `{{ ternary … }}`), none of which the bridge's own
+ * syntax can have.
+ */
 export function looksLikeGoTemplate(source: string): boolean {
   for (const match of source.matchAll(/\{\{-?\s*([\s\S]*?)\s*-?\}\}/g)) {
     const body = match[1]!;
     if (/^\/\*/.test(body) || /^(end|else)\b/.test(body)) return true;
-    if (/(^|[\s(|,])[.$](?![0-9])/.test(body.replace(/"(?:[^"\\]|\\.)*"|`[^`]*`/g, '""'))) return true;
+    const code = body.replace(/"(?:[^"\\]|\\.)*"|`[^`]*`/g, '""');
+    if (/(^|[\s(|,])[.$](?![0-9])/.test(code)) return true;
+    for (const call of code.matchAll(/(?:^|[(|]\s*)([A-Za-z_]\w*)\s+["'\w(.$-]/g)) if (GO_FUNCTIONS.has(call[1]!)) return true;
   }
   return false;
 }
