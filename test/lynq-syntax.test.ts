@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { parseForm } from '../src/config/load.ts';
 import { cameInGoSyntax } from '../src/config/lynq-syntax.ts';
 import { ConfigError, RenderError } from '../src/errors.ts';
-import { templateVariables } from '../src/plan/render-hub.ts';
+import { renderHub, templateVariables } from '../src/plan/render-hub.ts';
 import { formHash, renderNode } from '../src/plan/node.ts';
 import { TemplateEngine } from '../src/render/template.ts';
 import path from 'node:path';
@@ -103,6 +103,14 @@ describe('typed filters in ConfigMap data keep a string', () => {
   test('a literal number in data is still refused: only templates become text', () => {
     const form = parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: 3\n').replace('{{ .uid }}', '{{ uid }}')));
     assert.throws(() => renderData(form, { plan: 'x', replicas: '3' }), (error: unknown) => error instanceof RenderError && /spec\.data/.test(error.message));
+  });
+
+  test("a node that fails on a row's value quotes the template as written in Lynq's syntax", () => {
+    const form = parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: "{{ .replicas | int }}"\n')));
+    const rows = [{ uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', plan: 'x', replicas: 'three' } }];
+    const { failures } = renderHub(hub, [form], rows, { root: 'nodes', bridgeVersion: '0.0.0-test' });
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]!.error, /field spec\.data\.REPLICAS: template "\{\{ replicas \| int \}\}": int: "three" is not an integer \(written in Lynq's syntax as "\{\{ \.replicas \| int \}\}"\)$/);
   });
 
   test('a value that does not convert still fails the node', () => {
