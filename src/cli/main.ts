@@ -68,6 +68,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     });
 
   program
+    .command('import')
+    .description("translate Lynq's own hub and form files (Go templates) into the bridge's, and say what differs")
+    .argument('<paths...>', 'Lynq YAML files, or folders of them')
+    .option('--out <dir>', 'write hubs/ and forms/ here (else print the files on stdout)')
+    .action(async (paths: string[], options) => {
+      code = await (await import('./import-command.ts')).runImport(paths, options, io);
+    });
+
+  program
     .command('demo')
     .description('sync the demo hub (embedded Postgres) into a local manifests repository (npm start)')
     .option('--dir <dir>', 'where the demo keeps its database and repository', '.lynq/demo')

@@ -1,5 +1,7 @@
 import { isPlainObject } from '../render/canonical-yaml.ts';
 import { loadConfig, type Config } from '../config/load.ts';
+import { lynqDifferences } from '../config/lynq-notes.ts';
+import { writtenAs } from '../config/lynq-syntax.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { engineLimits } from '../gitops/limits.ts';
 import { templateVariables } from '../plan/render-hub.ts';
@@ -19,6 +21,7 @@ export async function runValidate(options: { hubs: string; forms: string }, io: 
   if (problems.length > 0) return EXIT_CONFIG;
   // Not errors: where Argo CD or Flux cannot express a policy exactly, say so per resource.
   for (const form of config.forms) for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
+  for (const form of config.forms) for (const note of lynqDifferences(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
   const resources = config.forms.reduce((sum, form) => sum + form.resources.length, 0);
   io.out.write(`ok: ${config.hubs.size} hubs, ${config.forms.length} forms, ${resources} resources\n`);
   return EXIT_OK;
@@ -42,7 +45,7 @@ export function checkTemplates(config: Config): string[] {
           engine.compile(source, { ...where, field });
         } catch (error) {
           if (!isLynqError(error)) throw error;
-          problems.push(messageOf(error));
+          problems.push(messageOf(error) + writtenAs(form.spec, error.where));
         }
       }
     }

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { dagLevels } from './dag.ts';
 import { FormFile, RESOURCE_LISTS, RESOURCE_LIST_NAMES, type FormSpec, type ResourceList, type TResource } from './form-schema.ts';
 import { HubFile, type HubSpec } from './hub-schema.ts';
+import { acceptLynqSyntax } from './lynq-syntax.ts';
 import { toPlainData } from './yaml-limits.ts';
 
 export type Hub = {
@@ -83,7 +84,7 @@ export function parseHub(file: string, text: string): Hub {
 }
 
 export function parseForm(file: string, text: string): Form {
-  const form = parseFile(file, text, 'LynqForm', FormFile);
+  const form = acceptLynqSyntax(file, text, () => parseFile(file, text, 'LynqForm', FormFile));
   const listed: Array<Omit<FormResource, 'level'>> = [];
   const seen = new Map<string, string>();
   for (const list of RESOURCE_LIST_NAMES) {

@@ -1,4 +1,5 @@
 import type { Form, Hub } from '../config/load.ts';
+import { writtenAs } from '../config/lynq-syntax.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { RenderedNode } from '../render/node.ts';
@@ -100,7 +101,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
         result = renderNode(context, row, hashes);
       } catch (error) {
         if (!isLynqError(error)) throw error;
-        result = { form: input.form, uid: input.uid, error: messageOf(error) };
+        result = { form: input.form, uid: input.uid, error: messageOf(error) + writtenAs(context.form.spec, error.where) };
       }
       done.set(key, result);
     }

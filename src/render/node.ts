@@ -4,6 +4,7 @@ import { validateManifest } from './k8s-schema.ts';
 import { isPlainObject } from './canonical-yaml.ts';
 import { CLUSTER_SCOPED_KINDS, labelKeyProblem, labelValueProblem, nameProblem, namespaceProblem } from './k8s-validation.ts';
 import { hasSopsBlock, refusePlaintextSecret } from './secrets.ts';
+import { keepDataStrings } from './typed-data.ts';
 import type { TemplateEngine, TemplateVars } from './template.ts';
 
 export const LABEL_HUB = 'lynq.sh/hub';
@@ -74,6 +75,7 @@ export function renderResource(
   const { engine } = context;
   const manifest = renderTree(engine, resource.spec, vars, where, 'spec');
   if (!isPlainObject(manifest)) throw new RenderError('spec did not render to a mapping', where);
+  keepDataStrings(manifest, resource.spec);
   for (const field of ['apiVersion', 'kind'] as const) {
     if (typeof manifest[field] !== 'string' || manifest[field] === '') throw new RenderError(`the manifest has no ${field}`, { ...where, field: `spec.${field}` });
   }

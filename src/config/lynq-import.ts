@@ -1,0 +1,164 @@
+import { parseAllDocuments, stringify } from 'yaml';
+import { isLynqError, messageOf } from '../errors.ts';
+import { isPlainObject } from '../render/canonical-yaml.ts';
+import { GoTemplateError, translateGoTemplate } from '../render/go-template/translate.ts';
+import { FormFile, RESOURCE_LIST_NAMES } from './form-schema.ts';
+import { HubFile } from './hub-schema.ts';
+import { formatPath, parseForm } from './load.ts';
+import { formDifferences } from './lynq-notes.ts';
+import { ANNOTATION_TEMPLATE_SYNTAX, findUnquotedTemplates, templateSyntax, type LeafChange, type LeafRefusal } from './lynq-syntax.ts';
+
+export type ImportedDocument = {
+  kind: 'LynqHub' | 'LynqForm' | 'other';
+  /** metadata.name, or the kind for documents that are neither. */
+  name: string;
+  /** The file to write (hubs as they are; forms translated); undefined when it must not be written. */
+  output: string | undefined;
+  changes: LeafChange[];
+  refused: LeafRefusal[];
+  /** Lynq behaviours that mean something different here. */
+  differences: string[];
+  /** Why the document cannot be used at all (not valid YAML, not a valid hub or form). */
+  error: string | undefined;
+};
+export type ImportedFile = { file: string; documents: ImportedDocument[] };
+
+/**
+ * `lynq import`: Lynq's hub and form files into the bridge's, for good. Forms get their
+ * Go templates translated (a form with any refused template is not written: half a
+ * translation would not load); hubs are kept as they are, with a note for each field whose
+ * meaning differs here. Pure: text in, text and reports out.
+ */
+export function importLynqFiles(inputs: ReadonlyArray<{ file: string; text: string }>): ImportedFile[] {
+  const parsed = inputs.map(({ file, text }) => ({ file, docs: splitDocuments(file, text) }));
+  const hubNamespaces = new Map<string, string | undefined>();
+  for (const { docs } of parsed) {
+    for (const doc of docs) {
+      const hub = HubFile.safeParse(doc.raw);
+      if (hub.success) hubNamespaces.set(hub.data.metadata.name, hub.data.metadata.namespace);
+    }
+  }
+  return parsed.map(({ file, docs }) => ({
+    file,
+    documents: docs.map((doc) => (doc.error !== undefined ? failed('other', 'document', doc.error) : importDocument(file, doc.text, doc.raw, hubNamespaces))),
+  }));
+}
+
+function splitDocuments(file: string, text: string): Array<{ text: string; raw: unknown; error: string | undefined }> {
+  return parseAllDocuments(text, { prettyErrors: false })
+    .filter((doc) => doc.contents !== null)
+    .map((doc) => {
+      const range = doc.range;
+      const docText = text.slice(range[0], range[2]);
+      try {
+        // Before toJS: an unquoted template is a mapping with a mapping for a key.
+        // Padded to the document's first line, so the line named is the file's.
+        findUnquotedTemplates(file, '\n'.repeat(text.slice(0, range[0]).split('\n').length - 1) + docText);
+      } catch (error) {
+        if (!isLynqError(error)) throw error;
+        return { text: docText, raw: undefined, error: error.message };
+      }
+      const error = doc.errors[0];
+      return { text: docText, raw: error === undefined ? doc.toJS() : undefined, error: error === undefined ? undefined : `not valid YAML: ${error.message.split('\n')[0]}` };
+    });
+}
+
+function failed(kind: ImportedDocument['kind'], name: string, error: string): ImportedDocument {
+  return { kind, name, output: undefined, changes: [], refused: [], differences: [], error };
+}
+
+function importDocument(file: string, text: string, raw: unknown, hubNamespaces: ReadonlyMap<string, string | undefined>): ImportedDocument {
+  const kind = isPlainObject(raw) ? raw.kind : undefined;
+  if (kind === 'LynqHub') return importHub(raw, text);
+  if (kind !== 'LynqForm') return { ...failed('other', String(kind ?? 'no kind'), 'neither a LynqHub nor a LynqForm: left out'), error: undefined };
+  const name = isPlainObject(raw) && isPlainObject(raw.metadata) && typeof raw.metadata.name === 'string' ? raw.metadata.name : '(no name)';
+  const form = FormFile.safeParse(raw);
+  if (!form.success) {
+    const issue = form.error.issues[0]!;
+    return failed('LynqForm', name, `${formatPath(issue.path.map(String))}: ${issue.message}`);
+  }
+  let syntax;
+  try {
+    syntax = templateSyntax(form.data, file);
+  } catch (error) {
+    if (!isLynqError(error)) throw error;
+    return failed('LynqForm', name, error.detail);
+  }
+  const copy = structuredClone(raw) as Record<string, any>;
+  const changes: LeafChange[] = [];
+  const refused: LeafRefusal[] = [];
+  if (syntax === 'go') translateResources(copy.spec, changes, refused);
+  const metadata = (copy.metadata ??= {});
+  metadata.annotations = { ...(isPlainObject(metadata.annotations) ? metadata.annotations : {}), [ANNOTATION_TEMPLATE_SYNTAX]: 'nunjucks' };
+  if (refused.length > 0) return { kind: 'LynqForm', name, output: undefined, changes, refused, differences: [], error: undefined };
+  const output = stringify(copy, { lineWidth: 0 });
+  try {
+    // What is written must load as any form does.
+    const loaded = parseForm(file, output);
+    const differences = syntax === 'go' ? formDifferences(hubNamespaces.get(loaded.spec.hubId), loaded) : [];
+    return { kind: 'LynqForm', name, output, changes, refused, differences, error: undefined };
+  } catch (error) {
+    if (!isLynqError(error)) throw error;
+    return failed('LynqForm', name, `the translation does not load: ${messageOf(error)}`);
+  }
+}
+
+/** Every templated leaf of the raw form translated in place; the rest of the file is left as written. */
+function translateResources(spec: Record<string, any>, changes: LeafChange[], refused: LeafRefusal[]): void {
+  for (const list of RESOURCE_LIST_NAMES) {
+    const resources: unknown = spec[list];
+    if (!Array.isArray(resources)) continue;
+    for (const resource of resources as Array<Record<string, any>>) {
+      const id = String(resource.id);
+      const leaf = (field: string, from: string): string => {
+        try {
+          const to = translateGoTemplate(from);
+          if (to !== from) changes.push({ resource: id, field, from, to });
+          return to;
+        } catch (error) {
+          if (!(error instanceof GoTemplateError)) throw error;
+          refused.push({ resource: id, field, from, reason: error.message });
+          return from;
+        }
+      };
+      resource.spec = mapStrings(resource.spec, 'spec', leaf);
+      for (const field of ['nameTemplate', 'targetNamespace']) if (typeof resource[field] === 'string') resource[field] = leaf(field, resource[field]);
+      for (const field of ['labelsTemplate', 'annotationsTemplate']) {
+        if (!isPlainObject(resource[field])) continue;
+        for (const [key, value] of Object.entries(resource[field])) if (typeof value === 'string') resource[field][key] = leaf(`${field}.${key}`, value);
+      }
+    }
+  }
+}
+
+function mapStrings(value: unknown, at: string, fn: (field: string, value: string) => string): unknown {
+  if (typeof value === 'string') return fn(at, value);
+  if (Array.isArray(value)) return value.map((item, i) => mapStrings(item, `${at}[${i}]`, fn));
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, `${at}.${key}`, fn)]));
+  return value;
+}
+
+function importHub(raw: unknown, text: string): ImportedDocument {
+  const hub = HubFile.safeParse(raw);
+  const name = isPlainObject(raw) && isPlainObject(raw.metadata) && typeof raw.metadata.name === 'string' ? raw.metadata.name : '(no name)';
+  if (!hub.success) {
+    const issue = hub.error.issues[0]!;
+    return failed('LynqHub', name, `${formatPath(issue.path.map(String))}: ${issue.message}`);
+  }
+  const { metadata, spec } = hub.data;
+  const differences: string[] = [];
+  differences.push(
+    `metadata.namespace: in Lynq, where the hub and its LynqNodes live; here, the default namespace of rendered resources and of the LynqNode records (${metadata.namespace ?? 'none given: "default"'})`,
+  );
+  const settings = spec.source[spec.source.type];
+  const passwordRef = settings !== undefined && 'passwordRef' in settings ? settings.passwordRef : undefined;
+  if (passwordRef !== undefined && 'name' in passwordRef) {
+    differences.push(
+      `spec.source.${spec.source.type}.passwordRef: Lynq reads Secret ${passwordRef.name} from the cluster; here it is read from $LYNQ_SECRETS_DIR/${passwordRef.name}/${passwordRef.key} (mount the Secret there), or use { env: NAME } / { file: PATH }`,
+    );
+  }
+  differences.push('spec.source.syncInterval: Lynq polls at this interval; here it is the schedule of `lynq serve` (`lynq sync` runs once, e.g. from a CronJob)');
+  if (spec.valueMappings.hostOrUrl !== undefined) differences.push('spec.valueMappings.hostOrUrl: deprecated in Lynq (removed in 1.3); still read here, giving .hostOrUrl and .host');
+  if (spec.publish.repo === undefined) differences.push('spec.publish: none (a bridge field): add spec.publish.repo, the manifests repository Argo CD or Flux apply from, or pass --repo to lynq sync');
+  return { kind: 'LynqHub', name, output: text.endsWith('\n') ? text : `${text}\n`, changes: [], refused: [], differences, error: undefined };
+}
