@@ -50,7 +50,11 @@ export class TemplateEngine {
   /** One budget per node: a node's leaves all render with the same `vars` object. */
   private readonly budgets = new WeakMap<TemplateVars, TemplateBudget>();
 
-  constructor(variables: Iterable<string>) {
+  /** `clock` (milliseconds) measures each node's time budget; tests that check the other limits freeze it. */
+  constructor(
+    variables: Iterable<string>,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
     registerFilters(this.env);
     const budgetOf = (context: { ctx: Record<string, unknown> }): TemplateBudget => context.ctx[BUDGET_KEY] as TemplateBudget;
@@ -90,7 +94,7 @@ export class TemplateEngine {
     const leaf = this.compile(source, where);
     let budget = this.budgets.get(vars);
     if (budget === undefined) {
-      budget = new TemplateBudget();
+      budget = new TemplateBudget(this.clock);
       this.budgets.set(vars, budget);
     }
     try {
