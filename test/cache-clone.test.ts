@@ -203,24 +203,32 @@ describe('the cache on a bad disk or folder', () => {
 });
 
 describe('a lock on the cache clone', () => {
-  it('two opens of one repository (two hubs, or two syncs on an empty cache) take turns; both work', async () => {
+  it('two users of one clone (two hubs, two syncs, two opens of an empty cache) take turns change by change; both work', async () => {
     const { bare, head } = await seededRemote(FILES);
     const cacheDir = await tempDir();
-    // Both start on an empty cache at once.
-    const opening = [open(bare, cacheDir), open(bare, cacheDir)];
-    const winner = await Promise.race(opening.map((promise, index) => promise.then((repo) => ({ repo, index }))));
-    const other = opening[1 - winner.index]!;
+    // Both open an empty cache at once.
+    const [a, b] = await Promise.all([open(bare, cacheDir), open(bare, cacheDir)]);
+    assert.equal(await a.fetch('main'), head);
+    assert.equal(await b.fetch('main'), head);
+    const input = (file: string) => ({ parent: head, writes: new Map([[file, `${file}\n`]]), deletes: [], message: 'lynq: sync', author: AUTHOR, time: 1_700_000_000 });
+    // a starts building a commit: fast-import writes into the clone until a's commit ends.
+    await a.storeAhead([['nodes/a.txt', 'nodes/a.txt\n']]);
     const order: string[] = [];
-    void other.then(() => order.push('other opened'));
-    await syncWorks(winner.repo, bare, head);
-    assert.equal(order.length, 0, 'the second waits while the first works');
-    order.push('first closed');
-    await winner.repo.close();
-    const second = await other;
-    assert.deepEqual(order, ['first closed', 'other opened']);
-    const after = (await git(bare, ['rev-parse', 'main'])).trim();
-    assert.equal(await second.fetch('main'), after);
-    assert.equal((await second.listTree(after, 'nodes')).size, 3);
+    const building = b.commit(input('nodes/b.txt')).then((id) => {
+      order.push('b committed');
+      return id;
+    });
+    // Reads need no lock: a goes on reading while b waits.
+    assert.ok((await a.listTree(head, 'nodes')).size > 0);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual([...order], [], 'b waits while a builds its commit');
+    const mine = await a.commit(input('nodes/a.txt'));
+    order.push('a committed');
+    const theirs = await building;
+    assert.deepEqual(order, ['a committed', 'b committed']);
+    assert.equal(await a.push(mine, 'main', head), 'pushed');
+    assert.equal(await b.push(theirs, 'main', head), 'moved', 'the lease sees that a pushed first');
+    assert.ok((await readTree(bare, 'main')).has('nodes/a.txt'));
   });
 
   it('a lock left by a process that is gone is taken over', async () => {

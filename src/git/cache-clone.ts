@@ -18,7 +18,8 @@ import type { RunResult } from './git.ts';
 
 type Run = (dir: string, args: readonly string[], input?: string) => Promise<RunResult>;
 
-export type PreparedClone = { dir: string; lock: CloneLock };
+/** `lock` is held (for the check and the first set-up); `relock` takes it again for each later change to the clone. */
+export type PreparedClone = { dir: string; lock: CloneLock; relock: () => Promise<CloneLock> };
 
 export const DAMAGED_MARKER = 'lynq-damaged';
 
@@ -31,7 +32,9 @@ export async function prepareCacheClone(cacheDir: string, url: string, run: Run,
   const id = cloneId(url);
   const repos = path.join(cacheDir, 'repos');
   await ensureDir(repos, 'cannot create the cache folder');
-  const lock = await acquireCloneLock(path.join(cacheDir, 'locks', `${id}.lock`), options);
+  const lockDir = path.join(cacheDir, 'locks', `${id}.lock`);
+  const relock = () => acquireCloneLock(lockDir, options);
+  const lock = await relock();
   const dir = path.join(repos, `${id}.git`);
   try {
     const problem = await inspectClone(dir, run);
@@ -42,7 +45,7 @@ export async function prepareCacheClone(cacheDir: string, url: string, run: Run,
       await removeLeftovers(dir, run, options.logger);
     }
     await ensureDir(dir, 'cannot create the cache clone');
-    return { dir, lock };
+    return { dir, lock, relock };
   } catch (error) {
     await lock.release();
     throw error;

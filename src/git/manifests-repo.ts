@@ -74,8 +74,10 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Open the cache clone for a repository, creating it on first use. The clone is locked
- * until close(): one user at a time (cache-clone.ts checks and heals it first).
+ * Open the cache clone for a repository, creating it on first use (cache-clone.ts checks
+ * and heals it first). Every change to the clone (a fetch, building a commit from the
+ * first file stored ahead to the commit, a push) holds the clone's lock, so two syncs or
+ * two hubs sharing the clone take turns change by change; reads need no lock.
  */
 export async function openManifestsRepo(options: RepoOptions): Promise<ManifestsRepo> {
   const url = isRemoteUrl(options.url) ? options.url : path.resolve(options.url);
@@ -85,12 +87,13 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
   let dir: string;
   let temporary: string | undefined;
   let lock: CloneLock | undefined;
+  let relock: (() => Promise<CloneLock>) | undefined;
   if (options.cacheDir === undefined) {
     temporary = await mkdtemp(path.join(os.tmpdir(), 'lynq-repo-'));
     dir = temporary;
   } else {
     const run = (at: string, args: readonly string[], input?: string) => runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
-    ({ dir, lock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
+    ({ dir, lock, relock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
   }
   const git = createGit(dir, options);
   try {
@@ -103,7 +106,8 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
     const reason = saysNoSpace(messageOf(cause)) ? 'no space left on device' : messageOf(cause).trim().split('\n')[0];
     throw new GitError(`cannot prepare the cache clone in ${dir}: ${reason}`, {}, { cause });
   }
-  return new CachedRepo(dir, url, options, temporary, lock);
+  await lock?.release();
+  return new CachedRepo(dir, url, options, temporary, relock);
 }
 
 /** Keeps the staging refs of commits built at the same time in one process apart. */
@@ -118,8 +122,32 @@ class CachedRepo implements ManifestsRepo {
     private readonly url: string,
     private readonly options: RepoOptions,
     private readonly temporary: string | undefined,
-    private readonly lock: CloneLock | undefined,
+    private readonly relock: (() => Promise<CloneLock>) | undefined,
   ) {}
+
+  /** The lock while a commit is being built (from the first storeAhead to the end of commit). */
+  private building: Promise<CloneLock | undefined> | undefined;
+
+  /** Run `change` holding the clone's lock (already held while a commit is being built). */
+  private async locked<T>(change: () => Promise<T>): Promise<T> {
+    if (this.building !== undefined || this.relock === undefined) return change();
+    const lock = await this.relock();
+    try {
+      return await change();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private startBuilding(): void {
+    this.building ??= this.relock === undefined ? Promise.resolve(undefined) : this.relock();
+  }
+
+  private async endBuilding(): Promise<void> {
+    const building = this.building;
+    this.building = undefined;
+    await (await building?.catch(() => undefined))?.release();
+  }
 
   async fetch(branch: string): Promise<string | undefined> {
     const head = await this.remoteHead(branch);
@@ -127,7 +155,7 @@ class CachedRepo implements ManifestsRepo {
     // Already have it (no-op syncs): skip the fetch.
     const have = await this.run(['cat-file', '-e', `${head}^{commit}`]);
     if (have.code !== 0) {
-      const fetched = await this.run(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
+      const fetched = await this.locked(() => this.run(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]));
       if (fetched.code !== 0) throw this.failure(`fetching ${branch} from ${this.url}`, fetched);
     }
     return head;
@@ -174,23 +202,34 @@ class CachedRepo implements ManifestsRepo {
     return blobs;
   }
 
-  storeAhead(files: Iterable<readonly [string, string]>): Promise<void> {
+  async storeAhead(files: Iterable<readonly [string, string]>): Promise<void> {
+    if (this.ahead === undefined) {
+      // fast-import writes a temporary pack from now until the commit: the clone is ours until then.
+      this.startBuilding();
+      await this.building;
+    }
     this.ahead ??= this.fastImport();
     return this.ahead.store(files);
   }
 
   async commit(input: CommitInput): Promise<string> {
-    const ref = `refs/lynq/staging-${process.pid}-${++stagingCounter}`;
-    const staging = await this.stagingPlan(input.parent, [...input.writes.keys()]);
-    const run = this.ahead ?? this.fastImport();
-    this.ahead = undefined;
-    const imported = await run.commit(input, ref, staging);
-    if (imported.code !== 0) throw this.failure('building the commit (git fast-import)', imported);
-    const resolved = await this.run(['rev-parse', '--verify', ref]);
-    if (resolved.code !== 0) throw this.failure('reading the new commit', resolved);
-    await this.run(['update-ref', '-d', ref]);
-    await this.tidy();
-    return resolved.stdout.toString('utf8').trim();
+    this.startBuilding();
+    await this.building;
+    try {
+      const ref = `refs/lynq/staging-${process.pid}-${++stagingCounter}`;
+      const staging = await this.stagingPlan(input.parent, [...input.writes.keys()]);
+      const run = this.ahead ?? this.fastImport();
+      this.ahead = undefined;
+      const imported = await run.commit(input, ref, staging);
+      if (imported.code !== 0) throw this.failure('building the commit (git fast-import)', imported);
+      const resolved = await this.run(['rev-parse', '--verify', ref]);
+      if (resolved.code !== 0) throw this.failure('reading the new commit', resolved);
+      await this.run(['update-ref', '-d', ref]);
+      await this.tidy();
+      return resolved.stdout.toString('utf8').trim();
+    } finally {
+      await this.endBuilding();
+    }
   }
 
   /**
@@ -221,7 +260,11 @@ class CachedRepo implements ManifestsRepo {
     return stagingPlan(paths, (folder) => !existing.has(folder));
   }
 
-  async push(commit: string, branch: string, expected: string | undefined): Promise<PushOutcome> {
+  push(commit: string, branch: string, expected: string | undefined): Promise<PushOutcome> {
+    return this.locked(() => this.pushLocked(commit, branch, expected));
+  }
+
+  private async pushLocked(commit: string, branch: string, expected: string | undefined): Promise<PushOutcome> {
     // The lease makes "the remote is still at `expected`" part of the push: a branch that
     // was rewound or deleted since our fetch is a race too, never silently overwritten.
     const lease = `--force-with-lease=refs/heads/${branch}:${expected ?? ''}`;
@@ -233,7 +276,11 @@ class CachedRepo implements ManifestsRepo {
     return this.pushFailed(result, branch, expected, 'pushing to');
   }
 
-  async deleteBranch(branch: string, expected: string): Promise<PushOutcome> {
+  deleteBranch(branch: string, expected: string): Promise<PushOutcome> {
+    return this.locked(() => this.deleteBranchLocked(branch, expected));
+  }
+
+  private async deleteBranchLocked(branch: string, expected: string): Promise<PushOutcome> {
     const result = await this.run(['push', '--porcelain', `--force-with-lease=refs/heads/${branch}:${expected}`, 'origin', `:refs/heads/${branch}`]);
     if (result.code === 0) {
       await this.run(['update-ref', '-d', `refs/remotes/origin/${branch}`]);
@@ -265,8 +312,8 @@ class CachedRepo implements ManifestsRepo {
     // request already had its changes. The run still ends cleanly.
     await this.ahead?.abandon();
     this.ahead = undefined;
+    await this.endBuilding();
     if (this.temporary !== undefined) await rm(this.temporary, { recursive: true, force: true });
-    await this.lock?.release();
   }
 
   /** A failed git command as a GitError; a full disk is said in words, with the clone's path. */
