@@ -41,7 +41,7 @@ export const TEMPLATE_LIMITS = {
   /** Elements one `range()` may produce. */
   rangeSize: 10_000,
   /** Loop iterations over all loops of one node. */
-  iterations: 1_000_000,
+  iterations: 100_000,
   /** Characters of any one value, and of a node's output over all its leaves. */
   valueChars: 1024 * 1024,
   nodeChars: 4 * 1024 * 1024,
