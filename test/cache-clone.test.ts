@@ -39,7 +39,15 @@ async function seededRemote(files: Record<string, string>): Promise<{ bare: stri
 
 function capturingLogger() {
   const stream = captureStream();
-  return { logger: createLogger({ destination: stream, level: 'debug', registry: new SecretRegistry() }), lines: () => stream.text().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>) };
+  return {
+    logger: createLogger({ destination: stream, level: 'debug', registry: new SecretRegistry() }),
+    lines: () =>
+      stream
+        .text()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, any>),
+  };
 }
 
 async function open(url: string, cacheDir: string, logger = silentLogger(), extra: { lockWaitMs?: number } = {}): Promise<ManifestsRepo> {
@@ -252,6 +260,9 @@ describe('a lock on the cache clone', () => {
     const holder = spawn('sleep', ['60']);
     cleanups.push(async () => void holder.kill());
     await writeFile(path.join(lock, 'owner.json'), JSON.stringify({ pid: holder.pid, host: os.hostname(), since: '2026-01-01T00:00:00Z' }));
-    await assert.rejects(open(bare, cacheDir, silentLogger(), { lockWaitMs: 300 }), (error: unknown) => error instanceof GitError && new RegExp(`in use by process ${holder.pid} on ${os.hostname()}`).test(error.message));
+    await assert.rejects(
+      open(bare, cacheDir, silentLogger(), { lockWaitMs: 300 }),
+      (error: unknown) => error instanceof GitError && new RegExp(`in use by process ${holder.pid} on ${os.hostname()}`).test(error.message),
+    );
   });
 });

@@ -7,7 +7,7 @@ import { GitError } from '../src/errors.ts';
 import { openManifestsRepo } from '../src/git/manifests-repo.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
 import { lynq } from './helpers/cli.ts';
-import { formYaml, hubYaml } from './helpers/config.ts';
+import { formYaml } from './helpers/config.ts';
 import { tempFiles } from './helpers/files.ts';
 
 const TOKEN = 'ghp_ThisIsNotARealToken1234567890';

@@ -27,7 +27,10 @@ describe('plaintext Secrets wrapped in lists', () => {
     // A typed list's items may leave out kind and apiVersion: they are Secrets all the same.
     refused({ apiVersion: 'v1', kind: 'SecretList', items: [{ metadata: { name: 's' }, data: { a: 'aHVudGVyMg==' } }] }, 'spec.items[0].data');
     refused({ apiVersion: 'example.com/v1', kind: 'WhateverList', items: [plain] }, 'spec.items[0].stringData');
-    refused({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'SecretList', items: [plain] }] }] }, 'spec.items[0].items[0].items[0].stringData');
+    refused(
+      { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'SecretList', items: [plain] }] }] },
+      'spec.items[0].items[0].items[0].stringData',
+    );
   });
 
   test('ENC[…] values without a sops block are plaintext, at the top and in a list', () => {

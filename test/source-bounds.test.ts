@@ -60,7 +60,10 @@ describe('source timeouts out of range are config errors', () => {
     }
   }
   test('pglite: queryTimeoutSeconds 1e-9', () => {
-    assert.throws(() => hubFor('pglite', { table: 't', queryTimeoutSeconds: 1e-9 }), (error: unknown) => error instanceof ConfigError && /queryTimeoutSeconds/.test(error.message));
+    assert.throws(
+      () => hubFor('pglite', { table: 't', queryTimeoutSeconds: 1e-9 }),
+      (error: unknown) => error instanceof ConfigError && /queryTimeoutSeconds/.test(error.message),
+    );
   });
   test('values in range still load', () => {
     assert.equal(hubFor('mysql', { database: 'test', table: 't', connectTimeoutSeconds: 3600, queryTimeoutSeconds: 86_400 }).spec.source.mysql?.queryTimeoutSeconds, 86_400);

@@ -33,29 +33,29 @@ const ESCAPES: Record<string, string> = {
   'constructor of joiner': `{{ joiner.constructor("return 1")() }}`,
   'calling what joiner returns': `{% set j = joiner(",") %}{{ j() }}`,
   'constructor of loop': `{% for i in [1] %}{{ loop.constructor.constructor("return 1")() }}{% endfor %}`,
-  '__proto__': `{{ uid.__proto__ }}`,
+  __proto__: `{{ uid.__proto__ }}`,
   '__proto__ in brackets': `{{ uid["__proto__"] }}`,
   '__proto__ as a dict key': `{{ {"__proto__": uid} }}`,
-  'prototype': `{{ range.prototype }}`,
-  '__defineGetter__': `{{ uid.__defineGetter__("x", range) }}`,
-  '__lookupGetter__': `{{ uid.__lookupGetter__("__proto__")() }}`,
+  prototype: `{{ range.prototype }}`,
+  __defineGetter__: `{{ uid.__defineGetter__("x", range) }}`,
+  __lookupGetter__: `{{ uid.__lookupGetter__("__proto__")() }}`,
   'another dunder member': `{{ uid.__someMember__ }}`,
   'valueOf called': `{{ uid.valueOf() }}`,
   'toString called': `{{ uid.toString() }}`,
-  'call': `{{ uid.toUpperCase.call("x") }}`,
-  'apply': `{{ uid.toUpperCase.apply("x") }}`,
-  'bind': `{{ uid.toUpperCase.bind("x") }}`,
+  call: `{{ uid.toUpperCase.call("x") }}`,
+  apply: `{{ uid.toUpperCase.apply("x") }}`,
+  bind: `{{ uid.toUpperCase.bind("x") }}`,
   'a string method called': `{{ uid.toUpperCase() }}`,
   'an array method called': `{{ [1, 2].map(range) }}`,
   'a filter result called': `{{ (uid | upper)("x") }}`,
   'a filter returning a global, then its constructor': `{{ (uid | default(range)).constructor }}`,
   'a macro': `{% macro m() %}x{% endmacro %}{{ m() }}`,
-  'caller': `{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}x{% endcall %}`,
-  'include': `{% include "/etc/passwd" %}`,
-  'import': `{% import "x.njk" as x %}`,
+  caller: `{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}x{% endcall %}`,
+  include: `{% include "/etc/passwd" %}`,
+  import: `{% import "x.njk" as x %}`,
   'from import': `{% from "x.njk" import y %}`,
-  'extends': `{% extends "x.njk" %}`,
-  'block': `{% block b %}x{% endblock %}`,
+  extends: `{% extends "x.njk" %}`,
+  block: `{% block b %}x{% endblock %}`,
   'shadowing range with set': `{% set range = uid %}{{ range(1) }}`,
   'shadowing range with for': `{% for range in [1] %}{{ range }}{% endfor %}`,
   'reaching the budget': `{{ __lynqBudget }}`,
@@ -113,13 +113,19 @@ describe('what one node may cost', () => {
     'nested loops': ['{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}', /more than 100000 loop iterations/],
     'a string doubled in a loop': ['{% set x = "aaaaaaaa" %}{% for i in range(40) %}{% set x = x ~ x %}{% endfor %}{{ x | length }}', /characters is over the limit/],
     'a filter chain that multiplies': [`{{ uid | replace("a", "${'a'.repeat(200)}") | replace("a", "${'a'.repeat(200)}") | replace("a", "${'a'.repeat(200)}") }}`, /characters is over the limit/],
-    'a loop that splits a long string into characters, nested': ['{% set s = "" %}{% for i in range(2000) %}{% set s = s ~ "ab" %}{% endfor %}{% for a in s | split("") %}{% for b in s | split("") %}{% endfor %}{% endfor %}', /loop iterations/],
+    'a loop that splits a long string into characters, nested': [
+      '{% set s = "" %}{% for i in range(2000) %}{% set s = s ~ "ab" %}{% endfor %}{% for a in s | split("") %}{% for b in s | split("") %}{% endfor %}{% endfor %}',
+      /loop iterations/,
+    ],
   };
   for (const [name, [template, message]] of Object.entries(runtime)) {
     test(`fails the node: ${name}`, () => {
       // A frozen clock: on a busy machine the time limit would otherwise trip before the limit under test.
       const engine = new TemplateEngine(Object.keys(vars), () => 0);
-      assert.throws(() => engine.render(template.replace('{{ x | length }}', '{{ x }}'), { ...vars }, where), (error: unknown) => error instanceof RenderError && message.test(error.message) && /uid "u", resource r/.test(error.message));
+      assert.throws(
+        () => engine.render(template.replace('{{ x | length }}', '{{ x }}'), { ...vars }, where),
+        (error: unknown) => error instanceof RenderError && message.test(error.message) && /uid "u", resource r/.test(error.message),
+      );
     });
   }
 
@@ -158,7 +164,10 @@ describe('what one node may cost', () => {
       { uid: 'huge', active: true, values: { uid: 'huge', activate: '1', n: '100000000' } },
     ];
     const result = renderHub(hub, [form], rows, { root: 'tenants', bridgeVersion: 'test' });
-    assert.deepEqual(result.nodes.map((node) => node.uid), ['small']);
+    assert.deepEqual(
+      result.nodes.map((node) => node.uid),
+      ['small'],
+    );
     assert.equal(result.failures.length, 1);
     assert.match(result.failures[0]!.error, /hub customers, form web, uid "huge", resource settings, field spec\.data\.N: .*range of 100000000 elements/);
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
@@ -54,7 +55,7 @@ export async function prepareCacheClone(cacheDir: string, url: string, run: Run,
 
 /** Why the clone at `dir` cannot be trusted, or undefined when it can (or does not exist yet). */
 export async function inspectClone(dir: string, run: Run): Promise<string | undefined> {
-  let info;
+  let info: Stats;
   try {
     info = await lstat(dir);
   } catch {
@@ -77,7 +78,11 @@ export async function inspectClone(dir: string, run: Run): Promise<string | unde
   if (packProblem !== undefined) return packProblem;
   const refs = await run(dir, ['for-each-ref', '--format=%(objectname) %(refname)']);
   if (refs.code !== 0) return `its refs cannot be read: ${firstLine(refs.stderr)}`;
-  const listed = refs.stdout.toString('utf8').split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+  const listed = refs.stdout
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ') as [string, string]);
   if (listed.length === 0) return undefined;
   const asked = listed.flatMap(([id]) => [`${id}^{commit}`, `${id}^{tree}`]);
   const found = await run(dir, ['cat-file', '--batch-check'], `${asked.join('\n')}\n`);

@@ -30,7 +30,10 @@ export async function ensureDir(dir: string, action: string): Promise<void> {
     await mkdir(dir, { recursive: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      const again = await mkdir(dir).then(() => undefined, (second: unknown) => second);
+      const again = await mkdir(dir).then(
+        () => undefined,
+        (second: unknown) => second,
+      );
       if (again === undefined) return;
       throw fsFailure(action, dir, again);
     }

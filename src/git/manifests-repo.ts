@@ -164,7 +164,10 @@ class CachedRepo implements ManifestsRepo {
   private async remoteHead(branch: string): Promise<string | undefined> {
     const result = await this.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`]);
     if (result.code !== 0) throw this.failure(`reading ${this.url}`, result);
-    const line = result.stdout.toString('utf8').split('\n').find((item) => item.endsWith(`\trefs/heads/${branch}`));
+    const line = result.stdout
+      .toString('utf8')
+      .split('\n')
+      .find((item) => item.endsWith(`\trefs/heads/${branch}`));
     return line?.split('\t')[0];
   }
 
@@ -186,7 +189,7 @@ class CachedRepo implements ManifestsRepo {
     const unique = [...new Set(ids)];
     const blobs = new Map<string, string>();
     if (unique.length === 0) return blobs;
-    const result = await this.run(['cat-file', '--batch', '--buffer'], [unique.join('\n') + '\n']);
+    const result = await this.run(['cat-file', '--batch', '--buffer'], [`${unique.join('\n')}\n`]);
     if (result.code !== 0) throw await this.localFailure('reading files from the cache clone', result);
     const out = result.stdout;
     let at = 0;
@@ -293,7 +296,10 @@ class CachedRepo implements ManifestsRepo {
   private async pushFailed(result: RunResult, branch: string, expected: string | undefined, action: string): Promise<PushOutcome> {
     const now = await this.remoteHead(branch);
     if (now !== expected) return 'moved';
-    const status = result.stdout.toString('utf8').split('\n').find((line) => line.startsWith('!'));
+    const status = result.stdout
+      .toString('utf8')
+      .split('\n')
+      .find((line) => line.startsWith('!'));
     throw this.failure(`${action} ${branch} of ${this.url}`, { stderr: [status, result.stderr].filter(Boolean).join('\n') });
   }
 
@@ -324,7 +330,8 @@ class CachedRepo implements ManifestsRepo {
 
   /** A command that reads only the clone failed: the clone is suspect, and the next open starts it afresh. */
   private async localFailure(action: string, result: RunResult): Promise<GitError> {
-    if (this.temporary === undefined && !saysNoSpace(result.stderr) && !result.aborted && result.timedOutAfterSeconds === undefined) await markDamaged(this.dir, `${action}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
+    if (this.temporary === undefined && !saysNoSpace(result.stderr) && !result.aborted && result.timedOutAfterSeconds === undefined)
+      await markDamaged(this.dir, `${action}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
     return this.failure(action, result);
   }
 

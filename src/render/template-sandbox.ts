@@ -51,16 +51,68 @@ export const TEMPLATE_LIMITS = {
 
 /** Node types a manifest leaf may use. Anything else (Macro, Caller, Include, Import, Extends, Block, Super, extensions) is refused. */
 const ALLOWED_NODES = new Set([
-  'Root', 'NodeList', 'Output', 'TemplateData', 'Literal', 'Symbol', 'Group', 'Array', 'Dict', 'Pair', 'LookupVal',
-  'If', 'InlineIf', 'For', 'Set', 'Capture', 'Switch', 'Case', 'FunCall', 'Filter', 'KeywordArgs',
-  'In', 'Is', 'Or', 'And', 'Not', 'Add', 'Concat', 'Sub', 'Mul', 'Div', 'FloorDiv', 'Mod', 'Pow', 'Neg', 'Pos', 'Compare', 'CompareOperand',
+  'Root',
+  'NodeList',
+  'Output',
+  'TemplateData',
+  'Literal',
+  'Symbol',
+  'Group',
+  'Array',
+  'Dict',
+  'Pair',
+  'LookupVal',
+  'If',
+  'InlineIf',
+  'For',
+  'Set',
+  'Capture',
+  'Switch',
+  'Case',
+  'FunCall',
+  'Filter',
+  'KeywordArgs',
+  'In',
+  'Is',
+  'Or',
+  'And',
+  'Not',
+  'Add',
+  'Concat',
+  'Sub',
+  'Mul',
+  'Div',
+  'FloorDiv',
+  'Mod',
+  'Pow',
+  'Neg',
+  'Pos',
+  'Compare',
+  'CompareOperand',
 ]);
 
 /** Member names that reach JavaScript's object model rather than data. `__x__` names are refused as a class. */
 const FORBIDDEN_MEMBERS = new Set([
-  'constructor', 'prototype', '__proto__', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__',
-  'valueOf', 'toString', 'toLocaleString', 'call', 'apply', 'bind', 'caller', 'callee', 'arguments', 'hasOwnProperty',
-  'isPrototypeOf', 'propertyIsEnumerable', 'then',
+  'constructor',
+  'prototype',
+  '__proto__',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  'valueOf',
+  'toString',
+  'toLocaleString',
+  'call',
+  'apply',
+  'bind',
+  'caller',
+  'callee',
+  'arguments',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'then',
 ]);
 
 export const CALLABLE_GLOBALS = new Set(['range', 'cycler', 'joiner']);
@@ -165,7 +217,18 @@ export function rangeSize(start: number, stop: number | undefined, step: number 
 }
 
 function describe(typename: string): string {
-  const tags: Record<string, string> = { Macro: '{% macro %}', Caller: '{% call %} (caller)', Include: '{% include %}', Import: '{% import %}', FromImport: '{% from … import %}', Extends: '{% extends %}', Block: '{% block %}', Super: 'super()', CallExtension: 'an extension tag', CallExtensionAsync: 'an extension tag' };
+  const tags: Record<string, string> = {
+    Macro: '{% macro %}',
+    Caller: '{% call %} (caller)',
+    Include: '{% include %}',
+    Import: '{% import %}',
+    FromImport: '{% from … import %}',
+    Extends: '{% extends %}',
+    Block: '{% block %}',
+    Super: 'super()',
+    CallExtension: 'an extension tag',
+    CallExtensionAsync: 'an extension tag',
+  };
   return tags[typename] ?? `a ${typename} node`;
 }
 

@@ -1,19 +1,7 @@
 import nunjucks from 'nunjucks';
 import { RenderError, type ErrorWhere } from '../errors.ts';
 import { FILTERS, registerFilters } from './filters.ts';
-import {
-  addGuards,
-  BUDGET_KEY,
-  CALLABLE_GLOBALS,
-  checkSandbox,
-  compileAst,
-  GUARD_FILTER,
-  LOOP_FILTER,
-  nunjucksInternals,
-  rangeSize,
-  TemplateBudget,
-  type AstNode,
-} from './template-sandbox.ts';
+import { addGuards, BUDGET_KEY, CALLABLE_GLOBALS, checkSandbox, compileAst, GUARD_FILTER, LOOP_FILTER, nunjucksInternals, rangeSize, TemplateBudget, type AstNode } from './template-sandbox.ts';
 
 /** Variables a template sees: strings from the row, plus hubId and templateRef. */
 export type TemplateVars = Readonly<Record<string, string>>;
@@ -24,9 +12,7 @@ export type CompiledLeaf = (vars: TemplateVars, budget: TemplateBudget) => unkno
 const { parser, nodes } = nunjucksInternals;
 
 const TYPED_LEAF = /^\s*\{\{-?\s*([\s\S]+?)\s*\|\s*(int|float|bool|fromJson)\s*-?\}\}\s*$/;
-const typedConverters = new Map(
-  ['int', 'float', 'bool', 'fromJson'].map((name) => [name, FILTERS.find((filter) => filter.name === name)!.fn as (value: unknown) => unknown]),
-);
+const typedConverters = new Map(['int', 'float', 'bool', 'fromJson'].map((name) => [name, FILTERS.find((filter) => filter.name === name)!.fn as (value: unknown) => unknown]));
 /** The filters docs/filters.md documents (and nunjucks' `d` alias of `default`); nunjucks' other built-ins are not offered. */
 const DOCUMENTED_FILTERS = new Set([...FILTERS.map((filter) => filter.name), 'd']);
 

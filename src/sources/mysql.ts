@@ -23,10 +23,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
   let connection: Connection | undefined;
 
   async function connect(connectTimeoutSeconds = settings.connectTimeoutSeconds): Promise<Connection> {
-    const password =
-      settings.passwordRef === undefined
-        ? undefined
-        : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
+    const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
     const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
     const options: ConnectionOptions = {
       host: settings.host,

@@ -27,7 +27,10 @@ function decodeUtf8(bytes: Uint8Array): string {
 
 /** A value that is not valid UTF-8; `lossy` is it with U+FFFD for the bad bytes, to name the row by. */
 export class InvalidTextError extends Error {
-  constructor(readonly lossy: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly lossy: string,
+    options?: { cause?: unknown },
+  ) {
     super('is not valid UTF-8', options);
   }
 }
