@@ -1,12 +1,11 @@
 import { parseAllDocuments, stringify } from 'yaml';
 import { isLynqError, messageOf } from '../errors.ts';
 import { isPlainObject } from '../render/canonical-yaml.ts';
-import { GoTemplateError, translateGoTemplate } from '../render/go-template/translate.ts';
 import { FormFile, RESOURCE_LIST_NAMES } from './form-schema.ts';
 import { HubFile } from './hub-schema.ts';
 import { formatPath, parseForm } from './load.ts';
 import { formDifferences } from './lynq-notes.ts';
-import { ANNOTATION_TEMPLATE_SYNTAX, findUnquotedTemplates, templateSyntax, type LeafChange, type LeafRefusal } from './lynq-syntax.ts';
+import { ANNOTATION_TEMPLATE_SYNTAX, findUnquotedTemplates, leafTranslator, mapStrings, templateSyntax, type LeafChange, type LeafRefusal } from './lynq-syntax.ts';
 
 export type ImportedDocument = {
   kind: 'LynqHub' | 'LynqForm' | 'other';
@@ -105,22 +104,13 @@ function importDocument(file: string, text: string, raw: unknown, hubNamespaces:
 
 /** Every templated leaf of the raw form translated in place; the rest of the file is left as written. */
 function translateResources(spec: Record<string, any>, changes: LeafChange[], refused: LeafRefusal[]): void {
+  const translate = leafTranslator(changes, refused);
   for (const list of RESOURCE_LIST_NAMES) {
     const resources: unknown = spec[list];
     if (!Array.isArray(resources)) continue;
     for (const resource of resources as Array<Record<string, any>>) {
       const id = String(resource.id);
-      const leaf = (field: string, from: string): string => {
-        try {
-          const to = translateGoTemplate(from);
-          if (to !== from) changes.push({ resource: id, field, from, to });
-          return to;
-        } catch (error) {
-          if (!(error instanceof GoTemplateError)) throw error;
-          refused.push({ resource: id, field, from, reason: error.message });
-          return from;
-        }
-      };
+      const leaf = (field: string, from: string): string => translate(id, field, from);
       resource.spec = mapStrings(resource.spec, 'spec', leaf);
       for (const field of ['nameTemplate', 'targetNamespace']) if (typeof resource[field] === 'string') resource[field] = leaf(field, resource[field]);
       for (const field of ['labelsTemplate', 'annotationsTemplate']) {
@@ -129,13 +119,6 @@ function translateResources(spec: Record<string, any>, changes: LeafChange[], re
       }
     }
   }
-}
-
-function mapStrings(value: unknown, at: string, fn: (field: string, value: string) => string): unknown {
-  if (typeof value === 'string') return fn(at, value);
-  if (Array.isArray(value)) return value.map((item, i) => mapStrings(item, `${at}[${i}]`, fn));
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, `${at}.${key}`, fn)]));
-  return value;
 }
 
 function importHub(raw: unknown, text: string): ImportedDocument {

@@ -71,17 +71,7 @@ export function templateSyntax(form: FormFile, file: string): TemplateSyntax {
 export function translateFormSpec(spec: FormSpec): SpecTranslation {
   const changes: LeafChange[] = [];
   const refused: LeafRefusal[] = [];
-  const translateLeaf = (resource: string, field: string, from: string): string => {
-    try {
-      const to = translateGoTemplate(from);
-      if (to !== from) changes.push({ resource, field, from, to });
-      return to;
-    } catch (error) {
-      if (!(error instanceof GoTemplateError)) throw error;
-      refused.push({ resource, field, from, reason: error.message });
-      return from;
-    }
-  };
+  const translateLeaf = leafTranslator(changes, refused);
   const out: Record<string, unknown> = { ...spec };
   for (const list of RESOURCE_LIST_NAMES) {
     out[list] = spec[list].map((resource) => {
@@ -100,6 +90,21 @@ export function translateFormSpec(spec: FormSpec): SpecTranslation {
   return { spec: out as FormSpec, changes, refused };
 }
 
+/** Translates one leaf, recording the change or the refusal (a refused leaf is left as written). */
+export function leafTranslator(changes: LeafChange[], refused: LeafRefusal[]): (resource: string, field: string, from: string) => string {
+  return (resource, field, from) => {
+    try {
+      const to = translateGoTemplate(from);
+      if (to !== from) changes.push({ resource, field, from, to });
+      return to;
+    } catch (error) {
+      if (!(error instanceof GoTemplateError)) throw error;
+      refused.push({ resource, field, from, reason: error.message });
+      return from;
+    }
+  };
+}
+
 /** The templated leaves of one resource, as [field, template]. */
 export function leaves(resource: TResource): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -114,7 +119,8 @@ export function leaves(resource: TResource): Array<[string, string]> {
   return out;
 }
 
-function mapStrings(value: unknown, at: string, fn: (field: string, value: string) => string): unknown {
+/** Every string in a tree replaced by `fn(field, string)`; fields named as the render errors name them. */
+export function mapStrings(value: unknown, at: string, fn: (field: string, value: string) => string): unknown {
   if (typeof value === 'string') return fn(at, value);
   if (Array.isArray(value)) return value.map((item, i) => mapStrings(item, `${at}[${i}]`, fn));
   if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, `${at}.${key}`, fn)]));
