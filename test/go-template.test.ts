@@ -88,10 +88,34 @@ describe('Go template translation', () => {
     });
   }
 
-  test('detection: Go actions are told from the bridge\'s own', () => {
-    const go = ['{{ .uid }}', '{{ $x }}', '{{ upper .uid }}', '{{ end }}', '{{/* c */}}', '{{ (.a) }}', 'x {{- .uid -}}', '{{ ternary "a" "b" true }}', '{{ "" | default "fallback" }}', '{{ sha1sum "x" }}', '{{ now }} {{ date "2006" now }}'];
+  test("detection: Go actions are told from the bridge's own", () => {
+    const go = [
+      '{{ .uid }}',
+      '{{ $x }}',
+      '{{ upper .uid }}',
+      '{{ end }}',
+      '{{/* c */}}',
+      '{{ (.a) }}',
+      'x {{- .uid -}}',
+      '{{ ternary "a" "b" true }}',
+      '{{ "" | default "fallback" }}',
+      '{{ sha1sum "x" }}',
+      '{{ now }} {{ date "2006" now }}',
+    ];
     for (const template of go) assert.equal(looksLikeGoTemplate(template), true, template);
-    const own = ['{{ uid }}', '{{ plan | default("x") }}', '{{ "a.b" }}', '{{ x | replace(".", "-") }}', '{{ x | replace("a b", "-") }}', '{{ 1.5 | float }}', '{{ not x }}', '{{ x is defined }}', '{{ "a" if x else "b" }}', '{{ "test" | sha1sum }}', 'no template'];
+    const own = [
+      '{{ uid }}',
+      '{{ plan | default("x") }}',
+      '{{ "a.b" }}',
+      '{{ x | replace(".", "-") }}',
+      '{{ x | replace("a b", "-") }}',
+      '{{ 1.5 | float }}',
+      '{{ not x }}',
+      '{{ x is defined }}',
+      '{{ "a" if x else "b" }}',
+      '{{ "test" | sha1sum }}',
+      'no template',
+    ];
     for (const template of own) assert.equal(looksLikeGoTemplate(template), false, template);
   });
 });
@@ -156,7 +180,40 @@ describe('Go template refusals', () => {
   }
 
   test('whatever the input, the output names only variables, locals, loop, literals and documented filters', () => {
-    const allowedFilters = new Set(['toHost', 'trunc63', 'sha1sum', 'fromJson', 'int', 'float', 'bool', 'lower', 'upper', 'title', 'trim', 'quote', 'squote', 'b64enc', 'b64dec', 'sha256sum', 'toJson', 'toYaml', 'kebabcase', 'snakecase', 'camelcase', 'trimPrefix', 'trimSuffix', 'trunc', 'replace', 'indent', 'nindent', 'default', 'ternary', 'join', 'split', 'regexReplaceAll']);
+    const allowedFilters = new Set([
+      'toHost',
+      'trunc63',
+      'sha1sum',
+      'fromJson',
+      'int',
+      'float',
+      'bool',
+      'lower',
+      'upper',
+      'title',
+      'trim',
+      'quote',
+      'squote',
+      'b64enc',
+      'b64dec',
+      'sha256sum',
+      'toJson',
+      'toYaml',
+      'kebabcase',
+      'snakecase',
+      'camelcase',
+      'trimPrefix',
+      'trimSuffix',
+      'trunc',
+      'replace',
+      'indent',
+      'nindent',
+      'default',
+      'ternary',
+      'join',
+      'split',
+      'regexReplaceAll',
+    ]);
     for (const [go] of CASES) {
       const out = translateGoTemplate(go);
       for (const match of out.matchAll(/\|\s*([A-Za-z_][A-Za-z0-9_]*)/g)) assert.ok(allowedFilters.has(match[1]!), `${match[1]} in ${out}`);

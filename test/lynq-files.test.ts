@@ -49,7 +49,19 @@ describe("Lynq's published examples", () => {
 
   test('typed-values: the Deployment without a selector fails as the API server would refuse it; its typed fields are checked first', async () => {
     const config = await loadConfig(dirs('typed-values'));
-    const values = { uid: 'acme', maxReplicas: '', mountToken: 'false', image: 'api:1', appPort: '8080', environment: 'prod', maxConns: '100', cpuLimit: '1.5', memoryLimit: '512', cpuRequest: '0.5', memoryRequest: '256' };
+    const values = {
+      uid: 'acme',
+      maxReplicas: '',
+      mountToken: 'false',
+      image: 'api:1',
+      appPort: '8080',
+      environment: 'prod',
+      maxConns: '100',
+      cpuLimit: '1.5',
+      memoryLimit: '512',
+      cpuRequest: '0.5',
+      memoryRequest: '256',
+    };
     // Lynq's example has no spec.selector, which apps/v1 requires: Lynq's apply would be refused too.
     assert.throws(() => render(config, 'typed-app', values), /resource app, field spec\.spec\.selector: is required \(Deployment schema\)/);
     // With a row whose typed value cannot convert, the typed filter fails first, naming the field.
@@ -59,9 +71,23 @@ describe("Lynq's published examples", () => {
   test('templates-guide: conditions, printf, local variables, fromJson, list and range render as Lynq documents them', async () => {
     const config = await loadConfig(dirs('templates-guide'));
     const values = {
-      uid: 'acme', planId: 'enterprise', region: 'eu', maxReplicas: '3', autoMount: '', deployImage: '', appPort: '', cpuLimit: '', memoryLimit: '',
-      customDomain: 'acme.io', domainVerified: 'true', domainUrl: 'https://acme.example.com:8080/path', config: '{"apiKey":"sk-abc","endpoint":"https://api.example.com"}',
-      name: '  Acme  ', secret: 'hello', encoded: 'aGVsbG8=', data: 'test',
+      uid: 'acme',
+      planId: 'enterprise',
+      region: 'eu',
+      maxReplicas: '3',
+      autoMount: '',
+      deployImage: '',
+      appPort: '',
+      cpuLimit: '',
+      memoryLimit: '',
+      customDomain: 'acme.io',
+      domainVerified: 'true',
+      domainUrl: 'https://acme.example.com:8080/path',
+      config: '{"apiKey":"sk-abc","endpoint":"https://api.example.com"}',
+      name: '  Acme  ',
+      secret: 'hello',
+      encoded: 'aGVsbG8=',
+      data: 'test',
     };
     const names = render(config, 'names-and-conditions', values);
     assert.equal(names.names.metadata.name, 'acme-enterprise');
@@ -119,15 +145,21 @@ describe("Lynq's published examples", () => {
   test('unquoted: the template printed unquoted in Lynq\'s docs is found at load, with "quote it"', async () => {
     const result = await lynq(['validate', '--hubs', dirs('templates-guide').hubsDir, '--forms', dirs('unquoted').formsDir]);
     assert.equal(result.code, 2);
-    assert.match(result.err, /unquoted\.yaml:16, form unquoted, resource app, field spec\.spec\.replicas: a template left unquoted in YAML \(\{\{ ternary 5 2 \(eq \.planId "enterprise"\) \| int \}\}\) is read as a mapping, not a template: quote it/);
+    assert.match(
+      result.err,
+      /unquoted\.yaml:16, form unquoted, resource app, field spec\.spec\.replicas: a template left unquoted in YAML \(\{\{ ternary 5 2 \(eq \.planId "enterprise"\) \| int \}\}\) is read as a mapping, not a template: quote it/,
+    );
   });
 
   test('int-strictness: where Lynq writes 0 for "not-a-number" | int, the node fails', async () => {
     const config = await loadConfig(dirs('e2e-template-functions', 'int-strictness'));
-    assert.throws(() => render(config, 'invalid-int', { uid: 'func-test-uid', replicas: '3', appPort: '8080' }), (error: unknown) => {
-      assert.ok(error instanceof RenderError);
-      assert.match(error.message, /resource invalid-int-config, field spec\.data\.invalid-to-zero: .*int: "not-a-number" is not an integer/);
-      return true;
-    });
+    assert.throws(
+      () => render(config, 'invalid-int', { uid: 'func-test-uid', replicas: '3', appPort: '8080' }),
+      (error: unknown) => {
+        assert.ok(error instanceof RenderError);
+        assert.match(error.message, /resource invalid-int-config, field spec\.data\.invalid-to-zero: .*int: "not-a-number" is not an integer/);
+        return true;
+      },
+    );
   });
 });

@@ -8,7 +8,7 @@ import { checkLynqNodeCrd } from '../src/gitops/lynq-operator-clash.ts';
 const ROOT = path.join(import.meta.dirname, '..');
 const read = async (file: string) => parse(await readFile(path.join(ROOT, file), 'utf8')) as Record<string, any>;
 
-describe('LynqNode CRD: ours or the Lynq operator\'s', () => {
+describe("LynqNode CRD: ours or the Lynq operator's", () => {
   test("the bridge's own CRD (output-schema/lynqnode-crd.yaml) is ours", async () => {
     assert.deepEqual(checkLynqNodeCrd(await read('output-schema/lynqnode-crd.yaml')), { ours: true });
   });

@@ -25,7 +25,10 @@ ${data}`;
 
 function renderData(form: ReturnType<typeof parseForm>, values: Record<string, string>): Record<string, unknown> {
   const engine = new TemplateEngine(templateVariables(hub));
-  const node = renderNode({ hub, form, formHash: formHash(form), engine, root: 'nodes', bridgeVersion: '0.0.0-test' }, { uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', ...values } });
+  const node = renderNode(
+    { hub, form, formHash: formHash(form), engine, root: 'nodes', bridgeVersion: '0.0.0-test' },
+    { uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', ...values } },
+  );
   return parse(node.files[0]!.content).data;
 }
 
@@ -58,16 +61,25 @@ describe('forms in Lynq syntax, at load', () => {
     const go = parseForm('forms/web.yaml', declared('go', '          HASH: \'{{ sha1sum "x" }}\'\n'));
     assert.equal(cameInGoSyntax(go.spec), true);
     assert.equal((go.resources[0]!.spec.data as Record<string, string>).HASH, '{{ "x" | sha1sum }}');
-    assert.match(loadError(declared('helm', '          A: b\n')).message, /form web, field metadata\.annotations\.lynq\.sh\/template-syntax: annotation lynq\.sh\/template-syntax must be "go" or "nunjucks", not "helm"/);
+    assert.match(
+      loadError(declared('helm', '          A: b\n')).message,
+      /form web, field metadata\.annotations\.lynq\.sh\/template-syntax: annotation lynq\.sh\/template-syntax must be "go" or "nunjucks", not "helm"/,
+    );
   });
 
   test('a refused template names file, form, resource, field and the original expression', () => {
     const error = loadError(formYaml(configMap('          AT: "{{ now }}"\n')));
-    assert.equal(error.message, 'forms/web.yaml, form web, resource settings, field spec.data.AT: Go template "{{ now }}": now reads the clock, so every sync would render a new value and commit it: put the time in a column and map it in spec.extraValueMappings (timestamps arrive as ISO-8601 UTC text)');
+    assert.equal(
+      error.message,
+      'forms/web.yaml, form web, resource settings, field spec.data.AT: Go template "{{ now }}": now reads the clock, so every sync would render a new value and commit it: put the time in a column and map it in spec.extraValueMappings (timestamps arrive as ISO-8601 UTC text)',
+    );
   });
 
   test("the bridge's syntax inside a Go form is refused with the hint", () => {
-    assert.match(loadError(formYaml(configMap('          PLAN: "{{ plan }}"\n'))).message, /field spec\.data\.PLAN: Go template "\{\{ plan \}\}": function "plan" is not available here .*a variable is written \.plan/);
+    assert.match(
+      loadError(formYaml(configMap('          PLAN: "{{ plan }}"\n'))).message,
+      /field spec\.data\.PLAN: Go template "\{\{ plan \}\}": function "plan" is not available here .*a variable is written \.plan/,
+    );
   });
 
   test('lynq validate quotes the template as the user wrote it, next to its translation', async () => {
@@ -78,7 +90,10 @@ describe('forms in Lynq syntax, at load', () => {
     try {
       const result = await lynq(['validate', '--hubs', path.join(dir, 'hubs'), '--forms', path.join(dir, 'forms')]);
       assert.equal(result.code, 2);
-      assert.match(result.err, /resource settings, field spec\.data\.PLAN: template "\{\{ plna \| upper \}\}": undefined variable "plna" .* \(written in Lynq's syntax as "\{\{ \.plna \| upper \}\}"\)/);
+      assert.match(
+        result.err,
+        /resource settings, field spec\.data\.PLAN: template "\{\{ plna \| upper \}\}": undefined variable "plna" .* \(written in Lynq's syntax as "\{\{ \.plna \| upper \}\}"\)/,
+      );
     } finally {
       await cleanup();
     }
@@ -86,7 +101,10 @@ describe('forms in Lynq syntax, at load', () => {
 
   test('an unquoted template is found, as a mapping and as a YAML error, with "quote it"', () => {
     const mapping = loadError(formYaml(configMap('          REPLICAS: {{ .replicas }}\n')));
-    assert.match(mapping.message, /^forms\/web\.yaml:14, form web, resource settings, field spec\.data\.REPLICAS: a template left unquoted in YAML \(\{\{ \.replicas \}\}\) is read as a mapping, not a template: quote it, e\.g\. "\{\{ \.replicas \}\}"$/);
+    assert.match(
+      mapping.message,
+      /^forms\/web\.yaml:14, form web, resource settings, field spec\.data\.REPLICAS: a template left unquoted in YAML \(\{\{ \.replicas \}\}\) is read as a mapping, not a template: quote it, e\.g\. "\{\{ \.replicas \}\}"$/,
+    );
     const inList = loadError(formYaml(configMap('          A: x\n', '        args:\n          - {{ .plan }}\n')));
     assert.match(inList.message, /field spec\.args\[0\]: a template left unquoted/);
     const syntax = loadError(formYaml(configMap('          NAME: {{ .uid }}-app\n')));
@@ -95,14 +113,20 @@ describe('forms in Lynq syntax, at load', () => {
 });
 
 describe('typed filters in ConfigMap data keep a string', () => {
-  test('in the bridge\'s own syntax too (this used to be an error)', () => {
-    const form = parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: "{{ replicas | int }}"\n          ON: "{{ plan | bool }}"\n          RATIO: "{{ \'0.5\' | float }}"\n').replace('{{ .uid }}', '{{ uid }}')));
+  test("in the bridge's own syntax too (this used to be an error)", () => {
+    const form = parseForm(
+      'forms/web.yaml',
+      formYaml(configMap('          REPLICAS: "{{ replicas | int }}"\n          ON: "{{ plan | bool }}"\n          RATIO: "{{ \'0.5\' | float }}"\n').replace('{{ .uid }}', '{{ uid }}')),
+    );
     assert.deepEqual(renderData(form, { plan: 'yes', replicas: '3' }), { REPLICAS: '3', ON: 'true', RATIO: '0.5' });
   });
 
   test('a literal number in data is still refused: only templates become text', () => {
     const form = parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: 3\n').replace('{{ .uid }}', '{{ uid }}')));
-    assert.throws(() => renderData(form, { plan: 'x', replicas: '3' }), (error: unknown) => error instanceof RenderError && /spec\.data/.test(error.message));
+    assert.throws(
+      () => renderData(form, { plan: 'x', replicas: '3' }),
+      (error: unknown) => error instanceof RenderError && /spec\.data/.test(error.message),
+    );
   });
 
   test("a node that fails on a row's value quotes the template as written in Lynq's syntax", () => {

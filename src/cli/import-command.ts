@@ -54,7 +54,7 @@ function summary(file: string, doc: ImportedDocument, target: string | undefined
 async function inputFiles(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
   for (const given of paths) {
-    let info;
+    let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(given);
     } catch (cause) {

@@ -5,7 +5,7 @@ import { FormFile, RESOURCE_LIST_NAMES } from './form-schema.ts';
 import { HubFile } from './hub-schema.ts';
 import { formatPath, parseForm } from './load.ts';
 import { formDifferences } from './lynq-notes.ts';
-import { ANNOTATION_TEMPLATE_SYNTAX, findUnquotedTemplates, leafTranslator, mapStrings, templateSyntax, type LeafChange, type LeafRefusal } from './lynq-syntax.ts';
+import { ANNOTATION_TEMPLATE_SYNTAX, findUnquotedTemplates, leafTranslator, mapStrings, templateSyntax, type LeafChange, type LeafRefusal, type TemplateSyntax } from './lynq-syntax.ts';
 
 export type ImportedDocument = {
   kind: 'LynqHub' | 'LynqForm' | 'other';
@@ -76,19 +76,19 @@ function importDocument(file: string, text: string, raw: unknown, hubNamespaces:
     const issue = form.error.issues[0]!;
     return failed('LynqForm', name, `${formatPath(issue.path.map(String))}: ${issue.message}`);
   }
-  let syntax;
+  let syntax: TemplateSyntax;
   try {
     syntax = templateSyntax(form.data, file);
   } catch (error) {
     if (!isLynqError(error)) throw error;
     return failed('LynqForm', name, error.detail);
   }
-  const copy = structuredClone(raw) as Record<string, any>;
+  // The file as written (zod checked it is a form), not the parsed form: defaults stay implicit.
+  const copy = structuredClone(raw) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
   const changes: LeafChange[] = [];
   const refused: LeafRefusal[] = [];
   if (syntax === 'go') translateResources(copy.spec, changes, refused);
-  const metadata = (copy.metadata ??= {});
-  metadata.annotations = { ...(isPlainObject(metadata.annotations) ? metadata.annotations : {}), [ANNOTATION_TEMPLATE_SYNTAX]: 'nunjucks' };
+  copy.metadata.annotations = { ...(isPlainObject(copy.metadata.annotations) ? copy.metadata.annotations : {}), [ANNOTATION_TEMPLATE_SYNTAX]: 'nunjucks' };
   if (refused.length > 0) return { kind: 'LynqForm', name, output: undefined, changes, refused, differences: [], error: undefined };
   const output = stringify(copy, { lineWidth: 0 });
   try {
@@ -103,19 +103,24 @@ function importDocument(file: string, text: string, raw: unknown, hubNamespaces:
 }
 
 /** Every templated leaf of the raw form translated in place; the rest of the file is left as written. */
-function translateResources(spec: Record<string, any>, changes: LeafChange[], refused: LeafRefusal[]): void {
+function translateResources(spec: Record<string, unknown>, changes: LeafChange[], refused: LeafRefusal[]): void {
   const translate = leafTranslator(changes, refused);
   for (const list of RESOURCE_LIST_NAMES) {
-    const resources: unknown = spec[list];
+    const resources = spec[list];
     if (!Array.isArray(resources)) continue;
-    for (const resource of resources as Array<Record<string, any>>) {
+    for (const resource of resources) {
+      if (!isPlainObject(resource)) continue;
       const id = String(resource.id);
       const leaf = (field: string, from: string): string => translate(id, field, from);
       resource.spec = mapStrings(resource.spec, 'spec', leaf);
-      for (const field of ['nameTemplate', 'targetNamespace']) if (typeof resource[field] === 'string') resource[field] = leaf(field, resource[field]);
+      for (const field of ['nameTemplate', 'targetNamespace']) {
+        const value = resource[field];
+        if (typeof value === 'string') resource[field] = leaf(field, value);
+      }
       for (const field of ['labelsTemplate', 'annotationsTemplate']) {
-        if (!isPlainObject(resource[field])) continue;
-        for (const [key, value] of Object.entries(resource[field])) if (typeof value === 'string') resource[field][key] = leaf(`${field}.${key}`, value);
+        const map = resource[field];
+        if (!isPlainObject(map)) continue;
+        for (const [key, value] of Object.entries(map)) if (typeof value === 'string') map[key] = leaf(`${field}.${key}`, value);
       }
     }
   }

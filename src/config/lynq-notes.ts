@@ -38,9 +38,7 @@ export function formDifferences(hubNamespace: string | undefined, form: Form): s
     for (const [field, template] of leaves(resource)) {
       const typed = /\|\s*(int|float|bool)\b/.exec(template);
       if (typed) {
-        notes.push(
-          `${at}, resource ${resource.id}, field ${field}: ${typed[1]} is strict here: a value that does not convert fails the node (Lynq writes ${STRICT[typed[1]!]} instead)`,
-        );
+        notes.push(`${at}, resource ${resource.id}, field ${field}: ${typed[1]} is strict here: a value that does not convert fails the node (Lynq writes ${STRICT[typed[1]!]} instead)`);
       }
       if (/\|\s*trunc63\b/.test(template)) {
         notes.push(`${at}, resource ${resource.id}, field ${field}: trunc63 also trims trailing "-" and "." after cutting at 63 characters (Lynq only cuts), so the name stays valid`);

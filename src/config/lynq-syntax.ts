@@ -159,7 +159,7 @@ export function findUnquotedTemplates(file: string, text: string): void {
       }
       for (const pair of node.items) if (isPair(pair) && isScalar(pair.key)) visit(pair.value, [...path, String(pair.key.value)]);
     } else if (isSeq(node)) {
-      node.items.forEach((item, i) => visit(item, [...path, i]));
+      for (const [i, item] of node.items.entries()) visit(item, [...path, i]);
     }
   };
   visit(doc.contents, []);

@@ -34,7 +34,8 @@ const Crd = z.looseObject({
   }),
 });
 
-const MIGRATE = 'See "Coming from Lynq" in the README: stop the operator, take its LynqNodes off the resources it created (they keep running), remove its CRDs, then apply output-schema/lynqnode-crd.yaml';
+const MIGRATE =
+  'See "Coming from Lynq" in the README: stop the operator, take its LynqNodes off the resources it created (they keep running), remove its CRDs, then apply output-schema/lynqnode-crd.yaml';
 
 /**
  * Whether the cluster's LynqNode CRD is the bridge's. The bridge's node record keeps Lynq's
@@ -46,7 +47,8 @@ const MIGRATE = 'See "Coming from Lynq" in the README: stop the operator, take i
  */
 export function checkLynqNodeCrd(object: unknown): CrdVerdict {
   const parsed = Crd.safeParse(object);
-  if (!parsed.success) return { ours: false, message: `the object is not a CustomResourceDefinition the bridge can read (${parsed.error.issues[0]!.message} at ${parsed.error.issues[0]!.path.join('.')})` };
+  if (!parsed.success)
+    return { ours: false, message: `the object is not a CustomResourceDefinition the bridge can read (${parsed.error.issues[0]!.message} at ${parsed.error.issues[0]!.path.join('.')})` };
   const crd = parsed.data;
   if (crd.metadata.name !== LYNQNODE_CRD_NAME || crd.spec.group !== 'operator.lynq.sh' || crd.spec.names.kind !== 'LynqNode') {
     return { ours: false, message: `CRD ${crd.metadata.name} is not the LynqNode CRD (${LYNQNODE_CRD_NAME}, group operator.lynq.sh, kind LynqNode)` };

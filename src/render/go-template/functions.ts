@@ -55,10 +55,32 @@ const ENVIRONMENT = "reads the bridge's environment: map a column in spec.extraV
 /** Functions refused for a reason worth saying, with what to use instead. */
 export const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(
-    ['now', 'date', 'dateInZone', 'date_in_zone', 'dateModify', 'date_modify', 'mustDateModify', 'must_date_modify', 'ago', 'unixEpoch', 'htmlDate', 'htmlDateInZone', 'toDate', 'mustToDate', 'duration', 'durationRound'].map((name) => [name, CLOCK]),
+    [
+      'now',
+      'date',
+      'dateInZone',
+      'date_in_zone',
+      'dateModify',
+      'date_modify',
+      'mustDateModify',
+      'must_date_modify',
+      'ago',
+      'unixEpoch',
+      'htmlDate',
+      'htmlDateInZone',
+      'toDate',
+      'mustToDate',
+      'duration',
+      'durationRound',
+    ].map((name) => [name, CLOCK]),
   ),
   ...Object.fromEntries(['randAlphaNum', 'randAlpha', 'randNumeric', 'randAscii', 'randInt', 'randBytes', 'uuidv4', 'shuffle', 'bcrypt', 'htpasswd', 'encryptAES'].map((name) => [name, RANDOM])),
-  ...Object.fromEntries(['genPrivateKey', 'genCA', 'genCAWithKey', 'genSelfSignedCert', 'genSelfSignedCertWithKey', 'genSignedCert', 'genSignedCertWithKey', 'derivePassword', 'buildCustomCert'].map((name) => [name, KEYS])),
+  ...Object.fromEntries(
+    ['genPrivateKey', 'genCA', 'genCAWithKey', 'genSelfSignedCert', 'genSelfSignedCertWithKey', 'genSignedCert', 'genSignedCertWithKey', 'derivePassword', 'buildCustomCert'].map((name) => [
+      name,
+      KEYS,
+    ]),
+  ),
   env: ENVIRONMENT,
   expandenv: ENVIRONMENT,
   getHostByName: 'looks up the network: put the address in a column',

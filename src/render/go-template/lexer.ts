@@ -19,9 +19,7 @@ type TokenBody =
   | { kind: 'char' }
   | { kind: 'punct'; value: '(' | ')' | '|' | ',' | ':=' | '=' };
 
-export type Piece =
-  | { kind: 'text'; text: string }
-  | { kind: 'action'; source: string; tokens: Token[]; trimLeft: boolean; trimRight: boolean; comment: boolean };
+export type Piece = { kind: 'text'; text: string } | { kind: 'action'; source: string; tokens: Token[]; trimLeft: boolean; trimRight: boolean; comment: boolean };
 
 const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'" };
 

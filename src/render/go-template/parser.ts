@@ -16,11 +16,7 @@ export type Operand =
 export type Command = Operand[];
 export type Pipeline = { declare: string[]; assign: boolean; commands: Command[] };
 
-export type Node =
-  | { kind: 'text'; text: string }
-  | { kind: 'output'; pipeline: Pipeline; trim: Trim; source: string }
-  | { kind: 'comment'; trim: Trim }
-  | BlockNode;
+export type Node = { kind: 'text'; text: string } | { kind: 'output'; pipeline: Pipeline; trim: Trim; source: string } | { kind: 'comment'; trim: Trim } | BlockNode;
 
 /** `if`/`else if`/`else`, `with`, `range`: each keyword's trim markers are kept. */
 export type BlockNode = {

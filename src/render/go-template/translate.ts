@@ -16,7 +16,25 @@ export function translateGoTemplate(source: string): string {
   return translator.nodes(parseGoTemplate(source), { dot: undefined, vars: new Map() });
 }
 
-const GO_FUNCTIONS = new Set([...Object.keys(FUNCTION_FILTERS), ...Object.keys(REFUSED_FUNCTIONS), 'and', 'or', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'index', 'print', 'printf', 'list', 'if', 'with', 'range']);
+const GO_FUNCTIONS = new Set([
+  ...Object.keys(FUNCTION_FILTERS),
+  ...Object.keys(REFUSED_FUNCTIONS),
+  'and',
+  'or',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'index',
+  'print',
+  'printf',
+  'list',
+  'if',
+  'with',
+  'range',
+]);
 
 /**
  * True when the text has a Go-style action: a `.field`, `$var`, `{{ end }}`, a comment, or a
@@ -162,7 +180,12 @@ class Translator {
         return atom(`(not ${paren(args[0]!)})`);
       case 'eq':
         count(2, Infinity);
-        return atom(`(${args.slice(1).map((arg) => `${paren(args[0]!)} === ${paren(arg)}`).join(' or ')})`);
+        return atom(
+          `(${args
+            .slice(1)
+            .map((arg) => `${paren(args[0]!)} === ${paren(arg)}`)
+            .join(' or ')})`,
+        );
       case 'ne':
       case 'lt':
       case 'le':
@@ -187,7 +210,10 @@ class Translator {
       count(mapping.arity);
       const subject = args[mapping.subject]!;
       const rest = args.filter((_, i) => i !== mapping.subject).map((arg) => arg.text);
-      return { kind: 'filter', text: `${subject.kind === 'atom' || subject.kind === 'filter' ? subject.text : `(${subject.text})`} | ${mapping.filter}${rest.length > 0 ? `(${rest.join(', ')})` : ''}` };
+      return {
+        kind: 'filter',
+        text: `${subject.kind === 'atom' || subject.kind === 'filter' ? subject.text : `(${subject.text})`} | ${mapping.filter}${rest.length > 0 ? `(${rest.join(', ')})` : ''}`,
+      };
     }
     const reason = REFUSED_FUNCTIONS[name];
     if (reason !== undefined) throw new GoTemplateError(`${name} ${reason}`);
