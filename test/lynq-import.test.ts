@@ -111,6 +111,24 @@ spec:
     }
   });
 
+  test("a file of several documents: each is imported on its own, comments stay, lines are the file's", async () => {
+    const hub = await readFile(fixture('api-reference', 'hubs', 'production-nodes.yaml'), 'utf8');
+    const { dir: inputs, cleanup: done } = await tempFiles({
+      'all.yaml': `# our hub\n${hub}---\n# our form\napiVersion: operator.lynq.sh/v1\nkind: LynqForm\nmetadata:\n  name: web\nspec:\n  hubId: production-nodes\n  configMaps:\n    - id: config\n      nameTemplate: "{{ .uid }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          PLAN: {{ .planId }}\n`,
+    });
+    try {
+      const out = path.join(dir, 'multi');
+      const result = await lynq(['import', path.join(inputs, 'all.yaml'), '--out', out]);
+      assert.equal(result.code, 2);
+      assert.match(result.out, /all\.yaml: hub production-nodes: kept as it is/);
+      const lines = `# our hub\n${hub}`.split('\n').length;
+      assert.match(result.out, new RegExp(`all\\.yaml:${lines + 15}, form web, resource config, field spec\\.data\\.PLAN: a template left unquoted`));
+      assert.equal(await readFile(path.join(out, 'hubs', 'production-nodes.yaml'), 'utf8'), `# our hub\n${hub}`);
+    } finally {
+      await done();
+    }
+  });
+
   test('a missing input is a usage error', async () => {
     const result = await lynq(['import', path.join(dir, 'no-such-folder')]);
     assert.equal(result.code, 2);

@@ -44,22 +44,28 @@ export function importLynqFiles(inputs: ReadonlyArray<{ file: string; text: stri
 }
 
 function splitDocuments(file: string, text: string): Array<{ text: string; raw: unknown; error: string | undefined }> {
-  return parseAllDocuments(text, { prettyErrors: false })
-    .filter((doc) => doc.contents !== null)
-    .map((doc) => {
-      const range = doc.range;
-      const docText = text.slice(range[0], range[2]);
-      try {
-        // Before toJS: an unquoted template is a mapping with a mapping for a key.
-        // Padded to the document's first line, so the line named is the file's.
-        findUnquotedTemplates(file, '\n'.repeat(text.slice(0, range[0]).split('\n').length - 1) + docText);
-      } catch (error) {
-        if (!isLynqError(error)) throw error;
-        return { text: docText, raw: undefined, error: error.message };
-      }
-      const error = doc.errors[0];
-      return { text: docText, raw: error === undefined ? doc.toJS() : undefined, error: error === undefined ? undefined : `not valid YAML: ${error.message.split('\n')[0]}` };
-    });
+  const out: Array<{ text: string; raw: unknown; error: string | undefined }> = [];
+  let end = 0;
+  for (const doc of parseAllDocuments(text, { prettyErrors: false })) {
+    // From the end of the previous document, so the comments above this one stay with it.
+    const begin = end;
+    end = doc.range[2];
+    if (doc.contents === null) continue;
+    const docText = text.slice(begin, end).replace(/^(\s*\n)*---[^\n]*\n/, '');
+    const padding = '\n'.repeat(text.slice(0, end - docText.length).split('\n').length - 1);
+    try {
+      // Before toJS: an unquoted template is a mapping with a mapping for a key. Padded, so
+      // the line named is the file's.
+      findUnquotedTemplates(file, padding + docText);
+    } catch (error) {
+      if (!isLynqError(error)) throw error;
+      out.push({ text: docText, raw: undefined, error: error.message });
+      continue;
+    }
+    const error = doc.errors[0];
+    out.push({ text: docText, raw: error === undefined ? doc.toJS() : undefined, error: error === undefined ? undefined : `not valid YAML: ${error.message.split('\n')[0]}` });
+  }
+  return out;
 }
 
 function failed(kind: ImportedDocument['kind'], name: string, error: string): ImportedDocument {
