@@ -63,7 +63,8 @@ export type LoggerOptions = {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const registry = options.registry ?? new SecretRegistry();
-  const level = options.level ?? process.env.LYNQ_LOG_LEVEL ?? 'info';
+  // An empty variable (easy to get from a Kubernetes env entry) means the default.
+  const level = options.level ?? (process.env.LYNQ_LOG_LEVEL || 'info');
   const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
   return pino(
     {

@@ -34,7 +34,7 @@ describe('the lynq command', () => {
     const lists = `  configMaps:\n    - id: c\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          A: "{{ plan | nosuchfilter }}"\n          B: "{{ typo }}"\n          C: "{% if %}"\n`;
     const files = await tempFiles({ 'hubs/h.yaml': hubYaml({ extra: { plan: 'plan' } }), 'forms/f.yaml': formYaml(lists) });
     try {
-      const bad = await lynq(['validate', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`]);
+      const bad = await lynq(['validate', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', `${files.dir}/manifests.git`]);
       assert.equal(bad.code, 2);
       assert.match(bad.err, /f\.yaml, form web, resource c, field spec\.data\.A: .*nosuchfilter/);
       assert.match(bad.err, /field spec\.data\.B: .*undefined variable "typo"/);

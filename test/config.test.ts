@@ -113,8 +113,8 @@ describe('hub and form files', () => {
   });
 
   test('resource ids are unique across all lists', () => {
-    const twice = form(`  configMaps:\n${CM('a')}  services:\n    - id: a\n      spec: { apiVersion: v1, kind: Service }\n`);
-    assertConfigError(() => parseForm('f.yaml', twice), /^f\.yaml, field spec\.configMaps\[0\]\.id: resource id a is used twice \(also in spec\.services\)/);
+    const twice = form(`  configMaps:\n${CM('a')}  services:\n    - id: a\n      nameTemplate: a\n      spec: { apiVersion: v1, kind: Service }\n`);
+    assertConfigError(() => parseForm('f.yaml', twice), /^f\.yaml:\d+, field spec\.configMaps\[0\]\.id: resource id a is used twice \(also in spec\.services\)/);
   });
 
   test('unknown dependIds and cycles are config errors; a cycle is shown', () => {
@@ -139,7 +139,7 @@ describe('hub and form files', () => {
   });
 
   test('a missing folder is a clear error', async () => {
-    await assert.rejects(loadConfig({ hubsDir: '/nonexistent/hubs', formsDir: 'forms' }), /\/nonexistent\/hubs: cannot read the hubs folder/);
+    await assert.rejects(loadConfig({ hubsDir: '/nonexistent/hubs', formsDir: 'forms' }), /cannot read the hubs folder \/nonexistent\/hubs: there is no such folder; run lynq in the folder that holds hubs\/ and forms\/, or pass --hubs DIR/);
   });
 });
 

@@ -196,6 +196,15 @@ describe('schema validation', () => {
             spec:
               containers: ${containers}
 `;
+  const failsAtLoad = (lists: string, expected: RegExp) =>
+    assert.throws(
+      () => render('    engine: none\n', lists),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.match(error.message, expected);
+        return true;
+      },
+    );
   const fails = (lists: string, expected: RegExp) =>
     assert.throws(
       () => render('    engine: none\n', lists),
@@ -207,10 +216,12 @@ describe('schema validation', () => {
     );
 
   test('a rendered manifest that breaks the Kubernetes OpenAPI schema fails its node with the path of the bad field', () => {
-    fails(deployment('[{ image: nginx }]'), /^hub customers, form web, uid "acme", resource app, field spec\.spec\.template\.spec\.containers\[0\]\.name: is required \(Deployment schema\)$/);
+    // What is wrong as written fails the form at load (lynq validate says it); what a row makes wrong fails the node.
+    failsAtLoad(deployment('[{ image: nginx }]'), /form web, field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.name: is required \(Deployment schema\)$/);
     fails(deployment('[{ name: app, image: nginx }]', '"{{ plan }}"'), /resource app, field spec\.spec\.replicas: must be integer \(Deployment schema\)$/);
-    fails(deployment('[{ name: app, image: nginx, resources: { limits: { cpu: lots } } }]'), /field spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/);
-    fails(deployment('[{ name: app }]').replace('kind: Deployment', 'kind: Deploymnet').replace('  deployments:', '  manifests:'), /field spec\.kind: Deploymnet is not a kind of apps\/v1/);
+    fails(deployment('[{ name: app, image: nginx, resources: { limits: { cpu: "{{ plan }}" } } }]'), /field spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/);
+    failsAtLoad(deployment('[{ name: app, image: nginx, resources: { limits: { cpu: lots } } }]'), /field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/);
+    failsAtLoad(deployment('[{ name: app }]').replace('kind: Deployment', 'kind: Deploymnet').replace('  deployments:', '  manifests:'), /field spec\.manifests\[0\]\.spec\.kind: Deploymnet is not a kind of apps\/v1 in the Kubernetes OpenAPI schema: did you mean Deployment\?/);
     assert.doesNotThrow(() => render('    engine: none\n', deployment('[{ name: app, image: nginx }]')));
   });
 

@@ -175,9 +175,10 @@ describe('rendering a node', () => {
     assertRenderError(() => renderNode(context(cm('', '"{{ plan | upper }}"')), row('acme')), /field metadata\.name: name "GOLD" is not a DNS-1123 name/);
     assertRenderError(() => renderNode(context(cm('      labelsTemplate:\n        tier: "{{ note }}"\n')), row('acme', { note: 'has space' })), /label tier="has space"/);
     assertRenderError(() => renderNode(context(cm('      targetNamespace: "{{ plan }}_ns"\n')), row('acme')), /field targetNamespace: namespace "gold_ns"/);
-    assertRenderError(() => renderNode(context(cm('').replace('kind: ConfigMap', 'kind: Service')), row('acme')), /in the configMaps list, so its kind must be ConfigMap, not Service/);
-    assertRenderError(() => renderNode(context(cm('').replace('        apiVersion: v1\n', '')), row('acme')), /field spec\.apiVersion: the manifest has no apiVersion/);
-    assertRenderError(() => renderNode(context(cm('', '""').replace('      nameTemplate: ""\n', '')), row('acme')), /has no name/);
+    // The same mistakes written into the form itself fail it at load (test/static-checks.test.ts); made by a row, they fail the node.
+    assertRenderError(() => renderNode(context(cm('').replace('kind: ConfigMap', 'kind: "{{ note }}"')), row('acme', { note: 'Service' })), /in the configMaps list, so its kind must be ConfigMap, not Service/);
+    assertRenderError(() => renderNode(context(cm('').replace('        apiVersion: v1\n', '        apiVersion: "{{ note }}"\n')), row('acme', { note: '' })), /field spec\.apiVersion: the manifest has no apiVersion/);
+    assertRenderError(() => renderNode(context(cm('', '"{{ note }}"')), row('acme', { note: '' })), /has no name/);
   });
 
   test('cluster-scoped kinds get no namespace', () => {
@@ -186,8 +187,8 @@ describe('rendering a node', () => {
   });
 
   test('plaintext Secrets are refused, pointing at the alternatives', () => {
-    const secret = `  secrets:\n    - id: creds\n      nameTemplate: "{{ uid }}-creds"\n      spec:\n        apiVersion: v1\n        kind: Secret\n        stringData:\n          password: "{{ note }}"\n`;
-    assertRenderError(() => renderNode(context(secret), row('acme')), /resource creds, field spec\.stringData: is a Secret with plaintext data .*SealedSecret.*ExternalSecret.*SOPS/);
+    const secret = `  secrets:\n    - id: creds\n      nameTemplate: "{{ uid }}-creds"\n      spec:\n        apiVersion: v1\n        kind: Secret\n        stringData: "{{ note | fromJson }}"\n`;
+    assertRenderError(() => renderNode(context(secret), row('acme', { note: '{"password":"x"}' })), /resource creds, field spec\.stringData: is a Secret with plaintext data .*SealedSecret.*ExternalSecret.*SOPS/);
     const sealed = `  manifests:\n    - id: creds\n      nameTemplate: "{{ uid }}-creds"\n      spec:\n        apiVersion: bitnami.com/v1alpha1\n        kind: SealedSecret\n        spec:\n          encryptedData:\n            password: AgBy3i4OJSWK+PiTySYZZA==\n`;
     assert.equal(fileOf(renderNode(context(sealed), row('acme')), 'creds.yaml').kind, 'SealedSecret');
   });

@@ -1,8 +1,8 @@
-import { isDnsLabel } from '../config/dns-label.ts';
 import { loadConfig } from '../config/load.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import type { HistoryEntry, NodeRef } from '../git/history.ts';
+import type { HistoryEntry } from '../git/history.ts';
+import { parseNodeRef } from './arguments.ts';
 import { nodePaths } from '../plan/prefixes.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { checkRoot } from '../render/paths.ts';
@@ -19,7 +19,7 @@ export type HistoryOptions = { hubs: string; forms: string; repo?: string; patch
  */
 export async function runHistory(name: string, options: HistoryOptions, context: CommandContext): Promise<number> {
   const node = parseNodeRef(name);
-  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
+  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } });
   const hub = config.hubs.get(node.hub);
   if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(node.hub)} (hubs: ${[...config.hubs.keys()].join(', ') || 'none'})`);
   const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
@@ -51,16 +51,7 @@ export async function runHistory(name: string, options: HistoryOptions, context:
   }
 }
 
-/** hub/form/uid, each a DNS label: what is read from the user never names a path outside the node. */
-export function parseNodeRef(name: string): NodeRef {
-  const parts = name.split('/');
-  const [hub, form, uid] = parts;
-  if (parts.length !== 3 || hub === undefined || form === undefined || uid === undefined) throw new ConfigError(`expected hub/form/uid, got ${JSON.stringify(name)}`);
-  for (const part of parts) {
-    if (!isDnsLabel(part)) throw new ConfigError(`${JSON.stringify(part)} in ${JSON.stringify(name)} is not a DNS label, so no node has that name`);
-  }
-  return { hub, form, uid };
-}
+export { parseNodeRef };
 
 function table(entries: readonly HistoryEntry[]): string {
   const rows = entries.map((entry) => [shortDate(entry.date), entry.commit.slice(0, 12), entry.author, entry.change, entry.pullRequest === undefined ? '' : `#${entry.pullRequest}`, entry.why]);

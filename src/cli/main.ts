@@ -1,12 +1,28 @@
 import { Command, CommanderError } from 'commander';
-import { InternalError, isLynqError, messageOf, RenderError } from '../errors.ts';
+import { ForgeError, GitError, InternalError, isLynqError, messageOf, RenderError, SourceError } from '../errors.ts';
 import { createLogger, SecretRegistry } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
+import { logLevelOf, positiveInteger } from './arguments.ts';
 import type { Io } from './io.ts';
-import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_PARTIAL } from './report.ts';
+import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_PUBLISHED, EXIT_PARTIAL } from './report.ts';
 
 // Each command's module is imported when the command runs, so a command loads only what
 // it uses (`lynq history` answers in well under a second; sync pulls in databases and GitHub).
+
+// Kept in step with the README's tables by test/help-readme.test.ts.
+const HELP_AFTER = `
+Environment:
+  LYNQ_LOG_LEVEL    trace, debug, info, warn (default), error, fatal, silent
+  LYNQ_CACHE_DIR    the cache clone and the checked seals (default ~/.cache/lynq)
+  LYNQ_SECRETS_DIR  where passwordRef { name, key } reads <name>/<key> (default /var/run/secrets/lynq)
+
+Exit codes:
+  0  all good (including nothing to change)
+  1  some nodes failed or are conflicted, removals were held back, or changes are blocked
+  2  usage or config error (a hub or form file, a template, a flag, an environment variable)
+  3  the database, git or GitHub failed: nothing published for that hub
+  70 a bug in the bridge (an internal error, with its stack)
+`;
 
 const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: process.env, isTty: Boolean(process.stderr.isTTY) });
 
@@ -18,15 +34,23 @@ const defaultIo = (): Io => ({ out: process.stdout, err: process.stderr, env: pr
  */
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   let code = 0;
+  let level: string;
+  try {
+    level = logLevelOf(io.env);
+  } catch (error) {
+    io.err.write(`lynq: ${messageOf(error)}\n`);
+    return EXIT_CONFIG;
+  }
   const secrets = new SecretRegistry();
-  const logger = createLogger({ level: io.env.LYNQ_LOG_LEVEL ?? 'warn', registry: secrets });
+  const logger = createLogger({ level, registry: secrets });
   const context = { io, logger, secrets };
   const program = new Command('lynq')
     .description('Database rows rendered into per-node Kubernetes manifests in Git (Lynq through GitOps).')
     .version(BRIDGE_VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out.write(text), writeErr: (text) => io.err.write(text) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText('after', HELP_AFTER);
 
   const dirs = (command: Command): Command =>
     command.option('--hubs <dir>', 'folder of LynqHub files', 'hubs').option('--forms <dir>', 'folder of LynqForm files', 'forms');
@@ -35,13 +59,17 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--hub <name>', 'only this hub')
     .option('--repo <url-or-path>', 'manifests repository, instead of spec.publish.repo')
     .option('--dry-run', 'print the plan per node and write nothing')
-    .option('--diff', 'with --dry-run: print the diff too')
+    .option('--diff', 'with --dry-run: print the diff too (without --dry-run it is a usage error)')
     .option('--allow-deletions', 'remove nodes even beyond the deletion guard')
-    .action(async (options) => {
+    .action(async (options, command: Command) => {
+      // A sync that publishes prints no diff; saying nothing about a --diff it ignores would mislead.
+      if (options.diff && !options.dryRun) command.error('error: --diff shows what a dry run would change: use it with --dry-run (lynq sync --dry-run --diff)', { exitCode: EXIT_CONFIG });
       code = await (await import('./sync-command.ts')).runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, context);
     });
 
-  dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG')).action(async (options) => {
+  dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG'))
+    .option('--repo <url-or-path>', 'check as a sync with this --repo would')
+    .action(async (options) => {
     code = await (await import('./validate-command.ts')).runValidate(options, io);
   });
 
@@ -61,7 +89,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--repo <url-or-path>', 'manifests repository, instead of spec.publish.repo')
     .option('--patch', 'show each change\'s diff')
     .option('--json', 'print JSON, for scripts')
-    .option('--limit <n>', 'only the newest n changes', (value) => Number.parseInt(value, 10))
+    .option('--limit <n>', 'only the newest n changes', positiveInteger)
     .action(async (node: string, options) => {
       const history = await import('./history-command.ts');
       code = await history.runHistory(node, { ...options, patch: Boolean(options.patch), json: Boolean(options.json) }, context);
@@ -91,7 +119,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG;
     if (isLynqError(error) && !(error instanceof InternalError)) {
       io.err.write(`lynq: ${error.message}\n`);
-      return error instanceof RenderError ? EXIT_PARTIAL : EXIT_CONFIG;
+      // One rule for every command: a node that cannot render is 1, the database, git or the forge failing is 3, the rest is config (2).
+      if (error instanceof RenderError) return EXIT_PARTIAL;
+      if (error instanceof SourceError || error instanceof GitError || error instanceof ForgeError) return EXIT_NOT_PUBLISHED;
+      return EXIT_CONFIG;
     }
     // A bug: say so, with the stack, under its own exit code so scripts never take it for a config error.
     const cause = error instanceof InternalError && error.cause instanceof Error ? error.cause : error;

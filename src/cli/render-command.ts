@@ -7,15 +7,13 @@ import { checkRoot } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
 import { readHubRows } from '../sources/factory.ts';
 import { BRIDGE_VERSION } from '../version.ts';
+import { parseNodeRef } from './arguments.ts';
 import type { CommandContext } from './io.ts';
 import { EXIT_OK } from './report.ts';
 
 /** `lynq render hub/form/uid`: the node's files on stdout, as a multi-document stream. */
 export async function runRender(node: string, options: { hubs: string; forms: string }, context: CommandContext): Promise<number> {
-  const [hubName, formName, uid, ...rest] = node.split('/');
-  if (hubName === undefined || formName === undefined || uid === undefined || rest.length > 0) {
-    throw new ConfigError(`expected hub/form/uid, got ${JSON.stringify(node)}`);
-  }
+  const { hub: hubName, form: formName, uid } = parseNodeRef(node);
   const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
   const hub = config.hubs.get(hubName);
   if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(hubName)}`);

@@ -87,7 +87,10 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
     }
     const counts = countByStatus(result.plan.nodes);
     const pushed = result.outcome === 'published' || (result.outcome === 'pull-request-failed' && result.commit !== undefined);
-    const last = options.dryRun ? (pushed ? 'would commit' : 'no changes') : pushed ? (result.commit?.slice(0, 12) ?? '') : 'no changes';
+    // Nothing to publish because every node failed is not "no changes".
+    const allFailed = result.plan.nodes.length > 0 && result.plan.nodes.every((node) => node.status === 'failed');
+    const nothing = allFailed ? 'failed' : 'no changes';
+    const last = options.dryRun ? (pushed ? 'would commit' : nothing) : pushed ? (result.commit?.slice(0, 12) ?? '') : nothing;
     rows.push([result.hub, ...COLUMNS.map((column) => String(counts[column])), last, ...(withPullRequests ? [pullRequestCell(result)] : [])]);
     const proposal = 'proposal' in result ? result.proposal : undefined;
     const proposed = new Set(proposal?.outcome === 'blocked' ? [] : (proposal?.nodes ?? []));

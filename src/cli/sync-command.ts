@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadConfig, type Config, type Hub } from '../config/load.ts';
 import { urlCredentialProblem } from '../config/repo-url.ts';
 import { ConfigError } from '../errors.ts';
@@ -20,11 +21,15 @@ export type SyncCommandOptions = {
 
 export async function runSync(options: SyncCommandOptions, context: CommandContext): Promise<number> {
   const { io } = context;
-  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
+  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } });
   const hubs = selectHubs(config, options.hub);
   // Before any database is read: a credential in --repo is a usage error (exit 2), never printed.
   const problem = options.repo === undefined ? undefined : urlCredentialProblem(options.repo);
   if (problem !== undefined) throw new ConfigError(`--repo ${problem}`);
+  if (config.forms.length === 0) {
+    // Every node would be removed: far more likely a wrong --forms than an intent, so nothing is read or written.
+    throw new ConfigError(`no form files (*.yaml) in ${path.resolve(options.forms)}: nothing to render; pass --forms DIR if they are elsewhere`);
+  }
   const deps = createSyncDeps({
     logger: context.logger,
     secrets: context.secrets,

@@ -1,5 +1,5 @@
 import { isPlainObject } from '../render/canonical-yaml.ts';
-import { loadConfig, type Config } from '../config/load.ts';
+import { collectConfig, type Config } from '../config/load.ts';
 import { lynqDifferences } from '../config/lynq-notes.ts';
 import { writtenAs } from '../config/lynq-syntax.ts';
 import { isLynqError, messageOf } from '../errors.ts';
@@ -10,13 +10,14 @@ import type { Io } from './io.ts';
 import { EXIT_CONFIG, EXIT_OK } from './report.ts';
 
 /**
- * Every file parsed and cross-checked (loadConfig), then every template of every form
+ * Every file parsed and cross-checked (collectConfig, with the publish settings a sync needs), then every template of every form
  * compiled against its hub's variables, so a typo fails here and not on 10,000 nodes.
  * Then a note for each resource policy the hub's engine cannot express exactly.
  */
-export async function runValidate(options: { hubs: string; forms: string }, io: Io): Promise<number> {
-  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
-  const problems = checkTemplates(config);
+export async function runValidate(options: { hubs: string; forms: string; repo?: string }, io: Io): Promise<number> {
+  // Everything a sync checks before it reads a database, all at once: files, schemas, publish settings, templates.
+  const { config, problems: loadProblems } = await collectConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } });
+  const problems = [...loadProblems.map((problem) => problem.message), ...checkTemplates(config)];
   for (const problem of problems) io.err.write(`lynq: ${problem}\n`);
   if (problems.length > 0) return EXIT_CONFIG;
   // Not errors: where Argo CD or Flux cannot express a policy exactly, say so per resource.

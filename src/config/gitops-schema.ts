@@ -23,6 +23,8 @@ export const ArgoCdSettings = z.strictObject({
   /** Where the Applications live (the namespace Argo CD watches). */
   namespace: Name.default('argocd'),
   project: z.string().min(1).default('default'),
+  /** `CreateNamespace=true` on every node Application: Argo CD creates the destination namespace. Default false (optional, so hubs without it keep their settings hash). */
+  createNamespace: z.boolean().optional(),
   /** The manifests repository as Argo CD reaches it; default: `spec.publish.repo` when that is a URL. */
   repoURL: z.string().min(1).optional(),
   /** Default: `spec.publish.branch`. */

@@ -1,13 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { dagLevels } from './dag.ts';
 import { FormFile, RESOURCE_LISTS, RESOURCE_LIST_NAMES, type FormSpec, type ResourceList, type TResource } from './form-schema.ts';
 import { HubFile, type HubSpec } from './hub-schema.ts';
 import { acceptLynqSyntax } from './lynq-syntax.ts';
-import { toPlainData } from './yaml-limits.ts';
+import { formFindings, publishFindings, type PublishCheckOptions } from './static-checks.ts';
+import { formatPath, parseYamlFile } from './yaml-file.ts';
 
 export type Hub = {
   name: string;
@@ -38,115 +37,160 @@ export type Config = {
   forms: Form[];
 };
 
-export type LoadOptions = { hubsDir: string; formsDir: string };
+export type LoadOptions = {
+  hubsDir: string;
+  formsDir: string;
+  /** Check that every hub can publish (repository, root, pull-request settings), as sync and history need; `--repo` stands in for `spec.publish.repo`. */
+  publishing?: PublishCheckOptions;
+};
 
-/** Load, validate and cross-check every hub and form file; the first problem found is thrown. */
+/** Load, validate and cross-check every hub and form file; every problem found is thrown at once (one ConfigError, one line each). */
 export async function loadConfig(options: LoadOptions): Promise<Config> {
+  const { config, problems } = await collectConfig(options);
+  if (problems.length > 0) throw combine(problems);
+  return config;
+}
+
+/** Every hub and form that loads, and every problem of the others: for `lynq validate`, which reports them all. */
+export async function collectConfig(options: LoadOptions): Promise<{ config: Config; problems: ConfigError[] }> {
+  const problems: ConfigError[] = [];
   const hubs = new Map<string, Hub>();
-  for (const file of await yamlFiles(options.hubsDir, 'hubs')) {
-    const hub = parseHub(file, await readFile(file, 'utf8'));
+  const hubFiles = await yamlFiles(options.hubsDir, 'hubs', problems);
+  for (const file of hubFiles) {
+    const { hub, problems: found } = readHub(file, await readFile(file, 'utf8'), options.publishing);
+    problems.push(...found);
+    if (hub === undefined) continue;
     const existing = hubs.get(hub.name);
-    if (existing) throw new ConfigError(`hub ${hub.name} is defined twice (also in ${existing.file})`, { file });
-    hubs.set(hub.name, hub);
+    if (existing) problems.push(new ConfigError(`hub ${hub.name} is defined twice (also in ${existing.file})`, { file }));
+    else hubs.set(hub.name, hub);
   }
   const forms: Form[] = [];
-  for (const file of await yamlFiles(options.formsDir, 'forms')) {
-    const form = parseForm(file, await readFile(file, 'utf8'));
+  const formFiles = await yamlFiles(options.formsDir, 'forms', problems);
+  for (const file of formFiles) {
+    const { form, problems: found } = readForm(file, await readFile(file, 'utf8'));
+    problems.push(...found);
+    if (form === undefined) continue;
     const twin = forms.find((other) => other.name === form.name);
-    if (twin) throw new ConfigError(`form ${form.name} is defined twice (also in ${twin.file})`, { file });
+    if (twin) {
+      problems.push(new ConfigError(`form ${form.name} is defined twice (also in ${twin.file})`, { file }));
+      continue;
+    }
     if (!hubs.has(form.spec.hubId)) {
-      throw new ConfigError(`spec.hubId names hub ${JSON.stringify(form.spec.hubId)}, which no file in ${options.hubsDir} defines`, {
-        file,
-        field: 'spec.hubId',
-      });
+      // A hub that failed to load is reported already; a form of it is not an orphan.
+      if (!problems.some((problem) => hubFiles.includes(problem.where.file ?? ''))) {
+        problems.push(new ConfigError(`spec.hubId names hub ${JSON.stringify(form.spec.hubId)}, which no file in ${path.resolve(options.hubsDir)} defines (hubs: ${[...hubs.keys()].join(', ') || 'none'})`, { file, field: 'spec.hubId' }));
+      }
+      continue;
     }
     forms.push(form);
   }
-  return { hubs, forms };
+  return { config: { hubs, forms }, problems };
 }
 
-async function yamlFiles(dir: string, what: string): Promise<string[]> {
+/** Several problems as one error: each on its own line, as the CLI prints it (`lynq: …`). */
+function combine(problems: readonly ConfigError[]): ConfigError {
+  if (problems.length === 1) return problems[0]!;
+  return new ConfigError(problems.map((problem) => problem.message).join('\nlynq: '), {}, { cause: new AggregateError(problems) });
+}
+
+async function yamlFiles(dir: string, what: 'hubs' | 'forms', problems: ConfigError[]): Promise<string[]> {
   let names: string[];
+  const full = path.resolve(dir);
   try {
     names = await readdir(dir);
   } catch (cause) {
-    throw new ConfigError(`cannot read the ${what} folder`, { file: dir }, { cause });
+    const reason = (cause as { code?: string }).code === 'ENOENT' ? 'there is no such folder' : (cause as { code?: string }).code === 'ENOTDIR' ? 'it is not a folder' : `it cannot be read (${(cause as Error).message})`;
+    throw new ConfigError(
+      `cannot read the ${what} folder ${full}: ${reason}; run lynq in the folder that holds hubs/ and forms/, or pass --${what} DIR`,
+      {},
+      { cause },
+    );
   }
-  return names
-    .filter((name) => name.endsWith('.yaml') || name.endsWith('.yml'))
+  const files = names
+    .filter((name) => (name.endsWith('.yaml') || name.endsWith('.yml')) && !name.startsWith('.'))
     .sort()
     .map((name) => path.join(dir, name));
+  // No forms is a valid state for bootstrap (and for a hub whose forms were all removed); sync says so itself.
+  if (files.length === 0 && what === 'hubs') {
+    problems.push(new ConfigError(`no ${what === 'hubs' ? 'hub' : 'form'} files (*.yaml) in ${full}: nothing to ${what === 'hubs' ? 'sync' : 'render'}; pass --${what} DIR if they are elsewhere`));
+  }
+  return files;
 }
 
-export function parseHub(file: string, text: string): Hub {
-  const hub = parseFile(file, text, 'LynqHub', HubFile);
-  return { name: hub.metadata.name, namespace: hub.metadata.namespace ?? 'default', file, spec: hub.spec };
+export function parseHub(file: string, text: string, publishing?: PublishCheckOptions): Hub {
+  const { hub, problems } = readHub(file, text, publishing);
+  if (problems.length > 0 || hub === undefined) throw combine(problems);
+  return hub;
+}
+
+function readHub(file: string, text: string, publishing: PublishCheckOptions | undefined): { hub?: Hub; problems: ConfigError[] } {
+  const parsed = parseYamlFile(file, text, 'LynqHub', HubFile);
+  if (parsed.data === undefined) return { problems: parsed.problems };
+  const hub: Hub = { name: parsed.data.metadata.name, namespace: parsed.data.metadata.namespace ?? 'default', file, spec: parsed.data.spec };
+  if (publishing === undefined) return { hub, problems: [] };
+  const problems = publishFindings(hub, publishing).map(
+    (finding) => new ConfigError(finding.message, { file, line: parsed.lineOf(finding.path), hub: hub.name, field: formatPath(finding.path) }),
+  );
+  return { hub: problems.length === 0 ? hub : undefined, problems };
 }
 
 export function parseForm(file: string, text: string): Form {
-  const form = acceptLynqSyntax(file, text, () => parseFile(file, text, 'LynqForm', FormFile));
+  const { form, problems } = readForm(file, text);
+  if (problems.length > 0 || form === undefined) throw combine(problems);
+  return form;
+}
+
+function readForm(file: string, text: string): { form?: Form; problems: ConfigError[] } {
+  let parsed: ReturnType<typeof parseYamlFile<typeof FormFile>> | undefined;
+  let form: FormFile;
+  try {
+    // Lynq's Go-template forms are translated first (config/lynq-syntax.ts); a file that does not parse stops there.
+    form = acceptLynqSyntax(file, text, () => {
+      parsed = parseYamlFile(file, text, 'LynqForm', FormFile);
+      if (parsed.data === undefined) throw combine(parsed.problems);
+      return parsed.data;
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { problems: parsed !== undefined && parsed.problems.length > 0 ? parsed.problems : [error] };
+  }
+  const lineOf = parsed?.lineOf ?? (() => undefined);
+  const name = form.metadata.name;
+  const problems = formFindings(form.spec, RESOURCE_LIST_NAMES).map(
+    (finding) => new ConfigError(finding.message, { file, line: lineOf(finding.path), form: name, field: formatPath(finding.path) }),
+  );
   const listed: Array<Omit<FormResource, 'level'>> = [];
   const seen = new Map<string, string>();
   for (const list of RESOURCE_LIST_NAMES) {
     form.spec[list].forEach((resource, index) => {
       const other = seen.get(resource.id);
       if (other !== undefined) {
-        throw new ConfigError(`resource id ${resource.id} is used twice (also in spec.${other}); ids must be unique across all lists`, {
-          file,
-          field: `spec.${list}[${index}].id`,
-        });
+        problems.push(
+          new ConfigError(`resource id ${resource.id} is used twice (also in spec.${other}); ids must be unique across all lists`, {
+            file,
+            line: lineOf(['spec', list, index, 'id']),
+            field: `spec.${list}[${index}].id`,
+          }),
+        );
+        return;
       }
       seen.set(resource.id, `${list}`);
       listed.push({ ...resource, list, expectedKind: RESOURCE_LISTS[list] });
     });
   }
-  const levels = dagLevels(listed, { file, form: form.metadata.name });
+  let levels: Map<string, number>;
+  try {
+    levels = dagLevels(listed, { file, form: name });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { problems: [...problems, error] };
+  }
+  if (problems.length > 0) return { problems };
   const resources = listed
     .map((resource, order) => ({ resource: { ...resource, level: levels.get(resource.id) ?? 0 }, order }))
     .sort((a, b) => a.resource.level - b.resource.level || a.order - b.order)
     .map(({ resource }) => resource);
-  return { name: form.metadata.name, file, spec: form.spec, resources };
+  return { form: { name, file, spec: form.spec, resources }, problems: [] };
 }
 
-function parseFile<S extends z.ZodType>(file: string, text: string, kind: string, schema: S): z.infer<S> {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const line = lineCounter.linePos(syntax.pos[0]).line;
-    throw new ConfigError(`not valid YAML: ${syntax.message.split('\n')[0]}`, { file, line }, { cause: syntax });
-  }
-  const raw: unknown = toPlainData(doc, lineCounter, file);
-  const actual = isRecord(raw) ? raw.kind : undefined;
-  if (actual !== kind) {
-    throw new ConfigError(`expected kind: ${kind}, found ${actual === undefined ? 'no kind' : `kind: ${String(actual)}`}`, { file });
-  }
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const fieldPath = issue.path.map(String);
-  throw new ConfigError(issueMessage(issue), { file, field: formatPath(fieldPath), line: lineOf(doc, lineCounter, fieldPath) }, { cause: parsed.error });
-}
-
-/** zod puts the reason for a bad record key in a nested issue; surface it. */
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_key' && issue.issues[0] !== undefined) return `key ${issue.issues[0].message}`;
-  return issue.message;
-}
-
-/** The line of the deepest YAML node on the path that exists (a missing field points at its parent). */
-function lineOf(doc: Document, lineCounter: LineCounter, fieldPath: string[]): number | undefined {
-  for (let depth = fieldPath.length; depth >= 0; depth--) {
-    const node = doc.getIn(fieldPath.slice(0, depth).map((part) => (/^\d+$/.test(part) ? Number(part) : part)), true);
-    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
-
-export function formatPath(parts: readonly (string | number)[]): string {
-  return parts.map((part, i) => (typeof part === 'number' || /^\d+$/.test(String(part)) ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { formatPath };

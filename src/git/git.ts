@@ -198,8 +198,16 @@ export function gitFailure(action: string, result: RunResult | { stderr: string 
   const run = result as RunResult;
   if (run.aborted) return new GitError(`${action}: git ${run.command ?? ''} was cancelled`, where);
   if (run.timedOutAfterSeconds !== undefined) return new GitError(`${action}: git ${run.command ?? ''} timed out after ${run.timedOutAfterSeconds} s`, where);
-  const stderr = result.stderr.trim().split('\n').slice(-3).join(' | ');
-  return new GitError(`${action} failed${stderr ? `: ${stderr}` : ''}`, where);
+  // git's first line says what went wrong (the rest is advice, often several lines): keep it, and the last two.
+  const lines = result.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const first = lines.find((line) => /^(fatal|error|remote: error):/.test(line)) ?? lines[0];
+  const stderr = (lines.length <= 3 ? lines : [first!, ...lines.slice(-2).filter((line) => line !== first)]).join(' | ');
+  const hint = /does not appear to be a git repository/.test(first ?? '')
+    ? ' (to start a new local manifests repository: git init --bare <path>)'
+    : /refusing to update checked out branch/.test(first ?? '')
+      ? ' (push to a bare repository: git init --bare <path>, or git clone --bare of this one)'
+      : '';
+  return new GitError(`${action} failed${stderr ? `: ${stderr}` : ''}${hint}`, where);
 }
 
 /** The git subcommand of an argument list (past `-c key=value` options). */

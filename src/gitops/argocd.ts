@@ -34,6 +34,8 @@ export function argoApplication(gitops: ResolvedGitops, node: EngineNode): Recor
       };
     });
   const syncOptions = [...settings.syncPolicy.syncOptions];
+  // Argo CD creates the destination namespace before applying the node (a form that names its namespace needs no Namespace resource).
+  if (settings.createNamespace && !syncOptions.some((option) => option.startsWith('CreateNamespace='))) syncOptions.push('CreateNamespace=true');
   if (ignoreDifferences.length > 0 && !syncOptions.some((option) => option.startsWith('RespectIgnoreDifferences='))) syncOptions.push('RespectIgnoreDifferences=true');
   return {
     apiVersion: 'argoproj.io/v1alpha1',

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { ConfigError, RenderError, type ErrorWhere } from '../errors.ts';
+import { RenderError, type ErrorWhere } from '../errors.ts';
 import { isDnsLabel } from '../config/dns-label.ts';
 
 /**
@@ -24,20 +23,8 @@ export function uidProblem(uid: string): string | undefined {
   return undefined;
 }
 
-/**
- * The repository root folder for nodes (`spec.publish.root`): relative, normalised,
- * inside the repository. Checked once per hub.
- */
-export function checkRoot(root: string, where: ErrorWhere): string {
-  const normalised = path.posix.normalize(root.replace(/\\/g, '/')).replace(/\/+$/, '');
-  if (path.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || normalised === '.' || normalised === '') {
-    throw new ConfigError(`root ${JSON.stringify(root)} must be a folder inside the repository, like "nodes"`, where);
-  }
-  if (normalised.split('/').some((segment) => segment === '.git' || !/^[A-Za-z0-9._-]+$/.test(segment))) {
-    throw new ConfigError(`root ${JSON.stringify(root)} must be folder names of letters, digits, ".", "_" and "-", not inside .git`, where);
-  }
-  return normalised;
-}
+// The root check is a config rule (checked at load); re-exported for the commands that use it.
+export { checkRoot } from '../config/root.ts';
 
 /** `<root>/<hub>/<form>/<uid>`; every segment is checked, so the result cannot leave root. */
 export function nodeDir(root: string, hub: string, form: string, uid: string): string {
