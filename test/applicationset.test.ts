@@ -34,11 +34,9 @@ describe('the ApplicationSet example for engine: none', () => {
     const plain = render('    engine: none\n');
     const dir = plain.dir.split('/');
     assert.equal(dir.length, pattern.length);
-    pattern.forEach((segment, i) => assert.ok(segment === '*' || segment === dir[i], `${segment} vs ${dir[i]}`));
+    for (const [i, segment] of pattern.entries()) assert.ok(segment === '*' || segment === dir[i], `${segment} vs ${dir[i]}`);
     // Argo CD's path.segments and path.basename for that folder, put into the name template.
-    const name = (appSet.spec.template.metadata.name as string)
-      .replace('{{ index .path.segments 2 }}', dir[2]!)
-      .replace('{{ .path.basename }}', dir.at(-1)!);
+    const name = (appSet.spec.template.metadata.name as string).replace('{{ index .path.segments 2 }}', dir[2]!).replace('{{ .path.basename }}', dir.at(-1)!);
     const argo = render('    engine: argocd\n');
     assert.equal(name, (parse(argo.appFile!.content) as { metadata: { name: string } }).metadata.name);
   });
@@ -50,7 +48,10 @@ describe('spec.gitops.argocd.createNamespace', () => {
   test('adds CreateNamespace=true to every node Application, once', () => {
     assert.equal(syncOptions('    engine: argocd\n')?.includes('CreateNamespace=true') ?? false, false);
     assert.deepEqual(syncOptions('    engine: argocd\n    argocd:\n      createNamespace: true\n'), ['CreateNamespace=true']);
-    assert.deepEqual(syncOptions('    engine: argocd\n    argocd:\n      createNamespace: true\n      syncPolicy:\n        syncOptions: [CreateNamespace=true, ServerSideApply=true]\n'), ['CreateNamespace=true', 'ServerSideApply=true']);
+    assert.deepEqual(syncOptions('    engine: argocd\n    argocd:\n      createNamespace: true\n      syncPolicy:\n        syncOptions: [CreateNamespace=true, ServerSideApply=true]\n'), [
+      'CreateNamespace=true',
+      'ServerSideApply=true',
+    ]);
   });
 
   test('is absent unless set, so hubs without it keep their settings hash (stableJson leaves undefined out); setting it renders the nodes again', () => {

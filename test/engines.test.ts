@@ -9,7 +9,10 @@ import { describe, test } from 'node:test';
 type Version = [number, number, number];
 
 function version(text: string): Version {
-  const [major = 0, minor = 0, patch = 0] = text.replace(/\.x$/, '').split('.').map((part) => Number(part));
+  const [major = 0, minor = 0, patch = 0] = text
+    .replace(/\.x$/, '')
+    .split('.')
+    .map((part) => Number(part));
   return [major, minor, patch];
 }
 
@@ -25,7 +28,7 @@ function satisfies(node: Version, range: string): boolean {
     if (atLeast) return compare(node, version(atLeast[1]!)) >= 0;
     const caret = /^\^(\d+(?:\.\d+){0,2})$/.exec(text);
     if (caret) return node[0] === version(caret[1]!)[0] && compare(node, version(caret[1]!)) >= 0;
-    assert.fail(`engines range ${JSON.stringify(range)} is not one this check reads`);
+    return assert.fail(`engines range ${JSON.stringify(range)} is not one this check reads`);
   });
 }
 

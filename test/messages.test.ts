@@ -19,7 +19,8 @@ async function inFolder(files: Record<string, string>, args: (dir: string) => st
     await dir.cleanup();
   }
 }
-const validateHub = (hub: string) => inFolder({ 'hubs/customers.yaml': hub, 'forms/web.yaml': FORM }, (dir) => ['validate', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', `${dir}/m.git`]);
+const validateHub = (hub: string) =>
+  inFolder({ 'hubs/customers.yaml': hub, 'forms/web.yaml': FORM }, (dir) => ['validate', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', `${dir}/m.git`]);
 
 describe('schema errors', () => {
   test('a misspelt key: did you mean, at the line of the key', async () => {
@@ -29,7 +30,9 @@ describe('schema errors', () => {
   });
 
   test('a missing section is "is required", and every problem is reported at once', async () => {
-    const hub = hubYaml().replace(/  valueMappings:\n    uid: id\n    activate: active\n/, '').replace('connectTimeoutSeconds: 5', 'connectTimeoutSeconds: soon');
+    const hub = hubYaml()
+      .replace(/  valueMappings:\n    uid: id\n    activate: active\n/, '')
+      .replace('connectTimeoutSeconds: 5', 'connectTimeoutSeconds: soon');
     const result = await validateHub(hub);
     assert.equal(result.code, 2);
     assert.match(result.err, /^lynq: .*customers\.yaml:6, field spec\.valueMappings: is required$/m);
@@ -51,10 +54,26 @@ describe('schema errors', () => {
   });
 
   test('an unquoted template: quote the template, at its line', async () => {
-    const bare = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}') }, (dir) => ['validate', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', 'x']);
+    const bare = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}') }, (dir) => [
+      'validate',
+      '--hubs',
+      `${dir}/hubs`,
+      '--forms',
+      `${dir}/forms`,
+      '--repo',
+      'x',
+    ]);
     assert.equal(bare.code, 2);
     assert.match(bare.err, /web\.yaml:9: quote the template: .*"\{\{ … \}\}"/);
-    const suffixed = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}-settings') }, (dir) => ['validate', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', 'x']);
+    const suffixed = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}-settings') }, (dir) => [
+      'validate',
+      '--hubs',
+      `${dir}/hubs`,
+      '--forms',
+      `${dir}/forms`,
+      '--repo',
+      'x',
+    ]);
     assert.equal(suffixed.code, 2);
     assert.match(suffixed.err, /web\.yaml:9: quote the template/);
   });
@@ -115,13 +134,24 @@ describe('flags and environment', () => {
 describe('failures outside the config exit 3 in every command', () => {
   test('render when the database cannot be reached', async () => {
     const port = await closedPort();
-    const result = await inFolder({ 'hubs/customers.yaml': hubYaml({ port, connectTimeoutSeconds: 2 }), 'forms/web.yaml': FORM }, (dir) => ['render', 'customers/web/acme', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`]);
+    const result = await inFolder({ 'hubs/customers.yaml': hubYaml({ port, connectTimeoutSeconds: 2 }), 'forms/web.yaml': FORM }, (dir) => [
+      'render',
+      'customers/web/acme',
+      '--hubs',
+      `${dir}/hubs`,
+      '--forms',
+      `${dir}/forms`,
+    ]);
     assert.equal(result.code, 3, result.err);
   });
 
-  test('history and sync when the repository does not exist: git\'s own reason and the git init --bare hint', async () => {
+  test("history and sync when the repository does not exist: git's own reason and the git init --bare hint", async () => {
     const missing = path.join('/tmp', `lynq-no-such-repo-${process.pid}.git`);
-    const history = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM }, (dir) => ['history', 'customers/web/acme', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', missing], { LYNQ_CACHE_DIR: path.join('/tmp', `lynq-cache-${process.pid}`) });
+    const history = await inFolder(
+      { 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM },
+      (dir) => ['history', 'customers/web/acme', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', missing],
+      { LYNQ_CACHE_DIR: path.join('/tmp', `lynq-cache-${process.pid}`) },
+    );
     assert.equal(history.code, 3, history.err);
     assert.match(history.err, /does not appear to be a git repository.*git init --bare <path>/);
   });
@@ -138,10 +168,23 @@ describe('a hub whose every node failed', () => {
   test('says failed in the commit column, not "no changes"', async () => {
     const repo = await makeBareRepo();
     try {
-      const result = await inFolder({ 'hubs/customers.yaml': hubYaml({ database: db.name }), 'forms/web.yaml': FORM }, (dir) => ['sync', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', repo.dir], { LYNQ_CACHE_DIR: path.join(repo.dir, '..', 'cache') });
+      const result = await inFolder(
+        { 'hubs/customers.yaml': hubYaml({ database: db.name }), 'forms/web.yaml': FORM },
+        (dir) => ['sync', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', repo.dir],
+        { LYNQ_CACHE_DIR: path.join(repo.dir, '..', 'cache') },
+      );
       assert.equal(result.code, 1, result.err);
       assert.match(result.out, /^customers +0 +0 +0 +0 +0 +2 +failed$/m);
-      const dry = await inFolder({ 'hubs/customers.yaml': hubYaml({ database: db.name }), 'forms/web.yaml': FORM }, (dir) => ['sync', '--dry-run', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', repo.dir]);
+      const dry = await inFolder({ 'hubs/customers.yaml': hubYaml({ database: db.name }), 'forms/web.yaml': FORM }, (dir) => [
+        'sync',
+        '--dry-run',
+        '--hubs',
+        `${dir}/hubs`,
+        '--forms',
+        `${dir}/forms`,
+        '--repo',
+        repo.dir,
+      ]);
       assert.match(dry.out, /^customers +0 +0 +0 +0 +0 +2 +failed$/m);
     } finally {
       await repo.cleanup();

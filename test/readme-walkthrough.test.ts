@@ -79,7 +79,9 @@ describe('README: Five minutes against PostgreSQL or MySQL', () => {
     assert.ok(blocks.length >= 8);
     for (const block of blocks) assert.notEqual(block.marker, '', `README line ${block.line}: a code block without a walkthrough marker`);
     for (const db of DATABASES) {
-      const files = blocksFor(db).map((block) => markerFields(block.marker).file).filter(Boolean);
+      const files = blocksFor(db)
+        .map((block) => markerFields(block.marker).file)
+        .filter(Boolean);
       assert.deepEqual(files, ['hubs/customers.yaml', 'forms/web.yaml'], db);
     }
   });

@@ -73,7 +73,9 @@ describe('lynq validate: forms, as written', () => {
   });
 
   test('a plaintext Secret', async () => {
-    const result = await formOnly('  secrets:\n    - id: creds\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: Secret\n        stringData:\n          password: hunter2\n');
+    const result = await formOnly(
+      '  secrets:\n    - id: creds\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: Secret\n        stringData:\n          password: hunter2\n',
+    );
     assert.equal(result.code, 2);
     assert.match(result.err, /field spec\.secrets\[0\]\.spec\.stringData: is a Secret with plaintext data or stringData.*ExternalSecret/);
   });
@@ -110,7 +112,10 @@ describe('lynq validate: hubs, as a sync needs them', () => {
   test('pull requests with a local repository, or without credentials', async () => {
     const local = await check(`  publish:\n    repo: ../manifests.git\n    mode: pull-request\n${TOKEN}`);
     assert.equal(local.code, 2);
-    assert.match(local.err, /field spec\.publish\.repo: pull requests need the manifests repository as a URL on the forge \(https or ssh\); spec\.publish\.repo is the local path "\.\.\/manifests\.git"/);
+    assert.match(
+      local.err,
+      /field spec\.publish\.repo: pull requests need the manifests repository as a URL on the forge \(https or ssh\); spec\.publish\.repo is the local path "\.\.\/manifests\.git"/,
+    );
     const anonymous = await check(`  publish:\n    repo: ${REPO}\n    routing: { removed: pull-request }\n`);
     assert.equal(anonymous.code, 2);
     assert.match(anonymous.err, /pull requests need GitHub credentials: spec\.publish\.platform\.token, spec\.publish\.platform\.app, or spec\.publish\.auth\.token/);

@@ -31,10 +31,7 @@ export async function runDemo(options: { dir: string }, context: CommandContext)
     await createGit(repo, { registry: context.secrets }).raw(['init', '--bare', '--initial-branch=main']);
     io.out.write(`created the demo manifests repository ${repo}\n`);
   }
-  const code = await runSync(
-    { hubs: DEMO_HUBS_DIR, forms: DEMO_FORMS_DIR, hub: DEMO_HUB, repo, dryRun: false, diff: false, allowDeletions: false },
-    context,
-  );
+  const code = await runSync({ hubs: DEMO_HUBS_DIR, forms: DEMO_FORMS_DIR, hub: DEMO_HUB, repo, dryRun: false, diff: false, allowDeletions: false }, context);
   const git = createGit(repo, { registry: context.secrets });
   const log = await git.raw(['log', '--max-count=1', '--stat=120', '--format=%n%h %s%n%n%b', 'main']).catch(() => '');
   io.out.write(`\nmanifests repository: ${repo}\n`);

@@ -56,6 +56,6 @@ export function checkTemplates(config: Config): string[] {
 
 function collectStrings(value: unknown, at: string, out: Array<[string, string]>): void {
   if (typeof value === 'string') out.push([at, value]);
-  else if (Array.isArray(value)) value.forEach((item, i) => collectStrings(item, `${at}[${i}]`, out));
+  else if (Array.isArray(value)) for (const [i, item] of value.entries()) collectStrings(item, `${at}[${i}]`, out);
   else if (isPlainObject(value)) for (const [key, item] of Object.entries(value)) collectStrings(item, `${at}.${key}`, out);
 }

@@ -78,7 +78,12 @@ export async function collectConfig(options: LoadOptions): Promise<{ config: Con
     if (!hubs.has(form.spec.hubId)) {
       // A hub that failed to load is reported already; a form of it is not an orphan.
       if (!problems.some((problem) => hubFiles.includes(problem.where.file ?? ''))) {
-        problems.push(new ConfigError(`spec.hubId names hub ${JSON.stringify(form.spec.hubId)}, which no file in ${path.resolve(options.hubsDir)} defines (hubs: ${[...hubs.keys()].join(', ') || 'none'})`, { file, field: 'spec.hubId' }));
+        problems.push(
+          new ConfigError(`spec.hubId names hub ${JSON.stringify(form.spec.hubId)}, which no file in ${path.resolve(options.hubsDir)} defines (hubs: ${[...hubs.keys()].join(', ') || 'none'})`, {
+            file,
+            field: 'spec.hubId',
+          }),
+        );
       }
       continue;
     }
@@ -99,12 +104,13 @@ async function yamlFiles(dir: string, what: 'hubs' | 'forms', problems: ConfigEr
   try {
     names = await readdir(dir);
   } catch (cause) {
-    const reason = (cause as { code?: string }).code === 'ENOENT' ? 'there is no such folder' : (cause as { code?: string }).code === 'ENOTDIR' ? 'it is not a folder' : `it cannot be read (${(cause as Error).message})`;
-    throw new ConfigError(
-      `cannot read the ${what} folder ${full}: ${reason}; run lynq in the folder that holds hubs/ and forms/, or pass --${what} DIR`,
-      {},
-      { cause },
-    );
+    const reason =
+      (cause as { code?: string }).code === 'ENOENT'
+        ? 'there is no such folder'
+        : (cause as { code?: string }).code === 'ENOTDIR'
+          ? 'it is not a folder'
+          : `it cannot be read (${(cause as Error).message})`;
+    throw new ConfigError(`cannot read the ${what} folder ${full}: ${reason}; run lynq in the folder that holds hubs/ and forms/, or pass --${what} DIR`, {}, { cause });
   }
   const files = names
     .filter((name) => (name.endsWith('.yaml') || name.endsWith('.yml')) && !name.startsWith('.'))
@@ -128,9 +134,7 @@ function readHub(file: string, text: string, publishing: PublishCheckOptions | u
   if (parsed.data === undefined) return { problems: parsed.problems };
   const hub: Hub = { name: parsed.data.metadata.name, namespace: parsed.data.metadata.namespace ?? 'default', file, spec: parsed.data.spec };
   if (publishing === undefined) return { hub, problems: [] };
-  const problems = publishFindings(hub, publishing).map(
-    (finding) => new ConfigError(finding.message, { file, line: parsed.lineOf(finding.path), hub: hub.name, field: formatPath(finding.path) }),
-  );
+  const problems = publishFindings(hub, publishing).map((finding) => new ConfigError(finding.message, { file, line: parsed.lineOf(finding.path), hub: hub.name, field: formatPath(finding.path) }));
   return { hub: problems.length === 0 ? hub : undefined, problems };
 }
 
@@ -156,9 +160,7 @@ function readForm(file: string, text: string): { form?: Form; problems: ConfigEr
   }
   const lineOf = parsed?.lineOf ?? (() => undefined);
   const name = form.metadata.name;
-  const problems = formFindings(form.spec, RESOURCE_LIST_NAMES).map(
-    (finding) => new ConfigError(finding.message, { file, line: lineOf(finding.path), form: name, field: formatPath(finding.path) }),
-  );
+  const problems = formFindings(form.spec, RESOURCE_LIST_NAMES).map((finding) => new ConfigError(finding.message, { file, line: lineOf(finding.path), form: name, field: formatPath(finding.path) }));
   const listed: Array<Omit<FormResource, 'level'>> = [];
   const seen = new Map<string, string>();
   for (const list of RESOURCE_LIST_NAMES) {

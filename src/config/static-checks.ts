@@ -30,7 +30,7 @@ function listOfKind(kind: string): ResourceList | undefined {
 /** Every finding of every resource of a form. */
 export function formFindings(spec: FormSpec, lists: readonly ResourceList[]): Finding[] {
   const findings: Finding[] = [];
-  for (const list of lists) spec[list].forEach((resource, index) => findings.push(...resourceFindings(resource, list, index)));
+  for (const list of lists) for (const [index, resource] of spec[list].entries()) findings.push(...resourceFindings(resource, list, index));
   return findings;
 }
 
@@ -107,7 +107,10 @@ export function publishFindings(hub: { name: string; spec: HubSpec }, options: P
   if (!pullRequests) return findings;
   const where = options.repoOverride !== undefined ? '--repo' : 'spec.publish.repo';
   if (repo !== undefined && !isRemoteUrl(repo)) {
-    findings.push({ path: ['spec', 'publish', 'repo'], message: `pull requests need the manifests repository as a URL on the forge (https or ssh); ${where} is the local path ${JSON.stringify(repo)}` });
+    findings.push({
+      path: ['spec', 'publish', 'repo'],
+      message: `pull requests need the manifests repository as a URL on the forge (https or ssh); ${where} is the local path ${JSON.stringify(repo)}`,
+    });
   }
   const platform = publish.platform;
   if (platform?.app === undefined && platform?.token === undefined && publish.auth?.token === undefined) {
