@@ -87,6 +87,8 @@ function pathParts(path: string): Array<string | number> {
 export type PublishCheckOptions = {
   /** `--repo`, which stands in for `spec.publish.repo`. */
   repoOverride?: string;
+  /** A missing repository is a problem (sync, history), or left for the caller to note (validate: Lynq's own files have none). */
+  requireRepo?: boolean;
 };
 
 /** What a hub needs to publish at all: a repository, a root inside it, and for pull requests a forge URL, credentials and a bot branch of its own. */
@@ -94,7 +96,7 @@ export function publishFindings(hub: { name: string; spec: HubSpec }, options: P
   const { publish } = hub.spec;
   const findings: Finding[] = [];
   const repo = options.repoOverride ?? publish.repo;
-  if (repo === undefined) {
+  if (repo === undefined && options.requireRepo !== false) {
     findings.push({ path: ['spec', 'publish'], message: 'spec.publish.repo is required: the manifests repository (a git URL, or a path relative to the hub file), or pass --repo' });
   }
   try {
