@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { parseForm } from '../src/config/load.ts';
 import { cameInGoSyntax } from '../src/config/lynq-syntax.ts';
-import { ConfigError, RenderError } from '../src/errors.ts';
+import { ConfigError } from '../src/errors.ts';
 import { renderHub, templateVariables } from '../src/plan/render-hub.ts';
 import { formHash, renderNode } from '../src/plan/node.ts';
 import { TemplateEngine } from '../src/render/template.ts';
@@ -122,10 +122,10 @@ describe('typed filters in ConfigMap data keep a string', () => {
   });
 
   test('a literal number in data is still refused: only templates become text', () => {
-    const form = parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: 3\n').replace('{{ .uid }}', '{{ uid }}')));
+    // Written into the form, it is refused at load (lynq validate says it), before any row.
     assert.throws(
-      () => renderData(form, { plan: 'x', replicas: '3' }),
-      (error: unknown) => error instanceof RenderError && /spec\.data/.test(error.message),
+      () => parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: 3\n').replace('{{ .uid }}', '{{ uid }}'))),
+      (error: unknown) => error instanceof ConfigError && /field spec\.configMaps\[0\]\.spec\.data\.REPLICAS: must be string \(ConfigMap schema\)/.test(error.message),
     );
   });
 
