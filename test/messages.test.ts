@@ -54,28 +54,16 @@ describe('schema errors', () => {
   });
 
   test('an unquoted template: quote the template, at its line', async () => {
-    const bare = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}') }, (dir) => [
-      'validate',
-      '--hubs',
-      `${dir}/hubs`,
-      '--forms',
-      `${dir}/forms`,
-      '--repo',
-      'x',
-    ]);
-    assert.equal(bare.code, 2);
-    assert.match(bare.err, /web\.yaml:9: quote the template: .*"\{\{ … \}\}"/);
-    const suffixed = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}-settings') }, (dir) => [
-      'validate',
-      '--hubs',
-      `${dir}/hubs`,
-      '--forms',
-      `${dir}/forms`,
-      '--repo',
-      'x',
-    ]);
+    // In a hub file (forms get config/lynq-syntax.ts's own message, which quotes the template too).
+    const hub = await validateHub(hubYaml().replace('namespace: tenants', 'namespace: {{ uid }}'));
+    assert.equal(hub.code, 2);
+    assert.match(hub.err, /customers\.yaml:5: quote the template: .*"\{\{ … \}\}"/);
+    const suffixed = await validateHub(hubYaml().replace('table: customers', 'table: {{ uid }}-customers'));
     assert.equal(suffixed.code, 2);
-    assert.match(suffixed.err, /web\.yaml:9: quote the template/);
+    assert.match(suffixed.err, /customers\.yaml:13: quote the template/);
+    const form = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}') }, (dir) => ['validate', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', 'x']);
+    assert.equal(form.code, 2);
+    assert.match(form.err, /web\.yaml:9, .*quote it, e\.g\. "\{\{ uid \}\}"/);
   });
 });
 

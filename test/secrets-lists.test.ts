@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RenderError } from '../src/errors.ts';
+import { ConfigError, RenderError } from '../src/errors.ts';
 import { templateVariables } from '../src/plan/render-hub.ts';
 import { formHash, renderNode } from '../src/plan/node.ts';
 import { refusePlaintextSecret } from '../src/render/secrets.ts';
@@ -48,7 +48,7 @@ describe('plaintext Secrets wrapped in lists', () => {
 
   test('a SecretList under manifests fails the node, named, before anything is written', () => {
     const hub = testHub({ extra: { note: 'note' } });
-    const form = testForm(`  manifests:
+    const list = (data: string) => `  manifests:
     - id: creds
       nameTemplate: "{{ uid }}-creds"
       spec:
@@ -59,12 +59,17 @@ describe('plaintext Secrets wrapped in lists', () => {
             kind: Secret
             metadata:
               name: creds
-            stringData:
-              password: "{{ note }}"
-`);
+            stringData: ${data}
+`;
+    // Plaintext written into the form fails the form at load (lynq validate says it); a row's plaintext fails the node.
+    assert.throws(
+      () => testForm(list('\n              password: "{{ note }}"')),
+      (error: unknown) => error instanceof ConfigError && /form web, field spec\.manifests\[0\]\.spec\.items\[0\]\.stringData: is a Secret with plaintext/.test(error.message),
+    );
+    const form = testForm(list('"{{ note | fromJson }}"'));
     const context = { hub, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub)), root: 'nodes', bridgeVersion: '0.0.0-test' };
     assert.throws(
-      () => renderNode(context, { uid: 'acme', active: true, values: { uid: 'acme', activate: '1', note: 'hunter2' } }),
+      () => renderNode(context, { uid: 'acme', active: true, values: { uid: 'acme', activate: '1', note: '{"password":"hunter2"}' } }),
       (error: unknown) => error instanceof RenderError && /hub customers, form web, uid "acme", resource creds, field spec\.items\[0\]\.stringData: is a Secret with plaintext/.test(error.message),
     );
   });
