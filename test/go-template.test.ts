@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { looksLikeGoTemplate, translateGoTemplate } from '../src/render/go-template/translate.ts';
+import { looksLikeGoTemplate, translateGoTemplate } from '../src/config/go-template/translate.ts';
 import { TemplateEngine } from '../src/render/template.ts';
 
 const vars = {

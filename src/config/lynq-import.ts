@@ -1,6 +1,6 @@
 import { parseAllDocuments, stringify } from 'yaml';
 import { isLynqError, messageOf } from '../errors.ts';
-import { isPlainObject } from '../render/canonical-yaml.ts';
+import { isPlainObject } from './plain-object.ts';
 import { FormFile, RESOURCE_LIST_NAMES } from './form-schema.ts';
 import { HubFile } from './hub-schema.ts';
 import { formatPath, parseForm } from './load.ts';

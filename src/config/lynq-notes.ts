@@ -1,5 +1,5 @@
-import { isPlainObject } from '../render/canonical-yaml.ts';
-import { CLUSTER_SCOPED_KINDS } from '../render/k8s-validation.ts';
+import { isPlainObject } from './plain-object.ts';
+import { CLUSTER_SCOPED_KINDS } from './cluster-scoped.ts';
 import type { Form, Hub } from './load.ts';
 import { cameInGoSyntax, leaves } from './lynq-syntax.ts';
 

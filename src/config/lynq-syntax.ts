@@ -1,7 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { ConfigError, type ErrorWhere } from '../errors.ts';
-import { GoTemplateError, looksLikeGoTemplate, translateGoTemplate } from '../render/go-template/translate.ts';
-import { isPlainObject } from '../render/canonical-yaml.ts';
+import { GoTemplateError, looksLikeGoTemplate, translateGoTemplate } from './go-template/translate.ts';
+import { isPlainObject } from './plain-object.ts';
 import { RESOURCE_LIST_NAMES, type FormFile, type FormSpec, type TResource } from './form-schema.ts';
 
 /** Declares a form's template syntax: `go` (Lynq's) or `nunjucks` (the bridge's); detected when absent. */

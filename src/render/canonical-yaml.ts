@@ -1,3 +1,6 @@
+import { isPlainObject } from '../config/plain-object.ts';
+
+export { isPlainObject };
 /**
  * Canonical YAML for manifests: `apiVersion`, `kind`, `metadata` first (and `name`,
  * `namespace` first inside metadata), every other key sorted, no line folding, two-space
@@ -162,8 +165,3 @@ function quoted(text: string): string {
   return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}

@@ -1,31 +1,11 @@
+import { CLUSTER_SCOPED_KINDS } from '../config/cluster-scoped.ts';
 import { isDnsLabel } from '../config/dns-label.ts';
 /** Kubernetes' own name and label rules, checked on every rendered manifest. */
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
-/** Kinds whose objects have no namespace; `metadata.namespace` is not set on them. */
-export const CLUSTER_SCOPED_KINDS = new Set([
-  'Namespace',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'CustomResourceDefinition',
-  'PersistentVolume',
-  'StorageClass',
-  'PriorityClass',
-  'IngressClass',
-  'RuntimeClass',
-  'ValidatingWebhookConfiguration',
-  'MutatingWebhookConfiguration',
-  'ValidatingAdmissionPolicy',
-  'ValidatingAdmissionPolicyBinding',
-  'APIService',
-  'CSIDriver',
-  'VolumeSnapshotClass',
-  'ClusterIssuer',
-  'ClusterSecretStore',
-  'ClusterExternalSecret',
-]);
+export { CLUSTER_SCOPED_KINDS };
 
 /** Most object names are DNS-1123 subdomains (a few kinds are stricter; the API server will say). */
 export function nameProblem(name: string): string | undefined {
