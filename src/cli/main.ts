@@ -37,6 +37,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--dry-run', 'print the plan per node and write nothing')
     .option('--diff', 'with --dry-run: print the diff too')
     .option('--allow-deletions', 'remove nodes even beyond the deletion guard')
+    .option('--kubeconfig <file>', 'read health back from this cluster after publishing (else KUBECONFIG, or in-cluster)')
+    .option('--context <name>', 'the kubeconfig context to use')
     .action(async (options) => {
       code = await (await import('./sync-command.ts')).runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, context);
     });
@@ -74,6 +76,16 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--out <dir>', 'write hubs/ and forms/ here (else print the files on stdout)')
     .action(async (paths: string[], options) => {
       code = await (await import('./import-command.ts')).runImport(paths, options, io);
+    });
+
+  dirs(program.command('status').description('read every node\'s health back from Argo CD or Flux; write LynqNode status and status tables'))
+    .option('--hub <name>', 'only this hub')
+    .option('--kubeconfig <file>', 'the cluster (else KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'the kubeconfig context to use')
+    .option('--json', 'print JSON, for scripts')
+    .option('--problems', 'only the nodes that are not Ready')
+    .action(async (options) => {
+      code = await (await import('./status-command.ts')).runStatus({ ...options, json: Boolean(options.json), problems: Boolean(options.problems) }, { io, logger });
     });
 
   program
