@@ -44,7 +44,8 @@ export type KubeFake = {
   remove(kind: keyof typeof KINDS, namespace: string, name: string): void;
   /** The next request matching method and path suffix gets this status (a Status body), once. */
   failNext(method: string, pathEnd: string, status: number, before?: () => void): void;
-  forbid(plural: string): void;
+  /** Answer 403 to every request for this plural (`false`: stop). */
+  forbid(plural: string, on?: boolean): void;
   /** A kubeconfig for this server: CA data, bearer token, context `fake` (and `other`, pointing nowhere useful). */
   kubeconfig(options?: { token?: string; server?: string }): string;
   assertClean(): void;
@@ -224,8 +225,9 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
     failNext(method, pathEnd, code, before) {
       queued.push({ method, pathEnd, status: code, before });
     },
-    forbid(plural) {
-      forbidden.add(plural);
+    forbid(plural, on = true) {
+      if (on) forbidden.add(plural);
+      else forbidden.delete(plural);
     },
     kubeconfig(settings = {}) {
       return `apiVersion: v1
