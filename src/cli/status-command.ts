@@ -48,8 +48,9 @@ export async function runStatus(options: StatusCommandOptions, context: { io: Io
     results.push(await readBackHub(hub, { kube, openRepo: sync.openRepo, clock, logger: context.logger, statusTable: statusTableWriter(io.env, context.logger) }));
   }
   io.out.write(options.json ? `${JSON.stringify(statusJson(results), null, 2)}\n` : statusText(results, options.problems));
-  if (results.some((result) => result.outcome === 'cluster-failed')) return EXIT_NOT_PUBLISHED;
-  const bad = results.some((result) => result.outcome === 'failed' || (result.outcome === 'read' && (result.tableError !== undefined || result.statuses.failed.length > 0 || result.nodes.some((node) => node.phase === 'Degraded' || node.phase === 'Missing'))));
+  // A hub whose cluster or git could not be read has no health to report: that is not "some nodes are bad".
+  if (results.some((result) => result.outcome !== 'read')) return EXIT_NOT_PUBLISHED;
+  const bad = results.some((result) => (result.outcome === 'read' && (result.tableError !== undefined || result.statuses.failed.length > 0 || result.nodes.some((node) => node.phase === 'Degraded' || node.phase === 'Missing'))));
   return bad ? EXIT_PARTIAL : EXIT_OK;
 }
 
