@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
 import { after, before, describe, test } from 'node:test';
 import { closedPort } from './helpers/db.ts';
 import { argoApp, fluxKustomization, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
@@ -112,6 +115,14 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     assert.deepEqual((initech.resourcePhases as Array<{ id: string; phase: string }>).map((item) => [item.id, item.phase]), [['app', 'Degraded'], ['settings', 'Ready']]);
     assert.equal(statusOf(fake, 'umbrella-web')!.phase, 'Missing');
     assert.equal(fake.get('LynqNode', 'tenants', 'vandelay-web'), undefined);
+    // Every status written is one the CRD in output-schema/ accepts (the API server would refuse others).
+    const crd = parse(await readFile('output-schema/lynqnode-crd.yaml', 'utf8')) as { spec: { versions: Array<{ schema: { openAPIV3Schema: object } }> } };
+    const validate = new Ajv({ strict: false }).compile(crd.spec.versions[0]!.schema.openAPIV3Schema);
+    for (const uid of ['acme', 'globex', 'hooli', 'initech', 'umbrella']) {
+      const object = fake.get('LynqNode', 'tenants', `${uid}-web`)!;
+      assert.ok(validate(object), `${uid}: ${JSON.stringify(validate.errors)}`);
+    }
+    assert.equal(validate({ ...fake.get('LynqNode', 'tenants', 'acme-web')!, status: { ...acme, phase: 'Fine' } }), false, 'the CRD does check the status');
     fake.assertClean();
   });
 
