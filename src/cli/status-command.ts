@@ -1,6 +1,8 @@
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
+import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { fileNodeMemo } from '../health/node-memo.ts';
 import { readBackHub, type HubReadBack } from '../health/run.ts';
 import { NODE_PHASES, type NodePhase } from '../health/types.ts';
 import { describeAccess, findClusterAccess } from '../kube/access.ts';
@@ -45,7 +47,7 @@ export async function runStatus(options: StatusCommandOptions, context: { io: Io
   const clock = Date.now;
   const results: HubReadBack[] = [];
   for (const hub of hubs) {
-    results.push(await readBackHub(hub, { kube, openRepo: sync.openRepo, clock, logger: context.logger, statusTable: statusTableWriter(io.env, context.logger) }));
+    results.push(await readBackHub(hub, { kube, openRepo: sync.openRepo, clock, logger: context.logger, statusTable: statusTableWriter(io.env, context.logger), memo: fileNodeMemo(defaultCacheDir(io.env)) }));
   }
   io.out.write(options.json ? `${JSON.stringify(statusJson(results), null, 2)}\n` : statusText(results, options.problems));
   // A hub whose cluster or git could not be read has no health to report: that is not "some nodes are bad".

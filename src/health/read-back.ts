@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import { argoHealthReader } from './argocd.ts';
 import { fluxHealthReader } from './flux.ts';
 import { readGitNodes, type GitNode } from './git-nodes.ts';
+import type { NodeMemo } from './node-memo.ts';
 import { nodePhase, resourcePhase } from './phase.ts';
 import { commitOfRevision } from './revision.ts';
 import type { EngineObservation, HealthReader, NodePhase, ResourcePhase } from './types.ts';
@@ -50,6 +51,8 @@ export type ReadBackInput = {
   logger: Logger;
   /** Pull requests the sync knows are open, by `<form>/<uid>`. */
   openPullRequests?: ReadonlyMap<string, PullRequestRef>;
+  /** LynqNodes parsed by earlier runs, by blob id (none: parse every one). */
+  memo?: NodeMemo;
 };
 
 const READERS: Record<string, { resource: KubeResource; reader: HealthReader }> = {
@@ -63,7 +66,12 @@ const READERS: Record<string, { resource: KubeResource; reader: HealthReader }> 
  * rules per node. Reads only: the sinks write.
  */
 export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
-  const { nodes, unreadable } = await readGitNodes(input.repo, input.head, input.prefix, input.namespace);
+  const known = (await input.memo?.load(input.hub)) ?? new Map();
+  const { nodes, unreadable, parsed } = await readGitNodes(input.repo, input.head, input.prefix, input.namespace, known);
+  if (input.memo !== undefined && (parsed.size !== known.size || [...parsed.keys()].some((id) => !known.has(id)))) {
+    // Only speed is lost when this fails.
+    await input.memo.save(input.hub, parsed).catch((error: unknown) => input.logger.warn({ hub: input.hub, err: String(error) }, 'parsed LynqNodes not kept'));
+  }
   const git = (args: readonly string[]) => input.repo.git(args);
   const commits = input.head === undefined ? new Map<string, NodeCommit>() : await lastNodeCommits(git, input.head, input.prefix);
   const listBefore = input.kube.requests.list;

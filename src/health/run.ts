@@ -4,6 +4,7 @@ import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../logger.ts';
 import { checkRoot } from '../render/paths.ts';
+import type { NodeMemo } from './node-memo.ts';
 import { nudgeEngines } from './refresh.ts';
 import { writeLynqNodeStatuses, type StatusWriteResult } from './lynqnode-status.ts';
 import { readHubHealth, type NodeHealth, type PullRequestRef } from './read-back.ts';
@@ -18,6 +19,8 @@ export type ReadBackDeps = {
   statusTable?: StatusSink;
   clock: () => number;
   logger: Logger;
+  /** LynqNodes parsed by earlier runs (the cache folder); saves parsing every one each time. */
+  memo?: NodeMemo;
 };
 
 export type ReadBackContext = {
@@ -56,6 +59,7 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
       clock: deps.clock,
       logger: log,
       openPullRequests: context.openPullRequests,
+      memo: deps.memo,
     });
     const statuses = await writeLynqNodeStatuses(deps.kube, hub.name, health.nodes, { clock: deps.clock, logger: log, conflicted: context.conflicted });
     const result: HubReadBack = { hub: hub.name, outcome: 'read', nodes: health.nodes, unreadable: health.unreadable, statuses, listRequests: health.requests.list + statuses.requests.list };

@@ -2,6 +2,7 @@ import type { Hub } from '../config/load.ts';
 import { messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
+import type { NodeMemo } from '../health/node-memo.ts';
 import type { HubReadBack, StatusSink } from '../health/run.ts';
 import type { PullRequestRef } from '../health/read-back.ts';
 import { findClusterAccess } from '../kube/access.ts';
@@ -18,6 +19,7 @@ export type SyncReadBackOptions = {
   openRepo: (hub: Hub) => Promise<ManifestsRepo>;
   statusTable?: StatusSink;
   clock: () => number;
+  memo?: NodeMemo;
 };
 
 /**
@@ -54,7 +56,7 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
     const proposed = new Set(proposal?.nodes ?? []);
     const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
     const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
-    out.push(await readBackHub(hub, { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable }, { openPullRequests: open, conflicted, refresh }));
+    out.push(await readBackHub(hub, { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo }, { openPullRequests: open, conflicted, refresh }));
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -6,7 +7,7 @@ import { lynq } from './cli.ts';
 import { formYaml, hubYaml } from './config.ts';
 import { createPostgresDatabase, type TestDatabase } from './db.ts';
 import { tempFiles } from './files.ts';
-import { git, makeBareRepo, revParse } from './git.ts';
+import { git, makeBareRepo, revParse, testGitEnv } from './git.ts';
 import type { KubeFake, Obj } from './kube-fake.ts';
 
 /**
@@ -56,9 +57,9 @@ export async function makeHealthWorld(options: { hub: string; gitops: string; fo
       return (await revParse(bare.dir, 'main'))!;
     },
     async lynqNodes() {
-      const listing = await git(bare.dir, ['ls-tree', '-r', '--name-only', 'main', '--', 'nodes/']);
-      const files = listing.split('\n').filter((file) => file.endsWith('/lynqnode.yaml'));
-      return Promise.all(files.map(async (file) => parse(await git(bare.dir, ['show', `main:${file}`])) as Obj));
+      const listing = await git(bare.dir, ['ls-tree', '-r', 'main', '--', 'nodes/']);
+      const ids = listing.split('\n').filter((line) => line.endsWith('/lynqnode.yaml')).map((line) => line.split(/\s+/)[2]!);
+      return (await catBlobs(bare.dir, ids)).map((text) => parse(text) as Obj);
     },
     async writeKubeconfig(text) {
       await writeFile(kubeconfigFile, text);
@@ -116,4 +117,28 @@ export function fluxKustomization(node: Obj, level: number, file: string, revisi
 /** Put every LynqNode (except `skip`) into the fake. */
 export function putLynqNodes(fake: KubeFake, nodes: readonly Obj[], skip: readonly string[] = []): void {
   for (const node of nodes) if (!skip.includes(node.metadata.name)) fake.put('LynqNode', node);
+}
+
+/** Blobs by id with one `git cat-file --batch` (thousands of LynqNodes in one process). */
+function catBlobs(dir: string, ids: readonly string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: dir, env: testGitEnv() });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`git cat-file --batch exited ${code}`));
+      const out = Buffer.concat(chunks);
+      const texts: string[] = [];
+      let at = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const newline = out.indexOf(10, at);
+        const size = Number(out.subarray(at, newline).toString('utf8').split(' ')[2]);
+        texts.push(out.subarray(newline + 1, newline + 1 + size).toString('utf8'));
+        at = newline + 1 + size + 1;
+      }
+      resolve(texts);
+    });
+    child.stdin.end(ids.map((id) => `${id}\n`).join(''));
+  });
 }

@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 /**
  * A local Kubernetes API over HTTPS for the health read-back tests: a CA and a server
@@ -38,6 +39,8 @@ export type KubeFake = {
   token: string;
   caPem: string;
   requests: RecordedRequest[];
+  /** Milliseconds the fake spent answering (parsing, filtering, serialising), so a bench can tell the bridge's own time. */
+  serverMs(): number;
   /** Put or replace an object (resourceVersion set by the fake). */
   put(kind: keyof typeof KINDS, object: Obj): void;
   get(kind: keyof typeof KINDS, namespace: string, name: string): Obj | undefined;
@@ -95,6 +98,7 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
   let version = 1000;
   const listings = new Map<string, Obj[]>();
   let listingCounter = 0;
+  let busy = 0;
 
   const bucket = (kind: Kind, namespace: string): Map<string, Obj> => {
     const key = `${kind.plural}.${kind.group}/${namespace}`;
@@ -109,6 +113,8 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      const started = performance.now();
+      res.once('finish', () => (busy += performance.now() - started));
       const url = new URL(req.url ?? '/', 'https://127.0.0.1');
       const text = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
@@ -210,6 +216,7 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
     token,
     caPem,
     requests,
+    serverMs: () => busy,
     put(kindName, object) {
       const kind = KINDS[kindName]!;
       const copy = structuredClone(object);
