@@ -85,7 +85,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--json', 'print JSON, for scripts')
     .option('--problems', 'only the nodes that are not Ready')
     .action(async (options) => {
-      code = await (await import('./status-command.ts')).runStatus({ ...options, json: Boolean(options.json), problems: Boolean(options.problems) }, { io, logger });
+      code = await (await import('./status-command.ts')).runStatus({ ...options, json: Boolean(options.json), problems: Boolean(options.problems) }, context);
     });
 
   program

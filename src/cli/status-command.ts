@@ -7,8 +7,7 @@ import { readBackHub, type HubReadBack } from '../health/run.ts';
 import { NODE_PHASES, type NodePhase } from '../health/types.ts';
 import { describeAccess, findClusterAccess } from '../kube/access.ts';
 import { openKubeClient } from '../kube/client.ts';
-import { secrets, type Logger } from '../logger.ts';
-import type { Io } from './main.ts';
+import type { CommandContext } from './io.ts';
 import { EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './report.ts';
 import { selectHubs } from './sync-command.ts';
 import { createSyncDeps } from './wiring.ts';
@@ -30,7 +29,7 @@ export type StatusCommandOptions = {
  * phase. Exit 0 when no node is Degraded or Missing, 1 when some are, 2 for usage or
  * config errors, 3 when the cluster cannot be read.
  */
-export async function runStatus(options: StatusCommandOptions, context: { io: Io; logger: Logger }): Promise<number> {
+export async function runStatus(options: StatusCommandOptions, context: CommandContext): Promise<number> {
   const { io } = context;
   const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
   const selected = selectHubs(config, options.hub);
@@ -42,12 +41,12 @@ export async function runStatus(options: StatusCommandOptions, context: { io: Io
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true });
   if (access === undefined) throw new ConfigError('no cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster');
   context.logger.debug({ access: describeAccess(access) }, 'cluster access');
-  const kube = await openKubeClient(access, { registry: secrets, logger: context.logger });
-  const sync = createSyncDeps({ logger: context.logger, dryRun: false, diff: false, out: io.out, env: io.env });
+  const kube = await openKubeClient(access, { registry: context.secrets, logger: context.logger });
+  const sync = createSyncDeps({ logger: context.logger, secrets: context.secrets, dryRun: false, diff: false, out: io.out, env: io.env });
   const clock = Date.now;
   const results: HubReadBack[] = [];
   for (const hub of hubs) {
-    results.push(await readBackHub(hub, { kube, openRepo: sync.openRepo, clock, logger: context.logger, statusTable: statusTableWriter(io.env, context.logger), memo: fileNodeMemo(defaultCacheDir(io.env)) }));
+    results.push(await readBackHub(hub, { kube, openRepo: sync.openRepo, clock, logger: context.logger, statusTable: statusTableWriter(io.env, context.logger, context.secrets), memo: fileNodeMemo(defaultCacheDir(io.env)) }));
   }
   io.out.write(options.json ? `${JSON.stringify(statusJson(results), null, 2)}\n` : statusText(results, options.problems));
   // A hub whose cluster or git could not be read has no health to report: that is not "some nodes are bad".

@@ -7,7 +7,6 @@ import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
 
 import { createSyncDeps } from './wiring.ts';
-import { secrets } from '../logger.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
 import { readBackAfterSync } from '../sync/read-back.ts';
@@ -49,7 +48,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     results.push(await syncHub(hub, forms, deps, { allowDeletions: options.allowDeletions }));
   }
   // Health read-back: after publishing, never instead of it; its failures never change the exit code.
-  const health = options.dryRun ? [] : await readBackAfterSync(hubs, results, { kubeconfig: options.kubeconfig, context: options.context, env: io.env, logger: context.logger, registry: secrets, openRepo: deps.openRepo, statusTable: statusTableWriter(io.env, context.logger), clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) });
+  const health = options.dryRun ? [] : await readBackAfterSync(hubs, results, { kubeconfig: options.kubeconfig, context: options.context, env: io.env, logger: context.logger, registry: context.secrets, openRepo: deps.openRepo, statusTable: statusTableWriter(io.env, context.logger, context.secrets), clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) });
   if (io.isTty) io.err.write('\r\x1b[2K');
   io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));
   if (health.length > 0) io.out.write(healthSummary(health));

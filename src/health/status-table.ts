@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { StatusWriteback } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { ConfigError, SourceError } from '../errors.ts';
-import type { SourceDeps } from '../sources/factory.ts';
+import type { SourceDeps } from '../sources/types.ts';
 import { connectMysql } from '../sources/mysql.ts';
 import { connectPostgresql } from '../sources/postgresql.ts';
 import { causeText } from '../sources/sql.ts';
