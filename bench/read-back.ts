@@ -14,7 +14,7 @@ import { defaultCacheDir } from '../src/git/manifests-repo.ts';
 import { fileNodeMemo } from '../src/health/node-memo.ts';
 import { readBackHub, type HubReadBack } from '../src/health/run.ts';
 import { openKubeClient } from '../src/kube/client.ts';
-import { SecretRegistry, silentLogger } from '../src/logger.ts';
+import { createLogger, SecretRegistry, silentLogger } from '../src/logger.ts';
 import { captureStream } from '../test/helpers/files.ts';
 import { argoApp, makeHealthWorld, putLynqNodes } from '../test/helpers/health-world.ts';
 import { startKubeFake, type Obj } from '../test/helpers/kube-fake.ts';
@@ -60,7 +60,7 @@ try {
 
   const config = await loadConfig({ hubsDir: world.dirs[1]!, formsDir: world.dirs[3]! });
   const hub = config.hubs.get('bench')!;
-  const logger = silentLogger();
+  const logger = process.env.BENCH_LOG === '1' ? createLogger({ level: 'info' }) : silentLogger();
   const sync = createSyncDeps({ logger, dryRun: false, diff: false, out: captureStream(), env: world.env });
   const maxLists = Math.ceil(N / 500);
   // The cache folder the sync used: the first read-back parses every LynqNode and keeps them there.

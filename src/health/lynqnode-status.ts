@@ -38,9 +38,9 @@ export async function writeLynqNodeStatuses(
   }
   const now = new Date(options.clock()).toISOString();
   const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 } };
-  const queue = [...nodes];
+  let next = 0;
   const work = async (): Promise<void> => {
-    for (let node = queue.shift(); node !== undefined; node = queue.shift()) {
+    for (let node = nodes[next++]; node !== undefined; node = nodes[next++]) {
       const conflicted = options.conflicted?.has(`${node.form}/${node.uid}`);
       try {
         const outcome = await writeOne(kube, node, current.get(`${node.namespace}/${node.name}`), now, conflicted);
@@ -53,7 +53,7 @@ export async function writeLynqNodeStatuses(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PATCH_CONCURRENCY, Math.max(1, queue.length)) }, work));
+  await Promise.all(Array.from({ length: Math.min(PATCH_CONCURRENCY, Math.max(1, nodes.length)) }, work));
   result.requests = { list: kube.requests.list - before.list, get: kube.requests.get - before.get, patch: kube.requests.patch - before.patch };
   options.logger.info({ hub, patched: result.patched, unchanged: result.unchanged, notCreated: result.notCreated, failed: result.failed.length }, 'lynqnode statuses written');
   return result;

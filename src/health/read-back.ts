@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import { commitsContaining, lastNodeCommits, type NodeCommit } from '../git/node-commits.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -66,6 +67,8 @@ const READERS: Record<string, { resource: KubeResource; reader: HealthReader }> 
  * rules per node. Reads only: the sinks write.
  */
 export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
+  const started = performance.now();
+  const ms = (): number => Math.round(performance.now() - started);
   const known = (await input.memo?.load(input.hub)) ?? new Map();
   const { nodes, unreadable, parsed } = await readGitNodes(input.repo, input.head, input.prefix, input.namespace, known);
   if (input.memo !== undefined && (parsed.size !== known.size || [...parsed.keys()].some((id) => !known.has(id)))) {
@@ -75,6 +78,7 @@ export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
   const git = (args: readonly string[]) => input.repo.git(args);
   const commits = input.head === undefined ? new Map<string, NodeCommit>() : await lastNodeCommits(git, input.head, input.prefix);
   const listBefore = input.kube.requests.list;
+  const gitMs = ms();
 
   // One LIST per kind and namespace the hub's engine objects live in (one namespace, in practice).
   const wanted = new Map<string, { kind: string; namespace: string }>();
@@ -86,6 +90,7 @@ export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
     }
   }
 
+  const listMs = ms();
   const observed = new Map<string, EngineObservation>();
   for (const [key, object] of inCluster) observed.set(key, READERS[key.slice(0, key.indexOf('/'))]!.reader.observe(object));
   const revisions = new Set<string>();
@@ -97,7 +102,7 @@ export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
   const now = input.clock();
 
   const health = nodes.map((node) => judge(node, input, commits.get(`${node.form}/${node.uid}`), observed, containing, now));
-  input.logger.info({ hub: input.hub, nodes: health.length, engineObjects: inCluster.size }, 'health read back');
+  input.logger.info({ hub: input.hub, nodes: health.length, engineObjects: inCluster.size, gitMs, listMs: listMs - gitMs, judgeMs: ms() - listMs }, 'health read back');
   return { hub: input.hub, nodes: health, unreadable, requests: { list: input.kube.requests.list - listBefore } };
 }
 

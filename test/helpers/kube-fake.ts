@@ -176,6 +176,9 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
         if (next < items.length) {
           metadata.continue = Buffer.from(`${listing}:${next}`).toString('base64url');
           metadata.remainingItemCount = items.length - next;
+        } else {
+          // The last page: its snapshot is done with (a token for it is now too old, as on a real server after compaction).
+          listings.delete(listing);
         }
         return reply(200, { apiVersion: `${kind.group}/${kind.version}`, kind: `${kind.kind}List`, metadata, items: page });
       }
