@@ -42,6 +42,25 @@ export class ForgeError extends LynqError {}
 export class ConflictError extends LynqError {}
 /** A bug in the bridge: something it must never do happened. Its own exit code (70), never a config error. */
 export class InternalError extends LynqError {}
+/**
+ * The Kubernetes API could not be read or refused a request (unreachable, 401, 403, a
+ * 5xx). The message names the server and what was refused, never the credentials.
+ */
+export class KubeError extends LynqError {
+  constructor(
+    detail: string,
+    where: ErrorWhere & { server?: string; status?: number } = {},
+    options?: { cause?: unknown },
+  ) {
+    const { server, status, ...rest } = where;
+    super(server === undefined ? detail : `${detail} (server ${server})`, rest, options);
+    this.server = server;
+    this.status = status;
+  }
+  readonly server: string | undefined;
+  /** The HTTP status the API answered with; undefined when it could not be reached. */
+  readonly status: number | undefined;
+}
 
 export function formatWhere(where: ErrorWhere): string {
   const parts: string[] = [];

@@ -61,6 +61,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--dry-run', 'print the plan per node and write nothing')
     .option('--diff', 'with --dry-run: print the diff too (without --dry-run it is a usage error)')
     .option('--allow-deletions', 'remove nodes even beyond the deletion guard')
+    .option('--kubeconfig <file>', 'read health back from this cluster after publishing (else KUBECONFIG, or in-cluster)')
+    .option('--context <name>', 'the kubeconfig context to use')
     .action(async (options, command: Command) => {
       // A sync that publishes prints no diff; saying nothing about a --diff it ignores would mislead.
       if (options.diff && !options.dryRun) command.error('error: --diff shows what a dry run would change: use it with --dry-run (lynq sync --dry-run --diff)', { exitCode: EXIT_CONFIG });
@@ -102,6 +104,16 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--out <dir>', 'write hubs/ and forms/ here (else print the files on stdout)')
     .action(async (paths: string[], options) => {
       code = await (await import('./import-command.ts')).runImport(paths, options, io);
+    });
+
+  dirs(program.command('status').description('read every node\'s health back from Argo CD or Flux; write LynqNode status and status tables'))
+    .option('--hub <name>', 'only this hub')
+    .option('--kubeconfig <file>', 'the cluster (else KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'the kubeconfig context to use')
+    .option('--json', 'print JSON, for scripts')
+    .option('--problems', 'only the nodes that are not Ready')
+    .action(async (options) => {
+      code = await (await import('./status-command.ts')).runStatus({ ...options, json: Boolean(options.json), problems: Boolean(options.problems) }, context);
     });
 
   program

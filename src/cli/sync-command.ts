@@ -8,6 +8,11 @@ import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
 
 import { createSyncDeps } from './wiring.ts';
+import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { fileNodeMemo } from '../health/node-memo.ts';
+import { readBackAfterSync } from '../sync/read-back.ts';
+import { healthSummary } from './health-report.ts';
+import { statusTableWriter } from './status-wiring.ts';
 
 export type SyncCommandOptions = {
   hubs: string;
@@ -17,6 +22,8 @@ export type SyncCommandOptions = {
   dryRun: boolean;
   diff: boolean;
   allowDeletions: boolean;
+  kubeconfig?: string;
+  context?: string;
 };
 
 export async function runSync(options: SyncCommandOptions, context: CommandContext): Promise<number> {
@@ -45,8 +52,11 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
     results.push(await syncHub(hub, forms, deps, { allowDeletions: options.allowDeletions }));
   }
+  // Health read-back: after publishing, never instead of it; its failures never change the exit code.
+  const health = options.dryRun ? [] : await readBackAfterSync(hubs, results, { kubeconfig: options.kubeconfig, context: options.context, env: io.env, logger: context.logger, registry: context.secrets, openRepo: deps.openRepo, statusTable: statusTableWriter(io.env, context.logger, context.secrets), clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) });
   if (io.isTty) io.err.write('\r\x1b[2K');
   io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));
+  if (health.length > 0) io.out.write(healthSummary(health));
   return exitCodeOf(results);
 }
 

@@ -99,6 +99,8 @@ export const Gitops = z.strictObject({
   engine: GitopsEngine.default('none'),
   /** Folder of the per-node Applications or Kustomizations: `<appsRoot>/<hub>/<form>/<uid>.yaml`. */
   appsRoot: Folder.default('apps'),
+  /** After a push, ask the engine to apply the changed nodes now (Argo CD's refresh annotation, Flux's requestedAt) instead of at its next poll. Needs a cluster. */
+  refresh: z.boolean().default(false),
   argocd: ArgoCdSettings.prefault({}),
   flux: FluxSettings.prefault({}),
 });

@@ -217,6 +217,19 @@ export const DeletionGuard = z.strictObject({
   maxDeletePercent: z.number().min(0).max(100).default(50),
 });
 
+/** An SQL identifier the bridge quotes itself: letters, digits and `_`, so no quoting rule of either database is ever in play. */
+const SqlIdentifier = z.string().max(63).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an SQL identifier: letters, digits and "_", not starting with a digit');
+
+/** `spec.statusWriteback`: one row per node in a table of the hub's own database (health read-back). */
+export const StatusWriteback = z.strictObject({
+  table: SqlIdentifier,
+  /** PostgreSQL schema, or MySQL database, of the table; default: the connection's. */
+  schema: SqlIdentifier.optional(),
+  /** Create the table when it is missing (the DDL is in the README). */
+  create: z.boolean().default(true),
+});
+export type StatusWriteback = z.infer<typeof StatusWriteback>;
+
 export const HubSpec = z.strictObject({
   source: HubSource,
   valueMappings: ValueMappings,
@@ -225,7 +238,15 @@ export const HubSpec = z.strictObject({
   deletionGuard: DeletionGuard.default({ maxDeletePercent: 50 }),
   /** Which engine (Argo CD, Flux, none) applies the nodes, and its settings. */
   gitops: Gitops.prefault({}),
-}).superRefine(checkGitopsAgainstPublish);
+  /** Health read-back writes one row per node into this table of the source database. */
+  statusWriteback: StatusWriteback.optional(),
+})
+  .superRefine(checkGitopsAgainstPublish)
+  .superRefine((spec, ctx) => {
+    if (spec.statusWriteback !== undefined && spec.source.type === 'pglite') {
+      ctx.addIssue({ code: 'custom', path: ['statusWriteback'], message: 'needs a mysql or postgresql source: an embedded pglite database is not one the row owner can read' });
+    }
+  });
 export type HubSpec = z.infer<typeof HubSpec>;
 
 export const Metadata = z.looseObject({

@@ -54,6 +54,8 @@ export interface ManifestsRepo {
   readCommit(commit: string): Promise<CommitInfo>;
   /** Every commit reachable from `head` that touched the node's paths, newest first, with why and its pull request. */
   history(head: string, query: HistoryQuery): Promise<HistoryEntry[]>;
+  /** A read-only git command in the clone (health read-back: the commit walk and ancestry checks). */
+  git(args: readonly string[]): Promise<RunResult>;
   /** Remove anything temporary (an ephemeral clone for dry runs). */
   close(): Promise<void>;
 }
@@ -311,6 +313,10 @@ class CachedRepo implements ManifestsRepo {
 
   history(head: string, query: HistoryQuery): Promise<HistoryEntry[]> {
     return nodeHistory(this.dir, { ...this.options, head, ...query });
+  }
+
+  git(args: readonly string[]): Promise<RunResult> {
+    return this.run(args);
   }
 
   async close(): Promise<void> {

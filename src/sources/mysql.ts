@@ -23,34 +23,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
   let connection: Connection | undefined;
 
   async function connect(connectTimeoutSeconds = settings.connectTimeoutSeconds): Promise<Connection> {
-    const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
-    const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
-    const options: ConnectionOptions = {
-      host: settings.host,
-      port,
-      user: settings.username,
-      password,
-      database: settings.database,
-      connectTimeout: connectTimeoutSeconds * 1000,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      decimalNumbers: false,
-      // DATETIME has no zone: read it as UTC, like the rest of the bridge, not as the host's local time.
-      timezone: 'Z',
-      // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
-      dateStrings: ['DATE'],
-      ...(ssl !== undefined ? { ssl } : {}),
-    };
-    deps.logger.debug({ hub: hub.name, source: 'mysql', address, database: settings.database }, 'source connecting');
-    let opened: Connection;
-    try {
-      opened = await mysql.createConnection(options);
-    } catch (cause) {
-      throw new SourceError(`cannot connect to mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
-    }
-    // A dropped socket between queries is reported by the next query; without a listener it would crash the process.
-    opened.on('error', (error: unknown) => deps.logger.warn({ hub: hub.name, source: 'mysql', err: causeText(error, scrub) }, 'source connection error'));
-    return opened;
+    return connectMysql(hub, settings, deps, connectTimeoutSeconds);
   }
 
   async function run(open: Connection, sql: string): Promise<[unknown, FieldPacket[] | undefined]> {
@@ -129,4 +102,47 @@ function dropSocket(open: Connection): void {
 /** mysql2 marks its own query timeout with this code; the server keeps running the query until it ends. */
 function isTimeout(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT';
+}
+
+/**
+ * One connection to the hub's MySQL / MariaDB, with the bridge's driver options (the
+ * source reads with it; the status table writes with it). A failure is a SourceError
+ * naming the address, with secrets scrubbed.
+ */
+export async function connectMysql(hub: Hub, settings: SqlServerSource, deps: SourceDeps, connectTimeoutSeconds = settings.connectTimeoutSeconds): Promise<Connection> {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const port = settings.port ?? DEFAULT_PORT;
+  const address = `${settings.host}:${port}`;
+  const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
+  const password =
+    settings.passwordRef === undefined
+      ? undefined
+      : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
+  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
+  const options: ConnectionOptions = {
+    host: settings.host,
+    port,
+    user: settings.username,
+    password,
+    database: settings.database,
+    connectTimeout: connectTimeoutSeconds * 1000,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    // DATETIME has no zone: read it as UTC, like the rest of the bridge, not as the host's local time.
+    timezone: 'Z',
+    // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
+    dateStrings: ['DATE'],
+    ...(ssl !== undefined ? { ssl } : {}),
+  };
+  deps.logger.debug({ hub: hub.name, source: 'mysql', address, database: settings.database }, 'source connecting');
+  let opened: Connection;
+  try {
+    opened = await mysql.createConnection(options);
+  } catch (cause) {
+    throw new SourceError(`cannot connect to mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
+  }
+  // A dropped socket between queries is reported by the next query; without a listener it would crash the process.
+  opened.on('error', (error: unknown) => deps.logger.warn({ hub: hub.name, source: 'mysql', err: causeText(error, scrub) }, 'source connection error'));
+  return opened;
 }

@@ -43,44 +43,10 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
   const address = `${settings.host}:${port}`;
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
   const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
-  const connectTimeoutMs = Math.round(settings.connectTimeoutSeconds * 1000);
   let client: pg.Client | undefined;
 
   async function connect(): Promise<pg.Client> {
-    const password =
-      settings.passwordRef === undefined
-        ? undefined
-        : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
-    const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
-    const opened = new pg.Client({
-      host: settings.host,
-      port,
-      user: settings.username,
-      password,
-      database: settings.database,
-      ssl: ssl ?? false,
-      connectionTimeoutMillis: connectTimeoutMs,
-      // The server cancels the statement; query_timeout is the client's own bound for when the server cannot answer.
-      statement_timeout: timeoutMs,
-      query_timeout: timeoutMs,
-      application_name: 'lynq-bridge',
-    });
-    opened.setTypeParser(PG_OID.DATE, (text: string) => text);
-    opened.setTypeParser(PG_OID.TIMESTAMP, parseTimestampUtc);
-    // pg emits 'error' for a connection lost while idle; unhandled, that event would end the process.
-    opened.on('error', (error) => deps.logger.warn({ hub: hub.name, source: 'postgresql', err: causeText(error, scrub) }, 'source connection error'));
-    deps.logger.debug({ hub: hub.name, source: 'postgresql', address, database: settings.database }, 'source connecting');
-    const started = Date.now();
-    try {
-      await opened.connect();
-    } catch (cause) {
-      // pg reports its own connect timeout as a dropped connection; say what actually happened.
-      const timedOut = Date.now() - started >= connectTimeoutMs - 50;
-      const why = timedOut ? `no answer within ${seconds(settings.connectTimeoutSeconds)} (${causeText(cause, scrub)})` : causeText(cause, scrub);
-      await opened.end().catch(() => undefined);
-      throw new SourceError(`cannot connect to postgresql at ${address}: ${why}`, where, { cause });
-    }
-    return opened;
+    return connectPostgresql(hub, settings, deps);
   }
 
   return {
@@ -117,4 +83,52 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
 
 function codeOf(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/**
+ * One client of the hub's PostgreSQL, with the bridge's type parsers and timeouts (the
+ * source reads with it; the status table writes with it). A failure is a SourceError
+ * naming the address, with secrets scrubbed.
+ */
+export async function connectPostgresql(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<pg.Client> {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const port = settings.port ?? DEFAULT_PORT;
+  const address = `${settings.host}:${port}`;
+  const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
+  const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
+  const connectTimeoutMs = Math.round(settings.connectTimeoutSeconds * 1000);
+  const password =
+    settings.passwordRef === undefined
+      ? undefined
+      : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
+  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
+  const opened = new pg.Client({
+    host: settings.host,
+    port,
+    user: settings.username,
+    password,
+    database: settings.database,
+    ssl: ssl ?? false,
+    connectionTimeoutMillis: connectTimeoutMs,
+    // The server cancels the statement; query_timeout is the client's own bound for when the server cannot answer.
+    statement_timeout: timeoutMs,
+    query_timeout: timeoutMs,
+    application_name: 'lynq-bridge',
+  });
+  opened.setTypeParser(PG_OID.DATE, (text: string) => text);
+  opened.setTypeParser(PG_OID.TIMESTAMP, parseTimestampUtc);
+  // pg emits 'error' for a connection lost while idle; unhandled, that event would end the process.
+  opened.on('error', (error) => deps.logger.warn({ hub: hub.name, source: 'postgresql', err: causeText(error, scrub) }, 'source connection error'));
+  deps.logger.debug({ hub: hub.name, source: 'postgresql', address, database: settings.database }, 'source connecting');
+  const started = Date.now();
+  try {
+    await opened.connect();
+  } catch (cause) {
+    // pg reports its own connect timeout as a dropped connection; say what actually happened.
+    const timedOut = Date.now() - started >= connectTimeoutMs - 50;
+    const why = timedOut ? `no answer within ${seconds(settings.connectTimeoutSeconds)} (${causeText(cause, scrub)})` : causeText(cause, scrub);
+    await opened.end().catch(() => undefined);
+    throw new SourceError(`cannot connect to postgresql at ${address}: ${why}`, where, { cause });
+  }
+  return opened;
 }

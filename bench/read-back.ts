@@ -1,0 +1,100 @@
+/**
+ * `npm run bench` (last part): the health read-back at 10,000 nodes (BENCH_READBACK_NODES)
+ * against the local fake Kubernetes API (test/helpers/kube-fake.ts, in this process),
+ * through the real path: @kubernetes/client-node, the cache clone, readBackHub. Reports
+ * the first read-back (every LynqNode status written) and the no-op read-back (nothing
+ * changed: no write) as medians: wall time, the fake server's own time, the bridge's time
+ * (the difference), and requests by verb. Fails (exit 1) when a result is wrong: a node
+ * not Ready, a write on a no-op, more than ceil(N/500) LIST requests per kind.
+ */
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/config/load.ts';
+import { createSyncDeps } from '../src/cli/wiring.ts';
+import { defaultCacheDir } from '../src/git/manifests-repo.ts';
+import { fileNodeMemo } from '../src/health/node-memo.ts';
+import { readBackHub, type HubReadBack } from '../src/health/run.ts';
+import { openKubeClient } from '../src/kube/client.ts';
+import { createLogger, SecretRegistry, silentLogger } from '../src/logger.ts';
+import { captureStream } from '../test/helpers/files.ts';
+import { argoApp, makeHealthWorld, putLynqNodes } from '../test/helpers/health-world.ts';
+import { startKubeFake, type Obj } from '../test/helpers/kube-fake.ts';
+
+const N = Number(process.env.BENCH_READBACK_NODES ?? 10_000);
+const RUNS = Number(process.env.BENCH_READBACK_RUNS ?? 5);
+const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+
+/**
+ * The fixture Application (a real 498-line dump, 10 KB as JSON) without its deploy
+ * history and per-resource sync results: what an Application of one of our nodes (a
+ * few resources, fresh) carries. The read-back reads none of the removed fields.
+ */
+function trimmed(app: Obj): Obj {
+  const status = app.status as Record<string, unknown>;
+  delete status.history;
+  delete status.summary;
+  const operation = status.operationState as { syncResult?: { resources?: unknown } } | undefined;
+  if (operation?.syncResult !== undefined) delete operation.syncResult.resources;
+  return app;
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const fail = (message: string): never => {
+  console.error(`bench read-back: ${message}`);
+  process.exit(1);
+};
+
+console.log(`health read-back bench: ${N} nodes (Argo CD), ${RUNS} runs`);
+const setup = performance.now();
+const rows = Array.from({ length: N }, (_, i) => [`n${String(i).padStart(6, '0')}`, 'gold'] as [string, string]);
+const world = await makeHealthWorld({ hub: 'bench', gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form: FORM, rows });
+const fake = await startKubeFake();
+try {
+  const synced = await world.sync();
+  if (synced.code !== 0) fail(`the sync failed: ${synced.out}${synced.err}`);
+  const nodes = await world.lynqNodes();
+  putLynqNodes(fake, nodes);
+  const head = await world.head();
+  for (const node of nodes) fake.put('Application', trimmed(argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head)));
+  await world.writeKubeconfig(fake.kubeconfig());
+  console.log(`setup (rows, first sync, ${N} LynqNodes and Applications in the fake): ${((performance.now() - setup) / 1000).toFixed(1)} s`);
+
+  const config = await loadConfig({ hubsDir: world.dirs[1]!, formsDir: world.dirs[3]! });
+  const hub = config.hubs.get('bench')!;
+  const logger = process.env.BENCH_LOG === '1' ? createLogger({ level: 'info' }) : silentLogger();
+  const sync = createSyncDeps({ logger, dryRun: false, diff: false, out: captureStream(), env: world.env });
+  const maxLists = Math.ceil(N / 500);
+  // The cache folder the sync used: the first read-back parses every LynqNode and keeps them there.
+  const memo = fileNodeMemo(defaultCacheDir(world.env));
+
+  const measure = async (label: string, expectPatches: number) => {
+    const walls: number[] = [];
+    const bridge: number[] = [];
+    let requests = { list: 0, get: 0, patch: 0 };
+    for (let run = 0; run < (expectPatches > 0 ? 1 : RUNS); run++) {
+      const kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger });
+      const serverBefore = fake.serverMs();
+      const started = performance.now();
+      const result: HubReadBack = await readBackHub(hub, { kube, openRepo: sync.openRepo, clock: Date.now, logger, memo });
+      const wall = performance.now() - started;
+      if (result.outcome !== 'read') fail(`${label}: ${result.outcome}: ${result.error}`);
+      if (result.outcome === 'read') {
+        if (result.nodes.length !== N || result.nodes.some((node) => node.phase !== 'Ready')) fail(`${label}: not every node is Ready`);
+        if (result.statuses.patched !== expectPatches) fail(`${label}: ${result.statuses.patched} status writes, expected ${expectPatches}`);
+      }
+      requests = { ...kube.requests };
+      if (requests.list > 2 * maxLists) fail(`${label}: ${requests.list} LIST requests for two kinds, more than 2 × ceil(${N}/500)`);
+      walls.push(wall);
+      bridge.push(wall - (fake.serverMs() - serverBefore));
+    }
+    console.log(
+      `${label.padEnd(32)} wall ${(median(walls) / 1000).toFixed(2)} s, bridge ${(median(bridge) / 1000).toFixed(2)} s (fake server ${((median(walls) - median(bridge)) / 1000).toFixed(2)} s); requests: LIST ${requests.list} (${requests.list / 2} per kind, limit ${maxLists}), GET ${requests.get}, PATCH ${requests.patch}; runs: ${walls.map((ms) => (ms / 1000).toFixed(2)).join(' ')}`,
+    );
+  };
+  // The cache clone is warm after the sync, as it is for the read-back a CronJob tick runs after publishing.
+  await measure('first read-back (all written)', N);
+  await measure('no-op read-back (nothing to write)', 0);
+  fake.assertClean();
+} finally {
+  await fake.close();
+  await world.cleanup();
+}

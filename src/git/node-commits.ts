@@ -1,0 +1,64 @@
+import { gitFailure, type RunResult } from './git.ts';
+
+/** Runs a read-only git command in the cache clone (ManifestsRepo.git). */
+export type GitRunner = (args: readonly string[]) => Promise<RunResult>;
+
+export type NodeCommit = {
+  commit: string;
+  /** Committer time, seconds since the epoch: when the change reached the branch. */
+  time: number;
+  /** The pull request it came through, from GitHub's squash subject `… (#12)`. */
+  pullRequest: number | undefined;
+};
+
+/**
+ * The last commit that changed each node folder under `<prefix>/` (`<form>/<uid>` →
+ * commit), from ONE `git log` walk over the hub's folder, newest first: at 10,000 nodes
+ * that is one git process instead of 10,000. `--full-history` keeps commits a merge
+ * brought in, as `commitsContaining` lists them.
+ */
+export async function lastNodeCommits(git: GitRunner, head: string, prefix: string): Promise<Map<string, NodeCommit>> {
+  const result = await git(['log', '--full-history', '--no-renames', '--format=%x1e%H%x1f%ct%x1f%s', '--name-only', head, '--', `${prefix}/`]);
+  if (result.code !== 0) throw gitFailure(`reading the commits of ${prefix}`, result);
+  const found = new Map<string, NodeCommit>();
+  const start = prefix.length + 1;
+  for (const record of result.stdout.toString('utf8').split('\x1e')) {
+    if (record === '') continue;
+    const newline = record.indexOf('\n');
+    const [commit = '', time = '0', subject = ''] = record.slice(0, newline === -1 ? undefined : newline).split('\x1f');
+    const squash = /\(#(\d+)\)$/.exec(subject);
+    const entry: NodeCommit = { commit, time: Number(time), pullRequest: squash ? Number(squash[1]) : undefined };
+    if (newline === -1) continue;
+    for (const file of record.slice(newline + 1).split('\n')) {
+      if (!file.startsWith(`${prefix}/`)) continue;
+      const slash = file.indexOf('/', start);
+      const second = slash === -1 ? -1 : file.indexOf('/', slash + 1);
+      if (second === -1) continue;
+      const key = file.slice(start, second);
+      if (!found.has(key)) found.set(key, entry);
+    }
+  }
+  return found;
+}
+
+/**
+ * For each engine revision (a commit), the set of commits under `prefix` it contains, so
+ * "did the engine apply this node's last commit" is a set lookup per node instead of one
+ * `git merge-base --is-ancestor` per node. One `git rev-list` per distinct revision (a
+ * handful: most engine objects report the same head). A revision the clone does not
+ * have maps to undefined: nothing is known to be contained in it.
+ */
+export async function commitsContaining(git: GitRunner, revisions: Iterable<string>, prefix: string): Promise<Map<string, Set<string> | undefined>> {
+  const out = new Map<string, Set<string> | undefined>();
+  for (const revision of new Set(revisions)) {
+    const known = await git(['cat-file', '-e', `${revision}^{commit}`]);
+    if (known.code !== 0) {
+      out.set(revision, undefined);
+      continue;
+    }
+    const listed = await git(['rev-list', '--full-history', revision, '--', `${prefix}/`]);
+    if (listed.code !== 0) throw gitFailure(`listing the commits of ${prefix} in ${revision}`, listed);
+    out.set(revision, new Set(listed.stdout.toString('utf8').split('\n').filter(Boolean)));
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+import { KubeError, messageOf } from '../errors.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { hubSelector, LYNQ_NODE, type KubeObject } from '../kube/resources.ts';
+import type { Logger } from '../logger.ts';
+import { stableJson } from '../render/hash.ts';
+import type { NodeHealth } from './read-back.ts';
+import { commitOfRevision } from './revision.ts';
+
+/** How the LynqNode status write went for a hub. */
+export type StatusWriteResult = { patched: number; unchanged: number; notCreated: number; failed: Array<{ form: string; uid: string; error: string }>; requests: { list: number; get: number; patch: number } };
+
+/** Lynq's condition types; the bridge owns all four. */
+const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Conflicted'] as const;
+/** The status fields the bridge writes; other writers' fields are left alone, and not compared. */
+const OWNED = ['phase', 'desiredResources', 'readyResources', 'failedResources', 'resourcePhases', 'git', 'appliedRevision', 'conditions'] as const;
+const PATCH_CONCURRENCY = 8;
+
+type Condition = { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime: string };
+
+/**
+ * Write each node's health into its LynqNode's status subresource: one LIST of the hub's
+ * LynqNodes (the current status, so an unchanged node is not written), then a merge
+ * patch on `/status` of each node whose status changed, carrying the resourceVersion it
+ * was computed from. A 409 (someone wrote in between) is retried once on a fresh read. A
+ * LynqNode the engine has not created yet is skipped.
+ */
+export async function writeLynqNodeStatuses(
+  kube: KubeClient,
+  hub: string,
+  nodes: readonly NodeHealth[],
+  options: { clock: () => number; logger: Logger; conflicted?: ReadonlySet<string> },
+): Promise<StatusWriteResult> {
+  const before = { ...kube.requests };
+  const namespaces = [...new Set(nodes.map((node) => node.namespace))].sort();
+  const current = new Map<string, KubeObject>();
+  for (const namespace of namespaces) {
+    for (const object of await kube.list(LYNQ_NODE, namespace, hubSelector(hub))) current.set(`${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, object);
+  }
+  const now = new Date(options.clock()).toISOString();
+  const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 } };
+  let next = 0;
+  const work = async (): Promise<void> => {
+    for (let node = nodes[next++]; node !== undefined; node = nodes[next++]) {
+      const conflicted = options.conflicted?.has(`${node.form}/${node.uid}`);
+      try {
+        const outcome = await writeOne(kube, node, current.get(`${node.namespace}/${node.name}`), now, conflicted);
+        result[outcome]++;
+      } catch (error) {
+        // The API refusing the bridge (401/403) or being down is the hub's failure, not one node's.
+        if (error instanceof KubeError && (error.status === undefined || error.status === 401 || error.status === 403)) throw error;
+        result.failed.push({ form: node.form, uid: node.uid, error: messageOf(error) });
+        options.logger.warn({ hub, form: node.form, uid: node.uid, err: messageOf(error) }, 'lynqnode status not written');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PATCH_CONCURRENCY, Math.max(1, nodes.length)) }, work));
+  result.requests = { list: kube.requests.list - before.list, get: kube.requests.get - before.get, patch: kube.requests.patch - before.patch };
+  options.logger.info({ hub, patched: result.patched, unchanged: result.unchanged, notCreated: result.notCreated, failed: result.failed.length }, 'lynqnode statuses written');
+  return result;
+}
+
+async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject | undefined, now: string, conflicted: boolean | undefined): Promise<'patched' | 'unchanged' | 'notCreated'> {
+  let object = listed;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    if (object === undefined) return 'notCreated';
+    const status = nodeStatus(node, record(object.status), now, conflicted);
+    if (sameOwned(status, record(object.status))) return 'unchanged';
+    const body = { metadata: { resourceVersion: object.metadata?.resourceVersion }, status: withRemovals(status, record(object.status)) };
+    const outcome = await kube.mergePatch(LYNQ_NODE, node.namespace, node.name, body, { status: true });
+    if (outcome === 'patched') return 'patched';
+    if (outcome === 'not-found') return 'notCreated';
+    // 409: written by someone else since the LIST; read it again and compute from that.
+    if (attempt === 1) object = await kube.find(LYNQ_NODE, node.namespace, node.name);
+  }
+  throw new KubeError(`the LynqNode ${node.namespace}/${node.name} status kept changing under the bridge (409 twice)`, { hub: node.hub, form: node.form, uid: node.uid, server: kube.server, status: 409 });
+}
+
+/**
+ * The status the bridge writes for a node: Lynq's conditions and counts, per-resource
+ * phases, the Git side and the applied revision. A condition keeps its
+ * lastTransitionTime while its status stays, so an unchanged cluster gives an identical
+ * status (and no write).
+ */
+export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, now: string, conflicted: boolean | undefined): Record<string, unknown> {
+  const previous = new Map<string, Record<string, unknown>>();
+  for (const item of Array.isArray(current.conditions) ? current.conditions : []) {
+    const condition = record(item);
+    if (typeof condition.type === 'string') previous.set(condition.type, condition);
+  }
+  const make = (type: string, on: boolean, reason: string, message: string): Condition => {
+    const status = on ? 'True' : 'False';
+    const before = previous.get(type);
+    const lastTransitionTime = before?.status === status && typeof before.lastTransitionTime === 'string' ? before.lastTransitionTime : now;
+    return { type, status, reason, message, lastTransitionTime };
+  };
+  const degraded = node.phase === 'Degraded' || node.phase === 'Missing';
+  const known = previous.get('Conflicted');
+  const conditions: Condition[] = [
+    make('Ready', node.phase === 'Ready', node.reason, node.message),
+    make('Progressing', node.phase === 'Progressing', node.reason, node.message),
+    make('Degraded', degraded, node.reason, node.message),
+    conflicted !== undefined || known === undefined
+      ? make('Conflicted', conflicted === true, conflicted === true ? 'ConflictDetected' : 'NoConflict', conflicted === true ? 'a file of the node was edited in Git (conflictPolicy Stuck)' : '')
+      : (known as Condition),
+  ];
+  // Unknown is neither ready nor progressing nor degraded: say so on Ready rather than guess.
+  if (node.phase === 'Unknown') conditions[0] = { ...conditions[0]!, status: 'Unknown', lastTransitionTime: previous.get('Ready')?.status === 'Unknown' ? String(previous.get('Ready')!.lastTransitionTime) : now };
+  const git: Record<string, unknown> = {};
+  if (node.commit !== undefined) {
+    git.lastCommit = node.commit.commit;
+    git.lastCommitTime = new Date(node.commit.time * 1000).toISOString();
+  }
+  if (node.pullRequest !== undefined) git.pullRequest = { number: node.pullRequest.number, state: node.pullRequest.state };
+  const status: Record<string, unknown> = {
+    phase: node.phase,
+    desiredResources: node.resources.desired,
+    readyResources: node.resources.ready,
+    failedResources: node.resources.failed,
+    resourcePhases: node.resourcePhases.map((resource) => withoutUndefined(resource)),
+    git,
+    conditions: conditions.filter((condition) => CONDITION_TYPES.includes(condition.type as (typeof CONDITION_TYPES)[number])),
+  };
+  const applied = node.appliedRevision === undefined ? undefined : (commitOfRevision(node.appliedRevision) ?? node.appliedRevision);
+  if (applied !== undefined) status.appliedRevision = applied;
+  return status;
+}
+
+/** A merge patch keeps keys it does not name: a field the bridge no longer writes (a closed pull request) is removed with null. */
+function withRemovals(next: Record<string, unknown>, current: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...next };
+  for (const key of OWNED) if (current[key] !== undefined && next[key] === undefined) out[key] = null;
+  const nextGit = record(next.git);
+  const git: Record<string, unknown> = { ...nextGit };
+  for (const key of Object.keys(record(current.git))) if (nextGit[key] === undefined) git[key] = null;
+  out.git = git;
+  return out;
+}
+
+function sameOwned(next: Record<string, unknown>, current: Record<string, unknown>): boolean {
+  const pick = (status: Record<string, unknown>) => Object.fromEntries(OWNED.map((key) => [key, status[key]]));
+  return stableJson(pick(next)) === stableJson(pick(current));
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
+}

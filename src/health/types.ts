@@ -1,0 +1,39 @@
+import type { KubeObject } from '../kube/resources.ts';
+
+/** One phase per node, as `lynq status`, the LynqNode status and the status table show it. */
+export type NodePhase = 'Ready' | 'Progressing' | 'Degraded' | 'Missing' | 'Unknown';
+export const NODE_PHASES: readonly NodePhase[] = ['Ready', 'Progressing', 'Degraded', 'Missing', 'Unknown'];
+
+/** One resource of a node, as far as the engine tells. */
+export type ResourcePhase = 'Ready' | 'Progressing' | 'Degraded' | 'Pending';
+
+/**
+ * What the engine says about one of its objects (an Application, a Kustomization),
+ * reduced to what the phase rules need. Built by an engine's reader from the object's
+ * status; nothing else reads engine status.
+ */
+export type EngineObservation = {
+  /** False when the object has no status yet: the engine has not looked at it. */
+  reported: boolean;
+  /** healthy: up and serving; progressing: on its way; degraded: unhealthy, a failed operation, stalled; unknown: the engine cannot tell. */
+  health: 'healthy' | 'progressing' | 'degraded' | 'unknown';
+  /** The engine's own judgement that the cluster is what the revision says (Argo CD `Synced`; Flux: applied at the current generation). */
+  inSync: boolean;
+  /** The commit the engine last applied (a full sha) or its raw revision text when that is not a sha. */
+  revision: string | undefined;
+  /** The engine's most telling words (a condition or operation message). */
+  message: string;
+  /** Per-resource health when the engine reports it (Argo CD's status.resources[]); undefined otherwise. */
+  resources: ObservedResource[] | undefined;
+};
+
+export type ObservedResource = { group: string; kind: string; name: string; namespace: string | undefined; phase: ResourcePhase | undefined; inSync: boolean; message: string | undefined };
+
+/**
+ * An engine's read side: which kind its objects are and how to read one object's status.
+ * Argo CD and Flux are the two; the read-back lists their objects and asks the reader.
+ */
+export interface HealthReader {
+  readonly engine: 'argocd' | 'flux';
+  observe(object: KubeObject): EngineObservation;
+}

@@ -1,0 +1,166 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, KubeError } from '../errors.ts';
+import type { Logger, SecretRegistry } from '../logger.ts';
+import { describeAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './access.ts';
+import type { KubeObject, KubeResource } from './resources.ts';
+
+/** Objects per LIST page: 10,000 nodes are 20 requests per kind, each page a few MiB at most. */
+export const PAGE_SIZE = 500;
+
+export type PatchOutcome = 'patched' | 'conflict' | 'not-found';
+
+/**
+ * The Kubernetes API as the bridge uses it: LIST a kind by label (every page), GET one
+ * object, merge-patch one object or its status. Every failure is a KubeError naming the
+ * server and what was refused; 404 and 409 are answers, not failures, where a caller
+ * acts on them.
+ */
+export interface KubeClient {
+  /** The API server's URL, for messages. */
+  readonly server: string;
+  list(resource: KubeResource, namespace: string, labelSelector: string): Promise<KubeObject[]>;
+  /** undefined when the object does not exist. */
+  find(resource: KubeResource, namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** `application/merge-patch+json`, on the object or (`status: true`) its status subresource. */
+  mergePatch(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>, options: { status: boolean }): Promise<PatchOutcome>;
+  /** Requests sent so far, by verb (the bench reports them). */
+  readonly requests: { list: number; get: number; patch: number };
+}
+
+export type KubeDeps = { registry: SecretRegistry; logger: Logger; serviceAccountDir?: string };
+
+/**
+ * The one place that loads `@kubernetes/client-node`, and only when called: importing it
+ * costs about 1.5 s, which no command that does not talk to a cluster may pay. TLS,
+ * tokens, client certificates and exec plugins are the library's, as the kubeconfig says.
+ */
+export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Promise<KubeClient> {
+  const k8s = await import('@kubernetes/client-node');
+  const config = new k8s.KubeConfig();
+  const where = describeAccess(access);
+  try {
+    if (access.source === 'in-cluster') {
+      config.loadFromCluster();
+    } else {
+      const [first, ...rest] = access.files;
+      config.loadFromFile(first!);
+      for (const file of rest) {
+        const more = new k8s.KubeConfig();
+        more.loadFromFile(file);
+        config.mergeConfig(more, true);
+      }
+    }
+  } catch (cause) {
+    throw new ConfigError(`cannot read ${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { file: access.files[0] }, { cause });
+  }
+  if (access.context !== undefined) {
+    if (config.getContextObject(access.context) === null) {
+      const known = config.getContexts().map((context) => context.name);
+      throw new ConfigError(`no context named ${JSON.stringify(access.context)} in ${where} (contexts: ${known.join(', ') || 'none'})`, { file: access.files[0] });
+    }
+    config.setCurrentContext(access.context);
+  }
+  const cluster = config.getCurrentCluster();
+  if (cluster === null) throw new ConfigError(`${where} names no current cluster (set current-context or pass --context)`, { file: access.files[0] });
+  const server = cluster.server;
+  // Credentials are registered before the first request, so no log line can carry them.
+  const user = config.getCurrentUser();
+  deps.registry.add(user?.token);
+  deps.registry.add(user?.password);
+  deps.registry.add(user?.keyData);
+  if (access.source === 'in-cluster') {
+    const token = await readFile(path.join(deps.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, 'token'), 'utf8').catch(() => undefined);
+    deps.registry.add(token?.trim());
+  }
+  const api = config.makeApiClient(k8s.CustomObjectsApi);
+  const mergePatchOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+  const requests = { list: 0, get: 0, patch: 0 };
+
+  const fail = (action: string, cause: unknown): KubeError => {
+    const status = statusOf(cause);
+    const detail = status === undefined ? `cannot reach the Kubernetes API: ${deps.registry.scrub(networkReason(cause))}` : refusal(status, cause, deps.registry);
+    return new KubeError(`${action}: ${detail}`, { server, status }, { cause });
+  };
+
+  return {
+    server,
+    requests,
+    async list(resource, namespace, labelSelector) {
+      const items: KubeObject[] = [];
+      let token: string | undefined;
+      do {
+        requests.list++;
+        let page: { items?: KubeObject[]; metadata?: { continue?: string } };
+        try {
+          page = (await api.listNamespacedCustomObject({ ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token })) as typeof page;
+        } catch (cause) {
+          throw fail(`listing ${resource.plural}.${resource.group} in namespace ${namespace}`, cause);
+        }
+        for (const item of page.items ?? []) items.push(item);
+        token = page.metadata?.continue || undefined;
+      } while (token !== undefined);
+      deps.logger.debug({ kind: resource.kind, namespace, objects: items.length }, 'kube objects listed');
+      return items;
+    },
+    async find(resource, namespace, name) {
+      requests.get++;
+      try {
+        return (await api.getNamespacedCustomObject({ ...coordinates(resource), namespace, name })) as KubeObject;
+      } catch (cause) {
+        if (statusOf(cause) === 404) return undefined;
+        throw fail(`reading ${resource.kind} ${namespace}/${name}`, cause);
+      }
+    },
+    async mergePatch(resource, namespace, name, body, options) {
+      requests.patch++;
+      const request = { ...coordinates(resource), namespace, name, body };
+      try {
+        if (options.status) await api.patchNamespacedCustomObjectStatus(request, mergePatchOptions);
+        else await api.patchNamespacedCustomObject(request, mergePatchOptions);
+        return 'patched';
+      } catch (cause) {
+        const status = statusOf(cause);
+        if (status === 404) return 'not-found';
+        if (status === 409) return 'conflict';
+        throw fail(`patching ${resource.kind} ${namespace}/${name}${options.status ? ' status' : ''}`, cause);
+      }
+    },
+  };
+}
+
+function coordinates(resource: KubeResource): { group: string; version: string; plural: string } {
+  return { group: resource.group, version: resource.version, plural: resource.plural };
+}
+
+/** The HTTP status of the library's ApiException; undefined for a network failure. */
+function statusOf(error: unknown): number | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The API's own words (its Status object's message), never the exception's text: that carries response headers. */
+function refusal(status: number, error: unknown, registry: SecretRegistry): string {
+  const body = (error as { body?: unknown }).body;
+  let message: string | undefined;
+  if (typeof body === 'string') {
+    try {
+      message = (JSON.parse(body) as { message?: string }).message;
+    } catch {
+      message = body.slice(0, 200);
+    }
+  } else if (typeof body === 'object' && body !== null) {
+    message = (body as { message?: string }).message;
+  }
+  const what = status === 401 ? 'the credentials were refused (401 Unauthorized)' : status === 403 ? 'forbidden (403)' : `the API answered ${status}`;
+  return registry.scrub(message !== undefined && message !== '' ? `${what}: ${message}` : what);
+}
+
+function networkReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const cause = (error as { cause?: unknown }).cause;
+  const causeCode = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  const codes = [code, causeCode].filter((value): value is string => typeof value === 'string');
+  return codes.length > 0 ? `${codes[0]} (${error.message})` : error.message;
+}

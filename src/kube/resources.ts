@@ -1,0 +1,16 @@
+/** A custom resource kind the bridge reads or writes: where it lives in the API. */
+export type KubeResource = { group: string; version: string; plural: string; kind: string };
+
+export const ARGO_APPLICATION: KubeResource = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', kind: 'Application' };
+export const FLUX_KUSTOMIZATION: KubeResource = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
+export const LYNQ_NODE: KubeResource = { group: 'operator.lynq.sh', version: 'v1', plural: 'lynqnodes', kind: 'LynqNode' };
+
+/** Objects as the API returns them: read through the health readers, never trusted to have a shape. */
+export type KubeObject = Record<string, unknown> & {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
+};
+
+/** The label every object of a node carries; one LIST per kind selects a hub's objects by it. */
+export function hubSelector(hub: string): string {
+  return `lynq.sh/hub=${hub}`;
+}

@@ -1,0 +1,274 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+/**
+ * A local Kubernetes API over HTTPS for the health read-back tests: a CA and a server
+ * certificate made with openssl at test time (the CA goes into the kubeconfig as
+ * certificate-authority-data, as a real cluster's does), a bearer token, and only the
+ * paths the bridge uses, answered as the API answers them:
+ *
+ * - LIST  GET  /apis/{group}/{version}/namespaces/{ns}/{plural}?labelSelector=k=v&limit=&continue=
+ *   (a List with metadata.continue while more remain; an unknown continue token is a 410)
+ * - GET   /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}       (404 Status when absent)
+ * - PATCH /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}[/status] with
+ *   `application/merge-patch+json` only (415 otherwise); a resourceVersion in the patch
+ *   that is not the object's is a 409; /status changes only status, the object only the rest.
+ *
+ * A missing or wrong token is a 401, a kind made forbidden a 403; replies can be queued
+ * (`failNext`). Any other request is answered 501 and recorded, and `assertClean()`
+ * fails the test on it and on queued replies never asked for.
+ */
+export type Obj = Record<string, unknown> & { metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; generation?: number } };
+
+type Kind = { group: string; version: string; plural: string; kind: string };
+export const KINDS: Record<string, Kind> = {
+  Application: { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', kind: 'Application' },
+  Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' },
+  LynqNode: { group: 'operator.lynq.sh', version: 'v1', plural: 'lynqnodes', kind: 'LynqNode' },
+};
+
+export type RecordedRequest = { method: string; path: string; query: Record<string, string>; contentType: string | undefined; body: unknown };
+
+export type KubeFake = {
+  url: string;
+  token: string;
+  caPem: string;
+  requests: RecordedRequest[];
+  /** Milliseconds the fake spent answering (parsing, filtering, serialising), so a bench can tell the bridge's own time. */
+  serverMs(): number;
+  /** Put or replace an object (resourceVersion set by the fake). */
+  put(kind: keyof typeof KINDS, object: Obj): void;
+  get(kind: keyof typeof KINDS, namespace: string, name: string): Obj | undefined;
+  remove(kind: keyof typeof KINDS, namespace: string, name: string): void;
+  /** The next request matching method and path suffix gets this status (a Status body), once. */
+  failNext(method: string, pathEnd: string, status: number, before?: () => void): void;
+  /** Answer 403 to every request for this plural (`false`: stop). */
+  forbid(plural: string, on?: boolean): void;
+  /** A kubeconfig for this server: CA data, bearer token, context `fake` (and `other`, pointing nowhere useful). */
+  kubeconfig(options?: { token?: string; server?: string }): string;
+  assertClean(): void;
+  close(): Promise<void>;
+  count(method: string, pathPart: string): number;
+};
+
+let certs: { dir: string; caPem: string; keyPem: string; certPem: string } | undefined;
+
+/** One CA and server certificate per test process (openssl, a few tens of ms). */
+function makeCerts(): NonNullable<typeof certs> {
+  if (certs !== undefined) return certs;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lynq-kube-ca-'));
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=lynq-test-ca']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext']);
+  certs = { dir, caPem: readFileSync(path.join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(path.join(dir, 'server.key'), 'utf8'), certPem: readFileSync(path.join(dir, 'server.crt'), 'utf8') };
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return certs;
+}
+
+function status(code: number, reason: string, message: string): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+/** RFC 7386 JSON merge patch. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+export async function startKubeFake(options: { token?: string } = {}): Promise<KubeFake> {
+  const { caPem, keyPem, certPem } = makeCerts();
+  const token = options.token ?? 'kube-test-token-0123456789';
+  const store = new Map<string, Map<string, Obj>>();
+  const problems: string[] = [];
+  const queued: Array<{ method: string; pathEnd: string; status: number; before?: () => void }> = [];
+  const forbidden = new Set<string>();
+  const requests: RecordedRequest[] = [];
+  let version = 1000;
+  const listings = new Map<string, Obj[]>();
+  let listingCounter = 0;
+  let busy = 0;
+
+  const bucket = (kind: Kind, namespace: string): Map<string, Obj> => {
+    const key = `${kind.plural}.${kind.group}/${namespace}`;
+    let found = store.get(key);
+    if (found === undefined) store.set(key, (found = new Map()));
+    return found;
+  };
+  const kindOf = (group: string, versionName: string, plural: string): Kind | undefined =>
+    Object.values(KINDS).find((kind) => kind.group === group && kind.version === versionName && kind.plural === plural);
+
+  const server = https.createServer({ key: keyPem, cert: certPem }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const started = performance.now();
+      res.once('finish', () => (busy += performance.now() - started));
+      const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        body = text;
+      }
+      const method = req.method ?? 'GET';
+      requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'], body });
+      const reply = (code: number, value: unknown): void => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      if (req.headers.authorization !== `Bearer ${token}`) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
+      const match = /^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(url.pathname);
+      const kind = match ? kindOf(match[1]!, match[2]!, match[4]!) : undefined;
+      if (match === null || kind === undefined) {
+        problems.push(`unexpected request ${method} ${url.pathname}`);
+        return reply(501, status(501, 'NotImplemented', 'not part of the fake'));
+      }
+      const [, , , namespace = '', plural = '', name, sub] = match;
+      if (forbidden.has(plural)) {
+        return reply(403, status(403, 'Forbidden', `${plural}.${kind.group} is forbidden: User "system:serviceaccount:lynq:lynq-bridge" cannot ${method === 'PATCH' ? 'patch' : 'list'} resource "${plural}" in API group "${kind.group}" in the namespace "${namespace}"`));
+      }
+      const queuedIndex = queued.findIndex((item) => item.method === method && url.pathname.endsWith(item.pathEnd));
+      if (queuedIndex !== -1) {
+        const [item] = queued.splice(queuedIndex, 1);
+        item!.before?.();
+        return reply(item!.status, status(item!.status, item!.status === 409 ? 'Conflict' : 'InternalError', `queued ${item!.status}`));
+      }
+      const objects = bucket(kind, namespace);
+      if (method === 'GET' && name === undefined) {
+        const allowed = new Set(['labelSelector', 'limit', 'continue']);
+        for (const key of url.searchParams.keys()) if (!allowed.has(key)) problems.push(`unexpected query parameter ${key} on ${url.pathname}`);
+        const selector = url.searchParams.get('labelSelector') ?? '';
+        const limit = Number(url.searchParams.get('limit') ?? '0');
+        const token = url.searchParams.get('continue');
+        let items: Obj[];
+        let offset = 0;
+        let listing: string;
+        if (token !== null) {
+          const [id = '', at = '0'] = Buffer.from(token, 'base64url').toString('utf8').split(':');
+          const kept = listings.get(id);
+          if (kept === undefined) return reply(410, status(410, 'Expired', 'The provided continue parameter is too old'));
+          items = kept;
+          offset = Number(at);
+          listing = id;
+        } else {
+          const [key, value] = selector.split('=');
+          items = [...objects.values()].filter((object) => selector === '' || object.metadata.labels?.[key!] === value).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+          listing = String(++listingCounter);
+          listings.set(listing, items.map((item) => structuredClone(item)));
+          items = listings.get(listing)!;
+        }
+        const page = limit > 0 ? items.slice(offset, offset + limit) : items.slice(offset);
+        const next = offset + page.length;
+        const metadata: Record<string, unknown> = { resourceVersion: String(version) };
+        if (next < items.length) {
+          metadata.continue = Buffer.from(`${listing}:${next}`).toString('base64url');
+          metadata.remainingItemCount = items.length - next;
+        } else {
+          // The last page: its snapshot is done with (a token for it is now too old, as on a real server after compaction).
+          listings.delete(listing);
+        }
+        return reply(200, { apiVersion: `${kind.group}/${kind.version}`, kind: `${kind.kind}List`, metadata, items: page });
+      }
+      const object = name === undefined ? undefined : objects.get(name);
+      if (method === 'GET' && sub === undefined) {
+        if (object === undefined) return reply(404, status(404, 'NotFound', `${plural}.${kind.group} "${name}" not found`));
+        return reply(200, object);
+      }
+      if (method === 'PATCH') {
+        if (req.headers['content-type'] !== 'application/merge-patch+json') return reply(415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+        if (object === undefined) return reply(404, status(404, 'NotFound', `${plural}.${kind.group} "${name}" not found`));
+        const patch = body as { metadata?: { resourceVersion?: string }; status?: unknown };
+        const expected = patch.metadata?.resourceVersion;
+        if (expected !== undefined && expected !== object.metadata.resourceVersion) {
+          return reply(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${plural}.${kind.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+        }
+        const merged = mergePatch(object, patch) as Obj;
+        // The status subresource ignores everything but status; the main resource ignores status.
+        const next = sub === 'status' ? { ...object, status: merged.status } : { ...merged, status: object.status };
+        next.metadata = { ...(sub === 'status' ? object.metadata : merged.metadata), resourceVersion: String(++version) };
+        objects.set(name!, next as Obj);
+        return reply(200, next);
+      }
+      problems.push(`unexpected request ${method} ${url.pathname}`);
+      return reply(501, status(501, 'NotImplemented', 'not part of the fake'));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('secureConnection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  return {
+    url,
+    token,
+    caPem,
+    requests,
+    serverMs: () => busy,
+    put(kindName, object) {
+      const kind = KINDS[kindName]!;
+      const copy = structuredClone(object);
+      copy.metadata.resourceVersion = String(++version);
+      bucket(kind, object.metadata.namespace).set(object.metadata.name, copy);
+    },
+    get(kindName, namespace, name) {
+      return bucket(KINDS[kindName]!, namespace).get(name);
+    },
+    remove(kindName, namespace, name) {
+      bucket(KINDS[kindName]!, namespace).delete(name);
+    },
+    failNext(method, pathEnd, code, before) {
+      queued.push({ method, pathEnd, status: code, before });
+    },
+    forbid(plural, on = true) {
+      if (on) forbidden.add(plural);
+      else forbidden.delete(plural);
+    },
+    kubeconfig(settings = {}) {
+      return `apiVersion: v1
+kind: Config
+clusters:
+  - name: fake
+    cluster:
+      server: ${settings.server ?? url}
+      certificate-authority-data: ${Buffer.from(caPem).toString('base64')}
+users:
+  - name: bridge
+    user:
+      token: ${settings.token ?? token}
+contexts:
+  - name: fake
+    context: { cluster: fake, user: bridge }
+  - name: other
+    context: { cluster: fake, user: nobody }
+current-context: fake
+`;
+    },
+    assertClean() {
+      const left = queued.map((item) => `queued ${item.status} for ${item.method} …${item.pathEnd} never asked for`);
+      if (problems.length > 0 || left.length > 0) throw new Error(`kube fake: ${[...problems, ...left].join('; ')}`);
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    count(method, pathPart) {
+      return requests.filter((request) => request.method === method && request.path.includes(pathPart)).length;
+    },
+  };
+}
