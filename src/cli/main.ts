@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ForgeError, GitError, InternalError, isLynqError, messageOf, RenderError, SourceError } from '../errors.ts';
 import { createLogger, SecretRegistry } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
@@ -61,6 +61,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--dry-run', 'print the plan per node and write nothing')
     .option('--diff', 'with --dry-run: print the diff too (without --dry-run it is a usage error)')
     .option('--allow-deletions', 'remove nodes even beyond the deletion guard')
+    .option('--wait-lock <seconds>', 'when another process is syncing a hub, wait up to this long for it (default: skip that hub)', parseSeconds)
     .action(async (options, command: Command) => {
       // A sync that publishes prints no diff; saying nothing about a --diff it ignores would mislead.
       if (options.diff && !options.dryRun) command.error('error: --diff shows what a dry run would change: use it with --dry-run (lynq sync --dry-run --diff)', { exitCode: EXIT_CONFIG });
@@ -129,4 +130,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     io.err.write(`lynq: internal error (a bug in the bridge, please report it): ${messageOf(error)}\n${cause instanceof Error ? (cause.stack ?? '') : ''}\n`);
     return EXIT_INTERNAL;
   }
+}
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError('expected a number of seconds (0 or more)');
+  return seconds;
 }

@@ -12,8 +12,7 @@ const DEFAULT_PORT = 3306;
 
 /**
  * A MySQL / MariaDB source on one connection (a sync reads once; a pool would only keep
- * sockets open between runs). Driver options are chosen for `valueToString`: BIGINT and
- * DECIMAL as exact strings, DATETIME/TIMESTAMP as UTC Dates, DATE as 'YYYY-MM-DD'.
+ * sockets open between runs), opened with `mysqlConnectionOptions`.
  */
 export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: SourceDeps): RowSource {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
@@ -23,24 +22,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
   let connection: Connection | undefined;
 
   async function connect(connectTimeoutSeconds = settings.connectTimeoutSeconds): Promise<Connection> {
-    const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
-    const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
-    const options: ConnectionOptions = {
-      host: settings.host,
-      port,
-      user: settings.username,
-      password,
-      database: settings.database,
-      connectTimeout: connectTimeoutSeconds * 1000,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      decimalNumbers: false,
-      // DATETIME has no zone: read it as UTC, like the rest of the bridge, not as the host's local time.
-      timezone: 'Z',
-      // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
-      dateStrings: ['DATE'],
-      ...(ssl !== undefined ? { ssl } : {}),
-    };
+    const options: ConnectionOptions = { ...(await mysqlConnectionOptions(hub, settings, deps)), connectTimeout: connectTimeoutSeconds * 1000 };
     deps.logger.debug({ hub: hub.name, source: 'mysql', address, database: settings.database }, 'source connecting');
     let opened: Connection;
     try {
@@ -124,6 +106,34 @@ function dropSocket(open: Connection): void {
   const inner = (open as unknown as { connection?: { stream?: { destroy(): void } } }).connection;
   open.destroy();
   inner?.stream?.destroy();
+}
+
+/**
+ * The one way the bridge connects to a hub's MySQL server (its row reads and its sync
+ * lock). Driver options are chosen for `valueToString`: BIGINT and DECIMAL as exact
+ * strings, DATETIME/TIMESTAMP as UTC Dates, DATE as 'YYYY-MM-DD'.
+ */
+export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<ConnectionOptions> {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const password =
+    settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
+  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
+  return {
+    host: settings.host,
+    port: settings.port ?? DEFAULT_PORT,
+    user: settings.username,
+    password,
+    database: settings.database,
+    connectTimeout: settings.connectTimeoutSeconds * 1000,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    // DATETIME has no zone: read it as UTC, like the rest of the bridge, not as the host's local time.
+    timezone: 'Z',
+    // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
+    dateStrings: ['DATE'],
+    ...(ssl !== undefined ? { ssl } : {}),
+  };
 }
 
 /** mysql2 marks its own query timeout with this code; the server keeps running the query until it ends. */

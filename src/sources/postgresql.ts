@@ -47,24 +47,7 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
   let client: pg.Client | undefined;
 
   async function connect(): Promise<pg.Client> {
-    const password =
-      settings.passwordRef === undefined
-        ? undefined
-        : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
-    const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
-    const opened = new pg.Client({
-      host: settings.host,
-      port,
-      user: settings.username,
-      password,
-      database: settings.database,
-      ssl: ssl ?? false,
-      connectionTimeoutMillis: connectTimeoutMs,
-      // The server cancels the statement; query_timeout is the client's own bound for when the server cannot answer.
-      statement_timeout: timeoutMs,
-      query_timeout: timeoutMs,
-      application_name: 'lynq-bridge',
-    });
+    const opened = new pg.Client(await postgresqlClientConfig(hub, settings, deps));
     opened.setTypeParser(PG_OID.DATE, (text: string) => text);
     opened.setTypeParser(PG_OID.TIMESTAMP, parseTimestampUtc);
     // pg emits 'error' for a connection lost while idle; unhandled, that event would end the process.
@@ -112,6 +95,32 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
       // end() after a lost connection can reject; there is nothing left to release then.
       await open.end().catch(() => undefined);
     },
+  };
+}
+
+/**
+ * The one way the bridge connects to a hub's PostgreSQL server (its row reads, its sync
+ * lock and its LISTEN session): credentials, TLS, timeouts. `applicationName` tells the
+ * sessions apart in pg_stat_activity (the lock's says who holds it).
+ */
+export async function postgresqlClientConfig(hub: Hub, settings: SqlServerSource, deps: SourceDeps, applicationName = 'lynq-bridge'): Promise<pg.ClientConfig> {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const password =
+    settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
+  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
+  const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
+  return {
+    host: settings.host,
+    port: settings.port ?? DEFAULT_PORT,
+    user: settings.username,
+    password,
+    database: settings.database,
+    ssl: ssl ?? false,
+    connectionTimeoutMillis: Math.round(settings.connectTimeoutSeconds * 1000),
+    // The server cancels the statement; query_timeout is the client's own bound for when the server cannot answer.
+    statement_timeout: timeoutMs,
+    query_timeout: timeoutMs,
+    application_name: applicationName,
   };
 }
 
