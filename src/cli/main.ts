@@ -68,6 +68,16 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       code = await (await import('./sync-command.ts')).runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, context);
     });
 
+  dirs(program.command('serve').description('run every hub on its schedule, on PostgreSQL notifications and a webhook; /healthz, /readyz, /metrics'))
+    .option('--hub <name>', 'only this hub')
+    .option('--listen <host:port>', 'where the HTTP side listens', '0.0.0.0:8080')
+    .option('--grace <seconds>', 'on SIGTERM, how long a running sync may finish before it is aborted', parseSeconds, 30)
+    .option('--ready-after <seconds>', '/readyz fails once a hub has been failing this long', parseSeconds, 600)
+    .option('--no-watch', 'reload the hub and form files only on SIGHUP, not when they change')
+    .action(async (options) => {
+      code = await (await import('./serve-command.ts')).runServe(options, { io, logger });
+    });
+
   dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG'))
     .option('--repo <url-or-path>', 'check as a sync with this --repo would')
     .action(async (options) => {
