@@ -2,8 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { countByStatus } from '../plan/types.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
 
-/** Why a sync was started: its schedule, a PostgreSQL notification, the webhook, or serve starting. */
-export type Trigger = 'schedule' | 'notify' | 'webhook' | 'start';
+/** Why a sync was started: its schedule, a PostgreSQL notification, the webhook, or its config (serve starting, or its files changed). */
+export type Trigger = 'schedule' | 'notify' | 'webhook' | 'config';
 
 /** Kinds of failure, as /metrics counts them (the outcome of the sync, or its lock). */
 export type ErrorKind = 'source' | 'git' | 'pull-request' | 'lock' | 'internal';

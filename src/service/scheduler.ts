@@ -14,7 +14,7 @@ export type SchedulerDeps = {
   logger: Logger;
   metrics: ServiceMetrics;
   /** One sync of one hub, lock included; `signal` is aborted when serve gives up waiting at shutdown. */
-  runHub: (hub: Hub, forms: readonly Form[], signal: AbortSignal) => Promise<RunResult>;
+  runHub: (hub: Hub, forms: readonly Form[], signal: AbortSignal, trigger: Trigger) => Promise<RunResult>;
   /** Hubs with the same key share a cache clone (the same repository) and never sync at the same time. */
   repoKey: (hub: Hub) => string;
   /** How long a notification or webhook waits for more of its kind before the sync starts. */
@@ -32,6 +32,8 @@ type HubState = {
   /** A trigger arrived while running: one more sync after this one (however many arrived). */
   again: boolean;
   debounce: NodeJS.Timeout | undefined;
+  /** When the first trigger of the burst being debounced arrived. */
+  firstTrigger: number | undefined;
   failingSince: number | undefined;
   lastOutcome: string | undefined;
 };
@@ -55,7 +57,7 @@ export class HubScheduler {
     this.clock = deps.clock ?? Date.now;
   }
 
-  /** Take a new config: hubs added are scheduled (and run once now), changed ones rescheduled, removed ones dropped. */
+  /** Take a new config: hubs added are scheduled and run once now, changed ones rescheduled and run now, removed ones dropped. */
   update(hubs: ReadonlyMap<string, Hub>, forms: readonly Form[]): { added: string[]; changed: string[]; removed: string[] } {
     const added: string[] = [];
     const changed: string[] = [];
@@ -77,11 +79,13 @@ export class HubScheduler {
         state.task?.destroy();
         Object.assign(state, { hub, forms: hubForms, fingerprint, task: this.schedule(hub) });
         changed.push(name);
+        // What renders its nodes changed: sync now rather than at the next tick.
+        this.request(name, 'config');
         continue;
       }
-      this.states.set(name, { hub, forms: hubForms, fingerprint, task: this.schedule(hub), running: undefined, again: false, debounce: undefined, failingSince: undefined, lastOutcome: undefined });
+      this.states.set(name, { hub, forms: hubForms, fingerprint, task: this.schedule(hub), running: undefined, again: false, debounce: undefined, firstTrigger: undefined, failingSince: undefined, lastOutcome: undefined });
       added.push(name);
-      this.request(name, 'start');
+      this.request(name, 'config');
     }
     return { added, changed, removed };
   }
@@ -97,21 +101,36 @@ export class HubScheduler {
         this.deps.logger.info({ hub: name }, 'scheduled tick skipped: the previous sync is still running');
         return true;
       }
-      this.start(state);
+      this.start(state, trigger);
+      return true;
+    }
+    if (trigger === 'config') {
+      if (state.running === undefined) this.start(state, trigger);
+      else state.again = true;
       return true;
     }
     if (state.running !== undefined) {
       state.again = true;
       return true;
     }
-    if (trigger === 'start') this.start(state);
-    else if (state.debounce === undefined) {
-      state.debounce = setTimeout(() => {
-        state.debounce = undefined;
-        if (!this.stopping) this.start(state);
-      }, this.deps.debounceMs);
-    }
+    this.debounce(state, trigger);
     return true;
+  }
+
+  /**
+   * Start after a quiet period: every trigger pushes the start back by `debounceMs`, but
+   * never past `debounceMs × 10` after the first one, so a steady stream still syncs.
+   */
+  private debounce(state: HubState, trigger: Trigger): void {
+    const now = this.clock();
+    state.firstTrigger ??= now;
+    if (state.debounce !== undefined) clearTimeout(state.debounce);
+    const wait = Math.max(0, Math.min(this.deps.debounceMs, state.firstTrigger + this.deps.debounceMs * 10 - now));
+    state.debounce = setTimeout(() => {
+      state.debounce = undefined;
+      state.firstTrigger = undefined;
+      if (!this.stopping && state.running === undefined) this.start(state, trigger);
+    }, wait);
   }
 
   readiness(): HubReadiness[] {
@@ -158,24 +177,23 @@ export class HubScheduler {
     return task;
   }
 
-  private start(state: HubState): void {
-    const run = async (): Promise<void> => {
-      do {
-        state.again = false;
-        await this.serialised(this.deps.repoKey(state.hub), () => this.runOnce(state));
-      } while (state.again && !this.stopping);
-    };
-    state.running = run().finally(() => {
+  private start(state: HubState, trigger: Trigger): void {
+    state.running = this.serialised(this.deps.repoKey(state.hub), () => this.runOnce(state, trigger)).finally(() => {
       state.running = undefined;
+      // Triggers that came during the run get one more, after its own quiet period.
+      if (state.again && !this.stopping && this.states.get(state.hub.name) === state) {
+        state.again = false;
+        this.debounce(state, 'notify');
+      }
     });
   }
 
-  private async runOnce(state: HubState): Promise<void> {
+  private async runOnce(state: HubState, trigger: Trigger): Promise<void> {
     const { hub, forms } = state;
     const started = this.clock();
     let outcome: RunResult;
     try {
-      outcome = await this.deps.runHub(hub, forms, this.abort.signal);
+      outcome = await this.deps.runHub(hub, forms, this.abort.signal, trigger);
     } catch (error) {
       // runHub turns every expected failure into a result; this is a bug, and must not stop the other hubs.
       this.deps.logger.error({ hub: hub.name, err: messageOf(error) }, 'sync crashed');

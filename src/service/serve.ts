@@ -8,7 +8,7 @@ import { syncHub, type SyncDeps } from '../sync/sync-hub.ts';
 import { ConfigStore, type ConfigProblem } from './config-store.ts';
 import { closeServer, createHttpServer, listen, type Readiness } from './http.ts';
 import { withHubLock, type HubLocker } from './lock.ts';
-import { ServiceMetrics } from './metrics.ts';
+import { ServiceMetrics, type Trigger } from './metrics.ts';
 import { listenForHub, type Listener } from './notify.ts';
 import { HubScheduler, type RunResult } from './scheduler.ts';
 
@@ -63,11 +63,11 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
   let problems: ConfigProblem[] = [];
   let loaded = false;
 
-  const runHub = async (hub: Hub, forms: readonly Form[], signal: AbortSignal): Promise<RunResult> => {
+  const runHub = async (hub: Hub, forms: readonly Form[], signal: AbortSignal, trigger: Trigger): Promise<RunResult> => {
     try {
       const run = await withHubLock(deps.locker, hub, { waitMs: 0, signal }, async (held) => {
         const started = clock();
-        logger.info({ hub: hub.name, pid: process.pid, at: started }, 'sync started');
+        logger.info({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
         const result = await syncHub(hub, forms, { ...deps.sync, signal: held }, { allowDeletions: false });
         logger.info({ hub: hub.name, pid: process.pid, outcome: result.outcome, commit: 'commit' in result ? result.commit : undefined, at: clock(), ms: clock() - started }, 'sync finished');
         return result;
