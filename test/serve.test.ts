@@ -1,94 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { formYaml } from './helpers/config.ts';
-import { closedPort, createMariadbDatabase, createPostgresDatabase, MARIADB, POSTGRES, type TestDatabase } from './helpers/db.ts';
-import { tempFiles } from './helpers/files.ts';
-import { git, makeBareRepo, readTree } from './helpers/git.ts';
-import { finishedSyncs, overlapping, parsePrometheusText, processesIn, startLynq, stopLynq, syncIntervals, type LynqProcess } from './helpers/serve.ts';
-
-/** Never fires during a test: the hub runs only when serve starts and when triggered. */
-const NEVER = '0 0 1 1 *';
-
-type ServeHub = { name: string; type: 'postgresql' | 'mysql'; database: string; repo: string; interval: string; table?: string; query?: string; notifyChannel?: string; port?: number };
-
-function serveHubYaml(hub: ServeHub): string {
-  const server = hub.type === 'postgresql' ? POSTGRES : MARIADB;
-  const read = hub.query !== undefined ? `query: ${JSON.stringify(hub.query)}` : `table: ${hub.table ?? 'customers'}`;
-  return `apiVersion: operator.lynq.sh/v1
-kind: LynqHub
-metadata:
-  name: ${hub.name}
-spec:
-  source:
-    type: ${hub.type}
-    syncInterval: ${JSON.stringify(hub.interval)}
-    ${hub.type}:
-      host: 127.0.0.1
-      port: ${hub.port ?? server.port}
-      username: ${server.user}
-      database: ${hub.database}
-      ${read}
-      connectTimeoutSeconds: 3
-${hub.notifyChannel === undefined ? '' : `      notifyChannel: ${hub.notifyChannel}\n`}  valueMappings:
-    uid: id
-    activate: active
-  publish:
-    repo: ${hub.repo}
-`;
-}
-
-const form = (hubId: string, name = `${hubId}-web`) =>
-  formYaml('  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          UID: "{{ uid }}"\n', { name, hubId });
-
-type World = { dir: string; hubsDir: string; formsDir: string; cleanup(): Promise<void> };
-
-async function world(hubs: ServeHub[]): Promise<World> {
-  const files: Record<string, string> = {};
-  for (const hub of hubs) {
-    files[`hubs/${hub.name}.yaml`] = serveHubYaml(hub);
-    files[`forms/${hub.name}-web.yaml`] = form(hub.name);
-  }
-  const temp = await tempFiles(files);
-  return { dir: temp.dir, hubsDir: path.join(temp.dir, 'hubs'), formsDir: path.join(temp.dir, 'forms'), cleanup: temp.cleanup };
-}
-
-function serve(w: World, env: NodeJS.ProcessEnv = {}, extra: string[] = [], cache = 'cache'): LynqProcess {
-  return startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '127.0.0.1:0', ...extra], { LYNQ_CACHE_DIR: path.join(w.dir, cache), ...env });
-}
-
-async function nodesIn(remote: string, hub: string): Promise<string[]> {
-  const tree = await readTree(remote, 'main').catch(() => new Map<string, string>());
-  return [...tree.keys()].filter((file) => file.startsWith(`nodes/${hub}/`) && file.endsWith('/lynqnode.yaml')).map((file) => file.split('/')[3]!).sort();
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function metricsOf(proc: LynqProcess): Promise<ReturnType<typeof parsePrometheusText>> {
-  const response = await fetch(`${await proc.url()}/metrics`);
-  assert.equal(response.status, 200);
-  assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  return parsePrometheusText(await response.text());
-}
-
-const sampleValue = (families: ReturnType<typeof parsePrometheusText>, name: string, labels: Record<string, string>): number | undefined =>
-  families
-    .get(name)
-    ?.samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))?.value;
-
-/** Both the remote and the cache clone pass a full fsck. */
-async function assertSound(remote: string, cacheDir: string): Promise<void> {
-  await git(remote, ['fsck', '--full', '--strict']);
-  for (const clone of await readdir(path.join(cacheDir, 'repos')).catch(() => [])) await git(path.join(cacheDir, 'repos', clone), ['fsck', '--full']);
-}
+import { closedPort, createMariadbDatabase, createPostgresDatabase, POSTGRES, type TestDatabase } from './helpers/db.ts';
+import { makeBareRepo, readTree } from './helpers/git.ts';
+import { finishedSyncs, overlapping, stopLynq, syncIntervals } from './helpers/serve.ts';
+import { form, metricsOf, NEVER, nodesIn, sampleValue, serve, serveHubYaml, waitFor, world, type ServeHub } from './helpers/serve-world.ts';
 
 describe('lynq serve (real child processes, real databases, bare remotes)', () => {
   let pgDb: TestDatabase;
