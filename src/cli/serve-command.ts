@@ -21,8 +21,9 @@ export type ServeCommandOptions = {
 
 /** How long serve waits for aborted syncs to unwind before it exits anyway. */
 const ABORT_WAIT_MS = 10_000;
-/** A burst of notifications or webhook calls within this window is one sync. */
+/** A burst of notifications or webhook calls is one sync once quiet for DEBOUNCE_MS, or MAX_DEBOUNCE_MS after its first. */
 const DEBOUNCE_MS = 100;
+const MAX_DEBOUNCE_MS = 10_000;
 
 /**
  * `lynq serve` until SIGTERM or SIGINT (then exit 0 once running syncs ended or were
@@ -46,6 +47,7 @@ export async function runServe(options: ServeCommandOptions, context: { io: Io; 
       abortWaitMs: ABORT_WAIT_MS,
       readyFailureMs: options.readyAfter * 1000,
       debounceMs: DEBOUNCE_MS,
+      maxDebounceMs: MAX_DEBOUNCE_MS,
       watchFiles: options.watch,
     },
     {

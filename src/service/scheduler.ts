@@ -17,8 +17,10 @@ export type SchedulerDeps = {
   runHub: (hub: Hub, forms: readonly Form[], signal: AbortSignal, trigger: Trigger) => Promise<RunResult>;
   /** Hubs with the same key share a cache clone (the same repository) and never sync at the same time. */
   repoKey: (hub: Hub) => string;
-  /** How long a notification or webhook waits for more of its kind before the sync starts. */
+  /** How long a notification or webhook waits for a quiet moment before the sync starts. */
   debounceMs: number;
+  /** The longest a trigger is held back by a stream that never goes quiet. */
+  maxDebounceMs: number;
   clock?: () => number;
 };
 
@@ -119,13 +121,15 @@ export class HubScheduler {
 
   /**
    * Start after a quiet period: every trigger pushes the start back by `debounceMs`, but
-   * never past `debounceMs × 10` after the first one, so a steady stream still syncs.
+   * never past `maxDebounceMs` after the first one, so a steady stream still syncs. A
+   * burst (a batch job inserting row by row) thus becomes one sync after it, and one more
+   * if it outlasts the cap.
    */
   private debounce(state: HubState, trigger: Trigger): void {
     const now = this.clock();
     state.firstTrigger ??= now;
     if (state.debounce !== undefined) clearTimeout(state.debounce);
-    const wait = Math.max(0, Math.min(this.deps.debounceMs, state.firstTrigger + this.deps.debounceMs * 10 - now));
+    const wait = Math.max(0, Math.min(this.deps.debounceMs, state.firstTrigger + this.deps.maxDebounceMs - now));
     state.debounce = setTimeout(() => {
       state.debounce = undefined;
       state.firstTrigger = undefined;

@@ -24,8 +24,10 @@ export type ServeOptions = {
   abortWaitMs: number;
   /** /readyz fails once a hub's syncs have been failing for longer than this. */
   readyFailureMs: number;
-  /** A burst of notifications or webhook calls within this window is one sync. */
+  /** A burst of notifications or webhook calls is one sync once quiet this long... */
   debounceMs: number;
+  /** ...or once this long passed since its first one. */
+  maxDebounceMs: number;
   /** Reload when files in the hubs or forms folder change (SIGHUP always reloads). */
   watchFiles: boolean;
 };
@@ -81,7 +83,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     }
   };
 
-  const scheduler = new HubScheduler({ logger, metrics, runHub, repoKey: deps.repoKey, debounceMs: options.debounceMs, clock });
+  const scheduler = new HubScheduler({ logger, metrics, runHub, repoKey: deps.repoKey, debounceMs: options.debounceMs, maxDebounceMs: options.maxDebounceMs, clock });
 
   const reload = async (): Promise<void> => {
     const snapshot = await store.load();
