@@ -1,11 +1,12 @@
 import os from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './factory.ts';
 import { postgresqlClientConfig } from './postgresql.ts';
 import { causeText } from './sql.ts';
+import { loadPg } from './drivers.ts';
 
 /** A LISTEN session on a hub's PostgreSQL database; `ended` resolves when it drops (or is closed). */
 export type ListenSession = { close(): Promise<void>; ended: Promise<unknown> };
@@ -18,7 +19,7 @@ export type ListenSession = { close(): Promise<void>; ended: Promise<unknown> };
 export async function listenPostgresql(hub: Hub, settings: SqlServerSource, deps: SourceDeps, channel: string, onNotify: () => void): Promise<ListenSession> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file, field: 'spec.source.postgresql.notifyChannel' };
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
-  const client = new pg.Client(await postgresqlClientConfig(hub, settings, deps, `lynq-listen ${os.hostname()}`.slice(0, 63)));
+  const client = new (await loadPg()).Client(await postgresqlClientConfig(hub, settings, deps, `lynq-listen ${os.hostname()}`.slice(0, 63)));
   let closing = false;
   const ended = new Promise<unknown>((resolve) => {
     client.on('error', (error) => resolve(error));

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import mysql from 'mysql2/promise';
 import type { Connection } from 'mysql2/promise';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
@@ -10,6 +9,7 @@ import type { SourceDeps } from './types.ts';
 import { mysqlConnectionOptions } from './mysql.ts';
 import { postgresqlClientConfig } from './postgresql.ts';
 import { causeText } from './sql.ts';
+import { loadPg, loadMysql } from './drivers.ts';
 
 /**
  * A hub's sync lock on its own source database: a PostgreSQL session advisory lock or a
@@ -47,7 +47,7 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
   // application_name is at most 63 bytes; it is what `holder()` shows the next process.
-  const client = new pg.Client(await postgresqlClientConfig(hub, settings, deps, holderName().slice(0, 63)));
+  const client = new (await loadPg()).Client(await postgresqlClientConfig(hub, settings, deps, holderName().slice(0, 63)));
   const key = advisoryKey(hub.name).toString();
   let lost: ((error: unknown) => void) | undefined;
   let closing = false;
@@ -105,7 +105,7 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
   const name = mysqlLockName(settings.database, hub.name);
   let connection: Connection;
   try {
-    connection = await mysql.createConnection(await mysqlConnectionOptions(hub, settings, deps));
+    connection = await (await loadMysql()).createConnection(await mysqlConnectionOptions(hub, settings, deps));
   } catch (cause) {
     throw new SourceError(`cannot take the sync lock on mysql at ${settings.host}: ${causeText(cause, scrub)}`, where, { cause });
   }

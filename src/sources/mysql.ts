@@ -1,4 +1,3 @@
-import mysql from 'mysql2/promise';
 import type { Connection, ConnectionOptions, FieldPacket } from 'mysql2/promise';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
@@ -7,6 +6,7 @@ import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './types.ts';
 import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
 import type { RowSource, SourceResult } from './types.ts';
+import { loadMysql } from './drivers.ts';
 
 const DEFAULT_PORT = 3306;
 
@@ -26,7 +26,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
     deps.logger.debug({ hub: hub.name, source: 'mysql', address, database: settings.database }, 'source connecting');
     let opened: Connection;
     try {
-      opened = await mysql.createConnection(options);
+      opened = await (await loadMysql()).createConnection(options);
     } catch (cause) {
       throw new SourceError(`cannot connect to mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
     }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { resolveSecret } from '../config/secrets.ts';
@@ -6,6 +6,7 @@ import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './types.ts';
 import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
 import type { RawRow, RowSource, SourceResult } from './types.ts';
+import { loadPg } from './drivers.ts';
 
 const DEFAULT_PORT = 5432;
 
@@ -47,7 +48,7 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
   let client: pg.Client | undefined;
 
   async function connect(): Promise<pg.Client> {
-    const opened = new pg.Client(await postgresqlClientConfig(hub, settings, deps));
+    const opened = new (await loadPg()).Client(await postgresqlClientConfig(hub, settings, deps));
     opened.setTypeParser(PG_OID.DATE, (text: string) => text);
     opened.setTypeParser(PG_OID.TIMESTAMP, parseTimestampUtc);
     // pg emits 'error' for a connection lost while idle; unhandled, that event would end the process.
