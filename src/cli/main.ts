@@ -75,7 +75,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--ready-after <seconds>', '/readyz fails once a hub has been failing this long', parseSeconds, 600)
     .option('--no-watch', 'reload the hub and form files only on SIGHUP, not when they change')
     .action(async (options) => {
-      code = await (await import('./serve-command.ts')).runServe(options, { io, logger });
+      code = await (await import('./serve-command.ts')).runServe(options, context);
     });
 
   dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG'))

@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
-import { secrets, type Logger } from '../logger.ts';
 import { createHubLocker } from '../service/lock.ts';
 import { startService } from '../service/serve.ts';
-import type { Io } from './main.ts';
+import type { CommandContext } from './io.ts';
 import { repoUrlOf } from './repo-wiring.ts';
 import { createSyncDeps } from './wiring.ts';
 
@@ -29,14 +28,14 @@ const MAX_DEBOUNCE_MS = 10_000;
  * `lynq serve` until SIGTERM or SIGINT (then exit 0 once running syncs ended or were
  * aborted); SIGHUP reloads the hub and form files.
  */
-export async function runServe(options: ServeCommandOptions, context: { io: Io; logger: Logger; signals?: NodeJS.EventEmitter }): Promise<number> {
-  const { io, logger } = context;
+export async function runServe(options: ServeCommandOptions, context: CommandContext & { signals?: NodeJS.EventEmitter }): Promise<number> {
+  const { io, logger, secrets } = context;
   const signals = context.signals ?? process;
   const env = io.env;
   const secretEnv = defaultSecretEnv(secrets, env);
   const webhookToken = await readWebhookToken(env);
   secrets.add(webhookToken);
-  const sync = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env });
+  const sync = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });
   const service = await startService(
     {
       hubsDir: options.hubs,

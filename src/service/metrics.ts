@@ -6,7 +6,7 @@ import type { HubSyncResult } from '../sync/sync-hub.ts';
 export type Trigger = 'schedule' | 'notify' | 'webhook' | 'config';
 
 /** Kinds of failure, as /metrics counts them (the outcome of the sync, or its lock). */
-export type ErrorKind = 'source' | 'git' | 'pull-request' | 'lock' | 'internal';
+export type ErrorKind = 'config' | 'source' | 'git' | 'pull-request' | 'internal';
 
 /**
  * The service's Prometheus metrics, on a registry of its own (never prom-client's global
@@ -79,6 +79,7 @@ export class ServiceMetrics {
     const { hub, outcome } = result;
     this.duration.observe({ hub, outcome }, seconds);
     this.syncs.inc({ hub, outcome });
+    if (outcome === 'config-failed') this.failed(hub, 'config');
     if (outcome === 'source-failed') this.failed(hub, 'source');
     if (outcome === 'git-failed') this.failed(hub, 'git');
     if (outcome === 'pull-request-failed') this.failed(hub, 'pull-request');

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Hub } from '../config/load.ts';
 import { messageOf } from '../errors.ts';
-import type { SourceDeps } from '../sources/factory.ts';
+import type { SourceDeps } from '../sources/types.ts';
 import { listenPostgresql, type ListenSession } from '../sources/listen.ts';
 
 export type Listener = { stop(): Promise<void> };

@@ -215,7 +215,9 @@ export class HubScheduler {
     const now = this.clock();
     this.deps.metrics.synced(result, (now - started) / 1000, now);
     state.lastOutcome = result.outcome;
-    const failed = result.outcome === 'source-failed' || result.outcome === 'git-failed' || result.outcome === 'pull-request-failed';
+    // An aborted sync (shutdown) says nothing about the hub's health.
+    if (result.outcome === 'aborted') return;
+    const failed = result.outcome !== 'published' && result.outcome !== 'unchanged';
     state.failingSince = failed ? (state.failingSince ?? started) : undefined;
   }
 

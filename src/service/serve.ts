@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Form, Hub } from '../config/load.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { SourceDeps } from '../sources/factory.ts';
+import type { SourceDeps } from '../sources/types.ts';
 import { syncHub, type SyncDeps } from '../sync/sync-hub.ts';
 import { ConfigStore, type ConfigProblem } from './config-store.ts';
 import { closeServer, createHttpServer, listen, type Readiness } from './http.ts';

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
-import type { SourceDeps } from './factory.ts';
+import type { SourceDeps } from './types.ts';
 import { postgresqlClientConfig } from './postgresql.ts';
 import { causeText } from './sql.ts';
 import { loadPg } from './drivers.ts';
