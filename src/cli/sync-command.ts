@@ -62,7 +62,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
       // The lock lives on the source database: not reaching it is the source failing, as a row read would.
       if (!isLynqError(error)) throw error;
       context.logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
-      results.push({ hub: hub.name, outcome: 'source-failed', error: messageOf(error) });
+      results.push({ hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) });
       continue;
     }
     if (result.ran) results.push(result.value);

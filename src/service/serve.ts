@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Form, Hub } from '../config/load.ts';
-import { isLynqError, messageOf } from '../errors.ts';
+import { ConfigError, isLynqError, messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SourceDeps } from '../sources/types.ts';
 import { syncHub, type SyncDeps } from '../sync/sync-hub.ts';
@@ -79,7 +79,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
       // The lock lives on the source database: not reaching it is the source failing.
       if (!isLynqError(error)) throw error;
       logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
-      return { ran: true, result: { hub: hub.name, outcome: 'source-failed', error: messageOf(error) } };
+      return { ran: true, result: { hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) } };
     }
   };
 
