@@ -65,6 +65,14 @@ try {
   const variants: Array<[string, NodeJS.ProcessEnv]> = [['tsx from source', { LYNQ_FROM_SOURCE: '1' }]];
   if (existsSync('dist/cli/main.js')) variants.unshift(['compiled dist/', {}]);
   else console.log('dist/ missing: run `npm run build` to measure the compiled start-up');
+  // What the machine gives a bare `node` right now: the floor under both figures.
+  const bare: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await new Promise((resolve) => spawn(process.execPath, ['-e', ''], { stdio: 'ignore' }).on('exit', resolve));
+    bare.push(performance.now() - t0);
+  }
+  console.log(`${'bare node'.padEnd(16)} spawn → exit: median ${median(bare).toFixed(0)} ms`);
   for (const [name, env] of variants) {
     await once(dir, env); // warm the file cache
     const times: number[] = [];

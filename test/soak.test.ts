@@ -45,7 +45,7 @@ describe('soak: one process, many syncs', () => {
     await db.drop();
   });
 
-  test(`${CYCLES} sync cycles through the service's scheduler, lock and metrics: heap after gc and open handles stay flat`, async () => {
+  test(`${CYCLES} sync cycles through the service's scheduler, lock and metrics: heap after gc and open handles stay flat`, async (t) => {
     await db.exec(`CREATE TABLE soak (id text, active boolean); INSERT INTO soak SELECT 'n' || g, true FROM generate_series(1, 50) g;`);
     const remote = await makeBareRepo();
     const temp = await makeTempDir('lynq-soak-');
@@ -92,6 +92,7 @@ describe('soak: one process, many syncs', () => {
       await new Promise((resolve) => setImmediate(resolve));
       const heap = heapAfterGc();
       const growth = heap - samples!.heap;
+      t.diagnostic(`heap after gc: ${(samples!.heap / 1048576).toFixed(1)} MB after 100 syncs, ${(heap / 1048576).toFixed(1)} MB after ${CYCLES + 1}; handles ${JSON.stringify([...handles()])}`);
       assert.ok(growth < 8 * 1024 * 1024, `heap after gc grew by ${(growth / 1048576).toFixed(1)} MB over ${CYCLES - 100} syncs (from ${(samples!.heap / 1048576).toFixed(1)} MB)`);
       assert.deepEqual(handles(), samples!.handles, 'the same open handles as after the warm-up');
       assert.equal(secrets.size, 0, 'nothing secret was read, and nothing piled up');
