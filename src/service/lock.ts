@@ -83,7 +83,8 @@ function heldHandle(hub: Hub, session: DatabaseLockSession, deps: LockerDeps): H
 export function pgliteLockFile(hub: Hub, cacheDir: string): string {
   const dataDir = hub.spec.source.pglite?.dataDir;
   if (dataDir !== undefined) return `${path.resolve(path.dirname(hub.file), dataDir)}.lynq-sync.lock`;
-  return path.join(cacheDir, 'locks', `${hub.name}.lock`);
+  // Not under locks/: that folder holds the cache clones' own locks.
+  return path.join(cacheDir, 'hub-locks', `${hub.name}.lock`);
 }
 
 export type LockedRun<T> = { ran: true; value: T } | { ran: false; holder: string };
