@@ -49,6 +49,7 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
   // application_name is at most 63 bytes; it is what `holder()` shows the next process.
   const client = new (await loadPg()).Client(await postgresqlClientConfig(hub, settings, deps, holderName().slice(0, 63)));
   const key = advisoryKey(hub.name).toString();
+  let held = false;
   let lost: ((error: unknown) => void) | undefined;
   let closing = false;
   client.on('error', (error) => {
@@ -73,7 +74,8 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
   return {
     async tryLock() {
       const result = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
-      return result.rows[0]?.locked === true;
+      held = result.rows[0]?.locked === true;
+      return held;
     },
     async holder() {
       // A bigint advisory key shows in pg_locks as classid (high half) and objid (low half), objsubid 1.
@@ -90,7 +92,10 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
     },
     async close() {
       closing = true;
-      // Ending the session releases the lock; an explicit unlock first would only add a round trip.
+      // Ending the session releases the lock too, but only once the server has seen the session go:
+      // unlocking first means the next process can take it the moment close() returns.
+      if (held) await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
+      held = false;
       await client.end().catch(() => undefined);
     },
     onLost(listener) {
@@ -103,6 +108,7 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
   const name = mysqlLockName(settings.database, hub.name);
+  let held = false;
   let connection: Connection;
   try {
     connection = await (await loadMysql()).createConnection(await mysqlConnectionOptions(hub, settings, deps));
@@ -126,7 +132,8 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
   return {
     async tryLock() {
       const rows = await query('SELECT GET_LOCK(?, 0) AS locked', [name]);
-      return Number(rows[0]?.locked) === 1;
+      held = Number(rows[0]?.locked) === 1;
+      return held;
     },
     async holder() {
       const rows = await query('SELECT p.ID AS id, p.HOST AS host FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)', [name]);
@@ -136,6 +143,9 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
     },
     async close() {
       closing = true;
+      // As for PostgreSQL: released before the connection ends, so it is free when close() returns.
+      if (held) await connection.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
+      held = false;
       try {
         await connection.end();
       } catch {
