@@ -75,7 +75,9 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'lynq-bench-triggers-'));
 let serve: ReturnType<typeof spawn> | undefined;
 try {
   for (const table of ['notified', 'hooked']) {
-    await client.query(`CREATE TABLE ${table} (id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL, replicas integer NOT NULL, image text NOT NULL, domain text, created_at timestamp NOT NULL)`);
+    await client.query(
+      `CREATE TABLE ${table} (id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL, replicas integer NOT NULL, image text NOT NULL, domain text, created_at timestamp NOT NULL)`,
+    );
     await client.query(
       `INSERT INTO ${table} SELECT 'c' || lpad(g::text, 6, '0'), true, (ARRAY['basic','pro','enterprise'])[g % 3 + 1], g % 3 + 1, 'nginx:1.27', 'c' || g || '.example.com', timestamp '2024-01-01' + g * interval '1 hour' FROM generate_series(1, $1) g`,
       [ROWS],
@@ -88,7 +90,10 @@ try {
   await mkdir(path.join(dir, 'forms'));
   const form = parseYaml(await readFile('forms/demo-web.yaml', 'utf8')) as { metadata: { name: string }; spec: { hubId: string } };
   const remotes: Record<string, string> = {};
-  for (const [hub, table, channel] of [['notified', 'notified', 'bench_notified'], ['hooked', 'hooked', undefined]] as const) {
+  for (const [hub, table, channel] of [
+    ['notified', 'notified', 'bench_notified'],
+    ['hooked', 'hooked', undefined],
+  ] as const) {
     remotes[hub] = path.join(dir, `${hub}.git`);
     await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', remotes[hub]]);
     await writeFile(path.join(dir, 'hubs', `${hub}.yaml`), hubYaml(hub, database, table, remotes[hub], channel));
@@ -132,12 +137,17 @@ try {
     syncTimes[hub]!.push(lastSyncMs(hub));
     return ms;
   };
-  for (const [hub, name] of [['notified', 'NOTIFY '], ['hooked', 'webhook']] as const) {
+  for (const [hub, name] of [
+    ['notified', 'NOTIFY '],
+    ['hooked', 'webhook'],
+  ] as const) {
     await measure(hub);
     const times: number[] = [];
     syncTimes[hub] = [];
     for (let i = 0; i < RUNS; i++) times.push(await measure(hub));
-    console.log(`${name} insert → commit on the remote: median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}; ${RUNS} runs; target < 2000 ms); the sync itself (lock to push): median ${median(syncTimes[hub]!).toFixed(0)} ms`);
+    console.log(
+      `${name} insert → commit on the remote: median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}; ${RUNS} runs; target < 2000 ms); the sync itself (lock to push): median ${median(syncTimes[hub]!).toFixed(0)} ms`,
+    );
   }
 } finally {
   serve?.kill('SIGTERM');

@@ -48,14 +48,23 @@ function checkPod(pod: PodSpec, docs: Doc[]): Container {
   assert.equal(pod.serviceAccountName, one(docs, 'ServiceAccount').metadata.name);
   for (const mount of container.volumeMounts) {
     assert.equal(mount.subPath, undefined, `${mount.mountPath} is a whole volume (a subPath mount never sees ConfigMap updates)`);
-    assert.ok(pod.volumes.some((volume) => volume.name === mount.name), `volume ${mount.name} exists`);
+    assert.ok(
+      pod.volumes.some((volume) => volume.name === mount.name),
+      `volume ${mount.name} exists`,
+    );
   }
   const env = new Map(container.env.map((item) => [item.name, item.value]));
   const cache = container.volumeMounts.find((mount) => mount.mountPath === env.get('LYNQ_CACHE_DIR'));
   assert.ok(cache !== undefined, 'the cache folder is a volume (the root filesystem is read-only)');
-  assert.ok(container.volumeMounts.some((mount) => mount.mountPath === '/tmp'), '/tmp is writable');
+  assert.ok(
+    container.volumeMounts.some((mount) => mount.mountPath === '/tmp'),
+    '/tmp is writable',
+  );
   // Hubs and forms: the folders given on the command line are ConfigMaps generated from real hub and form files.
-  for (const [flag, kind] of [['--hubs', 'hubs'], ['--forms', 'forms']] as const) {
+  for (const [flag, kind] of [
+    ['--hubs', 'hubs'],
+    ['--forms', 'forms'],
+  ] as const) {
     const dir = container.args[container.args.indexOf(flag) + 1];
     const mount = container.volumeMounts.find((item) => item.mountPath === dir);
     const configMapName = pod.volumes.find((volume) => volume.name === mount?.name)?.configMap?.name;
@@ -119,7 +128,10 @@ describe('deploy/ (kustomize)', () => {
       assert.ok(!role.rules.some((rule) => rule.apiGroups.includes('coordination.k8s.io')), 'no Leases: the lock is on the database');
       assert.ok(!role.rules.some((rule) => rule.verbs.includes('*') || rule.resources.includes('*')), 'no wildcards');
       const binding = one(docs, 'ClusterRoleBinding') as Doc & { subjects: Array<{ name: string; namespace: string }> };
-      assert.deepEqual(binding.subjects.map((subject) => `${subject.namespace}/${subject.name}`), ['lynq-system/lynq-bridge']);
+      assert.deepEqual(
+        binding.subjects.map((subject) => `${subject.namespace}/${subject.name}`),
+        ['lynq-system/lynq-bridge'],
+      );
       for (const doc of docs) if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(doc.kind)) assert.equal(doc.metadata.namespace, 'lynq-system', `${doc.kind} ${doc.metadata.name}`);
     });
   }
@@ -134,6 +146,10 @@ describe('deploy/ (kustomize)', () => {
     assert.doesNotMatch(runtime, /COPY src|tsx|typescript/);
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { dependencies: Record<string, string>; files: string[] };
     for (const dev of ['tsx', 'typescript']) assert.equal(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`);
-    assert.deepEqual(pkg.files.filter((file) => file === 'src'), [], 'a packed tarball carries dist/, not the sources');
+    assert.deepEqual(
+      pkg.files.filter((file) => file === 'src'),
+      [],
+      'a packed tarball carries dist/, not the sources',
+    );
   });
 });

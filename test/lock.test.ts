@@ -167,7 +167,9 @@ describe('lynq sync and the hub lock', () => {
     const remote = await makeBareRepo();
     const files = await tempFiles({
       'hubs/customers.yaml': hubYaml({ database: db.name, port: POSTGRES.port }),
-      'forms/web.yaml': formYaml('  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          A: "{{ uid }}"\n'),
+      'forms/web.yaml': formYaml(
+        '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          A: "{{ uid }}"\n',
+      ),
     });
     const env = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache') };
     const args = ['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir];

@@ -30,17 +30,27 @@ describe('spec.source.syncInterval', () => {
     ] as const) {
       assert.throws(
         () => parseHub('hubs/customers.yaml', withInterval(interval)),
-        (error: unknown) => error instanceof ConfigError && error.where.field === 'spec.source.syncInterval' && error.where.line === 9 && reason.test(error.message) && error.message.startsWith('hubs/customers.yaml:9'),
+        (error: unknown) =>
+          error instanceof ConfigError && error.where.field === 'spec.source.syncInterval' && error.where.line === 9 && reason.test(error.message) && error.message.startsWith('hubs/customers.yaml:9'),
         interval,
       );
     }
   });
 
   test('notifyChannel is for PostgreSQL only, and a plain identifier', () => {
-    const mysql = hubYaml().replace('type: postgresql', 'type: mysql').replace('    postgresql:\n', '    mysql:\n').replace('      table: customers\n', '      table: customers\n      notifyChannel: changes\n');
-    assert.throws(() => parseHub('hubs/m.yaml', mysql), (error: unknown) => error instanceof ConfigError && error.where.field === 'spec.source.mysql.notifyChannel' && /MySQL has no LISTEN\/NOTIFY/.test(error.message));
+    const mysql = hubYaml()
+      .replace('type: postgresql', 'type: mysql')
+      .replace('    postgresql:\n', '    mysql:\n')
+      .replace('      table: customers\n', '      table: customers\n      notifyChannel: changes\n');
+    assert.throws(
+      () => parseHub('hubs/m.yaml', mysql),
+      (error: unknown) => error instanceof ConfigError && error.where.field === 'spec.source.mysql.notifyChannel' && /MySQL has no LISTEN\/NOTIFY/.test(error.message),
+    );
     const bad = hubYaml().replace('      table: customers\n', '      table: customers\n      notifyChannel: "x; DROP TABLE t"\n');
-    assert.throws(() => parseHub('hubs/p.yaml', bad), (error: unknown) => error instanceof ConfigError && error.where.field === 'spec.source.postgresql.notifyChannel');
+    assert.throws(
+      () => parseHub('hubs/p.yaml', bad),
+      (error: unknown) => error instanceof ConfigError && error.where.field === 'spec.source.postgresql.notifyChannel',
+    );
   });
 });
 

@@ -77,16 +77,24 @@ describe('lynq serve: shutdown and several writers on one hub', () => {
       assert.equal(overlapping(intervals), undefined, 'the two services never synced the hub at the same time');
       assert.ok(lockBusy >= 1, 'the services met each other at the lock (same schedule slot) and one stood aside');
       const everyLog: LogLine[] = [...first.logs, ...second.logs, ...syncs.flatMap((sync) => sync.logs)];
-      assert.deepEqual(everyLog.filter((line) => /moved/.test(line.msg)), [], 'no writer ever found the branch moved under it: nobody worked on the same head at once');
+      assert.deepEqual(
+        everyLog.filter((line) => /moved/.test(line.msg)),
+        [],
+        'no writer ever found the branch moved under it: nobody worked on the same head at once',
+      );
       // Each node was added by exactly one commit, and every commit did something.
       const log = await git(remote.dir, ['log', '--format=%x00%H', '--name-status', 'main']);
       const commits = log.split('\0').filter((entry) => entry.trim() !== '');
       const added = commits.flatMap((entry) => entry.split('\n').filter((line) => line.startsWith('A\t') && line.endsWith('/lynqnode.yaml')));
       assert.equal(added.length, all.length, `every node added once:\n${added.join('\n')}`);
       assert.equal(new Set(added).size, added.length);
-      for (const entry of commits) assert.ok(entry.split('\n').some((line) => /^[AMD]\t/.test(line)), 'no empty commit');
+      for (const entry of commits)
+        assert.ok(
+          entry.split('\n').some((line) => /^[AMD]\t/.test(line)),
+          'no empty commit',
+        );
       // syncHub logs "published" once per commit it pushed, in the services and the CLI alike.
-      assert.equal(everyLog.filter((line) => line.msg === 'published').length, commits.length, 'every commit is one sync\'s publish, none lost or doubled');
+      assert.equal(everyLog.filter((line) => line.msg === 'published').length, commits.length, "every commit is one sync's publish, none lost or doubled");
     } finally {
       await stopLynq(first);
       await stopLynq(second);

@@ -37,7 +37,10 @@ describe('lynq serve (real child processes, real databases, bare remotes)', () =
     ]);
     const proc = serve(w, {}, ['--ready-after', '0']);
     try {
-      await proc.waitForLog((logs) => finishedSyncs(logs, 'slow').length >= 3 && finishedSyncs(logs, 'shop').length >= 3 && logs.some((line) => line.hub === 'broken' && line.msg === 'source failed; nothing changed'), 'three syncs of each hub, and the broken one failing');
+      await proc.waitForLog(
+        (logs) => finishedSyncs(logs, 'slow').length >= 3 && finishedSyncs(logs, 'shop').length >= 3 && logs.some((line) => line.hub === 'broken' && line.msg === 'source failed; nothing changed'),
+        'three syncs of each hub, and the broken one failing',
+      );
       for (const hub of ['slow', 'shop']) assert.equal(overlapping(syncIntervals(proc.logs, hub)), undefined, `hub ${hub} never ran twice at once`);
       assert.deepEqual(await nodesIn(pgRemote.dir, 'slow'), ['acme', 'globex']);
       assert.deepEqual(await nodesIn(myRemote.dir, 'shop'), ['initech']);
@@ -53,7 +56,15 @@ describe('lynq serve (real child processes, real databases, bare remotes)', () =
       const metrics = await metricsOf(proc);
       assert.equal(metrics.get('lynq_sync_duration_seconds')?.type, 'histogram');
       for (const name of ['lynq_sync_last_success_timestamp_seconds', 'lynq_nodes', 'lynq_config_problems']) assert.equal(metrics.get(name)?.type, 'gauge', name);
-      for (const name of ['lynq_commits_total', 'lynq_pull_request_writes_total', 'lynq_sync_errors_total', 'lynq_skipped_ticks_total', 'lynq_lock_busy_total', 'lynq_syncs_total', 'lynq_triggers_total']) {
+      for (const name of [
+        'lynq_commits_total',
+        'lynq_pull_request_writes_total',
+        'lynq_sync_errors_total',
+        'lynq_skipped_ticks_total',
+        'lynq_lock_busy_total',
+        'lynq_syncs_total',
+        'lynq_triggers_total',
+      ]) {
         assert.equal(metrics.get(name)?.type, 'counter', name);
       }
       assert.ok((sampleValue(metrics, 'lynq_skipped_ticks_total', { hub: 'slow' }) ?? 0) >= 1, 'skipped ticks are counted');
@@ -65,7 +76,8 @@ describe('lynq serve (real child processes, real databases, bare remotes)', () =
       // Per hub, never per node: no series of the bridge's own carries a node, uid or form label.
       for (const [name, family] of metrics) {
         if (!name.startsWith('lynq_') || name.startsWith('lynq_process_')) continue;
-        for (const sample of family.samples) for (const label of Object.keys(sample.labels)) assert.ok(['hub', 'state', 'outcome', 'kind', 'trigger', 'le'].includes(label), `${name} has label ${label}`);
+        for (const sample of family.samples)
+          for (const label of Object.keys(sample.labels)) assert.ok(['hub', 'state', 'outcome', 'kind', 'trigger', 'le'].includes(label), `${name} has label ${label}`);
       }
       assert.equal(await stopLynq(proc), 0);
     } finally {
@@ -108,6 +120,5 @@ describe('lynq serve (real child processes, real databases, bare remotes)', () =
       await w.cleanup();
       await remote.cleanup();
     }
-
   });
 });

@@ -10,7 +10,7 @@ import { exitCodeOf, summaryTable } from './report.ts';
 import { createSyncDeps } from './wiring.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
-import { createHubLocker, withHubLock } from '../service/lock.ts';
+import { createHubLocker, type LockedRun, withHubLock } from '../service/lock.ts';
 
 export type SyncCommandOptions = {
   hubs: string;
@@ -55,7 +55,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
       results.push(await run());
       continue;
     }
-    let result;
+    let result: LockedRun<HubSyncResult>;
     try {
       result = await withHubLock(lock, hub, { waitMs: (options.waitLock ?? 0) * 1000 }, run);
     } catch (error) {

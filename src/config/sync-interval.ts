@@ -24,7 +24,9 @@ export function parseSyncInterval(text: string): SyncInterval | { error: string 
     if (unit === 'h' && count === 24) return { kind: 'cron', expression: '0 0 * * *' };
     const cycle = CYCLE[unit];
     if (count < 1 || count > cycle || cycle % count !== 0) {
-      const fits = divisors(cycle).map((n) => `${n}${unit}`).join(', ');
+      const fits = divisors(cycle)
+        .map((n) => `${n}${unit}`)
+        .join(', ');
       return { error: `${JSON.stringify(text)} does not divide ${unit === 'h' ? 'a day' : unit === 'm' ? 'an hour' : 'a minute'} evenly; use one that does (${fits}) or a cron expression` };
     }
     return { kind: 'every', unit, count };

@@ -84,8 +84,8 @@ export async function closeServer(server: Server): Promise<void> {
 }
 
 function get(method: string, response: ServerResponse, answer: () => void): void {
-  if (method !== 'GET' && method !== 'HEAD') return reply(response, 405, 'method not allowed\n', { allow: 'GET' });
-  answer();
+  if (method !== 'GET' && method !== 'HEAD') reply(response, 405, 'method not allowed\n', { allow: 'GET' });
+  else answer();
 }
 
 function reply(response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -52,7 +52,11 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
   private readonly triggers = new Counter({ name: 'lynq_triggers_total', help: 'Sync requests, by what asked', labelNames: ['hub', 'trigger'], registers: [this.registry] });
-  readonly configProblems = new Gauge({ name: 'lynq_config_problems', help: 'Hub and form files that could not be loaded at the last reload (their last good version is kept)', registers: [this.registry] });
+  readonly configProblems = new Gauge({
+    name: 'lynq_config_problems',
+    help: 'Hub and form files that could not be loaded at the last reload (their last good version is kept)',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'lynq_process_' });

@@ -85,7 +85,18 @@ export class HubScheduler {
         this.request(name, 'config');
         continue;
       }
-      this.states.set(name, { hub, forms: hubForms, fingerprint, task: this.schedule(hub), running: undefined, again: false, debounce: undefined, firstTrigger: undefined, failingSince: undefined, lastOutcome: undefined });
+      this.states.set(name, {
+        hub,
+        forms: hubForms,
+        fingerprint,
+        task: this.schedule(hub),
+        running: undefined,
+        again: false,
+        debounce: undefined,
+        firstTrigger: undefined,
+        failingSince: undefined,
+        lastOutcome: undefined,
+      });
       added.push(name);
       this.request(name, 'config');
     }

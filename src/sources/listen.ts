@@ -1,5 +1,4 @@
 import os from 'node:os';
-import type pg from 'pg';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';

@@ -115,8 +115,7 @@ function dropSocket(open: Connection): void {
  */
 export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<ConnectionOptions> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
-  const password =
-    settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
+  const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
   const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
   return {
     host: settings.host,

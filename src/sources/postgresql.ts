@@ -106,8 +106,7 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
  */
 export async function postgresqlClientConfig(hub: Hub, settings: SqlServerSource, deps: SourceDeps, applicationName = 'lynq-bridge'): Promise<pg.ClientConfig> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
-  const password =
-    settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
+  const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
   const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
   const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
   return {

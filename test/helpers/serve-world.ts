@@ -39,7 +39,10 @@ ${hub.notifyChannel === undefined ? '' : `      notifyChannel: ${hub.notifyChann
 }
 
 export const form = (hubId: string, name = `${hubId}-web`) =>
-  formYaml('  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          UID: "{{ uid }}"\n', { name, hubId });
+  formYaml('  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          UID: "{{ uid }}"\n', {
+    name,
+    hubId,
+  });
 
 export type World = { dir: string; hubsDir: string; formsDir: string; cleanup(): Promise<void> };
 
@@ -59,7 +62,10 @@ export function serve(w: World, env: NodeJS.ProcessEnv = {}, extra: string[] = [
 
 export async function nodesIn(remote: string, hub: string): Promise<string[]> {
   const tree = await readTree(remote, 'main').catch(() => new Map<string, string>());
-  return [...tree.keys()].filter((file) => file.startsWith(`nodes/${hub}/`) && file.endsWith('/lynqnode.yaml')).map((file) => file.split('/')[3]!).sort();
+  return [...tree.keys()]
+    .filter((file) => file.startsWith(`nodes/${hub}/`) && file.endsWith('/lynqnode.yaml'))
+    .map((file) => file.split('/')[3]!)
+    .sort();
 }
 
 export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
@@ -78,13 +84,10 @@ export async function metricsOf(proc: LynqProcess): Promise<ReturnType<typeof pa
 }
 
 export const sampleValue = (families: ReturnType<typeof parsePrometheusText>, name: string, labels: Record<string, string>): number | undefined =>
-  families
-    .get(name)
-    ?.samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))?.value;
+  families.get(name)?.samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))?.value;
 
 /** Both the remote and the cache clone pass a full fsck. */
 export async function assertSound(remote: string, cacheDir: string): Promise<void> {
   await git(remote, ['fsck', '--full', '--strict']);
   for (const clone of await readdir(path.join(cacheDir, 'repos')).catch(() => [])) await git(path.join(cacheDir, 'repos', clone), ['fsck', '--full']);
 }
-

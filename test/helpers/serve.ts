@@ -161,8 +161,11 @@ export function parsePrometheusText(text: string): Map<string, { type: string; s
     }
     const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : valueText === 'NaN' ? NaN : Number(valueText);
     if (Number.isNaN(value) && valueText !== 'NaN') throw new Error(`${where}: bad value`);
-    const family = [...families.entries()].find(([familyName, { type }]) =>
-      name === familyName || (type === 'histogram' && [`${familyName}_bucket`, `${familyName}_sum`, `${familyName}_count`].includes(name!)) || (type === 'summary' && [`${familyName}_sum`, `${familyName}_count`].includes(name!)),
+    const family = [...families.entries()].find(
+      ([familyName, { type }]) =>
+        name === familyName ||
+        (type === 'histogram' && [`${familyName}_bucket`, `${familyName}_sum`, `${familyName}_count`].includes(name!)) ||
+        (type === 'summary' && [`${familyName}_sum`, `${familyName}_count`].includes(name!)),
     );
     if (family === undefined) throw new Error(`${where}: sample of an undeclared family`);
     family[1].samples.push({ name: name!, labels, value });
