@@ -62,7 +62,7 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
     await client.connect();
   } catch (cause) {
     await client.end().catch(() => undefined);
-    throw new SourceError(`cannot take the sync lock on postgresql at ${settings.host}: ${causeText(cause, scrub)}`, where, { cause });
+    throw new SourceError(`cannot connect to postgresql at ${settings.host}:${settings.port ?? 5432} for the sync lock: ${causeText(cause, scrub)}`, where, { cause });
   }
   const query = async <R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
     try {
@@ -113,7 +113,7 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
   try {
     connection = await (await loadMysql()).createConnection(await mysqlConnectionOptions(hub, settings, deps));
   } catch (cause) {
-    throw new SourceError(`cannot take the sync lock on mysql at ${settings.host}: ${causeText(cause, scrub)}`, where, { cause });
+    throw new SourceError(`cannot connect to mysql at ${settings.host}:${settings.port ?? 3306} for the sync lock: ${causeText(cause, scrub)}`, where, { cause });
   }
   let lost: ((error: unknown) => void) | undefined;
   let closing = false;
