@@ -133,7 +133,10 @@ describe('the hub lock', () => {
 
   test('a lock whose database cannot be reached is a SourceError naming the hub', async () => {
     const hub = hubFor('postgresql', { host: '127.0.0.1', port: await closedPort(), username: 'postgres', database: 'x', table: 't', connectTimeoutSeconds: 2 });
-    await assert.rejects(lockerFor(cache.dir)(hub, { waitMs: 0 }), (error: unknown) => error instanceof SourceError && /hub test-hub: cannot connect to postgresql at 127\.0\.0\.1:\d+ for the sync lock/.test(error.message));
+    await assert.rejects(
+      lockerFor(cache.dir)(hub, { waitMs: 0 }),
+      (error: unknown) => error instanceof SourceError && /hub test-hub: cannot connect to postgresql at 127\.0\.0\.1:\d+ for the sync lock/.test(error.message),
+    );
   });
 
   test('withHubLock runs the work holding the lock and releases it after a failure too', async () => {
