@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ForgeError, GitError, InternalError, isLynqError, messageOf, RenderError, SourceError } from '../errors.ts';
 import { createLogger, SecretRegistry } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
@@ -63,10 +63,21 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--allow-deletions', 'remove nodes even beyond the deletion guard')
     .option('--kubeconfig <file>', 'read health back from this cluster after publishing (else KUBECONFIG, or in-cluster)')
     .option('--context <name>', 'the kubeconfig context to use')
+    .option('--wait-lock <seconds>', 'when another process is syncing a hub, wait up to this long for it (default: skip that hub)', parseSeconds)
     .action(async (options, command: Command) => {
       // A sync that publishes prints no diff; saying nothing about a --diff it ignores would mislead.
       if (options.diff && !options.dryRun) command.error('error: --diff shows what a dry run would change: use it with --dry-run (lynq sync --dry-run --diff)', { exitCode: EXIT_CONFIG });
       code = await (await import('./sync-command.ts')).runSync({ ...options, dryRun: Boolean(options.dryRun), diff: Boolean(options.diff), allowDeletions: Boolean(options.allowDeletions) }, context);
+    });
+
+  dirs(program.command('serve').description('run every hub on its schedule, on PostgreSQL notifications and a webhook; /healthz, /readyz, /metrics'))
+    .option('--hub <name>', 'only this hub')
+    .option('--listen <host:port>', 'where the HTTP side listens', '0.0.0.0:8080')
+    .option('--grace <seconds>', 'on SIGTERM, how long a running sync may finish before it is aborted', parseSeconds, 30)
+    .option('--ready-after <seconds>', '/readyz fails once a hub has been failing this long', parseSeconds, 600)
+    .option('--no-watch', 'reload the hub and form files only on SIGHUP, not when they change')
+    .action(async (options) => {
+      code = await (await import('./serve-command.ts')).runServe(options, context);
     });
 
   dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG'))
@@ -141,4 +152,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     io.err.write(`lynq: internal error (a bug in the bridge, please report it): ${messageOf(error)}\n${cause instanceof Error ? (cause.stack ?? '') : ''}\n`);
     return EXIT_INTERNAL;
   }
+}
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError('expected a number of seconds (0 or more)');
+  return seconds;
 }

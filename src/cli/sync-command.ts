@@ -1,18 +1,19 @@
 import path from 'node:path';
 import { loadConfig, type Config, type Hub } from '../config/load.ts';
 import { urlCredentialProblem } from '../config/repo-url.ts';
-import { ConfigError } from '../errors.ts';
-import { phaseLabel } from '../sync/phases.ts';
-import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
-import type { CommandContext } from './io.ts';
-import { exitCodeOf, summaryTable } from './report.ts';
-
-import { createSyncDeps } from './wiring.ts';
+import { defaultSecretEnv } from '../config/secrets.ts';
+import { ConfigError, isLynqError, messageOf } from '../errors.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
+import { createHubLocker, type LockedRun, withHubLock } from '../service/lock.ts';
+import { phaseLabel } from '../sync/phases.ts';
 import { readBackAfterSync } from '../sync/read-back.ts';
+import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
 import { healthSummary } from './health-report.ts';
+import type { CommandContext } from './io.ts';
+import { exitCodeOf, summaryTable } from './report.ts';
 import { statusTableWriter } from './status-wiring.ts';
+import { createSyncDeps } from './wiring.ts';
 
 export type SyncCommandOptions = {
   hubs: string;
@@ -24,6 +25,8 @@ export type SyncCommandOptions = {
   allowDeletions: boolean;
   kubeconfig?: string;
   context?: string;
+  /** Wait up to this many seconds for a hub held by another process; without it, skip that hub. */
+  waitLock?: number;
 };
 
 export async function runSync(options: SyncCommandOptions, context: CommandContext): Promise<number> {
@@ -47,10 +50,29 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     env: io.env,
     onPhase: io.isTty ? (hub, phase, detail) => io.err.write(`\r\x1b[2K${hub}: ${phaseLabel(phase, detail)}…`) : undefined,
   });
+  // A dry run writes nothing, so it neither takes nor waits for the lock.
+  const lock = options.dryRun ? undefined : createHubLocker({ secretEnv: defaultSecretEnv(context.secrets, io.env), logger: context.logger, cacheDir: defaultCacheDir(io.env) });
   const results: HubSyncResult[] = [];
   for (const hub of hubs) {
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
-    results.push(await syncHub(hub, forms, deps, { allowDeletions: options.allowDeletions }));
+    const run = (signal?: AbortSignal) => syncHub(hub, forms, signal === undefined ? deps : { ...deps, signal }, { allowDeletions: options.allowDeletions });
+    if (lock === undefined) {
+      results.push(await run());
+      continue;
+    }
+    let result: LockedRun<HubSyncResult>;
+    try {
+      result = await withHubLock(lock, hub, { waitMs: (options.waitLock ?? 0) * 1000 }, run);
+    } catch (error) {
+      // The lock lives on the source database: not reaching it is the source failing, as a row read would.
+      if (!isLynqError(error)) throw error;
+      context.logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
+      results.push({ hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) });
+      continue;
+    }
+    if (result.ran) results.push(result.value);
+    // Skipping is not a failure: the holder is doing this very work (exit 0 when nothing else failed).
+    else io.out.write(`hub ${hub.name}: skipped, sync lock held by ${result.holder}\n`);
   }
   // Health read-back: after publishing, never instead of it; its failures never change the exit code.
   const health = options.dryRun ? [] : await readBackAfterSync(hubs, results, { kubeconfig: options.kubeconfig, context: options.context, env: io.env, logger: context.logger, registry: context.secrets, openRepo: deps.openRepo, statusTable: statusTableWriter(io.env, context.logger, context.secrets), clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) });

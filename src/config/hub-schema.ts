@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DnsLabel } from './dns-label.ts';
 import { checkGitopsAgainstPublish, Gitops } from './gitops-schema.ts';
 import { urlCredentialProblem } from './repo-url.ts';
+import { parseSyncInterval } from './sync-interval.ts';
 
 /** Kubernetes object names and our path segments: an RFC 1123 DNS label. */
 export const ObjectName = DnsLabel;
@@ -54,6 +55,8 @@ export const SqlServerSource = z.strictObject({
   ...tableOrQuery,
   tls: TlsOptions.optional(),
   ...timeouts(),
+  /** PostgreSQL only: `lynq serve` LISTENs on this channel and syncs the hub at once on a notification. */
+  notifyChannel: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain lowercase identifier (letters, digits, "_"; at most 63)').optional(),
 });
 export type SqlServerSource = z.infer<typeof SqlServerSource>;
 
@@ -80,6 +83,9 @@ export const HubSource = z
     syncInterval: z.string().default('1m'),
   })
   .superRefine((source, ctx) => {
+    const interval = parseSyncInterval(source.syncInterval);
+    if ('error' in interval) ctx.addIssue({ code: 'custom', path: ['syncInterval'], message: interval.error });
+    if (source.mysql?.notifyChannel !== undefined) ctx.addIssue({ code: 'custom', path: ['mysql', 'notifyChannel'], message: 'MySQL has no LISTEN/NOTIFY; use the webhook (POST /hooks/sync/<hub>) instead' });
     const settings = source[source.type];
     if (settings === undefined) {
       ctx.addIssue({ code: 'custom', path: [source.type], message: `type is ${source.type}, so spec.source.${source.type} is required` });

@@ -1,4 +1,3 @@
-import mysql from 'mysql2/promise';
 import type { Connection, ConnectionOptions, FieldPacket } from 'mysql2/promise';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
@@ -7,13 +6,13 @@ import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './types.ts';
 import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
 import type { RowSource, SourceResult } from './types.ts';
+import { loadMysql } from './drivers.ts';
 
 const DEFAULT_PORT = 3306;
 
 /**
  * A MySQL / MariaDB source on one connection (a sync reads once; a pool would only keep
- * sockets open between runs). Driver options are chosen for `valueToString`: BIGINT and
- * DECIMAL as exact strings, DATETIME/TIMESTAMP as UTC Dates, DATE as 'YYYY-MM-DD'.
+ * sockets open between runs), opened with `mysqlConnectionOptions`.
  */
 export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: SourceDeps): RowSource {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
@@ -99,6 +98,33 @@ function dropSocket(open: Connection): void {
   inner?.stream?.destroy();
 }
 
+/**
+ * The one way the bridge connects to a hub's MySQL server (its row reads and its sync
+ * lock). Driver options are chosen for `valueToString`: BIGINT and DECIMAL as exact
+ * strings, DATETIME/TIMESTAMP as UTC Dates, DATE as 'YYYY-MM-DD'.
+ */
+export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<ConnectionOptions> {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
+  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
+  return {
+    host: settings.host,
+    port: settings.port ?? DEFAULT_PORT,
+    user: settings.username,
+    password,
+    database: settings.database,
+    connectTimeout: settings.connectTimeoutSeconds * 1000,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    // DATETIME has no zone: read it as UTC, like the rest of the bridge, not as the host's local time.
+    timezone: 'Z',
+    // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
+    dateStrings: ['DATE'],
+    ...(ssl !== undefined ? { ssl } : {}),
+  };
+}
+
 /** mysql2 marks its own query timeout with this code; the server keeps running the query until it ends. */
 function isTimeout(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT';
@@ -111,34 +137,13 @@ function isTimeout(error: unknown): boolean {
  */
 export async function connectMysql(hub: Hub, settings: SqlServerSource, deps: SourceDeps, connectTimeoutSeconds = settings.connectTimeoutSeconds): Promise<Connection> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
-  const port = settings.port ?? DEFAULT_PORT;
-  const address = `${settings.host}:${port}`;
+  const address = `${settings.host}:${settings.port ?? DEFAULT_PORT}`;
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
-  const password =
-    settings.passwordRef === undefined
-      ? undefined
-      : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
-  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
-  const options: ConnectionOptions = {
-    host: settings.host,
-    port,
-    user: settings.username,
-    password,
-    database: settings.database,
-    connectTimeout: connectTimeoutSeconds * 1000,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    decimalNumbers: false,
-    // DATETIME has no zone: read it as UTC, like the rest of the bridge, not as the host's local time.
-    timezone: 'Z',
-    // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
-    dateStrings: ['DATE'],
-    ...(ssl !== undefined ? { ssl } : {}),
-  };
+  const options: ConnectionOptions = { ...(await mysqlConnectionOptions(hub, settings, deps)), connectTimeout: connectTimeoutSeconds * 1000 };
   deps.logger.debug({ hub: hub.name, source: 'mysql', address, database: settings.database }, 'source connecting');
   let opened: Connection;
   try {
-    opened = await mysql.createConnection(options);
+    opened = await (await loadMysql()).createConnection(options);
   } catch (cause) {
     throw new SourceError(`cannot connect to mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
   }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { resolveSecret } from '../config/secrets.ts';
@@ -6,6 +6,7 @@ import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './types.ts';
 import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
 import type { RawRow, RowSource, SourceResult } from './types.ts';
+import { loadPg } from './drivers.ts';
 
 const DEFAULT_PORT = 5432;
 
@@ -81,6 +82,31 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
   };
 }
 
+/**
+ * The one way the bridge connects to a hub's PostgreSQL server (its row reads, its sync
+ * lock and its LISTEN session): credentials, TLS, timeouts. `applicationName` tells the
+ * sessions apart in pg_stat_activity (the lock's says who holds it).
+ */
+export async function postgresqlClientConfig(hub: Hub, settings: SqlServerSource, deps: SourceDeps, applicationName = 'lynq-bridge'): Promise<pg.ClientConfig> {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
+  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
+  const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
+  return {
+    host: settings.host,
+    port: settings.port ?? DEFAULT_PORT,
+    user: settings.username,
+    password,
+    database: settings.database,
+    ssl: ssl ?? false,
+    connectionTimeoutMillis: Math.round(settings.connectTimeoutSeconds * 1000),
+    // The server cancels the statement; query_timeout is the client's own bound for when the server cannot answer.
+    statement_timeout: timeoutMs,
+    query_timeout: timeoutMs,
+    application_name: applicationName,
+  };
+}
+
 function codeOf(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }
@@ -92,29 +118,10 @@ function codeOf(error: unknown): unknown {
  */
 export async function connectPostgresql(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<pg.Client> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
-  const port = settings.port ?? DEFAULT_PORT;
-  const address = `${settings.host}:${port}`;
+  const address = `${settings.host}:${settings.port ?? DEFAULT_PORT}`;
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
-  const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
   const connectTimeoutMs = Math.round(settings.connectTimeoutSeconds * 1000);
-  const password =
-    settings.passwordRef === undefined
-      ? undefined
-      : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
-  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
-  const opened = new pg.Client({
-    host: settings.host,
-    port,
-    user: settings.username,
-    password,
-    database: settings.database,
-    ssl: ssl ?? false,
-    connectionTimeoutMillis: connectTimeoutMs,
-    // The server cancels the statement; query_timeout is the client's own bound for when the server cannot answer.
-    statement_timeout: timeoutMs,
-    query_timeout: timeoutMs,
-    application_name: 'lynq-bridge',
-  });
+  const opened = new (await loadPg()).Client(await postgresqlClientConfig(hub, settings, deps));
   opened.setTypeParser(PG_OID.DATE, (text: string) => text);
   opened.setTypeParser(PG_OID.TIMESTAMP, parseTimestampUtc);
   // pg emits 'error' for a connection lost while idle; unhandled, that event would end the process.

@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { defaultSecretEnv } from '../config/secrets.ts';
+import { ConfigError } from '../errors.ts';
+import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { createHubLocker } from '../service/lock.ts';
+import { startService } from '../service/serve.ts';
+import type { CommandContext } from './io.ts';
+import { repoUrlOf } from './repo-wiring.ts';
+import { createSyncDeps } from './wiring.ts';
+
+export type ServeCommandOptions = {
+  hubs: string;
+  forms: string;
+  hub?: string;
+  listen: string;
+  grace: number;
+  readyAfter: number;
+  watch: boolean;
+};
+
+/** How long serve waits for aborted syncs to unwind before it exits anyway. */
+const ABORT_WAIT_MS = 10_000;
+/** A burst of notifications or webhook calls is one sync once quiet for DEBOUNCE_MS, or MAX_DEBOUNCE_MS after its first. */
+const DEBOUNCE_MS = 100;
+const MAX_DEBOUNCE_MS = 10_000;
+
+/**
+ * `lynq serve` until SIGTERM or SIGINT (then exit 0 once running syncs ended or were
+ * aborted); SIGHUP reloads the hub and form files.
+ */
+export async function runServe(options: ServeCommandOptions, context: CommandContext & { signals?: NodeJS.EventEmitter }): Promise<number> {
+  const { io, logger, secrets } = context;
+  const signals = context.signals ?? process;
+  const env = io.env;
+  const secretEnv = defaultSecretEnv(secrets, env);
+  const webhookToken = await readWebhookToken(env);
+  secrets.add(webhookToken);
+  const sync = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });
+  const service = await startService(
+    {
+      hubsDir: options.hubs,
+      formsDir: options.forms,
+      hub: options.hub,
+      listen: parseListen(options.listen),
+      graceMs: options.grace * 1000,
+      abortWaitMs: ABORT_WAIT_MS,
+      readyFailureMs: options.readyAfter * 1000,
+      debounceMs: DEBOUNCE_MS,
+      maxDebounceMs: MAX_DEBOUNCE_MS,
+      watchFiles: options.watch,
+    },
+    {
+      logger,
+      sync,
+      locker: createHubLocker({ secretEnv, logger, cacheDir: defaultCacheDir(env) }),
+      sourceDeps: { secretEnv, logger },
+      // A hub without a repository fails its own sync with the ConfigError; for ordering it is its own key.
+      repoKey: (hub) => {
+        try {
+          return repoUrlOf(hub, undefined);
+        } catch {
+          return `hub:${hub.name}`;
+        }
+      },
+      webhookToken,
+    },
+  );
+  io.err.write(`lynq serve: listening on http://${service.address.address}:${service.address.port}\n`);
+
+  const onHup = (): void => void service.reload();
+  signals.on('SIGHUP', onHup);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      signals.off('SIGTERM', onTerm);
+      signals.off('SIGINT', onInt);
+      logger.info({ signal }, 'stopping: no new syncs; waiting for running ones');
+      resolve();
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    signals.on('SIGTERM', onTerm);
+    signals.on('SIGINT', onInt);
+  });
+  signals.off('SIGHUP', onHup);
+  const ended = await service.stop();
+  if (!ended) logger.error({}, 'some syncs did not end after being aborted; exiting anyway');
+  logger.info({ clean: ended }, 'stopped');
+  return 0;
+}
+
+/** `HOST:PORT`, `:PORT` or `PORT`; IPv6 as `[::]:PORT`. */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):?(\d+)$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (match === null || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--listen ${JSON.stringify(text)}: expected HOST:PORT, like 0.0.0.0:8080`);
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+async function readWebhookToken(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (env.LYNQ_WEBHOOK_TOKEN !== undefined && env.LYNQ_WEBHOOK_TOKEN !== '') return checkToken(env.LYNQ_WEBHOOK_TOKEN, 'LYNQ_WEBHOOK_TOKEN');
+  const file = env.LYNQ_WEBHOOK_TOKEN_FILE;
+  if (file === undefined || file === '') return undefined;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError('cannot read the webhook token (LYNQ_WEBHOOK_TOKEN_FILE)', { file }, { cause });
+  }
+  return checkToken(text.trim(), `LYNQ_WEBHOOK_TOKEN_FILE ${file}`);
+}
+
+function checkToken(token: string, from: string): string {
+  // A short token can be guessed, and the scrubber ignores values under 4 characters.
+  if (token.length < 16) throw new ConfigError(`the webhook token from ${from} is shorter than 16 characters`);
+  return token;
+}

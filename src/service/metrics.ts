@@ -1,0 +1,111 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { countByStatus } from '../plan/types.ts';
+import type { HubSyncResult } from '../sync/sync-hub.ts';
+
+/** Why a sync was started: its schedule, a PostgreSQL notification, the webhook, or its config (serve starting, or its files changed). */
+export type Trigger = 'schedule' | 'notify' | 'webhook' | 'config';
+
+/** Kinds of failure, as /metrics counts them (the outcome of the sync, or its lock). */
+export type ErrorKind = 'config' | 'source' | 'git' | 'pull-request' | 'internal';
+
+/**
+ * The service's Prometheus metrics, on a registry of its own (never prom-client's global
+ * one, so two services in one test process do not share counters). Labels are per hub,
+ * never per node: a node label would make one series per row, and series for deleted
+ * rows would linger (Lynq's per-node metrics have both problems).
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  private readonly duration = new Histogram({
+    name: 'lynq_sync_duration_seconds',
+    help: 'Duration of one hub sync, by outcome',
+    labelNames: ['hub', 'outcome'],
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  private readonly syncs = new Counter({ name: 'lynq_syncs_total', help: 'Hub syncs run, by outcome', labelNames: ['hub', 'outcome'], registers: [this.registry] });
+  private readonly lastSuccess = new Gauge({
+    name: 'lynq_sync_last_success_timestamp_seconds',
+    help: 'When the hub last synced without a source, git or pull-request failure (Unix time)',
+    labelNames: ['hub'],
+    registers: [this.registry],
+  });
+  private readonly nodes = new Gauge({ name: 'lynq_nodes', help: 'Nodes of the hub by state, as its last completed sync left them', labelNames: ['hub', 'state'], registers: [this.registry] });
+  private readonly commits = new Counter({ name: 'lynq_commits_total', help: 'Commits pushed to the target branch', labelNames: ['hub'], registers: [this.registry] });
+  private readonly pullRequestWrites = new Counter({
+    name: 'lynq_pull_request_writes_total',
+    help: 'Pull requests created, updated or closed, or their branch pushed',
+    labelNames: ['hub'],
+    registers: [this.registry],
+  });
+  private readonly errors = new Counter({ name: 'lynq_sync_errors_total', help: 'Failed hub syncs, by kind of failure', labelNames: ['hub', 'kind'], registers: [this.registry] });
+  private readonly skippedTicks = new Counter({
+    name: 'lynq_skipped_ticks_total',
+    help: "Scheduled ticks skipped because the hub's previous sync was still running",
+    labelNames: ['hub'],
+    registers: [this.registry],
+  });
+  private readonly lockBusy = new Counter({
+    name: 'lynq_lock_busy_total',
+    help: 'Syncs not run because another process held the hub lock',
+    labelNames: ['hub'],
+    registers: [this.registry],
+  });
+  private readonly triggers = new Counter({ name: 'lynq_triggers_total', help: 'Sync requests, by what asked', labelNames: ['hub', 'trigger'], registers: [this.registry] });
+  readonly configProblems = new Gauge({
+    name: 'lynq_config_problems',
+    help: 'Hub and form files that could not be loaded at the last reload (their last good version is kept)',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'lynq_process_' });
+  }
+
+  triggered(hub: string, trigger: Trigger): void {
+    this.triggers.inc({ hub, trigger });
+  }
+
+  skippedTick(hub: string): void {
+    this.skippedTicks.inc({ hub });
+  }
+
+  lockHeld(hub: string): void {
+    this.lockBusy.inc({ hub });
+  }
+
+  failed(hub: string, kind: ErrorKind): void {
+    this.errors.inc({ hub, kind });
+  }
+
+  /** One finished sync: its duration, its outcome, and what it did to nodes, commits and pull requests. */
+  synced(result: HubSyncResult, seconds: number, now: number): void {
+    const { hub, outcome } = result;
+    this.duration.observe({ hub, outcome }, seconds);
+    this.syncs.inc({ hub, outcome });
+    if (outcome === 'config-failed') this.failed(hub, 'config');
+    if (outcome === 'source-failed') this.failed(hub, 'source');
+    if (outcome === 'git-failed') this.failed(hub, 'git');
+    if (outcome === 'pull-request-failed') this.failed(hub, 'pull-request');
+    if (outcome === 'published' || outcome === 'unchanged') this.lastSuccess.set({ hub }, now / 1000);
+    if (!('plan' in result)) return;
+    for (const [state, count] of Object.entries(countByStatus(result.plan.nodes))) this.nodes.set({ hub, state }, count);
+    if (result.commit !== undefined) this.commits.inc({ hub });
+    const proposal = 'proposal' in result ? result.proposal : undefined;
+    if (proposal !== undefined && (proposal.branchChanged || ['created', 'updated', 'closed'].includes(proposal.outcome))) this.pullRequestWrites.inc({ hub });
+  }
+
+  /** A hub taken out of the config: its gauges go, so a dashboard does not show it as stuck (counters only stop rising). */
+  forget(hub: string): void {
+    this.lastSuccess.remove({ hub });
+    for (const state of Object.keys(countByStatus([]))) this.nodes.remove({ hub, state });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,190 @@
+import { watch, type FSWatcher } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Form, Hub } from '../config/load.ts';
+import { ConfigError, isLynqError, messageOf } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { SourceDeps } from '../sources/types.ts';
+import { syncHub, type SyncDeps } from '../sync/sync-hub.ts';
+import { ConfigStore, type ConfigProblem } from './config-store.ts';
+import { closeServer, createHttpServer, listen, type Readiness } from './http.ts';
+import { withHubLock, type HubLocker } from './lock.ts';
+import { ServiceMetrics, type Trigger } from './metrics.ts';
+import { listenForHub, type Listener } from './notify.ts';
+import { HubScheduler, type RunResult } from './scheduler.ts';
+
+export type ServeOptions = {
+  hubsDir: string;
+  formsDir: string;
+  /** Only this hub. */
+  hub?: string;
+  listen: { host: string; port: number };
+  /** How long a running sync may go on after SIGTERM before it is aborted. */
+  graceMs: number;
+  /** After aborting, how long to wait for syncs to unwind before exiting anyway. */
+  abortWaitMs: number;
+  /** /readyz fails once a hub's syncs have been failing for longer than this. */
+  readyFailureMs: number;
+  /** A burst of notifications or webhook calls is one sync once quiet this long... */
+  debounceMs: number;
+  /** ...or once this long passed since its first one. */
+  maxDebounceMs: number;
+  /** Reload when files in the hubs or forms folder change (SIGHUP always reloads). */
+  watchFiles: boolean;
+};
+
+export type ServeDeps = {
+  logger: Logger;
+  sync: SyncDeps;
+  locker: HubLocker;
+  sourceDeps: SourceDeps;
+  repoKey: (hub: Hub) => string;
+  webhookToken: string | undefined;
+  clock?: () => number;
+};
+
+export type Service = {
+  address: AddressInfo;
+  /** Read the hub and form files again (what SIGHUP and file changes do). */
+  reload(): Promise<void>;
+  /** Stop ticks and triggers, wait for running syncs (then abort them), close the HTTP side. True when every sync ended. */
+  stop(): Promise<boolean>;
+};
+
+/**
+ * `lynq serve`: every hub on its schedule, on PostgreSQL notifications and on the webhook,
+ * each sync under the hub's lock (so replicas and CronJobs never write at once), with
+ * /healthz, /readyz and /metrics. The first config must load (its folders readable);
+ * after that, a broken file keeps its last good version and is reported.
+ */
+export async function startService(options: ServeOptions, deps: ServeDeps): Promise<Service> {
+  const { logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  const metrics = new ServiceMetrics();
+  const store = new ConfigStore({ hubsDir: options.hubsDir, formsDir: options.formsDir });
+  const listeners = new Map<string, { listener: Listener; key: string }>();
+  let problems: ConfigProblem[] = [];
+  let loaded = false;
+
+  const runHub = async (hub: Hub, forms: readonly Form[], signal: AbortSignal, trigger: Trigger): Promise<RunResult> => {
+    try {
+      const run = await withHubLock(deps.locker, hub, { waitMs: 0, signal }, async (held) => {
+        const started = clock();
+        logger.info({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
+        const result = await syncHub(hub, forms, { ...deps.sync, signal: held }, { allowDeletions: false });
+        logger.info({ hub: hub.name, pid: process.pid, outcome: result.outcome, commit: 'commit' in result ? result.commit : undefined, at: clock(), ms: clock() - started }, 'sync finished');
+        return result;
+      });
+      return run.ran ? { ran: true, result: run.value } : run;
+    } catch (error) {
+      // The lock lives on the source database: not reaching it is the source failing.
+      if (!isLynqError(error)) throw error;
+      logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
+      return { ran: true, result: { hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) } };
+    }
+  };
+
+  const scheduler = new HubScheduler({ logger, metrics, runHub, repoKey: deps.repoKey, debounceMs: options.debounceMs, maxDebounceMs: options.maxDebounceMs, clock });
+
+  const reload = async (): Promise<void> => {
+    const snapshot = await store.load();
+    problems = snapshot.problems;
+    for (const problem of problems) logger.error({ file: problem.file, err: problem.error, keptLastGood: problem.keptLastGood }, 'config file rejected; its last good version stays in force');
+    metrics.configProblems.set(problems.length);
+    let hubs = snapshot.hubs;
+    if (options.hub !== undefined) {
+      const only = hubs.get(options.hub);
+      hubs = new Map(only === undefined ? [] : [[options.hub, only]]);
+      if (only === undefined) logger.error({ hub: options.hub }, 'no hub by that name in the hubs folder');
+    }
+    const changes = scheduler.update(hubs, snapshot.forms);
+    if (changes.added.length + changes.changed.length + changes.removed.length > 0) logger.info(changes, 'config loaded');
+    updateListeners(hubs);
+    loaded = true;
+  };
+
+  const updateListeners = (hubs: ReadonlyMap<string, Hub>): void => {
+    for (const [name, entry] of listeners) {
+      const hub = hubs.get(name);
+      if (hub !== undefined && listenKey(hub) === entry.key) continue;
+      listeners.delete(name);
+      void entry.listener.stop();
+    }
+    for (const [name, hub] of hubs) {
+      if (listeners.has(name)) continue;
+      const listener = listenForHub(hub, deps.sourceDeps, () => void scheduler.request(name, 'notify'));
+      if (listener !== undefined) listeners.set(name, { listener, key: listenKey(hub) });
+    }
+  };
+
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    if (!loaded) reasons.push('the config is not loaded yet');
+    for (const problem of problems) if (!problem.keptLastGood) reasons.push(`config: ${problem.error}`);
+    if (options.hub !== undefined && !scheduler.has(options.hub)) reasons.push(`no hub named ${options.hub}`);
+    const now = clock();
+    for (const hub of scheduler.readiness()) {
+      if (hub.failingSince !== undefined && now - hub.failingSince > options.readyFailureMs) {
+        reasons.push(`hub ${hub.hub}: syncs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
+      }
+    }
+    return { ready: reasons.length === 0, reasons };
+  };
+
+  // The first load must work: a folder that cannot be read is a ConfigError, and serve does not start.
+  await reload();
+  const server = createHttpServer({ logger, readiness, metrics, webhookToken: deps.webhookToken, requestSync: (hub) => scheduler.request(hub, 'webhook') });
+  const address = await listen(server, options.listen);
+  logger.info({ address: `${address.address}:${address.port}`, webhook: deps.webhookToken !== undefined }, 'serving');
+
+  let reloading = Promise.resolve();
+  const queueReload = (): Promise<void> => {
+    reloading = reloading.then(reload).catch((error: unknown) => logger.error({ err: messageOf(error) }, 'config reload failed; keeping the current config'));
+    return reloading;
+  };
+  const watchers = options.watchFiles ? watchFolders([options.hubsDir, options.formsDir], () => void queueReload(), logger) : undefined;
+
+  return {
+    address,
+    reload: queueReload,
+    async stop() {
+      watchers?.close();
+      const ended = await scheduler.stop(options.graceMs, options.abortWaitMs);
+      await Promise.all([...listeners.values()].map((entry) => entry.listener.stop()));
+      listeners.clear();
+      await closeServer(server);
+      return ended;
+    },
+  };
+}
+
+function listenKey(hub: Hub): string {
+  return JSON.stringify([hub.spec.source.type, hub.spec.source.postgresql]);
+}
+
+/** Folder watchers, debounced: an editor's save or a ConfigMap's symlink swap is several events. */
+function watchFolders(dirs: readonly string[], onChange: () => void, logger: Logger): { close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const changed = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      onChange();
+    }, 250);
+  };
+  const watchers: FSWatcher[] = [];
+  for (const dir of dirs) {
+    try {
+      const watcher = watch(dir, changed);
+      watcher.on('error', (error) => logger.warn({ dir, err: messageOf(error) }, 'cannot watch the folder; reload with SIGHUP'));
+      watchers.push(watcher);
+    } catch (error) {
+      logger.warn({ dir, err: messageOf(error) }, 'cannot watch the folder; reload with SIGHUP');
+    }
+  }
+  return {
+    close() {
+      if (timer !== undefined) clearTimeout(timer);
+      for (const watcher of watchers) watcher.close();
+    },
+  };
+}
