@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-// The README says Node 20; package.json says >=20.10. Every installed package must agree, or
+// The README says Node 20; package.json says >=20.16 (the Kubernetes client's jsep needs it). Every installed package must agree, or
 // `npm ci` warns EBADENGINE (content-type 3.x wants Node 22: package.json overrides it to 2.x,
 // whose parse() gives @octokit/request the same { type, parameters }).
 
@@ -20,7 +20,7 @@ function compare(a: Version, b: Version): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
-/** The subset of semver ranges the lock file uses: `>=X.Y.Z`, `^X.Y.Z`, joined by `||`. */
+/** The subset of semver ranges the lock file uses: `>=X.Y.Z`, `^X.Y.Z`, `X.x`, joined by `||`. */
 function satisfies(node: Version, range: string): boolean {
   return range.split('||').some((alternative) => {
     const text = alternative.trim();
@@ -28,6 +28,8 @@ function satisfies(node: Version, range: string): boolean {
     if (atLeast) return compare(node, version(atLeast[1]!)) >= 0;
     const caret = /^\^(\d+(?:\.\d+){0,2})$/.exec(text);
     if (caret) return node[0] === version(caret[1]!)[0] && compare(node, version(caret[1]!)) >= 0;
+    const major = /^(\d+)\.x$/.exec(text);
+    if (major) return node[0] === Number(major[1]);
     return assert.fail(`engines range ${JSON.stringify(range)} is not one this check reads`);
   });
 }

@@ -15,6 +15,8 @@ Environment:
   LYNQ_LOG_LEVEL    trace, debug, info, warn (default), error, fatal, silent
   LYNQ_CACHE_DIR    the cache clone and the checked seals (default ~/.cache/lynq)
   LYNQ_SECRETS_DIR  where passwordRef { name, key } reads <name>/<key> (default /var/run/secrets/lynq)
+  LYNQ_WEBHOOK_TOKEN       lynq serve: the bearer token of POST /hooks/sync/<hub> (without it, or the file, the hook is off)
+  LYNQ_WEBHOOK_TOKEN_FILE  lynq serve: a file holding that token
 
 Exit codes:
   0  all good (including nothing to change)

@@ -35,7 +35,8 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   const secretEnv = defaultSecretEnv(secrets, env);
   const webhookToken = await readWebhookToken(env);
   secrets.add(webhookToken);
-  const sync = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });
+  // Made per run, so a run's signal reaches its query, git and GitHub, and credentials are read afresh.
+  const syncDeps = (signal: AbortSignal) => createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal });
   const service = await startService(
     {
       hubsDir: options.hubs,
@@ -51,7 +52,7 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
     },
     {
       logger,
-      sync,
+      syncDeps,
       locker: createHubLocker({ secretEnv, logger, cacheDir: defaultCacheDir(env) }),
       sourceDeps: { secretEnv, logger },
       // A hub without a repository fails its own sync with the ConfigError; for ordering it is its own key.

@@ -24,6 +24,8 @@ export type WiringOptions = {
   /** How the GitHub client waits between retries (tests pass one that records and returns at once). */
   sleep?: (ms: number) => Promise<void>;
   onPhase?: SyncDeps['onPhase'];
+  /** Stops the run: between steps, the database query, every git command and GitHub request (a service shutting down). */
+  signal?: AbortSignal;
 };
 
 /**
@@ -34,11 +36,11 @@ export function createSyncDeps(options: WiringOptions): SyncDeps {
   const env = options.env ?? process.env;
   const secretEnv = defaultSecretEnv(options.secrets ?? new SecretRegistry(), env);
   const clock = options.clock ?? Date.now;
-  const forges = createForges({ logger: options.logger, secretEnv, dryRun: options.dryRun, out: options.out, sleep: options.sleep, now: clock });
+  const forges = createForges({ logger: options.logger, secretEnv, dryRun: options.dryRun, out: options.out, sleep: options.sleep, now: clock, signal: options.signal });
   const openForge = (hub: Hub): Promise<PullRequestClient> => forges.openForge(hub, repoUrlOf(hub, options.repoOverride));
   return {
     logger: options.logger,
-    readRows: (hub) => readHubRows(hub, { secretEnv, logger: options.logger }),
+    readRows: (hub, signal) => readHubRows(hub, { secretEnv, logger: options.logger }, signal ?? options.signal),
     openRepo: (hub) => openHubRepo(hub, { ...options, secretEnv, cacheDir: options.dryRun ? undefined : defaultCacheDir(env), credentials: forges.credentials }),
     publisher: options.dryRun ? new DryRunPublisher(options.out, options.diff) : new PushPublisher(clock),
     openForge,
@@ -47,5 +49,6 @@ export function createSyncDeps(options: WiringOptions): SyncDeps {
     clock,
     bridgeVersion: BRIDGE_VERSION,
     onPhase: options.onPhase,
+    signal: options.signal,
   };
 }

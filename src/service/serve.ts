@@ -34,7 +34,8 @@ export type ServeOptions = {
 
 export type ServeDeps = {
   logger: Logger;
-  sync: SyncDeps;
+  /** The sync's dependencies for one run: `signal` reaches its query, git commands and GitHub requests. */
+  syncDeps: (signal: AbortSignal) => SyncDeps;
   locker: HubLocker;
   sourceDeps: SourceDeps;
   repoKey: (hub: Hub) => string;
@@ -70,7 +71,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
       const run = await withHubLock(deps.locker, hub, { waitMs: 0, signal }, async (held) => {
         const started = clock();
         logger.info({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
-        const result = await syncHub(hub, forms, { ...deps.sync, signal: held }, { allowDeletions: false });
+        const result = await syncHub(hub, forms, deps.syncDeps(held), { allowDeletions: false });
         logger.info({ hub: hub.name, pid: process.pid, outcome: result.outcome, commit: 'commit' in result ? result.commit : undefined, at: clock(), ms: clock() - started }, 'sync finished');
         return result;
       });

@@ -33,10 +33,10 @@ export function createRowSource(hub: Hub, deps: SourceDeps): RowSource {
  * Read a hub's rows once: open, read, always close, then map columns to node inputs.
  * Every failure is a SourceError (or a ConfigError for an unresolvable passwordRef).
  */
-export async function readHubRows(hub: Hub, deps: SourceDeps): Promise<HubRow[]> {
+export async function readHubRows(hub: Hub, deps: SourceDeps, signal?: AbortSignal): Promise<HubRow[]> {
   const source = createRowSource(hub, deps);
   try {
-    const result = await source.readRows();
+    const result = await source.readRows(signal);
     return toHubRows(hub, result);
   } finally {
     // Adapters' close() never throws, so it cannot hide the error that got us here.

@@ -25,11 +25,25 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
     return connectMysql(hub, settings, deps, connectTimeoutSeconds);
   }
 
-  async function run(open: Connection, sql: string): Promise<[unknown, FieldPacket[] | undefined]> {
+  async function run(open: Connection, sql: string, signal: AbortSignal | undefined): Promise<[unknown, FieldPacket[] | undefined]> {
     const timeoutMs = settings.queryTimeoutSeconds * 1000;
+    // A stopped sync (a service shutting down) ends the query as a timeout does: socket closed, query killed.
+    // A destroyed socket does not settle mysql2's pending query, so the abort settles the wait itself.
+    let onAbort = (): void => undefined;
+    const stopped = new Promise<never>((_, reject) => {
+      onAbort = (): void => {
+        const threadId = open.threadId;
+        dropSocket(open);
+        connection = undefined;
+        void killQuery(threadId).finally(() => reject(signal?.reason));
+      };
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return (await open.query({ sql, timeout: timeoutMs })) as [unknown, FieldPacket[] | undefined];
+      const query = open.query({ sql, timeout: timeoutMs }) as Promise<[unknown, FieldPacket[] | undefined]>;
+      return await (signal === undefined ? query : Promise.race([query, stopped]));
     } catch (cause) {
+      if (signal?.aborted) throw new SourceError('the read was cancelled: the sync was stopped', where, { cause });
       if (isTimeout(cause)) {
         // mysql2's destroy() only half-closes the socket, which stays open (and keeps the
         // process alive) until the server finishes the query: close it for good, and ask
@@ -41,6 +55,8 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
         throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
       }
       throw new SourceError(`query failed on mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -59,14 +75,15 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
   }
 
   return {
-    async readRows(): Promise<SourceResult> {
+    async readRows(signal?: AbortSignal): Promise<SourceResult> {
       const sql = selectStatement(settings, 'mysql', where);
       const started = Date.now();
+      signal?.throwIfAborted();
       const open = await connect();
       connection = open;
       // TIMESTAMP columns are converted to the session zone by the server; pin it to UTC so `timezone: 'Z'` is true.
-      await run(open, "SET time_zone = '+00:00'");
-      const [rows, fields] = await run(open, sql);
+      await run(open, "SET time_zone = '+00:00'", signal);
+      const [rows, fields] = await run(open, sql, signal);
       if (!Array.isArray(rows) || fields === undefined) {
         throw new SourceError('the query returned no result set (is it a SELECT?)', where);
       }

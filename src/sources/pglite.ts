@@ -113,7 +113,9 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
   }
 
   return {
-    async readRows(): Promise<SourceResult> {
+    // pglite runs in a worker of this process; a stopped sync waits for it (bounded by the query timeout).
+    async readRows(signal?: AbortSignal): Promise<SourceResult> {
+      signal?.throwIfAborted();
       const sql = selectStatement(settings, 'postgresql', where);
       const fresh = dataDir === undefined ? true : await prepareDataDir(dataDir, where);
       const seedSql = fresh && seedFile !== undefined ? await readSeed(seedFile, where) : undefined;

@@ -50,20 +50,50 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
     return connectPostgresql(hub, settings, deps);
   }
 
+  /** `pg_cancel_backend` from a session of its own; best effort, logged when it fails. */
+  async function cancelBackend(open: pg.Client): Promise<void> {
+    const pid = (open as unknown as { processID?: number }).processID;
+    if (pid === undefined) return;
+    let canceller: pg.Client | undefined;
+    try {
+      canceller = await connect();
+      await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch (error) {
+      deps.logger.warn({ hub: hub.name, source: 'postgresql', err: causeText(error, scrub) }, 'source could not cancel a stopped query on the server');
+    } finally {
+      await canceller?.end().catch(() => undefined);
+    }
+  }
+
   return {
-    async readRows(): Promise<SourceResult> {
+    async readRows(signal?: AbortSignal): Promise<SourceResult> {
       const sql = selectStatement(settings, 'postgresql', where);
       const started = Date.now();
-      client = await connect();
+      signal?.throwIfAborted();
+      const open = await connect();
+      client = open;
       let result: pg.QueryResult | pg.QueryResult[];
       const queryStarted = Date.now();
+      // A stopped sync cancels the statement on the server (which would otherwise run on after
+      // the client has gone) and ends the session.
+      let cancelled: Promise<void> | undefined;
+      const onAbort = (): void => {
+        cancelled = cancelBackend(open).finally(() => open.end().catch(() => undefined));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        result = (await client.query(sql)) as pg.QueryResult | pg.QueryResult[];
+        result = (await open.query(sql)) as pg.QueryResult | pg.QueryResult[];
       } catch (cause) {
+        if (signal?.aborted) {
+          await cancelled;
+          throw new SourceError('the read was cancelled: the sync was stopped', where, { cause });
+        }
         // query_timeout's error carries no code, so elapsed time is how it is recognised.
         const timedOut = codeOf(cause) === QUERY_CANCELED || Date.now() - queryStarted >= timeoutMs;
         if (timedOut) throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
         throw new SourceError(`query failed on postgresql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
       }
       // Several statements in `query` come back as several results: which one is meant is a guess, so refuse.
       if (Array.isArray(result)) throw new SourceError('the query must be a single statement', where);

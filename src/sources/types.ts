@@ -16,7 +16,8 @@ export type SourceResult = {
  * the hub. Adapters never interpret rows: `rows.ts` turns them into node inputs.
  */
 export interface RowSource {
-  readRows(): Promise<SourceResult>;
+  /** `signal` stops the read: the query is cancelled on the server and the connection dropped (a SourceError). */
+  readRows(signal?: AbortSignal): Promise<SourceResult>;
   close(): Promise<void>;
 }
 
