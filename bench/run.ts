@@ -560,7 +560,7 @@ function print(results: SizeResult[], db: DbTarget): void {
         (med / r.size).toFixed(3),
         fmt(median(s.cpuMs)),
         fmt(median(s.gitCpuMs)),
-        'ok: ' + s.check,
+        `ok: ${s.check}`,
       ]);
     }
   }
@@ -660,7 +660,7 @@ function print(results: SizeResult[], db: DbTarget): void {
       '',
     );
   }
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 async function parent(): Promise<void> {

@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { ConfigError, RenderError } from '../src/errors.ts';
 import { toArgoIgnorePath } from '../src/config/json-path.ts';
 import { pointerToPath, validateManifest } from '../src/render/k8s-schema.ts';
-import { testForm, testHub } from './helpers/config.ts';
+import { testHub } from './helpers/config.ts';
 import { tempFiles } from './helpers/files.ts';
 import { LISTS, renderTestNode as render } from './helpers/render.ts';
 

@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { after, before, describe, test } from 'node:test';
 import { closedPort } from './helpers/db.ts';
-import { argoApp, fluxKustomization, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
+import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
 import { startKubeFake, type KubeFake, type Obj } from './helpers/kube-fake.ts';
 
 const FORM = `  configMaps:

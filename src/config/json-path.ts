@@ -41,7 +41,7 @@ export function toArgoIgnorePath(path: string): ArgoIgnorePath {
   }
   if (stage !== '') stages.push(stage);
   // `.a.[0]` is valid jq 1.7 but not 1.6 (gojq, in Argo CD, takes both); write the classic `.a[0]`.
-  return { jqPathExpression: stages.map((item) => item.replace(/(?<=[A-Za-z0-9_\]\)])\.\[/g, '[')).join(' | ') };
+  return { jqPathExpression: stages.map((item) => item.replace(/(?<=[A-Za-z0-9_\])])\.\[/g, '[')).join(' | ') };
 }
 
 /** Parse a JSONPath into segments; throws JsonPathError. */

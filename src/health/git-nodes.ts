@@ -47,7 +47,7 @@ export async function readGitNodes(
       summaries.set(id, remembered);
       continue;
     }
-    let parsed;
+    let parsed: ReturnType<typeof LynqNodeFile.safeParse> | undefined;
     try {
       parsed = LynqNodeFile.safeParse(parse(blobs.get(id) ?? ''));
     } catch {

@@ -18,6 +18,7 @@ export type FilterDoc = {
   description: string;
   example: { template: string; vars: Record<string, string>; output: string };
 };
+// biome-ignore lint/suspicious/noExplicitAny: nunjucks calls filters with whatever the template passes; each filter checks its own arguments.
 export type Filter = FilterDoc & { fn: (...args: any[]) => unknown };
 
 // ---- coercion helpers -------------------------------------------------------------

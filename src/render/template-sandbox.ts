@@ -26,6 +26,7 @@ export type AstNode = {
   colno: number;
   fields: string[];
   findAll(type: unknown, results?: AstNode[]): AstNode[];
+  // biome-ignore lint/suspicious/noExplicitAny: nunjucks' AST nodes carry per-class fields that @types/nunjucks does not describe.
 } & Record<string, any>;
 type NodeClass = new (lineno: number, colno: number, ...args: unknown[]) => AstNode;
 export const nunjucksInternals = nunjucks as unknown as {

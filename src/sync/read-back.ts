@@ -35,7 +35,7 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: false });
   if (access === undefined) return [];
   const out: HubReadBack[] = [];
-  let kube;
+  let kube: Awaited<ReturnType<typeof import('../kube/client.ts')['openKubeClient']>>;
   try {
     const { openKubeClient } = await import('../kube/client.ts');
     kube = await openKubeClient(access, { registry: options.registry, logger: options.logger });

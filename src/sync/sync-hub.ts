@@ -131,7 +131,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       if (!usesPullRequests(routing)) return { hub: hub.name, outcome, plan, commit, attempts: attempt };
 
       phase((step = 'propose'));
-      let proposal;
+      let proposal: Awaited<ReturnType<typeof proposeChanges>>;
       try {
         const forge = await openForge(deps, hub);
         const time = (deps.clock ?? Date.now)() / 1000;

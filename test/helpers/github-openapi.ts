@@ -64,7 +64,7 @@ function load(): OpenApi {
     const target = ref.slice(1);
     return { value: lookup(spec, target) as T, pointer: target };
   };
-  const base = (method: string, template: string) => `/paths/${escape(template)}/${method.toLowerCase()}`;
+  const base = (method: string, template: string) => `/paths/${escapePointer(template)}/${method.toLowerCase()}`;
 
   return {
     has: (method, template) => operation(method, template) !== undefined,
@@ -142,7 +142,7 @@ function coerce(raw: string, schema: Json): unknown {
   return raw;
 }
 
-function escape(segment: string): string {
+function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
