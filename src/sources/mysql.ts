@@ -1,10 +1,9 @@
 import type { Connection, ConnectionOptions, FieldPacket } from 'mysql2/promise';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
-import { resolveSecret } from '../config/secrets.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './types.ts';
-import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
+import { causeText, seconds, selectStatement, serverCredentials } from './sql.ts';
 import type { RowSource, SourceResult } from './types.ts';
 import { loadMysql } from './drivers.ts';
 
@@ -121,9 +120,7 @@ function dropSocket(open: Connection): void {
  * strings, DATETIME/TIMESTAMP as UTC Dates, DATE as 'YYYY-MM-DD'.
  */
 export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<ConnectionOptions> {
-  const where: ErrorWhere = { hub: hub.name, file: hub.file };
-  const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.mysql.passwordRef' });
-  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.mysql.tls');
+  const { password, ssl } = await serverCredentials(hub, settings, 'mysql', deps.secretEnv);
   return {
     host: settings.host,
     port: settings.port ?? DEFAULT_PORT,

@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
-import { resolveSecret } from '../config/secrets.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './types.ts';
-import { causeText, readTlsMaterial, seconds, selectStatement } from './sql.ts';
+import { causeText, seconds, selectStatement, serverCredentials } from './sql.ts';
 import type { RawRow, RowSource, SourceResult } from './types.ts';
 import { loadPg } from './drivers.ts';
 
@@ -118,9 +117,7 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
  * sessions apart in pg_stat_activity (the lock's says who holds it).
  */
 export async function postgresqlClientConfig(hub: Hub, settings: SqlServerSource, deps: SourceDeps, applicationName = 'lynq-bridge'): Promise<pg.ClientConfig> {
-  const where: ErrorWhere = { hub: hub.name, file: hub.file };
-  const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, deps.secretEnv, { ...where, field: 'spec.source.postgresql.passwordRef' });
-  const ssl = await readTlsMaterial(settings.tls, hub.file, where, 'spec.source.postgresql.tls');
+  const { password, ssl } = await serverCredentials(hub, settings, 'postgresql', deps.secretEnv);
   const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
   return {
     host: settings.host,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TlsOptions } from '../config/hub-schema.ts';
+import type { SqlServerSource, TlsOptions } from '../config/hub-schema.ts';
+import { resolveSecret, type SecretEnv } from '../config/secrets.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
 
 export type SqlDialect = 'mysql' | 'postgresql';
@@ -58,6 +59,18 @@ export function seconds(value: number): string {
 
 /** TLS material as both drivers take it (`ssl` option), read from the hub's file paths. */
 export type TlsMaterial = { rejectUnauthorized: boolean; ca?: string; cert?: string; key?: string };
+
+/** A server source's password (from its passwordRef) and TLS files, read for one connection. */
+export async function serverCredentials(
+  hub: { name: string; file: string },
+  settings: Pick<SqlServerSource, 'passwordRef' | 'tls'>,
+  type: SqlDialect,
+  secretEnv: SecretEnv,
+): Promise<{ password: string | undefined; ssl: TlsMaterial | undefined }> {
+  const where: ErrorWhere = { hub: hub.name, file: hub.file };
+  const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, secretEnv, { ...where, field: `spec.source.${type}.passwordRef` });
+  return { password, ssl: await readTlsMaterial(settings.tls, hub.file, where, `spec.source.${type}.tls`) };
+}
 
 /**
  * Read the CA, certificate and key files a hub names. Relative paths are taken from the
