@@ -125,16 +125,14 @@ function sourceSuite(suite: Suite): void {
       await assert.rejects(readHubRows(suite.hub({ table: 'no_such_table' }), deps), (e) => e instanceof SourceError && /no_such_table/.test(e.message));
     });
 
+    // That closing does not wait for the slow query either is checked on the server itself, in
+    // source-bounds.test.ts (MySQL's process list) and source-abort.test.ts; no clock is read here.
     test('stops a query at queryTimeoutSeconds', async () => {
       const source = createRowSource(suite.hub({ query: suite.sleepQuery, queryTimeoutSeconds: 1 }), deps);
-      const started = Date.now();
       const error = await source.readRows().catch((e: unknown) => e);
       await source.close();
-      const elapsed = Date.now() - started;
       assert.ok(error instanceof SourceError, String(error));
       assert.match(error.message, /query timed out after 1s/);
-      // Closing must not wait for the slow query either. pglite's time includes starting Postgres in its worker.
-      if (suite.type !== 'pglite') assert.ok(elapsed < 2900, `took ${elapsed} ms`);
     });
   });
 }
