@@ -2,7 +2,8 @@ import { describeNode } from '../git/node-messages.ts';
 import { printable } from './printable.ts';
 import type { Proposal } from '../sync/propose.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
-import { countByStatus, type NodeChange } from '../plan/types.ts';
+import { countByStatus, type NodeChange, type RolloutProgress } from '../plan/types.ts';
+import { waitingReason } from '../sync/rollout-gate.ts';
 
 export const EXIT_OK = 0;
 /** Some nodes failed, deletions were held back, or changes are blocked from their pull request; the rest was published. */
@@ -16,7 +17,7 @@ export const EXIT_INTERNAL = 70;
 /**
  * The exit code comes from the summary, nowhere else: 3 when a hub's source, git or pull
  * request failed (or its sync was aborted), else 2 when a hub's config was found wrong
- * during its sync, else 1 for failed, conflicted or held nodes, else 0.
+ * during its sync, else 1 for failed, conflicted or held nodes or a halted rollout, else 0.
  */
 export function exitCodeOf(results: readonly HubSyncResult[]): number {
   const failed = (outcome: HubSyncResult['outcome']): boolean => results.some((result) => result.outcome === outcome);
@@ -26,7 +27,8 @@ export function exitCodeOf(results: readonly HubSyncResult[]): number {
     if (!('plan' in result)) return false;
     const proposed = proposedIn(result);
     const blocked = 'proposal' in result && result.proposal?.outcome === 'blocked' && result.proposal.nodes.length > 0;
-    return blocked || result.plan.nodes.some((node) => node.status === 'failed' || node.status === 'conflicted' || (node.status === 'held' && !proposed.has(node)));
+    const halted = result.plan.rollouts?.some((rollout) => rollout.halted) === true;
+    return blocked || halted || result.plan.nodes.some((node) => node.status === 'failed' || node.status === 'conflicted' || (node.status === 'held' && !proposed.has(node)));
   });
   return partial ? EXIT_PARTIAL : EXIT_OK;
 }
@@ -67,7 +69,7 @@ function proposalNotes(hub: string, proposal: Proposal | undefined, dryRun: bool
   return notes;
 }
 
-const ALL_COLUMNS = ['added', 'updated', 'unchanged', 'removed', 'held', 'conflicted', 'failed'] as const;
+const ALL_COLUMNS = ['added', 'updated', 'unchanged', 'removed', 'held', 'conflicted', 'waiting', 'failed'] as const;
 
 /** The table printed at the end of a sync, then every failed or held node with its reason. */
 export function summaryTable(results: readonly HubSyncResult[], options: { dryRun: boolean; listNodes: boolean }): string {
@@ -75,7 +77,9 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
   const withPullRequests = results.some((result) => 'proposal' in result || result.outcome === 'pull-request-failed');
   // Likewise the conflicted column: only when some node is conflicted.
   const withConflicts = results.some((result) => 'plan' in result && result.plan.nodes.some((node) => node.status === 'conflicted'));
-  const COLUMNS = ALL_COLUMNS.filter((column) => column !== 'conflicted' || withConflicts);
+  // And the waiting column: only when a form's rollout paces some node.
+  const withWaiting = results.some((result) => 'plan' in result && result.plan.nodes.some((node) => node.status === 'waiting'));
+  const COLUMNS = ALL_COLUMNS.filter((column) => (column !== 'conflicted' || withConflicts) && (column !== 'waiting' || withWaiting));
   const header = ['hub', ...COLUMNS, options.dryRun ? 'result' : 'commit', ...(withPullRequests ? ['pull request'] : [])];
   const rows: string[][] = [];
   const notes: string[] = [];
@@ -101,6 +105,7 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
       else if (node.status === 'held' && !options.listNodes && !proposed.has(node)) notes.push(`${result.hub}/${describeNode(node)}`);
       else if (node.status === 'conflicted' && !options.listNodes) notes.push(`${result.hub}/${describeNode(node)}`);
     }
+    for (const rollout of result.plan.rollouts ?? []) notes.push(rolloutNote(result.hub, rollout, options.dryRun));
     if (result.outcome === 'pull-request-failed') notes.push(`${result.hub}: pull-request-failed: ${result.error}`);
     notes.push(...proposalNotes(result.hub, proposal, options.dryRun));
   }
@@ -108,4 +113,11 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
   const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 || i > COLUMNS.length ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
   // A uid or a value from a row may hold a newline or a terminal escape: each note stays one line.
   return [...notes.map(printable), ...(notes.length > 0 ? [''] : []), line(header), ...rows.map(line), ''].join('\n');
+}
+
+/** One line per paced form: how far its rollout is, what this sync takes, whether it halted. */
+function rolloutNote(hub: string, rollout: RolloutProgress, dryRun: boolean): string {
+  const taking = `${rollout.changing} ${dryRun ? 'would change' : 'changing'}, ${rollout.inFlight} in flight, ${rollout.waiting} waiting`;
+  const pace = rollout.paced === 'per-sync' ? '; no cluster: maxSkew paces per sync' : '';
+  return `${hub}/${rollout.form}: rollout: ${taking}; ${waitingReason(rollout)}${pace}`;
 }

@@ -72,10 +72,19 @@ const resourceLists = Object.fromEntries(
 export const FormSpec = z.strictObject({
   hubId: ObjectName,
   ...resourceLists,
+  /** How a change of this form reaches its nodes (sync/rollout-gate.ts); not part of any node's hash. */
   rollout: z
     .strictObject({
+      /** At most this many of the form's nodes changed and not yet Ready at a time; 0: no limit. */
       maxSkew: z.number().int().min(0).default(0),
+      /** A node not Ready this long after its commit halts the rollout. */
       progressDeadlineSeconds: z.number().int().min(60).max(3600).default(600),
+      /** A column the hub maps (extraValueMappings) that orders the nodes; else the uid. */
+      orderBy: z.string().min(1).optional(),
+      /** uids changed first, in this order. */
+      canary: z.array(z.string().min(1)).default([]),
+      /** Gate row changes and new rows too (Lynq does); by default only form, hub and bridge changes wait. */
+      gateRowChanges: z.boolean().default(false),
     })
     .optional(),
 });

@@ -47,9 +47,14 @@ export type RenderContext = {
   gitops?: ResolvedGitops;
 };
 
-/** Hash of what a form means (its name and parsed spec, defaults applied), not of its text. */
+/**
+ * Hash of what a form means (its name and parsed spec, defaults applied), not of its text.
+ * `spec.rollout` is left out: the pace of a rollout renders nothing, so changing it must
+ * not rewrite every node (a form without one hashes as before).
+ */
 export function formHash(form: Form): string {
-  return sha256(stableJson({ name: form.name, spec: form.spec }));
+  const { rollout: _pace, ...spec } = form.spec;
+  return sha256(stableJson({ name: form.name, spec }));
 }
 
 export function columnHashes(values: Readonly<Record<string, string>>): Record<string, string> {

@@ -3,9 +3,11 @@ import type { RenderedNode } from '../render/node.ts';
 /**
  * How one node ends a sync. `held`: a removal held back by the deletion guard.
  * `conflicted`: a file was edited in Git and its resource's conflictPolicy is Stuck; that
- * file is left as is, the rest of the node is still written.
+ * file is left as is, the rest of the node is still written. `waiting`: a change the
+ * form's rollout gate holds until a slot is free (sync/rollout-gate.ts); the node keeps
+ * exactly what Git has.
  */
-export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'conflicted' | 'failed';
+export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'conflicted' | 'failed' | 'waiting';
 
 /**
  * What made an existing node change, for code (routing) to act on; `reasons` says the
@@ -49,6 +51,27 @@ export type Plan = {
   rendered: number;
   /** How many nodes Git had for the hub when the plan was made (what the deletion guard measures against). */
   existingNodes: number;
+  /** Per form with `spec.rollout` and changes to pace: where its rollout stands (the rollout gate fills it). */
+  rollouts?: RolloutProgress[];
+};
+
+/**
+ * One form's rollout as a sync sees it. `done`: nodes on the form's current version and
+ * Ready (without a cluster: on it); `inFlight`: on it, not Ready yet; `changing`: taken
+ * by this sync; `waiting`: not on it and not taken; `failed`: on it and Degraded or past
+ * the progress deadline (not resumed). `halted`: a failure stops further changes.
+ */
+export type RolloutProgress = {
+  form: string;
+  total: number;
+  done: number;
+  inFlight: number;
+  changing: number;
+  waiting: number;
+  failed: string[];
+  halted: boolean;
+  /** Whether slots come from the read-back (a cluster), or per sync (none configured). */
+  paced: 'health' | 'per-sync';
 };
 
 /** The repository changes of some nodes, merged (a plan, or the part of one routed somewhere). */
@@ -82,7 +105,7 @@ export function changedNodes(plan: Plan): NodeChange[] {
 }
 
 export function countByStatus(nodes: readonly NodeChange[]): Record<NodeStatus, number> {
-  const counts: Record<NodeStatus, number> = { added: 0, updated: 0, unchanged: 0, removed: 0, held: 0, conflicted: 0, failed: 0 };
+  const counts: Record<NodeStatus, number> = { added: 0, updated: 0, unchanged: 0, removed: 0, held: 0, conflicted: 0, failed: 0, waiting: 0 };
   for (const node of nodes) counts[node.status]++;
   return counts;
 }

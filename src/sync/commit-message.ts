@@ -39,5 +39,12 @@ function countNotPublished(nodes: readonly NodeChange[]): string[] {
   const out = (['failed', 'held'] as NodeStatus[]).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
   // A conflicted node's edited files stay as someone left them, whatever else it wrote.
   if (counts.conflicted > 0) out.push(`${counts.conflicted} conflicted (files edited in Git kept)`);
+  if (counts.waiting > 0) out.push(`${counts.waiting} ${waitingWords(nodes)}`);
   return out;
+}
+
+/** "waiting for rollout slot, 2 of 10 done": the waiting nodes' own words when they share one form, else the count alone. */
+function waitingWords(nodes: readonly NodeChange[]): string {
+  const words = new Set(nodes.filter((node) => node.status === 'waiting').map((node) => `${node.reasons.at(-1) ?? 'waiting for rollout slot'} (form ${node.form})`));
+  return words.size === 1 ? [...words][0]! : 'waiting for rollout slots';
 }

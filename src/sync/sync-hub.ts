@@ -16,6 +16,7 @@ import { gateDeletions } from './deletion-guard.ts';
 import type { SyncPhase } from './phases.ts';
 import { type Proposal, proposeChanges } from './propose.ts';
 import type { Publisher } from './publisher.ts';
+import { gateRollout, needsRolloutHealth, type RolloutHealth } from './rollout-gate.ts';
 import { botBranch, type ResolvedRouting, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
 import type { VerifiedStore } from './verified-store.ts';
 
@@ -39,6 +40,10 @@ export type SyncDeps = {
   onPhase?: (hub: string, phase: SyncPhase, detail?: string) => void;
   /** Stops the sync between steps and, where the step supports it, inside it (a service shutting down). */
   signal?: AbortSignal;
+  /** The cluster's health for the rollout gate (built from the health read-back); absent or undefined: no cluster, maxSkew paces per sync. */
+  rolloutHealth?: (hub: Hub) => Promise<RolloutHealth | undefined>;
+  /** Read the rollout health even when nothing waits (`lynq rollout status`). */
+  rolloutStatus?: boolean;
 };
 
 export type SyncOptions = { allowDeletions: boolean };
@@ -62,7 +67,7 @@ export type HubSyncResult =
  * One hub, end to end, as named steps:
  *
  *   read rows → plan (input hashes, then the diff against the remote head, rendering
- *   only what Git lacks) → gate (the deletion guard) → route (push or pull request) →
+ *   only what Git lacks) → gate (the deletion guard, the rollout gate) → route (push or pull request) →
  *   publish (one commit, pushed) → propose (the bot branch and its pull request)
  *
  * A push rejected because the remote moved (the target or the bot branch) starts again
@@ -107,7 +112,10 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
 
       phase((step = 'gate'));
       const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: options.allowDeletions });
-      const plan = await failDuplicateObjects(guarded, planned.existing, (ids) => repo!.readBlobs(ids), root);
+      const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo!.readBlobs(ids), root);
+      const health = deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked, forms)) ? await deps.rolloutHealth(hub) : undefined;
+      const values = new Map(rows.map((row) => [row.uid, row.values]));
+      const plan = gateRollout(checked, { hub, forms, values: (uid) => values.get(uid), health });
 
       phase((step = 'route'));
       const routed = route(plan, routing);

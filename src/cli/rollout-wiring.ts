@@ -1,0 +1,44 @@
+import type { Hub } from '../config/load.ts';
+import type { ManifestsRepo } from '../git/manifests-repo.ts';
+import { resolveGitops } from '../gitops/engine.ts';
+import type { NodeMemo } from '../health/node-memo.ts';
+import type { NodeHealth } from '../health/read-back.ts';
+import { findClusterAccess } from '../kube/access.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { Logger, SecretRegistry } from '../logger.ts';
+import type { RolloutHealth } from '../sync/rollout-gate.ts';
+
+export type RolloutWiringOptions = {
+  kubeconfig?: string;
+  context?: string;
+  env: NodeJS.ProcessEnv;
+  /** A developer's ~/.kube/config counts (`lynq rollout`), or not (`lynq sync`, like its read-back). */
+  useHomeConfig: boolean;
+  logger: Logger;
+  registry: SecretRegistry;
+  openRepo: (hub: Hub) => Promise<ManifestsRepo>;
+  clock: () => number;
+  memo?: NodeMemo;
+  /** Told each hub's node health as read (`lynq rollout status` names the nodes from it). */
+  onRead?: (hub: Hub, nodes: readonly NodeHealth[]) => void;
+};
+
+/**
+ * `SyncDeps.rolloutHealth` from the health read-back, or undefined when no cluster is
+ * configured (then `maxSkew` paces per sync). The Kubernetes client is opened on the first
+ * hub that needs it, so sync-hub stays free of Kubernetes imports and a sync with nothing
+ * to pace never loads it. A hub without an engine has no health: it paces per sync.
+ */
+export function rolloutHealthFrom(options: RolloutWiringOptions): ((hub: Hub) => Promise<RolloutHealth | undefined>) | undefined {
+  const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: options.useHomeConfig });
+  if (access === undefined) return undefined;
+  let kube: Promise<KubeClient> | undefined;
+  return async (hub) => {
+    if (resolveGitops(hub).engine === 'none') return undefined;
+    kube ??= import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: options.registry, logger: options.logger }));
+    const { readRolloutHealth } = await import('../health/rollout-health.ts');
+    const read = await readRolloutHealth(hub, { kube: await kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, memo: options.memo });
+    options.onRead?.(hub, read.nodes);
+    return read.health;
+  };
+}

@@ -1,0 +1,136 @@
+import type { Form, Hub } from '../config/load.ts';
+import { ConfigError } from '../errors.ts';
+import type { NodePhase } from '../health/types.ts';
+import { formHash } from '../plan/node.ts';
+import { rolloutOrder } from '../plan/rollout-order.ts';
+import type { NodeChange, Plan, RolloutProgress } from '../plan/types.ts';
+
+/** One node's health as the rollout gate reads it (from the health read-back). */
+export type RolloutNodeHealth = {
+  phase: NodePhase;
+  /** The phase rule that decided it (`Timeout`: the resource timeout, which the rollout leaves to progressDeadlineSeconds). */
+  reason: string;
+  /** Seconds since the node's last commit; undefined when Git does not say. */
+  sinceCommitSeconds: number | undefined;
+  /** The form hash (`sha256:…`) at which `lynq rollout resume` accepted this node's failure (its LynqNode's annotation). */
+  resumedAt?: string;
+};
+
+/** Health by `<form>/<uid>`, for the nodes Git has at the head the read-back saw. */
+export type RolloutHealth = ReadonlyMap<string, RolloutNodeHealth>;
+
+/** The LynqNode annotation `lynq rollout resume` writes on a failed node: the form hash its failure was accepted at. */
+export const ANNOTATION_ROLLOUT_RESUMED = 'lynq.sh/rollout-resumed';
+
+export type RolloutGateInput = {
+  hub: Hub;
+  forms: readonly Form[];
+  /** Row values by uid (for `orderBy`). */
+  values: (uid: string) => Readonly<Record<string, string>> | undefined;
+  /** undefined: no cluster configured, so `maxSkew` paces per sync. */
+  health: RolloutHealth | undefined;
+};
+
+/**
+ * The rollout gate, between planning and routing, the second gate after the deletion
+ * guard. For each form with `spec.rollout.maxSkew` > 0, its gated changes (form, hub
+ * settings and bridge changes; row changes and new rows with `gateRowChanges`; never
+ * removals) take the free slots in rollout order; the rest become `waiting` and keep
+ * exactly what Git has. A slot is taken by a node of the form that is on the form's
+ * current version and not Ready yet; a node Degraded, or not Ready past
+ * `progressDeadlineSeconds` since its commit, halts the form (no slot) until the form
+ * changes again (the node is then off the current version) or the failure is resumed.
+ * Everything is derived from the plan (which nodes Git has at the current version) and
+ * the read-back: a restarted process continues the same rollout.
+ *
+ * This module writes the waiting wording and is the only one that knows it.
+ */
+export function gateRollout(plan: Plan, input: RolloutGateInput): Plan {
+  const waiting = new Map<NodeChange, string>();
+  const rollouts: RolloutProgress[] = [];
+  for (const form of input.forms) {
+    const rollout = form.spec.rollout;
+    if (rollout === undefined || rollout.maxSkew === 0) continue;
+    checkOrderBy(input.hub, form);
+    const nodes = plan.nodes.filter((node) => node.form === form.name);
+    const gated = nodes.filter((node) => isGated(node, rollout.gateRowChanges));
+    if (gated.length === 0 && input.health === undefined) continue;
+    const resumedMarker = `sha256:${formHash(form)}`;
+    let done = 0;
+    let inFlight = 0;
+    const failed: string[] = [];
+    // Nodes on the current version: Git has them as this sync would render them.
+    for (const node of nodes) {
+      if (node.status !== 'unchanged') continue;
+      const health = input.health?.get(`${node.form}/${node.uid}`);
+      if (input.health === undefined || health?.phase === 'Ready') {
+        done++;
+        continue;
+      }
+      if (health !== undefined && health.resumedAt === resumedMarker) continue;
+      if (health !== undefined && isFailure(health, rollout.progressDeadlineSeconds)) failed.push(node.uid);
+      else inFlight++;
+    }
+    const halted = failed.length > 0;
+    const free = halted ? 0 : Math.max(0, rollout.maxSkew - inFlight);
+    const ordered = rolloutOrder(gated, { canary: rollout.canary, orderBy: rollout.orderBy }, input.values);
+    const total = done + inFlight + failed.length + gated.length;
+    const progress: RolloutProgress = {
+      form: form.name,
+      total,
+      done,
+      inFlight,
+      changing: Math.min(free, ordered.length),
+      waiting: Math.max(0, ordered.length - free),
+      failed,
+      halted,
+      paced: input.health === undefined ? 'per-sync' : 'health',
+    };
+    rollouts.push(progress);
+    const why = waitingReason(progress);
+    for (const node of ordered.slice(free)) waiting.set(node, why);
+  }
+  if (rollouts.length === 0) return plan;
+  return { ...plan, nodes: plan.nodes.map((node) => (waiting.has(node) ? toWaiting(node, waiting.get(node)!) : node)), rollouts };
+}
+
+/** Whether the gate paces this change: the mass changes always, row changes and new rows when asked, removals never. */
+export function isGated(node: NodeChange, gateRowChanges: boolean): boolean {
+  if (node.removal !== undefined) return false;
+  if (node.status === 'added') return gateRowChanges;
+  if (node.status !== 'updated') return false;
+  if (node.causes.some((cause) => cause === 'form' || cause === 'hub' || cause === 'bridge')) return true;
+  return gateRowChanges && node.causes.includes('row');
+}
+
+/** Degraded by the engine, or not Ready past the progress deadline since its commit (the resource timeout alone does not halt). */
+function isFailure(health: RolloutNodeHealth, deadlineSeconds: number): boolean {
+  if (health.phase === 'Degraded' && health.reason !== 'Timeout') return true;
+  return health.phase !== 'Ready' && health.sinceCommitSeconds !== undefined && health.sinceCommitSeconds > deadlineSeconds;
+}
+
+export function waitingReason(progress: RolloutProgress): string {
+  const base = `waiting for rollout slot, ${progress.done} of ${progress.total} done`;
+  return progress.halted ? `${base}; rollout halted: ${progress.failed.join(', ')} failed (lynq rollout resume to continue)` : base;
+}
+
+/** A waiting node keeps exactly the files Git has: no writes, no deletes. */
+function toWaiting(node: NodeChange, why: string): NodeChange {
+  return { ...node, status: 'waiting', reasons: [...node.reasons, why], writes: new Map(), deletes: [], resources: [] };
+}
+
+/** `orderBy` must be a column the hub maps, or every order would silently be by uid. */
+export function checkOrderBy(hub: Hub, form: Form): void {
+  const orderBy = form.spec.rollout?.orderBy;
+  if (orderBy === undefined) return;
+  const names = ['uid', 'activate', ...Object.keys(hub.spec.extraValueMappings), ...(hub.spec.valueMappings.hostOrUrl !== undefined ? ['hostOrUrl', 'host'] : [])];
+  if (!names.includes(orderBy)) {
+    throw new ConfigError(`spec.rollout.orderBy names ${JSON.stringify(orderBy)}, which hub ${hub.name} does not map (it maps ${names.join(', ')})`, { hub: hub.name, form: form.name, file: form.file, field: 'spec.rollout.orderBy' });
+  }
+}
+
+/** Whether a sync needs the cluster's health for this plan: some paced form has a change to gate. */
+export function needsRolloutHealth(plan: Plan, forms: readonly Form[]): boolean {
+  const paced = new Map(forms.filter((form) => (form.spec.rollout?.maxSkew ?? 0) > 0).map((form) => [form.name, form.spec.rollout!.gateRowChanges]));
+  return paced.size > 0 && plan.nodes.some((node) => paced.has(node.form) && isGated(node, paced.get(node.form)!));
+}
