@@ -129,6 +129,21 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       code = await (await import('./status-command.ts')).runStatus({ ...options, json: Boolean(options.json), problems: Boolean(options.problems) }, context);
     });
 
+  const rollout = program.command('rollout').description('health-gated rollouts of form changes (spec.rollout): status, resume');
+  const rolloutFlags = (command: Command) =>
+    dirs(command)
+      .option('--kubeconfig <file>', 'the cluster (else KUBECONFIG, ~/.kube/config, or in-cluster)')
+      .option('--context <name>', 'the kubeconfig context to use');
+  rolloutFlags(rollout.command('status').description('per form: done, in flight, waiting, failed; exit 1 while a rollout is halted'))
+    .option('--hub <name>', 'only this hub')
+    .option('--json', 'print JSON, for scripts')
+    .action(async (options) => {
+      code = await (await import('./rollout-command.ts')).runRolloutStatus({ ...options, json: Boolean(options.json) }, context);
+    });
+  rolloutFlags(rollout.command('resume').description('accept the failures that halt a form\'s rollout and continue it').argument('<target>', 'hub/form')).action(async (target: string, options) => {
+    code = await (await import('./rollout-command.ts')).runRolloutResume(target, { ...options, json: false }, context);
+  });
+
   program
     .command('demo')
     .description('sync the demo hub (embedded Postgres) into a local manifests repository (npm start)')
