@@ -6,13 +6,14 @@ import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
 import type { NodeHealth } from '../health/read-back.ts';
 import { describeAccess, findClusterAccess } from '../kube/access.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { LYNQ_NODE } from '../kube/resources.ts';
 import { formHash } from '../plan/node.ts';
 import type { RolloutProgress } from '../plan/types.ts';
 import { ANNOTATION_ROLLOUT_RESUMED } from '../sync/rollout-gate.ts';
 import { syncHub } from '../sync/sync-hub.ts';
 import type { CommandContext } from './io.ts';
-import { EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './report.ts';
+import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './report.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { selectHubs } from './sync-command.ts';
 import { createSyncDeps } from './wiring.ts';
@@ -28,7 +29,7 @@ type FormRollout = RolloutProgress & { hub: string };
  * be planned.
  */
 export async function runRolloutStatus(options: RolloutCommandOptions, context: CommandContext): Promise<number> {
-  const { rollouts, failures } = await planRollouts(options, context, undefined);
+  const { rollouts, failures, configFailed } = await planRollouts(options, context, undefined);
   const { io } = context;
   if (options.json) io.out.write(`${JSON.stringify(rollouts, null, 2)}\n`);
   else {
@@ -38,7 +39,7 @@ export async function runRolloutStatus(options: RolloutCommandOptions, context: 
     if (rollouts.length === 0) lines.push('no form with spec.rollout.maxSkew has anything to report');
     io.out.write(`${lines.join('\n')}\n`);
   }
-  if (failures.length > 0) return EXIT_NOT_PUBLISHED;
+  if (failures.length > 0) return configFailed ? EXIT_CONFIG : EXIT_NOT_PUBLISHED;
   return rollouts.some((item) => item.halted) ? EXIT_PARTIAL : EXIT_OK;
 }
 
@@ -52,7 +53,7 @@ export async function runRolloutResume(target: string, options: RolloutCommandOp
   const [hubName, formName, ...rest] = target.split('/');
   if (hubName === undefined || formName === undefined || rest.length > 0 || hubName === '' || formName === '') throw new ConfigError(`rollout resume takes <hub>/<form>, not ${JSON.stringify(target)}`);
   const nodes = new Map<string, NodeHealth>();
-  const { rollouts, failures, forms, kube } = await planRollouts({ ...options, hub: hubName }, context, (hub, read) => {
+  const { rollouts, failures, configFailed, forms, kube } = await planRollouts({ ...options, hub: hubName }, context, (hub, read) => {
     for (const node of read) nodes.set(`${node.form}/${node.uid}`, node);
   });
   const form = forms.find((item) => item.name === formName);
@@ -60,7 +61,7 @@ export async function runRolloutResume(target: string, options: RolloutCommandOp
   if (form.spec.rollout === undefined || form.spec.rollout.maxSkew === 0) throw new ConfigError(`form ${formName} has no spec.rollout.maxSkew: there is no rollout to resume`, { hub: hubName, form: formName, file: form.file, field: 'spec.rollout' });
   if (failures.length > 0) {
     context.io.out.write(`${failures.join('\n')}\n`);
-    return EXIT_NOT_PUBLISHED;
+    return configFailed ? EXIT_CONFIG : EXIT_NOT_PUBLISHED;
   }
   const rollout = rollouts.find((item) => item.form === formName);
   if (rollout === undefined || !rollout.halted) {
@@ -69,7 +70,7 @@ export async function runRolloutResume(target: string, options: RolloutCommandOp
   }
   if (kube === undefined) throw new ConfigError('no cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster');
   const marker = `sha256:${formHash(form)}`;
-  const client = await kube;
+  const client = await kube();
   const missing: string[] = [];
   for (const uid of rollout.failed) {
     const node = nodes.get(`${formName}/${uid}`);
@@ -87,7 +88,7 @@ async function planRollouts(
   options: RolloutCommandOptions,
   context: CommandContext,
   onRead: ((hub: Hub, nodes: readonly NodeHealth[]) => void) | undefined,
-): Promise<{ rollouts: FormRollout[]; failures: string[]; forms: Form[]; kube: Promise<import('../kube/client.ts').KubeClient> | undefined }> {
+): Promise<{ rollouts: FormRollout[]; failures: string[]; configFailed: boolean; forms: Form[]; kube: (() => Promise<KubeClient>) | undefined }> {
   const { io } = context;
   const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
   const hubs = selectHubs(config, options.hub);
@@ -95,10 +96,11 @@ async function planRollouts(
   const deps = createSyncDeps({ logger: context.logger, secrets: context.secrets, dryRun: true, diff: false, out: quiet, env: io.env });
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true });
   if (access !== undefined) context.logger.debug({ access: describeAccess(access) }, 'cluster access');
-  deps.rolloutHealth = rolloutHealthFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true, logger: context.logger, registry: context.secrets, openRepo: deps.openRepo, clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)), onRead });
+  deps.rolloutHealth = rolloutHealthFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true, logger: context.logger, registry: context.secrets, clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)), onRead });
   deps.rolloutStatus = true;
   const rollouts: FormRollout[] = [];
   const failures: string[] = [];
+  let configFailed = false;
   const forms: Form[] = [];
   for (const hub of hubs) {
     const hubForms = config.forms.filter((form) => form.spec.hubId === hub.name);
@@ -106,10 +108,11 @@ async function planRollouts(
     const result = await syncHub(hub, hubForms, deps, { allowDeletions: false });
     if (!('plan' in result)) {
       failures.push(`${hub.name}: ${result.outcome}: ${result.error}`);
+      configFailed ||= result.outcome === 'config-failed';
       continue;
     }
     for (const rollout of result.plan.rollouts ?? []) rollouts.push({ hub: hub.name, ...rollout });
   }
-  const kube = access === undefined ? undefined : import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: context.secrets, logger: context.logger }));
-  return { rollouts, failures, forms, kube };
+  const kube = access === undefined ? undefined : () => import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: context.secrets, logger: context.logger }));
+  return { rollouts, failures, configFailed, forms, kube };
 }

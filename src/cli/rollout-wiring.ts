@@ -16,7 +16,6 @@ export type RolloutWiringOptions = {
   useHomeConfig: boolean;
   logger: Logger;
   registry: SecretRegistry;
-  openRepo: (hub: Hub) => Promise<ManifestsRepo>;
   clock: () => number;
   memo?: NodeMemo;
   /** Told each hub's node health as read (`lynq rollout status` names the nodes from it). */
@@ -29,15 +28,15 @@ export type RolloutWiringOptions = {
  * hub that needs it, so sync-hub stays free of Kubernetes imports and a sync with nothing
  * to pace never loads it. A hub without an engine has no health: it paces per sync.
  */
-export function rolloutHealthFrom(options: RolloutWiringOptions): ((hub: Hub) => Promise<RolloutHealth | undefined>) | undefined {
+export function rolloutHealthFrom(options: RolloutWiringOptions): ((hub: Hub, repo: ManifestsRepo, head: string | undefined) => Promise<RolloutHealth | undefined>) | undefined {
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: options.useHomeConfig });
   if (access === undefined) return undefined;
   let kube: Promise<KubeClient> | undefined;
-  return async (hub) => {
+  return async (hub, repo, head) => {
     if (resolveGitops(hub).engine === 'none') return undefined;
     kube ??= import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: options.registry, logger: options.logger }));
     const { readRolloutHealth } = await import('../health/rollout-health.ts');
-    const read = await readRolloutHealth(hub, { kube: await kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, memo: options.memo });
+    const read = await readRolloutHealth(hub, repo, head, { kube: await kube, clock: options.clock, logger: options.logger, memo: options.memo });
     options.onRead?.(hub, read.nodes);
     return read.health;
   };

@@ -54,7 +54,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
   // A dry run writes nothing, so it neither takes nor waits for the lock.
   const lock = options.dryRun ? undefined : createHubLocker({ secretEnv: defaultSecretEnv(context.secrets, io.env), logger: context.logger, cacheDir: defaultCacheDir(io.env) });
   // The rollout gate reads health where a cluster is configured (as the read-back after the sync does).
-  deps.rolloutHealth = rolloutHealthFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: false, logger: context.logger, registry: context.secrets, openRepo: deps.openRepo, clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) });
+  deps.rolloutHealth = rolloutHealthFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: false, logger: context.logger, registry: context.secrets, clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) });
   const results: HubSyncResult[] = [];
   for (const hub of hubs) {
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);

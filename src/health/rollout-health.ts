@@ -8,40 +8,35 @@ import { ANNOTATION_ROLLOUT_RESUMED, type RolloutHealth, type RolloutNodeHealth 
 import type { NodeMemo } from './node-memo.ts';
 import { readHubHealth, type NodeHealth } from './read-back.ts';
 
-export type RolloutHealthDeps = { kube: KubeClient; openRepo: (hub: Hub) => Promise<ManifestsRepo>; clock: () => number; logger: Logger; memo?: NodeMemo };
+export type RolloutHealthDeps = { kube: KubeClient; clock: () => number; logger: Logger; memo?: NodeMemo };
 
 /**
  * The rollout gate's view of a hub: each node's phase by the read-back's rules, seconds
  * since its last commit, and, for nodes not Ready, the resume marker on its LynqNode in
- * the cluster (one more LIST, only when some node is not Ready). Reads only.
+ * the cluster (one more LIST, only when some node is not Ready). Reads only; the sync's
+ * own repository and head, so health and plan see the same commit.
  */
-export async function readRolloutHealth(hub: Hub, deps: RolloutHealthDeps): Promise<{ health: RolloutHealth; nodes: NodeHealth[] }> {
+export async function readRolloutHealth(hub: Hub, repo: ManifestsRepo, head: string | undefined, deps: RolloutHealthDeps): Promise<{ health: RolloutHealth; nodes: NodeHealth[] }> {
   const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
-  const repo = await deps.openRepo(hub);
-  try {
-    const head = await repo.fetch(hub.spec.publish.branch);
-    const read = await readHubHealth({ hub: hub.name, prefix: `${root}/${hub.name}`, namespace: hub.namespace, repo, head, kube: deps.kube, clock: deps.clock, logger: deps.logger, memo: deps.memo });
-    const resumed = new Map<string, string>();
-    if (read.nodes.some((node) => node.phase !== 'Ready')) {
-      for (const namespace of [...new Set(read.nodes.map((node) => node.namespace))].sort()) {
-        for (const object of await deps.kube.list(LYNQ_NODE, namespace, hubSelector(hub.name))) {
-          const marker = object.metadata?.annotations?.[ANNOTATION_ROLLOUT_RESUMED];
-          if (marker !== undefined) resumed.set(`${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, marker);
-        }
+  const read = await readHubHealth({ hub: hub.name, prefix: `${root}/${hub.name}`, namespace: hub.namespace, repo, head, kube: deps.kube, clock: deps.clock, logger: deps.logger, memo: deps.memo });
+  const resumed = new Map<string, string>();
+  if (read.nodes.some((node) => node.phase !== 'Ready')) {
+    for (const namespace of [...new Set(read.nodes.map((node) => node.namespace))].sort()) {
+      for (const object of await deps.kube.list(LYNQ_NODE, namespace, hubSelector(hub.name))) {
+        const marker = object.metadata?.annotations?.[ANNOTATION_ROLLOUT_RESUMED];
+        if (marker !== undefined) resumed.set(`${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, marker);
       }
     }
-    const now = deps.clock() / 1000;
-    const health = new Map<string, RolloutNodeHealth>();
-    for (const node of read.nodes) {
-      health.set(`${node.form}/${node.uid}`, {
-        phase: node.phase,
-        reason: node.reason,
-        sinceCommitSeconds: node.commit === undefined ? undefined : now - node.commit.time,
-        resumedAt: resumed.get(`${node.namespace}/${node.name}`),
-      });
-    }
-    return { health, nodes: read.nodes };
-  } finally {
-    await repo.close();
   }
+  const now = deps.clock() / 1000;
+  const health = new Map<string, RolloutNodeHealth>();
+  for (const node of read.nodes) {
+    health.set(`${node.form}/${node.uid}`, {
+      phase: node.phase,
+      reason: node.reason,
+      sinceCommitSeconds: node.commit === undefined ? undefined : now - node.commit.time,
+      resumedAt: resumed.get(`${node.namespace}/${node.name}`),
+    });
+  }
+  return { health, nodes: read.nodes };
 }

@@ -40,8 +40,8 @@ export type SyncDeps = {
   onPhase?: (hub: string, phase: SyncPhase, detail?: string) => void;
   /** Stops the sync between steps and, where the step supports it, inside it (a service shutting down). */
   signal?: AbortSignal;
-  /** The cluster's health for the rollout gate (built from the health read-back); absent or undefined: no cluster, maxSkew paces per sync. */
-  rolloutHealth?: (hub: Hub) => Promise<RolloutHealth | undefined>;
+  /** The cluster's health for the rollout gate (built from the health read-back), read from the sync's own repository at the planned head; absent or undefined: no cluster, maxSkew paces per sync. */
+  rolloutHealth?: (hub: Hub, repo: ManifestsRepo, head: string | undefined) => Promise<RolloutHealth | undefined>;
   /** Read the rollout health even when nothing waits (`lynq rollout status`). */
   rolloutStatus?: boolean;
 };
@@ -113,7 +113,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       phase((step = 'gate'));
       const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: options.allowDeletions });
       const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo!.readBlobs(ids), root);
-      const health = deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked, forms)) ? await deps.rolloutHealth(hub) : undefined;
+      const health = deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked, forms)) ? await deps.rolloutHealth(hub, repo, planned.head) : undefined;
       const values = new Map(rows.map((row) => [row.uid, row.values]));
       const plan = gateRollout(checked, { hub, forms, values: (uid) => values.get(uid), health });
 
