@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Form, Hub } from '../src/config/load.ts';
+import { FormSpec } from '../src/config/form-schema.ts';
+import { formHash } from '../src/plan/node.ts';
+import { rolloutOrder } from '../src/plan/rollout-order.ts';
+import type { ChangeCause, NodeChange, NodeStatus, Plan } from '../src/plan/types.ts';
+import { gateRollout, type RolloutNodeHealth } from '../src/sync/rollout-gate.ts';
+import { commitMessage } from '../src/sync/commit-message.ts';
+
+const hub = { name: 'shop', file: 'hubs/shop.yaml', spec: { extraValueMappings: { tier: 'tier_col' }, valueMappings: {} } } as unknown as Hub;
+
+function makeForm(rollout: Record<string, unknown> | undefined, image = 'nginx:1'): Form {
+  const spec = FormSpec.parse({ hubId: 'shop', configMaps: [{ id: 'c', spec: { apiVersion: 'v1', kind: 'ConfigMap', data: { image } } }], ...(rollout === undefined ? {} : { rollout }) });
+  return { name: 'web', file: 'forms/web.yaml', spec } as unknown as Form;
+}
+
+function change(uid: string, status: NodeStatus, causes: ChangeCause[] = [], extra: Partial<NodeChange> = {}): NodeChange {
+  const writes = status === 'unchanged' ? new Map<string, string>() : new Map([[`nodes/shop/web/${uid}/c.yaml`, 'x']]);
+  return { hub: 'shop', form: 'web', uid, status, reasons: causes.map((cause) => `${cause} changed`), causes, resources: [], writes, deletes: [], ...extra };
+}
+
+const plan = (nodes: NodeChange[]): Plan => ({ hub: 'shop', nodes, rendered: nodes.length, existingNodes: nodes.length });
+const statuses = (result: Plan) => Object.fromEntries(result.nodes.map((node) => [node.uid, node.status]));
+const healthy: RolloutNodeHealth = { phase: 'Ready', reason: 'Reconciled', sinceCommitSeconds: 10 };
+
+describe('the rollout gate (pure)', () => {
+  test('spec.rollout is not part of the form hash; the rest of the spec is', () => {
+    const none = makeForm(undefined);
+    assert.equal(formHash(makeForm({ maxSkew: 2 })), formHash(none));
+    assert.equal(formHash(makeForm({ maxSkew: 500, progressDeadlineSeconds: 900, canary: ['a'], orderBy: 'tier', gateRowChanges: true })), formHash(none));
+    assert.notEqual(formHash(makeForm({ maxSkew: 2 }, 'nginx:2')), formHash(none));
+  });
+
+  test('gated: form, hub and bridge changes; row changes and new rows only with gateRowChanges; removals and edits never', () => {
+    const nodes = [
+      change('a-form', 'updated', ['form']),
+      change('b-hub', 'updated', ['hub']),
+      change('c-bridge', 'updated', ['bridge']),
+      change('d-row', 'updated', ['row']),
+      change('e-new', 'added'),
+      change('f-gone', 'removed', [], { removal: 'row deleted', writes: new Map(), deletes: ['nodes/shop/web/f-gone/c.yaml'] }),
+      change('g-edit', 'updated', ['edit']),
+    ];
+    const off = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 1 })], values: () => undefined, health: undefined });
+    assert.deepEqual(statuses(off), { 'a-form': 'updated', 'b-hub': 'waiting', 'c-bridge': 'waiting', 'd-row': 'updated', 'e-new': 'added', 'f-gone': 'removed', 'g-edit': 'updated' });
+    const on = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 1, gateRowChanges: true })], values: () => undefined, health: undefined });
+    assert.deepEqual(statuses(on), { 'a-form': 'updated', 'b-hub': 'waiting', 'c-bridge': 'waiting', 'd-row': 'waiting', 'e-new': 'waiting', 'f-gone': 'removed', 'g-edit': 'updated' });
+    // A waiting node keeps exactly what Git has.
+    const waiting = on.nodes.find((node) => node.uid === 'd-row')!;
+    assert.deepEqual([waiting.writes.size, waiting.deletes.length], [0, 0]);
+    assert.match(waiting.reasons.at(-1)!, /^waiting for rollout slot, 0 of 5 done$/);
+    // maxSkew 0 or no rollout: nothing is gated.
+    assert.equal(gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 0 })], values: () => undefined, health: undefined }).nodes.filter((node) => node.status === 'waiting').length, 0);
+    assert.equal(gateRollout(plan(nodes), { hub, forms: [makeForm(undefined)], values: () => undefined, health: undefined }).rollouts, undefined);
+  });
+
+  test('order: canary uids first (as listed), then the orderBy column (numbers as numbers), then uid', () => {
+    const values: Record<string, Record<string, string>> = { a: { tier: '10' }, b: { tier: '9' }, c: { tier: '2' }, d: {}, e: { tier: '9' } };
+    const ordered = rolloutOrder(['a', 'b', 'c', 'd', 'e'].map((uid) => ({ uid })), { canary: ['e', 'd'], orderBy: 'tier' }, (uid) => values[uid]);
+    assert.deepEqual(ordered.map((node) => node.uid), ['e', 'd', 'c', 'b', 'a']);
+    assert.deepEqual(rolloutOrder(['c', 'a', 'b'].map((uid) => ({ uid })), { canary: [], orderBy: undefined }, () => undefined).map((node) => node.uid), ['a', 'b', 'c']);
+    const nodes = ['a', 'b', 'c', 'd', 'e'].map((uid) => change(uid, 'updated', ['form']));
+    const result = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2, canary: ['d'], orderBy: 'tier' })], values: (uid) => values[uid], health: undefined });
+    assert.deepEqual(result.nodes.filter((node) => node.status === 'updated').map((node) => node.uid), ['c', 'd']);
+  });
+
+  test('an orderBy column the hub does not map is a config error naming hub, form, file and field', () => {
+    assert.throws(
+      () => gateRollout(plan([change('a', 'updated', ['form'])]), { hub, forms: [makeForm({ maxSkew: 1, orderBy: 'region' })], values: () => undefined, health: undefined }),
+      (error: Error & { where?: Record<string, string> }) => /spec\.rollout\.orderBy names "region", which hub shop does not map \(it maps uid, activate, tier\)/.test(error.message) && error.where?.form === 'web' && error.where?.field === 'spec.rollout.orderBy',
+    );
+  });
+
+  test('slots from health: not Ready takes a slot; Degraded halts; past progressDeadlineSeconds halts; the resource timeout alone does not; a resume marker at the current form hash releases the node', () => {
+    const form = makeForm({ maxSkew: 2, progressDeadlineSeconds: 600 });
+    const nodes = [change('a', 'unchanged'), change('b', 'unchanged'), change('c', 'updated', ['form']), change('d', 'updated', ['form']), change('e', 'updated', ['form'])];
+    const run = (a: RolloutNodeHealth, b: RolloutNodeHealth) => gateRollout(plan(nodes), { hub, forms: [form], values: () => undefined, health: new Map([['web/a', a], ['web/b', b]]) });
+    const ready = run(healthy, healthy);
+    assert.deepEqual(statuses(ready), { a: 'unchanged', b: 'unchanged', c: 'updated', d: 'updated', e: 'waiting' });
+    assert.deepEqual(ready.rollouts, [{ form: 'web', total: 5, done: 2, inFlight: 0, changing: 2, waiting: 1, failed: [], halted: false, paced: 'health' }]);
+    const progressing = run({ phase: 'Progressing', reason: 'NotApplied', sinceCommitSeconds: 30 }, healthy);
+    assert.deepEqual(statuses(progressing), { a: 'unchanged', b: 'unchanged', c: 'updated', d: 'waiting', e: 'waiting' });
+    const degraded = run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30 }, healthy);
+    assert.deepEqual(statuses(degraded), { a: 'unchanged', b: 'unchanged', c: 'waiting', d: 'waiting', e: 'waiting' });
+    assert.deepEqual(degraded.rollouts![0]!.failed, ['a']);
+    assert.match(degraded.nodes[2]!.reasons.at(-1)!, /rollout halted: a failed/);
+    const late = run({ phase: 'Progressing', reason: 'Progressing', sinceCommitSeconds: 601 }, healthy);
+    assert.equal(late.rollouts![0]!.halted, true);
+    const timeoutOnly = run({ phase: 'Degraded', reason: 'Timeout', sinceCommitSeconds: 400 }, healthy);
+    assert.deepEqual([timeoutOnly.rollouts![0]!.halted, timeoutOnly.rollouts![0]!.inFlight], [false, 1]);
+    const resumed = run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30, resumedAt: `sha256:${formHash(form)}` }, healthy);
+    assert.deepEqual([resumed.rollouts![0]!.halted, resumed.rollouts![0]!.changing], [false, 2]);
+    const staleMarker = run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30, resumedAt: 'sha256:0000' }, healthy);
+    assert.equal(staleMarker.rollouts![0]!.halted, true);
+  });
+
+  test('the commit message names the waiting nodes with the rollout wording', () => {
+    const gated = gateRollout(plan(['a', 'b', 'c'].map((uid) => change(uid, 'updated', ['form']))), { hub, forms: [makeForm({ maxSkew: 1 })], values: () => undefined, health: undefined });
+    const pushed = gated.nodes.filter((node) => node.status === 'updated');
+    assert.match(commitMessage('shop', pushed, gated.nodes), /Not in this commit: 2 waiting for rollout slot, 0 of 3 done \(form web\) \(what Git had for them is kept\)\./);
+  });
+});
