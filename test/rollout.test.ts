@@ -171,4 +171,23 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     assert.deepEqual(await changed(heads[4]!, heads[5]!), ['t00', 't01']);
     fake.assertClean();
   });
+
+  test('lynq validate: a note when maxSkew paces per sync (no cluster), none with one; an orderBy the hub does not map is exit 2', async () => {
+    const validate = (env: NodeJS.ProcessEnv = {}) => lynq(['validate', ...world.dirs], { ...world.env, ...env });
+    const alone = await validate();
+    assert.equal(alone.code, 0, alone.err);
+    assert.match(alone.out, /^note: hub shop, form web: spec\.rollout\.maxSkew 2 paces per sync: no cluster is configured here .*, so each sync changes at most 2 of its nodes, whatever their health$/m);
+    const withCluster = await validate({ KUBECONFIG: world.kubeconfigFile });
+    assert.equal(withCluster.code, 0, withCluster.err);
+    assert.doesNotMatch(withCluster.out, /paces per sync/);
+    await writeForm('1.28', '    maxSkew: 2\n    orderBy: region\n');
+    const bad = await validate();
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /forms\/web\.yaml, hub shop, form web, field spec\.rollout\.orderBy: spec\.rollout\.orderBy names "region", which hub shop does not map \(it maps uid, activate, plan\)/);
+    const before = await world.head();
+    const sync = await world.sync(kube());
+    assert.equal(sync.code, 2, sync.out + sync.err);
+    assert.equal(await world.head(), before, 'a config error publishes nothing');
+    await writeForm('1.28', '    maxSkew: 2\n    orderBy: plan\n    canary: [t09]\n');
+  });
 });

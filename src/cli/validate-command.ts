@@ -8,6 +8,7 @@ import { templateVariables } from '../plan/render-hub.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { Io } from './io.ts';
 import { EXIT_CONFIG, EXIT_OK } from './report.ts';
+import { rolloutChecks } from './rollout-notes.ts';
 
 /**
  * Every file parsed and cross-checked (collectConfig, with the publish settings a sync needs), then every template of every form
@@ -17,7 +18,8 @@ import { EXIT_CONFIG, EXIT_OK } from './report.ts';
 export async function runValidate(options: { hubs: string; forms: string; repo?: string }, io: Io): Promise<number> {
   // Everything a sync checks before it reads a database, all at once: files, schemas, publish settings, templates.
   const { config, problems: loadProblems } = await collectConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo, requireRepo: false } });
-  const problems = [...loadProblems.map((problem) => problem.message), ...checkTemplates(config)];
+  const rollout = rolloutChecks(config, io.env);
+  const problems = [...loadProblems.map((problem) => problem.message), ...checkTemplates(config), ...rollout.problems];
   for (const problem of problems) io.err.write(`lynq: ${problem}\n`);
   if (problems.length > 0) return EXIT_CONFIG;
   // Not an error here (Lynq's own hub files have no spec.publish), but lynq sync and lynq history stop on it.
@@ -27,6 +29,7 @@ export async function runValidate(options: { hubs: string; forms: string; repo?:
   // Not errors: where Argo CD or Flux cannot express a policy exactly, say so per resource.
   for (const form of config.forms) for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
   for (const form of config.forms) for (const note of lynqDifferences(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
+  for (const note of rollout.notes) io.out.write(`note: ${note}\n`);
   const resources = config.forms.reduce((sum, form) => sum + form.resources.length, 0);
   io.out.write(`ok: ${config.hubs.size} hubs, ${config.forms.length} forms, ${resources} resources\n`);
   return EXIT_OK;
