@@ -190,4 +190,17 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     assert.equal(await world.head(), before, 'a config error publishes nothing');
     await writeForm('1.28', '    maxSkew: 2\n    orderBy: plan\n    canary: [t09]\n');
   });
+
+  test('canary first, then by the orderBy column (gold before silver), not by uid; the pace change itself rewrote nothing', async () => {
+    const before = await world.head();
+    assert.equal(before, heads[5]);
+    await applied(UIDS, before);
+    const result = await world.sync(kube());
+    assert.equal(result.code, 0, result.out + result.err);
+    const head = await world.head();
+    // t09 (silver) is the canary; then t02, the first gold node by uid (t03 would be next by uid alone).
+    assert.deepEqual(await changed(before, head), ['t02', 't09']);
+    assert.match(await git(world.repo, ['log', '-1', '--format=%B', 'main']), /6 waiting for rollout slot, 2 of 10 done \(form web\)/);
+    fake.assertClean();
+  });
 });
