@@ -7,6 +7,9 @@ import { rolloutOrder } from '../src/plan/rollout-order.ts';
 import type { ChangeCause, NodeChange, NodeStatus, Plan } from '../src/plan/types.ts';
 import { gateRollout, type RolloutNodeHealth } from '../src/sync/rollout-gate.ts';
 import { commitMessage } from '../src/sync/commit-message.ts';
+import { pullRequestBody } from '../src/sync/pull-request-body.ts';
+import { resolveRouting, routePlan } from '../src/sync/routing.ts';
+import { waitingNotes } from '../src/sync/rollout-gate.ts';
 
 const hub = { name: 'shop', file: 'hubs/shop.yaml', spec: { extraValueMappings: { tier: 'tier_col' }, valueMappings: {} } } as unknown as Hub;
 
@@ -93,6 +96,16 @@ describe('the rollout gate (pure)', () => {
     assert.deepEqual([resumed.rollouts![0]!.halted, resumed.rollouts![0]!.changing], [false, 2]);
     const staleMarker = run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30, resumedAt: 'sha256:0000' }, healthy);
     assert.equal(staleMarker.rollouts![0]!.halted, true);
+  });
+
+  test('routing still applies: form changes routed to a pull request are proposed a slot\'s worth at a time, and its body says the rest wait', () => {
+    const gated = gateRollout(plan(['a', 'b', 'c', 'd'].map((uid) => change(uid, 'updated', ['form']))), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined });
+    const routed = routePlan(gated, resolveRouting({ mode: 'push', routing: { formChanged: 'pull-request' } }));
+    assert.deepEqual([routed.push.length, routed.propose.map((node) => node.uid)], [0, ['a', 'b']]);
+    const body = pullRequestBody({ hub: 'shop', branch: 'lynq/shop', target: 'main', nodes: routed.propose, diff: { text: '', files: 0, omittedFiles: 0, totalChars: 0 }, labels: [], waiting: waitingNotes(gated) });
+    assert.match(body, /> \*\*Rollout:\*\* this pull request carries the next batch only; the rest wait for a slot and come in later syncs \(web: 2 waiting for rollout slot, 0 of 4 done\)\./);
+    assert.match(body, /web\/a\b/);
+    assert.doesNotMatch(body, /web\/c\b/);
   });
 
   test('the commit message names the waiting nodes with the rollout wording', () => {

@@ -29,6 +29,8 @@ export type ProposalInput = {
   /** Seconds since the epoch, for the branch commit. */
   time: number;
   settings: PullRequestSettings;
+  /** The rollout gate's waiting note per paced form, for the body. */
+  waiting?: readonly string[];
 };
 
 /**
@@ -107,7 +109,7 @@ export async function proposeChanges(input: ProposalInput): Promise<ProposalResu
       branch,
       base: target,
       title: pullRequestTitle(input.hub, input.nodes),
-      body: pullRequestBody({ hub: input.hub, branch, target, nodes: input.nodes, diff, labels }),
+      body: pullRequestBody({ hub: input.hub, branch, target, nodes: input.nodes, diff, labels, waiting: input.waiting }),
       labels,
       ownedLabels: open === undefined ? [] : (parseMarker(open.body)?.labels ?? []),
       reviewers: input.settings.reviewers,

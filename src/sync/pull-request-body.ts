@@ -49,6 +49,8 @@ export type BodyInput = {
   diff: { text: string; files: number; omittedFiles: number; totalChars: number };
   /** Labels the bridge manages on this pull request (kept in the marker). */
   labels: readonly string[];
+  /** Per paced form, what the rollout gate keeps for later batches ("web: 8 waiting for rollout slot, 0 of 10 done"). */
+  waiting?: readonly string[];
 };
 
 /**
@@ -68,6 +70,9 @@ export function pullRequestBody(input: BodyInput): string {
   ];
   if (held > 0) {
     head.push('', `> **Held back by the deletion guard:** ${held} removal${held === 1 ? '' : 's'} in this pull request would otherwise have waited for \`--allow-deletions\`. Merging this pull request removes ${held === 1 ? 'that node' : 'those nodes'}.`);
+  }
+  if (input.waiting !== undefined && input.waiting.length > 0) {
+    head.push('', `> **Rollout:** this pull request carries the next batch only; the rest wait for a slot and come in later syncs (${input.waiting.join('; ')}).`);
   }
   const table = ['', '| node | change | why | resources |', '| --- | --- | --- | --- |'];
   for (const node of nodes.slice(0, MAX_BODY_NODES)) {

@@ -134,3 +134,8 @@ export function needsRolloutHealth(plan: Plan, forms: readonly Form[]): boolean 
   const paced = new Map(forms.filter((form) => (form.spec.rollout?.maxSkew ?? 0) > 0).map((form) => [form.name, form.spec.rollout!.gateRowChanges]));
   return paced.size > 0 && plan.nodes.some((node) => paced.has(node.form) && isGated(node, paced.get(node.form)!));
 }
+
+/** The waiting note per paced form with waiting nodes, for a pull request's body. */
+export function waitingNotes(plan: Plan): string[] {
+  return (plan.rollouts ?? []).filter((rollout) => rollout.waiting > 0).map((rollout) => `${rollout.form}: ${rollout.waiting} ${waitingReason(rollout)}`);
+}

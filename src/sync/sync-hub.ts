@@ -16,7 +16,7 @@ import { gateDeletions } from './deletion-guard.ts';
 import type { SyncPhase } from './phases.ts';
 import { type Proposal, proposeChanges } from './propose.ts';
 import type { Publisher } from './publisher.ts';
-import { gateRollout, needsRolloutHealth, type RolloutHealth } from './rollout-gate.ts';
+import { gateRollout, needsRolloutHealth, type RolloutHealth, waitingNotes } from './rollout-gate.ts';
 import { botBranch, type ResolvedRouting, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
 import type { VerifiedStore } from './verified-store.ts';
 
@@ -143,7 +143,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       try {
         const forge = await openForge(deps, hub);
         const time = (deps.clock ?? Date.now)() / 1000;
-        const input = { hub: hub.name, repo, forge, publisher: deps.publisher, logger: log, target: branch, base: head, branch: branchForPullRequests, nodes: routed.propose, existing: planned.existing, author, time, settings: hub.spec.publish.pullRequest };
+        const input = { hub: hub.name, repo, forge, publisher: deps.publisher, logger: log, target: branch, base: head, branch: branchForPullRequests, nodes: routed.propose, existing: planned.existing, author, time, settings: hub.spec.publish.pullRequest, waiting: waitingNotes(plan) };
         proposal = await proposeChanges(input);
       } catch (error) {
         if (!isLynqError(error) || error instanceof ConfigError) throw error;
