@@ -114,3 +114,14 @@ describe('the rollout gate (pure)', () => {
     assert.match(commitMessage('shop', pushed, gated.nodes), /Not in this commit: 2 waiting for rollout slot, 0 of 3 done \(form web\) \(what Git had for them is kept\)\./);
   });
 });
+
+describe('lynq --help', () => {
+  test('lists lynq rollout, and lynq rollout --help its status and resume', async () => {
+    const { lynq } = await import('./helpers/cli.ts');
+    const top = await lynq(['--help']);
+    assert.match(top.out, /^ {2}rollout +health-gated rollouts of form changes/m);
+    const sub = await lynq(['rollout', '--help']);
+    assert.match(sub.out, /^ {2}status \[options\] +per form: done, in flight, waiting, failed/m);
+    assert.match(sub.out, /^ {2}resume \[options\] <target> +accept the failures/m);
+  });
+});
