@@ -203,4 +203,15 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     assert.match(await git(world.repo, ['log', '-1', '--format=%B', 'main']), /6 waiting for rollout slot, 2 of 10 done \(form web\)/);
     fake.assertClean();
   });
+
+  test('a configured cluster that cannot be read: the hub publishes nothing (exit 3) rather than roll out blind', async () => {
+    const before = await world.head();
+    await applied(UIDS, before);
+    fake.failNext('GET', '/namespaces/argocd/applications', 500);
+    const result = await world.sync(kube());
+    assert.equal(result.code, 3, result.out + result.err);
+    assert.match(result.out, /shop: git-failed: .*the API answered 500/);
+    assert.equal(await world.head(), before);
+    fake.assertClean();
+  });
 });
