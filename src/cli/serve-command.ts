@@ -7,6 +7,8 @@ import { startService } from '../service/serve.ts';
 import type { CommandContext } from './io.ts';
 import { repoUrlOf } from './repo-wiring.ts';
 import { createSyncDeps } from './wiring.ts';
+import { rolloutHealthFrom } from './rollout-wiring.ts';
+import { fileNodeMemo } from '../health/node-memo.ts';
 
 export type ServeCommandOptions = {
   hubs: string;
@@ -36,7 +38,9 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   const webhookToken = await readWebhookToken(env);
   secrets.add(webhookToken);
   // Made per run, so a run's signal reaches its query, git and GitHub, and credentials are read afresh.
-  const syncDeps = (signal: AbortSignal) => createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal });
+  // Rollouts are paced by health where a cluster is configured (KUBECONFIG or in-cluster): each sync takes the free slots.
+  const rolloutHealth = rolloutHealthFrom({ env, useHomeConfig: false, logger, registry: secrets, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
+  const syncDeps = (signal: AbortSignal) => ({ ...createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal }), rolloutHealth });
   const service = await startService(
     {
       hubsDir: options.hubs,
