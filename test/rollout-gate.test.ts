@@ -116,12 +116,14 @@ describe('the rollout gate (pure)', () => {
 });
 
 describe('lynq --help', () => {
-  test('lists lynq rollout, and lynq rollout --help its status and resume', async () => {
+  test('lists lynq rollout, and lynq rollout --help its actions and flags; a wrong action is a usage error', async () => {
     const { lynq } = await import('./helpers/cli.ts');
     const top = await lynq(['--help']);
-    assert.match(top.out, /^ {2}rollout +health-gated rollouts of form changes/m);
+    assert.match(top.out, /^ {2}rollout \[options\] <action> \[target\] +health-gated rollouts/m);
     const sub = await lynq(['rollout', '--help']);
-    assert.match(sub.out, /^ {2}status \[options\] +per form: done, in flight, waiting, failed/m);
-    assert.match(sub.out, /^ {2}resume \[options\] <target> +accept the failures/m);
+    for (const flag of ['--hubs', '--forms', '--hub', '--kubeconfig', '--context', '--json']) assert.match(sub.out, new RegExp(`${flag}\\b`));
+    const wrong = await lynq(['rollout', 'pause', 'shop/web']);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.err, /lynq rollout takes "status" or "resume <hub>\/<form>", not "pause shop\/web"/);
   });
 });

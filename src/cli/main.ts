@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ForgeError, GitError, InternalError, isLynqError, messageOf, RenderError, SourceError } from '../errors.ts';
+import { ConfigError, ForgeError, GitError, InternalError, isLynqError, messageOf, RenderError, SourceError } from '../errors.ts';
 import { createLogger, SecretRegistry } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
 import { logLevelOf, positiveInteger } from './arguments.ts';
@@ -129,20 +129,24 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       code = await (await import('./status-command.ts')).runStatus({ ...options, json: Boolean(options.json), problems: Boolean(options.problems) }, context);
     });
 
-  const rollout = program.command('rollout').description('health-gated rollouts of form changes (spec.rollout): status, resume');
-  const rolloutFlags = (command: Command) =>
-    dirs(command)
-      .option('--kubeconfig <file>', 'the cluster (else KUBECONFIG, ~/.kube/config, or in-cluster)')
-      .option('--context <name>', 'the kubeconfig context to use');
-  rolloutFlags(rollout.command('status').description('per form: done, in flight, waiting, failed; exit 1 while a rollout is halted'))
-    .option('--hub <name>', 'only this hub')
-    .option('--json', 'print JSON, for scripts')
-    .action(async (options) => {
-      code = await (await import('./rollout-command.ts')).runRolloutStatus({ ...options, json: Boolean(options.json) }, context);
+  // One command with an action, so `lynq rollout --help` shows every flag (and the README's one row says the same).
+  dirs(
+    program
+      .command('rollout')
+      .description('health-gated rollouts (spec.rollout): status per form (exit 1 while halted), or resume <hub>/<form>')
+      .argument('<action>', 'status or resume')
+      .argument('[target]', 'hub/form, for resume'),
+  )
+    .option('--hub <name>', 'only this hub (status)')
+    .option('--kubeconfig <file>', 'the cluster (else KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'the kubeconfig context to use')
+    .option('--json', 'print JSON, for scripts (status)')
+    .action(async (action: string, target: string | undefined, options) => {
+      const commands = await import('./rollout-command.ts');
+      if (action === 'status' && target === undefined) code = await commands.runRolloutStatus({ ...options, json: Boolean(options.json) }, context);
+      else if (action === 'resume' && target !== undefined) code = await commands.runRolloutResume(target, { ...options, json: false }, context);
+      else throw new ConfigError(`lynq rollout takes "status" or "resume <hub>/<form>", not ${JSON.stringify([action, target].filter((part) => part !== undefined).join(' '))}`);
     });
-  rolloutFlags(rollout.command('resume').description('accept the failures that halt a form\'s rollout and continue it').argument('<target>', 'hub/form')).action(async (target: string, options) => {
-    code = await (await import('./rollout-command.ts')).runRolloutResume(target, { ...options, json: false }, context);
-  });
 
   program
     .command('demo')
