@@ -45,7 +45,8 @@ const byName = new Map<string, Obj>();
 const ready = async (uids: readonly string[] | undefined) => {
   const head = await world.head();
   for (const node of await world.lynqNodes()) byName.set(node.metadata.name, node);
-  for (const node of byName.values()) if (uids === undefined || uids.includes((node.spec as { uid: string }).uid)) fake.put('Application', trimmed(argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head)));
+  for (const node of byName.values())
+    if (uids === undefined || uids.includes((node.spec as { uid: string }).uid)) fake.put('Application', trimmed(argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head)));
 };
 const timed = async (label: string, args: string[]) => {
   const started = performance.now();
@@ -72,7 +73,14 @@ try {
     const from = await world.head();
     const result = await timed(`step ${step}`, kube);
     const to = await world.head();
-    const changed = [...new Set((await git(world.repo, ['diff', '--name-only', from, to])).split('\n').filter(Boolean).map((file) => file.split('/')[3]!))];
+    const changed = [
+      ...new Set(
+        (await git(world.repo, ['diff', '--name-only', from, to]))
+          .split('\n')
+          .filter(Boolean)
+          .map((file) => file.split('/')[3]!),
+      ),
+    ];
     if (changed.length !== SKEW) fail(`step ${step}: ${changed.length} nodes changed, expected ${SKEW}`);
     const waiting = /(\d+) waiting;/.exec(result.out)?.[1];
     console.log(`rollout step ${step} (${changed.length} changed, ${waiting} waiting): ${(result.ms / 1000).toFixed(2)} s`);

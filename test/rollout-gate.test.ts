@@ -5,7 +5,8 @@ import { FormSpec } from '../src/config/form-schema.ts';
 import { formHash } from '../src/plan/node.ts';
 import { rolloutOrder } from '../src/plan/rollout-order.ts';
 import type { ChangeCause, NodeChange, NodeStatus, Plan } from '../src/plan/types.ts';
-import { gateRollout, type RolloutNodeHealth } from '../src/sync/rollout-gate.ts';
+import type { RolloutNodeHealth } from '../src/health/types.ts';
+import { gateRollout } from '../src/sync/rollout-gate.ts';
 import { commitMessage } from '../src/sync/commit-message.ts';
 import { pullRequestBody } from '../src/sync/pull-request-body.ts';
 import { resolveRouting, routePlan } from '../src/sync/routing.ts';
@@ -60,25 +61,54 @@ describe('the rollout gate (pure)', () => {
 
   test('order: canary uids first (as listed), then the orderBy column (numbers as numbers), then uid', () => {
     const values: Record<string, Record<string, string>> = { a: { tier: '10' }, b: { tier: '9' }, c: { tier: '2' }, d: {}, e: { tier: '9' } };
-    const ordered = rolloutOrder(['a', 'b', 'c', 'd', 'e'].map((uid) => ({ uid })), { canary: ['e', 'd'], orderBy: 'tier' }, (uid) => values[uid]);
-    assert.deepEqual(ordered.map((node) => node.uid), ['e', 'd', 'c', 'b', 'a']);
-    assert.deepEqual(rolloutOrder(['c', 'a', 'b'].map((uid) => ({ uid })), { canary: [], orderBy: undefined }, () => undefined).map((node) => node.uid), ['a', 'b', 'c']);
+    const ordered = rolloutOrder(
+      ['a', 'b', 'c', 'd', 'e'].map((uid) => ({ uid })),
+      { canary: ['e', 'd'], orderBy: 'tier' },
+      (uid) => values[uid],
+    );
+    assert.deepEqual(
+      ordered.map((node) => node.uid),
+      ['e', 'd', 'c', 'b', 'a'],
+    );
+    assert.deepEqual(
+      rolloutOrder(
+        ['c', 'a', 'b'].map((uid) => ({ uid })),
+        { canary: [], orderBy: undefined },
+        () => undefined,
+      ).map((node) => node.uid),
+      ['a', 'b', 'c'],
+    );
     const nodes = ['a', 'b', 'c', 'd', 'e'].map((uid) => change(uid, 'updated', ['form']));
     const result = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2, canary: ['d'], orderBy: 'tier' })], values: (uid) => values[uid], health: undefined });
-    assert.deepEqual(result.nodes.filter((node) => node.status === 'updated').map((node) => node.uid), ['c', 'd']);
+    assert.deepEqual(
+      result.nodes.filter((node) => node.status === 'updated').map((node) => node.uid),
+      ['c', 'd'],
+    );
   });
 
   test('an orderBy column the hub does not map is a config error naming hub, form, file and field', () => {
     assert.throws(
       () => gateRollout(plan([change('a', 'updated', ['form'])]), { hub, forms: [makeForm({ maxSkew: 1, orderBy: 'region' })], values: () => undefined, health: undefined }),
-      (error: Error & { where?: Record<string, string> }) => /spec\.rollout\.orderBy names "region", which hub shop does not map \(it maps uid, activate, tier\)/.test(error.message) && error.where?.form === 'web' && error.where?.field === 'spec.rollout.orderBy',
+      (error: Error & { where?: Record<string, string> }) =>
+        /spec\.rollout\.orderBy names "region", which hub shop does not map \(it maps uid, activate, tier\)/.test(error.message) &&
+        error.where?.form === 'web' &&
+        error.where?.field === 'spec.rollout.orderBy',
     );
   });
 
   test('slots from health: not Ready takes a slot; Degraded halts; past progressDeadlineSeconds halts; the resource timeout alone does not; a resume marker at the current form hash releases the node', () => {
     const form = makeForm({ maxSkew: 2, progressDeadlineSeconds: 600 });
     const nodes = [change('a', 'unchanged'), change('b', 'unchanged'), change('c', 'updated', ['form']), change('d', 'updated', ['form']), change('e', 'updated', ['form'])];
-    const run = (a: RolloutNodeHealth, b: RolloutNodeHealth) => gateRollout(plan(nodes), { hub, forms: [form], values: () => undefined, health: new Map([['web/a', a], ['web/b', b]]) });
+    const run = (a: RolloutNodeHealth, b: RolloutNodeHealth) =>
+      gateRollout(plan(nodes), {
+        hub,
+        forms: [form],
+        values: () => undefined,
+        health: new Map([
+          ['web/a', a],
+          ['web/b', b],
+        ]),
+      });
     const ready = run(healthy, healthy);
     assert.deepEqual(statuses(ready), { a: 'unchanged', b: 'unchanged', c: 'updated', d: 'updated', e: 'waiting' });
     assert.deepEqual(ready.rollouts, [{ form: 'web', total: 5, done: 2, inFlight: 0, changing: 2, waiting: 1, failed: [], halted: false, paced: 'health' }]);
@@ -98,11 +128,19 @@ describe('the rollout gate (pure)', () => {
     assert.equal(staleMarker.rollouts![0]!.halted, true);
   });
 
-  test('routing still applies: form changes routed to a pull request are proposed a slot\'s worth at a time, and its body says the rest wait', () => {
+  test("routing still applies: form changes routed to a pull request are proposed a slot's worth at a time, and its body says the rest wait", () => {
     const gated = gateRollout(plan(['a', 'b', 'c', 'd'].map((uid) => change(uid, 'updated', ['form']))), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined });
     const routed = routePlan(gated, resolveRouting({ mode: 'push', routing: { formChanged: 'pull-request' } }));
     assert.deepEqual([routed.push.length, routed.propose.map((node) => node.uid)], [0, ['a', 'b']]);
-    const body = pullRequestBody({ hub: 'shop', branch: 'lynq/shop', target: 'main', nodes: routed.propose, diff: { text: '', files: 0, omittedFiles: 0, totalChars: 0 }, labels: [], waiting: waitingNotes(gated) });
+    const body = pullRequestBody({
+      hub: 'shop',
+      branch: 'lynq/shop',
+      target: 'main',
+      nodes: routed.propose,
+      diff: { text: '', files: 0, omittedFiles: 0, totalChars: 0 },
+      labels: [],
+      waiting: waitingNotes(gated),
+    });
     assert.match(body, /> \*\*Rollout:\*\* this pull request carries the next batch only; the rest wait for a slot and come in later syncs \(web: 2 waiting for rollout slot, 0 of 4 done\)\./);
     assert.match(body, /web\/a\b/);
     assert.doesNotMatch(body, /web\/c\b/);

@@ -29,13 +29,21 @@ const HEALTHY = 'application-healthy-synced-op-succeeded.yaml';
 describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernetes API, PostgreSQL and a bare repository', () => {
   let world: HealthWorld;
   let fake: KubeFake;
-  let heads: string[] = [];
+  const heads: string[] = [];
   let nodes: Obj[] = [];
   const node = (uid: string) => nodes.find((item) => item.metadata.name === `${uid}-web`)!;
   const writeForm = (image: string, rollout: string) => writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form(image, rollout), { hubId: 'shop' }));
   const kube = () => ['--kubeconfig', world.kubeconfigFile];
   /** Node folders changed between two commits. */
-  const changed = async (from: string, to: string) => [...new Set((await git(world.repo, ['diff', '--name-only', from, to])).split('\n').filter(Boolean).map((file) => file.split('/')[3]!))].sort();
+  const changed = async (from: string, to: string) =>
+    [
+      ...new Set(
+        (await git(world.repo, ['diff', '--name-only', from, to]))
+          .split('\n')
+          .filter(Boolean)
+          .map((file) => file.split('/')[3]!),
+      ),
+    ].sort();
   const rollout = (args: string[]) => lynq(['rollout', ...args, ...world.dirs], world.env);
   /** The engine applied `revision` for these nodes and they are healthy (or `file`'s status). */
   const applied = async (uids: readonly string[], revision: string, file = HEALTHY, resourceHealth?: Record<string, string>) => {
@@ -104,7 +112,10 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     assert.equal(status.code, 0, status.out + status.err);
     assert.match(status.out, /^shop\/web {2}done 0 of 10, in flight 2, waiting 8, failed 0$/m);
     const json = JSON.parse((await rollout(['status', ...kube(), '--json'])).out) as Array<Record<string, unknown>>;
-    assert.deepEqual(json.map((item) => [item.hub, item.form, item.done, item.inFlight, item.waiting, item.failed, item.halted]), [['shop', 'web', 0, 2, 8, [], false]]);
+    assert.deepEqual(
+      json.map((item) => [item.hub, item.form, item.done, item.inFlight, item.waiting, item.failed, item.halted]),
+      [['shop', 'web', 0, 2, 8, [], false]],
+    );
   });
 
   test('the 2 turn Ready: the next sync takes the next 2', async () => {
@@ -176,7 +187,10 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     const validate = (env: NodeJS.ProcessEnv = {}) => lynq(['validate', ...world.dirs], { ...world.env, ...env });
     const alone = await validate();
     assert.equal(alone.code, 0, alone.err);
-    assert.match(alone.out, /^note: hub shop, form web: spec\.rollout\.maxSkew 2 paces per sync: no cluster is configured here .*, so each sync changes at most 2 of its nodes, whatever their health$/m);
+    assert.match(
+      alone.out,
+      /^note: hub shop, form web: spec\.rollout\.maxSkew 2 paces per sync: no cluster is configured here .*, so each sync changes at most 2 of its nodes, whatever their health$/m,
+    );
     const withCluster = await validate({ KUBECONFIG: world.kubeconfigFile });
     assert.equal(withCluster.code, 0, withCluster.err);
     assert.doesNotMatch(withCluster.out, /paces per sync/);

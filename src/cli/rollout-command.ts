@@ -10,7 +10,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { LYNQ_NODE } from '../kube/resources.ts';
 import { formHash } from '../plan/node.ts';
 import type { RolloutProgress } from '../plan/types.ts';
-import { ANNOTATION_ROLLOUT_RESUMED } from '../sync/rollout-gate.ts';
+import { ANNOTATION_ROLLOUT_RESUMED } from '../health/types.ts';
 import { syncHub } from '../sync/sync-hub.ts';
 import type { CommandContext } from './io.ts';
 import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './report.ts';
@@ -33,8 +33,12 @@ export async function runRolloutStatus(options: RolloutCommandOptions, context: 
   const { io } = context;
   if (options.json) io.out.write(`${JSON.stringify(rollouts, null, 2)}\n`);
   else {
-    const lines = rollouts.map((item) => `${item.hub}/${item.form}  done ${item.done} of ${item.total}, in flight ${item.inFlight}, waiting ${item.waiting + item.changing}, failed ${item.failed.length}${item.failed.length > 0 ? ` (${item.failed.join(', ')})` : ''}${item.halted ? '  HALTED' : ''}${item.paced === 'per-sync' ? '  (no cluster: paced per sync)' : ''}`);
-    for (const item of rollouts.filter((rollout) => rollout.halted)) lines.push(`${item.hub}/${item.form}: rollout halted by ${item.failed.join(', ')}: fix the form, or run lynq rollout resume ${item.hub}/${item.form}`);
+    const lines = rollouts.map(
+      (item) =>
+        `${item.hub}/${item.form}  done ${item.done} of ${item.total}, in flight ${item.inFlight}, waiting ${item.waiting + item.changing}, failed ${item.failed.length}${item.failed.length > 0 ? ` (${item.failed.join(', ')})` : ''}${item.halted ? '  HALTED' : ''}${item.paced === 'per-sync' ? '  (no cluster: paced per sync)' : ''}`,
+    );
+    for (const item of rollouts.filter((rollout) => rollout.halted))
+      lines.push(`${item.hub}/${item.form}: rollout halted by ${item.failed.join(', ')}: fix the form, or run lynq rollout resume ${item.hub}/${item.form}`);
     lines.push(...failures);
     if (rollouts.length === 0) lines.push('no form with spec.rollout.maxSkew has anything to report');
     io.out.write(`${lines.join('\n')}\n`);
@@ -51,14 +55,16 @@ export async function runRolloutStatus(options: RolloutCommandOptions, context: 
  */
 export async function runRolloutResume(target: string, options: RolloutCommandOptions, context: CommandContext): Promise<number> {
   const [hubName, formName, ...rest] = target.split('/');
-  if (hubName === undefined || formName === undefined || rest.length > 0 || hubName === '' || formName === '') throw new ConfigError(`rollout resume takes <hub>/<form>, not ${JSON.stringify(target)}`);
+  if (hubName === undefined || formName === undefined || rest.length > 0 || hubName === '' || formName === '')
+    throw new ConfigError(`rollout resume takes <hub>/<form>, not ${JSON.stringify(target)}`);
   const nodes = new Map<string, NodeHealth>();
-  const { rollouts, failures, configFailed, forms, kube } = await planRollouts({ ...options, hub: hubName }, context, (hub, read) => {
+  const { rollouts, failures, configFailed, forms, kube } = await planRollouts({ ...options, hub: hubName }, context, (_hub, read) => {
     for (const node of read) nodes.set(`${node.form}/${node.uid}`, node);
   });
   const form = forms.find((item) => item.name === formName);
   if (form === undefined) throw new ConfigError(`hub ${hubName} has no form ${formName}`, { hub: hubName, form: formName });
-  if (form.spec.rollout === undefined || form.spec.rollout.maxSkew === 0) throw new ConfigError(`form ${formName} has no spec.rollout.maxSkew: there is no rollout to resume`, { hub: hubName, form: formName, file: form.file, field: 'spec.rollout' });
+  if (form.spec.rollout === undefined || form.spec.rollout.maxSkew === 0)
+    throw new ConfigError(`form ${formName} has no spec.rollout.maxSkew: there is no rollout to resume`, { hub: hubName, form: formName, file: form.file, field: 'spec.rollout' });
   if (failures.length > 0) {
     context.io.out.write(`${failures.join('\n')}\n`);
     return configFailed ? EXIT_CONFIG : EXIT_NOT_PUBLISHED;
@@ -74,11 +80,15 @@ export async function runRolloutResume(target: string, options: RolloutCommandOp
   const missing: string[] = [];
   for (const uid of rollout.failed) {
     const node = nodes.get(`${formName}/${uid}`);
-    const outcome = node === undefined ? 'not-found' : await client.mergePatch(LYNQ_NODE, node.namespace, node.name, { metadata: { annotations: { [ANNOTATION_ROLLOUT_RESUMED]: marker } } }, { status: false });
+    const outcome =
+      node === undefined ? 'not-found' : await client.mergePatch(LYNQ_NODE, node.namespace, node.name, { metadata: { annotations: { [ANNOTATION_ROLLOUT_RESUMED]: marker } } }, { status: false });
     if (outcome !== 'patched') missing.push(uid);
   }
   if (missing.length > 0) {
-    throw new KubeError(`hub ${hubName}, form ${formName}: the LynqNodes of ${missing.join(', ')} could not be marked resumed (not in the cluster, or changed meanwhile); the rollout stays halted`, { hub: hubName, form: formName });
+    throw new KubeError(`hub ${hubName}, form ${formName}: the LynqNodes of ${missing.join(', ')} could not be marked resumed (not in the cluster, or changed meanwhile); the rollout stays halted`, {
+      hub: hubName,
+      form: formName,
+    });
   }
   context.io.out.write(`${hubName}/${formName}: rollout resumed; failures of ${rollout.failed.join(', ')} accepted at ${marker.slice(0, 19)}\n`);
   return EXIT_OK;
@@ -96,7 +106,17 @@ async function planRollouts(
   const deps = createSyncDeps({ logger: context.logger, secrets: context.secrets, dryRun: true, diff: false, out: quiet, env: io.env });
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true });
   if (access !== undefined) context.logger.debug({ access: describeAccess(access) }, 'cluster access');
-  deps.rolloutHealth = rolloutHealthFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true, logger: context.logger, registry: context.secrets, clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)), onRead });
+  deps.rolloutHealth = rolloutHealthFrom({
+    kubeconfig: options.kubeconfig,
+    context: options.context,
+    env: io.env,
+    useHomeConfig: true,
+    logger: context.logger,
+    registry: context.secrets,
+    clock: deps.clock ?? Date.now,
+    memo: fileNodeMemo(defaultCacheDir(io.env)),
+    onRead,
+  });
   deps.rolloutStatus = true;
   const rollouts: FormRollout[] = [];
   const failures: string[] = [];

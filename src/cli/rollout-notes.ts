@@ -25,8 +25,16 @@ export function rolloutChecks(config: Config, env: NodeJS.ProcessEnv): { problem
       if (!isLynqError(error)) throw error;
       problems.push(messageOf(error));
     }
-    const why = resolveGitops(hub).engine === 'none' ? `hub ${hub.name} has no engine to read health from` : !cluster ? 'no cluster is configured here (KUBECONFIG, --kubeconfig on lynq sync, or in-cluster)' : undefined;
-    if (why !== undefined) notes.push(`hub ${hub.name}, form ${form.name}: spec.rollout.maxSkew ${rollout.maxSkew} paces per sync: ${why}, so each sync changes at most ${rollout.maxSkew} of its nodes, whatever their health`);
+    const why =
+      resolveGitops(hub).engine === 'none'
+        ? `hub ${hub.name} has no engine to read health from`
+        : !cluster
+          ? 'no cluster is configured here (KUBECONFIG, --kubeconfig on lynq sync, or in-cluster)'
+          : undefined;
+    if (why !== undefined)
+      notes.push(
+        `hub ${hub.name}, form ${form.name}: spec.rollout.maxSkew ${rollout.maxSkew} paces per sync: ${why}, so each sync changes at most ${rollout.maxSkew} of its nodes, whatever their health`,
+      );
   }
   return { problems, notes };
 }

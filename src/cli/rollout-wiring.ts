@@ -6,7 +6,7 @@ import type { NodeHealth } from '../health/read-back.ts';
 import { findClusterAccess } from '../kube/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
-import type { RolloutHealth } from '../sync/rollout-gate.ts';
+import type { RolloutHealth } from '../health/types.ts';
 
 export type RolloutWiringOptions = {
   kubeconfig?: string;

@@ -4,7 +4,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { hubSelector, LYNQ_NODE } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
 import { checkRoot } from '../render/paths.ts';
-import { ANNOTATION_ROLLOUT_RESUMED, type RolloutHealth, type RolloutNodeHealth } from '../sync/rollout-gate.ts';
+import { ANNOTATION_ROLLOUT_RESUMED, type RolloutHealth, type RolloutNodeHealth } from './types.ts';
 import type { NodeMemo } from './node-memo.ts';
 import { readHubHealth, type NodeHealth } from './read-back.ts';
 

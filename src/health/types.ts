@@ -37,3 +37,20 @@ export interface HealthReader {
   readonly engine: 'argocd' | 'flux';
   observe(object: KubeObject): EngineObservation;
 }
+
+/** One node's health as the rollout gate reads it (from the health read-back). */
+export type RolloutNodeHealth = {
+  phase: NodePhase;
+  /** The phase rule that decided it (`Timeout`: the resource timeout, which the rollout leaves to progressDeadlineSeconds). */
+  reason: string;
+  /** Seconds since the node's last commit; undefined when Git does not say. */
+  sinceCommitSeconds: number | undefined;
+  /** The form hash (`sha256:…`) at which `lynq rollout resume` accepted this node's failure (its LynqNode's annotation). */
+  resumedAt?: string;
+};
+
+/** Health by `<form>/<uid>`, for the nodes Git has at the head the read-back saw. */
+export type RolloutHealth = ReadonlyMap<string, RolloutNodeHealth>;
+
+/** The LynqNode annotation `lynq rollout resume` writes on a failed node: the form hash its failure was accepted at. */
+export const ANNOTATION_ROLLOUT_RESUMED = 'lynq.sh/rollout-resumed';

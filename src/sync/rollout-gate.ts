@@ -1,26 +1,9 @@
 import type { Form, Hub } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
-import type { NodePhase } from '../health/types.ts';
+import type { RolloutHealth, RolloutNodeHealth } from '../health/types.ts';
 import { formHash } from '../plan/node.ts';
 import { rolloutOrder } from '../plan/rollout-order.ts';
 import type { NodeChange, Plan, RolloutProgress } from '../plan/types.ts';
-
-/** One node's health as the rollout gate reads it (from the health read-back). */
-export type RolloutNodeHealth = {
-  phase: NodePhase;
-  /** The phase rule that decided it (`Timeout`: the resource timeout, which the rollout leaves to progressDeadlineSeconds). */
-  reason: string;
-  /** Seconds since the node's last commit; undefined when Git does not say. */
-  sinceCommitSeconds: number | undefined;
-  /** The form hash (`sha256:…`) at which `lynq rollout resume` accepted this node's failure (its LynqNode's annotation). */
-  resumedAt?: string;
-};
-
-/** Health by `<form>/<uid>`, for the nodes Git has at the head the read-back saw. */
-export type RolloutHealth = ReadonlyMap<string, RolloutNodeHealth>;
-
-/** The LynqNode annotation `lynq rollout resume` writes on a failed node: the form hash its failure was accepted at. */
-export const ANNOTATION_ROLLOUT_RESUMED = 'lynq.sh/rollout-resumed';
 
 export type RolloutGateInput = {
   hub: Hub;
@@ -125,7 +108,12 @@ export function checkOrderBy(hub: Hub, form: Form): void {
   if (orderBy === undefined) return;
   const names = ['uid', 'activate', ...Object.keys(hub.spec.extraValueMappings), ...(hub.spec.valueMappings.hostOrUrl !== undefined ? ['hostOrUrl', 'host'] : [])];
   if (!names.includes(orderBy)) {
-    throw new ConfigError(`spec.rollout.orderBy names ${JSON.stringify(orderBy)}, which hub ${hub.name} does not map (it maps ${names.join(', ')})`, { hub: hub.name, form: form.name, file: form.file, field: 'spec.rollout.orderBy' });
+    throw new ConfigError(`spec.rollout.orderBy names ${JSON.stringify(orderBy)}, which hub ${hub.name} does not map (it maps ${names.join(', ')})`, {
+      hub: hub.name,
+      form: form.name,
+      file: form.file,
+      field: 'spec.rollout.orderBy',
+    });
   }
 }
 

@@ -16,7 +16,8 @@ import { gateDeletions } from './deletion-guard.ts';
 import type { SyncPhase } from './phases.ts';
 import { type Proposal, proposeChanges } from './propose.ts';
 import type { Publisher } from './publisher.ts';
-import { gateRollout, needsRolloutHealth, type RolloutHealth, waitingNotes } from './rollout-gate.ts';
+import type { RolloutHealth } from '../health/types.ts';
+import { gateRollout, needsRolloutHealth, waitingNotes } from './rollout-gate.ts';
 import { botBranch, type ResolvedRouting, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
 import type { VerifiedStore } from './verified-store.ts';
 
