@@ -224,7 +224,7 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     fake.failNext('GET', '/namespaces/argocd/applications', 500);
     const result = await world.sync(kube());
     assert.equal(result.code, 3, result.out + result.err);
-    assert.match(result.out, /shop: git-failed: .*the API answered 500/);
+    assert.match(result.out, /shop: cluster-failed: .*the API answered 500/);
     assert.equal(await world.head(), before);
     fake.assertClean();
   });

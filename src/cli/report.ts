@@ -21,7 +21,7 @@ export const EXIT_INTERNAL = 70;
  */
 export function exitCodeOf(results: readonly HubSyncResult[]): number {
   const failed = (outcome: HubSyncResult['outcome']): boolean => results.some((result) => result.outcome === outcome);
-  if (failed('source-failed') || failed('git-failed') || failed('pull-request-failed') || failed('aborted')) return EXIT_NOT_PUBLISHED;
+  if (failed('source-failed') || failed('git-failed') || failed('cluster-failed') || failed('pull-request-failed') || failed('aborted')) return EXIT_NOT_PUBLISHED;
   if (failed('config-failed')) return EXIT_CONFIG;
   const partial = results.some((result) => {
     if (!('plan' in result)) return false;

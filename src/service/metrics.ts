@@ -6,7 +6,7 @@ import type { HubSyncResult } from '../sync/sync-hub.ts';
 export type Trigger = 'schedule' | 'notify' | 'webhook' | 'config';
 
 /** Kinds of failure, as /metrics counts them (the outcome of the sync, or its lock). */
-export type ErrorKind = 'config' | 'source' | 'git' | 'pull-request' | 'internal';
+export type ErrorKind = 'config' | 'source' | 'git' | 'pull-request' | 'internal' | 'cluster';
 
 /**
  * The service's Prometheus metrics, on a registry of its own (never prom-client's global
@@ -86,6 +86,7 @@ export class ServiceMetrics {
     if (outcome === 'config-failed') this.failed(hub, 'config');
     if (outcome === 'source-failed') this.failed(hub, 'source');
     if (outcome === 'git-failed') this.failed(hub, 'git');
+    if (outcome === 'cluster-failed') this.failed(hub, 'cluster');
     if (outcome === 'pull-request-failed') this.failed(hub, 'pull-request');
     if (outcome === 'published' || outcome === 'unchanged') this.lastSuccess.set({ hub }, now / 1000);
     if (!('plan' in result)) return;

@@ -1,5 +1,5 @@
 import type { Form, Hub } from '../config/load.ts';
-import { ConfigError, ForgeError, GitError, InternalError, isLynqError, messageOf, SourceError } from '../errors.ts';
+import { ConfigError, ForgeError, GitError, InternalError, isLynqError, KubeError, messageOf, SourceError } from '../errors.ts';
 import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
@@ -50,7 +50,7 @@ export type SyncDeps = {
 export type SyncOptions = { allowDeletions: boolean };
 
 /** How a hub's sync failed before anything was published: its kind, for the exit code and metrics. */
-export type FailureOutcome = 'config-failed' | 'source-failed' | 'git-failed' | 'aborted';
+export type FailureOutcome = 'config-failed' | 'source-failed' | 'git-failed' | 'cluster-failed' | 'aborted';
 
 /**
  * How one hub's sync ended. `config-failed`, `source-failed` and `git-failed` published
@@ -201,6 +201,8 @@ function failureOutcome(error: unknown, step: SyncPhase): FailureOutcome {
   if (error instanceof ConfigError) return 'config-failed';
   if (error instanceof SourceError) return 'source-failed';
   if (error instanceof GitError || error instanceof ForgeError) return 'git-failed';
+  // The rollout gate reads health from the cluster before anything is published.
+  if (error instanceof KubeError) return 'cluster-failed';
   if (isLynqError(error)) return step === 'read-rows' ? 'source-failed' : 'git-failed';
   throw error instanceof InternalError ? error : new InternalError(`sync of one hub failed in step ${step}: ${messageOf(error)}`, {}, { cause: error });
 }
