@@ -23,5 +23,10 @@ for (const [id, us] of dt) {
     incl.set(k, (incl.get(k) ?? 0) + us);
   }
 }
-const top = (map) => [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(n)).map(([k, us]) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+const top = (map) =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, Number(n))
+    .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`)
+    .join('\n');
 console.log(`total sampled ${(total / 1000).toFixed(0)} ms\n\nSELF\n${top(self)}\n\nINCLUSIVE\n${top(incl)}`);

@@ -56,7 +56,15 @@ function buildStream(): { chunks: Buffer[]; expected: Expected[] } {
     write('settings.yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${id}-settings\ndata:\n  PLAN: ${plan}\n`);
   };
   const message = (ids: string[], status: string, why: string, subject?: string, branch?: string) =>
-    [subject ?? `lynq(${HUB}): ${ids.length} ${status}`, '', ...ids.slice(0, 200).map((id) => `${FORM}/${id}: ${status} (${why}) [settings]`), '', `Lynq-Hub: ${HUB}`, ...(branch ? [`Lynq-Branch: ${branch}`] : []), ...ids.map((id) => `Lynq-Node: ${FORM}/${id} ${status}`)].join('\n');
+    [
+      subject ?? `lynq(${HUB}): ${ids.length} ${status}`,
+      '',
+      ...ids.slice(0, 200).map((id) => `${FORM}/${id}: ${status} (${why}) [settings]`),
+      '',
+      `Lynq-Hub: ${HUB}`,
+      ...(branch ? [`Lynq-Branch: ${branch}`] : []),
+      ...ids.map((id) => `Lynq-Node: ${FORM}/${id} ${status}`),
+    ].join('\n');
   let time = 1_700_000_000;
   let mark = 0;
   const commit = (ref: string, text: string, body: () => void, parents: { from?: number; merge?: number } = {}) => {
@@ -133,8 +141,14 @@ async function main_(): Promise<number> {
     const forms = path.join(work, 'forms');
     await mkdir(hubs);
     await mkdir(forms);
-    await writeFile(path.join(hubs, `${HUB}.yaml`), `apiVersion: operator.lynq.sh/v1\nkind: LynqHub\nmetadata:\n  name: ${HUB}\nspec:\n  source:\n    type: postgresql\n    postgresql:\n      database: unused\n      table: unused\n  valueMappings:\n    uid: id\n    activate: active\n  publish:\n    repo: ${repo}\n`);
-    await writeFile(path.join(forms, `${FORM}.yaml`), `apiVersion: operator.lynq.sh/v1\nkind: LynqForm\nmetadata:\n  name: ${FORM}\nspec:\n  hubId: ${HUB}\n  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n`);
+    await writeFile(
+      path.join(hubs, `${HUB}.yaml`),
+      `apiVersion: operator.lynq.sh/v1\nkind: LynqHub\nmetadata:\n  name: ${HUB}\nspec:\n  source:\n    type: postgresql\n    postgresql:\n      database: unused\n      table: unused\n  valueMappings:\n    uid: id\n    activate: active\n  publish:\n    repo: ${repo}\n`,
+    );
+    await writeFile(
+      path.join(forms, `${FORM}.yaml`),
+      `apiVersion: operator.lynq.sh/v1\nkind: LynqForm\nmetadata:\n  name: ${FORM}\nspec:\n  hubId: ${HUB}\n  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n`,
+    );
     const env = { ...process.env, LYNQ_CACHE_DIR: path.join(work, 'cache'), LYNQ_LOG_LEVEL: 'silent' };
     const args = ['history', `${HUB}/${FORM}/${TARGET}`, '--json', '--hubs', hubs, '--forms', forms];
 
@@ -160,7 +174,10 @@ async function main_(): Promise<number> {
       if (code !== 0) throw new Error(`history exited ${code}`);
     }
 
-    const entries = (JSON.parse(out) as { entries: Array<{ change: string; pullRequest?: number }> }).entries.map((entry) => ({ change: entry.change, ...(entry.pullRequest === undefined ? {} : { pullRequest: entry.pullRequest }) }));
+    const entries = (JSON.parse(out) as { entries: Array<{ change: string; pullRequest?: number }> }).entries.map((entry) => ({
+      change: entry.change,
+      ...(entry.pullRequest === undefined ? {} : { pullRequest: entry.pullRequest }),
+    }));
     const right = JSON.stringify(entries) === JSON.stringify(built.expected);
     const commits = Number((await run('git', ['rev-list', '--count', '--all'], { cwd: repo })).stdout.trim());
     console.log(`\n## lynq history on a ${NODES.toLocaleString('en')}-node repository (${(NODES * 3).toLocaleString('en')} files, ${commits} commits, built in ${(built.ms / 1000).toFixed(1)} s)\n`);
@@ -169,7 +186,9 @@ async function main_(): Promise<number> {
     console.log(`| first run, end to end (fills the cache clone) | ${first.ms.toFixed(0)} |`);
     console.log(`| warm, end to end (\`node bin/lynq.mjs history\`), median of ${RUNS} | ${median(warm).toFixed(0)} |`);
     console.log(`| warm, in-process (the command alone), median of ${RUNS} | ${median(inProcess).toFixed(0)} |`);
-    console.log(`\n${entries.length} changes to ${HUB}/${FORM}/${TARGET} (${entries.filter((entry) => entry.pullRequest !== undefined).length} through pull requests): ${right ? 'as built' : 'WRONG'}`);
+    console.log(
+      `\n${entries.length} changes to ${HUB}/${FORM}/${TARGET} (${entries.filter((entry) => entry.pullRequest !== undefined).length} through pull requests): ${right ? 'as built' : 'WRONG'}`,
+    );
     if (!right) {
       console.error(`expected ${JSON.stringify(built.expected)}\ngot      ${JSON.stringify(entries)}`);
       return 1;

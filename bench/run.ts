@@ -543,7 +543,13 @@ function print(results: SizeResult[], db: DbTarget): void {
   const out: string[] = [];
   out.push('', `Lynq GitOps bridge bench — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), PostgreSQL ${db.user}@${db.host}:${db.port}/${db.database}`);
   out.push('One form (forms/demo-web.yaml: 5 resources → 7 files per node), every row active; times are medians of the runs, in ms.');
-  out.push(`Wall-clock times depend on what else runs: load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs. CPU columns: this process, and the git processes it ran.`, '');
+  out.push(
+    `Wall-clock times depend on what else runs: load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} CPUs. CPU columns: this process, and the git processes it ran.`,
+    '',
+  );
 
   const rows: string[][] = [];
   for (const r of results) {
@@ -624,11 +630,22 @@ function print(results: SizeResult[], db: DbTarget): void {
     }
   }
   out.push(
-    table(
-      ['rows', 'scenario', 'read rows', 'prepare', 'open repo', 'fetch', 'ls-tree', 'diff*', '(blobs)', 'commit', 'push', 'close', 'other', 'total'],
-      phaseRows,
-      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-    ),
+    table(['rows', 'scenario', 'read rows', 'prepare', 'open repo', 'fetch', 'ls-tree', 'diff*', '(blobs)', 'commit', 'push', 'close', 'other', 'total'], phaseRows, [
+      'r',
+      'l',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+    ]),
   );
   out.push(
     '  read rows = readHubRows (connect + SELECT + toHubRows); prepare = prepareHub (input hashes); open repo = cache clone init + remote setup;',

@@ -47,11 +47,7 @@ export class InternalError extends LynqError {}
  * 5xx). The message names the server and what was refused, never the credentials.
  */
 export class KubeError extends LynqError {
-  constructor(
-    detail: string,
-    where: ErrorWhere & { server?: string; status?: number } = {},
-    options?: { cause?: unknown },
-  ) {
+  constructor(detail: string, where: ErrorWhere & { server?: string; status?: number } = {}, options?: { cause?: unknown }) {
     const { server, status, ...rest } = where;
     super(server === undefined ? detail : `${detail} (server ${server})`, rest, options);
     this.server = server;

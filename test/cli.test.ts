@@ -55,7 +55,7 @@ describe('the lynq command', () => {
     }
   });
 
-  test('render prints one node\'s manifests from its row (demo hub, embedded Postgres)', async () => {
+  test("render prints one node's manifests from its row (demo hub, embedded Postgres)", async () => {
     const result = await lynq(['render', 'demo/web/acme']);
     assert.equal(result.code, 0, result.err);
     const docs = parseAllDocuments(result.out).map((doc) => doc.toJS() as { kind: string; metadata: { name: string } });

@@ -102,8 +102,14 @@ describe('hub and form files', () => {
   });
 
   test('the pull-request branch may not be the target branch', () => {
-    assertConfigError(() => parseHub('h.yaml', `${HUB}  publish:\n    branch: prod\n    pullRequest:\n      branch: prod\n`), /^h\.yaml:\d+, field spec\.publish\.pullRequest\.branch: must differ from spec\.publish\.branch \(prod\)/);
-    assertConfigError(() => parseHub('h.yaml', `${HUB}  publish:\n    pullRequest:\n      branch: main\n`), /field spec\.publish\.pullRequest\.branch: must differ from spec\.publish\.branch \(main\)/);
+    assertConfigError(
+      () => parseHub('h.yaml', `${HUB}  publish:\n    branch: prod\n    pullRequest:\n      branch: prod\n`),
+      /^h\.yaml:\d+, field spec\.publish\.pullRequest\.branch: must differ from spec\.publish\.branch \(prod\)/,
+    );
+    assertConfigError(
+      () => parseHub('h.yaml', `${HUB}  publish:\n    pullRequest:\n      branch: main\n`),
+      /field spec\.publish\.pullRequest\.branch: must differ from spec\.publish\.branch \(main\)/,
+    );
     assert.equal(parseHub('h.yaml', `${HUB}  publish:\n    pullRequest:\n      branch: lynq/review\n`).spec.publish.pullRequest.branch, 'lynq/review');
   });
 
@@ -139,7 +145,10 @@ describe('hub and form files', () => {
   });
 
   test('a missing folder is a clear error', async () => {
-    await assert.rejects(loadConfig({ hubsDir: '/nonexistent/hubs', formsDir: 'forms' }), /cannot read the hubs folder \/nonexistent\/hubs: there is no such folder; run lynq in the folder that holds hubs\/ and forms\/, or pass --hubs DIR/);
+    await assert.rejects(
+      loadConfig({ hubsDir: '/nonexistent/hubs', formsDir: 'forms' }),
+      /cannot read the hubs folder \/nonexistent\/hubs: there is no such folder; run lynq in the folder that holds hubs\/ and forms\/, or pass --hubs DIR/,
+    );
   });
 });
 

@@ -57,7 +57,10 @@ describe('the examples in hubs/ and forms/', () => {
       assert.ok(lists.includes(list as never), `the SaaS form has ${list}`);
     }
     assert.ok(Math.max(...saas.resources.map((resource) => resource.level)) >= 2, 'it uses dependIds');
-    assert.ok(saas.resources.some((resource) => resource.deletionPolicy === 'Retain' || resource.creationPolicy === 'Once'), 'and policies');
+    assert.ok(
+      saas.resources.some((resource) => resource.deletionPolicy === 'Retain' || resource.creationPolicy === 'Once'),
+      'and policies',
+    );
   });
 
   test('the PostgreSQL copy of the SaaS form differs only in its name and hub', async () => {
@@ -69,7 +72,11 @@ describe('the examples in hubs/ and forms/', () => {
 
   test('every example renders; every generated Argo CD and Flux object validates against its CRD schema', async () => {
     const hubs = await renderExamples();
-    assert.deepEqual(hubs.map((hub) => [hub.hub, hub.engine]).sort(), [['demo', 'none'], ['saas-mysql', 'argocd'], ['saas-postgresql', 'flux']]);
+    assert.deepEqual(hubs.map((hub) => [hub.hub, hub.engine]).sort(), [
+      ['demo', 'none'],
+      ['saas-mysql', 'argocd'],
+      ['saas-postgresql', 'flux'],
+    ]);
     for (const { engine, nodes } of hubs) {
       for (const node of nodes) {
         if (engine === 'none') {
@@ -116,7 +123,10 @@ describe('the examples in hubs/ and forms/', () => {
       form.resources.map((resource) => resource.spec.kind),
       ['ExternalSecret'],
     );
-    const plain = text.replace(/      spec:\n        apiVersion: external-secrets\.io\/v1[\s\S]*$/, '      spec:\n        apiVersion: v1\n        kind: Secret\n        stringData:\n          DATABASE_PASSWORD: "{{ uid }}-secret"\n');
+    const plain = text.replace(
+      /      spec:\n        apiVersion: external-secrets\.io\/v1[\s\S]*$/,
+      '      spec:\n        apiVersion: v1\n        kind: Secret\n        stringData:\n          DATABASE_PASSWORD: "{{ uid }}-secret"\n',
+    );
     // Refused at load, before any row is read: lynq validate says so.
     assert.throws(() => parseForm('forms/plain.yaml', plain), /form saas-secrets, field spec\.manifests\[0\]\.spec\.stringData: is a Secret with plaintext data .*ExternalSecret/);
   });
@@ -125,10 +135,17 @@ describe('the examples in hubs/ and forms/', () => {
 describe('the container example in docker/', () => {
   test('the CronJob and its cache claim validate, and the cache outlives each run', async () => {
     const documents = parseAllDocuments(await readFile('docker/cronjob.yaml', 'utf8')).map((document) => document.toJS() as Record<string, unknown>);
-    assert.deepEqual(documents.map((document) => document.kind), ['PersistentVolumeClaim', 'CronJob']);
+    assert.deepEqual(
+      documents.map((document) => document.kind),
+      ['PersistentVolumeClaim', 'CronJob'],
+    );
     for (const document of documents) assert.equal(validateManifest(document), undefined, `${String(document.kind)} validates`);
     const [claim, cronJob] = documents as [{ metadata: { name: string } }, { spec: { concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: PodSpec } } } } }];
-    type PodSpec = { volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>; securityContext?: { fsGroup?: number }; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> };
+    type PodSpec = {
+      volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>;
+      securityContext?: { fsGroup?: number };
+      containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>;
+    };
     assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid', 'two syncs never share the cache at once');
     const pod = cronJob.spec.jobTemplate.spec.template.spec;
     const dockerfile = await readFile('docker/Dockerfile', 'utf8');

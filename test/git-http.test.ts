@@ -87,7 +87,10 @@ describe('the test git HTTP server', () => {
     const big = await commitFiles(work.dir, { 'big.bin': randomBytes(3 * 1024 * 1024).toString('base64') }, 'big');
     await work.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
     assert.equal(await revParse(bare, 'main'), big);
-    assert.ok(since(from).some((request) => request.path === '/big.git/git-receive-pack' && request.chunked), 'a chunked push');
+    assert.ok(
+      since(from).some((request) => request.path === '/big.git/git-receive-pack' && request.chunked),
+      'a chunked push',
+    );
 
     // Many local commits unknown to the server: the "have" lines make a request body
     // large enough for git to gzip it.
@@ -132,8 +135,14 @@ describe('openManifestsRepo over HTTP with a token', () => {
     assert.deepEqual([...(await fresh.readBlobs([...listing.values()])).values()], ['x: 1\n']);
 
     const seen = since(from);
-    assert.ok(seen.some((request) => request.authorized && request.path === '/manifests.git/git-receive-pack'), 'push went through the server');
-    assert.ok(seen.some((request) => request.authorized && request.path === '/manifests.git/git-upload-pack'), 'fetch went through the server');
+    assert.ok(
+      seen.some((request) => request.authorized && request.path === '/manifests.git/git-receive-pack'),
+      'push went through the server',
+    );
+    assert.ok(
+      seen.some((request) => request.authorized && request.path === '/manifests.git/git-upload-pack'),
+      'fetch went through the server',
+    );
     assert.ok(seen.every((request) => request.authorized || request.status === 401));
   });
 

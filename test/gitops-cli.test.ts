@@ -5,8 +5,7 @@ import { formYaml, hubYaml } from './helpers/config.ts';
 import { tempFiles } from './helpers/files.ts';
 
 describe('lynq bootstrap and lynq validate', () => {
-  const hub = (name: string, gitops: string) =>
-    hubYaml({ name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n${gitops}` });
+  const hub = (name: string, gitops: string) => hubYaml({ name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n${gitops}` });
 
   test('bootstrap prints the parent object per hub: an app-of-apps Application, or a parent Kustomization and its GitRepository', async () => {
     const files = await tempFiles({
@@ -82,7 +81,11 @@ spec:
       );
       const all = await lynq(['bootstrap', ...dirs]);
       assert.equal(all.code, 0);
-      assert.deepEqual([...all.out.matchAll(/^  name: (.+)$/gm)].map((match) => match[1]), ['lynq-argo', 'manifests', 'lynq-fluxed'], 'every hub with an engine, none for engine none');
+      assert.deepEqual(
+        [...all.out.matchAll(/^  name: (.+)$/gm)].map((match) => match[1]),
+        ['lynq-argo', 'manifests', 'lynq-fluxed'],
+        'every hub with an engine, none for engine none',
+      );
       const none = await lynq(['bootstrap', ...dirs, '--hub', 'plain']);
       assert.equal(none.code, 2);
       assert.match(none.err, /hub plain, field spec\.gitops\.engine: spec\.gitops\.engine is none/);

@@ -20,7 +20,6 @@ const LABELS = `  labels:
     lynq.sh/uid: acme
 `;
 
-
 describe('Argo CD: one Application per node', () => {
   test('at <appsRoot>/<hub>/<form>/<uid>.yaml: the node folder, the resources finalizer, lynq.sh labels, defaults from the hub', () => {
     const node = render('    engine: argocd\n');
@@ -57,7 +56,7 @@ ${LABELS}spec:
     assert.match(node.files.find((file) => file.name === 'service.yaml')!.content, /argocd\.argoproj\.io\/sync-wave: "2"/);
   });
 
-  test('the hub\'s settings: project, destination, repo and revision, sync policy and options', () => {
+  test("the hub's settings: project, destination, repo and revision, sync policy and options", () => {
     const node = render(`    engine: argocd
     appsRoot: deploy/apps
     argocd:
@@ -109,20 +108,26 @@ ${LABELS}spec:
       assert.equal(none.files.find((file) => file.name === name)?.content, argo.files.find((file) => file.name === name)?.content, name);
     }
     assert.doesNotMatch(none.files.find((file) => file.name === 'lynqnode.yaml')!.content, /gitops:/);
-    assert.match(argo.files.find((file) => file.name === 'lynqnode.yaml')!.content, /  gitops:\n    engine: argocd\n    objects:\n      - apiVersion: argoproj\.io\/v1alpha1\n        kind: Application\n        name: customers-web-acme\n        namespace: argocd\n/);
+    assert.match(
+      argo.files.find((file) => file.name === 'lynqnode.yaml')!.content,
+      /  gitops:\n    engine: argocd\n    objects:\n      - apiVersion: argoproj\.io\/v1alpha1\n        kind: Application\n        name: customers-web-acme\n        namespace: argocd\n/,
+    );
   });
 });
 
 describe('Flux: Kustomizations per node', () => {
   test('one DAG level: one Kustomization of the node folder, with prune, wait and the longest timeout', () => {
-    const node = render(`    engine: flux
+    const node = render(
+      `    engine: flux
     flux:
       sourceRef: { name: manifests, namespace: sources }
       interval: 5m
       retryInterval: 1m
       serviceAccountName: tenant-deployer
       targetNamespace: tenants
-`, `  configMaps:\n    - id: settings\n      nameTemplate: settings\n      timeoutSeconds: 90\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n`);
+`,
+      `  configMaps:\n    - id: settings\n      nameTemplate: settings\n      timeoutSeconds: 90\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n`,
+    );
     assert.equal(
       node.appFile?.content,
       `apiVersion: kustomize.toolkit.fluxcd.io/v1
@@ -219,29 +224,52 @@ describe('schema validation', () => {
     // What is wrong as written fails the form at load (lynq validate says it); what a row makes wrong fails the node.
     failsAtLoad(deployment('[{ image: nginx }]'), /form web, field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.name: is required \(Deployment schema\)$/);
     fails(deployment('[{ name: app, image: nginx }]', '"{{ plan }}"'), /resource app, field spec\.spec\.replicas: must be integer \(Deployment schema\)$/);
-    fails(deployment('[{ name: app, image: nginx, resources: { limits: { cpu: "{{ plan }}" } } }]'), /field spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/);
-    failsAtLoad(deployment('[{ name: app, image: nginx, resources: { limits: { cpu: lots } } }]'), /field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/);
-    failsAtLoad(deployment('[{ name: app }]').replace('kind: Deployment', 'kind: Deploymnet').replace('  deployments:', '  manifests:'), /field spec\.manifests\[0\]\.spec\.kind: Deploymnet is not a kind of apps\/v1 in the Kubernetes OpenAPI schema: did you mean Deployment\?/);
+    fails(
+      deployment('[{ name: app, image: nginx, resources: { limits: { cpu: "{{ plan }}" } } }]'),
+      /field spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/,
+    );
+    failsAtLoad(
+      deployment('[{ name: app, image: nginx, resources: { limits: { cpu: lots } } }]'),
+      /field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/,
+    );
+    failsAtLoad(
+      deployment('[{ name: app }]').replace('kind: Deployment', 'kind: Deploymnet').replace('  deployments:', '  manifests:'),
+      /field spec\.manifests\[0\]\.spec\.kind: Deploymnet is not a kind of apps\/v1 in the Kubernetes OpenAPI schema: did you mean Deployment\?/,
+    );
     assert.doesNotThrow(() => render('    engine: none\n', deployment('[{ name: app, image: nginx }]')));
   });
 
   test('kinds of other API groups are not checked; Argo CD and Flux kinds are, against their CRD schemas', () => {
     assert.equal(validateManifest({ apiVersion: 'example.com/v1', kind: 'Widget', spec: { anything: 1 } }), undefined);
-    assert.deepEqual(validateManifest({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'x' }, spec: { project: 'p', destination: {}, source: { repoURL: 'r', path: 7 } } }), {
-      path: 'spec.source.path',
-      message: 'must be string',
-    });
-    assert.deepEqual(validateManifest({ apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'x' }, spec: { interval: '5m', prune: 'yes', sourceRef: { kind: 'GitRepository', name: 's' } } }), {
-      path: 'spec.prune',
-      message: 'must be boolean',
-    });
+    assert.deepEqual(
+      validateManifest({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'x' }, spec: { project: 'p', destination: {}, source: { repoURL: 'r', path: 7 } } }),
+      {
+        path: 'spec.source.path',
+        message: 'must be string',
+      },
+    );
+    assert.deepEqual(
+      validateManifest({
+        apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+        kind: 'Kustomization',
+        metadata: { name: 'x' },
+        spec: { interval: '5m', prune: 'yes', sourceRef: { kind: 'GitRepository', name: 's' } },
+      }),
+      {
+        path: 'spec.prune',
+        message: 'must be boolean',
+      },
+    );
     assert.equal(pointerToPath('/metadata/labels/a~1b'), 'metadata.labels["a/b"]');
   });
 });
 
 describe('hub settings', () => {
   test('Argo CD needs a repository URL it can reach; the apps folder must be apart from the node folders', () => {
-    assert.throws(() => testHub({ spec: '  publish:\n    repo: ../manifests.git\n  gitops:\n    engine: argocd\n' }), (error: unknown) => error instanceof ConfigError && /field spec\.gitops\.argocd\.repoURL: is required/.test(error.message));
+    assert.throws(
+      () => testHub({ spec: '  publish:\n    repo: ../manifests.git\n  gitops:\n    engine: argocd\n' }),
+      (error: unknown) => error instanceof ConfigError && /field spec\.gitops\.argocd\.repoURL: is required/.test(error.message),
+    );
     assert.doesNotThrow(() => testHub({ spec: '  publish:\n    repo: ../manifests.git\n  gitops:\n    engine: none\n' }));
     assert.throws(() => testHub({ spec: '  gitops:\n    appsRoot: nodes/apps\n' }), /field spec\.gitops\.appsRoot: must be a folder apart from spec\.publish\.root/);
     assert.throws(() => testHub({ spec: '  gitops:\n    appsRoot: ../apps\n' }), /field spec\.gitops\.appsRoot: must be a folder inside the repository/);

@@ -45,7 +45,17 @@ describe('Flux: multi-level nodes (one Kustomization per DAG level)', () => {
   const node = (uid: string) => nodes.find((item) => item.metadata.name === `${uid}-web`)!;
 
   before(async () => {
-    world = await makeHealthWorld({ hub: 'lab', gitops: '    engine: flux\n', form: LEVELLED_FORM, rows: [['acme', 'gold'], ['globex', 'gold'], ['hooli', 'gold'], ['initech', 'gold']] });
+    world = await makeHealthWorld({
+      hub: 'lab',
+      gitops: '    engine: flux\n',
+      form: LEVELLED_FORM,
+      rows: [
+        ['acme', 'gold'],
+        ['globex', 'gold'],
+        ['hooli', 'gold'],
+        ['initech', 'gold'],
+      ],
+    });
     assert.equal((await world.sync()).code, 0);
     nodes = await world.lynqNodes();
     fake = await startKubeFake();
@@ -68,7 +78,15 @@ describe('Flux: multi-level nodes (one Kustomization per DAG level)', () => {
     const result = await world.status(['--kubeconfig', world.kubeconfigFile, '--json']);
     assert.equal(result.code, 1, result.err);
     const seen = byUid(result.out);
-    assert.deepEqual([...seen].map(([uid, item]) => [uid, item.phase]), [['acme', 'Ready'], ['globex', 'Progressing'], ['hooli', 'Degraded'], ['initech', 'Missing']]);
+    assert.deepEqual(
+      [...seen].map(([uid, item]) => [uid, item.phase]),
+      [
+        ['acme', 'Ready'],
+        ['globex', 'Progressing'],
+        ['hooli', 'Degraded'],
+        ['initech', 'Missing'],
+      ],
+    );
     assert.deepEqual(seen.get('acme')!.resources, { desired: 2, ready: 2, failed: 0 });
     // globex: level 0 (settings) is ready, level 1 (app) is still reconciling.
     assert.deepEqual(seen.get('globex')!.resources, { desired: 2, ready: 1, failed: 0 });
@@ -112,7 +130,10 @@ describe('thousands of nodes, and the sync read-back', () => {
     const lists = fake.requests.filter((request) => request.method === 'GET');
     assert.equal(lists.length, 6);
     const apps = lists.filter((request) => request.path.endsWith('/applications'));
-    assert.deepEqual(apps.map((request) => request.query.continue === undefined), [true, false, false]);
+    assert.deepEqual(
+      apps.map((request) => request.query.continue === undefined),
+      [true, false, false],
+    );
     assert.ok(lists.every((request) => request.query.limit === '500' && request.query.labelSelector === 'lynq.sh/hub=big'));
     assert.equal(fake.count('PATCH', '/lynqnodes/'), COUNT);
     const again = await world.status(['--kubeconfig', world.kubeconfigFile]);
@@ -122,7 +143,7 @@ describe('thousands of nodes, and the sync read-back', () => {
     fake.assertClean();
   });
 
-  test('lynq sync reads back after publishing (KUBECONFIG), nudges the changed node\'s Application (refresh: true), and a failing read-back never changes the exit code', async () => {
+  test("lynq sync reads back after publishing (KUBECONFIG), nudges the changed node's Application (refresh: true), and a failing read-back never changes the exit code", async () => {
     await world.db.exec("UPDATE customers SET plan = 'silver' WHERE id = 'c00007'");
     const before = fake.requests.length;
     const synced = await world.sync([]);
@@ -133,7 +154,10 @@ describe('thousands of nodes, and the sync read-back', () => {
     assert.equal(withCluster.code, 0, withCluster.err);
     assert.match(withCluster.out, /^big: Ready 1199, Progressing 1, Degraded 0, Missing 0, Unknown 0; 1 status\(es\) written; 1 engine object\(s\) nudged$/m);
     const nudges = fake.requests.slice(before).filter((request) => request.method === 'PATCH' && request.path.includes('/applications/'));
-    assert.deepEqual(nudges.map((request) => [request.path, request.body]), [['/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/big-web-c00007', { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } }]]);
+    assert.deepEqual(
+      nudges.map((request) => [request.path, request.body]),
+      [['/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/big-web-c00007', { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } }]],
+    );
     assert.equal(fake.get('Application', 'argocd', 'big-web-c00007')!.metadata.annotations?.['argocd.argoproj.io/refresh'], 'normal');
     // The cluster refuses: the sync still published and exits 0, and says why the read-back failed.
     await world.db.exec("UPDATE customers SET plan = 'gold' WHERE id = 'c00007'");

@@ -69,7 +69,10 @@ describe('Argo CD Applications (real objects from ../shared/fixtures/argocd)', (
   });
 
   test('a failed or errored sync operation: Degraded, with the revision it tried', () => {
-    for (const [file, phase] of [['application-op-failed.yaml', 'Failed'], ['application-op-error.yaml', 'Error']] as const) {
+    for (const [file, phase] of [
+      ['application-op-failed.yaml', 'Failed'],
+      ['application-op-error.yaml', 'Error'],
+    ] as const) {
       const seen = observeApplication(fixture('argocd', file));
       const verdict = phaseOf(seen, false);
       assert.equal(verdict.phase, 'Degraded', file);
@@ -158,7 +161,14 @@ describe('Flux Kustomizations (real objects from ../shared/fixtures/flux)', () =
     const ready = observeKustomization(fixture('flux', 'kustomization-ready.yaml'));
     const busy = observeKustomization(fixture('flux', 'kustomization-reconciling-healthchecks.yaml'));
     const both = (second: EngineObservation | undefined, applied = true) =>
-      nodePhase({ objects: [{ observation: ready, applied: true }, { observation: second, applied }], sinceCommitSeconds: 5, timeoutSeconds: 300 }).phase;
+      nodePhase({
+        objects: [
+          { observation: ready, applied: true },
+          { observation: second, applied },
+        ],
+        sinceCommitSeconds: 5,
+        timeoutSeconds: 300,
+      }).phase;
     assert.equal(both(ready), 'Ready');
     assert.equal(both(ready, false), 'Progressing');
     assert.equal(both(busy), 'Progressing');

@@ -18,7 +18,8 @@ function grants(docs: readonly Doc[]): Set<string> {
   const out = new Set<string>();
   for (const doc of docs) {
     if (doc.kind !== 'Role') continue;
-    for (const rule of doc.rules ?? []) for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) out.add(`${doc.metadata.namespace} ${verb} ${group}/${resource}`);
+    for (const rule of doc.rules ?? [])
+      for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) out.add(`${doc.metadata.namespace} ${verb} ${group}/${resource}`);
   }
   return out;
 }
@@ -39,7 +40,10 @@ before(async () => {
     hub: 'shop',
     gitops: '    engine: argocd\n    refresh: true\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
     form: '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n',
-    rows: [['acme', 'gold'], ['globex', 'gold']],
+    rows: [
+      ['acme', 'gold'],
+      ['globex', 'gold'],
+    ],
   });
   fake = await startKubeFake();
   await world.writeKubeconfig(fake.kubeconfig());
@@ -68,11 +72,16 @@ test('docker/rbac.yaml grants exactly what the read-back does (rbac-refresh.yaml
   for (const docs of [rbac, refresh]) {
     const roles = docs.filter((doc) => doc.kind === 'Role').map((doc) => doc.metadata.name);
     const bound = docs.filter((doc) => doc.kind === 'RoleBinding').map((doc) => [doc.roleRef!.name, doc.subjects]);
-    assert.deepEqual(bound.map(([name]) => name), roles);
+    assert.deepEqual(
+      bound.map(([name]) => name),
+      roles,
+    );
     for (const [, subjects] of bound) assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: 'lynq-bridge', namespace: 'lynq' }]);
     assert.ok(!docs.some((doc) => doc.kind.startsWith('Cluster')));
   }
-  const cronJob = (await documents('docker/cronjob.yaml')).find((doc) => doc.kind === 'CronJob') as unknown as { spec: { jobTemplate: { spec: { template: { spec: { serviceAccountName: string } } } } } };
+  const cronJob = (await documents('docker/cronjob.yaml')).find((doc) => doc.kind === 'CronJob') as unknown as {
+    spec: { jobTemplate: { spec: { template: { spec: { serviceAccountName: string } } } } };
+  };
   assert.equal(cronJob.spec.jobTemplate.spec.template.spec.serviceAccountName, 'lynq-bridge');
 
   // A real sync with read-back, refresh and a 409: every request it makes is granted.

@@ -29,7 +29,16 @@ const FORM = `  configMaps:
               containers: [{ name: app, image: "nginx:{{ plan }}" }]
 `;
 
-type StatusJson = Array<{ hub: string; form: string; uid: string; phase: string; applied: boolean; commit: string | null; message: string; resources: { desired: number; ready: number; failed: number } }>;
+type StatusJson = Array<{
+  hub: string;
+  form: string;
+  uid: string;
+  phase: string;
+  applied: boolean;
+  commit: string | null;
+  message: string;
+  resources: { desired: number; ready: number; failed: number };
+}>;
 
 const byUid = (out: string) => new Map((JSON.parse(out) as StatusJson).map((node) => [node.uid, node]));
 const statusOf = (fake: KubeFake, name: string) => fake.get('LynqNode', 'tenants', name)?.status as Record<string, unknown> | undefined;
@@ -48,7 +57,14 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
       hub: 'shop',
       gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
       form: FORM,
-      rows: [['acme', 'gold'], ['globex', 'silver'], ['hooli', 'gold'], ['initech', 'gold'], ['umbrella', 'gold'], ['vandelay', 'gold']],
+      rows: [
+        ['acme', 'gold'],
+        ['globex', 'silver'],
+        ['hooli', 'gold'],
+        ['initech', 'gold'],
+        ['umbrella', 'gold'],
+        ['vandelay', 'gold'],
+      ],
     });
     assert.equal((await world.sync()).code, 0);
     first = await world.head();
@@ -76,13 +92,20 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     await world?.cleanup();
   });
 
-  test('one phase per node from the real objects; applied means the engine revision contains the node\'s last commit; statuses written; exit 1', async () => {
+  test("one phase per node from the real objects; applied means the engine revision contains the node's last commit; statuses written; exit 1", async () => {
     const result = await world.status(['--kubeconfig', world.kubeconfigFile, '--json']);
     assert.equal(result.code, 1, result.err);
     const seen = byUid(result.out);
     assert.deepEqual(
       [...seen].map(([uid, item]) => [uid, item.phase, item.applied]),
-      [['acme', 'Ready', true], ['globex', 'Progressing', false], ['hooli', 'Unknown', false], ['initech', 'Degraded', true], ['umbrella', 'Missing', false], ['vandelay', 'Ready', true]],
+      [
+        ['acme', 'Ready', true],
+        ['globex', 'Progressing', false],
+        ['hooli', 'Unknown', false],
+        ['initech', 'Degraded', true],
+        ['umbrella', 'Missing', false],
+        ['vandelay', 'Ready', true],
+      ],
     );
     // acme's last commit is the first one (only globex changed since), which the head contains.
     assert.equal(seen.get('acme')!.commit, first);
@@ -93,26 +116,43 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
 
     // Requests: one LIST of Applications and one of LynqNodes (namespaced, by the hub's label, limit 500), then status patches.
     const lists = fake.requests.filter((request) => request.method === 'GET');
-    assert.deepEqual(lists.map((request) => [request.path, request.query]), [
-      ['/apis/argoproj.io/v1alpha1/namespaces/argocd/applications', { labelSelector: 'lynq.sh/hub=shop', limit: '500' }],
-      ['/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes', { labelSelector: 'lynq.sh/hub=shop', limit: '500' }],
-    ]);
+    assert.deepEqual(
+      lists.map((request) => [request.path, request.query]),
+      [
+        ['/apis/argoproj.io/v1alpha1/namespaces/argocd/applications', { labelSelector: 'lynq.sh/hub=shop', limit: '500' }],
+        ['/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes', { labelSelector: 'lynq.sh/hub=shop', limit: '500' }],
+      ],
+    );
     // Five LynqNodes exist; vandelay's is skipped, not an error.
-    assert.deepEqual(patches(fake).map((request) => [request.path, request.contentType]).sort(), ['acme', 'globex', 'hooli', 'initech', 'umbrella'].map((uid) => [`/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes/${uid}-web/status`, 'application/merge-patch+json']));
+    assert.deepEqual(
+      patches(fake)
+        .map((request) => [request.path, request.contentType])
+        .sort(),
+      ['acme', 'globex', 'hooli', 'initech', 'umbrella'].map((uid) => [`/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes/${uid}-web/status`, 'application/merge-patch+json']),
+    );
     const acme = statusOf(fake, 'acme-web')!;
     assert.equal(acme.phase, 'Ready');
     assert.deepEqual([acme.desiredResources, acme.readyResources, acme.failedResources], [2, 2, 0]);
     assert.deepEqual(acme.git, { lastCommit: first, lastCommitTime: (acme.git as { lastCommitTime: string }).lastCommitTime });
     assert.equal(acme.appliedRevision, second);
     const conditions = acme.conditions as Array<{ type: string; status: string; reason: string }>;
-    assert.deepEqual(conditions.map((condition) => [condition.type, condition.status, condition.reason]), [
-      ['Ready', 'True', 'Reconciled'],
-      ['Progressing', 'False', 'Reconciled'],
-      ['Degraded', 'False', 'Reconciled'],
-      ['Conflicted', 'False', 'NoConflict'],
-    ]);
+    assert.deepEqual(
+      conditions.map((condition) => [condition.type, condition.status, condition.reason]),
+      [
+        ['Ready', 'True', 'Reconciled'],
+        ['Progressing', 'False', 'Reconciled'],
+        ['Degraded', 'False', 'Reconciled'],
+        ['Conflicted', 'False', 'NoConflict'],
+      ],
+    );
     const initech = statusOf(fake, 'initech-web')!;
-    assert.deepEqual((initech.resourcePhases as Array<{ id: string; phase: string }>).map((item) => [item.id, item.phase]), [['app', 'Degraded'], ['settings', 'Ready']]);
+    assert.deepEqual(
+      (initech.resourcePhases as Array<{ id: string; phase: string }>).map((item) => [item.id, item.phase]),
+      [
+        ['app', 'Degraded'],
+        ['settings', 'Ready'],
+      ],
+    );
     assert.equal(statusOf(fake, 'umbrella-web')!.phase, 'Missing');
     assert.equal(fake.get('LynqNode', 'tenants', 'vandelay-web'), undefined);
     // Every status written is one the CRD in output-schema/ accepts (the API server would refuse others).
@@ -144,7 +184,12 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     fake.put('Application', argoApp(node('globex'), 'application-healthy-synced-op-succeeded.yaml', second));
     const result = await world.status(['--kubeconfig', world.kubeconfigFile, '--json']);
     assert.equal(byUid(result.out).get('globex')!.phase, 'Ready');
-    assert.deepEqual(patches(fake).slice(before).map((request) => request.path), ['/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes/globex-web/status']);
+    assert.deepEqual(
+      patches(fake)
+        .slice(before)
+        .map((request) => request.path),
+      ['/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes/globex-web/status'],
+    );
     const conditions = statusOf(fake, 'globex-web')!.conditions as Array<{ type: string; lastTransitionTime: string }>;
     assert.ok(conditions.every((condition) => typeof condition.lastTransitionTime === 'string'));
     fake.assertClean();
@@ -161,7 +206,10 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     const result = await world.status(['--kubeconfig', world.kubeconfigFile, '--json']);
     assert.equal(byUid(result.out).get('globex')!.phase, 'Degraded');
     const mine = fake.requests.slice(before).filter((request) => request.path.includes('globex-web'));
-    assert.deepEqual(mine.map((request) => request.method), ['PATCH', 'GET', 'PATCH']);
+    assert.deepEqual(
+      mine.map((request) => request.method),
+      ['PATCH', 'GET', 'PATCH'],
+    );
     assert.equal(statusOf(fake, 'globex-web')!.phase, 'Degraded');
     fake.assertClean();
   });
@@ -170,7 +218,10 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     await world.writeKubeconfig(fake.kubeconfig({ token: 'wrong-secret-token-42' }));
     const refused = await world.status(['--kubeconfig', world.kubeconfigFile], { LYNQ_LOG_LEVEL: 'debug' });
     assert.equal(refused.code, 3);
-    assert.match(refused.out, new RegExp(`shop: cluster-failed: listing applications\\.argoproj\\.io in namespace argocd: the credentials were refused \\(401 Unauthorized\\).*\\(server ${fake.url.replace(/\./g, '\\.')}\\)`));
+    assert.match(
+      refused.out,
+      new RegExp(`shop: cluster-failed: listing applications\\.argoproj\\.io in namespace argocd: the credentials were refused \\(401 Unauthorized\\).*\\(server ${fake.url.replace(/\./g, '\\.')}\\)`),
+    );
     assert.doesNotMatch(refused.out + refused.err, /wrong-secret-token-42/);
     await world.writeKubeconfig(fake.kubeconfig());
     fake.forbid('lynqnodes');

@@ -76,24 +76,46 @@ for (const type of ['mysql', 'postgresql'] as const) {
       const target = hub(type, db.name, '{ table: lynq_status }');
       const q = type === 'mysql' ? '`' : '"';
       const rows = async () =>
-        (await read(`SELECT hub, form, uid, phase, ready, message, ${q}commit${q} AS c, pull_request, updated_at FROM lynq_status ORDER BY uid`)).map((row) => [row.hub, row.form, row.uid, row.phase, Boolean(row.ready), row.message, row.c, row.pull_request, String(row.updated_at)]);
-      assert.deepEqual(await writeStatusTable(target, [health('acme', 'Ready', { commit: SHA }), health('globex', 'Degraded', { pullRequest: 12 }), health('hooli', 'Progressing')], testDeps()), { upserted: 3, deleted: 0 });
+        (await read(`SELECT hub, form, uid, phase, ready, message, ${q}commit${q} AS c, pull_request, updated_at FROM lynq_status ORDER BY uid`)).map((row) => [
+          row.hub,
+          row.form,
+          row.uid,
+          row.phase,
+          Boolean(row.ready),
+          row.message,
+          row.c,
+          row.pull_request,
+          String(row.updated_at),
+        ]);
+      assert.deepEqual(await writeStatusTable(target, [health('acme', 'Ready', { commit: SHA }), health('globex', 'Degraded', { pullRequest: 12 }), health('hooli', 'Progressing')], testDeps()), {
+        upserted: 3,
+        deleted: 0,
+      });
       const first = await rows();
-      assert.deepEqual(first.map((row) => row.slice(0, 8)), [
-        ['shop', 'web', 'acme', 'Ready', true, 'ready message', SHA, null],
-        ['shop', 'web', 'globex', 'Degraded', false, 'degraded message', null, 12],
-        ['shop', 'web', 'hooli', 'Progressing', false, 'progressing message', null, null],
-      ]);
+      assert.deepEqual(
+        first.map((row) => row.slice(0, 8)),
+        [
+          ['shop', 'web', 'acme', 'Ready', true, 'ready message', SHA, null],
+          ['shop', 'web', 'globex', 'Degraded', false, 'degraded message', null, 12],
+          ['shop', 'web', 'hooli', 'Progressing', false, 'progressing message', null, null],
+        ],
+      );
       // Same health again: nothing written, updated_at kept.
-      assert.deepEqual(await writeStatusTable(target, [health('acme', 'Ready', { commit: SHA }), health('globex', 'Degraded', { pullRequest: 12 }), health('hooli', 'Progressing')], testDeps()), { upserted: 0, deleted: 0 });
+      assert.deepEqual(await writeStatusTable(target, [health('acme', 'Ready', { commit: SHA }), health('globex', 'Degraded', { pullRequest: 12 }), health('hooli', 'Progressing')], testDeps()), {
+        upserted: 0,
+        deleted: 0,
+      });
       assert.deepEqual(await rows(), first);
       // globex recovers, hooli's node is gone: one upsert, one delete.
       assert.deepEqual(await writeStatusTable(target, [health('acme', 'Ready', { commit: SHA }), health('globex', 'Ready', { commit: SHA })], testDeps()), { upserted: 1, deleted: 1 });
       const last = await rows();
-      assert.deepEqual(last.map((row) => row.slice(2, 8)), [
-        ['acme', 'Ready', true, 'ready message', SHA, null],
-        ['globex', 'Ready', true, 'ready message', SHA, null],
-      ]);
+      assert.deepEqual(
+        last.map((row) => row.slice(2, 8)),
+        [
+          ['acme', 'Ready', true, 'ready message', SHA, null],
+          ['globex', 'Ready', true, 'ready message', SHA, null],
+        ],
+      );
       assert.equal(last[0]![8], first[0]![8], 'an unchanged row keeps its updated_at');
     });
 
@@ -120,16 +142,25 @@ for (const type of ['mysql', 'postgresql'] as const) {
       await writeStatusTable(target, [health('acme', 'Ready')], testDeps());
       await db.exec(`INSERT INTO shared_status (hub, form, uid, phase, ready, message) VALUES ('other', 'web', 'acme', 'Ready', true, '')`);
       assert.deepEqual(await writeStatusTable(target, [], testDeps()), { upserted: 0, deleted: 1 });
-      assert.deepEqual((await read('SELECT hub FROM shared_status')).map((row) => row.hub), ['other']);
+      assert.deepEqual(
+        (await read('SELECT hub FROM shared_status')).map((row) => row.hub),
+        ['other'],
+      );
     });
   });
 }
 
 test('statusWriteback: identifiers are checked, and an embedded pglite hub cannot have one', () => {
-  assert.throws(() => hub('postgresql', 'x', '{ table: "bad; drop" }'), (error: unknown) => error instanceof ConfigError && /spec\.statusWriteback\.table/.test(error.message) && /must be an SQL identifier/.test(error.message));
+  assert.throws(
+    () => hub('postgresql', 'x', '{ table: "bad; drop" }'),
+    (error: unknown) => error instanceof ConfigError && /spec\.statusWriteback\.table/.test(error.message) && /must be an SQL identifier/.test(error.message),
+  );
   assert.throws(
     () =>
-      parseHub('hubs/demo.yaml', 'apiVersion: operator.lynq.sh/v1\nkind: LynqHub\nmetadata: { name: demo }\nspec:\n  source: { type: pglite, pglite: { table: t } }\n  valueMappings: { uid: id, activate: active }\n  statusWriteback: { table: s }\n'),
+      parseHub(
+        'hubs/demo.yaml',
+        'apiVersion: operator.lynq.sh/v1\nkind: LynqHub\nmetadata: { name: demo }\nspec:\n  source: { type: pglite, pglite: { table: t } }\n  valueMappings: { uid: id, activate: active }\n  statusWriteback: { table: s }\n',
+      ),
     (error: unknown) => error instanceof ConfigError && /statusWriteback/.test(error.message) && /needs a mysql or postgresql source/.test(error.message),
   );
 });

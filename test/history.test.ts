@@ -15,7 +15,7 @@ type Entry = { commit: string; date: string; author: string; change: string; why
 
 describe('reading why from a message', () => {
   const node = { hub: 'customers', form: 'web', uid: 'acme' };
-  test('the body line, the pull-request table row, the trailer, or someone else\'s edit', () => {
+  test("the body line, the pull-request table row, the trailer, or someone else's edit", () => {
     assert.deepEqual(describeCommit('lynq(customers): 1 updated\n\nweb/acme: updated (columns changed: plan; form web changed) [settings]\n\nLynq-Hub: customers\nLynq-Node: web/acme updated', node), {
       change: 'updated',
       why: 'columns changed: plan; form web changed',
@@ -23,10 +23,14 @@ describe('reading why from a message', () => {
     assert.deepEqual(describeCommit('lynq(customers): 2 removed (#4)\n\n| `web/acme` | removed | row deleted \\| gone | settings |\n', node), { change: 'removed', why: 'row deleted | gone' });
     assert.deepEqual(describeCommit('lynq(customers): 300 updated\n\n… and 100 more nodes\n\nLynq-Hub: customers\nLynq-Node: web/acme updated', node), { change: 'updated', why: '' });
     assert.deepEqual(describeCommit('fix a typo by hand\n', node), { change: 'edited', why: 'not a bridge commit: fix a typo by hand' });
-    assert.deepEqual(describeCommit('lynq(customers): 1 added\n\nweb/acmecorp: added (new row)\n\nLynq-Hub: customers\nLynq-Node: web/acmecorp added', node), { change: 'changed', why: '' }, 'another uid with the same prefix is not this node');
+    assert.deepEqual(
+      describeCommit('lynq(customers): 1 added\n\nweb/acmecorp: added (new row)\n\nLynq-Hub: customers\nLynq-Node: web/acmecorp added', node),
+      { change: 'changed', why: '' },
+      'another uid with the same prefix is not this node',
+    );
   });
 
-  test('a node\'s paths: its folder, and its engine object file (under any engine, for earlier ones)', () => {
+  test("a node's paths: its folder, and its engine object file (under any engine, for earlier ones)", () => {
     const plain = parseHub('hubs/customers.yaml', hubYaml());
     assert.deepEqual(nodePaths(plain, 'nodes', 'web', 'acme'), ['nodes/customers/web/acme', 'apps/customers/web/acme.yaml']);
     const custom = parseHub('hubs/customers.yaml', hubYaml({ spec: '  gitops:\n    appsRoot: clusters/apps\n' }));
@@ -84,7 +88,10 @@ describe('lynq history (push mode, local repository)', () => {
       ],
     );
     const log = (await git(remote.dir, ['log', '--format=%H', 'main', '--', 'nodes/customers/web/acme'])).trim().split('\n');
-    assert.deepEqual(parsed.entries.map((entry) => entry.commit), log);
+    assert.deepEqual(
+      parsed.entries.map((entry) => entry.commit),
+      log,
+    );
     assert.ok(parsed.entries.every((entry) => entry.pullRequest === undefined && /^\d{4}-\d\d-\d\dT/.test(entry.date)));
 
     const text = await lynq(['history', 'customers/web/globex', ...args()], env);
@@ -95,7 +102,10 @@ describe('lynq history (push mode, local repository)', () => {
     assert.equal(lines.length, 3);
 
     const patched = await lynq(['history', 'customers/web/acme', '--patch', '--limit', '2', ...args()], env);
-    assert.match(patched.out, /^commit [0-9a-f]{40}\nAuthor: Lynq Bridge <lynq-bridge@users\.noreply\.github\.com>\nDate: {3}.*\nChange: removed: row deactivated\n\ndiff --git a\/nodes\/customers\/web\/acme\/kustomization\.yaml/m);
+    assert.match(
+      patched.out,
+      /^commit [0-9a-f]{40}\nAuthor: Lynq Bridge <lynq-bridge@users\.noreply\.github\.com>\nDate: {3}.*\nChange: removed: row deactivated\n\ndiff --git a\/nodes\/customers\/web\/acme\/kustomization\.yaml/m,
+    );
     assert.match(patched.out, /^-edited: by hand$/m);
     assert.equal((patched.out.match(/^commit /gm) ?? []).length, 2);
   });

@@ -29,7 +29,9 @@ test('lynq validate and lynq sync without a cluster never load @kubernetes/clien
   const bare = await makeBareRepo();
   const files = await tempFiles({
     'hubs/demo-seed.sql': await readFile('hubs/demo-seed.sql', 'utf8'),
-    'hubs/demo.yaml': (await readFile('hubs/demo.yaml', 'utf8')).replace('repo: ../.lynq/demo/manifests.git', `repo: ${bare.dir}`).replace('  deletionGuard:', '  gitops:\n    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n  deletionGuard:'),
+    'hubs/demo.yaml': (await readFile('hubs/demo.yaml', 'utf8'))
+      .replace('repo: ../.lynq/demo/manifests.git', `repo: ${bare.dir}`)
+      .replace('  deletionGuard:', '  gitops:\n    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n  deletionGuard:'),
   });
   await copyFile('forms/demo-web.yaml', path.join(files.dir, 'demo-web.yaml'));
   const dirs = ['--hubs', path.join(files.dir, 'hubs'), '--forms', files.dir];

@@ -74,7 +74,19 @@ describe("Lynq's published examples", () => {
   test('typed-values: the Deployment without a selector fails as the API server would refuse it; its typed fields are checked first', async () => {
     await assert.rejects(loadConfig(dirs('typed-values')), /typed-app\.yaml:\d+, form typed-app, field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)/);
     const config = await loadConfig(await withSelectors('typed-values'));
-    const values = { uid: 'acme', maxReplicas: '', mountToken: 'false', image: 'api:1', appPort: '8080', environment: 'prod', maxConns: '100', cpuLimit: '1.5', memoryLimit: '512', cpuRequest: '0.5', memoryRequest: '256' };
+    const values = {
+      uid: 'acme',
+      maxReplicas: '',
+      mountToken: 'false',
+      image: 'api:1',
+      appPort: '8080',
+      environment: 'prod',
+      maxConns: '100',
+      cpuLimit: '1.5',
+      memoryLimit: '512',
+      cpuRequest: '0.5',
+      memoryRequest: '256',
+    };
     // Lynq's example has no spec.selector, which apps/v1 requires (Lynq's apply would be refused too): refused at load above; with one, it renders.
     assert.equal(render(config, 'typed-app', values).app.spec.replicas, 2);
     // With a row whose typed value cannot convert, the typed filter fails first, naming the field.

@@ -121,7 +121,10 @@ describe('commit and push', () => {
     const bare = await bareRepo();
     const repo = await open(bare);
     assert.equal(await repo.fetch('main'), undefined);
-    const writes = new Map([['nodes/a.yaml', 'a: 1\n'], ['nodes/b/c.yaml', 'c: 3\n']]);
+    const writes = new Map([
+      ['nodes/a.yaml', 'a: 1\n'],
+      ['nodes/b/c.yaml', 'c: 3\n'],
+    ]);
     const commit = await repo.commit(commitInput({ writes, message: 'first' }));
     assert.match(commit, /^[0-9a-f]{40}$/);
     assert.equal(await repo.push(commit, 'main', undefined), 'pushed');
@@ -146,7 +149,10 @@ describe('commit and push', () => {
       commitInput({
         parent: head,
         deletes: ['nodes/a', 'nodes/c/gone.yaml'],
-        writes: new Map([['nodes/b/z.yaml', 'z: 30\n'], ['nodes/d/new.yaml', 'new: true\n']]),
+        writes: new Map([
+          ['nodes/b/z.yaml', 'z: 30\n'],
+          ['nodes/d/new.yaml', 'new: true\n'],
+        ]),
         message: 'lynq: update b, add d, remove a',
       }),
     );
@@ -155,7 +161,11 @@ describe('commit and push', () => {
     assert.equal(await repo.push(commit, 'main', head), 'pushed');
     assert.deepEqual(
       await readTree(bare, 'main'),
-      new Map([['keep.txt', 'kept\n'], ['nodes/b/z.yaml', 'z: 30\n'], ['nodes/d/new.yaml', 'new: true\n']]),
+      new Map([
+        ['keep.txt', 'kept\n'],
+        ['nodes/b/z.yaml', 'z: 30\n'],
+        ['nodes/d/new.yaml', 'new: true\n'],
+      ]),
     );
     assert.equal((await git(bare, ['rev-parse', 'main^'])).trim(), head);
     assert.equal(await commitCount(bare, 'main'), 2);
@@ -204,7 +214,13 @@ describe('commit and push', () => {
     const ours = await repo.commit(commitInput({ parent: head, writes: new Map([['nodes/ours.yaml', 'ours: 1\n']]) }));
     assert.equal(await repo.push(ours, 'main', head), 'moved');
     assert.equal(await revParse(bare, 'main'), theirs, 'their commit is not overwritten');
-    assert.deepEqual(await readTree(bare, 'main'), new Map([['nodes/a.yaml', 'a: 1\n'], ['nodes/theirs.yaml', 'theirs: 1\n']]));
+    assert.deepEqual(
+      await readTree(bare, 'main'),
+      new Map([
+        ['nodes/a.yaml', 'a: 1\n'],
+        ['nodes/theirs.yaml', 'theirs: 1\n'],
+      ]),
+    );
 
     assert.equal(await repo.fetch('main'), theirs);
     assert.deepEqual([...(await repo.listTree(theirs, 'nodes')).keys()].sort(), ['nodes/a.yaml', 'nodes/theirs.yaml']);
@@ -266,11 +282,7 @@ describe('commit and push', () => {
 
 describe('wide folders: new folders are built apart and moved into place (fast-import-staging.ts)', () => {
   it('stages the highest new folder of at most 64 files, never an existing one', () => {
-    const paths = [
-      ...Array.from({ length: 100 }, (_, i) => [`nodes/h/web/n${i}/a.yaml`, `nodes/h/web/n${i}/levels/0/k.yaml`]).flat(),
-      'nodes/h/web/old/a.yaml',
-      'apps/h/web/n0.yaml',
-    ];
+    const paths = [...Array.from({ length: 100 }, (_, i) => [`nodes/h/web/n${i}/a.yaml`, `nodes/h/web/n${i}/levels/0/k.yaml`]).flat(), 'nodes/h/web/old/a.yaml', 'apps/h/web/n0.yaml'];
     const plan = stagingPlan(paths, (folder) => folder !== 'nodes/h/web/old' && folder !== 'apps');
     assert.equal(plan.folders.length, 101, 'one per new node folder (not nodes/h/web: 200 files; not the existing old), and apps/h');
     assert.deepEqual(plan.folders[0], { folder: 'nodes/h/web/n0', staging: `${STAGING_ROOT}/0/0` });
@@ -284,7 +296,10 @@ describe('wide folders: new folders are built apart and moved into place (fast-i
   it('builds the very tree git itself builds from the same files: new, existing and wide folders', async () => {
     const seed: Record<string, string> = { 'nodes/h/web/old/a.yaml': 'old a\n', 'nodes/h/web/old/b.yaml': 'old b\n', 'README.md': 'hi\n' };
     const { bare, head } = await seededRemote(seed);
-    const writes = new Map<string, string>([['nodes/h/web/old/a.yaml', 'new a\n'], ['apps/h/web/old.yaml', 'app\n']]);
+    const writes = new Map<string, string>([
+      ['nodes/h/web/old/a.yaml', 'new a\n'],
+      ['apps/h/web/old.yaml', 'app\n'],
+    ]);
     for (let i = 0; i < 150; i++) for (const name of ['a.yaml', 'b.yaml', 'levels/0/k.yaml']) writes.set(`nodes/h/web/n${String(i).padStart(3, '0')}/${name}`, `${i} ${name}\n`);
     for (let i = 0; i < 80; i++) writes.set(`nodes/h/big/f${i}.yaml`, `${i}\n`);
     const repo = await open(bare);
@@ -305,7 +320,10 @@ describe('wide folders: new folders are built apart and moved into place (fast-i
     const { bare, head } = await seededRemote({ [`${STAGING_ROOT}/0/0/mine.txt`]: 'mine\n' });
     const repo = await open(bare);
     await repo.fetch('main');
-    const writes = new Map([['nodes/h/web/n/a.yaml', 'a\n'], ['nodes/h/web/n/b.yaml', 'b\n']]);
+    const writes = new Map([
+      ['nodes/h/web/n/a.yaml', 'a\n'],
+      ['nodes/h/web/n/b.yaml', 'b\n'],
+    ]);
     const commit = await repo.commit(commitInput({ parent: head, writes }));
     await repo.push(commit, 'main', head);
     assert.deepEqual(await readTree(bare, 'main'), new Map([[`${STAGING_ROOT}/0/0/mine.txt`, 'mine\n'], ...writes]));
@@ -464,9 +482,7 @@ describe('regressions', () => {
     const { bare, head } = await seededRemote({ 'a.txt': '0\n' });
     const repo = await open(bare);
     await repo.fetch('main');
-    const ids = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => repo.commit(commitInput({ parent: head, writes: new Map([[`f${i}.txt`, `${i}\n`]]), message: `c${i}` }))),
-    );
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => repo.commit(commitInput({ parent: head, writes: new Map([[`f${i}.txt`, `${i}\n`]]), message: `c${i}` }))));
     assert.equal(new Set(ids).size, 6);
     for (const [i, id] of ids.entries()) {
       const listing = await repo.listTree(id, `f${i}.txt`);

@@ -61,7 +61,15 @@ describe('schema errors', () => {
     const suffixed = await validateHub(hubYaml().replace('table: customers', 'table: {{ uid }}-customers'));
     assert.equal(suffixed.code, 2);
     assert.match(suffixed.err, /customers\.yaml:13: quote the template/);
-    const form = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}') }, (dir) => ['validate', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', 'x']);
+    const form = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}') }, (dir) => [
+      'validate',
+      '--hubs',
+      `${dir}/hubs`,
+      '--forms',
+      `${dir}/forms`,
+      '--repo',
+      'x',
+    ]);
     assert.equal(form.code, 2);
     assert.match(form.err, /web\.yaml:9, .*quote it, e\.g\. "\{\{ uid \}\}"/);
   });

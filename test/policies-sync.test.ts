@@ -79,7 +79,11 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     assert.equal(removed.code, 0, removed.out);
     assert.match((await logMessages(remote.dir, 'main'))[0]!, /web\/acme: removed \(row deactivated\)/);
     const now = await tree();
-    assert.deepEqual([...now.keys()].filter((file) => file.includes('acme')), [], 'the node folder and its Application are gone');
+    assert.deepEqual(
+      [...now.keys()].filter((file) => file.includes('acme')),
+      [],
+      'the node folder and its Application are gone',
+    );
     // Argo CD deletes the pruned Application's resources (its finalizer) except Delete=false
     // ones; Flux prunes the Kustomization's inventory except prune: disabled ones.
     assert.match(first.get('apps/customers/web/acme.yaml')!, /  finalizers:\n    - resources-finalizer\.argocd\.argoproj\.io\n/);
@@ -171,12 +175,18 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     // deletes an Application's workloads): the deletion guard holds it, as it holds rows.
     const guarded = await sync();
     assert.equal(guarded.code, 1, guarded.out);
-    assert.match(guarded.out, /customers\/web\/acme: held \(its engine object \(Argo CD Application or Flux Kustomization\) removed: spec\.gitops\.engine is none; held back by the deletion guard: 3 of 3 nodes would be removed/);
+    assert.match(
+      guarded.out,
+      /customers\/web\/acme: held \(its engine object \(Argo CD Application or Flux Kustomization\) removed: spec\.gitops\.engine is none; held back by the deletion guard: 3 of 3 nodes would be removed/,
+    );
     assert.deepEqual(await tree(), flux, 'nothing changes while held');
     const allowed = await sync('--allow-deletions');
     assert.equal(allowed.code, 0, allowed.out);
     const none = await tree();
-    assert.deepEqual([...none.keys()].filter((file) => file.startsWith('apps/') || file.includes('/levels/')), []);
+    assert.deepEqual(
+      [...none.keys()].filter((file) => file.startsWith('apps/') || file.includes('/levels/')),
+      [],
+    );
     assert.equal(none.get(node('acme', 'ns.yaml')), before.get(node('acme', 'ns.yaml')), 'policy annotations do not depend on the engine');
   });
 });

@@ -53,7 +53,7 @@ ${annotations ? `  annotations:\n${annotations}` : ''}${LABELS}data:
 `;
 
 describe('Lynq policies, rendered', () => {
-  test('dependIds: DAG levels become sync waves (level 0 has none: Argo CD\'s default wave)', () => {
+  test("dependIds: DAG levels become sync waves (level 0 has none: Argo CD's default wave)", () => {
     const node = render(`  configMaps:\n${configMap('a', '      patchStrategy: merge\n')}${configMap('b', '      patchStrategy: merge\n', 'a')}${configMap('c', '      patchStrategy: merge\n', 'b')}`);
     assert.equal(file(node, 'a.yaml'), configMapFile('a', ''));
     assert.equal(file(node, 'b.yaml'), configMapFile('b', '    argocd.argoproj.io/sync-wave: "1"\n'));
@@ -76,7 +76,7 @@ describe('Lynq policies, rendered', () => {
     assert.equal(file(node, 'merged.yaml'), configMapFile('merged', ''));
   });
 
-  test('sync options a form sets itself are kept, the bridge\'s added after them', () => {
+  test("sync options a form sets itself are kept, the bridge's added after them", () => {
     const node = render(`  configMaps:\n${configMap('own', '      deletionPolicy: Retain\n      annotationsTemplate:\n        argocd.argoproj.io/sync-options: "Validate=false,Prune=true"\n')}`);
     assert.equal(parse(file(node, 'own.yaml')).metadata.annotations['argocd.argoproj.io/sync-options'], 'Validate=false,Prune=true,Delete=false,ServerSideApply=true');
   });
@@ -86,8 +86,10 @@ describe('Lynq policies, rendered', () => {
     assert.equal(file(node, 'once.yaml'), configMapFile('once', '    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n'));
   });
 
-  test('the LynqNode records each file\'s blob and every policy that is not Lynq\'s default, for conflicts and health read-back', () => {
-    const node = render(`  configMaps:\n${configMap('a')}${configMap('b', '      conflictPolicy: Force\n      waitForReady: false\n      timeoutSeconds: 60\n      skipOnDependencyFailure: false\n', 'a')}`);
+  test("the LynqNode records each file's blob and every policy that is not Lynq's default, for conflicts and health read-back", () => {
+    const node = render(
+      `  configMaps:\n${configMap('a')}${configMap('b', '      conflictPolicy: Force\n      waitForReady: false\n      timeoutSeconds: 60\n      skipOnDependencyFailure: false\n', 'a')}`,
+    );
     const lynqNode = file(node, 'lynqnode.yaml');
     const resources = lynqNode.slice(lynqNode.indexOf('  resources:\n'), lynqNode.indexOf('  templateRef:'));
     assert.equal(
@@ -119,7 +121,7 @@ describe('Lynq policies, rendered', () => {
     );
   });
 
-  test('ignoreFields: ignoreDifferences in the node\'s Application, respected on sync', () => {
+  test("ignoreFields: ignoreDifferences in the node's Application, respected on sync", () => {
     const lists = `  deployments:
     - id: app
       nameTemplate: app

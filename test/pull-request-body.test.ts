@@ -20,7 +20,7 @@ const change = (uid: string, status: NodeChange['status'], reasons: string[]): N
 const noDiff = { text: '', files: 0, omittedFiles: 0, totalChars: 0 };
 
 describe('the pull-request body', () => {
-  test('a hub of thousands of nodes stays under GitHub\'s limit: the table is capped, the trailers give way first', () => {
+  test("a hub of thousands of nodes stays under GitHub's limit: the table is capped, the trailers give way first", () => {
     const nodes = Array.from({ length: 3000 }, (_, i) => change(`n${i}`, 'updated', ['columns changed: plan | tier']));
     const body = pullRequestBody({ hub: 'customers', branch: 'lynq/customers', target: 'main', nodes, diff: noDiff, labels: [] });
     assert.ok(body.length < MAX_BODY_CHARS, `${body.length}`);

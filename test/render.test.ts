@@ -107,7 +107,7 @@ describe('rendering a node', () => {
     assert.deepEqual(fileOf(node, 'kustomization.yaml').resources, ['settings.yaml', 'app.yaml', 'lynqnode.yaml']);
   });
 
-  test('a row value never changes a manifest\'s structure', () => {
+  test("a row value never changes a manifest's structure", () => {
     const node = renderNode(context(CONFIG_MAP), row('acme', { note: 'x\nkind: ClusterRole', plan: 'gold' }));
     const text = node.files.find((file) => file.name === 'settings.yaml')!.content;
     const docs = text.split(/^---$/m);
@@ -176,8 +176,14 @@ describe('rendering a node', () => {
     assertRenderError(() => renderNode(context(cm('      labelsTemplate:\n        tier: "{{ note }}"\n')), row('acme', { note: 'has space' })), /label tier="has space"/);
     assertRenderError(() => renderNode(context(cm('      targetNamespace: "{{ plan }}_ns"\n')), row('acme')), /field targetNamespace: namespace "gold_ns"/);
     // The same mistakes written into the form itself fail it at load (test/static-checks.test.ts); made by a row, they fail the node.
-    assertRenderError(() => renderNode(context(cm('').replace('kind: ConfigMap', 'kind: "{{ note }}"')), row('acme', { note: 'Service' })), /in the configMaps list, so its kind must be ConfigMap, not Service/);
-    assertRenderError(() => renderNode(context(cm('').replace('        apiVersion: v1\n', '        apiVersion: "{{ note }}"\n')), row('acme', { note: '' })), /field spec\.apiVersion: the manifest has no apiVersion/);
+    assertRenderError(
+      () => renderNode(context(cm('').replace('kind: ConfigMap', 'kind: "{{ note }}"')), row('acme', { note: 'Service' })),
+      /in the configMaps list, so its kind must be ConfigMap, not Service/,
+    );
+    assertRenderError(
+      () => renderNode(context(cm('').replace('        apiVersion: v1\n', '        apiVersion: "{{ note }}"\n')), row('acme', { note: '' })),
+      /field spec\.apiVersion: the manifest has no apiVersion/,
+    );
     assertRenderError(() => renderNode(context(cm('', '"{{ note }}"')), row('acme', { note: '' })), /has no name/);
   });
 
@@ -188,7 +194,10 @@ describe('rendering a node', () => {
 
   test('plaintext Secrets are refused, pointing at the alternatives', () => {
     const secret = `  secrets:\n    - id: creds\n      nameTemplate: "{{ uid }}-creds"\n      spec:\n        apiVersion: v1\n        kind: Secret\n        stringData: "{{ note | fromJson }}"\n`;
-    assertRenderError(() => renderNode(context(secret), row('acme', { note: '{"password":"x"}' })), /resource creds, field spec\.stringData: is a Secret with plaintext data .*SealedSecret.*ExternalSecret.*SOPS/);
+    assertRenderError(
+      () => renderNode(context(secret), row('acme', { note: '{"password":"x"}' })),
+      /resource creds, field spec\.stringData: is a Secret with plaintext data .*SealedSecret.*ExternalSecret.*SOPS/,
+    );
     const sealed = `  manifests:\n    - id: creds\n      nameTemplate: "{{ uid }}-creds"\n      spec:\n        apiVersion: bitnami.com/v1alpha1\n        kind: SealedSecret\n        spec:\n          encryptedData:\n            password: AgBy3i4OJSWK+PiTySYZZA==\n`;
     assert.equal(fileOf(renderNode(context(sealed), row('acme')), 'creds.yaml').kind, 'SealedSecret');
   });

@@ -25,7 +25,13 @@ const node = (status: NodeStatus, causes: ChangeCause[] = [], writes = 1): NodeC
 describe('routing rules', () => {
   test('kinds left out follow the mode; held removals go by pull request when anything does', () => {
     assert.deepEqual(resolveRouting({ mode: 'push', routing: undefined }), { added: 'push', rowChanged: 'push', formChanged: 'push', removed: 'push', held: 'hold' });
-    assert.deepEqual(resolveRouting({ mode: 'pull-request', routing: { added: 'push' } }), { added: 'push', rowChanged: 'pull-request', formChanged: 'pull-request', removed: 'pull-request', held: 'pull-request' });
+    assert.deepEqual(resolveRouting({ mode: 'pull-request', routing: { added: 'push' } }), {
+      added: 'push',
+      rowChanged: 'pull-request',
+      formChanged: 'pull-request',
+      removed: 'pull-request',
+      held: 'pull-request',
+    });
     assert.equal(resolveRouting({ mode: 'push', routing: { removed: 'pull-request' } }).held, 'pull-request');
     assert.equal(resolveRouting({ mode: 'pull-request', routing: { held: 'hold' } }).held, 'hold');
   });
@@ -51,8 +57,14 @@ describe('routing rules', () => {
     assert.equal(routeNode(node('updated', ['row', 'form']), routing), 'pull-request');
     const plan = { hub: 'customers', nodes: [node('added'), node('updated', ['form']), node('unchanged', [], 0), node('held')], rendered: 3, existingNodes: 4 };
     const routed = routePlan(plan, routing);
-    assert.deepEqual(routed.push.map((item) => item.status), ['added']);
-    assert.deepEqual(routed.propose.map((item) => item.status), ['updated', 'held']);
+    assert.deepEqual(
+      routed.push.map((item) => item.status),
+      ['added'],
+    );
+    assert.deepEqual(
+      routed.propose.map((item) => item.status),
+      ['updated', 'held'],
+    );
   });
 
   test('the example hub in hubs/examples parses and routes as its comments say', async () => {
@@ -67,9 +79,12 @@ describe('routing end to end: push and pull request in one sync', () => {
   let db: TestDatabase;
   let world: World;
 
-  useWorld(`mode: push
+  useWorld(
+    `mode: push
 routing:
-  removed: pull-request`, (current) => ({ db, world } = current));
+  removed: pull-request`,
+    (current) => ({ db, world } = current),
+  );
 
   test('an added row is pushed to main while a removal waits in a pull request', async () => {
     const first = await world.sync();
@@ -86,7 +101,16 @@ routing:
     const [message] = await logMessages(world.bare, 'main');
     assert.equal(
       message,
-      ['lynq(customers): 1 added', '', 'web/hooli: added (new row) [settings]', '', 'Not in this commit: 1 proposed in lynq/customers (what Git had for them is kept).', '', 'Lynq-Hub: customers', 'Lynq-Node: web/hooli added'].join('\n'),
+      [
+        'lynq(customers): 1 added',
+        '',
+        'web/hooli: added (new row) [settings]',
+        '',
+        'Not in this commit: 1 proposed in lynq/customers (what Git had for them is kept).',
+        '',
+        'Lynq-Hub: customers',
+        'Lynq-Node: web/hooli added',
+      ].join('\n'),
     );
 
     const pull = world.github.pull(1);

@@ -73,7 +73,10 @@ function sourceSuite(suite: Suite): void {
 
     test('reads a table', async () => {
       const rows = await readHubRows(suite.hub({ table: 'nodes' }), deps);
-      assert.deepEqual(rows.map((row) => [row.uid, row.active]).sort(), [['acme', true], ['beta', false]]);
+      assert.deepEqual(rows.map((row) => [row.uid, row.active]).sort(), [
+        ['acme', true],
+        ['beta', false],
+      ]);
     });
 
     test('reads schema.table', async () => {
@@ -86,7 +89,10 @@ function sourceSuite(suite: Suite): void {
 
     test('runs a query with a JOIN', async () => {
       const rows = await readHubRows(suite.hub({ query: JOIN_QUERY }, { region: 'region' }), deps);
-      assert.deepEqual(rows.map((row) => [row.uid, row.values.region]).sort(), [['acme', 'eu'], ['beta', 'us']]);
+      assert.deepEqual(rows.map((row) => [row.uid, row.values.region]).sort(), [
+        ['acme', 'eu'],
+        ['beta', 'us'],
+      ]);
     });
 
     test('a query that returns a column name twice is a hub error naming it', async () => {
@@ -105,9 +111,18 @@ function sourceSuite(suite: Suite): void {
       assert.equal(typeof raw?.n_dec, 'string', 'DECIMAL must not become a lossy number');
       const rows = toHubRows(hub, result).sort((a, b) => a.uid.localeCompare(b.uid));
       assert.deepEqual(rows[0]?.values, {
-        uid: 'acme', activate: suite.truthy, nInt: '42', nBig: '9007199254740993', nDec: '12345678.9012', flag: suite.falsy,
-        day: '2024-02-29', at: '2024-01-02T03:04:05.678Z', stamp: '2024-01-02T03:04:05.000Z', note: 'line one\nline two',
-        maybe: '', doc: '{"a":1,"b":[true,null]}',
+        uid: 'acme',
+        activate: suite.truthy,
+        nInt: '42',
+        nBig: '9007199254740993',
+        nDec: '12345678.9012',
+        flag: suite.falsy,
+        day: '2024-02-29',
+        at: '2024-01-02T03:04:05.678Z',
+        stamp: '2024-01-02T03:04:05.000Z',
+        note: 'line one\nline two',
+        maybe: '',
+        doc: '{"a":1,"b":[true,null]}',
       });
       const empty = Object.fromEntries(Object.keys(EXTRA).map((key) => [key, '']));
       assert.deepEqual(rows[1]?.values, { ...empty, uid: 'beta', activate: suite.falsy });
@@ -143,7 +158,11 @@ const mysqlHub = (settings: Record<string, unknown>, extra?: Record<string, stri
   hubFor('mysql', { host: MARIADB.host, port: MARIADB.port, username: MARIADB.user, database: mariadb?.name, ...settings }, { extraValueMappings: extra });
 
 sourceSuite({
-  type: 'mysql', truthy: '1', falsy: '0', oddTable: "it's an `odd` table", sleepQuery: 'SELECT SLEEP(3) AS id, 1 AS active',
+  type: 'mysql',
+  truthy: '1',
+  falsy: '0',
+  oddTable: "it's an `odd` table",
+  sleepQuery: 'SELECT SLEEP(3) AS id, 1 AS active',
   schemaTable: () => `${mariadbOther?.name}.items`,
   setup: async () => {
     const [main, other] = await Promise.all([createMariadbDatabase(), createMariadbDatabase()]);
@@ -162,7 +181,11 @@ const pgHub = (settings: Record<string, unknown>, extra?: Record<string, string>
   hubFor('postgresql', { host: POSTGRES.host, port: POSTGRES.port, username: POSTGRES.user, database: postgres?.name, ...settings }, { extraValueMappings: extra });
 
 sourceSuite({
-  type: 'postgresql', truthy: 'true', falsy: 'false', oddTable: `it's an "odd" table`, sleepQuery: 'SELECT pg_sleep(3)',
+  type: 'postgresql',
+  truthy: 'true',
+  falsy: 'false',
+  oddTable: `it's an "odd" table`,
+  sleepQuery: 'SELECT pg_sleep(3)',
   schemaTable: () => 'inventory.items',
   setup: async () => {
     postgres = await createPostgresDatabase();
@@ -181,7 +204,11 @@ const pgliteHub = (hubDir: string, settings: Record<string, unknown>, extra?: Re
 let scratch = '';
 
 sourceSuite({
-  type: 'pglite', truthy: 'true', falsy: 'false', oddTable: `it's an "odd" table`, sleepQuery: 'SELECT pg_sleep(3)',
+  type: 'pglite',
+  truthy: 'true',
+  falsy: 'false',
+  oddTable: `it's an "odd" table`,
+  sleepQuery: 'SELECT pg_sleep(3)',
   schemaTable: () => 'inventory.items',
   setup: async () => {
     scratch = await mkdtemp(path.join(os.tmpdir(), 'lynq-pglite-'));

@@ -294,7 +294,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const result = await sync();
     assert.equal(result.code, 1, result.out);
     assert.match(result.out, /customers\/web\/acme: held \(form web removed; held back by the deletion guard/);
-    assert.match(result.out, /customers\/site\/acme: failed: hub customers, form site, uid "acme", resource settings: renders ConfigMap tenants\/acme-settings, which node web\/acme of this hub already renders/);
+    assert.match(
+      result.out,
+      /customers\/site\/acme: failed: hub customers, form site, uid "acme", resource settings: renders ConfigMap tenants\/acme-settings, which node web\/acme of this hub already renders/,
+    );
     assert.equal((await readTree(remote.dir, 'main')).has('nodes/customers/site/acme/settings.yaml'), false);
   });
 
@@ -372,7 +375,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     await rewrite(files.dir, 'hubs/customers.yaml', hubFile(db.name).replace('namespace: tenants', 'namespace: customers'));
     const hubChanged = await syncInProcess();
     assert.equal(hubChanged.plan.rendered, 3, 'the hub namespace is part of every input hash');
-    assert.deepEqual(hubChanged.plan.nodes.map((node) => node.causes), [['hub'], ['hub'], ['hub']]);
+    assert.deepEqual(
+      hubChanged.plan.nodes.map((node) => node.causes),
+      [['hub'], ['hub'], ['hub']],
+    );
   });
 
   test('hand edits anywhere in a node folder break its seal: the node is rendered again and put back', async () => {
@@ -382,7 +388,11 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     try {
       const lynqNode = published.get('nodes/customers/web/acme/lynqnode.yaml')!;
       // The LynqNode edited below its annotations (its input hash and seal left as they were).
-      await commitFiles(other.dir, { 'nodes/customers/web/acme/lynqnode.yaml': lynqNode.replace('hubId: customers', 'hubId: someone-else'), 'nodes/customers/web/globex/notes.yaml': 'added: by hand\n' }, 'hand edits');
+      await commitFiles(
+        other.dir,
+        { 'nodes/customers/web/acme/lynqnode.yaml': lynqNode.replace('hubId: customers', 'hubId: someone-else'), 'nodes/customers/web/globex/notes.yaml': 'added: by hand\n' },
+        'hand edits',
+      );
       await other.git('rm', '--quiet', 'nodes/customers/web/initech/kustomization.yaml');
       await other.git('commit', '--quiet', '-m', 'a file removed by hand');
       await other.git('push', '--quiet', 'origin', 'main');
@@ -392,7 +402,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const result = await syncInProcess();
     assert.equal(result.plan.rendered, 3);
     assert.deepEqual(result.statuses, { acme: 'updated', globex: 'updated', initech: 'updated' });
-    assert.deepEqual(result.plan.nodes.map((node) => node.causes), [['edit'], ['edit'], ['edit']]);
+    assert.deepEqual(
+      result.plan.nodes.map((node) => node.causes),
+      [['edit'], ['edit'], ['edit']],
+    );
     assert.deepEqual(await readTree(remote.dir, 'main'), published, 'every byte the bridge wrote is back, the added file gone');
     assert.equal((await syncInProcess()).plan.rendered, 0, 'and then the seals hold again');
   });

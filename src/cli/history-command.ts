@@ -57,7 +57,11 @@ function table(entries: readonly HistoryEntry[]): string {
   const rows = entries.map((entry) => [shortDate(entry.date), entry.commit.slice(0, 12), entry.author, entry.change, entry.pullRequest === undefined ? '' : `#${entry.pullRequest}`, entry.why]);
   const header = ['date', 'commit', 'author', 'change', 'pr', 'why'];
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[header, ...rows].map(line).join('\n')}\n`;
 }
 

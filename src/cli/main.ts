@@ -54,8 +54,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .showHelpAfterError()
     .addHelpText('after', HELP_AFTER);
 
-  const dirs = (command: Command): Command =>
-    command.option('--hubs <dir>', 'folder of LynqHub files', 'hubs').option('--forms <dir>', 'folder of LynqForm files', 'forms');
+  const dirs = (command: Command): Command => command.option('--hubs <dir>', 'folder of LynqHub files', 'hubs').option('--forms <dir>', 'folder of LynqForm files', 'forms');
 
   dirs(program.command('sync').description('sync every hub (or one) once: render, commit, push'))
     .option('--hub <name>', 'only this hub')
@@ -85,14 +84,12 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
   dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG'))
     .option('--repo <url-or-path>', 'check as a sync with this --repo would')
     .action(async (options) => {
-    code = await (await import('./validate-command.ts')).runValidate(options, io);
-  });
+      code = await (await import('./validate-command.ts')).runValidate(options, io);
+    });
 
-  dirs(program.command('render').description('print one node\'s manifests, from its database row').argument('<node>', 'hub/form/uid')).action(
-    async (node: string, options) => {
-      code = await (await import('./render-command.ts')).runRender(node, options, context);
-    },
-  );
+  dirs(program.command('render').description("print one node's manifests, from its database row").argument('<node>', 'hub/form/uid')).action(async (node: string, options) => {
+    code = await (await import('./render-command.ts')).runRender(node, options, context);
+  });
 
   dirs(program.command('bootstrap').description('print the parent object to apply once per hub, so Argo CD or Flux picks up every node'))
     .option('--hub <name>', 'only this hub')
@@ -102,7 +99,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
 
   dirs(program.command('history').description('every change to one node in the manifests repository: when, commit, author, why, pull request').argument('<node>', 'hub/form/uid'))
     .option('--repo <url-or-path>', 'manifests repository, instead of spec.publish.repo')
-    .option('--patch', 'show each change\'s diff')
+    .option('--patch', "show each change's diff")
     .option('--json', 'print JSON, for scripts')
     .option('--limit <n>', 'only the newest n changes', positiveInteger)
     .action(async (node: string, options) => {
@@ -119,7 +116,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       code = await (await import('./import-command.ts')).runImport(paths, options, io);
     });
 
-  dirs(program.command('status').description('read every node\'s health back from Argo CD or Flux; write LynqNode status and status tables'))
+  dirs(program.command('status').description("read every node's health back from Argo CD or Flux; write LynqNode status and status tables"))
     .option('--hub <name>', 'only this hub')
     .option('--kubeconfig <file>', 'the cluster (else KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--context <name>', 'the kubeconfig context to use')

@@ -38,7 +38,8 @@ export function repoUrlOf(hub: Hub, repoOverride: string | undefined): string {
 export async function openHubRepo(hub: Hub, options: RepoWiring): Promise<ManifestsRepo> {
   const url = repoUrlOf(hub, options.repoOverride);
   const auth = await resolveGitAuth(hub, options.secretEnv);
-  const open = (resolved: GitAuth | undefined) => openManifestsRepo({ url, cacheDir: options.cacheDir, logger: options.logger, registry: options.secretEnv.registry, auth: resolved, signal: options.signal });
+  const open = (resolved: GitAuth | undefined) =>
+    openManifestsRepo({ url, cacheDir: options.cacheDir, logger: options.logger, registry: options.secretEnv.registry, auth: resolved, signal: options.signal });
   // Without a git credential of its own, git borrows the forge's (a PAT, or a GitHub App's installation token).
   if (auth?.token === undefined && auth?.sshKeyFile === undefined && isRemoteUrl(url) && gitMayUseForgeToken(hub)) {
     const token = await (await options.credentials(hub))?.tokenFor(url);

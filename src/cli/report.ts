@@ -110,7 +110,11 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
     notes.push(...proposalNotes(result.hub, proposal, options.dryRun));
   }
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 || i > COLUMNS.length ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (i === 0 || i > COLUMNS.length ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   // A uid or a value from a row may hold a newline or a terminal escape: each note stays one line.
   return [...notes.map(printable), ...(notes.length > 0 ? [''] : []), line(header), ...rows.map(line), ''].join('\n');
 }

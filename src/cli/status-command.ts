@@ -36,7 +36,10 @@ export async function runStatus(options: StatusCommandOptions, context: CommandC
   const hubs = selected.filter((hub) => resolveGitops(hub).engine !== 'none');
   if (hubs.length === 0) {
     const which = options.hub !== undefined ? `hub ${options.hub} has` : 'no hub has';
-    throw new ConfigError(`${which} an engine (spec.gitops.engine: argocd or flux): there is nothing in the cluster to read back`, options.hub !== undefined ? { hub: options.hub, file: selected[0]?.file, field: 'spec.gitops.engine' } : {});
+    throw new ConfigError(
+      `${which} an engine (spec.gitops.engine: argocd or flux): there is nothing in the cluster to read back`,
+      options.hub !== undefined ? { hub: options.hub, file: selected[0]?.file, field: 'spec.gitops.engine' } : {},
+    );
   }
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true });
   if (access === undefined) throw new ConfigError('no cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster');
@@ -46,12 +49,24 @@ export async function runStatus(options: StatusCommandOptions, context: CommandC
   const clock = Date.now;
   const results: HubReadBack[] = [];
   for (const hub of hubs) {
-    results.push(await readBackHub(hub, { kube, openRepo: sync.openRepo, clock, logger: context.logger, statusTable: statusTableWriter(io.env, context.logger, context.secrets), memo: fileNodeMemo(defaultCacheDir(io.env)) }));
+    results.push(
+      await readBackHub(hub, {
+        kube,
+        openRepo: sync.openRepo,
+        clock,
+        logger: context.logger,
+        statusTable: statusTableWriter(io.env, context.logger, context.secrets),
+        memo: fileNodeMemo(defaultCacheDir(io.env)),
+      }),
+    );
   }
   io.out.write(options.json ? `${JSON.stringify(statusJson(results), null, 2)}\n` : statusText(results, options.problems));
   // A hub whose cluster or git could not be read has no health to report: that is not "some nodes are bad".
   if (results.some((result) => result.outcome !== 'read')) return EXIT_NOT_PUBLISHED;
-  const bad = results.some((result) => (result.outcome === 'read' && (result.tableError !== undefined || result.statuses.failed.length > 0 || result.nodes.some((node) => node.phase === 'Degraded' || node.phase === 'Missing'))));
+  const bad = results.some(
+    (result) =>
+      result.outcome === 'read' && (result.tableError !== undefined || result.statuses.failed.length > 0 || result.nodes.some((node) => node.phase === 'Degraded' || node.phase === 'Missing')),
+  );
   return bad ? EXIT_PARTIAL : EXIT_OK;
 }
 
@@ -98,5 +113,3 @@ export function statusText(results: readonly HubReadBack[], problemsOnly: boolea
   const summary = NODE_PHASES.map((phase) => `${phase} ${counts.get(phase) ?? 0}`).join(', ');
   return [...lines, ...(lines.length > 0 ? [''] : []), ...notes, summary, ''].join('\n');
 }
-
-

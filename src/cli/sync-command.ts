@@ -54,7 +54,16 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
   // A dry run writes nothing, so it neither takes nor waits for the lock.
   const lock = options.dryRun ? undefined : createHubLocker({ secretEnv: defaultSecretEnv(context.secrets, io.env), logger: context.logger, cacheDir: defaultCacheDir(io.env) });
   // The rollout gate reads health where a cluster is configured (as the read-back after the sync does).
-  deps.rolloutHealth = rolloutHealthFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: false, logger: context.logger, registry: context.secrets, clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) });
+  deps.rolloutHealth = rolloutHealthFrom({
+    kubeconfig: options.kubeconfig,
+    context: options.context,
+    env: io.env,
+    useHomeConfig: false,
+    logger: context.logger,
+    registry: context.secrets,
+    clock: deps.clock ?? Date.now,
+    memo: fileNodeMemo(defaultCacheDir(io.env)),
+  });
   const results: HubSyncResult[] = [];
   for (const hub of hubs) {
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
@@ -78,7 +87,19 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     else io.out.write(`hub ${hub.name}: skipped, sync lock held by ${result.holder}\n`);
   }
   // Health read-back: after publishing, never instead of it; its failures never change the exit code.
-  const health = options.dryRun ? [] : await readBackAfterSync(hubs, results, { kubeconfig: options.kubeconfig, context: options.context, env: io.env, logger: context.logger, registry: context.secrets, openRepo: deps.openRepo, statusTable: statusTableWriter(io.env, context.logger, context.secrets), clock: deps.clock ?? Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) });
+  const health = options.dryRun
+    ? []
+    : await readBackAfterSync(hubs, results, {
+        kubeconfig: options.kubeconfig,
+        context: options.context,
+        env: io.env,
+        logger: context.logger,
+        registry: context.secrets,
+        openRepo: deps.openRepo,
+        statusTable: statusTableWriter(io.env, context.logger, context.secrets),
+        clock: deps.clock ?? Date.now,
+        memo: fileNodeMemo(defaultCacheDir(io.env)),
+      });
   if (io.isTty) io.err.write('\r\x1b[2K');
   io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));
   if (health.length > 0) io.out.write(healthSummary(health));

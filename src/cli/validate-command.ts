@@ -24,7 +24,8 @@ export async function runValidate(options: { hubs: string; forms: string; repo?:
   if (problems.length > 0) return EXIT_CONFIG;
   // Not an error here (Lynq's own hub files have no spec.publish), but lynq sync and lynq history stop on it.
   for (const hub of config.hubs.values()) {
-    if (hub.spec.publish.repo === undefined && options.repo === undefined) io.out.write(`note: hub ${hub.name} (${hub.file}) has no spec.publish.repo: lynq sync and lynq history need one, or --repo\n`);
+    if (hub.spec.publish.repo === undefined && options.repo === undefined)
+      io.out.write(`note: hub ${hub.name} (${hub.file}) has no spec.publish.repo: lynq sync and lynq history need one, or --repo\n`);
   }
   // Not errors: where Argo CD or Flux cannot express a policy exactly, say so per resource.
   for (const form of config.forms) for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);

@@ -65,9 +65,7 @@ export const RESOURCE_LISTS = {
 export type ResourceList = keyof typeof RESOURCE_LISTS;
 export const RESOURCE_LIST_NAMES = Object.keys(RESOURCE_LISTS) as ResourceList[];
 
-const resourceLists = Object.fromEntries(
-  RESOURCE_LIST_NAMES.map((list) => [list, z.array(TResource).default([])]),
-) as { [K in ResourceList]: z.ZodDefault<z.ZodArray<typeof TResource>> };
+const resourceLists = Object.fromEntries(RESOURCE_LIST_NAMES.map((list) => [list, z.array(TResource).default([])])) as { [K in ResourceList]: z.ZodDefault<z.ZodArray<typeof TResource>> };
 
 export const FormSpec = z.strictObject({
   hubId: ObjectName,

@@ -11,11 +11,7 @@ export const ObjectName = DnsLabel;
  * Where a secret comes from without a cluster: an environment variable, a file, or
  * Lynq's `{ name, key }` Secret reference read from a mounted Secret directory.
  */
-export const SecretRef = z.union([
-  z.strictObject({ env: z.string().min(1) }),
-  z.strictObject({ file: z.string().min(1) }),
-  z.strictObject({ name: z.string().min(1), key: z.string().min(1) }),
-]);
+export const SecretRef = z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) }), z.strictObject({ name: z.string().min(1), key: z.string().min(1) })]);
 export type SecretRef = z.infer<typeof SecretRef>;
 
 export const TlsOptions = z.strictObject({
@@ -56,7 +52,10 @@ export const SqlServerSource = z.strictObject({
   tls: TlsOptions.optional(),
   ...timeouts(),
   /** PostgreSQL only: `lynq serve` LISTENs on this channel and syncs the hub at once on a notification. */
-  notifyChannel: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain lowercase identifier (letters, digits, "_"; at most 63)').optional(),
+  notifyChannel: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain lowercase identifier (letters, digits, "_"; at most 63)')
+    .optional(),
 });
 export type SqlServerSource = z.infer<typeof SqlServerSource>;
 
@@ -85,7 +84,8 @@ export const HubSource = z
   .superRefine((source, ctx) => {
     const interval = parseSyncInterval(source.syncInterval);
     if ('error' in interval) ctx.addIssue({ code: 'custom', path: ['syncInterval'], message: interval.error });
-    if (source.mysql?.notifyChannel !== undefined) ctx.addIssue({ code: 'custom', path: ['mysql', 'notifyChannel'], message: 'MySQL has no LISTEN/NOTIFY; use the webhook (POST /hooks/sync/<hub>) instead' });
+    if (source.mysql?.notifyChannel !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['mysql', 'notifyChannel'], message: 'MySQL has no LISTEN/NOTIFY; use the webhook (POST /hooks/sync/<hub>) instead' });
     const settings = source[source.type];
     if (settings === undefined) {
       ctx.addIssue({ code: 'custom', path: [source.type], message: `type is ${source.type}, so spec.source.${source.type} is required` });
@@ -186,36 +186,36 @@ export const Platform = z.strictObject({
 });
 export type Platform = z.infer<typeof Platform>;
 
-export const Publish = z.strictObject({
-  /** The manifests repository: a URL or a local path, without credentials (those go in `auth`). `--repo` overrides it. */
-  repo: z
-    .string()
-    .min(1)
-    .optional()
-    .superRefine((repo, ctx) => {
-      const problem = repo === undefined ? undefined : urlCredentialProblem(repo);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  branch: z.string().min(1).default('main'),
-  /** Folder in the repository that holds `<hub>/<form>/<uid>/`. */
-  root: z.string().min(1).default('nodes'),
-  author: z
-    .strictObject({ name: z.string().min(1), email: z.string().min(1) })
-    .default({ name: 'Lynq Bridge', email: 'lynq-bridge@users.noreply.github.com' }),
-  auth: PublishAuth.optional(),
-  /** How many times a push rejected because the remote moved is tried again on the new head. */
-  maxPushAttempts: z.number().int().min(1).max(20).default(5),
-  /** `push`: every change is committed to `branch`; `pull-request`: every change waits in one pull request. `routing` refines it per kind of change. */
-  mode: z.enum(['push', 'pull-request']).default('push'),
-  routing: Routing.optional(),
-  pullRequest: PullRequestSettings.prefault({}),
-  platform: Platform.optional(),
-}).superRefine((publish, ctx) => {
-  // The bot branch is rebuilt and force-pushed every sync: it can never be the target.
-  if (publish.pullRequest.branch === publish.branch) {
-    ctx.addIssue({ code: 'custom', path: ['pullRequest', 'branch'], message: `must differ from spec.publish.branch (${publish.branch}): the bridge rebuilds and force-pushes this branch` });
-  }
-});
+export const Publish = z
+  .strictObject({
+    /** The manifests repository: a URL or a local path, without credentials (those go in `auth`). `--repo` overrides it. */
+    repo: z
+      .string()
+      .min(1)
+      .optional()
+      .superRefine((repo, ctx) => {
+        const problem = repo === undefined ? undefined : urlCredentialProblem(repo);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    branch: z.string().min(1).default('main'),
+    /** Folder in the repository that holds `<hub>/<form>/<uid>/`. */
+    root: z.string().min(1).default('nodes'),
+    author: z.strictObject({ name: z.string().min(1), email: z.string().min(1) }).default({ name: 'Lynq Bridge', email: 'lynq-bridge@users.noreply.github.com' }),
+    auth: PublishAuth.optional(),
+    /** How many times a push rejected because the remote moved is tried again on the new head. */
+    maxPushAttempts: z.number().int().min(1).max(20).default(5),
+    /** `push`: every change is committed to `branch`; `pull-request`: every change waits in one pull request. `routing` refines it per kind of change. */
+    mode: z.enum(['push', 'pull-request']).default('push'),
+    routing: Routing.optional(),
+    pullRequest: PullRequestSettings.prefault({}),
+    platform: Platform.optional(),
+  })
+  .superRefine((publish, ctx) => {
+    // The bot branch is rebuilt and force-pushed every sync: it can never be the target.
+    if (publish.pullRequest.branch === publish.branch) {
+      ctx.addIssue({ code: 'custom', path: ['pullRequest', 'branch'], message: `must differ from spec.publish.branch (${publish.branch}): the bridge rebuilds and force-pushes this branch` });
+    }
+  });
 export type Publish = z.infer<typeof Publish>;
 
 export const DeletionGuard = z.strictObject({
@@ -224,7 +224,10 @@ export const DeletionGuard = z.strictObject({
 });
 
 /** An SQL identifier the bridge quotes itself: letters, digits and `_`, so no quoting rule of either database is ever in play. */
-const SqlIdentifier = z.string().max(63).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an SQL identifier: letters, digits and "_", not starting with a digit');
+const SqlIdentifier = z
+  .string()
+  .max(63)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an SQL identifier: letters, digits and "_", not starting with a digit');
 
 /** `spec.statusWriteback`: one row per node in a table of the hub's own database (health read-back). */
 export const StatusWriteback = z.strictObject({
@@ -236,17 +239,18 @@ export const StatusWriteback = z.strictObject({
 });
 export type StatusWriteback = z.infer<typeof StatusWriteback>;
 
-export const HubSpec = z.strictObject({
-  source: HubSource,
-  valueMappings: ValueMappings,
-  extraValueMappings: z.record(VariableName, z.string().min(1)).default({}),
-  publish: Publish.default(Publish.parse({})),
-  deletionGuard: DeletionGuard.default({ maxDeletePercent: 50 }),
-  /** Which engine (Argo CD, Flux, none) applies the nodes, and its settings. */
-  gitops: Gitops.prefault({}),
-  /** Health read-back writes one row per node into this table of the source database. */
-  statusWriteback: StatusWriteback.optional(),
-})
+export const HubSpec = z
+  .strictObject({
+    source: HubSource,
+    valueMappings: ValueMappings,
+    extraValueMappings: z.record(VariableName, z.string().min(1)).default({}),
+    publish: Publish.default(Publish.parse({})),
+    deletionGuard: DeletionGuard.default({ maxDeletePercent: 50 }),
+    /** Which engine (Argo CD, Flux, none) applies the nodes, and its settings. */
+    gitops: Gitops.prefault({}),
+    /** Health read-back writes one row per node into this table of the source database. */
+    statusWriteback: StatusWriteback.optional(),
+  })
   .superRefine(checkGitopsAgainstPublish)
   .superRefine((spec, ctx) => {
     if (spec.statusWriteback !== undefined && spec.source.type === 'pglite') {

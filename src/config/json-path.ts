@@ -8,11 +8,7 @@ import { ConfigError } from '../errors.ts';
  * JSON Pointer when it names one field, or a jq path when it has wildcards or filters.
  */
 
-type Segment =
-  | { type: 'key'; key: string }
-  | { type: 'index'; index: number }
-  | { type: 'wildcard' }
-  | { type: 'filter'; jq: string };
+type Segment = { type: 'key'; key: string } | { type: 'index'; index: number } | { type: 'wildcard' } | { type: 'filter'; jq: string };
 
 export type ArgoIgnorePath = { jsonPointer: string } | { jqPathExpression: string };
 

@@ -183,9 +183,7 @@ function describe(errors: readonly AjvError[]): SchemaProblem {
   const missing = first.keyword === 'required' ? String(first.params.missingProperty) : undefined;
   const path = pointerToPath(first.instancePath, missing);
   if (missing !== undefined) return { path, message: 'is required' };
-  const messages = errors
-    .filter((error) => error.instancePath === first.instancePath && !['anyOf', 'oneOf', 'if'].includes(error.keyword))
-    .map((error) => error.message ?? error.keyword);
+  const messages = errors.filter((error) => error.instancePath === first.instancePath && !['anyOf', 'oneOf', 'if'].includes(error.keyword)).map((error) => error.message ?? error.keyword);
   return { path, message: [...new Set(messages)].join(' or ') };
 }
 
@@ -193,11 +191,14 @@ function describe(errors: readonly AjvError[]): SchemaProblem {
 export function pointerToPath(pointer: string, child?: string): string {
   const parts = pointerParts(pointer);
   if (child !== undefined) parts.push(child);
-  return parts
-    .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z0-9_-]+$/.test(part) ? `${i === 0 ? '' : '.'}${part}` : `[${JSON.stringify(part)}]`))
-    .join('');
+  return parts.map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z0-9_-]+$/.test(part) ? `${i === 0 ? '' : '.'}${part}` : `[${JSON.stringify(part)}]`)).join('');
 }
 
 function pointerParts(pointer: string): string[] {
-  return pointer === '' ? [] : pointer.slice(1).split('/').map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer === ''
+    ? []
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
 }

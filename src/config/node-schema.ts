@@ -19,7 +19,10 @@ export const NodeResourceRef = z.strictObject({
    * difference is an edit made in Git by someone else (conflictPolicy decides). Optional,
    * like the policies below, so LynqNodes written before it still read.
    */
-  blob: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+  blob: z
+    .string()
+    .regex(/^[0-9a-f]{40}$/)
+    .optional(),
   dependIds: z.array(z.string()).optional(),
   /** The resource's Lynq policies, for health read-back (Degraded after timeoutSeconds, skipped when a dependency failed). */
   creationPolicy: z.enum(['Once', 'WhenNeeded']).optional(),

@@ -15,11 +15,9 @@ import { validateManifest } from '../render/k8s-schema.ts';
 export function bootstrapYaml(hub: Hub): string {
   const gitops = resolveGitops(hub);
   if (gitops.engine === 'none') {
-    throw new ConfigError('spec.gitops.engine is none, so nothing applies this hub\'s nodes: set it to argocd or flux', { hub: hub.name, file: hub.file, field: 'spec.gitops.engine' });
+    throw new ConfigError("spec.gitops.engine is none, so nothing applies this hub's nodes: set it to argocd or flux", { hub: hub.name, file: hub.file, field: 'spec.gitops.engine' });
   }
-  const objects = (gitops.engine === 'argocd' ? [argoParentApplication(hub, gitops)] : fluxParentObjects(hub, gitops)).map(
-    (object) => withoutUndefined(object) as Record<string, unknown>,
-  );
+  const objects = (gitops.engine === 'argocd' ? [argoParentApplication(hub, gitops)] : fluxParentObjects(hub, gitops)).map((object) => withoutUndefined(object) as Record<string, unknown>);
   for (const object of objects) {
     const problem = validateManifest(object);
     if (problem !== undefined) throw new ConfigError(`the bootstrap ${String(object.kind)} does not validate: ${problem.path} ${problem.message}`, { hub: hub.name, file: hub.file });

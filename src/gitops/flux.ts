@@ -47,14 +47,7 @@ export function fluxKustomizations(gitops: ResolvedGitops, node: EngineNode): { 
   return { objects, nodeFiles };
 }
 
-function kustomization(
-  gitops: ResolvedGitops,
-  node: EngineNode,
-  name: string,
-  path: string,
-  resources: readonly EngineResource[],
-  dependsOn: string | undefined,
-): Record<string, unknown> {
+function kustomization(gitops: ResolvedGitops, node: EngineNode, name: string, path: string, resources: readonly EngineResource[], dependsOn: string | undefined): Record<string, unknown> {
   const settings = gitops.flux;
   const waiting = resources.filter((resource) => resource.waitForReady);
   const waitAll = settings.wait && waiting.length === resources.length;

@@ -64,7 +64,16 @@ export async function readGitNodes(
       engine: spec.gitops?.engine,
       objects: spec.gitops?.objects ?? [],
       // Only what the read-back uses, so the memo stays small.
-      resources: spec.resources.map(({ id: resourceId, apiVersion, kind, name, namespace, file: resourceFile, level, timeoutSeconds }) => ({ id: resourceId, apiVersion, kind, name, namespace, file: resourceFile, level, timeoutSeconds })),
+      resources: spec.resources.map(({ id: resourceId, apiVersion, kind, name, namespace, file: resourceFile, level, timeoutSeconds }) => ({
+        id: resourceId,
+        apiVersion,
+        kind,
+        name,
+        namespace,
+        file: resourceFile,
+        level,
+        timeoutSeconds,
+      })),
       timeoutSeconds: Math.max(0, ...spec.resources.map((resource) => resource.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS)) || DEFAULT_TIMEOUT_SECONDS,
     };
     nodes.push({ form, uid, ...summary });

@@ -7,7 +7,13 @@ import type { NodeHealth } from './read-back.ts';
 import { commitOfRevision } from './revision.ts';
 
 /** How the LynqNode status write went for a hub. */
-export type StatusWriteResult = { patched: number; unchanged: number; notCreated: number; failed: Array<{ form: string; uid: string; error: string }>; requests: { list: number; get: number; patch: number } };
+export type StatusWriteResult = {
+  patched: number;
+  unchanged: number;
+  notCreated: number;
+  failed: Array<{ form: string; uid: string; error: string }>;
+  requests: { list: number; get: number; patch: number };
+};
 
 /** Lynq's condition types; the bridge owns all four. */
 const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Conflicted'] as const;
@@ -72,7 +78,13 @@ async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject |
     // 409: written by someone else since the LIST; read it again and compute from that.
     if (attempt === 1) object = await kube.find(LYNQ_NODE, node.namespace, node.name);
   }
-  throw new KubeError(`the LynqNode ${node.namespace}/${node.name} status kept changing under the bridge (409 twice)`, { hub: node.hub, form: node.form, uid: node.uid, server: kube.server, status: 409 });
+  throw new KubeError(`the LynqNode ${node.namespace}/${node.name} status kept changing under the bridge (409 twice)`, {
+    hub: node.hub,
+    form: node.form,
+    uid: node.uid,
+    server: kube.server,
+    status: 409,
+  });
 }
 
 /**
@@ -104,7 +116,8 @@ export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, n
       : (known as Condition),
   ];
   // Unknown is neither ready nor progressing nor degraded: say so on Ready rather than guess.
-  if (node.phase === 'Unknown') conditions[0] = { ...conditions[0]!, status: 'Unknown', lastTransitionTime: previous.get('Ready')?.status === 'Unknown' ? String(previous.get('Ready')!.lastTransitionTime) : now };
+  if (node.phase === 'Unknown')
+    conditions[0] = { ...conditions[0]!, status: 'Unknown', lastTransitionTime: previous.get('Ready')?.status === 'Unknown' ? String(previous.get('Ready')!.lastTransitionTime) : now };
   const git: Record<string, unknown> = {};
   if (node.commit !== undefined) {
     git.lastCommit = node.commit.commit;

@@ -51,10 +51,7 @@ export function nodePhase(input: PhaseInput): PhaseVerdict {
  * 3's appTree mode) is Ready once in sync at an applied revision. Where the engine does
  * not list them (Flux), a resource follows the Kustomization that applies it.
  */
-export function resourcePhase(
-  parent: { observation: EngineObservation | undefined; applied: boolean },
-  own: ObservedResource | undefined,
-): ResourcePhase {
+export function resourcePhase(parent: { observation: EngineObservation | undefined; applied: boolean }, own: ObservedResource | undefined): ResourcePhase {
   const observation = parent.observation;
   if (observation === undefined || !observation.reported) return 'Pending';
   if (observation.resources !== undefined) {

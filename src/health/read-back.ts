@@ -82,7 +82,8 @@ export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
 
   // One LIST per kind and namespace the hub's engine objects live in (one namespace, in practice).
   const wanted = new Map<string, { kind: string; namespace: string }>();
-  for (const node of nodes) for (const object of node.objects) if (READERS[object.kind] !== undefined) wanted.set(`${object.kind}/${object.namespace}`, { kind: object.kind, namespace: object.namespace });
+  for (const node of nodes)
+    for (const object of node.objects) if (READERS[object.kind] !== undefined) wanted.set(`${object.kind}/${object.namespace}`, { kind: object.kind, namespace: object.namespace });
   const inCluster = new Map<string, KubeObject>();
   for (const { kind, namespace } of [...wanted.values()].sort((a, b) => `${a.kind}/${a.namespace}`.localeCompare(`${b.kind}/${b.namespace}`))) {
     for (const object of await input.kube.list(READERS[kind]!.resource, namespace, hubSelector(input.hub))) {
@@ -126,11 +127,16 @@ function judge(
   const resourcePhases = node.resources.map((resource) => {
     const index = objects.length > 1 ? Math.max(0, levels.indexOf(resource.level)) : 0;
     const parent = objects[index] ?? { observation: undefined, applied: false };
-    const own = parent.observation?.resources?.find(
-      (item) => item.kind === resource.kind && item.name === resource.name && (item.namespace ?? '') === (resource.namespace ?? item.namespace ?? ''),
-    );
+    const own = parent.observation?.resources?.find((item) => item.kind === resource.kind && item.name === resource.name && (item.namespace ?? '') === (resource.namespace ?? item.namespace ?? ''));
     const phase = resourcePhase(parent, own);
-    return { id: resource.id, kind: resource.kind, name: resource.name, namespace: resource.namespace, phase, message: phase === 'Degraded' ? (own?.message ?? parent.observation?.message) : undefined };
+    return {
+      id: resource.id,
+      kind: resource.kind,
+      name: resource.name,
+      namespace: resource.namespace,
+      phase,
+      message: phase === 'Degraded' ? (own?.message ?? parent.observation?.message) : undefined,
+    };
   });
   const key = `${node.form}/${node.uid}`;
   const open = input.openPullRequests?.get(key);

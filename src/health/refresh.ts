@@ -19,7 +19,11 @@ function nudge(kind: string, now: number): { resource: KubeResource; annotations
  * (a merge patch of the annotation only). An object not in the cluster yet is skipped;
  * a refusal is reported, and changes nothing that was published.
  */
-export async function nudgeEngines(kube: KubeClient, objects: readonly EngineObjectRef[], options: { clock: () => number; logger: Logger }): Promise<{ nudged: number; skipped: number; failed: string[] }> {
+export async function nudgeEngines(
+  kube: KubeClient,
+  objects: readonly EngineObjectRef[],
+  options: { clock: () => number; logger: Logger },
+): Promise<{ nudged: number; skipped: number; failed: string[] }> {
   const out = { nudged: 0, skipped: 0, failed: [] as string[] };
   for (const object of objects) {
     const what = nudge(object.kind, options.clock());

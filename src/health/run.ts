@@ -38,7 +38,17 @@ export type ReadBackContext = {
  * written stays). Per-node status write failures are in `statuses.failed`.
  */
 export type HubReadBack =
-  | { hub: string; outcome: 'read'; nodes: NodeHealth[]; unreadable: string[]; statuses: StatusWriteResult; table?: { upserted: number; deleted: number }; tableError?: string; listRequests: number; nudged?: { nudged: number; skipped: number; failed: string[] } }
+  | {
+      hub: string;
+      outcome: 'read';
+      nodes: NodeHealth[];
+      unreadable: string[];
+      statuses: StatusWriteResult;
+      table?: { upserted: number; deleted: number };
+      tableError?: string;
+      listRequests: number;
+      nudged?: { nudged: number; skipped: number; failed: string[] };
+    }
   | { hub: string; outcome: 'cluster-failed' | 'failed'; error: string };
 
 /** Read one hub's health back and write it to its LynqNodes and status table. */

@@ -78,15 +78,23 @@ async function sync(db: Db, dialect: Dialect, table: string, hub: string, rows: 
     const before = new Map(existing.map((row) => [`${String(row.form)}/${String(row.uid)}`, row]));
     const changed = rows.filter((row) => {
       const old = before.get(`${row.form}/${row.uid}`);
-      return old === undefined || String(old.phase) !== row.phase || Boolean(old.ready) !== row.ready || String(old.message) !== row.message || (old.commit ?? null) !== row.commit || (old.pull_request === null || old.pull_request === undefined ? null : Number(old.pull_request)) !== row.pull_request;
+      return (
+        old === undefined ||
+        String(old.phase) !== row.phase ||
+        Boolean(old.ready) !== row.ready ||
+        String(old.message) !== row.message ||
+        (old.commit ?? null) !== row.commit ||
+        (old.pull_request === null || old.pull_request === undefined ? null : Number(old.pull_request)) !== row.pull_request
+      );
     });
     const keep = new Set(rows.map((row) => `${row.form}/${row.uid}`));
     const gone = [...before.keys()].filter((key) => !keep.has(key)).map((key) => key.split('/') as [string, string]);
     const names = ['hub', ...columns];
     const updates = columns.filter((column) => column !== 'form' && column !== 'uid').concat([]);
-    const upsert = dialect === 'mysql'
-      ? `ON DUPLICATE KEY UPDATE ${[...updates.map((column) => `${q(column)} = VALUES(${q(column)})`), `${q('updated_at')} = CURRENT_TIMESTAMP(3)`].join(', ')}`
-      : `ON CONFLICT (${q('hub')}, ${q('form')}, ${q('uid')}) DO UPDATE SET ${[...updates.map((column) => `${q(column)} = EXCLUDED.${q(column)}`), `${q('updated_at')} = now()`].join(', ')}`;
+    const upsert =
+      dialect === 'mysql'
+        ? `ON DUPLICATE KEY UPDATE ${[...updates.map((column) => `${q(column)} = VALUES(${q(column)})`), `${q('updated_at')} = CURRENT_TIMESTAMP(3)`].join(', ')}`
+        : `ON CONFLICT (${q('hub')}, ${q('form')}, ${q('uid')}) DO UPDATE SET ${[...updates.map((column) => `${q(column)} = EXCLUDED.${q(column)}`), `${q('updated_at')} = now()`].join(', ')}`;
     for (let start = 0; start < changed.length; start += BATCH) {
       const batch = changed.slice(start, start + BATCH);
       const values: unknown[] = [];

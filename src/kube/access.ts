@@ -8,9 +8,7 @@ import path from 'node:path';
  * pay its start-up): `--kubeconfig FILE`, then `KUBECONFIG` (a list of files, merged),
  * then `~/.kube/config`, then the in-cluster service account.
  */
-export type ClusterAccess =
-  | { source: 'flag' | 'env' | 'home'; files: string[]; context: string | undefined }
-  | { source: 'in-cluster'; files: []; context: undefined };
+export type ClusterAccess = { source: 'flag' | 'env' | 'home'; files: string[]; context: string | undefined } | { source: 'in-cluster'; files: []; context: undefined };
 
 export type AccessOptions = {
   kubeconfig?: string;

@@ -99,7 +99,13 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     // Its row may be one that cannot say which node it is: it fails, and keeps what Git has.
     if (removal === 'row deleted' && prepared.unidentified.length > 0) {
       const rowsText = `row${prepared.unidentified.length === 1 ? '' : 's'} ${prepared.unidentified.join(', ')}`;
-      nodes.push(failed(hub.name, { form: gone.form, uid: gone.uid, error: `hub ${hub.name}, form ${gone.form}, uid ${JSON.stringify(gone.uid)}: no row has this uid, but ${rowsText} cannot say which node ${prepared.unidentified.length === 1 ? 'it is' : 'they are'} (see their errors); kept as it is until ${prepared.unidentified.length === 1 ? 'that row is' : 'those rows are'} fixed or deleted` }));
+      nodes.push(
+        failed(hub.name, {
+          form: gone.form,
+          uid: gone.uid,
+          error: `hub ${hub.name}, form ${gone.form}, uid ${JSON.stringify(gone.uid)}: no row has this uid, but ${rowsText} cannot say which node ${prepared.unidentified.length === 1 ? 'it is' : 'they are'} (see their errors); kept as it is until ${prepared.unidentified.length === 1 ? 'that row is' : 'those rows are'} fixed or deleted`,
+        }),
+      );
       continue;
     }
     nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'removed', reasons: [removal], removal, deletes });

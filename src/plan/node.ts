@@ -220,7 +220,6 @@ function lynqNodeResource(rendered: RenderedResource, resource: FormResource): R
   };
 }
 
-
 /** The annotations that carry the resource's Lynq policies to Argo CD and Flux, after its own. */
 function addPolicyAnnotations(metadata: Record<string, unknown>, resource: FormResource): void {
   const own: Record<string, string> = {};

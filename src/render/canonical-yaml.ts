@@ -140,16 +140,7 @@ export function scalarString(text: string): string {
 }
 
 function isPlainSafe(text: string): boolean {
-  return (
-    text.length > 0 &&
-    PLAIN.test(text) &&
-    !text.endsWith(' ') &&
-    !text.endsWith(':') &&
-    !text.includes(': ') &&
-    !SPECIAL_WORDS.test(text) &&
-    !NUMBER_LIKE.test(text) &&
-    !DATE_LIKE.test(text)
-  );
+  return text.length > 0 && PLAIN.test(text) && !text.endsWith(' ') && !text.endsWith(':') && !text.includes(': ') && !SPECIAL_WORDS.test(text) && !NUMBER_LIKE.test(text) && !DATE_LIKE.test(text);
 }
 
 // Characters that must never appear raw in output: controls, and the Unicode line
@@ -164,4 +155,3 @@ function quoted(text: string): string {
   // JSON escapes are valid in YAML double-quoted scalars; escape what JSON leaves raw.
   return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-

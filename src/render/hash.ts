@@ -5,7 +5,9 @@ import { compareStrings, isPlainObject } from './canonical-yaml.ts';
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (isPlainObject(value)) {
-    const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort(compareStrings);
+    const keys = Object.keys(value)
+      .filter((key) => value[key] !== undefined)
+      .sort(compareStrings);
     return `{${keys.map((key) => `${JSON.stringify(key)}:${stableJson(value[key])}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -18,6 +20,10 @@ export function sha256(text: string): string {
 /** The id git gives a file with this content; lets us compare with a tree without writing. */
 export function gitBlobId(content: string | Buffer): string {
   // Hashing the string directly saves copying every rendered file into a Buffer first.
-  if (typeof content === 'string') return createHash('sha1').update(`blob ${Buffer.byteLength(content, 'utf8')}\0`).update(content, 'utf8').digest('hex');
+  if (typeof content === 'string')
+    return createHash('sha1')
+      .update(`blob ${Buffer.byteLength(content, 'utf8')}\0`)
+      .update(content, 'utf8')
+      .digest('hex');
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }

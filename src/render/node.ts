@@ -65,13 +65,7 @@ export type ResourceContext = { hub: Hub; engine: TemplateEngine };
  * filled in and checked, and its own annotations (the policies' annotations are added by
  * the node, plan/node.ts). Throws a RenderError naming the resource and field.
  */
-export function renderResource(
-  context: ResourceContext,
-  resource: FormResource,
-  vars: TemplateVars,
-  lynqLabels: Record<string, string>,
-  where: ErrorWhere,
-): Record<string, unknown> {
+export function renderResource(context: ResourceContext, resource: FormResource, vars: TemplateVars, lynqLabels: Record<string, string>, where: ErrorWhere): Record<string, unknown> {
   const { engine } = context;
   const manifest = renderTree(engine, resource.spec, vars, where, 'spec');
   if (!isPlainObject(manifest)) throw new RenderError('spec did not render to a mapping', where);

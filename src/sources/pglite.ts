@@ -12,10 +12,7 @@ import type { RawRow, RowSource, SourceResult } from './types.ts';
 type WorkerData = { moduleUrl: string; dataDir: string | undefined; seedSql: string | undefined; sql: string };
 type Field = { name: string; dataTypeID: number };
 type Stage = 'open' | 'seed' | 'query';
-type WorkerMessage =
-  | { type: 'querying' }
-  | { type: 'rows'; fields: Field[]; rows: RawRow[] }
-  | { type: 'error'; stage: Stage; message: string; code: unknown };
+type WorkerMessage = { type: 'querying' } | { type: 'rows'; fields: Field[]; rows: RawRow[] } | { type: 'error'; stage: Stage; message: string; code: unknown };
 
 /**
  * PGlite runs Postgres in WebAssembly on the thread that calls it, and a running query
@@ -129,9 +126,7 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
         // It was new or empty before this run, so everything in it is what this run made.
         if (seedSql !== undefined && dataDir !== undefined && running?.failedStage === 'seed') {
           await running.exited;
-          await emptyDir(dataDir).catch((cause: unknown) =>
-            deps.logger.warn({ hub: hub.name, source: 'pglite', dataDir, err: causeText(cause, scrub) }, 'source cannot clear data directory'),
-          );
+          await emptyDir(dataDir).catch((cause: unknown) => deps.logger.warn({ hub: hub.name, source: 'pglite', dataDir, err: causeText(cause, scrub) }, 'source cannot clear data directory'));
         }
         throw error;
       }

@@ -76,12 +76,7 @@ export async function serverCredentials(
  * Read the CA, certificate and key files a hub names. Relative paths are taken from the
  * hub file's folder, like every other path in a hub, so a hub works from any cwd.
  */
-export async function readTlsMaterial(
-  tls: TlsOptions | undefined,
-  hubFile: string,
-  where: ErrorWhere,
-  field: string,
-): Promise<TlsMaterial | undefined> {
+export async function readTlsMaterial(tls: TlsOptions | undefined, hubFile: string, where: ErrorWhere, field: string): Promise<TlsMaterial | undefined> {
   if (tls === undefined || !tls.enabled) return undefined;
   const material: TlsMaterial = { rejectUnauthorized: tls.rejectUnauthorized };
   const files = [

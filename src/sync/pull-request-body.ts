@@ -22,7 +22,11 @@ export function parseMarker(body: string): PullRequestMarker | undefined {
   try {
     const raw = JSON.parse(match[1]!) as Partial<PullRequestMarker>;
     if (typeof raw.hub !== 'string') return undefined;
-    return { hub: raw.hub, branch: typeof raw.branch === 'string' ? raw.branch : '', labels: Array.isArray(raw.labels) ? raw.labels.filter((label): label is string => typeof label === 'string') : [] };
+    return {
+      hub: raw.hub,
+      branch: typeof raw.branch === 'string' ? raw.branch : '',
+      labels: Array.isArray(raw.labels) ? raw.labels.filter((label): label is string => typeof label === 'string') : [],
+    };
   } catch {
     return undefined;
   }
@@ -69,7 +73,10 @@ export function pullRequestBody(input: BodyInput): string {
     `This branch (\`${input.branch}\`) is rebuilt from \`${input.target}\` on every sync while the database asks for these changes; merging applies them. A commit pushed to it by someone else stops the bridge from updating it.`,
   ];
   if (held > 0) {
-    head.push('', `> **Held back by the deletion guard:** ${held} removal${held === 1 ? '' : 's'} in this pull request would otherwise have waited for \`--allow-deletions\`. Merging this pull request removes ${held === 1 ? 'that node' : 'those nodes'}.`);
+    head.push(
+      '',
+      `> **Held back by the deletion guard:** ${held} removal${held === 1 ? '' : 's'} in this pull request would otherwise have waited for \`--allow-deletions\`. Merging this pull request removes ${held === 1 ? 'that node' : 'those nodes'}.`,
+    );
   }
   if (input.waiting !== undefined && input.waiting.length > 0) {
     head.push('', `> **Rollout:** this pull request carries the next batch only; the rest wait for a slot and come in later syncs (${input.waiting.join('; ')}).`);

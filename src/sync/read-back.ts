@@ -56,7 +56,13 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
     const proposed = new Set(proposal?.nodes ?? []);
     const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
     const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
-    out.push(await readBackHub(hub, { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo }, { openPullRequests: open, conflicted, refresh }));
+    out.push(
+      await readBackHub(
+        hub,
+        { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo },
+        { openPullRequests: open, conflicted, refresh },
+      ),
+    );
   }
   return out;
 }

@@ -144,7 +144,22 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       try {
         const forge = await openForge(deps, hub);
         const time = (deps.clock ?? Date.now)() / 1000;
-        const input = { hub: hub.name, repo, forge, publisher: deps.publisher, logger: log, target: branch, base: head, branch: branchForPullRequests, nodes: routed.propose, existing: planned.existing, author, time, settings: hub.spec.publish.pullRequest, waiting: waitingNotes(plan) };
+        const input = {
+          hub: hub.name,
+          repo,
+          forge,
+          publisher: deps.publisher,
+          logger: log,
+          target: branch,
+          base: head,
+          branch: branchForPullRequests,
+          nodes: routed.propose,
+          existing: planned.existing,
+          author,
+          time,
+          settings: hub.spec.publish.pullRequest,
+          waiting: waitingNotes(plan),
+        };
         proposal = await proposeChanges(input);
       } catch (error) {
         if (!isLynqError(error) || error instanceof ConfigError) throw error;

@@ -88,7 +88,13 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const user = authenticate(req.headers.authorization, options);
-    const record: GitHttpRequest = { method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), query: url.search.replace(/^\?/, ''), authorized: user !== undefined, chunked: req.headers['transfer-encoding'] !== undefined };
+    const record: GitHttpRequest = {
+      method: req.method ?? 'GET',
+      path: decodeURIComponent(url.pathname),
+      query: url.search.replace(/^\?/, ''),
+      authorized: user !== undefined,
+      chunked: req.headers['transfer-encoding'] !== undefined,
+    };
     if (req.headers['content-encoding'] !== undefined) record.contentEncoding = req.headers['content-encoding'];
     requests.push(record);
 

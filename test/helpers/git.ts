@@ -34,15 +34,10 @@ export function git(cwd: string, args: readonly string[], options: { env?: NodeJ
 /** Like `git` but the raw bytes of stdout (for byte-exact checks). */
 export function gitBuffer(cwd: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      [...args],
-      { cwd, env: testGitEnv(options.env), encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`git ${args.join(' ')} (in ${cwd}) failed: ${stderr.toString('utf8').trim() || error.message}`, { cause: error }));
-        else resolve(stdout);
-      },
-    );
+    execFile('git', [...args], { cwd, env: testGitEnv(options.env), encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`git ${args.join(' ')} (in ${cwd}) failed: ${stderr.toString('utf8').trim() || error.message}`, { cause: error }));
+      else resolve(stdout);
+    });
   });
 }
 

@@ -117,10 +117,24 @@ export class FakeRepository {
     const headSha = await revParse(this.bareDir, `refs/heads/${head}`);
     const baseSha = await revParse(this.bareDir, `refs/heads/${base}`);
     if (headSha === undefined || baseSha === undefined) {
-      return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: headSha === undefined ? 'head' : 'base', code: 'invalid' }], documentation_url: 'https://docs.github.com/rest' } };
+      return {
+        status: 422,
+        body: {
+          message: 'Validation Failed',
+          errors: [{ resource: 'PullRequest', field: headSha === undefined ? 'head' : 'base', code: 'invalid' }],
+          documentation_url: 'https://docs.github.com/rest',
+        },
+      };
     }
     if (this.pulls.some((pull) => pull.state === 'open' && pull.head === head && pull.base === base)) {
-      return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${this.owner}:${head}.` }], documentation_url: 'https://docs.github.com/rest' } };
+      return {
+        status: 422,
+        body: {
+          message: 'Validation Failed',
+          errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${this.owner}:${head}.` }],
+          documentation_url: 'https://docs.github.com/rest',
+        },
+      };
     }
     const pull: StoredPull = {
       number: this.pulls.length + 1,

@@ -58,7 +58,10 @@ export async function makeHealthWorld(options: { hub: string; gitops: string; fo
     },
     async lynqNodes() {
       const listing = await git(bare.dir, ['ls-tree', '-r', 'main', '--', 'nodes/']);
-      const ids = listing.split('\n').filter((line) => line.endsWith('/lynqnode.yaml')).map((line) => line.split(/\s+/)[2]!);
+      const ids = listing
+        .split('\n')
+        .filter((line) => line.endsWith('/lynqnode.yaml'))
+        .map((line) => line.split(/\s+/)[2]!);
       return (await catBlobs(bare.dir, ids)).map((text) => parse(text) as Obj);
     },
     async writeKubeconfig(text) {
@@ -74,7 +77,7 @@ export async function makeHealthWorld(options: { hub: string; gitops: string; fo
 
 /** The engine objects a LynqNode names (spec.gitops.objects). */
 export function engineRefs(node: Obj): Array<{ kind: string; name: string; namespace: string }> {
-  return ((node.spec as { gitops?: { objects: Array<{ kind: string; name: string; namespace: string }> } }).gitops?.objects ?? []);
+  return (node.spec as { gitops?: { objects: Array<{ kind: string; name: string; namespace: string }> } }).gitops?.objects ?? [];
 }
 
 type NodeResource = { id: string; apiVersion: string; kind: string; name: string; namespace?: string };
@@ -96,7 +99,15 @@ export function argoApp(node: Obj, file: string, revision: string | undefined, o
     status.resources = resources.map((resource) => {
       const health = options.resourceHealth?.[resource.id] ?? 'Healthy';
       const group = resource.apiVersion.includes('/') ? resource.apiVersion.split('/')[0] : '';
-      return { group, version: resource.apiVersion.split('/').pop(), kind: resource.kind, name: resource.name, namespace: resource.namespace, status: synced, health: health === 'none' ? undefined : { status: health, ...(health === 'Degraded' ? { message: `Deployment "${resource.name}" exceeded its progress deadline` } : {}) } };
+      return {
+        group,
+        version: resource.apiVersion.split('/').pop(),
+        kind: resource.kind,
+        name: resource.name,
+        namespace: resource.namespace,
+        status: synced,
+        health: health === 'none' ? undefined : { status: health, ...(health === 'Degraded' ? { message: `Deployment "${resource.name}" exceeded its progress deadline` } : {}) },
+      };
     });
   }
   return object;

@@ -23,7 +23,9 @@ import { performance } from 'node:perf_hooks';
  * (`failNext`). Any other request is answered 501 and recorded, and `assertClean()`
  * fails the test on it and on queued replies never asked for.
  */
-export type Obj = Record<string, unknown> & { metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; generation?: number } };
+export type Obj = Record<string, unknown> & {
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; generation?: number };
+};
 
 type Kind = { group: string; version: string; plural: string; kind: string };
 export const KINDS: Record<string, Kind> = {
@@ -138,7 +140,14 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
       }
       const [, , , namespace = '', plural = '', name, sub] = match;
       if (forbidden.has(plural)) {
-        return reply(403, status(403, 'Forbidden', `${plural}.${kind.group} is forbidden: User "system:serviceaccount:lynq:lynq-bridge" cannot ${method === 'PATCH' ? 'patch' : 'list'} resource "${plural}" in API group "${kind.group}" in the namespace "${namespace}"`));
+        return reply(
+          403,
+          status(
+            403,
+            'Forbidden',
+            `${plural}.${kind.group} is forbidden: User "system:serviceaccount:lynq:lynq-bridge" cannot ${method === 'PATCH' ? 'patch' : 'list'} resource "${plural}" in API group "${kind.group}" in the namespace "${namespace}"`,
+          ),
+        );
       }
       const queuedIndex = queued.findIndex((item) => item.method === method && url.pathname.endsWith(item.pathEnd));
       if (queuedIndex !== -1) {
@@ -167,7 +176,10 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
           const [key, value] = selector.split('=');
           items = [...objects.values()].filter((object) => selector === '' || object.metadata.labels?.[key!] === value).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
           listing = String(++listingCounter);
-          listings.set(listing, items.map((item) => structuredClone(item)));
+          listings.set(
+            listing,
+            items.map((item) => structuredClone(item)),
+          );
           items = listings.get(listing)!;
         }
         const page = limit > 0 ? items.slice(offset, offset + limit) : items.slice(offset);
@@ -188,12 +200,23 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
         return reply(200, object);
       }
       if (method === 'PATCH') {
-        if (req.headers['content-type'] !== 'application/merge-patch+json') return reply(415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+        if (req.headers['content-type'] !== 'application/merge-patch+json')
+          return reply(
+            415,
+            status(
+              415,
+              'UnsupportedMediaType',
+              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+            ),
+          );
         if (object === undefined) return reply(404, status(404, 'NotFound', `${plural}.${kind.group} "${name}" not found`));
         const patch = body as { metadata?: { resourceVersion?: string }; status?: unknown };
         const expected = patch.metadata?.resourceVersion;
         if (expected !== undefined && expected !== object.metadata.resourceVersion) {
-          return reply(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${plural}.${kind.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+          return reply(
+            409,
+            status(409, 'Conflict', `Operation cannot be fulfilled on ${plural}.${kind.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`),
+          );
         }
         const merged = mergePatch(object, patch) as Obj;
         // The status subresource ignores everything but status; the main resource ignores status.
