@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { GitError as SimpleGitError, simpleGit, type SimpleGit } from 'simple-git';
 import { GitError, type ErrorWhere } from '../errors.ts';
 import type { SecretRegistry } from '../logger.ts';
 
@@ -54,19 +54,73 @@ export function gitEnvironment(options: GitOptions): NodeJS.ProcessEnv {
   return env;
 }
 
+/** What simple-git reports for a finished command, before it decides whether that failed. */
+type SimpleGitExit = { exitCode: number; stdOut: Buffer[]; stdErr: Buffer[] };
+
 /**
  * The one simple-git factory. simple-git refuses environments that set askpass, ssh
- * command or config paths unless told; here those values are ours, set just above.
+ * command or config paths unless told; here those values are ours (gitEnvironment).
+ * `timeoutMs` 0 leaves simple-git's own (inactivity) timeout off: gitText below
+ * enforces the runner's total-time rule through `signal` instead. Any exit code other
+ * than 0 fails (simple-git's default lets a silent exit 1 pass, `cat-file -e` says no that way).
  */
-export function createGit(dir: string, options: GitOptions): SimpleGit {
+export function createGit(dir: string, options: GitOptions, onExit?: (exit: SimpleGitExit) => void): SimpleGit {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return simpleGit({
     baseDir: dir,
     binary: 'git',
     maxConcurrentProcesses: 4,
-    timeout: { block: options.timeoutMs ?? DEFAULT_TIMEOUT_MS },
+    ...(timeoutMs > 0 ? { timeout: { block: timeoutMs } } : {}),
     ...(options.signal !== undefined ? { abort: options.signal } : {}),
+    errors: (error, result) => {
+      onExit?.(result);
+      return error ?? (result.exitCode !== 0 ? Buffer.concat([...result.stdOut, ...result.stdErr]) : undefined);
+    },
     unsafe: { allowUnsafeAskPass: true, allowUnsafeSshCommand: true, allowUnsafeConfigPaths: true },
   }).env(gitEnvironment(options));
+}
+
+/**
+ * A git command that reads or writes the local repository and prints text, through
+ * simple-git (the factory above), answered in the runner's RunResult shape so that both
+ * paths fail alike (gitFailure): the same environment, the same total-time timeout (a
+ * timer on the AbortSignal simple-git is given, not simple-git's inactivity timer) and
+ * the same abort. This is the one place simple-git's errors become ours (as `cause`).
+ *
+ * Not for commands that talk to a remote (ls-remote, fetch, push): simple-git stops a
+ * command by sending SIGINT to git alone, and git-remote-http (a child of git, in our
+ * own process group) lives on holding the connection; the runner starts git in its own
+ * process group and kills all of it. Not for commands that print nothing either (update-ref,
+ * cat-file -e): simple-git waits 50 ms more after a command that wrote no output.
+ */
+export async function gitText(dir: string, args: readonly string[], options: GitOptions): Promise<RunResult> {
+  const command = commandOf(args);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const clock = new AbortController();
+  const timer = setTimeout(() => clock.abort(), timeoutMs);
+  const signal = options.signal === undefined ? clock.signal : AbortSignal.any([options.signal, clock.signal]);
+  let exit: SimpleGitExit | undefined;
+  const git = createGit(dir, { ...options, timeoutMs: 0, signal }, (result) => {
+    exit = result;
+  });
+  try {
+    const stdout = await git.raw([...args]);
+    return { stdout: Buffer.from(stdout, 'utf8'), stderr: '', code: 0, command };
+  } catch (cause) {
+    if (!(cause instanceof SimpleGitError)) throw new GitError(`cannot run git ${command}`, {}, { cause });
+    const result: RunResult = {
+      stdout: Buffer.concat(exit?.stdOut ?? []),
+      stderr: options.registry.scrub(Buffer.concat(exit?.stdErr ?? []).toString('utf8')),
+      code: exit !== undefined && exit.exitCode > 0 && exit.exitCode < 256 ? exit.exitCode : 128,
+      command,
+      cause,
+    };
+    if (options.signal?.aborted) result.aborted = true;
+    else if (clock.signal.aborted) result.timedOutAfterSeconds = timeoutMs / 1000;
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export type RunResult = {
@@ -79,6 +133,8 @@ export type RunResult = {
   timedOutAfterSeconds?: number;
   /** Set when git was killed because the caller's AbortSignal fired. */
   aborted?: boolean;
+  /** What simple-git threw, for a command run through it (gitText). */
+  cause?: unknown;
 };
 
 /** How much input may wait for git to read it before a write waits too. */
@@ -93,8 +149,11 @@ export type GitProcess = {
 };
 
 /**
- * git commands that simple-git cannot drive: those fed on stdin (fast-import,
- * cat-file --batch) and those whose output matters when they fail (push --porcelain).
+ * The streaming runner, for the git commands simple-git cannot drive with our
+ * guarantees: those fed on stdin (fast-import while the sync renders, cat-file --batch),
+ * since simple-git has no way to write to a command's stdin; those that talk to a remote
+ * (ls-remote, fetch, push), since only a process group of their own lets a timeout or an
+ * abort end git-remote-http too (see gitText); and those that print nothing (gitText).
  */
 export function runGit(dir: string, args: readonly string[], options: GitOptions & { input?: Iterable<Buffer | string> }): Promise<RunResult> {
   return startGit(dir, args, options).end(options.input);
@@ -196,8 +255,9 @@ function killGroup(pid: number | undefined): void {
  */
 export function gitFailure(action: string, result: RunResult | { stderr: string }, where: ErrorWhere = {}): GitError {
   const run = result as RunResult;
-  if (run.aborted) return new GitError(`${action}: git ${run.command ?? ''} was cancelled`, where);
-  if (run.timedOutAfterSeconds !== undefined) return new GitError(`${action}: git ${run.command ?? ''} timed out after ${run.timedOutAfterSeconds} s`, where);
+  const cause = run.cause === undefined ? undefined : { cause: run.cause };
+  if (run.aborted) return new GitError(`${action}: git ${run.command ?? ''} was cancelled`, where, cause);
+  if (run.timedOutAfterSeconds !== undefined) return new GitError(`${action}: git ${run.command ?? ''} timed out after ${run.timedOutAfterSeconds} s`, where, cause);
   // git's first line says what went wrong (the rest is advice, often several lines): keep it, and the last two.
   const lines = result.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
   const first = lines.find((line) => /^(fatal|error|remote: error):/.test(line)) ?? lines[0];
@@ -207,7 +267,7 @@ export function gitFailure(action: string, result: RunResult | { stderr: string 
     : /refusing to update checked out branch/.test(first ?? '')
       ? ' (push to a bare repository: git init --bare <path>, or git clone --bare of this one)'
       : '';
-  return new GitError(`${action} failed${stderr ? `: ${stderr}` : ''}${hint}`, where);
+  return new GitError(`${action} failed${stderr ? `: ${stderr}` : ''}${hint}`, where, cause);
 }
 
 /** The git subcommand of an argument list (past `-c key=value` options). */

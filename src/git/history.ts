@@ -1,4 +1,4 @@
-import { gitFailure, runGit, type GitOptions } from './git.ts';
+import { gitFailure, gitText, type GitOptions } from './git.ts';
 import { isBridgeMessage, readNodeLine } from './node-messages.ts';
 
 /** Which node, as `lynq history` names it. */
@@ -35,7 +35,7 @@ const FORMAT = `${RECORD}%H${FIELD}%aI${FIELD}%an${FIELD}%ae${FIELD}%P${FIELD}%B
  */
 export async function nodeHistory(dir: string, options: GitOptions & { head: string; paths: readonly string[]; node: NodeRef; patch: boolean; limit?: number }): Promise<HistoryEntry[]> {
   const args = ['log', `--format=${FORMAT}`, '--no-color', ...(options.patch ? ['--patch', '--no-ext-diff'] : []), ...(options.limit ? [`--max-count=${options.limit}`] : []), options.head, '--', ...options.paths];
-  const [logged, graph] = await Promise.all([runGit(dir, args, options), runGit(dir, ['log', '--format=%H%x1f%P%x1f%s', options.head], options)]);
+  const [logged, graph] = await Promise.all([gitText(dir, args, options), gitText(dir, ['log', '--format=%H%x1f%P%x1f%s', options.head], options)]);
   if (logged.code !== 0) throw gitFailure(`reading the history of ${options.paths.join(', ')}`, logged);
   if (graph.code !== 0) throw gitFailure('reading the commit graph', graph);
   const commits = parseLog(logged.stdout.toString('utf8'));

@@ -11,7 +11,7 @@ import type { CloneLock } from './clone-lock.ts';
 import { saysNoSpace } from './fs-failure.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { FastImport, type CommitInput } from './fast-import.ts';
-import { createGit, gitFailure, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
+import { gitFailure, gitText, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
 import { nodeHistory, type HistoryEntry, type NodeRef } from './history.ts';
 
 export type { Author, CommitInput } from './fast-import.ts';
@@ -94,15 +94,21 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
     temporary = await mkdtemp(path.join(os.tmpdir(), 'lynq-repo-'));
     dir = temporary;
   } else {
-    const run = (at: string, args: readonly string[], input?: string) => runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
+    // Fed on stdin or printing nothing: the runner; text: simple-git (git.ts says why).
+    const run = (at: string, args: readonly string[], input?: string) =>
+      input === undefined && TEXT_COMMANDS.has(args[0]!) ? gitText(at, args, options) : runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
     ({ dir, lock, relock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
   }
-  const git = createGit(dir, options);
+  const setUp = async (args: readonly string[]): Promise<string> => {
+    const result = await gitText(dir, args, options);
+    if (result.code !== 0) throw gitFailure(`git ${args.join(' ')}`, result);
+    return result.stdout.toString('utf8');
+  };
   try {
-    if (!existsSync(path.join(dir, 'HEAD'))) await git.init(true);
-    const remotes = await git.getRemotes(true);
-    if (remotes.some((remote) => remote.name === 'origin')) await git.remote(['set-url', 'origin', url]);
-    else await git.addRemote('origin', url);
+    if (!existsSync(path.join(dir, 'HEAD'))) await setUp(['init', '--bare']);
+    const remotes = (await setUp(['remote'])).split('\n');
+    if (remotes.includes('origin')) await setUp(['remote', 'set-url', 'origin', url]);
+    else await setUp(['remote', 'add', 'origin', url]);
   } catch (cause) {
     await lock?.release();
     const reason = saysNoSpace(messageOf(cause)) ? 'no space left on device' : messageOf(cause).trim().split('\n')[0];
@@ -111,6 +117,9 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
   await lock?.release();
   return new CachedRepo(dir, url, options, temporary, relock);
 }
+
+/** Local commands that always print text: run through simple-git (gitText); the rest through the runner. */
+const TEXT_COMMANDS = new Set(['rev-parse', 'ls-tree', 'log']);
 
 /** Keeps the staging refs of commits built at the same time in one process apart. */
 let stagingCounter = 0;
@@ -176,7 +185,7 @@ class CachedRepo implements ManifestsRepo {
   async listTree(commit: string | undefined, prefix: string): Promise<TreeListing> {
     const listing: TreeListing = new Map();
     if (commit === undefined) return listing;
-    const result = await this.run(['ls-tree', '-r', '-z', '--full-tree', commit, '--', prefix]);
+    const result = await this.text(['ls-tree', '-r', '-z', '--full-tree', commit, '--', prefix]);
     if (result.code !== 0) throw await this.localFailure(`listing ${prefix} at ${commit}`, result);
     for (const entry of result.stdout.toString('utf8').split('\0')) {
       if (entry === '') continue;
@@ -227,7 +236,7 @@ class CachedRepo implements ManifestsRepo {
       this.ahead = undefined;
       const imported = await run.commit(input, ref, staging);
       if (imported.code !== 0) throw this.failure('building the commit (git fast-import)', imported);
-      const resolved = await this.run(['rev-parse', '--verify', ref]);
+      const resolved = await this.text(['rev-parse', '--verify', ref]);
       if (resolved.code !== 0) throw this.failure('reading the new commit', resolved);
       await this.run(['update-ref', '-d', ref]);
       await this.tidy();
@@ -306,7 +315,7 @@ class CachedRepo implements ManifestsRepo {
   }
 
   async readCommit(commit: string): Promise<CommitInfo> {
-    const result = await this.run(['cat-file', 'commit', commit]);
+    const result = await this.text(['cat-file', 'commit', commit]);
     if (result.code !== 0) throw this.failure(`reading commit ${commit}`, result);
     return parseCommit(commit, result.stdout.toString('utf8'));
   }
@@ -341,8 +350,18 @@ class CachedRepo implements ManifestsRepo {
     return this.failure(action, result);
   }
 
+  /**
+   * The streaming runner (git.ts): for what is fed on stdin (cat-file --batch), talks to
+   * the remote (ls-remote, fetch, push: their whole process group must die on a timeout)
+   * or prints nothing (update-ref, cat-file -e), and gc (its repack children).
+   */
   private run(args: readonly string[], input?: Iterable<Buffer | string>) {
     return runGit(this.dir, args, { ...this.options, input });
+  }
+
+  /** A local command that prints text, through simple-git (git.ts: gitText). */
+  private text(args: readonly string[]) {
+    return gitText(this.dir, args, this.options);
   }
 }
 
