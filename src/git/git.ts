@@ -74,7 +74,8 @@ export function createGit(dir: string, options: GitOptions, onExit?: (exit: Simp
     ...(options.signal !== undefined ? { abort: options.signal } : {}),
     errors: (error, result) => {
       onExit?.(result);
-      return error ?? (result.exitCode !== 0 ? Buffer.concat([...result.stdOut, ...result.stdErr]) : undefined);
+      // Scrubbed: this text becomes the message of simple-git's error, kept as our GitError's cause.
+      return error ?? (result.exitCode !== 0 ? Buffer.from(options.registry.scrub(Buffer.concat([...result.stdOut, ...result.stdErr]).toString('utf8'))) : undefined);
     },
     unsafe: { allowUnsafeAskPass: true, allowUnsafeSshCommand: true, allowUnsafeConfigPaths: true },
   }).env(gitEnvironment(options));
@@ -105,7 +106,7 @@ export async function gitText(dir: string, args: readonly string[], options: Git
   });
   try {
     const stdout = await git.raw([...args]);
-    return { stdout: Buffer.from(stdout, 'utf8'), stderr: '', code: 0, command };
+    return { stdout: Buffer.from(stdout, 'utf8'), stderr: options.registry.scrub(Buffer.concat(exit?.stdErr ?? []).toString('utf8')), code: 0, command };
   } catch (cause) {
     if (!(cause instanceof SimpleGitError)) throw new GitError(`cannot run git ${command}`, {}, { cause });
     const result: RunResult = {
