@@ -99,16 +99,17 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
       input === undefined && TEXT_COMMANDS.has(args[0]!) ? gitText(at, args, options) : runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
     ({ dir, lock, relock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
   }
-  const setUp = async (args: readonly string[]): Promise<string> => {
-    const result = await gitText(dir, args, options);
+  // `remote set-url` and `remote add` print nothing: the runner (simple-git waits 50 ms more after a silent command, on every open).
+  const setUp = async (args: readonly string[], silent = false): Promise<string> => {
+    const result = silent ? await runGit(dir, args, options) : await gitText(dir, args, options);
     if (result.code !== 0) throw gitFailure(`git ${args.join(' ')}`, result);
     return result.stdout.toString('utf8');
   };
   try {
     if (!existsSync(path.join(dir, 'HEAD'))) await setUp(['init', '--bare']);
     const remotes = (await setUp(['remote'])).split('\n');
-    if (remotes.includes('origin')) await setUp(['remote', 'set-url', 'origin', url]);
-    else await setUp(['remote', 'add', 'origin', url]);
+    if (remotes.includes('origin')) await setUp(['remote', 'set-url', 'origin', url], true);
+    else await setUp(['remote', 'add', 'origin', url], true);
   } catch (cause) {
     await lock?.release();
     const reason = saysNoSpace(messageOf(cause)) ? 'no space left on device' : messageOf(cause).trim().split('\n')[0];
