@@ -120,7 +120,7 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
 }
 
 /** Local commands that always print text: run through simple-git (gitText); the rest through the runner. */
-const TEXT_COMMANDS = new Set(['rev-parse', 'ls-tree', 'log']);
+const TEXT_COMMANDS = new Set(['rev-parse', 'log']);
 
 /** Keeps the staging refs of commits built at the same time in one process apart. */
 let stagingCounter = 0;
@@ -186,7 +186,9 @@ class CachedRepo implements ManifestsRepo {
   async listTree(commit: string | undefined, prefix: string): Promise<TreeListing> {
     const listing: TreeListing = new Map();
     if (commit === undefined) return listing;
-    const result = await this.text(['ls-tree', '-r', '-z', '--full-tree', commit, '--', prefix]);
+    // The runner, not simple-git: measured in the bench's no-op sync at 1,000 rows (7,000 files), this
+    // listing took 88-98 ms through simple-git against 24-34 ms through the runner, and every sync lists.
+    const result = await this.run(['ls-tree', '-r', '-z', '--full-tree', commit, '--', prefix]);
     if (result.code !== 0) throw await this.localFailure(`listing ${prefix} at ${commit}`, result);
     for (const entry of result.stdout.toString('utf8').split('\0')) {
       if (entry === '') continue;
@@ -354,7 +356,8 @@ class CachedRepo implements ManifestsRepo {
   /**
    * The streaming runner (git.ts): for what is fed on stdin (cat-file --batch), talks to
    * the remote (ls-remote, fetch, push: their whole process group must die on a timeout)
-   * or prints nothing (update-ref, cat-file -e), and gc (its repack children).
+   * or prints nothing (update-ref, cat-file -e), gc (its repack children), and ls-tree of
+   * the hub's folder (measured slower through simple-git: see listTree).
    */
   private run(args: readonly string[], input?: Iterable<Buffer | string>) {
     return runGit(this.dir, args, { ...this.options, input });
