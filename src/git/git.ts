@@ -72,6 +72,9 @@ export function createGit(dir: string, options: GitOptions, onExit?: (exit: Simp
     maxConcurrentProcesses: 4,
     ...(timeoutMs > 0 ? { timeout: { block: timeoutMs } } : {}),
     ...(options.signal !== undefined ? { abort: options.signal } : {}),
+    // Done when git's output closes, like the runner. simple-git's default also ends 50 ms
+    // after git exits, and that timer outlives the command (a sync left a timer behind).
+    completion: { onExit: false },
     errors: (error, result) => {
       onExit?.(result);
       // Scrubbed: this text becomes the message of simple-git's error, kept as our GitError's cause.
