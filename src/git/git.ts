@@ -263,7 +263,10 @@ export function gitFailure(action: string, result: RunResult | { stderr: string 
   if (run.aborted) return new GitError(`${action}: git ${run.command ?? ''} was cancelled`, where, cause);
   if (run.timedOutAfterSeconds !== undefined) return new GitError(`${action}: git ${run.command ?? ''} timed out after ${run.timedOutAfterSeconds} s`, where, cause);
   // git's first line says what went wrong (the rest is advice, often several lines): keep it, and the last two.
-  const lines = result.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = result.stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const first = lines.find((line) => /^(fatal|error|remote: error):/.test(line)) ?? lines[0];
   const stderr = (lines.length <= 3 ? lines : [first!, ...lines.slice(-2).filter((line) => line !== first)]).join(' | ');
   const hint = /does not appear to be a git repository/.test(first ?? '')

@@ -34,7 +34,16 @@ const FORMAT = `${RECORD}%H${FIELD}%aI${FIELD}%an${FIELD}%ae${FIELD}%P${FIELD}%B
  * the commit graph (ids, parents, subjects) to tell which merge brought what in.
  */
 export async function nodeHistory(dir: string, options: GitOptions & { head: string; paths: readonly string[]; node: NodeRef; patch: boolean; limit?: number }): Promise<HistoryEntry[]> {
-  const args = ['log', `--format=${FORMAT}`, '--no-color', ...(options.patch ? ['--patch', '--no-ext-diff'] : []), ...(options.limit ? [`--max-count=${options.limit}`] : []), options.head, '--', ...options.paths];
+  const args = [
+    'log',
+    `--format=${FORMAT}`,
+    '--no-color',
+    ...(options.patch ? ['--patch', '--no-ext-diff'] : []),
+    ...(options.limit ? [`--max-count=${options.limit}`] : []),
+    options.head,
+    '--',
+    ...options.paths,
+  ];
   const [logged, graph] = await Promise.all([gitText(dir, args, options), gitText(dir, ['log', '--format=%H%x1f%P%x1f%s', options.head], options)]);
   if (logged.code !== 0) throw gitFailure(`reading the history of ${options.paths.join(', ')}`, logged);
   if (graph.code !== 0) throw gitFailure('reading the commit graph', graph);
@@ -126,4 +135,3 @@ function mergeNumber(subject: string): number | undefined {
   const match = /^Merge pull request #(\d+) from /.exec(subject);
   return match ? Number(match[1]) : undefined;
 }
-
