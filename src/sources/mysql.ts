@@ -24,37 +24,34 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
     return connectMysql(hub, settings, deps, connectTimeoutSeconds);
   }
 
+  /**
+   * One query, ended by the query timeout or by the sync's signal, whichever comes first, the
+   * same way: mysql2's destroy() only half-closes the socket (it stays open, keeping the
+   * process alive, until the server finishes the query), so the socket is closed for good
+   * and the server is asked to stop the query. The timer is ours, so nothing of mysql2's is
+   * left running after either.
+   */
   async function run(open: Connection, sql: string, signal: AbortSignal | undefined): Promise<[unknown, FieldPacket[] | undefined]> {
-    const timeoutMs = settings.queryTimeoutSeconds * 1000;
-    // A stopped sync (a service shutting down) ends the query as a timeout does: socket closed, query killed.
-    // A destroyed socket does not settle mysql2's pending query, so the abort settles the wait itself.
-    let onAbort = (): void => undefined;
-    const stopped = new Promise<never>((_, reject) => {
-      onAbort = (): void => {
+    let end = (_why: 'timeout' | 'stopped'): void => undefined;
+    const ended = new Promise<never>((_, reject) => {
+      end = (why) => {
         const threadId = open.threadId;
         dropSocket(open);
         connection = undefined;
-        void killQuery(threadId).finally(() => reject(signal?.reason));
+        void killQuery(threadId).finally(() => reject(why));
       };
     });
+    const timer = setTimeout(() => end('timeout'), settings.queryTimeoutSeconds * 1000);
+    const onAbort = (): void => end('stopped');
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const query = open.query({ sql, timeout: timeoutMs }) as Promise<[unknown, FieldPacket[] | undefined]>;
-      return await (signal === undefined ? query : Promise.race([query, stopped]));
+      return await Promise.race([open.query({ sql }) as Promise<[unknown, FieldPacket[] | undefined]>, ended]);
     } catch (cause) {
-      if (signal?.aborted) throw new SourceError('the read was cancelled: the sync was stopped', where, { cause });
-      if (isTimeout(cause)) {
-        // mysql2's destroy() only half-closes the socket, which stays open (and keeps the
-        // process alive) until the server finishes the query: close it for good, and ask
-        // the server to stop the query, so neither side waits for it.
-        const threadId = open.threadId;
-        dropSocket(open);
-        connection = undefined;
-        await killQuery(threadId);
-        throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
-      }
+      if (cause === 'stopped') throw new SourceError('the read was cancelled: the sync was stopped', where);
+      if (cause === 'timeout') throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where);
       throw new SourceError(`query failed on mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
     } finally {
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -137,11 +134,6 @@ export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource
     dateStrings: ['DATE'],
     ...(ssl !== undefined ? { ssl } : {}),
   };
-}
-
-/** mysql2 marks its own query timeout with this code; the server keeps running the query until it ends. */
-function isTimeout(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT';
 }
 
 /**
