@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { validateManifest } from '../src/render/k8s-schema.ts';
+import { validateManifest } from '../src/config/k8s-schema.ts';
 import { testHub } from './helpers/config.ts';
 import { fencedBlocks } from './helpers/markdown.ts';
 import { renderTestNode as render } from './helpers/render.ts';

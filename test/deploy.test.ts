@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { parseForm, parseHub } from '../src/config/load.ts';
-import { validateManifest } from '../src/render/k8s-schema.ts';
+import { validateManifest } from '../src/config/k8s-schema.ts';
 
 const run = promisify(execFile);
 

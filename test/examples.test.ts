@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig, parseForm } from '../src/config/load.ts';
 import { resolveGitops } from '../src/gitops/engine.ts';
-import { validateManifest } from '../src/render/k8s-schema.ts';
+import { validateManifest } from '../src/config/k8s-schema.ts';
 import { renderHub, templateVariables } from '../src/plan/render-hub.ts';
 import type { RenderedNode } from '../src/render/node.ts';
 import { tempFiles } from './helpers/files.ts';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, RenderError } from '../src/errors.ts';
 import { toArgoIgnorePath } from '../src/config/json-path.ts';
-import { pointerToPath, validateManifest } from '../src/render/k8s-schema.ts';
+import { pointerToPath, validateManifest } from '../src/config/k8s-schema.ts';
 import { testHub } from './helpers/config.ts';
 import { tempFiles } from './helpers/files.ts';
 import { LISTS, renderTestNode as render } from './helpers/render.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { validateManifest } from '../src/render/k8s-schema.ts';
+import { validateManifest } from '../src/config/k8s-schema.ts';
 import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
 import { startKubeFake, type KubeFake } from './helpers/kube-fake.ts';
 

@@ -4,7 +4,7 @@ import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { argoParentApplication } from './argocd.ts';
 import { resolveGitops, withoutUndefined } from './engine.ts';
 import { fluxParentObjects } from './flux.ts';
-import { validateManifest } from '../render/k8s-schema.ts';
+import { validateManifest } from '../config/k8s-schema.ts';
 
 /**
  * The objects a user applies by hand, once per hub, so that the engine picks up every

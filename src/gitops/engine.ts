@@ -5,7 +5,7 @@ import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { sha256, stableJson } from '../render/hash.ts';
 import { argoApplication } from './argocd.ts';
 import { fluxKustomizations } from './flux.ts';
-import { validateManifest } from '../render/k8s-schema.ts';
+import { validateManifest } from '../config/k8s-schema.ts';
 import type { EngineFiles, EngineNode, ResolvedGitops } from './types.ts';
 
 const resolved = new WeakMap<Hub, ResolvedGitops>();

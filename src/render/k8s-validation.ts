@@ -5,8 +5,6 @@ import { isDnsLabel } from '../config/dns-label.ts';
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
-export { CLUSTER_SCOPED_KINDS };
-
 /** Most object names are DNS-1123 subdomains (a few kinds are stricter; the API server will say). */
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';

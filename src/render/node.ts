@@ -1,8 +1,9 @@
 import type { FormResource, Hub } from '../config/load.ts';
 import { RenderError, type ErrorWhere } from '../errors.ts';
-import { validateManifest } from './k8s-schema.ts';
+import { validateManifest } from '../config/k8s-schema.ts';
 import { isPlainObject } from './canonical-yaml.ts';
-import { CLUSTER_SCOPED_KINDS, labelKeyProblem, labelValueProblem, nameProblem, namespaceProblem } from './k8s-validation.ts';
+import { CLUSTER_SCOPED_KINDS } from '../config/cluster-scoped.ts';
+import { labelKeyProblem, labelValueProblem, nameProblem, namespaceProblem } from './k8s-validation.ts';
 import { hasSopsBlock, refusePlaintextSecret } from './secrets.ts';
 import { keepDataStrings } from './typed-data.ts';
 import type { TemplateEngine, TemplateVars } from './template.ts';
