@@ -1,4 +1,3 @@
-import { CLUSTER_SCOPED_KINDS } from '../config/cluster-scoped.ts';
 import { isDnsLabel } from '../config/dns-label.ts';
 /** Kubernetes' own name and label rules, checked on every rendered manifest. */
 
