@@ -37,6 +37,23 @@ spec:
     repo: ./remote.git
 `;
 
+const FORM = `apiVersion: operator.lynq.sh/v1
+kind: LynqForm
+metadata:
+  name: startup
+spec:
+  hubId: startup
+  configMaps:
+    - id: settings
+      nameTemplate: "{{ uid }}-settings"
+      targetNamespace: default
+      spec:
+        apiVersion: v1
+        kind: ConfigMap
+        data:
+          uid: "{{ uid }}"
+`;
+
 /** ms from spawn to the first "source connecting" line on stderr. */
 function once(dir: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,6 +79,7 @@ try {
   await mkdir(path.join(dir, 'hubs'));
   await mkdir(path.join(dir, 'forms'));
   await writeFile(path.join(dir, 'hubs', 'startup.yaml'), HUB);
+  await writeFile(path.join(dir, 'forms', 'startup.yaml'), FORM);
   const variants: Array<[string, NodeJS.ProcessEnv]> = [['tsx from source', { LYNQ_FROM_SOURCE: '1' }]];
   if (existsSync('dist/cli/main.js')) variants.unshift(['compiled dist/', {}]);
   else console.log('dist/ missing: run `npm run build` to measure the compiled start-up');
