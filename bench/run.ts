@@ -13,31 +13,44 @@
  * Environment (all optional): BENCH_SIZES=1000,10000  BENCH_RUNS=5,3  PGHOST PGPORT
  * PGUSER (default: postgres, then root) PGDATABASE (default test).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
-import pg from 'pg';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
 import { createSyncDeps } from '../src/cli/wiring.ts';
 import { parseForm, parseHub, type Form, type Hub } from '../src/config/load.ts';
 import type { ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { silentLogger } from '../src/logger.ts';
 import { countByStatus } from '../src/plan/types.ts';
+import {
+  BenchFailure,
+  benchFormDoc,
+  benchHubDoc,
+  type DbTarget,
+  fail,
+  FORM_NAME,
+  fmt,
+  git,
+  HUB_NAME,
+  median,
+  mib,
+  newBareRepo,
+  pickDb,
+  remoteHead,
+  ROOT,
+  PROJECT,
+  seed,
+  table,
+  uidOf,
+  withClient,
+} from './common.ts';
 import { syncHub, type HubSyncResult, type SyncDeps } from '../src/sync/sync-hub.ts';
-
-const run = promisify(execFile);
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const PROJECT = path.resolve(HERE, '..');
-const HUB_NAME = 'bench';
-const FORM_NAME = 'web';
-const ROOT = 'nodes';
 
 // ---------------------------------------------------------------- shared types
 
@@ -80,149 +93,21 @@ type SizeResult = {
   firstMarks: RssMark[];
 };
 
-type DbTarget = { host: string; port: number; user: string; database: string };
-
 // ---------------------------------------------------------------- helpers
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function fail(message: string): never {
-  throw new BenchFailure(message);
-}
-
-class BenchFailure extends Error {}
-
-async function git(dir: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', args, { cwd: dir, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
-  return stdout;
-}
-
-async function remoteHead(bare: string): Promise<string | undefined> {
-  try {
-    return (await git(bare, 'rev-parse', '--verify', '--quiet', 'refs/heads/main')).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function newBareRepo(parent: string): Promise<string> {
-  const dir = await mkdtemp(path.join(parent, 'manifests-'));
-  await git(dir, 'init', '--quiet', '--bare', '--initial-branch=main');
-  return dir;
-}
-
-const mib = (bytes: number): number => bytes / 1024 / 1024;
 
 function heapAfterGc(): number {
   globalThis.gc?.();
   return mib(process.memoryUsage().heapUsed);
 }
-const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
-
-async function pickDb(): Promise<DbTarget> {
-  const host = process.env.PGHOST ?? '127.0.0.1';
-  const port = Number(process.env.PGPORT ?? 5432);
-  const database = process.env.PGDATABASE ?? 'test';
-  const users = process.env.PGUSER !== undefined ? [process.env.PGUSER] : ['postgres', 'root'];
-  const errors: string[] = [];
-  for (const user of users) {
-    const client = new pg.Client({ host, port, user, database });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return { host, port, user, database };
-    } catch (error) {
-      errors.push(`${user}: ${(error as Error).message}`);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-  throw new Error(`cannot connect to PostgreSQL at ${host}:${port}/${database} (${errors.join('; ')})`);
-}
-
-async function withClient<T>(db: DbTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(db);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 // ---------------------------------------------------------------- bench inputs
 
-const PLANS = ['gold', 'silver', 'bronze'];
-
-function uidOf(index: number): string {
-  return `c${String(index).padStart(6, '0')}`;
-}
-
-/** Create `<schema>.customers` (the demo's columns) with `size` active rows, in one INSERT … SELECT unnest(…). */
-async function seed(db: DbTarget, schema: string, size: number): Promise<number> {
-  const started = performance.now();
-  await withClient(db, async (client) => {
-    await client.query(`CREATE SCHEMA "${schema}"`);
-    await client.query(`CREATE TABLE "${schema}".customers (
-      id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL, replicas integer NOT NULL,
-      image text NOT NULL, domain text, created_at timestamp NOT NULL)`);
-    const ids: string[] = [];
-    const plans: string[] = [];
-    const replicas: number[] = [];
-    const images: string[] = [];
-    const domains: Array<string | null> = [];
-    const created: string[] = [];
-    const epoch = Date.UTC(2024, 0, 1);
-    for (let i = 0; i < size; i++) {
-      const uid = uidOf(i);
-      ids.push(uid);
-      plans.push(PLANS[i % 3]!);
-      replicas.push((i % 3) + 1);
-      images.push(i % 2 === 0 ? 'nginx:1.27' : 'nginx:1.26');
-      domains.push(i % 4 === 0 ? null : `${uid}.example.com`);
-      created.push(new Date(epoch + i * 3_600_000).toISOString().replace('T', ' ').replace('Z', ''));
-    }
-    await client.query(
-      `INSERT INTO "${schema}".customers (id, active, plan, replicas, image, domain, created_at)
-       SELECT id, true, plan, replicas, image, domain, created_at
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamp[]) AS t(id, plan, replicas, image, domain, created_at)`,
-      [ids, plans, replicas, images, domains, created],
-    );
-    const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${schema}".customers`);
-    if (rows[0].n !== size) fail(`seeded ${rows[0].n} rows, expected ${size}`);
-  });
-  return performance.now() - started;
-}
-
 function benchHub(db: DbTarget, schema: string): Hub {
-  const text = stringifyYaml({
-    apiVersion: 'operator.lynq.sh/v1',
-    kind: 'LynqHub',
-    metadata: { name: HUB_NAME, namespace: 'lynq-bench' },
-    spec: {
-      source: {
-        type: 'postgresql',
-        postgresql: { host: db.host, port: db.port, username: db.user, database: db.database, table: `${schema}.customers` },
-        syncInterval: '1m',
-      },
-      valueMappings: { uid: 'id', activate: 'active' },
-      extraValueMappings: { plan: 'plan', replicas: 'replicas', image: 'image', domain: 'domain', createdAt: 'created_at' },
-      publish: { branch: 'main', root: ROOT },
-      deletionGuard: { maxDeletePercent: 50 },
-    },
-  });
-  return parseHub(path.join(PROJECT, 'hubs', 'bench.yaml'), text);
+  return parseHub(path.join(PROJECT, 'hubs', 'bench.yaml'), stringifyYaml(benchHubDoc(db, schema)));
 }
 
-/** forms/demo-web.yaml as it is, with spec.hubId pointed at the bench hub. */
 async function benchForm(): Promise<Form> {
-  const file = path.join(PROJECT, 'forms', 'demo-web.yaml');
-  const doc = parseYaml(await readFile(file, 'utf8')) as { spec: { hubId: string } };
-  doc.spec.hubId = HUB_NAME;
+  const { file, doc } = await benchFormDoc();
   const form = parseForm(file, stringifyYaml(doc));
   if (form.name !== FORM_NAME) fail(`expected form ${FORM_NAME}, got ${form.name}`);
   if (form.resources.length !== 5) fail(`expected five resources in ${file}, got ${form.resources.length}`);
@@ -525,12 +410,6 @@ function spawnChild(size: number, runs: number, schema: string, workDir: string)
       else reject(new Error(failure ?? `the ${size}-row child exited with ${code ?? signal}`));
     });
   });
-}
-
-function table(headers: string[], rows: string[][], align: Array<'l' | 'r'>): string {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => `| ${cells.map((cell, i) => (align[i] === 'r' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
 function medianPhases(phases: Phases[]): Phases {

@@ -1,0 +1,388 @@
+/**
+ * `npm run bench`, first part: the sync as a CronJob tick runs it. Every sync is a fresh
+ * `node bin/lynq.mjs sync` process (start-up included: the compiled dist/, as the image runs
+ * it), timed from spawn to exit, its peak RSS read by GNU time. Beside it, in the same run
+ * and on the same rows: the fast-import floor (the same files written by one `git
+ * fast-import` process into an empty repository, from a stream prepared beforehand), and the
+ * `lynq serve` tick (a webhook-triggered sync in a running service: no start-up).
+ *
+ * Per size: first sync (fresh bare repo and cache each run), no-op sync, one-row change; all
+ * checked against the repository (a wrong result fails the bench, exit 1); times reported,
+ * never asserted.
+ *
+ * Environment (all optional): BENCH_SIZES=1000,10000 (BENCH_100K=1 adds 100000)
+ * BENCH_RUNS=5,5,3  BENCH_SERVE=0 (skip the serve tick)  PGHOST PGPORT PGUSER PGDATABASE.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { stringify as stringifyYaml } from 'yaml';
+import {
+  BenchFailure,
+  benchFormDoc,
+  benchHubDoc,
+  type DbTarget,
+  fail,
+  FORM_NAME,
+  fmt,
+  git,
+  HUB_NAME,
+  median,
+  newBareRepo,
+  pickDb,
+  PROJECT,
+  remoteHead,
+  ROOT,
+  seed,
+  table,
+  uidOf,
+  withClient,
+} from './common.ts';
+
+const run = promisify(execFile);
+const BIN = path.join(PROJECT, 'bin', 'lynq.mjs');
+const FILES_PER_NODE = 7;
+
+/** One timed process: wall ms from spawn to exit, and its peak RSS (GNU time's %M, the largest of it and the children it waited for). */
+type Timed = { ms: number; rssMiB: number };
+type Series = { label: string; runs: Timed[] };
+type SizeReport = { size: number; series: Series[]; serve?: { noop: number[]; oneRow: number[] } };
+
+/** `node bin/lynq.mjs …` under GNU time; fails the bench on a non-zero exit. */
+async function timedProcess(command: string[], options: { env: NodeJS.ProcessEnv; stdin?: string; what: string }): Promise<Timed> {
+  const timeFile = path.join(os.tmpdir(), `lynq-bench-time-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const started = performance.now();
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, ...command], { env: options.env, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
+    if (options.stdin !== undefined) createReadStream(options.stdin).pipe(child.stdin!);
+    let err = '';
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (exitCode) => resolve({ code: exitCode, stderr: err }));
+  });
+  const ms = performance.now() - started;
+  const rssKiB = Number((await readFile(timeFile, 'utf8')).trim().split('\n').at(-1));
+  await rm(timeFile, { force: true });
+  if (code !== 0) fail(`${options.what}: exited ${code}:\n${stderr.slice(-3000)}`);
+  return { ms, rssMiB: rssKiB / 1024 };
+}
+
+function syncEnv(cacheDir: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_CACHE_DIR: cacheDir, LYNQ_LOG_LEVEL: 'warn' };
+}
+
+type Ctx = { size: number; db: DbTarget; schema: string; dir: string };
+
+function lynqSync(ctx: Ctx, bare: string, cacheDir: string, what: string): Promise<Timed> {
+  return timedProcess([process.execPath, BIN, 'sync', '--hubs', path.join(ctx.dir, 'hubs'), '--forms', path.join(ctx.dir, 'forms'), '--repo', bare], { env: syncEnv(cacheDir), what });
+}
+
+async function countFiles(bare: string, commit: string): Promise<number> {
+  // A pipe through wc: at 100,000 nodes the listing is 700,000 lines.
+  const { stdout } = await run('sh', ['-c', `git -C '${bare}' ls-tree -r --name-only '${commit}' | wc -l`]);
+  return Number(stdout.trim());
+}
+
+async function firstSync(ctx: Ctx, i: number): Promise<Timed & { bare: string; cacheDir: string; runDir: string }> {
+  const runDir = await mkdtemp(path.join(ctx.dir, 'first-'));
+  const bare = await newBareRepo(runDir);
+  const cacheDir = path.join(runDir, 'cache');
+  const timed = await lynqSync(ctx, bare, cacheDir, `first sync, run ${i + 1}`);
+  const head = await remoteHead(bare);
+  if (head === undefined) fail(`first sync, run ${i + 1}: no commit on main`);
+  const files = await countFiles(bare, head);
+  if (files !== ctx.size * FILES_PER_NODE) fail(`first sync, run ${i + 1}: ${files} files on main, expected ${ctx.size * FILES_PER_NODE}`);
+  return { ...timed, bare, cacheDir, runDir };
+}
+
+async function noopSync(ctx: Ctx, bare: string, cacheDir: string, i: number): Promise<Timed> {
+  const before = await remoteHead(bare);
+  const timed = await lynqSync(ctx, bare, cacheDir, `no-op sync, run ${i + 1}`);
+  const after = await remoteHead(bare);
+  if (after !== before) fail(`no-op sync, run ${i + 1}: main moved from ${before} to ${after}`);
+  return timed;
+}
+
+/** UPDATE one row's replicas; exactly that node's web.yaml and lynqnode.yaml change, in one commit on the old head. */
+async function oneRowSync(ctx: Ctx, bare: string, i: number, change: () => Promise<Timed>): Promise<Timed> {
+  const uid = uidOf(Math.floor(((i + 1) * ctx.size) / 7));
+  await withClient(ctx.db, (client) => client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]));
+  const before = await remoteHead(bare);
+  const timed = await change();
+  const after = await remoteHead(bare);
+  const what = `one-row change (${uid}), run ${i + 1}`;
+  if (after === before || after === undefined) fail(`${what}: no commit`);
+  const parent = (await git(bare, 'rev-parse', `${after}^`)).trim();
+  if (parent !== before) fail(`${what}: the commit's parent is ${parent}, expected ${before}`);
+  const changed = (await git(bare, 'diff-tree', '-r', '--name-only', '--no-commit-id', before!, after)).split('\n').filter(Boolean);
+  const dir = `${ROOT}/${HUB_NAME}/${FORM_NAME}/${uid}/`;
+  if (changed.join(',') !== `${dir}lynqnode.yaml,${dir}web.yaml`) fail(`${what}: changed ${JSON.stringify(changed)}`);
+  return timed;
+}
+
+/**
+ * The floor: the first sync's files, as one `git fast-import` stream (one commit, paths in
+ * the order git lists them), written to a file beforehand so that producing it costs
+ * nothing; each run imports it into a fresh empty bare repository.
+ */
+async function floorStream(ctx: Ctx, bare: string): Promise<string> {
+  const file = path.join(ctx.dir, 'floor.stream');
+  const out = createWriteStream(file);
+  const write = (chunk: string | Buffer): Promise<void> => (out.write(chunk) ? Promise.resolve() : new Promise((resolve) => out.once('drain', () => resolve())));
+  await write('commit refs/heads/main\ncommitter Bench <bench@example.com> 1700000000 +0000\ndata 5\nfloor\n');
+  // cat-file --batch-all-objects would miss the paths: read the tree, then the blobs in that order.
+  const listing = (await run('git', ['-C', bare, 'ls-tree', '-r', 'HEAD'], { maxBuffer: 1 << 30 })).stdout.split('\n').filter(Boolean);
+  const entries = listing.map((line) => {
+    const tab = line.indexOf('\t');
+    return { id: line.slice(0, tab).split(' ')[2]!, path: line.slice(tab + 1) };
+  });
+  const contents = await catBlobs(
+    bare,
+    entries.map((entry) => entry.id),
+  );
+  for (const [index, entry] of entries.entries()) {
+    const body = contents[index]!;
+    await write(`M 100644 inline ${entry.path}\ndata ${body.length}\n`);
+    await write(body);
+    await write('\n');
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  return file;
+}
+
+async function catBlobs(bare: string, ids: string[]): Promise<Buffer[]> {
+  const child = spawn('git', ['-C', bare, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise((resolve) => child.on('exit', resolve));
+  child.stdin.end(`${ids.join('\n')}\n`);
+  await done;
+  const all = Buffer.concat(chunks);
+  const out: Buffer[] = [];
+  let at = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const eol = all.indexOf(10, at);
+    const size = Number(all.subarray(at, eol).toString().split(' ')[2]);
+    out.push(all.subarray(eol + 1, eol + 1 + size));
+    at = eol + 1 + size + 1;
+  }
+  return out;
+}
+
+async function floorRun(ctx: Ctx, stream: string, i: number): Promise<Timed> {
+  const runDir = await mkdtemp(path.join(ctx.dir, 'floor-'));
+  const bare = await newBareRepo(runDir);
+  const timed = await timedProcess(['git', '-C', bare, 'fast-import', '--quiet'], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdin: stream, what: `fast-import floor, run ${i + 1}` });
+  const files = await countFiles(bare, 'refs/heads/main');
+  if (files !== ctx.size * FILES_PER_NODE) fail(`fast-import floor, run ${i + 1}: ${files} files, expected ${ctx.size * FILES_PER_NODE}`);
+  await rm(runDir, { recursive: true, force: true });
+  return timed;
+}
+
+/**
+ * The service's tick: `lynq serve` on the synced repository, each sync asked for by the
+ * webhook; the figure is the sync's own time as the service logs it ("sync finished", ms).
+ */
+async function serveTicks(ctx: Ctx, bare: string, cacheDir: string, runs: number): Promise<{ noop: number[]; oneRow: number[] }> {
+  const token = randomBytes(24).toString('hex');
+  // serve has no --repo: its hub names the repository itself.
+  const hubs = path.join(ctx.dir, 'serve-hubs');
+  await mkdir(hubs);
+  await writeFile(path.join(hubs, 'bench.yaml'), stringifyYaml(benchHubDoc(ctx.db, ctx.schema, { repo: bare })));
+  const serve = spawn(process.execPath, [BIN, 'serve', '--hubs', hubs, '--forms', path.join(ctx.dir, 'forms'), '--listen', '127.0.0.1:0'], {
+    env: { ...syncEnv(cacheDir), LYNQ_LOG_LEVEL: 'info', LYNQ_WEBHOOK_TOKEN: token },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  serve.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const finished = (): string[] => log.split('\n').filter((line) => line.includes('"msg":"sync finished"'));
+  const waitFor = async (count: number): Promise<number> => {
+    const deadline = performance.now() + 600_000;
+    while (finished().length < count) {
+      if (serve.exitCode !== null) fail(`lynq serve exited ${serve.exitCode}:\n${log.slice(-3000)}`);
+      if (performance.now() > deadline) fail(`lynq serve: sync ${count} did not finish:\n${log.slice(-3000)}`);
+      await sleep(10);
+    }
+    return Number(/"ms":(\d+)/.exec(finished()[count - 1]!)?.[1]);
+  };
+  try {
+    await waitFor(1); // the sync it runs at start
+    const address = /"address":"([^"]+)"/.exec(log)?.[1];
+    if (address === undefined) fail(`lynq serve: no listening address logged:\n${log.slice(-2000)}`);
+    const tick = async (): Promise<number> => {
+      const count = finished().length;
+      const response = await fetch(`http://${address}/hooks/sync/${HUB_NAME}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      if (response.status !== 202) fail(`webhook answered ${response.status}`);
+      return waitFor(count + 1);
+    };
+    const noop: number[] = [];
+    const oneRow: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const before = await remoteHead(bare);
+      noop.push(await tick());
+      if ((await remoteHead(bare)) !== before) fail(`serve no-op tick ${i + 1}: main moved`);
+    }
+    for (let i = 0; i < runs; i++) {
+      let ms = 0;
+      await oneRowSync(ctx, bare, i + runs, async () => {
+        ms = await tick();
+        return { ms, rssMiB: 0 };
+      });
+      oneRow.push(ms);
+    }
+    return { noop, oneRow };
+  } finally {
+    serve.kill('SIGTERM');
+    if (serve.exitCode === null) await new Promise((resolve) => serve.once('exit', resolve));
+  }
+}
+
+async function benchSize(db: DbTarget, size: number, runs: number, workRoot: string): Promise<SizeReport> {
+  const schema = `lynq_e2e_${size}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const dir = path.join(workRoot, String(size));
+  const ctx: Ctx = { size, db, schema, dir };
+  const log = (text: string): void => void process.stderr.write(`  [${size}] ${text}\n`);
+  await mkdir(path.join(dir, 'hubs'), { recursive: true });
+  await mkdir(path.join(dir, 'forms'));
+  try {
+    log(`seeding ${size} rows`);
+    await seed(db, schema, size);
+    await writeFile(path.join(dir, 'hubs', 'bench.yaml'), stringifyYaml(benchHubDoc(db, schema)));
+    await writeFile(path.join(dir, 'forms', 'web.yaml'), stringifyYaml((await benchFormDoc()).doc));
+    const series = (label: string): Series => ({ label, runs: [] });
+    const record = (into: Series, timed: Timed, i: number): void => {
+      into.runs.push(timed);
+      log(`${into.label} ${i + 1}/${runs}: ${fmt(timed.ms)} ms, peak RSS ${timed.rssMiB.toFixed(0)} MiB`);
+    };
+
+    const first = series('lynq sync: first (all added)');
+    let kept: { bare: string; cacheDir: string } | undefined;
+    for (let i = 0; i < runs; i++) {
+      const outcome = await firstSync(ctx, i);
+      record(first, outcome, i);
+      if (kept === undefined) kept = outcome;
+      else await rm(outcome.runDir, { recursive: true, force: true });
+    }
+    const floor = series('fast-import floor (same files)');
+    const stream = await floorStream(ctx, kept!.bare);
+    for (let i = 0; i < runs; i++) record(floor, await floorRun(ctx, stream, i), i);
+    await rm(stream);
+
+    const noop = series('lynq sync: no-op');
+    for (let i = 0; i < runs; i++) record(noop, await noopSync(ctx, kept!.bare, kept!.cacheDir, i), i);
+    const oneRow = series('lynq sync: one-row change');
+    for (let i = 0; i < runs; i++) record(oneRow, await oneRowSync(ctx, kept!.bare, i, () => lynqSync(ctx, kept!.bare, kept!.cacheDir, `one-row change, run ${i + 1}`)), i);
+
+    const report: SizeReport = { size, series: [first, floor, noop, oneRow] };
+    if (process.env.BENCH_SERVE !== '0') {
+      log('lynq serve ticks');
+      report.serve = await serveTicks(ctx, kept!.bare, kept!.cacheDir, runs);
+    }
+    return report;
+  } finally {
+    await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function print(reports: SizeReport[], distUsed: string): void {
+  const out: string[] = [''];
+  out.push(`End to end, a fresh process per sync (${distUsed}) — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${new Date().toISOString().slice(0, 10)}`);
+  out.push(
+    `One form (forms/demo-web.yaml: 5 resources → 7 files per node). Medians; load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}.`,
+    '',
+  );
+  const rows: string[][] = [];
+  for (const report of reports) {
+    const floor = median(report.series[1]!.runs.map((r) => r.ms));
+    for (const s of report.series) {
+      const times = s.runs.map((r) => r.ms);
+      const med = median(times);
+      rows.push([
+        report.size.toLocaleString('en-US'),
+        s.label,
+        String(times.length),
+        fmt(med),
+        `${fmt(Math.min(...times))}–${fmt(Math.max(...times))}`,
+        (med / report.size).toFixed(3),
+        `${median(s.runs.map((r) => r.rssMiB)).toFixed(0)} MiB`,
+        s.label.startsWith('fast-import') ? '1.00×' : `${(med / floor).toFixed(2)}×`,
+      ]);
+    }
+    if (report.serve !== undefined) {
+      for (const [label, times] of [
+        ['lynq serve tick: no-op (no start-up)', report.serve.noop],
+        ['lynq serve tick: one-row change', report.serve.oneRow],
+      ] as const) {
+        const med = median(times);
+        rows.push([
+          report.size.toLocaleString('en-US'),
+          label,
+          String(times.length),
+          fmt(med),
+          `${fmt(Math.min(...times))}–${fmt(Math.max(...times))}`,
+          (med / report.size).toFixed(3),
+          '-',
+          `${(med / floor).toFixed(2)}×`,
+        ]);
+      }
+    }
+  }
+  out.push(table(['rows', 'what', 'runs', 'median ms', 'min–max ms', 'ms/node', 'peak RSS', 'vs floor'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r']), '');
+  out.push(
+    '  lynq sync: `node bin/lynq.mjs sync` spawned → exited (start-up, database, render, git, push); peak RSS by GNU time (%M).',
+    '  fast-import floor: the first sync’s files as one prepared fast-import stream, imported by one `git fast-import` into an empty repository.',
+    '  serve tick: a webhook-triggered sync in a running `lynq serve`, its own time as logged (lock to push, no start-up).',
+    '',
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** The image runs dist/: build it first when a source file is newer (what bin/lynq.mjs would otherwise run through tsx). */
+async function ensureBuild(): Promise<string> {
+  const stamp = statSync(path.join(PROJECT, 'dist', '.build-stamp'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const stale = readdirSync(path.join(PROJECT, 'src'), { recursive: true, withFileTypes: true }).some((entry) => entry.isFile() && statSync(path.join(entry.parentPath, entry.name)).mtimeMs > stamp);
+  if (stale || !existsSync(path.join(PROJECT, 'dist', 'cli', 'main.js'))) {
+    process.stderr.write('bench: dist/ is older than src/: npm run build\n');
+    await run('npm', ['run', 'build'], { cwd: PROJECT });
+  }
+  return 'compiled dist/';
+}
+
+async function main(): Promise<void> {
+  const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
+  if (process.env.BENCH_100K === '1' && !sizes.includes(100_000)) sizes.push(100_000);
+  const runsList = (process.env.BENCH_RUNS ?? '5,5,3').split(',').map(Number);
+  const distUsed = await ensureBuild();
+  const db = await pickDb();
+  const workRoot = await mkdtemp(path.join(os.tmpdir(), 'lynq-bench-e2e-'));
+  const reports: SizeReport[] = [];
+  let failed = false;
+  try {
+    for (const [index, size] of sizes.entries()) {
+      const runs = runsList[index] ?? runsList.at(-1) ?? 3;
+      process.stderr.write(`bench e2e: ${size} rows, ${runs} runs each\n`);
+      try {
+        reports.push(await benchSize(db, size, runs, workRoot));
+      } catch (error) {
+        failed = true;
+        process.stderr.write(`bench e2e: FAILED at ${size} rows: ${error instanceof BenchFailure ? `wrong result: ${error.message}` : ((error as Error).stack ?? String(error))}\n`);
+      }
+    }
+  } finally {
+    await rm(workRoot, { recursive: true, force: true });
+  }
+  if (reports.length > 0) print(reports, distUsed);
+  if (failed) process.exitCode = 1;
+}
+
+await main();
