@@ -141,6 +141,7 @@ function instrument(deps: SyncDeps, mark: (at: string) => void = () => undefined
         mark('after ls-tree');
         return result;
       },
+      listNodeFolders: (commit, prefix) => timed('listTree', () => repo.listNodeFolders(commit, prefix)),
       readBlobs: (ids) => timed('readBlobs', () => repo.readBlobs(ids)),
       commit: async (input) => {
         const commit = await timed('commit', () => repo.commit(input));

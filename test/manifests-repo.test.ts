@@ -94,6 +94,55 @@ describe('listTree', () => {
   });
 });
 
+describe('listNodeFolders, and listTree of many folders', () => {
+  const files: Record<string, string> = {
+    'nodes/hub/web/acme/web.yaml': 'acme\n',
+    'nodes/hub/web/acme/levels/1/kustomization.yaml': 'level\n',
+    'nodes/hub/web/globex/web.yaml': 'globex\n',
+    'nodes/hub/web/stray.yaml': 'a file beside the node folders\n',
+    'nodes/hub/api/acme/api.yaml': 'api\n',
+    'nodes/hub/readme.md': 'a file beside the form folders\n',
+    'nodes/hub-2/web/acme/web.yaml': 'another hub sharing the name\n',
+  };
+  // Enough node folders that listing them by name takes more than one git command.
+  for (let i = 0; i < 1200; i++) files[`nodes/hub/many/n${i}/a.yaml`] = `${i}\n`;
+  let bare: string;
+  let head: string;
+  let repo: ManifestsRepo;
+  before(async () => {
+    ({ bare, head } = await seededRemote(files));
+    repo = await open(bare);
+    await repo.fetch('main');
+  });
+
+  it('lists the folders two levels down, form/uid → tree id, and nothing else', async () => {
+    const folders = await repo.listNodeFolders(head, 'nodes/hub');
+    assert.equal(folders.size, 3 + 1200);
+    for (const key of ['web/acme', 'web/globex', 'api/acme', 'many/n0', 'many/n1199']) {
+      assert.equal(folders.get(key), (await git(bare, ['rev-parse', `${head}:nodes/hub/${key}`])).trim(), key);
+    }
+    assert.equal(
+      [...folders.keys()].some((key) => key.includes('.') || key.startsWith('hub-2')),
+      false,
+    );
+  });
+
+  it('is empty for a hub folder that does not exist and for no commit', async () => {
+    assert.equal((await repo.listNodeFolders(head, 'nodes/missing')).size, 0);
+    assert.equal((await repo.listNodeFolders(undefined, 'nodes/hub')).size, 0);
+  });
+
+  it('lists the files of many folders by name, across several git commands, and only theirs', async () => {
+    const wanted = Array.from({ length: 1200 }, (_, i) => `nodes/hub/many/n${i}/`).filter((_, i) => i % 2 === 0);
+    const listing = await repo.listTree(head, [...wanted, 'nodes/hub/web/acme/']);
+    assert.equal(listing.size, 600 + 2);
+    assert.equal(listing.get('nodes/hub/many/n1198/a.yaml'), gitBlobId('1198\n'));
+    assert.equal(listing.has('nodes/hub/many/n1/a.yaml'), false);
+    assert.equal(listing.get('nodes/hub/web/acme/levels/1/kustomization.yaml'), gitBlobId('level\n'));
+    assert.equal((await repo.listTree(head, [])).size, 0, 'no folder asked, none listed');
+  });
+});
+
 describe('readBlobs', () => {
   it('reads several blobs by id, skips missing ids and tolerates duplicates', async () => {
     const files = { 'n/one.yaml': 'one: 1\n', 'n/two.yaml': 'two: ü\n', 'n/empty.yaml': '', 'n/three.yaml': 'no newline' };

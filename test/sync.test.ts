@@ -307,10 +307,17 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun, diff: false, out: new PassThrough(), env });
     let blobsRead = 0;
     const storedAhead: string[] = [];
+    /** The node files the sync listed (the listing's node-folder paths, one per node). */
+    const nodesListed = new Set<string>();
     const counting = withRepo(deps, (repo) => ({
       readBlobs: (ids: readonly string[]) => {
         blobsRead += ids.length;
         return repo.readBlobs(ids);
+      },
+      listTree: async (commit: string | undefined, prefix: string | readonly string[]) => {
+        const listing = await repo.listTree(commit, prefix);
+        for (const file of listing.keys()) if (file.startsWith('nodes/')) nodesListed.add(file.split('/').slice(0, 4).join('/'));
+        return listing;
       },
       // Called on the derived object, so the run it starts is the one its commit() ends.
       storeAhead(this: ManifestsRepo, files: Iterable<readonly [string, string]>) {
@@ -321,7 +328,7 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     }));
     const result = await syncHub(config.hubs.get('customers')!, config.forms, counting, { allowDeletions: false });
     assert.ok('plan' in result, `sync failed: ${'error' in result ? result.error : result.outcome}`);
-    return { ...result, blobsRead, storedAhead, statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
+    return { ...result, blobsRead, storedAhead, nodesListed: [...nodesListed].sort(), statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
   };
 
   test('the files a sync commits are stored while it still renders; a dry run stores none', async () => {
@@ -352,11 +359,13 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     assert.equal(noop.outcome, 'unchanged');
     assert.equal(noop.plan.rendered, 0, 'nothing changed: no node is rendered');
     assert.equal(noop.blobsRead, 0, 'the seals of what the first sync rendered are remembered in the cache folder');
+    assert.deepEqual(noop.nodesListed, [], 'and so are their folders: no node has its files listed');
     assert.deepEqual(noop.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'unchanged' });
     const store = path.join(env.LYNQ_CACHE_DIR!, 'verified', 'customers.txt');
     await writeFile(store, 'not a key\n');
     const torn = await syncInProcess();
     assert.deepEqual([torn.plan.rendered, torn.blobsRead, torn.outcome], [0, 3, 'unchanged'], 'a torn store is ignored: every LynqNode is read to check its seal');
+    assert.equal(torn.nodesListed.length, 3, 'every node folder is listed');
     const remembered = await syncInProcess();
     assert.deepEqual([remembered.plan.rendered, remembered.blobsRead], [0, 0], 'and the seals checked are remembered again');
     const other = await cloneWorkTree(remote.dir);
@@ -367,10 +376,12 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
       await other.cleanup();
     }
     const edited = await syncInProcess();
+    assert.deepEqual(edited.nodesListed, ['nodes/customers/web/acme'], 'only the edited folder (its tree id changed) is listed');
     assert.deepEqual([edited.plan.rendered, edited.statuses.acme], [1, 'updated'], 'a remembered seal is for the exact files it checked');
     await db.exec(`UPDATE customers SET replicas = '5' WHERE id = 'initech'`);
     const oneRow = await syncInProcess();
     assert.equal(oneRow.plan.rendered, 1);
+    assert.deepEqual(oneRow.nodesListed, ['nodes/customers/web/initech'], 'only the changed row’s folder is listed');
     assert.deepEqual(oneRow.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'updated' });
     await rewrite(files.dir, 'hubs/customers.yaml', hubFile(db.name).replace('namespace: tenants', 'namespace: customers'));
     const hubChanged = await syncInProcess();

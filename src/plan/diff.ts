@@ -2,6 +2,7 @@ import type { Hub } from '../config/load.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import { compareStrings } from '../render/canonical-yaml.ts';
 import { KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/node.ts';
+import { gitTreeId } from '../render/hash.ts';
 import { sealedInputHash, type NodeOutput } from '../render/output-seal.ts';
 import { parseAppPath, parseNodePath } from '../render/paths.ts';
 import { readPreviousNode, type PreviousNode } from './previous-node.ts';
@@ -15,7 +16,12 @@ export type DiffOptions = {
   /** Forms of this hub that exist now; a node folder of another form is removed. */
   formNames: ReadonlySet<string>;
   prepared: PreparedHub;
-  existing: TreeListing;
+  /** The hub's node folders in Git (`<form>/<uid>` → tree id), without their files. */
+  nodeFolders: ReadonlyMap<string, string>;
+  /** The hub's apps files in Git (path → blob id). */
+  apps: TreeListing;
+  /** The files of these node folders (repository paths) in Git, path → blob id: asked only for nodes the plan must look into. */
+  listFiles: (folders: readonly string[]) => Promise<TreeListing>;
   readBlobs: BlobReader;
   /** Seals found to hold by earlier syncs, and where this one records those that hold now. */
   verified?: VerifiedOutputs;
@@ -26,15 +32,20 @@ export type DiffOptions = {
   storeAhead?: (files: ReadonlyMap<string, string>) => Promise<void>;
 };
 
-/** What Git has for one node: its folder's files (name → blob id) and its apps file. */
-type ExistingNode = { form: string; uid: string; files: Map<string, string>; app: { path: string; blob: string } | undefined };
+/**
+ * What Git has for one node: its folder's tree id, its files (name → blob id; listed only
+ * for the nodes the plan looks into) and its apps file.
+ */
+type ExistingNode = { form: string; uid: string; tree: string | undefined; files: Map<string, string>; app: { path: string; blob: string } | undefined };
 
 /**
- * Compare the hub's nodes with what Git has, byte for byte (by blob id). First the
- * LynqNodes Git has are read (one batch; not those an earlier sync already checked,
- * verified-outputs.ts): a node whose LynqNode recorded the same input hash, and whose
- * seal says every file of it is as the bridge wrote it, is unchanged without being
- * rendered (output-seal.ts). Every other node is rendered and compared.
+ * Compare the hub's nodes with what Git has, byte for byte (by blob id). A node whose
+ * input hash and folder (tree id, and apps file) an earlier sync already found sealed or
+ * rendered is unchanged without listing its files (verified-outputs.ts): a no-op sync
+ * reads one line per node from Git, not one per file. The other nodes' files are listed
+ * and their LynqNodes read (one batch): a node whose LynqNode recorded the same input
+ * hash, and whose seal says every file of it is as the bridge wrote it, is unchanged
+ * without being rendered (output-seal.ts). Every other node is rendered and compared.
  * Nodes are found in both the node folders and the apps folder, so a node whose folder
  * is gone but whose Application is left is still cleaned up. Per file, the form's
  * policies apply: a `creationPolicy: Once` file that Git has is never rewritten; a file
@@ -56,12 +67,13 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     existing.delete(key);
     return { input, previous };
   });
+  // A failed node keeps what Git has: neither compared nor removed.
+  for (const failure of prepared.failures) existing.delete(`${failure.form}/${failure.uid}`);
   const verified = options.verified ?? new VerifiedOutputs();
-  const keys = candidates.map(({ input, previous }) => (previous === undefined ? undefined : VerifiedOutputs.key(input.inputHash, previous)));
-  const lynqNodeIds = candidates
-    .filter(({ previous }, index) => previous !== undefined && !verified.has(keys[index]!))
-    .map(({ previous }) => previous!.files.get(LYNQNODE_FILE))
-    .filter((id): id is string => id !== undefined);
+  const keys = candidates.map(({ input, previous }) => (previous === undefined ? undefined : VerifiedOutputs.key(input.inputHash, previous.tree, previous.app)));
+  const unverified = candidates.filter(({ previous }, index) => previous !== undefined && !verified.has(keys[index]!)).map(({ previous }) => previous!);
+  await listFiles(options, [...unverified, ...existing.values()]);
+  const lynqNodeIds = unverified.map((previous) => previous.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
   const blobs = lynqNodeIds.length > 0 ? await options.readBlobs(lynqNodeIds) : new Map<string, string>();
   let rendered = 0;
   for (const [index, { input, previous }] of candidates.entries()) {
@@ -80,16 +92,13 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
     }
     // Its seal holds for what was just rendered, by construction: remembered, the next
     // sync reads no LynqNode of it if Git then has exactly these files.
-    verified.hold(VerifiedOutputs.key(input.inputHash, { files: result.files.map((file) => [file.name, file.blob] as const), app: result.appFile }));
+    verified.hold(VerifiedOutputs.key(input.inputHash, gitTreeId(result.files.map((file) => [file.name, file.blob] as const)), result.appFile));
     const change = compareNode(hub.name, result, previous, text === undefined ? undefined : readPreviousNode(text));
     nodes.push(change);
     if (options.storeAhead !== undefined && change.writes.size > 0) await options.storeAhead(change.writes);
   }
 
-  for (const failure of prepared.failures) {
-    existing.delete(`${failure.form}/${failure.uid}`);
-    nodes.push(failed(hub.name, failure));
-  }
+  for (const failure of prepared.failures) nodes.push(failed(hub.name, failure));
 
   for (const gone of existing.values()) {
     const removal = !options.formNames.has(gone.form) ? `form ${gone.form} removed` : prepared.inactive.has(gone.uid) ? 'row deactivated' : 'row deleted';
@@ -205,20 +214,28 @@ function unchangedFiles(hub: string, form: string, uid: string): Omit<NodeChange
 function groupByNode(options: DiffOptions): Map<string, ExistingNode> {
   const appsRoot = resolveGitops(options.hub).appsRoot;
   const nodes = new Map<string, ExistingNode>();
-  const nodeOf = (form: string, uid: string): ExistingNode => {
-    const key = `${form}/${uid}`;
-    let node = nodes.get(key);
-    if (node === undefined) nodes.set(key, (node = { form, uid, files: new Map(), app: undefined }));
-    return node;
-  };
-  for (const [path, blob] of options.existing) {
-    const file = parseNodePath(options.root, options.hub.name, path);
-    if (file !== undefined) {
-      nodeOf(file.form, file.uid).files.set(file.name, blob);
-      continue;
-    }
+  for (const [key, tree] of options.nodeFolders) {
+    const at = key.indexOf('/');
+    nodes.set(key, { form: key.slice(0, at), uid: key.slice(at + 1), tree, files: new Map(), app: undefined });
+  }
+  for (const [path, blob] of options.apps) {
     const app = parseAppPath(appsRoot, options.hub.name, path);
-    if (app !== undefined) nodeOf(app.form, app.uid).app = { path, blob };
+    if (app === undefined) continue;
+    const key = `${app.form}/${app.uid}`;
+    let node = nodes.get(key);
+    if (node === undefined) nodes.set(key, (node = { form: app.form, uid: app.uid, tree: undefined, files: new Map(), app: undefined }));
+    node.app = { path, blob };
   }
   return nodes;
+}
+
+/** Fill in the files of these nodes (those with a folder) from one listing of their folders. */
+async function listFiles(options: DiffOptions, nodes: readonly ExistingNode[]): Promise<void> {
+  const wanted = new Map(nodes.filter((node) => node.tree !== undefined).map((node) => [`${node.form}/${node.uid}`, node]));
+  if (wanted.size === 0) return;
+  const listing = await options.listFiles([...wanted.values()].map((node) => `${options.root}/${options.hub.name}/${node.form}/${node.uid}`));
+  for (const [path, blob] of listing) {
+    const file = parseNodePath(options.root, options.hub.name, path);
+    if (file !== undefined) wanted.get(`${file.form}/${file.uid}`)?.files.set(file.name, blob);
+  }
 }

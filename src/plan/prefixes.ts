@@ -7,7 +7,7 @@ import { appFilePath, resolveGitops } from '../gitops/engine.ts';
  * listed whatever the engine, so a hub switched to `none` removes the files it left
  * there. Everything else in the repository is left alone, and is not even listed.
  */
-export function hubPrefixes(hub: Hub, root: string): string[] {
+export function hubPrefixes(hub: Hub, root: string): [nodes: string, apps: string] {
   return [`${root}/${hub.name}`, `${resolveGitops(hub).appsRoot}/${hub.name}`];
 }
 

@@ -27,3 +27,38 @@ export function gitBlobId(content: string | Buffer): string {
       .digest('hex');
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
+
+type Folder = Map<string, string | Folder>;
+
+/**
+ * The id git gives a folder holding these files (path relative to the folder → blob id,
+ * each a plain file, mode 100644, as the bridge writes them), subfolders included: what
+ * `git ls-tree` shows for a node folder written with exactly these files. Lets a sync
+ * remember a rendered node by its folder's id before the commit exists.
+ */
+export function gitTreeId(files: Iterable<readonly [string, string]>): string {
+  const root: Folder = new Map();
+  for (const [name, blob] of files) {
+    const parts = name.split('/');
+    let folder = root;
+    for (const part of parts.slice(0, -1)) {
+      let next = folder.get(part);
+      if (typeof next !== 'object') folder.set(part, (next = new Map()));
+      folder = next;
+    }
+    folder.set(parts[parts.length - 1]!, blob);
+  }
+  return treeId(root);
+}
+
+function treeId(folder: Folder): string {
+  // git sorts a tree's entries by name bytes, a subfolder's name as if it ended in "/".
+  const entries = [...folder].map(([name, value]) =>
+    typeof value === 'string' ? { key: Buffer.from(name), head: `100644 ${name}\0`, id: value } : { key: Buffer.from(`${name}/`), head: `40000 ${name}\0`, id: treeId(value) },
+  );
+  entries.sort((a, b) => Buffer.compare(a.key, b.key));
+  const body = Buffer.concat(entries.flatMap((entry) => [Buffer.from(entry.head), Buffer.from(entry.id, 'hex')]));
+  // A repository in SHA-256 object format has 64-digit ids: hash the tree the same way.
+  const algorithm = entries[0]?.id.length === 64 ? 'sha256' : 'sha1';
+  return createHash(algorithm).update(`tree ${body.length}\0`).update(body).digest('hex');
+}

@@ -192,16 +192,43 @@ type PlanInput = {
   deps: SyncDeps;
 };
 
-/** The plan step: the remote head, what Git has under the hub's folders, and the diff against it. */
+/**
+ * The plan step: the remote head, what Git has under the hub's folders, and the diff
+ * against it. Git is asked for the node folders (one line per node) and the apps files;
+ * the files of a node are listed only when the diff must look into it (`existing` holds
+ * those and the apps files: every path a later step asks about).
+ */
 async function planHub(input: PlanInput): Promise<{ plan: Plan; head: string | undefined; existing: TreeListing; verified: VerifiedOutputs }> {
   const { hub, repo, deps } = input;
   const head = await repo.fetch(hub.spec.publish.branch);
-  const existing = await listPrefixes(repo, head, hubPrefixes(hub, input.root));
+  const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
+  const nodeFolders = await repo.listNodeFolders(head, nodesPrefix);
+  const existing = await repo.listTree(head, appsPrefix);
+  const listFiles = async (folders: readonly string[]): Promise<TreeListing> => {
+    // Past a few thousand folders (a first sync on a fresh cache), one listing of the whole hub is cheaper.
+    const listing = await repo.listTree(head, folders.length > LIST_WHOLE_HUB_AT ? nodesPrefix : folders.map((folder) => `${folder}/`));
+    for (const [path, id] of listing) existing.set(path, id);
+    return listing;
+  };
   const verified = new VerifiedOutputs(input.known);
   const storeAhead = deps.storeAhead === true ? (files: ReadonlyMap<string, string>) => repo.storeAhead(files) : undefined;
-  const plan = await diffHub({ hub, root: input.root, formNames: input.formNames, prepared: input.prepared, existing, readBlobs: (ids) => repo.readBlobs(ids), verified, storeAhead });
+  const plan = await diffHub({
+    hub,
+    root: input.root,
+    formNames: input.formNames,
+    prepared: input.prepared,
+    nodeFolders,
+    apps: new Map(existing),
+    listFiles,
+    readBlobs: (ids) => repo.readBlobs(ids),
+    verified,
+    storeAhead,
+  });
   return { plan, head, existing, verified };
 }
+
+/** How many node folders a sync lists by name before it lists the whole hub instead. */
+const LIST_WHOLE_HUB_AT = 2000;
 
 function route(plan: Plan, routing: ResolvedRouting): { push: Plan['nodes']; propose: Plan['nodes'] } {
   return usesPullRequests(routing) ? routePlan(plan, routing) : { push: changedNodes(plan), propose: [] };
@@ -236,10 +263,4 @@ async function remember(store: VerifiedStore | undefined, hub: Hub, verified: Ve
 async function openForge(deps: SyncDeps, hub: Hub): Promise<PullRequestClient> {
   if (deps.openForge === undefined) throw new ConfigError('this hub routes changes to pull requests, but no forge is set up', { hub: hub.name, file: hub.file, field: 'spec.publish.platform' });
   return deps.openForge(hub);
-}
-
-async function listPrefixes(repo: ManifestsRepo, head: string | undefined, prefixes: readonly string[]): Promise<TreeListing> {
-  const listing: TreeListing = new Map();
-  for (const prefix of prefixes) for (const [path, id] of await repo.listTree(head, prefix)) listing.set(path, id);
-  return listing;
 }
