@@ -125,6 +125,11 @@ describe('deploy/ (kustomize)', () => {
       const allows = (apiGroup: string, res: string, verb: string) => role.rules.some((rule) => rule.apiGroups.includes(apiGroup) && rule.resources.includes(res) && rule.verbs.includes(verb));
       for (const verb of ['list', 'watch']) assert.ok(allows(group, resource, verb), `${verb} ${resource}.${group}`);
       for (const res of ['lynqnodes', 'lynqnodes/status']) for (const verb of ['get', 'list', 'patch']) assert.ok(allows('operator.lynq.sh', res, verb), `${verb} ${res}`);
+      // lynq status run in the pod reads the LynqNode CRD (the clash check): get, on that one name.
+      assert.deepEqual(
+        role.rules.filter((rule) => rule.apiGroups.includes('apiextensions.k8s.io')),
+        [{ apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['lynqnodes.operator.lynq.sh'], verbs: ['get'] }],
+      );
       assert.ok(!role.rules.some((rule) => rule.apiGroups.includes('coordination.k8s.io')), 'no Leases: the lock is on the database');
       assert.ok(!role.rules.some((rule) => rule.verbs.includes('*') || rule.resources.includes('*')), 'no wildcards');
       const binding = one(docs, 'ClusterRoleBinding') as Doc & { subjects: Array<{ name: string; namespace: string }> };

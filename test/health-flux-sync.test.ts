@@ -93,7 +93,11 @@ describe('Flux: multi-level nodes (one Kustomization per DAG level)', () => {
     assert.deepEqual(seen.get('hooli')!.resources, { desired: 2, ready: 1, failed: 1 });
     assert.deepEqual(
       fake.requests.filter((request) => request.method === 'GET').map((request) => request.path),
-      ['/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations', '/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes'],
+      [
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/lynqnodes.operator.lynq.sh',
+        '/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations',
+        '/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes',
+      ],
     );
     fake.assertClean();
   });
@@ -127,7 +131,9 @@ describe('thousands of nodes, and the sync read-back', () => {
     const seen = JSON.parse(result.out) as StatusJson;
     assert.equal(seen.length, COUNT);
     assert.ok(seen.every((item) => item.phase === 'Ready' && item.applied));
-    const lists = fake.requests.filter((request) => request.method === 'GET');
+    // The one GET of the LynqNode CRD (the clash check), then the LISTs.
+    const [crd, ...lists] = fake.requests.filter((request) => request.method === 'GET');
+    assert.equal(crd!.path, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/lynqnodes.operator.lynq.sh');
     assert.equal(lists.length, 6);
     const apps = lists.filter((request) => request.path.endsWith('/applications'));
     assert.deepEqual(

@@ -6,30 +6,43 @@ import { validateManifest } from '../src/config/k8s-schema.ts';
 import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
 import { startKubeFake, type KubeFake } from './helpers/kube-fake.ts';
 
-type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
 type Doc = { kind: string; metadata: { name: string; namespace?: string }; rules?: Rule[]; roleRef?: { name: string }; subjects?: Array<{ kind: string; name: string; namespace: string }> };
 
 async function documents(file: string): Promise<Doc[]> {
   return parseAllDocuments(await readFile(file, 'utf8')).map((document) => document.toJS() as Doc);
 }
 
-/** Every (namespace, verb, group/resource) the Roles grant. */
+/**
+ * Every (namespace, verb, group/resource) the Roles grant; a ClusterRole's as namespace
+ * `cluster`. A rule with resourceNames grants `group/resource/name` per name, and only that.
+ */
 function grants(docs: readonly Doc[]): Set<string> {
   const out = new Set<string>();
   for (const doc of docs) {
-    if (doc.kind !== 'Role') continue;
+    if (doc.kind !== 'Role' && doc.kind !== 'ClusterRole') continue;
+    const scope = doc.kind === 'ClusterRole' ? 'cluster' : doc.metadata.namespace;
     for (const rule of doc.rules ?? [])
-      for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) out.add(`${doc.metadata.namespace} ${verb} ${group}/${resource}`);
+      for (const group of rule.apiGroups)
+        for (const resource of rule.resources)
+          for (const verb of rule.verbs) for (const name of rule.resourceNames ?? [undefined]) out.add(`${scope} ${verb} ${group}/${resource}${name === undefined ? '' : `/${name}`}`);
   }
   return out;
 }
 
-/** What a recorded request needs, in RBAC terms. */
+/** What a recorded request needs, in RBAC terms (a GET of a cluster-scoped object by name: `cluster get group/resource/name`). */
 function needed(request: { method: string; path: string }): string {
+  const clusterScoped = /^\/apis\/([^/]+)\/[^/]+\/([^/]+)\/([^/]+)$/.exec(request.path);
+  if (clusterScoped !== null && request.method === 'GET') return `cluster get ${clusterScoped[1]}/${clusterScoped[2]}/${clusterScoped[3]}`;
   const match = /^\/apis\/([^/]+)\/[^/]+\/namespaces\/([^/]+)\/([^/]+)(\/[^/]+)?(\/status)?$/.exec(request.path)!;
   const [, group, namespace, plural, name, status] = match;
   const verb = request.method === 'PATCH' ? 'patch' : name === undefined ? 'list' : 'get';
   return `${namespace} ${verb} ${group}/${plural}${status ?? ''}`;
+}
+
+/** Whether a need is granted: exactly, or by a rule for every name of that resource. */
+function isGranted(granted: ReadonlySet<string>, need: string): boolean {
+  return granted.has(need) || (need.startsWith('cluster get ') && granted.has(need.slice(0, need.lastIndexOf('/'))));
 }
 
 let world: HealthWorld;
@@ -103,6 +116,36 @@ test('docker/rbac.yaml grants exactly what the read-back does (rbac-refresh.yaml
     'tenants patch operator.lynq.sh/lynqnodes/status',
   ]);
   const granted = new Set([...grants(rbac), ...grants(refresh)]);
-  for (const need of used) assert.ok(granted.has(need), `${need} is granted`);
+  for (const need of used) assert.ok(isGranted(granted, need), `${need} is granted`);
+  fake.assertClean();
+});
+
+test('docker/rbac-crd-check.yaml grants exactly the one CRD GET lynq status adds, cluster-wide by necessity and by name only', async () => {
+  const rbac = await documents('docker/rbac.yaml');
+  const crdCheck = await documents('docker/rbac-crd-check.yaml');
+  for (const doc of crdCheck) assert.equal(validateManifest(doc as unknown as Record<string, unknown>), undefined, `${doc.kind} ${doc.metadata.name} validates`);
+  // CRDs are cluster-scoped, so a ClusterRole, bound to the bridge's account: get, on the LynqNode CRD's name, nothing else.
+  assert.deepEqual([...grants(crdCheck)], ['cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh']);
+  assert.deepEqual(
+    crdCheck.map((doc) => doc.kind),
+    ['ClusterRole', 'ClusterRoleBinding'],
+  );
+  const binding = crdCheck[1]!;
+  assert.equal(binding.roleRef!.name, crdCheck[0]!.metadata.name);
+  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'lynq-bridge', namespace: 'lynq' }]);
+
+  // A real lynq status: every request it makes is granted by rbac.yaml and rbac-crd-check.yaml, and the CRD GET by the latter only.
+  const from = fake.requests.length;
+  const status = await world.status(['--kubeconfig', world.kubeconfigFile]);
+  assert.equal(status.code, 0, status.err);
+  const used = new Set(fake.requests.slice(from).map(needed));
+  assert.deepEqual([...used].sort(), [
+    'argocd list argoproj.io/applications',
+    'cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh',
+    'tenants list operator.lynq.sh/lynqnodes',
+  ]);
+  const granted = new Set([...grants(rbac), ...grants(crdCheck)]);
+  for (const need of used) assert.ok(isGranted(granted, need), `${need} is granted`);
+  assert.ok(!isGranted(grants(rbac), 'cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh'), 'rbac.yaml alone does not grant it');
   fake.assertClean();
 });

@@ -114,11 +114,13 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     assert.deepEqual(seen.get('initech')!.resources, { desired: 2, ready: 1, failed: 1 });
     assert.match(seen.get('initech')!.message, /exceeded its progress deadline/);
 
-    // Requests: one LIST of Applications and one of LynqNodes (namespaced, by the hub's label, limit 500), then status patches.
+    // Requests: one GET of the LynqNode CRD (cluster-scoped, the clash check), one LIST of Applications and one of
+    // LynqNodes (namespaced, by the hub's label, limit 500), then status patches.
     const lists = fake.requests.filter((request) => request.method === 'GET');
     assert.deepEqual(
       lists.map((request) => [request.path, request.query]),
       [
+        ['/apis/apiextensions.k8s.io/v1/customresourcedefinitions/lynqnodes.operator.lynq.sh', {}],
         ['/apis/argoproj.io/v1alpha1/namespaces/argocd/applications', { labelSelector: 'lynq.sh/hub=shop', limit: '500' }],
         ['/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes', { labelSelector: 'lynq.sh/hub=shop', limit: '500' }],
       ],

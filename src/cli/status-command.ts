@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { checkClusterLynqNodeCrd, type LynqNodeCrdCheck } from '../health/lynqnode-crd.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
 import { readBackHub, type HubReadBack } from '../health/run.ts';
 import { NODE_PHASES, type NodePhase } from '../health/types.ts';
@@ -27,7 +28,10 @@ export type StatusCommandOptions = {
  * `lynq status`: read every hub with an engine back from the cluster, write the
  * LynqNodes' status and the status tables, print one line per node and a count per
  * phase. Exit 0 when no node is Degraded or Missing, 1 when some are, 2 for usage or
- * config errors, 3 when the cluster cannot be read.
+ * config errors, 3 when the cluster cannot be read. First, one GET of the LynqNode CRD:
+ * the Lynq operator's in its place is a warning that leaves the exit code to the nodes (it
+ * says what to do; the nodes' health is still worth reporting); a 403 there is a note, the
+ * check being advisory.
  */
 export async function runStatus(options: StatusCommandOptions, context: CommandContext): Promise<number> {
   const { io } = context;
@@ -47,6 +51,10 @@ export async function runStatus(options: StatusCommandOptions, context: CommandC
   const kube = await openKubeClient(access, { registry: context.secrets, logger: context.logger });
   const sync = createSyncDeps({ logger: context.logger, secrets: context.secrets, dryRun: false, diff: false, out: io.out, env: io.env });
   const clock = Date.now;
+  const crd = await checkClusterLynqNodeCrd(kube);
+  const crdLine = crdText(crd);
+  // --json keeps stdout an array of nodes (its layout is a contract): the line goes to stderr.
+  if (crdLine !== undefined && options.json) io.err.write(`${crdLine}\n`);
   const results: HubReadBack[] = [];
   for (const hub of hubs) {
     results.push(
@@ -60,9 +68,9 @@ export async function runStatus(options: StatusCommandOptions, context: CommandC
       }),
     );
   }
-  io.out.write(options.json ? `${JSON.stringify(statusJson(results), null, 2)}\n` : statusText(results, options.problems));
+  io.out.write(options.json ? `${JSON.stringify(statusJson(results), null, 2)}\n` : statusText(results, options.problems, crdLine === undefined ? [] : [crdLine]));
   // A hub whose cluster or git could not be read has no health to report: that is not "some nodes are bad".
-  if (results.some((result) => result.outcome !== 'read')) return EXIT_NOT_PUBLISHED;
+  if (crd.outcome === 'cluster-failed' || results.some((result) => result.outcome !== 'read')) return EXIT_NOT_PUBLISHED;
   const bad = results.some(
     (result) =>
       result.outcome === 'read' && (result.tableError !== undefined || result.statuses.failed.length > 0 || result.nodes.some((node) => node.phase === 'Degraded' || node.phase === 'Missing')),
@@ -89,11 +97,26 @@ export function statusJson(results: readonly HubReadBack[]): unknown[] {
   );
 }
 
-/** One line per node (`--problems`: only those not Ready), then a count per phase and any hub that failed. */
-export function statusText(results: readonly HubReadBack[], problemsOnly: boolean): string {
+/** The LynqNode CRD check as one line; nothing when the CRD is ours or absent. */
+export function crdText(check: LynqNodeCrdCheck): string | undefined {
+  switch (check.outcome) {
+    case 'ours':
+    case 'absent':
+      return undefined;
+    case 'clash':
+      return `warning: ${check.message}`;
+    case 'not-checked':
+      return `note: the LynqNode CRD was not checked against the Lynq operator's: ${check.message}`;
+    case 'cluster-failed':
+      return `LynqNode CRD: cluster-failed: ${check.message}`;
+  }
+}
+
+/** One line per node (`--problems`: only those not Ready), then the notes (cluster-wide ones first, then each hub's failures and unwritten statuses), then a count per phase. */
+export function statusText(results: readonly HubReadBack[], problemsOnly: boolean, clusterNotes: readonly string[] = []): string {
   const lines: string[] = [];
   const counts = new Map<NodePhase, number>(NODE_PHASES.map((phase) => [phase, 0]));
-  const notes: string[] = [];
+  const notes: string[] = [...clusterNotes];
   for (const result of results) {
     if (result.outcome !== 'read') {
       notes.push(`${result.hub}: ${result.outcome}: ${result.error}`);

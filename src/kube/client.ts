@@ -12,7 +12,8 @@ export type PatchOutcome = 'patched' | 'conflict' | 'not-found';
 
 /**
  * The Kubernetes API as the bridge uses it: LIST a kind by label (every page), GET one
- * object, merge-patch one object or its status. Every failure is a KubeError naming the
+ * object (namespaced, or cluster-scoped: the LynqNode CRD), merge-patch one object or its
+ * status. Every failure is a KubeError naming the
  * server and what was refused; 404 and 409 are answers, not failures, where a caller
  * acts on them.
  */
@@ -22,6 +23,8 @@ export interface KubeClient {
   list(resource: KubeResource, namespace: string, labelSelector: string): Promise<KubeObject[]>;
   /** undefined when the object does not exist. */
   find(resource: KubeResource, namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** A cluster-scoped object (`/apis/{group}/{version}/{plural}/{name}`, e.g. a CRD); undefined when it does not exist. */
+  findClusterScoped(resource: KubeResource, name: string): Promise<KubeObject | undefined>;
   /** `application/merge-patch+json`, on the object or (`status: true`) its status subresource. */
   mergePatch(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>, options: { status: boolean }): Promise<PatchOutcome>;
   /** Requests sent so far, by verb (the bench reports them). */
@@ -110,6 +113,15 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
       } catch (cause) {
         if (statusOf(cause) === 404) return undefined;
         throw fail(`reading ${resource.kind} ${namespace}/${name}`, cause);
+      }
+    },
+    async findClusterScoped(resource, name) {
+      requests.get++;
+      try {
+        return (await api.getClusterCustomObject({ ...coordinates(resource), name })) as KubeObject;
+      } catch (cause) {
+        if (statusOf(cause) === 404) return undefined;
+        throw fail(`reading ${resource.kind} ${name}`, cause);
       }
     },
     async mergePatch(resource, namespace, name, body, options) {

@@ -4,6 +4,8 @@ export type KubeResource = { group: string; version: string; plural: string; kin
 export const ARGO_APPLICATION: KubeResource = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', kind: 'Application' };
 export const FLUX_KUSTOMIZATION: KubeResource = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
 export const LYNQ_NODE: KubeResource = { group: 'operator.lynq.sh', version: 'v1', plural: 'lynqnodes', kind: 'LynqNode' };
+/** Cluster-scoped: read once by `lynq status`, to tell the bridge's LynqNode CRD from the Lynq operator's. */
+export const CUSTOM_RESOURCE_DEFINITION: KubeResource = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition' };
 
 /** Objects as the API returns them: read through the health readers, never trusted to have a shape. */
 export type KubeObject = Record<string, unknown> & {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parse } from 'yaml';
 
 /**
  * A local Kubernetes API over HTTPS for the health read-back tests: a CA and a server
@@ -18,6 +19,10 @@ import { performance } from 'node:perf_hooks';
  * - PATCH /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}[/status] with
  *   `application/merge-patch+json` only (415 otherwise); a resourceVersion in the patch
  *   that is not the object's is a 409; /status changes only status, the object only the rest.
+ * - GET   /apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name} (cluster-scoped; 404
+ *   Status when absent). The bridge's LynqNode CRD (output-schema/lynqnode-crd.yaml) is
+ *   installed from the start, as it is in any cluster that holds the bridge's LynqNodes;
+ *   `putCrd` replaces it (the Lynq operator's), `removeCrd` takes it away.
  *
  * A missing or wrong token is a 401, a kind made forbidden a 403; replies can be queued
  * (`failNext`). Any other request is answered 501 and recorded, and `assertClean()`
@@ -49,7 +54,10 @@ export type KubeFake = {
   remove(kind: keyof typeof KINDS, namespace: string, name: string): void;
   /** The next request matching method and path suffix gets this status (a Status body), once. */
   failNext(method: string, pathEnd: string, status: number, before?: () => void): void;
-  /** Answer 403 to every request for this plural (`false`: stop). */
+  /** Install or replace a CustomResourceDefinition (as the API server keeps it: uid, resourceVersion, generation, status). */
+  putCrd(object: Record<string, unknown> & { metadata: { name: string } }): void;
+  removeCrd(name: string): void;
+  /** Answer 403 to every request for this plural (`false`: stop); `customresourcedefinitions` too. */
   forbid(plural: string, on?: boolean): void;
   /** A kubeconfig for this server: CA data, bearer token, context `fake` (and `other`, pointing nowhere useful). */
   kubeconfig(options?: { token?: string; server?: string }): string;
@@ -72,6 +80,30 @@ function makeCerts(): NonNullable<typeof certs> {
   certs = { dir, caPem: readFileSync(path.join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(path.join(dir, 'server.key'), 'utf8'), certPem: readFileSync(path.join(dir, 'server.crt'), 'utf8') };
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return certs;
+}
+
+/** The bridge's own LynqNode CRD, as every fake cluster starts with it. */
+export function bridgeCrd(): Record<string, unknown> & { metadata: { name: string; annotations?: Record<string, string> } } {
+  return parse(readFileSync(path.resolve('output-schema/lynqnode-crd.yaml'), 'utf8'));
+}
+
+/** A CRD as the API server returns it: its own metadata fields and an Established status beside what was applied. */
+function storedCrd(object: Record<string, unknown> & { metadata: { name: string } }, resourceVersion: string): Record<string, unknown> {
+  const copy = structuredClone(object) as Record<string, unknown> & {
+    metadata: Record<string, unknown>;
+    spec?: { names?: Record<string, unknown>; versions?: Array<{ name: string; storage?: boolean }> };
+  };
+  const now = '2025-01-01T00:00:00Z';
+  copy.metadata = { ...copy.metadata, uid: '3b0c9b4e-2f0c-4c1e-9a3e-6f1d2c7e8a90', resourceVersion, generation: 1, creationTimestamp: now };
+  copy.status = {
+    acceptedNames: copy.spec?.names ?? {},
+    conditions: [
+      { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: now },
+      { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: now },
+    ],
+    storedVersions: (copy.spec?.versions ?? []).filter((item) => item.storage === true).map((item) => item.name),
+  };
+  return copy;
 }
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
@@ -101,6 +133,11 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
   const listings = new Map<string, Obj[]>();
   let listingCounter = 0;
   let busy = 0;
+  const crds = new Map<string, Record<string, unknown>>();
+  {
+    const ours = bridgeCrd();
+    crds.set(ours.metadata.name, storedCrd(ours, String(++version)));
+  }
 
   const bucket = (kind: Kind, namespace: string): Map<string, Obj> => {
     const key = `${kind.plural}.${kind.group}/${namespace}`;
@@ -132,6 +169,34 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
         res.end(JSON.stringify(value));
       };
       if (req.headers.authorization !== `Bearer ${token}`) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
+      const queuedReply = (): boolean => {
+        const queuedIndex = queued.findIndex((item) => item.method === method && url.pathname.endsWith(item.pathEnd));
+        if (queuedIndex === -1) return false;
+        const [item] = queued.splice(queuedIndex, 1);
+        item!.before?.();
+        reply(item!.status, status(item!.status, item!.status === 409 ? 'Conflict' : 'InternalError', `queued ${item!.status}`));
+        return true;
+      };
+      // The one cluster-scoped path: GET a CustomResourceDefinition by name.
+      const crdMatch = /^\/apis\/apiextensions\.k8s\.io\/v1\/customresourcedefinitions\/([^/]+)$/.exec(url.pathname);
+      if (crdMatch !== null && method === 'GET') {
+        const [, crdName = ''] = crdMatch;
+        if (url.search !== '') problems.push(`unexpected query ${url.search} on ${url.pathname}`);
+        if (forbidden.has('customresourcedefinitions')) {
+          return reply(
+            403,
+            status(
+              403,
+              'Forbidden',
+              `customresourcedefinitions.apiextensions.k8s.io "${crdName}" is forbidden: User "system:serviceaccount:lynq:lynq-bridge" cannot get resource "customresourcedefinitions" in API group "apiextensions.k8s.io" at the cluster scope`,
+            ),
+          );
+        }
+        if (queuedReply()) return;
+        const crd = crds.get(crdName);
+        if (crd === undefined) return reply(404, status(404, 'NotFound', `customresourcedefinitions.apiextensions.k8s.io "${crdName}" not found`));
+        return reply(200, crd);
+      }
       const match = /^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(url.pathname);
       const kind = match ? kindOf(match[1]!, match[2]!, match[4]!) : undefined;
       if (match === null || kind === undefined) {
@@ -149,12 +214,7 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
           ),
         );
       }
-      const queuedIndex = queued.findIndex((item) => item.method === method && url.pathname.endsWith(item.pathEnd));
-      if (queuedIndex !== -1) {
-        const [item] = queued.splice(queuedIndex, 1);
-        item!.before?.();
-        return reply(item!.status, status(item!.status, item!.status === 409 ? 'Conflict' : 'InternalError', `queued ${item!.status}`));
-      }
+      if (queuedReply()) return;
       const objects = bucket(kind, namespace);
       if (method === 'GET' && name === undefined) {
         const allowed = new Set(['labelSelector', 'limit', 'continue']);
@@ -257,6 +317,12 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
     },
     failNext(method, pathEnd, code, before) {
       queued.push({ method, pathEnd, status: code, before });
+    },
+    putCrd(object) {
+      crds.set(object.metadata.name, storedCrd(object, String(++version)));
+    },
+    removeCrd(name) {
+      crds.delete(name);
     },
     forbid(plural, on = true) {
       if (on) forbidden.add(plural);
