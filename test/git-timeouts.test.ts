@@ -4,6 +4,8 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { GitError } from '../src/errors.ts';
+import { FastImport } from '../src/git/fast-import.ts';
+import { startGit } from '../src/git/git.ts';
 import { openManifestsRepo } from '../src/git/manifests-repo.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
 import { makeTempDir } from './helpers/git.ts';
@@ -84,5 +86,34 @@ describe('git commands that hang', () => {
       (error: unknown) => error instanceof GitError && /cancelled while waiting for the cache clone/.test(error.message),
     );
     assert.equal(remote.requests.length, 0);
+  });
+});
+
+describe('a fed command’s timeout', () => {
+  // A git alias that reads its input, then works for 2 s: the timeout (1 s) runs from end().
+  const slow = ['-c', 'alias.slow=!cat >/dev/null; sleep 2', 'slow'];
+
+  it('kills a command past its timeout, and says after how long', async () => {
+    const dir = await cacheDir();
+    const result = await startGit(dir, slow, { registry: new SecretRegistry(), timeoutMs: 1000 }).end(['input\n']);
+    assert.equal(result.timedOutAfterSeconds, 1);
+    assert.notEqual(result.code, 0);
+  });
+
+  it('gives the end of a big input the extra time asked for (a fast-import commit of many files)', async () => {
+    const dir = await cacheDir();
+    const result = await startGit(dir, slow, { registry: new SecretRegistry(), timeoutMs: 1000 }).end(['input\n'], 10_000);
+    assert.equal(result.timedOutAfterSeconds, undefined);
+    assert.equal(result.code, 0);
+  });
+});
+
+describe('a fast-import commit', () => {
+  it('asks for extra time by the number of files it writes', async () => {
+    const asked: Array<number | undefined> = [];
+    const git = { write: async () => undefined, end: async (_input?: unknown, extraMs?: number) => (asked.push(extraMs), { stdout: Buffer.alloc(0), stderr: '', code: 0, command: 'fast-import' }) };
+    const writes = new Map(Array.from({ length: 2500 }, (_, i) => [`nodes/h/f/n${i}/a.yaml`, `${i}\n`] as const));
+    await new FastImport(git).commit({ parent: undefined, writes, deletes: [], message: 'm', author: { name: 'a', email: 'a@b' }, time: 0 }, 'refs/x', { stagedPath: new Map(), folders: [] });
+    assert.deepEqual(asked, [2500]);
   });
 });

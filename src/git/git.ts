@@ -148,8 +148,11 @@ const QUEUED_BYTES_LIMIT = 1 << 20;
 export type GitProcess = {
   /** Send input. Resolves after one turn of the event loop or, when git is far behind, once it has read what was queued (or exited). */
   write(chunk: Buffer | string): Promise<void>;
-  /** Send the last input, close stdin and wait for git to exit. The timeout runs from here: while fed, git waits on us. */
-  end(input?: Iterable<Buffer | string>): Promise<RunResult>;
+  /**
+   * Send the last input, close stdin and wait for git to exit. The timeout runs from here: while fed, git waits on us.
+   * `extraMs` is added to it, for work that grows with the input (a commit of 700,000 files).
+   */
+  end(input?: Iterable<Buffer | string>, extraMs?: number): Promise<RunResult>;
 };
 
 /**
@@ -178,6 +181,7 @@ export function startGit(dir: string, args: readonly string[], options: GitOptio
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const command = commandOf(args);
   let timedOut = false;
+  let allowedMs = timeoutMs;
   let aborted = false;
   const abort = (): void => {
     aborted = true;
@@ -199,7 +203,7 @@ export function startGit(dir: string, args: readonly string[], options: GitOptio
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', abort);
       const result: RunResult = { stdout: Buffer.concat(out), stderr: options.registry.scrub(Buffer.concat(err).toString('utf8')), code: code ?? (signal ? 128 : 1), command };
-      if (timedOut) result.timedOutAfterSeconds = timeoutMs / 1000;
+      if (timedOut) result.timedOutAfterSeconds = allowedMs / 1000;
       if (aborted) result.aborted = true;
       resolve(result);
     });
@@ -229,12 +233,13 @@ export function startGit(dir: string, args: readonly string[], options: GitOptio
   };
   return {
     write,
-    async end(input) {
+    async end(input, extraMs = 0) {
+      allowedMs = timeoutMs + extraMs;
       if (!exited) {
         timer = setTimeout(() => {
           timedOut = true;
           killGroup(child.pid);
-        }, timeoutMs);
+        }, allowedMs);
       }
       for (const chunk of input ?? []) await write(chunk);
       child.stdin.end();
