@@ -1,5 +1,6 @@
 import type { GitProcess, RunResult } from './git.ts';
 import type { StagingPlan } from './fast-import-staging.ts';
+import type { WidePlan } from './wide-folders.ts';
 
 export type Author = { name: string; email: string };
 
@@ -48,25 +49,42 @@ export class FastImport {
     return this.git.write(this.takePending());
   }
 
-  /** Build the commit on `ref`, writing new folders where `staging` says, and end the run. */
-  commit(input: CommitInput, ref: string, staging: StagingPlan): Promise<RunResult> {
-    const marks = [...input.writes].map(([file, content]) => {
-      const stored = this.stored.get(file);
-      return [file, stored?.content === content ? stored.mark : this.blob(content)] as const;
-    });
+  /**
+   * Build the commit on `ref`, writing new folders where `staging` says and replacing wide
+   * folders whole (`wide`: their changed children first go into a commit on `<ref>-trees`
+   * that nothing keeps, so their trees exist), and end the run.
+   */
+  commit(input: CommitInput, ref: string, staging: StagingPlan, wide?: WidePlan): Promise<RunResult> {
+    const replaced = [...(wide?.replaced.keys() ?? [])];
+    const inWide = (file: string): boolean => replaced.some((folder) => file.startsWith(`${folder}/`));
+    const marks = [...input.writes].filter(([file]) => !inWide(file)).map(([file, content]) => [file, this.markOf(file, content)] as const);
+    const trees: string[] = [];
+    for (const folder of wide?.rebuilt ?? []) {
+      for (const [name, file] of folder.files)
+        trees.push(`M 100644 ${'id' in file ? file.id : `:${this.markOf(`${folder.folder}/${name}`, file.content)}`} ${fastImportPath(`${folder.staging}/${name}`)}`);
+    }
+    for (const [file, content] of wide?.blobs ?? []) this.markOf(file, content);
     const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
-    const message = Buffer.from(input.message, 'utf8');
     const chunks = this.pending;
+    if (trees.length > 0) chunks.push(Buffer.from(`commit ${ref}-trees\ncommitter ${who}\ndata 0\n${trees.join('\n')}\n\n`));
+    const message = Buffer.from(input.message, 'utf8');
     chunks.push(Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n'));
     const lines: string[] = [];
     if (input.parent !== undefined) lines.push(`from ${input.parent}`);
-    for (const file of input.deletes) lines.push(`D ${fastImportPath(file)}`);
+    for (const file of input.deletes) if (!inWide(file)) lines.push(`D ${fastImportPath(file)}`);
+    for (const [folder, tree] of wide?.replaced ?? []) lines.push(tree === undefined ? `D ${fastImportPath(folder)}` : `M 040000 ${tree} ${fastImportPath(folder)}`);
     for (const [file, mark] of marks) lines.push(`M 100644 :${mark} ${fastImportPath(staging.stagedPath.get(file) ?? file)}`);
     for (const { staging: from, folder } of staging.folders) lines.push(`R ${fastImportPath(from)} ${fastImportPath(folder)}`);
     lines.push('done', '');
     chunks.push(Buffer.from(lines.join('\n')));
     this.pending = [];
-    return this.git.end([Buffer.concat(chunks)], marks.length * COMMIT_MS_PER_FILE);
+    return this.git.end([Buffer.concat(chunks)], input.writes.size * COMMIT_MS_PER_FILE);
+  }
+
+  /** The mark of a blob with this content: the one stored ahead for this path when the content is the same, else a new one. */
+  private markOf(file: string, content: string): number {
+    const stored = this.stored.get(file);
+    return stored?.content === content ? stored.mark : this.blob(content);
   }
 
   /** End a run that made no commit: what was stored stays as unreferenced objects, which git gc prunes. */

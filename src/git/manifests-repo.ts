@@ -12,6 +12,7 @@ import { saysNoSpace } from './fs-failure.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { FastImport, type CommitInput } from './fast-import.ts';
 import { gitFailure, gitText, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
+import { planWideFolders, type TreeEntry, type WideGit, type WidePlan, wideFolders } from './wide-folders.ts';
 import { nodeHistory, type HistoryEntry, type NodeRef } from './history.ts';
 
 export type { Author, CommitInput } from './fast-import.ts';
@@ -212,9 +213,9 @@ class CachedRepo implements ManifestsRepo {
     return folders;
   }
 
-  /** `git ls-tree` of `prefixes` at `commit` (path → type and id), a few hundred prefixes per command. */
-  private async lsTree(commit: string, options: readonly string[], prefixes: readonly string[]): Promise<Map<string, { type: string; id: string }>> {
-    const entries = new Map<string, { type: string; id: string }>();
+  /** `git ls-tree` of `prefixes` at `commit` (path → mode, type and id), a few hundred prefixes per command. */
+  private async lsTree(commit: string, options: readonly string[], prefixes: readonly string[]): Promise<Map<string, TreeEntry>> {
+    const entries = new Map<string, TreeEntry>();
     for (let at = 0; at < prefixes.length; at += LS_TREE_PREFIXES) {
       const some = prefixes.slice(at, at + LS_TREE_PREFIXES);
       const result = await this.run(['ls-tree', ...options, '-z', '--full-tree', commit, '--', ...some]);
@@ -222,8 +223,8 @@ class CachedRepo implements ManifestsRepo {
       for (const entry of result.stdout.toString('utf8').split('\0')) {
         if (entry === '') continue;
         const tab = entry.indexOf('\t');
-        const [, type, id] = entry.slice(0, tab).split(' ');
-        if (type !== undefined && id !== undefined) entries.set(entry.slice(tab + 1), { type, id });
+        const [mode, type, id] = entry.slice(0, tab).split(' ');
+        if (mode !== undefined && type !== undefined && id !== undefined) entries.set(entry.slice(tab + 1), { mode, type, id });
       }
     }
     return entries;
@@ -264,14 +265,20 @@ class CachedRepo implements ManifestsRepo {
     await this.building;
     try {
       const ref = `refs/lynq/staging-${process.pid}-${++stagingCounter}`;
-      const staging = await this.stagingPlan(input.parent, [...input.writes.keys()]);
+      const wide = await this.widePlan(input);
+      const inWide = (file: string): boolean => [...(wide?.replaced.keys() ?? [])].some((folder) => file.startsWith(`${folder}/`));
+      const staging = await this.stagingPlan(
+        input.parent,
+        [...input.writes.keys()].filter((file) => !inWide(file)),
+      );
       const run = this.ahead ?? this.fastImport();
       this.ahead = undefined;
-      const imported = await run.commit(input, ref, staging);
+      const imported = await run.commit(input, ref, staging, wide);
       if (imported.code !== 0) throw this.failure('building the commit (git fast-import)', imported);
       const resolved = await this.text(['rev-parse', '--verify', ref]);
       if (resolved.code !== 0) throw this.failure('reading the new commit', resolved);
       await this.run(['update-ref', '-d', ref]);
+      if (wide !== undefined) await this.checkWideTrees(ref, wide);
       await this.tidy();
       return resolved.stdout.toString('utf8').trim();
     } finally {
@@ -292,6 +299,39 @@ class CachedRepo implements ManifestsRepo {
 
   private fastImport(): FastImport {
     return new FastImport(startGit(this.dir, ['fast-import', '--quiet', '--done', '--force'], this.options));
+  }
+
+  /** The wide folders this commit writes whole (wide-folders.ts), or undefined when there are none or they cannot be. */
+  private async widePlan(input: CommitInput): Promise<WidePlan | undefined> {
+    const folders = wideFolders([...input.writes.keys(), ...input.deletes]);
+    if (folders.length === 0) return undefined;
+    const git: WideGit = {
+      lsTree: (commit, recursive, prefixes) => this.lsTree(commit, recursive ? ['-r'] : [], prefixes),
+      mktree: async (entries) => {
+        const lines = [...entries].map(([name, entry]) => `${entry.mode} ${entry.type} ${entry.id}\t${name}\0`);
+        const result = await this.run(['mktree', '-z', '--missing'], [lines.join('')]);
+        if (result.code !== 0) throw this.failure('writing a folder of the commit (git mktree)', result);
+        return result.stdout.toString('utf8').trim();
+      },
+    };
+    return planWideFolders(git, input.parent, folders, input.writes, input.deletes);
+  }
+
+  /**
+   * Every tree the wide folders name was written by fast-import: a tree id computed here
+   * that git computed otherwise would leave a commit naming a missing tree, so it is
+   * checked before anything is pushed (the commit is only a local ref until then).
+   */
+  private async checkWideTrees(ref: string, wide: WidePlan): Promise<void> {
+    await this.run(['update-ref', '-d', `${ref}-trees`]);
+    if (wide.expectedTrees.length === 0) return;
+    const result = await this.run(['cat-file', '--batch-check'], [`${wide.expectedTrees.join('\n')}\n`]);
+    const missing = result.stdout
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.endsWith(' missing'));
+    if (result.code !== 0 || missing.length > 0)
+      throw new GitError(`building the commit: ${missing.length} folder tree(s) were not written as computed (${missing[0] ?? result.stderr.trim()}); nothing was pushed`);
   }
 
   /** Which new folders fast-import should build apart (fast-import-staging.ts); the parent says which folders exist. */

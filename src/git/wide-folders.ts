@@ -1,0 +1,145 @@
+import { gitBlobId, gitTreeId } from '../render/hash.ts';
+import { ancestors, STAGING_ROOT } from './fast-import-staging.ts';
+
+/**
+ * Wide folders, built whole. fast-import finds an entry of a folder by scanning the
+ * folder's entries one by one, so changing thousands of the node folders of a form folder
+ * of 100,000 costs the product of the two: a first sync of 100,000 nodes spent 90 s of git
+ * CPU there (1.5 s at 10,000), and a form change over all of them would scan the form
+ * folder once per file. A folder with at least WIDE_AT changed children is instead written
+ * whole: each changed child folder is written apart by fast-import (in a commit of its
+ * own that nothing keeps, so the tree objects exist), its id computed here (gitTreeId),
+ * the wide folder's new listing (Git's, with those children replaced or removed) made into
+ * a tree by `git mktree`, and the commit replaces the folder with that tree in one entry.
+ * The tree that results is the same, byte for byte, as entry-by-entry changes give.
+ */
+export const WIDE_AT = 500;
+
+/** One entry of a folder, as `git ls-tree` and `git mktree` write it. */
+export type TreeEntry = { mode: string; type: string; id: string };
+
+/** A changed child folder of a wide folder: every file it will hold, by content (new) or blob id (kept). */
+export type RebuiltFolder = { folder: string; staging: string; files: Array<readonly [string, { content: string } | { id: string }]> };
+
+export type WidePlan = {
+  /** Wide folder → its new tree id (undefined: the folder is removed). */
+  replaced: Map<string, string | undefined>;
+  /** Child folders to write apart, so their trees exist. */
+  rebuilt: RebuiltFolder[];
+  /** Files that are direct children of a wide folder (path → content): their blobs must be stored. */
+  blobs: Array<readonly [string, string]>;
+  /** Every tree id the replaced folders name that fast-import must write (checked after the commit). */
+  expectedTrees: string[];
+};
+
+/** What building wide folders needs from the repository. */
+export type WideGit = {
+  /** Entries under these folder paths (`dir/`) at `commit`: direct children, or every file with `recursive`. */
+  lsTree(commit: string, recursive: boolean, prefixes: readonly string[]): Promise<Map<string, TreeEntry>>;
+  /** Write a tree of these entries (name → entry); its id. Entries may name objects not stored yet. */
+  mktree(entries: ReadonlyMap<string, TreeEntry>): Promise<string>;
+};
+
+/** Folders with at least WIDE_AT changed children (files or folders), none inside another (the deepest win). */
+export function wideFolders(paths: readonly string[]): string[] {
+  const children = new Map<string, Set<string>>();
+  for (const path of paths) {
+    for (const folder of ancestors(path)) {
+      const child = path.slice(folder.length + 1).split('/')[0]!;
+      let set = children.get(folder);
+      if (set === undefined) children.set(folder, (set = new Set()));
+      set.add(child);
+    }
+  }
+  const wide = [...children].filter(([folder, set]) => set.size >= WIDE_AT && !folder.startsWith(STAGING_ROOT)).map(([folder]) => folder);
+  return wide.filter((folder) => !wide.some((other) => other !== folder && other.startsWith(`${folder}/`)));
+}
+
+/**
+ * Plan the wide folders' new trees from the parent's, or undefined when one cannot be
+ * built this way (an entry that is not a plain file or folder, a SHA-256 repository): the
+ * commit then changes it entry by entry, as before.
+ */
+export async function planWideFolders(
+  git: WideGit,
+  parent: string | undefined,
+  folders: readonly string[],
+  writes: ReadonlyMap<string, string>,
+  deletes: readonly string[],
+): Promise<WidePlan | undefined> {
+  const plan: WidePlan = { replaced: new Map(), rebuilt: [], blobs: [], expectedTrees: [] };
+  for (const wide of folders) {
+    const prefix = `${wide}/`;
+    // The changes under this folder, by child: a change to the child itself, or to paths inside it.
+    const changes = new Map<string, { self?: { content: string } | 'deleted'; writes: Map<string, string>; deletes: Set<string> }>();
+    const changeOf = (child: string) => {
+      let change = changes.get(child);
+      if (change === undefined) changes.set(child, (change = { writes: new Map(), deletes: new Set() }));
+      return change;
+    };
+    for (const [path, content] of writes) {
+      if (!path.startsWith(prefix)) continue;
+      const [child, rest] = split(path.slice(prefix.length));
+      if (rest === undefined) changeOf(child).self = { content };
+      else changeOf(child).writes.set(rest, content);
+    }
+    for (const path of deletes) {
+      if (!path.startsWith(prefix)) continue;
+      const [child, rest] = split(path.slice(prefix.length));
+      if (rest === undefined) changeOf(child).self = 'deleted';
+      else changeOf(child).deletes.add(rest);
+    }
+    const top = parent === undefined ? new Map<string, TreeEntry>() : await git.lsTree(parent, false, [prefix]);
+    const entries = new Map([...top].map(([path, entry]) => [path.slice(prefix.length), entry]));
+    if ([...entries.values()].some((entry) => entry.id.length !== 40)) return undefined;
+    // The files of changed child folders Git has: listed once, by name or (many) the whole folder.
+    const listed = [...changes.keys()].filter((child) => entries.get(child)?.type === 'tree');
+    const files =
+      listed.length === 0 || parent === undefined ? new Map<string, TreeEntry>() : await git.lsTree(parent, true, listed.length > 2000 ? [prefix] : listed.map((child) => `${prefix}${child}/`));
+    const kept = new Map<string, Map<string, string>>();
+    for (const [path, entry] of files) {
+      const [child, rest] = split(path.slice(prefix.length));
+      if (!changes.has(child) || rest === undefined) continue;
+      // Only plain files can be rebuilt with gitTreeId: anything else keeps the entry-by-entry way.
+      if (entry.mode !== '100644' || entry.type !== 'blob') return undefined;
+      let map = kept.get(child);
+      if (map === undefined) kept.set(child, (map = new Map()));
+      map.set(rest, entry.id);
+    }
+    for (const [child, change] of changes) {
+      const existing = entries.get(child);
+      if (existing !== undefined && existing.type !== 'tree' && !(existing.type === 'blob' && existing.mode === '100644')) return undefined;
+      if (change.self !== undefined) {
+        // A file directly in the wide folder (a node's apps file), or a child removed whole.
+        if (change.writes.size > 0 || change.deletes.size > 0) return undefined;
+        if (change.self === 'deleted') entries.delete(child);
+        else {
+          plan.blobs.push([`${prefix}${child}`, change.self.content]);
+          entries.set(child, { mode: '100644', type: 'blob', id: gitBlobId(change.self.content) });
+        }
+        continue;
+      }
+      if (existing !== undefined && existing.type !== 'tree') return undefined;
+      const folderFiles = new Map<string, { content: string } | { id: string }>();
+      for (const [rest, id] of kept.get(child) ?? []) if (!change.deletes.has(rest)) folderFiles.set(rest, { id });
+      for (const [rest, content] of change.writes) folderFiles.set(rest, { content });
+      if (folderFiles.size === 0) {
+        entries.delete(child);
+        continue;
+      }
+      const tree = gitTreeId([...folderFiles].map(([rest, file]) => [rest, 'id' in file ? file.id : gitBlobId(file.content)] as const));
+      const index = plan.rebuilt.length;
+      plan.rebuilt.push({ folder: `${prefix}${child}`, staging: `${STAGING_ROOT}/t/${Math.floor(index / 4096)}/${Math.floor(index / 64) % 64}/${index % 64}`, files: [...folderFiles] });
+      plan.expectedTrees.push(tree);
+      entries.set(child, { mode: '040000', type: 'tree', id: tree });
+    }
+    plan.replaced.set(wide, entries.size === 0 ? undefined : await git.mktree(entries));
+  }
+  return plan;
+}
+
+/** `a/b/c` → [`a`, `b/c`]; `a` → [`a`, undefined]. */
+function split(path: string): [string, string | undefined] {
+  const at = path.indexOf('/');
+  return at < 0 ? [path, undefined] : [path.slice(0, at), path.slice(at + 1)];
+}
