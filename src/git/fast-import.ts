@@ -65,20 +65,25 @@ export class FastImport {
     }
     for (const [file, content] of wide?.blobs ?? []) this.markOf(file, content);
     const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
-    const chunks = this.pending;
-    if (trees.length > 0) chunks.push(Buffer.from(`commit ${ref}-trees\ncommitter ${who}\ndata 0\n${trees.join('\n')}\n\n`));
-    const message = Buffer.from(input.message, 'utf8');
-    chunks.push(Buffer.from(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`), message, Buffer.from('\n'));
-    const lines: string[] = [];
-    if (input.parent !== undefined) lines.push(`from ${input.parent}`);
-    for (const file of input.deletes) if (!inWide(file)) lines.push(`D ${fastImportPath(file)}`);
-    for (const [folder, tree] of wide?.replaced ?? []) lines.push(tree === undefined ? `D ${fastImportPath(folder)}` : `M 040000 ${tree} ${fastImportPath(folder)}`);
-    for (const [file, mark] of marks) lines.push(`M 100644 :${mark} ${fastImportPath(staging.stagedPath.get(file) ?? file)}`);
-    for (const { staging: from, folder } of staging.folders) lines.push(`R ${fastImportPath(from)} ${fastImportPath(folder)}`);
-    lines.push('done', '');
-    chunks.push(Buffer.from(lines.join('\n')));
+    // Built and sent a piece at a time: at 100,000 nodes the commands alone are ~100 MB.
+    const out = new Pieces(this.pending);
     this.pending = [];
-    return this.git.end([Buffer.concat(chunks)], input.writes.size * COMMIT_MS_PER_FILE);
+    if (trees.length > 0) {
+      out.text(`commit ${ref}-trees\ncommitter ${who}\ndata 0\n`);
+      for (const line of trees) out.line(line);
+      out.text('\n');
+    }
+    const message = Buffer.from(input.message, 'utf8');
+    out.text(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`);
+    out.bytes(message);
+    out.text('\n');
+    if (input.parent !== undefined) out.line(`from ${input.parent}`);
+    for (const file of input.deletes) if (!inWide(file)) out.line(`D ${fastImportPath(file)}`);
+    for (const [folder, tree] of wide?.replaced ?? []) out.line(tree === undefined ? `D ${fastImportPath(folder)}` : `M 040000 ${tree} ${fastImportPath(folder)}`);
+    for (const [file, mark] of marks) out.line(`M 100644 :${mark} ${fastImportPath(staging.stagedPath.get(file) ?? file)}`);
+    for (const { staging: from, folder } of staging.folders) out.line(`R ${fastImportPath(from)} ${fastImportPath(folder)}`);
+    out.line('done');
+    return this.git.end(out.pieces(), input.writes.size * COMMIT_MS_PER_FILE);
   }
 
   /** The mark of a blob with this content: the one stored ahead for this path when the content is the same, else a new one. */
@@ -107,6 +112,55 @@ export class FastImport {
     this.pending = [];
     this.pendingBytes = 0;
     return chunk;
+  }
+}
+
+/** Input for git in pieces of about SEND_BYTES: few writes to the pipe, and never the whole stream in one buffer. */
+class Pieces {
+  private readonly done: Buffer[] = [];
+  private current: Buffer[] = [];
+  private size = 0;
+  private lines: string[] = [];
+
+  constructor(start: readonly Buffer[]) {
+    for (const chunk of start) this.bytes(chunk);
+  }
+
+  line(text: string): void {
+    this.lines.push(text);
+    if (this.lines.length >= 1024) this.flushLines();
+  }
+
+  text(text: string): void {
+    this.bytes(Buffer.from(text, 'utf8'));
+  }
+
+  bytes(chunk: Buffer): void {
+    this.flushLines();
+    this.current.push(chunk);
+    this.size += chunk.length;
+    if (this.size >= SEND_BYTES) this.cut();
+  }
+
+  /** The pieces, in order (end() writes them one by one, waiting when git is behind). */
+  *pieces(): Generator<Buffer> {
+    this.flushLines();
+    this.cut();
+    yield* this.done.splice(0);
+  }
+
+  private flushLines(): void {
+    if (this.lines.length === 0) return;
+    const text = `${this.lines.join('\n')}\n`;
+    this.lines = [];
+    this.bytes(Buffer.from(text, 'utf8'));
+  }
+
+  private cut(): void {
+    if (this.current.length === 0) return;
+    this.done.push(this.current.length === 1 ? this.current[0]! : Buffer.concat(this.current));
+    this.current = [];
+    this.size = 0;
   }
 }
 
