@@ -4,6 +4,7 @@ import { ConfigError, KubeError } from '../errors.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
 import { describeAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './access.ts';
 import type { KubeObject, KubeResource } from './resources.ts';
+import { keepAliveTransport } from './transport.ts';
 
 /** Objects per LIST page: 10,000 nodes are 20 requests per kind, each page a few MiB at most. */
 export const PAGE_SIZE = 500;
@@ -36,7 +37,8 @@ export type KubeDeps = { registry: SecretRegistry; logger: Logger; serviceAccoun
 /**
  * The one place that loads `@kubernetes/client-node`, and only when called: importing it
  * costs about 1.5 s, which no command that does not talk to a cluster may pay. TLS,
- * tokens, client certificates and exec plugins are the library's, as the kubeconfig says.
+ * tokens, client certificates and exec plugins are the library's, as the kubeconfig says;
+ * the connections are the bridge's (kept alive, transport.ts).
  */
 export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Promise<KubeClient> {
   const k8s = await import('@kubernetes/client-node');
@@ -76,7 +78,8 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
     const token = await readFile(path.join(deps.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, 'token'), 'utf8').catch(() => undefined);
     deps.registry.add(token?.trim());
   }
-  const api = config.makeApiClient(k8s.CustomObjectsApi);
+  // As `config.makeApiClient` builds it, but over the bridge's keep-alive transport (transport.ts).
+  const api = new k8s.CustomObjectsApi(k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(server, {}), authMethods: { default: config }, httpApi: keepAliveTransport(k8s) }));
   const mergePatchOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   const requests = { list: 0, get: 0, patch: 0 };
 
