@@ -22,6 +22,12 @@ export interface KubeClient {
   /** The API server's URL, for messages. */
   readonly server: string;
   list(resource: KubeResource, namespace: string, labelSelector: string): Promise<KubeObject[]>;
+  /**
+   * `keep`: what to keep of each object, applied page by page so the rest of a page is
+   * garbage as soon as the page is read: at 10,000 objects, keeping whole objects until
+   * the end of the LIST made the garbage collector copy and mark them all.
+   */
+  list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]>;
   /** undefined when the object does not exist. */
   find(resource: KubeResource, namespace: string, name: string): Promise<KubeObject | undefined>;
   /** A cluster-scoped object (`/apis/{group}/{version}/{plural}/{name}`, e.g. a CRD); undefined when it does not exist. */
@@ -92,8 +98,8 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
   return {
     server,
     requests,
-    async list(resource, namespace, labelSelector) {
-      const items: KubeObject[] = [];
+    async list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep?: (object: KubeObject) => T): Promise<T[]> {
+      const items: T[] = [];
       let token: string | undefined;
       do {
         requests.list++;
@@ -103,7 +109,7 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
         } catch (cause) {
           throw fail(`listing ${resource.plural}.${resource.group} in namespace ${namespace}`, cause);
         }
-        for (const item of page.items ?? []) items.push(item);
+        for (const item of page.items ?? []) items.push(keep === undefined ? (item as T) : keep(item));
         token = page.metadata?.continue || undefined;
       } while (token !== undefined);
       deps.logger.debug({ kind: resource.kind, namespace, objects: items.length }, 'kube objects listed');
