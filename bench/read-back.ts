@@ -4,9 +4,14 @@
  * through the real path: @kubernetes/client-node, the cache clone, readBackHub. Reports
  * the first read-back (every LynqNode status written) and the no-op read-back (nothing
  * changed: no write) as medians: wall time, the fake server's own time, the bridge's time
- * (the difference), and requests by verb. Fails (exit 1) when a result is wrong: a node
- * not Ready, a write on a no-op, more than ceil(N/500) LIST requests per kind.
+ * (the difference) and CPU time (the process's minus the fake's, and its git processes'),
+ * requests by verb and TLS connections. Fails (exit 1) when a result is wrong: a node not
+ * Ready, a write on a no-op, more than ceil(N/500) LIST requests per kind.
  */
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load.ts';
 import { createSyncDeps } from '../src/cli/wiring.ts';
@@ -21,6 +26,8 @@ import { startKubeFake, type Obj } from '../test/helpers/kube-fake.ts';
 
 const N = Number(process.env.BENCH_READBACK_NODES ?? 10_000);
 const RUNS = Number(process.env.BENCH_READBACK_RUNS ?? 5);
+/** A folder: write a CPU profile of each measured read-back's last run there (readback-first / readback-noop .cpuprofile). */
+const PROFILE = process.env.BENCH_READBACK_PROFILE;
 const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 
 /**
@@ -37,6 +44,17 @@ function trimmed(app: Obj): Obj {
   return app;
 }
 
+/** CPU time of reaped child processes (git; Linux /proc/self/stat cutime + cstime, 10 ms ticks); NaN elsewhere. */
+function childCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fail = (message: string): never => {
   console.error(`bench read-back: ${message}`);
@@ -47,7 +65,7 @@ console.log(`health read-back bench: ${N} nodes (Argo CD), ${RUNS} runs`);
 const setup = performance.now();
 const rows = Array.from({ length: N }, (_, i) => [`n${String(i).padStart(6, '0')}`, 'gold'] as [string, string]);
 const world = await makeHealthWorld({ hub: 'bench', gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form: FORM, rows });
-const fake = await startKubeFake();
+const fake = await startKubeFake({ record: false });
 try {
   const synced = await world.sync();
   if (synced.code !== 0) fail(`the sync failed: ${synced.out}${synced.err}`);
@@ -66,16 +84,32 @@ try {
   // The cache folder the sync used: the first read-back parses every LynqNode and keeps them there.
   const memo = fileNodeMemo(defaultCacheDir(world.env));
 
-  const measure = async (label: string, expectPatches: number) => {
-    const walls: number[] = [];
-    const bridge: number[] = [];
+  const inspector = PROFILE === undefined ? undefined : new Session();
+  inspector?.connect();
+  await inspector?.post('Profiler.enable');
+  type Run = { wall: number; server: number; bridge: number; bridgeCpu: number; gitCpu: number; connections: number };
+  const measure = async (label: string, expectPatches: number, profileName: string) => {
+    const runs: Run[] = [];
     let requests = { list: 0, get: 0, patch: 0 };
-    for (let run = 0; run < (expectPatches > 0 ? 1 : RUNS); run++) {
+    const count = expectPatches > 0 ? 1 : RUNS;
+    for (let run = 0; run < count; run++) {
       const kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger });
+      const last = run === count - 1;
+      if (last) await inspector?.post('Profiler.start');
       const serverBefore = fake.serverMs();
+      const connectionsBefore = fake.connections();
+      const cpuBefore = process.cpuUsage();
+      const gitCpuBefore = childCpuMs();
       const started = performance.now();
       const result: HubReadBack = await readBackHub(hub, { kube, openRepo: sync.openRepo, clock: Date.now, logger, memo });
       const wall = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      const gitCpu = childCpuMs() - gitCpuBefore;
+      const server = fake.serverMs() - serverBefore;
+      if (last && inspector !== undefined) {
+        const { profile } = await inspector.post('Profiler.stop');
+        await writeFile(path.join(PROFILE!, `readback-${profileName}.cpuprofile`), JSON.stringify(profile));
+      }
       if (result.outcome !== 'read') fail(`${label}: ${result.outcome}: ${result.error}`);
       if (result.outcome === 'read') {
         if (result.nodes.length !== N || result.nodes.some((node) => node.phase !== 'Ready')) fail(`${label}: not every node is Ready`);
@@ -83,16 +117,17 @@ try {
       }
       requests = { ...kube.requests };
       if (requests.list > 2 * maxLists) fail(`${label}: ${requests.list} LIST requests for two kinds, more than 2 × ceil(${N}/500)`);
-      walls.push(wall);
-      bridge.push(wall - (fake.serverMs() - serverBefore));
+      runs.push({ wall, server, bridge: wall - server, bridgeCpu: (cpu.user + cpu.system) / 1000 - server, gitCpu, connections: fake.connections() - connectionsBefore });
     }
+    const mid = (field: keyof Run): string => (median(runs.map((run) => run[field])) / 1000).toFixed(2);
+    console.log(`${label.padEnd(36)} wall ${mid('wall')} s, fake server ${mid('server')} s, bridge ${mid('bridge')} s (CPU ${mid('bridgeCpu')} s + git ${mid('gitCpu')} s)`);
     console.log(
-      `${label.padEnd(32)} wall ${(median(walls) / 1000).toFixed(2)} s, bridge ${(median(bridge) / 1000).toFixed(2)} s (fake server ${((median(walls) - median(bridge)) / 1000).toFixed(2)} s); requests: LIST ${requests.list} (${requests.list / 2} per kind, limit ${maxLists}), GET ${requests.get}, PATCH ${requests.patch}; runs: ${walls.map((ms) => (ms / 1000).toFixed(2)).join(' ')}`,
+      `${''.padEnd(36)} requests: LIST ${requests.list} (${requests.list / 2} per kind, limit ${maxLists}), GET ${requests.get}, PATCH ${requests.patch}; TLS connections ${runs.at(-1)!.connections}; runs (wall): ${runs.map((run) => (run.wall / 1000).toFixed(2)).join(' ')}`,
     );
   };
   // The cache clone is warm after the sync, as it is for the read-back a CronJob tick runs after publishing.
-  await measure('first read-back (all written)', N);
-  await measure('no-op read-back (nothing to write)', 0);
+  await measure('first read-back (all written)', N, 'first');
+  await measure('no-op read-back (nothing to write)', 0, 'noop');
   fake.assertClean();
 } finally {
   await fake.close();

@@ -46,18 +46,21 @@ export async function lastNodeCommits(git: GitRunner, head: string, prefix: stri
  * "did the engine apply this node's last commit" is a set lookup per node instead of one
  * `git merge-base --is-ancestor` per node. One `git rev-list` per distinct revision (a
  * handful: most engine objects report the same head). A revision the clone does not
- * have maps to undefined: nothing is known to be contained in it.
+ * have maps to undefined: nothing is known to be contained in it; that is asked of git
+ * only when rev-list fails, so the usual case is one git process per revision.
  */
 export async function commitsContaining(git: GitRunner, revisions: Iterable<string>, prefix: string): Promise<Map<string, Set<string> | undefined>> {
   const out = new Map<string, Set<string> | undefined>();
   for (const revision of new Set(revisions)) {
-    const known = await git(['cat-file', '-e', `${revision}^{commit}`]);
-    if (known.code !== 0) {
-      out.set(revision, undefined);
-      continue;
-    }
     const listed = await git(['rev-list', '--full-history', revision, '--', `${prefix}/`]);
-    if (listed.code !== 0) throw gitFailure(`listing the commits of ${prefix} in ${revision}`, listed);
+    if (listed.code !== 0) {
+      const known = await git(['cat-file', '-e', `${revision}^{commit}`]);
+      if (known.code !== 0) {
+        out.set(revision, undefined);
+        continue;
+      }
+      throw gitFailure(`listing the commits of ${prefix} in ${revision}`, listed);
+    }
     out.set(revision, new Set(listed.stdout.toString('utf8').split('\n').filter(Boolean)));
   }
   return out;

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import { commitsContaining, lastNodeCommits, type NodeCommit } from '../git/node-commits.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { ARGO_APPLICATION, FLUX_KUSTOMIZATION, hubSelector, type KubeObject, type KubeResource } from '../kube/resources.ts';
+import { ARGO_APPLICATION, FLUX_KUSTOMIZATION, hubSelector, type KubeResource } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
 import { argoHealthReader } from './argocd.ts';
 import { fluxHealthReader } from './flux.ts';
@@ -62,21 +62,24 @@ const READERS: Record<string, { resource: KubeResource; reader: HealthReader }> 
 };
 
 /**
- * One hub's health: the nodes Git has, their last commits (one `git log` walk), one LIST
- * per engine kind and namespace (label `lynq.sh/hub=<hub>`, paginated), then the phase
- * rules per node. Reads only: the sinks write.
+ * One hub's health: the nodes Git has, their last commits (one `git log` walk, run
+ * alongside the rest), one LIST per engine kind and namespace (label
+ * `lynq.sh/hub=<hub>`, paginated), then the phase rules per node. Reads only: the sinks
+ * write.
  */
 export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
   const started = performance.now();
   const ms = (): number => Math.round(performance.now() - started);
+  const git = (args: readonly string[]) => input.repo.git(args);
+  // The commit walk is a git process of its own: it runs while the LynqNodes are read and the cluster is listed.
+  const walking = input.head === undefined ? Promise.resolve(new Map<string, NodeCommit>()) : lastNodeCommits(git, input.head, input.prefix);
+  walking.catch(() => undefined);
   const known = (await input.memo?.load(input.hub)) ?? new Map();
   const { nodes, unreadable, parsed } = await readGitNodes(input.repo, input.head, input.prefix, input.namespace, known);
   if (input.memo !== undefined && (parsed.size !== known.size || [...parsed.keys()].some((id) => !known.has(id)))) {
     // Only speed is lost when this fails.
     await input.memo.save(input.hub, parsed).catch((error: unknown) => input.logger.warn({ hub: input.hub, err: String(error) }, 'parsed LynqNodes not kept'));
   }
-  const git = (args: readonly string[]) => input.repo.git(args);
-  const commits = input.head === undefined ? new Map<string, NodeCommit>() : await lastNodeCommits(git, input.head, input.prefix);
   const listBefore = input.kube.requests.list;
   const gitMs = ms();
 
@@ -84,26 +87,31 @@ export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
   const wanted = new Map<string, { kind: string; namespace: string }>();
   for (const node of nodes)
     for (const object of node.objects) if (READERS[object.kind] !== undefined) wanted.set(`${object.kind}/${object.namespace}`, { kind: object.kind, namespace: object.namespace });
-  const inCluster = new Map<string, KubeObject>();
+  // Each object is read as it arrives (its page then being garbage); only what the rules use is kept.
+  const observed = new Map<string, EngineObservation>();
   for (const { kind, namespace } of [...wanted.values()].sort((a, b) => `${a.kind}/${a.namespace}`.localeCompare(`${b.kind}/${b.namespace}`))) {
-    for (const object of await input.kube.list(READERS[kind]!.resource, namespace, hubSelector(input.hub))) {
-      inCluster.set(`${kind}/${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, object);
-    }
+    const { resource, reader } = READERS[kind]!;
+    const seen = await input.kube.list(
+      resource,
+      namespace,
+      hubSelector(input.hub),
+      (object) => [`${kind}/${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, reader.observe(object)] as const,
+    );
+    for (const [key, observation] of seen) observed.set(key, observation);
   }
 
   const listMs = ms();
-  const observed = new Map<string, EngineObservation>();
-  for (const [key, object] of inCluster) observed.set(key, READERS[key.slice(0, key.indexOf('/'))]!.reader.observe(object));
   const revisions = new Set<string>();
   for (const observation of observed.values()) {
     const commit = commitOfRevision(observation.revision);
     if (commit !== undefined) revisions.add(commit);
   }
   const containing = await commitsContaining(git, revisions, input.prefix);
+  const commits = await walking;
   const now = input.clock();
 
   const health = nodes.map((node) => judge(node, input, commits.get(`${node.form}/${node.uid}`), observed, containing, now));
-  input.logger.info({ hub: input.hub, nodes: health.length, engineObjects: inCluster.size, gitMs, listMs: listMs - gitMs, judgeMs: ms() - listMs }, 'health read back');
+  input.logger.info({ hub: input.hub, nodes: health.length, engineObjects: observed.size, gitMs, listMs: listMs - gitMs, judgeMs: ms() - listMs }, 'health read back');
   return { hub: input.hub, nodes: health, unreadable, requests: { list: input.kube.requests.list - listBefore } };
 }
 

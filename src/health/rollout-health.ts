@@ -22,10 +22,11 @@ export async function readRolloutHealth(hub: Hub, repo: ManifestsRepo, head: str
   const resumed = new Map<string, string>();
   if (read.nodes.some((node) => node.phase !== 'Ready')) {
     for (const namespace of [...new Set(read.nodes.map((node) => node.namespace))].sort()) {
-      for (const object of await deps.kube.list(LYNQ_NODE, namespace, hubSelector(hub.name))) {
-        const marker = object.metadata?.annotations?.[ANNOTATION_ROLLOUT_RESUMED];
-        if (marker !== undefined) resumed.set(`${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, marker);
-      }
+      const markers = await deps.kube.list(LYNQ_NODE, namespace, hubSelector(hub.name), (object) => ({
+        key: `${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`,
+        marker: object.metadata?.annotations?.[ANNOTATION_ROLLOUT_RESUMED],
+      }));
+      for (const { key, marker } of markers) if (marker !== undefined) resumed.set(key, marker);
     }
   }
   const now = deps.clock() / 1000;

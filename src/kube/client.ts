@@ -4,6 +4,7 @@ import { ConfigError, KubeError } from '../errors.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
 import { describeAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './access.ts';
 import type { KubeObject, KubeResource } from './resources.ts';
+import { keepAliveTransport } from './transport.ts';
 
 /** Objects per LIST page: 10,000 nodes are 20 requests per kind, each page a few MiB at most. */
 export const PAGE_SIZE = 500;
@@ -21,6 +22,12 @@ export interface KubeClient {
   /** The API server's URL, for messages. */
   readonly server: string;
   list(resource: KubeResource, namespace: string, labelSelector: string): Promise<KubeObject[]>;
+  /**
+   * `keep`: what to keep of each object, applied page by page so the rest of a page is
+   * garbage as soon as the page is read: at 10,000 objects, keeping whole objects until
+   * the end of the LIST made the garbage collector copy and mark them all.
+   */
+  list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]>;
   /** undefined when the object does not exist. */
   find(resource: KubeResource, namespace: string, name: string): Promise<KubeObject | undefined>;
   /** A cluster-scoped object (`/apis/{group}/{version}/{plural}/{name}`, e.g. a CRD); undefined when it does not exist. */
@@ -36,7 +43,8 @@ export type KubeDeps = { registry: SecretRegistry; logger: Logger; serviceAccoun
 /**
  * The one place that loads `@kubernetes/client-node`, and only when called: importing it
  * costs about 1.5 s, which no command that does not talk to a cluster may pay. TLS,
- * tokens, client certificates and exec plugins are the library's, as the kubeconfig says.
+ * tokens, client certificates and exec plugins are the library's, as the kubeconfig says;
+ * the connections are the bridge's (kept alive, transport.ts).
  */
 export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Promise<KubeClient> {
   const k8s = await import('@kubernetes/client-node');
@@ -76,7 +84,8 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
     const token = await readFile(path.join(deps.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, 'token'), 'utf8').catch(() => undefined);
     deps.registry.add(token?.trim());
   }
-  const api = config.makeApiClient(k8s.CustomObjectsApi);
+  // As `config.makeApiClient` builds it, but over the bridge's keep-alive transport (transport.ts).
+  const api = new k8s.CustomObjectsApi(k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(server, {}), authMethods: { default: config }, httpApi: keepAliveTransport(k8s) }));
   const mergePatchOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   const requests = { list: 0, get: 0, patch: 0 };
 
@@ -89,8 +98,8 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
   return {
     server,
     requests,
-    async list(resource, namespace, labelSelector) {
-      const items: KubeObject[] = [];
+    async list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep?: (object: KubeObject) => T): Promise<T[]> {
+      const items: T[] = [];
       let token: string | undefined;
       do {
         requests.list++;
@@ -100,7 +109,7 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
         } catch (cause) {
           throw fail(`listing ${resource.plural}.${resource.group} in namespace ${namespace}`, cause);
         }
-        for (const item of page.items ?? []) items.push(item);
+        for (const item of page.items ?? []) items.push(keep === undefined ? (item as T) : keep(item));
         token = page.metadata?.continue || undefined;
       } while (token !== undefined);
       deps.logger.debug({ kind: resource.kind, namespace, objects: items.length }, 'kube objects listed');

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 
 /**
@@ -46,13 +47,23 @@ export type KubeFake = {
   token: string;
   caPem: string;
   requests: RecordedRequest[];
-  /** Milliseconds the fake spent answering (parsing, filtering, serialising), so a bench can tell the bridge's own time. */
+  /**
+   * Milliseconds the fake spent answering: the synchronous work of each request from its
+   * last body byte to the reply handed to the socket (parsing, filtering, copying,
+   * serialising, TLS-encrypting the reply), so a bench can tell the bridge's own time.
+   * Only synchronous work, so requests in flight together are not counted twice, and the
+   * time the bridge spends reading a reply is not counted as the fake's.
+   */
   serverMs(): number;
+  /** TLS connections accepted so far: with keep-alive, a handful whatever the number of requests. */
+  connections(): number;
+  /** Replies sent gzipped (over 128 KiB, to a client that accepts gzip, as an API server does). */
+  gzipped(): number;
   /** Put or replace an object (resourceVersion set by the fake). */
   put(kind: keyof typeof KINDS, object: Obj): void;
   get(kind: keyof typeof KINDS, namespace: string, name: string): Obj | undefined;
   remove(kind: keyof typeof KINDS, namespace: string, name: string): void;
-  /** The next request matching method and path suffix gets this status (a Status body), once. */
+  /** The next request matching method and path suffix gets this status (a Status body), once; 0: its connection is closed unanswered. */
   failNext(method: string, pathEnd: string, status: number, before?: () => void): void;
   /** Install or replace a CustomResourceDefinition (as the API server keeps it: uid, resourceVersion, generation, status). */
   putCrd(object: Record<string, unknown> & { metadata: { name: string } }): void;
@@ -106,6 +117,9 @@ function storedCrd(object: Record<string, unknown> & { metadata: { name: string 
   return copy;
 }
 
+/** k8s.io/apiserver's defaultGzipThresholdBytes. */
+const GZIP_THRESHOLD = 128 * 1024;
+
 function status(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
@@ -121,7 +135,8 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-export async function startKubeFake(options: { token?: string } = {}): Promise<KubeFake> {
+/** `record: false`: keep no request log (a bench's 10,000 PATCH bodies); `count` and `requests` then see nothing. */
+export async function startKubeFake(options: { token?: string; record?: boolean } = {}): Promise<KubeFake> {
   const { caPem, keyPem, certPem } = makeCerts();
   const token = options.token ?? 'kube-test-token-0123456789';
   const store = new Map<string, Map<string, Obj>>();
@@ -138,6 +153,15 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
     const ours = bridgeCrd();
     crds.set(ours.metadata.name, storedCrd(ours, String(++version)));
   }
+  // Stored objects are never changed in place, so each one's JSON can be kept with it.
+  const json = new WeakMap<Obj, string>();
+  const encoded = (object: Obj): string => {
+    let text = json.get(object);
+    if (text === undefined) json.set(object, (text = JSON.stringify(object)));
+    return text;
+  };
+  let accepted = 0;
+  let gzipped = 0;
 
   const bucket = (kind: Kind, namespace: string): Map<string, Obj> => {
     const key = `${kind.plural}.${kind.group}/${namespace}`;
@@ -153,7 +177,13 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const started = performance.now();
-      res.once('finish', () => (busy += performance.now() - started));
+      try {
+        answer();
+      } finally {
+        busy += performance.now() - started;
+      }
+    });
+    const answer = () => {
       const url = new URL(req.url ?? '/', 'https://127.0.0.1');
       const text = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
@@ -163,10 +193,18 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
         body = text;
       }
       const method = req.method ?? 'GET';
-      requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'], body });
-      const reply = (code: number, value: unknown): void => {
-        res.writeHead(code, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(value));
+      if (options.record !== false) requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'], body });
+      const reply = (code: number, value: unknown, serialised = JSON.stringify(value)): void => {
+        const text = serialised;
+        // As an API server does: a reply over 128 KiB is gzipped (level 1) for a client that accepts it.
+        if (text.length > GZIP_THRESHOLD && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+          gzipped++;
+          res.writeHead(code, { 'content-type': 'application/json', 'content-encoding': 'gzip', vary: 'Accept-Encoding' });
+          res.end(gzipSync(text, { level: 1 }));
+        } else {
+          res.writeHead(code, { 'content-type': 'application/json' });
+          res.end(text);
+        }
       };
       if (req.headers.authorization !== `Bearer ${token}`) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
       const queuedReply = (): boolean => {
@@ -174,6 +212,11 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
         if (queuedIndex === -1) return false;
         const [item] = queued.splice(queuedIndex, 1);
         item!.before?.();
+        // 0: the connection is closed without an answer (a server closing a kept connection as the request arrives).
+        if (item!.status === 0) {
+          req.socket.destroy();
+          return true;
+        }
         reply(item!.status, status(item!.status, item!.status === 409 ? 'Conflict' : 'InternalError', `queued ${item!.status}`));
         return true;
       };
@@ -236,11 +279,9 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
           const [key, value] = selector.split('=');
           items = [...objects.values()].filter((object) => selector === '' || object.metadata.labels?.[key!] === value).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
           listing = String(++listingCounter);
-          listings.set(
-            listing,
-            items.map((item) => structuredClone(item)),
-          );
-          items = listings.get(listing)!;
+          // Stored objects are replaced, never changed in place (put copies, PATCH builds a new one), so the
+          // list of references is the snapshot a real server's continue token pins.
+          listings.set(listing, items);
         }
         const page = limit > 0 ? items.slice(offset, offset + limit) : items.slice(offset);
         const next = offset + page.length;
@@ -252,7 +293,10 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
           // The last page: its snapshot is done with (a token for it is now too old, as on a real server after compaction).
           listings.delete(listing);
         }
-        return reply(200, { apiVersion: `${kind.group}/${kind.version}`, kind: `${kind.kind}List`, metadata, items: page });
+        // Built from each object's kept JSON (as an API server's watch cache keeps its objects encoded), so a
+        // page costs the fake little more than the copy: what the bench measures is the bridge's reading of it.
+        const head = JSON.stringify({ apiVersion: `${kind.group}/${kind.version}`, kind: `${kind.kind}List`, metadata });
+        return reply(200, undefined, `${head.slice(0, -1)},"items":[${page.map(encoded).join(',')}]}`);
       }
       const object = name === undefined ? undefined : objects.get(name);
       if (method === 'GET' && sub === undefined) {
@@ -287,12 +331,13 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
       }
       problems.push(`unexpected request ${method} ${url.pathname}`);
       return reply(501, status(501, 'NotImplemented', 'not part of the fake'));
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const sockets = new Set<import('node:net').Socket>();
   server.on('secureConnection', (socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -303,6 +348,8 @@ export async function startKubeFake(options: { token?: string } = {}): Promise<K
     caPem,
     requests,
     serverMs: () => busy,
+    connections: () => accepted,
+    gzipped: () => gzipped,
     put(kindName, object) {
       const kind = KINDS[kindName]!;
       const copy = structuredClone(object);
