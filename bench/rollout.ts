@@ -5,13 +5,16 @@
  * and the rollout gate against the local fake Kubernetes API). Prints the time of a no-op
  * sync and of each rollout step (BENCH_ROLLOUT_STEPS), measured in the same run; between
  * steps the nodes just changed are made Ready in the fake (not timed). Each `lynq sync`
- * includes its read-back. Fails (exit 1) when a step changes a different number of nodes
- * than maxSkew, or the no-op sync commits.
+ * includes its read-back. Beside each time, how many nodes the sync rendered (from its log
+ * lines: a count, which load does not change). Fails (exit 1) when a step changes a
+ * different number of nodes than maxSkew, or the no-op sync commits.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { main } from '../src/cli/main.ts';
 import { formYaml } from '../test/helpers/config.ts';
+import { captureStream } from '../test/helpers/files.ts';
 import { git } from '../test/helpers/git.ts';
 import { argoApp, makeHealthWorld, putLynqNodes } from '../test/helpers/health-world.ts';
 import { startKubeFake, type Obj } from '../test/helpers/kube-fake.ts';
@@ -48,12 +51,25 @@ const ready = async (uids: readonly string[] | undefined) => {
   for (const node of byName.values())
     if (uids === undefined || uids.includes((node.spec as { uid: string }).uid)) fake.put('Application', trimmed(argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head)));
 };
+/** Nodes rendered, from the sync's log: the plan's renders, plus those the rollout gate rendered for its slots. */
+const RENDER_LINES = new Set(['compared with git', 'rollout gate']);
+const renderedIn = (log: string) =>
+  log
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { msg?: string; rendered?: number })
+    .filter((line) => RENDER_LINES.has(line.msg ?? ''))
+    .reduce((sum, line) => sum + (line.rendered ?? 0), 0);
+/** `lynq sync` in this process, as world.sync runs it, with its log lines kept (info) to count renders. */
 const timed = async (label: string, args: string[]) => {
+  const out = captureStream();
+  const err = captureStream();
+  const log = captureStream();
   const started = performance.now();
-  const result = await world.sync(args);
+  const code = await main(['sync', ...world.dirs, ...args], { out, err, log, env: { ...world.env, LYNQ_LOG_LEVEL: 'info' }, isTty: false });
   const ms = performance.now() - started;
-  if (result.code !== 0) fail(`${label}: exit ${result.code}: ${result.out}${result.err}`);
-  return { ms, out: result.out };
+  if (code !== 0) fail(`${label}: exit ${code}: ${out.text()}${err.text()}`);
+  return { ms, out: out.text(), rendered: renderedIn(log.text()) };
 };
 try {
   const first = await world.sync();
@@ -67,7 +83,7 @@ try {
   const before = await world.head();
   const noop = await timed('no-op sync', kube);
   if ((await world.head()) !== before) fail('the no-op sync committed');
-  console.log(`no-op sync (with read-back):      ${(noop.ms / 1000).toFixed(2)} s`);
+  console.log(`no-op sync (with read-back):      ${(noop.ms / 1000).toFixed(2)} s, ${noop.rendered} rendered`);
   await writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form('v2'), { hubId: 'bench' }));
   for (let step = 1; step <= STEPS; step++) {
     const from = await world.head();
@@ -83,7 +99,7 @@ try {
     ];
     if (changed.length !== SKEW) fail(`step ${step}: ${changed.length} nodes changed, expected ${SKEW}`);
     const waiting = /(\d+) waiting;/.exec(result.out)?.[1];
-    console.log(`rollout step ${step} (${changed.length} changed, ${waiting} waiting): ${(result.ms / 1000).toFixed(2)} s`);
+    console.log(`rollout step ${step} (${changed.length} changed, ${waiting} waiting): ${(result.ms / 1000).toFixed(2)} s, ${result.rendered} rendered`);
     await ready(changed);
   }
   fake.assertClean();

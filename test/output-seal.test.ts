@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import { gitBlobId } from '../src/render/hash.ts';
 import { LYNQNODE_FILE, type RenderedNode } from '../src/render/node.ts';
 import { ANNOTATION_OUTPUT_HASH, sealedInputHash, type NodeOutput } from '../src/render/output-seal.ts';
+import { parse } from 'yaml';
+import { readPreviousNode, readRecordedInputs } from '../src/plan/previous-node.ts';
 import { LISTS, renderTestNode } from './helpers/render.ts';
 
 const ENGINES = ['none', 'argocd', 'flux'] as const;
@@ -61,5 +63,27 @@ describe('the LynqNode seal (lynq.sh/output-hash)', () => {
     assert.equal(broken(output.files, output.app, text.replace(/\n {4}lynq\.sh\/output-hash: .*\n/, '\n')), undefined, 'a LynqNode without a seal (bridge 0.2.0)');
     assert.equal(broken(output.files, output.app, `${text}# note\n`), undefined, 'a comment added');
     assert.equal(broken(output.files), node.inputHash, 'and untouched, it holds');
+  });
+
+  test('a sealed LynqNode: its recorded inputs are read from its annotation lines, the same as parsing it gives; a version written quoted is left to the parser', () => {
+    for (const engine of ENGINES) {
+      const node = render(engine);
+      const text = lynqNodeText(node);
+      const parsed = parse(text) as { metadata: { annotations: Record<string, string> } };
+      const previous = readPreviousNode(text)!;
+      assert.deepEqual(readRecordedInputs(text), { formHash: previous.formHash, hubHash: previous.hubHash, version: previous.version, rowHash: parsed.metadata.annotations['lynq.sh/row-hash'] });
+      assert.deepEqual([previous.formHash, previous.hubHash, previous.version], [node.formHash, node.hubHash, node.bridgeVersion]);
+      // The writer quotes a version YAML could read as another type ("0.4.0"); one that needs escapes is left to the parser.
+      for (const [written, version] of [
+        ['"0.4.0"', '0.4.0'],
+        ["'1.10'", '1.10'],
+        ['"0.4\\u0041"', undefined],
+      ] as const) {
+        const quoted = text.replace('lynq.sh/bridge-version: 0.0.0-test', `lynq.sh/bridge-version: ${written}`);
+        assert.equal(readRecordedInputs(quoted)?.version, version, written);
+        if (version !== undefined) assert.equal(readPreviousNode(quoted)?.version, version, 'as the parser reads it');
+      }
+      assert.equal(readRecordedInputs(text.replace(/\n {4}lynq\.sh\/form-hash: .*\n/, '\n')), undefined, 'an annotation missing: parse it');
+    }
   });
 });

@@ -128,6 +128,40 @@ describe('the rollout gate (pure)', () => {
     assert.equal(staleMarker.rollouts![0]!.halted, true);
   });
 
+  test('changes the plan left unrendered are rendered only as they take slots, in order; one that, rendered, is not gated (it failed) takes no slot', () => {
+    const told = (uid: string) => change(uid, 'updated', ['form'], { writes: new Map(), unrendered: true });
+    const asked: string[] = [];
+    const render = (node: NodeChange): NodeChange => {
+      asked.push(node.uid);
+      const { unrendered: _, ...rest } = node;
+      if (node.uid === 'b') return { ...rest, status: 'failed', reasons: [], causes: [], error: 'boom' };
+      return { ...rest, writes: new Map([[`nodes/shop/web/${node.uid}/c.yaml`, 'new']]) };
+    };
+    const nodes = [change('a0', 'unchanged'), ...['a', 'b', 'c', 'd', 'e'].map(told)];
+    const result = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined, render });
+    assert.deepEqual(asked, ['a', 'b', 'c']);
+    assert.deepEqual(statuses(result), { a0: 'unchanged', a: 'updated', b: 'failed', c: 'updated', d: 'waiting', e: 'waiting' });
+    assert.equal(result.rendered, nodes.length + 3);
+    assert.deepEqual(result.rollouts, [{ form: 'web', total: 5, done: 1, inFlight: 0, changing: 2, waiting: 2, failed: [], halted: false, paced: 'per-sync' }]);
+    assert.ok(
+      result.nodes.every((node) => node.unrendered === undefined),
+      'no node leaves the gate unrendered',
+    );
+    assert.match(result.nodes.find((node) => node.uid === 'd')!.reasons.join('; '), /^form changed; waiting for rollout slot, 1 of 5 done$/);
+    // Halted: no slot, so nothing is rendered.
+    asked.length = 0;
+    const halted = gateRollout(plan(nodes), {
+      hub,
+      forms: [makeForm({ maxSkew: 2 })],
+      values: () => undefined,
+      health: new Map([['web/a0', { phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 5 }]]),
+      render,
+    });
+    assert.deepEqual([asked, halted.rendered, halted.rollouts![0]!.waiting], [[], nodes.length, 5]);
+    assert.throws(() => gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined }), /unrendered and the rollout gate was given no renderer/);
+    assert.throws(() => gateRollout(plan(nodes), { hub, forms: [makeForm(undefined)], values: () => undefined, health: undefined, render }), /left unrendered for a rollout gate that did not pace it/);
+  });
+
   test("routing still applies: form changes routed to a pull request are proposed a slot's worth at a time, and its body says the rest wait", () => {
     const gated = gateRollout(plan(['a', 'b', 'c', 'd'].map((uid) => change(uid, 'updated', ['form']))), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined });
     const routed = routePlan(gated, resolveRouting({ mode: 'push', routing: { formChanged: 'pull-request' } }));

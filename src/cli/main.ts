@@ -44,7 +44,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     return EXIT_CONFIG;
   }
   const secrets = new SecretRegistry();
-  const logger = createLogger({ level, registry: secrets });
+  const logger = createLogger({ level, registry: secrets, destination: io.log });
   const context = { io, logger, secrets };
   const program = new Command('lynq')
     .description('Database rows rendered into per-node Kubernetes manifests in Git (Lynq through GitOps).')

@@ -1,12 +1,13 @@
 import type { Hub } from '../config/load.ts';
+import { InternalError } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import { compareStrings } from '../render/canonical-yaml.ts';
 import { KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/node.ts';
 import { gitTreeId } from '../render/hash.ts';
 import { sealedInputHash, type NodeOutput } from '../render/output-seal.ts';
 import { parseAppPath, parseNodePath } from '../render/paths.ts';
-import { readPreviousNode, type PreviousNode } from './previous-node.ts';
-import { isFailure, type NodeFailure, type NodeInput, type PreparedHub } from './render-hub.ts';
+import { readPreviousNode, readRecordedInputs, type PreviousNode } from './previous-node.ts';
+import { isFailure, type NodeFacts, type NodeFailure, type NodeInput, type PreparedHub } from './render-hub.ts';
 import { VerifiedOutputs } from './verified-outputs.ts';
 import type { BlobReader, ChangeCause, NodeChange, Plan, TreeListing } from './types.ts';
 
@@ -30,6 +31,24 @@ export type DiffOptions = {
    * are stored while the rest renders (ManifestsRepo.storeAhead); awaited, for backpressure.
    */
   storeAhead?: (files: ReadonlyMap<string, string>) => Promise<void>;
+  /**
+   * Asked, before rendering, of each node whose change can be told from its LynqNode alone (a
+   * new row, or an input the LynqNode recorded differently), with that change as the render
+   * would find it (`unrendered`). True: the node is not rendered now; it is left in the plan
+   * unrendered for the rollout gate, which renders it (`renderLater`) only when it gets a
+   * slot. What the gate paces (sync/rollout-gate.ts `deferrable`).
+   */
+  defer?: (change: NodeChange) => boolean;
+};
+
+export type DiffResult = {
+  plan: Plan;
+  /**
+   * Render a node the plan left `unrendered` and compare it with Git, as the plan would have;
+   * the result has no `unrendered`. Synchronous, and never stores ahead: commit() stores what
+   * was not.
+   */
+  renderLater: (node: NodeChange) => NodeChange;
 };
 
 /**
@@ -54,8 +73,11 @@ type ExistingNode = { form: string; uid: string; tree: string | undefined; files
  * `conflicted`, the rest of it is still written) and overwritten under `Force`. Failed
  * nodes keep their files. Removals are planned as removals; the deletion guard, a gate
  * after planning (sync/deletion-guard.ts), decides which are held.
+ * A change `defer` accepts is told from the LynqNode (its form, hub, bridge and column
+ * hashes against the current ones) and not rendered: most of a rollout's nodes wait, and a
+ * step must cost about a no-op sync plus the slot's worth of renders, not a full render.
  */
-export async function diffHub(options: DiffOptions): Promise<Plan> {
+export async function diffHub(options: DiffOptions): Promise<DiffResult> {
   const { hub, prepared } = options;
   const existing = groupByNode(options);
   const nodeCount = existing.size;
@@ -76,24 +98,35 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
   const lynqNodeIds = unverified.map((previous) => previous.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
   const blobs = lynqNodeIds.length > 0 ? await options.readBlobs(lynqNodeIds) : new Map<string, string>();
   let rendered = 0;
+  /** Render one node and compare it with what Git has (`before`: what its LynqNode recorded, read only now). */
+  const renderNow = (input: NodeInput, previous: ExistingNode | undefined, before: () => PreviousNode | undefined): NodeChange => {
+    const result = prepared.render(input);
+    if (isFailure(result)) return failed(hub.name, result);
+    // Its seal holds for what was just rendered, by construction: remembered, the next
+    // sync reads no LynqNode of it if Git then has exactly these files.
+    verified.hold(VerifiedOutputs.key(input.inputHash, gitTreeId(result.files.map((file) => [file.name, file.blob] as const)), result.appFile));
+    return compareNode(hub.name, result, previous, before());
+  };
+  const later = new Map<string, { input: NodeInput; previous: ExistingNode | undefined; before: () => PreviousNode | undefined }>();
   for (const [index, { input, previous }] of candidates.entries()) {
     const key = keys[index];
     const text = previous === undefined ? undefined : blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
-    if (key !== undefined && (verified.has(key) || sealHolds(text, previous!, input))) {
+    // The input hash the LynqNode records, when its seal holds over the node's files in Git.
+    const sealedFor = key === undefined || verified.has(key) ? undefined : sealedInput(text, previous!);
+    if (key !== undefined && (verified.has(key) || sealedFor === input.inputHash)) {
       verified.hold(key);
       nodes.push({ ...unchangedFiles(hub.name, input.form, input.uid), status: 'unchanged', reasons: [] });
       continue;
     }
-    rendered++;
-    const result = prepared.render(input);
-    if (isFailure(result)) {
-      nodes.push(failed(hub.name, result));
+    const before = once(() => (text === undefined ? undefined : readPreviousNode(text)));
+    const told = options.defer === undefined ? undefined : tellChange(hub.name, input, previous, { text, sealed: sealedFor !== undefined, before }, prepared.facts(input));
+    if (told !== undefined && options.defer!(told)) {
+      nodes.push(told);
+      later.set(`${input.form}/${input.uid}`, { input, previous, before });
       continue;
     }
-    // Its seal holds for what was just rendered, by construction: remembered, the next
-    // sync reads no LynqNode of it if Git then has exactly these files.
-    verified.hold(VerifiedOutputs.key(input.inputHash, gitTreeId(result.files.map((file) => [file.name, file.blob] as const)), result.appFile));
-    const change = compareNode(hub.name, result, previous, text === undefined ? undefined : readPreviousNode(text));
+    rendered++;
+    const change = renderNow(input, previous, before);
     nodes.push(change);
     if (options.storeAhead !== undefined && change.writes.size > 0) await options.storeAhead(change.writes);
   }
@@ -121,7 +154,48 @@ export async function diffHub(options: DiffOptions): Promise<Plan> {
   }
 
   nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
-  return { hub: hub.name, nodes, rendered, existingNodes: nodeCount };
+  const renderLater = (node: NodeChange): NodeChange => {
+    const left = later.get(`${node.form}/${node.uid}`);
+    if (node.unrendered === undefined || left === undefined)
+      throw new InternalError(`hub ${hub.name}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub: hub.name, form: node.form, uid: node.uid });
+    later.delete(`${node.form}/${node.uid}`);
+    return renderNow(left.input, left.previous, left.before);
+  };
+  return { plan: { hub: hub.name, nodes, rendered, existingNodes: nodeCount }, renderLater };
+}
+
+/**
+ * The change a render would find, told from what the node's LynqNode recorded against what
+ * it would be rendered from now (`facts`), without rendering: a new row, or the form, hub
+ * settings, bridge version or columns that differ (the reasons the render's comparison
+ * gives). A sealed LynqNode whose row hash is the current one is not even parsed: its
+ * annotation lines say the rest. Undefined when it cannot be told: no LynqNode to read, none
+ * of its inputs differ (its files were edited in Git), or the change removes the node's
+ * engine object (a removal: never paced).
+ */
+function tellChange(
+  hub: string,
+  input: NodeInput,
+  previous: ExistingNode | undefined,
+  lynqNode: { text: string | undefined; sealed: boolean; before: () => PreviousNode | undefined },
+  facts: NodeFacts,
+): NodeChange | undefined {
+  const base = unchangedFiles(hub, input.form, input.uid);
+  if (previous === undefined) return { ...base, status: 'added', reasons: ['new row'], unrendered: true };
+  if (lynqNode.text === undefined) return undefined;
+  if (facts.engine === 'none' && previous.app !== undefined) return undefined;
+  const recorded = lynqNode.sealed ? readRecordedInputs(lynqNode.text) : undefined;
+  // The same row hash: the same values, so the same column hashes.
+  const before = recorded !== undefined && recorded.rowHash === facts.rowHash ? { ...recorded, columns: facts.columnHashes } : lynqNode.before();
+  const why = explain(facts, before);
+  if (why.length === 0) return undefined;
+  return { ...base, status: 'updated', reasons: why.map((item) => item.reason), causes: [...new Set(why.map((item) => item.cause))], unrendered: true };
+}
+
+/** `make()`, called at most once, when first asked for. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }
 
 /** One rendered node against what Git has for it. */
@@ -177,7 +251,7 @@ function compareNode(hub: string, node: RenderedNode, previous: ExistingNode | u
 }
 
 /** Why a node changed, from the LynqNode it had before: columns, form, hub settings, bridge version. */
-function explain(node: RenderedNode, before: PreviousNode | undefined): Array<{ cause: ChangeCause; reason: string }> {
+function explain(node: Omit<NodeFacts, 'engine' | 'rowHash'>, before: Pick<PreviousNode, 'formHash' | 'hubHash' | 'version' | 'columns'> | undefined): Array<{ cause: ChangeCause; reason: string }> {
   if (before === undefined) return [];
   const why: Array<{ cause: ChangeCause; reason: string }> = [];
   const columns = Object.keys({ ...before.columns, ...node.columnHashes })
@@ -195,12 +269,12 @@ function isResourceFile(name: string): boolean {
   return name !== KUSTOMIZATION_FILE && name !== LYNQNODE_FILE && !name.includes('/');
 }
 
-/** Whether the node's LynqNode (`text`) recorded this input hash and its seal matches the node's files in Git. */
-function sealHolds(text: string | undefined, previous: ExistingNode, input: NodeInput): boolean {
-  if (text === undefined) return false;
+/** The input hash the node's LynqNode (`text`) records, when its seal matches the node's files in Git; else undefined. */
+function sealedInput(text: string | undefined, previous: ExistingNode): string | undefined {
+  if (text === undefined) return undefined;
   // The seal covers every file but the LynqNode itself, and the apps file.
   const output: NodeOutput = { files: [...previous.files].filter(([name]) => name !== LYNQNODE_FILE), app: previous.app };
-  return sealedInputHash(text, output) === input.inputHash;
+  return sealedInputHash(text, output);
 }
 
 function failed(hub: string, failure: NodeFailure): NodeChange {

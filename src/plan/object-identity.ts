@@ -2,6 +2,9 @@ import { LYNQNODE_FILE } from '../render/node.ts';
 import { readPreviousNode } from './previous-node.ts';
 import type { BlobReader, NodeChange, Plan, TreeListing } from './types.ts';
 
+/** The plan checked, and the same check for a node rendered after it (by the rollout gate, for a slot). */
+export type ObjectCheck = { plan: Plan; check: (node: NodeChange) => NodeChange };
+
 /** apiVersion/kind/namespace/name: what Kubernetes (and Argo CD, Flux) take to be the same object. */
 function identity(object: { apiVersion: string; kind: string; namespace?: string | undefined; name: string }): string {
   return `${object.apiVersion}/${object.kind}/${object.namespace ?? ''}/${object.name}`;
@@ -14,10 +17,12 @@ function identity(object: { apiVersion: string; kind: string; namespace?: string
  * by the deletion guard) or when a name template uses a column that is not unique.
  * Checked among the nodes this sync rendered and the held nodes (whose LynqNodes record
  * their objects): the node that sorts later fails, naming the object and the other node,
- * and keeps what Git has. A node Git has that this sync did not need to read (unchanged
- * and sealed) is not checked against; it is when it is next rendered.
+ * and keeps what Git has. A node Git has that this sync did not need to render (unchanged
+ * and sealed, or a change left unrendered for the rollout gate) is not checked against;
+ * it is when it is next rendered. `check` does that for a node the rollout gate renders
+ * for a slot: its objects against every node checked so far.
  */
-export async function failDuplicateObjects(plan: Plan, existing: TreeListing, readBlobs: BlobReader, root: string): Promise<Plan> {
+export async function failDuplicateObjects(plan: Plan, existing: TreeListing, readBlobs: BlobReader, root: string): Promise<ObjectCheck> {
   const owners = new Map<string, string>();
   const held = plan.nodes.filter((node) => node.status === 'held');
   const ids = held.map((node) => existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`)).filter((id): id is string => id !== undefined);
@@ -26,7 +31,7 @@ export async function failDuplicateObjects(plan: Plan, existing: TreeListing, re
     const text = texts.get(existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`) ?? '');
     for (const object of (text === undefined ? undefined : readPreviousNode(text))?.objects ?? []) owners.set(identity(object), `${node.form}/${node.uid}`);
   }
-  const nodes = plan.nodes.map((node): NodeChange => {
+  const claim = (node: NodeChange): NodeChange => {
     if (node.node === undefined || node.status === 'failed' || node.status === 'held') return node;
     const self = `${node.form}/${node.uid}`;
     for (const resource of node.node.resources) {
@@ -39,6 +44,6 @@ export async function failDuplicateObjects(plan: Plan, existing: TreeListing, re
     }
     for (const resource of node.node.resources) owners.set(identity(resource), self);
     return node;
-  });
-  return { ...plan, nodes };
+  };
+  return { plan: { ...plan, nodes: plan.nodes.map(claim) }, check: claim };
 }

@@ -3,7 +3,8 @@ import { writtenAs } from '../config/lynq-syntax.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { RenderedNode } from '../render/node.ts';
-import { formHash, nodeInputHash, renderNode, type InputHashes, type RenderContext } from './node.ts';
+import type { ResolvedGitops } from '../gitops/types.ts';
+import { columnHashes, formHash, nodeInputHash, renderNode, type InputHashes, type RenderContext } from './node.ts';
 import { uidProblem } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
@@ -34,7 +35,12 @@ export type PreparedHub = {
   unidentified: number[];
   /** Render one of `inputs`; a node that cannot be rendered is a failure. Memoised: a re-planned attempt renders nothing twice. */
   render: (input: NodeInput) => RenderedNode | NodeFailure;
+  /** What one of `inputs` would be rendered from, as its LynqNode records it, without rendering it (to tell a change before rendering). */
+  facts: (input: NodeInput) => NodeFacts;
 };
+
+/** The part of a rendered node its LynqNode records about its inputs (what changed since is read from these), and its engine. */
+export type NodeFacts = Pick<RenderedNode, 'hub' | 'form' | 'formHash' | 'hubHash' | 'bridgeVersion' | 'columnHashes'> & { rowHash: string; engine: ResolvedGitops['engine'] };
 
 export type PrepareOptions = {
   root: string;
@@ -107,7 +113,20 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
     }
     return result;
   };
-  return { inputs, failures, inactive, unidentified, render };
+  const facts = (input: NodeInput): NodeFacts => {
+    const { context, row, hashes } = sources.get(input)!;
+    return {
+      hub: hub.name,
+      form: input.form,
+      formHash: `sha256:${context.formHash}`,
+      hubHash: `sha256:${gitops.hash}`,
+      bridgeVersion: options.bridgeVersion,
+      columnHashes: columnHashes(row.values),
+      rowHash: `sha256:${hashes.rowHash}`,
+      engine: gitops.engine,
+    };
+  };
+  return { inputs, failures, inactive, unidentified, render, facts };
 }
 
 /** Render every node of the hub now (`lynq render`, tests); a sync renders only what it must. */

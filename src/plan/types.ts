@@ -41,6 +41,13 @@ export type NodeChange = {
   /** This node's changes to the repository: path → new content, and paths to remove. */
   writes: Map<string, string>;
   deletes: string[];
+  /**
+   * Set on a change the plan told from the node's LynqNode without rendering it (its status,
+   * causes and reasons say what the render would find): a change a paced form's rollout gate
+   * holds, left for the gate, which renders it only when it gives it a slot and else makes it
+   * `waiting` (sync/rollout-gate.ts). No node leaves the gate with it.
+   */
+  unrendered?: true;
 };
 
 /** Everything one sync of one hub would do to the repository, node by node. */

@@ -1,5 +1,5 @@
 import type { Form, Hub } from '../config/load.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, InternalError } from '../errors.ts';
 import type { RolloutHealth, RolloutNodeHealth } from '../health/types.ts';
 import { formHash } from '../plan/node.ts';
 import { rolloutOrder } from '../plan/rollout-order.ts';
@@ -12,6 +12,11 @@ export type RolloutGateInput = {
   values: (uid: string) => Readonly<Record<string, string>> | undefined;
   /** undefined: no cluster configured, so `maxSkew` paces per sync. */
   health: RolloutHealth | undefined;
+  /**
+   * Render a change the plan left `unrendered` (plan/diff.ts `renderLater`, then the
+   * object-identity check): asked only for those that get a slot. Needed when the plan has any.
+   */
+  render?: (node: NodeChange) => NodeChange;
 };
 
 /**
@@ -26,10 +31,17 @@ export type RolloutGateInput = {
  * Everything is derived from the plan (which nodes Git has at the current version) and
  * the read-back: a restarted process continues the same rollout.
  *
+ * The plan leaves most gated changes unrendered (told from their LynqNodes; `deferrable`
+ * says which): the gate renders them in rollout order only as slots are taken, so a step
+ * costs the slot's worth of renders. A change that, rendered, turns out not gated (its
+ * render failed, or it is conflicted) takes no slot, as if it had been rendered by the
+ * plan: the next one in order is rendered instead, and the same nodes are picked.
+ *
  * This module writes the waiting wording and is the only one that knows it.
  */
 export function gateRollout(plan: Plan, input: RolloutGateInput): Plan {
   const waiting = new Map<NodeChange, string>();
+  const rendered = new Map<NodeChange, NodeChange>();
   const rollouts: RolloutProgress[] = [];
   for (const form of input.forms) {
     const rollout = form.spec.rollout;
@@ -57,24 +69,54 @@ export function gateRollout(plan: Plan, input: RolloutGateInput): Plan {
     const halted = failed.length > 0;
     const free = halted ? 0 : Math.max(0, rollout.maxSkew - inFlight);
     const ordered = rolloutOrder(gated, { canary: rollout.canary, orderBy: rollout.orderBy }, input.values);
-    const total = done + inFlight + failed.length + gated.length;
+    // Take the slots in order; an unrendered change is rendered now, and counts only if it is still a gated one.
+    let changing = 0;
+    let next = 0;
+    let notGated = 0;
+    for (; next < ordered.length && changing < free; next++) {
+      const node = ordered[next]!;
+      const result = node.unrendered === undefined ? node : renderFor(node, input);
+      if (result !== node) rendered.set(node, result);
+      if (isGated(result, rollout.gateRowChanges)) changing++;
+      else notGated++;
+    }
     const progress: RolloutProgress = {
       form: form.name,
-      total,
+      total: done + inFlight + failed.length + gated.length - notGated,
       done,
       inFlight,
-      changing: Math.min(free, ordered.length),
-      waiting: Math.max(0, ordered.length - free),
+      changing,
+      waiting: ordered.length - next,
       failed,
       halted,
       paced: input.health === undefined ? 'per-sync' : 'health',
     };
     rollouts.push(progress);
     const why = waitingReason(progress);
-    for (const node of ordered.slice(free)) waiting.set(node, why);
+    for (const node of ordered.slice(next)) waiting.set(node, why);
   }
+  const nodes = plan.nodes.map((node) => rendered.get(node) ?? (waiting.has(node) ? toWaiting(node, waiting.get(node)!) : node));
+  const left = nodes.find((node) => node.unrendered !== undefined);
+  if (left !== undefined)
+    throw new InternalError(`hub ${plan.hub}: node ${left.form}/${left.uid} was left unrendered for a rollout gate that did not pace it`, { hub: plan.hub, form: left.form, uid: left.uid });
   if (rollouts.length === 0) return plan;
-  return { ...plan, nodes: plan.nodes.map((node) => (waiting.has(node) ? toWaiting(node, waiting.get(node)!) : node)), rollouts };
+  return { ...plan, nodes, rendered: plan.rendered + rendered.size, rollouts };
+}
+
+function renderFor(node: NodeChange, input: RolloutGateInput): NodeChange {
+  if (input.render === undefined)
+    throw new InternalError(`hub ${node.hub}: node ${node.form}/${node.uid} is unrendered and the rollout gate was given no renderer`, { hub: node.hub, form: node.form, uid: node.uid });
+  return input.render(node);
+}
+
+/**
+ * Which changes the plan may leave unrendered for the gate (plan/diff.ts `defer`): a paced
+ * form's gated changes. Undefined when no form is paced, so the plan tells no change ahead.
+ */
+export function deferrable(forms: readonly Form[]): ((node: NodeChange) => boolean) | undefined {
+  const paced = new Map(forms.filter((form) => (form.spec.rollout?.maxSkew ?? 0) > 0).map((form) => [form.name, form.spec.rollout!.gateRowChanges]));
+  if (paced.size === 0) return undefined;
+  return (node) => paced.has(node.form) && isGated(node, paced.get(node.form)!);
 }
 
 /** Whether the gate paces this change: the mass changes always, row changes and new rows when asked, removals never. */
@@ -99,7 +141,8 @@ export function waitingReason(progress: RolloutProgress): string {
 
 /** A waiting node keeps exactly the files Git has: no writes, no deletes. */
 function toWaiting(node: NodeChange, why: string): NodeChange {
-  return { ...node, status: 'waiting', reasons: [...node.reasons, why], writes: new Map(), deletes: [], resources: [] };
+  const { unrendered: _, ...rest } = node;
+  return { ...rest, status: 'waiting', reasons: [...node.reasons, why], writes: new Map(), deletes: [], resources: [] };
 }
 
 /** `orderBy` must be a column the hub maps, or every order would silently be by uid. */
@@ -119,8 +162,8 @@ export function checkOrderBy(hub: Hub, form: Form): void {
 
 /** Whether a sync needs the cluster's health for this plan: some paced form has a change to gate. */
 export function needsRolloutHealth(plan: Plan, forms: readonly Form[]): boolean {
-  const paced = new Map(forms.filter((form) => (form.spec.rollout?.maxSkew ?? 0) > 0).map((form) => [form.name, form.spec.rollout!.gateRowChanges]));
-  return paced.size > 0 && plan.nodes.some((node) => paced.has(node.form) && isGated(node, paced.get(node.form)!));
+  const gated = deferrable(forms);
+  return gated !== undefined && plan.nodes.some(gated);
 }
 
 /** The waiting note per paced form with waiting nodes, for a pull request's body. */

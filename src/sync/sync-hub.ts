@@ -3,11 +3,11 @@ import { ConfigError, ForgeError, GitError, InternalError, isLynqError, KubeErro
 import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
-import { diffHub } from '../plan/diff.ts';
+import { type DiffOptions, type DiffResult, diffHub } from '../plan/diff.ts';
 import { failDuplicateObjects } from '../plan/object-identity.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
 import { type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
-import { changedNodes, fileChanges, type Plan, type TreeListing } from '../plan/types.ts';
+import { changedNodes, countByStatus, fileChanges, type NodeChange, type Plan, type TreeListing } from '../plan/types.ts';
 import { VerifiedOutputs } from '../plan/verified-outputs.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { HubRow } from '../sources/rows.ts';
@@ -17,7 +17,7 @@ import type { SyncPhase } from './phases.ts';
 import { type Proposal, proposeChanges } from './propose.ts';
 import type { Publisher } from './publisher.ts';
 import type { RolloutHealth } from '../health/types.ts';
-import { gateRollout, needsRolloutHealth, waitingNotes } from './rollout-gate.ts';
+import { deferrable, gateRollout, needsRolloutHealth, waitingNotes } from './rollout-gate.ts';
 import { botBranch, type ResolvedRouting, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
 import type { VerifiedStore } from './verified-store.ts';
 
@@ -68,7 +68,8 @@ export type HubSyncResult =
  * One hub, end to end, as named steps:
  *
  *   read rows → plan (input hashes, then the diff against the remote head, rendering
- *   only what Git lacks) → gate (the deletion guard, the rollout gate) → route (push or pull request) →
+ *   only what Git lacks, and not the changes a rollout will hold) → gate (the deletion
+ *   guard, the rollout gate, which renders the held changes it gives a slot) → route (push or pull request) →
  *   publish (one commit, pushed) → propose (the bot branch and its pull request)
  *
  * A push rejected because the remote moved (the target or the bot branch) starts again
@@ -107,16 +108,20 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
 
       phase((step = 'plan'), `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
       repo ??= await deps.openRepo(hub);
-      const planned = await planHub({ hub, root, formNames, prepared, repo, known, deps });
+      const planned = await planHub({ hub, root, formNames, prepared, repo, known, deps, defer: deferrable(forms) });
       log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered }, 'compared with git');
       await remember(deps.verifiedStore, hub, planned.verified, log);
 
       phase((step = 'gate'));
       const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: options.allowDeletions });
       const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo!.readBlobs(ids), root);
-      const health = deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked, forms)) ? await deps.rolloutHealth(hub, repo, planned.head) : undefined;
+      const health = deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked.plan, forms)) ? await deps.rolloutHealth(hub, repo, planned.head) : undefined;
       const values = new Map(rows.map((row) => [row.uid, row.values]));
-      const plan = gateRollout(checked, { hub, forms, values: (uid) => values.get(uid), health });
+      const render = (node: NodeChange) => checked.check(planned.renderLater(node));
+      const plan = gateRollout(checked.plan, { hub, forms, values: (uid) => values.get(uid), health, render });
+      if (plan.rollouts !== undefined) log.info({ rendered: plan.rendered - planned.plan.rendered, waiting: countByStatus(plan.nodes).waiting }, 'rollout gate');
+      // The nodes the gate rendered for its slots hold their seals too.
+      if (plan.rendered > planned.plan.rendered) await remember(deps.verifiedStore, hub, planned.verified, log);
 
       phase((step = 'route'));
       const routed = route(plan, routing);
@@ -190,6 +195,7 @@ type PlanInput = {
   repo: ManifestsRepo;
   known: ReadonlySet<string>;
   deps: SyncDeps;
+  defer: DiffOptions['defer'];
 };
 
 /**
@@ -198,7 +204,7 @@ type PlanInput = {
  * the files of a node are listed only when the diff must look into it (`existing` holds
  * those and the apps files: every path a later step asks about).
  */
-async function planHub(input: PlanInput): Promise<{ plan: Plan; head: string | undefined; existing: TreeListing; verified: VerifiedOutputs }> {
+async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified: VerifiedOutputs }> {
   const { hub, repo, deps } = input;
   const head = await repo.fetch(hub.spec.publish.branch);
   const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
@@ -212,7 +218,7 @@ async function planHub(input: PlanInput): Promise<{ plan: Plan; head: string | u
   };
   const verified = new VerifiedOutputs(input.known);
   const storeAhead = deps.storeAhead === true ? (files: ReadonlyMap<string, string>) => repo.storeAhead(files) : undefined;
-  const plan = await diffHub({
+  const diff = await diffHub({
     hub,
     root: input.root,
     formNames: input.formNames,
@@ -223,8 +229,9 @@ async function planHub(input: PlanInput): Promise<{ plan: Plan; head: string | u
     readBlobs: (ids) => repo.readBlobs(ids),
     verified,
     storeAhead,
+    defer: input.defer,
   });
-  return { plan, head, existing, verified };
+  return { ...diff, head, existing, verified };
 }
 
 /** How many node folders a sync lists by name before it lists the whole hub instead. */
