@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import { bootstrapYaml } from '../gitops/bootstrap.ts';
 import type { Io } from './io.ts';
-import { EXIT_OK } from './report.ts';
+import { EXIT_OK } from './exit-codes.ts';
 import { selectHubs } from './sync-command.ts';
 
 /**

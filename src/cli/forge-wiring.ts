@@ -2,11 +2,11 @@ import { Platform } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { resolveSecret, type SecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import { createCredentialProvider, type ForgeCredentials } from '../forge/credentials.ts';
+import type { ForgeCredentials } from '../forge/credentials.ts';
 import { DryRunPullRequests } from '../forge/dry-run.ts';
-import { openGitHub } from '../forge/github.ts';
-import { gitHubLimits, type GitHubLimits } from '../forge/pacing.ts';
+import type { GitHubLimits } from '../forge/pacing.ts';
 import { parseRepoUrl } from '../forge/repo-url.ts';
+import { staticToken } from '../forge/static-token.ts';
 import type { CredentialProvider, PullRequestClient } from '../forge/types.ts';
 import type { Logger } from '../logger.ts';
 
@@ -34,6 +34,9 @@ export type Forges = {
 
 type Resolved = { provider: CredentialProvider; platform: Platform } | { missing: string; platform: Platform };
 
+/** The throttling limiters of the run, one set per write interval (made on first use). */
+type LimitsFor = (intervalMs: number) => Promise<GitHubLimits>;
+
 /**
  * Forges and credentials per hub, made once per run: git borrows a token before the
  * sync asks for pull requests, and both must use the same provider (one installation
@@ -43,10 +46,10 @@ type Resolved = { provider: CredentialProvider; platform: Platform } | { missing
 export function createForges(options: ForgeWiring): Forges {
   const resolved = new Map<string, Promise<Resolved>>();
   const opened = new Map<string, Promise<PullRequestClient>>();
-  const limits = new Map<number, GitHubLimits>();
-  const limitsFor = (intervalMs: number): GitHubLimits => {
+  const limits = new Map<number, Promise<GitHubLimits>>();
+  const limitsFor: LimitsFor = (intervalMs) => {
     let found = limits.get(intervalMs);
-    if (found === undefined) limits.set(intervalMs, (found = gitHubLimits({ writeIntervalMs: intervalMs })));
+    if (found === undefined) limits.set(intervalMs, (found = import('../forge/pacing.ts').then(({ gitHubLimits }) => gitHubLimits({ writeIntervalMs: intervalMs }))));
     return found;
   };
   const resolve = (hub: Hub): Promise<Resolved> => {
@@ -73,7 +76,7 @@ export function createForges(options: ForgeWiring): Forges {
   };
 }
 
-async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolve: (hub: Hub) => Promise<Resolved>, limitsFor: (intervalMs: number) => GitHubLimits): Promise<PullRequestClient> {
+async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolve: (hub: Hub) => Promise<Resolved>, limitsFor: LimitsFor): Promise<PullRequestClient> {
   const where = { hub: hub.name, file: hub.file, field: 'spec.publish.repo' };
   if (options.dryRun) {
     let repository: string;
@@ -86,7 +89,7 @@ async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolv
     const found = await resolve(hub);
     if ('missing' in found) return offline(options.out, repository, found.missing);
     // The real client, reading; its every write throws before it is sent.
-    return new DryRunPullRequests(options.out, repository, open(hub, repoUrl, found.provider, found.platform, options, limitsFor, true));
+    return new DryRunPullRequests(options.out, repository, await open(hub, repoUrl, found.provider, found.platform, options, limitsFor, true));
   }
   parseRepoUrl(repoUrl, where);
   const found = await resolve(hub);
@@ -105,18 +108,16 @@ function offline(out: NodeJS.WritableStream, repository: string, why: string): P
   return new DryRunPullRequests(out, repository, undefined);
 }
 
-function open(
-  hub: Hub,
-  repoUrl: string,
-  credentials: CredentialProvider,
-  platform: Platform,
-  options: ForgeWiring,
-  limitsFor: (intervalMs: number) => GitHubLimits,
-  readOnly: boolean,
-): PullRequestClient {
+/**
+ * Octokit and its plugins are loaded here, by the first hub that talks to GitHub: a sync
+ * that pushes to a plain repository, and every command that never opens a pull request,
+ * do without them.
+ */
+async function open(hub: Hub, repoUrl: string, credentials: CredentialProvider, platform: Platform, options: ForgeWiring, limitsFor: LimitsFor, readOnly: boolean): Promise<PullRequestClient> {
   const { owner, repo } = parseRepoUrl(repoUrl);
+  const { openGitHub } = await import('../forge/github.ts');
   return openGitHub({
-    ...clientSettings(hub, platform, options, limitsFor),
+    ...(await clientSettings(hub, platform, options, limitsFor)),
     logger: options.logger.child({ hub: hub.name, repository: `${owner}/${repo}` }),
     credentials,
     repoUrl,
@@ -124,13 +125,13 @@ function open(
   });
 }
 
-function clientSettings(hub: Hub, platform: Platform, options: ForgeWiring, limitsFor: (intervalMs: number) => GitHubLimits) {
+async function clientSettings(hub: Hub, platform: Platform, options: ForgeWiring, limitsFor: LimitsFor) {
   return {
     baseUrl: platform.apiUrl,
     logger: options.logger.child({ hub: hub.name }),
     maxRetries: platform.maxRetries,
     maxRetryWaitSeconds: platform.maxRetryWaitSeconds,
-    limits: limitsFor(platform.writeIntervalMs),
+    limits: await limitsFor(platform.writeIntervalMs),
     sleep: options.sleep,
     now: options.now,
     signal: options.signal,
@@ -142,7 +143,7 @@ function clientSettings(hub: Hub, platform: Platform, options: ForgeWiring, limi
  * For a dry run, credentials that cannot be read are "missing" (it goes on offline, as
  * without any); for a sync they are the ConfigError they always were.
  */
-async function resolveCredentials(hub: Hub, options: ForgeWiring, limitsFor: (intervalMs: number) => GitHubLimits): Promise<Resolved> {
+async function resolveCredentials(hub: Hub, options: ForgeWiring, limitsFor: LimitsFor): Promise<Resolved> {
   const platform = hub.spec.publish.platform ?? Platform.parse({});
   let credentials: ForgeCredentials | undefined;
   try {
@@ -152,7 +153,13 @@ async function resolveCredentials(hub: Hub, options: ForgeWiring, limitsFor: (in
     return { missing: `GitHub credentials cannot be read: ${error.detail}`, platform };
   }
   if (credentials === undefined) return { missing: 'no GitHub credentials', platform };
-  const provider = createCredentialProvider(credentials, { ...clientSettings(hub, platform, options, limitsFor), registry: options.secretEnv.registry });
+  if (credentials.type === 'token') {
+    // A token needs no client of its own (git borrows it as it is), so Octokit is not loaded for it.
+    options.secretEnv.registry.add(credentials.token);
+    return { provider: staticToken(credentials.token), platform };
+  }
+  const { createCredentialProvider } = await import('../forge/credentials.ts');
+  const provider = createCredentialProvider(credentials, { ...(await clientSettings(hub, platform, options, limitsFor)), registry: options.secretEnv.registry });
   return { provider, platform };
 }
 

@@ -8,7 +8,7 @@ import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { CommandContext } from './io.ts';
 import { openHubRepo } from './repo-wiring.ts';
-import { EXIT_OK } from './report.ts';
+import { EXIT_OK } from './exit-codes.ts';
 
 export type HistoryOptions = { hubs: string; forms: string; repo?: string; patch: boolean; json: boolean; limit?: number };
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { importLynqFiles, type ImportedDocument } from '../config/lynq-import.ts';
 import { ConfigError } from '../errors.ts';
 import type { Io } from './io.ts';
-import { EXIT_CONFIG, EXIT_OK } from './report.ts';
+import { EXIT_CONFIG, EXIT_OK } from './exit-codes.ts';
 
 /**
  * `lynq import [FILE|DIR…] [--out DIR]`: Lynq's hubs and forms into the bridge's. With

@@ -4,7 +4,7 @@ import { createLogger, SecretRegistry } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
 import { logLevelOf, positiveInteger } from './arguments.ts';
 import type { Io } from './io.ts';
-import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_PUBLISHED, EXIT_PARTIAL } from './report.ts';
+import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_PUBLISHED, EXIT_PARTIAL } from './exit-codes.ts';
 
 // Each command's module is imported when the command runs, so a command loads only what
 // it uses (`lynq history` answers in well under a second; sync pulls in databases and GitHub).

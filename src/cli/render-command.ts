@@ -9,7 +9,7 @@ import { readHubRows } from '../sources/factory.ts';
 import { BRIDGE_VERSION } from '../version.ts';
 import { parseNodeRef } from './arguments.ts';
 import type { CommandContext } from './io.ts';
-import { EXIT_OK } from './report.ts';
+import { EXIT_OK } from './exit-codes.ts';
 
 /** `lynq render hub/form/uid`: the node's files on stdout, as a multi-document stream. */
 export async function runRender(node: string, options: { hubs: string; forms: string }, context: CommandContext): Promise<number> {

@@ -4,15 +4,7 @@ import type { Proposal } from '../sync/propose.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
 import { countByStatus, type NodeChange, type RolloutProgress } from '../plan/types.ts';
 import { waitingReason } from '../sync/rollout-gate.ts';
-
-export const EXIT_OK = 0;
-/** Some nodes failed, deletions were held back, or changes are blocked from their pull request; the rest was published. */
-export const EXIT_PARTIAL = 1;
-export const EXIT_CONFIG = 2;
-/** Nothing published for a hub because its source or git failed, or its pull request could not be made. */
-export const EXIT_NOT_PUBLISHED = 3;
-/** A bug in the bridge (sysexits' EX_SOFTWARE). */
-export const EXIT_INTERNAL = 70;
+import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './exit-codes.ts';
 
 /**
  * The exit code comes from the summary, nowhere else: 3 when a hub's source, git or pull

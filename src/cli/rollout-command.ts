@@ -13,7 +13,7 @@ import type { RolloutProgress } from '../plan/types.ts';
 import { ANNOTATION_ROLLOUT_RESUMED } from '../health/types.ts';
 import { syncHub } from '../sync/sync-hub.ts';
 import type { CommandContext } from './io.ts';
-import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './report.ts';
+import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './exit-codes.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { selectHubs } from './sync-command.ts';
 import { createSyncDeps } from './wiring.ts';

@@ -9,7 +9,7 @@ import { NODE_PHASES, type NodePhase } from '../health/types.ts';
 import { describeAccess, findClusterAccess } from '../kube/access.ts';
 import { openKubeClient } from '../kube/client.ts';
 import type { CommandContext } from './io.ts';
-import { EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './report.ts';
+import { EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './exit-codes.ts';
 import { selectHubs } from './sync-command.ts';
 import { createSyncDeps } from './wiring.ts';
 import { statusTableWriter } from './status-wiring.ts';

@@ -7,7 +7,7 @@ import { engineLimits } from '../gitops/limits.ts';
 import { templateVariables } from '../plan/render-hub.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { Io } from './io.ts';
-import { EXIT_CONFIG, EXIT_OK } from './report.ts';
+import { EXIT_CONFIG, EXIT_OK } from './exit-codes.ts';
 import { rolloutChecks } from './rollout-notes.ts';
 
 /**

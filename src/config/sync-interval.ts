@@ -1,4 +1,9 @@
-import { validate as validCron } from 'node-cron';
+import { createRequire } from 'node:module';
+
+// node-cron is loaded only for a cron expression (a duration, the common case, needs none),
+// and synchronously, since the hub schema checks this while it parses.
+const require = createRequire(import.meta.url);
+const validCron = (expression: string): boolean => (require('node-cron') as typeof import('node-cron')).validate(expression);
 
 /**
  * `spec.source.syncInterval`: a duration (`30s`, `1m`, `5m`, `2h`) or a cron expression

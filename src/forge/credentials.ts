@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Logger, SecretRegistry } from '../logger.ts';
 import { createOctokit, forgeFailure, type GitHubClient, type OctokitOptions } from './octokit.ts';
 import { parseRepoUrl } from './repo-url.ts';
+import { staticToken } from './static-token.ts';
 import type { CredentialProvider } from './types.ts';
 
 /** The credentials a hub names for GitHub, already read from their secrets. */
@@ -24,11 +24,6 @@ export function createCredentialProvider(credentials: ForgeCredentials, options:
   options.registry.add(credentials.privateKey);
   const app = createOctokit({ ...options, auth: { type: 'app', appId: credentials.appId, privateKey: credentials.privateKey } });
   return new GitHubAppCredentials(app, { ...credentials, registry: options.registry, logger: options.logger, now: options.now ?? Date.now });
-}
-
-/** A personal access token (or any fixed token): the same for every repository. */
-export function staticToken(token: string): CredentialProvider {
-  return { identity: `token:${createHash('sha256').update(token).digest('hex').slice(0, 12)}`, tokenFor: async () => token };
 }
 
 type Minted = { token: string; expiresAt: number };

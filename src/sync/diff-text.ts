@@ -1,10 +1,10 @@
-import { createTwoFilesPatch } from 'diff';
 import type { BlobReader, FileChanges, TreeListing } from '../plan/types.ts';
 
 /**
  * The unified diff of `changes` against what Git has (`existing`), file by file in path
  * order. With `maxChars`, files are added while they fit, so an excerpt is a prefix that ends at
- * a file boundary, and `omittedFiles` says how many were left out.
+ * a file boundary, and `omittedFiles` says how many were left out. The diff library is loaded
+ * here, on first use: only `--diff` and pull-request bodies need it.
  */
 export async function unifiedDiff(
   changes: FileChanges,
@@ -12,6 +12,7 @@ export async function unifiedDiff(
   readBlobs: BlobReader,
   options: { maxChars?: number } = {},
 ): Promise<{ text: string; files: number; omittedFiles: number; totalChars: number }> {
+  const { createTwoFilesPatch } = await import('diff');
   const paths = [...new Set([...changes.writes.keys(), ...changes.deletes])].sort();
   const before = await readBlobs(paths.map((file) => existing.get(file)).filter((id): id is string => id !== undefined));
   const parts: string[] = [];
