@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { closestName } from './did-you-mean.ts';
@@ -112,6 +112,21 @@ export function isBuiltInApiVersion(apiVersion: string): boolean {
 /** The apiVersions under which a built-in kind exists (`Deployment` → `apps/v1`), from the models package. */
 export function builtInApiVersionsOf(kind: string): string[] {
   return builtInKinds().get(kind) ?? [];
+}
+
+/**
+ * Is `kind` a built-in kind of exactly this `apiVersion`? One file check, where
+ * builtInApiVersionsOf reads the whole models package: the common case (a kind under its
+ * right apiVersion) needs no index.
+ */
+export function isBuiltInKindOf(apiVersion: string, kind: string): boolean {
+  const slash = apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+  const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
+  if (!BUILT_IN_GROUPS.has(group) || !/^[A-Z][A-Za-z0-9]*$/.test(kind) || kind.endsWith('List') || !/^v[0-9][a-z0-9]*$/.test(version)) return false;
+  const root = path.dirname(require.resolve('kubernetes-models/package.json'));
+  if (group === '') return version === 'v1' && existsSync(path.join(root, 'v1', `${kind}.js`));
+  return existsSync(path.join(root, group, version, `${kind}.js`));
 }
 
 /** Built-in kinds, for "did you mean" hints. */

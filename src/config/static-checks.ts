@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.ts';
 import type { FormSpec, ResourceList, TResource } from './form-schema.ts';
 import { RESOURCE_LISTS } from './form-schema.ts';
 import type { HubSpec } from './hub-schema.ts';
-import { builtInApiVersionsOf, isBuiltInApiVersion, staticSchemaProblems } from './k8s-schema.ts';
+import { builtInApiVersionsOf, isBuiltInApiVersion, isBuiltInKindOf, staticSchemaProblems } from './k8s-schema.ts';
 import { isRemoteUrl } from './repo-url.ts';
 import { checkRoot } from './root.ts';
 import { hasSopsBlock, plaintextSecretPath, PLAINTEXT_SECRET_MESSAGE } from './secret-manifest.ts';
@@ -49,9 +49,10 @@ function resourceFindings(resource: TResource, list: ResourceList, index: number
     const better = listOfKind(kind);
     findings.push({ path: [...at, 'spec', 'kind'], message: `is in the ${list} list, so its kind must be ${expected}, not ${kind}${better ? ` (a ${kind} goes in ${better})` : ''}` });
   } else if (kind !== undefined && apiVersion) {
-    const versions = builtInApiVersionsOf(kind);
     // A kind Kubernetes has, under an apiVersion that is built in or has no group domain (`app/v1`): a misspelt apiVersion, not a CRD.
     const looksBuiltIn = isBuiltInApiVersion(apiVersion) || !apiVersion.split('/')[0]!.includes('.');
+    // The index of every built-in kind is read only when the pair is not one at once.
+    const versions = looksBuiltIn && !isBuiltInKindOf(apiVersion, kind) ? builtInApiVersionsOf(kind) : [];
     if (versions.length > 0 && !versions.includes(apiVersion) && looksBuiltIn) {
       findings.push({ path: [...at, 'spec', 'apiVersion'], message: `${kind} is ${versions[0]}, not ${apiVersion}` });
     } else if (isBuiltInApiVersion(apiVersion) && !hasSopsBlock(manifest)) {
