@@ -150,7 +150,7 @@ describe('deploy/ (kustomize)', () => {
     assert.match(runtime, /COPY --from=build \S+\/dist \.\/dist/);
     assert.doesNotMatch(runtime, /COPY src|tsx|typescript/);
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { dependencies: Record<string, string>; files: string[] };
-    for (const dev of ['tsx', 'typescript']) assert.equal(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`);
+    for (const dev of ['tsx', 'typescript', 'esbuild']) assert.equal(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`);
     assert.deepEqual(
       pkg.files.filter((file) => file === 'src'),
       [],
