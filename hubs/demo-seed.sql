@@ -1,5 +1,6 @@
--- The demo's customers table, loaded into an in-memory embedded Postgres (pglite) on
--- every `npm start`. Edit a row here and run `npm start` again to see a one-node commit.
+-- The demo's customers table, loaded into an embedded Postgres (pglite) that `npm start`
+-- keeps in .lynq/demo/pglite and makes again whenever this file changes. Edit a row here
+-- and run `npm start` again to see a one-node commit.
 CREATE TABLE customers (
   id          text PRIMARY KEY,
   active      boolean NOT NULL,

@@ -28,11 +28,13 @@ export type SyncCommandOptions = {
   context?: string;
   /** Wait up to this many seconds for a hub held by another process; without it, skip that hub. */
   waitLock?: number;
+  /** Not a flag: hub and form files a caller has loaded and checked already, with the same options (`lynq demo`). */
+  config?: Config;
 };
 
 export async function runSync(options: SyncCommandOptions, context: CommandContext): Promise<number> {
   const { io } = context;
-  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } });
+  const config = options.config ?? (await loadConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } }));
   const hubs = selectHubs(config, options.hub);
   // Before any database is read: a credential in --repo is a usage error (exit 2), never printed.
   const problem = options.repo === undefined ? undefined : urlCredentialProblem(options.repo);
