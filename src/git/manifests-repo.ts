@@ -106,13 +106,15 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
     ({ dir, lock, relock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
   }
   // `remote set-url` and `remote add` print nothing: the runner (simple-git waits 50 ms more after a silent command, on every open).
-  const setUp = async (args: readonly string[], silent = false): Promise<string> => {
-    const result = silent ? await runGit(dir, args, options) : await gitText(dir, args, options);
+  const setUp = async (args: readonly string[], silent = false, how: typeof options = options): Promise<string> => {
+    const result = silent ? await runGit(dir, args, how) : await gitText(dir, args, how);
     if (result.code !== 0) throw gitFailure(`git ${args.join(' ')}`, result);
     return result.stdout.toString('utf8');
   };
   try {
-    if (!existsSync(path.join(dir, 'HEAD'))) await setUp(['init', '--bare']);
+    // Not cancelled by the run's signal: killed half-way, git init leaves a folder that is neither empty
+    // (a clone not made yet) nor a whole repository (the next open sets it aside as damaged); it takes milliseconds.
+    if (!existsSync(path.join(dir, 'HEAD'))) await setUp(['init', '--bare'], false, { ...options, signal: undefined });
     const remotes = (await setUp(['remote'])).split('\n');
     if (remotes.includes('origin')) await setUp(['remote', 'set-url', 'origin', url], true);
     else await setUp(['remote', 'add', 'origin', url], true);
