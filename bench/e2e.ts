@@ -111,7 +111,7 @@ async function noopSync(ctx: Ctx, bare: string, cacheDir: string, i: number): Pr
 
 /** UPDATE one row's replicas; exactly that node's web.yaml and lynqnode.yaml change, in one commit on the old head. */
 async function oneRowSync(ctx: Ctx, bare: string, i: number, change: () => Promise<Timed>): Promise<Timed> {
-  const uid = uidOf(Math.floor(((i + 1) * ctx.size) / 7));
+  const uid = uidOf(((i + 1) * Math.floor(ctx.size / 11)) % ctx.size);
   await withClient(ctx.db, (client) => client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]));
   const before = await remoteHead(bare);
   const timed = await change();

@@ -54,11 +54,22 @@ export function gitTreeId(files: Iterable<readonly [string, string]>): string {
 function treeId(folder: Folder): string {
   // git sorts a tree's entries by name bytes, a subfolder's name as if it ended in "/".
   const entries = [...folder].map(([name, value]) =>
-    typeof value === 'string' ? { key: Buffer.from(name), head: `100644 ${name}\0`, id: value } : { key: Buffer.from(`${name}/`), head: `40000 ${name}\0`, id: treeId(value) },
+    typeof value === 'string' ? { key: name, head: `100644 ${name}\0`, id: value } : { key: `${name}/`, head: `40000 ${name}\0`, id: treeId(value) },
   );
-  entries.sort((a, b) => Buffer.compare(a.key, b.key));
-  const body = Buffer.concat(entries.flatMap((entry) => [Buffer.from(entry.head), Buffer.from(entry.id, 'hex')]));
+  // For ASCII names (a node's files always) code-unit order is byte order; otherwise compare the UTF-8 bytes.
+  const ascii = entries.every((entry) => /^[\x00-\x7f]*$/.test(entry.key));
+  entries.sort(ascii ? (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : (a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+  // One buffer for the whole tree object: the header, then per entry its mode and name and its binary id.
+  let length = 0;
+  for (const entry of entries) length += Buffer.byteLength(entry.head) + entry.id.length / 2;
+  const header = `tree ${length}\0`;
+  const object = Buffer.allocUnsafe(header.length + length);
+  let at = object.write(header, 0, 'latin1');
+  for (const entry of entries) {
+    at += object.write(entry.head, at, 'utf8');
+    at += object.write(entry.id, at, 'hex');
+  }
   // A repository in SHA-256 object format has 64-digit ids: hash the tree the same way.
   const algorithm = entries[0]?.id.length === 64 ? 'sha256' : 'sha1';
-  return createHash(algorithm).update(`tree ${body.length}\0`).update(body).digest('hex');
+  return createHash(algorithm).update(object).digest('hex');
 }
