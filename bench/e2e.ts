@@ -1,7 +1,7 @@
 /**
  * `npm run bench`, first part: the sync as a CronJob tick runs it. Every sync is a fresh
  * `node bin/lynq.mjs sync` process (start-up included: the compiled dist/, as the image runs
- * it), timed from spawn to exit, its peak RSS read by GNU time. Beside it, in the same run
+ * it, built first), timed from spawn to exit, its peak RSS read by GNU time. Beside it, in the same run
  * and on the same rows: the fast-import floor (the same files written by one `git
  * fast-import` process into an empty repository, from a stream prepared beforehand), and the
  * `lynq serve` tick (a webhook-triggered sync in a running service: no start-up).
@@ -16,7 +16,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -354,14 +354,9 @@ function print(reports: SizeReport[], distUsed: string): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-/** The image runs dist/: build it first when a source file is newer (what bin/lynq.mjs would otherwise run through tsx). */
-async function ensureBuild(): Promise<string> {
-  const stamp = statSync(path.join(PROJECT, 'dist', '.build-stamp'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  const stale = readdirSync(path.join(PROJECT, 'src'), { recursive: true, withFileTypes: true }).some((entry) => entry.isFile() && statSync(path.join(entry.parentPath, entry.name)).mtimeMs > stamp);
-  if (stale || !existsSync(path.join(PROJECT, 'dist', 'cli', 'main.js'))) {
-    process.stderr.write('bench: dist/ is older than src/: npm run build\n');
-    await run('npm', ['run', 'build'], { cwd: PROJECT });
-  }
+/** The image runs dist/: build it (esbuild, about a second), so bin/lynq.mjs runs what the sources say, compiled. */
+async function build(): Promise<string> {
+  await run('npm', ['run', 'build'], { cwd: PROJECT });
   return 'compiled dist/';
 }
 
@@ -369,7 +364,7 @@ async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
   if (process.env.BENCH_100K === '1' && !sizes.includes(100_000)) sizes.push(100_000);
   const runsList = (process.env.BENCH_RUNS ?? '5,5,3').split(',').map(Number);
-  const distUsed = await ensureBuild();
+  const distUsed = await build();
   const db = await pickDb();
   const workRoot = await mkdtemp(path.join(os.tmpdir(), 'lynq-bench-e2e-'));
   const reports: SizeReport[] = [];

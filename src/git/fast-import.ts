@@ -1,6 +1,6 @@
 import type { GitProcess, RunResult } from './git.ts';
 import type { StagingPlan } from './fast-import-staging.ts';
-import type { WidePlan } from './wide-folders.ts';
+import { inWideFolder, type WidePlan } from './wide-folders.ts';
 
 export type Author = { name: string; email: string };
 
@@ -55,8 +55,7 @@ export class FastImport {
    * that nothing keeps, so their trees exist), and end the run.
    */
   commit(input: CommitInput, ref: string, staging: StagingPlan, wide?: WidePlan): Promise<RunResult> {
-    const replaced = [...(wide?.replaced.keys() ?? [])];
-    const inWide = (file: string): boolean => replaced.some((folder) => file.startsWith(`${folder}/`));
+    const inWide = (file: string): boolean => inWideFolder(wide, file);
     const marks = [...input.writes].filter(([file]) => !inWide(file)).map(([file, content]) => [file, this.markOf(file, content)] as const);
     const trees: string[] = [];
     for (const folder of wide?.rebuilt ?? []) {

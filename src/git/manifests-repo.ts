@@ -12,7 +12,7 @@ import { saysNoSpace } from './fs-failure.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { FastImport, type CommitInput } from './fast-import.ts';
 import { gitFailure, gitText, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
-import { planWideFolders, type TreeEntry, type WideGit, type WidePlan, wideFolders } from './wide-folders.ts';
+import { inWideFolder, planWideFolders, type TreeEntry, type WideGit, type WidePlan, wideFolders } from './wide-folders.ts';
 import { nodeHistory, type HistoryEntry, type NodeRef } from './history.ts';
 
 export type { Author, CommitInput } from './fast-import.ts';
@@ -268,10 +268,9 @@ class CachedRepo implements ManifestsRepo {
     try {
       const ref = `refs/lynq/staging-${process.pid}-${++stagingCounter}`;
       const wide = await this.widePlan(input);
-      const inWide = (file: string): boolean => [...(wide?.replaced.keys() ?? [])].some((folder) => file.startsWith(`${folder}/`));
       const staging = await this.stagingPlan(
         input.parent,
-        [...input.writes.keys()].filter((file) => !inWide(file)),
+        [...input.writes.keys()].filter((file) => !inWideFolder(wide, file)),
       );
       const run = this.ahead ?? this.fastImport();
       this.ahead = undefined;

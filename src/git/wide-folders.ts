@@ -40,6 +40,13 @@ export type WideGit = {
   mktree(entries: ReadonlyMap<string, TreeEntry>): Promise<string>;
 };
 
+/** Whether `path` lies inside one of the folders the plan replaces whole (the commit writes it there, not entry by entry). */
+export function inWideFolder(plan: WidePlan | undefined, path: string): boolean {
+  if (plan === undefined) return false;
+  for (const folder of plan.replaced.keys()) if (path.startsWith(`${folder}/`)) return true;
+  return false;
+}
+
 /** Folders with at least WIDE_AT changed children (files or folders), none inside another (the deepest win). */
 export function wideFolders(paths: readonly string[]): string[] {
   const children = new Map<string, Set<string>>();
