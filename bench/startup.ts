@@ -81,7 +81,7 @@ try {
   await writeFile(path.join(dir, 'hubs', 'startup.yaml'), HUB);
   await writeFile(path.join(dir, 'forms', 'startup.yaml'), FORM);
   const variants: Array<[string, NodeJS.ProcessEnv]> = [['tsx from source', { LYNQ_FROM_SOURCE: '1' }]];
-  if (existsSync('dist/cli/main.js')) variants.unshift(['compiled dist/', {}]);
+  if (existsSync('dist/cli/lynq.cjs')) variants.unshift(['compiled dist/', {}]);
   else console.log('dist/ missing: run `npm run build` to measure the compiled start-up');
   // What the machine gives a bare `node` right now: the floor under both figures.
   const bare: number[] = [];

@@ -4,27 +4,90 @@
 // every file in src/ (`npm run build` makes it, and `npm ci` runs that through `prepare`);
 // otherwise, or with LYNQ_FROM_SOURCE=1, the TypeScript sources run through tsx, so an
 // edit takes effect at once and stack traces point at the .ts files people read.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
-const distMain = new URL('../dist/cli/main.js', import.meta.url);
+const bundleUrl = new URL('../dist/cli/lynq.cjs', import.meta.url);
+const stampUrl = new URL('../dist/.build-stamp', import.meta.url);
 const sources = new URL('../src/', import.meta.url);
 
 function distIsCurrent() {
-  if (process.env.LYNQ_FROM_SOURCE === '1' || !existsSync(distMain)) return false;
+  if (process.env.LYNQ_FROM_SOURCE === '1' || !existsSync(bundleUrl)) return false;
   if (!existsSync(sources)) return true;
-  const built = statSync(new URL('../dist/.build-stamp', import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const built = statSync(stampUrl, { throwIfNoEntry: false })?.mtimeMs ?? 0;
   for (const entry of readdirSync(sources, { recursive: true, withFileTypes: true })) {
     if (entry.isFile() && statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs > built) return false;
   }
   return true;
 }
 
-let main;
+/**
+ * Where V8's compiled code for this build is kept between runs: the bridge's cache folder
+ * (src/git/manifests-repo.ts defaultCacheDir: the CronJob's cache volume), one file per
+ * build and Node version. Compiling the bundle is most of a cold start; with the code
+ * V8 kept, a start skips it (Node 22's module compile cache does this; Node 20 has none).
+ */
+function codeCacheFile() {
+  const cacheDir = process.env.LYNQ_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lynq');
+  const build = readFileSync(stampUrl, 'utf8').trim().slice(0, 16) || 'unstamped';
+  return path.join(cacheDir, 'code-cache', `lynq-${build}-node${process.version}-${process.arch}.v8`);
+}
+
+/**
+ * Run dist/cli/lynq.cjs as Node would run a CommonJS module, but compiled through
+ * vm.Script so that V8's code can be kept. The wrapper gives the bundle what its ES
+ * modules asked of import.meta (scripts/build.ts).
+ */
+async function runCompiled(args) {
+  const file = fileURLToPath(bundleUrl);
+  const cacheFile = codeCacheFile();
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {}
+  // One line: the bundle's line numbers stay those of its stack traces.
+  const wrapper = `(function (exports, require, module, __filename, __dirname, __lynqBundleUrl, __lynqResolve, __lynqImport) {"use strict";${readFileSync(file, 'utf8')}\n})`;
+  const script = new vm.Script(wrapper, { filename: file, cachedData });
+  const module = { exports: {} };
+  script.runInThisContext()(
+    module.exports,
+    createRequire(file),
+    module,
+    file,
+    path.dirname(file),
+    bundleUrl.href,
+    (name) => import.meta.resolve(name),
+    (name) => import(name),
+  );
+  const code = await module.exports.main(args);
+  if (cachedData === undefined || script.cachedDataRejected) keepCode(script, cacheFile);
+  return code;
+}
+
+/**
+ * Written after the command ran, so the functions it compiled are in it. Any failure
+ * (a read-only folder, a full disk) only means the next start compiles again.
+ */
+function keepCode(script, cacheFile) {
+  try {
+    const dir = path.dirname(cacheFile);
+    mkdirSync(dir, { recursive: true });
+    for (const old of readdirSync(dir)) if (old !== path.basename(cacheFile)) rmSync(path.join(dir, old), { force: true });
+    const temporary = `${cacheFile}.${process.pid}`;
+    writeFileSync(temporary, script.createCachedData());
+    renameSync(temporary, cacheFile);
+  } catch {}
+}
+
 if (distIsCurrent()) {
-  ({ main } = await import(distMain.href));
+  process.exitCode = await runCompiled(process.argv.slice(2));
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import('../src/cli/main.ts'));
+  const { main } = await import('../src/cli/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
 }
-process.exitCode = await main(process.argv.slice(2));

@@ -1,10 +1,17 @@
-// npm run build (and `prepare`): src/ bundled into dist/ by esbuild, for bin/lynq.mjs and the image.
+// npm run build (and `prepare`): src/ bundled by esbuild into one CommonJS file,
+// dist/cli/lynq.cjs, for bin/lynq.mjs and the image.
 //
 // Why a bundle and not tsc's one file per module: start-up. Node spends most of a cold
 // start resolving, reading and compiling modules one by one (zod alone is ~100 files,
-// the sources ~170); a handful of bundled files does the same work in a fraction of the
-// time. Code splitting keeps each command's `import('./x-command.ts')` lazy, so a command
-// still loads only what it uses. Types are checked by `tsc --noEmit` (npm test, lint), not here.
+// the sources ~170); one bundled file does the same work in a fraction of the time.
+// Why one CommonJS file and not ES modules split by command: Node 20 can keep V8's
+// compiled code between runs only for a script it compiles itself (vm.Script's cachedData;
+// Node 22's module compile cache does not exist in 20), which bin/lynq.mjs does for this
+// file. A command still runs only the modules it imports: esbuild wraps every module
+// reached by a dynamic `import('./x-command.ts')` in a function run on first import, and
+// V8 compiles a function only when it is first called. Types are checked by
+// `tsc --noEmit` (npm test, lint), not here.
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +20,7 @@ import { build, type Plugin } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = path.join(root, 'src');
 const dist = path.join(root, 'dist');
+const BUNDLE = path.join(dist, 'cli', 'lynq.cjs');
 
 /**
  * Left to Node, loaded from node_modules at run time:
@@ -20,25 +28,37 @@ const dist = path.join(root, 'dist');
  *   same instance as the one the bundle would otherwise carry;
  * - the database drivers and the Kubernetes client: large, loaded only by the commands and
  *   hubs that use them, and full of optional native and platform-specific requires;
- * - the Kubernetes schema packages are required by kind at run time (k8s-schema.ts), and
- *   pglite is started in a worker from its own files, so neither is imported here at all.
+ * - pglite is started in a worker from its own files.
+ * The Kubernetes schema packages are bundled only for the kinds k8s-bundled-models.ts
+ * names; k8s-schema.ts requires any other kind by its path, which stays a require at run time.
  */
-const EXTERNAL = ['nunjucks', 'pg', 'mysql2', '@kubernetes/client-node', 'kubernetes-models', '@kubernetes-models/*', '@electric-sql/pglite'];
+const EXTERNAL = ['nunjucks', 'pg', 'mysql2', '@kubernetes/client-node', '@electric-sql/pglite'];
+
+/** `import('pg')`, `import('@kubernetes/client-node')`…: a package left to Node, imported by its name. */
+const EXTERNAL_IMPORT = new RegExp(`(?<!typeof )\\bimport\\((['"])(${EXTERNAL.map((name) => name.replace(/[/.]/g, '\\$&').replace('*', '[^\'"]+')).join('|')})(\\/[^'"]*)?\\1\\)`, 'g');
 
 /**
- * Files are bundled into dist/cli/ and dist/chunks/, one level below dist/ like every
- * folder of src/. A module that finds files next to itself (`new URL('./askpass.sh',
- * import.meta.url)`, `../../hubs`, `../package.json`) gets the URL its own file would
- * have in dist/ (dist/git/git.js), so those paths mean what they mean in src/.
+ * What a module asks of `import.meta`, given by bin/lynq.mjs to the bundle's wrapper
+ * function (a CommonJS script has no import.meta, and a script compiled with a code
+ * cache cannot `import()` on its own):
+ * - `import.meta.url`: the URL the module's own file would have in dist/ (dist/git/git.js:
+ *   the bundle is dist/cli/lynq.cjs, one level below dist/ like every folder of src/), so
+ *   `new URL('./askpass.sh', import.meta.url)` or `../package.json` mean what they mean in src/;
+ * - `import.meta.resolve(name)` and `import(name)` of a package left to Node: resolved
+ *   and imported by bin/lynq.mjs, as an ES module would.
  */
-const keepOwnUrl: Plugin = {
-  name: 'keep-own-import-meta-url',
+const importMeta: Plugin = {
+  name: 'import-meta-from-bin',
   setup(builder) {
     builder.onLoad({ filter: /\.ts$/ }, async (args) => {
       const text = await readFile(args.path, 'utf8');
-      if (!text.includes('import.meta.url') || !args.path.startsWith(src + path.sep)) return undefined;
+      if (!args.path.startsWith(src + path.sep) || !/import\.meta|import\(/.test(text)) return undefined;
       const own = path.relative(src, args.path).replace(/\.ts$/, '.js').split(path.sep).join('/');
-      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(`../${own}`)}, import.meta.url).href`), loader: 'ts' };
+      const contents = text
+        .replaceAll('import.meta.url', `new URL(${JSON.stringify(`../${own}`)}, __lynqBundleUrl).href`)
+        .replaceAll('import.meta.resolve(', '__lynqResolve(')
+        .replace(EXTERNAL_IMPORT, '__lynqImport($1$2$3$1)');
+      return { contents, loader: 'ts' };
     });
   },
 };
@@ -46,22 +66,27 @@ const keepOwnUrl: Plugin = {
 await rm(dist, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { 'cli/main': 'src/cli/main.ts' },
-  outdir: 'dist',
-  chunkNames: 'chunks/[name]-[hash]',
+  entryPoints: ['src/cli/main.ts'],
+  outfile: BUNDLE,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: EXTERNAL,
-  plugins: [keepOwnUrl],
-  // Bundled CommonJS packages (commander, yaml, pino…) call require() for Node's own modules.
-  banner: { js: "import { createRequire as __lynqCreateRequire } from 'node:module';\nconst require = __lynqCreateRequire(import.meta.url);" },
+  plugins: [importMeta],
+  // A bundled package's own import.meta.url (node-cron computes a path it never uses from
+  // it) is the bundle's, as it was the chunk's when the bundle was split ES modules.
+  define: { 'import.meta.url': '__lynqBundleUrl' },
   legalComments: 'none',
   logLevel: 'warning',
 });
+const bundle = await readFile(BUNDLE);
+// Left in a script compiled with a code cache, either would fail only when its line runs.
+// (esbuild turns an import.meta it cannot place into an empty object named import_meta.)
+const leftover = /\bimport\.meta\b|\bimport_meta\d*\b|\bimport\(\s*['"`]/.exec(bundle.toString('utf8'));
+if (leftover !== null) throw new Error(`build: "${leftover[0]}" left in ${BUNDLE}; bin/lynq.mjs gives the bundle these (see importMeta above)`);
 await mkdir(path.join(dist, 'git'), { recursive: true });
 await copyFile(path.join(src, 'git/askpass.sh'), path.join(dist, 'git/askpass.sh'));
-// bin/lynq.mjs runs dist/ only while this stamp is newer than every file in src/.
-await writeFile(path.join(dist, '.build-stamp'), '');
+// bin/lynq.mjs runs dist/ only while this stamp is newer than every file in src/; its
+// content, the bundle's hash, names the bundle's code cache.
+await writeFile(path.join(dist, '.build-stamp'), `${createHash('sha256').update(bundle).digest('hex')}\n`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -17,8 +17,12 @@ async function layout(files: { dist: boolean; src: boolean }): Promise<{ dir: st
   await writeFile(path.join(temp.dir, 'package.json'), '{ "type": "module" }\n');
   if (files.dist) {
     await mkdir(path.join(temp.dir, 'dist/cli'), { recursive: true });
-    await writeFile(path.join(temp.dir, 'dist/cli/main.js'), "export async function main() { process.stdout.write('compiled\\n'); return 0; }\n");
-    await writeFile(path.join(temp.dir, 'dist/.build-stamp'), '');
+    // What the bundle is (scripts/build.ts): CommonJS, given import.meta's parts by bin/lynq.mjs.
+    await writeFile(
+      path.join(temp.dir, 'dist/cli/lynq.cjs'),
+      "exports.main = async () => { process.stdout.write(`compiled ${new URL('../version.js', __lynqBundleUrl).pathname.endsWith('/dist/version.js')} ${(await __lynqImport('node:path')).sep}\\n`); return 0; };\n",
+    );
+    await writeFile(path.join(temp.dir, 'dist/.build-stamp'), '0123456789abcdef0123\n');
   }
   if (files.src) {
     await mkdir(path.join(temp.dir, 'src/cli'), { recursive: true });
@@ -41,15 +45,54 @@ test('bin/lynq.mjs runs dist/ when it is newer than every source, the sources th
   try {
     await both.touch('src/cli/main.ts', 0);
     await both.touch('dist/.build-stamp', 10);
-    assert.equal(await lynq(both.dir), 'compiled', 'a fresh build is used');
+    assert.equal(await lynq(both.dir), 'compiled true /', 'a fresh build is used');
     assert.equal(await lynq(both.dir, { LYNQ_FROM_SOURCE: '1' }), 'source', 'LYNQ_FROM_SOURCE=1 forces the sources');
     await both.touch('src/cli/main.ts', 20);
     assert.equal(await lynq(both.dir), 'source', 'an edit after the build runs from source, never a stale build');
-    assert.equal(await lynq(shipped.dir), 'compiled', 'the image: dist/ only');
+    assert.equal(await lynq(shipped.dir), 'compiled true /', 'the image: dist/ only');
     assert.equal(await lynq(clone.dir), 'source', 'a clone without a build');
   } finally {
     await both.cleanup();
     await shipped.cleanup();
     await clone.cleanup();
+  }
+});
+
+test("bin/lynq.mjs keeps V8's code for the bundle in the cache folder, one file per build, and runs without it when it cannot be written or does not fit", async () => {
+  const shipped = await layout({ dist: true, src: false });
+  const cacheDir = path.join(shipped.dir, 'cache');
+  const env = { LYNQ_CACHE_DIR: cacheDir };
+  const kept = async () => (await readdir(path.join(cacheDir, 'code-cache')).catch(() => [] as string[])).sort();
+  try {
+    assert.equal(await lynq(shipped.dir, env), 'compiled true /');
+    const [first, ...more] = await kept();
+    assert.match(first ?? '', new RegExp(`^lynq-0123456789abcdef-node${process.version.replaceAll('.', '\\.')}-${process.arch}\\.v8$`), 'named by the build and the Node that made it');
+    assert.deepEqual(more, []);
+    const file = path.join(cacheDir, 'code-cache', first!);
+    const code = await readFile(file);
+    assert.ok(code.length > 0);
+    const past = new Date(Date.UTC(2026, 0, 1));
+    await utimes(file, past, past);
+    assert.equal(await lynq(shipped.dir, env), 'compiled true /');
+    assert.equal((await stat(file)).mtimeMs, past.getTime(), 'a cache that fits is read, not written again');
+
+    await writeFile(file, 'not V8 code');
+    assert.equal(await lynq(shipped.dir, env), 'compiled true /', 'a cache V8 rejects is only slower');
+    const again = await readFile(file);
+    assert.ok(again.length > 0 && !again.equals(Buffer.from('not V8 code')), 'and is written again');
+
+    await writeFile(path.join(shipped.dir, 'dist/.build-stamp'), 'fedcba9876543210fedc\n');
+    assert.equal(await lynq(shipped.dir, env), 'compiled true /');
+    assert.deepEqual(await kept(), [first!.replace('0123456789abcdef', 'fedcba9876543210')], "a new build's cache replaces the old one");
+
+    if (process.getuid?.() !== 0) {
+      await chmod(path.join(cacheDir, 'code-cache'), 0o500);
+      await writeFile(path.join(shipped.dir, 'dist/.build-stamp'), '1111111111111111\n');
+      assert.equal(await lynq(shipped.dir, env), 'compiled true /', 'a cache folder it cannot write to');
+    }
+    assert.equal(await lynq(shipped.dir, { LYNQ_CACHE_DIR: '/dev/null/cache' }), 'compiled true /', 'a cache folder that cannot exist');
+  } finally {
+    await chmod(path.join(cacheDir, 'code-cache'), 0o700).catch(() => {});
+    await shipped.cleanup();
   }
 });

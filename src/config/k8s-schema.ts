@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { closestName } from './did-you-mean.ts';
+import { BUNDLED_MODELS } from './k8s-bundled-models.ts';
 
 /**
  * Schema validation of rendered manifests, against the Kubernetes OpenAPI schema for
@@ -184,7 +185,7 @@ function loadValidator(apiVersion: string, kind: string): ValidateMethod | 'unkn
 
 function loadModel(module: string, kind: string): ModelClass | undefined {
   try {
-    return (require(module) as Record<string, ModelClass | undefined>)[kind];
+    return ((BUNDLED_MODELS.get(module)?.() ?? require(module)) as Record<string, ModelClass | undefined>)[kind];
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') return undefined;
