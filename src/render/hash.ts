@@ -1,20 +1,37 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { compareStrings, isPlainObject } from './canonical-yaml.ts';
 
 /** JSON with sorted keys: the same value always hashes the same. */
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (isPlainObject(value)) {
-    const keys = Object.keys(value)
+    const keys = Object.keys(value);
+    const sorted = sortedKeys(keys);
+    // A row's values are one level of plain values: JSON.stringify writes exactly these
+    // keys in this order (and leaves out undefined ones), at about twice the speed.
+    if (keys.every((key) => typeof value[key] !== 'object' || value[key] === null)) return JSON.stringify(value, sorted);
+    return `{${sorted
       .filter((key) => value[key] !== undefined)
-      .sort(compareStrings);
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${stableJson(value[key])}`).join(',')}}`;
+      .map((key) => `${JSON.stringify(key)}:${stableJson(value[key])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
 
+/** The last key list sorted: every row of a hub has the same columns, in the same order. */
+let lastKeys: readonly string[] = [];
+let lastSorted: string[] = [];
+
+function sortedKeys(keys: readonly string[]): string[] {
+  if (keys.length !== lastKeys.length || keys.some((key, i) => key !== lastKeys[i])) {
+    lastSorted = [...keys].sort(compareStrings);
+    lastKeys = keys;
+  }
+  return lastSorted;
+}
+
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** The id git gives a file with this content; lets us compare with a tree without writing. */
