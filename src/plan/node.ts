@@ -173,13 +173,17 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
 
 export type InputHashes = { rowHash: string; inputHash: string };
 
+/** The hash of a row's values, the part of a node's input hash that is the row's. */
+export function rowHashOf(row: HubRow): string {
+  return sha256(stableJson(row.values));
+}
+
 /**
  * What a node is rendered from, as one hash: the row's values, the form, the hub's
  * output settings and the bridge version. Rendering is a pure function of these, which
  * is what lets a sync skip a node whose LynqNode recorded the same hash (output-seal.ts).
  */
-export function nodeInputHash(context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>, gitops: Pick<ResolvedGitops, 'hash'>, row: HubRow): InputHashes {
-  const rowHash = sha256(stableJson(row.values));
+export function nodeInputHash(context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>, gitops: Pick<ResolvedGitops, 'hash'>, row: HubRow, rowHash = rowHashOf(row)): InputHashes {
   return { rowHash, inputHash: sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`) };
 }
 
