@@ -84,6 +84,8 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     deps.onPhase?.(hub.name, name, detail);
   };
   let repo: ManifestsRepo | undefined;
+  /** The current attempt's reading of Git, settled before the repository is closed. */
+  let pendingGit: Promise<unknown> | undefined;
   let step: SyncPhase = 'read-rows';
   try {
     const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
@@ -102,13 +104,18 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     for (let attempt = 1; attempt <= maxPushAttempts; attempt++) {
       const again = attempt === 1 ? '' : ` (attempt ${attempt})`;
       phase((step = 'read-rows'), `reading rows${again}`);
+      // What Git has does not depend on the rows: it is asked for while they are read and
+      // prepared, and the git processes' waits overlap the rows' parsing and hashing.
+      const gitSide = readGitSide(hub, root, async () => (repo ??= await deps.openRepo(hub)));
+      pendingGit = gitSide.catch(() => undefined);
       const rows = await deps.readRows(hub, deps.signal);
       log.info({ rows: rows.length, attempt }, 'rows read');
       const prepared = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo });
 
       phase((step = 'plan'), `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
-      repo ??= await deps.openRepo(hub);
-      const planned = await planHub({ hub, root, formNames, prepared, repo, known, deps, defer: deferrable(forms) });
+      const git = await gitSide;
+      repo = git.repo;
+      const planned = await planHub({ hub, root, formNames, prepared, repo, git, known, deps, defer: deferrable(forms) });
       log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered }, 'compared with git');
       await remember(deps.verifiedStore, hub, planned.verified, log);
 
@@ -183,6 +190,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     log.error({ err: messageOf(error), step }, 'sync failed; nothing published');
     return { hub: hub.name, outcome, error: messageOf(error) };
   } finally {
+    await pendingGit;
     await repo?.close();
   }
 }
@@ -193,23 +201,33 @@ type PlanInput = {
   formNames: ReadonlySet<string>;
   prepared: PreparedHub;
   repo: ManifestsRepo;
+  git: GitSide;
   known: ReadonlySet<string>;
   deps: SyncDeps;
   defer: DiffOptions['defer'];
 };
 
+/** What Git has for the hub, before the plan looks into any node: the remote head, the node folders (one line per node) and the apps files. */
+type GitSide = { repo: ManifestsRepo; head: string | undefined; nodeFolders: ReadonlyMap<string, string>; apps: TreeListing };
+
+async function readGitSide(hub: Hub, root: string, openRepo: () => Promise<ManifestsRepo>): Promise<GitSide> {
+  const repo = await openRepo();
+  const head = await repo.fetch(hub.spec.publish.branch);
+  const [nodesPrefix, appsPrefix] = hubPrefixes(hub, root);
+  const [nodeFolders, apps] = await Promise.all([repo.listNodeFolders(head, nodesPrefix), repo.listTree(head, appsPrefix)]);
+  return { repo, head, nodeFolders, apps };
+}
+
 /**
- * The plan step: the remote head, what Git has under the hub's folders, and the diff
- * against it. Git is asked for the node folders (one line per node) and the apps files;
- * the files of a node are listed only when the diff must look into it (`existing` holds
- * those and the apps files: every path a later step asks about).
+ * The plan step: the diff against what Git has (`git`). The files of a node are listed
+ * only when the diff must look into it (`existing` holds those and the apps files: every
+ * path a later step asks about).
  */
 async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified: VerifiedOutputs }> {
   const { hub, repo, deps } = input;
-  const head = await repo.fetch(hub.spec.publish.branch);
-  const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
-  const nodeFolders = await repo.listNodeFolders(head, nodesPrefix);
-  const existing = await repo.listTree(head, appsPrefix);
+  const { head, nodeFolders } = input.git;
+  const [nodesPrefix] = hubPrefixes(hub, input.root);
+  const existing: TreeListing = new Map(input.git.apps);
   const listFiles = async (folders: readonly string[]): Promise<TreeListing> => {
     // Past a few thousand folders (a first sync on a fresh cache), one listing of the whole hub is cheaper.
     const listing = await repo.listTree(head, folders.length > LIST_WHOLE_HUB_AT ? nodesPrefix : folders.map((folder) => `${folder}/`));
@@ -224,7 +242,7 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
     formNames: input.formNames,
     prepared: input.prepared,
     nodeFolders,
-    apps: new Map(existing),
+    apps: input.git.apps,
     listFiles,
     readBlobs: (ids) => repo.readBlobs(ids),
     verified,
