@@ -38,12 +38,12 @@ export async function prepareCacheClone(cacheDir: string, url: string, run: Run,
   const lock = await relock();
   const dir = path.join(repos, `${id}.git`);
   try {
-    const problem = await inspectClone(dir, run);
-    if (problem !== undefined) {
-      options.logger.warn({ dir, reason: problem }, 'the cache clone failed a check; it is set aside and cloned afresh');
+    const inspected = await inspectClone(dir, run);
+    if (typeof inspected === 'string') {
+      options.logger.warn({ dir, reason: inspected }, 'the cache clone failed a check; it is set aside and cloned afresh');
       await setAside(dir, path.join(cacheDir, 'damaged', id));
     } else {
-      await removeLeftovers(dir, run, options.logger);
+      await removeLeftovers(dir, run, options.logger, inspected);
     }
     await ensureDir(dir, 'cannot create the cache clone');
     return { dir, lock, relock };
@@ -53,17 +53,17 @@ export async function prepareCacheClone(cacheDir: string, url: string, run: Run,
   }
 }
 
-/** Why the clone at `dir` cannot be trusted, or undefined when it can (or does not exist yet). */
-export async function inspectClone(dir: string, run: Run): Promise<string | undefined> {
+/** Why the clone at `dir` cannot be trusted, or its refs (none: it does not exist yet) when it can. */
+async function inspectClone(dir: string, run: Run): Promise<string | string[]> {
   let info: Stats;
   try {
     info = await lstat(dir);
   } catch {
-    return undefined;
+    return [];
   }
   if (!info.isDirectory()) return 'the clone path is not a folder';
   const entries = await readdir(dir);
-  if (entries.length === 0) return undefined;
+  if (entries.length === 0) return [];
   if (entries.includes(DAMAGED_MARKER)) return `an earlier run found it damaged: ${(await readFile(path.join(dir, DAMAGED_MARKER), 'utf8')).trim()}`;
   let head: string;
   try {
@@ -83,14 +83,14 @@ export async function inspectClone(dir: string, run: Run): Promise<string | unde
     .split('\n')
     .filter(Boolean)
     .map((line) => line.split(' ') as [string, string]);
-  if (listed.length === 0) return undefined;
+  if (listed.length === 0) return [];
   const asked = listed.flatMap(([id]) => [`${id}^{commit}`, `${id}^{tree}`]);
   const found = await run(dir, ['cat-file', '--batch-check'], `${asked.join('\n')}\n`);
   if (found.code !== 0) return `its objects cannot be read: ${firstLine(found.stderr)}`;
   const lines = found.stdout.toString('utf8').split('\n');
   const missing = asked.findIndex((_, index) => !/ (commit|tree) \d+$/.test(lines[index] ?? ''));
   if (missing >= 0) return `${listed[Math.floor(missing / 2)]![1]} points to a ${missing % 2 === 0 ? 'commit' : 'tree'} that is missing`;
-  return undefined;
+  return listed.map(([, ref]) => ref);
 }
 
 /** Every pack has its index and vice versa; a pack starts with PACK and ends with the checksum its index records (so a cut pack shows). */
@@ -154,7 +154,7 @@ export async function markDamaged(dir: string, reason: string): Promise<void> {
  * stops `gc --auto` for a day, fast-import crash reports, staging refs. Safe to remove
  * because the clone's lock is held: no other run is inside it.
  */
-async function removeLeftovers(dir: string, run: Run, logger: Logger): Promise<void> {
+async function removeLeftovers(dir: string, run: Run, logger: Logger, refs: readonly string[]): Promise<void> {
   let entries: string[];
   try {
     entries = await readdir(dir);
@@ -174,8 +174,8 @@ async function removeLeftovers(dir: string, run: Run, logger: Logger): Promise<v
     for (const name of names) if (name.startsWith('tmp_') || name.startsWith('incoming-') || name.endsWith('.keep.lock')) await remove(path.join(dir, sub, name));
   }
   await removeRefLocks(path.join(dir, 'refs'), remove);
-  const staging = await run(dir, ['for-each-ref', '--format=%(refname)', 'refs/lynq/']);
-  for (const ref of staging.stdout.toString('utf8').split('\n').filter(Boolean)) {
+  // The refs the check listed: the lock is held, so no run has made one since.
+  for (const ref of refs.filter((name) => name.startsWith('refs/lynq/'))) {
     await run(dir, ['update-ref', '-d', ref]);
     removed.push(ref);
   }

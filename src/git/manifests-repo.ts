@@ -105,19 +105,17 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
       input === undefined && TEXT_COMMANDS.has(args[0]!) ? gitText(at, args, options) : runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
     ({ dir, lock, relock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
   }
-  // `remote set-url` and `remote add` print nothing: the runner (simple-git waits 50 ms more after a silent command, on every open).
-  const setUp = async (args: readonly string[], silent = false, how: typeof options = options): Promise<string> => {
-    const result = silent ? await runGit(dir, args, how) : await gitText(dir, args, how);
-    if (result.code !== 0) throw gitFailure(`git ${args.join(' ')}`, result);
-    return result.stdout.toString('utf8');
-  };
   try {
     // Not cancelled by the run's signal: killed half-way, git init leaves a folder that is neither empty
     // (a clone not made yet) nor a whole repository (the next open sets it aside as damaged); it takes milliseconds.
-    if (!existsSync(path.join(dir, 'HEAD'))) await setUp(['init', '--bare'], false, { ...options, signal: undefined });
-    const remotes = (await setUp(['remote'])).split('\n');
-    if (remotes.includes('origin')) await setUp(['remote', 'set-url', 'origin', url], true);
-    else await setUp(['remote', 'add', 'origin', url], true);
+    if (!existsSync(path.join(dir, 'HEAD'))) {
+      const init = await gitText(dir, ['init', '--bare'], { ...options, signal: undefined });
+      if (init.code !== 0) throw gitFailure('git init --bare', init);
+    }
+    // The clone has its origin but on the first open: set its URL, and add it only when that fails (one git process,
+    // not two). Both print nothing: the runner (simple-git waits 50 ms more after a silent command, on every open).
+    const set = await runGit(dir, ['remote', 'set-url', 'origin', url], options);
+    if (set.code !== 0 && (await runGit(dir, ['remote', 'add', 'origin', url], options)).code !== 0) throw gitFailure('git remote set-url origin', set);
   } catch (cause) {
     await lock?.release();
     const reason = saysNoSpace(messageOf(cause)) ? 'no space left on device' : messageOf(cause).trim().split('\n')[0];
