@@ -80,10 +80,15 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-const bundle = await readFile(BUNDLE);
+// esbuild writes strings and regular expressions in ASCII (its default charset) but keeps
+// some comments as they are: escaped too, the bundle is all ASCII, which bin/lynq.mjs reads
+// as latin1, about fifty times faster than decoding 4 MB of UTF-8 on every start.
+const text = (await readFile(BUNDLE, 'utf8')).replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+await writeFile(BUNDLE, text);
+const bundle = Buffer.from(text, 'latin1');
 // Left in a script compiled with a code cache, either would fail only when its line runs.
 // (esbuild turns an import.meta it cannot place into an empty object named import_meta.)
-const leftover = /\bimport\.meta\b|\bimport_meta\d*\b|\bimport\(\s*['"`]/.exec(bundle.toString('utf8'));
+const leftover = /\bimport\.meta\b|\bimport_meta\d*\b|\bimport\(\s*['"`]/.exec(text);
 if (leftover !== null) throw new Error(`build: "${leftover[0]}" left in ${BUNDLE}; bin/lynq.mjs gives the bundle these (see importMeta above)`);
 await mkdir(path.join(dist, 'git'), { recursive: true });
 await copyFile(path.join(src, 'git/askpass.sh'), path.join(dist, 'git/askpass.sh'));
