@@ -306,6 +306,7 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
     const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun, diff: false, out: new PassThrough(), env });
     let blobsRead = 0;
+    let folderListings = 0;
     const storedAhead: string[] = [];
     /** The node files the sync listed (the listing's node-folder paths, one per node). */
     const nodesListed = new Set<string>();
@@ -313,6 +314,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
       readBlobs: (ids: readonly string[]) => {
         blobsRead += ids.length;
         return repo.readBlobs(ids);
+      },
+      listNodeFolders: (commit: string | undefined, prefix: string) => {
+        folderListings++;
+        return repo.listNodeFolders(commit, prefix);
       },
       listTree: async (commit: string | undefined, prefix: string | readonly string[]) => {
         const listing = await repo.listTree(commit, prefix);
@@ -328,7 +333,7 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     }));
     const result = await syncHub(config.hubs.get('customers')!, config.forms, counting, { allowDeletions: false });
     assert.ok('plan' in result, `sync failed: ${'error' in result ? result.error : result.outcome}`);
-    return { ...result, blobsRead, storedAhead, nodesListed: [...nodesListed].sort(), statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
+    return { ...result, blobsRead, folderListings, storedAhead, nodesListed: [...nodesListed].sort(), statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
   };
 
   test('the files a sync commits are stored while it still renders; a dry run stores none', async () => {
@@ -390,6 +395,36 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
       hubChanged.plan.nodes.map((node) => node.causes),
       [['hub'], ['hub'], ['hub']],
     );
+  });
+
+  test('a hub found unchanged as a whole is unchanged the next time without a listing of its node folders, until its rows, forms or folders change', async () => {
+    await syncInProcess();
+    const checked = await syncInProcess();
+    assert.deepEqual([checked.outcome, checked.folderListings], ['unchanged', 1], 'node by node: every folder checked');
+    const whole = await syncInProcess();
+    assert.deepEqual([whole.outcome, whole.folderListings, whole.blobsRead, whole.nodesListed, whole.plan.rendered], ['unchanged', 0, 0, [], 0], 'the same rows over the same folders');
+    assert.deepEqual(whole.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'unchanged' });
+    assert.equal(whole.plan.existingNodes, 3);
+
+    const other = await cloneWorkTree(remote.dir);
+    try {
+      await commitFiles(other.dir, { 'nodes/customers/web/globex/notes.yaml': 'added: by hand\n' }, 'a file added by hand');
+      await other.git('push', '--quiet', 'origin', 'main');
+    } finally {
+      await other.cleanup();
+    }
+    const edited = await syncInProcess();
+    assert.deepEqual([edited.folderListings, edited.statuses.globex, edited.outcome], [1, 'updated', 'published'], 'a hand edit changes the folder: node by node again, and put back');
+    await syncInProcess();
+    assert.equal((await syncInProcess()).folderListings, 0);
+
+    await db.exec(`UPDATE customers SET replicas = '9' WHERE id = 'initech'`);
+    const oneRow = await syncInProcess();
+    assert.deepEqual([oneRow.folderListings, oneRow.statuses.initech], [1, 'updated'], 'a row changed');
+    await syncInProcess();
+    await db.exec(`INSERT INTO customers (id, plan, replicas, active) VALUES ('acme', 'gold', '1', true)`);
+    const broken = await syncInProcess();
+    assert.deepEqual([broken.folderListings, broken.statuses.acme], [1, 'failed'], 'a failing node is never part of a hub found unchanged');
   });
 
   test('hand edits anywhere in a node folder break its seal: the node is rendered again and put back', async () => {

@@ -23,11 +23,11 @@ export type NodeChange = {
   uid: string;
   status: NodeStatus;
   /** Why: "new row", "columns changed: plan", "form web changed", "row deactivated"… */
-  reasons: string[];
+  reasons: readonly string[];
   /** For updated and conflicted nodes: what caused the change (empty otherwise; the status says it). */
-  causes: ChangeCause[];
+  causes: readonly ChangeCause[];
   /** Resource ids whose files were written or removed. */
-  resources: string[];
+  resources: readonly string[];
   /**
    * For a change that removes what the engine applies (a removed or held node, or an engine
    * object removed): why, in words ("row deleted", "form web removed", "Argo CD Application
@@ -39,8 +39,8 @@ export type NodeChange = {
   /** The rendered node (added, updated, and unchanged when it had to be rendered to tell). */
   node?: RenderedNode;
   /** This node's changes to the repository: path → new content, and paths to remove. */
-  writes: Map<string, string>;
-  deletes: string[];
+  writes: ReadonlyMap<string, string>;
+  deletes: readonly string[];
   /**
    * Set on a change the plan told from the node's LynqNode without rendering it (its status,
    * causes and reasons say what the render would find): a change a paced form's rollout gate

@@ -1,3 +1,4 @@
+import { compareStrings } from '../render/canonical-yaml.ts';
 import { sha256 } from '../render/hash.ts';
 
 /**
@@ -19,6 +20,19 @@ export class VerifiedOutputs {
     return sha256(`${inputHash}\ntree ${tree ?? ''}\napp ${app === undefined ? '' : `${app.path} ${app.blob}`}\n`);
   }
 
+  /**
+   * The key of a whole hub found unchanged: every node's input (its form, uid and input
+   * hash, in a fixed order whatever the order of the rows) and the ids of the hub's node folder and apps folder
+   * (none: no folder). Git ids name content, so the same folders for the same inputs are
+   * the outputs an earlier sync checked node by node and found all as they should be.
+   * Undefined for no node.
+   */
+  static hubKey(nodes: ReadonlyArray<{ form: string; uid: string; inputHash: string }>, folders: readonly [nodes: string | undefined, apps: string | undefined]): string | undefined {
+    if (nodes.length === 0) return undefined;
+    const lines = nodes.map((node) => `${node.form}/${node.uid} ${node.inputHash}\n`).sort(compareStrings);
+    return sha256(`hub\nnodes ${folders[0] ?? ''}\napps ${folders[1] ?? ''}\n${lines.join('')}`);
+  }
+
   /** Whether the seal was found to hold for this key by an earlier sync. */
   has(key: string): boolean {
     return this.known.has(key);
@@ -27,6 +41,11 @@ export class VerifiedOutputs {
   /** The seal holds for this key in this sync (found in Git, or just rendered). */
   hold(key: string): void {
     this.held.add(key);
+  }
+
+  /** Every key known holds still (a hub found unchanged as a whole: nothing to forget). */
+  holdKnown(): void {
+    for (const key of this.known) this.held.add(key);
   }
 
   /** What to remember for the next sync: the keys that held in this one, when they differ from what was known. */

@@ -110,7 +110,7 @@ function diffSection(diff: BodyInput['diff'], room: number): string[] {
 }
 
 /** The resources a node change touches; for a removal, the resource files it deletes. */
-function resourcesOf(node: NodeChange): string[] {
+function resourcesOf(node: NodeChange): readonly string[] {
   if (node.resources.length > 0 || node.status !== 'removed') return node.resources;
   return node.deletes
     .map((file) => file.slice(file.lastIndexOf('/') + 1))

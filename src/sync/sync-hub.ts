@@ -3,7 +3,7 @@ import { ConfigError, ForgeError, GitError, InternalError, isLynqError, KubeErro
 import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
-import { type DiffOptions, type DiffResult, diffHub } from '../plan/diff.ts';
+import { type DiffOptions, type DiffResult, diffHub, unchangedHub } from '../plan/diff.ts';
 import { failDuplicateObjects } from '../plan/object-identity.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
 import { type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
@@ -207,34 +207,41 @@ type PlanInput = {
   defer: DiffOptions['defer'];
 };
 
-/** What Git has for the hub, before the plan looks into any node: the remote head, the node folders (one line per node) and the apps files. */
-type GitSide = { repo: ManifestsRepo; head: string | undefined; nodeFolders: ReadonlyMap<string, string>; apps: TreeListing };
+/** What Git has for the hub before the plan looks into it: the remote head and the ids of the hub's node and apps folders. */
+type GitSide = { repo: ManifestsRepo; head: string | undefined; folders: [nodes: string | undefined, apps: string | undefined] };
 
 async function readGitSide(hub: Hub, root: string, openRepo: () => Promise<ManifestsRepo>): Promise<GitSide> {
   const repo = await openRepo();
   const head = await repo.fetch(hub.spec.publish.branch);
-  const [nodesPrefix, appsPrefix] = hubPrefixes(hub, root);
-  const [nodeFolders, apps] = await Promise.all([repo.listNodeFolders(head, nodesPrefix), repo.listTree(head, appsPrefix)]);
-  return { repo, head, nodeFolders, apps };
+  const [nodes, apps] = await repo.objectIds(head, hubPrefixes(hub, root));
+  return { repo, head, folders: [nodes, apps] };
 }
 
 /**
- * The plan step: the diff against what Git has (`git`). The files of a node are listed
+ * The plan step. A hub whose inputs and folders an earlier sync found all unchanged
+ * (VerifiedOutputs.hubKey) is unchanged without a listing. Otherwise Git is asked for the
+ * node folders (one line per node) and the apps files; the files of a node are listed
  * only when the diff must look into it (`existing` holds those and the apps files: every
  * path a later step asks about).
  */
 async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified: VerifiedOutputs }> {
-  const { hub, repo, deps } = input;
-  const { head, nodeFolders } = input.git;
-  const [nodesPrefix] = hubPrefixes(hub, input.root);
-  const existing: TreeListing = new Map(input.git.apps);
+  const { hub, repo, deps, prepared } = input;
+  const { head } = input.git;
+  const verified = new VerifiedOutputs(input.known);
+  const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0 ? VerifiedOutputs.hubKey(prepared.inputs, input.git.folders) : undefined;
+  if (whole !== undefined && verified.has(whole)) {
+    verified.holdKnown();
+    return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), verified };
+  }
+  const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
+  const [nodeFolders, apps] = await Promise.all([repo.listNodeFolders(head, nodesPrefix), repo.listTree(head, appsPrefix)]);
+  const existing: TreeListing = new Map(apps);
   const listFiles = async (folders: readonly string[]): Promise<TreeListing> => {
     // Past a few thousand folders (a first sync on a fresh cache), one listing of the whole hub is cheaper.
     const listing = await repo.listTree(head, folders.length > LIST_WHOLE_HUB_AT ? nodesPrefix : folders.map((folder) => `${folder}/`));
     for (const [path, id] of listing) existing.set(path, id);
     return listing;
   };
-  const verified = new VerifiedOutputs(input.known);
   const storeAhead = deps.storeAhead === true ? (files: ReadonlyMap<string, string>) => repo.storeAhead(files) : undefined;
   const diff = await diffHub({
     hub,
@@ -242,13 +249,14 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
     formNames: input.formNames,
     prepared: input.prepared,
     nodeFolders,
-    apps: input.git.apps,
+    apps,
     listFiles,
     readBlobs: (ids) => repo.readBlobs(ids),
     verified,
     storeAhead,
     defer: input.defer,
   });
+  if (whole !== undefined && diff.plan.nodes.every((node) => node.status === 'unchanged')) verified.hold(whole);
   return { ...diff, head, existing, verified };
 }
 
