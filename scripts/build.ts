@@ -24,15 +24,13 @@ const BUNDLE = path.join(dist, 'cli', 'lynq.cjs');
 
 /**
  * Left to Node, loaded from node_modules at run time:
- * - nunjucks: the template sandbox requires its transformer by path, which must be the
- *   same instance as the one the bundle would otherwise carry;
  * - the database drivers and the Kubernetes client: large, loaded only by the commands and
  *   hubs that use them, and full of optional native and platform-specific requires;
  * - pglite is started in a worker from its own files.
  * The Kubernetes schema packages are bundled only for the kinds k8s-bundled-models.ts
  * names; k8s-schema.ts requires any other kind by its path, which stays a require at run time.
  */
-const EXTERNAL = ['nunjucks', 'pg', 'mysql2', '@kubernetes/client-node', '@electric-sql/pglite'];
+const EXTERNAL = ['pg', 'mysql2', '@kubernetes/client-node', '@electric-sql/pglite'];
 
 /** `import('pg')`, `import('@kubernetes/client-node')`…: a package left to Node, imported by its name. */
 const EXTERNAL_IMPORT = new RegExp(`(?<!typeof )\\bimport\\((['"])(${EXTERNAL.map((name) => name.replace(/[/.]/g, '\\$&').replace('*', '[^\'"]+')).join('|')})(\\/[^'"]*)?\\1\\)`, 'g');
@@ -90,6 +88,9 @@ const bundle = Buffer.from(text, 'latin1');
 // (esbuild turns an import.meta it cannot place into an empty object named import_meta.)
 const leftover = /\bimport\.meta\b|\bimport_meta\d*\b|\bimport\(\s*['"`]/.exec(text);
 if (leftover !== null) throw new Error(`build: "${leftover[0]}" left in ${BUNDLE}; bin/lynq.mjs gives the bundle these (see importMeta above)`);
+// The template sandbox guards nunjucks' own node classes and transformer: a second copy,
+// loaded by a require left to run time, would compile templates the guards never see.
+if (/\brequire\("nunjucks[/"]/.test(text)) throw new Error(`build: nunjucks is required at run time from ${BUNDLE}: the sandbox needs the bundled copy only`);
 await mkdir(path.join(dist, 'git'), { recursive: true });
 await copyFile(path.join(src, 'git/askpass.sh'), path.join(dist, 'git/askpass.sh'));
 // bin/lynq.mjs runs dist/ only while this stamp is newer than every file in src/; its

@@ -35,7 +35,12 @@ export const nunjucksInternals = nunjucks as unknown as {
   compiler: { Compiler: new (name: string | undefined, throwOnUndefined: boolean) => { compile(ast: AstNode): void; getCode(): string } };
 };
 const { nodes } = nunjucksInternals;
-const { transform } = createRequire(import.meta.url)('nunjucks/src/transformer.js') as { transform(ast: AstNode, asyncFilters: string[], name?: string): AstNode };
+// The transformer must be the one of the nunjucks imported above: in the bundle (scripts/build.ts)
+// CommonJS's `require` names it literally, so esbuild bundles that same copy; from source, Node's.
+const TRANSFORMER = 'nunjucks/src/transformer.js';
+const { transform } = (typeof require === 'function' ? require('nunjucks/src/transformer.js') : createRequire(import.meta.url)(TRANSFORMER)) as {
+  transform(ast: AstNode, asyncFilters: string[], name?: string): AstNode;
+};
 
 /** The limits of one node's rendering (all of its leaves together). */
 export const TEMPLATE_LIMITS = {
