@@ -24,13 +24,14 @@ const BUNDLE = path.join(dist, 'cli', 'lynq.cjs');
 
 /**
  * Left to Node, loaded from node_modules at run time:
- * - the database drivers and the Kubernetes client: large, loaded only by the commands and
- *   hubs that use them, and full of optional native and platform-specific requires;
+ * - MySQL's driver and the Kubernetes client: large, loaded only by the commands and hubs
+ *   that use them, and full of optional native and platform-specific requires (pg, which
+ *   most syncs load, is bundled: only its optional native binding and Cloudflare sockets stay out);
  * - pglite is started in a worker from its own files.
  * The Kubernetes schema packages are bundled only for the kinds k8s-bundled-models.ts
  * names; k8s-schema.ts requires any other kind by its path, which stays a require at run time.
  */
-const EXTERNAL = ['pg', 'mysql2', '@kubernetes/client-node', '@electric-sql/pglite'];
+const EXTERNAL = ['pg-native', 'pg-cloudflare', 'mysql2', '@kubernetes/client-node', '@electric-sql/pglite'];
 
 /** `import('pg')`, `import('@kubernetes/client-node')`…: a package left to Node, imported by its name. */
 const EXTERNAL_IMPORT = new RegExp(`(?<!typeof )\\bimport\\((['"])(${EXTERNAL.map((name) => name.replace(/[/.]/g, '\\$&').replace('*', '[^\'"]+')).join('|')})(\\/[^'"]*)?\\1\\)`, 'g');

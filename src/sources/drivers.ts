@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
  * do not use (and `lynq validate`, `render` or `history` without either).
  */
 
-const require = createRequire(import.meta.url);
+const fromNode = createRequire(import.meta.url);
 
 export async function loadPg(): Promise<typeof import('pg').default> {
   // pg asks at load whether it runs in a Cloudflare Worker: without a global `navigator`
@@ -13,13 +13,18 @@ export async function loadPg(): Promise<typeof import('pg').default> {
   // Node's whole fetch implementation, about a sixth of a sync's start-up. Node 21's
   // answer is given for the one synchronous require, and taken away again at once.
   const global = globalThis as { navigator?: unknown };
-  if (global.navigator !== undefined) return require('pg');
+  if (global.navigator !== undefined) return requirePg();
   global.navigator = { userAgent: `Node.js/${process.versions.node.split('.')[0]}` };
   try {
-    return require('pg');
+    return requirePg();
   } finally {
     delete global.navigator;
   }
+}
+
+/** In the bundle, CommonJS's `require` names pg literally, so esbuild bundles it (and its code is cached); from source, Node's. */
+function requirePg(): typeof import('pg').default {
+  return typeof require === 'function' ? require('pg') : fromNode('pg');
 }
 
 export async function loadMysql() {
