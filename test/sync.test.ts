@@ -368,6 +368,7 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     assert.deepEqual(noop.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'unchanged' });
     const store = path.join(env.LYNQ_CACHE_DIR!, 'verified', 'customers.txt');
     await writeFile(store, 'not a key\n');
+    await writeFile(path.join(env.LYNQ_CACHE_DIR!, 'verified', 'customers.hub'), 'not a key either\n');
     const torn = await syncInProcess();
     assert.deepEqual([torn.plan.rendered, torn.blobsRead, torn.outcome], [0, 3, 'unchanged'], 'a torn store is ignored: every LynqNode is read to check its seal');
     assert.equal(torn.nodesListed.length, 3, 'every node folder is listed');

@@ -43,11 +43,6 @@ export class VerifiedOutputs {
     this.held.add(key);
   }
 
-  /** Every key known holds still (a hub found unchanged as a whole: nothing to forget). */
-  holdKnown(): void {
-    for (const key of this.known) this.held.add(key);
-  }
-
   /** What to remember for the next sync: the keys that held in this one, when they differ from what was known. */
   changed(): string[] | undefined {
     if (this.held.size === this.known.size && [...this.held].every((key) => this.known.has(key))) return undefined;

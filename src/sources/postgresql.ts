@@ -18,17 +18,18 @@ const QUERY_CANCELED = '57014';
 const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
 
 /**
- * Postgres text for `timestamp without time zone` read as UTC. The drivers' default reads
- * it in the process's local zone, so the same row would render differently per host.
- * Values a Date cannot hold faithfully (`infinity`, BC, years past 9999) stay as text;
- * sub-millisecond digits are dropped (a Date has milliseconds).
+ * Postgres text for `timestamp without time zone` read as UTC, as the ISO text a Date of
+ * it would give (`2024-01-01T00:00:00.000Z`). The drivers' default reads it in the
+ * process's local zone, so the same row would render differently per host. Values a Date
+ * cannot hold faithfully (`infinity`, BC, years past 9999) stay as text; sub-millisecond
+ * digits are dropped (a Date has milliseconds). Written without a Date: Postgres only
+ * ever prints valid dates, and at 100,000 rows the Date and back costs a fifth of a second.
  */
-export function parseTimestampUtc(text: string): Date | string {
+export function parseTimestampUtc(text: string): string {
   const match = TIMESTAMP_TEXT.exec(text);
   if (match === null) return text;
   const [, year, month, day, hour, minute, second, fraction = ''] = match;
-  const millis = fraction.padEnd(3, '0').slice(0, 3);
-  return new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${millis}Z`);
+  return `${year}-${month}-${day}T${hour}:${minute}:${second}.${fraction.padEnd(3, '0').slice(0, 3)}Z`;
 }
 
 /**

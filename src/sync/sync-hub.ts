@@ -96,7 +96,10 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       throw new ConfigError(`the pull-request branch must differ from the target branch ${branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
     }
     const formNames = new Set(forms.map((form) => form.name));
-    const known = (await deps.verifiedStore?.load(hub)) ?? new Set<string>();
+    // Every node's key is read only when the hub is not found unchanged as a whole.
+    const wholeKnown = await deps.verifiedStore?.loadWhole(hub);
+    let known: Promise<ReadonlySet<string>> | undefined;
+    const loadKnown = () => (known ??= deps.verifiedStore?.load(hub) ?? Promise.resolve(new Set<string>()));
     // Kept across attempts: a push that went out stays published when the bot branch then moves.
     let commit: string | undefined;
     let published = false;
@@ -115,9 +118,10 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       phase((step = 'plan'), `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
       const git = await gitSide;
       repo = git.repo;
-      const planned = await planHub({ hub, root, formNames, prepared, repo, git, known, deps, defer: deferrable(forms) });
+      const planned = await planHub({ hub, root, formNames, prepared, repo, git, wholeKnown, loadKnown, deps, defer: deferrable(forms) });
       log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered }, 'compared with git');
       await remember(deps.verifiedStore, hub, planned.verified, log);
+      if (planned.whole !== wholeKnown) await rememberWhole(deps.verifiedStore, hub, planned.whole, log);
 
       phase((step = 'gate'));
       const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: options.allowDeletions });
@@ -202,7 +206,9 @@ type PlanInput = {
   prepared: PreparedHub;
   repo: ManifestsRepo;
   git: GitSide;
-  known: ReadonlySet<string>;
+  /** The key of the hub last found unchanged as a whole, and every node's key (read when needed). */
+  wholeKnown: string | undefined;
+  loadKnown: () => Promise<ReadonlySet<string>>;
   deps: SyncDeps;
   defer: DiffOptions['defer'];
 };
@@ -224,15 +230,12 @@ async function readGitSide(hub: Hub, root: string, openRepo: () => Promise<Manif
  * only when the diff must look into it (`existing` holds those and the apps files: every
  * path a later step asks about).
  */
-async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified: VerifiedOutputs }> {
+async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified?: VerifiedOutputs; whole: string | undefined }> {
   const { hub, repo, deps, prepared } = input;
   const { head } = input.git;
-  const verified = new VerifiedOutputs(input.known);
   const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0 ? VerifiedOutputs.hubKey(prepared.inputs, input.git.folders) : undefined;
-  if (whole !== undefined && verified.has(whole)) {
-    verified.holdKnown();
-    return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), verified };
-  }
+  if (whole !== undefined && whole === input.wholeKnown) return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), whole };
+  const verified = new VerifiedOutputs(await input.loadKnown());
   const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
   const [nodeFolders, apps] = await Promise.all([repo.listNodeFolders(head, nodesPrefix), repo.listTree(head, appsPrefix)]);
   const existing: TreeListing = new Map(apps);
@@ -256,8 +259,8 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
     storeAhead,
     defer: input.defer,
   });
-  if (whole !== undefined && diff.plan.nodes.every((node) => node.status === 'unchanged')) verified.hold(whole);
-  return { ...diff, head, existing, verified };
+  const allUnchanged = diff.plan.nodes.every((node) => node.status === 'unchanged');
+  return { ...diff, head, existing, verified, whole: allUnchanged ? whole : undefined };
 }
 
 /** How many node folders a sync lists by name before it lists the whole hub instead. */
@@ -283,13 +286,21 @@ function failureOutcome(error: unknown, step: SyncPhase): FailureOutcome {
 }
 
 /** Keep this sync's checked seals for the next one; a failure to write costs only speed. */
-async function remember(store: VerifiedStore | undefined, hub: Hub, verified: VerifiedOutputs, log: Logger): Promise<void> {
-  const keys = verified.changed();
+async function remember(store: VerifiedStore | undefined, hub: Hub, verified: VerifiedOutputs | undefined, log: Logger): Promise<void> {
+  const keys = verified?.changed();
   if (store === undefined || keys === undefined) return;
   try {
     await store.save(hub, keys);
   } catch (error) {
     log.warn({ err: messageOf(error) }, 'could not keep the checked seals; the next sync reads every LynqNode');
+  }
+}
+
+async function rememberWhole(store: VerifiedStore | undefined, hub: Hub, key: string | undefined, log: Logger): Promise<void> {
+  try {
+    await store?.saveWhole(hub, key);
+  } catch (error) {
+    log.warn({ err: messageOf(error) }, 'could not keep the hub found unchanged; the next sync checks it node by node');
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Hub } from '../config/load.ts';
 
@@ -7,13 +7,24 @@ export type VerifiedStore = {
   /** The keys remembered for the hub; none when there is no file or it cannot be read. */
   load(hub: Hub): Promise<ReadonlySet<string>>;
   save(hub: Hub, keys: readonly string[]): Promise<void>;
+  /** The key of the hub found unchanged as a whole (VerifiedOutputs.hubKey), kept apart: a no-op sync reads 65 bytes, not every node's key. */
+  loadWhole(hub: Hub): Promise<string | undefined>;
+  /** Undefined: the hub was not found unchanged as a whole (the file is removed). */
+  saveWhole(hub: Hub, key: string | undefined): Promise<void>;
 };
 
 const KEY = /^[0-9a-f]{64}$/;
 
 /** One text file per hub in the cache folder, a key per line. Losing it only costs the next sync a read. */
 export function fileVerifiedStore(cacheDir: string): VerifiedStore {
-  const fileOf = (hub: Hub): string => path.join(cacheDir, 'verified', `${hub.name}.txt`);
+  const fileOf = (hub: Hub, suffix = 'txt'): string => path.join(cacheDir, 'verified', `${hub.name}.${suffix}`);
+  const write = async (file: string, text: string): Promise<void> => {
+    await mkdir(path.dirname(file), { recursive: true });
+    // Written aside and renamed, so a reader never sees half a file.
+    const temporary = `${file}.${process.pid}.tmp`;
+    await writeFile(temporary, text);
+    await rename(temporary, file);
+  };
   return {
     async load(hub) {
       let text: string;
@@ -26,12 +37,15 @@ export function fileVerifiedStore(cacheDir: string): VerifiedStore {
       return new Set(text.split('\n').filter((line) => KEY.test(line)));
     },
     async save(hub, keys) {
-      const file = fileOf(hub);
-      await mkdir(path.dirname(file), { recursive: true });
-      // Written aside and renamed, so a reader never sees half a file.
-      const temporary = `${file}.${process.pid}.tmp`;
-      await writeFile(temporary, keys.map((key) => `${key}\n`).join(''));
-      await rename(temporary, file);
+      await write(fileOf(hub), keys.map((key) => `${key}\n`).join(''));
+    },
+    async loadWhole(hub) {
+      const text = await readFile(fileOf(hub, 'hub'), 'utf8').catch(() => '');
+      return KEY.test(text.trim()) ? text.trim() : undefined;
+    },
+    async saveWhole(hub, key) {
+      if (key === undefined) await rm(fileOf(hub, 'hub'), { force: true });
+      else await write(fileOf(hub, 'hub'), `${key}\n`);
     },
   };
 }
