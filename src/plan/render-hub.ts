@@ -66,7 +66,8 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   const unidentified: number[] = [];
   const byUid = new Map<string, number[]>();
   const inactive = new Set<string>();
-  for (const [index, row] of rows.entries()) {
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!;
     const number = index + 1;
     if (row.problem !== undefined) {
       unreadable.push({ row, number });

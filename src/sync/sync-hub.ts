@@ -127,9 +127,11 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: options.allowDeletions });
       const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo!.readBlobs(ids), root);
       const health = deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked.plan, forms)) ? await deps.rolloutHealth(hub, repo, planned.head) : undefined;
-      const values = new Map(rows.map((row) => [row.uid, row.values]));
+      // Asked only by a paced form's gate: a no-op sync of 100,000 rows builds no map of them.
+      let values: Map<string, HubRow['values']> | undefined;
+      const valuesOf = (uid: string) => (values ??= new Map(rows.map((row) => [row.uid, row.values]))).get(uid);
       const render = (node: NodeChange) => checked.check(planned.renderLater(node));
-      const plan = gateRollout(checked.plan, { hub, forms, values: (uid) => values.get(uid), health, render });
+      const plan = gateRollout(checked.plan, { hub, forms, values: valuesOf, health, render });
       if (plan.rollouts !== undefined) log.info({ rendered: plan.rendered - planned.plan.rendered, waiting: countByStatus(plan.nodes).waiting }, 'rollout gate');
       // The nodes the gate rendered for its slots hold their seals too.
       if (plan.rendered > planned.plan.rendered) await remember(deps.verifiedStore, hub, planned.verified, log);
