@@ -398,14 +398,20 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     );
   });
 
-  test('a hub found unchanged as a whole is unchanged the next time without a listing of its node folders, until its rows, forms or folders change', async () => {
-    await syncInProcess();
-    const checked = await syncInProcess();
-    assert.deepEqual([checked.outcome, checked.folderListings], ['unchanged', 1], 'node by node: every folder checked');
-    const whole = await syncInProcess();
-    assert.deepEqual([whole.outcome, whole.folderListings, whole.blobsRead, whole.nodesListed, whole.plan.rendered], ['unchanged', 0, 0, [], 0], 'the same rows over the same folders');
-    assert.deepEqual(whole.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'unchanged' });
-    assert.equal(whole.plan.existingNodes, 3);
+  test('a hub a sync left whole is planned without a listing while its folders are as that sync left them: unchanged, or only the nodes whose input changed', async () => {
+    const first = await syncInProcess();
+    assert.deepEqual([first.outcome, first.folderListings], ['published', 1], 'an empty cache: every node folder listed');
+    const noop = await syncInProcess();
+    assert.deepEqual([noop.outcome, noop.folderListings, noop.blobsRead, noop.nodesListed, noop.plan.rendered], ['unchanged', 0, 0, [], 0], 'every change was pushed as rendered: the hub is whole');
+    assert.deepEqual(noop.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'unchanged' });
+    assert.equal(noop.plan.existingNodes, 3);
+
+    await db.exec(`UPDATE customers SET replicas = '9' WHERE id = 'initech'`);
+    const oneRow = await syncInProcess();
+    assert.deepEqual([oneRow.folderListings, oneRow.nodesListed, oneRow.blobsRead, oneRow.plan.rendered], [0, ['nodes/customers/web/initech'], 1, 1], 'only the changed row is looked into');
+    assert.deepEqual([oneRow.outcome, oneRow.statuses], ['published', { acme: 'unchanged', globex: 'unchanged', initech: 'updated' }]);
+    assert.match((await readTree(remote.dir, 'main')).get('nodes/customers/web/initech/lynqnode.yaml')!, /sha256:/);
+    assert.equal((await syncInProcess()).folderListings, 0, 'and the hub is whole again at the new commit');
 
     const other = await cloneWorkTree(remote.dir);
     try {
@@ -415,17 +421,18 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
       await other.cleanup();
     }
     const edited = await syncInProcess();
-    assert.deepEqual([edited.folderListings, edited.statuses.globex, edited.outcome], [1, 'updated', 'published'], 'a hand edit changes the folder: node by node again, and put back');
-    await syncInProcess();
+    assert.deepEqual([edited.folderListings, edited.statuses.globex, edited.outcome], [1, 'updated', 'published'], 'a hand edit changes the folders: node by node again, and put back');
     assert.equal((await syncInProcess()).folderListings, 0);
 
-    await db.exec(`UPDATE customers SET replicas = '9' WHERE id = 'initech'`);
-    const oneRow = await syncInProcess();
-    assert.deepEqual([oneRow.folderListings, oneRow.statuses.initech], [1, 'updated'], 'a row changed');
-    await syncInProcess();
-    await db.exec(`INSERT INTO customers (id, plan, replicas, active) VALUES ('acme', 'gold', '1', true)`);
+    await db.exec(`DELETE FROM customers WHERE id = 'acme'`);
+    const deleted = await syncInProcess();
+    assert.deepEqual([deleted.folderListings, deleted.statuses.acme, deleted.plan.existingNodes, deleted.outcome], [0, 'removed', 3, 'published'], 'a row gone: its node is removed');
+    assert.equal((await readTree(remote.dir, 'main')).has('nodes/customers/web/acme/settings.yaml'), false);
+    const after = await syncInProcess();
+    assert.deepEqual([after.folderListings, after.statuses, after.plan.existingNodes], [0, { globex: 'unchanged', initech: 'unchanged' }, 2]);
+    await db.exec(`INSERT INTO customers VALUES ('acme', true, 'gold', '3'), ('globex', true, 'other', '1')`);
     const broken = await syncInProcess();
-    assert.deepEqual([broken.folderListings, broken.statuses.acme], [1, 'failed'], 'a failing node is never part of a hub found unchanged');
+    assert.deepEqual([broken.folderListings, broken.statuses.globex], [1, 'failed'], 'a failing node: node by node');
   });
 
   test('hand edits anywhere in a node folder break its seal: the node is rendered again and put back', async () => {

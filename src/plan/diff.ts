@@ -165,16 +165,21 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
 }
 
 /**
- * The diff of a hub whose every node an earlier sync found unchanged, over the same
- * folders in Git (VerifiedOutputs.hubKey): each node unchanged, nothing listed or read.
+ * The diff of a hub left whole by an earlier sync with these same inputs, over the same
+ * folders in Git (plan/hub-state.ts): each node unchanged, nothing listed or read.
  */
 export function unchangedHub(hub: string, inputs: readonly NodeInput[]): DiffResult {
-  const nodes = inputs.map((input) => unchangedNode(hub, input.form, input.uid));
-  nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
   const renderLater = (node: NodeChange): NodeChange => {
     throw new InternalError(`hub ${hub}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub, form: node.form, uid: node.uid });
   };
-  return { plan: { hub, nodes, rendered: 0, existingNodes: nodes.length }, renderLater };
+  return { plan: withUnchanged({ hub, nodes: [], rendered: 0, existingNodes: inputs.length }, hub, inputs, inputs.length), renderLater };
+}
+
+/** A plan of some of a hub's nodes, with the rest (`untouched`: their input is the one Git's folders hold) unchanged; Git has `existingNodes`. */
+export function withUnchanged(plan: Plan, hub: string, untouched: readonly NodeInput[], existingNodes: number): Plan {
+  const nodes = [...plan.nodes, ...untouched.map((input) => unchangedNode(hub, input.form, input.uid))];
+  nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
+  return { ...plan, nodes, existingNodes };
 }
 
 /**

@@ -1,4 +1,3 @@
-import { compareStrings } from '../render/canonical-yaml.ts';
 import { sha256 } from '../render/hash.ts';
 
 /**
@@ -18,19 +17,6 @@ export class VerifiedOutputs {
   /** The key of a node whose folder in Git is the tree `tree` (none: no folder) and whose apps file is `app`, for `inputHash`. */
   static key(inputHash: string, tree: string | undefined, app: { path: string; blob: string } | undefined): string {
     return sha256(`${inputHash}\ntree ${tree ?? ''}\napp ${app === undefined ? '' : `${app.path} ${app.blob}`}\n`);
-  }
-
-  /**
-   * The key of a whole hub found unchanged: every node's input (its form, uid and input
-   * hash, in a fixed order whatever the order of the rows) and the ids of the hub's node folder and apps folder
-   * (none: no folder). Git ids name content, so the same folders for the same inputs are
-   * the outputs an earlier sync checked node by node and found all as they should be.
-   * Undefined for no node.
-   */
-  static hubKey(nodes: ReadonlyArray<{ form: string; uid: string; inputHash: string }>, folders: readonly [nodes: string | undefined, apps: string | undefined]): string | undefined {
-    if (nodes.length === 0) return undefined;
-    const lines = nodes.map((node) => `${node.form}/${node.uid} ${node.inputHash}\n`).sort(compareStrings);
-    return sha256(`hub\nnodes ${folders[0] ?? ''}\napps ${folders[1] ?? ''}\n${lines.join('')}`);
   }
 
   /** Whether the seal was found to hold for this key by an earlier sync. */

@@ -3,10 +3,11 @@ import { ConfigError, ForgeError, GitError, InternalError, isLynqError, KubeErro
 import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
-import { type DiffOptions, type DiffResult, diffHub, unchangedHub } from '../plan/diff.ts';
+import { type DiffOptions, type DiffResult, diffHub, unchangedHub, withUnchanged } from '../plan/diff.ts';
+import { type HubState, hubStateText, parseHubState, sameFolders } from '../plan/hub-state.ts';
 import { failDuplicateObjects } from '../plan/object-identity.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
-import { type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
+import { type NodeInput, type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
 import { changedNodes, countByStatus, fileChanges, type NodeChange, type Plan, type TreeListing } from '../plan/types.ts';
 import { VerifiedOutputs } from '../plan/verified-outputs.ts';
 import { checkRoot } from '../render/paths.ts';
@@ -96,8 +97,8 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       throw new ConfigError(`the pull-request branch must differ from the target branch ${branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
     }
     const formNames = new Set(forms.map((form) => form.name));
-    // Every node's key is read only when the hub is not found unchanged as a whole.
-    const wholeKnown = await deps.verifiedStore?.loadWhole(hub);
+    // Every node's key is read only when the hub is not as a sync last left it whole.
+    let stateKnown = await deps.verifiedStore?.loadWhole(hub);
     let known: Promise<ReadonlySet<string>> | undefined;
     const loadKnown = () => (known ??= deps.verifiedStore?.load(hub) ?? Promise.resolve(new Set<string>()));
     // Kept across attempts: a push that went out stays published when the bot branch then moves.
@@ -118,10 +119,10 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       phase((step = 'plan'), `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
       const git = await gitSide;
       repo = git.repo;
-      const planned = await planHub({ hub, root, formNames, prepared, repo, git, wholeKnown, loadKnown, deps, defer: deferrable(forms) });
+      const planned = await planHub({ hub, root, formNames, prepared, repo, git, stateKnown, loadKnown, deps, defer: deferrable(forms) });
       log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered }, 'compared with git');
       await remember(deps.verifiedStore, hub, planned.verified, log);
-      if (planned.whole !== wholeKnown) await rememberWhole(deps.verifiedStore, hub, planned.whole, log);
+      if (planned.state !== undefined && planned.state !== stateKnown) await rememberState(deps.verifiedStore, hub, (stateKnown = planned.state), log);
 
       phase((step = 'gate'));
       const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: options.allowDeletions });
@@ -153,6 +154,11 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
         commit = result.commit;
         published = true;
         head = result.commit ?? head;
+        // Every change pushed as rendered: the hub is whole at the new commit, and the next sync needs no listing.
+        if (result.commit !== undefined && routed.propose.length === 0 && leftWhole(prepared, plan)) {
+          const [nodes, apps] = await repo.objectIds(result.commit, hubPrefixes(hub, root));
+          await rememberState(deps.verifiedStore, hub, (stateKnown = hubStateText(prepared.inputs, [nodes, apps])), log);
+        }
       }
       const outcome = published ? 'published' : 'unchanged';
       if (!usesPullRequests(routing)) return { hub: hub.name, outcome, plan, commit, attempts: attempt };
@@ -208,8 +214,8 @@ type PlanInput = {
   prepared: PreparedHub;
   repo: ManifestsRepo;
   git: GitSide;
-  /** The key of the hub last found unchanged as a whole, and every node's key (read when needed). */
-  wholeKnown: string | undefined;
+  /** The state a sync last left the hub whole in (plan/hub-state.ts), and every node's key (read when needed). */
+  stateKnown: string | undefined;
   loadKnown: () => Promise<ReadonlySet<string>>;
   deps: SyncDeps;
   defer: DiffOptions['defer'];
@@ -226,20 +232,42 @@ async function readGitSide(hub: Hub, root: string, openRepo: () => Promise<Manif
 }
 
 /**
- * The plan step. A hub whose inputs and folders an earlier sync found all unchanged
- * (VerifiedOutputs.hubKey) is unchanged without a listing. Otherwise Git is asked for the
- * node folders (one line per node) and the apps files; the files of a node are listed
- * only when the diff must look into it (`existing` holds those and the apps files: every
- * path a later step asks about).
+ * The plan step. Against the state a sync last left the hub whole in (plan/hub-state.ts),
+ * while the hub's folders in Git are as it left them: the same inputs are an unchanged hub
+ * without a listing; other inputs are looked into only for the nodes whose input differs,
+ * or that came or went (a few thousand at most). Otherwise Git is asked for every node
+ * folder (one line per node) and the apps files, and every node is checked by its key or
+ * its LynqNode. The files of a node are listed only when the diff must look into it
+ * (`existing` holds those and the apps files: every path a later step asks about).
  */
-async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified?: VerifiedOutputs; whole: string | undefined }> {
+async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified?: VerifiedOutputs; state: string | undefined }> {
   const { hub, repo, deps, prepared } = input;
-  const { head } = input.git;
-  const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0 ? VerifiedOutputs.hubKey(prepared.inputs, input.git.folders) : undefined;
-  if (whole !== undefined && whole === input.wholeKnown) return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), whole };
-  const verified = new VerifiedOutputs(await input.loadKnown());
+  const { head, folders } = input.git;
+  const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0;
+  const state = whole ? hubStateText(prepared.inputs, folders) : undefined;
+  if (state !== undefined && state === input.stateKnown) return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), state };
+  const known = state !== undefined && input.stateKnown !== undefined ? parseHubState(input.stateKnown) : undefined;
   const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
-  const [nodeFolders, apps] = await Promise.all([repo.listNodeFolders(head, nodesPrefix), repo.listTree(head, appsPrefix)]);
+  const since = known !== undefined && sameFolders(known.folders, folders) ? changesSince(known, prepared.inputs) : undefined;
+  let nodeFolders: Map<string, string>;
+  let apps: TreeListing;
+  let verified: VerifiedOutputs;
+  if (since !== undefined) {
+    const ids = await repo.objectIds(
+      head,
+      since.inGit.map((node) => `${nodesPrefix}/${node}`),
+    );
+    nodeFolders = new Map(since.inGit.flatMap((node, index) => (ids[index] === undefined ? [] : [[node, ids[index]!] as const])));
+    apps = await repo.listTree(
+      head,
+      since.inGit.map((node) => `${appsPrefix}/${node}.yaml`),
+    );
+    // The nodes' keys are not read: the few nodes looked into are checked by their LynqNodes.
+    verified = new VerifiedOutputs();
+  } else {
+    [nodeFolders, apps] = await Promise.all([repo.listNodeFolders(head, nodesPrefix), repo.listTree(head, appsPrefix)]);
+    verified = new VerifiedOutputs(await input.loadKnown());
+  }
   const existing: TreeListing = new Map(apps);
   const listFiles = async (folders: readonly string[]): Promise<TreeListing> => {
     // Past a few thousand folders (a first sync on a fresh cache), one listing of the whole hub is cheaper.
@@ -252,7 +280,7 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
     hub,
     root: input.root,
     formNames: input.formNames,
-    prepared: input.prepared,
+    prepared: since === undefined ? prepared : { ...prepared, inputs: since.changed },
     nodeFolders,
     apps,
     listFiles,
@@ -261,8 +289,33 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
     storeAhead,
     defer: input.defer,
   });
-  const allUnchanged = diff.plan.nodes.every((node) => node.status === 'unchanged');
-  return { ...diff, head, existing, verified, whole: allUnchanged ? whole : undefined };
+  const plan = since === undefined ? diff.plan : withUnchanged(diff.plan, hub.name, since.untouched, known!.inputs.size);
+  const allUnchanged = plan.nodes.every((node) => node.status === 'unchanged');
+  return { plan, renderLater: diff.renderLater, head, existing, verified: since === undefined ? verified : undefined, state: allUnchanged ? state : undefined };
+}
+
+/**
+ * The nodes whose input differs from the state's (`changed`), and those it has that are gone;
+ * `inGit`: the nodes of both that Git has. Undefined past a few thousand: a listing of the
+ * whole hub is then cheaper than asking for them by name.
+ */
+function changesSince(known: HubState, inputs: readonly NodeInput[]): { changed: NodeInput[]; untouched: NodeInput[]; inGit: string[] } | undefined {
+  const changed: NodeInput[] = [];
+  const untouched: NodeInput[] = [];
+  const inGit: string[] = [];
+  const current = new Set<string>();
+  for (const input of inputs) {
+    const node = `${input.form}/${input.uid}`;
+    current.add(node);
+    const before = known.inputs.get(node);
+    if (before === input.inputHash) untouched.push(input);
+    else {
+      changed.push(input);
+      if (before !== undefined) inGit.push(node);
+    }
+  }
+  for (const node of known.inputs.keys()) if (!current.has(node)) inGit.push(node);
+  return inGit.length + changed.length > LIST_WHOLE_HUB_AT ? undefined : { changed, untouched, inGit };
 }
 
 /** How many node folders a sync lists by name before it lists the whole hub instead. */
@@ -298,11 +351,17 @@ async function remember(store: VerifiedStore | undefined, hub: Hub, verified: Ve
   }
 }
 
-async function rememberWhole(store: VerifiedStore | undefined, hub: Hub, key: string | undefined, log: Logger): Promise<void> {
+/** No node failed, held, conflicted or waiting: what Git has after the push is every node as rendered. */
+function leftWhole(prepared: PreparedHub, plan: Plan): boolean {
+  if (prepared.failures.length > 0 || prepared.unidentified.length > 0) return false;
+  return plan.nodes.every((node) => node.status === 'unchanged' || node.status === 'added' || node.status === 'updated' || node.status === 'removed');
+}
+
+async function rememberState(store: VerifiedStore | undefined, hub: Hub, state: string | undefined, log: Logger): Promise<void> {
   try {
-    await store?.saveWhole(hub, key);
+    await store?.saveWhole(hub, state);
   } catch (error) {
-    log.warn({ err: messageOf(error) }, 'could not keep the hub found unchanged; the next sync checks it node by node');
+    log.warn({ err: messageOf(error) }, 'could not keep the state the sync left the hub in; the next sync checks it node by node');
   }
 }
 

@@ -7,10 +7,10 @@ export type VerifiedStore = {
   /** The keys remembered for the hub; none when there is no file or it cannot be read. */
   load(hub: Hub): Promise<ReadonlySet<string>>;
   save(hub: Hub, keys: readonly string[]): Promise<void>;
-  /** The key of the hub found unchanged as a whole (VerifiedOutputs.hubKey), kept apart: a no-op sync reads 65 bytes, not every node's key. */
+  /** The hub as a sync left it whole (plan/hub-state.ts), as text; kept apart from the nodes' keys, which a sync that has it does not read. */
   loadWhole(hub: Hub): Promise<string | undefined>;
-  /** Undefined: the hub was not found unchanged as a whole (the file is removed). */
-  saveWhole(hub: Hub, key: string | undefined): Promise<void>;
+  /** Undefined: the sync did not leave the hub whole (the file is removed). */
+  saveWhole(hub: Hub, state: string | undefined): Promise<void>;
 };
 
 const KEY = /^[0-9a-f]{64}$/;
@@ -40,12 +40,11 @@ export function fileVerifiedStore(cacheDir: string): VerifiedStore {
       await write(fileOf(hub), keys.map((key) => `${key}\n`).join(''));
     },
     async loadWhole(hub) {
-      const text = await readFile(fileOf(hub, 'hub'), 'utf8').catch(() => '');
-      return KEY.test(text.trim()) ? text.trim() : undefined;
+      return readFile(fileOf(hub, 'hub'), 'utf8').catch(() => undefined);
     },
-    async saveWhole(hub, key) {
-      if (key === undefined) await rm(fileOf(hub, 'hub'), { force: true });
-      else await write(fileOf(hub, 'hub'), `${key}\n`);
+    async saveWhole(hub, state) {
+      if (state === undefined) await rm(fileOf(hub, 'hub'), { force: true });
+      else await write(fileOf(hub, 'hub'), state);
     },
   };
 }
