@@ -10,6 +10,7 @@
  * different number of nodes than maxSkew, or the no-op sync commits.
  */
 import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { main } from '../src/cli/main.ts';
@@ -22,6 +23,8 @@ import { startKubeFake, type Obj } from '../test/helpers/kube-fake.ts';
 const N = Number(process.env.BENCH_ROLLOUT_NODES ?? 10_000);
 const SKEW = Number(process.env.BENCH_ROLLOUT_SKEW ?? 500);
 const STEPS = Number(process.env.BENCH_ROLLOUT_STEPS ?? 3);
+/** A folder: each measured sync's log lines (`<label>.log`, info level) and CPU profile (`<label>.cpuprofile`) go there. */
+const DIG = process.env.BENCH_ROLLOUT_PROFILE;
 const form = (plan: string) =>
   `  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}", version: "${plan}" }\n  rollout:\n    maxSkew: ${SKEW}\n`;
 
@@ -65,9 +68,20 @@ const timed = async (label: string, args: string[]) => {
   const out = captureStream();
   const err = captureStream();
   const log = captureStream();
+  const inspector = DIG === undefined ? undefined : new Session();
+  inspector?.connect();
+  await inspector?.post('Profiler.enable');
+  await inspector?.post('Profiler.start');
   const started = performance.now();
   const code = await main(['sync', ...world.dirs, ...args], { out, err, log, env: { ...world.env, LYNQ_LOG_LEVEL: 'info' }, isTty: false });
   const ms = performance.now() - started;
+  if (inspector !== undefined) {
+    const { profile } = await inspector.post('Profiler.stop');
+    inspector.disconnect();
+    const name = label.replaceAll(' ', '-');
+    await writeFile(path.join(DIG!, `${name}.cpuprofile`), JSON.stringify(profile));
+    await writeFile(path.join(DIG!, `${name}.log`), log.text());
+  }
   if (code !== 0) fail(`${label}: exit ${code}: ${out.text()}${err.text()}`);
   return { ms, out: out.text(), rendered: renderedIn(log.text()) };
 };

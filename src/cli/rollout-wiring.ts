@@ -2,7 +2,7 @@ import type { Hub } from '../config/load.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { NodeMemo } from '../health/node-memo.ts';
-import type { NodeHealth } from '../health/read-back.ts';
+import type { ClusterRead, NodeHealth } from '../health/read-back.ts';
 import { findClusterAccess } from '../kube/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
@@ -18,8 +18,10 @@ export type RolloutWiringOptions = {
   registry: SecretRegistry;
   clock: () => number;
   memo?: NodeMemo;
-  /** Told each hub's node health as read (`lynq rollout status` names the nodes from it). */
-  onRead?: (hub: Hub, nodes: readonly NodeHealth[]) => void;
+  /** Told each hub's node health as read (`lynq rollout status` names the nodes from it), and the read (`lynq sync` judges it again after publishing). */
+  onRead?: (hub: Hub, nodes: readonly NodeHealth[], read: ClusterRead) => void;
+  /** The read is kept for the read-back after the sync: list the LynqNodes in it even when every node is Ready. */
+  listLynqNodes?: boolean;
 };
 
 /**
@@ -36,8 +38,8 @@ export function rolloutHealthFrom(options: RolloutWiringOptions): ((hub: Hub, re
     if (resolveGitops(hub).engine === 'none') return undefined;
     kube ??= import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: options.registry, logger: options.logger }));
     const { readRolloutHealth } = await import('../health/rollout-health.ts');
-    const read = await readRolloutHealth(hub, repo, head, { kube: await kube, clock: options.clock, logger: options.logger, memo: options.memo });
-    options.onRead?.(hub, read.nodes);
+    const read = await readRolloutHealth(hub, repo, head, { kube: await kube, clock: options.clock, logger: options.logger, memo: options.memo, listLynqNodes: options.listLynqNodes });
+    options.onRead?.(hub, read.nodes, read.read);
     return read.health;
   };
 }

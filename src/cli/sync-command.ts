@@ -5,6 +5,7 @@ import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError, isLynqError, messageOf } from '../errors.ts';
 import { defaultCacheDir } from '../git/manifests-repo.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
+import type { ClusterRead } from '../health/read-back.ts';
 import { createHubLocker, type LockedRun, withHubLock } from '../service/lock.ts';
 import { phaseLabel } from '../sync/phases.ts';
 import { readBackAfterSync } from '../sync/read-back.ts';
@@ -55,7 +56,9 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
   });
   // A dry run writes nothing, so it neither takes nor waits for the lock.
   const lock = options.dryRun ? undefined : createHubLocker({ secretEnv: defaultSecretEnv(context.secrets, io.env), logger: context.logger, cacheDir: defaultCacheDir(io.env) });
-  // The rollout gate reads health where a cluster is configured (as the read-back after the sync does).
+  // The rollout gate reads health where a cluster is configured (as the read-back after the sync does); the
+  // read-back judges the gate's read again at the sync's commit instead of reading the whole cluster twice.
+  const gateReads = new Map<string, ClusterRead>();
   deps.rolloutHealth = rolloutHealthFrom({
     kubeconfig: options.kubeconfig,
     context: options.context,
@@ -65,6 +68,8 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     registry: context.secrets,
     clock: deps.clock ?? Date.now,
     memo: fileNodeMemo(defaultCacheDir(io.env)),
+    listLynqNodes: !options.dryRun,
+    onRead: (hub, _nodes, read) => gateReads.set(hub.name, read),
   });
   const results: HubSyncResult[] = [];
   for (const hub of hubs) {
@@ -101,6 +106,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
         statusTable: statusTableWriter(io.env, context.logger, context.secrets),
         clock: deps.clock ?? Date.now,
         memo: fileNodeMemo(defaultCacheDir(io.env)),
+        earlier: (hub) => gateReads.get(hub.name),
       });
   if (io.isTty) io.err.write('\r\x1b[2K');
   io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));

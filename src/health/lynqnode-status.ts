@@ -3,6 +3,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { hubSelector, LYNQ_NODE, type KubeObject } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
 import type { NodeHealth } from './read-back.ts';
+import { ANNOTATION_ROLLOUT_RESUMED } from './types.ts';
 import { commitOfRevision } from './revision.ts';
 
 /** How the LynqNode status write went for a hub. */
@@ -23,34 +24,60 @@ const PATCH_CONCURRENCY = 8;
 type Condition = { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime: string };
 
 /**
+ * A hub's LynqNodes as listed (one LIST per namespace), by `<namespace>/<name>`: only what
+ * a status write and the rollout gate need (name, resourceVersion, status and the rollout
+ * resume annotation), not the spec. `namespaces`: the namespaces listed, so a later user
+ * lists only those it lacks.
+ */
+export type LynqNodeListing = { namespaces: ReadonlySet<string>; objects: ReadonlyMap<string, KubeObject> };
+
+export async function listLynqNodes(kube: KubeClient, hub: string, namespaces: Iterable<string>): Promise<LynqNodeListing> {
+  const listed = new Set<string>();
+  const objects = new Map<string, KubeObject>();
+  for (const namespace of [...new Set(namespaces)].sort()) {
+    const kept = await kube.list(
+      LYNQ_NODE,
+      namespace,
+      hubSelector(hub),
+      (object): KubeObject => ({
+        metadata: {
+          name: object.metadata?.name,
+          namespace: object.metadata?.namespace ?? namespace,
+          resourceVersion: object.metadata?.resourceVersion,
+          annotations: resumeAnnotation(object.metadata?.annotations),
+        },
+        status: object.status,
+      }),
+    );
+    for (const object of kept) objects.set(`${object.metadata!.namespace}/${object.metadata!.name ?? ''}`, object);
+    listed.add(namespace);
+  }
+  return { namespaces: listed, objects };
+}
+
+function resumeAnnotation(annotations: Record<string, string> | undefined): Record<string, string> | undefined {
+  const marker = annotations?.[ANNOTATION_ROLLOUT_RESUMED];
+  return marker === undefined ? undefined : { [ANNOTATION_ROLLOUT_RESUMED]: marker };
+}
+
+/**
  * Write each node's health into its LynqNode's status subresource: one LIST of the hub's
- * LynqNodes (the current status, so an unchanged node is not written), then a merge
+ * LynqNodes (the current status, so an unchanged node is not written; `listed`: a listing
+ * made earlier in the same run, whose namespaces are not listed again), then a merge
  * patch on `/status` of each node whose status changed, carrying the resourceVersion it
- * was computed from. A 409 (someone wrote in between) is retried once on a fresh read. A
- * LynqNode the engine has not created yet is skipped.
+ * was computed from. A 409 (someone wrote in between, after an earlier listing too) is
+ * retried once on a fresh read. A LynqNode the engine has not created yet is skipped.
  */
 export async function writeLynqNodeStatuses(
   kube: KubeClient,
   hub: string,
   nodes: readonly NodeHealth[],
-  options: { clock: () => number; logger: Logger; conflicted?: ReadonlySet<string> },
+  options: { clock: () => number; logger: Logger; conflicted?: ReadonlySet<string>; listed?: LynqNodeListing },
 ): Promise<StatusWriteResult> {
   const before = { ...kube.requests };
-  const namespaces = [...new Set(nodes.map((node) => node.namespace))].sort();
-  const current = new Map<string, KubeObject>();
-  for (const namespace of namespaces) {
-    // Only what a status write needs: its name, resourceVersion and status (not the spec).
-    const listed = await kube.list(
-      LYNQ_NODE,
-      namespace,
-      hubSelector(hub),
-      (object): KubeObject => ({
-        metadata: { name: object.metadata?.name, namespace: object.metadata?.namespace ?? namespace, resourceVersion: object.metadata?.resourceVersion },
-        status: object.status,
-      }),
-    );
-    for (const object of listed) current.set(`${object.metadata!.namespace}/${object.metadata!.name ?? ''}`, object);
-  }
+  const current = new Map(options.listed?.objects);
+  const missing = [...new Set(nodes.map((node) => node.namespace))].filter((namespace) => options.listed?.namespaces.has(namespace) !== true);
+  for (const [key, object] of (await listLynqNodes(kube, hub, missing)).objects) current.set(key, object);
   const now = new Date(options.clock()).toISOString();
   const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 } };
   let next = 0;

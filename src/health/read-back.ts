@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import type { Hub } from '../config/load.ts';
+import { resolveGitops } from '../gitops/engine.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import { commitsContaining, lastNodeCommits, type NodeCommit } from '../git/node-commits.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -7,6 +9,7 @@ import type { Logger } from '../logger.ts';
 import { argoHealthReader } from './argocd.ts';
 import { fluxHealthReader } from './flux.ts';
 import { readGitNodes, type GitNode } from './git-nodes.ts';
+import { listLynqNodes, type LynqNodeListing } from './lynqnode-status.ts';
 import type { NodeMemo } from './node-memo.ts';
 import { nodePhase, resourcePhase } from './phase.ts';
 import { commitOfRevision } from './revision.ts';
@@ -54,6 +57,8 @@ export type ReadBackInput = {
   openPullRequests?: ReadonlyMap<string, PullRequestRef>;
   /** LynqNodes parsed by earlier runs, by blob id (none: parse every one). */
   memo?: NodeMemo;
+  /** Engine kinds and namespaces the hub's settings say its nodes use: listed at once, while git is read. */
+  expected?: ReadonlyArray<{ kind: string; namespace: string }>;
 };
 
 const READERS: Record<string, { resource: KubeResource; reader: HealthReader }> = {
@@ -62,25 +67,49 @@ const READERS: Record<string, { resource: KubeResource; reader: HealthReader }> 
 };
 
 /**
- * One hub's health: the nodes Git has, their last commits (one `git log` walk, run
- * alongside the rest), one LIST per engine kind and namespace (label
- * `lynq.sh/hub=<hub>`, paginated), then the phase rules per node. Reads only: the sinks
- * write.
+ * What one read of a hub saw, before judging: the nodes Git has at `head`, their last
+ * commits, what the engine reports of each engine object, which node commits each
+ * reported revision contains, and (when asked) the hub's LynqNodes. Judged by
+ * `judgeHubHealth`; carried forward over the sync's own commit by `advanceClusterRead`.
  */
+export type ClusterRead = {
+  hub: string;
+  prefix: string;
+  head: string | undefined;
+  nodes: GitNode[];
+  unreadable: string[];
+  commits: ReadonlyMap<string, NodeCommit>;
+  observed: ReadonlyMap<string, EngineObservation>;
+  containing: ReadonlyMap<string, Set<string> | undefined>;
+  /** The LynqNodes (`listLynqNodes`), when the read was asked to list them. */
+  lynqNodes: LynqNodeListing | undefined;
+  /** When the cluster was read (milliseconds since the epoch). */
+  readAt: number;
+  listRequests: number;
+};
+
+/** One hub's health: read (`readCluster`), then the phase rules per node. Reads only: the sinks write. */
 export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
+  return judgeHubHealth(await readCluster(input), input);
+}
+
+/**
+ * One hub's read: the nodes Git has, their last commits (one `git log` walk), one LIST
+ * per engine kind and namespace (label `lynq.sh/hub=<hub>`, paginated), and with
+ * `lynqNodes` the hub's LynqNodes. The LISTs the hub's settings let it know before Git is
+ * read (`expected`, `lynqNodes`) start at once and run while git works; a kind or
+ * namespace only the LynqNodes name is listed after.
+ */
+export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly string[]; lists?: ClusterLists }): Promise<ClusterRead> {
   const started = performance.now();
   const ms = (): number => Math.round(performance.now() - started);
   const git = (args: readonly string[]) => input.repo.git(args);
+  const listBefore = input.kube.requests.list;
+  const lists = input.lists ?? startClusterLists(input.kube, input.hub, input.expected ?? [], input.lynqNodes);
   // The commit walk is a git process of its own: it runs while the LynqNodes are read and the cluster is listed.
   const walking = input.head === undefined ? Promise.resolve(new Map<string, NodeCommit>()) : lastNodeCommits(git, input.head, input.prefix);
   walking.catch(() => undefined);
-  const known = (await input.memo?.load(input.hub)) ?? new Map();
-  const { nodes, unreadable, parsed } = await readGitNodes(input.repo, input.head, input.prefix, input.namespace, known);
-  if (input.memo !== undefined && (parsed.size !== known.size || [...parsed.keys()].some((id) => !known.has(id)))) {
-    // Only speed is lost when this fails.
-    await input.memo.save(input.hub, parsed).catch((error: unknown) => input.logger.warn({ hub: input.hub, err: String(error) }, 'parsed LynqNodes not kept'));
-  }
-  const listBefore = input.kube.requests.list;
+  const { nodes, unreadable } = await readNodes(input, input.head);
   const gitMs = ms();
 
   // One LIST per kind and namespace the hub's engine objects live in (one namespace, in practice).
@@ -90,15 +119,9 @@ export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
   // Each object is read as it arrives (its page then being garbage); only what the rules use is kept.
   const observed = new Map<string, EngineObservation>();
   for (const { kind, namespace } of [...wanted.values()].sort((a, b) => `${a.kind}/${a.namespace}`.localeCompare(`${b.kind}/${b.namespace}`))) {
-    const { resource, reader } = READERS[kind]!;
-    const seen = await input.kube.list(
-      resource,
-      namespace,
-      hubSelector(input.hub),
-      (object) => [`${kind}/${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, reader.observe(object)] as const,
-    );
-    for (const [key, observation] of seen) observed.set(key, observation);
+    for (const [key, observation] of await lists.engine(kind, namespace)) observed.set(key, observation);
   }
+  const listing = await lists.settle();
 
   const listMs = ms();
   const revisions = new Set<string>();
@@ -108,16 +131,115 @@ export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
   }
   const containing = await commitsContaining(git, revisions, input.prefix);
   const commits = await walking;
-  const now = input.clock();
+  input.logger.info({ hub: input.hub, nodes: nodes.length, engineObjects: observed.size, gitMs, listMs: listMs - gitMs, ancestryMs: ms() - listMs }, 'cluster read');
+  return {
+    hub: input.hub,
+    prefix: input.prefix,
+    head: input.head,
+    nodes,
+    unreadable,
+    commits,
+    observed,
+    containing,
+    lynqNodes: listing,
+    readAt: input.clock(),
+    listRequests: input.kube.requests.list - listBefore,
+  };
+}
 
-  const health = nodes.map((node) => judge(node, input, commits.get(`${node.form}/${node.uid}`), observed, containing, now));
-  input.logger.info({ hub: input.hub, nodes: health.length, engineObjects: observed.size, gitMs, listMs: listMs - gitMs, judgeMs: ms() - listMs }, 'health read back');
-  return { hub: input.hub, nodes: health, unreadable, requests: { list: input.kube.requests.list - listBefore } };
+/** The LISTs of one read, each started once: those known ahead start before git is read, while it is. */
+export type ClusterLists = {
+  engine(kind: string, namespace: string): Promise<Array<readonly [string, EngineObservation]>>;
+  /** Waits for every LIST started (a failed one throws here), and gives the LynqNodes when they were listed. */
+  settle(): Promise<LynqNodeListing | undefined>;
+};
+
+/**
+ * Start the LISTs a hub's settings tell ahead (`expected` engine kinds and namespaces,
+ * `lynqNodes`: the namespaces whose LynqNodes to list). Each runs in its own promise, its
+ * failure handled until `settle`, so a git failure first leaves no unhandled rejection.
+ */
+export function startClusterLists(kube: KubeClient, hub: string, expected: ReadonlyArray<{ kind: string; namespace: string }>, lynqNodes?: readonly string[]): ClusterLists {
+  const lists = new Map<string, Promise<Array<readonly [string, EngineObservation]>>>();
+  const engine = (kind: string, namespace: string) => {
+    const key = `${kind}/${namespace}`;
+    let listing = lists.get(key);
+    if (listing === undefined) {
+      const { resource, reader } = READERS[kind]!;
+      listing = kube.list(resource, namespace, hubSelector(hub), (object) => [`${kind}/${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, reader.observe(object)] as const);
+      listing.catch(() => undefined);
+      lists.set(key, listing);
+    }
+    return listing;
+  };
+  for (const { kind, namespace } of expected) if (READERS[kind] !== undefined) engine(kind, namespace);
+  const nodes = lynqNodes === undefined ? undefined : listLynqNodes(kube, hub, lynqNodes);
+  nodes?.catch(() => undefined);
+  return {
+    engine,
+    async settle() {
+      await Promise.all(lists.values());
+      return nodes;
+    },
+  };
+}
+
+/**
+ * The engine kind and namespace the hub's settings give its nodes' engine objects (an
+ * Application or the Kustomizations of a node, in spec.gitops.<engine>.namespace): listed
+ * before the LynqNodes are read. A node whose LynqNode names others is listed for after.
+ */
+export function expectedEngineObjects(hub: Hub): Array<{ kind: string; namespace: string }> {
+  const gitops = resolveGitops(hub);
+  if (gitops.engine === 'argocd') return [{ kind: 'Application', namespace: gitops.argocd.namespace }];
+  if (gitops.engine === 'flux') return [{ kind: 'Kustomization', namespace: gitops.flux.namespace }];
+  return [];
+}
+
+/** The nodes Git has at `head`, LynqNodes parsed earlier taken from the memo (and the memo kept up to date). */
+async function readNodes(input: Pick<ReadBackInput, 'hub' | 'prefix' | 'namespace' | 'repo' | 'memo' | 'logger'>, head: string | undefined): Promise<{ nodes: GitNode[]; unreadable: string[] }> {
+  const known = (await input.memo?.load(input.hub)) ?? new Map();
+  const { nodes, unreadable, parsed } = await readGitNodes(input.repo, head, input.prefix, input.namespace, known);
+  if (input.memo !== undefined && (parsed.size !== known.size || [...parsed.keys()].some((id) => !known.has(id)))) {
+    // Only speed is lost when this fails.
+    await input.memo.save(input.hub, parsed).catch((error: unknown) => input.logger.warn({ hub: input.hub, err: String(error) }, 'parsed LynqNodes not kept'));
+  }
+  return { nodes, unreadable };
+}
+
+/**
+ * A read carried forward from its head to `head`, a descendant the caller made itself (the
+ * sync's commit on the head the read saw), without asking the cluster again: the nodes Git
+ * has at `head`, and the last commit of each node the new commits changed (one `git log`
+ * of `read.head..head`). What the engine reported is kept as read: it could not have
+ * applied a commit made after it was read, so a node the new commits changed is judged not
+ * applied (Progressing, or what the engine said was wrong with it), as a fresh read right
+ * after the commit would judge it.
+ */
+export async function advanceClusterRead(read: ClusterRead, input: Pick<ReadBackInput, 'repo' | 'namespace' | 'memo' | 'logger'> & { head: string }): Promise<ClusterRead> {
+  if (read.head === input.head) return read;
+  const git = (args: readonly string[]) => input.repo.git(args);
+  const walking = read.head === undefined ? lastNodeCommits(git, input.head, read.prefix) : lastNodeCommits(git, `${read.head}..${input.head}`, read.prefix);
+  walking.catch(() => undefined);
+  const { nodes, unreadable } = await readNodes({ ...input, hub: read.hub, prefix: read.prefix }, input.head);
+  const commits = new Map(read.commits);
+  for (const [key, commit] of await walking) commits.set(key, commit);
+  return { ...read, head: input.head, nodes, unreadable, commits };
+}
+
+/** The phase rules per node of a read, at the clock's time now. */
+export function judgeHubHealth(read: ClusterRead, input: Pick<ReadBackInput, 'clock' | 'logger' | 'openPullRequests'>): HubHealth {
+  const started = performance.now();
+  const now = input.clock();
+  const health = read.nodes.map((node) => judge(node, read.hub, input, read.commits.get(`${node.form}/${node.uid}`), read.observed, read.containing, now));
+  input.logger.info({ hub: read.hub, nodes: health.length, engineObjects: read.observed.size, judgeMs: Math.round(performance.now() - started) }, 'health read back');
+  return { hub: read.hub, nodes: health, unreadable: read.unreadable, requests: { list: read.listRequests } };
 }
 
 function judge(
   node: GitNode,
-  input: ReadBackInput,
+  hub: string,
+  input: Pick<ReadBackInput, 'openPullRequests'>,
   commit: NodeCommit | undefined,
   observed: ReadonlyMap<string, EngineObservation>,
   containing: ReadonlyMap<string, Set<string> | undefined>,
@@ -150,7 +272,7 @@ function judge(
   const open = input.openPullRequests?.get(key);
   const merged = commit?.pullRequest !== undefined ? { number: commit.pullRequest, state: 'merged' as const } : undefined;
   return {
-    hub: input.hub,
+    hub,
     form: node.form,
     uid: node.uid,
     name: node.name,

@@ -7,7 +7,7 @@ import { checkRoot } from '../render/paths.ts';
 import type { NodeMemo } from './node-memo.ts';
 import { nudgeEngines } from './refresh.ts';
 import { writeLynqNodeStatuses, type StatusWriteResult } from './lynqnode-status.ts';
-import { readHubHealth, type NodeHealth, type PullRequestRef } from './read-back.ts';
+import { advanceClusterRead, type ClusterRead, expectedEngineObjects, judgeHubHealth, readCluster, startClusterLists, type NodeHealth, type PullRequestRef } from './read-back.ts';
 
 /** Where a hub's health goes besides the LynqNodes: the hub's status table (spec.statusWriteback). */
 export type StatusSink = (hub: Hub, nodes: readonly NodeHealth[]) => Promise<{ upserted: number; deleted: number }>;
@@ -30,7 +30,21 @@ export type ReadBackContext = {
   conflicted?: ReadonlySet<string>;
   /** Nodes just pushed (`<form>/<uid>`), whose engine objects are nudged when spec.gitops.refresh is on. */
   refresh?: ReadonlySet<string>;
+  /**
+   * A read of this hub made earlier in the same run (the rollout gate's), and the head the
+   * run left the branch at (its own commit on the head that read saw, or that head). Judged
+   * again instead of reading the cluster twice, while the branch is still at that head and
+   * the read is at most REUSE_MAX_AGE_MS old; otherwise the cluster is read afresh.
+   */
+  earlier?: { read: ClusterRead; head: string | undefined };
 };
+
+/**
+ * How old an earlier read may be and still stand for the read-back: a few seconds in a
+ * rollout step (the gate's read, then the render, commit and push). What the engine did in
+ * between shows at the next read-back, as it would had the read-back run that much earlier.
+ */
+export const REUSE_MAX_AGE_MS = 60_000;
 
 /**
  * How one hub's read-back ended. `cluster-failed`: the API could not be read (nothing
@@ -46,10 +60,30 @@ export type HubReadBack =
       statuses: StatusWriteResult;
       table?: { upserted: number; deleted: number };
       tableError?: string;
+      /** LIST requests this read-back made (none when it judged an earlier read again). */
       listRequests: number;
       nudged?: { nudged: number; skipped: number; failed: string[] };
     }
   | { hub: string; outcome: 'cluster-failed' | 'failed'; error: string };
+
+/**
+ * The earlier read carried to `input.head`, when it may stand for a fresh one: the branch
+ * is where the run left it, the read is recent, and its head is an ancestor of the branch
+ * head (the run's commit is on top of what the read saw). Undefined: read afresh.
+ */
+async function earlierRead(
+  earlier: ReadBackContext['earlier'],
+  input: Omit<Parameters<typeof advanceClusterRead>[1], 'head'> & { head: string | undefined },
+  now: number,
+): Promise<ClusterRead | undefined> {
+  if (earlier === undefined || input.head === undefined || earlier.head !== input.head || now - earlier.read.readAt > REUSE_MAX_AGE_MS) return undefined;
+  if (earlier.read.head !== undefined && earlier.read.head !== input.head) {
+    const ancestor = await input.repo.git(['merge-base', '--is-ancestor', earlier.read.head, input.head]);
+    if (ancestor.code !== 0) return undefined;
+  }
+  input.logger.info({ readAgoMs: now - earlier.read.readAt }, 'judging the earlier read of the cluster again, at the new head');
+  return advanceClusterRead(earlier.read, { ...input, head: input.head });
+}
 
 /** Read one hub's health back and write it to its LynqNodes and status table. */
 export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBackContext = {}): Promise<HubReadBack> {
@@ -57,9 +91,13 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
   let repo: ManifestsRepo | undefined;
   try {
     const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
+    const listBefore = deps.kube.requests.list;
+    const expected = expectedEngineObjects(hub);
+    // Nothing earlier to judge again: the LISTs the hub's settings tell ahead start now, while the clone is opened and read.
+    const lists = context.earlier === undefined ? startClusterLists(deps.kube, hub.name, expected, [hub.namespace]) : undefined;
     repo = await deps.openRepo(hub);
     const head = await repo.fetch(hub.spec.publish.branch);
-    const health = await readHubHealth({
+    const input = {
       hub: hub.name,
       prefix: `${root}/${hub.name}`,
       namespace: hub.namespace,
@@ -70,9 +108,11 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
       logger: log,
       openPullRequests: context.openPullRequests,
       memo: deps.memo,
-    });
-    const statuses = await writeLynqNodeStatuses(deps.kube, hub.name, health.nodes, { clock: deps.clock, logger: log, conflicted: context.conflicted });
-    const result: HubReadBack = { hub: hub.name, outcome: 'read', nodes: health.nodes, unreadable: health.unreadable, statuses, listRequests: health.requests.list + statuses.requests.list };
+    };
+    const read = (await earlierRead(context.earlier, input, deps.clock())) ?? (await readCluster({ ...input, lists: lists ?? startClusterLists(deps.kube, hub.name, expected, [hub.namespace]) }));
+    const health = judgeHubHealth(read, input);
+    const statuses = await writeLynqNodeStatuses(deps.kube, hub.name, health.nodes, { clock: deps.clock, logger: log, conflicted: context.conflicted, listed: read.lynqNodes });
+    const result: HubReadBack = { hub: hub.name, outcome: 'read', nodes: health.nodes, unreadable: health.unreadable, statuses, listRequests: deps.kube.requests.list - listBefore };
     if (hub.spec.gitops.refresh && context.refresh !== undefined && context.refresh.size > 0) {
       const objects = health.nodes.filter((node) => context.refresh!.has(`${node.form}/${node.uid}`)).flatMap((node) => node.engineObjects);
       result.nudged = await nudgeEngines(deps.kube, objects, { clock: deps.clock, logger: log });

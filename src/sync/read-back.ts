@@ -4,7 +4,7 @@ import { resolveGitops } from '../gitops/engine.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { NodeMemo } from '../health/node-memo.ts';
 import type { HubReadBack, StatusSink } from '../health/run.ts';
-import type { PullRequestRef } from '../health/read-back.ts';
+import type { ClusterRead, PullRequestRef } from '../health/read-back.ts';
 import { findClusterAccess } from '../kube/access.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
 import { changedNodes } from '../plan/types.ts';
@@ -20,6 +20,8 @@ export type SyncReadBackOptions = {
   statusTable?: StatusSink;
   clock: () => number;
   memo?: NodeMemo;
+  /** The rollout gate's read of a hub in this sync, if it read one (judged again instead of a second read: health/run.ts). */
+  earlier?: (hub: Hub) => ClusterRead | undefined;
 };
 
 /**
@@ -56,11 +58,14 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
     const proposed = new Set(proposal?.nodes ?? []);
     const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
     const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
+    // The gate read at the head it planned on; the sync's commit, if any, is on top of that head.
+    const read = options.earlier?.(hub);
+    const earlier = read === undefined ? undefined : { read, head: result.commit ?? read.head };
     out.push(
       await readBackHub(
         hub,
         { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo },
-        { openPullRequests: open, conflicted, refresh },
+        { openPullRequests: open, conflicted, refresh, earlier },
       ),
     );
   }
