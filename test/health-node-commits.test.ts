@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GitError } from '../src/errors.ts';
 import { runGit, type RunResult } from '../src/git/git.ts';
-import { commitsContaining, lastNodeCommits, type GitRunner } from '../src/git/node-commits.ts';
+import { commitsContaining, lastNodeCommits, type GitRunner, walkNodeCommits } from '../src/git/node-commits.ts';
 import { sameJson } from '../src/health/lynqnode-status.ts';
 import { SecretRegistry } from '../src/logger.ts';
 import { commitFiles, makeTempDir, git } from './helpers/git.ts';
@@ -52,6 +52,21 @@ describe('the git side of the read-back: last commit per node, and which commits
     assert.deepEqual(
       calls.map((args) => args[0]),
       ['rev-list', 'rev-list'],
+    );
+  });
+
+  test('the commit walk of a head lists what rev-list would for it: an engine at that head costs no git process', async () => {
+    calls.length = 0;
+    const walked = await walkNodeCommits(run, second, 'nodes/shop');
+    const asked = await commitsContaining(run, [second], 'nodes/shop');
+    assert.deepEqual(walked.all, asked.get(second));
+    calls.length = 0;
+    const containing = await commitsContaining(run, [second, first], 'nodes/shop', new Map([[second, walked.all]]));
+    assert.deepEqual(containing.get(second), new Set([second, first]));
+    assert.deepEqual(containing.get(first), new Set([first]));
+    assert.deepEqual(
+      calls.map((args) => args.slice(0, 3)),
+      [['rev-list', '--full-history', first]],
     );
   });
 

@@ -18,9 +18,20 @@ export type NodeCommit = {
  * brought in, as `commitsContaining` lists them.
  */
 export async function lastNodeCommits(git: GitRunner, head: string, prefix: string): Promise<Map<string, NodeCommit>> {
+  return (await walkNodeCommits(git, head, prefix)).last;
+}
+
+/**
+ * `lastNodeCommits`, and every commit the walk listed: the commits under `prefix` that
+ * `head` contains, as `commitsContaining` would list them for `head` (the same walk,
+ * `--full-history` over the same path), so an engine that reports the head itself needs
+ * no git process of its own.
+ */
+export async function walkNodeCommits(git: GitRunner, head: string, prefix: string): Promise<{ last: Map<string, NodeCommit>; all: Set<string> }> {
   const result = await git(['log', '--full-history', '--no-renames', '--format=%x1e%H%x1f%ct%x1f%s', '--name-only', head, '--', `${prefix}/`]);
   if (result.code !== 0) throw gitFailure(`reading the commits of ${prefix}`, result);
   const found = new Map<string, NodeCommit>();
+  const all = new Set<string>();
   const start = prefix.length + 1;
   for (const record of result.stdout.toString('utf8').split('\x1e')) {
     if (record === '') continue;
@@ -28,6 +39,7 @@ export async function lastNodeCommits(git: GitRunner, head: string, prefix: stri
     const [commit = '', time = '0', subject = ''] = record.slice(0, newline === -1 ? undefined : newline).split('\x1f');
     const squash = /\(#(\d+)\)$/.exec(subject);
     const entry: NodeCommit = { commit, time: Number(time), pullRequest: squash ? Number(squash[1]) : undefined };
+    all.add(commit);
     if (newline === -1) continue;
     for (const file of record.slice(newline + 1).split('\n')) {
       if (!file.startsWith(`${prefix}/`)) continue;
@@ -38,7 +50,7 @@ export async function lastNodeCommits(git: GitRunner, head: string, prefix: stri
       if (!found.has(key)) found.set(key, entry);
     }
   }
-  return found;
+  return { last: found, all };
 }
 
 /**
@@ -47,11 +59,23 @@ export async function lastNodeCommits(git: GitRunner, head: string, prefix: stri
  * `git merge-base --is-ancestor` per node. One `git rev-list` per distinct revision (a
  * handful: most engine objects report the same head). A revision the clone does not
  * have maps to undefined: nothing is known to be contained in it; that is asked of git
- * only when rev-list fails, so the usual case is one git process per revision.
+ * only when rev-list fails, so the usual case is one git process per revision. `known`:
+ * revisions whose commits were listed already (the commit walk of the head).
  */
-export async function commitsContaining(git: GitRunner, revisions: Iterable<string>, prefix: string): Promise<Map<string, Set<string> | undefined>> {
+export async function commitsContaining(
+  git: GitRunner,
+  revisions: Iterable<string>,
+  prefix: string,
+  known: ReadonlyMap<string, Set<string>> = new Map(),
+): Promise<Map<string, Set<string> | undefined>> {
   const out = new Map<string, Set<string> | undefined>();
   for (const revision of new Set(revisions)) {
+    // Listed already (walkNodeCommits of this revision): the same set, without asking git again.
+    const walked = known.get(revision);
+    if (walked !== undefined) {
+      out.set(revision, walked);
+      continue;
+    }
     const listed = await git(['rev-list', '--full-history', revision, '--', `${prefix}/`]);
     if (listed.code !== 0) {
       const known = await git(['cat-file', '-e', `${revision}^{commit}`]);

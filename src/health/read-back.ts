@@ -2,13 +2,13 @@ import { performance } from 'node:perf_hooks';
 import type { Hub } from '../config/load.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
-import { commitsContaining, lastNodeCommits, type NodeCommit } from '../git/node-commits.ts';
+import { commitsContaining, lastNodeCommits, type NodeCommit, walkNodeCommits } from '../git/node-commits.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { ARGO_APPLICATION, FLUX_KUSTOMIZATION, hubSelector, type KubeResource } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
 import { argoHealthReader } from './argocd.ts';
 import { fluxHealthReader } from './flux.ts';
-import { readGitNodes, type GitNode } from './git-nodes.ts';
+import { readGitNodes, type GitNode, type NodeSummary } from './git-nodes.ts';
 import { listLynqNodes, type LynqNodeListing } from './lynqnode-status.ts';
 import type { NodeMemo } from './node-memo.ts';
 import { nodePhase, resourcePhase } from './phase.ts';
@@ -78,6 +78,8 @@ export type ClusterRead = {
   head: string | undefined;
   nodes: GitNode[];
   unreadable: string[];
+  /** The LynqNodes of `nodes` as parsed, by blob id (what the memo keeps). */
+  summaries: ReadonlyMap<string, NodeSummary>;
   commits: ReadonlyMap<string, NodeCommit>;
   observed: ReadonlyMap<string, EngineObservation>;
   containing: ReadonlyMap<string, Set<string> | undefined>;
@@ -107,9 +109,9 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
   const listBefore = input.kube.requests.list;
   const lists = input.lists ?? startClusterLists(input.kube, input.hub, input.expected ?? [], input.lynqNodes);
   // The commit walk is a git process of its own: it runs while the LynqNodes are read and the cluster is listed.
-  const walking = input.head === undefined ? Promise.resolve(new Map<string, NodeCommit>()) : lastNodeCommits(git, input.head, input.prefix);
+  const walking = input.head === undefined ? Promise.resolve({ last: new Map<string, NodeCommit>(), all: new Set<string>() }) : walkNodeCommits(git, input.head, input.prefix);
   walking.catch(() => undefined);
-  const { nodes, unreadable } = await readNodes(input, input.head);
+  const { nodes, unreadable, summaries } = await readNodes(input, input.head);
   const gitMs = ms();
 
   // One LIST per kind and namespace the hub's engine objects live in (one namespace, in practice).
@@ -129,8 +131,10 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
     const commit = commitOfRevision(observation.revision);
     if (commit !== undefined) revisions.add(commit);
   }
-  const containing = await commitsContaining(git, revisions, input.prefix);
-  const commits = await walking;
+  // An engine at the branch head (the usual steady state) contains what the walk listed: no git process for it.
+  const walked = await walking;
+  const commits = walked.last;
+  const containing = await commitsContaining(git, revisions, input.prefix, input.head === undefined ? undefined : new Map([[input.head, walked.all]]));
   input.logger.info({ hub: input.hub, nodes: nodes.length, engineObjects: observed.size, gitMs, listMs: listMs - gitMs, ancestryMs: ms() - listMs }, 'cluster read');
   return {
     hub: input.hub,
@@ -138,6 +142,7 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
     head: input.head,
     nodes,
     unreadable,
+    summaries,
     commits,
     observed,
     containing,
@@ -197,14 +202,18 @@ export function expectedEngineObjects(hub: Hub): Array<{ kind: string; namespace
 }
 
 /** The nodes Git has at `head`, LynqNodes parsed earlier taken from the memo (and the memo kept up to date). */
-async function readNodes(input: Pick<ReadBackInput, 'hub' | 'prefix' | 'namespace' | 'repo' | 'memo' | 'logger'>, head: string | undefined): Promise<{ nodes: GitNode[]; unreadable: string[] }> {
-  const known = (await input.memo?.load(input.hub)) ?? new Map();
+async function readNodes(
+  input: Pick<ReadBackInput, 'hub' | 'prefix' | 'namespace' | 'repo' | 'memo' | 'logger'>,
+  head: string | undefined,
+  loaded?: ReadonlyMap<string, NodeSummary>,
+): Promise<{ nodes: GitNode[]; unreadable: string[]; summaries: ReadonlyMap<string, NodeSummary> }> {
+  const known = loaded ?? (await input.memo?.load(input.hub)) ?? new Map<string, NodeSummary>();
   const { nodes, unreadable, parsed } = await readGitNodes(input.repo, head, input.prefix, input.namespace, known);
   if (input.memo !== undefined && (parsed.size !== known.size || [...parsed.keys()].some((id) => !known.has(id)))) {
     // Only speed is lost when this fails.
     await input.memo.save(input.hub, parsed).catch((error: unknown) => input.logger.warn({ hub: input.hub, err: String(error) }, 'parsed LynqNodes not kept'));
   }
-  return { nodes, unreadable };
+  return { nodes, unreadable, summaries: parsed };
 }
 
 /**
@@ -221,10 +230,11 @@ export async function advanceClusterRead(read: ClusterRead, input: Pick<ReadBack
   const git = (args: readonly string[]) => input.repo.git(args);
   const walking = read.head === undefined ? lastNodeCommits(git, input.head, read.prefix) : lastNodeCommits(git, `${read.head}..${input.head}`, read.prefix);
   walking.catch(() => undefined);
-  const { nodes, unreadable } = await readNodes({ ...input, hub: read.hub, prefix: read.prefix }, input.head);
+  // The read's own parsed LynqNodes stand for the memo: only the new commits' LynqNodes are parsed.
+  const { nodes, unreadable, summaries } = await readNodes({ ...input, hub: read.hub, prefix: read.prefix }, input.head, read.summaries);
   const commits = new Map(read.commits);
   for (const [key, commit] of await walking) commits.set(key, commit);
-  return { ...read, head: input.head, nodes, unreadable, commits };
+  return { ...read, head: input.head, nodes, unreadable, summaries, commits };
 }
 
 /** The phase rules per node of a read, at the clock's time now. */
