@@ -3,6 +3,7 @@
  * columns), the bench hub and form as YAML documents, bare repositories, and printing.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -158,4 +159,15 @@ export async function benchFormDoc(): Promise<{ file: string; doc: Record<string
   const doc = parseYaml(await readFile(file, 'utf8')) as { spec: { hubId: string } };
   doc.spec.hubId = HUB_NAME;
   return { file, doc };
+}
+
+/** CPU time of reaped child processes (git; Linux /proc/self/stat cutime + cstime, 10 ms ticks); NaN elsewhere. */
+export function childCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }

@@ -8,12 +8,12 @@
  * requests by verb and TLS connections. Fails (exit 1) when a result is wrong: a node not
  * Ready, a write on a no-op, more than ceil(N/500) LIST requests per kind.
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load.ts';
+import { childCpuMs } from './common.ts';
 import { createSyncDeps } from '../src/cli/wiring.ts';
 import { defaultCacheDir } from '../src/git/manifests-repo.ts';
 import { fileNodeMemo } from '../src/health/node-memo.ts';
@@ -42,17 +42,6 @@ function trimmed(app: Obj): Obj {
   const operation = status.operationState as { syncResult?: { resources?: unknown } } | undefined;
   if (operation?.syncResult !== undefined) delete operation.syncResult.resources;
   return app;
-}
-
-/** CPU time of reaped child processes (git; Linux /proc/self/stat cutime + cstime, 10 ms ticks); NaN elsewhere. */
-function childCpuMs(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[13]) + Number(fields[14])) * 10;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -14,6 +14,7 @@ import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { main } from '../src/cli/main.ts';
+import { childCpuMs } from './common.ts';
 import { formYaml } from '../test/helpers/config.ts';
 import { captureStream } from '../test/helpers/files.ts';
 import { git } from '../test/helpers/git.ts';
@@ -28,6 +29,7 @@ const DIG = process.env.BENCH_ROLLOUT_PROFILE;
 const form = (plan: string) =>
   `  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}", version: "${plan}" }\n  rollout:\n    maxSkew: ${SKEW}\n`;
 
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
 const fail = (message: string): never => {
   console.error(`bench rollout: ${message}`);
   process.exit(1);
@@ -72,9 +74,15 @@ const timed = async (label: string, args: string[]) => {
   inspector?.connect();
   await inspector?.post('Profiler.enable');
   await inspector?.post('Profiler.start');
+  const cpuBefore = process.cpuUsage();
+  const gitBefore = childCpuMs();
+  const serverBefore = fake.serverMs();
   const started = performance.now();
   const code = await main(['sync', ...world.dirs, ...args], { out, err, log, env: { ...world.env, LYNQ_LOG_LEVEL: 'info' }, isTty: false });
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = (cpu.user + cpu.system) / 1000 - (fake.serverMs() - serverBefore);
+  const gitMs = childCpuMs() - gitBefore;
   if (inspector !== undefined) {
     const { profile } = await inspector.post('Profiler.stop');
     inspector.disconnect();
@@ -83,7 +91,7 @@ const timed = async (label: string, args: string[]) => {
     await writeFile(path.join(DIG!, `${name}.log`), log.text());
   }
   if (code !== 0) fail(`${label}: exit ${code}: ${out.text()}${err.text()}`);
-  return { ms, out: out.text(), rendered: renderedIn(log.text()) };
+  return { ms, cpuMs, gitMs, out: out.text(), rendered: renderedIn(log.text()) };
 };
 try {
   const first = await world.sync();
@@ -97,7 +105,7 @@ try {
   const before = await world.head();
   const noop = await timed('no-op sync', kube);
   if ((await world.head()) !== before) fail('the no-op sync committed');
-  console.log(`no-op sync (with read-back):      ${(noop.ms / 1000).toFixed(2)} s, ${noop.rendered} rendered`);
+  console.log(`no-op sync (with read-back):      ${(noop.ms / 1000).toFixed(2)} s (CPU ${seconds(noop.cpuMs)} s + git ${seconds(noop.gitMs)} s), ${noop.rendered} rendered`);
   await writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form('v2'), { hubId: 'bench' }));
   for (let step = 1; step <= STEPS; step++) {
     const from = await world.head();
@@ -113,7 +121,9 @@ try {
     ];
     if (changed.length !== SKEW) fail(`step ${step}: ${changed.length} nodes changed, expected ${SKEW}`);
     const waiting = /(\d+) waiting;/.exec(result.out)?.[1];
-    console.log(`rollout step ${step} (${changed.length} changed, ${waiting} waiting): ${(result.ms / 1000).toFixed(2)} s, ${result.rendered} rendered`);
+    console.log(
+      `rollout step ${step} (${changed.length} changed, ${waiting} waiting): ${(result.ms / 1000).toFixed(2)} s (CPU ${seconds(result.cpuMs)} s + git ${seconds(result.gitMs)} s), ${result.rendered} rendered`,
+    );
     await ready(changed);
   }
   fake.assertClean();

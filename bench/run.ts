@@ -15,7 +15,6 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +48,7 @@ import {
   table,
   uidOf,
   withClient,
+  childCpuMs,
 } from './common.ts';
 import { syncHub, type HubSyncResult, type SyncDeps } from '../src/sync/sync-hub.ts';
 
@@ -224,17 +224,6 @@ function rssMark(at: string): RssMark {
 
 /** cpuMs: this process's CPU time (user + system) during the sync; gitCpuMs: CPU time of the git processes it ran and reaped. */
 type RunOutcome = { ms: number; phases: Phases; marks: RssMark[]; cpuMs: number; gitCpuMs: number };
-
-/** CPU time of reaped child processes (Linux /proc/self/stat cutime + cstime, 10 ms ticks); NaN elsewhere. */
-function childCpuMs(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[13]) + Number(fields[14])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 async function timedSync(hub: Hub, form: Form, bare: string, cacheDir: string): Promise<RunOutcome & { result: HubSyncResult }> {
   const marks: RssMark[] = [rssMark('start')];
