@@ -77,12 +77,16 @@ async function earlierRead(
   now: number,
 ): Promise<ClusterRead | undefined> {
   if (earlier === undefined || input.head === undefined || earlier.head !== input.head || now - earlier.read.readAt > REUSE_MAX_AGE_MS) return undefined;
-  if (earlier.read.head !== undefined && earlier.read.head !== input.head) {
-    const ancestor = await input.repo.git(['merge-base', '--is-ancestor', earlier.read.head, input.head]);
-    if (ancestor.code !== 0) return undefined;
-  }
+  // The ancestry check runs beside the carrying forward (two git processes at once); a read that fails it is dropped.
+  const ancestor =
+    earlier.read.head === undefined || earlier.read.head === input.head
+      ? Promise.resolve(true)
+      : input.repo.git(['merge-base', '--is-ancestor', earlier.read.head, input.head]).then((result) => result.code === 0);
+  const advanced = advanceClusterRead(earlier.read, { ...input, head: input.head });
+  advanced.catch(() => undefined);
+  if (!(await ancestor)) return undefined;
   input.logger.info({ readAgoMs: now - earlier.read.readAt }, 'judging the earlier read of the cluster again, at the new head');
-  return advanceClusterRead(earlier.read, { ...input, head: input.head });
+  return advanced;
 }
 
 /** Read one hub's health back and write it to its LynqNodes and status table. */
