@@ -3,7 +3,7 @@ import { loadConfig, type Config, type Hub } from '../config/load.ts';
 import { urlCredentialProblem } from '../config/repo-url.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError, isLynqError, messageOf } from '../errors.ts';
-import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { defaultCacheDir, type ManifestsRepo } from '../git/manifests-repo.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
 import type { ClusterRead } from '../health/read-back.ts';
 import { createHubLocker, type LockedRun, withHubLock } from '../service/lock.ts';
@@ -71,6 +71,16 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     listLynqNodes: !options.dryRun,
     onRead: (hub, _nodes, read) => gateReads.set(hub.name, read),
   });
+  // The cache clone each hub's sync opened and checked, kept for its read-back: the sync has
+  // closed it (its run is over), and reading it again needs no second open and check.
+  const synced = new Map<string, ManifestsRepo>();
+  const openRepo = deps.openRepo;
+  if (!options.dryRun)
+    deps.openRepo = async (hub) => {
+      const repo = await openRepo(hub);
+      synced.set(hub.name, repo);
+      return repo;
+    };
   const results: HubSyncResult[] = [];
   for (const hub of hubs) {
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
@@ -102,7 +112,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
         env: io.env,
         logger: context.logger,
         registry: context.secrets,
-        openRepo: deps.openRepo,
+        openRepo: async (hub) => synced.get(hub.name) ?? (await openRepo(hub)),
         statusTable: statusTableWriter(io.env, context.logger, context.secrets),
         clock: deps.clock ?? Date.now,
         memo: fileNodeMemo(defaultCacheDir(io.env)),
