@@ -8,6 +8,7 @@ import { readRolloutHealth } from '../src/health/rollout-health.ts';
 import { REUSE_MAX_AGE_MS, readBackHub, type HubReadBack } from '../src/health/run.ts';
 import { openKubeClient, type KubeClient } from '../src/kube/client.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
+import { readBackAfterSync } from '../src/sync/read-back.ts';
 import { captureStream } from './helpers/files.ts';
 import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
 import { startKubeFake, type KubeFake } from './helpers/kube-fake.ts';
@@ -29,7 +30,8 @@ describe('the read-back judges the rollout gate read again at the sync commit', 
   let deps: ReturnType<typeof createSyncDeps>;
   let now = Date.now();
   const clock = () => now;
-  const lists = () => fake.count('GET', '/applications') + fake.count('GET', '/lynqnodes');
+  /** LIST requests so far (a GET of one LynqNode, after a 409, is not one). */
+  const lists = () => fake.requests.filter((request) => request.method === 'GET' && /\/(applications|lynqnodes)$/.test(request.path)).length;
   /** The gate's read at the branch head, as `lynq sync` makes it (its LynqNodes listed for the read-back). */
   const gateRead = async (): Promise<ClusterRead> => {
     const repo: ManifestsRepo = await deps.openRepo(hub);
@@ -139,5 +141,29 @@ describe('the read-back judges the rollout gate read again at the sync commit', 
     const result = await readBack({ read: offside, head });
     assert.ok(lists() > before);
     assert.deepEqual(phases(result)[0], ['t00', 'Progressing', 'NotApplied', false, head]);
+  });
+
+  test('lynq sync passes the gate read on only when the sync planned once: a second plan (the branch moved under it) reads afresh', async () => {
+    const read = await gateRead();
+    const head = await commitRowChange('gold');
+    const plan = { hub: 'shop', nodes: [], rendered: 0, existingNodes: UIDS.length };
+    const afterSync = (attempts: number) =>
+      readBackAfterSync([hub], [{ hub: 'shop', outcome: 'published', plan, commit: head, attempts }], {
+        kubeconfig: world.kubeconfigFile,
+        env: world.env,
+        logger: silentLogger(),
+        registry: new SecretRegistry(),
+        openRepo: deps.openRepo,
+        clock,
+        earlier: () => read,
+      });
+    let before = lists();
+    const [once] = await afterSync(1);
+    assert.equal(lists(), before, 'planned once: the gate read is judged again');
+    assert.deepEqual(phases(once!)[0], ['t00', 'Progressing', 'NotApplied', false, head]);
+    before = lists();
+    const [twice] = await afterSync(2);
+    assert.ok(lists() > before, 'planned twice: read afresh');
+    assert.deepEqual(phases(twice!), phases(once!));
   });
 });

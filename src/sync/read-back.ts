@@ -58,8 +58,9 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
     const proposed = new Set(proposal?.nodes ?? []);
     const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
     const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
-    // The gate read at the head it planned on; the sync's commit, if any, is on top of that head.
-    const read = options.earlier?.(hub);
+    // The gate read at the head it planned on; the sync's commit, if any, is on top of that head. A sync that
+    // had to plan again (the branch moved under it: another writer) reads afresh.
+    const read = 'attempts' in result && result.attempts === 1 ? options.earlier?.(hub) : undefined;
     const earlier = read === undefined ? undefined : { read, head: result.commit ?? read.head };
     out.push(
       await readBackHub(
