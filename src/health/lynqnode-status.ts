@@ -1,9 +1,9 @@
 import { KubeError, messageOf } from '../errors.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { hubSelector, LYNQ_NODE, type KubeObject } from '../kube/resources.ts';
+import { LYNQ_NODE, type KubeObject } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
 import type { NodeHealth } from './read-back.ts';
-import { ANNOTATION_ROLLOUT_RESUMED } from './types.ts';
+import { listLynqNodes, type LynqNodeListing } from './lynqnode-list.ts';
 import { commitOfRevision } from './revision.ts';
 
 /** How the LynqNode status write went for a hub. */
@@ -22,43 +22,6 @@ const OWNED = ['phase', 'desiredResources', 'readyResources', 'failedResources',
 const PATCH_CONCURRENCY = 8;
 
 type Condition = { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime: string };
-
-/**
- * A hub's LynqNodes as listed (one LIST per namespace), by `<namespace>/<name>`: only what
- * a status write and the rollout gate need (name, resourceVersion, status and the rollout
- * resume annotation), not the spec. `namespaces`: the namespaces listed, so a later user
- * lists only those it lacks.
- */
-export type LynqNodeListing = { namespaces: ReadonlySet<string>; objects: ReadonlyMap<string, KubeObject> };
-
-export async function listLynqNodes(kube: KubeClient, hub: string, namespaces: Iterable<string>): Promise<LynqNodeListing> {
-  const listed = new Set<string>();
-  const objects = new Map<string, KubeObject>();
-  for (const namespace of [...new Set(namespaces)].sort()) {
-    const kept = await kube.list(
-      LYNQ_NODE,
-      namespace,
-      hubSelector(hub),
-      (object): KubeObject => ({
-        metadata: {
-          name: object.metadata?.name,
-          namespace: object.metadata?.namespace ?? namespace,
-          resourceVersion: object.metadata?.resourceVersion,
-          annotations: resumeAnnotation(object.metadata?.annotations),
-        },
-        status: object.status,
-      }),
-    );
-    for (const object of kept) objects.set(`${object.metadata!.namespace}/${object.metadata!.name ?? ''}`, object);
-    listed.add(namespace);
-  }
-  return { namespaces: listed, objects };
-}
-
-function resumeAnnotation(annotations: Record<string, string> | undefined): Record<string, string> | undefined {
-  const marker = annotations?.[ANNOTATION_ROLLOUT_RESUMED];
-  return marker === undefined ? undefined : { [ANNOTATION_ROLLOUT_RESUMED]: marker };
-}
 
 /**
  * Write each node's health into its LynqNode's status subresource: one LIST of the hub's

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import { argoHealthReader } from './argocd.ts';
 import { fluxHealthReader } from './flux.ts';
 import { readGitNodes, type GitNode, type NodeSummary } from './git-nodes.ts';
-import { listLynqNodes, type LynqNodeListing } from './lynqnode-status.ts';
+import { listLynqNodes, type LynqNodeListing } from './lynqnode-list.ts';
 import type { NodeMemo } from './node-memo.ts';
 import { nodePhase, resourcePhase } from './phase.ts';
 import { commitOfRevision } from './revision.ts';

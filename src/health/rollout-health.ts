@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import { checkRoot } from '../render/paths.ts';
 import { ANNOTATION_ROLLOUT_RESUMED, type RolloutHealth, type RolloutNodeHealth } from './types.ts';
 import type { NodeMemo } from './node-memo.ts';
-import { listLynqNodes } from './lynqnode-status.ts';
+import { listLynqNodes } from './lynqnode-list.ts';
 import { type ClusterRead, expectedEngineObjects, judgeHubHealth, readCluster, startClusterLists, type NodeHealth } from './read-back.ts';
 
 export type RolloutHealthDeps = {
