@@ -86,6 +86,7 @@ try {
       const last = run === count - 1;
       if (last) await inspector?.post('Profiler.start');
       const serverBefore = fake.serverMs();
+      const serverCpuBefore = fake.serverCpuMs();
       const connectionsBefore = fake.connections();
       const cpuBefore = process.cpuUsage();
       const gitCpuBefore = childCpuMs();
@@ -95,6 +96,7 @@ try {
       const cpu = process.cpuUsage(cpuBefore);
       const gitCpu = childCpuMs() - gitCpuBefore;
       const server = fake.serverMs() - serverBefore;
+      const serverCpu = fake.serverCpuMs() - serverCpuBefore;
       if (last && inspector !== undefined) {
         const { profile } = await inspector.post('Profiler.stop');
         await writeFile(path.join(PROFILE!, `readback-${profileName}.cpuprofile`), JSON.stringify(profile));
@@ -106,7 +108,7 @@ try {
       }
       requests = { ...kube.requests };
       if (requests.list > 2 * maxLists) fail(`${label}: ${requests.list} LIST requests for two kinds, more than 2 × ceil(${N}/500)`);
-      runs.push({ wall, server, bridge: wall - server, bridgeCpu: (cpu.user + cpu.system) / 1000 - server, gitCpu, connections: fake.connections() - connectionsBefore });
+      runs.push({ wall, server, bridge: wall - server, bridgeCpu: (cpu.user + cpu.system) / 1000 - serverCpu, gitCpu, connections: fake.connections() - connectionsBefore });
     }
     const mid = (field: keyof Run): string => (median(runs.map((run) => run[field])) / 1000).toFixed(2);
     console.log(`${label.padEnd(36)} wall ${mid('wall')} s, fake server ${mid('server')} s, bridge ${mid('bridge')} s (CPU ${mid('bridgeCpu')} s + git ${mid('gitCpu')} s)`);

@@ -76,12 +76,12 @@ const timed = async (label: string, args: string[]) => {
   await inspector?.post('Profiler.start');
   const cpuBefore = process.cpuUsage();
   const gitBefore = childCpuMs();
-  const serverBefore = fake.serverMs();
+  const serverBefore = fake.serverCpuMs();
   const started = performance.now();
   const code = await main(['sync', ...world.dirs, ...args], { out, err, log, env: { ...world.env, LYNQ_LOG_LEVEL: 'info' }, isTty: false });
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
-  const cpuMs = (cpu.user + cpu.system) / 1000 - (fake.serverMs() - serverBefore);
+  const cpuMs = (cpu.user + cpu.system) / 1000 - (fake.serverCpuMs() - serverBefore);
   const gitMs = childCpuMs() - gitBefore;
   if (inspector !== undefined) {
     const { profile } = await inspector.post('Profiler.stop');
