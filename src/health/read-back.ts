@@ -90,21 +90,19 @@ export type ClusterRead = {
   listRequests: number;
 };
 
-/** One hub's health: read (`readCluster`), then the phase rules per node. Reads only: the sinks write. */
-export async function readHubHealth(input: ReadBackInput): Promise<HubHealth> {
-  return judgeHubHealth(await readCluster(input), input);
-}
-
 /**
- * One hub's read: the nodes Git has, their last commits (one `git log` walk), one LIST
- * per engine kind and namespace (label `lynq.sh/hub=<hub>`, paginated), and with
- * `lynqNodes` the hub's LynqNodes. The LISTs the hub's settings let it know before Git is
- * read (`expected`, `lynqNodes`) start at once and run while git works; a kind or
- * namespace only the LynqNodes name is listed after.
+ * One hub's read (judged by `judgeHubHealth`; reads only, the sinks write): the nodes Git
+ * has, their last commits (one `git log` walk), one LIST per engine kind and namespace
+ * (label `lynq.sh/hub=<hub>`, paginated), and with `lynqNodes` the hub's LynqNodes. The
+ * LISTs the hub's settings let it know before Git is read (`expected`, `lynqNodes`) start
+ * at once and run while git works; a kind or namespace only the LynqNodes name is listed
+ * after.
  */
 export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly string[]; lists?: ClusterLists }): Promise<ClusterRead> {
   const started = performance.now();
   const ms = (): number => Math.round(performance.now() - started);
+  // When the read began: how old it is counts from before anything was listed.
+  const readAt = input.clock();
   const git = (args: readonly string[]) => input.repo.git(args);
   const listBefore = input.kube.requests.list;
   const lists = input.lists ?? startClusterLists(input.kube, input.hub, input.expected ?? [], input.lynqNodes);
@@ -147,7 +145,7 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
     observed,
     containing,
     lynqNodes: listing,
-    readAt: input.clock(),
+    readAt,
     listRequests: input.kube.requests.list - listBefore,
   };
 }
