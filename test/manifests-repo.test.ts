@@ -416,9 +416,9 @@ describe('storing files ahead of the commit (storeAhead)', () => {
     const cacheDir = await tempDir();
     const repo = await open(bare, cacheDir);
     await repo.fetch('main');
-    // More than one piece's worth (32 KiB), so it is sent now, not at the commit.
-    const files = Array.from({ length: 10 }, (_, i) => [`nodes/f${i}.yaml`, `${i}: ${'y'.repeat(8000)}\n`] as const);
-    await repo.storeAhead(files);
+    // More than a group's worth (256 KiB), so most is sent now, not at the commit; the rest when the run ends.
+    const files = Array.from({ length: 40 }, (_, i) => [`nodes/f${i}.yaml`, `${i}: ${'y'.repeat(8000)}\n`] as const);
+    for (let at = 0; at < files.length; at += 7) await repo.storeAhead(files.slice(at, at + 7));
     await repo.close();
     const clone = await cloneIn(cacheDir);
     for (const [file, content] of files) await git(clone, ['cat-file', '-e', gitBlobId(content)]).catch(() => assert.fail(`${file} was not stored`));

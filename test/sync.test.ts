@@ -10,6 +10,7 @@ import { createSyncDeps } from '../src/cli/wiring.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { silentLogger } from '../src/logger.ts';
+import { gitBlobId } from '../src/render/hash.ts';
 import { syncHub, type SyncDeps } from '../src/sync/sync-hub.ts';
 import { lynq } from './helpers/cli.ts';
 import { formYaml, hubYaml } from './helpers/config.ts';
@@ -347,14 +348,20 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     assert.deepEqual(first.storedAhead, written, 'every written file, node by node, as each was rendered');
     const tree = await readTree(remote.dir, 'main');
     assert.deepEqual([...tree.keys()].sort(), [...written].sort());
-    for (const node of first.plan.nodes) for (const [file, content] of node.writes) assert.equal(tree.get(file), content, file);
+    // Once stored, the plan keeps only the blob ids: git holds the contents.
+    for (const node of first.plan.nodes) for (const [file, content] of node.writes) assert.deepEqual(content, { blob: gitBlobId(tree.get(file)!) }, file);
+    for (const node of first.plan.nodes)
+      assert.ok(
+        node.node!.files.every((file) => file.content === undefined),
+        `${node.uid}: no file content kept`,
+      );
     await db.exec(`UPDATE customers SET replicas = '7' WHERE id = 'globex'`);
     const oneRow = await syncInProcess();
     const globex = oneRow.plan.nodes.find((node) => node.uid === 'globex')!;
     assert.deepEqual([oneRow.outcome, globex.status], ['published', 'updated']);
     assert.deepEqual(oneRow.storedAhead, [...globex.writes.keys()]);
     const afterChange = await readTree(remote.dir, 'main');
-    for (const [file, content] of globex.writes) assert.equal(afterChange.get(file), content, file);
+    for (const [file, content] of globex.writes) assert.deepEqual(content, { blob: gitBlobId(afterChange.get(file)!) }, file);
   });
 
   test('a sync renders only the nodes whose row, form or files changed; the LynqNode seal vouches for the rest', async () => {

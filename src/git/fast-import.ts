@@ -1,3 +1,4 @@
+import { blobIdOf, type FileContent } from '../plan/types.ts';
 import type { GitProcess, RunResult } from './git.ts';
 import type { StagingPlan } from './fast-import-staging.ts';
 import { inWideFolder, type WidePlan } from './wide-folders.ts';
@@ -7,7 +8,8 @@ export type Author = { name: string; email: string };
 export type CommitInput = {
   /** The commit the new one builds on; undefined for the first commit of a branch. */
   parent: string | undefined;
-  writes: ReadonlyMap<string, string>;
+  /** Path → content, or the id of a blob git already holds (stored ahead, or in the clone). */
+  writes: ReadonlyMap<string, FileContent>;
   deletes: readonly string[];
   message: string;
   author: Author;
@@ -26,25 +28,39 @@ const COMMIT_MS_PER_FILE = 1;
 const SEND_BYTES = 32 * 1024;
 
 /**
+ * Stored files wait until about this much has come, then go to git grouped by their place
+ * in the store() call that brought them (the n-th file of each node: the same kind of
+ * file). fast-import deltas each blob against the one before it only, so in node order
+ * (namespace, service, deployment, …) hardly any delta is found; grouped, most are: at
+ * 10,000 nodes 30% less git CPU for the blobs and a pack of 11 MB instead of 18 MB.
+ */
+const GROUP_BYTES = 256 * 1024;
+
+/**
  * One `git fast-import` run that ends in one commit. File contents can be stored before
  * the commit is known (store: while the sync still renders, so git compresses them on
- * the other core); the commit then names them by mark and stores only what is left.
- * Blobs come first, each with a mark, and the commit names them: fast-import's `inline`
- * form grows its memory a file at a time (2.6 s of system time for 70,000 files).
+ * the other core); the commit names every file by its blob id, and stores the contents it
+ * is given (fast-import skips a blob it already has). Nothing stored is kept here: the
+ * caller keeps the ids.
  */
 export class FastImport {
-  /** Path → what store() sent for it; the commit names the blob when the content is still the same. */
-  private readonly stored = new Map<string, { content: string; mark: number }>();
-  private marks = 0;
   /** Blob commands not yet sent: many small writes to a pipe cost more than git's work. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Stored contents not yet queued, by their place in their store() call (GROUP_BYTES says why). */
+  private grouped: string[][] = [];
+  private groupedBytes = 0;
 
   constructor(private readonly git: GitProcess) {}
 
-  /** Store these files' contents (path → content), sent in pieces; resolves when git is ready for more. */
+  /** Store these files' contents (path → content; one node's files per call), sent in pieces; resolves when git is ready for more. */
   store(files: Iterable<readonly [string, string]>): Promise<void> {
-    for (const [file, content] of files) this.stored.set(file, { content, mark: this.blob(content) });
+    let place = 0;
+    for (const [, content] of files) {
+      (this.grouped[place++] ??= []).push(content);
+      this.groupedBytes += content.length;
+    }
+    if (this.groupedBytes >= GROUP_BYTES) this.queueGrouped();
     if (this.pendingBytes < SEND_BYTES) return Promise.resolve();
     return this.git.write(this.takePending());
   }
@@ -55,55 +71,32 @@ export class FastImport {
    * that nothing keeps, so their trees exist), and end the run.
    */
   commit(input: CommitInput, ref: string, staging: StagingPlan, wide?: WidePlan): Promise<RunResult> {
-    const inWide = (file: string): boolean => inWideFolder(wide, file);
-    const marks = [...input.writes].filter(([file]) => !inWide(file)).map(([file, content]) => [file, this.markOf(file, content)] as const);
-    const trees: string[] = [];
-    for (const folder of wide?.rebuilt ?? []) {
-      for (const [name, file] of folder.files)
-        trees.push(`M 100644 ${'id' in file ? file.id : `:${this.markOf(`${folder.folder}/${name}`, file.content)}`} ${fastImportPath(`${folder.staging}/${name}`)}`);
-    }
-    for (const [file, content] of wide?.blobs ?? []) this.markOf(file, content);
-    const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
-    // Built and sent a piece at a time: at 100,000 nodes the commands alone are ~100 MB.
-    const out = new Pieces(this.pending);
+    this.queueGrouped();
+    for (const content of input.writes.values()) if (typeof content === 'string') this.blob(content);
+    const pending = this.pending;
     this.pending = [];
-    if (trees.length > 0) {
-      out.text(`commit ${ref}-trees\ncommitter ${who}\ndata 0\n`);
-      for (const line of trees) out.line(line);
-      out.text('\n');
-    }
-    const message = Buffer.from(input.message, 'utf8');
-    out.text(`commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`);
-    out.bytes(message);
-    out.text('\n');
-    if (input.parent !== undefined) out.line(`from ${input.parent}`);
-    for (const file of input.deletes) if (!inWide(file)) out.line(`D ${fastImportPath(file)}`);
-    for (const [folder, tree] of wide?.replaced ?? []) out.line(tree === undefined ? `D ${fastImportPath(folder)}` : `M 040000 ${tree} ${fastImportPath(folder)}`);
-    for (const [file, mark] of marks) out.line(`M 100644 :${mark} ${fastImportPath(staging.stagedPath.get(file) ?? file)}`);
-    for (const { staging: from, folder } of staging.folders) out.line(`R ${fastImportPath(from)} ${fastImportPath(folder)}`);
-    out.line('done');
-    return this.git.end(out.pieces(), input.writes.size * COMMIT_MS_PER_FILE);
+    return this.git.end(inPieces(pending, commitCommands(input, ref, staging, wide)), input.writes.size * COMMIT_MS_PER_FILE);
   }
 
-  /** The mark of a blob with this content: the one stored ahead for this path when the content is the same, else a new one. */
-  private markOf(file: string, content: string): number {
-    const stored = this.stored.get(file);
-    return stored?.content === content ? stored.mark : this.blob(content);
-  }
-
-  /** End a run that made no commit: what was stored stays as unreferenced objects, which git gc prunes. */
+  /** End a run that made no commit: what was stored stays as unreferenced objects (the sync may name them by id still), which git gc prunes. */
   async abandon(): Promise<void> {
+    this.queueGrouped();
+    const pending = this.pending;
     this.pending = [];
-    await this.git.end(['done\n']).catch(() => undefined);
+    await this.git.end(inPieces(pending, ['done\n'])).catch(() => undefined);
   }
 
-  /** Queue a blob command for `content`; its mark. */
-  private blob(content: string): number {
-    const mark = ++this.marks;
+  private queueGrouped(): void {
+    for (const group of this.grouped) for (const content of group ?? []) this.blob(content);
+    this.grouped = [];
+    this.groupedBytes = 0;
+  }
+
+  /** Queue a blob command for `content` (no mark: the commit names it by id). */
+  private blob(content: string): void {
     const bytes = Buffer.from(content, 'utf8');
-    this.pending.push(Buffer.from(`blob\nmark :${mark}\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
+    this.pending.push(Buffer.from(`blob\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
     this.pendingBytes += bytes.length;
-    return mark;
   }
 
   private takePending(): Buffer {
@@ -114,53 +107,59 @@ export class FastImport {
   }
 }
 
+/** The commit's commands, made as git reads them: at 100,000 nodes they are ~100 MB. */
+function* commitCommands(input: CommitInput, ref: string, staging: StagingPlan, wide: WidePlan | undefined): Generator<string | Buffer> {
+  const inWide = (file: string): boolean => inWideFolder(wide, file);
+  const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
+  if (wide !== undefined && wide.rebuilt.length > 0) {
+    yield `commit ${ref}-trees\ncommitter ${who}\ndata 0\n`;
+    for (const folder of wide.rebuilt) for (const [name, id] of folder.files) yield `M 100644 ${id} ${fastImportPath(`${folder.staging}/${name}`)}\n`;
+    yield '\n';
+  }
+  const message = Buffer.from(input.message, 'utf8');
+  yield `commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`;
+  yield message;
+  yield '\n';
+  if (input.parent !== undefined) yield `from ${input.parent}\n`;
+  for (const file of input.deletes) if (!inWide(file)) yield `D ${fastImportPath(file)}\n`;
+  for (const [folder, tree] of wide?.replaced ?? []) yield tree === undefined ? `D ${fastImportPath(folder)}\n` : `M 040000 ${tree} ${fastImportPath(folder)}\n`;
+  for (const [file, content] of input.writes) if (!inWide(file)) yield `M 100644 ${blobIdOf(content)} ${fastImportPath(staging.stagedPath.get(file) ?? file)}\n`;
+  for (const { staging: from, folder } of staging.folders) yield `R ${fastImportPath(from)} ${fastImportPath(folder)}\n`;
+  yield 'done\n';
+}
+
 /** Input for git in pieces of about SEND_BYTES: few writes to the pipe, and never the whole stream in one buffer. */
-class Pieces {
-  private readonly done: Buffer[] = [];
-  private current: Buffer[] = [];
-  private size = 0;
-  private lines: string[] = [];
-
-  constructor(start: readonly Buffer[]) {
-    for (const chunk of start) this.bytes(chunk);
+function* inPieces(start: readonly Buffer[], rest: Iterable<string | Buffer>): Generator<Buffer> {
+  let current: Buffer[] = [];
+  let size = 0;
+  let text = '';
+  const cut = function* (): Generator<Buffer> {
+    if (text !== '') {
+      current.push(Buffer.from(text, 'utf8'));
+      text = '';
+    }
+    if (current.length > 0) yield current.length === 1 ? current[0]! : Buffer.concat(current);
+    current = [];
+    size = 0;
+  };
+  for (const chunk of start) {
+    current.push(chunk);
+    size += chunk.length;
+    if (size >= SEND_BYTES) yield* cut();
   }
-
-  line(text: string): void {
-    this.lines.push(text);
-    if (this.lines.length >= 1024) this.flushLines();
+  for (const chunk of rest) {
+    if (typeof chunk === 'string') {
+      text += chunk;
+      size += chunk.length;
+    } else {
+      if (text !== '') current.push(Buffer.from(text, 'utf8'));
+      text = '';
+      current.push(chunk);
+      size += chunk.length;
+    }
+    if (size >= SEND_BYTES) yield* cut();
   }
-
-  text(text: string): void {
-    this.bytes(Buffer.from(text, 'utf8'));
-  }
-
-  bytes(chunk: Buffer): void {
-    this.flushLines();
-    this.current.push(chunk);
-    this.size += chunk.length;
-    if (this.size >= SEND_BYTES) this.cut();
-  }
-
-  /** The pieces, in order (end() writes them one by one, waiting when git is behind). */
-  *pieces(): Generator<Buffer> {
-    this.flushLines();
-    this.cut();
-    yield* this.done.splice(0);
-  }
-
-  private flushLines(): void {
-    if (this.lines.length === 0) return;
-    const text = `${this.lines.join('\n')}\n`;
-    this.lines = [];
-    this.bytes(Buffer.from(text, 'utf8'));
-  }
-
-  private cut(): void {
-    if (this.current.length === 0) return;
-    this.done.push(this.current.length === 1 ? this.current[0]! : Buffer.concat(this.current));
-    this.current = [];
-    this.size = 0;
-  }
+  yield* cut();
 }
 
 /** Paths are checked before they get here; quote anyway if one ever needs it. */

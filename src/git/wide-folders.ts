@@ -1,4 +1,5 @@
-import { gitBlobId, gitTreeId } from '../render/hash.ts';
+import { blobIdOf, type FileContent } from '../plan/types.ts';
+import { gitTreeId } from '../render/hash.ts';
 import { ancestors, STAGING_ROOT } from './fast-import-staging.ts';
 
 /**
@@ -18,16 +19,14 @@ export const WIDE_AT = 500;
 /** One entry of a folder, as `git ls-tree` and `git mktree` write it. */
 export type TreeEntry = { mode: string; type: string; id: string };
 
-/** A changed child folder of a wide folder: every file it will hold, by content (new) or blob id (kept). */
-export type RebuiltFolder = { folder: string; staging: string; files: Array<readonly [string, { content: string } | { id: string }]> };
+/** A changed child folder of a wide folder: every file it will hold (name → blob id). */
+export type RebuiltFolder = { folder: string; staging: string; files: Array<readonly [string, string]> };
 
 export type WidePlan = {
   /** Wide folder → its new tree id (undefined: the folder is removed). */
   replaced: Map<string, string | undefined>;
   /** Child folders to write apart, so their trees exist. */
   rebuilt: RebuiltFolder[];
-  /** Files that are direct children of a wide folder (path → content): their blobs must be stored. */
-  blobs: Array<readonly [string, string]>;
   /** Every tree id the replaced folders name that fast-import must write (checked after the commit). */
   expectedTrees: string[];
 };
@@ -71,14 +70,14 @@ export async function planWideFolders(
   git: WideGit,
   parent: string | undefined,
   folders: readonly string[],
-  writes: ReadonlyMap<string, string>,
+  writes: ReadonlyMap<string, FileContent>,
   deletes: readonly string[],
 ): Promise<WidePlan | undefined> {
-  const plan: WidePlan = { replaced: new Map(), rebuilt: [], blobs: [], expectedTrees: [] };
+  const plan: WidePlan = { replaced: new Map(), rebuilt: [], expectedTrees: [] };
   for (const wide of folders) {
     const prefix = `${wide}/`;
     // The changes under this folder, by child: a change to the child itself, or to paths inside it.
-    const changes = new Map<string, { self?: { content: string } | 'deleted'; writes: Map<string, string>; deletes: Set<string> }>();
+    const changes = new Map<string, { self?: { id: string } | 'deleted'; writes: Map<string, string>; deletes: Set<string> }>();
     const changeOf = (child: string) => {
       let change = changes.get(child);
       if (change === undefined) changes.set(child, (change = { writes: new Map(), deletes: new Set() }));
@@ -87,8 +86,8 @@ export async function planWideFolders(
     for (const [path, content] of writes) {
       if (!path.startsWith(prefix)) continue;
       const [child, rest] = split(path.slice(prefix.length));
-      if (rest === undefined) changeOf(child).self = { content };
-      else changeOf(child).writes.set(rest, content);
+      if (rest === undefined) changeOf(child).self = { id: blobIdOf(content) };
+      else changeOf(child).writes.set(rest, blobIdOf(content));
     }
     for (const path of deletes) {
       if (!path.startsWith(prefix)) continue;
@@ -120,21 +119,18 @@ export async function planWideFolders(
         // A file directly in the wide folder (a node's apps file), or a child removed whole.
         if (change.writes.size > 0 || change.deletes.size > 0) return undefined;
         if (change.self === 'deleted') entries.delete(child);
-        else {
-          plan.blobs.push([`${prefix}${child}`, change.self.content]);
-          entries.set(child, { mode: '100644', type: 'blob', id: gitBlobId(change.self.content) });
-        }
+        else entries.set(child, { mode: '100644', type: 'blob', id: change.self.id });
         continue;
       }
       if (existing !== undefined && existing.type !== 'tree') return undefined;
-      const folderFiles = new Map<string, { content: string } | { id: string }>();
-      for (const [rest, id] of kept.get(child) ?? []) if (!change.deletes.has(rest)) folderFiles.set(rest, { id });
-      for (const [rest, content] of change.writes) folderFiles.set(rest, { content });
+      const folderFiles = new Map<string, string>();
+      for (const [rest, id] of kept.get(child) ?? []) if (!change.deletes.has(rest)) folderFiles.set(rest, id);
+      for (const [rest, id] of change.writes) folderFiles.set(rest, id);
       if (folderFiles.size === 0) {
         entries.delete(child);
         continue;
       }
-      const tree = gitTreeId([...folderFiles].map(([rest, file]) => [rest, 'id' in file ? file.id : gitBlobId(file.content)] as const));
+      const tree = gitTreeId(folderFiles);
       const index = plan.rebuilt.length;
       plan.rebuilt.push({ folder: `${prefix}${child}`, staging: `${STAGING_ROOT}/t/${Math.floor(index / 4096)}/${Math.floor(index / 64) % 64}/${index % 64}`, files: [...folderFiles] });
       plan.expectedTrees.push(tree);

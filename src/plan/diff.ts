@@ -2,14 +2,14 @@ import type { Hub } from '../config/load.ts';
 import { InternalError } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import { compareStrings } from '../render/canonical-yaml.ts';
-import { KUSTOMIZATION_FILE, LYNQNODE_FILE, type RenderedNode } from '../render/node.ts';
+import { KUSTOMIZATION_FILE, LYNQNODE_FILE } from '../render/node.ts';
 import { gitTreeId } from '../render/hash.ts';
 import { sealedInputHash, type NodeOutput } from '../render/output-seal.ts';
 import { parseAppPath, parseNodePath } from '../render/paths.ts';
 import { readPreviousNode, readRecordedInputs, type PreviousNode } from './previous-node.ts';
 import { isFailure, type NodeFacts, type NodeFailure, type NodeInput, type PreparedHub } from './render-hub.ts';
 import { VerifiedOutputs } from './verified-outputs.ts';
-import type { BlobReader, ChangeCause, NodeChange, Plan, TreeListing } from './types.ts';
+import type { BlobReader, ChangeCause, FileContent, KeptNode, NodeChange, Plan, TreeListing } from './types.ts';
 
 export type DiffOptions = {
   hub: Hub;
@@ -30,7 +30,7 @@ export type DiffOptions = {
    * Told each changed node's files (path → content) as soon as it is rendered, so the commit's files
    * are stored while the rest renders (ManifestsRepo.storeAhead); awaited, for backpressure.
    */
-  storeAhead?: (files: ReadonlyMap<string, string>) => Promise<void>;
+  storeAhead?: (files: Iterable<readonly [string, string]>) => Promise<void>;
   /**
    * Asked, before rendering, of each node whose change can be told from its LynqNode alone (a
    * new row, or an input the LynqNode recorded differently), with that change as the render
@@ -128,7 +128,10 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
     rendered++;
     const change = renderNow(input, previous, before);
     nodes.push(change);
-    if (options.storeAhead !== undefined && change.writes.size > 0) await options.storeAhead(change.writes);
+    if (options.storeAhead !== undefined && change.writes.size > 0) {
+      await options.storeAhead(textsOf(change.writes));
+      keepStored(change, previous, (held) => prepared.keep(input, held));
+    }
   }
 
   for (const failure of prepared.failures) nodes.push(failed(hub.name, failure));
@@ -228,9 +231,36 @@ function once<T>(make: () => T): () => T {
   return () => (made ??= { value: make() }).value;
 }
 
+/** The writes whose content is at hand (path → content). */
+function* textsOf(writes: ReadonlyMap<string, FileContent>): Generator<readonly [string, string]> {
+  for (const [path, content] of writes) if (typeof content === 'string') yield [path, content];
+}
+
+/**
+ * Once a changed node's files are stored ahead, git holds every blob of it that matters:
+ * those just stored, and those Git had already. The change and the render memo keep only
+ * their ids from then on (the commit names them by id; a diff text reads them back): a
+ * first sync of 100,000 nodes held every file's text until the commit, 2 GiB at its peak.
+ */
+function keepStored(change: NodeChange, previous: ExistingNode | undefined, keep: (held: (blob: string) => boolean) => KeptNode): void {
+  const node = change.node!;
+  const blobs = new Map<string, string>(node.files.map((file) => [`${node.dir}/${file.name}`, file.blob]));
+  if (node.appFile !== undefined) blobs.set(node.appFile.path, node.appFile.blob);
+  const held = new Set(previous?.files.values());
+  if (previous?.app !== undefined) held.add(previous.app.blob);
+  const stored = new Map<string, FileContent>();
+  for (const path of change.writes.keys()) {
+    const blob = blobs.get(path)!;
+    held.add(blob);
+    stored.set(path, { blob });
+  }
+  change.writes = stored;
+  change.node = keep((blob) => held.has(blob));
+}
+
 /** One rendered node against what Git has for it. */
-function compareNode(hub: string, node: RenderedNode, previous: ExistingNode | undefined, before: PreviousNode | undefined): NodeChange {
-  const writes = new Map<string, string>();
+function compareNode(hub: string, node: KeptNode, previous: ExistingNode | undefined, before: PreviousNode | undefined): NodeChange {
+  const writes = new Map<string, FileContent>();
   const deletes: string[] = [];
   const changedFiles: string[] = [];
   const conflicts: string[] = [];
@@ -253,7 +283,7 @@ function compareNode(hub: string, node: RenderedNode, previous: ExistingNode | u
         forced.push(`${file.name} edited in Git, overwritten (conflictPolicy Force)`);
       }
     }
-    writes.set(`${node.dir}/${file.name}`, file.content);
+    writes.set(`${node.dir}/${file.name}`, file.content ?? { blob: file.blob });
     changedFiles.push(file.name);
   }
   const wanted = new Set(node.files.map((file) => file.name));
@@ -262,7 +292,7 @@ function compareNode(hub: string, node: RenderedNode, previous: ExistingNode | u
     deletes.push(`${node.dir}/${name}`);
     changedFiles.push(name);
   }
-  if (node.appFile !== undefined && node.appFile.blob !== previous?.app?.blob) writes.set(node.appFile.path, node.appFile.content);
+  if (node.appFile !== undefined && node.appFile.blob !== previous?.app?.blob) writes.set(node.appFile.path, node.appFile.content ?? { blob: node.appFile.blob });
   const engineRemoved = node.appFile === undefined && previous?.app !== undefined;
   if (engineRemoved) deletes.push(previous.app!.path);
 

@@ -1,6 +1,6 @@
 import type { Form, Hub } from '../config/load.ts';
 import { writtenAs } from '../config/lynq-syntax.ts';
-import { isLynqError, messageOf } from '../errors.ts';
+import { InternalError, isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { RenderedNode } from '../render/node.ts';
 import type { ResolvedGitops } from '../gitops/types.ts';
@@ -8,6 +8,7 @@ import { columnHashes, formHash, nodeInputHash, renderNode, rowHashOf, type Inpu
 import { uidProblem } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
+import type { KeptNode } from './types.ts';
 
 export type NodeFailure = { form: string; uid: string; error: string };
 
@@ -34,7 +35,14 @@ export type PreparedHub = {
    */
   unidentified: number[];
   /** Render one of `inputs`; a node that cannot be rendered is a failure. Memoised: a re-planned attempt renders nothing twice. */
-  render: (input: NodeInput) => RenderedNode | NodeFailure;
+  render: (input: NodeInput) => KeptNode | NodeFailure;
+  /** Render one of `inputs` afresh, every content at hand (`lynq render`); what `render` memoises. */
+  renderNew: (input: NodeInput) => RenderedNode | NodeFailure;
+  /**
+   * Drop from the memo the contents of the files of a rendered input whose blobs git holds
+   * (`held`): they are named by blob id from then on. The node as kept.
+   */
+  keep: (input: NodeInput, held: (blob: string) => boolean) => KeptNode;
   /** What one of `inputs` would be rendered from, as its LynqNode records it, without rendering it (to tell a change before rendering). */
   facts: (input: NodeInput) => NodeFacts;
 };
@@ -50,7 +58,7 @@ export type PrepareOptions = {
    * a push race): a node whose input hash is the same is not rendered again. Keyed by form,
    * uid and input hash; rendering is a pure function of those.
    */
-  memo?: Map<string, RenderedNode | NodeFailure>;
+  memo?: Map<string, KeptNode | NodeFailure>;
 };
 
 /**
@@ -112,21 +120,30 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
     }
   }
 
-  const done = options.memo ?? new Map<string, RenderedNode | NodeFailure>();
-  const render = (input: NodeInput): RenderedNode | NodeFailure => {
-    const key = `${input.form}/${input.uid}/${input.inputHash}`;
-    let result = done.get(key);
-    if (result === undefined) {
-      const { context, row, hashes } = sources.get(input)!;
-      try {
-        result = renderNode(context, row, hashes);
-      } catch (error) {
-        if (!isLynqError(error)) throw error;
-        result = { form: input.form, uid: input.uid, error: messageOf(error) + writtenAs(context.form.spec, error.where) };
-      }
-      done.set(key, result);
+  const done = options.memo ?? new Map<string, KeptNode | NodeFailure>();
+  const memoKey = (input: NodeInput): string => `${input.form}/${input.uid}/${input.inputHash}`;
+  const renderNew = (input: NodeInput): RenderedNode | NodeFailure => {
+    const { context, row, hashes } = sources.get(input)!;
+    try {
+      return renderNode(context, row, hashes);
+    } catch (error) {
+      if (!isLynqError(error)) throw error;
+      return { form: input.form, uid: input.uid, error: messageOf(error) + writtenAs(context.form.spec, error.where) };
     }
+  };
+  const render = (input: NodeInput): KeptNode | NodeFailure => {
+    const key = memoKey(input);
+    let result = done.get(key);
+    if (result === undefined) done.set(key, (result = renderNew(input)));
     return result;
+  };
+  const keep = (input: NodeInput, held: (blob: string) => boolean): KeptNode => {
+    const node = render(input);
+    if (isFailure(node)) throw new InternalError(`hub ${hub.name}: node ${input.form}/${input.uid} failed to render, so it has no files to keep`, { hub: hub.name, form: input.form, uid: input.uid });
+    const appFile = node.appFile !== undefined && held(node.appFile.blob) ? { ...node.appFile, content: undefined } : node.appFile;
+    const kept: KeptNode = { ...node, files: node.files.map((file) => (held(file.blob) ? { ...file, content: undefined } : file)), appFile };
+    done.set(memoKey(input), kept);
+    return kept;
   };
   const facts = (input: NodeInput): NodeFacts => {
     const { context, row, hashes } = sources.get(input)!;
@@ -141,7 +158,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       engine: gitops.engine,
     };
   };
-  return { inputs, failures, inactive, unidentified, render, facts };
+  return { inputs, failures, inactive, unidentified, render, renderNew, keep, facts };
 }
 
 /** Render every node of the hub now (`lynq render`, tests); a sync renders only what it must. */
@@ -150,14 +167,14 @@ export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRo
   const nodes: RenderedNode[] = [];
   const failures = [...prepared.failures];
   for (const input of prepared.inputs) {
-    const result = prepared.render(input);
+    const result = prepared.renderNew(input);
     if (isFailure(result)) failures.push(result);
     else nodes.push(result);
   }
   return { nodes, failures, inactive: prepared.inactive };
 }
 
-export function isFailure(result: RenderedNode | NodeFailure): result is NodeFailure {
+export function isFailure<T extends object>(result: T | NodeFailure): result is NodeFailure {
   return 'error' in result;
 }
 

@@ -275,7 +275,7 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
     for (const [path, id] of listing) existing.set(path, id);
     return listing;
   };
-  const storeAhead = deps.storeAhead === true ? (files: ReadonlyMap<string, string>) => repo.storeAhead(files) : undefined;
+  const storeAhead = deps.storeAhead === true ? (files: Iterable<readonly [string, string]>) => repo.storeAhead(files) : undefined;
   const diff = await diffHub({
     hub,
     root: input.root,
