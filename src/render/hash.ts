@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { compareStrings, isPlainObject } from './canonical-yaml.ts';
 
 /** JSON with sorted keys: the same value always hashes the same. */
@@ -37,6 +37,8 @@ function sortedKeys(keys: readonly string[]): string[] {
   return lastSorted;
 }
 
+// One-shot hashing (crypto.hash): a node takes some twenty hashes of small texts, and making a
+// Hash object for each cost about as much as the hashing (10,000 nodes: ~1.3 s of ~7 s of rendering).
 export function sha256(text: string): string {
   return hash('sha256', text, 'hex');
 }
@@ -44,12 +46,8 @@ export function sha256(text: string): string {
 /** The id git gives a file with this content; lets us compare with a tree without writing. */
 export function gitBlobId(content: string | Buffer): string {
   // Hashing the string directly saves copying every rendered file into a Buffer first.
-  if (typeof content === 'string')
-    return createHash('sha1')
-      .update(`blob ${Buffer.byteLength(content, 'utf8')}\0`)
-      .update(content, 'utf8')
-      .digest('hex');
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+  if (typeof content === 'string') return hash('sha1', `blob ${Buffer.byteLength(content, 'utf8')}\0${content}`, 'hex');
+  return hash('sha1', Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]), 'hex');
 }
 
 type Folder = Map<string, string | Folder>;
@@ -95,5 +93,5 @@ function treeId(folder: Folder): string {
   }
   // A repository in SHA-256 object format has 64-digit ids: hash the tree the same way.
   const algorithm = entries[0]?.id.length === 64 ? 'sha256' : 'sha1';
-  return createHash(algorithm).update(object).digest('hex');
+  return hash(algorithm, object, 'hex');
 }
