@@ -312,7 +312,7 @@ class CachedRepo implements ManifestsRepo {
 
   /** The wide folders this commit writes whole (wide-folders.ts), or undefined when there are none or they cannot be. */
   private async widePlan(input: CommitInput): Promise<WidePlan | undefined> {
-    const folders = wideFolders([...input.writes.keys(), ...input.deletes]);
+    const folders = wideFolders(changedPaths(input));
     if (folders.length === 0) return undefined;
     const git: WideGit = {
       lsTree: (commit, recursive, prefixes) => this.lsTree(commit, recursive ? ['-r'] : [], prefixes),
@@ -446,6 +446,12 @@ class CachedRepo implements ManifestsRepo {
   private text(args: readonly string[]) {
     return gitText(this.dir, args, this.options);
   }
+}
+
+/** Every path a commit writes or removes, without copying them into one array (a first sync of 100,000 nodes writes 700,000). */
+function* changedPaths(input: CommitInput): Generator<string> {
+  yield* input.writes.keys();
+  yield* input.deletes;
 }
 
 /** A raw commit object: headers up to the first empty line, then the message. */

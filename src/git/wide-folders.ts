@@ -1,6 +1,6 @@
 import { blobIdOf, type FileContent } from '../plan/types.ts';
 import { gitTreeId } from '../render/hash.ts';
-import { ancestors, STAGING_ROOT } from './fast-import-staging.ts';
+import { STAGING_ROOT } from './fast-import-staging.ts';
 
 /**
  * Wide folders, built whole. fast-import finds an entry of a folder by scanning the
@@ -42,24 +42,47 @@ export type WideGit = {
 /** Whether `path` lies inside one of the folders the plan replaces whole (the commit writes it there, not entry by entry). */
 export function inWideFolder(plan: WidePlan | undefined, path: string): boolean {
   if (plan === undefined) return false;
-  for (const folder of plan.replaced.keys()) if (path.startsWith(`${folder}/`)) return true;
+  for (const folder of plan.replaced.keys()) if (path.length > folder.length && path.charCodeAt(folder.length) === SLASH && path.startsWith(folder)) return true;
   return false;
 }
 
-/** Folders with at least WIDE_AT changed children (files or folders), none inside another (the deepest win). */
-export function wideFolders(paths: readonly string[]): string[] {
-  const children = new Map<string, Set<string>>();
+const SLASH = 0x2f;
+
+/**
+ * Folders with at least WIDE_AT changed children (files or folders), none inside another
+ * (the deepest win). Children are counted as runs: a sync gives a node's files together, so
+ * a child seen right after itself is not counted again (and a path's folders are sliced
+ * only where they differ from the path before: a first sync of 100,000 nodes gives 700,000
+ * paths). A child that comes back later is counted again; at worst a folder is then
+ * written whole when it need not be, which gives the same tree.
+ */
+export function wideFolders(paths: Iterable<string>): string[] {
+  const runs = new Map<string, { count: number; last: string }>();
+  let before: Array<{ folder: string; run: { count: number; last: string } }> = [];
   for (const path of paths) {
-    for (const folder of ancestors(path)) {
-      const child = path.slice(folder.length + 1).split('/')[0]!;
-      let set = children.get(folder);
-      if (set === undefined) children.set(folder, (set = new Set()));
-      set.add(child);
+    const here: typeof before = [];
+    for (let at = path.indexOf('/'), depth = 0; at >= 0; depth++) {
+      const next = path.indexOf('/', at + 1);
+      const same = before[depth];
+      const folder = same !== undefined && same.folder.length === at && path.startsWith(same.folder) ? same.folder : path.slice(0, at);
+      let run = same?.folder === folder ? same.run : runs.get(folder);
+      if (run === undefined) runs.set(folder, (run = { count: 0, last: '' }));
+      const end = next < 0 ? path.length : next;
+      if (run.last.length !== end - at - 1 || !path.startsWith(run.last, at + 1) || run.count === 0) {
+        run.count++;
+        run.last = path.slice(at + 1, end);
+      }
+      here.push({ folder, run });
+      at = next;
     }
+    before = here;
   }
-  const wide = [...children].filter(([folder, set]) => set.size >= WIDE_AT && !folder.startsWith(STAGING_ROOT)).map(([folder]) => folder);
+  const wide = [...runs].filter(([folder, run]) => run.count >= WIDE_AT && !folder.startsWith(STAGING_ROOT)).map(([folder]) => folder);
   return wide.filter((folder) => !wide.some((other) => other !== folder && other.startsWith(`${folder}/`)));
 }
+
+/** What a commit changes under one child of a wide folder: the child itself (a file, or removed whole), or files inside it (relative path → blob id). */
+type ChildChange = { self?: { id: string } | 'deleted'; writes: Array<readonly [string, string]>; deletes?: Set<string> };
 
 /**
  * Plan the wide folders' new trees from the parent's, or undefined when one cannot be
@@ -74,26 +97,41 @@ export async function planWideFolders(
   deletes: readonly string[],
 ): Promise<WidePlan | undefined> {
   const plan: WidePlan = { replaced: new Map(), rebuilt: [], expectedTrees: [] };
+  // A node's file names repeat in every node folder: one string each, not one per file.
+  const names = new Map<string, string>();
+  const named = (name: string): string => {
+    const known = names.get(name);
+    if (known !== undefined) return known;
+    names.set(name, name);
+    return name;
+  };
   for (const wide of folders) {
     const prefix = `${wide}/`;
-    // The changes under this folder, by child: a change to the child itself, or to paths inside it.
-    const changes = new Map<string, { self?: { id: string } | 'deleted'; writes: Map<string, string>; deletes: Set<string> }>();
-    const changeOf = (child: string) => {
-      let change = changes.get(child);
-      if (change === undefined) changes.set(child, (change = { writes: new Map(), deletes: new Set() }));
-      return change;
+    // The changes under this folder, by child; the child of the path before is found without slicing.
+    const changes = new Map<string, ChildChange>();
+    let last: { child: string; change: ChildChange } | undefined;
+    const changeOf = (path: string): [ChildChange, string | undefined] => {
+      const at = path.indexOf('/', prefix.length);
+      const end = at < 0 ? path.length : at;
+      if (last === undefined || last.child.length !== end - prefix.length || !path.startsWith(last.child, prefix.length)) {
+        const child = path.slice(prefix.length, end);
+        let change = changes.get(child);
+        if (change === undefined) changes.set(child, (change = { writes: [] }));
+        last = { child, change };
+      }
+      return [last.change, at < 0 ? undefined : named(path.slice(at + 1))];
     };
     for (const [path, content] of writes) {
       if (!path.startsWith(prefix)) continue;
-      const [child, rest] = split(path.slice(prefix.length));
-      if (rest === undefined) changeOf(child).self = { id: blobIdOf(content) };
-      else changeOf(child).writes.set(rest, blobIdOf(content));
+      const [change, rest] = changeOf(path);
+      if (rest === undefined) change.self = { id: blobIdOf(content) };
+      else change.writes.push([rest, blobIdOf(content)]);
     }
     for (const path of deletes) {
       if (!path.startsWith(prefix)) continue;
-      const [child, rest] = split(path.slice(prefix.length));
-      if (rest === undefined) changeOf(child).self = 'deleted';
-      else changeOf(child).deletes.add(rest);
+      const [change, rest] = changeOf(path);
+      if (rest === undefined) change.self = 'deleted';
+      else (change.deletes ??= new Set()).add(rest);
     }
     const top = parent === undefined ? new Map<string, TreeEntry>() : await git.lsTree(parent, false, [prefix]);
     const entries = new Map([...top].map(([path, entry]) => [path.slice(prefix.length), entry]));
@@ -117,22 +155,28 @@ export async function planWideFolders(
       if (existing !== undefined && existing.type !== 'tree' && !(existing.type === 'blob' && existing.mode === '100644')) return undefined;
       if (change.self !== undefined) {
         // A file directly in the wide folder (a node's apps file), or a child removed whole.
-        if (change.writes.size > 0 || change.deletes.size > 0) return undefined;
+        if (change.writes.length > 0 || change.deletes !== undefined) return undefined;
         if (change.self === 'deleted') entries.delete(child);
         else entries.set(child, { mode: '100644', type: 'blob', id: change.self.id });
         continue;
       }
       if (existing !== undefined && existing.type !== 'tree') return undefined;
-      const folderFiles = new Map<string, string>();
-      for (const [rest, id] of kept.get(child) ?? []) if (!change.deletes.has(rest)) folderFiles.set(rest, id);
-      for (const [rest, id] of change.writes) folderFiles.set(rest, id);
-      if (folderFiles.size === 0) {
+      const before = kept.get(child);
+      // A new folder (the most: a first sync) is exactly its writes; else Git's files, changed.
+      let folderFiles: Array<readonly [string, string]> = change.writes;
+      if (before !== undefined || change.deletes !== undefined) {
+        const merged = new Map<string, string>();
+        for (const [rest, id] of before ?? []) if (change.deletes?.has(rest) !== true) merged.set(rest, id);
+        for (const [rest, id] of change.writes) merged.set(rest, id);
+        folderFiles = [...merged];
+      }
+      if (folderFiles.length === 0) {
         entries.delete(child);
         continue;
       }
       const tree = gitTreeId(folderFiles);
       const index = plan.rebuilt.length;
-      plan.rebuilt.push({ folder: `${prefix}${child}`, staging: `${STAGING_ROOT}/t/${Math.floor(index / 4096)}/${Math.floor(index / 64) % 64}/${index % 64}`, files: [...folderFiles] });
+      plan.rebuilt.push({ folder: `${prefix}${child}`, staging: `${STAGING_ROOT}/t/${Math.floor(index / 4096)}/${Math.floor(index / 64) % 64}/${index % 64}`, files: folderFiles });
       plan.expectedTrees.push(tree);
       entries.set(child, { mode: '040000', type: 'tree', id: tree });
     }
