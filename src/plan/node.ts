@@ -89,7 +89,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
     const manifest = renderResource(context, resource, vars, lynqLabels, { ...where, resource: resource.id });
     const metadata = manifest.metadata as Record<string, unknown>;
     addPolicyAnnotations(metadata, resource);
-    const file = `${resource.id}.yaml`;
+    const file = fileOf(resource);
     const written = nodeFile(file, toCanonicalYaml(manifest));
     files.push(written);
     resources.push({
@@ -185,6 +185,14 @@ export function rowHashOf(row: HubRow): string {
  */
 export function nodeInputHash(context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>, gitops: Pick<ResolvedGitops, 'hash'>, row: HubRow, rowHash = rowHashOf(row)): InputHashes {
   return { rowHash, inputHash: sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`) };
+}
+
+/** A resource's file name, one string per form resource: every node keeps it (its files and resources), 100,000 nodes five each. */
+const fileNames = new WeakMap<FormResource, string>();
+function fileOf(resource: FormResource): string {
+  let name = fileNames.get(resource);
+  if (name === undefined) fileNames.set(resource, (name = `${resource.id}.yaml`));
+  return name;
 }
 
 function nodeFile(name: string, content: string): NodeFile {
