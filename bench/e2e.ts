@@ -71,12 +71,13 @@ async function timedProcess(command: string[], options: { env: NodeJS.ProcessEnv
   const ms = performance.now() - started;
   const rssKiB = Number((await readFile(timeFile, 'utf8')).trim().split('\n').at(-1));
   await rm(timeFile, { force: true });
+  if (process.env.BENCH_LOG_LEVEL) process.stderr.write(stderr.slice(-5000));
   if (code !== 0) fail(`${options.what}: exited ${code}:\n${stderr.slice(-3000)}`);
   return { ms, rssMiB: rssKiB / 1024 };
 }
 
 function syncEnv(cacheDir: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_CACHE_DIR: cacheDir, LYNQ_LOG_LEVEL: 'warn' };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_CACHE_DIR: cacheDir, LYNQ_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
 }
 
 type Ctx = { size: number; db: DbTarget; schema: string; dir: string };
