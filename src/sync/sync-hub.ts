@@ -108,8 +108,8 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
     for (let attempt = 1; attempt <= maxPushAttempts; attempt++) {
       const again = attempt === 1 ? '' : ` (attempt ${attempt})`;
       phase((step = 'read-rows'), `reading rows${again}`);
-      // What Git has does not depend on the rows: it is asked for while they are read and
-      // prepared, and the git processes' waits overlap the rows' parsing and hashing.
+      // What Git has does not depend on the rows: the clone is opened and the remote head
+      // asked for while they are read (its git processes start as the database answers).
       const gitSide = readGitSide(hub, root, async () => (repo ??= await deps.openRepo(hub)));
       pendingGit = gitSide.catch(() => undefined);
       const rows = await deps.readRows(hub, deps.signal);
