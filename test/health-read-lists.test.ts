@@ -8,8 +8,8 @@ import { readBackHub } from '../src/health/run.ts';
 import { openKubeClient } from '../src/kube/client.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
 import { captureStream } from './helpers/files.ts';
-import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
-import { startKubeFake, type KubeFake } from './helpers/kube-fake.ts';
+import { healthyArgoWorld, type HealthWorld } from './helpers/health-world.ts';
+import type { KubeFake } from './helpers/kube-fake.ts';
 
 const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 
@@ -23,22 +23,10 @@ describe('the read-back lists the namespaces the settings tell and those the Lyn
   let fake: KubeFake;
 
   before(async () => {
-    world = await makeHealthWorld({
-      hub: 'shop',
-      gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
-      form: FORM,
-      rows: [
-        ['t00', 'gold'],
-        ['t01', 'gold'],
-      ],
-    });
-    assert.equal((await world.sync()).code, 0);
-    fake = await startKubeFake();
-    await world.writeKubeconfig(fake.kubeconfig());
-    const nodes = await world.lynqNodes();
-    putLynqNodes(fake, nodes);
-    const head = await world.head();
-    for (const node of nodes) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
+    ({ world, fake } = await healthyArgoWorld(FORM, [
+      ['t00', 'gold'],
+      ['t01', 'gold'],
+    ]));
   });
   after(async () => {
     await fake?.close();

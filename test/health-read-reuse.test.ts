@@ -10,8 +10,8 @@ import { openKubeClient, type KubeClient } from '../src/kube/client.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
 import { readBackAfterSync } from '../src/sync/read-back.ts';
 import { captureStream } from './helpers/files.ts';
-import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
-import { startKubeFake, type KubeFake } from './helpers/kube-fake.ts';
+import { healthyArgoWorld, type HealthWorld } from './helpers/health-world.ts';
+import type { KubeFake } from './helpers/kube-fake.ts';
 
 const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 const UIDS = ['t00', 't01', 't02', 't03'];
@@ -56,19 +56,10 @@ describe('the read-back judges the rollout gate read again at the sync commit', 
   };
 
   before(async () => {
-    world = await makeHealthWorld({
-      hub: 'shop',
-      gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
-      form: FORM,
-      rows: UIDS.map((uid) => [uid, 'gold']),
-    });
-    assert.equal((await world.sync()).code, 0);
-    fake = await startKubeFake();
-    await world.writeKubeconfig(fake.kubeconfig());
-    const nodes = await world.lynqNodes();
-    putLynqNodes(fake, nodes);
-    const head = await world.head();
-    for (const node of nodes) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
+    ({ world, fake } = await healthyArgoWorld(
+      FORM,
+      UIDS.map((uid) => [uid, 'gold']),
+    ));
     kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger: silentLogger() });
     const config = await loadConfig({ hubsDir: world.dirs[1]!, formsDir: world.dirs[3]! });
     hub = config.hubs.get('shop')!;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
-import { bridgeCrd, startKubeFake, type KubeFake } from './helpers/kube-fake.ts';
+import { healthyArgoWorld, type HealthWorld } from './helpers/health-world.ts';
+import { bridgeCrd, type KubeFake } from './helpers/kube-fake.ts';
 
 const FORM = `  configMaps:
     - id: settings
@@ -25,22 +25,10 @@ describe('lynq status and the LynqNode CRD: the bridge, the Lynq operator, neith
   const crdGets = () => fake.count('GET', '/customresourcedefinitions/');
 
   before(async () => {
-    world = await makeHealthWorld({
-      hub: 'shop',
-      gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
-      form: FORM,
-      rows: [
-        ['acme', 'gold'],
-        ['globex', 'silver'],
-      ],
-    });
-    assert.equal((await world.sync()).code, 0);
-    fake = await startKubeFake();
-    await world.writeKubeconfig(fake.kubeconfig());
-    const nodes = await world.lynqNodes();
-    putLynqNodes(fake, nodes);
-    const head = await world.head();
-    for (const node of nodes) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
+    ({ world, fake } = await healthyArgoWorld(FORM, [
+      ['acme', 'gold'],
+      ['globex', 'silver'],
+    ]));
   });
   after(async () => {
     await fake?.close();

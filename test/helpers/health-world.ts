@@ -8,7 +8,7 @@ import { formYaml, hubYaml } from './config.ts';
 import { createPostgresDatabase, type TestDatabase } from './db.ts';
 import { tempFiles } from './files.ts';
 import { git, makeBareRepo, revParse, testGitEnv } from './git.ts';
-import type { KubeFake, Obj } from './kube-fake.ts';
+import { startKubeFake, type KubeFake, type Obj } from './kube-fake.ts';
 
 /**
  * A hub synced for real (PostgreSQL rows → `lynq sync` → a bare repository), whose
@@ -123,6 +123,24 @@ export function fluxKustomization(node: Obj, level: number, file: string, revisi
   object.metadata = { name: ref.name, namespace: ref.namespace, labels: node.metadata.labels, generation: keptGeneration ?? generation };
   if (revision !== undefined && status.lastAppliedRevision !== undefined) status.lastAppliedRevision = `main@sha1:${revision}`;
   return object;
+}
+
+/**
+ * Where most read-back tests start: an Argo CD hub `shop` of this form and these rows,
+ * synced, and a fake API holding every LynqNode and, for each, a healthy Application
+ * synced at the branch head.
+ */
+export async function healthyArgoWorld(form: string, rows: Array<[string, string]>): Promise<{ world: HealthWorld; fake: KubeFake }> {
+  const world = await makeHealthWorld({ hub: 'shop', gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form, rows });
+  const synced = await world.sync();
+  if (synced.code !== 0) throw new Error(`the world's first sync exited ${synced.code}:\n${synced.out}${synced.err}`);
+  const fake = await startKubeFake();
+  await world.writeKubeconfig(fake.kubeconfig());
+  const nodes = await world.lynqNodes();
+  putLynqNodes(fake, nodes);
+  const head = await world.head();
+  for (const node of nodes) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
+  return { world, fake };
 }
 
 /** Put every LynqNode (except `skip`) into the fake. */
