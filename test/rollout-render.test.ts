@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { main } from '../src/cli/main.ts';
 import { formYaml } from './helpers/config.ts';
 import { captureStream } from './helpers/files.ts';
-import { git } from './helpers/git.ts';
+import { changedNodes, git } from './helpers/git.ts';
 import { makeHealthWorld, type HealthWorld } from './helpers/health-world.ts';
 
 /*
@@ -46,15 +46,7 @@ describe('a rollout step renders only the slot’s worth of nodes (no cluster: m
     const rendered = lines.filter((line) => line.msg === 'compared with git' || line.msg === 'rollout gate').reduce((sum, line) => sum + (line.rendered ?? 0), 0);
     return { code, out: out.text(), err: err.text(), rendered };
   };
-  const changed = async (from: string, to: string) =>
-    [
-      ...new Set(
-        (await git(world.repo, ['diff', '--name-only', from, to]))
-          .split('\n')
-          .filter(Boolean)
-          .map((file) => file.split('/')[3]!),
-      ),
-    ].sort();
+  const changed = (from: string, to: string) => changedNodes(world.repo, from, to);
 
   before(async () => {
     world = await makeHealthWorld({

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formYaml } from './helpers/config.ts';
-import { git } from './helpers/git.ts';
+import { changedNodes, git } from './helpers/git.ts';
 import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
 import { lynq } from './helpers/cli.ts';
 import { startKubeFake, type KubeFake, type Obj } from './helpers/kube-fake.ts';
@@ -35,15 +35,7 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
   const writeForm = (image: string, rollout: string) => writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form(image, rollout), { hubId: 'shop' }));
   const kube = () => ['--kubeconfig', world.kubeconfigFile];
   /** Node folders changed between two commits. */
-  const changed = async (from: string, to: string) =>
-    [
-      ...new Set(
-        (await git(world.repo, ['diff', '--name-only', from, to]))
-          .split('\n')
-          .filter(Boolean)
-          .map((file) => file.split('/')[3]!),
-      ),
-    ].sort();
+  const changed = (from: string, to: string) => changedNodes(world.repo, from, to);
   const rollout = (args: string[]) => lynq(['rollout', ...args, ...world.dirs], world.env);
   /** The engine applied `revision` for these nodes and they are healthy (or `file`'s status). */
   const applied = async (uids: readonly string[], revision: string, file = HEALTHY, resourceHealth?: Record<string, string>) => {

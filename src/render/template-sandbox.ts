@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireBundled } from '../config/bundled-require.ts';
 import nunjucks from 'nunjucks';
 
 /**
@@ -35,10 +35,8 @@ export const nunjucksInternals = nunjucks as unknown as {
   compiler: { Compiler: new (name: string | undefined, throwOnUndefined: boolean) => { compile(ast: AstNode): void; getCode(): string } };
 };
 const { nodes } = nunjucksInternals;
-// The transformer must be the one of the nunjucks imported above: in the bundle (scripts/build.ts)
-// CommonJS's `require` names it literally, so esbuild bundles that same copy; from source, Node's.
-const TRANSFORMER = 'nunjucks/src/transformer.js';
-const { transform } = (typeof require === 'function' ? require('nunjucks/src/transformer.js') : createRequire(import.meta.url)(TRANSFORMER)) as {
+// The transformer must be the one of the nunjucks imported above: bundled, the same copy (requireBundled).
+const { transform } = requireBundled('nunjucks/src/transformer.js', () => require('nunjucks/src/transformer.js')) as {
   transform(ast: AstNode, asyncFilters: string[], name?: string): AstNode;
 };
 

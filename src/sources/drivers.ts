@@ -1,11 +1,9 @@
-import { createRequire } from 'node:module';
+import { requireBundled } from '../config/bundled-require.ts';
 
 /**
  * The database drivers, loaded on first use: a command starts without the one its hubs
  * do not use (and `lynq validate`, `render` or `history` without either).
  */
-
-const fromNode = createRequire(import.meta.url);
 
 export async function loadPg(): Promise<typeof import('pg').default> {
   // pg asks at load whether it runs in a Cloudflare Worker: without a global `navigator`
@@ -22,9 +20,8 @@ export async function loadPg(): Promise<typeof import('pg').default> {
   }
 }
 
-/** In the bundle, CommonJS's `require` names pg literally, so esbuild bundles it (and its code is cached); from source, Node's. */
 function requirePg(): typeof import('pg').default {
-  return typeof require === 'function' ? require('pg') : fromNode('pg');
+  return requireBundled('pg', () => require('pg'));
 }
 
 export async function loadMysql() {

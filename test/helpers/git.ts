@@ -133,3 +133,9 @@ export async function logMessages(bareDir: string, ref: string): Promise<string[
     .map((message) => message.trim())
     .filter((message) => message !== '');
 }
+
+/** The node folders (`<root>/<hub>/<form>/<uid>`: their uids) that changed between two commits, sorted. */
+export async function changedNodes(repo: string, from: string, to: string): Promise<string[]> {
+  const files = (await git(repo, ['diff', '--name-only', from, to])).split('\n').filter(Boolean);
+  return [...new Set(files.map((file) => file.split('/')[3]!))].sort();
+}
