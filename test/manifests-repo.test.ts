@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmod, readdir, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GitError } from '../src/errors.ts';
+import { cloneId } from '../src/git/cache-clone.ts';
+import { acquireCloneLock } from '../src/git/clone-lock.ts';
 import { STAGING_ROOT, stagingPlan } from '../src/git/fast-import-staging.ts';
 import { openManifestsRepo, type CommitInput, type ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
@@ -460,6 +462,71 @@ describe('cache clone', () => {
     assert.equal(await repo.push(parent, 'main', head), 'pushed');
     assert.equal((await readTree(bare, 'main')).size, 301);
   });
+  it("a commit leaves no ref in the clone: fast-import says its id and drops the branch it built it on (the wide folders' too)", async () => {
+    const { bare, head } = await seededRemote({ 'nodes/h/web/old/a.yaml': 'a\n' });
+    const cacheDir = await tempDir();
+    const repo = await open(bare, cacheDir);
+    await repo.fetch('main');
+    const clone = path.join(cacheDir, 'repos', (await readdir(path.join(cacheDir, 'repos')))[0]!);
+    const small = await repo.commit(commitInput({ parent: head, writes: new Map([['nodes/h/web/old/a.yaml', 'b\n']]) }));
+    // A form folder of WIDE_AT (500) and more new nodes is written whole, through a second branch of its own.
+    const writes = new Map(Array.from({ length: 520 }, (_, i) => [`nodes/h/web/n${i}/a.yaml`, `${i}\n`] as const));
+    const wide = await repo.commit(commitInput({ parent: small, writes }));
+    for (const commit of [small, wide]) assert.equal((await git(clone, ['cat-file', '-t', commit])).trim(), 'commit');
+    assert.equal((await git(clone, ['rev-parse', `${wide}^`])).trim(), small);
+    assert.equal((await git(clone, ['for-each-ref', '--format=%(refname)'])).trim(), 'refs/remotes/origin/main', 'only the remote-tracking ref');
+    assert.equal(await repo.push(wide, 'main', head), 'pushed');
+    assert.equal((await readTree(bare, 'main')).size, 521);
+  });
+
+  it("origin's URL: set on the first open, left as it is while the config has it, set again when it was changed", async () => {
+    const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
+    const cacheDir = await tempDir();
+    const first = await open(bare, cacheDir);
+    await first.close();
+    const clone = path.join(cacheDir, 'repos', (await readdir(path.join(cacheDir, 'repos')))[0]!);
+    assert.equal((await git(clone, ['config', '--get-all', 'remote.origin.url'])).trim(), bare);
+    const config = await readFile(path.join(clone, 'config'), 'utf8');
+    await (await open(bare, cacheDir)).close();
+    assert.equal(await readFile(path.join(clone, 'config'), 'utf8'), config, 'an open with the URL in place writes nothing');
+    for (const edit of [
+      ['config', 'remote.origin.url', '/elsewhere'],
+      ['config', '--add', 'remote.origin.url', '/second'],
+      ['remote', 'remove', 'origin'],
+    ]) {
+      await git(clone, edit);
+      const repo = await open(bare, cacheDir);
+      assert.equal((await git(clone, ['config', '--get-all', 'remote.origin.url'])).trim(), bare, `after ${edit.join(' ')}`);
+      assert.equal(await repo.fetch('main'), head);
+      await repo.close();
+    }
+  });
+
+  it('the head asked of the remote while the clone opens is the one fetch says; asked again when another run held the clone meanwhile', async () => {
+    const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
+    const cacheDir = await tempDir();
+    const withBranch = async () => {
+      const repo = await openManifestsRepo({ url: bare, cacheDir, logger: silentLogger(), registry: new SecretRegistry(), branch: 'main', lockWaitMs: 30_000 });
+      cleanups.push(() => repo.close());
+      return repo;
+    };
+    const repo = await withBranch();
+    assert.equal(await repo.fetch('main'), head);
+    assert.equal(await repo.fetch('main'), head, 'a second fetch asks the remote itself');
+    await repo.close();
+
+    // Another run holds the clone and pushes while this one waits: the head asked before the wait is old.
+    const held = await acquireCloneLock(path.join(cacheDir, 'locks', `${cloneId(bare)}.lock`), { logger: silentLogger() });
+    const opening = withBranch();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const work = await cloneWorkTree(bare);
+    cleanups.push(work.cleanup);
+    const moved = await commitFiles(work.dir, { 'a.txt': 'moved\n' }, 'moved');
+    await work.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+    await held.release();
+    assert.equal(await (await opening).fetch('main'), moved);
+  });
+
   it('reuses the cache clone between opens, one folder per repository', async () => {
     const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
     const second = await seededRemote({ 'b.txt': 'b\n' });

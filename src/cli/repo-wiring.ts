@@ -39,7 +39,7 @@ export async function openHubRepo(hub: Hub, options: RepoWiring): Promise<Manife
   const url = repoUrlOf(hub, options.repoOverride);
   const auth = await resolveGitAuth(hub, options.secretEnv);
   const open = (resolved: GitAuth | undefined) =>
-    openManifestsRepo({ url, cacheDir: options.cacheDir, logger: options.logger, registry: options.secretEnv.registry, auth: resolved, signal: options.signal });
+    openManifestsRepo({ url, cacheDir: options.cacheDir, logger: options.logger, registry: options.secretEnv.registry, auth: resolved, signal: options.signal, branch: hub.spec.publish.branch });
   // Without a git credential of its own, git borrows the forge's (a PAT, or a GitHub App's installation token).
   if (auth?.token === undefined && auth?.sshKeyFile === undefined && isRemoteUrl(url) && gitMayUseForgeToken(hub)) {
     const token = await (await options.credentials(hub))?.tokenFor(url);

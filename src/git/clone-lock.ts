@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +16,8 @@ import { ensureDir, fsFailure } from './fs-failure.ts';
  * STALE_MS, or at once when its holder is a process of this host that no longer exists.
  */
 
-export type CloneLock = { release(): Promise<void> };
+/** `waited`: another user held the clone when it was asked for (what was read of the remote before may be old now). */
+export type CloneLock = { release(): Promise<void>; waited: boolean };
 
 export type LockOptions = {
   logger: Logger;
@@ -34,16 +36,17 @@ const DEFAULTS = { waitMs: 15 * 60_000, heartbeatMs: 5_000, staleMs: 30_000, pol
 
 export async function acquireCloneLock(lockDir: string, options: LockOptions): Promise<CloneLock> {
   const { waitMs, heartbeatMs, staleMs, pollMs } = { ...DEFAULTS, ...withoutUndefined(options) };
-  await ensureDir(path.dirname(lockDir), 'cannot create the lock folder of the cache');
+  ensureDir(path.dirname(lockDir), 'cannot create the lock folder of the cache');
   const started = Date.now();
   let waitedFor: Owner | undefined;
   for (;;) {
     if (options.signal?.aborted) throw new GitError(`cancelled while waiting for the cache clone (lock ${lockDir})`);
     const owner: Owner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
     try {
-      await mkdir(lockDir);
-      await writeFile(path.join(lockDir, 'owner.json'), JSON.stringify(owner));
-      return holding(lockDir, heartbeatMs);
+      // Synchronous, like the clone's checks (ensureDir says why): a free lock costs no turn of the event loop.
+      mkdirSync(lockDir);
+      writeFileSync(path.join(lockDir, 'owner.json'), JSON.stringify(owner));
+      return holding(lockDir, heartbeatMs, waitedFor !== undefined);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fsFailure('cannot take the lock of the cache clone', lockDir, error);
     }
@@ -70,7 +73,7 @@ export async function acquireCloneLock(lockDir: string, options: LockOptions): P
   }
 }
 
-function holding(lockDir: string, heartbeatMs: number): CloneLock {
+function holding(lockDir: string, heartbeatMs: number, waited: boolean): CloneLock {
   const timer = setInterval(() => {
     const now = new Date();
     utimes(lockDir, now, now).catch(() => undefined);
@@ -78,6 +81,7 @@ function holding(lockDir: string, heartbeatMs: number): CloneLock {
   timer.unref();
   let released = false;
   return {
+    waited,
     async release() {
       if (released) return;
       released = true;

@@ -66,9 +66,11 @@ export class FastImport {
   }
 
   /**
-   * Build the commit on `ref`, writing new folders where `staging` says and replacing wide
-   * folders whole (`wide`: their changed children first go into a commit on `<ref>-trees`
-   * that nothing keeps, so their trees exist), and end the run.
+   * Build the commit, writing new folders where `staging` says and replacing wide folders
+   * whole (`wide`: their changed children first go into a commit that nothing keeps, so
+   * their trees exist), end the run, and say the new commit's id (its output).
+   * fast-import builds a commit on a branch: `ref`, which it is told to drop again before
+   * it ends (a `reset` without `from`), so git writes no ref and none is left to delete.
    */
   commit(input: CommitInput, ref: string, staging: StagingPlan, wide?: WidePlan): Promise<RunResult> {
     this.queueGrouped();
@@ -117,7 +119,7 @@ function* commitCommands(input: CommitInput, ref: string, staging: StagingPlan, 
     yield '\n';
   }
   const message = Buffer.from(input.message, 'utf8');
-  yield `commit ${ref}\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`;
+  yield `commit ${ref}\nmark :1\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`;
   yield message;
   yield '\n';
   if (input.parent !== undefined) yield `from ${input.parent}\n`;
@@ -125,6 +127,9 @@ function* commitCommands(input: CommitInput, ref: string, staging: StagingPlan, 
   for (const [folder, tree] of wide?.replaced ?? []) yield tree === undefined ? `D ${fastImportPath(folder)}\n` : `M 040000 ${tree} ${fastImportPath(folder)}\n`;
   for (const [file, content] of input.writes) if (!inWide(file)) yield `M 100644 ${blobIdOf(content)} ${fastImportPath(staging.stagedPath.get(file) ?? file)}\n`;
   for (const { staging: from, folder } of staging.folders) yield `R ${fastImportPath(from)} ${fastImportPath(folder)}\n`;
+  // The commit's id on stdout; then neither branch is written (the objects are, and the caller names the commit by id).
+  yield `\nget-mark :1\nreset ${ref}\n\n`;
+  if (wide !== undefined && wide.rebuilt.length > 0) yield `reset ${ref}-trees\n\n`;
   yield 'done\n';
 }
 

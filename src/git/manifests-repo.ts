@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { TreeListing } from '../plan/types.ts';
 import { markDamaged, prepareCacheClone } from './cache-clone.ts';
 import type { CloneLock } from './clone-lock.ts';
-import { saysNoSpace } from './fs-failure.ts';
+import { ensureDir, saysNoSpace } from './fs-failure.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { FastImport, type CommitInput } from './fast-import.ts';
 import { gitFailure, gitText, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
@@ -77,6 +77,11 @@ export type RepoOptions = GitOptions & {
   logger: Logger;
   /** How long to wait for another user of the same cache clone (another hub on the same repository, another process). */
   lockWaitMs?: number;
+  /**
+   * The branch the first fetch() asks for: its head is asked of the remote while the clone
+   * is opened and checked, not after (over a network, the slowest step of a no-op sync).
+   */
+  branch?: string;
 };
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -98,6 +103,8 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
   let temporary: string | undefined;
   let lock: CloneLock | undefined;
   let relock: (() => Promise<CloneLock>) | undefined;
+  let refs: ReadonlyMap<string, string> = new Map();
+  let early = options.branch === undefined ? undefined : askEarly(url, options.branch, options);
   if (options.cacheDir === undefined) {
     temporary = await mkdtemp(path.join(os.tmpdir(), 'lynq-repo-'));
     dir = temporary;
@@ -105,7 +112,9 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
     // Fed on stdin or printing nothing: the runner; text: simple-git (git.ts says why).
     const run = (at: string, args: readonly string[], input?: string) =>
       input === undefined && TEXT_COMMANDS.has(args[0]!) ? gitText(at, args, options) : runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
-    ({ dir, lock, relock } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
+    ({ dir, lock, relock, refs } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
+    // Another run had the clone meanwhile (maybe pushing to this branch): the head asked early may be old.
+    if (lock.waited) early = undefined;
   }
   try {
     // Not cancelled by the run's signal: killed half-way, git init leaves a folder that is neither empty
@@ -114,17 +123,62 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
       const init = await gitText(dir, ['init', '--bare'], { ...options, signal: undefined });
       if (init.code !== 0) throw gitFailure('git init --bare', init);
     }
-    // The clone has its origin but on the first open: set its URL, and add it only when that fails (one git process,
-    // not two). Both print nothing: the runner (simple-git waits 50 ms more after a silent command, on every open).
-    const set = await runGit(dir, ['remote', 'set-url', 'origin', url], options);
-    if (set.code !== 0 && (await runGit(dir, ['remote', 'add', 'origin', url], options)).code !== 0) throw gitFailure('git remote set-url origin', set);
+    // The clone is named after its URL, so its origin is already that URL but on the first open: then set it,
+    // and make it anew only when that fails (no origin yet, or several URLs, which set-url refuses). All print
+    // nothing: the runner (simple-git waits 50 ms more after a silent command).
+    if (!originIs(dir, url)) {
+      const set = await runGit(dir, ['remote', 'set-url', 'origin', url], options);
+      if (set.code !== 0) {
+        await runGit(dir, ['remote', 'remove', 'origin'], options);
+        if ((await runGit(dir, ['remote', 'add', 'origin', url], options)).code !== 0) throw gitFailure('git remote set-url origin', set);
+      }
+    }
   } catch (cause) {
     await lock?.release();
     const reason = saysNoSpace(messageOf(cause)) ? 'no space left on device' : messageOf(cause).trim().split('\n')[0];
     throw new GitError(`cannot prepare the cache clone in ${dir}: ${reason}`, {}, { cause });
   }
   await lock?.release();
-  return new CachedRepo(dir, url, options, temporary, relock);
+  return new CachedRepo(dir, url, options, temporary, relock, refs, { head: early });
+}
+
+/** A remote head asked before the clone is ready (RepoOptions.branch). */
+type EarlyHead = { branch: string; result: Promise<RunResult | undefined> };
+
+/**
+ * `git ls-remote` of the URL itself, run in the cache folder (no clone needed). Only a
+ * head start: when it fails for any reason, fetch() asks again from the clone as it
+ * always did, and reports what that says.
+ */
+function askEarly(url: string, branch: string, options: RepoOptions): EarlyHead {
+  const result = (async () => {
+    const where = options.cacheDir ?? os.tmpdir();
+    ensureDir(where, 'cannot create the cache folder');
+    return runGit(where, ['ls-remote', '--heads', url, `refs/heads/${branch}`], options);
+  })().catch(() => undefined);
+  return { branch, result };
+}
+
+/**
+ * Whether the clone's config already gives origin exactly this one URL, as git writes it
+ * (a tab, `url = `, the value unquoted). Anything else, a quoted value included, is
+ * answered no, and the URL is set again: this only saves a git process per open.
+ */
+function originIs(dir: string, url: string): boolean {
+  let config: string;
+  try {
+    config = readFileSync(path.join(dir, 'config'), 'utf8');
+  } catch {
+    return false;
+  }
+  const start = config.indexOf('[remote "origin"]\n');
+  if (start < 0) return false;
+  const end = config.indexOf('\n[', start + 1);
+  const urls = config
+    .slice(start, end < 0 ? undefined : end + 1)
+    .split('\n')
+    .filter((line) => /^\s*url\s*=/.test(line));
+  return urls.length === 1 && urls[0] === `\turl = ${url}`;
 }
 
 /** Local commands that always print text: run through simple-git (gitText); the rest through the runner. */
@@ -146,6 +200,14 @@ class CachedRepo implements ManifestsRepo {
     private readonly options: RepoOptions,
     private readonly temporary: string | undefined,
     private readonly relock: (() => Promise<CloneLock>) | undefined,
+    /** The clone's refs as its open found them (name → commit), so a fetch can tell it has the remote head without asking git. */
+    private readonly refsAtOpen: ReadonlyMap<string, string>,
+    /**
+     * The remote head asked while the clone was opened, for the first fetch of that branch
+     * only. In a box that is emptied, not a field that is reassigned: a wrapper made with
+     * Object.create(repo) would set its own field and leave this one to be used again.
+     */
+    private readonly early: { head?: EarlyHead },
   ) {}
 
   /** The lock while a commit is being built (from the first storeAhead to the end of commit). */
@@ -175,9 +237,10 @@ class CachedRepo implements ManifestsRepo {
   async fetch(branch: string): Promise<string | undefined> {
     const head = await this.remoteHead(branch);
     if (head === undefined) return undefined;
-    // Already have it (no-op syncs): skip the fetch.
-    const have = await this.run(['cat-file', '-e', `${head}^{commit}`]);
-    if (have.code !== 0) {
+    // Already have it (no-op syncs): skip the fetch. The tracking ref at the remote's head says so without asking
+    // git (the open checked that every ref's commit is there; gc prunes only what nothing reaches, weeks later).
+    const tracked = this.refsAtOpen.get(`refs/remotes/origin/${branch}`) === head;
+    if (!tracked && (await this.run(['cat-file', '-e', `${head}^{commit}`])).code !== 0) {
       const fetched = await this.locked(() => this.run(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]));
       if (fetched.code !== 0) throw this.failure(`fetching ${branch} from ${this.url}`, fetched);
     }
@@ -185,7 +248,10 @@ class CachedRepo implements ManifestsRepo {
   }
 
   private async remoteHead(branch: string): Promise<string | undefined> {
-    const result = await this.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`]);
+    const asked = this.early.head;
+    this.early.head = undefined;
+    const early = asked?.branch === branch ? await asked.result : undefined;
+    const result = early?.code === 0 ? early : await this.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`]);
     if (result.code !== 0) throw this.failure(`reading ${this.url}`, result);
     const line = result.stdout
       .toString('utf8')
@@ -284,12 +350,11 @@ class CachedRepo implements ManifestsRepo {
       this.ahead = undefined;
       const imported = await run.commit(input, ref, staging, wide);
       if (imported.code !== 0) throw this.failure('building the commit (git fast-import)', imported);
-      const resolved = await this.text(['rev-parse', '--verify', ref]);
-      if (resolved.code !== 0) throw this.failure('reading the new commit', resolved);
-      await this.run(['update-ref', '-d', ref]);
-      if (wide !== undefined) await this.checkWideTrees(ref, wide);
+      const commit = imported.stdout.toString('utf8').trim();
+      if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)) throw this.failure('reading the new commit', { stderr: `git fast-import said ${JSON.stringify(commit.slice(0, 100))} for its id` });
+      if (wide !== undefined) await this.checkWideTrees(wide);
       await this.tidy();
-      return resolved.stdout.toString('utf8').trim();
+      return commit;
     } finally {
       await this.endBuilding();
     }
@@ -331,8 +396,7 @@ class CachedRepo implements ManifestsRepo {
    * that git computed otherwise would leave a commit naming a missing tree, so it is
    * checked before anything is pushed (the commit is only a local ref until then).
    */
-  private async checkWideTrees(ref: string, wide: WidePlan): Promise<void> {
-    await this.run(['update-ref', '-d', `${ref}-trees`]);
+  private async checkWideTrees(wide: WidePlan): Promise<void> {
     if (wide.expectedTrees.length === 0) return;
     const result = await this.run(['cat-file', '--batch-check'], [`${wide.expectedTrees.join('\n')}\n`]);
     const missing = result.stdout
