@@ -126,6 +126,8 @@ function sourceSuite(suite: Suite): void {
       });
       const empty = Object.fromEntries(Object.keys(EXTRA).map((key) => [key, '']));
       assert.deepEqual(rows[1]?.values, { ...empty, uid: 'beta', activate: suite.falsy });
+      // The keys come sorted: the row hash's JSON is fastest so (render/hash.ts).
+      for (const row of rows) assert.deepEqual(Object.keys(row.values), Object.keys(row.values).sort());
     });
 
     test('names a mapped column that the result lacks', async () => {
@@ -325,4 +327,47 @@ describe('identifier quoting', () => {
   test('refuses empty name parts', () => {
     for (const name of ['.items', 'a..b', 'inv.']) assert.throws(() => quoteIdentifier(name, 'postgresql'), SourceError);
   });
+});
+
+test('hostOrUrl also gives `host` (the host name of a URL, or the value itself), and every row has its variables in sorted order', () => {
+  const hub = {
+    name: 'h',
+    file: 'hubs/h.yaml',
+    spec: { valueMappings: { uid: 'id', activate: 'on', hostOrUrl: 'url' }, extraValueMappings: { zone: 'z', hostA: 'a' } },
+  } as unknown as Hub;
+  const rows = toHubRows(hub, {
+    columns: ['id', 'on', 'url', 'a', 'z'],
+    rows: [
+      { id: 'x', on: true, url: 'https://X.example.com:8443/path', a: 'A', z: 'eu' },
+      { id: 'y', on: false, url: 'y.example.com', a: null, z: 'us' },
+    ],
+  });
+  assert.deepEqual(
+    rows.map((row) => Object.entries(row.values)),
+    [
+      [
+        ['activate', 'true'],
+        ['host', 'x.example.com'],
+        ['hostA', 'A'],
+        ['hostOrUrl', 'https://X.example.com:8443/path'],
+        ['uid', 'x'],
+        ['zone', 'eu'],
+      ],
+      [
+        ['activate', 'false'],
+        ['host', 'y.example.com'],
+        ['hostA', ''],
+        ['hostOrUrl', 'y.example.com'],
+        ['uid', 'y'],
+        ['zone', 'us'],
+      ],
+    ],
+  );
+  assert.deepEqual(
+    rows.map((row) => [row.uid, row.active]),
+    [
+      ['x', true],
+      ['y', false],
+    ],
+  );
 });

@@ -18,6 +18,10 @@ function reference(value: unknown): string {
 test('stableJson writes what its definition says, for flat rows (its fast path) and nested values, whatever order and set of keys comes before', () => {
   const values: unknown[] = [
     { uid: 'a', plan: 'gold', replicas: 3, active: true, domain: null, gone: undefined },
+    // Keys that come sorted (a row's do) take the fastest path: the same text.
+    { active: true, domain: null, plan: 'gold', replicas: 3, uid: 'a' },
+    { a: 1, b: undefined, c: 'x"y' },
+    { 10: 'ten', a: 1 },
     { replicas: 3, uid: 'a', plan: 'gold', active: true, domain: null },
     { uid: 'b', plan: 'silver', replicas: 1, active: false, domain: 'b.example.com', gone: undefined },
     { Z: 1, a: 2, é: 3, '"quoted"': 'x\ny', '': 0, 10: 'ten', 9: 'nine' },

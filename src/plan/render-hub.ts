@@ -72,7 +72,9 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   const unreadable: Array<{ row: HubRow; number: number }> = [];
   const active: Array<{ row: HubRow; number: number; rowHash: string }> = [];
   const unidentified: number[] = [];
-  const byUid = new Map<string, number[]>();
+  // Each uid's row number; the numbers of a uid on several active rows apart (an array per row would be 100,000 arrays).
+  const firstRow = new Map<string, number>();
+  const repeated = new Map<string, number[]>();
   const inactive = new Set<string>();
   for (let index = 0; index < rows.length; index++) {
     const row = rows[index]!;
@@ -85,9 +87,13 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       // Hashed once, whatever the number of forms.
       active.push({ row, number, rowHash: rowHashOf(row) });
       if (uidProblem(row.uid) !== undefined) unidentified.push(number);
-      const same = byUid.get(row.uid);
-      if (same === undefined) byUid.set(row.uid, [number]);
-      else same.push(number);
+      const first = firstRow.get(row.uid);
+      if (first === undefined) firstRow.set(row.uid, number);
+      else {
+        const same = repeated.get(row.uid);
+        if (same === undefined) repeated.set(row.uid, [first, number]);
+        else same.push(number);
+      }
     }
   }
 
@@ -101,8 +107,8 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       failures.push({ form: form.name, uid: row.uid, error: `hub ${hub.name}, form ${form.name}, uid ${JSON.stringify(row.uid)}: row ${number}: ${row.problem}; the row fails until it is fixed` });
     }
     for (const { row, rowHash } of active) {
-      const numbers = byUid.get(row.uid)!;
-      if (numbers.length > 1) {
+      const numbers = repeated.get(row.uid);
+      if (numbers !== undefined) {
         if (!reported.has(row.uid)) {
           reported.add(row.uid);
           failures.push({

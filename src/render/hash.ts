@@ -8,13 +8,15 @@ export function stableJson(value: unknown): string {
     const keys = Object.keys(value);
     const sorted = sortedKeys(keys);
     // A row's values are one level of plain values: JSON.stringify writes exactly these
-    // keys in this order (and leaves out undefined ones), at about twice the speed.
+    // keys in this order (and leaves out undefined ones), at about twice the speed; and
+    // twice as fast again without the key list when the keys come sorted (a row's do:
+    // sources/rows.ts).
     let flat = true;
     for (let i = 0; i < keys.length && flat; i++) {
       const member = value[keys[i]!];
       flat = typeof member !== 'object' || member === null;
     }
-    if (flat) return JSON.stringify(value, sorted);
+    if (flat) return lastInOrder ? JSON.stringify(value) : JSON.stringify(value, sorted);
     return `{${sorted
       .filter((key) => value[key] !== undefined)
       .map((key) => `${JSON.stringify(key)}:${stableJson(value[key])}`)
@@ -23,9 +25,10 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The last key list sorted: every row of a hub has the same columns, in the same order. */
+/** The last key list sorted, and whether it came sorted: every row of a hub has the same columns, in the same order. */
 let lastKeys: readonly string[] = [];
 let lastSorted: string[] = [];
+let lastInOrder = true;
 
 function sortedKeys(keys: readonly string[]): string[] {
   let same = keys.length === lastKeys.length;
@@ -33,6 +36,7 @@ function sortedKeys(keys: readonly string[]): string[] {
   if (!same) {
     lastSorted = [...keys].sort(compareStrings);
     lastKeys = keys;
+    lastInOrder = lastSorted.every((key, index) => key === keys[index]);
   }
   return lastSorted;
 }

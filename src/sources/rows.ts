@@ -46,19 +46,26 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
       });
     }
   }
+  // The variables in sorted order (the names are unique: extras cannot take a reserved one), so a row's values
+  // object has its keys as the row hash's JSON sorts them and JSON.stringify needs no key list (twice as fast).
+  const hostAt = mapped.findIndex(([variable]) => variable === 'hostOrUrl');
+  const order = [...mapped.map(([variable], at) => ({ variable, at })), ...(hostAt < 0 ? [] : [{ variable: 'host', at: -1 }])].sort((a, b) =>
+    a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0,
+  );
   return result.rows.map((row) => {
-    const values: Record<string, string> = {};
+    const texts: string[] = [];
     const problems: string[] = [];
     for (const [variable, column] of mapped) {
       try {
-        values[variable] = valueToString(row[column]);
+        texts.push(valueToString(row[column]));
       } catch (error) {
         if (!(error instanceof InvalidTextError)) throw error;
-        values[variable] = error.lossy;
+        texts.push(error.lossy);
         problems.push(`column ${JSON.stringify(column)} (${variable}) ${error.message}`);
       }
     }
-    if (values.hostOrUrl !== undefined) values.host = hostOf(values.hostOrUrl);
+    const values: Record<string, string> = {};
+    for (const { variable, at } of order) values[variable] = at < 0 ? hostOf(texts[hostAt]!) : texts[at]!;
     const hubRow: HubRow = { uid: values.uid ?? '', active: isActive(values.activate ?? ''), values };
     if (problems.length > 0) hubRow.problem = problems.join('; ');
     return hubRow;
