@@ -502,7 +502,7 @@ describe('cache clone', () => {
     }
   });
 
-  it('the head asked of the remote while the clone opens is the one fetch says; asked again when another run held the clone meanwhile', async () => {
+  it('the head asked of the remote while the clone opens is what the first fetch says; the next asks again, and so does one after another run held the clone', async () => {
     const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
     const cacheDir = await tempDir();
     const withBranch = async () => {
@@ -510,21 +510,34 @@ describe('cache clone', () => {
       cleanups.push(() => repo.close());
       return repo;
     };
-    const repo = await withBranch();
-    assert.equal(await repo.fetch('main'), head);
-    assert.equal(await repo.fetch('main'), head, 'a second fetch asks the remote itself');
-    await repo.close();
+    const work = await cloneWorkTree(bare);
+    cleanups.push(work.cleanup);
+    const pushAnother = async (text: string) => {
+      const commit = await commitFiles(work.dir, { 'a.txt': text }, text);
+      await work.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+      return commit;
+    };
+    // A first run has no clone to ask from: nothing is asked early.
+    const first = await withBranch();
+    const h1 = await pushAnother('1\n');
+    assert.equal(await first.fetch('main'), h1);
+    await first.close();
 
-    // Another run holds the clone and pushes while this one waits: the head asked before the wait is old.
+    // The clone exists: the head is asked as the open starts, and the first fetch says it; the next asks again.
+    const second = await withBranch();
+    assert.equal(await second.fetch('main'), h1);
+    const h2 = await pushAnother('2\n');
+    assert.equal(await second.fetch('main'), h2, 'a later fetch asks the remote itself');
+    assert.notEqual(h2, head);
+    await second.close();
+
+    // Another run holds the clone (and may push) while this one waits: the head asked before the wait is not used.
     const held = await acquireCloneLock(path.join(cacheDir, 'locks', `${cloneId(bare)}.lock`), { logger: silentLogger() });
     const opening = withBranch();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const work = await cloneWorkTree(bare);
-    cleanups.push(work.cleanup);
-    const moved = await commitFiles(work.dir, { 'a.txt': 'moved\n' }, 'moved');
-    await work.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+    const h3 = await pushAnother('3\n');
     await held.release();
-    assert.equal(await (await opening).fetch('main'), moved);
+    assert.equal(await (await opening).fetch('main'), h3);
   });
 
   it('reuses the cache clone between opens, one folder per repository', async () => {

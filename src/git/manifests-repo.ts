@@ -6,9 +6,9 @@ import { isRemoteUrl, urlCredentialProblem } from '../config/repo-url.ts';
 import { GitError, messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { TreeListing } from '../plan/types.ts';
-import { markDamaged, prepareCacheClone } from './cache-clone.ts';
+import { cloneId, markDamaged, prepareCacheClone } from './cache-clone.ts';
 import type { CloneLock } from './clone-lock.ts';
-import { ensureDir, saysNoSpace } from './fs-failure.ts';
+import { saysNoSpace } from './fs-failure.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { FastImport, type CommitInput } from './fast-import.ts';
 import { gitFailure, gitText, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
@@ -146,16 +146,16 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
 type EarlyHead = { branch: string; result: Promise<RunResult | undefined> };
 
 /**
- * `git ls-remote` of the URL itself, run in the cache folder (no clone needed). Only a
- * head start: when it fails for any reason, fetch() asks again from the clone as it
- * always did, and reports what that says.
+ * `git ls-remote` of the URL itself, in the clone a run before made (its config is ours,
+ * and the check of the clone only reads it meanwhile); none on a first run or without a
+ * cache, which fetch everything anyway. Only a head start: when it fails for any reason,
+ * fetch() asks again as it always did, and reports what that says.
  */
-function askEarly(url: string, branch: string, options: RepoOptions): EarlyHead {
-  const result = (async () => {
-    const where = options.cacheDir ?? os.tmpdir();
-    ensureDir(where, 'cannot create the cache folder');
-    return runGit(where, ['ls-remote', '--heads', url, `refs/heads/${branch}`], options);
-  })().catch(() => undefined);
+function askEarly(url: string, branch: string, options: RepoOptions): EarlyHead | undefined {
+  if (options.cacheDir === undefined) return undefined;
+  const clone = path.join(options.cacheDir, 'repos', `${cloneId(url)}.git`);
+  if (!existsSync(path.join(clone, 'HEAD'))) return undefined;
+  const result = runGit(clone, ['ls-remote', '--heads', url, `refs/heads/${branch}`], options).catch(() => undefined);
   return { branch, result };
 }
 
