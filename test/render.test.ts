@@ -166,6 +166,26 @@ describe('rendering a node', () => {
     assert.equal(fileOf(renderNode(context(empty), row('acme', { note: '' })), 'c.yaml').data.A, 'fallback', 'NULL (empty) takes the default');
   });
 
+  test('with the spec walked once per run, each node still reports its first bad leaf in spec order, with its own path', () => {
+    // A leaf that fails for some rows (an int that is not one) before a leaf whose template does not compile:
+    const form = `  deployments:\n    - id: app\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: apps/v1\n        kind: Deployment\n        spec:\n          replicas: "{{ replicas | int }}"\n          selector:\n            matchLabels:\n              app: web\n          template:\n            metadata:\n              labels:\n                app: web\n            spec:\n              containers:\n                - name: a\n                - name: "{{ nope }}"\n`;
+    const shared = context(form);
+    assertRenderError(() => renderNode(shared, row('acme', { replicas: 'three' })), /uid "acme", resource app, field spec\.spec\.replicas: .*"three" is not an integer/);
+    assertRenderError(() => renderNode(shared, row('beta')), /uid "beta", resource app, field spec\.spec\.template\.spec\.containers\[1\]\.name: .*undefined variable "nope"/);
+    assertRenderError(() => renderNode(shared, row('acme', { replicas: 'three' })), /uid "acme", resource app, field spec\.spec\.replicas: /);
+    // One node's leaves do not leak into the next's: two rows through one engine give each its own manifest.
+    const ok = context(CONFIG_MAP + DEPLOYMENT);
+    const first = renderNode(ok, row('acme', { note: 'one', replicas: '1' }));
+    const second = renderNode(ok, row('beta', { note: 'two', replicas: '2' }));
+    assert.deepEqual([fileOf(first, 'settings.yaml').data.NOTE, fileOf(first, 'app.yaml').spec.replicas], ['one', 1]);
+    assert.deepEqual([fileOf(second, 'settings.yaml').data.NOTE, fileOf(second, 'app.yaml').spec.replicas], ['two', 2]);
+    assert.deepEqual(
+      renderNode(context(CONFIG_MAP + DEPLOYMENT), row('acme', { note: 'one', replicas: '1' })).files,
+      first.files,
+      'a node renders the same through a used engine as through a new one',
+    );
+  });
+
   test('a typed leaf that cannot convert fails the node, naming the field', () => {
     assertRenderError(() => renderNode(context(CONFIG_MAP + DEPLOYMENT), row('acme', { replicas: 'three' })), /resource app, field spec\.spec\.replicas: .*"three" is not an integer/);
   });

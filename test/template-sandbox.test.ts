@@ -139,6 +139,17 @@ describe('what one node may cost', () => {
     assert.equal(String(engine.render(leaf, { ...vars }, where)).length, 990_000);
   });
 
+  test("a node's leaves share its budget but not their variables: what one leaf sets, the next does not see", () => {
+    const engine = new TemplateEngine(Object.keys(vars));
+    const nodeVars = { ...vars };
+    assert.equal(engine.render('{% set uid = "other" %}{% set extra = "x" %}{{ uid }}', nodeVars, where), 'other');
+    assert.equal(engine.render('{{ uid }}', nodeVars, where), 'acme');
+    assert.equal(engine.render('{{ extra | default("unset") }}', nodeVars, where), 'unset');
+    assert.equal(engine.render('{% for uid in ["a", "b"] %}{{ uid }}{% endfor %}{{ uid }}', nodeVars, where), 'abacme');
+    assert.equal(engine.render('{{ uid }}', nodeVars, where), 'acme');
+    assert.deepEqual(nodeVars, vars, "the node's variables are not written to");
+  });
+
   test('a node past its time fails at the next guarded step', () => {
     let now = 0;
     const budget = new TemplateBudget(() => now);

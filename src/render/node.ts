@@ -68,7 +68,7 @@ export type ResourceContext = { hub: Hub; engine: TemplateEngine };
  */
 export function renderResource(context: ResourceContext, resource: FormResource, vars: TemplateVars, lynqLabels: Record<string, string>, where: ErrorWhere): Record<string, unknown> {
   const { engine } = context;
-  const manifest = renderTree(engine, resource.spec, vars, where, 'spec');
+  const manifest = specRenderer(engine, resource.spec)(vars, where);
   if (!isPlainObject(manifest)) throw new RenderError('spec did not render to a mapping', where);
   keepDataStrings(manifest, resource.spec);
   for (const field of ['apiVersion', 'kind'] as const) {
@@ -82,7 +82,7 @@ export function renderResource(context: ResourceContext, resource: FormResource,
 
   const metadata = isPlainObject(manifest.metadata) ? { ...manifest.metadata } : {};
   manifest.metadata = metadata;
-  if (resource.nameTemplate !== undefined) metadata.name = engine.render(resource.nameTemplate, vars, { ...where, field: 'nameTemplate' });
+  if (resource.nameTemplate !== undefined) metadata.name = engine.renderPrepared(engine.prepare(resource.nameTemplate), vars, where, 'nameTemplate');
   const name = metadata.name;
   if (typeof name !== 'string' || name === '') throw new RenderError('the manifest has no name: set nameTemplate or spec.metadata.name', { ...where, field: 'nameTemplate' });
   const badName = nameProblem(name);
@@ -93,7 +93,7 @@ export function renderResource(context: ResourceContext, resource: FormResource,
   } else {
     const namespace =
       resource.targetNamespace !== undefined
-        ? engine.render(resource.targetNamespace, vars, { ...where, field: 'targetNamespace' })
+        ? engine.renderPrepared(engine.prepare(resource.targetNamespace), vars, where, 'targetNamespace')
         : typeof metadata.namespace === 'string' && metadata.namespace !== ''
           ? metadata.namespace
           : context.hub.namespace;
@@ -116,21 +116,50 @@ export function renderResource(context: ResourceContext, resource: FormResource,
   return manifest;
 }
 
-/** Every string leaf is its own template; map keys are not templated; row data is never re-parsed. */
-function renderTree(engine: TemplateEngine, value: unknown, vars: TemplateVars, where: ErrorWhere, at: string): unknown {
-  if (typeof value === 'string') return engine.render(value, vars, { ...where, field: at });
-  if (Array.isArray(value)) return value.map((item, index) => renderTree(engine, item, vars, where, `${at}[${index}]`));
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = renderTree(engine, item, vars, where, `${at}.${key}`);
-    return out;
+/** A spec rendered for one row: a new tree, every string leaf rendered as a template. */
+type TreeRenderer = (vars: TemplateVars, where: ErrorWhere) => unknown;
+
+/** Per engine (a hub's run) and form spec: the tree is walked once, not once per node. */
+const specRenderers = new WeakMap<TemplateEngine, WeakMap<object, TreeRenderer>>();
+
+function specRenderer(engine: TemplateEngine, spec: Readonly<Record<string, unknown>>): TreeRenderer {
+  let byEngine = specRenderers.get(engine);
+  if (byEngine === undefined) specRenderers.set(engine, (byEngine = new WeakMap()));
+  let renderer = byEngine.get(spec);
+  if (renderer === undefined) byEngine.set(spec, (renderer = compileTree(engine, spec, 'spec')));
+  return renderer;
+}
+
+/**
+ * Every string leaf is its own template; map keys are not templated; row data is never
+ * re-parsed. Each node gets new maps and lists (later steps fill in its metadata), built
+ * in the spec's key order, leaf by leaf in that order, so the first bad leaf is the one
+ * reported, with its field path, worked out here once.
+ */
+function compileTree(engine: TemplateEngine, value: unknown, at: string): TreeRenderer {
+  if (typeof value === 'string') {
+    const leaf = engine.prepare(value);
+    if (leaf.constant) return () => value;
+    return (vars, where) => engine.renderPrepared(leaf, vars, where, at);
   }
-  return value;
+  if (Array.isArray(value)) {
+    const items = value.map((item, index) => compileTree(engine, item, `${at}[${index}]`));
+    return (vars, where) => items.map((item) => item(vars, where));
+  }
+  if (isPlainObject(value)) {
+    const entries = Object.entries(value).map(([key, item]) => [key, compileTree(engine, item, `${at}.${key}`)] as const);
+    return (vars, where) => {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of entries) out[key] = item(vars, where);
+      return out;
+    };
+  }
+  return () => value;
 }
 
 function renderMap(engine: TemplateEngine, templates: Readonly<Record<string, string>>, vars: TemplateVars, where: ErrorWhere, field: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, template] of Object.entries(templates)) out[key] = String(engine.render(template, vars, { ...where, field: `${field}.${key}` }));
+  for (const [key, template] of Object.entries(templates)) out[key] = String(engine.renderPrepared(engine.prepare(template), vars, where, `${field}.${key}`));
   return out;
 }
 

@@ -6,8 +6,22 @@ import { addGuards, BUDGET_KEY, CALLABLE_GLOBALS, checkSandbox, compileAst, GUAR
 /** Variables a template sees: strings from the row, plus hubId and templateRef. */
 export type TemplateVars = Readonly<Record<string, string>>;
 
+/**
+ * What every leaf of one node renders with: the node's budget, and the context nunjucks
+ * is given (the node's variables and its budget), built once per node rather than per
+ * leaf. nunjucks copies a context before rendering into it, so leaves cannot share state.
+ */
+export type NodeScope = { readonly budget: TemplateBudget; readonly context: Readonly<Record<string, unknown>> };
+
 /** One compiled leaf: renders to a string, or to a typed value for `| int` & co, within the node's budget. */
-export type CompiledLeaf = (vars: TemplateVars, budget: TemplateBudget) => unknown;
+export type CompiledLeaf = (scope: NodeScope) => unknown;
+
+/**
+ * A leaf looked up once and rendered for many nodes (a form's leaves are the same for
+ * every row): its compiled template, or why it does not compile, reported per node as
+ * `compile` would report it. `constant`: no template syntax, the leaf is its own text.
+ */
+export type PreparedLeaf = { readonly source: string; readonly compiled: CompiledLeaf | Error; readonly constant: boolean };
 
 const { parser, nodes } = nunjucksInternals;
 
@@ -32,9 +46,9 @@ const DOCUMENTED_FILTERS = new Set([...FILTERS.map((filter) => filter.name), 'd'
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private readonly variables: ReadonlySet<string>;
-  private readonly cache = new Map<string, CompiledLeaf | Error>();
-  /** One budget per node: a node's leaves all render with the same `vars` object. */
-  private readonly budgets = new WeakMap<TemplateVars, TemplateBudget>();
+  private readonly cache = new Map<string, PreparedLeaf>();
+  /** One budget (and nunjucks context) per node: a node's leaves all render with the same `vars` object. */
+  private readonly scopes = new WeakMap<TemplateVars, NodeScope>();
 
   /** `clock` (milliseconds) measures each node's time budget; tests that check the other limits freeze it. */
   constructor(
@@ -62,41 +76,59 @@ export class TemplateEngine {
 
   /** Compile a leaf; throws a RenderError (with `where`) when the template is bad. */
   compile(source: string, where: ErrorWhere): CompiledLeaf {
-    let compiled = this.cache.get(source);
-    if (compiled === undefined) {
+    const { compiled } = this.prepare(source);
+    if (compiled instanceof Error) throw compileError(source, compiled, where);
+    return compiled;
+  }
+
+  /** Look a leaf up (parsed, checked and compiled on first use); a bad template is an Error here, thrown only when a node renders it. */
+  prepare(source: string): PreparedLeaf {
+    let prepared = this.cache.get(source);
+    if (prepared === undefined) {
+      let compiled: CompiledLeaf | Error;
       try {
         compiled = this.build(source);
       } catch (error) {
         compiled = error instanceof Error ? error : new Error(String(error));
       }
-      this.cache.set(source, compiled);
+      prepared = { source, compiled, constant: isConstant(source) };
+      this.cache.set(source, prepared);
     }
-    if (compiled instanceof Error) throw new RenderError(`template ${JSON.stringify(source)}: ${cleanMessage(compiled)}`, where, { cause: compiled });
-    return compiled;
+    return prepared;
   }
 
   /** Render one leaf; errors name the template and `where`. */
   render(source: string, vars: TemplateVars, where: ErrorWhere): unknown {
-    const leaf = this.compile(source, where);
-    let budget = this.budgets.get(vars);
-    if (budget === undefined) {
-      budget = new TemplateBudget(this.clock);
-      this.budgets.set(vars, budget);
+    return this.renderPrepared(this.prepare(source), vars, where);
+  }
+
+  /**
+   * Render a prepared leaf, as `render` would. `field` is added to `where` only for an
+   * error: a node has dozens of leaves, and their coordinates are needed only when one fails.
+   */
+  renderPrepared(leaf: PreparedLeaf, vars: TemplateVars, where: ErrorWhere, field?: string): unknown {
+    const { compiled } = leaf;
+    if (compiled instanceof Error) throw compileError(leaf.source, compiled, field === undefined ? where : { ...where, field });
+    let scope = this.scopes.get(vars);
+    if (scope === undefined) {
+      const budget = new TemplateBudget(this.clock);
+      scope = { budget, context: { ...vars, [BUDGET_KEY]: budget } };
+      this.scopes.set(vars, scope);
     }
     try {
-      return leaf(vars, budget);
+      return compiled(scope);
     } catch (error) {
-      throw new RenderError(`template ${JSON.stringify(source)}: ${cleanMessage(error)}`, where, { cause: error });
+      throw new RenderError(`template ${JSON.stringify(leaf.source)}: ${cleanMessage(error)}`, field === undefined ? where : { ...where, field }, { cause: error });
     }
   }
 
   private build(source: string): CompiledLeaf {
-    if (!source.includes('{{') && !source.includes('{%') && !source.includes('{#')) return () => source;
+    if (isConstant(source)) return () => source;
     const typed = TYPED_LEAF.exec(source);
     if (typed && !typed[1]!.includes('{{') && !typed[1]!.includes('}}')) {
       const inner = this.build(`{{ ${typed[1]} }}`);
       const convert = typedConverters.get(typed[2]!)!;
-      return (vars, budget) => convert(inner(vars, budget));
+      return (scope) => convert(inner(scope));
     }
     const ast = parser.parse(source, [], {});
     checkSandbox(ast, (name) => DOCUMENTED_FILTERS.has(name));
@@ -104,9 +136,9 @@ export class TemplateEngine {
     // Compiled now from the checked tree, so a syntax error is reported once, not per node.
     const TemplateClass = nunjucks.Template as unknown as new (src: { type: 'code'; obj: unknown }, env: nunjucks.Environment, path: undefined, eager: boolean) => nunjucks.Template;
     const template = new TemplateClass({ type: 'code', obj: compileAst(addGuards(ast)) }, this.env, undefined, true);
-    return (vars, budget) => {
-      const output = template.render({ ...vars, [BUDGET_KEY]: budget });
-      budget.output(output);
+    return (scope) => {
+      const output = template.render(scope.context);
+      scope.budget.output(output);
       return output;
     };
   }
@@ -146,6 +178,15 @@ export class TemplateEngine {
       throw new Error(`undefined variable ${JSON.stringify(name)} (defined: ${known}); use ${name} | default("…") if it may be missing`);
     }
   }
+}
+
+/** No template syntax: the leaf renders to its own text. */
+function isConstant(source: string): boolean {
+  return !source.includes('{{') && !source.includes('{%') && !source.includes('{#');
+}
+
+function compileError(source: string, error: Error, where: ErrorWhere): RenderError {
+  return new RenderError(`template ${JSON.stringify(source)}: ${cleanMessage(error)}`, where, { cause: error });
 }
 
 /** nunjucks prefixes messages with "(unknown path)" and a stack of "Error:" lines. */
