@@ -1,7 +1,7 @@
 import { blobIdOf, type FileContent } from '../plan/types.ts';
 import type { GitProcess, RunResult } from './git.ts';
 import type { StagingPlan } from './fast-import-staging.ts';
-import { inWideFolder, type WidePlan } from './wide-folders.ts';
+import { filePairs, inWideFolder, type WidePlan } from './wide-folders.ts';
 
 export type Author = { name: string; email: string };
 
@@ -115,7 +115,7 @@ function* commitCommands(input: CommitInput, ref: string, staging: StagingPlan, 
   const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
   if (wide !== undefined && wide.rebuilt.length > 0) {
     yield `commit ${ref}-trees\ncommitter ${who}\ndata 0\n`;
-    for (const folder of wide.rebuilt) for (const [name, id] of folder.files) yield `M 100644 ${id} ${fastImportPath(`${folder.staging}/${name}`)}\n`;
+    for (const folder of wide.rebuilt) for (const [name, id] of filePairs(folder.files)) yield `M 100644 ${id} ${fastImportPath(`${folder.staging}/${name}`)}\n`;
     yield '\n';
   }
   const message = Buffer.from(input.message, 'utf8');
