@@ -95,10 +95,11 @@ async function exportNodes(ctx: Ctx, file: string): Promise<string[]> {
 
 /**
  * The root module: per resource of the form, one `terraform_data` block with `for_each` over
- * the exported rows, its input the manifest decoded. Terraform evaluates a block's for_each
- * collection again for every instance, so the collection is a map of JSON strings: the same
- * manifests as one object value (every row's manifests as nested objects) made a no-change
- * plan of 500 resources take 10 s of CPU instead of about 1.5 (bench/README.md, "Terraform").
+ * the exported rows, its input the manifest decoded. The collection is a map of JSON strings:
+ * Terraform's time per instance grew with the size of the value for_each iterates over, and
+ * the same manifests as nested objects (one object value of every row's manifests) made a
+ * no-change plan of 100 rows (500 resources) cost 10.0–11.7 s of CPU instead of 2.0–2.4
+ * (bench/README.md, "Terraform"): the form here is the faster one for Terraform.
  */
 function rootModule(resourceIds: string[]): string {
   const blocks = resourceIds.map((id) => `resource "terraform_data" "${id}" {\n  for_each = local.nodes\n  input    = jsondecode(each.value["${id}"])\n}\n`);
