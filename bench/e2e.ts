@@ -16,118 +16,22 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { stringify as stringifyYaml } from 'yaml';
-import {
-  BenchFailure,
-  benchFormDoc,
-  benchHubDoc,
-  type DbTarget,
-  fail,
-  FORM_NAME,
-  fmt,
-  git,
-  HUB_NAME,
-  median,
-  newBareRepo,
-  pickDb,
-  PROJECT,
-  remoteHead,
-  ROOT,
-  seed,
-  table,
-  uidOf,
-  withClient,
-} from './common.ts';
+import { BenchFailure, benchHubDoc, type DbTarget, fail, fmt, HUB_NAME, median, newBareRepo, pickDb, remoteHead, seed, table, withClient } from './common.ts';
+import { build, countFiles, type Ctx, FILES_PER_NODE, firstSync, lynqSync, noopSync, oneRowSync, syncEnv, BIN, type Timed, timedProcess, writeBenchConfig } from './lynq-process.ts';
 
 const run = promisify(execFile);
-const BIN = path.join(PROJECT, 'bin', 'lynq.mjs');
-const FILES_PER_NODE = 7;
 const FLOOR_MAX = Number(process.env.BENCH_FLOOR_MAX ?? 10_000);
 
-/** One timed process: wall ms from spawn to exit, and its peak RSS (GNU time's %M, the largest of it and the children it waited for). */
-type Timed = { ms: number; rssMiB: number };
 type Series = { label: string; runs: Timed[] };
 type SizeReport = { size: number; series: Series[]; serve?: { noop: number[]; oneRow: number[] } };
-
-/** `node bin/lynq.mjs …` under GNU time; fails the bench on a non-zero exit. */
-async function timedProcess(command: string[], options: { env: NodeJS.ProcessEnv; stdin?: string; what: string }): Promise<Timed> {
-  const timeFile = path.join(os.tmpdir(), `lynq-bench-time-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const started = performance.now();
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, ...command], { env: options.env, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
-    if (options.stdin !== undefined) createReadStream(options.stdin).pipe(child.stdin!);
-    let err = '';
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (exitCode) => resolve({ code: exitCode, stderr: err }));
-  });
-  const ms = performance.now() - started;
-  const rssKiB = Number((await readFile(timeFile, 'utf8')).trim().split('\n').at(-1));
-  await rm(timeFile, { force: true });
-  if (process.env.BENCH_LOG_LEVEL) process.stderr.write(stderr.slice(-5000));
-  if (code !== 0) fail(`${options.what}: exited ${code}:\n${stderr.slice(-3000)}`);
-  return { ms, rssMiB: rssKiB / 1024 };
-}
-
-function syncEnv(cacheDir: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_CACHE_DIR: cacheDir, LYNQ_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
-}
-
-type Ctx = { size: number; db: DbTarget; schema: string; dir: string };
-
-function lynqSync(ctx: Ctx, bare: string, cacheDir: string, what: string): Promise<Timed> {
-  return timedProcess([process.execPath, BIN, 'sync', '--hubs', path.join(ctx.dir, 'hubs'), '--forms', path.join(ctx.dir, 'forms'), '--repo', bare], { env: syncEnv(cacheDir), what });
-}
-
-async function countFiles(bare: string, commit: string): Promise<number> {
-  // A pipe through wc: at 100,000 nodes the listing is 700,000 lines.
-  const { stdout } = await run('sh', ['-c', `git -C '${bare}' ls-tree -r --name-only '${commit}' | wc -l`]);
-  return Number(stdout.trim());
-}
-
-async function firstSync(ctx: Ctx, i: number): Promise<Timed & { bare: string; cacheDir: string; runDir: string }> {
-  const runDir = await mkdtemp(path.join(ctx.dir, 'first-'));
-  const bare = await newBareRepo(runDir);
-  const cacheDir = path.join(runDir, 'cache');
-  const timed = await lynqSync(ctx, bare, cacheDir, `first sync, run ${i + 1}`);
-  const head = await remoteHead(bare);
-  if (head === undefined) fail(`first sync, run ${i + 1}: no commit on main`);
-  const files = await countFiles(bare, head);
-  if (files !== ctx.size * FILES_PER_NODE) fail(`first sync, run ${i + 1}: ${files} files on main, expected ${ctx.size * FILES_PER_NODE}`);
-  return { ...timed, bare, cacheDir, runDir };
-}
-
-async function noopSync(ctx: Ctx, bare: string, cacheDir: string, i: number): Promise<Timed> {
-  const before = await remoteHead(bare);
-  const timed = await lynqSync(ctx, bare, cacheDir, `no-op sync, run ${i + 1}`);
-  const after = await remoteHead(bare);
-  if (after !== before) fail(`no-op sync, run ${i + 1}: main moved from ${before} to ${after}`);
-  return timed;
-}
-
-/** UPDATE one row's replicas; exactly that node's web.yaml and lynqnode.yaml change, in one commit on the old head. */
-async function oneRowSync(ctx: Ctx, bare: string, i: number, change: () => Promise<Timed>): Promise<Timed> {
-  const uid = uidOf(((i + 1) * Math.floor(ctx.size / 11)) % ctx.size);
-  await withClient(ctx.db, (client) => client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]));
-  const before = await remoteHead(bare);
-  const timed = await change();
-  const after = await remoteHead(bare);
-  const what = `one-row change (${uid}), run ${i + 1}`;
-  if (after === before || after === undefined) fail(`${what}: no commit`);
-  const parent = (await git(bare, 'rev-parse', `${after}^`)).trim();
-  if (parent !== before) fail(`${what}: the commit's parent is ${parent}, expected ${before}`);
-  const changed = (await git(bare, 'diff-tree', '-r', '--name-only', '--no-commit-id', before!, after)).split('\n').filter(Boolean);
-  const dir = `${ROOT}/${HUB_NAME}/${FORM_NAME}/${uid}/`;
-  if (changed.join(',') !== `${dir}lynqnode.yaml,${dir}web.yaml`) fail(`${what}: changed ${JSON.stringify(changed)}`);
-  return timed;
-}
 
 /**
  * The floor: the first sync's files, as one `git fast-import` stream (one commit, paths in
@@ -235,7 +139,7 @@ async function serveTicks(ctx: Ctx, bare: string, cacheDir: string, runs: number
       let ms = 0;
       await oneRowSync(ctx, bare, i + runs, async () => {
         ms = await tick();
-        return { ms, rssMiB: 0 };
+        return { ms, rssMiB: 0, cpuMs: Number.NaN };
       });
       oneRow.push(ms);
     }
@@ -251,13 +155,10 @@ async function benchSize(db: DbTarget, size: number, runs: number, workRoot: str
   const dir = path.join(workRoot, String(size));
   const ctx: Ctx = { size, db, schema, dir };
   const log = (text: string): void => void process.stderr.write(`  [${size}] ${text}\n`);
-  await mkdir(path.join(dir, 'hubs'), { recursive: true });
-  await mkdir(path.join(dir, 'forms'));
   try {
     log(`seeding ${size} rows`);
     await seed(db, schema, size);
-    await writeFile(path.join(dir, 'hubs', 'bench.yaml'), stringifyYaml(benchHubDoc(db, schema)));
-    await writeFile(path.join(dir, 'forms', 'web.yaml'), stringifyYaml((await benchFormDoc()).doc));
+    await writeBenchConfig(ctx);
     const series = (label: string): Series => ({ label, runs: [] });
     const record = (into: Series, timed: Timed, i: number): void => {
       into.runs.push(timed);
@@ -353,12 +254,6 @@ function print(reports: SizeReport[], distUsed: string): void {
     '',
   );
   process.stdout.write(`${out.join('\n')}\n`);
-}
-
-/** The image runs dist/: build it (esbuild, about a second), so bin/lynq.mjs runs what the sources say, compiled. */
-async function build(): Promise<string> {
-  await run('npm', ['run', 'build'], { cwd: PROJECT });
-  return 'compiled dist/';
 }
 
 async function main(): Promise<void> {
