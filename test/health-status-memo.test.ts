@@ -4,7 +4,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createSyncDeps } from '../src/cli/wiring.ts';
-import { loadConfig, type Hub } from '../src/config/load.ts';
+import { loadConfig } from '../src/config/load.ts';
 import { fileNodeMemo, type NodeMemo } from '../src/health/node-memo.ts';
 import { readBackHub, type HubReadBack } from '../src/health/run.ts';
 import { fileStatusMemo } from '../src/health/status-memo.ts';
@@ -12,7 +12,7 @@ import { openKubeClient, type KubeClient } from '../src/kube/client.ts';
 import { LYNQ_NODE } from '../src/kube/resources.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
 import { captureStream, tempFiles } from './helpers/files.ts';
-import { argoApp, healthyArgoWorld, type HealthWorld } from './helpers/health-world.ts';
+import { argoApp, healthyArgoWorld } from './helpers/health-world.ts';
 import { startKubeFake, type KubeFake, type Obj } from './helpers/kube-fake.ts';
 
 const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
