@@ -103,7 +103,7 @@ export async function writeLynqNodeStatuses(
       const conflicted = options.conflicted?.has(`${node.form}/${node.uid}`);
       try {
         const object = item.object === 'read' ? await kube.find(LYNQ_NODE, node.namespace, node.name) : item.object;
-        const outcome = await writeOne(kube, node, object, now, conflicted);
+        const outcome = await writeOne(kube, node, object, now, conflicted, options.memo !== undefined);
         result[outcome.outcome]++;
         if (outcome.fact !== undefined) known.set(`${node.namespace}/${node.name}`, outcome.fact);
       } catch (error) {
@@ -124,19 +124,19 @@ export async function writeLynqNodeStatuses(
   return result;
 }
 
-/** Unchanged or patched, with what is then true of its status (none when the object lacks a uid or resourceVersion). */
+/** Unchanged or patched, with what is then true of its status (`keep`: for a memo; none when the object lacks a uid or resourceVersion). */
 type WriteOutcome = { outcome: 'patched' | 'unchanged' | 'notCreated'; fact?: StatusFact };
 
-async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject | undefined, now: string, conflicted: boolean | undefined): Promise<WriteOutcome> {
+async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject | undefined, now: string, conflicted: boolean | undefined, keep: boolean): Promise<WriteOutcome> {
   let object = listed;
   for (let attempt = 1; attempt <= 2; attempt++) {
     if (object === undefined) return { outcome: 'notCreated' };
     const status = nodeStatus(node, record(object.status), now, conflicted);
-    if (sameOwned(status, record(object.status))) return { outcome: 'unchanged', fact: factOf(object, status) };
+    if (sameOwned(status, record(object.status))) return { outcome: 'unchanged', fact: keep ? factOf(object, status) : undefined };
     const body = { metadata: { resourceVersion: object.metadata?.resourceVersion }, status: withRemovals(status, record(object.status)) };
     const patched = await kube.patchStatus(LYNQ_NODE, node.namespace, node.name, body);
     // What the API stored: the owned fields are `status` (a merge patch at that resourceVersion), at its new resourceVersion.
-    if (patched.outcome === 'patched') return { outcome: 'patched', fact: factOf(patched.object, status) };
+    if (patched.outcome === 'patched') return { outcome: 'patched', fact: keep ? factOf(patched.object, status) : undefined };
     if (patched.outcome === 'not-found') return { outcome: 'notCreated' };
     // 409: written by someone else since the LIST; read it again and compute from that.
     if (attempt === 1) object = await kube.find(LYNQ_NODE, node.namespace, node.name);
