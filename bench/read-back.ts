@@ -7,6 +7,8 @@
  * (the difference) and CPU time (the process's minus the fake's, and its git processes'),
  * requests by verb and TLS connections. Fails (exit 1) when a result is wrong: a node not
  * Ready, a write on a no-op, more than ceil(N/500) LIST requests per kind.
+ * BENCH_READBACK_WHOLE=1: the no-op also without the status memo (its LynqNodes listed
+ * whole), interleaved run by run with the one with it.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -77,10 +79,12 @@ try {
   inspector?.connect();
   await inspector?.post('Profiler.enable');
   type Run = { wall: number; server: number; bridge: number; bridgeCpu: number; gitCpu: number; connections: number };
-  const measure = async (label: string, expectPatches: number, profileName: string) => {
+  /** The same no-op without the status memo (src/health/status-memo.ts): its LynqNodes listed whole, as before the memo. */
+  const wholeMemo = { load: memo.load, save: memo.save };
+  const measure = async (label: string, expectPatches: number, profileName: string, options: { memo?: typeof memo; once?: boolean } = {}) => {
     const runs: Run[] = [];
     let requests = { list: 0, get: 0, patch: 0 };
-    const count = expectPatches > 0 ? 1 : RUNS;
+    const count = expectPatches > 0 || options.once === true ? 1 : RUNS;
     for (let run = 0; run < count; run++) {
       const kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger });
       const last = run === count - 1;
@@ -91,7 +95,7 @@ try {
       const cpuBefore = process.cpuUsage();
       const gitCpuBefore = childCpuMs();
       const started = performance.now();
-      const result: HubReadBack = await readBackHub(hub, { kube, openRepo: sync.openRepo, clock: Date.now, logger, memo });
+      const result: HubReadBack = await readBackHub(hub, { kube, openRepo: sync.openRepo, clock: Date.now, logger, memo: options.memo ?? memo });
       const wall = performance.now() - started;
       const cpu = process.cpuUsage(cpuBefore);
       const gitCpu = childCpuMs() - gitCpuBefore;
@@ -110,6 +114,9 @@ try {
       if (requests.list > 2 * maxLists) fail(`${label}: ${requests.list} LIST requests for two kinds, more than 2 × ceil(${N}/500)`);
       runs.push({ wall, server, bridge: wall - server, bridgeCpu: (cpu.user + cpu.system) / 1000 - serverCpu, gitCpu, connections: fake.connections() - connectionsBefore });
     }
+    return { label, runs, requests };
+  };
+  const report = ({ label, runs, requests }: Awaited<ReturnType<typeof measure>>) => {
     const mid = (field: keyof Run): string => (median(runs.map((run) => run[field])) / 1000).toFixed(2);
     console.log(`${label.padEnd(36)} wall ${mid('wall')} s, fake server ${mid('server')} s, bridge ${mid('bridge')} s (CPU ${mid('bridgeCpu')} s + git ${mid('gitCpu')} s)`);
     console.log(
@@ -117,8 +124,20 @@ try {
     );
   };
   // The cache clone is warm after the sync, as it is for the read-back a CronJob tick runs after publishing.
-  await measure('first read-back (all written)', N, 'first');
-  await measure('no-op read-back (nothing to write)', 0, 'noop');
+  report(await measure('first read-back (all written)', N, 'first'));
+  if (process.env.BENCH_READBACK_WHOLE === '1') {
+    // Interleaved, run by run, with the same no-op listing its LynqNodes whole: what the status memo saves, under the same load.
+    const memoRuns: Awaited<ReturnType<typeof measure>>[] = [];
+    const wholeRuns: Awaited<ReturnType<typeof measure>>[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      memoRuns.push(await measure('no-op read-back (nothing to write)', 0, 'noop', { once: true }));
+      wholeRuns.push(await measure('no-op, LynqNodes listed whole', 0, 'noop-whole', { memo: wholeMemo, once: true }));
+    }
+    report({ ...memoRuns[0]!, runs: memoRuns.flatMap((item) => item.runs) });
+    report({ ...wholeRuns[0]!, runs: wholeRuns.flatMap((item) => item.runs) });
+  } else {
+    report(await measure('no-op read-back (nothing to write)', 0, 'noop'));
+  }
   fake.assertClean();
 } finally {
   await fake.close();

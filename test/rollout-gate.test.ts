@@ -36,7 +36,7 @@ describe('the rollout gate (pure)', () => {
     assert.notEqual(formHash(makeForm({ maxSkew: 2 }, 'nginx:2')), formHash(none));
   });
 
-  test('gated: form, hub and bridge changes; row changes and new rows only with gateRowChanges; removals and edits never', () => {
+  test('gated: form, hub and bridge changes; row changes and new rows only with gateRowChanges; removals and edits never', async () => {
     const nodes = [
       change('a-form', 'updated', ['form']),
       change('b-hub', 'updated', ['hub']),
@@ -46,20 +46,20 @@ describe('the rollout gate (pure)', () => {
       change('f-gone', 'removed', [], { removal: 'row deleted', writes: new Map(), deletes: ['nodes/shop/web/f-gone/c.yaml'] }),
       change('g-edit', 'updated', ['edit']),
     ];
-    const off = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 1 })], values: () => undefined, health: undefined });
+    const off = await gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 1 })], values: () => undefined, health: undefined });
     assert.deepEqual(statuses(off), { 'a-form': 'updated', 'b-hub': 'waiting', 'c-bridge': 'waiting', 'd-row': 'updated', 'e-new': 'added', 'f-gone': 'removed', 'g-edit': 'updated' });
-    const on = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 1, gateRowChanges: true })], values: () => undefined, health: undefined });
+    const on = await gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 1, gateRowChanges: true })], values: () => undefined, health: undefined });
     assert.deepEqual(statuses(on), { 'a-form': 'updated', 'b-hub': 'waiting', 'c-bridge': 'waiting', 'd-row': 'waiting', 'e-new': 'waiting', 'f-gone': 'removed', 'g-edit': 'updated' });
     // A waiting node keeps exactly what Git has.
     const waiting = on.nodes.find((node) => node.uid === 'd-row')!;
     assert.deepEqual([waiting.writes.size, waiting.deletes.length], [0, 0]);
     assert.match(waiting.reasons.at(-1)!, /^waiting for rollout slot, 0 of 5 done$/);
     // maxSkew 0 or no rollout: nothing is gated.
-    assert.equal(gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 0 })], values: () => undefined, health: undefined }).nodes.filter((node) => node.status === 'waiting').length, 0);
-    assert.equal(gateRollout(plan(nodes), { hub, forms: [makeForm(undefined)], values: () => undefined, health: undefined }).rollouts, undefined);
+    assert.equal((await gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 0 })], values: () => undefined, health: undefined })).nodes.filter((node) => node.status === 'waiting').length, 0);
+    assert.equal((await gateRollout(plan(nodes), { hub, forms: [makeForm(undefined)], values: () => undefined, health: undefined })).rollouts, undefined);
   });
 
-  test('order: canary uids first (as listed), then the orderBy column (numbers as numbers), then uid', () => {
+  test('order: canary uids first (as listed), then the orderBy column (numbers as numbers), then uid', async () => {
     const values: Record<string, Record<string, string>> = { a: { tier: '10' }, b: { tier: '9' }, c: { tier: '2' }, d: {}, e: { tier: '9' } };
     const ordered = rolloutOrder(
       ['a', 'b', 'c', 'd', 'e'].map((uid) => ({ uid })),
@@ -79,15 +79,15 @@ describe('the rollout gate (pure)', () => {
       ['a', 'b', 'c'],
     );
     const nodes = ['a', 'b', 'c', 'd', 'e'].map((uid) => change(uid, 'updated', ['form']));
-    const result = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2, canary: ['d'], orderBy: 'tier' })], values: (uid) => values[uid], health: undefined });
+    const result = await gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2, canary: ['d'], orderBy: 'tier' })], values: (uid) => values[uid], health: undefined });
     assert.deepEqual(
       result.nodes.filter((node) => node.status === 'updated').map((node) => node.uid),
       ['c', 'd'],
     );
   });
 
-  test('an orderBy column the hub does not map is a config error naming hub, form, file and field', () => {
-    assert.throws(
+  test('an orderBy column the hub does not map is a config error naming hub, form, file and field', async () => {
+    await assert.rejects(
       () => gateRollout(plan([change('a', 'updated', ['form'])]), { hub, forms: [makeForm({ maxSkew: 1, orderBy: 'region' })], values: () => undefined, health: undefined }),
       (error: Error & { where?: Record<string, string> }) =>
         /spec\.rollout\.orderBy names "region", which hub shop does not map \(it maps uid, activate, tier\)/.test(error.message) &&
@@ -96,7 +96,7 @@ describe('the rollout gate (pure)', () => {
     );
   });
 
-  test('slots from health: not Ready takes a slot; Degraded halts; past progressDeadlineSeconds halts; the resource timeout alone does not; a resume marker at the current form hash releases the node', () => {
+  test('slots from health: not Ready takes a slot; Degraded halts; past progressDeadlineSeconds halts; the resource timeout alone does not; a resume marker at the current form hash releases the node', async () => {
     const form = makeForm({ maxSkew: 2, progressDeadlineSeconds: 600 });
     const nodes = [change('a', 'unchanged'), change('b', 'unchanged'), change('c', 'updated', ['form']), change('d', 'updated', ['form']), change('e', 'updated', ['form'])];
     const run = (a: RolloutNodeHealth, b: RolloutNodeHealth) =>
@@ -109,26 +109,26 @@ describe('the rollout gate (pure)', () => {
           ['web/b', b],
         ]),
       });
-    const ready = run(healthy, healthy);
+    const ready = await run(healthy, healthy);
     assert.deepEqual(statuses(ready), { a: 'unchanged', b: 'unchanged', c: 'updated', d: 'updated', e: 'waiting' });
     assert.deepEqual(ready.rollouts, [{ form: 'web', total: 5, done: 2, inFlight: 0, changing: 2, waiting: 1, failed: [], halted: false, paced: 'health' }]);
-    const progressing = run({ phase: 'Progressing', reason: 'NotApplied', sinceCommitSeconds: 30 }, healthy);
+    const progressing = await run({ phase: 'Progressing', reason: 'NotApplied', sinceCommitSeconds: 30 }, healthy);
     assert.deepEqual(statuses(progressing), { a: 'unchanged', b: 'unchanged', c: 'updated', d: 'waiting', e: 'waiting' });
-    const degraded = run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30 }, healthy);
+    const degraded = await run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30 }, healthy);
     assert.deepEqual(statuses(degraded), { a: 'unchanged', b: 'unchanged', c: 'waiting', d: 'waiting', e: 'waiting' });
     assert.deepEqual(degraded.rollouts![0]!.failed, ['a']);
     assert.match(degraded.nodes[2]!.reasons.at(-1)!, /rollout halted: a failed/);
-    const late = run({ phase: 'Progressing', reason: 'Progressing', sinceCommitSeconds: 601 }, healthy);
+    const late = await run({ phase: 'Progressing', reason: 'Progressing', sinceCommitSeconds: 601 }, healthy);
     assert.equal(late.rollouts![0]!.halted, true);
-    const timeoutOnly = run({ phase: 'Degraded', reason: 'Timeout', sinceCommitSeconds: 400 }, healthy);
+    const timeoutOnly = await run({ phase: 'Degraded', reason: 'Timeout', sinceCommitSeconds: 400 }, healthy);
     assert.deepEqual([timeoutOnly.rollouts![0]!.halted, timeoutOnly.rollouts![0]!.inFlight], [false, 1]);
-    const resumed = run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30, resumedAt: `sha256:${formHash(form)}` }, healthy);
+    const resumed = await run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30, resumedAt: `sha256:${formHash(form)}` }, healthy);
     assert.deepEqual([resumed.rollouts![0]!.halted, resumed.rollouts![0]!.changing], [false, 2]);
-    const staleMarker = run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30, resumedAt: 'sha256:0000' }, healthy);
+    const staleMarker = await run({ phase: 'Degraded', reason: 'EngineDegraded', sinceCommitSeconds: 30, resumedAt: 'sha256:0000' }, healthy);
     assert.equal(staleMarker.rollouts![0]!.halted, true);
   });
 
-  test('changes the plan left unrendered are rendered only as they take slots, in order; one that, rendered, is not gated (it failed) takes no slot', () => {
+  test('changes the plan left unrendered are rendered only as they take slots, in order; one that, rendered, is not gated (it failed) takes no slot', async () => {
     const told = (uid: string) => change(uid, 'updated', ['form'], { writes: new Map(), unrendered: true });
     const asked: string[] = [];
     const render = (node: NodeChange): NodeChange => {
@@ -138,7 +138,7 @@ describe('the rollout gate (pure)', () => {
       return { ...rest, writes: new Map([[`nodes/shop/web/${node.uid}/c.yaml`, 'new']]) };
     };
     const nodes = [change('a0', 'unchanged'), ...['a', 'b', 'c', 'd', 'e'].map(told)];
-    const result = gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined, render });
+    const result = await gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined, render });
     assert.deepEqual(asked, ['a', 'b', 'c']);
     assert.deepEqual(statuses(result), { a0: 'unchanged', a: 'updated', b: 'failed', c: 'updated', d: 'waiting', e: 'waiting' });
     assert.equal(result.rendered, nodes.length + 3);
@@ -148,9 +148,27 @@ describe('the rollout gate (pure)', () => {
       'no node leaves the gate unrendered',
     );
     assert.match(result.nodes.find((node) => node.uid === 'd')!.reasons.join('; '), /^form changed; waiting for rollout slot, 1 of 5 done$/);
+    // What the renders need is read a slot's worth at a time, before they are rendered: one more batch per change that took no slot.
+    asked.length = 0;
+    const prepared: string[][] = [];
+    await gateRollout(plan(nodes), {
+      hub,
+      forms: [makeForm({ maxSkew: 2 })],
+      values: () => undefined,
+      health: undefined,
+      render: (node) => {
+        assert.ok(prepared.flat().includes(node.uid), `${node.uid} read before it is rendered`);
+        return render(node);
+      },
+      prepare: async (batch) => {
+        prepared.push(batch.map((node) => node.uid));
+      },
+    });
+    assert.deepEqual(prepared, [['a', 'b'], ['c']]);
+    assert.deepEqual(asked, ['a', 'b', 'c']);
     // Halted: no slot, so nothing is rendered.
     asked.length = 0;
-    const halted = gateRollout(plan(nodes), {
+    const halted = await gateRollout(plan(nodes), {
       hub,
       forms: [makeForm({ maxSkew: 2 })],
       values: () => undefined,
@@ -158,12 +176,18 @@ describe('the rollout gate (pure)', () => {
       render,
     });
     assert.deepEqual([asked, halted.rendered, halted.rollouts![0]!.waiting], [[], nodes.length, 5]);
-    assert.throws(() => gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined }), /unrendered and the rollout gate was given no renderer/);
-    assert.throws(() => gateRollout(plan(nodes), { hub, forms: [makeForm(undefined)], values: () => undefined, health: undefined, render }), /left unrendered for a rollout gate that did not pace it/);
+    await assert.rejects(
+      () => gateRollout(plan(nodes), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined }),
+      /unrendered and the rollout gate was given no renderer/,
+    );
+    await assert.rejects(
+      () => gateRollout(plan(nodes), { hub, forms: [makeForm(undefined)], values: () => undefined, health: undefined, render }),
+      /left unrendered for a rollout gate that did not pace it/,
+    );
   });
 
-  test("routing still applies: form changes routed to a pull request are proposed a slot's worth at a time, and its body says the rest wait", () => {
-    const gated = gateRollout(plan(['a', 'b', 'c', 'd'].map((uid) => change(uid, 'updated', ['form']))), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined });
+  test("routing still applies: form changes routed to a pull request are proposed a slot's worth at a time, and its body says the rest wait", async () => {
+    const gated = await gateRollout(plan(['a', 'b', 'c', 'd'].map((uid) => change(uid, 'updated', ['form']))), { hub, forms: [makeForm({ maxSkew: 2 })], values: () => undefined, health: undefined });
     const routed = routePlan(gated, resolveRouting({ mode: 'push', routing: { formChanged: 'pull-request' } }));
     assert.deepEqual([routed.push.length, routed.propose.map((node) => node.uid)], [0, ['a', 'b']]);
     const body = pullRequestBody({
@@ -180,8 +204,8 @@ describe('the rollout gate (pure)', () => {
     assert.doesNotMatch(body, /web\/c\b/);
   });
 
-  test('the commit message names the waiting nodes with the rollout wording', () => {
-    const gated = gateRollout(plan(['a', 'b', 'c'].map((uid) => change(uid, 'updated', ['form']))), { hub, forms: [makeForm({ maxSkew: 1 })], values: () => undefined, health: undefined });
+  test('the commit message names the waiting nodes with the rollout wording', async () => {
+    const gated = await gateRollout(plan(['a', 'b', 'c'].map((uid) => change(uid, 'updated', ['form']))), { hub, forms: [makeForm({ maxSkew: 1 })], values: () => undefined, health: undefined });
     const pushed = gated.nodes.filter((node) => node.status === 'updated');
     assert.match(commitMessage('shop', pushed, gated.nodes), /Not in this commit: 2 waiting for rollout slot, 0 of 3 done \(form web\) \(what Git had for them is kept\)\./);
   });

@@ -3,7 +3,9 @@ import type { KubeClient } from '../kube/client.ts';
 import { LYNQ_NODE, type KubeObject } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
 import type { NodeHealth } from './read-back.ts';
-import { listLynqNodes, type LynqNodeListing } from './lynqnode-list.ts';
+import { sha256 } from '../render/hash.ts';
+import { type ListedLynqNode, listLynqNodes, type LynqNodeListing } from './lynqnode-list.ts';
+import type { StatusFact, StatusMemo } from './status-memo.ts';
 import { commitOfRevision } from './revision.ts';
 
 /** How the LynqNode status write went for a hub. */
@@ -24,32 +26,86 @@ const PATCH_CONCURRENCY = 8;
 type Condition = { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime: string };
 
 /**
+ * Above this many LynqNodes whose status must be read (no fact of the memo names their
+ * uid and resourceVersion: another writer, a lost memo), one LIST of their namespace is
+ * cheaper than a GET each.
+ */
+const STALE_GETS = 50;
+
+/**
  * Write each node's health into its LynqNode's status subresource: one LIST of the hub's
  * LynqNodes (the current status, so an unchanged node is not written; `listed`: a listing
  * made earlier in the same run, whose namespaces are not listed again), then a merge
  * patch on `/status` of each node whose status changed, carrying the resourceVersion it
  * was computed from. A 409 (someone wrote in between, after an earlier listing too) is
  * retried once on a fresh read. A LynqNode the engine has not created yet is skipped.
+ *
+ * With a status memo (`memo`), what the bridge last saw or wrote of each status is kept by
+ * the LynqNode's uid and resourceVersion, and a LynqNode listed metadata only is judged by
+ * it: at the same uid and resourceVersion nobody wrote since, so its status is the one
+ * kept. A LynqNode the memo does not know at that resourceVersion is read whole (a GET
+ * each, or one LIST when many are): the memo only ever saves reading a status.
  */
 export async function writeLynqNodeStatuses(
   kube: KubeClient,
   hub: string,
   nodes: readonly NodeHealth[],
-  options: { clock: () => number; logger: Logger; conflicted?: ReadonlySet<string>; listed?: LynqNodeListing },
+  options: { clock: () => number; logger: Logger; conflicted?: ReadonlySet<string>; listed?: LynqNodeListing; memo?: StatusMemo },
 ): Promise<StatusWriteResult> {
   const before = { ...kube.requests };
-  const current = new Map(options.listed?.objects);
+  const current = new Map<string, ListedLynqNode>(options.listed?.objects);
+  const facts = new Map(options.listed?.facts);
   const missing = [...new Set(nodes.map((node) => node.namespace))].filter((namespace) => options.listed?.namespaces.has(namespace) !== true);
-  for (const [key, object] of (await listLynqNodes(kube, hub, missing)).objects) current.set(key, object);
+  const more = await listLynqNodes(kube, hub, missing, options.memo);
+  for (const [key, object] of more.objects) current.set(key, object);
+  for (const [key, fact] of more.facts ?? []) facts.set(key, fact);
   const now = new Date(options.clock()).toISOString();
   const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 } };
+  /** The facts true after this run, for the memo: only of this hub's nodes now. */
+  const known = new Map<string, StatusFact>();
+
+  // Each node's LynqNode as far as it is known without another request; 'read': its status must be read.
+  const work: Array<{ node: NodeHealth; object: KubeObject | undefined | 'read' }> = [];
+  const stale: NodeHealth[] = [];
+  for (const node of nodes) {
+    const key = `${node.namespace}/${node.name}`;
+    const object = current.get(key);
+    if (object === undefined || object.partial !== true) {
+      work.push({ node, object });
+      continue;
+    }
+    const fact = facts.get(key);
+    if (fact === undefined || object.metadata?.uid === undefined || fact.uid !== object.metadata.uid || fact.resourceVersion !== object.metadata.resourceVersion) {
+      stale.push(node);
+      continue;
+    }
+    const conflicted = options.conflicted?.has(`${node.form}/${node.uid}`);
+    const wanted = verdictOf(nodeStatus(node, {}, '', conflicted));
+    // Left undefined, the Conflicted condition is kept as it is: then any the status has will do.
+    if (wanted.verdict === fact.verdict && (conflicted === undefined ? fact.conflicted !== '' : wanted.conflicted === fact.conflicted)) {
+      result.unchanged++;
+      known.set(key, fact);
+      continue;
+    }
+    work.push({ node, object: { metadata: object.metadata, status: JSON.parse(fact.owned) as unknown } });
+  }
+  if (stale.length > STALE_GETS) {
+    const whole = await listLynqNodes(kube, hub, new Set(stale.map((node) => node.namespace)));
+    for (const node of stale) work.push({ node, object: whole.objects.get(`${node.namespace}/${node.name}`) });
+  } else {
+    for (const node of stale) work.push({ node, object: 'read' });
+  }
+
   let next = 0;
-  const work = async (): Promise<void> => {
-    for (let node = nodes[next++]; node !== undefined; node = nodes[next++]) {
+  const worker = async (): Promise<void> => {
+    for (let item = work[next++]; item !== undefined; item = work[next++]) {
+      const { node } = item;
       const conflicted = options.conflicted?.has(`${node.form}/${node.uid}`);
       try {
-        const outcome = await writeOne(kube, node, current.get(`${node.namespace}/${node.name}`), now, conflicted);
-        result[outcome]++;
+        const object = item.object === 'read' ? await kube.find(LYNQ_NODE, node.namespace, node.name) : item.object;
+        const outcome = await writeOne(kube, node, object, now, conflicted, options.memo !== undefined);
+        result[outcome.outcome]++;
+        if (outcome.fact !== undefined) known.set(`${node.namespace}/${node.name}`, outcome.fact);
       } catch (error) {
         // The API refusing the bridge (401/403) or being down is the hub's failure, not one node's.
         if (error instanceof KubeError && (error.status === undefined || error.status === 401 || error.status === 403)) throw error;
@@ -58,22 +114,30 @@ export async function writeLynqNodeStatuses(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PATCH_CONCURRENCY, Math.max(1, nodes.length)) }, work));
+  await Promise.all(Array.from({ length: Math.min(PATCH_CONCURRENCY, Math.max(1, work.length)) }, worker));
+  if (options.memo !== undefined && (known.size !== facts.size || [...known].some(([key, fact]) => facts.get(key) !== fact))) {
+    // Only speed is lost when this fails.
+    await options.memo.save(hub, kube.server, known).catch((error: unknown) => options.logger.warn({ hub, err: String(error) }, 'lynqnode statuses not kept'));
+  }
   result.requests = { list: kube.requests.list - before.list, get: kube.requests.get - before.get, patch: kube.requests.patch - before.patch };
-  options.logger.info({ hub, patched: result.patched, unchanged: result.unchanged, notCreated: result.notCreated, failed: result.failed.length }, 'lynqnode statuses written');
+  options.logger.info({ hub, patched: result.patched, unchanged: result.unchanged, notCreated: result.notCreated, failed: result.failed.length, readWhole: stale.length }, 'lynqnode statuses written');
   return result;
 }
 
-async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject | undefined, now: string, conflicted: boolean | undefined): Promise<'patched' | 'unchanged' | 'notCreated'> {
+/** Unchanged or patched, with what is then true of its status (`keep`: for a memo; none when the object lacks a uid or resourceVersion). */
+type WriteOutcome = { outcome: 'patched' | 'unchanged' | 'notCreated'; fact?: StatusFact };
+
+async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject | undefined, now: string, conflicted: boolean | undefined, keep: boolean): Promise<WriteOutcome> {
   let object = listed;
   for (let attempt = 1; attempt <= 2; attempt++) {
-    if (object === undefined) return 'notCreated';
+    if (object === undefined) return { outcome: 'notCreated' };
     const status = nodeStatus(node, record(object.status), now, conflicted);
-    if (sameOwned(status, record(object.status))) return 'unchanged';
+    if (sameOwned(status, record(object.status))) return { outcome: 'unchanged', fact: keep ? factOf(object, status) : undefined };
     const body = { metadata: { resourceVersion: object.metadata?.resourceVersion }, status: withRemovals(status, record(object.status)) };
-    const outcome = await kube.mergePatch(LYNQ_NODE, node.namespace, node.name, body, { status: true });
-    if (outcome === 'patched') return 'patched';
-    if (outcome === 'not-found') return 'notCreated';
+    const patched = await kube.patchStatus(LYNQ_NODE, node.namespace, node.name, body);
+    // What the API stored: the owned fields are `status` (a merge patch at that resourceVersion), at its new resourceVersion.
+    if (patched.outcome === 'patched') return { outcome: 'patched', fact: keep ? factOf(patched.object, status) : undefined };
+    if (patched.outcome === 'not-found') return { outcome: 'notCreated' };
     // 409: written by someone else since the LIST; read it again and compute from that.
     if (attempt === 1) object = await kube.find(LYNQ_NODE, node.namespace, node.name);
   }
@@ -84,6 +148,31 @@ async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject |
     server: kube.server,
     status: 409,
   });
+}
+
+/** The fact that `object` (at its uid and resourceVersion) holds `status` in the fields the bridge owns. */
+function factOf(object: KubeObject, status: Record<string, unknown>): StatusFact | undefined {
+  const uid = object.metadata?.uid;
+  const resourceVersion = object.metadata?.resourceVersion;
+  if (uid === undefined || resourceVersion === undefined || uid === '' || resourceVersion === '') return undefined;
+  return { uid, resourceVersion, ...verdictOf(status), owned: JSON.stringify(status) };
+}
+
+/**
+ * A status (as nodeStatus builds it, so its keys come in one order) without its
+ * conditions' transition times: two statuses with the same verdict and Conflicted
+ * condition are the same status, since nodeStatus keeps a condition's time while its
+ * status stays. The Conflicted condition apart: left unknown, the bridge keeps it as it is.
+ */
+function verdictOf(status: Record<string, unknown>): { verdict: string; conflicted: string } {
+  let conflicted = '';
+  const conditions: Array<Record<string, unknown>> = [];
+  for (const item of Array.isArray(status.conditions) ? status.conditions : []) {
+    const { lastTransitionTime: _time, ...kept } = record(item);
+    if (kept.type === 'Conflicted') conflicted = JSON.stringify(kept);
+    else conditions.push(kept);
+  }
+  return { verdict: sha256(JSON.stringify({ ...status, conditions })), conflicted };
 }
 
 /**

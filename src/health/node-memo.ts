@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeSummary } from './git-nodes.ts';
+import { fileStatusMemo, type StatusMemo } from './status-memo.ts';
 
 export type { NodeSummary };
 
@@ -12,6 +13,8 @@ export type { NodeSummary };
 export type NodeMemo = {
   load(hub: string): Promise<Map<string, NodeSummary>>;
   save(hub: string, entries: ReadonlyMap<string, NodeSummary>): Promise<void>;
+  /** What the bridge last knew of each LynqNode's status (status-memo.ts); none: LynqNodes are always listed whole. */
+  statuses?: StatusMemo;
 };
 
 const BLOB = /^[0-9a-f]{40}$/;
@@ -35,5 +38,6 @@ export function fileNodeMemo(cacheDir: string): NodeMemo {
       await writeFile(temporary, JSON.stringify(Object.fromEntries(entries)));
       await rename(temporary, file);
     },
+    statuses: fileStatusMemo(cacheDir),
   };
 }

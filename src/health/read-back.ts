@@ -11,6 +11,7 @@ import { fluxHealthReader } from './flux.ts';
 import { readGitNodes, type GitNode, type NodeSummary } from './git-nodes.ts';
 import { listLynqNodes, type LynqNodeListing } from './lynqnode-list.ts';
 import type { NodeMemo } from './node-memo.ts';
+import type { StatusMemo } from './status-memo.ts';
 import { nodePhase, resourcePhase } from './phase.ts';
 import { commitOfRevision } from './revision.ts';
 import type { EngineObservation, HealthReader, NodePhase, ResourcePhase } from './types.ts';
@@ -159,10 +160,11 @@ export type ClusterLists = {
 
 /**
  * Start the LISTs a hub's settings tell ahead (`expected` engine kinds and namespaces,
- * `lynqNodes`: the namespaces whose LynqNodes to list). Each runs in its own promise, its
+ * `lynqNodes`: the namespaces whose LynqNodes to list, metadata only where `statuses`
+ * knows their statuses). Each runs in its own promise, its
  * failure handled until `settle`, so a git failure first leaves no unhandled rejection.
  */
-export function startClusterLists(kube: KubeClient, hub: string, expected: ReadonlyArray<{ kind: string; namespace: string }>, lynqNodes?: readonly string[]): ClusterLists {
+export function startClusterLists(kube: KubeClient, hub: string, expected: ReadonlyArray<{ kind: string; namespace: string }>, lynqNodes?: readonly string[], statuses?: StatusMemo): ClusterLists {
   const lists = new Map<string, Promise<Array<readonly [string, EngineObservation]>>>();
   const engine = (kind: string, namespace: string) => {
     const key = `${kind}/${namespace}`;
@@ -176,7 +178,7 @@ export function startClusterLists(kube: KubeClient, hub: string, expected: Reado
     return listing;
   };
   for (const { kind, namespace } of expected) if (READERS[kind] !== undefined) engine(kind, namespace);
-  const nodes = lynqNodes === undefined ? undefined : listLynqNodes(kube, hub, lynqNodes);
+  const nodes = lynqNodes === undefined ? undefined : listLynqNodes(kube, hub, lynqNodes, statuses);
   nodes?.catch(() => undefined);
   return {
     engine,

@@ -29,14 +29,21 @@ export async function readRolloutHealth(hub: Hub, repo: ManifestsRepo, head: str
   const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
   const expected = expectedEngineObjects(hub);
   const input = { hub: hub.name, prefix: `${root}/${hub.name}`, namespace: hub.namespace, repo, head, kube: deps.kube, clock: deps.clock, logger: deps.logger, memo: deps.memo };
-  const lists = startClusterLists(deps.kube, hub.name, expected, deps.listLynqNodes === true ? [hub.namespace] : undefined);
+  const lists = startClusterLists(deps.kube, hub.name, expected, deps.listLynqNodes === true ? [hub.namespace] : undefined, deps.memo?.statuses);
   let read = await readCluster({ ...input, lists });
   const nodes = judgeHubHealth(read, input).nodes;
   if (nodes.some((node) => node.phase !== 'Ready')) {
     const missing = [...new Set(nodes.map((node) => node.namespace))].filter((namespace) => read.lynqNodes?.namespaces.has(namespace) !== true);
     if (read.lynqNodes === undefined || missing.length > 0) {
-      const more = await listLynqNodes(deps.kube, hub.name, missing);
-      read = { ...read, lynqNodes: { namespaces: new Set([...(read.lynqNodes?.namespaces ?? []), ...more.namespaces]), objects: new Map([...(read.lynqNodes?.objects ?? []), ...more.objects]) } };
+      const more = await listLynqNodes(deps.kube, hub.name, missing, deps.memo?.statuses);
+      read = {
+        ...read,
+        lynqNodes: {
+          namespaces: new Set([...(read.lynqNodes?.namespaces ?? []), ...more.namespaces]),
+          objects: new Map([...(read.lynqNodes?.objects ?? []), ...more.objects]),
+          facts: new Map([...(read.lynqNodes?.facts ?? []), ...(more.facts ?? [])]),
+        },
+      };
     }
   }
   const now = deps.clock() / 1000;

@@ -98,7 +98,7 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
     const listBefore = deps.kube.requests.list;
     const expected = expectedEngineObjects(hub);
     // Nothing earlier to judge again: the LISTs the hub's settings tell ahead start now, while the clone is opened and read.
-    const lists = context.earlier === undefined ? startClusterLists(deps.kube, hub.name, expected, [hub.namespace]) : undefined;
+    const lists = context.earlier === undefined ? startClusterLists(deps.kube, hub.name, expected, [hub.namespace], deps.memo?.statuses) : undefined;
     repo = await deps.openRepo(hub);
     const head = await repo.fetch(hub.spec.publish.branch);
     const input = {
@@ -113,9 +113,17 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
       openPullRequests: context.openPullRequests,
       memo: deps.memo,
     };
-    const read = (await earlierRead(context.earlier, input, deps.clock())) ?? (await readCluster({ ...input, lists: lists ?? startClusterLists(deps.kube, hub.name, expected, [hub.namespace]) }));
+    const read =
+      (await earlierRead(context.earlier, input, deps.clock())) ??
+      (await readCluster({ ...input, lists: lists ?? startClusterLists(deps.kube, hub.name, expected, [hub.namespace], deps.memo?.statuses) }));
     const health = judgeHubHealth(read, input);
-    const statuses = await writeLynqNodeStatuses(deps.kube, hub.name, health.nodes, { clock: deps.clock, logger: log, conflicted: context.conflicted, listed: read.lynqNodes });
+    const statuses = await writeLynqNodeStatuses(deps.kube, hub.name, health.nodes, {
+      clock: deps.clock,
+      logger: log,
+      conflicted: context.conflicted,
+      listed: read.lynqNodes,
+      memo: deps.memo?.statuses,
+    });
     const result: HubReadBack = { hub: hub.name, outcome: 'read', nodes: health.nodes, unreadable: health.unreadable, statuses, listRequests: deps.kube.requests.list - listBefore };
     if (hub.spec.gitops.refresh && context.refresh !== undefined && context.refresh.size > 0) {
       const objects = health.nodes.filter((node) => context.refresh!.has(`${node.form}/${node.uid}`)).flatMap((node) => node.engineObjects);

@@ -12,6 +12,14 @@ export const PAGE_SIZE = 500;
 export type PatchOutcome = 'patched' | 'conflict' | 'not-found';
 
 /**
+ * The media type of a metadata-only LIST, as kubectl and client-go's metadata client ask
+ * for it: the API answers a PartialObjectMetadataList (each item only its metadata, with
+ * its uid and resourceVersion), not the objects. Plain JSON after it: an API that cannot
+ * (an aggregated server) answers the whole objects instead of 406 Not Acceptable.
+ */
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+
+/**
  * The Kubernetes API as the bridge uses it: LIST a kind by label (every page), GET one
  * object (namespaced, or cluster-scoped: the LynqNode CRD), merge-patch one object or its
  * status. Every failure is a KubeError naming the
@@ -28,12 +36,20 @@ export interface KubeClient {
    * the end of the LIST made the garbage collector copy and mark them all.
    */
   list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]>;
+  /**
+   * Only each object's metadata (`METADATA_LIST_ACCEPT`): an item is `kind:
+   * PartialObjectMetadata` with no spec or status (or, from an API that cannot, the whole
+   * object). Counted as a LIST.
+   */
+  listMetadata<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]>;
   /** undefined when the object does not exist. */
   find(resource: KubeResource, namespace: string, name: string): Promise<KubeObject | undefined>;
   /** A cluster-scoped object (`/apis/{group}/{version}/{plural}/{name}`, e.g. a CRD); undefined when it does not exist. */
   findClusterScoped(resource: KubeResource, name: string): Promise<KubeObject | undefined>;
   /** `application/merge-patch+json`, on the object or (`status: true`) its status subresource. */
   mergePatch(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>, options: { status: boolean }): Promise<PatchOutcome>;
+  /** A merge patch of the status subresource, giving the object as the API stored it (its new resourceVersion) when patched. */
+  patchStatus(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>): Promise<{ outcome: 'patched'; object: KubeObject } | { outcome: 'conflict' | 'not-found' }>;
   /** Requests sent so far, by verb (the bench reports them). */
   readonly requests: { list: number; get: number; patch: number };
 }
@@ -87,6 +103,7 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
   // As `config.makeApiClient` builds it, but over the bridge's keep-alive transport (transport.ts).
   const api = new k8s.CustomObjectsApi(k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(server, {}), authMethods: { default: config }, httpApi: keepAliveTransport(k8s) }));
   const mergePatchOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+  const metadataOptions = k8s.setHeaderOptions('Accept', METADATA_LIST_ACCEPT);
   const requests = { list: 0, get: 0, patch: 0 };
 
   const fail = (action: string, cause: unknown): KubeError => {
@@ -95,25 +112,32 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
     return new KubeError(`${action}: ${detail}`, { server, status }, { cause });
   };
 
+  const listPages = async <T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T, options: typeof metadataOptions | undefined): Promise<T[]> => {
+    const items: T[] = [];
+    let token: string | undefined;
+    do {
+      requests.list++;
+      let page: { items?: KubeObject[]; metadata?: { continue?: string } };
+      try {
+        page = (await api.listNamespacedCustomObject({ ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token }, options)) as typeof page;
+      } catch (cause) {
+        throw fail(`listing ${resource.plural}.${resource.group} in namespace ${namespace}`, cause);
+      }
+      for (const item of page.items ?? []) items.push(keep(item));
+      token = page.metadata?.continue || undefined;
+    } while (token !== undefined);
+    deps.logger.debug({ kind: resource.kind, namespace, objects: items.length, metadataOnly: options !== undefined }, 'kube objects listed');
+    return items;
+  };
+
   return {
     server,
     requests,
-    async list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep?: (object: KubeObject) => T): Promise<T[]> {
-      const items: T[] = [];
-      let token: string | undefined;
-      do {
-        requests.list++;
-        let page: { items?: KubeObject[]; metadata?: { continue?: string } };
-        try {
-          page = (await api.listNamespacedCustomObject({ ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token })) as typeof page;
-        } catch (cause) {
-          throw fail(`listing ${resource.plural}.${resource.group} in namespace ${namespace}`, cause);
-        }
-        for (const item of page.items ?? []) items.push(keep === undefined ? (item as T) : keep(item));
-        token = page.metadata?.continue || undefined;
-      } while (token !== undefined);
-      deps.logger.debug({ kind: resource.kind, namespace, objects: items.length }, 'kube objects listed');
-      return items;
+    list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep?: (object: KubeObject) => T): Promise<T[]> {
+      return listPages(resource, namespace, labelSelector, keep ?? ((item) => item as T), undefined);
+    },
+    listMetadata(resource, namespace, labelSelector, keep) {
+      return listPages(resource, namespace, labelSelector, keep, metadataOptions);
     },
     async find(resource, namespace, name) {
       requests.get++;
@@ -145,6 +169,18 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
         if (status === 404) return 'not-found';
         if (status === 409) return 'conflict';
         throw fail(`patching ${resource.kind} ${namespace}/${name}${options.status ? ' status' : ''}`, cause);
+      }
+    },
+    async patchStatus(resource, namespace, name, body) {
+      requests.patch++;
+      try {
+        const object = (await api.patchNamespacedCustomObjectStatus({ ...coordinates(resource), namespace, name, body }, mergePatchOptions)) as KubeObject;
+        return { outcome: 'patched', object };
+      } catch (cause) {
+        const status = statusOf(cause);
+        if (status === 404) return { outcome: 'not-found' };
+        if (status === 409) return { outcome: 'conflict' };
+        throw fail(`patching ${resource.kind} ${namespace}/${name} status`, cause);
       }
     },
   };

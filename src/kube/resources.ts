@@ -9,7 +9,7 @@ export const CUSTOM_RESOURCE_DEFINITION: KubeResource = { group: 'apiextensions.
 
 /** Objects as the API returns them: read through the health readers, never trusted to have a shape. */
 export type KubeObject = Record<string, unknown> & {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
 };
 
 /** The label every object of a node carries; one LIST per kind selects a hub's objects by it. */

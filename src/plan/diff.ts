@@ -49,6 +49,15 @@ export type DiffResult = {
    * was not.
    */
   renderLater: (node: NodeChange) => NodeChange;
+  /**
+   * Read what `renderLater` needs of these nodes (their folders' files and LynqNodes), in
+   * one listing and one batch, where the plan did not: a change it told from what an
+   * earlier sync told of the same input and folder (verified-outputs.ts) was neither
+   * listed nor read. Before `renderLater` of such a node.
+   */
+  prepareLater: (nodes: readonly NodeChange[]) => Promise<void>;
+  /** How many changes were taken from what an earlier sync told (neither listed nor read). */
+  toldEarlier: number;
 };
 
 /**
@@ -93,7 +102,18 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
   for (const failure of prepared.failures) existing.delete(`${failure.form}/${failure.uid}`);
   const verified = options.verified ?? new VerifiedOutputs();
   const keys = candidates.map(({ input, previous }) => (previous === undefined ? undefined : VerifiedOutputs.key(input.inputHash, previous.tree, previous.app)));
-  const unverified = candidates.filter(({ previous }, index) => previous !== undefined && !verified.has(keys[index]!)).map(({ previous }) => previous!);
+  // Changes an earlier sync told of the same input and folder, and still deferred: neither listed nor read now.
+  const remembered = new Map<number, NodeChange>();
+  if (options.defer !== undefined) {
+    for (const [index, { input }] of candidates.entries()) {
+      const key = keys[index];
+      const told = key === undefined || verified.has(key) ? undefined : verified.toldOf(key);
+      if (told === undefined) continue;
+      const change: NodeChange = { ...unchangedFiles(hub.name, input.form, input.uid), status: 'updated', reasons: told.reasons, causes: told.causes, unrendered: true };
+      if (options.defer(change)) remembered.set(index, change);
+    }
+  }
+  const unverified = candidates.filter(({ previous }, index) => previous !== undefined && !verified.has(keys[index]!) && !remembered.has(index)).map(({ previous }) => previous!);
   await listFiles(options, [...unverified, ...existing.values()]);
   const lynqNodeIds = unverified.map((previous) => previous.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
   const blobs = lynqNodeIds.length > 0 ? await options.readBlobs(lynqNodeIds) : new Map<string, string>();
@@ -107,20 +127,36 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
     verified.hold(VerifiedOutputs.key(input.inputHash, gitTreeId(result.files.map((file) => [file.name, file.blob] as const)), result.appFile));
     return compareNode(hub.name, result, previous, before());
   };
-  const later = new Map<string, { input: NodeInput; previous: ExistingNode | undefined; before: () => PreviousNode | undefined }>();
+  /** The changes left for the gate; `before` undefined: not read yet (prepareLater reads it). */
+  const later = new Map<string, { input: NodeInput; previous: ExistingNode | undefined; before: (() => PreviousNode | undefined) | undefined }>();
+  /** What the node's LynqNode (`text`) says: the input hash it records when its seal holds over the node's files in Git, and what it recorded (read when first asked). */
+  const lookInto = (input: NodeInput, previous: ExistingNode, text: string | undefined) => {
+    const sealedFor = sealedInput(text, previous);
+    const before = once(() => (text === undefined ? undefined : ((sealedFor === undefined ? undefined : sealedPrevious(text, prepared.facts(input))) ?? readPreviousNode(text))));
+    return { sealedFor, before };
+  };
   for (const [index, { input, previous }] of candidates.entries()) {
     const key = keys[index];
+    const known = remembered.get(index);
+    if (known !== undefined) {
+      verified.tell(key!, { reasons: known.reasons, causes: known.causes });
+      nodes.push(known);
+      later.set(`${input.form}/${input.uid}`, { input, previous, before: undefined });
+      continue;
+    }
     const text = previous === undefined ? undefined : blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
-    // The input hash the LynqNode records, when its seal holds over the node's files in Git.
-    const sealedFor = key === undefined || verified.has(key) ? undefined : sealedInput(text, previous!);
+    const looked = key === undefined || verified.has(key) ? undefined : lookInto(input, previous!, text);
+    const sealedFor = looked?.sealedFor;
     if (key !== undefined && (verified.has(key) || sealedFor === input.inputHash)) {
       verified.hold(key);
       nodes.push(unchangedNode(hub.name, input.form, input.uid));
       continue;
     }
-    const before = once(() => (text === undefined ? undefined : ((sealedFor === undefined ? undefined : sealedPrevious(text, prepared.facts(input))) ?? readPreviousNode(text))));
+    const before = looked?.before ?? (() => undefined);
     const told = options.defer === undefined ? undefined : tellChange(hub.name, input, previous, { text, sealed: sealedFor !== undefined, before }, prepared.facts(input));
     if (told !== undefined && options.defer!(told)) {
+      // Told alike while the input and the folder stay: a later sync neither lists nor reads this node.
+      if (key !== undefined && told.status === 'updated') verified.tell(key, { reasons: told.reasons, causes: told.causes });
       nodes.push(told);
       later.set(`${input.form}/${input.uid}`, { input, previous, before });
       continue;
@@ -161,10 +197,21 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
     const left = later.get(`${node.form}/${node.uid}`);
     if (node.unrendered === undefined || left === undefined)
       throw new InternalError(`hub ${hub.name}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub: hub.name, form: node.form, uid: node.uid });
+    if (left.before === undefined)
+      throw new InternalError(`hub ${hub.name}: node ${node.form}/${node.uid} was rendered before its LynqNode was read`, { hub: hub.name, form: node.form, uid: node.uid });
     later.delete(`${node.form}/${node.uid}`);
     return renderNow(left.input, left.previous, left.before);
   };
-  return { plan: { hub: hub.name, nodes, rendered, existingNodes: nodeCount }, renderLater };
+  const prepareLater = async (asked: readonly NodeChange[]): Promise<void> => {
+    const unread = asked.map((node) => later.get(`${node.form}/${node.uid}`)).filter((left) => left !== undefined && left.before === undefined);
+    if (unread.length === 0) return;
+    const previous = unread.map((left) => left!.previous!);
+    await listFiles(options, previous);
+    const ids = previous.map((node) => node.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
+    const texts = ids.length > 0 ? await options.readBlobs(ids) : new Map<string, string>();
+    for (const left of unread) left!.before = lookInto(left!.input, left!.previous!, texts.get(left!.previous!.files.get(LYNQNODE_FILE) ?? '')).before;
+  };
+  return { plan: { hub: hub.name, nodes, rendered, existingNodes: nodeCount }, renderLater, prepareLater, toldEarlier: remembered.size };
 }
 
 /**
@@ -175,7 +222,7 @@ export function unchangedHub(hub: string, inputs: readonly NodeInput[]): DiffRes
   const renderLater = (node: NodeChange): NodeChange => {
     throw new InternalError(`hub ${hub}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub, form: node.form, uid: node.uid });
   };
-  return { plan: withUnchanged({ hub, nodes: [], rendered: 0, existingNodes: inputs.length }, hub, inputs, inputs.length), renderLater };
+  return { plan: withUnchanged({ hub, nodes: [], rendered: 0, existingNodes: inputs.length }, hub, inputs, inputs.length), renderLater, prepareLater: async () => undefined, toldEarlier: 0 };
 }
 
 /** A plan of some of a hub's nodes, with the rest (`untouched`: their input is the one Git's folders hold) unchanged; Git has `existingNodes`. */

@@ -17,6 +17,8 @@ export type RolloutGateInput = {
    * object-identity check): asked only for those that get a slot. Needed when the plan has any.
    */
   render?: (node: NodeChange) => NodeChange;
+  /** Read what `render` needs of these unrendered changes, at once (plan/diff.ts `prepareLater`): asked before they are rendered, a slot's worth at a time. */
+  prepare?: (nodes: readonly NodeChange[]) => Promise<void>;
 };
 
 /**
@@ -39,7 +41,7 @@ export type RolloutGateInput = {
  *
  * This module writes the waiting wording and is the only one that knows it.
  */
-export function gateRollout(plan: Plan, input: RolloutGateInput): Plan {
+export async function gateRollout(plan: Plan, input: RolloutGateInput): Promise<Plan> {
   const waiting = new Map<NodeChange, string>();
   const rendered = new Map<NodeChange, NodeChange>();
   const rollouts: RolloutProgress[] = [];
@@ -73,12 +75,17 @@ export function gateRollout(plan: Plan, input: RolloutGateInput): Plan {
     let changing = 0;
     let next = 0;
     let notGated = 0;
-    for (; next < ordered.length && changing < free; next++) {
-      const node = ordered[next]!;
-      const result = node.unrendered === undefined ? node : renderFor(node, input);
-      if (result !== node) rendered.set(node, result);
-      if (isGated(result, rollout.gateRowChanges)) changing++;
-      else notGated++;
+    while (next < ordered.length && changing < free) {
+      // What the free slots can take, read at once; more only when some turn out not gated.
+      const batch = ordered.slice(next, next + (free - changing));
+      await input.prepare?.(batch.filter((node) => node.unrendered !== undefined));
+      for (const node of batch) {
+        const result = node.unrendered === undefined ? node : renderFor(node, input);
+        if (result !== node) rendered.set(node, result);
+        next++;
+        if (isGated(result, rollout.gateRowChanges)) changing++;
+        else notGated++;
+      }
     }
     const progress: RolloutProgress = {
       form: form.name,

@@ -120,8 +120,8 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       const git = await gitSide;
       repo = git.repo;
       const planned = await planHub({ hub, root, formNames, prepared, repo, git, stateKnown, loadKnown, deps, defer: deferrable(forms) });
-      log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered }, 'compared with git');
-      await remember(deps.verifiedStore, hub, planned.verified, log);
+      log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier }, 'compared with git');
+      await remember(deps.verifiedStore, hub, planned, log);
       if (planned.state !== undefined && planned.state !== stateKnown) await rememberState(deps.verifiedStore, hub, (stateKnown = planned.state), log);
 
       phase((step = 'gate'));
@@ -224,10 +224,10 @@ async function gatePlan(input: GateInput): Promise<Plan> {
   let values: Map<string, HubRow['values']> | undefined;
   const valuesOf = (uid: string) => (values ??= new Map(input.rows.map((row) => [row.uid, row.values]))).get(uid);
   const render = (node: NodeChange) => checked.check(planned.renderLater(node));
-  const plan = gateRollout(checked.plan, { hub, forms, values: valuesOf, health, render });
+  const plan = await gateRollout(checked.plan, { hub, forms, values: valuesOf, health, render, prepare: planned.prepareLater });
   if (plan.rollouts !== undefined) log.info({ rendered: plan.rendered - planned.plan.rendered, waiting: countByStatus(plan.nodes).waiting }, 'rollout gate');
   // The nodes the gate rendered for its slots hold their seals too.
-  if (plan.rendered > planned.plan.rendered) await remember(deps.verifiedStore, hub, planned.verified, log);
+  if (plan.rendered > planned.plan.rendered) await remember(deps.verifiedStore, hub, planned, log);
   return plan;
 }
 
@@ -264,7 +264,7 @@ async function readGitSide(hub: Hub, root: string, openRepo: () => Promise<Manif
  * its LynqNode. The files of a node are listed only when the diff must look into it
  * (`existing` holds those and the apps files: every path a later step asks about).
  */
-async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified?: VerifiedOutputs; state: string | undefined }> {
+async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified?: VerifiedOutputs; told?: VerifiedOutputs; state: string | undefined }> {
   const { hub, repo, deps, prepared } = input;
   const { head, folders } = input.git;
   const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0;
@@ -276,6 +276,8 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
   let nodeFolders: Map<string, string>;
   let apps: TreeListing;
   let verified: VerifiedOutputs;
+  // What earlier syncs told of the nodes a rollout holds (none without a paced form), in either case.
+  const told = input.defer === undefined ? undefined : await input.deps.verifiedStore?.loadTold(hub);
   if (since !== undefined) {
     const ids = await repo.objectIds(
       head,
@@ -287,10 +289,10 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
       since.inGit.map((node) => `${appsPrefix}/${node}.yaml`),
     );
     // The nodes' keys are not read: the few nodes looked into are checked by their LynqNodes.
-    verified = new VerifiedOutputs();
+    verified = new VerifiedOutputs(undefined, told);
   } else {
     [nodeFolders, apps] = await Promise.all([repo.listNodeFolders(head, nodesPrefix), repo.listTree(head, appsPrefix)]);
-    verified = new VerifiedOutputs(await input.loadKnown());
+    verified = new VerifiedOutputs(await input.loadKnown(), told);
   }
   const existing: TreeListing = new Map(apps);
   const listFiles = async (folders: readonly string[]): Promise<TreeListing> => {
@@ -315,7 +317,17 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
   });
   const plan = since === undefined ? diff.plan : withUnchanged(diff.plan, hub.name, since.untouched, known!.inputs.size);
   const allUnchanged = plan.nodes.every((node) => node.status === 'unchanged');
-  return { plan, renderLater: diff.renderLater, head, existing, verified: since === undefined ? verified : undefined, state: allUnchanged ? state : undefined };
+  return {
+    plan,
+    renderLater: diff.renderLater,
+    prepareLater: diff.prepareLater,
+    toldEarlier: diff.toldEarlier,
+    head,
+    existing,
+    verified: since === undefined ? verified : undefined,
+    told: verified,
+    state: allUnchanged ? state : undefined,
+  };
 }
 
 /**
@@ -365,11 +377,14 @@ function failureOutcome(error: unknown, step: SyncPhase): FailureOutcome {
 }
 
 /** Keep this sync's checked seals for the next one; a failure to write costs only speed. */
-async function remember(store: VerifiedStore | undefined, hub: Hub, verified: VerifiedOutputs | undefined, log: Logger): Promise<void> {
-  const keys = verified?.changed();
-  if (store === undefined || keys === undefined) return;
+async function remember(store: VerifiedStore | undefined, hub: Hub, planned: { verified?: VerifiedOutputs; told?: VerifiedOutputs }, log: Logger): Promise<void> {
+  // The keys only when they were all read (`verified`); the told changes of every plan, which looks into every node a rollout holds.
+  const keys = planned.verified?.changed();
+  const told = planned.told?.toldChanged();
+  if (store === undefined) return;
   try {
-    await store.save(hub, keys);
+    if (keys !== undefined) await store.save(hub, keys);
+    if (told !== undefined) await store.saveTold(hub, told);
   } catch (error) {
     log.warn({ err: messageOf(error) }, 'could not keep the checked seals; the next sync reads every LynqNode');
   }

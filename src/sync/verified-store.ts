@@ -1,6 +1,8 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Hub } from '../config/load.ts';
+import type { ChangeCause } from '../plan/types.ts';
+import type { ToldChange } from '../plan/verified-outputs.ts';
 
 /** Where a hub's checked seals (plan/verified-outputs.ts) are kept between syncs. */
 export type VerifiedStore = {
@@ -11,7 +13,12 @@ export type VerifiedStore = {
   loadWhole(hub: Hub): Promise<string | undefined>;
   /** Undefined: the sync did not leave the hub whole (the file is removed). */
   saveWhole(hub: Hub, state: string | undefined): Promise<void>;
+  /** The changes told of nodes left unrendered (a rollout's waiting nodes), by key; none when there is no file or it cannot be read. */
+  loadTold(hub: Hub): Promise<ReadonlyMap<string, ToldChange>>;
+  saveTold(hub: Hub, told: ReadonlyMap<string, ToldChange>): Promise<void>;
 };
+
+const CAUSES: ReadonlySet<string> = new Set<ChangeCause>(['row', 'form', 'hub', 'bridge', 'edit', 'engine']);
 
 const KEY = /^[0-9a-f]{64}$/;
 
@@ -45,6 +52,34 @@ export function fileVerifiedStore(cacheDir: string): VerifiedStore {
     async saveWhole(hub, state) {
       if (state === undefined) await rm(fileOf(hub, 'hub'), { force: true });
       else await write(fileOf(hub, 'hub'), state);
+    },
+    async loadTold(hub) {
+      let text: string;
+      try {
+        text = await readFile(fileOf(hub, 'told'), 'utf8');
+      } catch {
+        return new Map();
+      }
+      // A line per key: `<key> <causes, comma-separated> <reasons as JSON>`; a torn or foreign line is ignored.
+      const told = new Map<string, ToldChange>();
+      for (const line of text.split('\n')) {
+        const [key = '', causes = '', reasons = ''] = line.split('\t');
+        if (!KEY.test(key)) continue;
+        const causeList = causes.split(',');
+        if (causes === '' || !causeList.every((cause) => CAUSES.has(cause))) continue;
+        let reasonList: unknown;
+        try {
+          reasonList = JSON.parse(reasons);
+        } catch {
+          continue;
+        }
+        if (!Array.isArray(reasonList) || reasonList.length === 0 || !reasonList.every((reason) => typeof reason === 'string')) continue;
+        told.set(key, { causes: causeList as ChangeCause[], reasons: reasonList as string[] });
+      }
+      return told;
+    },
+    async saveTold(hub, told) {
+      await write(fileOf(hub, 'told'), [...told].map(([key, change]) => `${key}\t${change.causes.join(',')}\t${JSON.stringify(change.reasons)}\n`).join(''));
     },
   };
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,12 @@ import { parse } from 'yaml';
  * paths the bridge uses, answered as the API answers them:
  *
  * - LIST  GET  /apis/{group}/{version}/namespaces/{ns}/{plural}?labelSelector=k=v&limit=&continue=
- *   (a List with metadata.continue while more remain; an unknown continue token is a 410)
+ *   (a List with metadata.continue while more remain; an unknown continue token is a 410).
+ *   With `Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` (first
+ *   in the list) a metadata-only list, as an API server answers it: `kind:
+ *   PartialObjectMetadataList`, `apiVersion: meta.k8s.io/v1`, each item `kind:
+ *   PartialObjectMetadata` with the object's whole metadata and nothing else, and that
+ *   media type as the reply's Content-Type. Any other `as=` is a 406 (and a problem).
  * - GET   /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}       (404 Status when absent)
  * - PATCH /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}[/status] with
  *   `application/merge-patch+json` only (415 otherwise); a resourceVersion in the patch
@@ -25,12 +31,13 @@ import { parse } from 'yaml';
  *   installed from the start, as it is in any cluster that holds the bridge's LynqNodes;
  *   `putCrd` replaces it (the Lynq operator's), `removeCrd` takes it away.
  *
- * A missing or wrong token is a 401, a kind made forbidden a 403; replies can be queued
+ * Objects get a uid when first put (kept when replaced or patched), as the API assigns one
+ * on create. A missing or wrong token is a 401, a kind made forbidden a 403; replies can be queued
  * (`failNext`). Any other request is answered 501 and recorded, and `assertClean()`
  * fails the test on it and on queued replies never asked for.
  */
 export type Obj = Record<string, unknown> & {
-  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; generation?: number };
+  metadata: { name: string; namespace: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; generation?: number };
 };
 
 type Kind = { group: string; version: string; plural: string; kind: string };
@@ -40,7 +47,7 @@ export const KINDS: Record<string, Kind> = {
   LynqNode: { group: 'operator.lynq.sh', version: 'v1', plural: 'lynqnodes', kind: 'LynqNode' },
 };
 
-export type RecordedRequest = { method: string; path: string; query: Record<string, string>; contentType: string | undefined; body: unknown };
+export type RecordedRequest = { method: string; path: string; query: Record<string, string>; contentType: string | undefined; accept: string | undefined; body: unknown };
 
 export type KubeFake = {
   url: string;
@@ -126,6 +133,25 @@ function storedCrd(object: Record<string, unknown> & { metadata: { name: string 
 /** k8s.io/apiserver's defaultGzipThresholdBytes. */
 const GZIP_THRESHOLD = 128 * 1024;
 
+const PARTIAL_LIST = 'as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+
+/**
+ * What a LIST's Accept asks for, as an API server picks it: the first media type it can
+ * give. Plain JSON (or none, or any type): the objects; JSON with the PartialObjectMetadataList
+ * parameters: metadata only. Undefined: nothing it can give (a 406).
+ */
+function listMediaType(accept: string | undefined): 'objects' | 'metadata' | undefined {
+  if (accept === undefined || accept.trim() === '') return 'objects';
+  for (const item of accept.split(',')) {
+    const [type = '', ...parameters] = item.split(';').map((part) => part.trim());
+    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*') continue;
+    const as = parameters.filter((parameter) => !parameter.startsWith('q='));
+    if (as.length === 0) return 'objects';
+    if (as.join(';') === PARTIAL_LIST) return 'metadata';
+  }
+  return undefined;
+}
+
 function status(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
@@ -203,16 +229,17 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
         body = text;
       }
       const method = req.method ?? 'GET';
-      if (options.record !== false) requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'], body });
-      const reply = (code: number, value: unknown, serialised = JSON.stringify(value)): void => {
+      if (options.record !== false)
+        requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'], accept: req.headers.accept, body });
+      const reply = (code: number, value: unknown, serialised = JSON.stringify(value), contentType = 'application/json'): void => {
         const text = serialised;
         // As an API server does: a reply over 128 KiB is gzipped (level 1) for a client that accepts it.
         if (text.length > GZIP_THRESHOLD && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
           gzipped++;
-          res.writeHead(code, { 'content-type': 'application/json', 'content-encoding': 'gzip', vary: 'Accept-Encoding' });
+          res.writeHead(code, { 'content-type': contentType, 'content-encoding': 'gzip', vary: 'Accept-Encoding' });
           res.end(gzipSync(text, { level: 1 }));
         } else {
-          res.writeHead(code, { 'content-type': 'application/json' });
+          res.writeHead(code, { 'content-type': contentType });
           res.end(text);
         }
       };
@@ -272,6 +299,11 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
       if (method === 'GET' && name === undefined) {
         const allowed = new Set(['labelSelector', 'limit', 'continue']);
         for (const key of url.searchParams.keys()) if (!allowed.has(key)) problems.push(`unexpected query parameter ${key} on ${url.pathname}`);
+        const accepted = listMediaType(req.headers.accept);
+        if (accepted === undefined) {
+          problems.push(`unexpected Accept ${req.headers.accept} on ${url.pathname}`);
+          return reply(406, status(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`));
+        }
         const selector = url.searchParams.get('labelSelector') ?? '';
         const limit = Number(url.searchParams.get('limit') ?? '0');
         const token = url.searchParams.get('continue');
@@ -305,6 +337,11 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
         }
         // Built from each object's kept JSON (as an API server's watch cache keeps its objects encoded), so a
         // page costs the fake little more than the copy: what the bench measures is the bridge's reading of it.
+        if (accepted === 'metadata') {
+          const head = JSON.stringify({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata });
+          const items = page.map((object) => JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata }));
+          return reply(200, undefined, `${head.slice(0, -1)},"items":[${items.join(',')}]}`, `application/json;${PARTIAL_LIST}`);
+        }
         const head = JSON.stringify({ apiVersion: `${kind.group}/${kind.version}`, kind: `${kind.kind}List`, metadata });
         return reply(200, undefined, `${head.slice(0, -1)},"items":[${page.map(encoded).join(',')}]}`);
       }
@@ -364,8 +401,11 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
     put(kindName, object) {
       const kind = KINDS[kindName]!;
       const copy = structuredClone(object);
+      const objects = bucket(kind, object.metadata.namespace);
+      // The API gives an object its uid when it is created; a replaced object keeps it.
+      copy.metadata.uid = (objects.get(object.metadata.name)?.metadata.uid as string | undefined) ?? randomUUID();
       copy.metadata.resourceVersion = String(++version);
-      bucket(kind, object.metadata.namespace).set(object.metadata.name, copy);
+      objects.set(object.metadata.name, copy);
     },
     get(kindName, namespace, name) {
       return bucket(KINDS[kindName]!, namespace).get(name);

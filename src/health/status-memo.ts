@@ -1,0 +1,65 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * What the bridge last knew of a LynqNode's status: at this uid and resourceVersion, the
+ * fields the bridge owns were `owned` (JSON, as nodeStatus built them), whose verdict (the
+ * status without its transition times and its Conflicted condition, hashed) is `verdict`
+ * and whose Conflicted condition (without its time) is `conflicted` ('' when it had none).
+ * A uid and resourceVersion name one state of one object for good, so a fact never goes
+ * stale: when the cluster lists the LynqNode at that uid and resourceVersion, its status
+ * is this one, and its status need not be listed.
+ */
+export type StatusFact = { uid: string; resourceVersion: string; verdict: string; conflicted: string; owned: string };
+
+/**
+ * The facts of one hub's LynqNodes on one API server, by `<namespace>/<name>`, kept
+ * between runs under `$LYNQ_CACHE_DIR/health/`: a cache only. Without it (lost, torn, of
+ * another server) the LynqNodes are listed whole, as they were before it existed.
+ */
+export type StatusMemo = {
+  load(hub: string, server: string): Promise<Map<string, StatusFact>>;
+  save(hub: string, server: string, facts: ReadonlyMap<string, StatusFact>): Promise<void>;
+};
+
+const HEADER = 'lynq-status-facts 1';
+
+/**
+ * One line per LynqNode, tab-separated (`key uid resourceVersion verdict conflicted owned`):
+ * a no-op read-back reads 10,000 of them without parsing the JSON they carry, which only a
+ * status that changed needs.
+ */
+export function fileStatusMemo(cacheDir: string): StatusMemo {
+  const fileOf = (hub: string): string => path.join(cacheDir, 'health', `${hub}.statuses`);
+  return {
+    async load(hub, server) {
+      let text: string;
+      try {
+        text = await readFile(fileOf(hub), 'utf8');
+      } catch {
+        return new Map();
+      }
+      const facts = new Map<string, StatusFact>();
+      const lines = text.split('\n');
+      // Facts of another API server say nothing of this one's objects.
+      if (lines[0] !== `${HEADER}\t${server}`) return facts;
+      for (let index = 1; index < lines.length; index++) {
+        const fields = lines[index]!.split('\t');
+        // A torn line is dropped: a fact only ever saves listing one status.
+        if (fields.length !== 6 || fields.some((field, at) => field === '' && at !== 4) || !fields[5]!.endsWith('}')) continue;
+        const [key, uid, resourceVersion, verdict, conflicted, owned] = fields as [string, string, string, string, string, string];
+        facts.set(key, { uid, resourceVersion, verdict, conflicted, owned });
+      }
+      return facts;
+    },
+    async save(hub, server, facts) {
+      const file = fileOf(hub);
+      await mkdir(path.dirname(file), { recursive: true });
+      const lines = [`${HEADER}\t${server}`];
+      for (const [key, fact] of facts) lines.push(`${key}\t${fact.uid}\t${fact.resourceVersion}\t${fact.verdict}\t${fact.conflicted}\t${fact.owned}`);
+      const temporary = `${file}.${process.pid}.tmp`;
+      await writeFile(temporary, `${lines.join('\n')}\n`);
+      await rename(temporary, file);
+    },
+  };
+}
