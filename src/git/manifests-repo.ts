@@ -139,7 +139,7 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
     throw new GitError(`cannot prepare the cache clone in ${dir}: ${reason}`, {}, { cause });
   }
   await lock?.release();
-  return new CachedRepo(dir, url, options, temporary, relock, refs, { head: early });
+  return new CachedRepo(dir, url, options, temporary, relock, new Set(refs.values()), { head: early });
 }
 
 /** A remote head asked before the clone is ready (RepoOptions.branch). */
@@ -200,8 +200,13 @@ class CachedRepo implements ManifestsRepo {
     private readonly options: RepoOptions,
     private readonly temporary: string | undefined,
     private readonly relock: (() => Promise<CloneLock>) | undefined,
-    /** The clone's refs as its open found them (name → commit), so a fetch can tell it has the remote head without asking git. */
-    private readonly refsAtOpen: ReadonlyMap<string, string>,
+    /**
+     * Commits the clone is known to hold (its refs' as its open found them, then each
+     * commit fetched or built here), so a fetch can tell it has the remote head without
+     * asking git: the open checked every ref's commit, and gc prunes only what nothing
+     * reaches, weeks later.
+     */
+    private readonly held: Set<string>,
     /**
      * The remote head asked while the clone was opened, for the first fetch of that branch
      * only. In a box that is emptied, not a field that is reassigned: a wrapper made with
@@ -237,13 +242,12 @@ class CachedRepo implements ManifestsRepo {
   async fetch(branch: string): Promise<string | undefined> {
     const head = await this.remoteHead(branch);
     if (head === undefined) return undefined;
-    // Already have it (no-op syncs): skip the fetch. The tracking ref at the remote's head says so without asking
-    // git (the open checked that every ref's commit is there; gc prunes only what nothing reaches, weeks later).
-    const tracked = this.refsAtOpen.get(`refs/remotes/origin/${branch}`) === head;
-    if (!tracked && (await this.run(['cat-file', '-e', `${head}^{commit}`])).code !== 0) {
+    // Already have it (no-op syncs, a read-back after a push): skip the fetch.
+    if (!this.held.has(head) && (await this.run(['cat-file', '-e', `${head}^{commit}`])).code !== 0) {
       const fetched = await this.locked(() => this.run(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]));
       if (fetched.code !== 0) throw this.failure(`fetching ${branch} from ${this.url}`, fetched);
     }
+    this.held.add(head);
     return head;
   }
 
@@ -354,6 +358,7 @@ class CachedRepo implements ManifestsRepo {
       if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)) throw this.failure('reading the new commit', { stderr: `git fast-import said ${JSON.stringify(commit.slice(0, 100))} for its id` });
       if (wide !== undefined) await this.checkWideTrees(wide);
       await this.tidy();
+      this.held.add(commit);
       return commit;
     } finally {
       await this.endBuilding();
