@@ -5,9 +5,43 @@ import type { BlobReader, NodeChange, Plan, TreeListing } from './types.ts';
 /** The plan checked, and the same check for a node rendered after it (by the rollout gate, for a slot). */
 export type ObjectCheck = { plan: Plan; check: (node: NodeChange) => NodeChange };
 
-/** apiVersion/kind/namespace/name: what Kubernetes (and Argo CD, Flux) take to be the same object. */
-function identity(object: { apiVersion: string; kind: string; namespace?: string | undefined; name: string }): string {
-  return `${object.apiVersion}/${object.kind}/${object.namespace ?? ''}/${object.name}`;
+/** What Kubernetes (and Argo CD, Flux) take to be the same object: apiVersion, kind, namespace and name. */
+type Identified = { apiVersion: string; kind: string; namespace?: string | undefined; name: string };
+
+function same(a: Identified, b: Identified): boolean {
+  return a.name === b.name && a.kind === b.kind && (a.namespace ?? '') === (b.namespace ?? '') && a.apiVersion === b.apiVersion;
+}
+
+/**
+ * Who renders each object, found by the object's name (a string the rendered node holds
+ * already): a list of object, owner, object, owner, … per name. A key string per object
+ * (`apiVersion/kind/namespace/name`) was 110 MB at the peak of a 100,000-node first sync
+ * (500,000 objects).
+ */
+class Owners {
+  private readonly byName = new Map<string, Array<Identified | string>>();
+
+  get(object: Identified): string | undefined {
+    const list = this.byName.get(object.name);
+    if (list === undefined) return undefined;
+    for (let at = 0; at < list.length; at += 2) if (same(list[at] as Identified, object)) return list[at + 1] as string;
+    return undefined;
+  }
+
+  set(object: Identified, owner: string): void {
+    const list = this.byName.get(object.name);
+    if (list === undefined) {
+      this.byName.set(object.name, [object, owner]);
+      return;
+    }
+    for (let at = 0; at < list.length; at += 2) {
+      if (same(list[at] as Identified, object)) {
+        list[at + 1] = owner;
+        return;
+      }
+    }
+    list.push(object, owner);
+  }
 }
 
 /**
@@ -23,26 +57,25 @@ function identity(object: { apiVersion: string; kind: string; namespace?: string
  * for a slot: its objects against every node checked so far.
  */
 export async function failDuplicateObjects(plan: Plan, existing: TreeListing, readBlobs: BlobReader, root: string): Promise<ObjectCheck> {
-  const owners = new Map<string, string>();
+  const owners = new Owners();
   const held = plan.nodes.filter((node) => node.status === 'held');
   const ids = held.map((node) => existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`)).filter((id): id is string => id !== undefined);
   const texts = ids.length > 0 ? await readBlobs(ids) : new Map<string, string>();
   for (const node of held) {
     const text = texts.get(existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`) ?? '');
-    for (const object of (text === undefined ? undefined : readPreviousNode(text))?.objects ?? []) owners.set(identity(object), `${node.form}/${node.uid}`);
+    for (const object of (text === undefined ? undefined : readPreviousNode(text))?.objects ?? []) owners.set(object, `${node.form}/${node.uid}`);
   }
   const claim = (node: NodeChange): NodeChange => {
     if (node.node === undefined || node.status === 'failed' || node.status === 'held') return node;
     const self = `${node.form}/${node.uid}`;
     for (const resource of node.node.resources) {
-      const key = identity(resource);
-      const owner = owners.get(key);
+      const owner = owners.get(resource);
       if (owner !== undefined && owner !== self) {
-        const error = `hub ${node.hub}, form ${node.form}, uid ${JSON.stringify(node.uid)}, resource ${resource.id}: renders ${resource.kind} ${resource.namespace === undefined ? '' : `${resource.namespace}/`}${resource.name}, which node ${owner} of this hub already renders; two nodes must not render one object (rename one, or remove the other node first)`;
+        const error = `hub ${node.hub}, form ${node.form}, uid ${JSON.stringify(node.uid)}, resource ${resource.id}: renders ${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ''}${resource.name}, which node ${owner} of this hub already renders; two nodes must not render one object (rename one, or remove the other node first)`;
         return { ...node, status: 'failed', reasons: [], causes: [], resources: [], writes: new Map(), deletes: [], error };
       }
     }
-    for (const resource of node.node.resources) owners.set(identity(resource), self);
+    for (const resource of node.node.resources) owners.set(resource, self);
     return node;
   };
   return { plan: { ...plan, nodes: plan.nodes.map(claim) }, check: claim };
