@@ -469,14 +469,15 @@ describe('cache clone', () => {
     await repo.fetch('main');
     const clone = path.join(cacheDir, 'repos', (await readdir(path.join(cacheDir, 'repos')))[0]!);
     const small = await repo.commit(commitInput({ parent: head, writes: new Map([['nodes/h/web/old/a.yaml', 'b\n']]) }));
-    // A form folder of WIDE_AT (500) and more new nodes is written whole, through a second branch of its own.
-    const writes = new Map(Array.from({ length: 520 }, (_, i) => [`nodes/h/web/n${i}/a.yaml`, `${i}\n`] as const));
+    // A form folder of WIDE_AT (500) and more new nodes is written whole, through a second branch of its own
+    // (and `git mktree` is given its 1,001 lines in two pieces).
+    const writes = new Map(Array.from({ length: 1000 }, (_, i) => [`nodes/h/web/n${i}/a.yaml`, `${i}\n`] as const));
     const wide = await repo.commit(commitInput({ parent: small, writes }));
     for (const commit of [small, wide]) assert.equal((await git(clone, ['cat-file', '-t', commit])).trim(), 'commit');
     assert.equal((await git(clone, ['rev-parse', `${wide}^`])).trim(), small);
     assert.equal((await git(clone, ['for-each-ref', '--format=%(refname)'])).trim(), 'refs/remotes/origin/main', 'only the remote-tracking ref');
     assert.equal(await repo.push(wide, 'main', head), 'pushed');
-    assert.equal((await readTree(bare, 'main')).size, 521);
+    assert.equal((await readTree(bare, 'main')).size, 1001);
   });
 
   it("origin's URL: set on the first open, left as it is while the config has it, set again when it was changed", async () => {

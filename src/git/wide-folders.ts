@@ -24,7 +24,7 @@ export type TreeEntry = { mode: string; type: string; id: string };
  * name, blob id, … in one array (a first sync of 100,000 nodes rebuilds 100,000 folders
  * of seven files: a pair array per file was 45 MB more at the sync's peak).
  */
-export type RebuiltFolder = { folder: string; staging: string; files: readonly string[] };
+export type RebuiltFolder = { staging: string; files: readonly string[] };
 
 /** The files of a rebuilt folder as (name, blob id) pairs. */
 export function* filePairs(files: readonly string[]): Generator<readonly [string, string]> {
@@ -185,7 +185,7 @@ export async function planWideFolders(
       }
       const tree = gitTreeId(filePairs(folderFiles));
       const index = plan.rebuilt.length;
-      plan.rebuilt.push({ folder: `${prefix}${child}`, staging: `${STAGING_ROOT}/t/${Math.floor(index / 4096)}/${Math.floor(index / 64) % 64}/${index % 64}`, files: folderFiles });
+      plan.rebuilt.push({ staging: `${STAGING_ROOT}/t/${Math.floor(index / 4096)}/${Math.floor(index / 64) % 64}/${index % 64}`, files: folderFiles });
       plan.expectedTrees.push(tree);
       entries.set(child, { mode: '040000', type: 'tree', id: tree });
     }
