@@ -47,7 +47,11 @@ async function memoWorld(uids: readonly string[]) {
   };
   const statuses = () => Object.fromEntries(uids.map((uid) => [uid, fake.get('LynqNode', 'tenants', `${uid}-web`)?.status]));
   const memoFile = path.join(cacheDir, 'health', 'shop.statuses');
-  return { world, fake, kube, hub, memo, memoFile, readBack, requests, statuses };
+  const close = async () => {
+    await fake.close();
+    await world.cleanup();
+  };
+  return { world, fake, kube, hub, memo, memoFile, readBack, requests, statuses, close };
 }
 
 /**
@@ -62,10 +66,7 @@ describe('the read-back judges LynqNode statuses by the status memo', () => {
   before(async () => {
     w = await memoWorld(UIDS);
   });
-  after(async () => {
-    await w?.fake.close();
-    await w?.world.cleanup();
-  });
+  after(() => w?.close());
 
   test('the first read-back lists LynqNodes whole and keeps what it wrote; the next lists them metadata only and writes nothing', async () => {
     const first = await w.requests(() => w.readBack());
@@ -203,10 +204,7 @@ describe('many LynqNodes another writer moved', () => {
   before(async () => {
     w = await memoWorld(UIDS);
   });
-  after(async () => {
-    await w?.fake.close();
-    await w?.world.cleanup();
-  });
+  after(() => w?.close());
 
   test('are read with one LIST of their namespace, not a GET each', async () => {
     await w.readBack();

@@ -189,7 +189,10 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
       );
       continue;
     }
-    nodes.push({ ...unchangedFiles(hub.name, gone.form, gone.uid), status: 'removed', reasons: [removal], removal, deletes });
+    const change = fileless(hub.name, gone.form, gone.uid, 'removed', [removal]);
+    change.removal = removal;
+    change.deletes = deletes;
+    nodes.push(change);
   }
 
   nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
@@ -265,9 +268,11 @@ function tellChange(
   );
 }
 
-/** A change told without rendering (tellChange), as one literal (nodeChange says why). */
+/** A change told without rendering (tellChange). */
 function toldChange(hub: string, input: NodeInput, status: NodeStatus, reasons: readonly string[], causes: readonly ChangeCause[]): NodeChange {
-  return { hub, form: input.form, uid: input.uid, status, reasons, causes, resources: NONE, writes: NO_WRITES, deletes: NONE, unrendered: true };
+  const change = fileless(hub, input.form, input.uid, status, reasons, causes);
+  change.unrendered = true;
+  return change;
 }
 
 /**
@@ -435,7 +440,9 @@ function sealedInput(text: string | undefined, previous: ExistingNode): string |
 }
 
 function failed(hub: string, failure: NodeFailure): NodeChange {
-  return { ...unchangedFiles(hub, failure.form, failure.uid), status: 'failed', reasons: [], error: failure.error };
+  const change = fileless(hub, failure.form, failure.uid, 'failed', NONE);
+  change.error = failure.error;
+  return change;
 }
 
 /** Shared by every node that changes no file (read-only by type): 10,000 unchanged nodes need no 50,000 empty arrays and maps. */
@@ -444,12 +451,17 @@ const NONE: readonly never[] = [];
 /** Every added node's reasons, shared likewise (a first sync of 100,000 nodes). */
 const NEW_ROW: readonly string[] = ['new row'];
 
-function unchangedFiles(hub: string, form: string, uid: string): Omit<NodeChange, 'status' | 'reasons'> {
-  return { hub, form, uid, resources: NONE, writes: NO_WRITES, deletes: NONE, causes: NONE };
+/**
+ * A change that writes no file (yet), as one literal: a removal, a failure, a change told
+ * without rendering, an unchanged node. Optional fields are set on it afterwards, never
+ * spread in (nodeChange says why).
+ */
+function fileless(hub: string, form: string, uid: string, status: NodeStatus, reasons: readonly string[], causes: readonly ChangeCause[] = NONE): NodeChange {
+  return { hub, form, uid, status, reasons, causes, resources: NONE, writes: NO_WRITES, deletes: NONE };
 }
 
 function unchangedNode(hub: string, form: string, uid: string): NodeChange {
-  return { hub, form, uid, resources: NONE, writes: NO_WRITES, deletes: NONE, causes: NONE, status: 'unchanged', reasons: NONE };
+  return fileless(hub, form, uid, 'unchanged', NONE);
 }
 
 function groupByNode(options: DiffOptions): Map<string, ExistingNode> {
