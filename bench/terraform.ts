@@ -15,15 +15,21 @@
  *
  * Environment (all optional): BENCH_TERRAFORM_SIZES=100,200 (Terraform's time grows faster than
  * linearly with the resources: 400 rows' first apply is minutes)  BENCH_TERRAFORM_RUNS=3
- * PGHOST PGPORT PGUSER PGDATABASE. `--from-bench` (how `npm run bench` calls it): skip
- * unless BENCH_TERRAFORM=1.
+ * BENCH_TERRAFORM_FIRST=apply|state (state: no first apply; the state file it would have
+ * written is written by the bench, and checked by the plan and apply after it: how sizes whose
+ * first apply would take hours are reached)  BENCH_TERRAFORM_STEPS=plan,plan-no-refresh,apply
+ * (which of the timed Terraform runs after the first are made; the bridge's no-op and one-row
+ * change always are)  PGHOST PGPORT PGUSER PGDATABASE.
+ * `--from-bench` (how `npm run bench` calls it): skip unless BENCH_TERRAFORM=1.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
@@ -111,6 +117,57 @@ locals {
 ${blocks.join('\n')}`;
 }
 
+/**
+ * A JSON value's type as Terraform's state records a dynamic attribute's (cty's JSON type
+ * encoding): what `jsondecode` gives, so objects are object types and arrays tuples, and
+ * `null` is `dynamic`.
+ */
+function ctyType(value: unknown): unknown {
+  if (value === null) return 'dynamic';
+  if (Array.isArray(value)) return ['tuple', value.map(ctyType)];
+  if (typeof value === 'object') {
+    const attributes: Record<string, unknown> = {};
+    for (const key of Object.keys(value as object).sort()) attributes[key] = ctyType((value as Record<string, unknown>)[key]);
+    return ['object', attributes];
+  }
+  if (typeof value === 'boolean') return 'bool';
+  return typeof value === 'number' ? 'number' : 'string';
+}
+
+/**
+ * terraform.tfstate as the first `terraform apply` of rootModule leaves it (format 4, checked
+ * against one such apply): per block, one instance per row whose `input` and `output` are the
+ * decoded manifest with its type, its `id` a fresh UUID. Written instance by instance: at
+ * 10,000 rows it is larger than one string can be. Proven, not trusted: the no-change plan
+ * fails the bench unless Terraform finds every instance present and unchanged, and so does a
+ * one-row apply that changes anything but that row's Deployment.
+ */
+async function writeState(tf: Terraform, nodesFile: string, resourceIds: string[], version: string): Promise<void> {
+  const nodes = JSON.parse(await readFile(nodesFile, 'utf8')) as Record<string, Record<string, string>>;
+  const out = createWriteStream(path.join(tf.dir, 'terraform.tfstate'));
+  const write = async (text: string): Promise<void> => {
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  const terraformVersion = /v(\d+\.\d+\.\d+)/.exec(version)?.[1] ?? fail(`no version in "${version}"`);
+  await write(`{"version":4,"terraform_version":${JSON.stringify(terraformVersion)},"serial":1,"lineage":"${randomUUID()}","outputs":{},"resources":[`);
+  for (const [r, id] of resourceIds.entries()) {
+    await write(`${r > 0 ? ',' : ''}{"mode":"managed","type":"terraform_data","name":${JSON.stringify(id)},"provider":"provider[\\"terraform.io/builtin/terraform\\"]","instances":[`);
+    let first = true;
+    for (const [uid, manifests] of Object.entries(nodes)) {
+      const value = JSON.parse(manifests[id]!) as unknown;
+      const typed = JSON.stringify({ value, type: ctyType(value) });
+      await write(
+        `${first ? '' : ','}{"index_key":${JSON.stringify(uid)},"schema_version":0,"attributes":{"id":"${randomUUID()}","input":${typed},"output":${typed},"triggers_replace":null},"sensitive_attributes":[]}`,
+      );
+      first = false;
+    }
+    await write(']}');
+  }
+  await write('],"check_results":null}\n');
+  out.end();
+  await once(out, 'finish');
+}
+
 type Terraform = { dir: string; env: NodeJS.ProcessEnv };
 
 function terraform(tf: Terraform, args: string[], what: string, stdout: string): Promise<Timed> {
@@ -125,7 +182,14 @@ async function applied(stdout: string): Promise<{ summary: string; touched: stri
   return { summary, touched };
 }
 
-async function benchSize(db: DbTarget, size: number, runs: number, workRoot: string): Promise<SizeReport> {
+/** How Terraform's state comes to hold every row before the timed runs: its own first apply (timed), or the bench writing the state that apply leaves. */
+type Setup = { first: 'apply' | 'state'; version: string; steps: ReadonlySet<Step> };
+
+/** The timed Terraform runs after the first: each takes most of an hour at 10,000 rows, so a run can take some of them. */
+const STEPS = ['plan', 'plan-no-refresh', 'apply'] as const;
+type Step = (typeof STEPS)[number];
+
+async function benchSize(db: DbTarget, size: number, runs: number, setup: Setup, workRoot: string): Promise<SizeReport> {
   const schema = `lynq_tf_${size}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const dir = path.join(workRoot, String(size));
   const ctx: Ctx = { size, db, schema, dir };
@@ -171,20 +235,29 @@ async function benchSize(db: DbTarget, size: number, runs: number, workRoot: str
     report.resources = ids.length;
     await writeFile(path.join(tf.dir, 'main.tf'), rootModule(ids));
     await terraform(tf, ['init'], 'terraform init', out);
-    log(`terraform apply of ${size * ids.length} resources`);
-    record(report.tfApply, await terraform(tf, ['apply', '-auto-approve'], 'terraform apply (first)', out), 0);
-    const created = await applied(out);
-    if (created.summary !== `${size * ids.length} added, 0 changed, 0 destroyed.`) fail(`terraform apply (first): ${created.summary}`);
+    if (setup.first === 'state') {
+      const started = performance.now();
+      await writeState(tf, path.join(tf.dir, 'nodes.json'), ids, setup.version);
+      log(`terraform.tfstate of ${size * ids.length} resources written, not applied (BENCH_TERRAFORM_FIRST=state): ${fmt(performance.now() - started)} ms`);
+    } else {
+      log(`terraform apply of ${size * ids.length} resources`);
+      record(report.tfApply, await terraform(tf, ['apply', '-auto-approve'], 'terraform apply (first)', out), 0);
+      const created = await applied(out);
+      if (created.summary !== `${size * ids.length} added, 0 changed, 0 destroyed.`) fail(`terraform apply (first): ${created.summary}`);
+    }
 
     for (let i = 0; i < runs; i++) {
       record(report.lynqNoop, await noopSync(ctx, first.bare, first.cacheDir, i), i);
       // -detailed-exitcode: 0 no changes, 2 changes planned (a failure here: nothing changed), 1 an error.
-      record(report.tfPlan, await terraform(tf, ['plan', '-detailed-exitcode', '-refresh=true'], `terraform plan (no change), run ${i + 1}`, out), i);
-      record(report.tfPlanNoRefresh, await terraform(tf, ['plan', '-detailed-exitcode', '-refresh=false'], `terraform plan -refresh=false (no change), run ${i + 1}`, out), i);
+      if (setup.steps.has('plan')) record(report.tfPlan, await terraform(tf, ['plan', '-detailed-exitcode', '-refresh=true'], `terraform plan (no change), run ${i + 1}`, out), i);
+      if (setup.steps.has('plan-no-refresh')) {
+        record(report.tfPlanNoRefresh, await terraform(tf, ['plan', '-detailed-exitcode', '-refresh=false'], `terraform plan -refresh=false (no change), run ${i + 1}`, out), i);
+      }
     }
     for (let i = 0; i < runs; i++) {
       // The bridge's change first (it UPDATEs the row), then the same change the Terraform way: export, apply.
       record(report.lynqOneRow, await oneRowSync(ctx, first.bare, i, () => lynqSync(ctx, first.bare, first.cacheDir, `one-row change, run ${i + 1}`)), i);
+      if (!setup.steps.has('apply')) continue;
       await exportRows();
       const uid = changedUid(size, i);
       record(report.tfOneRow, await terraform(tf, ['apply', '-auto-approve'], `terraform apply (one-row change ${uid}), run ${i + 1}`, out), i);
@@ -217,6 +290,11 @@ function print(reports: SizeReport[], version: string): void {
     const resources = (r.size * r.resources).toLocaleString('en-US');
     for (const s of [r.lynqFirst, r.tfApply, r.lynqNoop, r.tfPlan, r.tfPlanNoRefresh, r.lynqOneRow, r.tfOneRow]) {
       const times = s.runs.map((t) => t.ms);
+      if (times.length === 0) {
+        const why = s === r.tfApply ? 'state written by the bench' : 'not in BENCH_TERRAFORM_STEPS';
+        rows.push([r.size.toLocaleString('en-US'), resources, `${s.label}: not run (${why})`, '0', '', '', '', '']);
+        continue;
+      }
       rows.push([
         r.size.toLocaleString('en-US'),
         resources,
@@ -228,16 +306,19 @@ function print(reports: SizeReport[], version: string): void {
         `${median(s.runs.map((t) => t.rssMiB)).toFixed(0)} MiB`,
       ]);
     }
-    const ratio = (label: string, tf: Series, lynq: Series): string[] => {
+    const ratio = (label: string, tf: Series, lynq: Series): string[][] => {
+      if (tf.runs.length === 0 || lynq.runs.length === 0) return [];
       const wall = median(tf.runs.map((t) => t.ms)) / median(lynq.runs.map((t) => t.ms));
       const cpu = median(tf.runs.map((t) => t.cpuMs)) / median(lynq.runs.map((t) => t.cpuMs));
-      return [r.size.toLocaleString('en-US'), label, `${wall.toFixed(1)}×`, `${cpu.toFixed(1)}×`];
+      return [[r.size.toLocaleString('en-US'), label, `${wall.toFixed(1)}×`, `${cpu.toFixed(1)}×`]];
     };
     ratios.push(
-      ratio('first: terraform apply / lynq sync (one run each)', r.tfApply, r.lynqFirst),
-      ratio('no-op: terraform plan (refresh) / lynq sync', r.tfPlan, r.lynqNoop),
-      ratio('no-op: terraform plan -refresh=false / lynq sync', r.tfPlanNoRefresh, r.lynqNoop),
-      ratio('one-row change: terraform apply / lynq sync', r.tfOneRow, r.lynqOneRow),
+      ...ratio('first: terraform apply / lynq sync (one run each)', r.tfApply, r.lynqFirst),
+      ...ratio('no-op: terraform plan (refresh) / lynq sync', r.tfPlan, r.lynqNoop),
+      ...ratio('no-op: terraform plan -refresh=false / lynq sync', r.tfPlanNoRefresh, r.lynqNoop),
+      ...ratio('one-row change: terraform apply / lynq sync', r.tfOneRow, r.lynqOneRow),
+      // How issue 16's table counts a change: against the no-change plan, what a CronJob running `terraform plan` pays every tick.
+      ...ratio('one-row change: terraform plan (refresh, no change) / lynq sync', r.tfPlan, r.lynqOneRow),
     );
     out.push(`  [${r.size}] export of the rows to nodes.json (bridge renderer, in-process; in no Terraform figure): median ${fmt(median(r.exportMs))} ms`);
   }
@@ -264,6 +345,13 @@ async function main(): Promise<void> {
   }
   const sizes = (process.env.BENCH_TERRAFORM_SIZES ?? '100,200').split(',').map(Number);
   const runs = Number(process.env.BENCH_TERRAFORM_RUNS ?? 3);
+  const first = process.env.BENCH_TERRAFORM_FIRST ?? 'apply';
+  if (first !== 'apply' && first !== 'state') throw new Error(`BENCH_TERRAFORM_FIRST=${first}: expected apply or state`);
+  // Set and empty: none (the bridge's figures alone, on the same setup).
+  const steps = (process.env.BENCH_TERRAFORM_STEPS ?? STEPS.join(',')).split(',').filter((step) => step !== '');
+  const unknown = steps.filter((step) => !(STEPS as readonly string[]).includes(step));
+  if (unknown.length > 0) throw new Error(`BENCH_TERRAFORM_STEPS: unknown ${unknown.join(', ')}; expected some of ${STEPS.join(',')}`);
+  const setup: Setup = { first, version, steps: new Set(steps as Step[]) };
   await build();
   const db = await pickDb();
   const workRoot = await mkdtemp(path.join(os.tmpdir(), 'lynq-bench-terraform-'));
@@ -273,7 +361,7 @@ async function main(): Promise<void> {
     for (const size of sizes) {
       process.stderr.write(`bench terraform: ${size} rows, ${runs} runs each (${version})\n`);
       try {
-        reports.push(await benchSize(db, size, runs, workRoot));
+        reports.push(await benchSize(db, size, runs, setup, workRoot));
       } catch (error) {
         failed = true;
         process.stderr.write(`bench terraform: FAILED at ${size} rows: ${error instanceof BenchFailure ? `wrong result: ${error.message}` : ((error as Error).stack ?? String(error))}\n`);
