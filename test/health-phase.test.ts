@@ -12,7 +12,7 @@ function phaseOf(observation: EngineObservation | undefined, applied: boolean, s
   return nodePhase({ objects: [{ observation, applied }], sinceCommitSeconds: since, timeoutSeconds: 300 });
 }
 
-describe('Argo CD Applications (real objects from ../shared/fixtures/argocd)', () => {
+describe('Argo CD Applications (real objects from test/fixtures/status/argocd)', () => {
   test('healthy, synced, operation succeeded: Ready when its revision has the commit; healthy at an older revision is Progressing, then Degraded after the timeout', () => {
     const seen = observeApplication(fixture('argocd', 'application-healthy-synced-op-succeeded.yaml'));
     assert.deepEqual([seen.reported, seen.health, seen.inSync, seen.revision], [true, 'healthy', true, 'rev1']);
@@ -100,7 +100,7 @@ describe('Argo CD Applications (real objects from ../shared/fixtures/argocd)', (
   });
 });
 
-describe('Flux Kustomizations (real objects from ../shared/fixtures/flux)', () => {
+describe('Flux Kustomizations (real objects from test/fixtures/status/flux)', () => {
   test('Ready=True at the current generation: Ready when applied; the sha of main@sha1:<sha> is the revision', () => {
     const seen = observeKustomization(fixture('flux', 'kustomization-ready.yaml'));
     assert.deepEqual([seen.health, seen.inSync], ['healthy', true]);

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../src/kube/resources.ts';
 
-/** The shared status fixtures (real Argo CD and Flux objects; see their README), relative to the project root. */
-export const FIXTURES = path.resolve('../shared/fixtures');
+/** The status fixtures (real Argo CD and Flux objects; where each came from is in their README), in this repository. */
+export const FIXTURES = fileURLToPath(new URL('../fixtures/status', import.meta.url));
 
 /**
  * One fixture as an object. Fragments (a bare `status:` block, or a bare `conditions:`
