@@ -14,6 +14,7 @@ import { startGitHubFake, type GitHubFake } from './github-fake.ts';
 import { FakeRepository } from './github-repo.ts';
 import { startGitHttpServer, type GitHttpServer } from './git-http.ts';
 import { cloneWorkTree, commitFiles, makeBareRepo, makeTempDir } from './git.ts';
+import { setUp, type Teardown } from './teardown.ts';
 
 /**
  * Everything a pull-request scenario needs, all real or faithful: rows in PostgreSQL, the
@@ -78,14 +79,15 @@ export function worldHubYaml(world: { database: string; repoUrl: string; apiUrl?
   return hubYaml({ database: world.database, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${world.repoUrl}\n${credentials}${lines}\n` });
 }
 
-export async function makeWorld(db: TestDatabase, publish: string): Promise<World> {
-  const cleanups: Array<() => Promise<void>> = [];
-  const root = await makeTempDir('lynq-forge-root-');
-  cleanups.push(root.cleanup);
+export function makeWorld(db: TestDatabase, publish: string): Promise<World> {
+  return setUp((teardown) => buildWorld(db, publish, teardown));
+}
+
+async function buildWorld(db: TestDatabase, publish: string, teardown: Teardown): Promise<World> {
+  const root = teardown.add(await makeTempDir('lynq-forge-root-'), (it) => it.cleanup());
   const gitToken = `git_${randomBytes(12).toString('hex')}`;
   const apiToken = `ghp_${randomBytes(12).toString('hex')}`;
-  const git = await startGitHttpServer({ root: root.dir, token: gitToken });
-  cleanups.push(() => git.close());
+  const git = teardown.add(await startGitHttpServer({ root: root.dir, token: gitToken }), (it) => it.close());
   const bare = (await makeBareRepo({ dir: path.join(root.dir, OWNER, `${REPO}.git`) })).dir;
   // A repository people use has a first commit; a pull request needs a base branch.
   const seed = await cloneWorkTree(bare);
@@ -93,12 +95,10 @@ export async function makeWorld(db: TestDatabase, publish: string): Promise<Worl
   await seed.git('push', '--quiet', 'origin', 'main');
   await seed.cleanup();
 
-  const fake = await startGitHubFake({ tokens: [apiToken] });
-  cleanups.push(() => fake.close());
+  const fake = teardown.add(await startGitHubFake({ tokens: [apiToken] }), (it) => it.close());
   const github = new FakeRepository(fake, OWNER, REPO, bare);
   const repoUrl = git.url(`${OWNER}/${REPO}.git`);
-  const files = await tempFiles({ 'hubs/customers.yaml': worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, publish), 'forms/web.yaml': FORM });
-  cleanups.push(files.cleanup);
+  const files = teardown.add(await tempFiles({ 'hubs/customers.yaml': worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, publish), 'forms/web.yaml': FORM }), (it) => it.cleanup());
   const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), LYNQ_TEST_GIT_TOKEN: gitToken, LYNQ_TEST_GITHUB_TOKEN: apiToken };
   const hubs = path.join(files.dir, 'hubs');
   const forms = path.join(files.dir, 'forms');
@@ -122,9 +122,7 @@ export async function makeWorld(db: TestDatabase, publish: string): Promise<Worl
       return syncHub(config.hubs.get('customers')!, config.forms, wrap ? wrap(deps) : deps, { allowDeletions: false });
     },
     rewriteHub: (next) => writeFile(path.join(hubs, 'customers.yaml'), worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, next)),
-    async cleanup() {
-      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    },
+    cleanup: () => teardown.run().catch(() => undefined),
   };
 }
 

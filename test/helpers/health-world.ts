@@ -9,6 +9,7 @@ import { createPostgresDatabase, type TestDatabase } from './db.ts';
 import { tempFiles } from './files.ts';
 import { git, makeBareRepo, revParse, testGitEnv } from './git.ts';
 import { startKubeFake, type KubeFake, type Obj } from './kube-fake.ts';
+import { setUp } from './teardown.ts';
 
 /**
  * A hub synced for real (PostgreSQL rows → `lynq sync` → a bare repository), whose
@@ -31,48 +32,46 @@ export type HealthWorld = {
   cleanup(): Promise<void>;
 };
 
-export async function makeHealthWorld(options: { hub: string; gitops: string; form: string; rows: Array<[string, string]>; extraSpec?: string }): Promise<HealthWorld> {
-  const db = await createPostgresDatabase();
-  await db.exec('CREATE TABLE customers (id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL)');
-  for (let start = 0; start < options.rows.length; start += 1000) {
-    const batch = options.rows.slice(start, start + 1000);
-    await db.exec(`INSERT INTO customers VALUES ${batch.map(([id, plan]) => `('${id}', true, '${plan}')`).join(', ')}`);
-  }
-  const bare = await makeBareRepo();
-  const hub = hubYaml({ name: options.hub, database: db.name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${bare.dir}\n  gitops:\n${options.gitops}${options.extraSpec ?? ''}` });
-  const files = await tempFiles({ 'hubs/hub.yaml': hub, 'forms/web.yaml': formYaml(options.form, { hubId: options.hub }) });
-  const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), HOME: files.dir };
-  const dirs = ['--hubs', path.join(files.dir, 'hubs'), '--forms', path.join(files.dir, 'forms')];
-  const kubeconfigFile = path.join(files.dir, 'kubeconfig');
-  return {
-    dir: files.dir,
-    repo: bare.dir,
-    db,
-    env,
-    dirs,
-    kubeconfigFile,
-    sync: (args = []) => lynq(['sync', ...dirs, ...args], env),
-    status: (args = [], extraEnv = {}) => lynq(['status', ...dirs, ...args], { ...env, ...extraEnv }),
-    async head() {
-      return (await revParse(bare.dir, 'main'))!;
-    },
-    async lynqNodes() {
-      const listing = await git(bare.dir, ['ls-tree', '-r', 'main', '--', 'nodes/']);
-      const ids = listing
-        .split('\n')
-        .filter((line) => line.endsWith('/lynqnode.yaml'))
-        .map((line) => line.split(/\s+/)[2]!);
-      return (await catBlobs(bare.dir, ids)).map((text) => parse(text) as Obj);
-    },
-    async writeKubeconfig(text) {
-      await writeFile(kubeconfigFile, text);
-    },
-    async cleanup() {
-      await db.drop();
-      await bare.cleanup();
-      await files.cleanup();
-    },
-  };
+export function makeHealthWorld(options: { hub: string; gitops: string; form: string; rows: Array<[string, string]>; extraSpec?: string }): Promise<HealthWorld> {
+  return setUp(async (teardown) => {
+    const db = teardown.add(await createPostgresDatabase(), (it) => it.drop());
+    await db.exec('CREATE TABLE customers (id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL)');
+    for (let start = 0; start < options.rows.length; start += 1000) {
+      const batch = options.rows.slice(start, start + 1000);
+      await db.exec(`INSERT INTO customers VALUES ${batch.map(([id, plan]) => `('${id}', true, '${plan}')`).join(', ')}`);
+    }
+    const bare = teardown.add(await makeBareRepo(), (it) => it.cleanup());
+    const hub = hubYaml({ name: options.hub, database: db.name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${bare.dir}\n  gitops:\n${options.gitops}${options.extraSpec ?? ''}` });
+    const files = teardown.add(await tempFiles({ 'hubs/hub.yaml': hub, 'forms/web.yaml': formYaml(options.form, { hubId: options.hub }) }), (it) => it.cleanup());
+    const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), HOME: files.dir };
+    const dirs = ['--hubs', path.join(files.dir, 'hubs'), '--forms', path.join(files.dir, 'forms')];
+    const kubeconfigFile = path.join(files.dir, 'kubeconfig');
+    return {
+      dir: files.dir,
+      repo: bare.dir,
+      db,
+      env,
+      dirs,
+      kubeconfigFile,
+      sync: (args = []) => lynq(['sync', ...dirs, ...args], env),
+      status: (args = [], extraEnv = {}) => lynq(['status', ...dirs, ...args], { ...env, ...extraEnv }),
+      async head() {
+        return (await revParse(bare.dir, 'main'))!;
+      },
+      async lynqNodes() {
+        const listing = await git(bare.dir, ['ls-tree', '-r', 'main', '--', 'nodes/']);
+        const ids = listing
+          .split('\n')
+          .filter((line) => line.endsWith('/lynqnode.yaml'))
+          .map((line) => line.split(/\s+/)[2]!);
+        return (await catBlobs(bare.dir, ids)).map((text) => parse(text) as Obj);
+      },
+      async writeKubeconfig(text) {
+        await writeFile(kubeconfigFile, text);
+      },
+      cleanup: () => teardown.run(),
+    };
+  });
 }
 
 /** The engine objects a LynqNode names (spec.gitops.objects). */
@@ -128,19 +127,23 @@ export function fluxKustomization(node: Obj, level: number, file: string, revisi
 /**
  * Where most read-back tests start: an Argo CD hub `shop` of this form and these rows,
  * synced, and a fake API holding every LynqNode and, for each, a healthy Application
- * synced at the branch head.
+ * synced at the branch head (or the `application` fixture's state).
  */
-export async function healthyArgoWorld(form: string, rows: Array<[string, string]>): Promise<{ world: HealthWorld; fake: KubeFake }> {
-  const world = await makeHealthWorld({ hub: 'shop', gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form, rows });
-  const synced = await world.sync();
-  if (synced.code !== 0) throw new Error(`the world's first sync exited ${synced.code}:\n${synced.out}${synced.err}`);
-  const fake = await startKubeFake();
-  await world.writeKubeconfig(fake.kubeconfig());
-  const nodes = await world.lynqNodes();
-  putLynqNodes(fake, nodes);
-  const head = await world.head();
-  for (const node of nodes) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
-  return { world, fake };
+export function healthyArgoWorld(form: string, rows: Array<[string, string]>, application = 'application-healthy-synced-op-succeeded.yaml'): Promise<{ world: HealthWorld; fake: KubeFake }> {
+  return setUp(async (teardown) => {
+    const world = teardown.add(await makeHealthWorld({ hub: 'shop', gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form, rows }), (it) =>
+      it.cleanup(),
+    );
+    const synced = await world.sync();
+    if (synced.code !== 0) throw new Error(`the world's first sync exited ${synced.code}:\n${synced.out}${synced.err}`);
+    const fake = teardown.add(await startKubeFake(), (it) => it.close());
+    await world.writeKubeconfig(fake.kubeconfig());
+    const nodes = await world.lynqNodes();
+    putLynqNodes(fake, nodes);
+    const head = await world.head();
+    for (const node of nodes) fake.put('Application', argoApp(node, application, head));
+    return { world, fake };
+  });
 }
 
 /** Put every LynqNode (except `skip`) into the fake. */
