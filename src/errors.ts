@@ -69,6 +69,17 @@ export function formatWhere(where: ErrorWhere): string {
   return parts.length > 0 ? `${parts.join(', ')}: ` : '';
 }
 
+/** Several config problems as one error, each on its own line as the CLI prints them (`lynq: …`); `problemsOf` gives them back. */
+export function combineProblems(problems: readonly ConfigError[]): ConfigError {
+  if (problems.length === 1) return problems[0]!;
+  return new ConfigError(problems.map((problem) => problem.message).join('\nlynq: '), {}, { cause: new AggregateError(problems) });
+}
+
+/** The problems a `combineProblems` error holds, or the error itself. */
+export function problemsOf(error: ConfigError): ConfigError[] {
+  return error.cause instanceof AggregateError ? (error.cause.errors as ConfigError[]) : [error];
+}
+
 export function isLynqError(error: unknown): error is LynqError {
   return error instanceof LynqError;
 }

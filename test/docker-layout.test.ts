@@ -62,7 +62,7 @@ describe('docker/cronjob.yaml', () => {
         await mkdir(path.dirname(path.join(root, mount.mountPath)), { recursive: true });
         await symlink(source, path.join(root, mount.mountPath));
       }
-      const result = await run('node', [path.join(ROOT, 'bin/lynq.mjs'), 'validate'], { cwd: path.join(root, cwd), env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' } }).catch(
+      const result = await run('node', [path.join(ROOT, 'bin/lynq.mjs'), 'validate', '--files-only'], { cwd: path.join(root, cwd), env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' } }).catch(
         (error: { stdout: string; stderr: string }) => error,
       );
       assert.match(result.stdout, /^ok: 3 hubs, 4 forms, \d+ resources$/m, result.stderr);

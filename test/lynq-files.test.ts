@@ -45,7 +45,7 @@ describe("Lynq's published examples", () => {
   for (const set of ['api-reference', 'typed-values', 'templates-guide', 'e2e-template-functions']) {
     test(`${set}: lynq validate accepts them as they are (a Deployment without a selector excepted: it names that)`, async () => {
       const { hubsDir, formsDir } = dirs(set);
-      const result = await lynq(['validate', '--hubs', hubsDir, '--forms', formsDir]);
+      const result = await lynq(['validate', '--files-only', '--repo', 'https://git.example.com/manifests.git', '--hubs', hubsDir, '--forms', formsDir]);
       if (SELECTORLESS.has(set)) {
         assert.equal(result.code, 2);
         const lines = result.err.trimEnd().split('\n');

@@ -37,7 +37,7 @@ describe('lynq import', () => {
       assert.match(result.out, /differs {5}spec\.source\.mysql\.passwordRef: Lynq reads Secret [a-z-]+ from the cluster; here it is read from \$LYNQ_SECRETS_DIR\//);
       assert.match(result.out, /: form [a-z0-9-]+: \d+ templates? translated -> /);
       assert.match(result.out, /translated {2}resource [a-z0-9-]+, nameTemplate: \{\{ \.uid[^\n]*=> {2}\{\{ uid/);
-      const validated = await lynq(['validate', '--hubs', path.join(out, 'hubs'), '--forms', path.join(out, 'forms')]);
+      const validated = await lynq(['validate', '--files-only', '--repo', 'https://git.example.com/manifests.git', '--hubs', path.join(out, 'hubs'), '--forms', path.join(out, 'forms')]);
       assert.equal(validated.err, '');
       assert.equal(validated.code, 0);
       // Written in the bridge's syntax, and said so: no Lynq notes on validation any more.

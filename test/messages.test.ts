@@ -102,7 +102,7 @@ describe('flags and environment', () => {
   });
 
   test('LYNQ_LOG_LEVEL: empty is the default, unknown names the variable and the allowed values', async () => {
-    const empty = await lynq(['validate'], { LYNQ_LOG_LEVEL: '' });
+    const empty = await lynq(['validate', '--files-only'], { LYNQ_LOG_LEVEL: '' });
     assert.equal(empty.code, 0, empty.err);
     const unknown = await lynq(['validate'], { LYNQ_LOG_LEVEL: 'verbose' });
     assert.equal(unknown.code, 2);

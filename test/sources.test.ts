@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Hub } from '../src/config/load.ts';
-import { ConfigError, SourceError } from '../src/errors.ts';
+import { ConfigError, problemsOf, SourceError } from '../src/errors.ts';
 import { createRowSource, readHubRows } from '../src/sources/factory.ts';
 import { toHubRows } from '../src/sources/rows.ts';
 import { quoteIdentifier, selectStatement } from '../src/sources/sql.ts';
@@ -130,11 +130,16 @@ function sourceSuite(suite: Suite): void {
       for (const row of rows) assert.deepEqual(Object.keys(row.values), Object.keys(row.values).sort());
     });
 
-    test('names a mapped column that the result lacks', async () => {
-      const error = await readHubRows(suite.hub({ table: 'nodes' }, { region: 'no_such_column' }), deps).catch((e: unknown) => e);
-      assert.ok(error instanceof SourceError);
-      assert.match(error.message, /"no_such_column" is not in the query result/);
-      assert.equal(error.where.field, 'spec.extraValueMappings.region');
+    test("names a mapped column that the result lacks: a config error at the mapping's line, with the closest column", async () => {
+      const hub = suite.hub({ table: 'nodes' }, { region: 'no_such_column', tier: 'flagg' });
+      const error = await readHubRows(hub, deps).catch((e: unknown) => e);
+      assert.ok(error instanceof ConfigError, String(error));
+      const [region, tier] = problemsOf(error);
+      assert.match(region!.message, /"no_such_column" is not in the query result .*: map a column the table has/);
+      assert.equal(region!.where.field, 'spec.extraValueMappings.region');
+      assert.equal(region!.where.line, hub.lineOf?.(['spec', 'extraValueMappings', 'region']));
+      assert.equal(typeof region!.where.line, 'number');
+      assert.match(tier!.message, /"flagg" is not in the query result .*did you mean "flag"\?/);
     });
 
     test('reports bad SQL and a missing table', async () => {

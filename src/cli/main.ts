@@ -81,8 +81,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       code = await (await import('./serve-command.ts')).runServe(options, context);
     });
 
-  dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG'))
+  dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG, and what a sync here needs (secrets, a local repository)'))
     .option('--repo <url-or-path>', 'check as a sync with this --repo would')
+    .option('--files-only', "check the files alone, not this machine's secrets and local repository (for CI that checks files without the runtime environment)")
     .action(async (options) => {
       code = await (await import('./validate-command.ts')).runValidate(options, io);
     });

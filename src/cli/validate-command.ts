@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { isPlainObject } from '../render/canonical-yaml.ts';
+import { localProblems } from '../config/local-checks.ts';
 import { collectConfig, type Config } from '../config/load.ts';
 import { lynqDifferences } from '../config/lynq-notes.ts';
 import { writtenAs } from '../config/lynq-syntax.ts';
@@ -15,18 +17,23 @@ import { rolloutChecks } from './rollout-notes.ts';
  * compiled against its hub's variables, so a typo fails here and not on 10,000 nodes.
  * Then a note for each resource policy the hub's engine cannot express exactly.
  */
-export async function runValidate(options: { hubs: string; forms: string; repo?: string }, io: Io): Promise<number> {
+export async function runValidate(options: { hubs: string; forms: string; repo?: string; filesOnly?: boolean }, io: Io): Promise<number> {
   // Everything a sync checks before it reads a database, all at once: files, schemas, publish settings, templates.
-  const { config, problems: loadProblems } = await collectConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo, requireRepo: false } });
+  const { config, problems: loadProblems } = await collectConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } });
   const rollout = rolloutChecks(config, io.env);
-  const problems = [...loadProblems.map((problem) => problem.message), ...checkTemplates(config), ...rollout.problems];
+  const local: string[] = [];
+  if (options.filesOnly !== true) {
+    for (const hub of config.hubs.values()) for (const problem of await localProblems(hub, { env: io.env, repoOverride: options.repo })) local.push(problem.message);
+  }
+  const problems = [
+    ...loadProblems.map((problem) => problem.message),
+    ...local,
+    ...(loadProblems.some((problem) => inFolder(problem.where.file, options.forms)) ? [] : noForms(config, options.forms)),
+    ...checkTemplates(config),
+    ...rollout.problems,
+  ];
   for (const problem of problems) io.err.write(`lynq: ${problem}\n`);
   if (problems.length > 0) return EXIT_CONFIG;
-  // Not an error here (Lynq's own hub files have no spec.publish), but lynq sync and lynq history stop on it.
-  for (const hub of config.hubs.values()) {
-    if (hub.spec.publish.repo === undefined && options.repo === undefined)
-      io.out.write(`note: hub ${hub.name} (${hub.file}) has no spec.publish.repo: lynq sync and lynq history need one, or --repo\n`);
-  }
   // Not errors: where Argo CD or Flux cannot express a policy exactly, say so per resource.
   for (const form of config.forms) for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
   for (const form of config.forms) for (const note of lynqDifferences(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
@@ -35,6 +42,16 @@ export async function runValidate(options: { hubs: string; forms: string; repo?:
   io.out.write(`ok: ${config.hubs.size} hubs, ${config.forms.length} forms, ${resources} resources\n`);
   return EXIT_OK;
 }
+
+/** A hub no form renders would publish nothing: a sync of it fails, so validate says so (once every form has loaded: a broken one may name it). */
+function noForms(config: Config, formsDir: string): string[] {
+  const used = new Set(config.forms.map((form) => form.spec.hubId));
+  return [...config.hubs.values()]
+    .filter((hub) => !used.has(hub.name))
+    .map((hub) => `${hub.file}, hub ${hub.name}: no form in ${path.resolve(formsDir)} names this hub (spec.hubId: ${hub.name}), so a sync has nothing to render; add one, or pass --forms DIR`);
+}
+
+const inFolder = (file: string | undefined, dir: string): boolean => file !== undefined && path.resolve(path.dirname(file)) === path.resolve(dir);
 
 export function checkTemplates(config: Config): string[] {
   const problems: string[] = [];

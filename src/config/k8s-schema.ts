@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { closestName } from './did-you-mean.ts';
 import { BUNDLED_MODELS } from './k8s-bundled-models.ts';
+import { FILTER_FOR_TYPE, TYPED_LEAF } from './typed-leaf.ts';
 
 /**
  * Schema validation of rendered manifests, against the Kubernetes OpenAPI schema for
@@ -67,23 +68,42 @@ export function validateManifest(manifest: Record<string, unknown>): SchemaProbl
  * schema problem except those at (or inside) a templated leaf, whose value only a row
  * gives (`replicas: "{{ replicas | int }}"` is a string here and an integer after rendering).
  */
-export function staticSchemaProblems(manifest: Record<string, unknown>, isTemplated: (path: readonly string[]) => boolean): SchemaProblem[] {
+export function staticSchemaProblems(manifest: Record<string, unknown>, templateAt: (path: readonly string[]) => string | undefined): SchemaProblem[] {
   const result = schemaErrors(manifest);
   if (result === undefined) return [];
   if ('unknownKind' in result) return [{ path: 'kind', message: result.unknownKind }];
   // Grouped by field, so an int-or-string that is neither says both reasons at once.
   const byField = new Map<string, AjvError[]>();
+  const untyped: SchemaProblem[] = [];
+  // A field that is a union (a Quantity is a string or a number) takes a string leaf as it is.
+  const unions = new Set(result.errors.filter((error) => ['anyOf', 'oneOf'].includes(error.keyword)).map((error) => error.instancePath));
   for (const error of result.errors) {
     const parts = pointerParts(error.instancePath);
     // A union's errors say little on their own; the branches' own errors say what is wrong.
     if (['anyOf', 'oneOf', 'if'].includes(error.keyword)) continue;
-    if (parts.some((_, i) => isTemplated(parts.slice(0, i + 1)))) continue;
+    const template = templateAt(parts);
+    const filter = error.keyword === 'type' && !unions.has(error.instancePath) ? FILTER_FOR_TYPE[String(error.params.type)] : undefined;
+    // A template that renders text where the schema wants a number or a boolean fails on every row.
+    if (template !== undefined && filter !== undefined && !TYPED_LEAF.test(template)) {
+      untyped.push({ path: pointerToPath(error.instancePath), message: untypedMessage(template, String(error.params.type), filter) });
+      continue;
+    }
+    if (parts.some((_, i) => templateAt(parts.slice(0, i + 1)) !== undefined)) continue;
     const key = error.keyword === 'required' ? `${error.instancePath} required ${String(error.params.missingProperty)}` : error.instancePath;
     byField.set(key, [...(byField.get(key) ?? []), error]);
   }
   const problems = new Map<string, SchemaProblem>();
   for (const errors of byField.values()) problems.set(JSON.stringify(describe(errors)), describe(errors));
-  return [...problems.values()];
+  return [...problems.values(), ...untyped];
+}
+
+function untypedMessage(template: string, type: string, filter: string): string {
+  const typed = template.replace(/\s*-?\}\}\s*$/, ` | ${filter} }}`);
+  return `must be ${article(type)} ${type}, and the template ${JSON.stringify(template)} gives a string: end it with | ${filter}, as in ${JSON.stringify(typed)} (the typed-value idiom)`;
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
 
 function schemaErrors(manifest: Record<string, unknown>): { errors: AjvError[] } | { unknownKind: string } | undefined {

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors.ts';
+import { combineProblems, ConfigError, problemsOf } from '../errors.ts';
 import { dagLevels } from './dag.ts';
 import { FormFile, RESOURCE_LISTS, RESOURCE_LIST_NAMES, type FormSpec, type ResourceList, type TResource } from './form-schema.ts';
 import { HubFile, type HubSpec } from './hub-schema.ts';
@@ -14,6 +14,8 @@ export type Hub = {
   namespace: string;
   file: string;
   spec: HubSpec;
+  /** The line of a field in the hub file (`['spec', 'valueMappings', 'uid']`), for errors found later (a mapped column the table lacks). */
+  lineOf?: (path: ReadonlyArray<string | number>) => number | undefined;
 };
 
 /** A form resource with what the bridge derives from the form: its list and DAG level. */
@@ -47,7 +49,7 @@ export type LoadOptions = {
 /** Load, validate and cross-check every hub and form file; every problem found is thrown at once (one ConfigError, one line each). */
 export async function loadConfig(options: LoadOptions): Promise<Config> {
   const { config, problems } = await collectConfig(options);
-  if (problems.length > 0) throw combine(problems);
+  if (problems.length > 0) throw combineProblems(problems);
   return config;
 }
 
@@ -92,12 +94,6 @@ export async function collectConfig(options: LoadOptions): Promise<{ config: Con
   return { config: { hubs, forms }, problems };
 }
 
-/** Several problems as one error: each on its own line, as the CLI prints it (`lynq: …`). */
-function combine(problems: readonly ConfigError[]): ConfigError {
-  if (problems.length === 1) return problems[0]!;
-  return new ConfigError(problems.map((problem) => problem.message).join('\nlynq: '), {}, { cause: new AggregateError(problems) });
-}
-
 async function yamlFiles(dir: string, what: 'hubs' | 'forms', problems: ConfigError[]): Promise<string[]> {
   let names: string[];
   const full = path.resolve(dir);
@@ -125,22 +121,23 @@ async function yamlFiles(dir: string, what: 'hubs' | 'forms', problems: ConfigEr
 
 export function parseHub(file: string, text: string, publishing?: PublishCheckOptions): Hub {
   const { hub, problems } = readHub(file, text, publishing);
-  if (problems.length > 0 || hub === undefined) throw combine(problems);
+  if (problems.length > 0 || hub === undefined) throw combineProblems(problems);
   return hub;
 }
 
 function readHub(file: string, text: string, publishing: PublishCheckOptions | undefined): { hub?: Hub; problems: ConfigError[] } {
   const parsed = parseYamlFile(file, text, 'LynqHub', HubFile);
   if (parsed.data === undefined) return { problems: parsed.problems };
-  const hub: Hub = { name: parsed.data.metadata.name, namespace: parsed.data.metadata.namespace ?? 'default', file, spec: parsed.data.spec };
+  const hub: Hub = { name: parsed.data.metadata.name, namespace: parsed.data.metadata.namespace ?? 'default', file, spec: parsed.data.spec, lineOf: parsed.lineOf };
   if (publishing === undefined) return { hub, problems: [] };
   const problems = publishFindings(hub, publishing).map((finding) => new ConfigError(finding.message, { file, line: parsed.lineOf(finding.path), hub: hub.name, field: formatPath(finding.path) }));
-  return { hub: problems.length === 0 ? hub : undefined, problems };
+  // The hub is kept with its publish problems, so its forms and secrets are still checked (validate reports everything at once).
+  return { hub, problems };
 }
 
 export function parseForm(file: string, text: string): Form {
   const { form, problems } = readForm(file, text);
-  if (problems.length > 0 || form === undefined) throw combine(problems);
+  if (problems.length > 0 || form === undefined) throw combineProblems(problems);
   return form;
 }
 
@@ -151,12 +148,12 @@ function readForm(file: string, text: string): { form?: Form; problems: ConfigEr
     // Lynq's Go-template forms are translated first (config/lynq-syntax.ts); a file that does not parse stops there.
     form = acceptLynqSyntax(file, text, () => {
       parsed = parseYamlFile(file, text, 'LynqForm', FormFile);
-      if (parsed.data === undefined) throw combine(parsed.problems);
+      if (parsed.data === undefined) throw combineProblems(parsed.problems);
       return parsed.data;
     });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    return { problems: parsed !== undefined && parsed.problems.length > 0 ? parsed.problems : [error] };
+    return { problems: parsed !== undefined && parsed.problems.length > 0 ? parsed.problems : problemsOf(error) };
   }
   const lineOf = parsed?.lineOf ?? (() => undefined);
   const name = form.metadata.name;

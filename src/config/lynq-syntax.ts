@@ -1,6 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { ConfigError, type ErrorWhere } from '../errors.ts';
-import { GoTemplateError, looksLikeGoTemplate, translateGoTemplate } from './go-template/translate.ts';
+import { combineProblems, ConfigError, type ErrorWhere } from '../errors.ts';
+import { GoTemplateError, looksLikeGoTemplate, translateGoTemplate, UnknownGoFunctionError } from './go-template/translate.ts';
 import { isPlainObject } from './plain-object.ts';
 import { RESOURCE_LIST_NAMES, type FormFile, type FormSpec, type TResource } from './form-schema.ts';
 
@@ -9,7 +9,7 @@ export const ANNOTATION_TEMPLATE_SYNTAX = 'lynq.sh/template-syntax';
 
 export type TemplateSyntax = 'go' | 'nunjucks';
 export type LeafChange = { resource: string; field: string; from: string; to: string };
-export type LeafRefusal = { resource: string; field: string; from: string; reason: string };
+export type LeafRefusal = { resource: string; field: string; from: string; reason: string /** The name was called as an unknown function (a variable without its dot?). */; unknownFunction?: boolean };
 export type SpecTranslation = { spec: FormSpec; changes: LeafChange[]; refused: LeafRefusal[] };
 
 /**
@@ -38,14 +38,25 @@ export function writtenAs(spec: FormSpec, where: ErrorWhere): string {
  * the bridge's templates. `parse` is the loader's own parse-and-validate of the file.
  */
 export function acceptLynqSyntax(file: string, text: string, parse: () => FormFile): FormFile {
-  findUnquotedTemplates(file, text);
+  const unquoted = unquotedTemplates(file, text);
+  if (unquoted.length > 0) throw combineProblems(unquoted);
   const form = parse();
   const syntax = templateSyntax(form, file);
   if (syntax === 'nunjucks') return form;
   const { spec, refused, changes } = translateFormSpec(form.spec);
-  const first = refused[0];
-  if (first !== undefined) {
-    throw new ConfigError(`Go template ${JSON.stringify(first.from)}: ${first.reason}`, { file, form: form.metadata.name, resource: first.resource, field: first.field });
+  if (refused.length > 0) {
+    const why = detectedBecause(form);
+    throw combineProblems(
+      refused.map(
+        (refusal) =>
+          new ConfigError(`Go template ${JSON.stringify(refusal.from)}: ${refusal.reason}${refusal.unknownFunction === true ? why : ''}`, {
+            file,
+            form: form.metadata.name,
+            resource: refusal.resource,
+            field: refusal.field,
+          }),
+      ),
+    );
   }
   goForms.set(spec, new Map(changes.map((change) => [leafKey(change.resource, change.field), change.from])));
   return { ...form, spec };
@@ -63,8 +74,24 @@ export function templateSyntax(form: FormFile, file: string): TemplateSyntax {
       field: `metadata.annotations.${ANNOTATION_TEMPLATE_SYNTAX}`,
     });
   }
-  for (const list of RESOURCE_LIST_NAMES) for (const resource of form.spec[list]) for (const [, leaf] of leaves(resource)) if (looksLikeGoTemplate(leaf)) return 'go';
-  return 'nunjucks';
+  return goSyntaxLeaf(form) === undefined ? 'nunjucks' : 'go';
+}
+
+/** The first leaf written in Go's syntax (what makes an undeclared form a Go-syntax form). */
+function goSyntaxLeaf(form: FormFile): { resource: string; field: string; leaf: string } | undefined {
+  for (const list of RESOURCE_LIST_NAMES) {
+    for (const resource of form.spec[list]) for (const [field, leaf] of leaves(resource)) if (looksLikeGoTemplate(leaf)) return { resource: resource.id, field, leaf };
+  }
+  return undefined;
+}
+
+/** For a refusal in a detected Go-syntax form: which field made it one, and how to say otherwise. */
+function detectedBecause(form: FormFile): string {
+  const annotations = isPlainObject(form.metadata.annotations) ? form.metadata.annotations : {};
+  if (annotations[ANNOTATION_TEMPLATE_SYNTAX] !== undefined) return '';
+  const witness = goSyntaxLeaf(form);
+  if (witness === undefined) return '';
+  return ` (the whole form is read as Lynq's Go-template syntax because resource ${witness.resource}, field ${witness.field} is written in it: ${JSON.stringify(witness.leaf)}; write every template of a form in one syntax, or set the annotation ${ANNOTATION_TEMPLATE_SYNTAX})`;
 }
 
 /** Every templated leaf translated; refusals collected (the loader stops at the first, `lynq import` reports all). */
@@ -99,7 +126,7 @@ export function leafTranslator(changes: LeafChange[], refused: LeafRefusal[]): (
       return to;
     } catch (error) {
       if (!(error instanceof GoTemplateError)) throw error;
-      refused.push({ resource, field, from, reason: error.message });
+      refused.push({ resource, field, from, reason: error.message, unknownFunction: error instanceof UnknownGoFunctionError });
       return from;
     }
   };
@@ -137,7 +164,14 @@ function mapValues(map: Readonly<Record<string, string>>, at: string, fn: (field
  * way the user meant a template; say where, and that it needs quotes.
  */
 export function findUnquotedTemplates(file: string, text: string): void {
-  if (!text.includes('{{')) return;
+  const first = unquotedTemplates(file, text)[0];
+  if (first !== undefined) throw first;
+}
+
+/** Every template left unquoted in a form's text, each at its line (none when YAML finds other syntax errors: the loader reports those). */
+export function unquotedTemplates(file: string, text: string): ConfigError[] {
+  const found: ConfigError[] = [];
+  if (!text.includes('{{')) return found;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const formName = (): string | undefined => {
@@ -148,14 +182,18 @@ export function findUnquotedTemplates(file: string, text: string): void {
     const { line } = lineCounter.linePos(error.pos[0]);
     const lineText = text.split('\n')[line - 1] ?? '';
     const unquoted = /:\s+(\{\{.*)$/.exec(lineText) ?? /^\s*-\s+(\{\{.*)$/.exec(lineText);
-    if (unquoted) throw new ConfigError(quoteIt(unquoted[1]!.trim()), { file, line });
+    if (unquoted) found.push(new ConfigError(quoteIt(unquoted[1]!.trim()), { file, line }));
   }
-  if (doc.errors.length > 0) return; // the loader reports other syntax errors itself
+  // Other syntax errors are the loader's to report; the rest of the tree is still searched (YAML parses on past an error).
+  if (doc.errors.length > 0 && found.length === 0) return found;
+  const lines = new Set(found.map((problem) => problem.where.line));
   const visit = (node: unknown, path: Array<string | number>): void => {
     if (isMap(node)) {
       if (node.flow && node.items.length === 1 && isMap(node.items[0]!.key) && (node.items[0]!.key as YamlNode & { flow?: boolean }).flow && node.items[0]!.value === null) {
         const range = (node as YamlNode).range!;
-        throw new ConfigError(quoteIt(text.slice(range[0], range[1]).trim()), { file, line: lineCounter.linePos(range[0]).line, ...locate(doc, path, formName()) });
+        const line = lineCounter.linePos(range[0]).line;
+        if (!lines.has(line)) found.push(new ConfigError(quoteIt(text.slice(range[0], range[1]).trim()), { file, line, ...locate(doc, path, formName()) }));
+        return;
       }
       for (const pair of node.items) if (isPair(pair) && isScalar(pair.key)) visit(pair.value, [...path, String(pair.key.value)]);
     } else if (isSeq(node)) {
@@ -163,6 +201,7 @@ export function findUnquotedTemplates(file: string, text: string): void {
     }
   };
   visit(doc.contents, []);
+  return found;
 }
 
 function quoteIt(template: string): string {

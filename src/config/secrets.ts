@@ -12,7 +12,12 @@ export type SecretEnv = {
 };
 
 export function defaultSecretEnv(registry: SecretRegistry, env: NodeJS.ProcessEnv = process.env): SecretEnv {
-  return { env, secretsDir: env.LYNQ_SECRETS_DIR ?? '/var/run/secrets/lynq', registry };
+  return { env, secretsDir: secretsDirOf(env), registry };
+}
+
+/** Where Lynq-style `{ name, key }` references are read from. */
+export function secretsDirOf(env: NodeJS.ProcessEnv): string {
+  return env.LYNQ_SECRETS_DIR ?? '/var/run/secrets/lynq';
 }
 
 /**

@@ -56,12 +56,12 @@ function resourceFindings(resource: TResource, list: ResourceList, index: number
     if (versions.length > 0 && !versions.includes(apiVersion) && looksBuiltIn) {
       findings.push({ path: [...at, 'spec', 'apiVersion'], message: `${kind} is ${versions[0]}, not ${apiVersion}` });
     } else if (isBuiltInApiVersion(apiVersion) && !hasSopsBlock(manifest)) {
-      const isTemplated = (parts: readonly string[]): boolean => {
+      const templateAt = (parts: readonly string[]): string | undefined => {
         let value: unknown = manifest;
         for (const part of parts) value = Array.isArray(value) ? value[Number(part)] : isMapping(value) ? value[part] : undefined;
-        return typeof value === 'string' && TEMPLATE.test(value);
+        return typeof value === 'string' && TEMPLATE.test(value) ? value : undefined;
       };
-      for (const problem of staticSchemaProblems(manifest, isTemplated)) {
+      for (const problem of staticSchemaProblems(manifest, templateAt)) {
         findings.push({ path: [...at, 'spec', ...pathParts(problem.path)], message: `${problem.message} (${kind} schema)` });
       }
     }

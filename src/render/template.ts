@@ -1,3 +1,4 @@
+import { TYPED_LEAF } from '../config/typed-leaf.ts';
 import nunjucks from 'nunjucks';
 import { RenderError, type ErrorWhere } from '../errors.ts';
 import { FILTERS, registerFilters } from './filters.ts';
@@ -25,7 +26,6 @@ export type PreparedLeaf = { readonly source: string; readonly compiled: Compile
 
 const { parser, nodes } = nunjucksInternals;
 
-const TYPED_LEAF = /^\s*\{\{-?\s*([\s\S]+?)\s*\|\s*(int|float|bool|fromJson)\s*-?\}\}\s*$/;
 const typedConverters = new Map(['int', 'float', 'bool', 'fromJson'].map((name) => [name, FILTERS.find((filter) => filter.name === name)!.fn as (value: unknown) => unknown]));
 /** The filters docs/filters.md documents (and nunjucks' `d` alias of `default`); nunjucks' other built-ins are not offered. */
 const DOCUMENTED_FILTERS = new Set([...FILTERS.map((filter) => filter.name), 'd']);

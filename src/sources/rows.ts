@@ -1,5 +1,6 @@
+import { closestName } from '../config/did-you-mean.ts';
 import type { Hub } from '../config/load.ts';
-import { SourceError } from '../errors.ts';
+import { combineProblems, ConfigError, SourceError } from '../errors.ts';
 import type { SourceResult } from './types.ts';
 import { InvalidTextError, isActive, valueToString } from './values.ts';
 
@@ -36,16 +37,9 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
       field: 'spec.source',
     });
   }
-  for (const [variable, column] of mapped) {
-    if (!columns.has(column)) {
-      const field = variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' ? `spec.valueMappings.${variable}` : `spec.extraValueMappings.${variable}`;
-      throw new SourceError(`column ${JSON.stringify(column)} is not in the query result (columns: ${result.columns.join(', ') || 'none'})`, {
-        hub: hub.name,
-        file: hub.file,
-        field,
-      });
-    }
-  }
+  const missing = mapped.filter(([, column]) => !columns.has(column));
+  // A mapping the table cannot satisfy is the hub file's to fix (the database answered): a config error at the mapping's line.
+  if (missing.length > 0) throw combineProblems(missing.map(([variable, column]) => missingColumn(hub, variable, column, result.columns)));
   // The variables in sorted order (the names are unique: extras cannot take a reserved one), so a row's values
   // object has its keys as the row hash's JSON sorts them and JSON.stringify needs no key list (twice as fast).
   const hostAt = mapped.findIndex(([variable]) => variable === 'hostOrUrl');
@@ -79,4 +73,16 @@ export function hostOf(value: string): string {
   } catch {
     return value;
   }
+}
+
+function missingColumn(hub: Hub, variable: string, column: string, columns: readonly string[]): ConfigError {
+  const path = variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' ? ['spec', 'valueMappings', variable] : ['spec', 'extraValueMappings', variable];
+  const hint = closestName(column, columns);
+  const fix = hint === undefined ? 'map a column the table has, or add it to the table or the query' : `did you mean ${JSON.stringify(hint)}?`;
+  return new ConfigError(`column ${JSON.stringify(column)} is not in the query result (columns: ${columns.join(', ') || 'none'}): ${fix}`, {
+    file: hub.file,
+    line: hub.lineOf?.(path),
+    hub: hub.name,
+    field: path.join('.'),
+  });
 }

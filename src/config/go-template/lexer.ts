@@ -6,6 +6,9 @@
 
 export class GoTemplateError extends Error {}
 
+/** A name called as a function that is neither a documented filter nor a refused one: in a mixed form, often a variable written without its dot. */
+export class UnknownGoFunctionError extends GoTemplateError {}
+
 export type Token = TokenBody & { /** whitespace before it: `.a .b` are two operands, `.a.b` one chain */ gap: boolean };
 type TokenBody =
   | { kind: 'field'; name: string } // `.name` (a chain `.a.b` is several field tokens)

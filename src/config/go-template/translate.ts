@@ -1,8 +1,8 @@
 import { blockedName, FUNCTION_FILTERS, REFUSED_FUNCTIONS } from './functions.ts';
-import { GoTemplateError } from './lexer.ts';
+import { GoTemplateError, UnknownGoFunctionError } from './lexer.ts';
 import { parseGoTemplate, type BlockNode, type Command, type Node, type Operand, type Pipeline, type Trim } from './parser.ts';
 
-export { GoTemplateError } from './lexer.ts';
+export { GoTemplateError, UnknownGoFunctionError } from './lexer.ts';
 
 /**
  * Lynq's Go text/template + Sprig, translated into the bridge's own (nunjucks) templates.
@@ -217,7 +217,7 @@ class Translator {
     }
     const reason = REFUSED_FUNCTIONS[name];
     if (reason !== undefined) throw new GoTemplateError(`${name} ${reason}`);
-    throw new GoTemplateError(`function ${JSON.stringify(name)} is not available here (the filters are listed in docs/filters.md; a variable is written .${name})`);
+    throw new UnknownGoFunctionError(`function ${JSON.stringify(name)} is not available here (the filters are listed in docs/filters.md; a variable is written .${name})`);
   }
 
   private printf(args: Expr[], operands: Operand[]): Expr {
