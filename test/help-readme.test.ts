@@ -23,7 +23,8 @@ async function help(...args: string[]): Promise<string> {
 function synopsis(command: string): string {
   const blocks = SYNOPSES.filter((block) => block.marker === command);
   assert.ok(blocks.length > 0, `docs/cli.md has no synopsis of lynq ${command}`);
-  for (const block of blocks) for (const line of block.code.trim().split('\n')) if (line.startsWith('lynq')) assert.ok(line.startsWith(`lynq ${command}`), `docs/cli.md, synopsis of ${command}: ${line}`);
+  for (const block of blocks)
+    for (const line of block.code.trim().split('\n')) if (line.startsWith('lynq')) assert.ok(line.startsWith(`lynq ${command}`), `docs/cli.md, synopsis of ${command}: ${line}`);
   return blocks.map((block) => block.code).join('\n');
 }
 
