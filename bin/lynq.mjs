@@ -85,12 +85,11 @@ function keepCode(script, cacheFile) {
   } catch {}
 }
 
-// A first sync of 100,000 rows keeps about 500 MB alive, and V8 let its heap grow to about
-// four times the live size after its previous collection before collecting again: 840 MB in
-// use, most of the process's 0.9 to 1 GiB peak. Growing to twice the live size takes about
-// 120 MiB off that peak for the same time (README, "How it works, and how fast"). V8 reads
-// the flag at every collection, so it applies when set here; a node flag a user gives
-// (`node --heap-growing-percent=… bin/lynq.mjs`) comes first.
+// A large first sync keeps much alive, and V8 lets its heap grow to about four times the
+// live size after its previous collection before collecting again, so most of the peak is
+// garbage. Growing to twice the live size lowers the peak for the same time (measured in
+// bench/RESULTS.md). V8 reads the flag at every collection, so it applies when set here; a
+// node flag a user gives (`node --heap-growing-percent=… bin/lynq.mjs`) comes first.
 if (!process.execArgv.some((flag) => flag.startsWith('--heap-growing-percent') || flag.startsWith('--heap_growing_percent'))) {
   v8.setFlagsFromString('--heap-growing-percent=100');
 }

@@ -8,11 +8,11 @@ import { fencedBlocks } from './helpers/markdown.ts';
 import { renderTestNode as render } from './helpers/render.ts';
 
 const FILE = readFileSync(new URL('../docs/applicationset.yaml', import.meta.url), 'utf8');
-const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const PAGE = readFileSync(new URL('../docs/argocd-and-flux.md', import.meta.url), 'utf8');
 
 describe('the ApplicationSet example for engine: none', () => {
-  test('the README shows docs/applicationset.yaml as it is', () => {
-    const blocks = fencedBlocks(README, 'applicationset').filter((block) => block.marker === 'docs/applicationset.yaml');
+  test('docs/argocd-and-flux.md shows docs/applicationset.yaml as it is', () => {
+    const blocks = fencedBlocks(PAGE, 'applicationset').filter((block) => block.marker === 'docs/applicationset.yaml');
     assert.equal(blocks.length, 1);
     assert.equal(blocks[0]!.code, FILE);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-// The README says Node 20; package.json says >=20.16 (the Kubernetes client's jsep needs it). Every installed package must agree, or
+// The docs say Node 20; package.json says >=20.16 (the Kubernetes client's jsep needs it). Every installed package must agree, or
 // `npm ci` warns EBADENGINE (content-type 3.x wants Node 22: package.json overrides it to 2.x,
 // whose parse() gives @octokit/request the same { type, parameters }).
 

@@ -119,12 +119,12 @@ for (const type of ['mysql', 'postgresql'] as const) {
       assert.equal(last[0]![8], first[0]![8], 'an unchanged row keeps its updated_at');
     });
 
-    test('a table the user made from the README DDL (in another schema) is used as is; a missing one with create: false is a clear error', async () => {
+    test('a table the user made from the DDL of docs/health.md (in another schema) is used as is; a missing one with create: false is a clear error', async () => {
       const schema = type === 'mysql' ? db.name : 'lynq';
       if (type === 'postgresql') await db.exec('CREATE SCHEMA lynq');
       await db.exec(statusTableDdl(type, 'node_status', schema));
-      const readme = await readFile('README.md', 'utf8');
-      assert.ok(readme.includes(statusTableDdl(type, 'lynq_node_status')), 'the README shows this DDL');
+      const page = await readFile('docs/health.md', 'utf8');
+      assert.ok(page.includes(statusTableDdl(type, 'lynq_node_status')), 'docs/health.md shows this DDL');
       const target = hub(type, db.name, `{ table: node_status, schema: ${schema}, create: false }`);
       assert.deepEqual(await writeStatusTable(target, [health('acme', 'Missing', { message: 'x'.repeat(5000) })], testDeps()), { upserted: 1, deleted: 0 });
       const [row] = await read(`SELECT message FROM ${type === 'mysql' ? `\`${schema}\`.\`node_status\`` : 'lynq.node_status'}`);

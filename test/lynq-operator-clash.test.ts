@@ -25,7 +25,7 @@ describe("LynqNode CRD: ours or the Lynq operator's", () => {
     assert.ok(!verdict.ours);
     assert.match(verdict.message, /LynqNode CRD \(lynqnodes\.operator\.lynq\.sh\) is the Lynq operator's \(its spec has configMaps/);
     assert.match(verdict.message, /a running Lynq operator would reconcile them/);
-    assert.match(verdict.message, /Coming from Lynq/);
+    assert.match(verdict.message, /"Coming from Lynq" \(docs\/coming-from-lynq\.md\)/);
   });
 
   test('the owner annotation alone does not make another group or kind ours', async () => {

@@ -11,26 +11,26 @@ import pg from 'pg';
 import { MARIADB, POSTGRES, uniqueName } from './helpers/db.ts';
 import { fencedBlocks, markdownSection, markerFields, type MarkedBlock } from './helpers/markdown.ts';
 
-// The README's "Five minutes" walk-through, taken from README.md itself and run as a user
-// would: `npm install -g` of this clone into a private prefix, then every shell block in
-// bash in a new temporary folder, the YAML blocks saved where the README says, against the
+// The "Five minutes" walk-through of docs/getting-started.md, taken from the page itself and
+// run as a user would: `npm install -g` of this clone into a private prefix, then every shell
+// block in bash in a new temporary folder, the YAML blocks saved where the page says, against the
 // real PostgreSQL and MariaDB. Only the database and user names are swapped for unique ones,
 // so parallel runs never collide.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const PAGE = readFileSync(path.join(ROOT, 'docs/getting-started.md'), 'utf8');
 const SECTION = 'Five minutes against PostgreSQL or MySQL';
 const DATABASES = ['postgresql', 'mysql'] as const;
 type Database = (typeof DATABASES)[number];
 
 function blocksFor(db: Database): MarkedBlock[] {
-  return fencedBlocks(markdownSection(README, SECTION), 'walkthrough').filter((block) => {
+  return fencedBlocks(markdownSection(PAGE, SECTION), 'walkthrough').filter((block) => {
     const fields = markerFields(block.marker);
     return fields.db === undefined || fields.db === db;
   });
 }
 
-/** One bash script: the blocks in README order, files written with quoted here-documents. */
+/** One bash script: the blocks in page order, files written with quoted here-documents. */
 function script(db: Database, names: { database: string; user: string }): string {
   const lines = ['set -euo pipefail'];
   for (const block of blocksFor(db)) {
@@ -39,7 +39,7 @@ function script(db: Database, names: { database: string; user: string }): string
     if ('install' in fields) lines.push(code.replaceAll('/path/to/your/clone', ROOT));
     else if ('sh' in fields) lines.push(code);
     else if (fields.file !== undefined) lines.push(`cat > ${fields.file} <<'LYNQ_README_EOF'\n${code}LYNQ_README_EOF`);
-    else assert.fail(`README line ${block.line}: unknown walkthrough marker ${block.marker}`);
+    else assert.fail(`docs/getting-started.md, line ${block.line} of the section: unknown walkthrough marker ${block.marker}`);
   }
   return lines.join('\n');
 }
@@ -73,11 +73,11 @@ async function dropDatabase(db: Database, names: { database: string; user: strin
   }
 }
 
-describe('README: Five minutes against PostgreSQL or MySQL', () => {
+describe('docs/getting-started.md: Five minutes against PostgreSQL or MySQL', () => {
   it('marks every code block of the walk-through, so none goes untested', () => {
-    const blocks = fencedBlocks(markdownSection(README, SECTION), 'walkthrough');
+    const blocks = fencedBlocks(markdownSection(PAGE, SECTION), 'walkthrough');
     assert.ok(blocks.length >= 8);
-    for (const block of blocks) assert.notEqual(block.marker, '', `README line ${block.line}: a code block without a walkthrough marker`);
+    for (const block of blocks) assert.notEqual(block.marker, '', `docs/getting-started.md, line ${block.line} of the section: a code block without a walkthrough marker`);
     for (const db of DATABASES) {
       const files = blocksFor(db)
         .map((block) => markerFields(block.marker).file)

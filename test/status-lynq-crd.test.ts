@@ -57,7 +57,7 @@ describe('lynq status and the LynqNode CRD: the bridge, the Lynq operator, neith
     const text = await status();
     assert.equal(text.code, 0, text.err);
     const warning =
-      /^warning: the cluster's LynqNode CRD \(lynqnodes\.operator\.lynq\.sh\) is the Lynq operator's \(its spec has configMaps: the resolved resources Lynq applies itself\)\. .*a running Lynq operator would reconcile them\. See "Coming from Lynq" in the README: .*apply output-schema\/lynqnode-crd\.yaml\.$/m;
+      /^warning: the cluster's LynqNode CRD \(lynqnodes\.operator\.lynq\.sh\) is the Lynq operator's \(its spec has configMaps: the resolved resources Lynq applies itself\)\. .*a running Lynq operator would reconcile them\. See "Coming from Lynq" \(docs\/coming-from-lynq\.md\): .*apply output-schema\/lynqnode-crd\.yaml\.$/m;
     assert.match(text.out, warning);
     assert.match(text.out, /^shop\/web\/acme  Ready  /m);
     assert.match(text.out, /^Ready 2, /m);

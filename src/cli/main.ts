@@ -9,7 +9,7 @@ import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_PUBLISHED, EXIT_PARTIAL } from './
 // Each command's module is imported when the command runs, so a command loads only what
 // it uses (`lynq history` answers in well under a second; sync pulls in databases and GitHub).
 
-// Kept in step with the README's tables by test/help-readme.test.ts.
+// Kept in step with docs/cli.md by test/help-readme.test.ts.
 const HELP_AFTER = `
 Environment:
   LYNQ_LOG_LEVEL    trace, debug, info, warn (default), error, fatal, silent
@@ -127,7 +127,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       code = await (await import('./status-command.ts')).runStatus({ ...options, json: Boolean(options.json), problems: Boolean(options.problems) }, context);
     });
 
-  // One command with an action, so `lynq rollout --help` shows every flag (and the README's one row says the same).
+  // One command with an action, so `lynq rollout --help` shows every flag (and docs/cli.md's synopsis says the same).
   dirs(
     program
       .command('rollout')

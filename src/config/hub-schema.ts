@@ -234,7 +234,7 @@ export const StatusWriteback = z.strictObject({
   table: SqlIdentifier,
   /** PostgreSQL schema, or MySQL database, of the table; default: the connection's. */
   schema: SqlIdentifier.optional(),
-  /** Create the table when it is missing (the DDL is in the README). */
+  /** Create the table when it is missing (the DDL is in docs/health.md). */
   create: z.boolean().default(true),
 });
 export type StatusWriteback = z.infer<typeof StatusWriteback>;

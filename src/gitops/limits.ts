@@ -8,7 +8,7 @@ const DEFAULT_TIMEOUT_SECONDS = LYNQ_POLICY_DEFAULTS.timeoutSeconds;
 
 /**
  * Where the hub's engine cannot express a resource's Lynq policy exactly: one note per
- * resource and policy, for `lynq validate`. The README lists the same cases. Nothing is
+ * resource and policy, for `lynq validate`. docs/argocd-and-flux.md lists the same cases. Nothing is
  * said for engine `none` (nothing applies the nodes) or for policies that map exactly.
  */
 export function engineLimits(hub: Hub, form: Form): string[] {

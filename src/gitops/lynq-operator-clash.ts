@@ -35,7 +35,7 @@ const Crd = z.looseObject({
 });
 
 const MIGRATE =
-  'See "Coming from Lynq" in the README: stop the operator, take its LynqNodes off the resources it created (they keep running), remove its CRDs, then apply output-schema/lynqnode-crd.yaml';
+  'See "Coming from Lynq" (docs/coming-from-lynq.md): stop the operator, take its LynqNodes off the resources it created (they keep running), remove its CRDs, then apply output-schema/lynqnode-crd.yaml';
 
 /**
  * Whether the cluster's LynqNode CRD is the bridge's. The bridge's node record keeps Lynq's

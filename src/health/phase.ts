@@ -1,7 +1,7 @@
 import type { EngineObservation, NodePhase, ObservedResource, ResourcePhase } from './types.ts';
 
 /**
- * The phase rules, in this one place (the README's "Health" table is this function):
+ * The phase rules, in this one place (the phase table of docs/health.md is this function):
  *
  * | phase       | when |
  * | Missing     | an engine object of the node is not in the cluster |

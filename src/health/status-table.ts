@@ -15,7 +15,7 @@ const BATCH = 500;
 const MESSAGE_LIMIT = 1000;
 
 /**
- * The status table's DDL, as the bridge runs it (`create: true`) and as the README
+ * The status table's DDL, as the bridge runs it (`create: true`) and as docs/health.md
  * prints it for users who create the table themselves. Identifiers are checked by the hub
  * schema (letters, digits, `_`), so quoting them cannot be escaped.
  */
