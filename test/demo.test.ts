@@ -1,3 +1,4 @@
+// @slow: about 37 s on its own on 2 cores (npm run test:fast leaves it out; npm test runs it)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';

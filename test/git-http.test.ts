@@ -1,3 +1,4 @@
+// @slow: about 18 s on its own on 2 cores (npm run test:fast leaves it out; npm test runs it)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';

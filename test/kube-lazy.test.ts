@@ -1,3 +1,4 @@
+// @slow: about 20 s on its own on 2 cores (npm run test:fast leaves it out; npm test runs it)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFile, readFile } from 'node:fs/promises';

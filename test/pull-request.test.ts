@@ -1,3 +1,4 @@
+// @slow: about 22 s on its own on 2 cores (npm run test:fast leaves it out; npm test runs it)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TestDatabase } from './helpers/db.ts';

@@ -1,3 +1,4 @@
+// @slow: about 16 s on its own on 2 cores (npm run test:fast leaves it out; npm test runs it)
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+// @slow: about 33 s on its own on 2 cores (npm run test:fast leaves it out; npm test runs it)
 // A zone far from UTC, so any driver value read in local time shows up as a wrong string.
 process.env.TZ = 'America/Los_Angeles';
 
