@@ -224,7 +224,10 @@ describe('schema validation', () => {
     // What is wrong as written fails the form at load (lynq validate says it); what a row makes wrong fails the node.
     failsAtLoad(deployment('[{ image: nginx }]'), /form web, field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.name: is required \(Deployment schema\)$/);
     // A template that can only give a string, in an integer field, fails every row: the form fails at load, with the fix.
-    failsAtLoad(deployment('[{ name: app, image: nginx }]', '"{{ plan }}"'), /field spec\.deployments\[0\]\.spec\.spec\.replicas: must be an integer, and the template "\{\{ plan \}\}" gives a string: end it with \| int/);
+    failsAtLoad(
+      deployment('[{ name: app, image: nginx }]', '"{{ plan }}"'),
+      /field spec\.deployments\[0\]\.spec\.spec\.replicas: must be an integer, and the template "\{\{ plan \}\}" gives a string: end it with \| int/,
+    );
     fails(
       deployment('[{ name: app, image: nginx, resources: { limits: { cpu: "{{ plan }}" } } }]'),
       /field spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/,
