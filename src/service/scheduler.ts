@@ -1,11 +1,11 @@
-import { createTask, type ScheduledTask } from 'node-cron';
+import { createTask } from 'node-cron';
 import type { Form, Hub } from '../config/load.ts';
 import { parseSyncInterval } from '../config/sync-interval.ts';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
 import type { ServiceMetrics, Trigger } from './metrics.ts';
-import { cronSchedule } from './schedule.ts';
+import { cronSchedule, periodTicker, type Ticker } from './schedule.ts';
 
 /** What one run of a hub came to: a sync result, or nothing because another process holds the hub. */
 export type RunResult = { ran: true; result: HubSyncResult } | { ran: false; holder: string };
@@ -29,7 +29,7 @@ type HubState = {
   forms: readonly Form[];
   /** Identity of the hub's settings and forms: a change reschedules it. */
   fingerprint: string;
-  task: ScheduledTask | undefined;
+  task: Ticker | undefined;
   running: Promise<void> | undefined;
   /** A trigger arrived while running: one more sync after this one (however many arrived). */
   again: boolean;
@@ -177,12 +177,16 @@ export class HubScheduler {
     return settlesWithin(running, abortWaitMs);
   }
 
-  private schedule(hub: Hub): ScheduledTask | undefined {
+  private schedule(hub: Hub): Ticker | undefined {
     const interval = parseSyncInterval(hub.spec.source.syncInterval);
     // The hub schema already refused a bad interval; this only guards hand-built hubs.
     if ('error' in interval) {
       this.deps.logger.error({ hub: hub.name, err: interval.error }, 'hub not scheduled: bad syncInterval');
       return undefined;
+    }
+    if (interval.kind === 'period') {
+      this.deps.logger.info({ hub: hub.name, everySeconds: interval.seconds }, 'hub scheduled');
+      return periodTicker(hub.name, interval.seconds, () => void this.request(hub.name, 'schedule'));
     }
     const expression = cronSchedule(hub.name, interval);
     this.deps.logger.info({ hub: hub.name, schedule: expression }, 'hub scheduled');
