@@ -138,6 +138,43 @@ spec:
     }
   });
 
+  test('kubectl get lynqhubs,lynqforms -o yaml: a List, with status and server metadata, read from a subfolder, imports as the files do', async () => {
+    const set = 'api-reference';
+    const objects = [];
+    for (const kind of ['hubs', 'forms']) {
+      for (const name of await readdir(fixture(set, kind))) {
+        const object = parse(await readFile(fixture(set, kind, name), 'utf8')) as { metadata: Record<string, unknown>; status?: unknown };
+        object.metadata.resourceVersion = '4711';
+        object.metadata.uid = '6c1f0e1e-0000-4000-8000-000000000000';
+        object.metadata.managedFields = [{ manager: 'kubectl-client-side-apply', operation: 'Update' }];
+        object.metadata.annotations = { ...(object.metadata.annotations as object), 'kubectl.kubernetes.io/last-applied-configuration': '{}' };
+        object.status = { observedGeneration: 1 };
+        objects.push(object);
+      }
+    }
+    const listDir = path.join(dir, 'from-cluster', 'dump');
+    await mkdir(listDir, { recursive: true });
+    await writeFile(path.join(listDir, 'all.yaml'), JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: objects }));
+    const out = path.join(dir, 'out-list');
+    const result = await lynq(['import', path.join(dir, 'from-cluster'), '--out', out]);
+    assert.equal(result.code, 0, result.err + result.out);
+    const direct = path.join(dir, 'out-direct');
+    assert.equal((await lynq(['import', fixture(set), '--out', direct])).code, 0);
+    for (const kind of ['hubs', 'forms']) {
+      for (const name of await readdir(path.join(direct, kind))) {
+        const fromList = parse(await readFile(path.join(out, kind, name), 'utf8'));
+        assert.deepEqual(fromList, parse(await readFile(path.join(direct, kind, name), 'utf8')), `${kind}/${name}`);
+      }
+    }
+  });
+
+  test('nothing to import is an error, not a silent success', async () => {
+    await writeFile(path.join(dir, 'configmap.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n');
+    const result = await lynq(['import', path.join(dir, 'configmap.yaml')]);
+    assert.equal(result.code, 2);
+    assert.match(result.err, /lynq: nothing imported: no LynqHub or LynqForm in .*configmap\.yaml/);
+  });
+
   test('a missing input is a usage error', async () => {
     const result = await lynq(['import', path.join(dir, 'no-such-folder')]);
     assert.equal(result.code, 2);

@@ -20,6 +20,7 @@ export async function runImport(paths: readonly string[], options: { out?: strin
   const report = options.out === undefined ? io.err : io.out;
   const documents: string[] = [];
   let problems = 0;
+  let imported = 0;
   for (const { file, documents: docs } of importLynqFiles(inputs)) {
     for (const doc of docs) {
       const target = doc.output === undefined || options.out === undefined ? undefined : path.join(options.out, doc.kind === 'LynqHub' ? 'hubs' : 'forms', `${doc.name}.yaml`);
@@ -29,6 +30,7 @@ export async function runImport(paths: readonly string[], options: { out?: strin
       for (const refusal of doc.refused) report.write(`  refused     resource ${refusal.resource}, ${refusal.field}: ${refusal.from}: ${refusal.reason}\n`);
       for (const note of doc.differences) report.write(`  differs     ${note}\n`);
       if (doc.output === undefined) continue;
+      imported++;
       if (target === undefined) {
         documents.push(doc.output);
         continue;
@@ -38,6 +40,10 @@ export async function runImport(paths: readonly string[], options: { out?: strin
     }
   }
   if (documents.length > 0) io.out.write(documents.join('---\n'));
+  if (imported === 0) {
+    io.err.write(`lynq: nothing imported: no LynqHub or LynqForm in ${paths.join(', ')} (a List of them, as kubectl get -o yaml gives, is read too)\n`);
+    return EXIT_CONFIG;
+  }
   return problems > 0 ? EXIT_CONFIG : EXIT_OK;
 }
 
@@ -64,8 +70,10 @@ async function inputFiles(paths: readonly string[]): Promise<string[]> {
       files.push(given);
       continue;
     }
-    const names = (await readdir(given)).filter((name) => name.endsWith('.yaml') || name.endsWith('.yml')).sort();
-    files.push(...names.map((name) => path.join(given, name)));
+    // Subfolders too: Lynq's repositories keep hubs/ and forms/ (or one folder per environment) below the one given.
+    const entries = await readdir(given, { recursive: true, withFileTypes: true });
+    const names = entries.filter((entry) => entry.isFile() && (entry.name.endsWith('.yaml') || entry.name.endsWith('.yml'))).map((entry) => path.join(entry.parentPath, entry.name));
+    files.push(...names.sort());
   }
   return files;
 }

@@ -63,9 +63,40 @@ function splitDocuments(file: string, text: string): Array<{ text: string; raw: 
       continue;
     }
     const error = doc.errors[0];
-    out.push({ text: docText, raw: error === undefined ? doc.toJS() : undefined, error: error === undefined ? undefined : `not valid YAML: ${error.message.split('\n')[0]}` });
+    if (error !== undefined) {
+      out.push({ text: docText, raw: undefined, error: `not valid YAML: ${error.message.split('\n')[0]}` });
+      continue;
+    }
+    // `kubectl get lynqhubs,lynqforms -o yaml` gives a List of them.
+    const raw: unknown = doc.toJS();
+    const items = isPlainObject(raw) && typeof raw.kind === 'string' && raw.kind.endsWith('List') && Array.isArray(raw.items) ? raw.items : undefined;
+    for (const item of items ?? [raw]) {
+      const cleaned = withoutServerFields(item);
+      out.push({ text: items === undefined && cleaned === item ? docText : stringify(cleaned, { lineWidth: 0 }), raw: cleaned, error: undefined });
+    }
   }
   return out;
+}
+
+/** Metadata the API server writes (a `kubectl get -o yaml` dump has it): none of it belongs in a file. */
+const SERVER_METADATA = ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers'];
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** The object without `status` and server metadata; the same object when it has none. */
+function withoutServerFields(raw: unknown): unknown {
+  if (!isPlainObject(raw)) return raw;
+  const metadata = isPlainObject(raw.metadata) ? raw.metadata : {};
+  const annotations = isPlainObject(metadata.annotations) ? metadata.annotations : {};
+  const present = SERVER_METADATA.filter((key) => key in metadata);
+  if (!('status' in raw) && present.length === 0 && !(LAST_APPLIED in annotations)) return raw;
+  const { status: _status, ...rest } = raw;
+  const kept: Record<string, unknown> = Object.fromEntries(Object.entries(metadata).filter(([key]) => !SERVER_METADATA.includes(key)));
+  if (LAST_APPLIED in annotations) {
+    const { [LAST_APPLIED]: _applied, ...others } = annotations;
+    if (Object.keys(others).length > 0) kept.annotations = others;
+    else delete kept.annotations;
+  }
+  return { ...rest, metadata: kept };
 }
 
 function failed(kind: ImportedDocument['kind'], name: string, error: string): ImportedDocument {
@@ -141,9 +172,12 @@ function importHub(raw: unknown, text: string): ImportedDocument {
   }
   const { metadata, spec } = hub.data;
   const differences: string[] = [];
-  differences.push(
-    `metadata.namespace: in Lynq, where the hub and its LynqNodes live; here, the default namespace of rendered resources and of the LynqNode records (${metadata.namespace ?? 'none given: "default"'})`,
-  );
+  // With a namespace, both put the LynqNodes (and resources without their own) there; without one, Lynq takes the namespace it is applied in.
+  if (metadata.namespace === undefined) {
+    differences.push(
+      'metadata.namespace: none given: Lynq uses the namespace the hub is applied in; here rendered resources and LynqNode records go to "default": set it to the namespace you apply the hub in',
+    );
+  }
   const settings = spec.source[spec.source.type];
   const passwordRef = settings !== undefined && 'passwordRef' in settings ? settings.passwordRef : undefined;
   if (passwordRef !== undefined && 'name' in passwordRef) {
