@@ -186,6 +186,7 @@ describe('lynq sync and the hub lock', () => {
       assert.equal(skipped.code, 0, skipped.err);
       assert.equal(skipped.out.split('\n').filter((line) => line.includes('skipped')).length, 1);
       assert.match(skipped.out, new RegExp(`^hub customers: skipped, sync lock held by lynq ${os.hostname()} pid ${process.pid} `, 'm'));
+      assert.doesNotMatch(skipped.out, /^hub +added/m, 'no table of no hubs');
       assert.equal(await revParse(remote.dir, 'main'), undefined, 'the skipped run wrote nothing');
 
       const released = new Promise<void>((resolve) => setTimeout(() => void held.handle.release().then(resolve), 300));

@@ -216,7 +216,7 @@ ${body}`;
         (error: unknown) =>
           error instanceof ConfigError &&
           /form web, field spec\.manifests\[0\]\.spec\.(data|stringData): is a Secret with plaintext data/.test(error.message) &&
-          /SealedSecret .*ExternalSecret .*forms\/saas-secrets\.yaml.*SOPS-encrypted Secret under `manifests`/.test(error.message),
+          /SealedSecret .*ExternalSecret .*docs\/safety\.md shows one.*SOPS-encrypted Secret under `manifests`/.test(error.message),
       );
     }
   });

@@ -38,14 +38,17 @@ export async function runDemo(options: { dir: string }, context: CommandContext,
   const hub = config.hubs.get(DEMO_HUB);
   const database = await demoDatabase(hub, path.resolve(options.dir));
   if (hub !== undefined) config.hubs.set(DEMO_HUB, database.adjust(hub));
+  const git = createGit(repo, { registry: context.secrets });
+  const head = () => git.raw(['rev-parse', '--verify', '--quiet', 'main']).catch(() => '');
+  const before = await head();
   const code = await runSync({ hubs: files.hubsDir, forms: files.formsDir, hub: DEMO_HUB, repo, dryRun: false, diff: false, allowDeletions: false, config }, context);
   await database.afterSync();
-  const git = createGit(repo, { registry: context.secrets });
-  const log = await git.raw(['log', '--max-count=1', '--stat=120', '--format=%n%h %s%n%n%b', 'main']).catch(() => '');
+  // This run's commit, if it made one: a run that changed nothing does not show the last one again as if it were new.
+  const log = (await head()) === before ? '' : await git.raw(['log', '--max-count=1', '--stat=120', '--format=%n%h %s%n%n%b', 'main']).catch(() => '');
   io.out.write(`\nmanifests repository: ${repo}\n`);
   io.out.write(`look around:  git clone ${repo} /tmp/lynq-demo && ls -R /tmp/lynq-demo/nodes\n`);
   io.out.write(`change a row: edit ${database.seedFile} (the demo database is made again from it when it changes) and run it again\n`);
-  if (log.trim() !== '') io.out.write(`\nlast commit:${log}`);
+  if (log.trim() !== '') io.out.write(`\nthis run's commit:${log}`);
   return code;
 }
 

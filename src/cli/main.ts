@@ -143,6 +143,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       const commands = await import('./rollout-command.ts');
       if (action === 'status' && target === undefined) code = await commands.runRolloutStatus({ ...options, json: Boolean(options.json) }, context);
       else if (action === 'resume' && target !== undefined) code = await commands.runRolloutResume(target, { ...options, json: false }, context);
+      else if (action === 'resume') throw new ConfigError('rollout resume needs the form to resume, as <hub>/<form> (lynq rollout status lists the halted ones)');
       else throw new ConfigError(`lynq rollout takes "status" or "resume <hub>/<form>", not ${JSON.stringify([action, target].filter((part) => part !== undefined).join(' '))}`);
     });
 
@@ -154,6 +155,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       code = await (await import('./demo-command.ts')).runDemo(options, context);
     });
 
+  const misplaced = optionsBeforeCommand(argv, program);
+  if (misplaced !== undefined) {
+    io.err.write(`lynq: options go after the command: lynq ${misplaced.join(' ')}\n`);
+    return EXIT_CONFIG;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
@@ -171,6 +177,18 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     io.err.write(`lynq: internal error (a bug in the bridge, please report it): ${messageOf(error)}\n${cause instanceof Error ? (cause.stack ?? '') : ''}\n`);
     return EXIT_INTERNAL;
   }
+}
+
+/**
+ * `lynq --hubs x validate`: a command's options given before the command. The arguments in
+ * the order that works, or undefined when the command line does not look like that.
+ */
+function optionsBeforeCommand(argv: readonly string[], program: Command): string[] | undefined {
+  if (argv.length === 0 || !argv[0]!.startsWith('-') || ['-h', '--help', '-V', '--version'].includes(argv[0]!)) return undefined;
+  const commands = new Set(program.commands.map((command) => command.name()));
+  const at = argv.findIndex((arg) => commands.has(arg));
+  if (at < 0) return undefined;
+  return [argv[at]!, ...argv.slice(0, at), ...argv.slice(at + 1)];
 }
 
 function parseSeconds(value: string): number {

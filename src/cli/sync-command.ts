@@ -119,7 +119,8 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
         earlier: (hub) => gateReads.get(hub.name),
       });
   if (io.isTty) io.err.write('\r\x1b[2K');
-  io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));
+  // Every hub skipped (its lock held elsewhere): the skip lines said it all; a table of no rows says nothing.
+  if (results.length > 0) io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));
   if (health.length > 0) io.out.write(healthSummary(health));
   return exitCodeOf(results);
 }

@@ -49,4 +49,4 @@ function isSopsEncrypted(secret: Record<string, unknown>, document: Record<strin
 
 export const PLAINTEXT_SECRET_MESSAGE =
   'is a Secret with plaintext data or stringData, which would be committed to Git in the clear; use a SealedSecret (bitnami.com/v1alpha1), ' +
-  'an ExternalSecret (external-secrets.io/v1, see forms/saas-secrets.yaml) or a SOPS-encrypted Secret under `manifests` instead';
+  'an ExternalSecret (external-secrets.io/v1; docs/safety.md shows one) or a SOPS-encrypted Secret under `manifests` instead';

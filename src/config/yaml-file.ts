@@ -89,9 +89,20 @@ function issueMessage(issue: z.core.$ZodIssue, value: unknown): string {
     if (value === undefined) return 'is required';
     return `must be ${article(issue.expected)}, not ${describeValue(value)}`;
   }
-  if (issue.code === 'invalid_value') return `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, not ${describeValue(value)}`;
+  if (issue.code === 'invalid_value') return `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, not ${describeValue(value)}${valueHint(value, issue.values)}`;
   if (issue.code === 'invalid_union') return `is not any of the forms this field takes (${describeValue(value)})`;
   return issue.message;
+}
+
+/** Other names people give a value (`postgres` for `postgresql`), then the closest spelling. */
+const ALIASES: Readonly<Record<string, string>> = { postgres: 'postgresql', pg: 'postgresql', mariadb: 'mysql' };
+
+function valueHint(value: unknown, allowed: readonly unknown[]): string {
+  if (typeof value !== 'string') return '';
+  const names = allowed.filter((item): item is string => typeof item === 'string');
+  const alias = ALIASES[value.toLowerCase()];
+  const hint = alias !== undefined && names.includes(alias) ? alias : closestName(value, names);
+  return hint === undefined ? '' : `: did you mean ${JSON.stringify(hint)}?`;
 }
 
 function article(type: string): string {
