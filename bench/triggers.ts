@@ -101,7 +101,7 @@ try {
   }
 
   serve = spawn(process.execPath, ['bin/lynq.mjs', 'serve', '--hubs', path.join(dir, 'hubs'), '--forms', path.join(dir, 'forms'), '--listen', '127.0.0.1:0'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_CACHE_DIR: path.join(dir, 'cache'), LYNQ_LOG_LEVEL: 'info', LYNQ_WEBHOOK_TOKEN: TOKEN },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_CACHE_DIR: path.join(dir, 'cache'), LYNQ_LOG_LEVEL: 'debug', LYNQ_WEBHOOK_TOKEN: TOKEN },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

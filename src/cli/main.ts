@@ -12,7 +12,7 @@ import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_PUBLISHED, EXIT_PARTIAL } from './
 // Kept in step with docs/cli.md by test/help-readme.test.ts.
 const HELP_AFTER = `
 Environment:
-  LYNQ_LOG_LEVEL    trace, debug, info, warn (default), error, fatal, silent
+  LYNQ_LOG_LEVEL    trace, debug, info, warn (default; info for serve), error, fatal, silent
   LYNQ_CACHE_DIR    the cache clone and the checked seals (default ~/.cache/lynq)
   LYNQ_SECRETS_DIR  where passwordRef { name, key } reads <name>/<key> (default /var/run/secrets/lynq)
   LYNQ_WEBHOOK_TOKEN       lynq serve: the bearer token of POST /hooks/sync/<hub> (without it, or the file, the hook is off)
@@ -38,7 +38,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
   let code = 0;
   let level: string;
   try {
-    level = logLevelOf(io.env);
+    // A service logs a line per sync by default; a command run by hand only what needs a reader.
+    level = logLevelOf(io.env, argv[0] === 'serve' ? 'info' : 'warn');
   } catch (error) {
     io.err.write(`lynq: ${messageOf(error)}\n`);
     return EXIT_CONFIG;

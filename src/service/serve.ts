@@ -70,9 +70,11 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     try {
       const run = await withHubLock(deps.locker, hub, { waitMs: 0, signal }, async (held) => {
         const started = clock();
-        logger.info({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
+        // One line per sync at serve's default level (info): the finish, with its trigger; the start only at debug.
+        logger.debug({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
         const result = await syncHub(hub, forms, deps.syncDeps(held), { allowDeletions: false });
-        logger.info({ hub: hub.name, pid: process.pid, outcome: result.outcome, commit: 'commit' in result ? result.commit : undefined, at: clock(), ms: clock() - started }, 'sync finished');
+        const commit = 'commit' in result ? result.commit : undefined;
+        logger.info({ hub: hub.name, trigger, pid: process.pid, outcome: result.outcome, commit, at: clock(), ms: clock() - started }, 'sync finished');
         return result;
       });
       return run.ran ? { ran: true, result: run.value } : run;

@@ -25,7 +25,7 @@ export type LynqProcess = {
 export function startLynq(args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): LynqProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];
