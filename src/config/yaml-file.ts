@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { closestName } from './did-you-mean.ts';
 import { toPlainData } from './yaml-limits.ts';
+import { explainYamlError } from './yaml-syntax.ts';
 
 /**
  * A hub or form file read as a newcomer would hope: every problem of the file at once,
@@ -30,7 +31,10 @@ export function parseYamlFile<S extends z.ZodType>(file: string, text: string, k
   if (syntax) {
     const line = lineCounter.linePos(syntax.pos[0]).line;
     if (UNQUOTED_TEMPLATE.test(lines[line - 1] ?? '')) templates.push(line);
-    else return { ...none, problems: [new ConfigError(`not valid YAML: ${syntax.message.split('\n')[0]}`, { file, line }, { cause: syntax })] };
+    else {
+      const explained = explainYamlError(syntax, text, lineCounter);
+      return { ...none, problems: [new ConfigError(explained.message, { file, line: explained.line }, { cause: syntax })] };
+    }
   }
   if (templates.length > 0) {
     const message = 'quote the template: a value that starts with { is read by YAML as a mapping, so write it in quotes: "{{ … }}"';

@@ -12,8 +12,7 @@ export function checkUid(uid: string, where: ErrorWhere): void {
 }
 
 /** What to do about a uid that cannot name a node; the row's other nodes and every other row go on. */
-const UID_FIX =
-  'fix the row, or map valueMappings.uid to a column of DNS labels (or derive one in spec.source.query, e.g. SELECT lower(id) AS uid, …): the node fails, the rest go on';
+const UID_FIX = 'fix the row, or map valueMappings.uid to a column of DNS labels (or derive one in spec.source.query, e.g. SELECT lower(id) AS uid, …): the node fails, the rest go on';
 
 /** Why a uid cannot name a node, or undefined when it can. */
 export function uidProblem(uid: string): string | undefined {
