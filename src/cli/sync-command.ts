@@ -42,7 +42,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
   if (problem !== undefined) throw new ConfigError(`--repo ${problem}`);
   if (config.forms.length === 0) {
     // Every node would be removed: far more likely a wrong --forms than an intent, so nothing is read or written.
-    throw new ConfigError(`no form files (*.yaml) in ${path.resolve(options.forms)}: nothing to render; pass --forms DIR if they are elsewhere`);
+    throw new ConfigError(`no form files (*.yaml or *.yml) in ${path.resolve(options.forms)}: nothing to render; pass --forms DIR if they are elsewhere`);
   }
   const deps = createSyncDeps({
     logger: context.logger,

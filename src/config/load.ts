@@ -114,7 +114,9 @@ async function yamlFiles(dir: string, what: 'hubs' | 'forms', problems: ConfigEr
     .map((name) => path.join(dir, name));
   // No forms is a valid state for bootstrap (and for a hub whose forms were all removed); sync says so itself.
   if (files.length === 0 && what === 'hubs') {
-    problems.push(new ConfigError(`no ${what === 'hubs' ? 'hub' : 'form'} files (*.yaml) in ${full}: nothing to ${what === 'hubs' ? 'sync' : 'render'}; pass --${what} DIR if they are elsewhere`));
+    problems.push(
+      new ConfigError(`no ${what === 'hubs' ? 'hub' : 'form'} files (*.yaml or *.yml) in ${full}: nothing to ${what === 'hubs' ? 'sync' : 'render'}; pass --${what} DIR if they are elsewhere`),
+    );
   }
   return files;
 }
