@@ -38,8 +38,6 @@ export class RenderError extends LynqError {}
 export class GitError extends LynqError {}
 /** A pull-request platform (GitHub) refused or failed a request. */
 export class ForgeError extends LynqError {}
-/** A generated file was edited in Git by someone else. */
-export class ConflictError extends LynqError {}
 /** A bug in the bridge: something it must never do happened. Its own exit code (70), never a config error. */
 export class InternalError extends LynqError {}
 /**

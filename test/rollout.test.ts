@@ -137,6 +137,11 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     const bad = await rollout(['resume', 'shop', ...kube()]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /rollout resume takes <hub>\/<form>, not "shop"/);
+    // The cluster refusing the mark is the cluster failing: exit 3, as everywhere.
+    fake.failNext('PATCH', '/t02-web', 404);
+    const refused = await rollout(['resume', 'shop/web', ...kube()]);
+    assert.equal(refused.code, 3, refused.out + refused.err);
+    assert.match(refused.err, /the LynqNodes of t02 could not be marked resumed/);
     const resumed = await rollout(['resume', 'shop/web', ...kube()]);
     assert.equal(resumed.code, 0, resumed.out + resumed.err);
     assert.match(resumed.out, /shop\/web: rollout resumed; failures of t02 accepted at sha256:/);

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ConfigError, ForgeError, GitError, InternalError, isLynqError, messageOf, RenderError, SourceError } from '../errors.ts';
+import { ConfigError, ForgeError, GitError, InternalError, isLynqError, KubeError, messageOf, RenderError, SourceError } from '../errors.ts';
 import { createLogger, SecretRegistry } from '../logger.ts';
 import { BRIDGE_VERSION } from '../version.ts';
 import { logLevelOf, positiveInteger } from './arguments.ts';
@@ -22,7 +22,7 @@ Exit codes:
   0  all good (including nothing to change)
   1  some nodes failed or are conflicted, removals were held back, or changes are blocked
   2  usage or config error (a hub or form file, a template, a flag, an environment variable)
-  3  the database, git or GitHub failed: nothing published for that hub
+  3  the database, git, GitHub or the cluster failed: nothing published (or read) for that hub
   70 a bug in the bridge (an internal error, with its stack)
 `;
 
@@ -168,9 +168,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG;
     if (isLynqError(error) && !(error instanceof InternalError)) {
       io.err.write(`lynq: ${error.message}\n`);
-      // One rule for every command: a node that cannot render is 1, the database, git or the forge failing is 3, the rest is config (2).
+      // One rule for every command: a node that cannot render is 1, the database, git, the forge or the cluster failing is 3, the rest is config (2).
       if (error instanceof RenderError) return EXIT_PARTIAL;
-      if (error instanceof SourceError || error instanceof GitError || error instanceof ForgeError) return EXIT_NOT_PUBLISHED;
+      if (error instanceof SourceError || error instanceof GitError || error instanceof ForgeError || error instanceof KubeError) return EXIT_NOT_PUBLISHED;
       return EXIT_CONFIG;
     }
     // A bug: say so, with the stack, under its own exit code so scripts never take it for a config error.
