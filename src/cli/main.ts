@@ -78,6 +78,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--grace <seconds>', 'on SIGTERM, how long a running sync may finish before it is aborted', parseSeconds, 30)
     .option('--ready-after <seconds>', '/readyz fails once a hub has been failing this long', parseSeconds, 600)
     .option('--no-watch', 'reload the hub and form files only on SIGHUP, not when they change')
+    .option('--read-back-interval <seconds>', 'read hubs with an engine back from the cluster this often between syncs (and after each sync)', parsePositiveSeconds, 60)
     .action(async (options) => {
       code = await (await import('./serve-command.ts')).runServe(options, context);
     });
@@ -190,6 +191,12 @@ function optionsBeforeCommand(argv: readonly string[], program: Command): string
   const at = argv.findIndex((arg) => commands.has(arg));
   if (at < 0) return undefined;
   return [argv[at]!, ...argv.slice(0, at), ...argv.slice(at + 1)];
+}
+
+function parsePositiveSeconds(value: string): number {
+  const seconds = parseSeconds(value);
+  if (seconds < 1) throw new InvalidArgumentError('expected a number of seconds (1 or more)');
+  return seconds;
 }
 
 function parseSeconds(value: string): number {

@@ -9,6 +9,8 @@ import { repoUrlOf } from './repo-wiring.ts';
 import { createSyncDeps } from './wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
+import { serviceReadBack } from '../sync/read-back.ts';
+import { statusTableWriter } from './status-wiring.ts';
 
 export type ServeCommandOptions = {
   hubs: string;
@@ -18,6 +20,7 @@ export type ServeCommandOptions = {
   grace: number;
   readyAfter: number;
   watch: boolean;
+  readBackInterval: number;
 };
 
 /** How long serve waits for aborted syncs to unwind before it exits anyway. */
@@ -41,6 +44,9 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   // Rollouts are paced by health where a cluster is configured (KUBECONFIG or in-cluster): each sync takes the free slots.
   const rolloutHealth = rolloutHealthFrom({ env, useHomeConfig: false, logger, registry: secrets, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
   const syncDeps = (signal: AbortSignal) => ({ ...createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal }), rolloutHealth });
+  // The read-back, where a cluster is configured (KUBECONFIG or in-cluster): after each sync and every --read-back-interval.
+  const { openRepo } = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });
+  const readBack = serviceReadBack({ env, logger, registry: secrets, openRepo, statusTable: statusTableWriter(env, logger, secrets), clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
   const service = await startService(
     {
       hubsDir: options.hubs,
@@ -53,6 +59,7 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
       debounceMs: DEBOUNCE_MS,
       maxDebounceMs: MAX_DEBOUNCE_MS,
       watchFiles: options.watch,
+      readBackIntervalMs: options.readBackInterval * 1000,
     },
     {
       logger,
@@ -68,6 +75,7 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
         }
       },
       webhookToken,
+      readBack,
     },
   );
   io.err.write(`lynq serve: listening on http://${service.address.address}:${service.address.port}\n`);

@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countByStatus } from '../plan/types.ts';
+import type { HubReadBack } from '../health/run.ts';
+import { NODE_PHASES, type NodePhase } from '../health/types.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
 
 /** Why a sync was started: its schedule, a PostgreSQL notification, the webhook, or its config (serve starting, or its files changed). */
@@ -58,8 +60,54 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  private readonly readBacks = new Counter({
+    name: 'lynq_read_backs_total',
+    help: 'Health read-backs run, by outcome (read, cluster-failed, failed)',
+    labelNames: ['hub', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly readBackDuration = new Histogram({
+    name: 'lynq_read_back_duration_seconds',
+    help: 'Duration of one hub read-back (the cluster, then the LynqNode statuses and the status table)',
+    labelNames: ['hub'],
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  private readonly readBackLastSuccess = new Gauge({
+    name: 'lynq_read_back_last_success_timestamp_seconds',
+    help: 'When the hub was last read back from the cluster (Unix time)',
+    labelNames: ['hub'],
+    registers: [this.registry],
+  });
+  private readonly nodeHealth = new Gauge({
+    name: 'lynq_node_health',
+    help: "Nodes by health phase, per hub and form, as the hub's last read-back found them",
+    labelNames: ['hub', 'form', 'phase'],
+    registers: [this.registry],
+  });
+  /** The forms each hub's node health was last set for, so a form gone from the read loses its series. */
+  private readonly healthForms = new Map<string, Set<string>>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'lynq_process_' });
+  }
+
+  /** One finished read-back: its outcome and duration; a successful one sets the node health per form and phase. */
+  readBack(result: HubReadBack, seconds: number, now: number): void {
+    const { hub } = result;
+    this.readBacks.inc({ hub, outcome: result.outcome });
+    this.readBackDuration.observe({ hub }, seconds);
+    if (result.outcome !== 'read') return;
+    this.readBackLastSuccess.set({ hub }, now / 1000);
+    const counts = new Map<string, Map<NodePhase, number>>();
+    for (const node of result.nodes) {
+      const byPhase = counts.get(node.form) ?? new Map(NODE_PHASES.map((phase) => [phase, 0]));
+      byPhase.set(node.phase, (byPhase.get(node.phase) ?? 0) + 1);
+      counts.set(node.form, byPhase);
+    }
+    for (const form of this.healthForms.get(hub) ?? []) if (!counts.has(form)) for (const phase of NODE_PHASES) this.nodeHealth.remove({ hub, form, phase });
+    for (const [form, byPhase] of counts) for (const [phase, count] of byPhase) this.nodeHealth.set({ hub, form, phase }, count);
+    this.healthForms.set(hub, new Set(counts.keys()));
   }
 
   triggered(hub: string, trigger: Trigger): void {
@@ -99,7 +147,10 @@ export class ServiceMetrics {
   /** A hub taken out of the config: its gauges go, so a dashboard does not show it as stuck (counters only stop rising). */
   forget(hub: string): void {
     this.lastSuccess.remove({ hub });
+    this.readBackLastSuccess.remove({ hub });
     for (const state of Object.keys(countByStatus([]))) this.nodes.remove({ hub, state });
+    for (const form of this.healthForms.get(hub) ?? []) for (const phase of NODE_PHASES) this.nodeHealth.remove({ hub, form, phase });
+    this.healthForms.delete(hub);
   }
 
   text(): Promise<string> {

@@ -4,12 +4,14 @@ import type { Form, Hub } from '../config/load.ts';
 import { ConfigError, isLynqError, messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SourceDeps } from '../sources/types.ts';
+import type { ServiceReadBack } from '../sync/read-back.ts';
 import { syncHub, type SyncDeps } from '../sync/sync-hub.ts';
 import { ConfigStore, type ConfigProblem } from './config-store.ts';
 import { closeServer, createHttpServer, listen, type Readiness } from './http.ts';
 import { withHubLock, type HubLocker } from './lock.ts';
 import { ServiceMetrics, type Trigger } from './metrics.ts';
 import { listenForHub, type Listener } from './notify.ts';
+import { ReadBackLoop } from './read-back-loop.ts';
 import { HubScheduler, type RunResult } from './scheduler.ts';
 
 export type ServeOptions = {
@@ -30,6 +32,8 @@ export type ServeOptions = {
   maxDebounceMs: number;
   /** Reload when files in the hubs or forms folder change (SIGHUP always reloads). */
   watchFiles: boolean;
+  /** How often a hub with an engine is read back between its syncs (with `readBack`). */
+  readBackIntervalMs: number;
 };
 
 export type ServeDeps = {
@@ -40,6 +44,8 @@ export type ServeDeps = {
   sourceDeps: SourceDeps;
   repoKey: (hub: Hub) => string;
   webhookToken: string | undefined;
+  /** The health read-back, after each sync and on its interval; absent: none (no cluster, or a test). */
+  readBack?: ServiceReadBack;
   clock?: () => number;
 };
 
@@ -77,6 +83,8 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
         logger.info({ hub: hub.name, trigger, pid: process.pid, outcome: result.outcome, commit, at: clock(), ms: clock() - started }, 'sync finished');
         return result;
       });
+      // After the lock: the read-back writes statuses, not Git, and a replica may sync meanwhile.
+      if (run.ran) await readBacks?.afterSync(hub, run.value);
       return run.ran ? { ran: true, result: run.value } : run;
     } catch (error) {
       // The lock lives on the source database: not reaching it is the source failing.
@@ -86,6 +94,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     }
   };
 
+  const readBacks = deps.readBack === undefined ? undefined : new ReadBackLoop({ logger, metrics, readBack: deps.readBack, intervalMs: options.readBackIntervalMs, clock });
   const scheduler = new HubScheduler({ logger, metrics, runHub, repoKey: deps.repoKey, debounceMs: options.debounceMs, maxDebounceMs: options.maxDebounceMs, clock });
 
   const reload = async (): Promise<void> => {
@@ -99,6 +108,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
       hubs = new Map(only === undefined ? [] : [[options.hub, only]]);
       if (only === undefined) logger.error({ hub: options.hub }, 'no hub by that name in the hubs folder');
     }
+    readBacks?.update(hubs);
     const changes = scheduler.update(hubs, snapshot.forms);
     if (changes.added.length + changes.changed.length + changes.removed.length > 0) logger.info(changes, 'config loaded');
     updateListeners(hubs);
@@ -130,6 +140,11 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
         reasons.push(`hub ${hub.hub}: syncs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
       }
     }
+    for (const hub of readBacks?.readiness() ?? []) {
+      if (hub.failingSince !== undefined && now - hub.failingSince > options.readyFailureMs) {
+        reasons.push(`hub ${hub.hub}: read-backs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
+      }
+    }
     return { ready: reasons.length === 0, reasons };
   };
 
@@ -152,6 +167,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     async stop() {
       watchers?.close();
       const ended = await scheduler.stop(options.graceMs, options.abortWaitMs);
+      await readBacks?.stop();
       await Promise.all([...listeners.values()].map((entry) => entry.listener.stop()));
       listeners.clear();
       await closeServer(server);

@@ -1,11 +1,12 @@
 import type { Hub } from '../config/load.ts';
-import { messageOf } from '../errors.ts';
+import { InternalError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { NodeMemo } from '../health/node-memo.ts';
-import type { HubReadBack, StatusSink } from '../health/run.ts';
+import type { HubReadBack, ReadBackContext, ReadBackDeps, StatusSink } from '../health/run.ts';
 import type { ClusterRead, PullRequestRef } from '../health/read-back.ts';
-import { findClusterAccess } from '../kube/access.ts';
+import { type ClusterAccess, findClusterAccess } from '../kube/access.ts';
+import type { KubeClient } from '../kube/client.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
 import { changedNodes } from '../plan/types.ts';
 import type { HubSyncResult } from './sync-hub.ts';
@@ -36,39 +37,81 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
   if (wanted.length === 0) return [];
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: false });
   if (access === undefined) return [];
-  const out: HubReadBack[] = [];
-  let kube: Awaited<ReturnType<typeof import('../kube/client.ts')['openKubeClient']>>;
+  let kube: KubeClient;
   try {
-    const { openKubeClient } = await import('../kube/client.ts');
-    kube = await openKubeClient(access, { registry: options.registry, logger: options.logger });
+    kube = await openKube(access, options);
   } catch (error) {
     options.logger.error({ err: messageOf(error) }, 'health read-back not started');
     return wanted.map((hub) => ({ hub: hub.name, outcome: 'cluster-failed', error: messageOf(error) }));
   }
   const { readBackHub } = await import('../health/run.ts');
+  const out: HubReadBack[] = [];
   for (const hub of wanted) {
     const result = results[hubs.indexOf(hub)]!;
-    if (!('plan' in result)) continue;
-    const proposal = 'proposal' in result ? result.proposal : undefined;
-    const open = new Map<string, PullRequestRef>();
-    if (proposal !== undefined && proposal.pullRequest !== undefined && proposal.pullRequest.number > 0 && ['created', 'updated', 'unchanged'].includes(proposal.outcome)) {
-      for (const node of proposal.nodes) open.set(`${node.form}/${node.uid}`, { number: proposal.pullRequest.number, state: 'open' });
-    }
-    const conflicted = new Set(result.plan.nodes.filter((node) => node.status === 'conflicted').map((node) => `${node.form}/${node.uid}`));
-    const proposed = new Set(proposal?.nodes ?? []);
-    const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
-    const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
-    // The gate read at the head it planned on; the sync's commit, if any, is on top of that head. A sync that
-    // had to plan again (the branch moved under it: another writer) reads afresh.
-    const read = 'attempts' in result && result.attempts === 1 ? options.earlier?.(hub) : undefined;
-    const earlier = read === undefined ? undefined : { read, head: result.commit ?? read.head };
-    out.push(
-      await readBackHub(
-        hub,
-        { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo },
-        { openPullRequests: open, conflicted, refresh, earlier },
-      ),
-    );
+    out.push(await readBackHub(hub, readBackDeps(kube, options), afterSyncContext(hub, result, options.earlier)));
   }
   return out;
+}
+
+/** What a sync's result tells its read-back: the pull request its nodes wait in, the conflicted ones, what it pushed, the gate's read. */
+function afterSyncContext(hub: Hub, result: HubSyncResult, earlierRead: SyncReadBackOptions['earlier']): ReadBackContext {
+  if (!('plan' in result)) return {};
+  const proposal = 'proposal' in result ? result.proposal : undefined;
+  const open = new Map<string, PullRequestRef>();
+  if (proposal !== undefined && proposal.pullRequest !== undefined && proposal.pullRequest.number > 0 && ['created', 'updated', 'unchanged'].includes(proposal.outcome)) {
+    for (const node of proposal.nodes) open.set(`${node.form}/${node.uid}`, { number: proposal.pullRequest.number, state: 'open' });
+  }
+  const conflicted = new Set(result.plan.nodes.filter((node) => node.status === 'conflicted').map((node) => `${node.form}/${node.uid}`));
+  const proposed = new Set(proposal?.nodes ?? []);
+  const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
+  const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
+  // The gate read at the head it planned on; the sync's commit, if any, is on top of that head. A sync that
+  // had to plan again (the branch moved under it: another writer) reads afresh.
+  const read = 'attempts' in result && result.attempts === 1 ? earlierRead?.(hub) : undefined;
+  const earlier = read === undefined ? undefined : { read, head: result.commit ?? read.head };
+  return { openPullRequests: open, conflicted, refresh, earlier };
+}
+
+function readBackDeps(kube: KubeClient, options: Pick<SyncReadBackOptions, 'openRepo' | 'clock' | 'logger' | 'statusTable' | 'memo'>): ReadBackDeps {
+  return { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo };
+}
+
+async function openKube(access: ClusterAccess, options: Pick<SyncReadBackOptions, 'registry' | 'logger'>): Promise<KubeClient> {
+  const { openKubeClient } = await import('../kube/client.ts');
+  return openKubeClient(access, { registry: options.registry, logger: options.logger });
+}
+
+/** The read-back of a long-running service: one cluster client for its life, a hub at a time. */
+export type ServiceReadBack = {
+  /** Whether the hub is read back at all: it has an engine, and a cluster is configured. */
+  wants(hub: Hub): boolean;
+  /** Read one hub back, after a sync (its result) or on the service's own interval (none). */
+  run(hub: Hub, after?: HubSyncResult): Promise<HubReadBack>;
+};
+
+/**
+ * `lynq serve`'s read-back: as a sync's last step and on the service's own interval, for
+ * hubs with an engine, when a cluster is configured (KUBECONFIG or in-cluster). The
+ * Kubernetes client is loaded and opened on the first read-back, then kept; one that could
+ * not be opened is tried again next time.
+ */
+export function serviceReadBack(options: Omit<SyncReadBackOptions, 'earlier'>): ServiceReadBack {
+  const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: false });
+  let kube: Promise<KubeClient> | undefined;
+  return {
+    wants: (hub) => access !== undefined && resolveGitops(hub).engine !== 'none',
+    async run(hub, after) {
+      if (access === undefined) throw new InternalError('a read-back was asked for with no cluster configured');
+      const opening = (kube ??= openKube(access, options));
+      let client: KubeClient;
+      try {
+        client = await opening;
+      } catch (error) {
+        kube = undefined;
+        return { hub: hub.name, outcome: 'cluster-failed', error: messageOf(error) };
+      }
+      const { readBackHub } = await import('../health/run.ts');
+      return readBackHub(hub, readBackDeps(client, options), after === undefined ? {} : afterSyncContext(hub, after, undefined));
+    },
+  };
 }
