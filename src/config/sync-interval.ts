@@ -39,3 +39,10 @@ export function parseSyncInterval(text: string): SyncInterval | { error: string 
   if ((fields === 5 || fields === 6) && validCron(trimmed)) return { kind: 'cron', expression: trimmed };
   return { error: `${JSON.stringify(text)} is neither a duration (30s, 1m, 5m, 1h) nor a cron expression (like "*/5 * * * *")` };
 }
+
+/** How long the interval is, in seconds; undefined for a cron expression (its gaps may differ). */
+export function intervalSeconds(interval: SyncInterval): number | undefined {
+  if (interval.kind === 'period') return interval.seconds;
+  if (interval.kind === 'every') return interval.count * SECONDS[interval.unit];
+  return undefined;
+}

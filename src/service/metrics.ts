@@ -60,6 +60,12 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  private readonly interval = new Gauge({
+    name: 'lynq_hub_sync_interval_seconds',
+    help: "The hub's syncInterval when it is a duration (none for a cron expression), for alerts that count missed syncs",
+    labelNames: ['hub'],
+    registers: [this.registry],
+  });
   private readonly readBacks = new Counter({
     name: 'lynq_read_backs_total',
     help: 'Health read-backs run, by outcome (read, cluster-failed, failed)',
@@ -110,6 +116,12 @@ export class ServiceMetrics {
     this.healthForms.set(hub, new Set(counts.keys()));
   }
 
+  /** The hub's interval in seconds, or undefined for a cron expression (no series then). */
+  syncInterval(hub: string, seconds: number | undefined): void {
+    if (seconds === undefined) this.interval.remove({ hub });
+    else this.interval.set({ hub }, seconds);
+  }
+
   triggered(hub: string, trigger: Trigger): void {
     this.triggers.inc({ hub, trigger });
   }
@@ -148,6 +160,7 @@ export class ServiceMetrics {
   forget(hub: string): void {
     this.lastSuccess.remove({ hub });
     this.readBackLastSuccess.remove({ hub });
+    this.interval.remove({ hub });
     for (const state of Object.keys(countByStatus([]))) this.nodes.remove({ hub, state });
     for (const form of this.healthForms.get(hub) ?? []) for (const phase of NODE_PHASES) this.nodeHealth.remove({ hub, form, phase });
     this.healthForms.delete(hub);

@@ -1,6 +1,6 @@
 import { createTask } from 'node-cron';
 import type { Form, Hub } from '../config/load.ts';
-import { parseSyncInterval } from '../config/sync-interval.ts';
+import { intervalSeconds, parseSyncInterval } from '../config/sync-interval.ts';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
@@ -184,6 +184,7 @@ export class HubScheduler {
       this.deps.logger.error({ hub: hub.name, err: interval.error }, 'hub not scheduled: bad syncInterval');
       return undefined;
     }
+    this.deps.metrics.syncInterval(hub.name, intervalSeconds(interval));
     if (interval.kind === 'period') {
       this.deps.logger.info({ hub: hub.name, everySeconds: interval.seconds }, 'hub scheduled');
       return periodTicker(hub.name, interval.seconds, () => void this.request(hub.name, 'schedule'));
