@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ServiceMetrics } from '../src/service/metrics.ts';
 
 // The alert rules are tested with the real promtool (Debian's prometheus package; .ci/run installs it).
@@ -60,6 +61,41 @@ describe('deploy/monitoring: alert rules', () => {
       const anchor = /#([a-z]+)$/.exec(rule.annotations.runbook_url)?.[1];
       assert.equal(anchor, rule.alert.toLowerCase(), `${rule.alert}: runbook_url ends in its own section`);
       assert.match(runbooks, new RegExp(`^## ${rule.alert}$`, 'm'), `${rule.alert}: no section in docs/runbooks.md`);
+    }
+  });
+});
+
+describe('deploy/monitoring: the Grafana dashboard', () => {
+  type Panel = { title: string; targets?: Array<{ expr: string }> };
+  const dashboard = JSON.parse(readFileSync(path.join(MONITORING, 'grafana-dashboard.json'), 'utf8')) as {
+    panels: Panel[];
+    templating: { list: Array<{ name: string; definition?: string }> };
+  };
+  // The dashboard's variables, as Grafana fills them in before a query is sent.
+  const filledIn = (expr: string) => expr.replaceAll('$hub', '.*');
+  const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: filledIn(target.expr) })));
+
+  test('every query parses (promtool checks them as recording rules)', async () => {
+    assert.ok(queries.length >= 15, `${queries.length} queries`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lynq-dashboard-'));
+    try {
+      const file = path.join(dir, 'queries.yaml');
+      writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules: queries.map((query, i) => ({ record: `lynq:dashboard:q${i}`, expr: query.expr })) }] }));
+      const { stdout } = await run('promtool', ['check', 'rules', file]);
+      assert.match(stdout, new RegExp(`SUCCESS: ${queries.length} rules found`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('every query, and the hub variable, names only series the bridge exports; every panel has a query', async () => {
+    const exported = await exportedSeries();
+    for (const panel of dashboard.panels) assert.ok((panel.targets ?? []).length > 0, `${panel.title}: no query`);
+    const hub = dashboard.templating.list.find((variable) => variable.name === 'hub');
+    for (const { panel, expr } of [...queries, { panel: 'variable hub', expr: hub?.definition ?? '' }]) {
+      const names = expr.match(/\blynq_[a-z_]+/g) ?? [];
+      assert.ok(names.length > 0, `${panel}: no lynq series in ${expr}`);
+      for (const name of names) assert.ok(exported.has(name), `${panel}: ${name} is not a series lynq serve exports`);
     }
   });
 });
