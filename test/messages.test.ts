@@ -85,11 +85,11 @@ describe('folders', () => {
   test('empty hubs and forms folders: nothing found, exit 2 (not an empty table)', async () => {
     const result = await inFolder({ 'hubs/.keep': '', 'forms/README.md': 'x' }, (dir) => ['sync', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`]);
     assert.equal(result.code, 2);
-    assert.match(result.err, /no hub files \(\*\.yaml\) in \/.*\/hubs: nothing to sync/);
+    assert.match(result.err, /no hub files \(\*\.yaml or \*\.yml\) in \/.*\/hubs: nothing to sync/);
     assert.equal(result.out, '');
     const noForms = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/.keep': '' }, (dir) => ['sync', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', `${dir}/m.git`]);
     assert.equal(noForms.code, 2);
-    assert.match(noForms.err, /^lynq: no form files \(\*\.yaml\) in \/.*\/forms: nothing to render; pass --forms DIR if they are elsewhere$/m);
+    assert.match(noForms.err, /^lynq: no form files \(\*\.yaml or \*\.yml\) in \/.*\/forms: nothing to render; pass --forms DIR if they are elsewhere$/m);
     assert.equal(noForms.out, '');
   });
 });

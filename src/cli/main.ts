@@ -17,6 +17,8 @@ Environment:
   LYNQ_SECRETS_DIR  where passwordRef { name, key } reads <name>/<key> (default /var/run/secrets/lynq)
   LYNQ_WEBHOOK_TOKEN       lynq serve: the bearer token of POST /hooks/sync/<hub> (without it, or the file, the hook is off)
   LYNQ_WEBHOOK_TOKEN_FILE  lynq serve: a file holding that token
+  LYNQ_METRICS_FILE        lynq sync: where to write the run's series (node_exporter textfile collector)
+  LYNQ_PUSHGATEWAY_URL     lynq sync: push the run's series to this Pushgateway (job lynq-sync)
 
 Exit codes:
   0  all good (including nothing to change)
@@ -66,6 +68,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--kubeconfig <file>', 'read health back from this cluster after publishing (else KUBECONFIG, or in-cluster)')
     .option('--context <name>', 'the kubeconfig context to use')
     .option('--wait-lock <seconds>', 'when another process is syncing a hub, wait up to this long for it (default: skip that hub)', parseSeconds)
+    .option('--metrics-file <file>', "write the run's series for node_exporter's textfile collector (else LYNQ_METRICS_FILE)")
     .action(async (options, command: Command) => {
       // A sync that publishes prints no diff; saying nothing about a --diff it ignores would mislead.
       if (options.diff && !options.dryRun) command.error('error: --diff shows what a dry run would change: use it with --dry-run (lynq sync --dry-run --diff)', { exitCode: EXIT_CONFIG });

@@ -13,6 +13,7 @@ import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
 import { healthSummary } from './health-report.ts';
 import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
+import { exportRunMetrics, type RunRecord, runMetricsTarget } from './run-metrics.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { statusTableWriter } from './status-wiring.ts';
 import { createSyncDeps } from './wiring.ts';
@@ -29,6 +30,8 @@ export type SyncCommandOptions = {
   context?: string;
   /** Wait up to this many seconds for a hub held by another process; without it, skip that hub. */
   waitLock?: number;
+  /** Write the run's series for node_exporter's textfile collector (else LYNQ_METRICS_FILE). */
+  metricsFile?: string;
   /** Not a flag: hub and form files a caller has loaded and checked already, with the same options (`lynq demo`). */
   config?: Config;
 };
@@ -81,14 +84,15 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
       synced.set(hub.name, repo);
       return repo;
     };
+  // The hubs that ran and their results, index by index (a hub skipped for its lock has neither).
+  const ran: Hub[] = [];
   const results: HubSyncResult[] = [];
-  for (const hub of hubs) {
+  const runs: RunRecord[] = [];
+  const clock = deps.clock ?? Date.now;
+  const syncOne = async (hub: Hub): Promise<HubSyncResult | undefined> => {
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
     const run = (signal?: AbortSignal) => syncHub(hub, forms, signal === undefined ? deps : { ...deps, signal }, { allowDeletions: options.allowDeletions });
-    if (lock === undefined) {
-      results.push(await run());
-      continue;
-    }
+    if (lock === undefined) return run();
     let result: LockedRun<HubSyncResult>;
     try {
       result = await withHubLock(lock, hub, { waitMs: (options.waitLock ?? 0) * 1000 }, run);
@@ -96,17 +100,25 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
       // The lock lives on the source database: not reaching it is the source failing, as a row read would.
       if (!isLynqError(error)) throw error;
       context.logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
-      results.push({ hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) });
-      continue;
+      return { hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) };
     }
-    if (result.ran) results.push(result.value);
+    if (result.ran) return result.value;
     // Skipping is not a failure: the holder is doing this very work (exit 0 when nothing else failed).
-    else io.out.write(`hub ${hub.name}: skipped, sync lock held by ${result.holder}\n`);
+    io.out.write(`hub ${hub.name}: skipped, sync lock held by ${result.holder}\n`);
+    return undefined;
+  };
+  for (const hub of hubs) {
+    const started = clock();
+    const result = await syncOne(hub);
+    if (result === undefined) continue;
+    ran.push(hub);
+    results.push(result);
+    runs.push({ result, seconds: (clock() - started) / 1000, finishedAt: clock() });
   }
   // Health read-back: after publishing, never instead of it; its failures never change the exit code.
   const health = options.dryRun
     ? []
-    : await readBackAfterSync(hubs, results, {
+    : await readBackAfterSync(ran, results, {
         kubeconfig: options.kubeconfig,
         context: options.context,
         env: io.env,
@@ -114,7 +126,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
         registry: context.secrets,
         openRepo: async (hub) => synced.get(hub.name) ?? (await openRepo(hub)),
         statusTable: statusTableWriter(io.env, context.logger, context.secrets),
-        clock: deps.clock ?? Date.now,
+        clock,
         memo: fileNodeMemo(defaultCacheDir(io.env)),
         earlier: (hub) => gateReads.get(hub.name),
       });
@@ -122,6 +134,8 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
   // Every hub skipped (its lock held elsewhere): the skip lines said it all; a table of no rows says nothing.
   if (results.length > 0) io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));
   if (health.length > 0) io.out.write(healthSummary(health));
+  const metricsTarget = options.dryRun ? undefined : runMetricsTarget(options, io.env);
+  if (metricsTarget !== undefined) await exportRunMetrics(metricsTarget, runs, health, { logger: context.logger, clock });
   return exitCodeOf(results);
 }
 

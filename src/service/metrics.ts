@@ -94,15 +94,16 @@ export class ServiceMetrics {
   /** The forms each hub's node health was last set for, so a form gone from the read loses its series. */
   private readonly healthForms = new Map<string, Set<string>>();
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'lynq_process_' });
+  /** `processMetrics: false` for a one-shot run's export: a finished process's CPU and memory say nothing. */
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'lynq_process_' });
   }
 
-  /** One finished read-back: its outcome and duration; a successful one sets the node health per form and phase. */
-  readBack(result: HubReadBack, seconds: number, now: number): void {
+  /** One finished read-back: its outcome and duration (when timed); a successful one sets the node health per form and phase. */
+  readBack(result: HubReadBack, seconds: number | undefined, now: number): void {
     const { hub } = result;
     this.readBacks.inc({ hub, outcome: result.outcome });
-    this.readBackDuration.observe({ hub }, seconds);
+    if (seconds !== undefined) this.readBackDuration.observe({ hub }, seconds);
     if (result.outcome !== 'read') return;
     this.readBackLastSuccess.set({ hub }, now / 1000);
     const counts = new Map<string, Map<NodePhase, number>>();
