@@ -1,8 +1,9 @@
 // docker/Dockerfile's build stage: copy into <target>/node_modules only the packages the
 // bundle leaves to run time (scripts/externals.ts IMAGE_RUNTIME_PACKAGES) and what they
 // depend on, at the versions and places package-lock.json gives them: everything else is
-// in dist/cli/lynq.cjs already. Type declarations and source maps are left out (nothing
-// loads them at run time), and so are @types/ packages.
+// in dist/cli/lynq.cjs already. TypeScript files (declarations, and the sources some
+// packages ship) and source maps are left out: Node loads none of them from node_modules.
+// So are @types/ packages.
 //   node --import tsx scripts/runtime-modules.ts <target>
 import { existsSync } from 'node:fs';
 import { cp, readFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { IMAGE_RUNTIME_PACKAGES } from './externals.ts';
 type LockEntry = { dev?: boolean; optional?: boolean; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const NOT_AT_RUN_TIME = /\.(d\.ts|d\.mts|d\.cts|map)$/;
+const NOT_AT_RUN_TIME = /\.([mc]?ts|map)$/;
 
 /** Where Node would find `name` from the package at `from` (a lockfile path): its own node_modules, then each parent's. */
 function resolve(packages: Record<string, LockEntry>, from: string, name: string): string | undefined {

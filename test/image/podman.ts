@@ -92,11 +92,15 @@ export async function buildImage(image: string): Promise<Build> {
 export async function sizeReport(image: string): Promise<{ total: number; text: string }> {
   const inspect = JSON.parse((await podman(['image', 'inspect', image])).stdout) as Array<{ Size: number }>;
   const total = inspect[0]!.Size;
-  const history = (await podman(['history', '--human=false', '--format', '{{.Size}}\t{{.CreatedBy}}', image])).stdout.trim().split('\n');
+  const history = JSON.parse((await podman(['history', '--format', 'json', image])).stdout) as Array<{ size: number; CreatedBy: string }>;
   const layers = history
-    .map((line) => line.split('\t'))
-    .filter(([size]) => Number(size) > 0)
-    .map(([size, by]) => `  ${mb(Number(size)).padStart(9)}  ${by!.replace(/^\/bin\/sh -c (#\(nop\) )?/, '').slice(0, 110)}`);
+    .filter((layer) => layer.size > 0)
+    .map(
+      (layer) =>
+        `  ${mb(layer.size).padStart(9)}  ${layer.CreatedBy.replace(/^\/bin\/sh -c (#\(nop\) )?/, '')
+          .replace(/\s+/g, ' ')
+          .slice(0, 110)}`,
+    );
   const folders = [
     '/usr/local/bin/node',
     '/usr/local/lib/node_modules/npm',
