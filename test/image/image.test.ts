@@ -138,6 +138,10 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
     ].join('; ');
     const { stdout } = await podman(['run', '--rm', '--pull=never', '--user', '0', '--entrypoint', 'sh', IMAGE, '-c', `${script}; true`]);
     assert.deepEqual(stdout.trim().split('\n'), ['bin', 'dist', 'node_modules', 'package.json']);
+    // Without the demo's files and database, lynq demo says where to run it instead.
+    const demo = await podmanExit(['run', '--rm', '--pull=never', IMAGE, 'demo', '--dir', '/tmp/demo']);
+    assert.equal(demo.code, 2);
+    assert.match(demo.stderr, /lynq demo needs its hub and form files .* run the demo from the npm package/);
   });
 
   test('lynq sync as the CronJob runs it (deploy/overlays/argocd-cronjob): the commit arrives in the bare repository, pushed by uid 1000, read-only root, only the cache written', async () => {
