@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -227,6 +227,30 @@ describe('deploy/ (kustomize)', () => {
           [image.port],
           `${where}: the port the image exposes`,
         );
+    }
+  });
+
+  test('the kustomization docs/image-and-deploy.md shows builds, validates, and runs the image it names', async () => {
+    const page = await readFile('docs/image-and-deploy.md', 'utf8');
+    const shown = /```yaml\n(# my-lynq\/kustomization\.yaml[^\n]*\n[\s\S]*?)```/.exec(page)?.[1];
+    assert.ok(shown !== undefined, 'the page shows my-lynq/kustomization.yaml');
+    const root = await mkdtemp(path.join(os.tmpdir(), 'lynq-docs-kustomize-'));
+    try {
+      await cp('deploy', path.join(root, 'deploy'), { recursive: true });
+      const mine = path.join(root, 'my-lynq');
+      await mkdir(path.join(mine, 'hubs'), { recursive: true });
+      await mkdir(path.join(mine, 'forms'));
+      await cp('deploy/overlays/argocd/namespace.yaml', path.join(mine, 'namespace.yaml'));
+      await cp('deploy/base/config/hubs/customers.yaml', path.join(mine, 'hubs/customers.yaml'));
+      await cp('deploy/base/config/forms/web.yaml', path.join(mine, 'forms/web.yaml'));
+      await writeFile(path.join(mine, 'kustomization.yaml'), shown);
+      const docs = await kustomize(mine);
+      validates(docs);
+      const cronJob = one(docs, 'CronJob') as Doc & { metadata: { namespace: string }; spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+      assert.equal(cronJob.metadata.namespace, 'lynq-system');
+      assert.match(cronJob.spec.jobTemplate.spec.template.spec.containers[0]!.image, /^registry\.example\.com\/lynq\/lynq-bridge:\d+\.\d+\.\d+$/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 

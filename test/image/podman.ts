@@ -101,27 +101,27 @@ export async function sizeReport(image: string): Promise<{ total: number; text: 
           .replace(/\s+/g, ' ')
           .slice(0, 110)}`,
     );
+  // Each folder counted whole (one du each): an indented one is part of the one above it.
   const folders = [
     '/usr/local/bin/node',
     '/usr/local/lib/node_modules/npm',
-    '/opt/lynq/dist',
-    '/opt/lynq/node_modules',
-    '/opt/lynq/node_modules/@kubernetes/client-node',
-    '/opt/lynq/node_modules/kubernetes-models',
-    '/opt/lynq/node_modules/@kubernetes-models',
+    '/opt/lynq',
+    '  /opt/lynq/dist',
+    '  /opt/lynq/node_modules',
+    '    /opt/lynq/node_modules/@kubernetes/client-node',
+    '    /opt/lynq/node_modules/kubernetes-models',
+    '    /opt/lynq/node_modules/@kubernetes-models',
     '/usr/lib/git-core',
     '/usr/share/perl',
-    '/usr/lib/x86_64-linux-gnu/perl',
-    '/usr/lib/x86_64-linux-gnu/perl-base',
     '/usr/lib/x86_64-linux-gnu',
+    '  /usr/lib/x86_64-linux-gnu/perl',
+    '/usr/bin',
     '/usr/share',
     '/var/lib/dpkg',
   ];
-  const du = (await podman(['run', '--rm', '--pull=never', '--entrypoint', 'du', image, '-sk', ...folders])).stdout.trim().split('\n');
-  const inside = du.map((line) => {
-    const [kib, folder] = line.split('\t');
-    return `  ${mb(Number(kib) * 1024).padStart(9)}  ${folder}`;
-  });
+  const script = folders.map((folder) => `du -sk ${folder.trim()} | cut -f1`).join('; ');
+  const kib = (await podman(['run', '--rm', '--pull=never', '--user', '0', '--entrypoint', 'sh', image, '-c', script])).stdout.trim().split('\n');
+  const inside = folders.map((folder, index) => `  ${mb(Number(kib[index]) * 1024).padStart(9)}  ${folder}`);
   const text = [`image ${image}: ${mb(total)}`, 'layers (podman history):', ...layers, 'inside (du):', ...inside].join('\n');
   return { total, text };
 }
