@@ -11,27 +11,21 @@
 // reached by a dynamic `import('./x-command.ts')` in a function run on first import, and
 // V8 compiles a function only when it is first called. Types are checked by
 // `tsc --noEmit` (npm test, lint), not here.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { BUNDLE_EXTERNAL } from './externals.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = path.join(root, 'src');
 const dist = path.join(root, 'dist');
 const BUNDLE = path.join(dist, 'cli', 'lynq.cjs');
 
-/**
- * Left to Node, loaded from node_modules at run time:
- * - MySQL's driver and the Kubernetes client: large, loaded only by the commands and hubs
- *   that use them, and full of optional native and platform-specific requires (pg, which
- *   most syncs load, is bundled: only its optional native binding and Cloudflare sockets stay out);
- * - pglite is started in a worker from its own files.
- * The Kubernetes schema packages are bundled only for the kinds k8s-bundled-models.ts
- * names; k8s-schema.ts requires any other kind by its path, which stays a require at run time.
- */
-const EXTERNAL = ['pg-native', 'pg-cloudflare', 'mysql2', '@kubernetes/client-node', '@electric-sql/pglite'];
+/** Left to Node (scripts/externals.ts says which and why). */
+const EXTERNAL = BUNDLE_EXTERNAL;
 
 /** `import('pg')`, `import('@kubernetes/client-node')`…: a package left to Node, imported by its name. */
 const EXTERNAL_IMPORT = new RegExp(`(?<!typeof )\\bimport\\((['"])(${EXTERNAL.map((name) => name.replace(/[/.]/g, '\\$&').replace('*', '[^\'"]+')).join('|')})(\\/[^'"]*)?\\1\\)`, 'g');
@@ -94,6 +88,25 @@ if (leftover !== null) throw new Error(`build: "${leftover[0]}" left in ${BUNDLE
 if (/\brequire\("nunjucks[/"]/.test(text)) throw new Error(`build: nunjucks is required at run time from ${BUNDLE}: the sandbox needs the bundled copy only`);
 await mkdir(path.join(dist, 'git'), { recursive: true });
 await copyFile(path.join(src, 'git/askpass.sh'), path.join(dist, 'git/askpass.sh'));
+// The commit this build is made from, for `lynq --version` (src/version.ts): given by the
+// image build (docker/Dockerfile's REVISION, which has no .git in its context), else asked
+// of git in a clone; left out when neither knows it.
+const commit = buildCommit();
+await writeFile(path.join(dist, 'build-info.json'), `${JSON.stringify(commit === undefined ? {} : { commit })}\n`);
 // bin/lynq.mjs runs dist/ only while this stamp is newer than every file in src/; its
 // content, the bundle's hash, names the bundle's code cache.
 await writeFile(path.join(dist, '.build-stamp'), `${createHash('sha256').update(bundle).digest('hex')}\n`);
+
+function buildCommit(): string | undefined {
+  const given = process.env.LYNQ_BUILD_COMMIT?.trim();
+  if (given) {
+    if (!/^[0-9a-f]{7,64}$/.test(given)) throw new Error(`build: LYNQ_BUILD_COMMIT="${given}" is not a commit id (7 to 64 lowercase hex digits): pass git rev-parse HEAD`);
+    return given;
+  }
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return /^[0-9a-f]{40,64}$/.test(head) ? head : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -17,12 +19,13 @@ type Container = {
   livenessProbe?: { httpGet: { path: string; port: string } };
   readinessProbe?: { httpGet: { path: string; port: string } };
   resources: { requests: Record<string, string>; limits: Record<string, string> };
-  securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
+  image: string;
+  securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean; capabilities?: { drop?: string[] } };
   volumeMounts: Array<{ name: string; mountPath: string; subPath?: string }>;
 };
 type PodSpec = {
   serviceAccountName: string;
-  securityContext: { runAsNonRoot: boolean; runAsUser: number };
+  securityContext: { runAsNonRoot: boolean; runAsUser: number; runAsGroup: number; fsGroup: number; seccompProfile?: { type: string } };
   containers: Container[];
   volumes: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }>;
 };
@@ -42,8 +45,10 @@ const one = (docs: Doc[], kind: string): Doc => {
 function checkPod(pod: PodSpec, docs: Doc[]): Container {
   const container = pod.containers[0]!;
   assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.equal(pod.securityContext.seccompProfile?.type, 'RuntimeDefault');
   assert.equal(container.securityContext.readOnlyRootFilesystem, true);
   assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+  assert.deepEqual(container.securityContext.capabilities?.drop, ['ALL']);
   assert.ok(container.resources.requests.cpu && container.resources.requests.memory && container.resources.limits.memory, 'resources set');
   assert.equal(pod.serviceAccountName, one(docs, 'ServiceAccount').metadata.name);
   for (const mount of container.volumeMounts) {
@@ -78,14 +83,50 @@ function checkPod(pod: PodSpec, docs: Doc[]): Container {
   return container;
 }
 
-describe('deploy/ (kustomize)', () => {
-  for (const dir of ['deploy/base', 'deploy/cronjob', 'deploy/overlays/argocd', 'deploy/overlays/flux']) {
-    test(`kubectl kustomize ${dir}: every object validates against the Kubernetes schemas`, async () => {
-      const docs = await kustomize(dir);
-      assert.ok(docs.length >= 6);
-      for (const doc of docs) assert.equal(validateManifest(doc), undefined, `${doc.kind} ${doc.metadata.name}: ${JSON.stringify(validateManifest(doc))}`);
-    });
+/** Every folder under deploy/ with a kustomization.yaml, by kind: what kubectl kustomize builds, and the components overlays add. */
+async function kustomizations(): Promise<{ overlays: string[]; components: string[] }> {
+  const overlays: string[] = [];
+  const components: string[] = [];
+  for (const entry of await readdir('deploy', { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || entry.name !== 'kustomization.yaml') continue;
+    const dir = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, '');
+    const kind = (parseAllDocuments(await readFile(path.join(dir, entry.name), 'utf8'))[0]!.toJS() as { kind: string }).kind;
+    (kind === 'Component' ? components : overlays).push(dir);
   }
+  return { overlays: overlays.sort(), components: components.sort() };
+}
+
+/** A component built the way a user adds it: an overlay of `resources`, with it under `components`. */
+async function withComponent(resources: string, component: string): Promise<Doc[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lynq-kustomize-'));
+  try {
+    const relative = (to: string) => path.relative(dir, path.resolve(to));
+    await writeFile(path.join(dir, 'kustomization.yaml'), `resources: [${relative(resources)}]\ncomponents: [${relative(component)}]\n`);
+    return await kustomize(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const validates = (docs: Doc[]): void => {
+  for (const doc of docs) assert.equal(validateManifest(doc), undefined, `${doc.kind} ${doc.metadata.name}: ${JSON.stringify(validateManifest(doc))}`);
+};
+
+describe('deploy/ (kustomize)', () => {
+  test('kubectl kustomize builds every kustomization under deploy/, and every object validates against its Kubernetes schema', async () => {
+    const { overlays, components } = await kustomizations();
+    assert.ok(overlays.length >= 4 && components.length >= 3, `${overlays.join(', ')}; ${components.join(', ')}`);
+    for (const dir of overlays) {
+      const docs = await kustomize(dir);
+      assert.ok(docs.length >= 6, dir);
+      validates(docs);
+    }
+    // Each component, in the overlay its comment names (the cronjob component in each engine's overlay).
+    for (const component of components) {
+      const engine = /refresh-(\w+)/.exec(component)?.[1];
+      for (const overlay of engine === undefined ? ['deploy/overlays/argocd', 'deploy/overlays/flux'] : [`deploy/overlays/${engine}`]) validates(await withComponent(overlay, component));
+    }
+  });
 
   test('the Deployment runs lynq serve with probes on /healthz and /readyz, and the Service exposes /metrics', async () => {
     const docs = await kustomize('deploy/base');
@@ -104,11 +145,15 @@ describe('deploy/ (kustomize)', () => {
     assert.equal(service.spec.ports[0]!.targetPort, 'http');
   });
 
-  test('the CronJob alternative replaces the Deployment and Service with a CronJob and its cache claim', async () => {
-    const docs = await kustomize('deploy/cronjob');
+  test('the CronJob alternative replaces the Deployment and Service with a CronJob and its cache claim, and a hung run cannot hold the schedule', async () => {
+    const docs = await kustomize('deploy/overlays/argocd-cronjob');
     assert.equal(docs.filter((doc) => doc.kind === 'Deployment' || doc.kind === 'Service').length, 0);
-    const cronJob = one(docs, 'CronJob') as Doc & { spec: { concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+    const cronJob = one(docs, 'CronJob') as Doc & {
+      spec: { concurrencyPolicy: string; jobTemplate: { spec: { activeDeadlineSeconds?: number; backoffLimit: number; template: { spec: PodSpec } } } };
+    };
     assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid');
+    const deadline = cronJob.spec.jobTemplate.spec.activeDeadlineSeconds;
+    assert.ok(deadline !== undefined && deadline > 60 && deadline <= 3600, `activeDeadlineSeconds ${deadline}: longer than a tick, and bounded`);
     const pod = cronJob.spec.jobTemplate.spec.template.spec;
     const container = checkPod(pod, docs);
     assert.equal(container.args[0], 'sync');
@@ -141,14 +186,96 @@ describe('deploy/ (kustomize)', () => {
     });
   }
 
-  test('the image ships only the compiled build and production dependencies', async () => {
+  test('the manifests and the image agree: the user id, the environment the bridge reads, the cache and HOME folders, the port, the image name', async () => {
+    const image = await imageFacts();
+    const bridgeReads = await bridgeEnv();
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const workloads: Array<[string, PodSpec]> = [];
+    for (const overlay of ['deploy/overlays/argocd', 'deploy/overlays/flux']) {
+      const docs = await withComponent(overlay, 'deploy/components/webhook');
+      workloads.push([overlay, (one(docs, 'Deployment') as Doc & { spec: { template: { spec: PodSpec } } }).spec.template.spec]);
+    }
+    const cron = one(await kustomize('deploy/overlays/argocd-cronjob'), 'CronJob') as Doc & { spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+    workloads.push(['deploy/overlays/argocd-cronjob', cron.spec.jobTemplate.spec.template.spec]);
+    for (const [where, pod] of workloads) {
+      const container = pod.containers[0]!;
+      assert.deepEqual(
+        [pod.securityContext.runAsUser, pod.securityContext.runAsGroup, pod.securityContext.fsGroup],
+        [image.uid, image.gid, image.gid],
+        `${where}: the image's user (USER ${image.uid}:${image.gid})`,
+      );
+      const env = new Map(container.env.map((item) => [item.name, item.value]));
+      for (const name of env.keys()) assert.ok(bridgeReads.has(name), `${where}: ${name} is read by the bridge (src/, bin/)`);
+      assert.equal(env.get('LYNQ_CACHE_DIR'), image.env.get('LYNQ_CACHE_DIR'), `${where}: the cache folder is the image's`);
+      assert.equal(env.get('HOME'), image.env.get('HOME'), `${where}: HOME is the image's`);
+      for (const folder of [env.get('LYNQ_CACHE_DIR'), env.get('HOME')])
+        assert.ok(
+          container.volumeMounts.some((mount) => mount.mountPath === folder && !('readOnly' in mount)),
+          `${where}: ${folder} is a writable volume`,
+        );
+      assert.equal(env.get('LYNQ_SECRETS_DIR') ?? SECRETS_DIR_DEFAULT, SECRETS_DIR_DEFAULT, `${where}: the Secret is where the bridge looks by default`);
+      const token = env.get('LYNQ_WEBHOOK_TOKEN_FILE');
+      if (token !== undefined)
+        assert.ok(
+          container.volumeMounts.some((mount) => token.startsWith(`${mount.mountPath}/`) && pod.volumes.find((volume) => volume.name === mount.name)?.secret !== undefined),
+          `${where}: the webhook token file is in a mounted Secret`,
+        );
+      assert.equal(container.image, `registry.example.com/lynq/lynq-bridge:${pkg.version}`, `${where}: the image is named by the overlay's images: at the package version`);
+      if (container.ports !== undefined)
+        assert.deepEqual(
+          container.ports.map((port) => port.containerPort),
+          [image.port],
+          `${where}: the port the image exposes`,
+        );
+    }
+  });
+
+  test('the kustomization docs/image-and-deploy.md shows builds, validates, and runs the image it names', async () => {
+    const page = await readFile('docs/image-and-deploy.md', 'utf8');
+    const shown = /```yaml\n(# my-lynq\/kustomization\.yaml[^\n]*\n[\s\S]*?)```/.exec(page)?.[1];
+    assert.ok(shown !== undefined, 'the page shows my-lynq/kustomization.yaml');
+    const root = await mkdtemp(path.join(os.tmpdir(), 'lynq-docs-kustomize-'));
+    try {
+      await cp('deploy', path.join(root, 'deploy'), { recursive: true });
+      const mine = path.join(root, 'my-lynq');
+      await mkdir(path.join(mine, 'hubs'), { recursive: true });
+      await mkdir(path.join(mine, 'forms'));
+      await cp('deploy/overlays/argocd/namespace.yaml', path.join(mine, 'namespace.yaml'));
+      await cp('deploy/base/config/hubs/customers.yaml', path.join(mine, 'hubs/customers.yaml'));
+      await cp('deploy/base/config/forms/web.yaml', path.join(mine, 'forms/web.yaml'));
+      await writeFile(path.join(mine, 'kustomization.yaml'), shown);
+      const docs = await kustomize(mine);
+      validates(docs);
+      const cronJob = one(docs, 'CronJob') as Doc & { metadata: { namespace: string }; spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+      assert.equal(cronJob.metadata.namespace, 'lynq-system');
+      assert.match(cronJob.spec.jobTemplate.spec.template.spec.containers[0]!.image, /^registry\.example\.com\/lynq\/lynq-bridge:\d+\.\d+\.\d+$/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  test('the base leaves the image name to the overlays, and the webhook off (serve stops on a token file it cannot read)', async () => {
+    const deployment = one(await kustomize('deploy/base'), 'Deployment') as Doc & { spec: { template: { spec: PodSpec } } };
+    const container = deployment.spec.template.spec.containers[0]!;
+    assert.equal(container.image, 'lynq-bridge');
+    assert.ok(!container.env.some((item) => item.name.startsWith('LYNQ_WEBHOOK_TOKEN')));
+  });
+
+  test('the image ships only the compiled build and the packages the bundle leaves to run time', async () => {
     const dockerfile = await readFile('docker/Dockerfile', 'utf8');
     const stages = dockerfile.split(/^FROM /m).slice(1);
     const runtime = stages.at(-1)!;
     assert.ok(stages.length >= 2, 'a build stage and a runtime stage');
-    assert.match(runtime, /npm ci --omit=dev --ignore-scripts/);
+    assert.match(stages[0]!, /scripts\/runtime-modules\.ts \/opt\/runtime/);
     assert.match(runtime, /COPY --from=build \S+\/dist \.\/dist/);
-    assert.doesNotMatch(runtime, /COPY src|tsx|typescript/);
+    assert.match(runtime, /COPY --from=build \/opt\/runtime\/node_modules \.\/node_modules/);
+    assert.doesNotMatch(runtime, /COPY src|tsx|typescript|npm (ci|install)/);
+    // Both stages on the same pinned base: Node's major and a Debian release by name.
+    const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]!);
+    assert.ok(
+      bases.every((base) => /^node:24\.\d+\.\d+-trixie-slim$/.test(base)),
+      bases.join(', '),
+    );
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { dependencies: Record<string, string>; files: string[] };
     for (const dev of ['tsx', 'typescript', 'esbuild']) assert.equal(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`);
     assert.deepEqual(
@@ -158,3 +285,32 @@ describe('deploy/ (kustomize)', () => {
     );
   });
 });
+
+const SECRETS_DIR_DEFAULT = '/var/run/secrets/lynq';
+
+/** What docker/Dockerfile's runtime stage gives a container: its user, environment and port. */
+async function imageFacts(): Promise<{ uid: number; gid: number; env: Map<string, string>; port: number }> {
+  const runtime = (await readFile('docker/Dockerfile', 'utf8')).split(/^FROM /m).at(-1)!;
+  const user = /^USER (\d+):(\d+)$/m.exec(runtime);
+  assert.ok(user !== null, 'the runtime stage names its user by number (runAsNonRoot can check only a number)');
+  const env = new Map<string, string>();
+  for (const line of runtime.matchAll(/^ENV (.+)$/gm))
+    for (const pair of line[1]!.trim().split(/\s+/)) {
+      const [name, value] = pair.split('=');
+      env.set(name!, value!);
+    }
+  return { uid: Number(user[1]), gid: Number(user[2]), env, port: Number(/^EXPOSE (\d+)$/m.exec(runtime)?.[1]) };
+}
+
+/** The environment variables the bridge reads: every LYNQ_ name in src/ and bin/, and HOME (git's, the kubeconfig's). */
+async function bridgeEnv(): Promise<Set<string>> {
+  const names = new Set(['HOME']);
+  for (const dir of ['src', 'bin'])
+    for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !/\.(ts|mjs)$/.test(entry.name)) continue;
+      const text = await readFile(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name), 'utf8');
+      for (const match of text.matchAll(/\bLYNQ_[A-Z_]+[A-Z]\b/g)) names.add(match[0]);
+    }
+  assert.ok(names.has('LYNQ_CACHE_DIR') && names.has('LYNQ_SECRETS_DIR'));
+  return names;
+}

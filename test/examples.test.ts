@@ -131,28 +131,3 @@ describe('the examples in hubs/ and forms/', () => {
     assert.throws(() => parseForm('forms/plain.yaml', plain), /form saas-secrets, field spec\.manifests\[0\]\.spec\.stringData: is a Secret with plaintext data .*ExternalSecret/);
   });
 });
-
-describe('the container example in docker/', () => {
-  test('the CronJob and its cache claim validate, and the cache outlives each run', async () => {
-    const documents = parseAllDocuments(await readFile('docker/cronjob.yaml', 'utf8')).map((document) => document.toJS() as Record<string, unknown>);
-    assert.deepEqual(
-      documents.map((document) => document.kind),
-      ['PersistentVolumeClaim', 'CronJob'],
-    );
-    for (const document of documents) assert.equal(validateManifest(document), undefined, `${String(document.kind)} validates`);
-    const [claim, cronJob] = documents as [{ metadata: { name: string } }, { spec: { concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: PodSpec } } } } }];
-    type PodSpec = {
-      volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>;
-      securityContext?: { fsGroup?: number };
-      containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>;
-    };
-    assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid', 'two syncs never share the cache at once');
-    const pod = cronJob.spec.jobTemplate.spec.template.spec;
-    const dockerfile = await readFile('docker/Dockerfile', 'utf8');
-    const cacheDir = /LYNQ_CACHE_DIR=(\S+)/.exec(dockerfile)?.[1];
-    const mount = pod.containers[0]!.volumeMounts.find((item) => item.mountPath === cacheDir);
-    assert.ok(mount !== undefined, `a volume is mounted at the image's LYNQ_CACHE_DIR (${cacheDir})`);
-    assert.equal(pod.volumes.find((volume) => volume.name === mount.name)?.persistentVolumeClaim?.claimName, claim.metadata.name);
-    assert.equal(pod.securityContext?.fsGroup, 1000, 'the image runs as the node user, who must be able to write the claim');
-  });
-});

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { validateManifest } from '../src/config/k8s-schema.ts';
 import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
 import { startKubeFake, type KubeFake } from './helpers/kube-fake.ts';
+
+const run = promisify(execFile);
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
 type Doc = { kind: string; metadata: { name: string; namespace?: string }; rules?: Rule[]; roleRef?: { name: string }; subjects?: Array<{ kind: string; name: string; namespace: string }> };
@@ -66,9 +70,9 @@ after(async () => {
   await world?.cleanup();
 });
 
-test('docker/rbac.yaml grants exactly what the read-back does (rbac-refresh.yaml the nudge), and the CronJob runs as its account', async () => {
-  const rbac = await documents('docker/rbac.yaml');
-  const refresh = await documents('docker/rbac-refresh.yaml');
+test('deploy/rbac-namespaced/rbac.yaml grants exactly what the read-back does (rbac-refresh.yaml the nudge), and the CronJob runs as its account', async () => {
+  const rbac = await documents('deploy/rbac-namespaced/rbac.yaml');
+  const refresh = await documents('deploy/rbac-namespaced/rbac-refresh.yaml');
   for (const doc of [...rbac, ...refresh]) assert.equal(validateManifest(doc as unknown as Record<string, unknown>), undefined, `${doc.kind} ${doc.metadata.name} validates`);
   assert.deepEqual([...grants(rbac)].sort(), [
     'argocd list argoproj.io/applications',
@@ -89,13 +93,16 @@ test('docker/rbac.yaml grants exactly what the read-back does (rbac-refresh.yaml
       bound.map(([name]) => name),
       roles,
     );
-    for (const [, subjects] of bound) assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: 'lynq-bridge', namespace: 'lynq' }]);
+    for (const [, subjects] of bound) assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: 'lynq-bridge', namespace: 'lynq-system' }]);
     assert.ok(!docs.some((doc) => doc.kind.startsWith('Cluster')));
   }
-  const cronJob = (await documents('docker/cronjob.yaml')).find((doc) => doc.kind === 'CronJob') as unknown as {
-    spec: { jobTemplate: { spec: { template: { spec: { serviceAccountName: string } } } } };
-  };
+  // deploy/'s CronJob runs as that account, in the namespace the bindings name.
+  const built = (await run('kubectl', ['kustomize', 'deploy/overlays/argocd-cronjob'], { maxBuffer: 16 * 1024 * 1024 })).stdout;
+  const cronJob = parseAllDocuments(built)
+    .map((document) => document.toJS() as Doc)
+    .find((doc) => doc.kind === 'CronJob') as unknown as Doc & { spec: { jobTemplate: { spec: { template: { spec: { serviceAccountName: string } } } } } };
   assert.equal(cronJob.spec.jobTemplate.spec.template.spec.serviceAccountName, 'lynq-bridge');
+  assert.equal(cronJob.metadata.namespace, 'lynq-system');
 
   // A real sync with read-back, refresh and a 409: every request it makes is granted.
   assert.equal((await world.sync()).code, 0);
@@ -120,9 +127,9 @@ test('docker/rbac.yaml grants exactly what the read-back does (rbac-refresh.yaml
   fake.assertClean();
 });
 
-test('docker/rbac-crd-check.yaml grants exactly the one CRD GET lynq status adds, cluster-wide by necessity and by name only', async () => {
-  const rbac = await documents('docker/rbac.yaml');
-  const crdCheck = await documents('docker/rbac-crd-check.yaml');
+test('deploy/rbac-namespaced/rbac-crd-check.yaml grants exactly the one CRD GET lynq status adds, cluster-wide by necessity and by name only', async () => {
+  const rbac = await documents('deploy/rbac-namespaced/rbac.yaml');
+  const crdCheck = await documents('deploy/rbac-namespaced/rbac-crd-check.yaml');
   for (const doc of crdCheck) assert.equal(validateManifest(doc as unknown as Record<string, unknown>), undefined, `${doc.kind} ${doc.metadata.name} validates`);
   // CRDs are cluster-scoped, so a ClusterRole, bound to the bridge's account: get, on the LynqNode CRD's name, nothing else.
   assert.deepEqual([...grants(crdCheck)], ['cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh']);
@@ -132,7 +139,7 @@ test('docker/rbac-crd-check.yaml grants exactly the one CRD GET lynq status adds
   );
   const binding = crdCheck[1]!;
   assert.equal(binding.roleRef!.name, crdCheck[0]!.metadata.name);
-  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'lynq-bridge', namespace: 'lynq' }]);
+  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'lynq-bridge', namespace: 'lynq-system' }]);
 
   // A real lynq status: every request it makes is granted by rbac.yaml and rbac-crd-check.yaml, and the CRD GET by the latter only.
   const from = fake.requests.length;

@@ -26,6 +26,13 @@ export const DEMO_FORMS_DIR = fileURLToPath(new URL('../../forms', import.meta.u
  */
 export async function runDemo(options: { dir: string }, context: CommandContext, files = { hubsDir: DEMO_HUBS_DIR, formsDir: DEMO_FORMS_DIR }): Promise<number> {
   const { io } = context;
+  // The container image carries neither the demo's files nor its database (pglite): say so,
+  // rather than ask for a --hubs the demo does not take.
+  if (!existsSync(files.hubsDir)) {
+    throw new ConfigError(
+      `lynq demo needs its hub and form files (${files.hubsDir}) and the embedded Postgres (pglite), which this installation leaves out, as the container image does: run the demo from the npm package (npm install -g lynq-gitops-bridge) or a clone`,
+    );
+  }
   const repo = path.resolve(options.dir, 'manifests.git');
   // Checked before anything is created, so a broken installation leaves no half-made repository;
   // loaded once, with the checks the sync below would make (loading is most of a second run's start-up).

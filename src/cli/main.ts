@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, ForgeError, GitError, InternalError, isLynqError, KubeError, messageOf, RenderError, SourceError } from '../errors.ts';
 import { createLogger, SecretRegistry } from '../logger.ts';
-import { BRIDGE_VERSION } from '../version.ts';
+import { versionText } from '../version.ts';
 import { logLevelOf, positiveInteger } from './arguments.ts';
 import type { Io } from './io.ts';
 import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_NOT_PUBLISHED, EXIT_PARTIAL } from './exit-codes.ts';
@@ -51,7 +51,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
   const context = { io, logger, secrets };
   const program = new Command('lynq')
     .description('Database rows rendered into per-node Kubernetes manifests in Git (Lynq through GitOps).')
-    .version(BRIDGE_VERSION)
+    .version(versionText())
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out.write(text), writeErr: (text) => io.err.write(text) })
     .showHelpAfterError()

@@ -12,7 +12,7 @@ import { CUSTOM_RESOURCE_DEFINITION } from '../kube/resources.ts';
  */
 export type LynqNodeCrdCheck = { outcome: 'ours' | 'absent' } | { outcome: 'clash'; message: string } | { outcome: 'not-checked'; message: string } | { outcome: 'cluster-failed'; message: string };
 
-/** The RBAC grant the check needs, named in the 403 note (docker/rbac-status.yaml, deploy/base/rbac.yaml). */
+/** The RBAC grant the check needs, named in the 403 note (deploy/base/rbac.yaml, deploy/rbac-namespaced/rbac-crd-check.yaml). */
 export const CRD_GRANT = `get on customresourcedefinitions.apiextensions.k8s.io ${LYNQNODE_CRD_NAME}`;
 
 /** One GET of lynqnodes.operator.lynq.sh, judged by checkLynqNodeCrd. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,45 +28,39 @@ async function configMapVolume(dir: string, files: Record<string, string>): Prom
   }
 }
 
-async function folderAsConfigMap(folder: string): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  for (const entry of await readdir(path.join(ROOT, folder), { withFileTypes: true })) {
-    if (entry.isFile()) files[entry.name] = await readFile(path.join(ROOT, folder, entry.name), 'utf8');
-  }
-  return files;
-}
-
-describe('docker/cronjob.yaml', () => {
-  test('the volume layout it describes gives the bridge a folder of hub files and one of form files', async () => {
-    const docs = parseAllDocuments(await readFile(path.join(ROOT, 'docker/cronjob.yaml'), 'utf8')).map((doc) => doc.toJS() as Record<string, any>);
+describe('deploy/overlays/argocd-cronjob (kubectl kustomize)', () => {
+  test('the volume layout it gives the pod hands the bridge a folder of hub files and one of form files, where its arguments say', async () => {
+    const { stdout } = await run('kubectl', ['kustomize', path.join(ROOT, 'deploy/overlays/argocd-cronjob')], { maxBuffer: 16 * 1024 * 1024 });
+    const docs = parseAllDocuments(stdout).map((doc) => doc.toJS() as Record<string, any>);
     const pod = docs.find((doc) => doc.kind === 'CronJob')!.spec.jobTemplate.spec.template.spec;
     const container = pod.containers[0] as { volumeMounts: Mount[]; args: string[] };
     const volumes = pod.volumes as Volume[];
-    const workdir = /^WORKDIR (\S+)$/gm;
-    const dockerfile = await readFile(path.join(ROOT, 'docker/Dockerfile'), 'utf8');
-    const workdirs = [...dockerfile.matchAll(workdir)].map((match) => match[1]!);
-    const cwd = workdirs.at(-1)!;
-    // The ConfigMaps made as the manifest's comment says: one key per file of hubs/ and forms/.
-    const contents: Record<string, Record<string, string>> = { 'lynq-hubs': await folderAsConfigMap('hubs'), 'lynq-forms': await folderAsConfigMap('forms') };
+    // The ConfigMaps as kustomize generated them: one key per hub or form file.
+    const configMaps = new Map<string, Record<string, string>>(docs.filter((doc) => doc.kind === 'ConfigMap').map((doc) => [doc.metadata.name, doc.data]));
 
     const root = await mkdtemp(path.join(os.tmpdir(), 'lynq-pod-'));
     try {
+      let mounted = 0;
       for (const mount of container.volumeMounts) {
         const volume = volumes.find((candidate) => candidate.name === mount.name)!;
         if (volume.configMap === undefined) continue;
         const volumeDir = path.join(root, '.volumes', mount.name);
-        await configMapVolume(volumeDir, contents[volume.configMap.name]!);
+        await configMapVolume(volumeDir, configMaps.get(volume.configMap.name)!);
         // The kubelet mounts volume/subPath (creating it empty when the volume has no such entry).
         const source = path.join(volumeDir, mount.subPath ?? '');
         await mkdir(source, { recursive: true });
         await mkdir(path.dirname(path.join(root, mount.mountPath)), { recursive: true });
         await symlink(source, path.join(root, mount.mountPath));
+        mounted++;
       }
-      const result = await run('node', [path.join(ROOT, 'bin/lynq.mjs'), 'validate', '--files-only'], { cwd: path.join(root, cwd), env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' } }).catch(
+      assert.equal(mounted, 2, 'hubs and forms');
+      // The container's arguments, with its absolute paths under this pod's root.
+      const args = container.args.map((arg) => (arg.startsWith('/') ? path.join(root, arg) : arg));
+      assert.equal(args[0], 'sync');
+      const result = await run('node', [path.join(ROOT, 'bin/lynq.mjs'), 'validate', '--files-only', ...args.slice(1)], { cwd: root, env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' } }).catch(
         (error: { stdout: string; stderr: string }) => error,
       );
-      assert.match(result.stdout, /^ok: 3 hubs, 4 forms, \d+ resources$/m, result.stderr);
-      assert.deepEqual(container.args, ['sync'], 'the container syncs with the default folders, hubs and forms under its WORKDIR');
+      assert.match(result.stdout, /^ok: 1 hubs, 1 forms, \d+ resources$/m, result.stderr);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
