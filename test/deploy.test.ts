@@ -128,6 +128,27 @@ describe('deploy/ (kustomize)', () => {
     }
   });
 
+  test('deploy/monitoring as a component: a ServiceMonitor that selects the Service and scrapes its /metrics port, and the alert rules', async () => {
+    // As the overlay's comment says: components: [../../monitoring] in the overlay itself (its namespace then applies).
+    const root = await mkdtemp(path.join(os.tmpdir(), 'lynq-monitoring-'));
+    let docs: Doc[];
+    try {
+      await cp('deploy', path.join(root, 'deploy'), { recursive: true });
+      const overlay = path.join(root, 'deploy/overlays/argocd/kustomization.yaml');
+      await writeFile(overlay, `${await readFile(overlay, 'utf8')}components:\n  - ../../monitoring\n`);
+      docs = await kustomize(path.join(root, 'deploy/overlays/argocd'));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+    const service = one(docs, 'Service') as Doc & { metadata: { labels: Record<string, string> }; spec: { ports: Array<{ name: string }> } };
+    const monitor = one(docs, 'ServiceMonitor') as Doc & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } };
+    for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(service.metadata.labels[key], value, `the ServiceMonitor selects ${key}=${value}`);
+    assert.ok(service.spec.ports.some((port) => port.name === monitor.spec.endpoints[0]!.port));
+    assert.equal(monitor.spec.endpoints[0]!.path, '/metrics');
+    assert.equal(monitor.metadata.namespace, 'lynq-system');
+    assert.equal(one(docs, 'PrometheusRule').metadata.namespace, 'lynq-system');
+  });
+
   test('the Deployment runs lynq serve with probes on /healthz and /readyz, and the Service exposes /metrics', async () => {
     const docs = await kustomize('deploy/base');
     const deployment = one(docs, 'Deployment') as Doc & { spec: { template: { spec: PodSpec } } };
