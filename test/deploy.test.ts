@@ -107,8 +107,10 @@ describe('deploy/ (kustomize)', () => {
   test('the CronJob alternative replaces the Deployment and Service with a CronJob and its cache claim', async () => {
     const docs = await kustomize('deploy/cronjob');
     assert.equal(docs.filter((doc) => doc.kind === 'Deployment' || doc.kind === 'Service').length, 0);
-    const cronJob = one(docs, 'CronJob') as Doc & { spec: { concurrencyPolicy: string; jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+    const cronJob = one(docs, 'CronJob') as Doc & { spec: { concurrencyPolicy: string; jobTemplate: { spec: { activeDeadlineSeconds?: number; template: { spec: PodSpec } } } } };
     assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid');
+    // With Forbid, a Job that never ends would stop every later tick: the Job has a deadline.
+    assert.ok((cronJob.spec.jobTemplate.spec.activeDeadlineSeconds ?? 0) > 0, 'the Job has an activeDeadlineSeconds');
     const pod = cronJob.spec.jobTemplate.spec.template.spec;
     const container = checkPod(pod, docs);
     assert.equal(container.args[0], 'sync');

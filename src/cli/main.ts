@@ -17,6 +17,7 @@ Environment:
   LYNQ_SECRETS_DIR  where passwordRef { name, key } reads <name>/<key> (default /var/run/secrets/lynq)
   LYNQ_WEBHOOK_TOKEN       lynq serve: the bearer token of POST /hooks/sync/<hub> (without it, or the file, the hook is off)
   LYNQ_WEBHOOK_TOKEN_FILE  lynq serve: a file holding that token
+  LYNQ_KUBE_TIMEOUT  seconds one Kubernetes API request may take, reply included (default 30)
 
 Exit codes:
   0  all good (including nothing to change)

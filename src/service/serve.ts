@@ -126,6 +126,9 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     for (const hub of scheduler.readiness()) {
       if (hub.failingSince !== undefined && now - hub.failingSince > options.readyFailureMs) {
         reasons.push(`hub ${hub.hub}: syncs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
+      } else if (hub.runningSince !== undefined && now - hub.runningSince > options.readyFailureMs) {
+        // A sync that never ends holds its hub as surely as one that fails every time.
+        reasons.push(`hub ${hub.hub}: one sync running for ${Math.round((now - hub.runningSince) / 1000)}s`);
       }
     }
     return { ready: reasons.length === 0, reasons };
