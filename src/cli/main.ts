@@ -18,6 +18,7 @@ Environment:
   LYNQ_WEBHOOK_TOKEN       lynq serve: the bearer token of POST /hooks/sync/<hub> (without it, or the file, the hook is off)
   LYNQ_WEBHOOK_TOKEN_FILE  lynq serve: a file holding that token
   LYNQ_KUBE_TIMEOUT  seconds one Kubernetes API request may take, reply included (default 30)
+  LYNQ_DB_TIMEOUT    seconds a sync-lock or LISTEN statement, their heartbeat, or closing a database session may take (default 10)
 
 Exit codes:
   0  all good (including nothing to change)

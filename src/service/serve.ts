@@ -71,7 +71,10 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
       const run = await withHubLock(deps.locker, hub, { waitMs: 0, signal }, async (held) => {
         const started = clock();
         logger.info({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
-        const result = await syncHub(hub, forms, deps.syncDeps(held), { allowDeletions: false });
+        let result = await syncHub(hub, forms, deps.syncDeps(held), { allowDeletions: false });
+        // Stopped without serve stopping: the lock was lost (its session dropped or went silent). That is the
+        // source failing, and counts as such, not as a shutdown that says nothing about the hub.
+        if (result.outcome === 'aborted' && !signal.aborted) result = { hub: hub.name, outcome: 'source-failed', error: messageOf(held.reason) };
         logger.info({ hub: hub.name, pid: process.pid, outcome: result.outcome, commit: 'commit' in result ? result.commit : undefined, at: clock(), ms: clock() - started }, 'sync finished');
         return result;
       });

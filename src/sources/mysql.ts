@@ -105,7 +105,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
 const KILL_CONNECT_SECONDS = 5;
 
 /** Close a connection's socket at once (mysql2's destroy() ends it politely and waits for the server). */
-function dropSocket(open: Connection): void {
+export function dropSocket(open: Connection): void {
   const inner = (open as unknown as { connection?: { stream?: { destroy(): void } } }).connection;
   open.destroy();
   inner?.stream?.destroy();
@@ -132,6 +132,9 @@ export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource
     timezone: 'Z',
     // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
     dateStrings: ['DATE'],
+    // TCP keepalive from the first idle second on: a peer gone without a word is noticed by the kernel, not never.
+    enableKeepAlive: true,
+    keepAliveInitialDelay: 10_000,
     ...(ssl !== undefined ? { ssl } : {}),
   };
 }

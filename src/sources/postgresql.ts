@@ -132,7 +132,15 @@ export async function postgresqlClientConfig(hub: Hub, settings: SqlServerSource
     statement_timeout: timeoutMs,
     query_timeout: timeoutMs,
     application_name: applicationName,
+    // TCP keepalive probes once idle 10 s: the kernel then notices a server gone without a word.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   };
+}
+
+/** Close a client's socket at once: `end()` waits for the server's goodbye, which a frozen connection never sends. */
+export function dropPgSocket(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 function codeOf(error: unknown): unknown {
