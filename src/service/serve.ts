@@ -30,6 +30,8 @@ export type ServeOptions = {
   maxDebounceMs: number;
   /** Reload when files in the hubs or forms folder change (SIGHUP always reloads). */
   watchFiles: boolean;
+  /** At shutdown, how long HTTP requests in flight may go on before their connections are closed. */
+  httpCloseMs: number;
 };
 
 export type ServeDeps = {
@@ -137,10 +139,25 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     return { ready: reasons.length === 0, reasons };
   };
 
-  // The first load must work: a folder that cannot be read is a ConfigError, and serve does not start.
-  await reload();
-  const server = createHttpServer({ logger, readiness, metrics, webhookToken: deps.webhookToken, requestSync: (hub) => scheduler.request(hub, 'webhook') });
+  let stopping = false;
+  const server = createHttpServer({
+    logger,
+    readiness: () => (stopping ? { ready: false, reasons: ['shutting down'] } : readiness()),
+    metrics,
+    webhookToken: deps.webhookToken,
+    // A sync asked for while stopping would never run: the caller is told so (503), not told it was accepted.
+    requestSync: (hub) => (stopping ? 'stopping' : scheduler.request(hub, 'webhook') ? 'accepted' : 'unknown'),
+  });
+  // The port first: one already in use is a clean error before any sync has started (nothing to stop).
   const address = await listen(server, options.listen);
+  try {
+    // The first load must work: a folder that cannot be read is a ConfigError, and serve does not start.
+    await reload();
+  } catch (error) {
+    await scheduler.stop(0, 0);
+    await closeServer(server, 0);
+    throw error;
+  }
   logger.info({ address: `${address.address}:${address.port}`, webhook: deps.webhookToken !== undefined }, 'serving');
 
   let reloading = Promise.resolve();
@@ -154,11 +171,12 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     address,
     reload: queueReload,
     async stop() {
+      stopping = true;
       watchers?.close();
       const ended = await scheduler.stop(options.graceMs, options.abortWaitMs);
       await Promise.all([...listeners.values()].map((entry) => entry.listener.stop()));
       listeners.clear();
-      await closeServer(server);
+      await closeServer(server, options.httpCloseMs);
       return ended;
     },
   };
