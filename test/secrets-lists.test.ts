@@ -9,8 +9,10 @@ import { testForm, testHub } from './helpers/config.ts';
 
 const where = { hub: 'h', form: 'f', uid: 'u', resource: 'r' };
 const plain = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { password: 'hunter2' } };
-const fakeEnc = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { password: 'ENC[AES256_GCM,data:abc,type:str]' } };
-const sops = { mac: 'ENC[AES256_GCM,data:mac,type:str]', version: '3.9.0' };
+/** Values as SOPS writes them (ciphertext, a 32-byte IV and a 16-byte tag, base64). */
+const ENC = 'ENC[AES256_GCM,data:q83vEQ==,iv:8UxqvXyZoC1LzOE9h1qnKJZr7hT8XhCc0RcQkPo1dRA=,tag:kGNmSe1kXEl5tBSkOe5Ixw==,type:str]';
+const fakeEnc = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { password: ENC } };
+const sops = { mac: 'ENC[AES256_GCM,data:Yx5l0b2fQ2M=,iv:yfq1S2g9pQb0m9X5s1c7gQzv4wWm3qE0rjR1uY2Xw0k=,tag:2nHkq3Qwz1R8cZ4Yb7fT0g==,type:str]', version: '3.9.0' };
 
 function refused(manifest: Record<string, unknown>, field: string): void {
   assert.throws(
@@ -37,6 +39,18 @@ describe('plaintext Secrets wrapped in lists', () => {
     refused(fakeEnc, 'spec.data');
     refused({ apiVersion: 'v1', kind: 'List', items: [fakeEnc] }, 'spec.items[0].data');
     refused({ apiVersion: 'v1', kind: 'List', items: [{ ...fakeEnc, sops }] }, 'spec.items[0].data'); // SOPS writes its metadata on the document, not on an item
+  });
+
+  test('a sops block does not make fake ciphertext encrypted: every value (and the MAC) must be in SOPS form', () => {
+    for (const fake of ['ENC[hunter2]', 'ENC[AES256_GCM,data:hunter2,type:str]', 'ENC[AES256_GCM,data:aGVsbG8=,iv:,tag:,type:str]', `${ENC} `, 'ENC[AES256_GCM,data:a b,iv:aa==,tag:bb==,type:str]']) {
+      refused({ ...fakeEnc, data: { password: fake }, sops }, 'spec.data');
+    }
+    refused({ ...fakeEnc, sops: { ...sops, mac: 'ENC[not-a-mac]' } }, 'spec.data');
+  });
+
+  test('a Secret is a Secret whatever its core apiVersion is spelled: core/v1, /v1, V1, " v1 ", another version', () => {
+    for (const apiVersion of ['core/v1', '/v1', 'V1', ' v1 ', 'Core/V1', 'v2', ' core / v1']) refused({ ...plain, apiVersion }, 'spec.stringData');
+    refusePlaintextSecret({ ...plain, apiVersion: 'example.com/v1' }, where);
   });
 
   test('what is not plaintext passes: SOPS documents, empty Secrets, lists of other kinds', () => {
@@ -71,6 +85,30 @@ describe('plaintext Secrets wrapped in lists', () => {
     assert.throws(
       () => renderNode(context, { uid: 'acme', active: true, values: { uid: 'acme', activate: '1', note: '{"password":"hunter2"}' } }),
       (error: unknown) => error instanceof RenderError && /hub customers, form web, uid "acme", resource creds, field spec\.items\[0\]\.stringData: is a Secret with plaintext/.test(error.message),
+    );
+  });
+
+  test('a templated apiVersion a row makes core/v1 is checked on the rendered object; one that may be core is refused at load', () => {
+    const secret = (apiVersion: string) => `  manifests:
+    - id: creds
+      nameTemplate: "{{ uid }}-creds"
+      spec:
+        apiVersion: "${apiVersion}"
+        kind: Secret
+        stringData:
+          password: hunter2
+`;
+    // Without a group, an apiVersion is the core group's, whatever version a row gives: refused before any row is read.
+    assert.throws(
+      () => testForm(secret('{{ av }}')),
+      (error: unknown) => error instanceof ConfigError && /is a Secret with plaintext/.test(error.message),
+    );
+    const hub = testHub({ extra: { av: 'av' } });
+    const form = testForm(secret('{{ av }}/v1'));
+    const context = { hub, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub)), root: 'nodes', bridgeVersion: '0.0.0-test' };
+    assert.throws(
+      () => renderNode(context, { uid: 'acme', active: true, values: { uid: 'acme', activate: '1', av: 'core' } }),
+      (error: unknown) => error instanceof RenderError && /uid "acme", resource creds, field spec\.stringData: is a Secret with plaintext/.test(error.message),
     );
   });
 });

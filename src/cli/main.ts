@@ -19,6 +19,8 @@ Environment:
   LYNQ_WEBHOOK_TOKEN_FILE  lynq serve: a file holding that token
   LYNQ_METRICS_FILE        lynq sync: where to write the run's series (node_exporter textfile collector)
   LYNQ_PUSHGATEWAY_URL     lynq sync: push the run's series to this Pushgateway (job lynq-sync)
+  LYNQ_KUBE_TIMEOUT  seconds one Kubernetes API request may take, reply included (default 30)
+  LYNQ_DB_TIMEOUT    seconds a sync-lock or LISTEN statement, their heartbeat, or closing a database session may take (default 10)
 
 Exit codes:
   0  all good (including nothing to change)

@@ -29,16 +29,25 @@ export type RolloutWiringOptions = {
  * configured (then `maxSkew` paces per sync). The Kubernetes client is opened on the first
  * hub that needs it, so sync-hub stays free of Kubernetes imports and a sync with nothing
  * to pace never loads it. A hub without an engine has no health: it paces per sync.
+ * Every request has LYNQ_KUBE_TIMEOUT and the run's signal: a cluster that never answers
+ * fails the gate (cluster-failed) before anything is published.
  */
-export function rolloutHealthFrom(options: RolloutWiringOptions): ((hub: Hub, repo: ManifestsRepo, head: string | undefined) => Promise<RolloutHealth | undefined>) | undefined {
+export function rolloutHealthFrom(options: RolloutWiringOptions): ((hub: Hub, repo: ManifestsRepo, head: string | undefined, signal?: AbortSignal) => Promise<RolloutHealth | undefined>) | undefined {
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: options.useHomeConfig });
   if (access === undefined) return undefined;
   let kube: Promise<KubeClient> | undefined;
-  return async (hub, repo, head) => {
+  // The client (its connections) is shared by every run; each run's requests carry that run's signal.
+  return async (hub, repo, head, signal) => {
     if (resolveGitops(hub).engine === 'none') return undefined;
     kube ??= import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: options.registry, logger: options.logger }));
     const { readRolloutHealth } = await import('../health/rollout-health.ts');
-    const read = await readRolloutHealth(hub, repo, head, { kube: await kube, clock: options.clock, logger: options.logger, memo: options.memo, listLynqNodes: options.listLynqNodes });
+    const read = await readRolloutHealth(hub, repo, head, {
+      kube: (await kube).withSignal(signal),
+      clock: options.clock,
+      logger: options.logger,
+      memo: options.memo,
+      listLynqNodes: options.listLynqNodes,
+    });
     options.onRead?.(hub, read.nodes, read.read);
     return read.health;
   };

@@ -25,6 +25,10 @@ export type ServeCommandOptions = {
 
 /** How long serve waits for aborted syncs to unwind before it exits anyway. */
 const ABORT_WAIT_MS = 10_000;
+/** At shutdown, how long HTTP requests in flight may go on before their connections are closed. */
+const HTTP_CLOSE_MS = 5_000;
+/** After "stopped", how long anything still open (a socket a server never closed) may keep the process before it exits anyway. */
+const EXIT_WAIT_MS = 2_000;
 /** A burst of notifications or webhook calls is one sync once quiet for DEBOUNCE_MS, or MAX_DEBOUNCE_MS after its first. */
 const DEBOUNCE_MS = 100;
 const MAX_DEBOUNCE_MS = 10_000;
@@ -60,6 +64,7 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
       maxDebounceMs: MAX_DEBOUNCE_MS,
       watchFiles: options.watch,
       readBackIntervalMs: options.readBackInterval * 1000,
+      httpCloseMs: HTTP_CLOSE_MS,
     },
     {
       logger,
@@ -98,6 +103,14 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   const ended = await service.stop();
   if (!ended) logger.error({}, 'some syncs did not end after being aborted; exiting anyway');
   logger.info({ clean: ended }, 'stopped');
+  // Everything serve started is stopped or bounded; should anything still hold the process (a connection a
+  // peer never closed), it exits anyway, saying what was left. Only for real signals: a test's in-process serve is not ours to end.
+  if (context.signals === undefined) {
+    setTimeout(() => {
+      logger.warn({ open: process.getActiveResourcesInfo() }, 'still open after stopping; exiting anyway');
+      process.exit(process.exitCode ?? 0);
+    }, EXIT_WAIT_MS).unref();
+  }
   return 0;
 }
 

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, KubeError } from '../errors.ts';
+import { ConfigError, KubeError, messageOf } from '../errors.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
-import { describeAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './access.ts';
+import { DEFAULT_KUBE_TIMEOUT_MS, describeAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './access.ts';
 import type { KubeObject, KubeResource } from './resources.ts';
 import { keepAliveTransport } from './transport.ts';
 
@@ -22,8 +22,8 @@ export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataLi
 /**
  * The Kubernetes API as the bridge uses it: LIST a kind by label (every page), GET one
  * object (namespaced, or cluster-scoped: the LynqNode CRD), merge-patch one object or its
- * status. Every failure is a KubeError naming the
- * server and what was refused; 404 and 409 are answers, not failures, where a caller
+ * status. Every request has a deadline (LYNQ_KUBE_TIMEOUT) and, through `withSignal`, the
+ * run's signal. Every failure is a KubeError naming the server and the request; 404 and 409 are answers, not failures, where a caller
  * acts on them.
  */
 export interface KubeClient {
@@ -52,6 +52,13 @@ export interface KubeClient {
   patchStatus(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>): Promise<{ outcome: 'patched'; object: KubeObject } | { outcome: 'conflict' | 'not-found' }>;
   /** Requests sent so far, by verb (the bench reports them). */
   readonly requests: { list: number; get: number; patch: number };
+  /** How long one request may take (LYNQ_KUBE_TIMEOUT), reply read whole. */
+  readonly timeoutMs: number;
+  /**
+   * The same client (connections, counts), its requests also ended by `signal`: a run's
+   * cancellation (serve shutting down, its hub lock lost) reaches the request in flight.
+   */
+  withSignal(signal: AbortSignal | undefined): KubeClient;
 }
 
 export type KubeDeps = { registry: SecretRegistry; logger: Logger; serviceAccountDir?: string };
@@ -102,89 +109,141 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
   }
   // As `config.makeApiClient` builds it, but over the bridge's keep-alive transport (transport.ts).
   const api = new k8s.CustomObjectsApi(k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(server, {}), authMethods: { default: config }, httpApi: keepAliveTransport(k8s) }));
-  const mergePatchOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-  const metadataOptions = k8s.setHeaderOptions('Accept', METADATA_LIST_ACCEPT);
+  const timeoutMs = access.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
   const requests = { list: 0, get: 0, patch: 0 };
 
+  /**
+   * Every request runs under its own deadline and the run's signal: the options that hand
+   * both to the transport (through the library's middleware, per request), and the error
+   * that names the request when either ends it.
+   */
+  const call = async <T>(action: string, runSignal: AbortSignal | undefined, header: readonly [string, string] | undefined, send: (options: RequestOptions) => Promise<T>): Promise<T> => {
+    runSignal?.throwIfAborted();
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs);
+    const signal = runSignal === undefined ? deadline.signal : AbortSignal.any([runSignal, deadline.signal]);
+    const onSignal: RequestOptions = {
+      middleware: [
+        {
+          pre: (request) => {
+            request.setSignal(signal);
+            return new k8s.Observable(Promise.resolve(request));
+          },
+          post: (response) => new k8s.Observable(Promise.resolve(response)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    };
+    try {
+      return await send(header === undefined ? onSignal : k8s.setHeaderOptions(header[0], header[1], onSignal));
+    } catch (cause) {
+      if (deadline.signal.aborted && !runSignal?.aborted) {
+        throw new KubeError(`${action}: no answer from the Kubernetes API within ${timeoutMs / 1000}s (LYNQ_KUBE_TIMEOUT)`, { server }, { cause });
+      }
+      if (runSignal?.aborted) throw new KubeError(`${action}: cancelled (${messageOf(runSignal.reason)})`, { server }, { cause });
+      throw cause;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   const fail = (action: string, cause: unknown): KubeError => {
+    if (cause instanceof KubeError) return cause;
     const status = statusOf(cause);
     const detail = status === undefined ? `cannot reach the Kubernetes API: ${deps.registry.scrub(networkReason(cause))}` : refusal(status, cause, deps.registry);
     return new KubeError(`${action}: ${detail}`, { server, status }, { cause });
   };
 
-  const listPages = async <T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T, options: typeof metadataOptions | undefined): Promise<T[]> => {
+  const listPages = async <T>(
+    signal: AbortSignal | undefined,
+    list: { resource: KubeResource; namespace: string; labelSelector: string; keep: (object: KubeObject) => T; metadataOnly: boolean },
+  ): Promise<T[]> => {
+    const { resource, namespace, labelSelector, keep } = list;
+    const action = `listing ${resource.plural}.${resource.group} in namespace ${namespace}`;
     const items: T[] = [];
     let token: string | undefined;
     do {
       requests.list++;
       let page: { items?: KubeObject[]; metadata?: { continue?: string } };
       try {
-        page = (await api.listNamespacedCustomObject({ ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token }, options)) as typeof page;
+        page = (await call(action, signal, list.metadataOnly ? ['Accept', METADATA_LIST_ACCEPT] : undefined, (options) =>
+          api.listNamespacedCustomObject({ ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token }, options),
+        )) as typeof page;
       } catch (cause) {
-        throw fail(`listing ${resource.plural}.${resource.group} in namespace ${namespace}`, cause);
+        throw fail(action, cause);
       }
       for (const item of page.items ?? []) items.push(keep(item));
       token = page.metadata?.continue || undefined;
     } while (token !== undefined);
-    deps.logger.debug({ kind: resource.kind, namespace, objects: items.length, metadataOnly: options !== undefined }, 'kube objects listed');
+    deps.logger.debug({ kind: resource.kind, namespace, objects: items.length, metadataOnly: list.metadataOnly }, 'kube objects listed');
     return items;
   };
 
-  return {
+  const bound = (signal: AbortSignal | undefined): KubeClient => ({
     server,
     requests,
+    timeoutMs,
+    withSignal: (other) => bound(other),
     list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep?: (object: KubeObject) => T): Promise<T[]> {
-      return listPages(resource, namespace, labelSelector, keep ?? ((item) => item as T), undefined);
+      return listPages(signal, { resource, namespace, labelSelector, keep: keep ?? ((item) => item as T), metadataOnly: false });
     },
     listMetadata(resource, namespace, labelSelector, keep) {
-      return listPages(resource, namespace, labelSelector, keep, metadataOptions);
+      return listPages(signal, { resource, namespace, labelSelector, keep, metadataOnly: true });
     },
     async find(resource, namespace, name) {
       requests.get++;
+      const action = `reading ${resource.kind} ${namespace}/${name}`;
       try {
-        return (await api.getNamespacedCustomObject({ ...coordinates(resource), namespace, name })) as KubeObject;
+        return (await call(action, signal, undefined, (options) => api.getNamespacedCustomObject({ ...coordinates(resource), namespace, name }, options))) as KubeObject;
       } catch (cause) {
         if (statusOf(cause) === 404) return undefined;
-        throw fail(`reading ${resource.kind} ${namespace}/${name}`, cause);
+        throw fail(action, cause);
       }
     },
     async findClusterScoped(resource, name) {
       requests.get++;
+      const action = `reading ${resource.kind} ${name}`;
       try {
-        return (await api.getClusterCustomObject({ ...coordinates(resource), name })) as KubeObject;
+        return (await call(action, signal, undefined, (options) => api.getClusterCustomObject({ ...coordinates(resource), name }, options))) as KubeObject;
       } catch (cause) {
         if (statusOf(cause) === 404) return undefined;
-        throw fail(`reading ${resource.kind} ${name}`, cause);
+        throw fail(action, cause);
       }
     },
     async mergePatch(resource, namespace, name, body, options) {
       requests.patch++;
       const request = { ...coordinates(resource), namespace, name, body };
+      const action = `patching ${resource.kind} ${namespace}/${name}${options.status ? ' status' : ''}`;
       try {
-        if (options.status) await api.patchNamespacedCustomObjectStatus(request, mergePatchOptions);
-        else await api.patchNamespacedCustomObject(request, mergePatchOptions);
+        await call(action, signal, MERGE_PATCH, (sent) => (options.status ? api.patchNamespacedCustomObjectStatus(request, sent) : api.patchNamespacedCustomObject(request, sent)));
         return 'patched';
       } catch (cause) {
         const status = statusOf(cause);
         if (status === 404) return 'not-found';
         if (status === 409) return 'conflict';
-        throw fail(`patching ${resource.kind} ${namespace}/${name}${options.status ? ' status' : ''}`, cause);
+        throw fail(action, cause);
       }
     },
     async patchStatus(resource, namespace, name, body) {
       requests.patch++;
+      const action = `patching ${resource.kind} ${namespace}/${name} status`;
       try {
-        const object = (await api.patchNamespacedCustomObjectStatus({ ...coordinates(resource), namespace, name, body }, mergePatchOptions)) as KubeObject;
+        const object = (await call(action, signal, MERGE_PATCH, (options) => api.patchNamespacedCustomObjectStatus({ ...coordinates(resource), namespace, name, body }, options))) as KubeObject;
         return { outcome: 'patched', object };
       } catch (cause) {
         const status = statusOf(cause);
         if (status === 404) return { outcome: 'not-found' };
         if (status === 409) return { outcome: 'conflict' };
-        throw fail(`patching ${resource.kind} ${namespace}/${name} status`, cause);
+        throw fail(action, cause);
       }
     },
-  };
+  });
+  return bound(undefined);
 }
+
+type RequestOptions = import('@kubernetes/client-node').ConfigurationOptions;
+
+const MERGE_PATCH = ['Content-Type', 'application/merge-patch+json'] as const;
 
 function coordinates(resource: KubeResource): { group: string; version: string; plural: string } {
   return { group: resource.group, version: resource.version, plural: resource.plural };

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 export type Readiness = { ready: boolean; reasons: string[] };
@@ -11,9 +12,16 @@ export type HttpDeps = {
   metrics: { text(): Promise<string>; contentType: string };
   /** The webhook's bearer token; without one, /hooks/ answers 404 as if it did not exist. */
   webhookToken: string | undefined;
-  /** Ask for a sync of a hub; false when there is no such hub. */
-  requestSync: (hub: string) => boolean;
+  /** Ask for a sync of a hub: accepted, no such hub, or not now (the service is stopping). */
+  requestSync: (hub: string) => 'accepted' | 'unknown' | 'stopping';
 };
+
+/**
+ * A client gets this long to send its request headers, and its whole request: a slow or
+ * stalled one (a slowloris) is cut off instead of holding a connection (and shutdown).
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 const HOOK = /^\/hooks\/sync\/([^/]+)$/;
 
@@ -24,13 +32,14 @@ const HOOK = /^\/hooks\/sync\/([^/]+)$/;
  */
 export function createHttpServer(deps: HttpDeps): Server {
   const expected = deps.webhookToken === undefined ? undefined : digest(deps.webhookToken);
-  return createServer((request, response) => {
+  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
     handle(request, response).catch((error: unknown) => {
       deps.logger.error({ err: error instanceof Error ? error.message : String(error), path: request.url }, 'http request failed');
       if (!response.headersSent) reply(response, 500, 'internal error\n');
       else response.destroy();
     });
   });
+  return server;
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -55,7 +64,9 @@ export function createHttpServer(deps: HttpDeps): Server {
       // Authentication comes first, so that nobody without the token can learn which hubs exist.
       if (!authorised(request.headers.authorization, expected)) return reply(response, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="lynq"' });
       const hub = decodeURIComponent(hook[1]!);
-      if (!deps.requestSync(hub)) return reply(response, 404, `no hub named ${JSON.stringify(hub)}\n`);
+      const asked = deps.requestSync(hub);
+      if (asked === 'unknown') return reply(response, 404, `no hub named ${JSON.stringify(hub)}\n`);
+      if (asked === 'stopping') return reply(response, 503, 'shutting down: call again later\n', { 'retry-after': '30', connection: 'close' });
       deps.logger.info({ hub }, 'sync requested by webhook');
       return reply(response, 202, 'accepted\n');
     }
@@ -63,22 +74,49 @@ export function createHttpServer(deps: HttpDeps): Server {
   }
 }
 
-/** Listen on `host:port`; resolves to the address actually bound (port 0 picks a free one). */
+/**
+ * Listen on `host:port`; resolves to the address actually bound (port 0 picks a free one).
+ * An address that cannot be listened on (in use, not allowed, not this host's) is a
+ * ConfigError naming it: the command line or the environment is what needs changing.
+ */
 export async function listen(server: Server, address: { host: string; port: number }): Promise<AddressInfo> {
+  const where = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: NodeJS.ErrnoException): void => {
+      const why = LISTEN_ERRORS[error.code ?? ''];
+      reject(why === undefined ? error : new ConfigError(`port ${where} ${why} (--listen)`, {}, { cause: error }));
+    };
+    server.once('error', fail);
     server.listen(address.port, address.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
   return server.address() as AddressInfo;
 }
 
-/** Close the listener and the idle keep-alive sockets, so shutdown does not wait for clients. */
-export async function closeServer(server: Server): Promise<void> {
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'is in use',
+  EACCES: 'is not allowed to this user',
+  EADDRNOTAVAIL: 'is not an address of this host',
+};
+
+/**
+ * Stop listening and close the idle keep-alive connections at once; requests in flight get
+ * `deadlineMs`, then their connections are closed too (a slow or stalled client never holds
+ * shutdown).
+ */
+export async function closeServer(server: Server, deadlineMs: number): Promise<void> {
+  if (!server.listening) {
+    server.closeAllConnections();
+    return;
+  }
   await new Promise<void>((resolve) => {
-    server.close(() => resolve());
+    const deadline = setTimeout(() => server.closeAllConnections(), deadlineMs);
+    server.close(() => {
+      clearTimeout(deadline);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

@@ -38,6 +38,10 @@ export type LockerDeps = SourceDeps & {
 /** The locker for real runs; every failure to reach the lock's database is a SourceError. */
 export function createHubLocker(deps: LockerDeps): HubLocker {
   const retryMs = deps.retryMs ?? 250;
+  // Lock sessions this locker opened and could not close cleanly (frozen, dropped): the server may still hold
+  // one, and its lock. The next run that finds such a session holding the hub ends it instead of skipping for hours.
+  const lost = new Set<string>();
+  const staleKey = (hub: Hub, id: string): string => `${hub.name}\0${id}`;
   return async (hub, options) => {
     const deadline = Date.now() + options.waitMs;
     const { source } = hub.spec;
@@ -53,30 +57,42 @@ export function createHubLocker(deps: LockerDeps): HubLocker {
     const settings = source.type === 'mysql' ? source.mysql : source.postgresql;
     if (settings === undefined) throw new Error(`hub ${hub.name} has no spec.source.${source.type}`);
     const session = source.type === 'mysql' ? await openMysqlLock(hub, settings, deps) : await openPostgresqlLock(hub, settings, deps);
+    const close = async (): Promise<void> => {
+      if (!(await session.close()) && session.id !== undefined) lost.add(staleKey(hub, session.id));
+    };
     try {
       for (;;) {
-        if (await session.tryLock()) return { acquired: true, handle: heldHandle(hub, session, deps) };
+        if (await session.tryLock()) {
+          if (session.id !== undefined) lost.delete(staleKey(hub, session.id));
+          return { acquired: true, handle: heldHandle(hub, session, close, deps) };
+        }
+        const holder = await session.holder().catch(() => undefined);
+        if (holder !== undefined && lost.has(staleKey(hub, holder.id))) {
+          deps.logger.warn({ hub: hub.name, holder: holder.text }, 'sync lock held by a session this process lost; ending it');
+          lost.delete(staleKey(hub, holder.id));
+          await session.terminate(holder.id);
+          continue;
+        }
         if (Date.now() >= deadline || options.signal?.aborted === true) {
-          const holder = (await session.holder().catch(() => undefined)) ?? 'another session (it let go just now, or its name cannot be read)';
-          await session.close();
-          return { acquired: false, holder };
+          await close();
+          return { acquired: false, holder: holder?.text ?? 'another session (it let go just now, or its name cannot be read)' };
         }
         await sleep(retryMs, undefined, { signal: options.signal }).catch(() => undefined);
       }
     } catch (error) {
-      await session.close();
+      await close();
       throw error;
     }
   };
 }
 
-function heldHandle(hub: Hub, session: DatabaseLockSession, deps: LockerDeps): HubLockHandle {
+function heldHandle(hub: Hub, session: DatabaseLockSession, close: () => Promise<void>, deps: LockerDeps): HubLockHandle {
   const lost = new AbortController();
   session.onLost((error) => {
     deps.logger.error({ hub: hub.name, err: messageOf(error) }, 'sync lock lost: its database session dropped');
     lost.abort(new Error(`the sync lock of hub ${hub.name} was lost: ${messageOf(error)}`));
   });
-  return { lost: lost.signal, release: () => session.close() };
+  return { lost: lost.signal, release: close };
 }
 
 /** Next to the data directory when there is one (that is what two processes would share), else in the cache. */

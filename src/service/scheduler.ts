@@ -38,9 +38,12 @@ type HubState = {
   firstTrigger: number | undefined;
   failingSince: number | undefined;
   lastOutcome: string | undefined;
+  /** When the sync running now started (undefined when none runs). */
+  runningSince: number | undefined;
 };
 
-export type HubReadiness = { hub: string; failingSince: number | undefined; lastOutcome: string | undefined };
+/** `runningSince`: a sync that does not end is as bad as one that fails (readiness counts both). */
+export type HubReadiness = { hub: string; failingSince: number | undefined; lastOutcome: string | undefined; runningSince: number | undefined };
 
 /**
  * Runs each hub on its schedule and on demand, one sync of a hub at a time: a scheduled
@@ -96,6 +99,7 @@ export class HubScheduler {
         firstTrigger: undefined,
         failingSince: undefined,
         lastOutcome: undefined,
+        runningSince: undefined,
       });
       added.push(name);
       this.request(name, 'config');
@@ -149,7 +153,7 @@ export class HubScheduler {
   }
 
   readiness(): HubReadiness[] {
-    return [...this.states.values()].map((state) => ({ hub: state.hub.name, failingSince: state.failingSince, lastOutcome: state.lastOutcome }));
+    return [...this.states.values()].map((state) => ({ hub: state.hub.name, failingSince: state.failingSince, lastOutcome: state.lastOutcome, runningSince: state.runningSince }));
   }
 
   has(name: string): boolean {
@@ -212,6 +216,7 @@ export class HubScheduler {
     const { hub, forms } = state;
     const started = this.clock();
     let outcome: RunResult;
+    state.runningSince = started;
     try {
       outcome = await this.deps.runHub(hub, forms, this.abort.signal, trigger);
     } catch (error) {
@@ -221,6 +226,8 @@ export class HubScheduler {
       state.failingSince ??= started;
       state.lastOutcome = 'crashed';
       return;
+    } finally {
+      state.runningSince = undefined;
     }
     if (!outcome.ran) {
       this.deps.metrics.lockHeld(hub.name);

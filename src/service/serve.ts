@@ -34,6 +34,8 @@ export type ServeOptions = {
   watchFiles: boolean;
   /** How often a hub with an engine is read back between its syncs (with `readBack`). */
   readBackIntervalMs: number;
+  /** At shutdown, how long HTTP requests in flight may go on before their connections are closed. */
+  httpCloseMs: number;
 };
 
 export type ServeDeps = {
@@ -78,7 +80,10 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
         const started = clock();
         // One line per sync at serve's default level (info): the finish, with its trigger; the start only at debug.
         logger.debug({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
-        const result = await syncHub(hub, forms, deps.syncDeps(held), { allowDeletions: false });
+        let result = await syncHub(hub, forms, deps.syncDeps(held), { allowDeletions: false });
+        // Stopped without serve stopping: the lock was lost (its session dropped or went silent). That is the
+        // source failing, and counts as such, not as a shutdown that says nothing about the hub.
+        if (result.outcome === 'aborted' && !signal.aborted) result = { hub: hub.name, outcome: 'source-failed', error: messageOf(held.reason) };
         const commit = 'commit' in result ? result.commit : undefined;
         logger.info({ hub: hub.name, trigger, pid: process.pid, outcome: result.outcome, commit, at: clock(), ms: clock() - started }, 'sync finished');
         return result;
@@ -138,6 +143,9 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     for (const hub of scheduler.readiness()) {
       if (hub.failingSince !== undefined && now - hub.failingSince > options.readyFailureMs) {
         reasons.push(`hub ${hub.hub}: syncs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
+      } else if (hub.runningSince !== undefined && now - hub.runningSince > options.readyFailureMs) {
+        // A sync that never ends holds its hub as surely as one that fails every time.
+        reasons.push(`hub ${hub.hub}: one sync running for ${Math.round((now - hub.runningSince) / 1000)}s`);
       }
     }
     for (const hub of readBacks?.readiness() ?? []) {
@@ -148,10 +156,25 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     return { ready: reasons.length === 0, reasons };
   };
 
-  // The first load must work: a folder that cannot be read is a ConfigError, and serve does not start.
-  await reload();
-  const server = createHttpServer({ logger, readiness, metrics, webhookToken: deps.webhookToken, requestSync: (hub) => scheduler.request(hub, 'webhook') });
+  let stopping = false;
+  const server = createHttpServer({
+    logger,
+    readiness: () => (stopping ? { ready: false, reasons: ['shutting down'] } : readiness()),
+    metrics,
+    webhookToken: deps.webhookToken,
+    // A sync asked for while stopping would never run: the caller is told so (503), not told it was accepted.
+    requestSync: (hub) => (stopping ? 'stopping' : scheduler.request(hub, 'webhook') ? 'accepted' : 'unknown'),
+  });
+  // The port first: one already in use is a clean error before any sync has started (nothing to stop).
   const address = await listen(server, options.listen);
+  try {
+    // The first load must work: a folder that cannot be read is a ConfigError, and serve does not start.
+    await reload();
+  } catch (error) {
+    await scheduler.stop(0, 0);
+    await closeServer(server, 0);
+    throw error;
+  }
   logger.info({ address: `${address.address}:${address.port}`, webhook: deps.webhookToken !== undefined }, 'serving');
 
   let reloading = Promise.resolve();
@@ -165,12 +188,13 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     address,
     reload: queueReload,
     async stop() {
+      stopping = true;
       watchers?.close();
       const ended = await scheduler.stop(options.graceMs, options.abortWaitMs);
       await readBacks?.stop();
       await Promise.all([...listeners.values()].map((entry) => entry.listener.stop()));
       listeners.clear();
-      await closeServer(server);
+      await closeServer(server, options.httpCloseMs);
       return ended;
     },
   };

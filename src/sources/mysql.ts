@@ -3,11 +3,13 @@ import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './types.ts';
-import { causeText, seconds, selectStatement, serverCredentials } from './sql.ts';
+import { causeText, READ_ONLY_REFUSAL, seconds, selectStatement, serverCredentials } from './sql.ts';
 import type { RowSource, SourceResult } from './types.ts';
 import { loadMysql } from './drivers.ts';
 
 const DEFAULT_PORT = 3306;
+/** The server's refusal of a write inside START TRANSACTION READ ONLY. */
+const ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION = 1792;
 
 /**
  * A MySQL / MariaDB source on one connection (a sync reads once; a pool would only keep
@@ -49,6 +51,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
     } catch (cause) {
       if (cause === 'stopped') throw new SourceError('the read was cancelled: the sync was stopped', where);
       if (cause === 'timeout') throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where);
+      if ((cause as { errno?: unknown }).errno === ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION) throw new SourceError(READ_ONLY_REFUSAL, where, { cause });
       throw new SourceError(`query failed on mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
     } finally {
       clearTimeout(timer);
@@ -79,7 +82,13 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
       connection = open;
       // TIMESTAMP columns are converted to the session zone by the server; pin it to UTC so `timezone: 'Z'` is true.
       await run(open, "SET time_zone = '+00:00'", signal);
+      // Read-only: a DELETE, an UPDATE, DDL in `query` are refused by the server (the driver sends one statement
+      // only). The session too, not only the transaction: DDL commits the transaction it is in and would then run
+      // in a new, read-write one.
+      await run(open, 'SET SESSION TRANSACTION READ ONLY', signal);
+      await run(open, 'START TRANSACTION READ ONLY', signal);
       const [rows, fields] = await run(open, sql, signal);
+      await run(open, 'ROLLBACK', signal);
       if (!Array.isArray(rows) || fields === undefined) {
         throw new SourceError('the query returned no result set (is it a SELECT?)', where);
       }
@@ -105,7 +114,7 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
 const KILL_CONNECT_SECONDS = 5;
 
 /** Close a connection's socket at once (mysql2's destroy() ends it politely and waits for the server). */
-function dropSocket(open: Connection): void {
+export function dropSocket(open: Connection): void {
   const inner = (open as unknown as { connection?: { stream?: { destroy(): void } } }).connection;
   open.destroy();
   inner?.stream?.destroy();
@@ -132,6 +141,11 @@ export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource
     timezone: 'Z',
     // A DATE is a calendar day, not an instant: a Date object would shift it across zones.
     dateStrings: ['DATE'],
+    // One statement per query, always (the row read's single-statement rule rests on it too).
+    multipleStatements: false,
+    // TCP keepalive from the first idle second on: a peer gone without a word is noticed by the kernel, not never.
+    enableKeepAlive: true,
+    keepAliveInitialDelay: 10_000,
     ...(ssl !== undefined ? { ssl } : {}),
   };
 }

@@ -51,7 +51,10 @@ const raw = (text) => text;
     }
     stage = 'query';
     parentPort.postMessage({ type: 'querying' });
+    // Read-only, as on a server: a query that writes is refused, and the seed stays as seeded.
+    await db.exec('BEGIN TRANSACTION READ ONLY');
     const result = await db.query(workerData.sql);
+    await db.exec('ROLLBACK');
     const fields = result.fields.map((field) => ({ name: field.name, dataTypeID: field.dataTypeID }));
     parentPort.postMessage({ type: 'rows', fields, rows: result.rows });
   } catch (error) {

@@ -3,7 +3,7 @@ import type { SqlServerSource } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
 import type { SourceDeps } from './types.ts';
-import { causeText, seconds, selectStatement, serverCredentials } from './sql.ts';
+import { causeText, READ_ONLY_REFUSAL, seconds, selectStatement, serverCredentials } from './sql.ts';
 import type { RawRow, RowSource, SourceResult } from './types.ts';
 import { loadPg } from './drivers.ts';
 
@@ -14,6 +14,8 @@ export const PG_OID = { INT8: 20, DATE: 1082, TIMESTAMP: 1114 } as const;
 
 /** SQLSTATE query_canceled: what the server says when statement_timeout fires. */
 const QUERY_CANCELED = '57014';
+/** SQLSTATE read_only_sql_transaction: the query tried to write. */
+const READ_ONLY_SQL_TRANSACTION = '25006';
 
 const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
 
@@ -82,7 +84,11 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        result = (await open.query(sql)) as pg.QueryResult | pg.QueryResult[];
+        // Read-only: a data-modifying CTE, a function that writes, DDL are refused by the server. The extended
+        // protocol takes one statement only (the server refuses several before running any).
+        await open.query('BEGIN TRANSACTION READ ONLY');
+        result = (await open.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig)) as pg.QueryResult | pg.QueryResult[];
+        await open.query('ROLLBACK');
       } catch (cause) {
         if (signal?.aborted) {
           await cancelled;
@@ -91,6 +97,7 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
         // query_timeout's error carries no code, so elapsed time is how it is recognised.
         const timedOut = codeOf(cause) === QUERY_CANCELED || Date.now() - queryStarted >= timeoutMs;
         if (timedOut) throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
+        if (codeOf(cause) === READ_ONLY_SQL_TRANSACTION) throw new SourceError(READ_ONLY_REFUSAL, where, { cause });
         throw new SourceError(`query failed on postgresql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
       } finally {
         signal?.removeEventListener('abort', onAbort);
@@ -132,7 +139,15 @@ export async function postgresqlClientConfig(hub: Hub, settings: SqlServerSource
     statement_timeout: timeoutMs,
     query_timeout: timeoutMs,
     application_name: applicationName,
+    // TCP keepalive probes once idle 10 s: the kernel then notices a server gone without a word.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   };
+}
+
+/** Close a client's socket at once: `end()` waits for the server's goodbye, which a frozen connection never sends. */
+export function dropPgSocket(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 function codeOf(error: unknown): unknown {

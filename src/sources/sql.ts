@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { SqlServerSource, TlsOptions } from '../config/hub-schema.ts';
 import { resolveSecret, type SecretEnv } from '../config/secrets.ts';
 import { SourceError, type ErrorWhere } from '../errors.ts';
+import { hasSeveralStatements } from './statements.ts';
 
 export type SqlDialect = 'mysql' | 'postgresql';
 
@@ -27,9 +28,17 @@ export function quoteIdentifier(name: string, dialect: SqlDialect, where: ErrorW
   return parts.map((part) => `${quote}${part.split(quote).join(quote + quote)}${quote}`).join('.');
 }
 
-/** The statement a source runs: the user's `query` as written, or every column of `table`. */
+/**
+ * The statement a source runs: the user's `query` as written, or every column of `table`.
+ * A query of several statements is refused here, before anything is sent.
+ */
 export function selectStatement(settings: ReadTarget, dialect: SqlDialect, where: ErrorWhere = {}): string {
-  if (settings.query !== undefined) return settings.query;
+  if (settings.query !== undefined) {
+    if (hasSeveralStatements(settings.query, dialect)) {
+      throw new SourceError('the query must be a single statement (a SELECT): there is more after a ";"', { ...where, field: `spec.source.${dialect}.query` });
+    }
+    return settings.query;
+  }
   if (settings.table !== undefined) return `SELECT * FROM ${quoteIdentifier(settings.table, dialect, where)}`;
   // The hub schema requires exactly one of the two; this only guards hand-built settings.
   throw new SourceError('the source gives neither table nor query', where);
@@ -51,6 +60,9 @@ export function causeText(cause: unknown, scrub: (text: string) => string): stri
   }
   return scrub(text);
 }
+
+/** What a user is told when their query tried to change data inside the read-only transaction rows are read in. */
+export const READ_ONLY_REFUSAL = 'the query tried to change data: rows are read in a read-only transaction, so the query must only read (a SELECT)';
 
 /** `2s`, `0.5s`: a timeout as the hub file wrote it. */
 export function seconds(value: number): string {

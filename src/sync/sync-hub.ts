@@ -43,7 +43,7 @@ export type SyncDeps = {
   /** Stops the sync between steps and, where the step supports it, inside it (a service shutting down). */
   signal?: AbortSignal;
   /** The cluster's health for the rollout gate (built from the health read-back), read from the sync's own repository at the planned head; absent or undefined: no cluster, maxSkew paces per sync. */
-  rolloutHealth?: (hub: Hub, repo: ManifestsRepo, head: string | undefined) => Promise<RolloutHealth | undefined>;
+  rolloutHealth?: (hub: Hub, repo: ManifestsRepo, head: string | undefined, signal?: AbortSignal) => Promise<RolloutHealth | undefined>;
   /** Read the rollout health even when nothing waits (`lynq rollout status`). */
   rolloutStatus?: boolean;
 };
@@ -219,7 +219,8 @@ async function gatePlan(input: GateInput): Promise<Plan> {
   const { hub, forms, repo, planned, deps, log } = input;
   const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: input.allowDeletions });
   const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo.readBlobs(ids), input.root);
-  const health = deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked.plan, forms)) ? await deps.rolloutHealth(hub, repo, planned.head) : undefined;
+  const health =
+    deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked.plan, forms)) ? await deps.rolloutHealth(hub, repo, planned.head, deps.signal) : undefined;
   // Asked only by a paced form's gate: a no-op sync of 100,000 rows builds no map of them.
   let values: Map<string, HubRow['values']> | undefined;
   const valuesOf = (uid: string) => (values ??= new Map(input.rows.map((row) => [row.uid, row.values]))).get(uid);

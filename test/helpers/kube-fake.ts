@@ -78,6 +78,14 @@ export type KubeFake = {
   remove(kind: keyof typeof KINDS, namespace: string, name: string): void;
   /** The next request matching method and path suffix gets this status (a Status body), once; 0: its connection is closed unanswered. */
   failNext(method: string, pathEnd: string, status: number, before?: () => void): void;
+  /**
+   * The next request matching method and path suffix is never answered (`never`: no
+   * status line), or its reply stops half-way (`mid-reply`: status, headers and part of
+   * the body, then silence), the connection left open: a hung API server or a middlebox.
+   * `stalled()` counts the requests so held.
+   */
+  stallNext(method: string, pathEnd: string, how: 'never' | 'mid-reply'): void;
+  stalled(): number;
   /** Install or replace a CustomResourceDefinition (as the API server keeps it: uid, resourceVersion, generation, status). */
   putCrd(object: Record<string, unknown> & { metadata: { name: string } }): void;
   removeCrd(name: string): void;
@@ -173,7 +181,8 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
   const token = options.token ?? 'kube-test-token-0123456789';
   const store = new Map<string, Map<string, Obj>>();
   const problems: string[] = [];
-  const queued: Array<{ method: string; pathEnd: string; status: number; before?: () => void }> = [];
+  const queued: Array<{ method: string; pathEnd: string; status: number; before?: () => void; stall?: 'never' | 'mid-reply' }> = [];
+  let stalled = 0;
   const forbidden = new Set<string>();
   const requests: RecordedRequest[] = [];
   let version = 1000;
@@ -249,6 +258,14 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
         if (queuedIndex === -1) return false;
         const [item] = queued.splice(queuedIndex, 1);
         item!.before?.();
+        if (item!.stall !== undefined) {
+          stalled++;
+          if (item!.stall === 'mid-reply') {
+            res.writeHead(200, { 'content-type': 'application/json', 'content-length': '4096' });
+            res.write('{"apiVersion":"v1","kind":"List","items":[');
+          }
+          return true;
+        }
         // 0: the connection is closed without an answer (a server closing a kept connection as the request arrives).
         if (item!.status === 0) {
           req.socket.destroy();
@@ -416,6 +433,10 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
     failNext(method, pathEnd, code, before) {
       queued.push({ method, pathEnd, status: code, before });
     },
+    stallNext(method, pathEnd, how) {
+      queued.push({ method, pathEnd, status: 200, stall: how });
+    },
+    stalled: () => stalled,
     putCrd(object) {
       crds.set(object.metadata.name, storedCrd(object, String(++version)));
     },
@@ -447,7 +468,7 @@ current-context: fake
 `;
     },
     assertClean() {
-      const left = queued.map((item) => `queued ${item.status} for ${item.method} …${item.pathEnd} never asked for`);
+      const left = queued.map((item) => `queued ${item.stall ?? item.status} for ${item.method} …${item.pathEnd} never asked for`);
       if (problems.length > 0 || left.length > 0) throw new Error(`kube fake: ${[...problems, ...left].join('; ')}`);
     },
     async close() {

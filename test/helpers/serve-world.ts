@@ -10,7 +10,18 @@ import { parsePrometheusText, startLynq, type LynqProcess } from './serve.ts';
 /** Never fires during a test: the hub runs only when serve starts and when triggered. */
 export const NEVER = '0 0 1 1 *';
 
-export type ServeHub = { name: string; type: 'postgresql' | 'mysql'; database: string; repo: string; interval: string; table?: string; query?: string; notifyChannel?: string; port?: number };
+export type ServeHub = {
+  name: string;
+  type: 'postgresql' | 'mysql';
+  database: string;
+  repo: string;
+  interval: string;
+  table?: string;
+  query?: string;
+  notifyChannel?: string;
+  port?: number;
+  queryTimeoutSeconds?: number;
+};
 
 export function serveHubYaml(hub: ServeHub): string {
   const server = hub.type === 'postgresql' ? POSTGRES : MARIADB;
@@ -30,7 +41,7 @@ spec:
       database: ${hub.database}
       ${read}
       connectTimeoutSeconds: 3
-${hub.notifyChannel === undefined ? '' : `      notifyChannel: ${hub.notifyChannel}\n`}  valueMappings:
+${hub.queryTimeoutSeconds === undefined ? '' : `      queryTimeoutSeconds: ${hub.queryTimeoutSeconds}\n`}${hub.notifyChannel === undefined ? '' : `      notifyChannel: ${hub.notifyChannel}\n`}  valueMappings:
     uid: id
     activate: active
   publish:
