@@ -14,6 +14,10 @@ export type TcpProxy = {
   /** Connections open now. */
   open(): number;
   freeze(): void;
+  /** The server goes away: open connections are cut and new ones refused, as when a database stops. */
+  stop(): Promise<void>;
+  /** Back on the same port after `stop`. */
+  start(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -51,20 +55,31 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     upstream.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const cut = () => {
+    for (const pair of pairs) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
+    pairs.clear();
+  };
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port,
     connections: () => accepted,
     open: () => pairs.size,
     freeze() {
       for (const pair of pairs) pair.frozen = true;
     },
-    async close() {
-      for (const pair of pairs) {
-        pair.client.destroy();
-        pair.upstream.destroy();
-      }
-      pairs.clear();
+    async stop() {
+      cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async start() {
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    },
+    async close() {
+      cut();
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
