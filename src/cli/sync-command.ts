@@ -2,11 +2,11 @@ import path from 'node:path';
 import { loadConfig, type Config, type Hub } from '../config/load.ts';
 import { urlCredentialProblem } from '../config/repo-url.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
-import { ConfigError, isLynqError, messageOf } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { defaultCacheDir, type ManifestsRepo } from '../git/manifests-repo.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
 import type { ClusterRead } from '../health/read-back.ts';
-import { createHubLocker, type LockedRun, withHubLock } from '../service/lock.ts';
+import { createHubLocker, type LockedRun, lockFailure, withHubLock } from '../service/lock.ts';
 import { phaseLabel } from '../sync/phases.ts';
 import { readBackAfterSync } from '../sync/read-back.ts';
 import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
@@ -97,10 +97,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     try {
       result = await withHubLock(lock, hub, { waitMs: (options.waitLock ?? 0) * 1000 }, run);
     } catch (error) {
-      // The lock lives on the source database: not reaching it is the source failing, as a row read would.
-      if (!isLynqError(error)) throw error;
-      context.logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
-      return { hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) };
+      return lockFailure(hub, error, context.logger);
     }
     if (result.ran) return result.value;
     // Skipping is not a failure: the holder is doing this very work (exit 0 when nothing else failed).

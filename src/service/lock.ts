@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Hub } from '../config/load.ts';
-import { messageOf } from '../errors.ts';
+import { ConfigError, InternalError, isLynqError, messageOf } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import type { SourceDeps } from '../sources/types.ts';
+import type { HubSyncResult } from '../sync/sync-hub.ts';
 import { openMysqlLock, openPostgresqlLock, type DatabaseLockSession } from '../sources/lock.ts';
 import { tryLockFile } from './lock-file.ts';
 
@@ -55,7 +57,8 @@ export function createHubLocker(deps: LockerDeps): HubLocker {
       }
     }
     const settings = source.type === 'mysql' ? source.mysql : source.postgresql;
-    if (settings === undefined) throw new Error(`hub ${hub.name} has no spec.source.${source.type}`);
+    // The hub schema requires the settings of its source type: a hub without them is a bug here, not a config error.
+    if (settings === undefined) throw new InternalError(`hub ${hub.name} has no spec.source.${source.type}`);
     const session = source.type === 'mysql' ? await openMysqlLock(hub, settings, deps) : await openPostgresqlLock(hub, settings, deps);
     const close = async (): Promise<void> => {
       if (!(await session.close()) && session.id !== undefined) lost.add(staleKey(hub, session.id));
@@ -115,4 +118,15 @@ export async function withHubLock<T>(lock: HubLocker, hub: Hub, options: LockOpt
   } finally {
     await attempt.handle.release();
   }
+}
+
+/**
+ * A hub whose lock could not be taken, as its sync's result: the lock lives on the hub's
+ * source database, so not reaching it is the source failing (a config error stays one).
+ * Anything that is not one of the bridge's errors is rethrown.
+ */
+export function lockFailure(hub: Hub, error: unknown, logger: Logger): HubSyncResult {
+  if (!isLynqError(error)) throw error;
+  logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
+  return { hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) };
 }

@@ -1,14 +1,14 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Form, Hub } from '../config/load.ts';
-import { ConfigError, isLynqError, messageOf } from '../errors.ts';
+import { messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SourceDeps } from '../sources/types.ts';
 import type { ServiceReadBack } from '../sync/read-back.ts';
 import { syncHub, type SyncDeps } from '../sync/sync-hub.ts';
 import { ConfigStore, type ConfigProblem } from './config-store.ts';
 import { closeServer, createHttpServer, listen, type Readiness } from './http.ts';
-import { withHubLock, type HubLocker } from './lock.ts';
+import { lockFailure, withHubLock, type HubLocker } from './lock.ts';
 import { ServiceMetrics, type Trigger } from './metrics.ts';
 import { listenForHub, type Listener } from './notify.ts';
 import { ReadBackLoop } from './read-back-loop.ts';
@@ -92,10 +92,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
       if (run.ran) await readBacks?.afterSync(hub, run.value);
       return run.ran ? { ran: true, result: run.value } : run;
     } catch (error) {
-      // The lock lives on the source database: not reaching it is the source failing.
-      if (!isLynqError(error)) throw error;
-      logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
-      return { ran: true, result: { hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) } };
+      return { ran: true, result: lockFailure(hub, error, logger) };
     }
   };
 
