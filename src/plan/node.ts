@@ -85,7 +85,9 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
 
   const files: NodeFile[] = [];
   const resources: RenderedResource[] = [];
-  for (const resource of form.resources) {
+  // The form's resources this row gets (a resource's `when`), in the order of `resources`.
+  const included = form.resources.filter((resource) => resource.when === undefined || context.engine.selects(resource.when, vars, { ...where, resource: resource.id }, 'when'));
+  for (const resource of included) {
     const manifest = renderResource(context, resource, vars, lynqLabels, { ...where, resource: resource.id });
     const metadata = manifest.metadata as Record<string, unknown>;
     addPolicyAnnotations(metadata, resource);
@@ -115,7 +117,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
           dir,
           formHash: context.formHash,
           labels: lynqLabels,
-          resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
+          resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(included[i]!) })),
         });
 
   const { rowHash, inputHash } = known ?? nodeInputHash(context, gitops, row);
@@ -141,7 +143,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
       templateRef: form.name,
       hubId: hub.name,
       inputs: { columns: hashes },
-      resources: resources.map((rendered, i) => lynqNodeResource(rendered, form.resources[i]!)),
+      resources: resources.map((rendered, i) => lynqNodeResource(rendered, included[i]!)),
       gitops: engine.objects.length > 0 ? { engine: gitops.engine, objects: engine.objects } : undefined,
     },
   };

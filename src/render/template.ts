@@ -1,3 +1,4 @@
+import { selectorTemplate } from '../config/row-selector.ts';
 import { TYPED_LEAF } from '../config/typed-leaf.ts';
 import nunjucks from 'nunjucks';
 import { RenderError, type ErrorWhere } from '../errors.ts';
@@ -72,6 +73,15 @@ export class TemplateEngine {
       return range(start, stop as number, step as number);
     });
     this.variables = new Set(variables);
+  }
+
+  /**
+   * Whether a row selector (`spec.rows.when`, a resource's `when`) holds for a node's
+   * variables: its value read as `bool` reads it. Throws a RenderError naming `where` and
+   * `field` when it does not compile or its value is not a boolean (`"enterprise"`).
+   */
+  selects(expression: string, vars: TemplateVars, where: ErrorWhere, field: string): boolean {
+    return this.renderPrepared(this.prepare(selectorTemplate(expression)), vars, where, field) === true;
   }
 
   /** Compile a leaf; throws a RenderError (with `where`) when the template is bad. */
