@@ -123,6 +123,14 @@ describe('forms for some rows (spec.rows.when, a resource when), through lynq sy
     assert.equal((await folders('premium')).has('acme'), true);
   });
 
+  test('a selector rewritten to select the same rows changes no node', async () => {
+    await sync();
+    await writeFile(path.join(files.dir, 'forms/premium.yaml'), premium('plan | hasPrefix("enter")'));
+    const result = await sync();
+    assert.equal(result.code, 0, result.err + result.out);
+    assert.equal(await commitCount(remote.dir, 'main'), 1);
+  });
+
   test('the deletion guard counts rows leaving the selection, and holds them back', async () => {
     await writeFile(path.join(files.dir, 'hubs/customers.yaml'), hubFile(db.name, 20));
     await sync();

@@ -49,11 +49,12 @@ export type RenderContext = {
 
 /**
  * Hash of what a form means (its name and parsed spec, defaults applied), not of its text.
- * `spec.rollout` is left out: the pace of a rollout renders nothing, so changing it must
- * not rewrite every node (a form without one hashes as before).
+ * `spec.rollout` and `spec.rows` are left out: the pace of a rollout and which rows get a
+ * node render nothing in a node, so changing them must not rewrite every node (a form
+ * without them hashes as before). A resource's `when` is in: it changes what a node has.
  */
 export function formHash(form: Form): string {
-  const { rollout: _pace, ...spec } = form.spec;
+  const { rollout: _pace, rows: _selection, ...spec } = form.spec;
   return sha256(stableJson({ name: form.name, spec }));
 }
 
