@@ -173,6 +173,10 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
   for (const failure of prepared.failures) nodes.push(failed(hub.name, failure));
 
   for (const gone of existing.values()) {
+    if (prepared.paused.has(gone.uid)) {
+      nodes.push(fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]));
+      continue;
+    }
     const removal = removalReason(options, gone);
     // The deletes travel with the node: when the deletion guard holds it, a pull request can still propose them.
     const deletes = [...gone.files.keys()].map((name) => `${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);

@@ -33,6 +33,8 @@ export type PreparedHub = {
    * node of that form, and one Git has is removed as "no longer matches the form's selector".
    */
   unselected: Set<string>;
+  /** uids of rows the hub's `valueMappings.paused` column pauses: Git keeps their nodes as they are. */
+  paused: Set<string>;
   /**
    * Numbers of the rows that cannot say which node they are (an active row whose uid is
    * NULL or not a valid uid, a row that cannot be read): any node Git has could be theirs,
@@ -81,10 +83,13 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   const firstRow = new Map<string, number>();
   const repeated = new Map<string, number[]>();
   const inactive = new Set<string>();
+  const paused = new Set<string>();
   for (let index = 0; index < rows.length; index++) {
     const row = rows[index]!;
     const number = index + 1;
-    if (row.problem !== undefined) {
+    // A paused row is not rendered, removed or checked: its nodes stay as Git has them, whatever the row says now.
+    if (row.paused === true && row.problem === undefined) paused.add(row.uid);
+    else if (row.problem !== undefined) {
       unreadable.push({ row, number });
       unidentified.push(number);
     } else if (!row.active) inactive.add(row.uid);
@@ -176,7 +181,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       engine: gitops.engine,
     };
   };
-  return { inputs, failures, inactive, unselected, unidentified, render, renderNew, keep, facts };
+  return { inputs, failures, inactive, unselected, paused, unidentified, render, renderNew, keep, facts };
 }
 
 /**
