@@ -3,8 +3,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { parseForm } from '../src/config/load.ts';
-import { formHash } from '../src/plan/node.ts';
+import { parseForm, parseHub } from '../src/config/load.ts';
+import { templateVariables } from '../src/plan/render-hub.ts';
+import { formHash, renderNode } from '../src/plan/node.ts';
+import { TemplateEngine } from '../src/render/template.ts';
 import { lynq } from './helpers/cli.ts';
 import { formYaml, hubYaml } from './helpers/config.ts';
 import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
@@ -159,7 +161,7 @@ describe('forms for some rows (spec.rows.when, a resource when), through lynq sy
     await writeFile(path.join(files.dir, 'forms/premium.yaml'), premium('plan'));
     const result = await sync();
     assert.notEqual(result.code, 0);
-    assert.match(result.out + result.err, /hub customers, form premium, uid "acme", field spec\.rows\.when: .*bool: "enterprise" is not a boolean/);
+    assert.match(result.out + result.err, /hub customers, form premium, uid "acme", field spec\.rows\.when: selector "plan": bool: "enterprise" is not a boolean/);
     assert.deepEqual([...(await folders('premium')).keys()].sort(), ['acme', 'globex']);
   });
 });
@@ -184,12 +186,25 @@ describe('row selectors are checked before any row is read', () => {
       assert.equal(result.code, 2, result.out);
       assert.match(result.err, /syntax\.yaml:8, form syntax, field spec\.rows\.when: the expression "plan ==" does not parse \(.*\); write one expression/);
       assert.match(result.err, /braces\.yaml:8, field spec\.rows\.when: is an expression, not a template: write it without \{\{ \}\}/);
-      assert.match(result.err, /names\.yaml:8, form names, field spec\.rows\.when: .*undefined variable "tier"/);
+      assert.match(result.err, /names\.yaml:8, form names, field spec\.rows\.when: selector "tier == \\"gold\\"": undefined variable "tier"/);
       // The resource's `when` names `backup`, which this hub does not map either.
-      assert.match(result.err, /names\.yaml:18, form names, resource backup, field when: .*undefined variable "backup"/);
+      assert.match(result.err, /names\.yaml:18, form names, resource backup, field when: selector "backup \| bool": undefined variable "backup"/);
     } finally {
       await cleanup();
     }
+  });
+
+  test("a resource's when that cannot be read fails the node, naming the resource and the expression", () => {
+    const hub = parseHub('hubs/customers.yaml', hubYaml({ extra: { plan: 'plan', backup: 'backup' } }));
+    const form = parseForm('forms/premium.yaml', premium().replace('when: backup | bool', 'when: backup'));
+    const engine = new TemplateEngine(templateVariables(hub));
+    const row = (backup: string) => ({ uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', plan: 'enterprise', backup } });
+    const context = { hub, form, formHash: formHash(form), engine, root: 'nodes', bridgeVersion: '0.0.0-test' };
+    assert.deepEqual(
+      renderNode(context, row('no')).resources.map((resource) => resource.id),
+      ['support'],
+    );
+    assert.throws(() => renderNode(context, row('weekly')), /hub customers, form premium, uid "acme", resource backup, field when: selector "backup": bool: "weekly" is not a boolean/);
   });
 
   test('a form without selectors parses and hashes as before', () => {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { isPlainObject } from '../render/canonical-yaml.ts';
 import { localProblems } from '../config/local-checks.ts';
 import { collectConfig, formatPath, type Config } from '../config/load.ts';
-import { formSelectors, selectorTemplate } from '../config/row-selector.ts';
+import { formSelectors } from '../config/row-selector.ts';
 import { lynqDifferences } from '../config/lynq-notes.ts';
 import { writtenAs } from '../config/lynq-syntax.ts';
 import { isLynqError, messageOf } from '../errors.ts';
@@ -62,7 +62,7 @@ export function checkTemplates(config: Config): string[] {
     // Row selectors first: with the line they are at (a template leaf's field says where it is).
     for (const { path: at, expression, resource } of formSelectors(form.spec)) {
       try {
-        engine.compile(selectorTemplate(expression), { file: form.file, line: form.lineOf?.(at), form: form.name, resource, field: resource === undefined ? formatPath(at) : 'when' });
+        engine.checkSelector(expression, { file: form.file, line: form.lineOf?.(at), form: form.name, resource, field: resource === undefined ? formatPath(at) : 'when' });
       } catch (error) {
         if (!isLynqError(error)) throw error;
         problems.push(messageOf(error));
