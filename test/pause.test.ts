@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { parseHub } from '../src/config/load.ts';
+import { toHubRows } from '../src/sources/rows.ts';
 import { lynq } from './helpers/cli.ts';
 import { formYaml, hubYaml } from './helpers/config.ts';
 import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
@@ -98,5 +100,32 @@ describe('pausing a node (spec.valueMappings.paused), through lynq sync against 
     const result = await sync();
     assert.equal(result.code, 2, result.out);
     assert.match(result.err + result.out, /customers\.yaml:\d+, hub customers, field spec\.valueMappings\.paused: column "frozen" is not in the query result/);
+  });
+});
+
+describe('the pause column as rows are read', () => {
+  test('truthy as activate is read; not a template variable, so in no row hash', () => {
+    const hub = parseHub('hubs/customers.yaml', hubFile('test'));
+    const rows = toHubRows(hub, {
+      columns: ['id', 'active', 'plan', 'frozen'],
+      rows: [
+        { id: 'a', active: true, plan: 'x', frozen: 'yes' },
+        { id: 'b', active: true, plan: 'x', frozen: 1 },
+        { id: 'c', active: true, plan: 'x', frozen: 'no' },
+        { id: 'd', active: true, plan: 'x', frozen: null },
+        { id: 'e', active: true, plan: 'x', frozen: 'paused' },
+      ],
+    });
+    assert.deepEqual(
+      rows.map((row) => [row.uid, row.paused === true]),
+      [
+        ['a', true],
+        ['b', true],
+        ['c', false],
+        ['d', false],
+        ['e', false],
+      ],
+    );
+    for (const row of rows) assert.deepEqual(Object.keys(row.values).sort(), ['activate', 'plan', 'uid']);
   });
 });

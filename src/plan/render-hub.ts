@@ -118,6 +118,8 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       failures.push({ form: form.name, uid: row.uid, error: `hub ${hub.name}, form ${form.name}, uid ${JSON.stringify(row.uid)}: row ${number}: ${row.problem}; the row fails until it is fixed` });
     }
     for (const { row, rowHash } of active) {
+      // Another row with this uid is paused: the uid's nodes stay as Git has them.
+      if (paused.has(row.uid)) continue;
       const numbers = repeated.get(row.uid);
       if (numbers !== undefined) {
         if (!reported.has(row.uid)) {
