@@ -6,6 +6,8 @@ import nunjucks from 'nunjucks';
 import { parse as parseYaml } from 'yaml';
 import { FILTERS, registerFilters } from '../src/render/filters.ts';
 import { isDnsLabel, toDnsLabel } from '../src/render/names.ts';
+import { TemplateEngine } from '../src/render/template.ts';
+import { RenderError } from '../src/errors.ts';
 
 function makeEnv(): nunjucks.Environment {
   const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
@@ -56,6 +58,21 @@ const REQUIRED = [
   'snakecase',
   'camelcase',
   'dnsLabel',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'mod',
+  'max',
+  'min',
+  'contains',
+  'hasPrefix',
+  'hasSuffix',
+  'dict',
+  'get',
+  'hasKey',
+  'coalesce',
+  'required',
 ];
 
 describe('FILTERS catalogue', () => {
@@ -293,5 +310,99 @@ describe('string filters', () => {
     assert.equal(render('{{ p | ternary("on", "off") }}', { p: 'false' }), 'off');
     assert.equal(render('{{ missing | ternary("on", "off") }}'), 'off');
     assert.throws(() => render('{{ p | ternary("on", "off") }}', { p: 'maybe' }), /ternary: "maybe" is not a boolean/);
+  });
+});
+
+describe("Sprig's integer math", () => {
+  it('computes as Go does: division truncates toward zero, the remainder keeps the sign of the dividend', () => {
+    assert.equal(fn('add')('8080', 1000), 9080);
+    assert.equal(fn('add')(1, '2', ' 3 '), 6);
+    assert.equal(fn('sub')('3', 5), -2);
+    assert.equal(fn('mul')(2, 3, '4'), 24);
+    assert.equal(fn('div')(7, 2), 3);
+    assert.equal(fn('div')(-7, 2), -3);
+    assert.equal(fn('mod')(-7, 2), -1);
+    assert.equal(fn('mod')(7, -2), 1);
+    assert.equal(fn('max')(1, '9', 4), 9);
+    assert.equal(fn('min')(1, '-9', 4), -9);
+    assert.equal(render('{{ n | add(1) + 1 }}', { n: '1' }), '3');
+  });
+
+  it('is 64-bit: exact beyond 2^53, an error beyond int64 instead of wrapping', () => {
+    assert.equal(render('{{ n | add(1) }}', { n: '9007199254740993' }), '9007199254740994');
+    assert.equal(fn('mul')('4294967296', '2147483647'), 9223372032559808512n);
+    assert.throws(() => fn('add')('9223372036854775807', 1), /add: the result 9223372036854775808 does not fit in a 64-bit integer/);
+    assert.throws(() => fn('div')('-9223372036854775808', -1), /div: the result .* does not fit/);
+    assert.throws(() => fn('add')('99999999999999999999', 1), /add: "99999999999999999999" does not fit in a 64-bit integer/);
+  });
+
+  it('refuses what is not an integer instead of reading it as 0', () => {
+    assert.throws(() => fn('add')('abc', 1), { message: 'add: "abc" is not an integer' });
+    assert.throws(() => fn('mul')(2, 1.5), { message: 'mul: 1.5 is not an integer' });
+    assert.throws(() => fn('sub')(undefined, 1), { message: 'sub: undefined is not an integer' });
+    assert.throws(() => fn('max')(1, true), /max: true is not an integer/);
+  });
+
+  it('division and remainder by zero fail the node, naming hub, form, uid, resource and field', () => {
+    const engine = new TemplateEngine(['shards']);
+    const where = { hub: 'customers', form: 'web', uid: 'acme', resource: 'config', field: 'spec.data.shard' };
+    for (const [template, filter] of [
+      ['{{ 42 | div(shards) }}', 'div'],
+      ['{{ 42 | mod(shards | int) }}', 'mod'],
+    ]) {
+      assert.throws(
+        () => engine.render(template!, { shards: '0' }, where),
+        (error: unknown) => {
+          assert.ok(error instanceof RenderError);
+          assert.match(error.message, new RegExp(`hub customers, form web, uid "acme", resource config, field spec\\.data\\.shard: .*${filter}: division of 42 by zero`));
+          return true;
+        },
+      );
+    }
+  });
+});
+
+describe('string tests, maps, coalesce and required', () => {
+  it('contains, hasPrefix and hasSuffix take the subject first', () => {
+    assert.equal(fn('contains')('enterprise-eu', 'prise'), true);
+    assert.equal(fn('contains')(undefined, ''), true);
+    assert.equal(fn('hasPrefix')('docker.io/nginx', 'docker.io/'), true);
+    assert.equal(fn('hasPrefix')('nginx', 'docker.io/'), false);
+    assert.equal(fn('hasSuffix')('a.example.com', '.com'), true);
+    assert.equal(render('{% if plan | hasPrefix("ent") %}big{% else %}small{% endif %}', { plan: 'enterprise' }), 'big');
+  });
+
+  it('dict makes a map from keys and values; get and hasKey read its own keys', () => {
+    assert.deepEqual(fn('dict')(['a', 1, 'b', 'x']), { a: 1, b: 'x' });
+    assert.deepEqual(fn('dict')(['a', 1, 'odd']), { a: 1, odd: '' });
+    assert.deepEqual(fn('dict')([]), {});
+    assert.equal(render('{{ ["b", 2, "a", 1] | dict | toJson }}'), '{"a":1,"b":2}');
+    assert.equal(render('{{ ["k", v] | dict | get("k") }}', { v: 'x' }), 'x');
+    assert.equal(render('[{{ {"k": 1} | get("other") }}]'), '[]');
+    assert.equal(fn('hasKey')({ k: '' }, 'k'), true);
+    assert.equal(fn('hasKey')({}, 'constructor'), false);
+    assert.equal(fn('get')({}, 'constructor'), '');
+    assert.throws(() => fn('dict')(['__proto__', 1]), /dict: the key "__proto__" is not allowed/);
+    assert.throws(() => fn('dict')('a'), /dict: "a" is not a list of keys and values/);
+    assert.throws(() => fn('get')('text', 'k'), /get: "text" is not a map \(make one with dict or fromJson\)/);
+    assert.throws(() => fn('hasKey')(['k'], 'k'), /hasKey: \["k"\] is not a map/);
+  });
+
+  it('coalesce gives the first value that is not empty', () => {
+    assert.equal(fn('coalesce')('', null, 0, 'x', 'y'), 'x');
+    assert.equal(fn('coalesce')('', undefined), undefined);
+    assert.equal(render('[{{ a | coalesce(b) }}]', { a: '', b: '' }), '[]');
+  });
+
+  it('required passes a value through and fails a missing one with its message', () => {
+    assert.equal(fn('required')('eu', 'msg'), 'eu');
+    assert.equal(fn('required')(0, 'msg'), 0);
+    assert.equal(fn('required')(false, 'msg'), false);
+    for (const empty of ['', null, undefined]) assert.throws(() => fn('required')(empty, 'the row needs a region'), { message: 'required: the row needs a region' });
+    const engine = new TemplateEngine(['region']);
+    assert.throws(
+      () => engine.render('{{ region | required("the row needs a region") }}', { region: '' }, { hub: 'customers', form: 'web', uid: 'acme', resource: 'app', field: 'metadata.labels.region' }),
+      /hub customers, form web, uid "acme", resource app, field metadata\.labels\.region: .*required: the row needs a region/,
+    );
   });
 });

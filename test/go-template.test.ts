@@ -78,6 +78,34 @@ const CASES: Array<[string, string, unknown]> = [
   ['{{ `raw \\n` }}', '{{ "raw \\\\n" }}', 'raw \\n'],
   ['{{ 0x1F }}', '{{ 31 }}', '31'],
   ['{{ $.uid }}', '{{ uid }}', 'acme'],
+  // Sprig's integer math: operands in order, so a piped value is the last operand, as in Go.
+  ['{{ add .replicas 1 }}', '{{ replicas | add(1) }}', '4'],
+  ['{{ add 1 2 3 }}', '{{ 1 | add(2, 3) }}', '6'],
+  ['{{ .replicas | add 10 }}', '{{ 10 | add(replicas) }}', '13'],
+  ['{{ add1 .replicas }}', '{{ replicas | add(1) }}', '4'],
+  ['{{ sub .replicas 1 }}', '{{ replicas | sub(1) }}', '2'],
+  ['{{ .replicas | sub 10 }}', '{{ 10 | sub(replicas) }}', '7'],
+  ['{{ mul .replicas 2 | int }}', '{{ replicas | mul(2) | int }}', 6],
+  ['{{ div 10 .replicas }}', '{{ 10 | div(replicas) }}', '3'],
+  ['{{ mod 10 .replicas }}', '{{ 10 | mod(replicas) }}', '1'],
+  ['{{ max 1 .replicas 2 }}', '{{ 1 | max(replicas, 2) }}', '3'],
+  ['{{ min 5 .replicas }}', '{{ 5 | min(replicas) }}', '3'],
+  // Sprig's string tests name the part first and the subject last.
+  ['{{ contains "prise" .planId }}', '{{ planId | contains("prise") }}', 'true'],
+  ['{{ .planId | hasPrefix "enter" }}', '{{ planId | hasPrefix("enter") }}', 'true'],
+  ['{{ hasSuffix ".com" .customDomain }}', '{{ customDomain | hasSuffix(".com") }}', 'false'],
+  ['{{ if hasPrefix "ent" .planId }}big{{ else }}small{{ end }}', '{% if planId | hasPrefix("ent") %}big{% else %}small{% endif %}', 'big'],
+  ['{{ trimSuffix ".io" .customDomain }}', '{{ customDomain | trimSuffix(".io") }}', 'acme'],
+  ['{{ .customDomain | trimPrefix "acme." }}', '{{ customDomain | trimPrefix("acme.") }}', 'io'],
+  // Maps: dict takes its keys and values as one list; get and hasKey name the map first.
+  ['{{ $d := dict "tier" .planId "region" .region }}{{ $d | toJson }}', '{% set _d = ["tier", planId, "region", region] | dict %}{{ _d | toJson }}', '{"region":"eu","tier":"enterprise"}'],
+  ['{{ toJson (dict "b" 1 "a" .uid) }}', '{{ (["b", 1, "a", uid] | dict) | toJson }}', '{"a":"acme","b":1}'],
+  ['{{ get (dict "a" .uid) "a" }}', '{{ (["a", uid] | dict) | get("a") }}', 'acme'],
+  ['{{ index (dict "a" .uid) "a" }}', '{{ (["a", uid] | dict).a }}', 'acme'],
+  ['{{ hasKey (.config | fromJson) "db" }}', '{{ (config | fromJson) | hasKey("db") }}', 'true'],
+  ['{{ coalesce .empty .region "x" }}', '{{ empty | coalesce(region, "x") }}', 'eu'],
+  ['{{ required "the row needs a region" .region }}', '{{ region | required("the row needs a region") }}', 'eu'],
+  ['{{ .region | required "the row needs a region" }}', '{{ region | required("the row needs a region") }}', 'eu'],
 ];
 
 describe('Go template translation', () => {
@@ -120,6 +148,26 @@ describe('Go template translation', () => {
   });
 });
 
+describe('Go template functions that fail at render time', () => {
+  const where = { hub: 'customers', form: 'web', uid: 'acme', resource: 'config', field: 'spec.data.x' };
+  const fails: Array<[string, Record<string, string>, RegExp]> = [
+    ['{{ div 100 .shards }}', { shards: '0' }, /div: division of 100 by zero/],
+    ['{{ mod .n .shards }}', { n: '7', shards: '0' }, /mod: division of 7 by zero/],
+    ['{{ add .n 1 }}', { n: 'seven', shards: '1' }, /add: "seven" is not an integer/],
+    ['{{ required "the row needs a region" .n }}', { n: '', shards: '1' }, /required: the row needs a region/],
+  ];
+  for (const [go, row, message] of fails) {
+    test(`${go}: the node fails, naming hub, form, uid, resource and field`, () => {
+      const translated = translateGoTemplate(go);
+      const local = new TemplateEngine(['n', 'shards']);
+      assert.throws(
+        () => local.render(translated, { n: '100', ...row }, where),
+        (error: unknown) => error instanceof Error && /hub customers, form web, uid "acme", resource config, field spec\.data\.x: /.test(error.message) && message.test(error.message),
+      );
+    });
+  }
+});
+
 describe('Go template refusals', () => {
   const REFUSED: Array<[string, RegExp]> = [
     ['{{ now }}', /now reads the clock.*put the time in a column/],
@@ -129,10 +177,13 @@ describe('Go template refusals', () => {
     ['{{ uuidv4 }}', /uuidv4 is random/],
     ['{{ env "HOME" }}', /env reads the bridge's environment/],
     ['{{ genPrivateKey "rsa" }}', /cert-manager/],
-    ['{{ add .replicas 1 }}', /add is Sprig's math.*compute the value in the database/],
+    ['{{ addf .replicas 1.5 }}', /addf is Sprig's float math.*use the integer math \(add, sub/],
+    ['{{ add }}', /add takes 1 or more arguments, got 0/],
+    ['{{ sub 1 }}', /sub takes 2 arguments, got 1/],
+    ['{{ required .region }}', /required takes 2 arguments, got 1/],
     ['{{ .param | urlquery }}', /urlquery is not offered/],
     ['{{ split "," .x }}', /use splitList/],
-    ['{{ contains "a" .uid }}', /function "contains" is not available here/],
+    ['{{ wrap 80 .uid }}', /function "wrap" is not available here/],
     ['{{ uid }}', /a variable is written \.uid/],
     ['{{ printf "%d" .replicas }}', /printf verb %d is not supported/],
     ['{{ printf "%s-%s" .uid }}', /more verbs than values/],
@@ -213,6 +264,21 @@ describe('Go template refusals', () => {
       'join',
       'split',
       'regexReplaceAll',
+      'add',
+      'sub',
+      'mul',
+      'div',
+      'mod',
+      'max',
+      'min',
+      'contains',
+      'hasPrefix',
+      'hasSuffix',
+      'dict',
+      'get',
+      'hasKey',
+      'coalesce',
+      'required',
     ]);
     for (const [go] of CASES) {
       const out = translateGoTemplate(go);

@@ -159,12 +159,18 @@ describe("Lynq's published examples", () => {
     assert.equal(one('default-int').spec.replicas, 2);
   });
 
-  test('refused: Sprig math and urlquery fail at load, naming form, resource, field and the original expression', async () => {
+  test('refused: urlquery fails at load, naming form, resource, field and the original expression', async () => {
     await assert.rejects(loadConfig(dirs('templates-guide', 'refused')), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /refused\.yaml, form refused, resource math, field spec\.data\.port: Go template "\{\{ add \.basePort 1000 \}\}": add is Sprig's math/);
+      assert.match(error.message, /refused\.yaml, form refused, resource encoding, field spec\.data\.query: Go template "\{\{ \.param \| urlquery \}\}": urlquery is not offered/);
       return true;
     });
+  });
+
+  test("templates-guide math: Lynq's Sprig math example (add), once refused, renders", async () => {
+    const config = await loadConfig(await withSelectors('templates-guide'));
+    assert.deepEqual(render(config, 'math', { uid: 'acme', basePort: '8080' }).math.data, { port: '9080' });
+    assert.throws(() => render(config, 'math', { uid: 'acme', basePort: 'http' }), /resource math, field spec\.data\.port: .*add: "http" is not an integer/);
   });
 
   test('unquoted: the template printed unquoted in Lynq\'s docs is found at load, with "quote it"', async () => {

@@ -112,6 +112,17 @@ describe('what one node may cost', () => {
     'a range over the limit from a row value': ['{% for i in range(0, n | int) %}x{% endfor %}', /range of 100000000 elements is over the limit of 10000/],
     'nested loops': ['{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}', /more than 100000 loop iterations/],
     'a string doubled in a loop': ['{% set x = "aaaaaaaa" %}{% for i in range(40) %}{% set x = x ~ x %}{% endfor %}{{ x | length }}', /characters is over the limit/],
+    // Shared, so cheap to build and exponential to write out: stopped by size, before toJson would run out of memory.
+    'a list doubled in a loop': ['{% set d = [uid] %}{% for i in range(40) %}{% set d = [d, d] %}{% endfor %}{{ d | toJson }}', /more than 1048576 characters is over the limit/],
+    'a dict doubled in a loop': ['{% set d = {} %}{% for i in range(40) %}{% set d = ["a", d, "b", d] | dict %}{% endfor %}{{ d | toJson }}', /more than 1048576 characters is over the limit/],
+    'a map literal doubled in a loop': [
+      '{% set d = {} %}{% for i in range(40) %}{% set d = {"a": d, "b": d} %}{% endfor %}{{ d | get("a") | toJson }}',
+      /more than 1048576 characters is over the limit/,
+    ],
+    'a nested list of long strings': [
+      `{% set s = "${'a'.repeat(1000)}" %}{% set l = [] %}{% for i in range(2000) %}{% set l = [s, l] %}{% endfor %}{{ l | toJson }}`,
+      /a value of more than 1048576 characters/,
+    ],
     'a filter chain that multiplies': [`{{ uid | replace("a", "${'a'.repeat(200)}") | replace("a", "${'a'.repeat(200)}") | replace("a", "${'a'.repeat(200)}") }}`, /characters is over the limit/],
     'a loop that splits a long string into characters, nested': [
       '{% set s = "" %}{% for i in range(2000) %}{% set s = s ~ "ab" %}{% endfor %}{% for a in s | split("") %}{% for b in s | split("") %}{% endfor %}{% endfor %}',

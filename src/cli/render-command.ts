@@ -27,6 +27,10 @@ export async function runRender(node: string, options: { hubs: string; forms: st
   if (!row.active) context.io.err.write(`lynq: note: row ${uid} is not active, so a sync would not publish this node\n`);
   const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
   const engine = new TemplateEngine(templateVariables(hub));
+  const when = form.spec.rows?.when;
+  if (when !== undefined && !engine.selects(when, { ...row.values, hubId: hub.name, templateRef: form.name }, { hub: hub.name, form: form.name, uid }, 'spec.rows.when')) {
+    context.io.err.write(`lynq: note: row ${uid} does not match the form's selector (spec.rows.when: ${when}), so a sync would not publish this node\n`);
+  }
   const rendered = renderNode({ hub, form, formHash: formHash(form), engine, root, bridgeVersion: BRIDGE_VERSION }, row);
   const docs = rendered.files.map((file) => `# Source: ${rendered.dir}/${file.name}\n${file.content}`);
   if (rendered.appFile !== undefined) docs.push(`# Source: ${rendered.appFile.path}\n${rendered.appFile.content}`);

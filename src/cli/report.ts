@@ -61,7 +61,7 @@ function proposalNotes(hub: string, proposal: Proposal | undefined, dryRun: bool
   return notes;
 }
 
-const ALL_COLUMNS = ['added', 'updated', 'unchanged', 'removed', 'held', 'conflicted', 'waiting', 'failed'] as const;
+const ALL_COLUMNS = ['added', 'updated', 'unchanged', 'removed', 'held', 'conflicted', 'waiting', 'paused', 'failed'] as const;
 
 /** The table printed at the end of a sync, then every failed or held node with its reason. */
 export function summaryTable(results: readonly HubSyncResult[], options: { dryRun: boolean; listNodes: boolean }): string {
@@ -71,7 +71,9 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
   const withConflicts = results.some((result) => 'plan' in result && result.plan.nodes.some((node) => node.status === 'conflicted'));
   // And the waiting column: only when a form's rollout paces some node.
   const withWaiting = results.some((result) => 'plan' in result && result.plan.nodes.some((node) => node.status === 'waiting'));
-  const COLUMNS = ALL_COLUMNS.filter((column) => (column !== 'conflicted' || withConflicts) && (column !== 'waiting' || withWaiting));
+  // And the paused column: only when a row's valueMappings.paused column pauses some node.
+  const withPaused = results.some((result) => 'plan' in result && result.plan.nodes.some((node) => node.status === 'paused'));
+  const COLUMNS = ALL_COLUMNS.filter((column) => (column !== 'conflicted' || withConflicts) && (column !== 'waiting' || withWaiting) && (column !== 'paused' || withPaused));
   const header = ['hub', ...COLUMNS, options.dryRun ? 'result' : 'commit', ...(withPullRequests ? ['pull request'] : [])];
   const rows: string[][] = [];
   const notes: string[] = [];
@@ -95,7 +97,7 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
       if (options.listNodes && node.status !== 'failed') notes.push(`${result.hub}/${describeNode(node)}${via}`);
       if (node.status === 'failed') notes.push(`${result.hub}/${node.form}/${node.uid}: failed: ${node.error ?? ''}`);
       else if (node.status === 'held' && !options.listNodes && !proposed.has(node)) notes.push(`${result.hub}/${describeNode(node)}`);
-      else if (node.status === 'conflicted' && !options.listNodes) notes.push(`${result.hub}/${describeNode(node)}`);
+      else if ((node.status === 'conflicted' || node.status === 'paused') && !options.listNodes) notes.push(`${result.hub}/${describeNode(node)}`);
     }
     for (const rollout of result.plan.rollouts ?? []) notes.push(rolloutNote(result.hub, rollout, options.dryRun));
     if (result.outcome === 'pull-request-failed') notes.push(`${result.hub}: pull-request-failed: ${result.error}`);

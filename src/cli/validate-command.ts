@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { isPlainObject } from '../render/canonical-yaml.ts';
 import { localProblems } from '../config/local-checks.ts';
-import { collectConfig, type Config } from '../config/load.ts';
+import { collectConfig, formatPath, type Config } from '../config/load.ts';
+import { formSelectors } from '../config/row-selector.ts';
 import { lynqDifferences } from '../config/lynq-notes.ts';
 import { writtenAs } from '../config/lynq-syntax.ts';
 import { isLynqError, messageOf } from '../errors.ts';
@@ -58,6 +59,15 @@ export function checkTemplates(config: Config): string[] {
   for (const form of config.forms) {
     const hub = config.hubs.get(form.spec.hubId)!;
     const engine = new TemplateEngine(templateVariables(hub));
+    // Row selectors first: with the line they are at (a template leaf's field says where it is).
+    for (const { path: at, expression, resource } of formSelectors(form.spec)) {
+      try {
+        engine.checkSelector(expression, { file: form.file, line: form.lineOf?.(at), form: form.name, resource, field: resource === undefined ? formatPath(at) : 'when' });
+      } catch (error) {
+        if (!isLynqError(error)) throw error;
+        problems.push(messageOf(error));
+      }
+    }
     for (const resource of form.resources) {
       const where = { file: form.file, form: form.name, resource: resource.id };
       const leaves: Array<[string, string]> = [];

@@ -22,6 +22,19 @@ const IgnoreField = z.string().superRefine((path, ctx) => {
   }
 });
 
+/**
+ * A row selector (`plan == "enterprise"`): one template expression over the row's
+ * variables, read as `bool` reads a value. Checked for syntax at load (row-selector.ts),
+ * against the hub's variables and the sandbox by `lynq validate` and before any row renders.
+ */
+export const RowCondition = z
+  .string()
+  .min(1)
+  .max(2000)
+  .refine((expression) => !/\{\{|\}\}|\{%|%\}|\{#|#\}/.test(expression), {
+    message: 'is an expression, not a template: write it without {{ }} (plan == "enterprise")',
+  });
+
 /** One entry of a form's resource lists, with Lynq's field names and defaults. */
 export const TResource = z.strictObject({
   id: ResourceId,
@@ -40,6 +53,8 @@ export const TResource = z.strictObject({
   /** JSONPath of fields the engine should not revert (Argo CD ignoreDifferences). */
   ignoreFields: z.array(IgnoreField).default([]),
   skipOnDependencyFailure: z.boolean().default(DEFAULTS.skipOnDependencyFailure),
+  /** Bridge extension: the resource is rendered only for rows where this holds (a premium add-on). */
+  when: RowCondition.optional(),
 });
 export type TResource = z.infer<typeof TResource>;
 
@@ -69,6 +84,8 @@ const resourceLists = Object.fromEntries(RESOURCE_LIST_NAMES.map((list) => [list
 
 export const FormSpec = z.strictObject({
   hubId: ObjectName,
+  /** Bridge extension: which of the hub's active rows get a node of this form; all of them when absent. */
+  rows: z.strictObject({ when: RowCondition }).optional(),
   ...resourceLists,
   /** How a change of this form reaches its nodes (sync/rollout-gate.ts); not part of any node's hash. */
   rollout: z

@@ -102,6 +102,11 @@ export const ValueMappings = z.strictObject({
   activate: z.string().min(1),
   /** Lynq's older required mapping; when given, `hostOrUrl` and `host` are template variables. */
   hostOrUrl: z.string().min(1).optional(),
+  /**
+   * Bridge extension: a column whose truthy value (as `activate` reads it) pauses the row's
+   * nodes: Git keeps them as they are until it is false again. Not a template variable.
+   */
+  paused: z.string().min(1).optional(),
 });
 
 /** Template variables the bridge defines itself; an extra mapping may not reuse them. */

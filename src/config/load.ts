@@ -5,6 +5,7 @@ import { dagLevels } from './dag.ts';
 import { FormFile, RESOURCE_LISTS, RESOURCE_LIST_NAMES, type FormSpec, type ResourceList, type TResource } from './form-schema.ts';
 import { HubFile, type HubSpec } from './hub-schema.ts';
 import { acceptLynqSyntax } from './lynq-syntax.ts';
+import { selectorFindings } from './row-selector.ts';
 import { formFindings, publishFindings, type PublishCheckOptions } from './static-checks.ts';
 import { formatPath, parseYamlFile } from './yaml-file.ts';
 
@@ -32,6 +33,8 @@ export type Form = {
   spec: FormSpec;
   /** All resources, in dependency order (level, then the form's own order). */
   resources: FormResource[];
+  /** The line of a field in the form file (`['spec', 'rows', 'when']`), for problems found later (a selector naming a variable the hub lacks). */
+  lineOf?: (path: ReadonlyArray<string | number>) => number | undefined;
 };
 
 export type Config = {
@@ -159,7 +162,9 @@ function readForm(file: string, text: string): { form?: Form; problems: ConfigEr
   }
   const lineOf = parsed?.lineOf ?? (() => undefined);
   const name = form.metadata.name;
-  const problems = formFindings(form.spec, RESOURCE_LIST_NAMES).map((finding) => new ConfigError(finding.message, { file, line: lineOf(finding.path), form: name, field: formatPath(finding.path) }));
+  const problems = [...formFindings(form.spec, RESOURCE_LIST_NAMES), ...selectorFindings(form.spec)].map(
+    (finding) => new ConfigError(finding.message, { file, line: lineOf(finding.path), form: name, field: formatPath(finding.path) }),
+  );
   const listed: Array<Omit<FormResource, 'level'>> = [];
   const seen = new Map<string, string>();
   for (const list of RESOURCE_LIST_NAMES) {
@@ -191,7 +196,7 @@ function readForm(file: string, text: string): { form?: Form; problems: ConfigEr
     .map((resource, order) => ({ resource: { ...resource, level: levels.get(resource.id) ?? 0 }, order }))
     .sort((a, b) => a.resource.level - b.resource.level || a.order - b.order)
     .map(({ resource }) => resource);
-  return { form: { name, file, spec: form.spec, resources }, problems: [] };
+  return { form: { name, file, spec: form.spec, resources, lineOf: parsed?.lineOf }, problems: [] };
 }
 
 export { formatPath };

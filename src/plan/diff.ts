@@ -173,7 +173,11 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
   for (const failure of prepared.failures) nodes.push(failed(hub.name, failure));
 
   for (const gone of existing.values()) {
-    const removal = !options.formNames.has(gone.form) ? `form ${gone.form} removed` : prepared.inactive.has(gone.uid) ? 'row deactivated' : 'row deleted';
+    if (prepared.paused.has(gone.uid)) {
+      nodes.push(fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]));
+      continue;
+    }
+    const removal = removalReason(options, gone);
     // The deletes travel with the node: when the deletion guard holds it, a pull request can still propose them.
     const deletes = [...gone.files.keys()].map((name) => `${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
     if (gone.app !== undefined) deletes.push(gone.app.path);
@@ -215,6 +219,14 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
     for (const left of unread) left!.before = lookInto(left!.input, left!.previous!, texts.get(left!.previous!.files.get(LYNQNODE_FILE) ?? '')).before;
   };
   return { plan: { hub: hub.name, nodes, rendered, existingNodes: nodeCount }, renderLater, prepareLater, toldEarlier: remembered.size };
+}
+
+/** Why a node Git has is no longer wanted, in the words commits, pull requests and the deletion guard use. */
+function removalReason(options: DiffOptions, gone: ExistingNode): string {
+  if (!options.formNames.has(gone.form)) return `form ${gone.form} removed`;
+  if (options.prepared.inactive.has(gone.uid)) return 'row deactivated';
+  if (options.prepared.unselected.has(`${gone.form}/${gone.uid}`)) return "no longer matches the form's selector";
+  return 'row deleted';
 }
 
 /**

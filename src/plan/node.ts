@@ -49,11 +49,12 @@ export type RenderContext = {
 
 /**
  * Hash of what a form means (its name and parsed spec, defaults applied), not of its text.
- * `spec.rollout` is left out: the pace of a rollout renders nothing, so changing it must
- * not rewrite every node (a form without one hashes as before).
+ * `spec.rollout` and `spec.rows` are left out: the pace of a rollout and which rows get a
+ * node render nothing in a node, so changing them must not rewrite every node (a form
+ * without them hashes as before). A resource's `when` is in: it changes what a node has.
  */
 export function formHash(form: Form): string {
-  const { rollout: _pace, ...spec } = form.spec;
+  const { rollout: _pace, rows: _selection, ...spec } = form.spec;
   return sha256(stableJson({ name: form.name, spec }));
 }
 
@@ -85,7 +86,9 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
 
   const files: NodeFile[] = [];
   const resources: RenderedResource[] = [];
-  for (const resource of form.resources) {
+  // The form's resources this row gets (a resource's `when`), in the order of `resources`.
+  const included = form.resources.filter((resource) => resource.when === undefined || context.engine.selects(resource.when, vars, { ...where, resource: resource.id }, 'when'));
+  for (const resource of included) {
     const manifest = renderResource(context, resource, vars, lynqLabels, { ...where, resource: resource.id });
     const metadata = manifest.metadata as Record<string, unknown>;
     addPolicyAnnotations(metadata, resource);
@@ -115,7 +118,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
           dir,
           formHash: context.formHash,
           labels: lynqLabels,
-          resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(form.resources[i]!) })),
+          resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(included[i]!) })),
         });
 
   const { rowHash, inputHash } = known ?? nodeInputHash(context, gitops, row);
@@ -141,7 +144,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
       templateRef: form.name,
       hubId: hub.name,
       inputs: { columns: hashes },
-      resources: resources.map((rendered, i) => lynqNodeResource(rendered, form.resources[i]!)),
+      resources: resources.map((rendered, i) => lynqNodeResource(rendered, included[i]!)),
       gitops: engine.objects.length > 0 ? { engine: gitops.engine, objects: engine.objects } : undefined,
     },
   };

@@ -29,6 +29,13 @@ export type PreparedHub = {
   failures: NodeFailure[];
   inactive: Set<string>;
   /**
+   * `<form>/<uid>` of active rows a form's row selector (`spec.rows.when`) leaves out: no
+   * node of that form, and one Git has is removed as "no longer matches the form's selector".
+   */
+  unselected: Set<string>;
+  /** uids of rows the hub's `valueMappings.paused` column pauses: Git keeps their nodes as they are. */
+  paused: Set<string>;
+  /**
    * Numbers of the rows that cannot say which node they are (an active row whose uid is
    * NULL or not a valid uid, a row that cannot be read): any node Git has could be theirs,
    * so while there are some, no node is removed as "row deleted".
@@ -76,10 +83,13 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   const firstRow = new Map<string, number>();
   const repeated = new Map<string, number[]>();
   const inactive = new Set<string>();
+  const paused = new Set<string>();
   for (let index = 0; index < rows.length; index++) {
     const row = rows[index]!;
     const number = index + 1;
-    if (row.problem !== undefined) {
+    // A paused row is not rendered, removed or checked: its nodes stay as Git has them, whatever the row says now.
+    if (row.paused === true && row.problem === undefined) paused.add(row.uid);
+    else if (row.problem !== undefined) {
       unreadable.push({ row, number });
       unidentified.push(number);
     } else if (!row.active) inactive.add(row.uid);
@@ -100,6 +110,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   const sources = new Map<NodeInput, { context: RenderContext; row: HubRow; hashes: InputHashes }>();
   const inputs: NodeInput[] = [];
   const failures: NodeFailure[] = [];
+  const unselected = new Set<string>();
   for (const form of forms) {
     const context: RenderContext = { hub, form, formHash: formHash(form), engine, root: options.root, bridgeVersion: options.bridgeVersion, gitops };
     const reported = new Set<string>();
@@ -107,6 +118,8 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       failures.push({ form: form.name, uid: row.uid, error: `hub ${hub.name}, form ${form.name}, uid ${JSON.stringify(row.uid)}: row ${number}: ${row.problem}; the row fails until it is fixed` });
     }
     for (const { row, rowHash } of active) {
+      // Another row with this uid is paused: the uid's nodes stay as Git has them.
+      if (paused.has(row.uid)) continue;
       const numbers = repeated.get(row.uid);
       if (numbers !== undefined) {
         if (!reported.has(row.uid)) {
@@ -117,6 +130,12 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
             error: `hub ${hub.name}, form ${form.name}, uid ${JSON.stringify(row.uid)}: the uid appears in ${numbers.length} active rows (rows ${numbers.join(', ')}); every one of them fails until it is unique`,
           });
         }
+        continue;
+      }
+      const selected = selectRow(context, row);
+      if (selected !== true) {
+        if (selected === false) unselected.add(`${form.name}/${row.uid}`);
+        else failures.push(selected);
         continue;
       }
       const hashes = nodeInputHash(context, gitops, row, rowHash);
@@ -164,7 +183,23 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       engine: gitops.engine,
     };
   };
-  return { inputs, failures, inactive, unidentified, render, renderNew, keep, facts };
+  return { inputs, failures, inactive, unselected, paused, unidentified, render, renderNew, keep, facts };
+}
+
+/**
+ * Whether the form's row selector takes this row (true without one). A selector that cannot
+ * be read for the row fails the node, which keeps what Git has: a typo must not remove it.
+ */
+function selectRow(context: RenderContext, row: HubRow): boolean | NodeFailure {
+  const when = context.form.spec.rows?.when;
+  if (when === undefined) return true;
+  const { hub, form, engine } = context;
+  try {
+    return engine.selects(when, { ...row.values, hubId: hub.name, templateRef: form.name }, { hub: hub.name, form: form.name, uid: row.uid }, 'spec.rows.when');
+  } catch (error) {
+    if (!isLynqError(error)) throw error;
+    return { form: form.name, uid: row.uid, error: messageOf(error) };
+  }
 }
 
 /** Render every node of the hub now (`lynq render`, tests); a sync renders only what it must. */

@@ -6,9 +6,10 @@ import type { NodeFile, RenderedNode } from '../render/node.ts';
  * `conflicted`: a file was edited in Git and its resource's conflictPolicy is Stuck; that
  * file is left as is, the rest of the node is still written. `waiting`: a change the
  * form's rollout gate holds until a slot is free (sync/rollout-gate.ts); the node keeps
- * exactly what Git has.
+ * exactly what Git has. `paused`: the row's `valueMappings.paused` column is true; the node
+ * is neither rendered nor removed, Git keeps it as it is.
  */
-export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'conflicted' | 'failed' | 'waiting';
+export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'conflicted' | 'failed' | 'waiting' | 'paused';
 
 /**
  * What made an existing node change, for code (routing) to act on; `reasons` says the
@@ -132,7 +133,7 @@ export function changedNodes(plan: Plan): NodeChange[] {
 }
 
 export function countByStatus(nodes: readonly NodeChange[]): Record<NodeStatus, number> {
-  const counts: Record<NodeStatus, number> = { added: 0, updated: 0, unchanged: 0, removed: 0, held: 0, conflicted: 0, failed: 0, waiting: 0 };
+  const counts: Record<NodeStatus, number> = { added: 0, updated: 0, unchanged: 0, removed: 0, held: 0, conflicted: 0, failed: 0, waiting: 0, paused: 0 };
   for (const node of nodes) counts[node.status]++;
   return counts;
 }

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Environment } from 'nunjucks';
 import { stringify as yamlStringify } from 'yaml';
 import { toDnsLabel } from './names.ts';
+import { LOGIC_FILTERS } from './filters-logic.ts';
+import { example, fromJson, isEmpty, jsonText, show, str, toBool, toFloat, toInt, type Filter } from './filter-values.ts';
 
 /**
  * The template filters: Lynq's own plus the deterministic part of Sprig. Sprig's pipeline
@@ -11,122 +13,6 @@ import { toDnsLabel } from './names.ts';
  * Nothing here reads the clock, randomness, the environment or the network: the same row
  * must render to the same bytes, or every sync would commit noise.
  */
-
-export type FilterDoc = {
-  name: string;
-  signature: string;
-  description: string;
-  example: { template: string; vars: Record<string, string>; output: string };
-};
-// biome-ignore lint/suspicious/noExplicitAny: nunjucks calls filters with whatever the template passes; each filter checks its own arguments.
-export type Filter = FilterDoc & { fn: (...args: any[]) => unknown };
-
-// ---- coercion helpers -------------------------------------------------------------
-
-/** nunjucks' SafeString inherits from String; unwrap it so `typeof` checks work. */
-function unwrap(value: unknown): unknown {
-  return value instanceof String ? value.toString() : value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** JSON-ready copy with sorted keys, as Go's encoding/json (and so Sprig) writes maps. */
-function canonical(value: unknown): unknown {
-  value = unwrap(value);
-  if (Array.isArray(value)) return value.map(canonical);
-  if (isPlainObject(value)) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, canonical(value[key])]),
-    );
-  }
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  return value;
-}
-
-function jsonText(value: unknown): string {
-  return JSON.stringify(canonical(value)) ?? 'null';
-}
-
-/** String filters see undefined/null as ''; collections as JSON; dates as ISO (no time zone). */
-function str(value: unknown): string {
-  value = unwrap(value);
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'string') return value;
-  if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value) || isPlainObject(value)) return jsonText(value);
-  return String(value);
-}
-
-/** How a bad value is shown in an error: quoted, and cut short (row values can be long). */
-function show(value: unknown): string {
-  value = unwrap(value);
-  if (value === undefined) return 'undefined';
-  const text = typeof value === 'string' ? JSON.stringify(value) : str(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function toInt(value: unknown, filter = 'int'): number {
-  value = unwrap(value);
-  if (typeof value === 'bigint') value = Number(value);
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return value + 0; // +0 turns -0 into 0
-  if (typeof value === 'string' && /^[+-]?\d+$/.test(value.trim())) {
-    const parsed = Number(value.trim());
-    if (Number.isSafeInteger(parsed)) return parsed + 0;
-    throw new Error(`${filter}: ${show(value)} is out of the safe integer range`);
-  }
-  throw new Error(`${filter}: ${show(value)} is not an integer`);
-}
-
-function toFloat(value: unknown): number {
-  value = unwrap(value);
-  if (typeof value === 'bigint') value = Number(value);
-  if (typeof value === 'number' && Number.isFinite(value)) return value + 0;
-  if (typeof value === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim())) {
-    const parsed = Number(value.trim());
-    if (Number.isFinite(parsed)) return parsed + 0;
-  }
-  throw new Error(`float: ${show(value)} is not a number`);
-}
-
-const TRUE_WORDS = new Set(['true', 'True', 'TRUE', '1', 'yes', 'Yes', 'YES']);
-const FALSE_WORDS = new Set(['false', 'False', 'FALSE', '0', 'no', 'No', 'NO', '']);
-
-function toBool(value: unknown, filter = 'bool'): boolean {
-  value = unwrap(value);
-  if (typeof value === 'boolean') return value;
-  if (value === undefined || value === null) return false; // as the empty string
-  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : undefined;
-  if (text !== undefined && TRUE_WORDS.has(text)) return true;
-  if (text !== undefined && FALSE_WORDS.has(text)) return false;
-  throw new Error(`${filter}: ${show(value)} is not a boolean (use true/false, yes/no or 1/0)`);
-}
-
-function fromJson(value: unknown): unknown {
-  value = unwrap(value);
-  if (value === undefined || value === null) throw new Error('fromJson: there is no value to parse');
-  // Drivers already decode JSON columns (mysql2, pg): parsing those again would fail.
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch (error) {
-    throw new Error(`fromJson: ${show(value)} is not valid JSON (${(error as Error).message})`, { cause: error });
-  }
-}
-
-/** Sprig's `empty`: what `default` replaces. */
-function isEmpty(value: unknown): boolean {
-  value = unwrap(value);
-  if (value === undefined || value === null || value === '' || value === false || value === 0 || value === 0n) return true;
-  if (Array.isArray(value)) return value.length === 0;
-  if (value instanceof Map || value instanceof Set) return value.size === 0;
-  return isPlainObject(value) && Object.keys(value).length === 0;
-}
 
 // ---- string helpers ---------------------------------------------------------------
 
@@ -263,10 +149,6 @@ function indent(value: unknown, n: unknown): string {
 const hash = (algorithm: string) => (value: unknown) => createHash(algorithm).update(str(value), 'utf8').digest('hex');
 
 // ---- the catalogue ----------------------------------------------------------------
-
-function example(template: string, vars: Record<string, string>, output: string): FilterDoc['example'] {
-  return { template, vars, output };
-}
 
 export const FILTERS: ReadonlyArray<Filter> = [
   // Lynq's own
@@ -504,6 +386,8 @@ export const FILTERS: ReadonlyArray<Filter> = [
     example: example('{{ name | dnsLabel }}', { name: 'Acme Corp (EU)' }, 'acme-corp-eu-5265b414'),
     fn: (v: unknown) => toDnsLabel(str(v)),
   },
+  // Sprig's integer math, string tests, maps and required
+  ...LOGIC_FILTERS,
 ];
 
 /** Adds every filter to `env`, replacing nunjucks built-ins of the same name (Sprig semantics win). */

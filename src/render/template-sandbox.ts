@@ -242,13 +242,16 @@ function guarded(filter: string, node: AstNode): AstNode {
   return new nodes.Filter!(node.lineno, node.colno, new nodes.Symbol!(node.lineno, node.colno, filter), args);
 }
 
-const GUARDED_VALUES = new Set(['Filter', 'Concat', 'Add', 'Mul', 'FunCall']);
+/** Lists and dicts too: `{% set d = [d, d] %}` in a loop doubles a value without a filter or an operator. */
+const GUARDED_VALUES = new Set(['Filter', 'Concat', 'Add', 'Mul', 'FunCall', 'Array', 'Dict']);
 
 /** Route every value that can grow, and every loop, through the budget guards. Mutates and returns `node`. */
 export function addGuards(node: AstNode): AstNode {
   const rewrite = (child: AstNode, parent: AstNode): AstNode => {
     addGuards(child);
     if (parent.typename === 'For' && child === parent.arr) return guarded(LOOP_FILTER, child);
+    // `for k, v in …` names its targets with an Array node: names, not a value.
+    if (parent.typename === 'For' && child === parent.name) return child;
     if (GUARDED_VALUES.has(child.typename) && !(child.typename === 'Filter' && [GUARD_FILTER, LOOP_FILTER].includes(child.name.value))) return guarded(GUARD_FILTER, child);
     if (parent.typename === 'Output' && child.typename !== 'TemplateData') return guarded(GUARD_FILTER, child);
     return child;
@@ -285,10 +288,11 @@ export class TemplateBudget {
     this.deadline = now() + TEMPLATE_LIMITS.milliseconds;
   }
 
-  /** A value just computed: its size, and the clock. */
+  /** A value just computed: its size (a list's or map's counted through its contents), and the clock. */
   value(value: unknown): void {
-    const length = sizeOf(value);
-    if (length > TEMPLATE_LIMITS.valueChars) throw new Error(`a value of ${length} characters is over the limit of ${TEMPLATE_LIMITS.valueChars}`);
+    const length = deepSize(value, TEMPLATE_LIMITS.valueChars);
+    if (length > TEMPLATE_LIMITS.valueChars)
+      throw new Error(`a value of ${length > TEMPLATE_LIMITS.valueChars ? 'more than ' : ''}${TEMPLATE_LIMITS.valueChars} characters is over the limit of ${TEMPLATE_LIMITS.valueChars}`);
     this.clock();
   }
 
@@ -308,6 +312,35 @@ export class TemplateBudget {
   private clock(): void {
     if (this.now() > this.deadline) throw new Error(`the templates of this node took longer than ${TEMPLATE_LIMITS.milliseconds / 1000} s`);
   }
+}
+
+/**
+ * About the characters of a value written out as JSON: a string by its length (with its
+ * quotes inside a list or map), one per number, boolean or null, keys by length, one per
+ * list or map. The walk stops as soon as it
+ * passes `cap`, so a value that shares itself (`[d, d]` doubled in a loop, 2^n items but n
+ * objects) costs at most `cap` steps to judge rather than its exponential size.
+ */
+export function deepSize(value: unknown, cap: number): number {
+  if (typeof value === 'string' || value instanceof String) return value.length;
+  let total = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0 && total <= cap) {
+    const item = pending.pop();
+    // Quotes included, so every step counts: a list of empty strings is not free to walk.
+    if (typeof item === 'string' || item instanceof String) total += item.length + 2;
+    else if (Array.isArray(item)) {
+      total += 1;
+      for (const element of item) pending.push(element);
+    } else if (item !== null && typeof item === 'object') {
+      total += 1;
+      for (const [key, element] of Object.entries(item)) {
+        total += key.length;
+        pending.push(element);
+      }
+    } else total += 1;
+  }
+  return total;
 }
 
 function sizeOf(value: unknown): number {

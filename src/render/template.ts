@@ -1,3 +1,4 @@
+import { selectorTemplate } from '../config/row-selector.ts';
 import { TYPED_LEAF } from '../config/typed-leaf.ts';
 import nunjucks from 'nunjucks';
 import { RenderError, type ErrorWhere } from '../errors.ts';
@@ -72,6 +73,28 @@ export class TemplateEngine {
       return range(start, stop as number, step as number);
     });
     this.variables = new Set(variables);
+  }
+
+  /**
+   * Whether a row selector (`spec.rows.when`, a resource's `when`) holds for a node's
+   * variables: its value read as `bool` reads it. Throws a RenderError naming `where` and
+   * `field` when it does not compile or its value is not a boolean (`"enterprise"`).
+   */
+  selects(expression: string, vars: TemplateVars, where: ErrorWhere, field: string): boolean {
+    const leaf = this.checkSelector(expression, { ...where, field });
+    try {
+      return this.renderPrepared(leaf, vars, where, field) === true;
+    } catch (error) {
+      if (!(error instanceof RenderError)) throw error;
+      throw selectorError(expression, error.cause ?? error, { ...where, field });
+    }
+  }
+
+  /** A row selector compiled against the hub's variables; throws a RenderError naming the expression and `where` when it is bad. */
+  checkSelector(expression: string, where: ErrorWhere): PreparedLeaf {
+    const leaf = this.prepare(selectorTemplate(expression));
+    if (leaf.compiled instanceof Error) throw selectorError(expression, leaf.compiled, where);
+    return leaf;
   }
 
   /** Compile a leaf; throws a RenderError (with `where`) when the template is bad. */
@@ -183,6 +206,11 @@ export class TemplateEngine {
 /** No template syntax: the leaf renders to its own text. */
 function isConstant(source: string): boolean {
   return !source.includes('{{') && !source.includes('{%') && !source.includes('{#');
+}
+
+/** A selector's error shows the expression as written, not the template it runs as. */
+function selectorError(expression: string, cause: unknown, where: ErrorWhere): RenderError {
+  return new RenderError(`selector ${JSON.stringify(expression)}: ${cleanMessage(cause)}`, where, { cause });
 }
 
 function compileError(source: string, error: Error, where: ErrorWhere): RenderError {

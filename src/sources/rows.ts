@@ -13,6 +13,8 @@ export type HubRow = {
   values: Record<string, string>;
   /** Why the row cannot be used as read (a column that is not valid UTF-8): the plan fails it, named, and keeps what Git has. */
   problem?: string;
+  /** The hub's `valueMappings.paused` column is truthy: Git keeps the row's nodes as they are. Set only when true. */
+  paused?: true;
 };
 
 /**
@@ -37,7 +39,9 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
       field: 'spec.source',
     });
   }
-  const missing = mapped.filter(([, column]) => !columns.has(column));
+  // The pause column is read apart: it is not a template variable, so it is in no row hash.
+  const pausedColumn = valueMappings.paused;
+  const missing = [...mapped, ...(pausedColumn === undefined ? [] : ([['paused', pausedColumn]] as Array<[string, string]>))].filter(([, column]) => !columns.has(column));
   // A mapping the table cannot satisfy is the hub file's to fix (the database answered): a config error at the mapping's line.
   if (missing.length > 0) throw combineProblems(missing.map(([variable, column]) => missingColumn(hub, variable, column, result.columns)));
   // The variables in sorted order (the names are unique: extras cannot take a reserved one), so a row's values
@@ -62,8 +66,19 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
     for (const { variable, at } of order) values[variable] = at < 0 ? hostOf(texts[hostAt]!) : texts[at]!;
     const hubRow: HubRow = { uid: values.uid ?? '', active: isActive(values.activate ?? ''), values };
     if (problems.length > 0) hubRow.problem = problems.join('; ');
+    if (pausedColumn !== undefined && isPausedValue(row[pausedColumn])) hubRow.paused = true;
     return hubRow;
   });
+}
+
+/** Truthy as `activate` is read (Lynq's `1`, `true`, `yes`…); a value that cannot be read pauses too: it keeps what Git has. */
+function isPausedValue(value: unknown): boolean {
+  try {
+    return isActive(valueToString(value));
+  } catch (error) {
+    if (!(error instanceof InvalidTextError)) throw error;
+    return true;
+  }
 }
 
 /** Lynq's `.host`: the host part of a URL, or the value itself when it is not a URL. */
@@ -76,7 +91,7 @@ export function hostOf(value: string): string {
 }
 
 function missingColumn(hub: Hub, variable: string, column: string, columns: readonly string[]): ConfigError {
-  const path = variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' ? ['spec', 'valueMappings', variable] : ['spec', 'extraValueMappings', variable];
+  const path = variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' || variable === 'paused' ? ['spec', 'valueMappings', variable] : ['spec', 'extraValueMappings', variable];
   const hint = closestName(column, columns);
   const fix = hint === undefined ? 'map a column the table has, or add it to the table or the query' : `did you mean ${JSON.stringify(hint)}?`;
   return new ConfigError(`column ${JSON.stringify(column)} is not in the query result (columns: ${columns.join(', ') || 'none'}): ${fix}`, {

@@ -36,7 +36,7 @@ export function commitMessage(
 
 function countNotPublished(nodes: readonly NodeChange[]): string[] {
   const counts = countByStatus(nodes);
-  const out = (['failed', 'held'] as NodeStatus[]).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  const out = (['failed', 'held', 'paused'] as NodeStatus[]).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
   // A conflicted node's edited files stay as someone left them, whatever else it wrote.
   if (counts.conflicted > 0) out.push(`${counts.conflicted} conflicted (files edited in Git kept)`);
   if (counts.waiting > 0) out.push(`${counts.waiting} ${waitingWords(nodes)}`);

@@ -5,7 +5,8 @@
  * first (`plan | default("x")`), so each entry says which argument is the subject.
  */
 
-export type FilterMapping = { filter: string; arity: number; subject: number };
+/** `variadic`: `arity` is the least number of arguments (Sprig's `add 1 2 3`); the subject is then the first. */
+export type FilterMapping = { filter: string; arity: number; subject: number; variadic?: true };
 
 const unary = (filter: string): FilterMapping => ({ filter, arity: 1, subject: 0 });
 
@@ -45,6 +46,23 @@ export const FUNCTION_FILTERS: Readonly<Record<string, FilterMapping>> = {
   splitList: { filter: 'split', arity: 2, subject: 1 },
   // Sprig: regexReplaceAll REGEX S REPL; here s | regexReplaceAll(regex, repl)
   regexReplaceAll: { filter: 'regexReplaceAll', arity: 3, subject: 1 },
+  // Sprig's integer math names its operands in order: `sub A B` is A - B, so A is the subject.
+  add: { filter: 'add', arity: 1, subject: 0, variadic: true },
+  mul: { filter: 'mul', arity: 1, subject: 0, variadic: true },
+  max: { filter: 'max', arity: 1, subject: 0, variadic: true },
+  min: { filter: 'min', arity: 1, subject: 0, variadic: true },
+  sub: { filter: 'sub', arity: 2, subject: 0 },
+  div: { filter: 'div', arity: 2, subject: 0 },
+  mod: { filter: 'mod', arity: 2, subject: 0 },
+  // Sprig: contains PART S, hasPrefix PREFIX S, required MESSAGE V: the subject is last.
+  contains: { filter: 'contains', arity: 2, subject: 1 },
+  hasPrefix: { filter: 'hasPrefix', arity: 2, subject: 1 },
+  hasSuffix: { filter: 'hasSuffix', arity: 2, subject: 1 },
+  required: { filter: 'required', arity: 2, subject: 1 },
+  // Sprig: get MAP KEY, hasKey MAP KEY, coalesce A B …: the subject is first.
+  get: { filter: 'get', arity: 2, subject: 0 },
+  hasKey: { filter: 'hasKey', arity: 2, subject: 0 },
+  coalesce: { filter: 'coalesce', arity: 1, subject: 0, variadic: true },
 };
 
 const CLOCK = 'reads the clock, so every sync would render a new value and commit it: put the time in a column and map it in spec.extraValueMappings (timestamps arrive as ISO-8601 UTC text)';
@@ -93,9 +111,9 @@ export const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
   println: 'is not offered; use print, with a newline in the text around it',
   split: 'returns a map in Sprig; use splitList, which returns the list',
   ...Object.fromEntries(
-    ['add', 'add1', 'sub', 'mul', 'div', 'mod', 'max', 'min', 'floor', 'ceil', 'round', 'addf', 'subf', 'mulf', 'divf', 'maxf', 'minf', 'add1f'].map((name) => [
+    ['floor', 'ceil', 'round', 'addf', 'subf', 'mulf', 'divf', 'maxf', 'minf', 'add1f'].map((name) => [
       name,
-      "is Sprig's math, which the bridge does not offer: compute the value in the database (a column, or a view with the arithmetic)",
+      "is Sprig's float math, which the bridge does not offer: use the integer math (add, sub, mul, div, mod, max, min), or compute the value in the database (a column, or a view with the arithmetic)",
     ]),
   ),
 };

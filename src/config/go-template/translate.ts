@@ -31,6 +31,8 @@ const GO_FUNCTIONS = new Set([
   'print',
   'printf',
   'list',
+  'dict',
+  'add1',
   'if',
   'with',
   'range',
@@ -197,6 +199,12 @@ class Translator {
       }
       case 'list':
         return atom(`[${args.map((arg) => arg.text).join(', ')}]`);
+      case 'dict':
+        // A filter has one subject: Sprig's `dict "k" v "k2" v2` becomes `["k", v, "k2", v2] | dict`.
+        return { kind: 'filter', text: `[${args.map((arg) => arg.text).join(', ')}] | dict` };
+      case 'add1':
+        count(1);
+        return { kind: 'filter', text: `${paren(args[0]!)} | add(1)` };
       case 'print':
         count(1, Infinity);
         return concat(args.map((arg, i) => ({ text: paren(arg), string: isStringOperand(operands[i]) })));
@@ -207,7 +215,7 @@ class Translator {
     }
     const mapping = FUNCTION_FILTERS[name];
     if (mapping !== undefined) {
-      count(mapping.arity);
+      count(mapping.arity, mapping.variadic ? Infinity : mapping.arity);
       const subject = args[mapping.subject]!;
       const rest = args.filter((_, i) => i !== mapping.subject).map((arg) => arg.text);
       return {
