@@ -27,14 +27,21 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" uidmap >/dev/null
 }
 
-# Rewritten whole: these two settings are the file's only content on this machine.
+# Written when absent (or ours and different); a file of someone else's is left as it is
+# when it has both settings, and otherwise named with what to add: never overwritten.
 write_containers_conf() {
+  local file=/etc/containers/containers.conf header='# Written by lynq scripts/image-host.sh (npm run test:image).'
   local want
-  want=$'# Written by lynq scripts/image-host.sh (npm run test:image).\n[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n\n[engine]\nruntime = "runc"\n'
-  if [ ! -f /etc/containers/containers.conf ] || [ "$(cat /etc/containers/containers.conf)" != "${want%$'\n'}" ]; then
-    say "writing /etc/containers/containers.conf (runtime runc, default_ulimits)"
+  want="$header"$'\n[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n\n[engine]\nruntime = "runc"'
+  if [ -f "$file" ] && [ "$(head -n 1 "$file")" != "$header" ]; then
+    grep -q '^runtime *= *"runc"' "$file" && grep -q '^default_ulimits *= *\[.*nofile=20000:20000.*nproc=32768:32768' "$file" && return 0
+    echo "image-host: $file is not this script's and lacks runtime = \"runc\" ([engine]) or default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"] ([containers]): add them" >&2
+    exit 1
+  fi
+  if [ "$(cat "$file" 2>/dev/null)" != "$want" ]; then
+    say "writing $file (runtime runc, default_ulimits)"
     mkdir -p /etc/containers
-    printf '%s' "$want" >/etc/containers/containers.conf
+    printf '%s\n' "$want" >"$file"
   fi
 }
 

@@ -29,6 +29,8 @@ spec:
       database: ${database}
       table: customers
       connectTimeoutSeconds: 5
+    # lynq serve syncs at start, then on this schedule.
+    syncInterval: 2s
   valueMappings:
     uid: id
     activate: active
@@ -186,7 +188,9 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
     await podman(['run', '--detach', '--name', name, ...runOptions(pod, volumes), '--volume', `${remote.dir}:/remote/manifests.git:rw`, IMAGE, ...args]);
     await until200(`http://127.0.0.1:${port}/healthz`, 60, name);
     // Its first tick syncs the hub: the commit arrives, and /metrics counts it.
-    for (let i = 0; i < 240 && !(await hostGit(remote.dir, ['rev-parse', '--verify', '--quiet', 'main']).then(Boolean, () => false)); i++) await sleep(250);
+    const pushed = () => hostGit(remote.dir, ['rev-parse', '--verify', '--quiet', 'main']).then(Boolean, () => false);
+    for (let i = 0; i < 240 && !(await pushed()); i++) await sleep(250);
+    if (!(await pushed())) assert.fail(`no commit from lynq serve within 60 s; its logs:\n${(await podman(['logs', name])).stderr}`);
     const files = await hostGit(remote.dir, ['ls-tree', '-r', '--name-only', 'main']);
     assert.match(files, /\/acme\//);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -201,12 +205,12 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
   });
 });
 
-/** The container's root filesystem was mounted read-only (so the sync wrote nothing there), and its writable mounts are the cache and the remote only; the cache got the clone. */
+/** The container's root filesystem was mounted read-only (so the sync wrote nothing there), and its writable mounts are the cache, /tmp (an emptyDir) and the remote; the cache got the clone. */
 async function assertOnlyCacheWritten(container: string, volumes: Volumes, pod: PodSpec): Promise<void> {
   const [inspect] = JSON.parse((await podman(['inspect', container])).stdout) as Array<{ HostConfig: { ReadonlyRootfs: boolean }; Mounts: Array<{ Destination: string; RW: boolean }> }>;
   assert.equal(inspect!.HostConfig.ReadonlyRootfs, true);
   const writable = inspect!.Mounts.filter((mount) => mount.RW).map((mount) => mount.Destination);
-  assert.deepEqual(writable.sort(), ['/cache', '/remote/manifests.git'], 'besides /tmp (an emptyDir, a tmpfs here)');
+  assert.deepEqual(writable.sort(), ['/cache', '/remote/manifests.git', '/tmp']);
   const cacheMount = pod.containers[0]!.volumeMounts.find((mount) => mount.mountPath === '/cache')!;
   const cache = await readdir(volumes.byName.get(cacheMount.name)!);
   assert.ok(cache.length > 0, 'the cache volume holds the clone');

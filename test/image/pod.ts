@@ -1,9 +1,10 @@
 // A pod of deploy/ (kubectl kustomize), run by podman as the kubelet would run it: the
 // same user, read-only root filesystem, dropped capabilities, environment, arguments and
-// mounts, each volume backed by a host folder the test fills (ConfigMap, Secret, claim) or
-// a tmpfs (emptyDir). What the manifests say is what runs: nothing is restated here.
+// mounts, each volume a host folder: filled by the test (ConfigMap, Secret), owned by the
+// pod's user (claim), or empty and writable by all (emptyDir). What the manifests say is
+// what runs: nothing is restated here.
 import { execFile } from 'node:child_process';
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -42,9 +43,14 @@ export async function hostVolumes(pod: PodSpec, files: Record<string, Record<str
   const byName = new Map<string, string>();
   const { runAsUser: uid, runAsGroup: gid } = pod.securityContext;
   for (const volume of pod.volumes) {
-    if (volume.emptyDir !== undefined) continue;
     const dir = path.join(root, volume.name);
     await mkdir(dir);
+    if (volume.emptyDir !== undefined) {
+      // As the kubelet makes an emptyDir: writable by every user (a podman tmpfs over a folder the image has keeps that folder's owner and mode).
+      await chmod(dir, 0o777);
+      byName.set(volume.name, dir);
+      continue;
+    }
     // A generated ConfigMap's name carries kustomize's content hash (lynq-hubs-<hash>).
     const source = volume.configMap?.name.replace(/-[a-z0-9]{10}$/, '') ?? volume.secret?.secretName;
     if (source !== undefined) {
@@ -69,9 +75,7 @@ export function runOptions(pod: PodSpec, volumes: Volumes): string[] {
   if (container.securityContext.allowPrivilegeEscalation === false) options.push('--security-opt=no-new-privileges');
   for (const { name, value } of container.env) options.push('--env', `${name}=${value}`);
   for (const mount of container.volumeMounts) {
-    const volume = pod.volumes.find((candidate) => candidate.name === mount.name)!;
-    if (volume.emptyDir !== undefined) options.push('--tmpfs', `${mount.mountPath}:rw,mode=1777`);
-    else options.push('--volume', `${volumes.byName.get(mount.name)!}:${mount.mountPath}:${mount.readOnly ? 'ro' : 'rw'}`);
+    options.push('--volume', `${volumes.byName.get(mount.name)!}:${mount.mountPath}:${mount.readOnly ? 'ro' : 'rw'}`);
   }
   return options;
 }
