@@ -136,9 +136,10 @@ function mapValues(map: Readonly<Record<string, string>>, at: string, fn: (field
  * mapping (`{"{ .replicas }": null}`), and `name: {{ .uid }}-app` is a syntax error. Either
  * way the user meant a template; say where, and that it needs quotes.
  */
-export function findUnquotedTemplates(file: string, text: string): void {
+export function findUnquotedTemplates(file: string, text: string, firstLine = 1): void {
   if (!text.includes('{{')) return;
   const lineCounter = new LineCounter();
+  const shift = firstLine - 1;
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const formName = (): string | undefined => {
     const name = doc.errors.length === 0 ? doc.getIn(['metadata', 'name']) : undefined;
@@ -148,14 +149,14 @@ export function findUnquotedTemplates(file: string, text: string): void {
     const { line } = lineCounter.linePos(error.pos[0]);
     const lineText = text.split('\n')[line - 1] ?? '';
     const unquoted = /:\s+(\{\{.*)$/.exec(lineText) ?? /^\s*-\s+(\{\{.*)$/.exec(lineText);
-    if (unquoted) throw new ConfigError(quoteIt(unquoted[1]!.trim()), { file, line });
+    if (unquoted) throw new ConfigError(quoteIt(unquoted[1]!.trim()), { file, line: line + shift });
   }
   if (doc.errors.length > 0) return; // the loader reports other syntax errors itself
   const visit = (node: unknown, path: Array<string | number>): void => {
     if (isMap(node)) {
       if (node.flow && node.items.length === 1 && isMap(node.items[0]!.key) && (node.items[0]!.key as YamlNode & { flow?: boolean }).flow && node.items[0]!.value === null) {
         const range = (node as YamlNode).range!;
-        throw new ConfigError(quoteIt(text.slice(range[0], range[1]).trim()), { file, line: lineCounter.linePos(range[0]).line, ...locate(doc, path, formName()) });
+        throw new ConfigError(quoteIt(text.slice(range[0], range[1]).trim()), { file, line: lineCounter.linePos(range[0]).line + shift, ...locate(doc, path, formName()) });
       }
       for (const pair of node.items) if (isPair(pair) && isScalar(pair.key)) visit(pair.value, [...path, String(pair.key.value)]);
     } else if (isSeq(node)) {
