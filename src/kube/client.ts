@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { ConfigurationOptions } from '@kubernetes/client-node';
 import path from 'node:path';
 import { ConfigError, KubeError, messageOf } from '../errors.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
@@ -241,7 +242,7 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
   return bound(undefined);
 }
 
-type RequestOptions = import('@kubernetes/client-node').ConfigurationOptions;
+type RequestOptions = ConfigurationOptions;
 
 const MERGE_PATCH = ['Content-Type', 'application/merge-patch+json'] as const;
 
