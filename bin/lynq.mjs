@@ -4,6 +4,7 @@
 // every file in src/ (`npm run build` makes it, and `npm ci` runs that through `prepare`);
 // otherwise, or with LYNQ_FROM_SOURCE=1, the TypeScript sources run through tsx, so an
 // edit takes effect at once and stack traces point at the .ts files people read.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -35,7 +36,16 @@ function distIsCurrent() {
 function codeCacheFile() {
   const cacheDir = process.env.LYNQ_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lynq');
   const build = readFileSync(stampUrl, 'utf8').trim().slice(0, 16) || 'unstamped';
-  return path.join(cacheDir, 'code-cache', `lynq-${build}-node${process.version}-${process.arch}.v8`);
+  return path.join(cacheDir, 'code-cache', `lynq-${build}-${checkoutTag()}-node${process.version}-${process.arch}.v8`);
+}
+
+/**
+ * Which installation runs (the bundle's path, hashed): V8's cached code carries the path it
+ * was compiled from, so two checkouts sharing one cache folder each keep their own, and a
+ * stack trace names the checkout that is running, not whichever wrote the cache first.
+ */
+function checkoutTag() {
+  return createHash('sha256').update(fileURLToPath(bundleUrl)).digest('hex').slice(0, 12);
 }
 
 /**
@@ -78,7 +88,9 @@ function keepCode(script, cacheFile) {
   try {
     const dir = path.dirname(cacheFile);
     mkdirSync(dir, { recursive: true });
-    for (const old of readdirSync(dir)) if (old !== path.basename(cacheFile)) rmSync(path.join(dir, old), { force: true });
+    // This checkout's caches of other builds or Node versions, and caches named before checkouts were told apart; other checkouts' stay.
+    const mine = new RegExp(`^lynq-[^-]+-(${checkoutTag()}-)?node`);
+    for (const old of readdirSync(dir)) if (old !== path.basename(cacheFile) && mine.test(old)) rmSync(path.join(dir, old), { force: true });
     const temporary = `${cacheFile}.${process.pid}`;
     writeFileSync(temporary, script.createCachedData());
     renameSync(temporary, cacheFile);

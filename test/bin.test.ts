@@ -66,7 +66,11 @@ test("bin/lynq.mjs keeps V8's code for the bundle in the cache folder, one file 
   try {
     assert.equal(await lynq(shipped.dir, env), 'compiled true /');
     const [first, ...more] = await kept();
-    assert.match(first ?? '', new RegExp(`^lynq-0123456789abcdef-node${process.version.replaceAll('.', '\\.')}-${process.arch}\\.v8$`), 'named by the build and the Node that made it');
+    assert.match(
+      first ?? '',
+      new RegExp(`^lynq-0123456789abcdef-[0-9a-f]{12}-node${process.version.replaceAll('.', '\\.')}-${process.arch}\\.v8$`),
+      'named by the build, the checkout and the Node that made it',
+    );
     assert.deepEqual(more, []);
     const file = path.join(cacheDir, 'code-cache', first!);
     const code = await readFile(file);
@@ -94,5 +98,25 @@ test("bin/lynq.mjs keeps V8's code for the bundle in the cache folder, one file 
   } finally {
     await chmod(path.join(cacheDir, 'code-cache'), 0o700).catch(() => {});
     await shipped.cleanup();
+  }
+});
+
+test('two checkouts sharing one cache folder keep a code cache each, and a stack trace names the checkout that runs', async () => {
+  const one = await layout({ dist: true, src: false });
+  const two = await layout({ dist: true, src: false });
+  const shared = await makeTempDir('lynq-bin-cache-');
+  const env = { LYNQ_CACHE_DIR: shared.dir };
+  try {
+    // The same build in both (the same stamp and bundle), as two clones of one commit are.
+    const bundle = "exports.main = async () => { process.stdout.write(`${new Error('where').stack.split('\\n')[1].trim()}\\n`); return 0; };\n";
+    for (const dir of [one.dir, two.dir]) await writeFile(path.join(dir, 'dist/cli/lynq.cjs'), bundle);
+    for (const round of [1, 2]) {
+      for (const dir of [one.dir, two.dir]) assert.match(await lynq(dir, env), new RegExp(`${dir.replaceAll('/', '\\/')}\\/dist\\/cli\\/lynq\\.cjs`), `round ${round}: the stack names ${dir}`);
+    }
+    assert.equal((await readdir(path.join(shared.dir, 'code-cache'))).length, 2, 'one cache per checkout, neither removing the other');
+  } finally {
+    await one.cleanup();
+    await two.cleanup();
+    await shared.cleanup();
   }
 });

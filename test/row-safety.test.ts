@@ -99,4 +99,12 @@ describe('printable', () => {
     assert.equal(printable('x\u2028y\u202ez\u2066'), 'x\\u2028y\\u202ez\\u2066');
     assert.equal(printable('Zürich – 東京 ✓'), 'Zürich – 東京 ✓');
   });
+
+  test('invisible characters are escaped as bidi controls and NUL are: zero-width space and joiners, BOM, soft hyphen, odd spaces, tags, fillers', () => {
+    assert.equal(printable('ac\u200bme: failed'), 'ac\\u200bme: failed');
+    assert.equal(printable('a\u200cb\u200dc\u2060d\ufeffe\u00adf'), 'a\\u200cb\\u200dc\\u2060d\\ufeffe\\xadf');
+    assert.equal(printable('a\u00a0b\u3000c\u2009d'), 'a\\xa0b\\u3000c\\u2009d');
+    assert.equal(printable('x\u{e0041}y\u3164z\u061c'), 'x\\u{e0041}y\\u3164z\\u061c');
+    assert.equal(printable('plain ascii, one space'), 'plain ascii, one space');
+  });
 });

@@ -21,11 +21,19 @@ export async function runImport(paths: readonly string[], options: { out?: strin
   const documents: string[] = [];
   let problems = 0;
   let imported = 0;
+  // What this run wrote where: a second hub or form of one name would silently overwrite the first.
+  const written = new Map<string, string>();
   for (const { file, documents: docs } of importLynqFiles(inputs)) {
-    for (const doc of docs) {
-      const target = doc.output === undefined || options.out === undefined ? undefined : path.join(options.out, doc.kind === 'LynqHub' ? 'hubs' : 'forms', `${doc.name}.yaml`);
+    for (const found of docs) {
+      const target = found.output === undefined || options.out === undefined ? undefined : path.join(options.out, found.kind === 'LynqHub' ? 'hubs' : 'forms', `${found.name}.yaml`);
+      const first = target === undefined ? undefined : written.get(target);
+      const doc =
+        first === undefined
+          ? found
+          : { ...found, output: undefined, error: `a ${found.kind === 'LynqHub' ? 'hub' : 'form'} of this name was imported from ${first} already: rename one (metadata.name)` };
+      if (target !== undefined && first === undefined) written.set(target, file);
       if (doc.error !== undefined || doc.refused.length > 0) problems++;
-      report.write(`${summary(file, doc, target)}\n`);
+      report.write(`${summary(file, doc, doc.output === undefined ? undefined : target)}\n`);
       for (const change of doc.changes) report.write(`  translated  resource ${change.resource}, ${change.field}: ${change.from}  =>  ${change.to}\n`);
       for (const refusal of doc.refused) report.write(`  refused     resource ${refusal.resource}, ${refusal.field}: ${refusal.from}: ${refusal.reason}\n`);
       for (const note of doc.differences) report.write(`  differs     ${note}\n`);

@@ -123,7 +123,8 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 async function readWebhookToken(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if (env.LYNQ_WEBHOOK_TOKEN !== undefined && env.LYNQ_WEBHOOK_TOKEN !== '') return checkToken(env.LYNQ_WEBHOOK_TOKEN, 'LYNQ_WEBHOOK_TOKEN');
+  // Trimmed as the _FILE form is: a Secret or a shell often adds a newline, and a token with one could never match.
+  if (env.LYNQ_WEBHOOK_TOKEN !== undefined && env.LYNQ_WEBHOOK_TOKEN.trim() !== '') return checkToken(env.LYNQ_WEBHOOK_TOKEN.trim(), 'LYNQ_WEBHOOK_TOKEN');
   const file = env.LYNQ_WEBHOOK_TOKEN_FILE;
   if (file === undefined || file === '') return undefined;
   let text: string;
@@ -138,5 +139,7 @@ async function readWebhookToken(env: NodeJS.ProcessEnv): Promise<string | undefi
 function checkToken(token: string, from: string): string {
   // A short token can be guessed, and the scrubber ignores values under 4 characters.
   if (token.length < 16) throw new ConfigError(`the webhook token from ${from} is shorter than 16 characters`);
+  // A bearer token is one word: one with a space or a control character inside could never be sent, so no call would ever pass.
+  if (/[\s\p{Cc}]/u.test(token)) throw new ConfigError(`the webhook token from ${from} has a space or control character inside: it must be one word`);
   return token;
 }

@@ -9,6 +9,7 @@ import { NODE_PHASES, type NodePhase } from '../health/types.ts';
 import { describeAccess, findClusterAccess } from '../kube/access.ts';
 import { openKubeClient } from '../kube/client.ts';
 import type { CommandContext } from './io.ts';
+import { printable } from './printable.ts';
 import { EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './exit-codes.ts';
 import { selectHubs } from './sync-command.ts';
 import { createSyncDeps } from './wiring.ts';
@@ -134,5 +135,6 @@ export function statusText(results: readonly HubReadBack[], problemsOnly: boolea
     if (result.tableError !== undefined) notes.push(`${result.hub}: status table not written: ${result.tableError}`);
   }
   const summary = NODE_PHASES.map((phase) => `${phase} ${counts.get(phase) ?? 0}`).join(', ');
-  return [...lines, ...(lines.length > 0 ? [''] : []), ...notes, summary, ''].join('\n');
+  // A uid or a message from a row or the cluster may hold a newline, a terminal escape or an invisible character: each line stays one, as it reads.
+  return [...lines.map(printable), ...(lines.length > 0 ? [''] : []), ...notes.map(printable), summary, ''].join('\n');
 }

@@ -4,6 +4,7 @@ import { localProblems } from '../config/local-checks.ts';
 import { collectConfig, formatPath, type Config } from '../config/load.ts';
 import { formSelectors } from '../config/row-selector.ts';
 import { lynqDifferences } from '../config/lynq-notes.ts';
+import { unknownScopes } from '../config/kind-scope.ts';
 import { writtenAs } from '../config/lynq-syntax.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { engineLimits } from '../gitops/limits.ts';
@@ -39,6 +40,10 @@ export async function runValidate(options: { hubs: string; forms: string; repo?:
   for (const form of config.forms) for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
   for (const form of config.forms) for (const note of lynqDifferences(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
   for (const note of rollout.notes) io.out.write(`note: ${note}\n`);
+  for (const hub of config.hubs.values()) {
+    const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
+    for (const line of unknownScopes(forms, hub.spec.kindScopes)) io.out.write(`warning: ${line}\n`);
+  }
   const resources = config.forms.reduce((sum, form) => sum + form.resources.length, 0);
   io.out.write(`ok: ${config.hubs.size} hubs, ${config.forms.length} forms, ${resources} resources\n`);
   return EXIT_OK;

@@ -255,6 +255,11 @@ export const HubSpec = z
     gitops: Gitops.prefault({}),
     /** Health read-back writes one row per node into this table of the source database. */
     statusWriteback: StatusWriteback.optional(),
+    /**
+     * The scope of CRD kinds the bridge has no schema for, by `Kind.group` (or `Kind`):
+     * `Cluster` objects get no namespace and are one object across the hub's nodes.
+     */
+    kindScopes: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[a-z0-9.-]+)?$/, 'expected Kind or Kind.group'), z.enum(['Cluster', 'Namespaced'])).optional(),
   })
   .superRefine(checkGitopsAgainstPublish)
   .superRefine((spec, ctx) => {

@@ -62,7 +62,9 @@ export async function collectConfig(options: LoadOptions): Promise<{ config: Con
   const hubs = new Map<string, Hub>();
   const hubFiles = await yamlFiles(options.hubsDir, 'hubs', problems);
   for (const file of hubFiles) {
-    const { hub, problems: found } = readHub(file, await readFile(file, 'utf8'), options.publishing);
+    const text = await readConfigText(file, problems);
+    if (text === undefined) continue;
+    const { hub, problems: found } = readHub(file, text, options.publishing);
     problems.push(...found);
     if (hub === undefined) continue;
     const existing = hubs.get(hub.name);
@@ -72,7 +74,9 @@ export async function collectConfig(options: LoadOptions): Promise<{ config: Con
   const forms: Form[] = [];
   const formFiles = await yamlFiles(options.formsDir, 'forms', problems);
   for (const file of formFiles) {
-    const { form, problems: found } = readForm(file, await readFile(file, 'utf8'));
+    const text = await readConfigText(file, problems);
+    if (text === undefined) continue;
+    const { form, problems: found } = readForm(file, text);
     problems.push(...found);
     if (form === undefined) continue;
     const twin = forms.find((other) => other.name === form.name);
@@ -95,6 +99,30 @@ export async function collectConfig(options: LoadOptions): Promise<{ config: Con
     forms.push(form);
   }
   return { config: { hubs, forms }, problems };
+}
+
+/**
+ * A hub or form file's text; a file that cannot be read (a folder named `x.yaml`, no
+ * permission) is a ConfigError naming its path and what to do, never a bare `EISDIR`.
+ * With `problems`, the error is added there (undefined returned) instead of thrown.
+ */
+export async function readConfigText(file: string, problems?: ConfigError[]): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && problems === undefined) throw cause;
+    const reason =
+      code === 'EISDIR'
+        ? 'is a folder, not a file: rename it (no .yaml or .yml ending) or move it out of the folder'
+        : code === 'EACCES'
+          ? 'cannot be read: permission denied'
+          : `cannot be read (${code ?? (cause as Error).message})`;
+    const error = new ConfigError(reason, { file }, { cause });
+    if (problems === undefined) throw error;
+    problems.push(error);
+    return undefined;
+  }
 }
 
 async function yamlFiles(dir: string, what: 'hubs' | 'forms', problems: ConfigError[]): Promise<string[]> {

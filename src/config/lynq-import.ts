@@ -46,17 +46,21 @@ export function importLynqFiles(inputs: ReadonlyArray<{ file: string; text: stri
 function splitDocuments(file: string, text: string): Array<{ text: string; raw: unknown; error: string | undefined }> {
   const out: Array<{ text: string; raw: unknown; error: string | undefined }> = [];
   let end = 0;
+  // Lines before the current document, counted once over the file (per document from the start was quadratic).
+  let counted = 0;
+  let linesBefore = 0;
   for (const doc of parseAllDocuments(text, { prettyErrors: false })) {
     // From the end of the previous document, so the comments above this one stay with it.
     const begin = end;
     end = doc.range[2];
     if (doc.contents === null) continue;
     const docText = text.slice(begin, end).replace(/^(\s*\n)*---[^\n]*\n/, '');
-    const padding = '\n'.repeat(text.slice(0, end - docText.length).split('\n').length - 1);
+    const docStart = end - docText.length;
+    for (let at = text.indexOf('\n', counted); at !== -1 && at < docStart; at = text.indexOf('\n', at + 1)) linesBefore++;
+    counted = docStart;
     try {
-      // Before toJS: an unquoted template is a mapping with a mapping for a key. Padded, so
-      // the line named is the file's.
-      findUnquotedTemplates(file, padding + docText);
+      // Before toJS: an unquoted template is a mapping with a mapping for a key. Its first line given, so the line named is the file's.
+      findUnquotedTemplates(file, docText, linesBefore + 1);
     } catch (error) {
       if (!isLynqError(error)) throw error;
       out.push({ text: docText, raw: undefined, error: error.message });

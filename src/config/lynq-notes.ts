@@ -1,5 +1,5 @@
 import { isPlainObject } from './plain-object.ts';
-import { CLUSTER_SCOPED_KINDS } from './cluster-scoped.ts';
+import { kindScope } from './kind-scope.ts';
 import type { Form, Hub } from './load.ts';
 import { cameInGoSyntax, leaves } from './lynq-syntax.ts';
 
@@ -27,7 +27,8 @@ export function formDifferences(hubNamespace: string | undefined, form: Form): s
   );
   for (const resource of form.resources) {
     const kind = typeof resource.spec.kind === 'string' ? resource.spec.kind : undefined;
-    if (resource.targetNamespace !== undefined || (kind !== undefined && CLUSTER_SCOPED_KINDS.has(kind))) continue;
+    const apiVersion = typeof resource.spec.apiVersion === 'string' ? resource.spec.apiVersion : '';
+    if (resource.targetNamespace !== undefined || (kind !== undefined && kindScope(apiVersion, kind) === 'Cluster')) continue;
     const metadata = isPlainObject(resource.spec.metadata) ? resource.spec.metadata : {};
     const own = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : undefined;
     notes.push(

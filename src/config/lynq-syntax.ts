@@ -163,16 +163,17 @@ function mapValues(map: Readonly<Record<string, string>>, at: string, fn: (field
  * mapping (`{"{ .replicas }": null}`), and `name: {{ .uid }}-app` is a syntax error. Either
  * way the user meant a template; say where, and that it needs quotes.
  */
-export function findUnquotedTemplates(file: string, text: string): void {
-  const first = unquotedTemplates(file, text)[0];
+export function findUnquotedTemplates(file: string, text: string, firstLine = 1): void {
+  const first = unquotedTemplates(file, text, firstLine)[0];
   if (first !== undefined) throw first;
 }
 
-/** Every template left unquoted in a form's text, each at its line (none when YAML finds other syntax errors: the loader reports those). */
-export function unquotedTemplates(file: string, text: string): ConfigError[] {
+/** Every template left unquoted in a form's text, each at its line (none when YAML finds other syntax errors: the loader reports those); `firstLine`: where the text starts in its file. */
+export function unquotedTemplates(file: string, text: string, firstLine = 1): ConfigError[] {
   const found: ConfigError[] = [];
   if (!text.includes('{{')) return found;
   const lineCounter = new LineCounter();
+  const shift = firstLine - 1;
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const formName = (): string | undefined => {
     const name = doc.errors.length === 0 ? doc.getIn(['metadata', 'name']) : undefined;
@@ -182,7 +183,7 @@ export function unquotedTemplates(file: string, text: string): ConfigError[] {
     const { line } = lineCounter.linePos(error.pos[0]);
     const lineText = text.split('\n')[line - 1] ?? '';
     const unquoted = /:\s+(\{\{.*)$/.exec(lineText) ?? /^\s*-\s+(\{\{.*)$/.exec(lineText);
-    if (unquoted) found.push(new ConfigError(quoteIt(unquoted[1]!.trim()), { file, line }));
+    if (unquoted) found.push(new ConfigError(quoteIt(unquoted[1]!.trim()), { file, line: line + shift }));
   }
   // Other syntax errors are the loader's to report; the rest of the tree is still searched (YAML parses on past an error).
   if (doc.errors.length > 0 && found.length === 0) return found;
@@ -191,7 +192,7 @@ export function unquotedTemplates(file: string, text: string): ConfigError[] {
     if (isMap(node)) {
       if (node.flow && node.items.length === 1 && isMap(node.items[0]!.key) && (node.items[0]!.key as YamlNode & { flow?: boolean }).flow && node.items[0]!.value === null) {
         const range = (node as YamlNode).range!;
-        const line = lineCounter.linePos(range[0]).line;
+        const line = lineCounter.linePos(range[0]).line + shift;
         if (!lines.has(line)) found.push(new ConfigError(quoteIt(text.slice(range[0], range[1]).trim()), { file, line, ...locate(doc, path, formName()) }));
         return;
       }

@@ -1,3 +1,4 @@
+import { kindScope, type KindScope } from '../config/kind-scope.ts';
 import { LYNQNODE_FILE } from '../render/node.ts';
 import { readPreviousNode } from './previous-node.ts';
 import type { BlobReader, NodeChange, Plan, TreeListing } from './types.ts';
@@ -8,8 +9,11 @@ export type ObjectCheck = { plan: Plan; check: (node: NodeChange) => NodeChange 
 /** What Kubernetes (and Argo CD, Flux) take to be the same object: apiVersion, kind, namespace and name. */
 type Identified = { apiVersion: string; kind: string; namespace?: string | undefined; name: string };
 
-function same(a: Identified, b: Identified): boolean {
-  return a.name === b.name && a.kind === b.kind && (a.namespace ?? '') === (b.namespace ?? '') && a.apiVersion === b.apiVersion;
+/** Whether a kind is cluster-scoped: its objects are one object whatever namespace a file (an older render) gave them. */
+type ClusterScoped = (object: Identified) => boolean;
+
+function same(a: Identified, b: Identified, clusterScoped: ClusterScoped): boolean {
+  return a.name === b.name && a.kind === b.kind && a.apiVersion === b.apiVersion && ((a.namespace ?? '') === (b.namespace ?? '') || clusterScoped(a));
 }
 
 /**
@@ -21,10 +25,12 @@ function same(a: Identified, b: Identified): boolean {
 class Owners {
   private readonly byName = new Map<string, Array<Identified | string>>();
 
+  constructor(private readonly clusterScoped: ClusterScoped) {}
+
   get(object: Identified): string | undefined {
     const list = this.byName.get(object.name);
     if (list === undefined) return undefined;
-    for (let at = 0; at < list.length; at += 2) if (same(list[at] as Identified, object)) return list[at + 1] as string;
+    for (let at = 0; at < list.length; at += 2) if (same(list[at] as Identified, object, this.clusterScoped)) return list[at + 1] as string;
     return undefined;
   }
 
@@ -35,7 +41,7 @@ class Owners {
       return;
     }
     for (let at = 0; at < list.length; at += 2) {
-      if (same(list[at] as Identified, object)) {
+      if (same(list[at] as Identified, object, this.clusterScoped)) {
         list[at + 1] = owner;
         return;
       }
@@ -56,8 +62,8 @@ class Owners {
  * it is when it is next rendered. `check` does that for a node the rollout gate renders
  * for a slot: its objects against every node checked so far.
  */
-export async function failDuplicateObjects(plan: Plan, existing: TreeListing, readBlobs: BlobReader, root: string): Promise<ObjectCheck> {
-  const owners = new Owners();
+export async function failDuplicateObjects(plan: Plan, existing: TreeListing, readBlobs: BlobReader, root: string, declared?: Readonly<Record<string, KindScope>>): Promise<ObjectCheck> {
+  const owners = new Owners((object) => kindScope(object.apiVersion, object.kind, declared) === 'Cluster');
   const held = plan.nodes.filter((node) => node.status === 'held');
   const ids = held.map((node) => existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`)).filter((id): id is string => id !== undefined);
   const texts = ids.length > 0 ? await readBlobs(ids) : new Map<string, string>();

@@ -2,7 +2,7 @@ import type { FormResource, Hub } from '../config/load.ts';
 import { RenderError, type ErrorWhere } from '../errors.ts';
 import { validateManifest } from '../config/k8s-schema.ts';
 import { isPlainObject } from './canonical-yaml.ts';
-import { CLUSTER_SCOPED_KINDS } from '../config/cluster-scoped.ts';
+import { kindScope } from '../config/kind-scope.ts';
 import { labelKeyProblem, labelValueProblem, nameProblem, namespaceProblem } from './k8s-validation.ts';
 import { hasSopsBlock, refusePlaintextSecret } from './secrets.ts';
 import { keepDataStrings } from './typed-data.ts';
@@ -88,7 +88,7 @@ export function renderResource(context: ResourceContext, resource: FormResource,
   const badName = nameProblem(name);
   if (badName !== undefined) throw new RenderError(`name ${JSON.stringify(name)} ${badName}`, { ...where, field: 'metadata.name' });
 
-  if (CLUSTER_SCOPED_KINDS.has(kind)) {
+  if (kindScope(manifest.apiVersion as string, kind, context.hub.spec.kindScopes) === 'Cluster') {
     delete metadata.namespace;
   } else {
     const namespace =

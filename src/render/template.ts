@@ -214,7 +214,15 @@ function selectorError(expression: string, cause: unknown, where: ErrorWhere): R
 }
 
 function compileError(source: string, error: Error, where: ErrorWhere): RenderError {
-  return new RenderError(`template ${JSON.stringify(source)}: ${cleanMessage(error)}`, where, { cause: error });
+  // The engine's parser recurses per nesting level: a template thousands deep runs out of stack. Say what that means.
+  const why = isStackOverflow(error) ? 'blocks or parentheses nest too deep to compile: nest them less (a hundred levels is plenty)' : cleanMessage(error);
+  return new RenderError(`template ${JSON.stringify(source)}: ${why}`, where, { cause: error });
+}
+
+function isStackOverflow(error: unknown): boolean {
+  if (error instanceof RangeError) return true;
+  // nunjucks wraps what its parser throws in an Error of its own, keeping the message.
+  return error instanceof Error && /Maximum call stack size exceeded/.test(error.message);
 }
 
 /** nunjucks prefixes messages with "(unknown path)" and a stack of "Error:" lines. */

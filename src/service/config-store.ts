@@ -1,6 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseForm, parseHub, type Form, type Hub } from '../config/load.ts';
+import { parseForm, parseHub, readConfigText, type Form, type Hub } from '../config/load.ts';
 import { ConfigError, messageOf } from '../errors.ts';
 
 /** A file that could not be used at the last load; its last good version (if any) is still in force. */
@@ -59,7 +59,7 @@ export class ConfigStore {
     for (const file of [...good.keys()]) if (!files.includes(file)) good.delete(file);
     for (const file of files) {
       try {
-        good.set(file, parse(file, await readFile(file, 'utf8')));
+        good.set(file, parse(file, (await readConfigText(file))!));
       } catch (error) {
         // A file being replaced can vanish between readdir and read: it is gone, not broken.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -33,8 +33,15 @@ const HOOK = /^\/hooks\/sync\/([^/]+)$/;
 export function createHttpServer(deps: HttpDeps): Server {
   const expected = deps.webhookToken === undefined ? undefined : digest(deps.webhookToken);
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
+    // A target that is not a path (a full URL, `*`, bad %-encoding) is the client's mistake: 400 and a short line, never its text.
+    if (!isPathTarget(request.url)) {
+      deps.logger.warn({ method: request.method, length: request.url?.length ?? 0 }, 'http request refused: malformed request target');
+      request.resume();
+      reply(response, 400, 'bad request target\n', { connection: 'close' });
+      return;
+    }
     handle(request, response).catch((error: unknown) => {
-      deps.logger.error({ err: error instanceof Error ? error.message : String(error), path: request.url }, 'http request failed');
+      deps.logger.error({ err: error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200), path: request.url?.slice(0, 200) }, 'http request failed');
       if (!response.headersSent) reply(response, 500, 'internal error\n');
       else response.destroy();
     });
@@ -129,6 +136,19 @@ function get(method: string, response: ServerResponse, answer: () => void): void
 function reply(response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
   response.end(body);
+}
+
+/** An origin-form target (`/path?query`) whose every %-escape decodes as UTF-8. */
+function isPathTarget(target: string | undefined): boolean {
+  if (target === undefined || !target.startsWith('/') || target.startsWith('//')) return false;
+  const path = target.split('?', 1)[0]!;
+  try {
+    decodeURIComponent(path);
+    new URL(target, 'http://localhost');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Compared as digests of equal length with timingSafeEqual: neither the token nor its length leaks through timing. */

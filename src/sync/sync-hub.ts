@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import { type DiffOptions, type DiffResult, diffHub, unchangedHub, withUnchanged } from '../plan/diff.ts';
 import { type HubState, hubStateText, parseHubState, sameFolders } from '../plan/hub-state.ts';
 import { failDuplicateObjects } from '../plan/object-identity.ts';
+import { unknownScopes } from '../config/kind-scope.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
 import { type NodeInput, type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
 import { changedNodes, countByStatus, fileChanges, type NodeChange, type Plan, type TreeListing } from '../plan/types.ts';
@@ -97,6 +98,7 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       throw new ConfigError(`the pull-request branch must differ from the target branch ${branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
     }
     const formNames = new Set(forms.map((form) => form.name));
+    for (const line of unknownScopes(forms, hub.spec.kindScopes)) log.warn({ detail: line }, 'kind of unknown scope: rendered namespaced');
     // Every node's key is read only when the hub is not as a sync last left it whole.
     let stateKnown = await deps.verifiedStore?.loadWhole(hub);
     let known: Promise<ReadonlySet<string>> | undefined;
@@ -218,7 +220,7 @@ type GateInput = {
 async function gatePlan(input: GateInput): Promise<Plan> {
   const { hub, forms, repo, planned, deps, log } = input;
   const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: input.allowDeletions });
-  const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo.readBlobs(ids), input.root);
+  const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo.readBlobs(ids), input.root, hub.spec.kindScopes);
   const health =
     deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked.plan, forms)) ? await deps.rolloutHealth(hub, repo, planned.head, deps.signal) : undefined;
   // Asked only by a paced form's gate: a no-op sync of 100,000 rows builds no map of them.

@@ -36,10 +36,18 @@ const REFUSED_KEYWORDS: Record<string, string> = {
   continue: 'break and continue are not supported',
 };
 
+/**
+ * How deep blocks (`if`/`with`/`range`) and parentheses may nest in one leaf. Far beyond
+ * any real form; bounded so a crafted one (thousands deep) is a clear error, not a stack
+ * overflow in the parser, the translation or the template engine after it.
+ */
+export const MAX_NESTING = 100;
+
 /** Parse one leaf into its syntax tree; throws GoTemplateError on anything it cannot read. */
 export function parseGoTemplate(source: string): Node[] {
   const pieces = splitActions(source);
   let at = 0;
+  let depth = 0;
 
   const parseList = (stopAt: ReadonlySet<string>): { nodes: Node[]; stop: { word: string; piece: Extract<Piece, { kind: 'action' }> } | undefined } => {
     const nodes: Node[] = [];
@@ -64,7 +72,9 @@ export function parseGoTemplate(source: string): Node[] {
         return { nodes, stop: { word, piece } };
       }
       if (word === 'if' || word === 'with' || word === 'range') {
+        if (++depth > MAX_NESTING) throw new GoTemplateError(`blocks nest more than ${MAX_NESTING} deep`);
         nodes.push(parseBlock(word, piece));
+        depth--;
         continue;
       }
       nodes.push({ kind: 'output', pipeline: parsePipeline(piece.tokens), trim, source: piece.source });
@@ -122,6 +132,7 @@ function tokenText(token: Token): string {
 /** `[$a[, $b] :=|=] command | command …` */
 export function parsePipeline(tokens: readonly Token[]): Pipeline {
   let at = 0;
+  let depth = 0;
   const declare: string[] = [];
   let assign = false;
   const declEnd = tokens.findIndex((token) => token.kind === 'punct' && (token.value === ':=' || token.value === '='));
@@ -185,7 +196,9 @@ export function parsePipeline(tokens: readonly Token[]): Pipeline {
         throw new GoTemplateError("character constants ('a') are not supported");
       case 'punct': {
         if (token.value !== '(') throw new GoTemplateError(`unexpected "${token.value}"`);
+        if (++depth > MAX_NESTING) throw new GoTemplateError(`parentheses nest more than ${MAX_NESTING} deep`);
         const commands = parseCommands(true);
+        depth--;
         if (tokens[at]?.kind !== 'punct' || (tokens[at] as { value: string }).value !== ')') throw new GoTemplateError('missing ")"');
         at++;
         if (commands.length === 0) throw new GoTemplateError('empty ( )');
