@@ -5,10 +5,10 @@ import { messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SourceDeps } from '../sources/types.ts';
 import type { ServiceReadBack } from '../sync/read-back.ts';
-import { syncHub, type SyncDeps } from '../sync/sync-hub.ts';
+import { type HubSyncResult, syncHub, type SyncDeps } from '../sync/sync-hub.ts';
 import { ConfigStore, type ConfigProblem } from './config-store.ts';
 import { closeServer, createHttpServer, listen, type Readiness } from './http.ts';
-import { lockFailure, withHubLock, type HubLocker } from './lock.ts';
+import { type HubLocker, type LockedRun, lockFailure, withHubLock } from './lock.ts';
 import { ServiceMetrics, type Trigger } from './metrics.ts';
 import { listenForHub, type Listener } from './notify.ts';
 import { ReadBackLoop } from './read-back-loop.ts';
@@ -75,8 +75,9 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
   let loaded = false;
 
   const runHub = async (hub: Hub, forms: readonly Form[], signal: AbortSignal, trigger: Trigger): Promise<RunResult> => {
+    let run: LockedRun<HubSyncResult>;
     try {
-      const run = await withHubLock(deps.locker, hub, { waitMs: 0, signal }, async (held) => {
+      run = await withHubLock(deps.locker, hub, { waitMs: 0, signal }, async (held) => {
         const started = clock();
         // One line per sync at serve's default level (info): the finish, with its trigger; the start only at debug.
         logger.debug({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
@@ -88,12 +89,12 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
         logger.info({ hub: hub.name, trigger, pid: process.pid, outcome: result.outcome, commit, at: clock(), ms: clock() - started }, 'sync finished');
         return result;
       });
-      // After the lock: the read-back writes statuses, not Git, and a replica may sync meanwhile.
-      if (run.ran) await readBacks?.afterSync(hub, run.value);
-      return run.ran ? { ran: true, result: run.value } : run;
     } catch (error) {
       return { ran: true, result: lockFailure(hub, error, logger) };
     }
+    // After the lock: the read-back writes statuses, not Git, and a replica may sync meanwhile.
+    if (run.ran) await readBacks?.afterSync(hub, run.value);
+    return run.ran ? { ran: true, result: run.value } : run;
   };
 
   const readBacks = deps.readBack === undefined ? undefined : new ReadBackLoop({ logger, metrics, readBack: deps.readBack, intervalMs: options.readBackIntervalMs, clock });
