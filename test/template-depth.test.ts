@@ -48,7 +48,7 @@ test('templates nested thousands deep are a config error (exit 2) naming the lea
     // Nesting of an ordinary depth still works.
     const ok = await tempFiles({ 'hubs/customers.yaml': hubYaml(), 'forms/deep.yaml': deepForm(20, 'go') });
     try {
-      const validated = await lynq(['validate', '--hubs', path.join(ok.dir, 'hubs'), '--forms', path.join(ok.dir, 'forms')]);
+      const validated = await lynq(['validate', '--files-only', '--repo', 'https://git.example.com/manifests.git', '--hubs', path.join(ok.dir, 'hubs'), '--forms', path.join(ok.dir, 'forms')]);
       assert.equal(validated.code, 0, validated.err);
     } finally {
       await ok.cleanup();
