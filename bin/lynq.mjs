@@ -106,6 +106,15 @@ if (!process.execArgv.some((flag) => flag.startsWith('--heap-growing-percent') |
   v8.setFlagsFromString('--heap-growing-percent=100');
 }
 
+// A reader that stops early (`lynq --help | head`) closes the pipe: the rest of the output has
+// nowhere to go, which is no error of the command's. Exit quietly, as other CLIs do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 if (distIsCurrent()) {
   process.exitCode = await runCompiled(process.argv.slice(2));
 } else {

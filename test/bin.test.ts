@@ -120,3 +120,15 @@ test('two checkouts sharing one cache folder keep a code cache each, and a stack
     await shared.cleanup();
   }
 });
+
+test('a reader that is gone (lynq --help | head -1, or a closed pipe) ends lynq quietly, exit 0, not with an unhandled EPIPE', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['bin/lynq.mjs', '--help'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' } });
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+  // As a reader that is gone before the help is written: the pipe is closed at once, so every write meets EPIPE.
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, err);
+  assert.doesNotMatch(err, /EPIPE|Unhandled/);
+});
