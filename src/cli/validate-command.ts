@@ -6,6 +6,7 @@ import { formSelectors } from '../config/row-selector.ts';
 import { lynqDifferences } from '../config/lynq-notes.ts';
 import { unknownScopes } from '../config/kind-scope.ts';
 import { writtenAs } from '../config/lynq-syntax.ts';
+import { unknownFieldWarnings } from '../config/unknown-fields.ts';
 import { isLynqError, messageOf } from '../errors.ts';
 import { engineLimits } from '../gitops/limits.ts';
 import { templateVariables } from '../plan/render-hub.ts';
@@ -44,6 +45,7 @@ export async function runValidate(options: { hubs: string; forms: string; repo?:
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
     for (const line of unknownScopes(forms, hub.spec.kindScopes)) io.out.write(`warning: ${line}\n`);
   }
+  for (const form of config.forms) for (const line of unknownFieldWarnings(form)) io.out.write(`warning: ${line}\n`);
   const resources = config.forms.reduce((sum, form) => sum + form.resources.length, 0);
   io.out.write(`ok: ${config.hubs.size} hubs, ${config.forms.length} forms, ${resources} resources\n`);
   return EXIT_OK;
