@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { lynq } from './helpers/cli.ts';
+import { closedPort, createPostgresDatabase } from './helpers/db.ts';
 import { formYaml, hubYaml } from './helpers/config.ts';
 import { tempFiles } from './helpers/files.ts';
 
@@ -81,5 +82,28 @@ describe('lynq validate checks what a sync here would stop on, all at once', () 
       mixed.err,
       /field nameTemplate: Go template "\{\{ uid \}\}-app": function "uid" is not available here .*the whole form is read as Lynq's Go-template syntax because resource app, field spec\.spec\.replicas is written in it: "\{\{ \.replicas \}\}"/,
     );
+  });
+});
+
+describe('lynq validate --connect reads each hub’s rows once, as a sync would', () => {
+  test('a mapped column the table lacks is a config problem at the mapping’s line; with the column, ok; a database that cannot be reached is exit 3', async () => {
+    const db = await createPostgresDatabase();
+    try {
+      await db.exec("CREATE TABLE customers (id text, active boolean, tier text); INSERT INTO customers VALUES ('acme', true, 'gold')");
+      const hub = (column: string, port?: number) => hubYaml({ database: db.name, port, extra: { plan: column }, spec: '  publish:\n    repo: https://git.example.com/m.git\n' });
+      const files = (column: string, port?: number) => ({ 'hubs/customers.yaml': hub(column, port), 'forms/web.yaml': formYaml(CONFIG_MAP) });
+      const missing = await validate(files('plan'), ['--files-only', '--connect']);
+      assert.equal(missing.code, 2, missing.err);
+      assert.match(missing.err, /customers\.yaml:\d+, hub customers, field spec\.extraValueMappings\.plan: column "plan" is not in the query result \(columns: id, active, tier\)/);
+      // Without --connect the same files pass: the columns are only known to the database.
+      assert.equal((await validate(files('plan'), ['--files-only'])).code, 0);
+      const present = await validate(files('tier'), ['--files-only', '--connect']);
+      assert.equal(present.code, 0, present.err);
+      const down = await validate(files('tier', await closedPort()), ['--files-only', '--connect']);
+      assert.equal(down.code, 3, down.err);
+      assert.match(down.err, /hub customers/);
+    } finally {
+      await db.drop();
+    }
   });
 });

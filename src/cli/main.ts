@@ -91,8 +91,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
   dirs(program.command('validate').description('check every hub and form file, compile every template, check every DAG, and what a sync here needs (secrets, a local repository)'))
     .option('--repo <url-or-path>', 'check as a sync with this --repo would')
     .option('--files-only', "check the files alone, not this machine's secrets and local repository (for CI that checks files without the runtime environment)")
+    .option('--connect', "also read each hub's rows once and check the mapped columns and uids (nothing is written)")
     .action(async (options) => {
-      code = await (await import('./validate-command.ts')).runValidate(options, io);
+      code = await (await import('./validate-command.ts')).runValidate(options, context);
     });
 
   dirs(program.command('render').description("print one node's manifests, from its database row").argument('<node>', 'hub/form/uid')).action(async (node: string, options) => {

@@ -7,12 +7,14 @@ import { lynqDifferences } from '../config/lynq-notes.ts';
 import { unknownScopes } from '../config/kind-scope.ts';
 import { writtenAs } from '../config/lynq-syntax.ts';
 import { unknownFieldWarnings } from '../config/unknown-fields.ts';
-import { isLynqError, messageOf } from '../errors.ts';
+import { isLynqError, messageOf, SourceError } from '../errors.ts';
 import { engineLimits } from '../gitops/limits.ts';
+import { readHubRows } from '../sources/factory.ts';
+import { defaultSecretEnv } from '../config/secrets.ts';
 import { templateVariables } from '../plan/render-hub.ts';
 import { TemplateEngine } from '../render/template.ts';
-import type { Io } from './io.ts';
-import { EXIT_CONFIG, EXIT_OK } from './exit-codes.ts';
+import type { CommandContext } from './io.ts';
+import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK } from './exit-codes.ts';
 import { rolloutChecks } from './rollout-notes.ts';
 
 /**
@@ -20,7 +22,8 @@ import { rolloutChecks } from './rollout-notes.ts';
  * compiled against its hub's variables, so a typo fails here and not on 10,000 nodes.
  * Then a note for each resource policy the hub's engine cannot express exactly.
  */
-export async function runValidate(options: { hubs: string; forms: string; repo?: string; filesOnly?: boolean }, io: Io): Promise<number> {
+export async function runValidate(options: { hubs: string; forms: string; repo?: string; filesOnly?: boolean; connect?: boolean }, context: CommandContext): Promise<number> {
+  const { io } = context;
   // Everything a sync checks before it reads a database, all at once: files, schemas, publish settings, templates.
   const { config, problems: loadProblems } = await collectConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } });
   const rollout = rolloutChecks(config, io.env);
@@ -35,7 +38,12 @@ export async function runValidate(options: { hubs: string; forms: string; repo?:
     ...checkTemplates(config),
     ...rollout.problems,
   ];
+  // Only files that check out are worth a connection: a broken hub would fail before its rows anyway.
+  const rows = options.connect === true && problems.length === 0 ? await rowProblems(config, context) : { problems: [], unreachable: false };
+  problems.push(...rows.problems);
   for (const problem of problems) io.err.write(`lynq: ${problem}\n`);
+  // A database that could not be read is a source failure, as in a sync; a column the table lacks is the files'.
+  if (rows.unreachable) return EXIT_NOT_PUBLISHED;
   if (problems.length > 0) return EXIT_CONFIG;
   // Not errors: where Argo CD or Flux cannot express a policy exactly, say so per resource.
   for (const form of config.forms) for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
@@ -49,6 +57,22 @@ export async function runValidate(options: { hubs: string; forms: string; repo?:
   const resources = config.forms.reduce((sum, form) => sum + form.resources.length, 0);
   io.out.write(`ok: ${config.hubs.size} hubs, ${config.forms.length} forms, ${resources} resources\n`);
   return EXIT_OK;
+}
+
+/** `--connect`: each hub's rows read once as a sync reads them; a missing column, an invalid uid or an unreachable database, named. */
+async function rowProblems(config: Config, context: CommandContext): Promise<{ problems: string[]; unreachable: boolean }> {
+  const problems: string[] = [];
+  let unreachable = false;
+  for (const hub of config.hubs.values()) {
+    try {
+      await readHubRows(hub, { secretEnv: defaultSecretEnv(context.secrets, context.io.env), logger: context.logger });
+    } catch (error) {
+      if (!isLynqError(error)) throw error;
+      unreachable ||= error instanceof SourceError;
+      problems.push(messageOf(error));
+    }
+  }
+  return { problems, unreachable };
 }
 
 /** A hub no form renders would publish nothing: a sync of it fails, so validate says so (once every form has loaded: a broken one may name it). */
