@@ -1,6 +1,6 @@
 // @slow: about 40 s on its own on 2 cores (npm run test:fast leaves it out; npm test runs it)
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formYaml } from './helpers/config.ts';
@@ -8,6 +8,8 @@ import { changedNodes, git } from './helpers/git.ts';
 import { argoApp, makeHealthWorld, putLynqNodes, type HealthWorld } from './helpers/health-world.ts';
 import { lynq } from './helpers/cli.ts';
 import { startKubeFake, type KubeFake, type Obj } from './helpers/kube-fake.ts';
+import { parsePrometheusText } from './helpers/serve.ts';
+import { sampleValue } from './helpers/serve-world.ts';
 
 const form = (image: string, rollout: string) => `  deployments:
     - id: app
@@ -42,6 +44,20 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
   const applied = async (uids: readonly string[], revision: string, file = HEALTHY, resourceHealth?: Record<string, string>) => {
     nodes = await world.lynqNodes();
     for (const uid of uids) fake.put('Application', argoApp(node(uid), file, revision, resourceHealth === undefined ? {} : { resourceHealth }));
+  };
+
+  const metricsFile = () => path.join(world.dir, 'lynq.prom');
+  /** The rollout series of shop/web in the textfile the last sync wrote. */
+  const rolloutSeries = async () => {
+    const families = parsePrometheusText(await readFile(metricsFile(), 'utf8'));
+    const nodes = (state: string) => sampleValue(families, 'lynq_rollout_nodes', { hub: 'shop', form: 'web', state });
+    return {
+      halted: sampleValue(families, 'lynq_rollout_halted', { hub: 'shop', form: 'web' }),
+      done: nodes('done'),
+      in_progress: nodes('in_progress'),
+      waiting: nodes('waiting'),
+      failed: nodes('failed'),
+    };
   };
 
   before(async () => {
@@ -123,9 +139,12 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
   test('one turns Degraded: the rollout halts (no commit, exit 1, form and node named); lynq rollout status exits 1', async () => {
     await applied(['t03'], heads[2]!);
     await applied(['t02'], heads[2]!, 'application-degraded-synced.yaml', { app: 'Degraded' });
-    const result = await world.sync(kube());
+    const result = await world.sync([...kube(), '--metrics-file', metricsFile()]);
     assert.equal(result.code, 1, result.out + result.err);
     assert.equal(await world.head(), heads[2]);
+    // What an alert on a halted rollout reads: the form halted, its nodes by state.
+    const halted = await rolloutSeries();
+    assert.deepEqual(halted, { halted: 1, done: 3, in_progress: 0, waiting: 6, failed: 1 });
     assert.match(result.out, /shop\/web: rollout: 0 changing, 0 in flight, 6 waiting; waiting for rollout slot, 3 of 10 done; rollout halted: t02 failed/);
     const status = await rollout(['status', ...kube()]);
     assert.equal(status.code, 1);
@@ -148,10 +167,11 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     const marker = fake.get('LynqNode', 'tenants', 't02-web')!.metadata.annotations?.['lynq.sh/rollout-resumed'];
     assert.match(marker ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.equal(fake.get('LynqNode', 'tenants', 't03-web')!.metadata.annotations?.['lynq.sh/rollout-resumed'], undefined);
-    const result = await world.sync(kube());
+    const result = await world.sync([...kube(), '--metrics-file', metricsFile()]);
     assert.equal(result.code, 0, result.out + result.err);
     heads.push(await world.head());
     assert.deepEqual(await changed(heads[2]!, heads[3]!), ['t04', 't05']);
+    assert.deepEqual(await rolloutSeries(), { halted: 0, done: 3, in_progress: 2, waiting: 4, failed: 0 });
     const again = await rollout(['resume', 'shop/web', ...kube()]);
     assert.match(again.out, /the rollout is not halted; nothing to resume/);
   });

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { countByStatus } from '../plan/types.ts';
+import { countByStatus, type RolloutProgress } from '../plan/types.ts';
 import type { HubReadBack } from '../health/run.ts';
 import { NODE_PHASES, type NodePhase } from '../health/types.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
@@ -9,6 +9,8 @@ export type Trigger = 'schedule' | 'notify' | 'webhook' | 'config';
 
 /** Kinds of failure, as /metrics counts them (the outcome of the sync, or its lock). */
 export type ErrorKind = 'config' | 'source' | 'git' | 'pull-request' | 'internal' | 'cluster';
+
+const ROLLOUT_STATES = ['done', 'in_progress', 'waiting', 'failed'] as const;
 
 /**
  * The service's Prometheus metrics, on a registry of its own (never prom-client's global
@@ -91,6 +93,20 @@ export class ServiceMetrics {
     labelNames: ['hub', 'form', 'phase'],
     registers: [this.registry],
   });
+  private readonly rolloutNodes = new Gauge({
+    name: 'lynq_rollout_nodes',
+    help: "Nodes of each paced form's rollout by state (done, in_progress, waiting, failed), as the hub's last sync left it",
+    labelNames: ['hub', 'form', 'state'],
+    registers: [this.registry],
+  });
+  private readonly rolloutHalted = new Gauge({
+    name: 'lynq_rollout_halted',
+    help: "1 while a form's rollout is halted by a failed node (lynq rollout resume continues it), else 0",
+    labelNames: ['hub', 'form'],
+    registers: [this.registry],
+  });
+  /** The forms each hub's rollout series were last set for, so a form no longer paced loses its series. */
+  private readonly rolloutForms = new Map<string, Set<string>>();
   /** The forms each hub's node health was last set for, so a form gone from the read loses its series. */
   private readonly healthForms = new Map<string, Set<string>>();
 
@@ -152,9 +168,28 @@ export class ServiceMetrics {
     if (outcome === 'published' || outcome === 'unchanged') this.lastSuccess.set({ hub }, now / 1000);
     if (!('plan' in result)) return;
     for (const [state, count] of Object.entries(countByStatus(result.plan.nodes))) this.nodes.set({ hub, state }, count);
+    this.rollouts(hub, result.plan.rollouts ?? []);
     if (result.commit !== undefined) this.commits.inc({ hub });
     const proposal = 'proposal' in result ? result.proposal : undefined;
     if (proposal !== undefined && (proposal.branchChanged || ['created', 'updated', 'closed'].includes(proposal.outcome))) this.pullRequestWrites.inc({ hub });
+  }
+
+  /** Each paced form's rollout: nodes by state and whether it is halted. A form the sync did not pace loses its series. */
+  private rollouts(hub: string, rollouts: readonly RolloutProgress[]): void {
+    const forms = new Set(rollouts.map((rollout) => rollout.form));
+    for (const form of this.rolloutForms.get(hub) ?? []) if (!forms.has(form)) this.forgetRollout(hub, form);
+    for (const rollout of rollouts) {
+      const { form } = rollout;
+      const states = { done: rollout.done, in_progress: rollout.inFlight + rollout.changing, waiting: rollout.waiting, failed: rollout.failed.length };
+      for (const [state, count] of Object.entries(states)) this.rolloutNodes.set({ hub, form, state }, count);
+      this.rolloutHalted.set({ hub, form }, rollout.halted ? 1 : 0);
+    }
+    this.rolloutForms.set(hub, forms);
+  }
+
+  private forgetRollout(hub: string, form: string): void {
+    for (const state of ROLLOUT_STATES) this.rolloutNodes.remove({ hub, form, state });
+    this.rolloutHalted.remove({ hub, form });
   }
 
   /** A hub taken out of the config: its gauges go, so a dashboard does not show it as stuck (counters only stop rising). */
@@ -165,6 +200,8 @@ export class ServiceMetrics {
     for (const state of Object.keys(countByStatus([]))) this.nodes.remove({ hub, state });
     for (const form of this.healthForms.get(hub) ?? []) for (const phase of NODE_PHASES) this.nodeHealth.remove({ hub, form, phase });
     this.healthForms.delete(hub);
+    for (const form of this.rolloutForms.get(hub) ?? []) this.forgetRollout(hub, form);
+    this.rolloutForms.delete(hub);
   }
 
   text(): Promise<string> {
