@@ -18,8 +18,8 @@ import type { RunResult } from './git.ts';
  *
  * The file reads are synchronous (a few small files, microseconds each): the clone is
  * opened while the sync reads its rows, and each await would wait for a turn of an event
- * loop that parsing 100,000 rows keeps busy (measured: the open finished 0.5 s after the
- * rows at 100,000, most of it waiting between steps).
+ * loop that parsing many rows keeps busy (the open then finished well after the rows, most
+ * of it waiting between steps).
  */
 
 type Run = (dir: string, args: readonly string[], input?: string) => Promise<RunResult>;

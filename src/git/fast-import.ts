@@ -31,8 +31,8 @@ const SEND_BYTES = 32 * 1024;
  * Stored files wait until about this much has come, then go to git grouped by their place
  * in the store() call that brought them (the n-th file of each node: the same kind of
  * file). fast-import deltas each blob against the one before it only, so in node order
- * (namespace, service, deployment, …) hardly any delta is found; grouped, most are: at
- * 10,000 nodes 30% less git CPU for the blobs and a pack of 11 MB instead of 18 MB.
+ * (namespace, service, deployment, …) hardly any delta is found; grouped, most are: less
+ * git CPU for the blobs and a smaller pack (bench/RESULTS.md has the figures).
  */
 const GROUP_BYTES = 256 * 1024;
 

@@ -268,8 +268,8 @@ class CachedRepo implements ManifestsRepo {
     const listing: TreeListing = new Map();
     if (commit === undefined) return listing;
     const prefixes = typeof prefix === 'string' ? [prefix] : prefix;
-    // The runner, not simple-git: measured in the bench's no-op sync at 1,000 rows (7,000 files), this
-    // listing took 88-98 ms through simple-git against 24-34 ms through the runner, and every sync lists.
+    // The runner, not simple-git: every sync lists, and simple-git's per-command overhead
+    // made this listing several times slower in the bench's no-op sync.
     for (const [path, entry] of await this.lsTree(commit, ['-r'], prefixes)) if (entry.type === 'blob') listing.set(path, entry.id);
     return listing;
   }

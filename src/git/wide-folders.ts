@@ -5,9 +5,8 @@ import { STAGING_ROOT } from './fast-import-staging.ts';
 /**
  * Wide folders, built whole. fast-import finds an entry of a folder by scanning the
  * folder's entries one by one, so changing thousands of the node folders of a form folder
- * of 100,000 costs the product of the two: a first sync of 100,000 nodes spent 90 s of git
- * CPU there (1.5 s at 10,000), and a form change over all of them would scan the form
- * folder once per file. A folder with at least WIDE_AT changed children is instead written
+ * of 100,000 costs the product of the two (it grows with the square of the node count),
+ * and a form change over all of them would scan the form folder once per file. A folder with at least WIDE_AT changed children is instead written
  * whole: each changed child folder is written apart by fast-import (in a commit of its
  * own that nothing keeps, so the tree objects exist), its id computed here (gitTreeId),
  * the wide folder's new listing (Git's, with those children replaced or removed) made into
@@ -21,8 +20,8 @@ export type TreeEntry = { mode: string; type: string; id: string };
 
 /**
  * A changed child folder of a wide folder: every file it will hold, as name, blob id,
- * name, blob id, … in one array (a first sync of 100,000 nodes rebuilds 100,000 folders
- * of seven files: a pair array per file was 45 MB more at the sync's peak).
+ * name, blob id, … in one array (a first sync rebuilds every node folder: a pair array per
+ * file would add an object per file at the sync's peak).
  */
 export type RebuiltFolder = { staging: string; files: readonly string[] };
 

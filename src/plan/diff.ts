@@ -289,7 +289,7 @@ function toldChange(hub: string, input: NodeInput, status: NodeStatus, reasons: 
 
 /**
  * What a sealed LynqNode recorded, from its annotation lines when its row is the same (no
- * YAML parse: about 1.7 ms each, most of a form change over 10,000 nodes). Its seal holds,
+ * YAML parse, which is most of a form change over many nodes). Its seal holds,
  * so every file of the node is as the bridge wrote it: no resource can have been edited in
  * Git, and the resource list that tells edits apart is not needed. Undefined: parse it.
  */
@@ -313,8 +313,8 @@ function* textsOf(writes: ReadonlyMap<string, FileContent>): Generator<readonly 
 /**
  * Once a changed node's files are stored ahead, git holds every blob of it that matters:
  * those just stored, and those Git had already. The change and the render memo keep only
- * their ids from then on (the commit names them by id; a diff text reads them back): a
- * first sync of 100,000 nodes held every file's text until the commit, 2 GiB at its peak.
+ * their ids from then on (the commit names them by id; a diff text reads them back), so
+ * a large first sync does not hold every file's text until the commit.
  */
 function keepStored(change: NodeChange, previous: ExistingNode | undefined, keep: (held: (blob: string) => boolean) => KeptNode): void {
   const node = change.node!;

@@ -86,7 +86,7 @@ export type RolloutProgress = {
 /**
  * What a change writes at a path: the content, or only its blob id once git holds that
  * blob (stored ahead of the commit while the sync renders, or already in the cache
- * clone). A first sync of 100,000 nodes kept every file's text until the commit: 2 GiB.
+ * clone), so a large first sync does not keep every file's text until the commit.
  */
 export type FileContent = string | StoredBlob;
 export type StoredBlob = { readonly blob: string };

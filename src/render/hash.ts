@@ -42,7 +42,7 @@ function sortedKeys(keys: readonly string[]): string[] {
 }
 
 // One-shot hashing (crypto.hash): a node takes some twenty hashes of small texts, and making a
-// Hash object for each cost about as much as the hashing (10,000 nodes: ~1.3 s of ~7 s of rendering).
+// Hash object for each cost about as much as the hashing itself.
 export function sha256(text: string): string {
   return hash('sha256', text, 'hex');
 }

@@ -175,8 +175,8 @@ let baselineOnly = false;
  * Postgres is a 9MB WebAssembly module. By default V8 compiles it twice: once quickly
  * (Liftoff) and again, in the background, optimised (TurboFan), and a worker that ends
  * waits for that second compile. For one query per sync the optimised code never pays
- * for itself: with Liftoff only, opening a database and reading it takes less than half
- * the CPU and ~50MB less memory. V8 flags are per process (a worker cannot have its own),
+ * for itself: with Liftoff only, opening a database and reading it takes much less CPU
+ * and memory. V8 flags are per process (a worker cannot have its own),
  * so this is set once, before the first worker; the only other WebAssembly Node runs here
  * is its HTTP parser, for which the quick compile is as good.
  */
