@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load.ts';
 import { childCpuMs } from './common.ts';
 import { createSyncDeps } from '../src/cli/wiring.ts';
-import { defaultCacheDir } from '../src/git/manifests-repo.ts';
+import { defaultCacheDir } from '../src/config/cache-dir.ts';
 import { fileNodeMemo } from '../src/health/node-memo.ts';
 import { readBackHub, type HubReadBack } from '../src/health/run.ts';
 import { openKubeClient } from '../src/kube/client.ts';

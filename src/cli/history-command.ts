@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.ts';
 import type { HistoryEntry } from '../git/history.ts';
 import { parseNodeRef } from './arguments.ts';
 import { nodePaths } from '../plan/prefixes.ts';
-import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { defaultCacheDir } from '../config/cache-dir.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { CommandContext } from './io.ts';
 import { openHubRepo } from './repo-wiring.ts';

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { Form, Hub } from '../config/load.ts';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, KubeError } from '../errors.ts';
-import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { defaultCacheDir } from '../config/cache-dir.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
 import type { NodeHealth } from '../health/read-back.ts';
 import { describeAccess, findClusterAccess } from '../kube/access.ts';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { defaultCacheDir } from '../config/cache-dir.ts';
 import { createHubLocker } from '../service/lock.ts';
 import { startService } from '../service/serve.ts';
 import type { CommandContext } from './io.ts';

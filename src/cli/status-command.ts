@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
-import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { defaultCacheDir } from '../config/cache-dir.ts';
 import { checkClusterLynqNodeCrd, type LynqNodeCrdCheck } from '../health/lynqnode-crd.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
 import { readBackHub, type HubReadBack } from '../health/run.ts';

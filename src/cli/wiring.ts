@@ -1,6 +1,6 @@
 import type { Hub } from '../config/load.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
-import { defaultCacheDir } from '../git/manifests-repo.ts';
+import { defaultCacheDir } from '../config/cache-dir.ts';
 import { SecretRegistry, type Logger } from '../logger.ts';
 import { readHubRows } from '../sources/factory.ts';
 import type { PullRequestClient } from '../forge/types.ts';

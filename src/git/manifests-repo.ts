@@ -84,10 +84,6 @@ export type RepoOptions = GitOptions & {
   branch?: string;
 };
 
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.LYNQ_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lynq');
-}
-
 /**
  * Open the cache clone for a repository, creating it on first use (cache-clone.ts checks
  * and heals it first). Every change to the clone (a fetch, building a commit from the
