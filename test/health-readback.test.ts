@@ -145,6 +145,7 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
         ['Progressing', 'False', 'Reconciled'],
         ['Degraded', 'False', 'Reconciled'],
         ['Conflicted', 'False', 'NoConflict'],
+        ['Paused', 'False', 'NotPaused'],
       ],
     );
     const initech = statusOf(fake, 'initech-web')!;

@@ -94,6 +94,7 @@ export function statusJson(results: readonly HubReadBack[]): unknown[] {
           appliedRevision: node.appliedRevision ?? null,
           message: node.message,
           resources: node.resources,
+          paused: result.statuses.paused.get(`${node.form}/${node.uid}`) ?? null,
         })),
   );
 }
@@ -118,6 +119,7 @@ export function statusText(results: readonly HubReadBack[], problemsOnly: boolea
   const lines: string[] = [];
   const counts = new Map<NodePhase, number>(NODE_PHASES.map((phase) => [phase, 0]));
   const notes: string[] = [...clusterNotes];
+  let paused = 0;
   for (const result of results) {
     if (result.outcome !== 'read') {
       notes.push(`${result.hub}: ${result.outcome}: ${result.error}`);
@@ -129,12 +131,15 @@ export function statusText(results: readonly HubReadBack[], problemsOnly: boolea
       const commit = node.commit?.commit.slice(0, 12) ?? '-';
       lines.push(`${node.hub}/${node.form}/${node.uid}  ${node.phase}  ${node.resources.ready}/${node.resources.desired} ready  ${commit}  ${node.message}`);
     }
+    for (const [node, why] of result.statuses.paused) notes.push(`${result.hub}/${node}: paused: ${why}`);
+    paused += result.statuses.paused.size;
     for (const file of result.unreadable) notes.push(`${result.hub}: ${file}: not a LynqNode the bridge can read; left out`);
     for (const failed of result.statuses.failed) notes.push(`${result.hub}/${failed.form}/${failed.uid}: status not written: ${failed.error}`);
     if (result.statuses.notCreated > 0) notes.push(`${result.hub}: ${result.statuses.notCreated} LynqNode(s) not in the cluster yet, status not written`);
     if (result.tableError !== undefined) notes.push(`${result.hub}: status table not written: ${result.tableError}`);
   }
-  const summary = NODE_PHASES.map((phase) => `${phase} ${counts.get(phase) ?? 0}`).join(', ');
+  // Paused is not a phase (a paused node is still judged by its cluster state): counted apart, when there are some.
+  const summary = [...NODE_PHASES.map((phase) => `${phase} ${counts.get(phase) ?? 0}`), ...(paused > 0 ? [`paused ${paused}`] : [])].join(', ');
   // A uid or a message from a row or the cluster may hold a newline, a terminal escape or an invisible character: each line stays one, as it reads.
   return [...lines.map(printable), ...(lines.length > 0 ? [''] : []), ...notes.map(printable), summary, ''].join('\n');
 }

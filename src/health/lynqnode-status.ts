@@ -15,10 +15,21 @@ export type StatusWriteResult = {
   notCreated: number;
   failed: Array<{ form: string; uid: string; error: string }>;
   requests: { list: number; get: number; patch: number };
+  /** Nodes whose LynqNode now says Paused (`<form>/<uid>` → why), whether this run or the last sync wrote it. */
+  paused: Map<string, string>;
 };
 
-/** Lynq's condition types; the bridge owns all four. */
-const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Conflicted'] as const;
+/** Lynq's condition types, and Paused (a row that pauses its nodes); the bridge owns them all. */
+const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Conflicted', 'Paused'] as const;
+/** The conditions only a sync knows; a read-back without one keeps them as the status says. */
+const SYNC_CONDITIONS = new Set(['Conflicted', 'Paused']);
+
+/**
+ * What only a sync knows of a node: whether a file of it was edited in Git, and why its
+ * row pauses it. Undefined: not known here (a read-back of its own), so the Conflicted and
+ * Paused conditions stay as the status has them.
+ */
+export type SyncFacts = { conflicted: boolean; paused: string | undefined };
 /** The status fields the bridge writes; other writers' fields are left alone, and not compared. */
 const OWNED = ['phase', 'desiredResources', 'readyResources', 'failedResources', 'resourcePhases', 'git', 'appliedRevision', 'conditions'] as const;
 const PATCH_CONCURRENCY = 8;
@@ -50,8 +61,20 @@ export async function writeLynqNodeStatuses(
   kube: KubeClient,
   hub: string,
   nodes: readonly NodeHealth[],
-  options: { clock: () => number; logger: Logger; conflicted?: ReadonlySet<string>; listed?: LynqNodeListing; memo?: StatusMemo },
+  options: {
+    clock: () => number;
+    logger: Logger;
+    /** The sync's conflicted nodes (`<form>/<uid>`), and with them its paused ones and why; both undefined without a sync. */
+    conflicted?: ReadonlySet<string>;
+    paused?: ReadonlyMap<string, string>;
+    listed?: LynqNodeListing;
+    memo?: StatusMemo;
+  },
 ): Promise<StatusWriteResult> {
+  const syncFacts = (node: NodeHealth): SyncFacts | undefined => {
+    const key = `${node.form}/${node.uid}`;
+    return options.conflicted === undefined ? undefined : { conflicted: options.conflicted.has(key), paused: options.paused?.get(key) };
+  };
   const before = { ...kube.requests };
   const current = new Map<string, ListedLynqNode>(options.listed?.objects);
   const facts = new Map(options.listed?.facts);
@@ -60,7 +83,7 @@ export async function writeLynqNodeStatuses(
   for (const [key, object] of more.objects) current.set(key, object);
   for (const [key, fact] of more.facts ?? []) facts.set(key, fact);
   const now = new Date(options.clock()).toISOString();
-  const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 } };
+  const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 }, paused: new Map() };
   /** The facts true after this run, for the memo: only of this hub's nodes now. */
   const known = new Map<string, StatusFact>();
 
@@ -79,12 +102,14 @@ export async function writeLynqNodeStatuses(
       stale.push(node);
       continue;
     }
-    const conflicted = options.conflicted?.has(`${node.form}/${node.uid}`);
-    const wanted = verdictOf(nodeStatus(node, {}, '', conflicted));
-    // Left undefined, the Conflicted condition is kept as it is: then any the status has will do.
-    if (wanted.verdict === fact.verdict && (conflicted === undefined ? fact.conflicted !== '' : wanted.conflicted === fact.conflicted)) {
+    const sync = syncFacts(node);
+    const wanted = verdictOf(nodeStatus(node, {}, '', sync));
+    // Unknown to this read-back, the sync's conditions are kept as they are: then those the status has will do.
+    if (wanted.verdict === fact.verdict && (sync === undefined ? fact.conflicted !== '' : wanted.conflicted === fact.conflicted)) {
       result.unchanged++;
       known.set(key, fact);
+      // The sync's conditions, as kept: parsed only for the rare node a row pauses.
+      if (fact.conflicted.includes(PAUSED_TRUE)) notePaused(result, node, { conditions: JSON.parse(fact.conflicted) as unknown });
       continue;
     }
     work.push({ node, object: { metadata: object.metadata, status: JSON.parse(fact.owned) as unknown } });
@@ -100,11 +125,11 @@ export async function writeLynqNodeStatuses(
   const worker = async (): Promise<void> => {
     for (let item = work[next++]; item !== undefined; item = work[next++]) {
       const { node } = item;
-      const conflicted = options.conflicted?.has(`${node.form}/${node.uid}`);
       try {
         const object = item.object === 'read' ? await kube.find(LYNQ_NODE, node.namespace, node.name) : item.object;
-        const outcome = await writeOne(kube, node, object, now, conflicted, options.memo !== undefined);
+        const outcome = await writeOne(kube, node, object, now, syncFacts(node), options.memo !== undefined);
         result[outcome.outcome]++;
+        if (outcome.status !== undefined) notePaused(result, node, outcome.status);
         if (outcome.fact !== undefined) known.set(`${node.namespace}/${node.name}`, outcome.fact);
       } catch (error) {
         // The API refusing the bridge (401/403) or being down is the hub's failure, not one node's.
@@ -124,19 +149,28 @@ export async function writeLynqNodeStatuses(
   return result;
 }
 
-/** Unchanged or patched, with what is then true of its status (`keep`: for a memo; none when the object lacks a uid or resourceVersion). */
-type WriteOutcome = { outcome: 'patched' | 'unchanged' | 'notCreated'; fact?: StatusFact };
+/** Unchanged or patched, with the status it then has and what is true of it (`keep`: for a memo; none when the object lacks a uid or resourceVersion). */
+type WriteOutcome = { outcome: 'patched' | 'unchanged' | 'notCreated'; status?: Record<string, unknown>; fact?: StatusFact };
 
-async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject | undefined, now: string, conflicted: boolean | undefined, keep: boolean): Promise<WriteOutcome> {
+/** How a kept Paused condition that is on reads in the memo's JSON (nodeStatus writes its keys in this order). */
+const PAUSED_TRUE = '"type":"Paused","status":"True"';
+
+function notePaused(result: StatusWriteResult, node: NodeHealth, status: Record<string, unknown>): void {
+  const conditions = Array.isArray(status.conditions) ? status.conditions.map(record) : [];
+  const paused = conditions.find((condition) => condition.type === 'Paused' && condition.status === 'True');
+  if (paused !== undefined) result.paused.set(`${node.form}/${node.uid}`, String(paused.message ?? ''));
+}
+
+async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject | undefined, now: string, facts: SyncFacts | undefined, keep: boolean): Promise<WriteOutcome> {
   let object = listed;
   for (let attempt = 1; attempt <= 2; attempt++) {
     if (object === undefined) return { outcome: 'notCreated' };
-    const status = nodeStatus(node, record(object.status), now, conflicted);
-    if (sameOwned(status, record(object.status))) return { outcome: 'unchanged', fact: keep ? factOf(object, status) : undefined };
+    const status = nodeStatus(node, record(object.status), now, facts);
+    if (sameOwned(status, record(object.status))) return { outcome: 'unchanged', status, fact: keep ? factOf(object, status) : undefined };
     const body = { metadata: { resourceVersion: object.metadata?.resourceVersion }, status: withRemovals(status, record(object.status)) };
     const patched = await kube.patchStatus(LYNQ_NODE, node.namespace, node.name, body);
     // What the API stored: the owned fields are `status` (a merge patch at that resourceVersion), at its new resourceVersion.
-    if (patched.outcome === 'patched') return { outcome: 'patched', fact: keep ? factOf(patched.object, status) : undefined };
+    if (patched.outcome === 'patched') return { outcome: 'patched', status, fact: keep ? factOf(patched.object, status) : undefined };
     if (patched.outcome === 'not-found') return { outcome: 'notCreated' };
     // 409: written by someone else since the LIST; read it again and compute from that.
     if (attempt === 1) object = await kube.find(LYNQ_NODE, node.namespace, node.name);
@@ -160,19 +194,20 @@ function factOf(object: KubeObject, status: Record<string, unknown>): StatusFact
 
 /**
  * A status (as nodeStatus builds it, so its keys come in one order) without its
- * conditions' transition times: two statuses with the same verdict and Conflicted
- * condition are the same status, since nodeStatus keeps a condition's time while its
- * status stays. The Conflicted condition apart: left unknown, the bridge keeps it as it is.
+ * conditions' transition times: two statuses with the same verdict and sync conditions
+ * are the same status, since nodeStatus keeps a condition's time while its status stays.
+ * The sync's conditions (Conflicted, Paused) apart, as `conflicted` ('' when the status
+ * has none): left unknown, the bridge keeps them as they are.
  */
 function verdictOf(status: Record<string, unknown>): { verdict: string; conflicted: string } {
-  let conflicted = '';
+  const fromSync: Array<Record<string, unknown>> = [];
   const conditions: Array<Record<string, unknown>> = [];
   for (const item of Array.isArray(status.conditions) ? status.conditions : []) {
     const { lastTransitionTime: _time, ...kept } = record(item);
-    if (kept.type === 'Conflicted') conflicted = JSON.stringify(kept);
+    if (SYNC_CONDITIONS.has(String(kept.type))) fromSync.push(kept);
     else conditions.push(kept);
   }
-  return { verdict: sha256(JSON.stringify({ ...status, conditions })), conflicted };
+  return { verdict: sha256(JSON.stringify({ ...status, conditions })), conflicted: fromSync.length === 0 ? '' : JSON.stringify(fromSync) };
 }
 
 /**
@@ -181,7 +216,7 @@ function verdictOf(status: Record<string, unknown>): { verdict: string; conflict
  * lastTransitionTime while its status stays, so an unchanged cluster gives an identical
  * status (and no write).
  */
-export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, now: string, conflicted: boolean | undefined): Record<string, unknown> {
+export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, now: string, facts: SyncFacts | undefined): Record<string, unknown> {
   const previous = new Map<string, Record<string, unknown>>();
   for (const item of Array.isArray(current.conditions) ? current.conditions : []) {
     const condition = record(item);
@@ -194,14 +229,16 @@ export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, n
     return { type, status, reason, message, lastTransitionTime };
   };
   const degraded = node.phase === 'Degraded' || node.phase === 'Missing';
-  const known = previous.get('Conflicted');
+  // Unknown here, a sync's condition stays as the status has it (made afresh only when it has none).
+  const fromSync = (type: string, made: () => Condition): Condition => (facts === undefined && previous.has(type) ? (previous.get(type) as Condition) : made());
+  const conflicted = facts?.conflicted === true;
+  const paused = facts?.paused;
   const conditions: Condition[] = [
     make('Ready', node.phase === 'Ready', node.reason, node.message),
     make('Progressing', node.phase === 'Progressing', node.reason, node.message),
     make('Degraded', degraded, node.reason, node.message),
-    conflicted !== undefined || known === undefined
-      ? make('Conflicted', conflicted === true, conflicted === true ? 'ConflictDetected' : 'NoConflict', conflicted === true ? 'a file of the node was edited in Git (conflictPolicy Stuck)' : '')
-      : (known as Condition),
+    fromSync('Conflicted', () => make('Conflicted', conflicted, conflicted ? 'ConflictDetected' : 'NoConflict', conflicted ? 'a file of the node was edited in Git (conflictPolicy Stuck)' : '')),
+    fromSync('Paused', () => make('Paused', paused !== undefined, paused !== undefined ? 'PausedByRow' : 'NotPaused', paused ?? '')),
   ];
   // Unknown is neither ready nor progressing nor degraded: say so on Ready rather than guess.
   if (node.phase === 'Unknown')

@@ -28,6 +28,8 @@ export type ReadBackContext = {
   openPullRequests?: ReadonlyMap<string, PullRequestRef>;
   /** Nodes the sync found conflicted, as `<form>/<uid>`; undefined: not known (keep what the status says). */
   conflicted?: ReadonlySet<string>;
+  /** Nodes the sync left as Git has them because their row pauses them (`<form>/<uid>` → why); given with `conflicted`. */
+  paused?: ReadonlyMap<string, string>;
   /** Nodes just pushed (`<form>/<uid>`), whose engine objects are nudged when spec.gitops.refresh is on. */
   refresh?: ReadonlySet<string>;
   /**
@@ -121,6 +123,7 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
       clock: deps.clock,
       logger: log,
       conflicted: context.conflicted,
+      paused: context.paused,
       listed: read.lynqNodes,
       memo: deps.memo?.statuses,
     });

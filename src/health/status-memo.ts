@@ -4,8 +4,9 @@ import path from 'node:path';
 /**
  * What the bridge last knew of a LynqNode's status: at this uid and resourceVersion, the
  * fields the bridge owns were `owned` (JSON, as nodeStatus built them), whose verdict (the
- * status without its transition times and its Conflicted condition, hashed) is `verdict`
- * and whose Conflicted condition (without its time) is `conflicted` ('' when it had none).
+ * status without its transition times and the sync's conditions, hashed) is `verdict`
+ * and whose sync conditions, Conflicted and Paused (without their times), are `conflicted`
+ * ('' when it had none).
  * A uid and resourceVersion name one state of one object for good, so a fact never goes
  * stale: when the cluster lists the LynqNode at that uid and resourceVersion, its status
  * is this one, and its status need not be listed.
@@ -22,7 +23,8 @@ export type StatusMemo = {
   save(hub: string, server: string, facts: ReadonlyMap<string, StatusFact>): Promise<void>;
 };
 
-const HEADER = 'lynq-status-facts 1';
+// 2: `conflicted` holds the sync's conditions (Conflicted and Paused) as a JSON list; a memo of 1 is dropped (a cache).
+const HEADER = 'lynq-status-facts 2';
 
 /**
  * One line per LynqNode, tab-separated (`key uid resourceVersion verdict conflicted owned`):

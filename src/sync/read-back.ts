@@ -53,7 +53,7 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
   return out;
 }
 
-/** What a sync's result tells its read-back: the pull request its nodes wait in, the conflicted ones, what it pushed, the gate's read. */
+/** What a sync's result tells its read-back: the pull request its nodes wait in, the conflicted and paused ones, what it pushed, the gate's read. */
 function afterSyncContext(hub: Hub, result: HubSyncResult, earlierRead: SyncReadBackOptions['earlier']): ReadBackContext {
   if (!('plan' in result)) return {};
   const proposal = 'proposal' in result ? result.proposal : undefined;
@@ -62,6 +62,7 @@ function afterSyncContext(hub: Hub, result: HubSyncResult, earlierRead: SyncRead
     for (const node of proposal.nodes) open.set(`${node.form}/${node.uid}`, { number: proposal.pullRequest.number, state: 'open' });
   }
   const conflicted = new Set(result.plan.nodes.filter((node) => node.status === 'conflicted').map((node) => `${node.form}/${node.uid}`));
+  const paused = new Map(result.plan.nodes.filter((node) => node.status === 'paused').map((node) => [`${node.form}/${node.uid}`, node.reasons[0] ?? 'paused by its row']));
   const proposed = new Set(proposal?.nodes ?? []);
   const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
   const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
@@ -69,7 +70,7 @@ function afterSyncContext(hub: Hub, result: HubSyncResult, earlierRead: SyncRead
   // had to plan again (the branch moved under it: another writer) reads afresh.
   const read = 'attempts' in result && result.attempts === 1 ? earlierRead?.(hub) : undefined;
   const earlier = read === undefined ? undefined : { read, head: result.commit ?? read.head };
-  return { openPullRequests: open, conflicted, refresh, earlier };
+  return { openPullRequests: open, conflicted, paused, refresh, earlier };
 }
 
 function readBackDeps(kube: KubeClient, options: Pick<SyncReadBackOptions, 'openRepo' | 'clock' | 'logger' | 'statusTable' | 'memo'>): ReadBackDeps {
