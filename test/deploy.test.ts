@@ -191,6 +191,7 @@ describe('deploy/ (kustomize)', () => {
       const allows = (apiGroup: string, res: string, verb: string) => role.rules.some((rule) => rule.apiGroups.includes(apiGroup) && rule.resources.includes(res) && rule.verbs.includes(verb));
       for (const verb of ['list', 'watch']) assert.ok(allows(group, resource, verb), `${verb} ${resource}.${group}`);
       for (const res of ['lynqnodes', 'lynqnodes/status']) for (const verb of ['get', 'list', 'patch']) assert.ok(allows('operator.lynq.sh', res, verb), `${verb} ${res}`);
+      for (const verb of ['create', 'get', 'patch']) assert.ok(allows('events.k8s.io', 'events', verb), `${verb} events`);
       // lynq status run in the pod reads the LynqNode CRD (the clash check): get, on that one name.
       assert.deepEqual(
         role.rules.filter((rule) => rule.apiGroups.includes('apiextensions.k8s.io')),

@@ -3,6 +3,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { LYNQ_NODE, type KubeObject } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
 import type { NodeHealth } from './read-back.ts';
+import type { NodePhase } from './types.ts';
 import { sha256 } from '../render/hash.ts';
 import { type ListedLynqNode, listLynqNodes, type LynqNodeListing } from './lynqnode-list.ts';
 import type { StatusFact, StatusMemo } from './status-memo.ts';
@@ -17,6 +18,8 @@ export type StatusWriteResult = {
   requests: { list: number; get: number; patch: number };
   /** Nodes whose LynqNode now says Paused (`<form>/<uid>` → why), whether this run or the last sync wrote it. */
   paused: Map<string, string>;
+  /** Nodes whose phase this run changed (`from` undefined: the LynqNode had none), with their LynqNode's uid: for events. */
+  changedPhase: Array<{ node: NodeHealth; from: NodePhase | undefined; lynqNodeUid: string | undefined }>;
 };
 
 /** Lynq's condition types, and Paused (a row that pauses its nodes); the bridge owns them all. */
@@ -83,7 +86,7 @@ export async function writeLynqNodeStatuses(
   for (const [key, object] of more.objects) current.set(key, object);
   for (const [key, fact] of more.facts ?? []) facts.set(key, fact);
   const now = new Date(options.clock()).toISOString();
-  const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 }, paused: new Map() };
+  const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 }, paused: new Map(), changedPhase: [] };
   /** The facts true after this run, for the memo: only of this hub's nodes now. */
   const known = new Map<string, StatusFact>();
 
@@ -130,6 +133,7 @@ export async function writeLynqNodeStatuses(
         const outcome = await writeOne(kube, node, object, now, syncFacts(node), options.memo !== undefined);
         result[outcome.outcome]++;
         if (outcome.status !== undefined) notePaused(result, node, outcome.status);
+        if (outcome.outcome === 'patched' && outcome.from !== node.phase) result.changedPhase.push({ node, from: outcome.from, lynqNodeUid: outcome.lynqNodeUid });
         if (outcome.fact !== undefined) known.set(`${node.namespace}/${node.name}`, outcome.fact);
       } catch (error) {
         // The API refusing the bridge (401/403) or being down is the hub's failure, not one node's.
@@ -150,7 +154,14 @@ export async function writeLynqNodeStatuses(
 }
 
 /** Unchanged or patched, with the status it then has and what is true of it (`keep`: for a memo; none when the object lacks a uid or resourceVersion). */
-type WriteOutcome = { outcome: 'patched' | 'unchanged' | 'notCreated'; status?: Record<string, unknown>; fact?: StatusFact };
+type WriteOutcome = {
+  outcome: 'patched' | 'unchanged' | 'notCreated';
+  status?: Record<string, unknown>;
+  fact?: StatusFact;
+  /** The phase the status had before a patch, and the LynqNode's uid. */
+  from?: NodePhase;
+  lynqNodeUid?: string;
+};
 
 /** How a kept Paused condition that is on reads in the memo's JSON (nodeStatus writes its keys in this order). */
 const PAUSED_TRUE = '"type":"Paused","status":"True"';
@@ -170,7 +181,10 @@ async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject |
     const body = { metadata: { resourceVersion: object.metadata?.resourceVersion }, status: withRemovals(status, record(object.status)) };
     const patched = await kube.patchStatus(LYNQ_NODE, node.namespace, node.name, body);
     // What the API stored: the owned fields are `status` (a merge patch at that resourceVersion), at its new resourceVersion.
-    if (patched.outcome === 'patched') return { outcome: 'patched', status, fact: keep ? factOf(patched.object, status) : undefined };
+    if (patched.outcome === 'patched') {
+      const from = record(object.status).phase as NodePhase | undefined;
+      return { outcome: 'patched', status, fact: keep ? factOf(patched.object, status) : undefined, from, lynqNodeUid: object.metadata?.uid };
+    }
     if (patched.outcome === 'not-found') return { outcome: 'notCreated' };
     // 409: written by someone else since the LIST; read it again and compute from that.
     if (attempt === 1) object = await kube.find(LYNQ_NODE, node.namespace, node.name);

@@ -5,6 +5,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../logger.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { NodeMemo } from './node-memo.ts';
+import { type EventsResult, type NodeEvent, phaseEvent, recordNodeEvents } from './events.ts';
 import { nudgeEngines } from './refresh.ts';
 import { writeLynqNodeStatuses, type StatusWriteResult } from './lynqnode-status.ts';
 import { advanceClusterRead, type ClusterRead, expectedEngineObjects, judgeHubHealth, readCluster, startClusterLists, type NodeHealth, type PullRequestRef } from './read-back.ts';
@@ -30,6 +31,8 @@ export type ReadBackContext = {
   conflicted?: ReadonlySet<string>;
   /** Nodes the sync left as Git has them because their row pauses them (`<form>/<uid>` → why); given with `conflicted`. */
   paused?: ReadonlyMap<string, string>;
+  /** Nodes whose failure halts their form's rollout in this sync (`<form>/<uid>`): each gets a RolloutHalted event. */
+  haltedBy?: ReadonlySet<string>;
   /** Nodes just pushed (`<form>/<uid>`), whose engine objects are nudged when spec.gitops.refresh is on. */
   refresh?: ReadonlySet<string>;
   /**
@@ -65,6 +68,7 @@ export type HubReadBack =
       /** LIST requests this read-back made (none when it judged an earlier read again). */
       listRequests: number;
       nudged?: { nudged: number; skipped: number; failed: string[] };
+      events?: EventsResult;
     }
   | { hub: string; outcome: 'cluster-failed' | 'failed'; error: string };
 
@@ -89,6 +93,25 @@ async function earlierRead(
   if (!(await ancestor)) return undefined;
   input.logger.info({ readAgoMs: now - earlier.read.readAt }, 'judging the earlier read of the cluster again, at the new head');
   return advanced;
+}
+
+/** The events of a read-back: each node whose phase went into or out of Degraded, each node that halts its form's rollout. */
+function nodeEvents(hub: string, nodes: readonly NodeHealth[], statuses: StatusWriteResult, haltedBy: ReadonlySet<string> | undefined, listed: ClusterRead['lynqNodes']): NodeEvent[] {
+  const events: NodeEvent[] = [];
+  for (const { node, from, lynqNodeUid } of statuses.changedPhase) {
+    const event = phaseEvent(from, node.phase, node.message);
+    if (event !== undefined) events.push({ ...event, namespace: node.namespace, lynqNode: { name: node.name, uid: lynqNodeUid } });
+  }
+  for (const node of haltedBy === undefined ? [] : nodes.filter((candidate) => haltedBy.has(`${candidate.form}/${candidate.uid}`))) {
+    events.push({
+      type: 'Warning',
+      reason: 'RolloutHalted',
+      namespace: node.namespace,
+      lynqNode: { name: node.name, uid: listed?.objects.get(`${node.namespace}/${node.name}`)?.metadata?.uid },
+      note: `the rollout of form ${node.form} is halted by this node (${node.phase}: ${node.message}); fix the form, or run lynq rollout resume ${hub}/${node.form}`,
+    });
+  }
+  return events;
 }
 
 /** Read one hub's health back and write it to its LynqNodes and status table. */
@@ -128,6 +151,8 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
       memo: deps.memo?.statuses,
     });
     const result: HubReadBack = { hub: hub.name, outcome: 'read', nodes: health.nodes, unreadable: health.unreadable, statuses, listRequests: deps.kube.requests.list - listBefore };
+    const events = nodeEvents(hub.name, health.nodes, statuses, context.haltedBy, read.lynqNodes);
+    if (events.length > 0) result.events = await recordNodeEvents(deps.kube, hub.name, events, { clock: deps.clock, logger: log });
     if (hub.spec.gitops.refresh && context.refresh !== undefined && context.refresh.size > 0) {
       const objects = health.nodes.filter((node) => context.refresh!.has(`${node.form}/${node.uid}`)).flatMap((node) => node.engineObjects);
       result.nudged = await nudgeEngines(deps.kube, objects, { clock: deps.clock, logger: log });

@@ -51,8 +51,10 @@ export interface KubeClient {
   mergePatch(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>, options: { status: boolean }): Promise<PatchOutcome>;
   /** A merge patch of the status subresource, giving the object as the API stored it (its new resourceVersion) when patched. */
   patchStatus(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>): Promise<{ outcome: 'patched'; object: KubeObject } | { outcome: 'conflict' | 'not-found' }>;
+  /** Create a namespaced object; 'exists' when one of that name is there already (409 AlreadyExists). */
+  create(resource: KubeResource, namespace: string, body: Record<string, unknown>): Promise<'created' | 'exists'>;
   /** Requests sent so far, by verb (the bench reports them). */
-  readonly requests: { list: number; get: number; patch: number };
+  readonly requests: { list: number; get: number; patch: number; create: number };
   /** How long one request may take (LYNQ_KUBE_TIMEOUT), reply read whole. */
   readonly timeoutMs: number;
   /**
@@ -111,7 +113,7 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
   // As `config.makeApiClient` builds it, but over the bridge's keep-alive transport (transport.ts).
   const api = new k8s.CustomObjectsApi(k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(server, {}), authMethods: { default: config }, httpApi: keepAliveTransport(k8s) }));
   const timeoutMs = access.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
-  const requests = { list: 0, get: 0, patch: 0 };
+  const requests = { list: 0, get: 0, patch: 0, create: 0 };
 
   /**
    * Every request runs under its own deadline and the run's signal: the options that hand
@@ -222,6 +224,17 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
         const status = statusOf(cause);
         if (status === 404) return 'not-found';
         if (status === 409) return 'conflict';
+        throw fail(action, cause);
+      }
+    },
+    async create(resource, namespace, body) {
+      requests.create++;
+      const action = `creating ${resource.kind} in ${namespace}`;
+      try {
+        await call(action, signal, undefined, (options) => api.createNamespacedCustomObject({ ...coordinates(resource), namespace, body }, options));
+        return 'created';
+      } catch (cause) {
+        if (statusOf(cause) === 409) return 'exists';
         throw fail(action, cause);
       }
     },

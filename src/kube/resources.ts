@@ -3,6 +3,8 @@ export type KubeResource = { group: string; version: string; plural: string; kin
 
 export const ARGO_APPLICATION: KubeResource = { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', kind: 'Application' };
 export const FLUX_KUSTOMIZATION: KubeResource = { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' };
+/** events.k8s.io/v1: what `kubectl get events` and `kubectl describe` show (served through CustomObjectsApi's generic paths). */
+export const EVENT: KubeResource = { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event' };
 export const LYNQ_NODE: KubeResource = { group: 'operator.lynq.sh', version: 'v1', plural: 'lynqnodes', kind: 'LynqNode' };
 /** Cluster-scoped: read once by `lynq status`, to tell the bridge's LynqNode CRD from the Lynq operator's. */
 export const CUSTOM_RESOURCE_DEFINITION: KubeResource = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition' };

@@ -70,7 +70,8 @@ function afterSyncContext(hub: Hub, result: HubSyncResult, earlierRead: SyncRead
   // had to plan again (the branch moved under it: another writer) reads afresh.
   const read = 'attempts' in result && result.attempts === 1 ? earlierRead?.(hub) : undefined;
   const earlier = read === undefined ? undefined : { read, head: result.commit ?? read.head };
-  return { openPullRequests: open, conflicted, paused, refresh, earlier };
+  const haltedBy = new Set((result.plan.rollouts ?? []).filter((rollout) => rollout.halted).flatMap((rollout) => rollout.failed.map((uid) => `${rollout.form}/${uid}`)));
+  return { openPullRequests: open, conflicted, paused, haltedBy, refresh, earlier };
 }
 
 function readBackDeps(kube: KubeClient, options: Pick<SyncReadBackOptions, 'openRepo' | 'clock' | 'logger' | 'statusTable' | 'memo'>): ReadBackDeps {

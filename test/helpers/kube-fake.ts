@@ -26,6 +26,12 @@ import { parse } from 'yaml';
  * - PATCH /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}[/status] with
  *   `application/merge-patch+json` only (415 otherwise); a resourceVersion in the patch
  *   that is not the object's is a 409; /status changes only status, the object only the rest.
+ * - POST  /apis/{group}/{version}/namespaces/{ns}/{plural} (create; only Events here): 201 with
+ *   the stored object; a name taken is a 409 AlreadyExists, a body of another namespace a
+ *   400, and an Event the API's validation refuses (k8s.io/kubernetes
+ *   pkg/apis/core/validation/events.go for events.k8s.io/v1: eventTime, reportingController,
+ *   reportingInstance, action and reason required, type Normal or Warning, note at most 1 KiB,
+ *   series.count at least 2, regarding in the event's namespace) a 422 Invalid, also after a PATCH.
  * - GET   /apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name} (cluster-scoped; 404
  *   Status when absent). The bridge's LynqNode CRD (output-schema/lynqnode-crd.yaml) is
  *   installed from the start, as it is in any cluster that holds the bridge's LynqNodes;
@@ -45,6 +51,7 @@ export const KINDS: Record<string, Kind> = {
   Application: { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', kind: 'Application' },
   Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' },
   LynqNode: { group: 'operator.lynq.sh', version: 'v1', plural: 'lynqnodes', kind: 'LynqNode' },
+  Event: { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event' },
 };
 
 export type RecordedRequest = { method: string; path: string; query: Record<string, string>; contentType: string | undefined; accept: string | undefined; body: unknown };
@@ -75,6 +82,8 @@ export type KubeFake = {
   /** Put or replace an object (resourceVersion set by the fake). */
   put(kind: keyof typeof KINDS, object: Obj): void;
   get(kind: keyof typeof KINDS, namespace: string, name: string): Obj | undefined;
+  /** Every object of a kind in a namespace, by name. */
+  all(kind: keyof typeof KINDS, namespace: string): Obj[];
   remove(kind: keyof typeof KINDS, namespace: string, name: string): void;
   /** The next request matching method and path suffix gets this status (a Status body), once; 0: its connection is closed unanswered. */
   failNext(method: string, pathEnd: string, status: number, before?: () => void): void;
@@ -158,6 +167,29 @@ function listMediaType(accept: string | undefined): 'objects' | 'metadata' | und
     if (as.join(';') === PARTIAL_LIST) return 'metadata';
   }
   return undefined;
+}
+
+/** What the API server's validation of an events.k8s.io/v1 Event refuses (pkg/apis/core/validation/events.go), as its field errors. */
+function eventProblems(event: Obj, namespace: string): string[] {
+  const problems: string[] = [];
+  const text = (field: string, limit: number): void => {
+    const value = event[field];
+    if (typeof value !== 'string' || value === '') problems.push(`${field}: Required value`);
+    else if (value.length > limit) problems.push(`${field}: Too long: may not be more than ${limit} bytes`);
+  };
+  if (typeof event.eventTime !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(event.eventTime)) problems.push('eventTime: Required value');
+  text('reportingController', 253);
+  text('reportingInstance', 128);
+  text('action', 128);
+  text('reason', 128);
+  if (!['Normal', 'Warning'].includes(String(event.type))) problems.push(`type: Unsupported value: ${JSON.stringify(event.type)}: supported values: "Normal", "Warning"`);
+  if (typeof event.note === 'string' && Buffer.byteLength(event.note) > 1024) problems.push('note: Too long: may not be more than 1024 bytes');
+  const series = event.series as { count?: number; lastObservedTime?: string } | undefined;
+  if (series !== undefined && (typeof series.count !== 'number' || series.count < 2)) problems.push('series.count: Invalid value: should be at least 2');
+  if (series !== undefined && typeof series.lastObservedTime !== 'string') problems.push('series.lastObservedTime: Required value');
+  const regarding = event.regarding as { namespace?: string } | undefined;
+  if (regarding?.namespace !== undefined && regarding.namespace !== namespace) problems.push('regarding.namespace: Invalid value: does not match event.namespace');
+  return problems;
 }
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
@@ -362,6 +394,17 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
         const head = JSON.stringify({ apiVersion: `${kind.group}/${kind.version}`, kind: `${kind.kind}List`, metadata });
         return reply(200, undefined, `${head.slice(0, -1)},"items":[${page.map(encoded).join(',')}]}`);
       }
+      if (method === 'POST' && name === undefined && kind.kind === 'Event') {
+        const created = structuredClone(body) as Obj;
+        if (created.metadata?.namespace !== undefined && created.metadata.namespace !== namespace)
+          return reply(400, status(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'));
+        const invalid = eventProblems(created, namespace);
+        if (invalid.length > 0) return reply(422, status(422, 'Invalid', `Event.events.k8s.io "${created.metadata?.name}" is invalid: ${invalid.join(', ')}`));
+        if (objects.has(created.metadata.name)) return reply(409, status(409, 'AlreadyExists', `${plural}.${kind.group} "${created.metadata.name}" already exists`));
+        created.metadata = { ...created.metadata, namespace, uid: randomUUID(), resourceVersion: String(++version) };
+        objects.set(created.metadata.name, created);
+        return reply(201, created);
+      }
       const object = name === undefined ? undefined : objects.get(name);
       if (method === 'GET' && sub === undefined) {
         if (object === undefined) return reply(404, status(404, 'NotFound', `${plural}.${kind.group} "${name}" not found`));
@@ -389,6 +432,8 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
         const merged = mergePatch(object, patch) as Obj;
         // The status subresource ignores everything but status; the main resource ignores status.
         const next = sub === 'status' ? { ...object, status: merged.status } : { ...merged, status: object.status };
+        const invalid = kind.kind === 'Event' ? eventProblems(next as Obj, namespace) : [];
+        if (invalid.length > 0) return reply(422, status(422, 'Invalid', `Event.events.k8s.io "${name}" is invalid: ${invalid.join(', ')}`));
         next.metadata = { ...(sub === 'status' ? object.metadata : merged.metadata), resourceVersion: String(++version) };
         objects.set(name!, next as Obj);
         return reply(200, next);
@@ -426,6 +471,9 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
     },
     get(kindName, namespace, name) {
       return bucket(KINDS[kindName]!, namespace).get(name);
+    },
+    all(kindName, namespace) {
+      return [...bucket(KINDS[kindName]!, namespace).values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
     },
     remove(kindName, namespace, name) {
       bucket(KINDS[kindName]!, namespace).delete(name);
