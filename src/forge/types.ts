@@ -1,7 +1,7 @@
 /**
  * The forge side of pull requests, apart from the git side (branches are pushed and
- * deleted with git, by src/git). GitHub implements it now; GitLab or Gitea would be
- * another implementation of this interface, and the sync core would not change.
+ * deleted with git, by src/git). GitHub (github.ts) and GitLab (gitlab/) implement it; a
+ * Gitea or Bitbucket would be one more folder, and the sync core would not change.
  * Verbs follow one rule: `find*` answers undefined when absent, `ensure*` creates or
  * updates and says which, and nothing writes when there is nothing to change.
  */
@@ -79,4 +79,6 @@ export interface CredentialProvider {
   readonly identity: string;
   /** A token good for the API and for git over HTTPS on the repository at `repoUrl`. */
   tokenFor(repoUrl: string): Promise<string>;
+  /** The user name git sends with that token over HTTPS (GitLab: `oauth2`); the hub's `auth.username` when absent. */
+  readonly gitUsername?: string;
 }
