@@ -40,7 +40,7 @@ export class FakeGitLabProject {
   private nextNote = 1;
 
   constructor(
-    private readonly fake: GitLabFake,
+    fake: GitLabFake,
     /** `group/project`, as in the repository URL. */
     readonly path: string,
     private readonly bareDir: string,
