@@ -160,7 +160,7 @@ export const PullRequestSettings = z.strictObject({
   teamReviewers: z.array(z.string().min(1)).default([]),
   /** Open pull requests as drafts. */
   draft: z.boolean().default(false),
-  /** GitHub auto-merge with this method once checks and reviews pass; `off` leaves merging to people. */
+  /** GitHub auto-merge with this method once checks and reviews pass (GitLab: merge when the pipeline succeeds, `merge` or `squash`); `off` leaves merging to people. */
   autoMerge: z.enum(['off', 'merge', 'squash', 'rebase']).default('off'),
   /** Size cap of the diff excerpt in the pull-request body, in characters. */
   maxDiffChars: z.number().int().min(0).max(40000).default(20000),
