@@ -198,6 +198,12 @@ export const Platform = z.strictObject({
   maxRetryWaitSeconds: z.number().int().min(0).max(3600).default(60),
   /** Time between two writes to the API, in milliseconds (GitHub asks for a second); writes that notify people wait three times this. 0 for a server without secondary rate limits. */
   writeIntervalMs: z.number().int().min(0).max(60000).default(1000),
+  /**
+   * After each health read-back, report each published commit's deploy result on the forge: a
+   * check run (GitHub) or commit status (GitLab) named `lynq/<hub>`, and a "Deployed" comment on
+   * the merged pull request. Needs the read-back (spec.gitops and a cluster); GitHub check runs need a GitHub App.
+   */
+  reportDeploys: z.boolean().default(false),
 });
 export type Platform = z.infer<typeof Platform>;
 

@@ -67,7 +67,30 @@ export interface PullRequestClient {
   hasComment(pullRequest: PullRequest, key: string): Promise<boolean>;
   /** Post `body` unless a comment carrying `key` is already there (so a rerun does not repeat it). */
   ensureComment(pullRequest: PullRequest, key: string, body: string): Promise<'created' | 'exists'>;
+  /** The one comment carrying `key`, created, or edited in place when its body differs; no write when it says this already. */
+  upsertComment(pullRequest: PullRequest, key: string, body: string): Promise<WriteAction>;
+  /** The merged pull request that brought commit `sha` to its target branch, if the forge knows one. */
+  findMergedPullRequest(sha: string): Promise<PullRequest | undefined>;
+  /**
+   * The deploy result of commit `sha` as the forge shows it (GitLab: a commit status;
+   * GitHub: a check run), named `report.name`; written only when the forge shows
+   * something else.
+   */
+  ensureCommitReport(sha: string, report: CommitReport): Promise<WriteAction>;
 }
+
+export type WriteAction = 'created' | 'updated' | 'unchanged';
+
+/** A deploy result on a commit: pending while nodes roll out, then success or failure. */
+export type CommitReport = {
+  /** `lynq/<hub>`. */
+  name: string;
+  state: 'pending' | 'success' | 'failure';
+  /** One line (GitLab shows at most 255 characters; longer is cut). */
+  summary: string;
+  /** A longer text where the forge has room for one (GitHub's check run output). */
+  details: string;
+};
 
 /**
  * Where tokens come from, apart from the pull-request client: the API client asks for

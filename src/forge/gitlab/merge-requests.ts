@@ -1,5 +1,5 @@
 import { pullRequestChanges } from '../pull-request-changes.ts';
-import type { EnsureResult, PullRequest, PullRequestClient, PullRequestSpec } from '../types.ts';
+import type { CommitReport, EnsureResult, PullRequest, PullRequestClient, PullRequestSpec, WriteAction } from '../types.ts';
 import { GitLabClient, gitLabFailure, statusOf, type GitLabOptions } from './client.ts';
 import { projectPath } from './project-path.ts';
 
@@ -21,6 +21,11 @@ type GitLabMergeRequest = {
 
 type GitLabNote = { id: number; body: string; system?: boolean };
 
+type GitLabCommitStatus = { id: number; name: string; status: string; description: string | null };
+
+/** A deploy result as a commit status: `pending` while nodes roll out, then `success` or `failed`. */
+const STATUS_STATE: Record<CommitReport['state'], string> = { pending: 'pending', success: 'success', failure: 'failed' };
+
 const COMMENT_KEY = (key: string) => `<!-- lynq:comment ${key} -->`;
 
 /** GitLab marks a draft by its title; the bridge compares titles without the mark. */
@@ -35,13 +40,15 @@ const DRAFT_PREFIX = /^\s*(?:\[draft\]|\(draft\)|draft:|draft\s*-)\s*/i;
 export class GitLabMergeRequests implements PullRequestClient {
   readonly repository: string;
   private readonly base: string;
+  private readonly project: string;
 
   constructor(
     private readonly api: GitLabClient,
     project: string,
   ) {
     this.repository = project;
-    this.base = `/projects/${encodeURIComponent(project)}/merge_requests`;
+    this.project = `/projects/${encodeURIComponent(project)}`;
+    this.base = `${this.project}/merge_requests`;
   }
 
   async findOpenPullRequest(branch: string, base: string): Promise<PullRequest | undefined> {
@@ -155,6 +162,48 @@ export class GitLabMergeRequests implements PullRequestClient {
     if (await this.hasComment(pullRequest, key)) return 'exists';
     await this.call(`commenting on !${pullRequest.number}`, () => this.api.post(`${this.base}/${pullRequest.number}/notes`, { body: `${body}\n\n${COMMENT_KEY(key)}\n` }));
     return 'created';
+  }
+
+  async upsertComment(pullRequest: PullRequest, key: string, body: string): Promise<WriteAction> {
+    const marker = COMMENT_KEY(key);
+    const text = `${body}\n\n${marker}\n`;
+    const notes = await this.call(`reading the comments of !${pullRequest.number}`, () =>
+      this.api.all<GitLabNote>(`${this.base}/${pullRequest.number}/notes`, { sort: 'asc', order_by: 'created_at' }),
+    );
+    const found = notes.find((note) => !note.system && note.body.includes(marker));
+    if (found?.body === text) return 'unchanged';
+    if (found !== undefined) {
+      await this.call(`editing a comment on !${pullRequest.number}`, () => this.api.put(`${this.base}/${pullRequest.number}/notes/${found.id}`, { body: text }));
+      return 'updated';
+    }
+    await this.call(`commenting on !${pullRequest.number}`, () => this.api.post(`${this.base}/${pullRequest.number}/notes`, { body: text }));
+    return 'created';
+  }
+
+  async findMergedPullRequest(sha: string): Promise<PullRequest | undefined> {
+    const { data } = await this.call(`looking for the merge request of commit ${sha.slice(0, 12)}`, () =>
+      this.api.get<GitLabMergeRequest[]>(`${this.project}/repository/commits/${sha}/merge_requests`, { per_page: 10 }),
+    );
+    const found = data.find((mr) => mr.state === 'merged');
+    return found === undefined ? undefined : toPullRequest(found);
+  }
+
+  /**
+   * A commit status named for the hub, sent when its state differs from GitLab's latest
+   * one of that name. GitLab refuses a status in the state it already has, so a changed
+   * summary alone waits for the next change of state.
+   */
+  async ensureCommitReport(sha: string, report: CommitReport): Promise<WriteAction> {
+    const { data } = await this.call(`reading the statuses of commit ${sha.slice(0, 12)}`, () =>
+      this.api.get<GitLabCommitStatus[]>(`${this.project}/repository/commits/${sha}/statuses`, { name: report.name, order_by: 'id', sort: 'desc', per_page: 10 }),
+    );
+    const existing = data.find((status) => status.name === report.name);
+    const state = STATUS_STATE[report.state];
+    if (existing?.status === state) return 'unchanged';
+    await this.call(`setting status ${report.name} on ${sha.slice(0, 12)}`, () =>
+      this.api.post(`${this.project}/statuses/${sha}`, { state, name: report.name, description: report.summary.slice(0, 255) }),
+    );
+    return existing === undefined ? 'created' : 'updated';
   }
 
   private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
