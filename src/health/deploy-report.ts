@@ -64,9 +64,14 @@ const LEAD_TIME_NOTE = 'Lead time (commit to Ready) is not measured yet: the col
 export function deployedTable(nodes: readonly NodeHealth[]): string {
   const rows = nodes.map(
     (node) =>
-      `| \`${cell(label(node))}\` | ${node.phase}${node.phase === 'Degraded' ? `: ${cell(why(node))}` : ''} | ${node.appliedRevision === undefined ? '—' : `\`${cell(node.appliedRevision.slice(0, 12))}\``} | — |`,
+      `| \`${cell(label(node))}\` | ${node.phase}${node.phase === 'Degraded' ? `: ${cell(why(node))}` : ''} | ${node.appliedRevision === undefined ? '—' : `\`${cell(shortRevision(node.appliedRevision))}\``} | — |`,
   );
   return ['| node | phase | applied revision | lead time |', '| --- | --- | --- | --- |', ...rows, '', LEAD_TIME_NOTE].join('\n');
+}
+
+/** A revision as engines write it (`<sha>`, `main@sha1:<sha>`), with the commit shortened to 12 characters. */
+function shortRevision(revision: string): string {
+  return revision.replace(/\b([0-9a-f]{12})[0-9a-f]{28}\b/g, '$1').slice(0, 60);
 }
 
 /** Row values are input: no pipe, backtick, angle bracket or line break reaches the table as markup. */

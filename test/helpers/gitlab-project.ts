@@ -15,7 +15,11 @@ export type StoredMergeRequest = {
   labels: string[];
   reviewerIds: number[];
   autoMerge: { squash: boolean; sha?: string } | undefined;
+  /** Commits GitLab associates with it once merged: the source head and the merge commit. */
+  commits: string[];
 };
+
+export type StoredStatus = { id: number; sha: string; name: string; status: string; description: string | null };
 
 export type StoredUser = { id: number; username: string; name: string };
 
@@ -37,6 +41,7 @@ export class FakeGitLabProject {
     { id: 11, username: 'alice', name: 'Alice' },
     { id: 12, username: 'bob', name: 'Bob' },
   ];
+  readonly statuses: StoredStatus[] = [];
   private nextNote = 1;
 
   constructor(
@@ -53,6 +58,12 @@ export class FakeGitLabProject {
     fake.on('PUT', `${mrs}/{merge_request_iid}/merge`, (request) => this.guard(request, () => this.autoMerge(request)));
     fake.on('GET', `${mrs}/{merge_request_iid}/notes`, (request) => this.guard(request, () => this.listNotes(request)));
     fake.on('POST', `${mrs}/{merge_request_iid}/notes`, (request) => this.guard(request, () => this.addNote(request)));
+    fake.on('PUT', `${mrs}/{merge_request_iid}/notes/{note_id}`, (request) => this.guard(request, () => this.editNote(request)));
+    fake.on('GET', '/projects/{id}/repository/commits/{sha}/statuses', (request) => this.guard(request, () => this.listStatuses(request)));
+    fake.on('POST', '/projects/{id}/statuses/{sha}', (request) => this.guard(request, () => this.setStatus(request)));
+    fake.on('GET', '/projects/{id}/repository/commits/{sha}/merge_requests', (request) =>
+      this.guard(request, () => ({ status: 200, body: this.mergeRequests.filter((mr) => mr.commits.includes(request.params.sha!) || mr.sha === request.params.sha).map((mr) => this.json(mr)) })),
+    );
     fake.on('GET', '/users', (request) => ({ status: 200, body: this.users.filter((user) => user.username === request.query.get('username')).map((user) => userBasic(user)) }));
   }
 
@@ -76,7 +87,9 @@ export class FakeGitLabProject {
       }
       await work.git('push', '--quiet', 'origin', mr.target);
       mr.state = 'merged';
-      return (await work.git('rev-parse', 'HEAD')).trim();
+      const merged = (await work.git('rev-parse', 'HEAD')).trim();
+      mr.commits.push(mr.sha, merged);
+      return merged;
     } finally {
       await work.cleanup();
     }
@@ -163,6 +176,7 @@ export class FakeGitLabProject {
       labels: typeof body.labels === 'string' ? splitLabels(body.labels) : [],
       reviewerIds: Array.isArray(body.reviewer_ids) ? (body.reviewer_ids as number[]) : [],
       autoMerge: undefined,
+      commits: [],
     };
     this.mergeRequests.push(mr);
     return { status: 201, body: this.json(mr) };
@@ -210,6 +224,33 @@ export class FakeGitLabProject {
     return { status: 201, body: this.noteJson(iid, note) };
   }
 
+  private editNote(request: GitLabRequest): GitLabReply {
+    const iid = Number(request.params.merge_request_iid);
+    const note = (this.notes.get(iid) ?? []).find((candidate) => candidate.id === Number(request.params.note_id));
+    if (note === undefined) return { status: 404, body: { message: '404 Note Not Found' } };
+    note.body = String(((request.body ?? {}) as Body).body);
+    return { status: 200, body: this.noteJson(iid, note) };
+  }
+
+  private listStatuses(request: GitLabRequest): GitLabReply {
+    const name = request.query.get('name');
+    let found = this.statuses.filter((status) => status.sha === request.params.sha && (name === null || status.name === name));
+    if (request.query.get('sort') === 'desc') found = [...found].reverse();
+    return { status: 200, body: found.map((status) => statusJson(status)) };
+  }
+
+  /** As GitLab: a status in the state the named one already has is refused (no transition). */
+  private setStatus(request: GitLabRequest): GitLabReply {
+    const body = (request.body ?? {}) as Body;
+    const sha = request.params.sha!;
+    const name = String(body.name ?? 'default');
+    const latest = this.statuses.filter((status) => status.sha === sha && status.name === name).at(-1);
+    if (latest !== undefined && latest.status === body.state) return { status: 400, body: { message: `Cannot transition status via :${String(body.state)} from :${latest.status}` } };
+    const status: StoredStatus = { id: 700 + this.statuses.length, sha, name, status: String(body.state), description: typeof body.description === 'string' ? body.description : null };
+    this.statuses.push(status);
+    return { status: 201, body: statusJson(status) };
+  }
+
   /** A note a person (or GitLab itself) left, to see that the bridge leaves it alone. */
   addForeignNote(iid: number, body: string, system = false): void {
     this.notes.set(iid, [...(this.notes.get(iid) ?? []), { id: this.nextNote++, body, system }]);
@@ -231,6 +272,25 @@ export class FakeGitLabProject {
       internal: false,
     };
   }
+}
+
+function statusJson(status: StoredStatus) {
+  const finished = ['success', 'failed', 'canceled', 'skipped'].includes(status.status);
+  return {
+    id: status.id,
+    sha: status.sha,
+    ref: 'main',
+    status: status.status,
+    name: status.name,
+    target_url: null,
+    description: status.description,
+    created_at: STAMP,
+    started_at: status.status === 'pending' ? null : STAMP,
+    finished_at: finished ? STAMP : null,
+    allow_failure: false,
+    coverage: null,
+    author: userBasic({ id: 99, username: 'lynq-bot', name: 'Lynq bot' }),
+  };
 }
 
 function userBasic(user: StoredUser) {

@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach } from 'node:test';
 import { createSyncDeps, type WiringOptions } from '../../src/cli/wiring.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { type Hub, loadConfig } from '../../src/config/load.ts';
+import type { PullRequestClient } from '../../src/forge/types.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { syncHub, type HubSyncResult } from '../../src/sync/sync-hub.ts';
 import { lynq } from './cli.ts';
@@ -38,6 +39,9 @@ export type GitLabWorld = {
   env: NodeJS.ProcessEnv;
   sync(...extra: string[]): Promise<{ code: number; out: string; err: string }>;
   syncWith(options?: Partial<WiringOptions>): Promise<HubSyncResult>;
+  /** The hub as loaded from its file, and its forge as the real wiring opens it. */
+  hub(): Promise<Hub>;
+  openForge(hub: Hub): Promise<PullRequestClient>;
   rewriteHub(publish: string): Promise<void>;
   cleanup(): Promise<void>;
 };
@@ -92,6 +96,8 @@ async function buildWorld(db: TestDatabase, publish: string, teardown: Teardown)
       return syncHub(config.hubs.get('customers')!, config.forms, deps, { allowDeletions: false });
     },
     rewriteHub: (next) => writeFile(path.join(hubs, 'customers.yaml'), hubFile(next)),
+    hub: async () => (await loadConfig({ hubsDir: hubs, formsDir: forms })).hubs.get('customers')!,
+    openForge: (hub) => createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env }).openForge!(hub),
     cleanup: () => teardown.run().catch(() => undefined),
   };
 }
