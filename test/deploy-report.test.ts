@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { commitDeploys, createDeployReporter, deployedTable } from '../src/health/deploy-report.ts';
 import type { NodeHealth } from '../src/health/read-back.ts';
+import path from 'node:path';
+import { createSyncDeps } from '../src/cli/wiring.ts';
+import { type Hub, loadConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/logger.ts';
+import { useWorld, type World } from './helpers/forge-world.ts';
 import { useGitLabWorld, type GitLabWorld } from './helpers/gitlab-world.ts';
 
 const STATUSES = '/projects/{id}/repository/commits/{sha}/statuses';
@@ -129,5 +133,56 @@ describe('deploy results on GitLab: a commit status lynq/<hub> and one Deployed 
       'only the newest commit this time',
     );
     assert.equal(world.gitlab.notes.size, 0);
+  });
+});
+
+describe('deploy results on GitHub: a check run lynq/<hub> and one Deployed comment on the merged pull request', () => {
+  let world: World;
+  useWorld('mode: pull-request', (current) => ({ world } = current));
+
+  const hubOf = async (): Promise<Hub> => (await loadConfig({ hubsDir: path.join(world.dir, 'hubs'), formsDir: path.join(world.dir, 'forms') })).hubs.get('customers')!;
+  const reporter = () => createDeployReporter((hub) => createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env: world.env }).openForge!(hub), silentLogger());
+
+  test('in progress, then completed with failure, then success: the same check run updated, the comment edited in place', async () => {
+    world.github.serveDeployReports();
+    const sync = await world.sync();
+    assert.equal(sync.code, 0, sync.out + sync.err);
+    const merge = await world.github.merge(1, 'merge');
+    const hub = await hubOf();
+    const report = reporter();
+
+    await report(hub, [node('acme', 'Progressing', merge)]);
+    assert.deepEqual(
+      world.github.checkRuns.map((run) => [run.headSha, run.name, run.status, run.conclusion, run.title]),
+      [[merge, 'lynq/customers', 'in_progress', null, 'web/acme Progressing']],
+    );
+    const deployed = () => (world.github.comments.get(1) ?? []).filter((comment) => comment.body.includes('lynq:comment deployed'));
+    assert.equal(deployed().length, 1);
+
+    await report(hub, [node('acme', 'Degraded', merge)]);
+    assert.deepEqual(
+      world.github.checkRuns.map((run) => [run.status, run.conclusion]),
+      [['completed', 'failure']],
+    );
+    await report(hub, [node('acme', 'Ready', merge)]);
+    assert.deepEqual(
+      world.github.checkRuns.map((run) => [run.status, run.conclusion, run.title]),
+      [['completed', 'success', 'web/acme Ready']],
+    );
+    assert.equal(deployed().length, 1, 'one comment, edited');
+    assert.match(deployed()[0]!.body, /^### Deployed: lynq\/customers \(success\)/);
+    assert.match(world.github.checkRuns[0]!.summary, /^\| `web\/acme` \| Ready \|/m);
+
+    const writes = world.fake.writes().length;
+    await reporter()(hub, [node('acme', 'Ready', merge)]);
+    assert.equal(world.fake.writes().length, writes, 'a restarted process finds GitHub showing this already');
+  });
+
+  test('a token GitHub refuses check runs to (only Apps may write them) fails the report, not the read-back', async () => {
+    world.github.serveDeployReports();
+    await world.sync();
+    const merge = await world.github.merge(1, 'merge');
+    world.fake.once('POST', '/repos/{owner}/{repo}/check-runs', { status: 403, body: { message: 'You must authenticate via a GitHub App.', documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' } });
+    await assert.rejects(reporter()(await hubOf(), [node('acme', 'Ready', merge)]), /GitHub forbids this \(403\) while creating check run lynq\/customers on [0-9a-f]{12} in acme\/manifests: You must authenticate via a GitHub App/);
   });
 });
