@@ -68,10 +68,7 @@ describe('a commit deploy result, judged from the read-back', () => {
 
 describe('deploy results on GitLab: a commit status lynq/<hub> and one Deployed note on the merged merge request', () => {
   let world: GitLabWorld;
-  useGitLabWorld(
-    'mode: pull-request',
-    (current) => ({ world } = current),
-  );
+  useGitLabWorld('mode: pull-request', (current) => ({ world } = current));
 
   test('pending, then failure, then success: one status write each, a note edited in place, nothing when nothing changed', async () => {
     const sync = await world.sync();
@@ -182,7 +179,13 @@ describe('deploy results on GitHub: a check run lynq/<hub> and one Deployed comm
     world.github.serveDeployReports();
     await world.sync();
     const merge = await world.github.merge(1, 'merge');
-    world.fake.once('POST', '/repos/{owner}/{repo}/check-runs', { status: 403, body: { message: 'You must authenticate via a GitHub App.', documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' } });
-    await assert.rejects(reporter()(await hubOf(), [node('acme', 'Ready', merge)]), /GitHub forbids this \(403\) while creating check run lynq\/customers on [0-9a-f]{12} in acme\/manifests: You must authenticate via a GitHub App/);
+    world.fake.once('POST', '/repos/{owner}/{repo}/check-runs', {
+      status: 403,
+      body: { message: 'You must authenticate via a GitHub App.', documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' },
+    });
+    await assert.rejects(
+      reporter()(await hubOf(), [node('acme', 'Ready', merge)]),
+      /GitHub forbids this \(403\) while creating check run lynq\/customers on [0-9a-f]{12} in acme\/manifests: You must authenticate via a GitHub App/,
+    );
   });
 });

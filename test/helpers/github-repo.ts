@@ -49,7 +49,15 @@ export class FakeRepository {
     this.fake.on('POST', `${repo}/check-runs`, (request) =>
       this.guard(request, () => {
         const body = request.body as { name: string; head_sha: string; status?: string; conclusion?: string; output?: { title: string; summary: string } };
-        const run: StoredCheckRun = { id: 900 + this.checkRuns.length, name: body.name, headSha: body.head_sha, status: body.status ?? 'queued', conclusion: body.conclusion ?? null, title: body.output?.title ?? '', summary: body.output?.summary ?? '' };
+        const run: StoredCheckRun = {
+          id: 900 + this.checkRuns.length,
+          name: body.name,
+          headSha: body.head_sha,
+          status: body.status ?? 'queued',
+          conclusion: body.conclusion ?? null,
+          title: body.output?.title ?? '',
+          summary: body.output?.summary ?? '',
+        };
         this.checkRuns.push(run);
         return { status: 201, body: checkRun(this.owner, this.name, run) };
       }),
