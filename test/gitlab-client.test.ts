@@ -14,6 +14,7 @@ import { hubYaml } from './helpers/config.ts';
 import { cloneWorkTree, commitFiles, makeBareRepo, makeTempDir } from './helpers/git.ts';
 import { startGitLabFake, type GitLabFake } from './helpers/gitlab-fake.ts';
 import { FakeGitLabProject } from './helpers/gitlab-project.ts';
+import { gitLabApi } from './helpers/gitlab-api.ts';
 
 const TOKEN = `glpat-${randomBytes(12).toString('hex')}`;
 const REPO_URL = 'https://gitlab.example.test/acme/manifests.git';
@@ -167,5 +168,28 @@ describe('GitLab project path and hub settings', () => {
     assert.throws(() => hub('    platform:\n      type: gitlab\n      app: { appId: 1, privateKey: { env: KEY } }\n'), /spec\.publish\.platform\.app.*GitHub only.*platform\.token/s);
     assert.throws(() => hub('    platform:\n      type: gitlab\n    pullRequest:\n      teamReviewers: [ops]\n'), /spec\.publish\.pullRequest\.teamReviewers.*GitHub only/s);
     assert.throws(() => hub('    platform:\n      type: gitlab\n    pullRequest:\n      autoMerge: rebase\n'), /spec\.publish\.pullRequest\.autoMerge.*cannot be rebase on GitLab/s);
+  });
+});
+
+describe('the GitLab API description the fake is checked against', () => {
+  const api = gitLabApi();
+
+  test("the merge-request operations are checked against GitLab's published OpenAPI excerpt; the others against the transcription", () => {
+    assert.ok(api.published('GET', '/projects/{id}/merge_requests'));
+    assert.ok(api.published('PUT', '/projects/{id}/merge_requests/{merge_request_iid}/merge'));
+    assert.ok(!api.published('GET', '/projects/{id}/merge_requests/{merge_request_iid}/notes'));
+    assert.ok(api.has('GET', '/projects/{id}/merge_requests/{merge_request_iid}/notes'));
+  });
+
+  test('it fails what GitLab would not take or give: an unknown or mistyped parameter, a body field it does not know, a status it does not answer', () => {
+    const list = '/projects/{id}/merge_requests';
+    assert.deepEqual(api.checkRequest('GET', list, new URLSearchParams('state=opened&source_branch=x&per_page=10'), undefined), []);
+    assert.match(api.checkRequest('GET', list, new URLSearchParams('status=opened'), undefined).join('\n'), /query parameter status is not in GitLab's published description/);
+    assert.match(api.checkRequest('GET', list, new URLSearchParams('state=open'), undefined).join('\n'), /query state=open is not one of opened, closed, locked, merged, all/);
+    assert.match(api.checkRequest('GET', list, new URLSearchParams('per_page=ten'), undefined).join('\n'), /not an integer/);
+    assert.match(api.checkRequest('POST', list, new URLSearchParams(), { source_branch: 'a', target_branch: 'b', title: 't', draft: true }).join('\n'), /must NOT have additional properties/);
+    assert.match(api.checkRequest('POST', list, new URLSearchParams(), { source_branch: 'a', title: 't' }).join('\n'), /must have required property 'target_branch'/);
+    assert.match(api.checkResponse('PUT', `${list}/{merge_request_iid}`, 401, { message: '401 Unauthorized' }).join('\n'), /does not answer 401 in GitLab's published description/);
+    assert.match(api.checkResponse('GET', `${list}/{merge_request_iid}/notes`, 200, [{ id: 1, body: 'x' }]).join('\n'), /must have required property/);
   });
 });

@@ -2,20 +2,28 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 
 /**
- * The part of GitLab's REST API v4 the bridge uses, as transcribed from GitLab's
- * documentation into test/fixtures/gitlab-api/rest-v4.json (its README says where each
- * operation comes from and what the check covers), as a validator for the GitLab fake:
- * every query and body the code sends, and every answer the fake serves, is checked
- * against it, so the fake cannot drift from what GitLab documents.
+ * The part of GitLab's REST API v4 the bridge uses, as a validator for the GitLab fake,
+ * from two files in test/fixtures/gitlab-api (its README says where each comes from and
+ * what the check covers):
+ * - openapi_v2-excerpt.json, GitLab's published OpenAPI description of the merge-request
+ *   operations: for those, the query parameters (names, types, enums) and the answer's
+ *   status are checked against what GitLab publishes;
+ * - rest-v4.json, transcribed from GitLab's REST documentation: every operation's bodies
+ *   and answers, and the query of the operations the published excerpt lacks.
+ * So the fake cannot drift from what GitLab documents.
  */
 
 type Json = Record<string, unknown>;
 type Operation = { doc: string; query?: Json; body?: Json; responses: Record<string, Json> };
 type Description = { basePath: string; operations: Record<string, Operation>; schemas: Json };
+type PublishedParameter = { in: string; name: string; type?: string; enum?: unknown[]; items?: { type?: string } };
+type Published = { paths: Record<string, Record<string, { parameters: PublishedParameter[]; responses: Record<string, unknown> }>> };
 
 export type GitLabApi = {
   basePath: string;
   has(method: string, template: string): boolean;
+  /** Whether GitLab's published OpenAPI excerpt describes the operation (its query and statuses are checked against it). */
+  published(method: string, template: string): boolean;
   checkRequest(method: string, template: string, query: URLSearchParams, body: unknown): string[];
   checkResponse(method: string, template: string, status: number, body: unknown): string[];
 };
@@ -47,20 +55,28 @@ function load(): GitLabApi {
     return (validate.errors ?? []).slice(0, 8).map((error) => `${what}${error.instancePath || ''} ${error.message ?? ''} ${JSON.stringify(error.params)}`);
   };
   const operation = (method: string, template: string) => description.operations[`${method} ${template}`];
+  const excerpt = JSON.parse(readFileSync(new URL('../fixtures/gitlab-api/openapi_v2-excerpt.json', import.meta.url), 'utf8')) as Published;
+  const published = (method: string, template: string) => excerpt.paths[`${description.basePath}${template}`]?.[method.toLowerCase()];
 
   return {
     basePath: description.basePath,
     has: (method, template) => operation(method, template) !== undefined,
+    published: (method, template) => published(method, template) !== undefined,
 
     checkRequest(method, template, query, body) {
       const op = operation(method, template);
       if (op === undefined) return [`${method} ${template} is not in the GitLab API description`];
       const problems: string[] = [];
-      const properties = (op.query?.properties ?? {}) as Record<string, Json>;
-      const values: Json = {};
-      for (const [name, raw] of query) values[name] = coerce(raw, properties[name]);
-      if (op.query === undefined && [...query].length > 0) problems.push(`${method} ${template} takes no query parameters`);
-      else if (op.query !== undefined) problems.push(...check(`${method} ${template} query`, op.query, values, 'query'));
+      const described = published(method, template);
+      if (described !== undefined) {
+        problems.push(...checkPublishedQuery(described.parameters, query));
+      } else {
+        const properties = (op.query?.properties ?? {}) as Record<string, Json>;
+        const values: Json = {};
+        for (const [name, raw] of query) values[name] = coerce(raw, properties[name]);
+        if (op.query === undefined && [...query].length > 0) problems.push(`${method} ${template} takes no query parameters`);
+        else if (op.query !== undefined) problems.push(...check(`${method} ${template} query`, op.query, values, 'query'));
+      }
       if (op.body === undefined) {
         if (body !== undefined) problems.push(`${method} ${template} takes no body`);
       } else if (body === undefined) {
@@ -74,6 +90,10 @@ function load(): GitLabApi {
     checkResponse(method, template, status, body) {
       const op = operation(method, template);
       if (op === undefined) return [`${method} ${template} is not in the GitLab API description`];
+      const described = published(method, template);
+      if (described !== undefined && described.responses[String(status)] === undefined && status !== 429 && status < 500) {
+        return [`${method} ${template} does not answer ${status} in GitLab's published description`];
+      }
       const schema = op.responses[String(status)];
       // 429 and 5xx can come from any endpoint; GitLab's error body is the same everywhere.
       const fallback = status === 429 || status >= 500 ? { $ref: '#/schemas/error' } : undefined;
@@ -83,6 +103,26 @@ function load(): GitLabApi {
       return check(`${method} ${template} ${schema === undefined ? 'error' : status}`, chosen, body, `response ${status}`);
     },
   };
+}
+
+/** A query against a published operation's parameters: each name listed, each value of its type and enum. */
+function checkPublishedQuery(parameters: readonly PublishedParameter[], query: URLSearchParams): string[] {
+  const problems: string[] = [];
+  for (const [name, raw] of query) {
+    const parameter = parameters.find((candidate) => candidate.in === 'query' && candidate.name === name);
+    if (parameter === undefined) {
+      problems.push(`query parameter ${name} is not in GitLab's published description`);
+      continue;
+    }
+    const values = parameter.type === 'array' ? raw.split(',') : [raw];
+    const type = parameter.type === 'array' ? parameter.items?.type : parameter.type;
+    for (const value of values) {
+      if (type === 'integer' && !/^-?\d+$/.test(value)) problems.push(`query ${name}=${value} is not an integer`);
+      if (type === 'boolean' && value !== 'true' && value !== 'false') problems.push(`query ${name}=${value} is not a boolean`);
+      if (parameter.enum !== undefined && !parameter.enum.includes(value)) problems.push(`query ${name}=${value} is not one of ${parameter.enum.join(', ')}`);
+    }
+  }
+  return problems;
 }
 
 /** Query strings are text; the description types them. */
