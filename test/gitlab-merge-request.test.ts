@@ -225,3 +225,28 @@ pullRequest:
     assert.equal(world.fake.requests.filter((request) => request.template === `${MRS}/{merge_request_iid}/merge`).length, 1);
   });
 });
+
+describe('GitLab routing by change kind', () => {
+  let db: TestDatabase;
+  let world: GitLabWorld;
+  useGitLabWorld(
+    `mode: pull-request
+routing:
+  added: push`,
+    (current) => ({ db, world } = current),
+  );
+
+  test('a new row goes straight to main with no merge request; a changed row waits in one', async () => {
+    const first = await world.sync();
+    assert.equal(first.code, 0, first.out + first.err);
+    assert.ok((await git(world.bare, ['ls-tree', '-r', '--name-only', 'main'])).includes('nodes/customers/web/acme/settings.yaml'));
+    assert.equal(world.gitlab.mergeRequests.length, 0);
+    assert.deepEqual(world.fake.writes(), []);
+
+    await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'acme'`);
+    const second = await world.sync();
+    assert.equal(second.code, 0, second.out + second.err);
+    assert.equal(world.gitlab.mergeRequests.length, 1);
+    assert.equal(world.gitlab.mr(1).title, 'lynq(customers): 1 updated');
+  });
+});
