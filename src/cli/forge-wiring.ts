@@ -1,4 +1,4 @@
-import { Platform } from '../config/hub-schema.ts';
+import { DEFAULT_API_URL, Platform } from '../config/hub-schema.ts';
 import type { Hub } from '../config/load.ts';
 import { resolveSecret, type SecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
@@ -23,10 +23,10 @@ export type ForgeWiring = {
 };
 
 export type Forges = {
-  /** The hub's pull-request client (for a dry run, one that reads and never writes). */
+  /** The hub's pull-request client, GitHub's or GitLab's (for a dry run, one that reads and never writes). */
   openForge(hub: Hub, repoUrl: string): Promise<PullRequestClient>;
   /**
-   * The hub's GitHub credentials, for git to borrow: undefined when the hub names none
+   * The hub's forge credentials, for git to borrow: undefined when the hub names none
    * (and, for a dry run, when they cannot be read: it goes on offline).
    */
   credentials(hub: Hub): Promise<CredentialProvider | undefined>;
@@ -81,8 +81,7 @@ async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolv
   if (options.dryRun) {
     let repository: string;
     try {
-      const { owner, repo } = parseRepoUrl(repoUrl, where);
-      repository = `${owner}/${repo}`;
+      repository = await repositoryName(hub, repoUrl, where);
     } catch {
       return offline(options.out, repoUrl, 'the manifests repository is not on a forge');
     }
@@ -94,7 +93,11 @@ async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolv
   parseRepoUrl(repoUrl, where);
   const found = await resolve(hub);
   if ('missing' in found) {
-    throw new ConfigError('pull requests need GitHub credentials: spec.publish.platform.token, spec.publish.platform.app, or spec.publish.auth.token', {
+    const needs =
+      forgeOf(hub) === 'gitlab'
+        ? 'merge requests need a GitLab token: spec.publish.platform.token, or spec.publish.auth.token'
+        : 'pull requests need GitHub credentials: spec.publish.platform.token, spec.publish.platform.app, or spec.publish.auth.token';
+    throw new ConfigError(needs, {
       hub: hub.name,
       file: hub.file,
       field: 'spec.publish.platform',
@@ -108,26 +111,36 @@ function offline(out: NodeJS.WritableStream, repository: string, why: string): P
   return new DryRunPullRequests(out, repository, undefined);
 }
 
+function forgeOf(hub: Hub): Platform['type'] {
+  return hub.spec.publish.platform?.type ?? 'github';
+}
+
+/** `owner/repo` on GitHub, the project's full path on GitLab: for messages. */
+async function repositoryName(hub: Hub, repoUrl: string, where: { hub: string; file: string; field: string }): Promise<string> {
+  if (forgeOf(hub) === 'gitlab') return (await import('../forge/gitlab/index.ts')).projectPath(repoUrl, where);
+  const { owner, repo } = parseRepoUrl(repoUrl, where);
+  return `${owner}/${repo}`;
+}
+
 /**
- * Octokit and its plugins are loaded here, by the first hub that talks to GitHub: a sync
- * that pushes to a plain repository, and every command that never opens a pull request,
- * do without them.
+ * A forge's client is loaded here, by the first hub that talks to it (Octokit and its
+ * plugins for GitHub, src/forge/gitlab for GitLab): a sync that pushes to a plain
+ * repository, and every command that never opens a pull request, do without them.
  */
 async function open(hub: Hub, repoUrl: string, credentials: CredentialProvider, platform: Platform, options: ForgeWiring, limitsFor: LimitsFor, readOnly: boolean): Promise<PullRequestClient> {
-  const { owner, repo } = parseRepoUrl(repoUrl);
+  const settings = await clientSettings(hub, platform, options, limitsFor);
+  const logger = options.logger.child({ hub: hub.name, repository: await repositoryName(hub, repoUrl, { hub: hub.name, file: hub.file, field: 'spec.publish.repo' }) });
+  if (platform.type === 'gitlab') {
+    const { openGitLab } = await import('../forge/gitlab/index.ts');
+    return openGitLab({ ...settings, logger, credentials, repoUrl, readOnly });
+  }
   const { openGitHub } = await import('../forge/github.ts');
-  return openGitHub({
-    ...(await clientSettings(hub, platform, options, limitsFor)),
-    logger: options.logger.child({ hub: hub.name, repository: `${owner}/${repo}` }),
-    credentials,
-    repoUrl,
-    readOnly,
-  });
+  return openGitHub({ ...settings, logger, credentials, repoUrl, readOnly });
 }
 
 async function clientSettings(hub: Hub, platform: Platform, options: ForgeWiring, limitsFor: LimitsFor) {
   return {
-    baseUrl: platform.apiUrl,
+    baseUrl: platform.apiUrl ?? DEFAULT_API_URL[platform.type],
     logger: options.logger.child({ hub: hub.name }),
     maxRetries: platform.maxRetries,
     maxRetryWaitSeconds: platform.maxRetryWaitSeconds,
@@ -150,17 +163,24 @@ async function resolveCredentials(hub: Hub, options: ForgeWiring, limitsFor: Lim
     credentials = await readCredentials(hub, platform, options.secretEnv);
   } catch (error) {
     if (!options.dryRun || !(error instanceof ConfigError)) throw error;
-    return { missing: `GitHub credentials cannot be read: ${error.detail}`, platform };
+    return { missing: `${forgeLabel(platform)} credentials cannot be read: ${error.detail}`, platform };
   }
-  if (credentials === undefined) return { missing: 'no GitHub credentials', platform };
+  if (credentials === undefined) return { missing: `no ${forgeLabel(platform)} credentials`, platform };
   if (credentials.type === 'token') {
-    // A token needs no client of its own (git borrows it as it is), so Octokit is not loaded for it.
+    // A token needs no client of its own (git borrows it as it is), so no forge client is loaded for it.
     options.secretEnv.registry.add(credentials.token);
-    return { provider: staticToken(credentials.token), platform };
+    return { provider: staticToken(credentials.token, platform.type === 'gitlab' ? GITLAB_GIT_USERNAME : undefined), platform };
   }
   const { createCredentialProvider } = await import('../forge/credentials.ts');
   const provider = createCredentialProvider(credentials, { ...(await clientSettings(hub, platform, options, limitsFor)), registry: options.secretEnv.registry });
   return { provider, platform };
+}
+
+/** GitLab takes an access token over HTTPS as the password of this user. */
+const GITLAB_GIT_USERNAME = 'oauth2';
+
+function forgeLabel(platform: Platform): string {
+  return platform.type === 'gitlab' ? 'GitLab' : 'GitHub';
 }
 
 async function readCredentials(hub: Hub, platform: Platform, secretEnv: SecretEnv): Promise<ForgeCredentials | undefined> {

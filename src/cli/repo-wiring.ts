@@ -42,8 +42,10 @@ export async function openHubRepo(hub: Hub, options: RepoWiring): Promise<Manife
     openManifestsRepo({ url, cacheDir: options.cacheDir, logger: options.logger, registry: options.secretEnv.registry, auth: resolved, signal: options.signal, branch: hub.spec.publish.branch });
   // Without a git credential of its own, git borrows the forge's (a PAT, or a GitHub App's installation token).
   if (auth?.token === undefined && auth?.sshKeyFile === undefined && isRemoteUrl(url) && gitMayUseForgeToken(hub)) {
-    const token = await (await options.credentials(hub))?.tokenFor(url);
-    if (token !== undefined) return open({ ...auth, token });
+    const provider = await options.credentials(hub);
+    const token = await provider?.tokenFor(url);
+    // The forge's token goes with the forge's user name (GitLab: `oauth2`), whatever auth.username defaults to.
+    if (token !== undefined) return open({ ...auth, token, username: provider?.gitUsername ?? auth?.username });
   }
   return open(auth);
 }

@@ -6,6 +6,7 @@ import { createHubLocker } from '../service/lock.ts';
 import { startService } from '../service/serve.ts';
 import type { CommandContext } from './io.ts';
 import { repoUrlOf } from './repo-wiring.ts';
+import { createDeployReporter } from '../health/deploy-report.ts';
 import { createSyncDeps } from './wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
@@ -49,8 +50,17 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   const rolloutHealth = rolloutHealthFrom({ env, useHomeConfig: false, logger, registry: secrets, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
   const syncDeps = (signal: AbortSignal) => ({ ...createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal }), rolloutHealth });
   // The read-back, where a cluster is configured (KUBECONFIG or in-cluster): after each sync and every --read-back-interval.
-  const { openRepo } = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });
-  const readBack = serviceReadBack({ env, logger, registry: secrets, openRepo, statusTable: statusTableWriter(env, logger, secrets), clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
+  const { openRepo, openForge } = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });
+  const readBack = serviceReadBack({
+    env,
+    logger,
+    registry: secrets,
+    openRepo,
+    statusTable: statusTableWriter(env, logger, secrets),
+    clock: Date.now,
+    memo: fileNodeMemo(defaultCacheDir(env)),
+    reportDeploys: openForge === undefined ? undefined : createDeployReporter(openForge, logger),
+  });
   const service = await startService(
     {
       hubsDir: options.hubs,

@@ -9,6 +9,7 @@ import { fileNodeMemo } from '../health/node-memo.ts';
 import type { ClusterRead } from '../health/read-back.ts';
 import { createHubLocker, type LockedRun, lockFailure, withHubLock } from '../service/lock.ts';
 import { phaseLabel } from '../sync/phases.ts';
+import { createDeployReporter } from '../health/deploy-report.ts';
 import { readBackAfterSync } from '../sync/read-back.ts';
 import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
 import { healthSummary } from './health-report.ts';
@@ -127,6 +128,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
         clock,
         memo: fileNodeMemo(defaultCacheDir(io.env)),
         earlier: (hub) => gateReads.get(hub.name),
+        reportDeploys: deps.openForge === undefined ? undefined : createDeployReporter(deps.openForge, context.logger),
       });
   if (io.isTty) io.err.write('\r\x1b[2K');
   // Every hub skipped (its lock held elsewhere): the skip lines said it all; a table of no rows says nothing.

@@ -160,19 +160,29 @@ export const PullRequestSettings = z.strictObject({
   teamReviewers: z.array(z.string().min(1)).default([]),
   /** Open pull requests as drafts. */
   draft: z.boolean().default(false),
-  /** GitHub auto-merge with this method once checks and reviews pass; `off` leaves merging to people. */
+  /** GitHub auto-merge with this method once checks and reviews pass (GitLab: merge when the pipeline succeeds, `merge` or `squash`); `off` leaves merging to people. */
   autoMerge: z.enum(['off', 'merge', 'squash', 'rebase']).default('off'),
   /** Size cap of the diff excerpt in the pull-request body, in characters. */
   maxDiffChars: z.number().int().min(0).max(40000).default(20000),
 });
 export type PullRequestSettings = z.infer<typeof PullRequestSettings>;
 
-/** The forge that hosts pull requests. Owner and repository come from `repo`. */
+/** Forges the bridge opens pull requests (GitLab: merge requests) on. */
+export const ForgeType = z.enum(['github', 'gitlab']);
+export type ForgeType = z.infer<typeof ForgeType>;
+
+/** The REST API of each forge's public service, used when `apiUrl` is not given. */
+export const DEFAULT_API_URL: Record<ForgeType, string> = { github: 'https://api.github.com', gitlab: 'https://gitlab.com/api/v4' };
+
+/** The forge that hosts pull requests. Owner and repository (GitLab: the project's full path) come from `repo`. */
 export const Platform = z.strictObject({
-  type: z.literal('github').default('github'),
-  /** REST API base URL: `https://api.github.com`, or `https://<host>/api/v3` for GitHub Enterprise Server. */
-  apiUrl: z.url().default('https://api.github.com'),
-  /** A token for the API; without it (and without `app`), `spec.publish.auth.token` is used. */
+  type: ForgeType.default('github'),
+  /**
+   * REST API base URL. GitHub: `https://api.github.com` (default), or `https://<host>/api/v3` for GitHub Enterprise Server.
+   * GitLab: `https://gitlab.com/api/v4` (default), or `https://<host>/api/v4` for a self-managed instance.
+   */
+  apiUrl: z.url().optional(),
+  /** A token for the API; without it (and without `app`), `spec.publish.auth.token` is used. GitLab: a personal, project or group access token with the `api` scope; git uses it too, as user `oauth2`. */
   token: SecretRef.optional(),
   /** A GitHub App: its id (or client id), private key, and installation (found from the repository when absent). Its installation token is used for git too. */
   app: z
@@ -188,6 +198,12 @@ export const Platform = z.strictObject({
   maxRetryWaitSeconds: z.number().int().min(0).max(3600).default(60),
   /** Time between two writes to the API, in milliseconds (GitHub asks for a second); writes that notify people wait three times this. 0 for a server without secondary rate limits. */
   writeIntervalMs: z.number().int().min(0).max(60000).default(1000),
+  /**
+   * After each health read-back, report each published commit's deploy result on the forge: a
+   * check run (GitHub) or commit status (GitLab) named `lynq/<hub>`, and a "Deployed" comment on
+   * the merged pull request. Needs the read-back (spec.gitops and a cluster); GitHub check runs need a GitHub App.
+   */
+  reportDeploys: z.boolean().default(false),
 });
 export type Platform = z.infer<typeof Platform>;
 
@@ -220,8 +236,22 @@ export const Publish = z
     if (publish.pullRequest.branch === publish.branch) {
       ctx.addIssue({ code: 'custom', path: ['pullRequest', 'branch'], message: `must differ from spec.publish.branch (${publish.branch}): the bridge rebuilds and force-pushes this branch` });
     }
+    if (publish.platform?.type === 'gitlab') gitLabLimits(publish, ctx);
   });
 export type Publish = z.infer<typeof Publish>;
+
+/** What GitLab has no equivalent for: said at load time, not found out at the first merge request. */
+function gitLabLimits(publish: { platform?: { app?: unknown }; pullRequest: { teamReviewers: string[]; autoMerge: string } }, ctx: z.RefinementCtx): void {
+  if (publish.platform?.app !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['platform', 'app'], message: 'is for GitHub only: on GitLab, give a personal, project or group access token in spec.publish.platform.token' });
+  }
+  if (publish.pullRequest.teamReviewers.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['pullRequest', 'teamReviewers'], message: 'is for GitHub only: GitLab asks users for review; list their usernames in spec.publish.pullRequest.reviewers' });
+  }
+  if (publish.pullRequest.autoMerge === 'rebase') {
+    ctx.addIssue({ code: 'custom', path: ['pullRequest', 'autoMerge'], message: "cannot be rebase on GitLab: the project's merge method decides how a merge request lands; use merge or squash" });
+  }
+}
 
 export const DeletionGuard = z.strictObject({
   /** Hold back removals when a sync would remove more than this share of the hub's nodes. */

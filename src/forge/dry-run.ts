@@ -1,5 +1,5 @@
 import { describeChanges, hasChanges, pullRequestChanges } from './pull-request-changes.ts';
-import type { EnsureResult, PullRequest, PullRequestClient, PullRequestSpec } from './types.ts';
+import type { CommitReport, EnsureResult, PullRequest, PullRequestClient, PullRequestSpec, WriteAction } from './types.ts';
 
 /**
  * Dry run as an adapter (Renovate's `local` platform in spirit). With a `reader` (the
@@ -68,6 +68,20 @@ export class DryRunPullRequests implements PullRequestClient {
 
   async hasComment(pullRequest: PullRequest, key: string): Promise<boolean> {
     return (await this.reader?.hasComment(pullRequest, key)) ?? false;
+  }
+
+  async upsertComment(pullRequest: PullRequest): Promise<WriteAction> {
+    this.out.write(`dry run: would write a comment on pull request #${pullRequest.number} in ${this.repository}\n`);
+    return 'updated';
+  }
+
+  async findMergedPullRequest(sha: string): Promise<PullRequest | undefined> {
+    return this.reader?.findMergedPullRequest(sha);
+  }
+
+  async ensureCommitReport(sha: string, report: CommitReport): Promise<WriteAction> {
+    this.out.write(`dry run: would report ${report.name} ${report.state} on ${sha.slice(0, 12)} in ${this.repository}\n`);
+    return 'updated';
   }
 
   async ensureComment(pullRequest: PullRequest, key: string): Promise<'created' | 'exists'> {

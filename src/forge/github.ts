@@ -1,7 +1,7 @@
 import { createOctokit, forgeFailure, statusOf, type GitHubClient, type OctokitOptions } from './octokit.ts';
 import { pullRequestChanges } from './pull-request-changes.ts';
 import { parseRepoUrl, type RepoCoordinates } from './repo-url.ts';
-import type { CredentialProvider, EnsureResult, PullRequest, PullRequestClient, PullRequestSpec } from './types.ts';
+import type { CommitReport, CredentialProvider, EnsureResult, PullRequest, PullRequestClient, PullRequestSpec, WriteAction } from './types.ts';
 
 /** The fields of GitHub's pull-request objects (full and simple) that the bridge reads. */
 type GitHubPull = {
@@ -152,6 +152,57 @@ export class GitHubPullRequests implements PullRequestClient {
     if (await this.hasComment(pullRequest, key)) return 'exists';
     await this.call(`commenting on #${pullRequest.number}`, () =>
       this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pullRequest.number, body: `${body}\n\n${COMMENT_KEY(key)}\n` }),
+    );
+    return 'created';
+  }
+
+  async upsertComment(pullRequest: PullRequest, key: string, body: string): Promise<WriteAction> {
+    const marker = COMMENT_KEY(key);
+    const text = `${body}\n\n${marker}\n`;
+    const comments = await this.call(`reading the comments of #${pullRequest.number}`, () =>
+      this.octokit.paginate(this.octokit.rest.issues.listComments, { owner: this.owner, repo: this.repo, issue_number: pullRequest.number, per_page: 100 }),
+    );
+    const found = comments.find((comment) => comment.body?.includes(marker));
+    if (found?.body === text) return 'unchanged';
+    if (found !== undefined) {
+      await this.call(`editing a comment on #${pullRequest.number}`, () => this.octokit.rest.issues.updateComment({ owner: this.owner, repo: this.repo, comment_id: found.id, body: text }));
+      return 'updated';
+    }
+    await this.call(`commenting on #${pullRequest.number}`, () => this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pullRequest.number, body: text }));
+    return 'created';
+  }
+
+  async findMergedPullRequest(sha: string): Promise<PullRequest | undefined> {
+    const { data } = await this.call(`looking for the pull request of commit ${sha.slice(0, 12)}`, () =>
+      this.octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner: this.owner, repo: this.repo, commit_sha: sha, per_page: 10 }),
+    );
+    const found = data.find((pull) => pull.merged_at !== null);
+    return found === undefined ? undefined : toPullRequest(found);
+  }
+
+  /** A check run named for the hub: in progress while pending, then completed with success or failure; written when it differs. */
+  async ensureCommitReport(sha: string, report: CommitReport): Promise<WriteAction> {
+    const { data } = await this.call(`reading the check runs of commit ${sha.slice(0, 12)}`, () =>
+      this.octokit.rest.checks.listForRef({ owner: this.owner, repo: this.repo, ref: sha, check_name: report.name, filter: 'latest', per_page: 10 }),
+    );
+    const existing = data.check_runs.find((run) => run.name === report.name);
+    const wanted =
+      report.state === 'pending' ? { status: 'in_progress' as const } : { status: 'completed' as const, conclusion: report.state === 'success' ? ('success' as const) : ('failure' as const) };
+    const output = { title: report.summary.slice(0, 255), summary: report.details.slice(0, 65_000) };
+    if (existing !== undefined) {
+      const same =
+        existing.status === wanted.status &&
+        (existing.conclusion ?? undefined) === ('conclusion' in wanted ? wanted.conclusion : undefined) &&
+        existing.output.title === output.title &&
+        existing.output.summary === output.summary;
+      if (same) return 'unchanged';
+      await this.call(`updating check run ${report.name} on ${sha.slice(0, 12)}`, () =>
+        this.octokit.rest.checks.update({ owner: this.owner, repo: this.repo, check_run_id: existing.id, ...wanted, output }),
+      );
+      return 'updated';
+    }
+    await this.call(`creating check run ${report.name} on ${sha.slice(0, 12)}`, () =>
+      this.octokit.rest.checks.create({ owner: this.owner, repo: this.repo, name: report.name, head_sha: sha, ...wanted, output }),
     );
     return 'created';
   }

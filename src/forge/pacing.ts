@@ -127,7 +127,7 @@ export function installPacing(octokit: HookedOctokit, pacing: Pacing): { onRateL
 }
 
 /** A wait that ends early, rejecting, when `signal` aborts. */
-async function abortable(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+export async function abortable(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) return wait;
   signal.throwIfAborted();
   let onAbort: (() => void) | undefined;

@@ -1,7 +1,7 @@
 /**
  * The forge side of pull requests, apart from the git side (branches are pushed and
- * deleted with git, by src/git). GitHub implements it now; GitLab or Gitea would be
- * another implementation of this interface, and the sync core would not change.
+ * deleted with git, by src/git). GitHub (github.ts) and GitLab (gitlab/) implement it; a
+ * Gitea or Bitbucket would be one more folder, and the sync core would not change.
  * Verbs follow one rule: `find*` answers undefined when absent, `ensure*` creates or
  * updates and says which, and nothing writes when there is nothing to change.
  */
@@ -67,7 +67,30 @@ export interface PullRequestClient {
   hasComment(pullRequest: PullRequest, key: string): Promise<boolean>;
   /** Post `body` unless a comment carrying `key` is already there (so a rerun does not repeat it). */
   ensureComment(pullRequest: PullRequest, key: string, body: string): Promise<'created' | 'exists'>;
+  /** The one comment carrying `key`, created, or edited in place when its body differs; no write when it says this already. */
+  upsertComment(pullRequest: PullRequest, key: string, body: string): Promise<WriteAction>;
+  /** The merged pull request that brought commit `sha` to its target branch, if the forge knows one. */
+  findMergedPullRequest(sha: string): Promise<PullRequest | undefined>;
+  /**
+   * The deploy result of commit `sha` as the forge shows it (GitLab: a commit status;
+   * GitHub: a check run), named `report.name`; written only when the forge shows
+   * something else.
+   */
+  ensureCommitReport(sha: string, report: CommitReport): Promise<WriteAction>;
 }
+
+export type WriteAction = 'created' | 'updated' | 'unchanged';
+
+/** A deploy result on a commit: pending while nodes roll out, then success or failure. */
+export type CommitReport = {
+  /** `lynq/<hub>`. */
+  name: string;
+  state: 'pending' | 'success' | 'failure';
+  /** One line (GitLab shows at most 255 characters; longer is cut). */
+  summary: string;
+  /** A longer text where the forge has room for one (GitHub's check run output). */
+  details: string;
+};
 
 /**
  * Where tokens come from, apart from the pull-request client: the API client asks for
@@ -79,4 +102,6 @@ export interface CredentialProvider {
   readonly identity: string;
   /** A token good for the API and for git over HTTPS on the repository at `repoUrl`. */
   tokenFor(repoUrl: string): Promise<string>;
+  /** The user name git sends with that token over HTTPS (GitLab: `oauth2`); the hub's `auth.username` when absent. */
+  readonly gitUsername?: string;
 }

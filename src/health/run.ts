@@ -4,6 +4,7 @@ import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../logger.ts';
 import { checkRoot } from '../render/paths.ts';
+import type { DeployReporter, DeployReportResult } from './deploy-report.ts';
 import type { NodeMemo } from './node-memo.ts';
 import { type EventsResult, type NodeEvent, phaseEvent, recordNodeEvents } from './events.ts';
 import { nudgeEngines } from './refresh.ts';
@@ -22,6 +23,8 @@ export type ReadBackDeps = {
   logger: Logger;
   /** LynqNodes parsed by earlier runs (the cache folder); saves parsing every one each time. */
   memo?: NodeMemo;
+  /** Reports deploy results on the forge, for hubs with spec.publish.platform.reportDeploys. */
+  reportDeploys?: DeployReporter;
 };
 
 export type ReadBackContext = {
@@ -69,6 +72,8 @@ export type HubReadBack =
       listRequests: number;
       nudged?: { nudged: number; skipped: number; failed: string[] };
       events?: EventsResult;
+      deploy?: DeployReportResult;
+      deployError?: string;
     }
   | { hub: string; outcome: 'cluster-failed' | 'failed'; error: string };
 
@@ -156,6 +161,16 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
     if (hub.spec.gitops.refresh && context.refresh !== undefined && context.refresh.size > 0) {
       const objects = health.nodes.filter((node) => context.refresh!.has(`${node.form}/${node.uid}`)).flatMap((node) => node.engineObjects);
       result.nudged = await nudgeEngines(deps.kube, objects, { clock: deps.clock, logger: log });
+    }
+    if (hub.spec.publish.platform?.reportDeploys && deps.reportDeploys !== undefined) {
+      // The forge is told after the cluster was read and written: a forge that fails changes nothing of that.
+      try {
+        result.deploy = await deps.reportDeploys(hub, health.nodes);
+      } catch (error) {
+        if (!isLynqError(error)) throw error;
+        log.warn({ err: messageOf(error) }, 'deploy result not reported on the forge');
+        result.deployError = messageOf(error);
+      }
     }
     if (hub.spec.statusWriteback !== undefined && deps.statusTable !== undefined) {
       try {

@@ -2,6 +2,7 @@ import type { Hub } from '../config/load.ts';
 import { InternalError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
+import type { DeployReporter } from '../health/deploy-report.ts';
 import type { NodeMemo } from '../health/node-memo.ts';
 import type { HubReadBack, ReadBackContext, ReadBackDeps, StatusSink } from '../health/run.ts';
 import type { ClusterRead, PullRequestRef } from '../health/read-back.ts';
@@ -23,6 +24,8 @@ export type SyncReadBackOptions = {
   memo?: NodeMemo;
   /** The rollout gate's read of a hub in this sync, if it read one (judged again instead of a second read: health/run.ts). */
   earlier?: (hub: Hub) => ClusterRead | undefined;
+  /** Deploy results to the forge (hubs with spec.publish.platform.reportDeploys). */
+  reportDeploys?: DeployReporter;
 };
 
 /**
@@ -74,8 +77,8 @@ function afterSyncContext(hub: Hub, result: HubSyncResult, earlierRead: SyncRead
   return { openPullRequests: open, conflicted, paused, haltedBy, refresh, earlier };
 }
 
-function readBackDeps(kube: KubeClient, options: Pick<SyncReadBackOptions, 'openRepo' | 'clock' | 'logger' | 'statusTable' | 'memo'>): ReadBackDeps {
-  return { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo };
+function readBackDeps(kube: KubeClient, options: Pick<SyncReadBackOptions, 'openRepo' | 'clock' | 'logger' | 'statusTable' | 'memo' | 'reportDeploys'>): ReadBackDeps {
+  return { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo, reportDeploys: options.reportDeploys };
 }
 
 async function openKube(access: ClusterAccess, options: Pick<SyncReadBackOptions, 'registry' | 'logger'>): Promise<KubeClient> {

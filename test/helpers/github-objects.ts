@@ -236,3 +236,27 @@ export function installation(id: number, owner: string, appId: number) {
     suspended_at: null,
   };
 }
+
+export type StoredCheckRun = { id: number; name: string; headSha: string; status: string; conclusion: string | null; title: string; summary: string };
+
+/** A check run as GitHub returns it (an app's, as only GitHub Apps may write them). */
+export function checkRun(owner: string, name: string, run: StoredCheckRun) {
+  return {
+    id: run.id,
+    head_sha: run.headSha,
+    node_id: `CR_${run.id}`,
+    external_id: '',
+    url: `${API}/repos/${owner}/${name}/check-runs/${run.id}`,
+    html_url: `${WEB}/${owner}/${name}/runs/${run.id}`,
+    details_url: null,
+    status: run.status,
+    conclusion: run.conclusion,
+    started_at: STAMP,
+    completed_at: run.status === 'completed' ? STAMP : null,
+    output: { title: run.title, summary: run.summary, text: null, annotations_count: 0, annotations_url: `${API}/repos/${owner}/${name}/check-runs/${run.id}/annotations` },
+    name: run.name,
+    check_suite: { id: 5000 },
+    app: null,
+    pull_requests: [],
+  };
+}

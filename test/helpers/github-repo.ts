@@ -1,6 +1,6 @@
 import type { GitHubFake, FakeReply, FakeRequest } from './github-fake.ts';
 import { serveGraphql } from './github-graphql.ts';
-import { issueComment, label, pullRequest, type StoredPull } from './github-objects.ts';
+import { checkRun, issueComment, label, pullRequest, type StoredCheckRun, type StoredPull } from './github-objects.ts';
 import { cloneWorkTree, revParse } from './git.ts';
 
 type Body = Record<string, unknown>;
@@ -14,6 +14,9 @@ type Body = Record<string, unknown>;
 export class FakeRepository {
   readonly pulls: StoredPull[] = [];
   readonly comments = new Map<number, Array<{ id: number; body: string }>>();
+  readonly checkRuns: StoredCheckRun[] = [];
+  /** Commits each merged pull request brought (its head and the merge commit), for GET …/commits/{sha}/pulls. */
+  readonly mergedCommits = new Map<number, string[]>();
   private readonly labelIds = new Map<string, number>();
   private nextComment = 1;
 
@@ -32,6 +35,62 @@ export class FakeRepository {
     fake.on('DELETE', `${repo}/issues/{issue_number}/labels/{name}`, (request) => this.guard(request, () => this.removeLabel(request)));
     fake.on('GET', `${repo}/issues/{issue_number}/comments`, (request) => this.guard(request, () => this.listComments(request)));
     fake.on('POST', `${repo}/issues/{issue_number}/comments`, (request) => this.guard(request, () => this.comment(request)));
+  }
+
+  /** The routes of deploy reports: check runs, the pull requests of a commit, editing a comment. */
+  serveDeployReports(): void {
+    const repo = '/repos/{owner}/{repo}';
+    this.fake.on('GET', `${repo}/commits/{ref}/check-runs`, (request) =>
+      this.guard(request, () => {
+        const runs = this.checkRuns.filter((run) => run.headSha === request.params.ref && (request.query.get('check_name') === null || run.name === request.query.get('check_name')));
+        return { status: 200, body: { total_count: runs.length, check_runs: [...runs].reverse().map((run) => checkRun(this.owner, this.name, run)) } };
+      }),
+    );
+    this.fake.on('POST', `${repo}/check-runs`, (request) =>
+      this.guard(request, () => {
+        const body = request.body as { name: string; head_sha: string; status?: string; conclusion?: string; output?: { title: string; summary: string } };
+        const run: StoredCheckRun = {
+          id: 900 + this.checkRuns.length,
+          name: body.name,
+          headSha: body.head_sha,
+          status: body.status ?? 'queued',
+          conclusion: body.conclusion ?? null,
+          title: body.output?.title ?? '',
+          summary: body.output?.summary ?? '',
+        };
+        this.checkRuns.push(run);
+        return { status: 201, body: checkRun(this.owner, this.name, run) };
+      }),
+    );
+    this.fake.on('PATCH', `${repo}/check-runs/{check_run_id}`, (request) =>
+      this.guard(request, () => {
+        const run = this.checkRuns.find((candidate) => candidate.id === Number(request.params.check_run_id));
+        if (run === undefined) return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+        const body = request.body as { status?: string; conclusion?: string; output?: { title: string; summary: string } };
+        if (body.status !== undefined) run.status = body.status;
+        run.conclusion = body.status === 'completed' ? (body.conclusion ?? null) : null;
+        if (body.output !== undefined) Object.assign(run, { title: body.output.title, summary: body.output.summary });
+        return { status: 200, body: checkRun(this.owner, this.name, run) };
+      }),
+    );
+    this.fake.on('GET', `${repo}/commits/{commit_sha}/pulls`, (request) =>
+      this.guard(request, async () => {
+        const found = this.pulls.filter((pull) => pull.headSha === request.params.commit_sha || (this.mergedCommits.get(pull.number) ?? []).includes(request.params.commit_sha!));
+        return { status: 200, body: await Promise.all(found.map((pull) => this.json(pull))) };
+      }),
+    );
+    this.fake.on('PATCH', `${repo}/issues/comments/{comment_id}`, (request) =>
+      this.guard(request, () => {
+        const id = Number(request.params.comment_id);
+        for (const [number, comments] of this.comments) {
+          const comment = comments.find((candidate) => candidate.id === id);
+          if (comment === undefined) continue;
+          comment.body = String((request.body as { body: string }).body);
+          return { status: 200, body: issueComment(this.owner, this.name, number, id, comment.body) };
+        }
+        return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+      }),
+    );
   }
 
   /** GitHub's auto-merge, which only GraphQL can switch on; `refuse` answers as a repository that does not allow it. */
@@ -72,7 +131,9 @@ export class FakeRepository {
       await work.git('push', '--quiet', 'origin', pull.base);
       pull.state = 'closed';
       pull.merged = true;
-      return (await work.git('rev-parse', 'HEAD')).trim();
+      const merged = (await work.git('rev-parse', 'HEAD')).trim();
+      this.mergedCommits.set(number, [pull.headSha, merged]);
+      return merged;
     } finally {
       await work.cleanup();
     }
