@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { WebView } from '../web/handler.ts';
 
 export type Readiness = { ready: boolean; reasons: string[] };
 
@@ -14,6 +15,8 @@ export type HttpDeps = {
   webhookToken: string | undefined;
   /** Ask for a sync of a hub: accepted, no such hub, or not now (the service is stopping). */
   requestSync: (hub: string) => 'accepted' | 'unknown' | 'stopping';
+  /** The read-only web view (`--ui`): its paths are its own; without it they are 404 as any other. */
+  web?: WebView;
 };
 
 /**
@@ -28,7 +31,8 @@ const HOOK = /^\/hooks\/sync\/([^/]+)$/;
 /**
  * The service's HTTP side on node:http: /healthz (the process answers), /readyz (config
  * loaded, no hub failing for too long), /metrics (Prometheus text), and the webhook
- * `POST /hooks/sync/<hub>` that syncs a hub at once. Nothing else: every other path is 404.
+ * `POST /hooks/sync/<hub>` that syncs a hub at once, and with `--ui` the web view's pages.
+ * Nothing else: every other path is 404.
  */
 export function createHttpServer(deps: HttpDeps): Server {
   const expected = deps.webhookToken === undefined ? undefined : digest(deps.webhookToken);
@@ -51,6 +55,8 @@ export function createHttpServer(deps: HttpDeps): Server {
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
+    // The view reads its login form's body itself, and drains the rest.
+    if (deps.web?.owns(url.pathname)) return deps.web.handle(request, response, url);
     // The body is never read (the webhook carries nothing the bridge needs); drain it so keep-alive works.
     request.resume();
     if (url.pathname === '/healthz') return get(method, response, () => reply(response, 200, 'ok\n'));
