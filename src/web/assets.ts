@@ -74,3 +74,7 @@ export const JS = `document.addEventListener('keydown', function (event) {
   if (search) { event.preventDefault(); search.focus(); }
 });
 `;
+
+/** A small mark for the tab, so the browser asks for no /favicon.ico. */
+export const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0969da"/><path d="M4 3v10h8v-2H6V3z" fill="#fff"/></svg>
+`;

@@ -48,12 +48,13 @@ export class GitView {
     return folders;
   }
 
-  /** The node's files at `head` (its folder, then its engine-object file), path order. */
+  /** The node's files at `head`: its folder's in path order, then its engine object's file. */
   async files(hub: Hub, head: string, node: NodeFolder): Promise<GitFile[]> {
     const repo = await this.repo(hub);
     const [folder, appFile] = nodePaths(hub, rootOf(hub), node.form, node.uid);
     const listing = await repo.listTree(head, [`${folder}/`, appFile!]);
-    const paths = [...listing.keys()].sort(compare);
+    // The node's own folder first, its engine object's file last.
+    const paths = [...listing.keys()].sort((a, b) => Number(a === appFile) - Number(b === appFile) || compare(a, b));
     const blobs = await repo.readBlobs([...new Set(listing.values())]);
     return paths.map((path) => ({ path, content: blobs.get(listing.get(path)!) ?? '' }));
   }

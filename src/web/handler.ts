@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { CSS, JS } from './assets.ts';
+import { CSS, ICON, JS } from './assets.ts';
 import { COOKIE, type TokenCheck } from './auth.ts';
 import type { FleetState } from './fleet-state.ts';
 import type { GitView } from './git-view.ts';
@@ -37,6 +37,7 @@ const NODE = /^\/hubs\/([^/]+)\/forms\/([^/]+)\/nodes\/([^/]+)\/?$/;
 const STATIC: Record<string, { body: string; type: string }> = {
   '/static/lynq.css': { body: CSS, type: 'text/css; charset=utf-8' },
   '/static/lynq.js': { body: JS, type: 'text/javascript; charset=utf-8' },
+  '/static/icon.svg': { body: ICON, type: 'image/svg+xml' },
 };
 /** A login form's body is a token and a path: anything longer is refused unread. */
 const LOGIN_BODY_LIMIT = 4096;

@@ -9,6 +9,7 @@ const LAYOUT = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{% block title %}Lynq{% endblock %} · Lynq bridge</title>
 <link rel="stylesheet" href="/static/lynq.css">
+<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 <script src="/static/lynq.js" defer></script>
 </head>
 <body>
