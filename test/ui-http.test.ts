@@ -81,7 +81,7 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
   test('each page is JSON at the same path with Accept: application/json', async () => {
     const fleet = (await (await get('/', asJson)).json()) as {
       hubs: Array<{ name: string; nodes: number; phases: Record<string, number> }>;
-      problems: Array<{ kind: string; uid?: string }>;
+      problems: Array<{ kind: string; text: string; uid?: string }>;
       leadTime: string;
     };
     assert.equal(fleet.hubs[0]!.name, 'shop');
