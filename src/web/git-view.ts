@@ -18,8 +18,8 @@ const HISTORY_LIMIT = 50;
  * per head, so a page of a 10,000-node hub lists Git once per commit, not per view.
  */
 export class GitView {
-  private readonly repos = new Map<string, Promise<ManifestsRepo>>();
-  private readonly listings = new Map<string, { head: string; folders: NodeFolder[] }>();
+  private readonly repos = new Map<string, { url: string; repo: Promise<ManifestsRepo> }>();
+  private readonly listings = new Map<string, { key: string; folders: NodeFolder[] }>();
 
   constructor(private readonly openRepo: (hub: Hub) => Promise<ManifestsRepo>) {}
 
@@ -34,17 +34,18 @@ export class GitView {
   /** Every node folder of the hub at `head`, as form and uid, sorted. */
   async nodes(hub: Hub, head: string | undefined): Promise<NodeFolder[]> {
     if (head === undefined) return [];
-    const kept = this.listings.get(hub.name);
-    if (kept?.head === head) return kept.folders;
-    const repo = await this.repo(hub);
     const root = rootOf(hub);
+    const key = `${head} ${root}`;
+    const kept = this.listings.get(hub.name);
+    if (kept?.key === key) return kept.folders;
+    const repo = await this.repo(hub);
     const folders = [...(await repo.listNodeFolders(head, `${root}/${hub.name}`)).keys()]
       .map((key) => {
         const slash = key.indexOf('/');
         return { form: key.slice(0, slash), uid: key.slice(slash + 1) };
       })
       .sort((a, b) => (a.form === b.form ? compare(a.uid, b.uid) : compare(a.form, b.form)));
-    this.listings.set(hub.name, { head, folders });
+    this.listings.set(hub.name, { key, folders });
     return folders;
   }
 
@@ -68,19 +69,21 @@ export class GitView {
   async close(): Promise<void> {
     const repos = [...this.repos.values()];
     this.repos.clear();
-    await Promise.allSettled(repos.map(async (repo) => (await repo).close()));
+    await Promise.allSettled(repos.map(async (kept) => (await kept.repo).close()));
   }
 
+  /** The hub's repository handle; a hub whose repository changed (a reload) gets a new one, the old one closed. */
   private repo(hub: Hub): Promise<ManifestsRepo> {
-    let repo = this.repos.get(hub.name);
-    if (repo === undefined) {
-      repo = this.openRepo(hub);
-      this.repos.set(hub.name, repo);
-      // One that could not be opened is tried again on the next view.
-      repo.catch(() => {
-        if (this.repos.get(hub.name) === repo) this.repos.delete(hub.name);
-      });
-    }
+    const url = hub.spec.publish.repo ?? '';
+    const kept = this.repos.get(hub.name);
+    if (kept !== undefined && kept.url === url) return kept.repo;
+    if (kept !== undefined) void kept.repo.then((old) => old.close()).catch(() => undefined);
+    const repo = this.openRepo(hub);
+    this.repos.set(hub.name, { url, repo });
+    // One that could not be opened is tried again on the next view.
+    repo.catch(() => {
+      if (this.repos.get(hub.name)?.repo === repo) this.repos.delete(hub.name);
+    });
     return repo;
   }
 }
