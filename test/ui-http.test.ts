@@ -1,10 +1,11 @@
 // @slow: starts lynq serve --ui against PostgreSQL, a bare repository and the fake Kubernetes API
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startLynq, stopLynq } from './helpers/serve.ts';
 import { world as serveWorld } from './helpers/serve-world.ts';
-import { DEGRADED, HOSTILE, makeUiWorld, SECRET_VALUE, UI_TOKEN, type UiWorld } from './helpers/ui-world.ts';
+import { DEGRADED, HOSTILE, makeUiWorld, SECRET_VALUE, UI_TOKEN, type UiWorld, WEBHOOK_TOKEN } from './helpers/ui-world.ts';
 
 const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const bearer = { authorization: `Bearer ${UI_TOKEN}` };
@@ -149,6 +150,31 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
     const script = await (await get('/hubs/shop/forms/web/nodes/evil-script', bearer)).text();
     assert.ok(!script.includes(HOSTILE[0]));
     assert.ok(script.includes('&lt;script&gt;window.__pwned=1&lt;/script&gt;'));
+  });
+
+  test('a failing row and a rejected config file are problems on the fleet page; the failing node has a page with its error', async () => {
+    await w.db.exec("INSERT INTO customers VALUES ('Bad_Row', true, 'gold', 'x', 'y')");
+    await writeFile(path.join(w.dir, 'forms', 'broken.yaml'), 'apiVersion: operator.lynq.sh/v1\nkind: LynqForm\nmetadata: { name: broken }\nspec: { hubId: shop, configMaps: [ { id: 1 } ] }\n');
+    w.serve.child.kill('SIGHUP');
+    await w.serve.waitForLog((logs) => logs.some((line) => line.msg === 'config file rejected; its last good version stays in force'), 'the broken file rejected');
+    const finished = w.serve.logs.filter((line) => line.msg === 'sync finished').length;
+    assert.equal((await fetch(`${w.url}/hooks/sync/shop`, { method: 'POST', headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } })).status, 202);
+    await w.serve.waitForLog((logs) => logs.filter((line) => line.msg === 'sync finished').length > finished, 'the webhook sync');
+    const fleet = (await (await get('/', asJson)).json()) as { problems: Array<{ kind: string; text: string; uid?: string; url?: string }> };
+    const failed = fleet.problems.find((problem) => problem.kind === 'failed');
+    assert.equal(failed?.uid, 'Bad_Row');
+    assert.match(failed?.text ?? '', /Bad_Row/);
+    assert.ok(fleet.problems.some((problem) => problem.kind === 'config' && problem.text.includes('broken.yaml')));
+    assert.deepEqual(
+      fleet.problems.map((problem) => problem.kind).filter((kind, index, all) => all.indexOf(kind) === index),
+      ['degraded', 'failed', 'config'],
+      'Degraded nodes first, config problems last',
+    );
+    const node = await get(failed!.url!, bearer);
+    assert.equal(node.status, 200);
+    const text = await node.text();
+    assert.match(text, /<span class="mark s-failed">failed<\/span>/);
+    assert.match(text, /No files in Git for this node/);
   });
 });
 
