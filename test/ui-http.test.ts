@@ -176,6 +176,31 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
     assert.match(text, /<span class="mark s-failed">failed<\/span>/);
     assert.match(text, /No files in Git for this node/);
   });
+
+  test('a service started again, before any read-back of its own (here: no cluster at all), shows the health the status memo kept', async () => {
+    await stopLynq(w.serve);
+    const again = startLynq(['serve', '--hubs', path.join(w.dir, 'hubs'), '--forms', path.join(w.dir, 'forms'), '--listen', '127.0.0.1:0', '--no-watch', '--ui'], {
+      LYNQ_CACHE_DIR: path.join(w.dir, 'cache'),
+      HOME: w.dir,
+    });
+    try {
+      const url = await again.url();
+      const node = (await (await fetch(`${url}/hubs/shop/forms/web/nodes/${DEGRADED}`, { headers: { accept: 'application/json' } })).json()) as {
+        phase: string;
+        healthFrom: string;
+        readAt: string | null;
+        conditions: Array<{ type: string; status: string }>;
+      };
+      assert.equal(node.phase, 'Degraded');
+      assert.equal(node.healthFrom, 'status memo');
+      assert.equal(node.readAt, null);
+      assert.deepEqual(node.conditions.find((condition) => condition.type === 'Degraded')?.status, 'True');
+      const page = await (await fetch(`${url}/hubs/shop/forms/web/nodes/${DEGRADED}`)).text();
+      assert.match(page, /as the last read-back before this service started left it \(the status memo\)/);
+    } finally {
+      await stopLynq(again);
+    }
+  });
 });
 
 describe('lynq serve --ui: when it is open, and when it refuses to start', () => {

@@ -10,6 +10,7 @@ import { repoUrlOf } from './repo-wiring.ts';
 import { createSyncDeps } from './wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
+import { fileStatusMemo } from '../health/status-memo.ts';
 import { serviceReadBack } from '../sync/read-back.ts';
 import { statusTableWriter } from './status-wiring.ts';
 
@@ -89,6 +90,7 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
       webhookToken,
       readBack,
       openRepo,
+      statusMemo: (hub) => fileStatusMemo(defaultCacheDir(env)).latest!(hub),
     },
   );
   io.err.write(`lynq serve: listening on http://${service.address.address}:${service.address.port}\n`);

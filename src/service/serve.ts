@@ -14,6 +14,7 @@ import { listenForHub, type Listener } from './notify.ts';
 import { ReadBackLoop } from './read-back-loop.ts';
 import { HubScheduler, type RunResult } from './scheduler.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
+import type { StatusFact } from '../health/status-memo.ts';
 import { TokenCheck } from '../web/auth.ts';
 import { FleetState } from '../web/fleet-state.ts';
 import { GitView } from '../web/git-view.ts';
@@ -57,6 +58,8 @@ export type ServeDeps = {
   readBack?: ServiceReadBack;
   /** The cache clone of a hub's repository, for the web view's reads (with `ui`). */
   openRepo?: (hub: Hub) => Promise<ManifestsRepo>;
+  /** The statuses the last read-back of a hub kept (the status memo): the web view shows them until this service reads the hub back. */
+  statusMemo?: (hub: string) => Promise<Map<string, StatusFact>>;
   clock?: () => number;
 };
 
@@ -83,7 +86,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
   let problems: ConfigProblem[] = [];
   let loaded = false;
   // What the web view shows: filled as syncs and read-backs end, so a page never reads the cluster or the database.
-  const fleet = options.ui === undefined ? undefined : new FleetState(clock);
+  const fleet = options.ui === undefined ? undefined : new FleetState(clock, deps.statusMemo);
   const gitView = options.ui === undefined || deps.openRepo === undefined ? undefined : new GitView(deps.openRepo);
   const syncDepsFor = (signal: AbortSignal): SyncDeps => {
     const syncDeps = deps.syncDeps(signal);

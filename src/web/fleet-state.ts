@@ -4,6 +4,8 @@ import type { NodeHealth } from '../health/read-back.ts';
 import type { NodeStatus, RolloutProgress } from '../plan/types.ts';
 import type { HubRow } from '../sources/rows.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
+import type { StatusFact } from '../health/status-memo.ts';
+import { fromReadBack, memoHealth, type ShownHealth } from './node-health.ts';
 
 /** A config file the service could not use (service/config-store.ts says the same). */
 export type ConfigIssue = { file: string; error: string; keptLastGood: boolean };
@@ -34,6 +36,11 @@ export type HubRecord = {
 };
 
 const MARKED: ReadonlySet<NodeStatus> = new Set(['failed', 'held', 'conflicted', 'waiting', 'paused']);
+/** The status memo is read again when what was read of it is older than this (another process's read-back may have written it). */
+const MEMO_MAX_AGE_MS = 10_000;
+
+/** The health a hub's pages show: its last read-back's, or before any, what the status memo last kept, or none. */
+export type HubHealthView = { from: 'read-back' | 'status memo' | 'none'; at: number | undefined; nodes: ReadonlyMap<string, ShownHealth> };
 
 /**
  * What `lynq serve` already knows, kept for the web view: the config, and per hub the last
@@ -46,8 +53,37 @@ export class FleetState {
   forms: readonly Form[] = [];
   problems: readonly ConfigIssue[] = [];
   private readonly records = new Map<string, HubRecord>();
+  private readonly shown = new WeakMap<LastReadBack, Map<string, ShownHealth>>();
+  private readonly memos = new Map<string, { at: number; nodes: Map<string, ShownHealth> }>();
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  /** `statusMemo`: the facts the read-back last kept for a hub (health/status-memo.ts), shown until this service reads the hub back. */
+  constructor(
+    private readonly clock: () => number = Date.now,
+    private readonly statusMemo?: (hub: string) => Promise<Map<string, StatusFact>>,
+  ) {}
+
+  /** The node health a hub's pages show, by `<form>/<uid>`. */
+  async health(hub: string): Promise<HubHealthView> {
+    const readBack = this.record(hub).readBack;
+    if (readBack !== undefined && readBack.nodes.size > 0) {
+      let nodes = this.shown.get(readBack);
+      if (nodes === undefined) this.shown.set(readBack, (nodes = new Map([...readBack.nodes].map(([key, node]) => [key, fromReadBack(node)]))));
+      return { from: 'read-back', at: readBack.at, nodes };
+    }
+    if (this.statusMemo === undefined) return { from: 'none', at: undefined, nodes: new Map() };
+    let kept = this.memos.get(hub);
+    if (kept === undefined || this.clock() - kept.at > MEMO_MAX_AGE_MS) {
+      kept = {
+        at: this.clock(),
+        nodes: memoHealth(
+          await this.statusMemo(hub),
+          this.formsOf(hub).map((form) => form.name),
+        ),
+      };
+      this.memos.set(hub, kept);
+    }
+    return kept.nodes.size === 0 ? { from: 'none', at: undefined, nodes: kept.nodes } : { from: 'status memo', at: undefined, nodes: kept.nodes };
+  }
 
   config(hubs: ReadonlyMap<string, Hub>, forms: readonly Form[], problems: readonly ConfigIssue[]): void {
     this.hubs = hubs;

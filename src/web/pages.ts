@@ -1,12 +1,11 @@
 import type { Hub } from '../config/load.ts';
 import { parseRepoUrl } from '../forge/repo-url.ts';
 import type { HistoryEntry } from '../git/history.ts';
-import { nodeStatus } from '../health/lynqnode-status.ts';
-import type { NodeHealth } from '../health/read-back.ts';
 import type { RolloutProgress } from '../plan/types.ts';
-import type { FleetState, HubRecord, LastReadBack, LastSync, SyncMark } from './fleet-state.ts';
+import type { FleetState, HubHealthView, HubRecord, LastReadBack, LastSync, SyncMark } from './fleet-state.ts';
 import type { GitFile, GitView, NodeFolder } from './git-view.ts';
 import { maskedValues, secretVariables } from './mask.ts';
+import type { ShownHealth } from './node-health.ts';
 
 /** A node's phase as the page shows it: the read-back's, or `NotRead` (no read-back has judged it: no cluster, or not yet). */
 export type ViewPhase = 'Ready' | 'Progressing' | 'Degraded' | 'Missing' | 'Unknown' | 'NotRead';
@@ -67,8 +66,10 @@ export type NodeView = {
   sync: (SyncMark & { at: string }) | null;
   appliedRevision: string | null;
   resources: { desired: number; ready: number; failed: number } | null;
-  resourcePhases: NodeHealth['resourcePhases'];
-  conditions: Array<{ type: string; status: string; reason: string; message: string }>;
+  resourcePhases: ShownHealth['resourcePhases'];
+  conditions: ShownHealth['conditions'];
+  /** Where the health shown comes from: this service's last read-back, or (before it has one) the status memo the last read-back kept. */
+  healthFrom: HubHealthView['from'];
   readAt: string | null;
   row: { readAt: string; active: boolean; values: Array<{ name: string; value: string; masked: boolean }> } | null;
   files: GitFile[];
@@ -92,7 +93,7 @@ export async function fleetView(state: FleetState, git: GitView): Promise<FleetV
     } catch (error) {
       gitError = error instanceof Error ? error.message : String(error);
     }
-    const rows = nodeRows(hub.name, undefined, folders, record);
+    const rows = nodeRows(hub.name, undefined, folders, record, await state.health(hub.name));
     const forms = state.formsOf(hub.name).map((form) => {
       const own = rows.filter((row) => row.form === form.name);
       return { name: form.name, url: formUrl(hub.name, form.name), nodes: own.length, phases: countPhases(own) };
@@ -151,7 +152,7 @@ export async function nodesView(state: FleetState, git: GitView, hubName: string
   if (formName !== undefined && !forms.some((form) => form.name === formName)) return undefined;
   const record = state.record(hubName);
   const head = await git.head(hub);
-  const rows = nodeRows(hubName, formName, await git.nodes(hub, head), record);
+  const rows = nodeRows(hubName, formName, await git.nodes(hub, head), record, await state.health(hubName));
   const phase = VIEW_PHASES.find((item) => item === query.phase) ?? null;
   const q = query.q.trim().toLowerCase();
   const matching = rows.filter((row) => (phase === null || row.phase === phase) && (q === '' || row.uid.toLowerCase().includes(q)));
@@ -187,7 +188,8 @@ export async function nodeView(state: FleetState, git: GitView, hubName: string,
   const key = `${formName}/${uid}`;
   const head = await git.head(hub);
   const inGit = (await git.nodes(hub, head)).some((folder) => folder.form === formName && folder.uid === uid);
-  const health = record.readBack?.nodes.get(key);
+  const known = await state.health(hubName);
+  const health = known.nodes.get(key);
   const mark = record.sync?.marks.get(key);
   if (!inGit && health === undefined && mark === undefined) return undefined;
   const node = { form: formName, uid };
@@ -208,8 +210,9 @@ export async function nodeView(state: FleetState, git: GitView, hubName: string,
     appliedRevision: health?.appliedRevision ?? null,
     resources: health?.resources ?? null,
     resourcePhases: health?.resourcePhases ?? [],
-    conditions: health === undefined ? [] : conditionsOf(health),
-    readAt: record.readBack === undefined || health === undefined ? null : iso(record.readBack.at),
+    conditions: health?.conditions ?? [],
+    healthFrom: health === undefined ? 'none' : known.from,
+    readAt: health === undefined || known.at === undefined ? null : iso(known.at),
     row: row === undefined ? null : { readAt: iso(record.rows!.at), active: row.active, values: maskedValues(row.values, secretVariables(forms)) },
     files,
     history: history.map((entry) => ({
@@ -222,16 +225,16 @@ export async function nodeView(state: FleetState, git: GitView, hubName: string,
 }
 
 /** Every node of the hub (or one form): those in Git at the head, and those the last sync failed that Git does not have; problems first, then by form and uid. */
-function nodeRows(hub: string, form: string | undefined, folders: readonly NodeFolder[], record: HubRecord): NodeRowView[] {
+function nodeRows(hub: string, form: string | undefined, folders: readonly NodeFolder[], record: HubRecord, health: HubHealthView): NodeRowView[] {
   const rows: NodeRowView[] = [];
   const seen = new Set<string>();
   const add = (node: NodeFolder): void => {
     const key = `${node.form}/${node.uid}`;
     if (seen.has(key) || (form !== undefined && node.form !== form)) return;
     seen.add(key);
-    const health = record.readBack?.nodes.get(key);
+    const shown = health.nodes.get(key);
     const mark = record.sync?.marks.get(key);
-    rows.push({ form: node.form, uid: node.uid, url: nodeUrl(hub, node.form, node.uid), phase: health?.phase ?? 'NotRead', sync: mark?.status ?? '', message: mark?.error ?? health?.message ?? '' });
+    rows.push({ form: node.form, uid: node.uid, url: nodeUrl(hub, node.form, node.uid), phase: shown?.phase ?? 'NotRead', sync: mark?.status ?? '', message: mark?.error ?? shown?.message ?? '' });
   };
   for (const folder of folders) add(folder);
   for (const key of record.sync?.marks.keys() ?? []) {
@@ -246,12 +249,6 @@ function countPhases(rows: readonly NodeRowView[]): PhaseCounts {
   const counts: PhaseCounts = { Degraded: 0, Missing: 0, Progressing: 0, Unknown: 0, NotRead: 0, Ready: 0 };
   for (const row of rows) counts[row.phase]++;
   return counts;
-}
-
-function conditionsOf(health: NodeHealth): NodeView['conditions'] {
-  // The conditions the read-back writes on the LynqNode, without their transition times (the status memo's are the cluster's to keep).
-  const status = nodeStatus(health, {}, '', undefined) as { conditions: Array<{ type: string; status: string; reason: string; message: string }> };
-  return status.conditions.filter((condition) => condition.type !== 'Conflicted').map(({ type, status: value, reason, message }) => ({ type, status: value, reason, message }));
 }
 
 function syncSummary(last: LastSync | LastReadBack | undefined): SyncSummary {

@@ -120,7 +120,7 @@ const NODE = `{% extends "layout" %}{% import "macros" as m %}
 <section aria-labelledby="health">
 <h2 id="health">Health</h2>
 <dl class="facts">
-<dt>Phase</dt><dd>{{ m.badge(view.phase) }} {% if view.readAt %}<span class="muted">read back <time datetime="{{ view.readAt }}">{{ view.readAt | when }}</time></span>{% endif %}</dd>
+<dt>Phase</dt><dd>{{ m.badge(view.phase) }} {% if view.readAt %}<span class="muted">read back <time datetime="{{ view.readAt }}">{{ view.readAt | when }}</time></span>{% elif view.healthFrom == "status memo" %}<span class="muted">as the last read-back before this service started left it (the status memo)</span>{% endif %}</dd>
 {% if view.message %}<dt>Why</dt><dd class="msg">{{ view.reason }}{% if view.reason %}: {% endif %}{{ view.message }}</dd>{% endif %}
 {% if view.sync %}<dt>Last sync</dt><dd><span class="mark s-{{ view.sync.status }}">{{ view.sync.status }}</span> {{ view.sync.reasons | join("; ") }}{% if view.sync.error %}<br><span class="err">{{ view.sync.error }}</span>{% endif %}</dd>{% endif %}
 <dt>Applied revision</dt><dd>{% if view.appliedRevision %}<code>{{ view.appliedRevision }}</code>{% else %}<span class="muted">unknown</span>{% endif %}</dd>
