@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { bearerIs, tokenDigest } from '../web/auth.ts';
 import type { WebView } from '../web/handler.ts';
 
 export type Readiness = { ready: boolean; reasons: string[] };
@@ -35,7 +35,7 @@ const HOOK = /^\/hooks\/sync\/([^/]+)$/;
  * Nothing else: every other path is 404.
  */
 export function createHttpServer(deps: HttpDeps): Server {
-  const expected = deps.webhookToken === undefined ? undefined : digest(deps.webhookToken);
+  const expected = deps.webhookToken === undefined ? undefined : tokenDigest(deps.webhookToken);
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
     // A target that is not a path (a full URL, `*`, bad %-encoding) is the client's mistake: 400 and a short line, never its text.
     if (!isPathTarget(request.url)) {
@@ -75,7 +75,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (hook !== null && expected !== undefined) {
       if (method !== 'POST') return reply(response, 405, 'method not allowed\n', { allow: 'POST' });
       // Authentication comes first, so that nobody without the token can learn which hubs exist.
-      if (!authorised(request.headers.authorization, expected)) return reply(response, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="lynq"' });
+      if (!bearerIs(request.headers.authorization, expected)) return reply(response, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="lynq"' });
       const hub = decodeURIComponent(hook[1]!);
       const asked = deps.requestSync(hub);
       if (asked === 'unknown') return reply(response, 404, `no hub named ${JSON.stringify(hub)}\n`);
@@ -155,15 +155,4 @@ function isPathTarget(target: string | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-/** Compared as digests of equal length with timingSafeEqual: neither the token nor its length leaks through timing. */
-function authorised(header: string | undefined, expected: Buffer): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (match === null) return false;
-  return timingSafeEqual(digest(match[1]!), expected);
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
 }

@@ -16,9 +16,9 @@ export class TokenCheck {
   private readonly sessionDigest: Buffer;
 
   constructor(token: string) {
-    this.token = digest(token);
+    this.token = tokenDigest(token);
     this.session = createHmac('sha256', token).update('lynq web view session v1').digest('hex');
-    this.sessionDigest = digest(this.session);
+    this.sessionDigest = tokenDigest(this.session);
   }
 
   /** The cookie value a successful login sets. */
@@ -28,14 +28,14 @@ export class TokenCheck {
 
   /** Whether the token (from a login form) is the right one. */
   matches(candidate: string): boolean {
-    return timingSafeEqual(digest(candidate), this.token);
+    return timingSafeEqual(tokenDigest(candidate), this.token);
   }
 
   allowed(headers: IncomingHttpHeaders): boolean {
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '');
-    if (bearer !== null) return this.matches(bearer[1]!);
+    // A bearer token decides alone; another scheme (a proxy's Basic) leaves it to the cookie.
+    if (/^Bearer\s/i.test(headers.authorization ?? '')) return bearerIs(headers.authorization, this.token);
     const cookie = cookieValue(headers.cookie, COOKIE);
-    return cookie !== undefined && timingSafeEqual(digest(cookie), this.sessionDigest);
+    return cookie !== undefined && timingSafeEqual(tokenDigest(cookie), this.sessionDigest);
   }
 }
 
@@ -47,8 +47,15 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-function digest(text: string): Buffer {
+/** A secret as compared: its SHA-256, so every comparison is of equal length. */
+export function tokenDigest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Whether an Authorization header is `Bearer <token>` with the token whose digest is `expected`, compared in constant time. */
+export function bearerIs(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match !== null && timingSafeEqual(tokenDigest(match[1]!), expected);
 }
 
 /** Loopback addresses: a view bound only to them is reachable from this machine alone. */

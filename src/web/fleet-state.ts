@@ -1,4 +1,5 @@
 import type { Form, Hub } from '../config/load.ts';
+import { compareStrings } from '../render/canonical-yaml.ts';
 import type { HubReadBack } from '../health/run.ts';
 import type { NodeHealth } from '../health/read-back.ts';
 import type { NodeStatus, RolloutProgress } from '../plan/types.ts';
@@ -99,7 +100,7 @@ export class FleetState {
   }
 
   formsOf(hub: string): Form[] {
-    return this.forms.filter((form) => form.spec.hubId === hub).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.forms.filter((form) => form.spec.hubId === hub).sort((a, b) => compareStrings(a.name, b.name));
   }
 
   sawRows(hub: string, rows: readonly HubRow[]): void {

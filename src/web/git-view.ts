@@ -1,4 +1,5 @@
 import type { Hub } from '../config/load.ts';
+import { compareStrings } from '../render/canonical-yaml.ts';
 import type { HistoryEntry } from '../git/history.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import { nodePaths } from '../plan/prefixes.ts';
@@ -44,7 +45,7 @@ export class GitView {
         const slash = key.indexOf('/');
         return { form: key.slice(0, slash), uid: key.slice(slash + 1) };
       })
-      .sort((a, b) => (a.form === b.form ? compare(a.uid, b.uid) : compare(a.form, b.form)));
+      .sort((a, b) => (a.form === b.form ? compareStrings(a.uid, b.uid) : compareStrings(a.form, b.form)));
     this.listings.set(hub.name, { key, folders });
     return folders;
   }
@@ -55,7 +56,7 @@ export class GitView {
     const [folder, appFile] = nodePaths(hub, rootOf(hub), node.form, node.uid);
     const listing = await repo.listTree(head, [`${folder}/`, appFile!]);
     // The node's own folder first, its engine object's file last.
-    const paths = [...listing.keys()].sort((a, b) => Number(a === appFile) - Number(b === appFile) || compare(a, b));
+    const paths = [...listing.keys()].sort((a, b) => Number(a === appFile) - Number(b === appFile) || compareStrings(a, b));
     const blobs = await repo.readBlobs([...new Set(listing.values())]);
     return paths.map((path) => ({ path, content: blobs.get(listing.get(path)!) ?? '' }));
   }
@@ -90,8 +91,4 @@ export class GitView {
 
 function rootOf(hub: Hub): string {
   return checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,4 +1,5 @@
 import type { Hub } from '../config/load.ts';
+import { compareStrings } from '../render/canonical-yaml.ts';
 import { parseRepoUrl } from '../forge/repo-url.ts';
 import type { HistoryEntry } from '../git/history.ts';
 import type { RolloutProgress } from '../plan/types.ts';
@@ -84,7 +85,7 @@ export const nodeUrl = (hub: string, form: string, uid: string): string => `${fo
 export async function fleetView(state: FleetState, git: GitView): Promise<FleetView> {
   const problems: Problem[] = state.problems.map((problem) => ({ kind: 'config', text: `${problem.file}: ${problem.error}${problem.keptLastGood ? ' (its last good version stays in force)' : ''}` }));
   const hubs: FleetView['hubs'] = [];
-  for (const hub of [...state.hubs.values()].sort((a, b) => compare(a.name, b.name))) {
+  for (const hub of [...state.hubs.values()].sort((a, b) => compareStrings(a.name, b.name))) {
     const record = state.record(hub.name);
     let folders: NodeFolder[] = [];
     let gitError: string | undefined;
@@ -242,7 +243,7 @@ function nodeRows(hub: string, form: string | undefined, folders: readonly NodeF
     add({ form: key.slice(0, slash), uid: key.slice(slash + 1) });
   }
   const rank = (row: NodeRowView): number => Math.min(RANK[row.phase] ?? 99, row.sync === '' ? 99 : (RANK[row.sync] ?? 99));
-  return rows.sort((a, b) => rank(a) - rank(b) || compare(a.form, b.form) || compare(a.uid, b.uid));
+  return rows.sort((a, b) => rank(a) - rank(b) || compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
 }
 
 function countPhases(rows: readonly NodeRowView[]): PhaseCounts {
@@ -271,8 +272,4 @@ function forgeWeb(hub: Hub): string | undefined {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
