@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { testForm } from './helpers/config.ts';
+import { testForm, testHub } from './helpers/config.ts';
 import { escapeText, highlightYaml } from '../src/web/highlight.ts';
 import { renderPage } from '../src/web/html.ts';
 import { MASKED, maskedValues, secretVariables } from '../src/web/mask.ts';
+import { forgeWeb } from '../src/web/pages.ts';
 
 describe('the web view: YAML highlighting, masking, escaping', () => {
   test('the highlighter escapes first, then wraps keys, scalars and comments in spans of its own', () => {
@@ -53,5 +54,16 @@ describe('the web view: YAML highlighting, masking, escaping', () => {
     const html = renderPage('error', { status: 404, title: evil, message: evil });
     assert.ok(!html.includes('<script>alert'));
     assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;'));
+  });
+
+  test('commits and pull requests link to the forge only when the hub names one (spec.publish.platform)', () => {
+    const publish = (extra: string) => testHub({ spec: `  publish:\n    repo: https://github.com/acme/manifests.git\n${extra}` });
+    assert.equal(forgeWeb(publish('    platform: {}\n')), 'https://github.com/acme/manifests');
+    assert.equal(
+      forgeWeb(testHub({ spec: '  publish:\n    repo: git@ghe.example.com:ops/fleet.git\n    platform: { apiUrl: https://ghe.example.com/api/v3 }\n' })),
+      'https://ghe.example.com/ops/fleet',
+    );
+    assert.equal(forgeWeb(publish('')), undefined, 'no forge named: no links');
+    assert.equal(forgeWeb(testHub({ spec: '  publish:\n    repo: /srv/git/manifests.git\n    platform: {}\n' })), undefined, 'a local path has no web page');
   });
 });

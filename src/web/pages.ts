@@ -258,13 +258,12 @@ function syncSummary(last: LastSync | LastReadBack | undefined): SyncSummary {
 }
 
 /** The forge's web address of the manifests repository, when the hub names a forge (spec.publish.platform). */
-function forgeWeb(hub: Hub): string | undefined {
+export function forgeWeb(hub: Hub): string | undefined {
   const { platform, repo } = hub.spec.publish;
   if (platform === undefined || repo === undefined) return undefined;
   try {
     const coordinates = parseRepoUrl(repo);
-    const host = coordinates.host.replace(/^api\./, '');
-    return `https://${host}/${encodeURIComponent(coordinates.owner)}/${encodeURIComponent(coordinates.repo)}`;
+    return `https://${coordinates.host}/${encodeURIComponent(coordinates.owner)}/${encodeURIComponent(coordinates.repo)}`;
   } catch {
     return undefined;
   }
