@@ -1,10 +1,10 @@
 /**
  * The import rules CI enforces (`npm run lint`): no import circles between files, and
  * folders only import along the data flow (config → sources → render → gitops → plan →
- * git → forge → kube → health → sync → service → cli), so no folder circle can form either.
+ * git → forge → kube → health → sync → web → service → cli), so no folder circle can form either.
  * errors.ts, logger.ts and version.ts are shared by all.
  */
-const LAYERS = ['config', 'sources', 'render', 'gitops', 'plan', 'git', 'forge', 'kube', 'health', 'sync', 'service', 'cli'];
+const LAYERS = ['config', 'sources', 'render', 'gitops', 'plan', 'git', 'forge', 'kube', 'health', 'sync', 'web', 'service', 'cli'];
 
 const layerRules = LAYERS.map((layer, index) => ({
   name: `layer-${layer}`,

@@ -17,6 +17,9 @@ Environment:
   LYNQ_SECRETS_DIR  where passwordRef { name, key } reads <name>/<key> (default /var/run/secrets/lynq)
   LYNQ_WEBHOOK_TOKEN       lynq serve: the bearer token of POST /hooks/sync/<hub> (without it, or the file, the hook is off)
   LYNQ_WEBHOOK_TOKEN_FILE  lynq serve: a file holding that token
+  LYNQ_UI                  lynq serve: 1 turns the web view on, as --ui does
+  LYNQ_UI_TOKEN            lynq serve: the web view's token (needed unless --listen is a loopback address)
+  LYNQ_UI_TOKEN_FILE       lynq serve: a file holding that token
   LYNQ_METRICS_FILE        lynq sync: where to write the run's series (node_exporter textfile collector)
   LYNQ_PUSHGATEWAY_URL     lynq sync: push the run's series to this Pushgateway (job lynq-sync)
   LYNQ_KUBE_TIMEOUT  seconds one Kubernetes API request may take, reply included (default 30)
@@ -84,6 +87,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--ready-after <seconds>', '/readyz fails once a hub has been failing this long', parseSeconds, 600)
     .option('--no-watch', 'reload the hub and form files only on SIGHUP, not when they change')
     .option('--read-back-interval <seconds>', 'read hubs with an engine back from the cluster this often between syncs (and after each sync)', parsePositiveSeconds, 60)
+    .option('--ui', 'serve the read-only web view (fleet, hubs, forms, nodes) on the same address; a token is needed unless it is loopback')
     .action(async (options) => {
       code = await (await import('./serve-command.ts')).runServe(options, context);
     });

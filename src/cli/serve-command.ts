@@ -4,12 +4,14 @@ import { ConfigError } from '../errors.ts';
 import { defaultCacheDir } from '../config/cache-dir.ts';
 import { createHubLocker } from '../service/lock.ts';
 import { startService } from '../service/serve.ts';
+import { isLoopback } from '../web/auth.ts';
 import type { CommandContext } from './io.ts';
 import { repoUrlOf } from './repo-wiring.ts';
 import { createDeployReporter } from '../health/deploy-report.ts';
 import { createSyncDeps } from './wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
+import { fileStatusMemo } from '../health/status-memo.ts';
 import { serviceReadBack } from '../sync/read-back.ts';
 import { statusTableWriter } from './status-wiring.ts';
 
@@ -22,6 +24,8 @@ export type ServeCommandOptions = {
   readyAfter: number;
   watch: boolean;
   readBackInterval: number;
+  /** The read-only web view (also LYNQ_UI=1). */
+  ui?: boolean;
 };
 
 /** How long serve waits for aborted syncs to unwind before it exits anyway. */
@@ -43,8 +47,11 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   const signals = context.signals ?? process;
   const env = io.env;
   const secretEnv = defaultSecretEnv(secrets, env);
-  const webhookToken = await readWebhookToken(env);
+  const webhookToken = await readToken({ value: env.LYNQ_WEBHOOK_TOKEN, file: env.LYNQ_WEBHOOK_TOKEN_FILE }, 'LYNQ_WEBHOOK_TOKEN', 'webhook token');
   secrets.add(webhookToken);
+  const listen = parseListen(options.listen);
+  const ui = await uiSettings(options.ui === true || isOn(env.LYNQ_UI), env, listen.host);
+  secrets.add(ui?.token);
   // Made per run, so a run's signal reaches its query, git and GitHub, and credentials are read afresh.
   // Rollouts are paced by health where a cluster is configured (KUBECONFIG or in-cluster): each sync takes the free slots.
   const rolloutHealth = rolloutHealthFrom({ env, useHomeConfig: false, logger, registry: secrets, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
@@ -66,7 +73,7 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
       hubsDir: options.hubs,
       formsDir: options.forms,
       hub: options.hub,
-      listen: parseListen(options.listen),
+      listen,
       graceMs: options.grace * 1000,
       abortWaitMs: ABORT_WAIT_MS,
       readyFailureMs: options.readyAfter * 1000,
@@ -75,6 +82,7 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
       watchFiles: options.watch,
       readBackIntervalMs: options.readBackInterval * 1000,
       httpCloseMs: HTTP_CLOSE_MS,
+      ui,
     },
     {
       logger,
@@ -91,6 +99,8 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
       },
       webhookToken,
       readBack,
+      openRepo,
+      statusMemo: (hub) => fileStatusMemo(defaultCacheDir(env)).latest!(hub),
     },
   );
   io.err.write(`lynq serve: listening on http://${service.address.address}:${service.address.port}\n`);
@@ -132,24 +142,46 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
-async function readWebhookToken(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+/**
+ * The web view's settings, or none when it is off. On an address other than loopback it
+ * needs a token (LYNQ_UI_TOKEN or LYNQ_UI_TOKEN_FILE): serve refuses to start without one
+ * rather than show the fleet to the network.
+ */
+async function uiSettings(on: boolean, env: NodeJS.ProcessEnv, host: string): Promise<{ token: string | undefined } | undefined> {
+  if (!on) return undefined;
+  const token = await readToken({ value: env.LYNQ_UI_TOKEN, file: env.LYNQ_UI_TOKEN_FILE }, 'LYNQ_UI_TOKEN', 'web view token');
+  if (token === undefined && !isLoopback(host)) {
+    throw new ConfigError(
+      `--ui on ${host} (not a loopback address) needs a token: set LYNQ_UI_TOKEN (or LYNQ_UI_TOKEN_FILE) to 16 characters or more, or listen on 127.0.0.1 (--listen 127.0.0.1:8080)`,
+    );
+  }
+  return { token };
+}
+
+/** `1`, `true`, `yes`, `on` in any case. */
+function isOn(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+}
+
+/** A token from the variable `name` (its value), or from the file `name_FILE` names; undefined when neither is set. */
+async function readToken(from: { value: string | undefined; file: string | undefined }, name: string, what: string): Promise<string | undefined> {
   // Trimmed as the _FILE form is: a Secret or a shell often adds a newline, and a token with one could never match.
-  if (env.LYNQ_WEBHOOK_TOKEN !== undefined && env.LYNQ_WEBHOOK_TOKEN.trim() !== '') return checkToken(env.LYNQ_WEBHOOK_TOKEN.trim(), 'LYNQ_WEBHOOK_TOKEN');
-  const file = env.LYNQ_WEBHOOK_TOKEN_FILE;
+  const { value, file } = from;
+  if (value !== undefined && value.trim() !== '') return checkToken(value.trim(), what, name);
   if (file === undefined || file === '') return undefined;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw new ConfigError('cannot read the webhook token (LYNQ_WEBHOOK_TOKEN_FILE)', { file }, { cause });
+    throw new ConfigError(`cannot read the ${what} (${name}_FILE)`, { file }, { cause });
   }
-  return checkToken(text.trim(), `LYNQ_WEBHOOK_TOKEN_FILE ${file}`);
+  return checkToken(text.trim(), what, `${name}_FILE ${file}`);
 }
 
-function checkToken(token: string, from: string): string {
+function checkToken(token: string, what: string, from: string): string {
   // A short token can be guessed, and the scrubber ignores values under 4 characters.
-  if (token.length < 16) throw new ConfigError(`the webhook token from ${from} is shorter than 16 characters`);
+  if (token.length < 16) throw new ConfigError(`the ${what} from ${from} is shorter than 16 characters`);
   // A bearer token is one word: one with a space or a control character inside could never be sent, so no call would ever pass.
-  if (/[\s\p{Cc}]/u.test(token)) throw new ConfigError(`the webhook token from ${from} has a space or control character inside: it must be one word`);
+  if (/[\s\p{Cc}]/u.test(token)) throw new ConfigError(`the ${what} from ${from} has a space or control character inside: it must be one word`);
   return token;
 }

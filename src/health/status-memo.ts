@@ -21,6 +21,8 @@ export type StatusFact = { uid: string; resourceVersion: string; verdict: string
 export type StatusMemo = {
   load(hub: string, server: string): Promise<Map<string, StatusFact>>;
   save(hub: string, server: string, facts: ReadonlyMap<string, StatusFact>): Promise<void>;
+  /** The facts last saved for the hub, whichever API server they are of (the web view shows them until a read-back). */
+  latest?(hub: string): Promise<Map<string, StatusFact>>;
 };
 
 // 2: `conflicted` holds the sync's conditions (Conflicted and Paused) as a JSON list; a memo of 1 is dropped (a cache).
@@ -34,26 +36,8 @@ const HEADER = 'lynq-status-facts 2';
 export function fileStatusMemo(cacheDir: string): StatusMemo {
   const fileOf = (hub: string): string => path.join(cacheDir, 'health', `${hub}.statuses`);
   return {
-    async load(hub, server) {
-      let text: string;
-      try {
-        text = await readFile(fileOf(hub), 'utf8');
-      } catch {
-        return new Map();
-      }
-      const facts = new Map<string, StatusFact>();
-      const lines = text.split('\n');
-      // Facts of another API server say nothing of this one's objects.
-      if (lines[0] !== `${HEADER}\t${server}`) return facts;
-      for (let index = 1; index < lines.length; index++) {
-        const fields = lines[index]!.split('\t');
-        // A torn line is dropped: a fact only ever saves listing one status.
-        if (fields.length !== 6 || fields.some((field, at) => field === '' && at !== 4) || !fields[5]!.endsWith('}')) continue;
-        const [key, uid, resourceVersion, verdict, conflicted, owned] = fields as [string, string, string, string, string, string];
-        facts.set(key, { uid, resourceVersion, verdict, conflicted, owned });
-      }
-      return facts;
-    },
+    load: (hub, server) => readFacts(fileOf(hub), server),
+    latest: (hub) => readFacts(fileOf(hub), undefined),
     async save(hub, server, facts) {
       const file = fileOf(hub);
       await mkdir(path.dirname(file), { recursive: true });
@@ -64,4 +48,25 @@ export function fileStatusMemo(cacheDir: string): StatusMemo {
       await rename(temporary, file);
     },
   };
+}
+
+/** The facts in a memo file; with `server`, only when they are of that server (facts of another say nothing of its objects). */
+async function readFacts(file: string, server: string | undefined): Promise<Map<string, StatusFact>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return new Map();
+  }
+  const facts = new Map<string, StatusFact>();
+  const lines = text.split('\n');
+  if (server === undefined ? !lines[0]!.startsWith(`${HEADER}\t`) : lines[0] !== `${HEADER}\t${server}`) return facts;
+  for (let index = 1; index < lines.length; index++) {
+    const fields = lines[index]!.split('\t');
+    // A torn line is dropped: a fact only ever saves listing one status.
+    if (fields.length !== 6 || fields.some((field, at) => field === '' && at !== 4) || !fields[5]!.endsWith('}')) continue;
+    const [key, uid, resourceVersion, verdict, conflicted, owned] = fields as [string, string, string, string, string, string];
+    facts.set(key, { uid, resourceVersion, verdict, conflicted, owned });
+  }
+  return facts;
 }

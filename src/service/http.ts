@@ -1,8 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { bearerIs, tokenDigest } from '../web/auth.ts';
+import type { WebView } from '../web/handler.ts';
 
 export type Readiness = { ready: boolean; reasons: string[] };
 
@@ -14,6 +15,8 @@ export type HttpDeps = {
   webhookToken: string | undefined;
   /** Ask for a sync of a hub: accepted, no such hub, or not now (the service is stopping). */
   requestSync: (hub: string) => 'accepted' | 'unknown' | 'stopping';
+  /** The read-only web view (`--ui`): its paths are its own; without it they are 404 as any other. */
+  web?: WebView;
 };
 
 /**
@@ -28,10 +31,11 @@ const HOOK = /^\/hooks\/sync\/([^/]+)$/;
 /**
  * The service's HTTP side on node:http: /healthz (the process answers), /readyz (config
  * loaded, no hub failing for too long), /metrics (Prometheus text), and the webhook
- * `POST /hooks/sync/<hub>` that syncs a hub at once. Nothing else: every other path is 404.
+ * `POST /hooks/sync/<hub>` that syncs a hub at once, and with `--ui` the web view's pages.
+ * Nothing else: every other path is 404.
  */
 export function createHttpServer(deps: HttpDeps): Server {
-  const expected = deps.webhookToken === undefined ? undefined : digest(deps.webhookToken);
+  const expected = deps.webhookToken === undefined ? undefined : tokenDigest(deps.webhookToken);
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
     // A target that is not a path (a full URL, `*`, bad %-encoding) is the client's mistake: 400 and a short line, never its text.
     if (!isPathTarget(request.url)) {
@@ -51,6 +55,8 @@ export function createHttpServer(deps: HttpDeps): Server {
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
+    // The view reads its login form's body itself, and drains the rest.
+    if (deps.web?.owns(url.pathname)) return deps.web.handle(request, response, url);
     // The body is never read (the webhook carries nothing the bridge needs); drain it so keep-alive works.
     request.resume();
     if (url.pathname === '/healthz') return get(method, response, () => reply(response, 200, 'ok\n'));
@@ -69,7 +75,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (hook !== null && expected !== undefined) {
       if (method !== 'POST') return reply(response, 405, 'method not allowed\n', { allow: 'POST' });
       // Authentication comes first, so that nobody without the token can learn which hubs exist.
-      if (!authorised(request.headers.authorization, expected)) return reply(response, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="lynq"' });
+      if (!bearerIs(request.headers.authorization, expected)) return reply(response, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="lynq"' });
       const hub = decodeURIComponent(hook[1]!);
       const asked = deps.requestSync(hub);
       if (asked === 'unknown') return reply(response, 404, `no hub named ${JSON.stringify(hub)}\n`);
@@ -149,15 +155,4 @@ function isPathTarget(target: string | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-/** Compared as digests of equal length with timingSafeEqual: neither the token nor its length leaks through timing. */
-function authorised(header: string | undefined, expected: Buffer): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (match === null) return false;
-  return timingSafeEqual(digest(match[1]!), expected);
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
 }

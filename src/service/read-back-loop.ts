@@ -13,6 +13,8 @@ export type ReadBackLoopDeps = {
   /** How often each hub with an engine is read back between its syncs. */
   intervalMs: number;
   clock?: () => number;
+  /** Told every read-back's result (the web view keeps the last of each hub). */
+  onResult?: (result: HubReadBack) => void;
 };
 
 type HubLoop = { hub: Hub; timer: NodeJS.Timeout; running: Promise<void> | undefined; failingSince: number | undefined; lastOutcome: string | undefined };
@@ -87,6 +89,7 @@ export class ReadBackLoop {
     }
     const now = this.clock();
     this.deps.metrics.readBack(result, (now - started) / 1000, now);
+    this.deps.onResult?.(result);
     loop.lastOutcome = result.outcome;
     if (result.outcome === 'read') {
       loop.failingSince = undefined;

@@ -13,6 +13,12 @@ import { ServiceMetrics, type Trigger } from './metrics.ts';
 import { listenForHub, type Listener } from './notify.ts';
 import { ReadBackLoop } from './read-back-loop.ts';
 import { HubScheduler, type RunResult } from './scheduler.ts';
+import type { ManifestsRepo } from '../git/manifests-repo.ts';
+import type { StatusFact } from '../health/status-memo.ts';
+import { TokenCheck } from '../web/auth.ts';
+import { FleetState } from '../web/fleet-state.ts';
+import { GitView } from '../web/git-view.ts';
+import { createWebView } from '../web/handler.ts';
 
 export type ServeOptions = {
   hubsDir: string;
@@ -36,6 +42,8 @@ export type ServeOptions = {
   readBackIntervalMs: number;
   /** At shutdown, how long HTTP requests in flight may go on before their connections are closed. */
   httpCloseMs: number;
+  /** The read-only web view (`--ui`), with its token (none: open, for a loopback address only; the command checks that). */
+  ui?: { token: string | undefined };
 };
 
 export type ServeDeps = {
@@ -48,6 +56,10 @@ export type ServeDeps = {
   webhookToken: string | undefined;
   /** The health read-back, after each sync and on its interval; absent: none (no cluster, or a test). */
   readBack?: ServiceReadBack;
+  /** The cache clone of a hub's repository, for the web view's reads (with `ui`). */
+  openRepo?: (hub: Hub) => Promise<ManifestsRepo>;
+  /** The statuses the last read-back of a hub kept (the status memo): the web view shows them until this service reads the hub back. */
+  statusMemo?: (hub: string) => Promise<Map<string, StatusFact>>;
   clock?: () => number;
 };
 
@@ -73,6 +85,21 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
   const listeners = new Map<string, { listener: Listener; key: string }>();
   let problems: ConfigProblem[] = [];
   let loaded = false;
+  // What the web view shows: filled as syncs and read-backs end, so a page never reads the cluster or the database.
+  const fleet = options.ui === undefined ? undefined : new FleetState(clock, deps.statusMemo);
+  const gitView = options.ui === undefined || deps.openRepo === undefined ? undefined : new GitView(deps.openRepo);
+  const syncDepsFor = (signal: AbortSignal): SyncDeps => {
+    const syncDeps = deps.syncDeps(signal);
+    if (fleet === undefined) return syncDeps;
+    return {
+      ...syncDeps,
+      readRows: async (hub, rowSignal) => {
+        const rows = await syncDeps.readRows(hub, rowSignal);
+        fleet.sawRows(hub.name, rows);
+        return rows;
+      },
+    };
+  };
 
   const runHub = async (hub: Hub, forms: readonly Form[], signal: AbortSignal, trigger: Trigger): Promise<RunResult> => {
     let run: LockedRun<HubSyncResult>;
@@ -81,12 +108,13 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
         const started = clock();
         // One line per sync at serve's default level (info): the finish, with its trigger; the start only at debug.
         logger.debug({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
-        let result = await syncHub(hub, forms, deps.syncDeps(held), { allowDeletions: false });
+        let result = await syncHub(hub, forms, syncDepsFor(held), { allowDeletions: false });
         // Stopped without serve stopping: the lock was lost (its session dropped or went silent). That is the
         // source failing, and counts as such, not as a shutdown that says nothing about the hub.
         if (result.outcome === 'aborted' && !signal.aborted) result = { hub: hub.name, outcome: 'source-failed', error: messageOf(held.reason) };
         const commit = 'commit' in result ? result.commit : undefined;
         logger.info({ hub: hub.name, trigger, pid: process.pid, outcome: result.outcome, commit, at: clock(), ms: clock() - started }, 'sync finished');
+        fleet?.synced(result);
         return result;
       });
     } catch (error) {
@@ -97,7 +125,10 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     return run.ran ? { ran: true, result: run.value } : run;
   };
 
-  const readBacks = deps.readBack === undefined ? undefined : new ReadBackLoop({ logger, metrics, readBack: deps.readBack, intervalMs: options.readBackIntervalMs, clock });
+  const readBacks =
+    deps.readBack === undefined
+      ? undefined
+      : new ReadBackLoop({ logger, metrics, readBack: deps.readBack, intervalMs: options.readBackIntervalMs, clock, onResult: (result) => fleet?.readBack(result) });
   const scheduler = new HubScheduler({ logger, metrics, runHub, repoKey: deps.repoKey, debounceMs: options.debounceMs, maxDebounceMs: options.maxDebounceMs, clock });
 
   const reload = async (): Promise<void> => {
@@ -112,6 +143,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
       if (only === undefined) logger.error({ hub: options.hub }, 'no hub by that name in the hubs folder');
     }
     readBacks?.update(hubs);
+    fleet?.config(hubs, snapshot.forms, problems);
     const changes = scheduler.update(hubs, snapshot.forms);
     if (changes.added.length + changes.changed.length + changes.removed.length > 0) logger.info(changes, 'config loaded');
     updateListeners(hubs);
@@ -162,6 +194,10 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     webhookToken: deps.webhookToken,
     // A sync asked for while stopping would never run: the caller is told so (503), not told it was accepted.
     requestSync: (hub) => (stopping ? 'stopping' : scheduler.request(hub, 'webhook') ? 'accepted' : 'unknown'),
+    web:
+      fleet === undefined || gitView === undefined
+        ? undefined
+        : createWebView({ state: fleet, git: gitView, token: options.ui?.token === undefined ? undefined : new TokenCheck(options.ui.token), logger }),
   });
   // The port first: one already in use is a clean error before any sync has started (nothing to stop).
   const address = await listen(server, options.listen);
@@ -173,7 +209,10 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
     await closeServer(server, 0);
     throw error;
   }
-  logger.info({ address: `${address.address}:${address.port}`, webhook: deps.webhookToken !== undefined }, 'serving');
+  logger.info(
+    { address: `${address.address}:${address.port}`, webhook: deps.webhookToken !== undefined, ui: options.ui === undefined ? false : options.ui.token === undefined ? 'open' : 'token' },
+    'serving',
+  );
 
   let reloading = Promise.resolve();
   const queueReload = (): Promise<void> => {
@@ -193,6 +232,7 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
       await Promise.all([...listeners.values()].map((entry) => entry.listener.stop()));
       listeners.clear();
       await closeServer(server, options.httpCloseMs);
+      await gitView?.close();
       return ended;
     },
   };
