@@ -34,7 +34,10 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     ]));
     nodes = await world.lynqNodes();
   });
-  after(() => world?.cleanup());
+  after(async () => {
+    await fake?.close();
+    await world?.cleanup();
+  });
 
   test('the first read-back of healthy nodes records none', async () => {
     const status = await world.status(kube());

@@ -37,7 +37,10 @@ describe('a paused node in its LynqNode status and in lynq status', () => {
     const hub = await readFile(hubFile(), 'utf8');
     await writeFile(hubFile(), hub.replace('    activate: active\n', '    activate: active\n    paused: frozen\n'));
   });
-  after(() => world?.cleanup());
+  after(async () => {
+    await fake?.close();
+    await world?.cleanup();
+  });
 
   test("a sync writes Paused=True with why on the paused node's LynqNode, Paused=False on the others", async () => {
     const synced = await world.sync(kube());
