@@ -40,7 +40,7 @@ function needed(request: { method: string; path: string }): string {
   if (clusterScoped !== null && request.method === 'GET') return `cluster get ${clusterScoped[1]}/${clusterScoped[2]}/${clusterScoped[3]}`;
   const match = /^\/apis\/([^/]+)\/[^/]+\/namespaces\/([^/]+)\/([^/]+)(\/[^/]+)?(\/status)?$/.exec(request.path)!;
   const [, group, namespace, plural, name, status] = match;
-  const verb = request.method === 'PATCH' ? 'patch' : name === undefined ? 'list' : 'get';
+  const verb = request.method === 'PATCH' ? 'patch' : request.method === 'POST' ? 'create' : name === undefined ? 'list' : 'get';
   return `${namespace} ${verb} ${group}/${plural}${status ?? ''}`;
 }
 
@@ -79,9 +79,12 @@ test('deploy/rbac-namespaced/rbac.yaml grants exactly what the read-back does (r
     'argocd watch argoproj.io/applications',
     'flux-system list kustomize.toolkit.fluxcd.io/kustomizations',
     'flux-system watch kustomize.toolkit.fluxcd.io/kustomizations',
+    'tenants create events.k8s.io/events',
+    'tenants get events.k8s.io/events',
     'tenants get operator.lynq.sh/lynqnodes',
     'tenants get operator.lynq.sh/lynqnodes/status',
     'tenants list operator.lynq.sh/lynqnodes',
+    'tenants patch events.k8s.io/events',
     'tenants patch operator.lynq.sh/lynqnodes/status',
   ]);
   assert.deepEqual([...grants(refresh)].sort(), ['argocd patch argoproj.io/applications', 'flux-system patch kustomize.toolkit.fluxcd.io/kustomizations']);

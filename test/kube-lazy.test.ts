@@ -65,7 +65,7 @@ test('the kubeconfig token is registered with the log scrubber before the first 
     const kube = await openKubeClient({ source: 'flag', files: [path.join(files.dir, 'kubeconfig')], context: undefined }, { registry, logger: silentLogger() });
     assert.equal(kube.server, fake.url);
     assert.equal(registry.scrub(`Authorization: Bearer ${fake.token}`), 'Authorization: Bearer [redacted]');
-    assert.deepEqual(kube.requests, { list: 0, get: 0, patch: 0 });
+    assert.deepEqual(kube.requests, { list: 0, get: 0, patch: 0, create: 0 });
     fake.assertClean();
   } finally {
     await fake.close();

@@ -57,32 +57,30 @@ export async function recordNodeEvents(kube: KubeClient, hub: string, events: re
 
 async function recordOne(kube: KubeClient, event: NodeEvent, now: Date): Promise<'created' | 'repeated'> {
   const note = event.note.length > NOTE_LIMIT ? `${event.note.slice(0, NOTE_LIMIT - 1)}…` : event.note;
-  // One name per node, reason and note: the same event again is found by name and counted.
+  // One name per node, reason and note: the same event again is refused as existing, then counted.
   const name = `${event.lynqNode.name.slice(0, 240)}.${sha256(`${event.reason}\n${note}`).slice(0, 10)}`;
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    const existing = await kube.find(EVENT, event.namespace, name);
-    if (existing !== undefined) {
-      const count = (existing as { series?: { count?: number } }).series?.count ?? 1;
-      const patched = await kube.mergePatch(EVENT, event.namespace, name, { series: { count: count + 1, lastObservedTime: microTime(now) } }, { status: false });
-      if (patched === 'patched') return 'repeated';
-      continue;
-    }
-    const created = await kube.create(EVENT, event.namespace, {
-      apiVersion: 'events.k8s.io/v1',
-      kind: 'Event',
-      metadata: { name, namespace: event.namespace },
-      eventTime: microTime(now),
-      reportingController: REPORTING_CONTROLLER,
-      reportingInstance: os.hostname(),
-      action: event.reason === 'RolloutHalted' ? 'Rollout' : 'ReadBack',
-      reason: event.reason,
-      note,
-      type: event.type,
-      regarding: { apiVersion: 'operator.lynq.sh/v1', kind: 'LynqNode', namespace: event.namespace, name: event.lynqNode.name, uid: event.lynqNode.uid },
-    });
-    if (created === 'created') return 'created';
-  }
-  return 'repeated';
+  const body = {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name, namespace: event.namespace },
+    eventTime: microTime(now),
+    reportingController: REPORTING_CONTROLLER,
+    reportingInstance: os.hostname(),
+    action: event.reason === 'RolloutHalted' ? 'Rollout' : 'ReadBack',
+    reason: event.reason,
+    note,
+    type: event.type,
+    regarding: { apiVersion: 'operator.lynq.sh/v1', kind: 'LynqNode', namespace: event.namespace, name: event.lynqNode.name, uid: event.lynqNode.uid },
+  };
+  // A first occurrence is one request; a repeat reads the event's count and patches it.
+  if ((await kube.create(EVENT, event.namespace, body)) === 'created') return 'created';
+  const existing = await kube.find(EVENT, event.namespace, name);
+  const count = (existing as { series?: { count?: number } } | undefined)?.series?.count ?? 1;
+  const patched = existing === undefined ? 'not-found' : await kube.mergePatch(EVENT, event.namespace, name, { series: { count: count + 1, lastObservedTime: microTime(now) } }, { status: false });
+  if (patched === 'patched') return 'repeated';
+  // Expired (or deleted) in between: recorded anew.
+  await kube.create(EVENT, event.namespace, body);
+  return 'created';
 }
 
 /** metav1.MicroTime, as the API writes it: RFC 3339 with six fractional digits. */
