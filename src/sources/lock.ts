@@ -55,19 +55,28 @@ export function mysqlLockName(database: string, hubName: string): string {
 }
 
 /** Heartbeat, lost-listener and bounded statements, shared by both databases. */
-function sessionGuard(options: { timeoutMs: number; where: ErrorWhere; drop: () => void; ping: () => Promise<unknown> }) {
+function sessionGuard(options: { timeoutMs: number; where: ErrorWhere; at: string; drop: () => void; ping: () => Promise<unknown> }) {
   let lost: ((error: unknown) => void) | undefined;
   let closing = false;
   let reported = false;
+  /** Why the socket was given up on: later work fails with it, not with the driver's word for a dropped socket. */
+  let dropped: unknown;
   const report = (error: unknown): void => {
+    dropped ??= error;
     if (closing || reported) return;
     reported = true;
     clearInterval(heartbeat);
     lost?.(error);
   };
-  const run = <T>(work: Promise<T>, what: string): Promise<T> => bounded(work, { ms: options.timeoutMs, what, where: options.where, giveUp: options.drop });
+  const run = <T>(work: () => Promise<T>, what: string): Promise<T> => {
+    if (dropped !== undefined) return Promise.reject(dropped);
+    return bounded(work(), { ms: options.timeoutMs, what, where: options.where, giveUp: options.drop }).catch((error: unknown) => {
+      if (error instanceof SourceError) dropped ??= error;
+      throw error;
+    });
+  };
   const heartbeat = setInterval(() => {
-    run(options.ping(), 'sync lock session heartbeat').catch(report);
+    run(options.ping, `sync lock session heartbeat on ${options.at}`).catch(report);
   }, options.timeoutMs);
   // The heartbeat never keeps a process alive on its own.
   heartbeat.unref();
@@ -95,12 +104,12 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
   const client = new (await loadPg()).Client(await postgresqlClientConfig(hub, settings, deps, holderName().slice(0, 63)));
   const key = advisoryKey(hub.name).toString();
   let held = false;
-  const guard = sessionGuard({ timeoutMs, where, drop: () => dropPgSocket(client), ping: () => client.query('SELECT 1') });
+  const guard = sessionGuard({ timeoutMs, where, at: `postgresql at ${settings.host}`, drop: () => dropPgSocket(client), ping: () => client.query('SELECT 1') });
   client.on('error', (error) => guard.report(error));
   client.on('end', () => guard.report(new Error('the lock session ended')));
   const query = async <R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
     try {
-      return await guard.run(client.query<R>(sql, values), `sync lock query on postgresql at ${settings.host}`);
+      return await guard.run(() => client.query<R>(sql, values), `sync lock query on postgresql at ${settings.host}`);
     } catch (cause) {
       if (cause instanceof SourceError) throw cause;
       throw new SourceError(`sync lock query failed on postgresql at ${settings.host}: ${causeText(cause, scrub)}`, where, { cause });
@@ -171,11 +180,11 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
   } catch (cause) {
     throw new SourceError(`cannot connect to mysql at ${settings.host}:${settings.port ?? 3306} for the sync lock: ${causeText(cause, scrub)}`, where, { cause });
   }
-  const guard = sessionGuard({ timeoutMs, where, drop: () => dropSocket(connection), ping: () => connection.query('SELECT 1') });
+  const guard = sessionGuard({ timeoutMs, where, at: `mysql at ${settings.host}`, drop: () => dropSocket(connection), ping: () => connection.query('SELECT 1') });
   connection.on('error', (error: unknown) => guard.report(error));
   const query = async (sql: string, values: unknown[]): Promise<Array<Record<string, unknown>>> => {
     try {
-      const [rows] = await guard.run(connection.query(sql, values), `sync lock query on mysql at ${settings.host}`);
+      const [rows] = await guard.run(() => connection.query(sql, values), `sync lock query on mysql at ${settings.host}`);
       return rows as Array<Record<string, unknown>>;
     } catch (cause) {
       if (cause instanceof SourceError) throw cause;
