@@ -187,3 +187,82 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     assert.equal((await appOf('acme'))![0]!.metadata.name, 'customers-web-acme-eu-1');
   });
 });
+
+describe('lynq bootstrap and lynq validate with a cluster per row', () => {
+  const hub = (gitops: string, mapping = '    cluster: region\n') =>
+    hubYaml({ name: 'shops', spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n${gitops}` }).replace('    activate: active\n', `    activate: active\n${mapping}`);
+  const form = formYaml('  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-{{ cluster }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n', { hubId: 'shops' });
+
+  test('bootstrap prints the one parent of the control plane and what each cluster needs', async () => {
+    const files = await tempFiles({ 'hubs/a.yaml': hub(`    engine: argocd\n${CLUSTERS}    defaultCluster: eu-1\n`), 'forms/web.yaml': form });
+    const dirs = ['--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`];
+    try {
+      const argo = await lynq(['bootstrap', ...dirs]);
+      assert.equal(argo.code, 0, argo.err);
+      assert.equal(
+        argo.out.slice(0, argo.out.indexOf('apiVersion')),
+        `# Hub shops (Argo CD): apply once, e.g. \`lynq bootstrap --hub shops | kubectl apply -f -\`;
+# it picks up every node file under apps/shops/.
+# Its rows name clusters: their Applications, all in this Argo CD, deploy to
+#   eu-1: destination.server https://eu-1.example.com:6443 (registered in Argo CD: argocd cluster add CONTEXT)
+#   us-1: destination.name us-1 (registered in Argo CD under that name: argocd cluster add CONTEXT --name us-1)
+`,
+      );
+      assert.equal([...argo.out.matchAll(/^kind: Application$/gm)].length, 1, 'one app-of-apps: the node Applications carry their destinations');
+      assert.match(argo.out, /^    path: apps\/shops$/m);
+
+      await writeFile(path.join(files.dir, 'hubs/a.yaml'), hub(`    engine: flux\n${CLUSTERS}`));
+      const flux = await lynq(['bootstrap', ...dirs]);
+      assert.equal(flux.code, 0, flux.err);
+      assert.match(
+        flux.out,
+        /^# Its rows name clusters: their Kustomizations, all in this cluster's Flux, apply to\n# {3}eu-1: kubeConfig\.secretRef eu-1-kubeconfig \(a Secret in flux-system holding the cluster's kubeconfig\)\n# {3}us-1: kubeConfig\.secretRef us-1-kubeconfig/m,
+      );
+      assert.equal([...flux.out.matchAll(/^kind: Kustomization$/gm)].length, 1);
+      assert.doesNotMatch(flux.out, /server: https:\/\/eu-1/, "Flux's output names no Argo CD server");
+    } finally {
+      await files.cleanup();
+    }
+  });
+
+  test('validate accepts the mapping and names each bad setting at its file and line', async () => {
+    const files = await tempFiles({ 'hubs/a.yaml': hub(`    engine: argocd\n${CLUSTERS}    defaultCluster: eu-1\n`), 'forms/web.yaml': form });
+    const validate = () => lynq(['validate', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`]);
+    const hubPath = path.join(files.dir, 'hubs/a.yaml');
+    const lineOf = (text: string, needle: string) => text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+    try {
+      const ok = await validate();
+      assert.equal(ok.code, 0, ok.err);
+      assert.match(ok.out, /^ok: 1 hubs, 1 forms, 1 resources/m);
+
+      const cases: Array<{ text: string; needle: string; message: RegExp }> = [
+        {
+          text: hub(`    engine: argocd\n${CLUSTERS}    defaultCluster: mars\n`),
+          needle: 'defaultCluster',
+          message: /field spec\.gitops\.defaultCluster: must be one of spec\.gitops\.clusters \(eu-1, us-1\)/,
+        },
+        {
+          text: hub(`    engine: argocd\n${CLUSTERS.replace('https://eu-1.example.com:6443', 'eu-1.example.com')}`),
+          needle: 'server: eu-1',
+          message: /field spec\.gitops\.clusters\[0\]\.server: must be the cluster API server URL/,
+        },
+        {
+          text: hub(`    engine: argocd\n${CLUSTERS.replace('name: us-1', 'name: Us_1')}`),
+          needle: 'Us_1',
+          message: /field spec\.gitops\.clusters\[1\]\.name:/,
+        },
+        { text: hub('    engine: argocd\n'), needle: 'gitops:', message: /field spec\.gitops\.clusters: is required with valueMappings\.cluster/ },
+        { text: hub(`    engine: argocd\n${CLUSTERS}`, ''), needle: 'valueMappings:', message: /field spec\.valueMappings\.cluster: is required with spec\.gitops\.clusters/ },
+      ];
+      for (const { text, needle, message } of cases) {
+        await writeFile(hubPath, text);
+        const bad = await validate();
+        assert.equal(bad.code, 2, `${needle}: ${bad.out}`);
+        assert.ok(bad.err.includes(`${hubPath}:${lineOf(text, needle)}, `), `${needle} at its line: ${bad.err}`);
+        assert.match(bad.err, message);
+      }
+    } finally {
+      await files.cleanup();
+    }
+  });
+});
