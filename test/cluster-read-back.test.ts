@@ -82,4 +82,12 @@ describe('lynq status with a cluster per row (Argo CD, one control plane)', () =
     fake.put('Application', argoApp(acme, 'application-healthy-synced-op-succeeded.yaml', head));
     assert.equal((await phases()).get('acme'), 'Ready');
   });
+
+  test('a LynqNode living in its own cluster, out of the control plane, still gets its phase from its Application; its status is not written', async () => {
+    const nodes = await nodesByUid();
+    fake.remove('LynqNode', 'tenants', (nodes.get('globex')!.metadata as { name: string }).name);
+    assert.equal((await phases()).get('globex'), 'Ready', 'the phase comes from Git and the Application in the control plane');
+    const text = await world.status(['--kubeconfig', world.kubeconfigFile]);
+    assert.match(text.out, /shop: 1 LynqNode\(s\) not in the cluster yet, status not written/);
+  });
 });
