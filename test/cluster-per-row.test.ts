@@ -157,7 +157,7 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     assert.match((await readTree(remote.dir, 'main')).get('nodes/customers/web/acme/settings.yaml')!, /CLUSTER: us-1/);
     assert.equal((await lynqNodeOf('acme')).spec.gitops.cluster, 'us-1');
     const [message] = await logMessages(remote.dir, 'main');
-    assert.match(message!, /^web\/acme: updated \(.*moved from cluster eu-1 to us-1.*\)/m);
+    assert.match(message!, /^web\/acme: updated \(columns changed: cluster; moved from cluster eu-1 to us-1: its Argo CD Application in cluster eu-1 removed\) \[settings\]$/m);
     assert.match(moved.out, /moved from cluster eu-1 to us-1/);
   });
 
@@ -170,7 +170,7 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     const [kustomization] = (await appOf('acme'))!;
     assert.equal(kustomization!.metadata.name, 'customers-web-acme-us-1');
     assert.deepEqual(kustomization!.spec.kubeConfig, { secretRef: { name: 'us-1-kubeconfig' } });
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /moved from cluster eu-1 to us-1/);
+    assert.match((await logMessages(remote.dir, 'main'))[0]!, /moved from cluster eu-1 to us-1: its Flux Kustomizations in cluster eu-1 removed/);
   });
 
   test('a hub gaining the cluster column moves its nodes off the hub destination, as removals', async () => {

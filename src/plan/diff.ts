@@ -299,7 +299,7 @@ function sealedPrevious(text: string, facts: NodeFacts): PreviousNode | undefine
   const recorded = readRecordedInputs(text);
   if (recorded === undefined || recorded.rowHash !== facts.rowHash) return undefined;
   // The same row, so the same cluster (an empty column's default is in the row's values).
-  const engine = facts.engine === 'none' ? undefined : { cluster: facts.cluster };
+  const engine = facts.engine === 'none' ? undefined : { name: facts.engine, cluster: facts.cluster };
   return { formHash: recorded.formHash, hubHash: recorded.hubHash, version: recorded.version, columns: facts.columnHashes, resources: new Map(), objects: [], engine };
 }
 
@@ -427,7 +427,8 @@ function movedFrom(before: PreviousNode | undefined, cluster: string | undefined
   if (before?.engine === undefined || before.engine.cluster === cluster) return undefined;
   const from = before.engine.cluster === undefined ? "the hub's destination" : `cluster ${before.engine.cluster}`;
   const to = cluster === undefined ? "the hub's destination" : before.engine.cluster === undefined ? `cluster ${cluster}` : cluster;
-  return `moved from ${from} to ${to}: its Argo CD Application or Flux Kustomizations in ${from} removed`;
+  const objects = before.engine.name === 'argocd' ? 'Argo CD Application' : 'Flux Kustomizations';
+  return `moved from ${from} to ${to}: its ${objects} in ${from} removed`;
 }
 
 /** Why a node changed, from the LynqNode it had before: columns, form, hub settings, bridge version. */
