@@ -30,7 +30,7 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
     ...(valueMappings.cluster !== undefined ? ([['cluster', valueMappings.cluster]] as Array<[string, string]>) : []),
     ...Object.entries(extraValueMappings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   ];
-  const defaultCluster = hub.spec.gitops.defaultCluster;
+  const defaultCluster = valueMappings.cluster === undefined ? undefined : hub.spec.gitops.defaultCluster;
   const columns = new Set(result.columns);
   // A JOIN with `SELECT *` can return a column name twice; the drivers keep only the last.
   const twice = result.columns.find((column, index) => result.columns.indexOf(column) !== index);
