@@ -98,6 +98,8 @@ export function summaryTable(results: readonly HubSyncResult[], options: { dryRu
       if (node.status === 'failed') notes.push(`${result.hub}/${node.form}/${node.uid}: failed: ${node.error ?? ''}`);
       else if (node.status === 'held' && !options.listNodes && !proposed.has(node)) notes.push(`${result.hub}/${describeNode(node)}`);
       else if ((node.status === 'conflicted' || node.status === 'paused') && !options.listNodes) notes.push(`${result.hub}/${describeNode(node)}`);
+      // A node that stays but whose engine object goes (moved cluster, engine none): a removal in a cluster, said even when published.
+      else if (node.status === 'updated' && node.removal !== undefined && !options.listNodes) notes.push(`${result.hub}/${describeNode(node)}${via}`);
     }
     for (const rollout of result.plan.rollouts ?? []) notes.push(rolloutNote(result.hub, rollout, options.dryRun));
     if (result.outcome === 'pull-request-failed') notes.push(`${result.hub}: pull-request-failed: ${result.error}`);

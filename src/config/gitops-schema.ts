@@ -91,6 +91,20 @@ export const FluxSettings = z.strictObject({
 });
 export type FluxSettings = z.infer<typeof FluxSettings>;
 
+/**
+ * A cluster a row may name (`valueMappings.cluster`), as Argo CD's cluster generator sees a
+ * registered cluster: its name, and its API server when Argo CD should be given that.
+ */
+export const GitopsCluster = z.strictObject({
+  /** A DNS label: it becomes part of the node's engine object names. */
+  name: Name,
+  /** Argo CD: the Application's `destination.server`; without it, `destination.name` is the cluster's name. */
+  server: z.url({ protocol: /^https?$/, error: 'must be the cluster API server URL, like https://eu-1.example.com:6443' }).optional(),
+  /** Flux: the Secret (in the Kustomizations' namespace) holding the cluster's kubeconfig, for `kubeConfig.secretRef`; default `<name>-kubeconfig`. */
+  kubeConfigSecret: Name.optional(),
+});
+export type GitopsCluster = z.infer<typeof GitopsCluster>;
+
 export const GitopsEngine = z.enum(['argocd', 'flux', 'none']);
 export type GitopsEngine = z.infer<typeof GitopsEngine>;
 
@@ -103,6 +117,14 @@ export const Gitops = z.strictObject({
   refresh: z.boolean().default(false),
   argocd: ArgoCdSettings.prefault({}),
   flux: FluxSettings.prefault({}),
+  /** The clusters rows may name through `valueMappings.cluster`: each node goes to its row's cluster. */
+  clusters: z
+    .array(GitopsCluster)
+    .min(1)
+    .refine((clusters) => new Set(clusters.map((cluster) => cluster.name)).size === clusters.length, { message: 'names each cluster once' })
+    .optional(),
+  /** The cluster of a row whose cluster column is empty; without it, such a row's nodes fail, named. */
+  defaultCluster: Name.optional(),
 });
 export type Gitops = z.infer<typeof Gitops>;
 
@@ -121,6 +143,13 @@ export function checkGitopsAgainstPublish(spec: { gitops: Gitops; publish: { rep
   }
   if (gitops.engine === 'flux' && gitops.flux.gitRepository !== undefined && gitops.flux.gitRepository.url === undefined && !url) {
     ctx.addIssue({ code: 'custom', path: ['gitops', 'flux', 'gitRepository', 'url'], message: 'is required: Flux needs the URL of the manifests repository, and spec.publish.repo is not a URL' });
+  }
+  if (gitops.defaultCluster !== undefined && !(gitops.clusters ?? []).some((cluster) => cluster.name === gitops.defaultCluster)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gitops', 'defaultCluster'],
+      message: `must be one of spec.gitops.clusters (${(gitops.clusters ?? []).map((cluster) => cluster.name).join(', ') || 'none'})`,
+    });
   }
   const apps = trimFolder(gitops.appsRoot);
   const root = trimFolder(publish.root);

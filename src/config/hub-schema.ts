@@ -107,6 +107,11 @@ export const ValueMappings = z.strictObject({
    * nodes: Git keeps them as they are until it is false again. Not a template variable.
    */
   paused: z.string().min(1).optional(),
+  /**
+   * Bridge extension: a column naming the cluster the row's nodes go to, one of
+   * `spec.gitops.clusters` (empty: `spec.gitops.defaultCluster`). A template variable, `cluster`.
+   */
+  cluster: z.string().min(1).optional(),
 });
 
 /** Template variables the bridge defines itself; an extra mapping may not reuse them. */
@@ -292,12 +297,34 @@ export const HubSpec = z
     kindScopes: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[a-z0-9.-]+)?$/, 'expected Kind or Kind.group'), z.enum(['Cluster', 'Namespaced'])).optional(),
   })
   .superRefine(checkGitopsAgainstPublish)
+  .superRefine(checkClusters)
   .superRefine((spec, ctx) => {
     if (spec.statusWriteback !== undefined && spec.source.type === 'pglite') {
       ctx.addIssue({ code: 'custom', path: ['statusWriteback'], message: 'needs a mysql or postgresql source: an embedded pglite database is not one the row owner can read' });
     }
   });
 export type HubSpec = z.infer<typeof HubSpec>;
+
+/** A cluster column needs the clusters it may name; `cluster` is then a template variable an extra mapping may not take. */
+function checkClusters(
+  spec: {
+    valueMappings: { cluster?: string | undefined };
+    extraValueMappings: Record<string, string>;
+    gitops: { clusters?: Array<{ name: string }> | undefined; defaultCluster?: string | undefined };
+  },
+  ctx: { addIssue(issue: { code: 'custom'; path: Array<string | number>; message: string }): void },
+): void {
+  const { clusters, defaultCluster } = spec.gitops;
+  if (spec.valueMappings.cluster !== undefined && clusters === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['gitops', 'clusters'], message: 'is required with valueMappings.cluster: list the clusters a row may name (name, and server for Argo CD)' });
+  }
+  if (spec.valueMappings.cluster === undefined && (clusters !== undefined || defaultCluster !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['valueMappings', 'cluster'], message: "is required with spec.gitops.clusters: map the column that names each row's cluster" });
+  }
+  if (spec.valueMappings.cluster !== undefined && 'cluster' in spec.extraValueMappings) {
+    ctx.addIssue({ code: 'custom', path: ['extraValueMappings', 'cluster'], message: 'is the template variable valueMappings.cluster defines: rename this mapping' });
+  }
+}
 
 export const Metadata = z.looseObject({
   name: ObjectName,

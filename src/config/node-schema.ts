@@ -64,6 +64,8 @@ export const LynqNodeFile = z.looseObject({
     gitops: z
       .strictObject({
         engine: z.enum(['argocd', 'flux']),
+        /** The row's cluster (`valueMappings.cluster`); absent for a hub without one. */
+        cluster: z.string().optional(),
         objects: z.array(NodeEngineObject),
       })
       .optional(),

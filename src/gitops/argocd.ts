@@ -1,6 +1,7 @@
 import type { Hub } from '../config/load.ts';
 import { toDnsLabel } from '../render/names.ts';
 import type { EngineNode, ResolvedGitops } from './types.ts';
+import { inCluster } from './clusters.ts';
 import { toArgoIgnorePath } from '../config/json-path.ts';
 
 /** Cascading delete: removing the Application (its file) removes the node's workloads. */
@@ -41,7 +42,7 @@ export function argoApplication(gitops: ResolvedGitops, node: EngineNode): Recor
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     metadata: {
-      name: toDnsLabel(`${node.hub}-${node.form}-${node.uid}`),
+      name: toDnsLabel(inCluster(`${node.hub}-${node.form}-${node.uid}`, node.cluster)),
       namespace: settings.namespace,
       labels: node.labels,
       finalizers: [ARGOCD_RESOURCES_FINALIZER],
@@ -49,7 +50,7 @@ export function argoApplication(gitops: ResolvedGitops, node: EngineNode): Recor
     spec: {
       project: settings.project,
       source: { repoURL: settings.repoURL, targetRevision: settings.targetRevision, path: node.dir },
-      destination: destination(gitops, settings.destination.namespace ?? gitops.namespace),
+      destination: destination(gitops, node, settings.destination.namespace ?? gitops.namespace),
       syncPolicy: syncPolicy(gitops, syncOptions),
       ignoreDifferences: ignoreDifferences.length > 0 ? ignoreDifferences : undefined,
     },
@@ -78,7 +79,9 @@ export function argoParentApplication(hub: Hub, gitops: ResolvedGitops): Record<
   };
 }
 
-function destination(gitops: ResolvedGitops, namespace: string): Record<string, string> {
+/** The row's cluster (its server, else its name, as ApplicationSet's cluster generator fills them), else the hub's destination. */
+function destination(gitops: ResolvedGitops, node: EngineNode, namespace: string): Record<string, string> {
+  if (node.cluster !== undefined) return node.cluster.server !== undefined ? { server: node.cluster.server, namespace } : { name: node.cluster.name, namespace };
   const { server, name } = gitops.argocd.destination;
   return name !== undefined ? { name, namespace } : { server: server ?? IN_CLUSTER, namespace };
 }

@@ -4,6 +4,8 @@ import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { argoParentApplication } from './argocd.ts';
 import { resolveGitops, withoutUndefined } from './engine.ts';
 import { fluxParentObjects } from './flux.ts';
+import { kubeConfigSecretOf } from './clusters.ts';
+import type { ResolvedGitops } from './types.ts';
 import { validateManifest } from '../config/k8s-schema.ts';
 
 /**
@@ -23,6 +25,26 @@ export function bootstrapYaml(hub: Hub): string {
     if (problem !== undefined) throw new ConfigError(`the bootstrap ${String(object.kind)} does not validate: ${problem.path} ${problem.message}`, { hub: hub.name, file: hub.file });
   }
   const engine = gitops.engine === 'argocd' ? 'Argo CD' : 'Flux';
-  const header = `# Hub ${hub.name} (${engine}): apply once, e.g. \`lynq bootstrap --hub ${hub.name} | kubectl apply -f -\`;\n# it picks up every node file under ${gitops.appsRoot}/${hub.name}/.\n`;
+  const header = `# Hub ${hub.name} (${engine}): apply once, e.g. \`lynq bootstrap --hub ${hub.name} | kubectl apply -f -\`;\n# it picks up every node file under ${gitops.appsRoot}/${hub.name}/.\n${clustersComment(gitops)}`;
   return header + objects.map((object) => toCanonicalYaml(object)).join('---\n');
+}
+
+/**
+ * For a hub whose rows name clusters: what each cluster needs before its nodes can land.
+ * One parent still does it all: the nodes' Applications (or Kustomizations) live in this
+ * one control plane and reach out to their cluster, so there is nothing to apply per
+ * cluster but its credentials, which the bridge never sees.
+ */
+function clustersComment(gitops: ResolvedGitops): string {
+  if (gitops.clusters === undefined) return '';
+  const lines =
+    gitops.engine === 'argocd'
+      ? gitops.clusters.map((cluster) =>
+          cluster.server !== undefined
+            ? `#   ${cluster.name}: destination.server ${cluster.server} (registered in Argo CD: argocd cluster add CONTEXT)`
+            : `#   ${cluster.name}: destination.name ${cluster.name} (registered in Argo CD under that name: argocd cluster add CONTEXT --name ${cluster.name})`,
+        )
+      : gitops.clusters.map((cluster) => `#   ${cluster.name}: kubeConfig.secretRef ${kubeConfigSecretOf(cluster)} (a Secret in ${gitops.flux.namespace} holding the cluster's kubeconfig)`);
+  const where = gitops.engine === 'argocd' ? 'their Applications, all in this Argo CD, deploy to' : "their Kustomizations, all in this cluster's Flux, apply to";
+  return `# Its rows name clusters: ${where}\n${lines.join('\n')}\n`;
 }

@@ -23,9 +23,16 @@ export function resolveGitops(hub: Hub): ResolvedGitops {
     // A missing URL is a config error found when the hub is loaded; '' only reaches engine `none`.
     argocd: { ...gitops.argocd, repoURL: gitops.argocd.repoURL ?? repo ?? '', targetRevision: gitops.argocd.targetRevision ?? publish.branch },
     flux: gitops.flux,
+    clusters: gitops.clusters,
   };
-  // Only what shapes the output: the settings of an engine not in use change no file.
-  const used = { engine: settings.engine, appsRoot: settings.appsRoot, namespace: settings.namespace, [settings.engine]: settings[settings.engine as 'argocd' | 'flux'] };
+  // Only what shapes the output: the settings of an engine not in use change no file (nor do clusters a hub does not list: its hash stays).
+  const used = {
+    engine: settings.engine,
+    appsRoot: settings.appsRoot,
+    namespace: settings.namespace,
+    [settings.engine]: settings[settings.engine as 'argocd' | 'flux'],
+    ...(gitops.clusters === undefined ? {} : { clusters: gitops.clusters, defaultCluster: gitops.defaultCluster }),
+  };
   const result: ResolvedGitops = { ...settings, hash: sha256(stableJson(used)) };
   resolved.set(hub, result);
   return result;

@@ -2,6 +2,7 @@ import type { Hub } from '../config/load.ts';
 import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { toDnsLabel } from '../render/names.ts';
 import type { EngineNode, EngineResource, ResolvedGitops } from './types.ts';
+import { inCluster, kubeConfigSecretOf } from './clusters.ts';
 
 /** Per-level folders inside the node folder, for Flux only: `levels/<n>/kustomization.yaml`. */
 export const LEVELS_DIR = 'levels';
@@ -24,7 +25,7 @@ export const LEVELS_DIR = 'levels';
  */
 export function fluxKustomizations(gitops: ResolvedGitops, node: EngineNode): { objects: Array<Record<string, unknown>>; nodeFiles: Array<{ name: string; content: string }> } {
   const levels = [...new Set(node.resources.map((resource) => resource.level))].sort((a, b) => a - b);
-  const base = `${node.hub}-${node.form}-${node.uid}`;
+  const base = inCluster(`${node.hub}-${node.form}-${node.uid}`, node.cluster);
   if (levels.length <= 1) {
     return { objects: [kustomization(gitops, node, toDnsLabel(base), `./${node.dir}`, node.resources, undefined)], nodeFiles: [] };
   }
@@ -73,6 +74,8 @@ function kustomization(gitops: ResolvedGitops, node: EngineNode, name: string, p
       serviceAccountName: settings.serviceAccountName,
       targetNamespace: settings.targetNamespace,
       decryption: settings.decryption,
+      // The row's cluster, reached from this (management) cluster's Flux through its kubeconfig.
+      kubeConfig: node.cluster === undefined ? undefined : { secretRef: { name: kubeConfigSecretOf(node.cluster) } },
     },
   };
 }

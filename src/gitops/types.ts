@@ -1,4 +1,4 @@
-import type { ArgoCdSettings, FluxSettings, GitopsEngine } from '../config/gitops-schema.ts';
+import type { ArgoCdSettings, FluxSettings, GitopsCluster, GitopsEngine } from '../config/gitops-schema.ts';
 import type { RenderedResource } from '../render/node.ts';
 
 /** A hub's `spec.gitops` with every default filled in from the rest of the hub, once per hub. */
@@ -10,6 +10,8 @@ export type ResolvedGitops = {
   namespace: string;
   argocd: ArgoCdSettings & { repoURL: string; targetRevision: string };
   flux: FluxSettings;
+  /** `spec.gitops.clusters`: set when rows name their node's cluster (`valueMappings.cluster`). */
+  clusters: GitopsCluster[] | undefined;
   /** Hash of everything above: part of each node's input hash, so a settings change says so. */
   hash: string;
 };
@@ -32,6 +34,8 @@ export type EngineNode = {
   /** The `lynq.sh/*` labels of the node's resources. */
   labels: Record<string, string>;
   resources: readonly EngineResource[];
+  /** The row's cluster, for a hub whose rows name one; else the hub's destination. */
+  cluster?: GitopsCluster;
 };
 
 /** An object the engine applies for a node, as recorded in the LynqNode (health read-back finds it by this). */

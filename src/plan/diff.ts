@@ -269,6 +269,8 @@ function tellChange(
   const recorded = lynqNode.sealed ? readRecordedInputs(lynqNode.text) : undefined;
   // The same row hash: the same values, so the same column hashes.
   const before = recorded !== undefined && recorded.rowHash === facts.rowHash ? { ...recorded, columns: facts.columnHashes } : lynqNode.before();
+  // A node moving cluster removes its engine object from the old one: a removal, never paced.
+  if (facts.cluster !== undefined && before !== undefined && 'engine' in before && before.engine?.cluster !== facts.cluster) return undefined;
   const why = explain(facts, before);
   if (why.length === 0) return undefined;
   return toldChange(
@@ -296,7 +298,9 @@ function toldChange(hub: string, input: NodeInput, status: NodeStatus, reasons: 
 function sealedPrevious(text: string, facts: NodeFacts): PreviousNode | undefined {
   const recorded = readRecordedInputs(text);
   if (recorded === undefined || recorded.rowHash !== facts.rowHash) return undefined;
-  return { formHash: recorded.formHash, hubHash: recorded.hubHash, version: recorded.version, columns: facts.columnHashes, resources: new Map(), objects: [] };
+  // The same row, so the same cluster (an empty column's default is in the row's values).
+  const engine = facts.engine === 'none' ? undefined : { name: facts.engine, cluster: facts.cluster };
+  return { formHash: recorded.formHash, hubHash: recorded.hubHash, version: recorded.version, columns: facts.columnHashes, resources: new Map(), objects: [], engine };
 }
 
 /** `make()`, called at most once, when first asked for. */
@@ -370,6 +374,7 @@ function compareNode(hub: string, node: KeptNode, previous: ExistingNode | undef
   if (node.appFile !== undefined && node.appFile.blob !== previous?.app?.blob) writes.set(node.appFile.path, node.appFile.content ?? node.appFile);
   const engineRemoved = node.appFile === undefined && previous?.app !== undefined;
   if (engineRemoved) deletes.push(previous.app!.path);
+  const moved = node.appFile !== undefined && previous?.app !== undefined ? movedFrom(before, node.cluster) : undefined;
 
   const changedResources = changedFiles.filter(isResourceFile).map(resourceIdOf);
   const change = (status: NodeStatus, reasons: readonly string[], causes: readonly ChangeCause[]): NodeChange =>
@@ -378,9 +383,9 @@ function compareNode(hub: string, node: KeptNode, previous: ExistingNode | undef
   const changed = writes.size > 0 || deletes.length > 0;
   if (!changed && conflicts.length === 0) return change('unchanged', NONE, NONE);
   const why = changed ? explain(node, before) : [];
-  if (changed && why.length === 0 && forced.length === 0) why.push({ cause: 'edit', reason: 'files edited in Git restored to the rendered version' });
+  if (changed && why.length === 0 && forced.length === 0 && moved === undefined) why.push({ cause: 'edit', reason: 'files edited in Git restored to the rendered version' });
   for (const reason of [...forced, ...conflicts]) why.push({ cause: 'edit', reason });
-  const removal = engineRemoved ? 'its engine object (Argo CD Application or Flux Kustomization) removed: spec.gitops.engine is none' : undefined;
+  const removal = engineRemoved ? 'its engine object (Argo CD Application or Flux Kustomization) removed: spec.gitops.engine is none' : moved;
   if (removal !== undefined) why.push({ cause: 'engine', reason: removal });
   const causes = [...new Set(why.map((item) => item.cause))];
   const made = change(
@@ -409,6 +414,21 @@ function nodeChange(
   deletes: readonly string[],
 ): NodeChange {
   return { hub, form: node.form, uid: node.uid, status, reasons, causes, resources, node, writes, deletes };
+}
+
+/**
+ * "moved from cluster a to b", when the node's engine objects were for another cluster than
+ * now (`valueMappings.cluster`): their names carry the cluster, so the old objects are
+ * pruned (the engine deletes what they applied in cluster a) and new ones made. A removal
+ * in cluster a, which the deletion guard counts. Undefined when it did not move or its
+ * LynqNode cannot say.
+ */
+function movedFrom(before: PreviousNode | undefined, cluster: string | undefined): string | undefined {
+  if (before?.engine === undefined || before.engine.cluster === cluster) return undefined;
+  const from = before.engine.cluster === undefined ? "the hub's destination" : `cluster ${before.engine.cluster}`;
+  const to = cluster === undefined ? "the hub's destination" : before.engine.cluster === undefined ? `cluster ${cluster}` : cluster;
+  const objects = before.engine.name === 'argocd' ? 'Argo CD Application' : 'Flux Kustomizations';
+  return `moved from ${from} to ${to}: its ${objects} in ${from} removed`;
 }
 
 /** Why a node changed, from the LynqNode it had before: columns, form, hub settings, bridge version. */

@@ -1,6 +1,7 @@
 import type { Form, FormResource, Hub } from '../config/load.ts';
 import { LYNQ_POLICY_DEFAULTS } from '../config/policy-defaults.ts';
 import type { ErrorWhere } from '../errors.ts';
+import { nodeCluster } from '../gitops/clusters.ts';
 import { engineFiles, resolveGitops } from '../gitops/engine.ts';
 import { policyAnnotations } from '../gitops/policies.ts';
 import type { EngineFiles, ResolvedGitops } from '../gitops/types.ts';
@@ -84,6 +85,8 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
     [LABEL_NODE]: toDnsLabel(`${row.uid}-${form.name}`),
   };
 
+  // Checked first: a row naming no known cluster fails before anything is rendered.
+  const cluster = gitops.engine === 'none' ? undefined : nodeCluster(gitops, row.values.cluster, where);
   const files: NodeFile[] = [];
   const resources: RenderedResource[] = [];
   // The form's resources this row gets (a resource's `when`), in the order of `resources`.
@@ -119,6 +122,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
           formHash: context.formHash,
           labels: lynqLabels,
           resources: resources.map((rendered, i) => ({ ...rendered, ...pickEnginePolicies(included[i]!) })),
+          cluster,
         });
 
   const { rowHash, inputHash } = known ?? nodeInputHash(context, gitops, row);
@@ -145,7 +149,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
       hubId: hub.name,
       inputs: { columns: hashes },
       resources: resources.map((rendered, i) => lynqNodeResource(rendered, included[i]!)),
-      gitops: engine.objects.length > 0 ? { engine: gitops.engine, objects: engine.objects } : undefined,
+      gitops: engine.objects.length > 0 ? { engine: gitops.engine, cluster: cluster?.name, objects: engine.objects } : undefined,
     },
   };
   const kustomization = {
@@ -171,6 +175,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
     hubHash: `sha256:${gitops.hash}`,
     bridgeVersion: context.bridgeVersion,
     columnHashes: hashes,
+    cluster: cluster?.name,
   };
 }
 

@@ -12,6 +12,8 @@ export type PreviousNode = {
   resources: Map<string, { blob: string | undefined; creationPolicy: string | undefined }>;
   /** The objects the node rendered, as Kubernetes names them. */
   objects: Array<{ apiVersion: string; kind: string; namespace: string | undefined; name: string }>;
+  /** Its engine objects' cluster (`valueMappings.cluster`), when it had engine objects; undefined: the hub's destination. */
+  engine?: { name: 'argocd' | 'flux'; cluster: string | undefined };
 };
 
 /** Undefined when the file is not YAML or not a LynqNode of ours (edited by hand): nothing is known then. */
@@ -32,6 +34,7 @@ export function readPreviousNode(text: string): PreviousNode | undefined {
     columns: parsed.data.spec.inputs.columns,
     resources: new Map(parsed.data.spec.resources.map((resource) => [resource.file, { blob: resource.blob, creationPolicy: resource.creationPolicy }])),
     objects: parsed.data.spec.resources.map(({ apiVersion, kind, namespace, name }) => ({ apiVersion, kind, namespace, name })),
+    engine: parsed.data.spec.gitops === undefined ? undefined : { name: parsed.data.spec.gitops.engine, cluster: parsed.data.spec.gitops.cluster },
   };
 }
 

@@ -55,7 +55,12 @@ export type PreparedHub = {
 };
 
 /** The part of a rendered node its LynqNode records about its inputs (what changed since is read from these), and its engine. */
-export type NodeFacts = Pick<RenderedNode, 'hub' | 'form' | 'formHash' | 'hubHash' | 'bridgeVersion' | 'columnHashes'> & { rowHash: string; engine: ResolvedGitops['engine'] };
+export type NodeFacts = Pick<RenderedNode, 'hub' | 'form' | 'formHash' | 'hubHash' | 'bridgeVersion' | 'columnHashes'> & {
+  rowHash: string;
+  engine: ResolvedGitops['engine'];
+  /** The cluster the row names, for a hub with `valueMappings.cluster`. */
+  cluster: string | undefined;
+};
 
 export type PrepareOptions = {
   root: string;
@@ -181,6 +186,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       columnHashes: columnHashes(row.values),
       rowHash: `sha256:${hashes.rowHash}`,
       engine: gitops.engine,
+      cluster: gitops.clusters === undefined ? undefined : row.values.cluster,
     };
   };
   return { inputs, failures, inactive, unselected, paused, unidentified, render, renderNew, keep, facts };
@@ -223,5 +229,6 @@ export function isFailure<T extends object>(result: T | NodeFailure): result is 
 export function templateVariables(hub: Hub): string[] {
   const names = ['uid', 'activate', 'hubId', 'templateRef', ...Object.keys(hub.spec.extraValueMappings)];
   if (hub.spec.valueMappings.hostOrUrl !== undefined) names.push('hostOrUrl', 'host');
+  if (hub.spec.valueMappings.cluster !== undefined) names.push('cluster');
   return names;
 }

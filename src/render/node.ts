@@ -56,6 +56,8 @@ export type RenderedNode = {
   bridgeVersion: string;
   /** Short hash per row variable, recorded in the LynqNode so a later sync can say which columns changed. */
   columnHashes: Record<string, string>;
+  /** The cluster its row names (`valueMappings.cluster`), recorded in the LynqNode; undefined for a hub without one. */
+  cluster: string | undefined;
 };
 
 /** What rendering one resource needs: the hub (its default namespace) and the template engine. */

@@ -27,8 +27,10 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
     ['uid', valueMappings.uid],
     ['activate', valueMappings.activate],
     ...(valueMappings.hostOrUrl !== undefined ? ([['hostOrUrl', valueMappings.hostOrUrl]] as Array<[string, string]>) : []),
+    ...(valueMappings.cluster !== undefined ? ([['cluster', valueMappings.cluster]] as Array<[string, string]>) : []),
     ...Object.entries(extraValueMappings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   ];
+  const defaultCluster = valueMappings.cluster === undefined ? undefined : hub.spec.gitops.defaultCluster;
   const columns = new Set(result.columns);
   // A JOIN with `SELECT *` can return a column name twice; the drivers keep only the last.
   const twice = result.columns.find((column, index) => result.columns.indexOf(column) !== index);
@@ -64,6 +66,8 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
     }
     const values: Record<string, string> = {};
     for (const { variable, at } of order) values[variable] = at < 0 ? hostOf(texts[hostAt]!) : texts[at]!;
+    // An empty cluster column means the hub's default cluster; none is checked when the node renders.
+    if (values.cluster === '' && defaultCluster !== undefined) values.cluster = defaultCluster;
     const hubRow: HubRow = { uid: values.uid ?? '', active: isActive(values.activate ?? ''), values };
     if (problems.length > 0) hubRow.problem = problems.join('; ');
     if (pausedColumn !== undefined && isPausedValue(row[pausedColumn])) hubRow.paused = true;
@@ -91,7 +95,10 @@ export function hostOf(value: string): string {
 }
 
 function missingColumn(hub: Hub, variable: string, column: string, columns: readonly string[]): ConfigError {
-  const path = variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' || variable === 'paused' ? ['spec', 'valueMappings', variable] : ['spec', 'extraValueMappings', variable];
+  const path =
+    variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' || variable === 'paused' || variable === 'cluster'
+      ? ['spec', 'valueMappings', variable]
+      : ['spec', 'extraValueMappings', variable];
   const hint = closestName(column, columns);
   const fix = hint === undefined ? 'map a column the table has, or add it to the table or the query' : `did you mean ${JSON.stringify(hint)}?`;
   return new ConfigError(`column ${JSON.stringify(column)} is not in the query result (columns: ${columns.join(', ') || 'none'}): ${fix}`, {

@@ -2,6 +2,7 @@ import type { Form, Hub } from '../config/load.ts';
 import { ConfigError, InternalError } from '../errors.ts';
 import type { RolloutHealth, RolloutNodeHealth } from '../health/types.ts';
 import { formHash } from '../plan/node.ts';
+import { templateVariables } from '../plan/render-hub.ts';
 import { rolloutOrder } from '../plan/rollout-order.ts';
 import type { NodeChange, Plan, RolloutProgress } from '../plan/types.ts';
 
@@ -156,7 +157,8 @@ function toWaiting(node: NodeChange, why: string): NodeChange {
 export function checkOrderBy(hub: Hub, form: Form): void {
   const orderBy = form.spec.rollout?.orderBy;
   if (orderBy === undefined) return;
-  const names = ['uid', 'activate', ...Object.keys(hub.spec.extraValueMappings), ...(hub.spec.valueMappings.hostOrUrl !== undefined ? ['hostOrUrl', 'host'] : [])];
+  // The row's variables (a form's own names, hubId and templateRef, are one value for every row).
+  const names = templateVariables(hub).filter((name) => name !== 'hubId' && name !== 'templateRef');
   if (!names.includes(orderBy)) {
     throw new ConfigError(`spec.rollout.orderBy names ${JSON.stringify(orderBy)}, which hub ${hub.name} does not map (it maps ${names.join(', ')})`, {
       hub: hub.name,

@@ -32,7 +32,8 @@ export type HealthWorld = {
   cleanup(): Promise<void>;
 };
 
-export function makeHealthWorld(options: { hub: string; gitops: string; form: string; rows: Array<[string, string]>; extraSpec?: string }): Promise<HealthWorld> {
+/** `valueMappings`: more mapping lines (e.g. `    cluster: plan\n`), after `activate`. */
+export function makeHealthWorld(options: { hub: string; gitops: string; form: string; rows: Array<[string, string]>; extraSpec?: string; valueMappings?: string }): Promise<HealthWorld> {
   return setUp(async (teardown) => {
     const db = teardown.add(await createPostgresDatabase(), (it) => it.drop());
     await db.exec('CREATE TABLE customers (id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL)');
@@ -41,7 +42,10 @@ export function makeHealthWorld(options: { hub: string; gitops: string; form: st
       await db.exec(`INSERT INTO customers VALUES ${batch.map(([id, plan]) => `('${id}', true, '${plan}')`).join(', ')}`);
     }
     const bare = teardown.add(await makeBareRepo(), (it) => it.cleanup());
-    const hub = hubYaml({ name: options.hub, database: db.name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${bare.dir}\n  gitops:\n${options.gitops}${options.extraSpec ?? ''}` });
+    const hub = hubYaml({ name: options.hub, database: db.name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${bare.dir}\n  gitops:\n${options.gitops}${options.extraSpec ?? ''}` }).replace(
+      '    activate: active\n',
+      `    activate: active\n${options.valueMappings ?? ''}`,
+    );
     const files = teardown.add(await tempFiles({ 'hubs/hub.yaml': hub, 'forms/web.yaml': formYaml(options.form, { hubId: options.hub }) }), (it) => it.cleanup());
     const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), HOME: files.dir };
     const dirs = ['--hubs', path.join(files.dir, 'hubs'), '--forms', path.join(files.dir, 'forms')];
