@@ -4,7 +4,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { type LeadTime, leadTimeLegs } from '../src/health/lead-time.ts';
+import { completesLeadTime, type LeadTime, leadTimeLegs, leadTimeOfOwned, nextLeadTime, parseLeadTime } from '../src/health/lead-time.ts';
+import { nodeStatus } from '../src/health/lynqnode-status.ts';
 import pg from 'pg';
 import { POSTGRES } from './helpers/db.ts';
 import { git } from './helpers/git.ts';
@@ -164,5 +165,72 @@ describe('lead time, row to Ready: a row change → lynq sync → the engine app
     assert.deepEqual(await leadTimeCounts(metricsFile('no-cache'), 'shop'), {});
     assert.deepEqual(leadTimeOf('acme'), ready);
     fake.assertClean();
+  });
+});
+
+describe('lead time rules (src/health/lead-time.ts)', () => {
+  const A = 'a'.repeat(40);
+  const B = 'b'.repeat(40);
+  const commit = (sha: string, time: number, authorTime = time) => ({ commit: sha, time, authorTime, pullRequest: undefined });
+  const at = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+  test('a record starts when the status does not name the commit, stamps applied and Ready once, then stays', () => {
+    const started = nextLeadTime({ commit: commit(B, 1000, 990), applied: false, phase: 'Progressing' }, { git: { lastCommit: A } }, at(1010))!;
+    assert.deepEqual(started, { commit: B, seenAt: at(990), committedAt: at(1000) });
+    assert.equal(completesLeadTime(undefined, started), false);
+    const applied = nextLeadTime({ commit: commit(B, 1000, 990), applied: true, phase: 'Progressing' }, { git: { lastCommit: B }, leadTime: started }, at(1060))!;
+    assert.equal(applied.appliedAt, at(1060));
+    const ready = nextLeadTime({ commit: commit(B, 1000, 990), applied: true, phase: 'Ready' }, { git: { lastCommit: B }, leadTime: applied }, at(1200))!;
+    assert.deepEqual(ready, { commit: B, seenAt: at(990), committedAt: at(1000), appliedAt: at(1060), readyAt: at(1200), seconds: 210 });
+    assert.equal(completesLeadTime(applied, ready), true);
+    assert.deepEqual(leadTimeLegs(ready), { total: 210, commit: 10, apply: 60, ready: 140 });
+    // Ready again later: the record is kept as it is, and completes nothing.
+    const later = nextLeadTime({ commit: commit(B, 1000, 990), applied: true, phase: 'Ready' }, { git: { lastCommit: B }, leadTime: ready }, at(5000));
+    assert.deepEqual(later, ready);
+    assert.equal(completesLeadTime(ready, later), false);
+  });
+
+  test('Ready at first sight stamps applied too; a status that names the commit without a record (written before lead times) starts none', () => {
+    const fresh = nextLeadTime({ commit: commit(A, 1000), applied: true, phase: 'Ready' }, {}, at(1030))!;
+    assert.equal(fresh.appliedAt, fresh.readyAt);
+    assert.equal(fresh.seconds, 30);
+    assert.equal(nextLeadTime({ commit: commit(A, 1000), applied: true, phase: 'Ready' }, { git: { lastCommit: A } }, at(1030)), undefined);
+    // A node Git has no commit for keeps what its status has.
+    assert.deepEqual(nextLeadTime({ commit: undefined, applied: false, phase: 'Missing' }, { leadTime: fresh }, at(2000)), fresh);
+  });
+
+  test('legs are never negative; a record that does not read as one counts as none', () => {
+    const lead = { commit: A, seenAt: at(1000), committedAt: at(900), appliedAt: at(950), readyAt: at(1100), seconds: 100 };
+    assert.deepEqual(leadTimeLegs(lead), { total: 100, commit: 0, apply: 50, ready: 150 });
+    assert.equal(parseLeadTime({ commit: A, seenAt: 'yesterday', committedAt: at(1) }), undefined);
+    assert.equal(parseLeadTime('x'), undefined);
+  });
+
+  test('the status keeps it last, so the status memo reads it without parsing the rest', () => {
+    const status = nodeStatus(
+      {
+        hub: 'shop',
+        form: 'web',
+        uid: 'acme',
+        name: 'acme-web',
+        namespace: 'tenants',
+        phase: 'Ready',
+        applied: true,
+        reason: 'Reconciled',
+        message: 'applied and healthy',
+        commit: commit(A, 1000),
+        pullRequest: undefined,
+        appliedRevision: A,
+        resources: { desired: 1, ready: 1, failed: 0 },
+        resourcePhases: [],
+        engineObjects: [],
+      },
+      {},
+      at(1042),
+      undefined,
+    );
+    assert.equal(Object.keys(status).at(-1), 'leadTime');
+    assert.deepEqual(leadTimeOfOwned(JSON.stringify(status)), status.leadTime);
+    assert.equal(leadTimeOfOwned(JSON.stringify({ phase: 'Ready' })), undefined);
   });
 });
