@@ -48,7 +48,7 @@ type Db = { query(sql: string, values?: unknown[]): Promise<Array<Record<string,
 
 /**
  * Write one row per node into the hub's status table (spec.statusWriteback), in one
- * transaction: rows whose phase, readiness, message, commit or pull request changed are
+ * transaction: rows whose phase, readiness, message, commit, pull request or lead time changed are
  * upserted (their updated_at says when that happened), rows of nodes that are gone are
  * deleted, and the table is created when missing (`create`). Uses the hub's own source
  * connection settings and credentials.
