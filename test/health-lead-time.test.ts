@@ -24,6 +24,8 @@ const FORM = `  configMaps:
 `;
 
 const HEALTHY = 'application-healthy-synced-op-succeeded.yaml';
+/** Every leg's series, at zero: the hub was read back and completed no change. */
+const NONE = { total: 0, commit: 0, apply: 0, ready: 0 };
 
 /** The lead time histogram's `_count` per leg for a hub, from a metrics file (none: no series). */
 async function leadTimeCounts(file: string, hub: string): Promise<Record<string, number>> {
@@ -94,7 +96,7 @@ describe('lead time, row to Ready: a row change → lynq sync → the engine app
     assert.equal(started.appliedAt, undefined);
     assert.equal(started.readyAt, undefined);
     assert.equal(started.seconds, undefined);
-    assert.deepEqual(await leadTimeCounts(metricsFile('changed'), 'shop'), {}, 'nothing completed: no observation');
+    assert.deepEqual(await leadTimeCounts(metricsFile('changed'), 'shop'), NONE, 'nothing completed: no observation');
     assert.deepEqual(leadTimeOf('globex'), before, "another node's record is left as it was");
 
     // The engine applies the commit and is still rolling it out: applied, not Ready.
@@ -105,7 +107,7 @@ describe('lead time, row to Ready: a row change → lynq sync → the engine app
     const applied = leadTimeOf('acme')!;
     assert.equal(applied.commit, change);
     assert.ok(applied.appliedAt !== undefined && applied.readyAt === undefined, JSON.stringify(applied));
-    assert.deepEqual(await leadTimeCounts(metricsFile('applied'), 'shop'), {});
+    assert.deepEqual(await leadTimeCounts(metricsFile('applied'), 'shop'), NONE);
 
     // Healthy at it: Ready. The record is complete and observed once per leg.
     fake.put('Application', argoApp(node('acme'), HEALTHY, change));
@@ -157,12 +159,12 @@ describe('lead time, row to Ready: a row change → lynq sync → the engine app
 
     // Nothing new: a later run (a new process, as every CronJob tick is) observes nothing and leaves the record.
     await sync('again');
-    assert.deepEqual(await leadTimeCounts(metricsFile('again'), 'shop'), {});
+    assert.deepEqual(await leadTimeCounts(metricsFile('again'), 'shop'), NONE);
     assert.deepEqual(leadTimeOf('acme'), ready);
     // Without the cache (lost, another pod): the record is in the cluster, so still nothing is observed twice.
     await rm(path.join(String(world.env.LYNQ_CACHE_DIR), 'health'), { recursive: true, force: true });
     await sync('no-cache');
-    assert.deepEqual(await leadTimeCounts(metricsFile('no-cache'), 'shop'), {});
+    assert.deepEqual(await leadTimeCounts(metricsFile('no-cache'), 'shop'), NONE);
     assert.deepEqual(leadTimeOf('acme'), ready);
     fake.assertClean();
   });
