@@ -59,10 +59,18 @@ describe('a commit deploy result, judged from the read-back', () => {
     );
   });
 
-  test('the Deployed table escapes what rows put in it and says lead time is not measured', () => {
-    const table = deployedTable([node('a|b`<x>', 'Degraded', A, { message: 'bad | <img src=x>' })]);
+  test('the Deployed table escapes what rows put in it; lead time where the node was Ready at its last commit, else —', () => {
+    const lead = { commit: A, seenAt: '2026-01-01T00:00:00.000Z', committedAt: '2026-01-01T00:00:00.000Z', appliedAt: '2026-01-01T00:01:00.000Z', readyAt: '2026-01-01T00:04:12.000Z', seconds: 252 };
+    const table = deployedTable([
+      node('a|b`<x>', 'Degraded', A, { message: 'bad | <img src=x>' }),
+      node('acme', 'Ready', A, { leadTime: lead }),
+      // A lead time of an older commit says nothing of this one.
+      node('globex', 'Progressing', B, { leadTime: lead }),
+    ]);
     assert.match(table, /^\| `web\/a&#124;b&#96;&#60;x&#62;` \| Degraded: bad &#124; &#60;img src=x&#62; \| — \| — \|$/m);
-    assert.match(table, /Lead time \(commit to Ready\) is not measured yet/);
+    assert.match(table, /^\| `web\/acme` \| Ready \| `main@sha1:a{12}` \| 4m12s \|$/m);
+    assert.match(table, /^\| `web\/globex` \| Progressing \| — \| — \|$/m);
+    assert.match(table, /Lead time: from the row change seen to the node Ready/);
   });
 });
 

@@ -26,7 +26,7 @@ spec:
   );
 }
 
-function health(uid: string, phase: NodeHealth['phase'], options: { commit?: string; pullRequest?: number; message?: string; form?: string } = {}): NodeHealth {
+function health(uid: string, phase: NodeHealth['phase'], options: { commit?: string; pullRequest?: number; message?: string; form?: string; leadTimeSeconds?: number } = {}): NodeHealth {
   return {
     hub: 'shop',
     form: options.form ?? 'web',
@@ -43,6 +43,9 @@ function health(uid: string, phase: NodeHealth['phase'], options: { commit?: str
     resources: { desired: 1, ready: phase === 'Ready' ? 1 : 0, failed: 0 },
     resourcePhases: [],
     engineObjects: [],
+    ...(options.leadTimeSeconds === undefined
+      ? {}
+      : { leadTime: { commit: options.commit ?? SHA, seenAt: '2026-01-01T00:00:00.000Z', committedAt: '2026-01-01T00:00:00.000Z', seconds: options.leadTimeSeconds } }),
   };
 }
 
@@ -135,6 +138,40 @@ for (const type of ['mysql', 'postgresql'] as const) {
         assert.match(error.message, /^hubs\/shop\.yaml, hub shop, field spec\.statusWriteback: reading the status table .nowhere. failed: /);
         return true;
       });
+    });
+
+    test('a table made before lead times (no lead_time_seconds) gets the column with create, keeping its rows; with create: false it is written without it', async () => {
+      const q = type === 'mysql' ? '`' : '"';
+      const old = (table: string) => statusTableDdl(type, table).replace(`  ${q}lead_time_seconds${q} integer NULL,\n`, '');
+      for (const table of ['old_status', 'users_status']) {
+        await db.exec(old(table));
+        await db.exec(`INSERT INTO ${table} (hub, form, uid, phase, ready, message) VALUES ('shop', 'web', 'acme', 'Progressing', false, 'progressing message')`);
+      }
+      const columns = async (table: string) =>
+        (await read(`SELECT column_name AS name FROM information_schema.columns WHERE table_name = '${table}' AND table_schema = ${type === 'mysql' ? 'DATABASE()' : 'current_schema()'}`)).map((row) =>
+          String(row.name),
+        );
+      assert.ok(!(await columns('old_status')).includes('lead_time_seconds'));
+
+      const owned = hub(type, db.name, '{ table: old_status }');
+      assert.deepEqual(await writeStatusTable(owned, [health('acme', 'Ready', { commit: SHA, leadTimeSeconds: 252 }), health('globex', 'Progressing')], testDeps()), { upserted: 2, deleted: 0 });
+      assert.ok((await columns('old_status')).includes('lead_time_seconds'), 'the column was added');
+      const rows = async (table: string) => (await read(`SELECT uid, phase, lead_time_seconds FROM ${table} ORDER BY uid`)).map((row) => [row.uid, row.phase, row.lead_time_seconds]);
+      assert.deepEqual(await rows('old_status'), [
+        ['acme', 'Ready', 252],
+        ['globex', 'Progressing', null],
+      ]);
+      // Added once: the next write finds it, and a lead time that changes alone is written.
+      assert.deepEqual(await writeStatusTable(owned, [health('acme', 'Ready', { commit: SHA, leadTimeSeconds: 300 }), health('globex', 'Progressing')], testDeps()), { upserted: 1, deleted: 0 });
+      assert.deepEqual((await rows('old_status'))[0], ['acme', 'Ready', 300]);
+
+      const theirs = hub(type, db.name, '{ table: users_status, create: false }');
+      assert.deepEqual(await writeStatusTable(theirs, [health('acme', 'Ready', { commit: SHA, leadTimeSeconds: 252 })], testDeps()), { upserted: 1, deleted: 0 });
+      assert.ok(!(await columns('users_status')).includes('lead_time_seconds'), 'a table the bridge does not own is not altered');
+      assert.deepEqual(
+        (await read('SELECT phase FROM users_status')).map((row) => row.phase),
+        ['Ready'],
+      );
     });
 
     test('rows of other hubs in the same table are left alone', async () => {

@@ -60,6 +60,10 @@ describe('lynq serve reads health back: after each sync, and on its own interval
     await world?.cleanup();
   });
 
+  const leadTimeOf = (kube: KubeFake, uid: string) => (kube.get('LynqNode', node(uid).metadata.namespace, `${uid}-web`)?.status as { leadTime?: { seconds?: number } } | undefined)?.leadTime;
+  /** The lead time histogram's observations of a leg (its `_count`). */
+  const leadTimeCount = (families: ReturnType<typeof parsePrometheusText>, leg: string) =>
+    families.get('lynq_node_lead_time_seconds')?.samples.find((sample) => sample.name === 'lynq_node_lead_time_seconds_count' && sample.labels.hub === 'shop' && sample.labels.leg === leg)?.value;
   const metrics = async () => parsePrometheusText(await (await fetch(`${await serve.url()}/metrics`)).text());
 
   test('the sync serve runs at start is read back: LynqNode statuses written, node health in /metrics', async () => {
@@ -70,6 +74,11 @@ describe('lynq serve reads health back: after each sync, and on its own interval
     assert.equal(sampleValue(families, 'lynq_node_health', { hub: 'shop', form: 'web', phase: 'Ready' }), 1);
     assert.equal(sampleValue(families, 'lynq_node_health', { hub: 'shop', form: 'web', phase: 'Progressing' }), 1);
     assert.equal(sampleValue(families, 'lynq_read_backs_total', { hub: 'shop', outcome: 'read' }), 1);
+    // Lead time: acme's change is complete (Ready at its commit) and observed once per leg; globex's started, not applied.
+    assert.equal(leadTimeCount(families, 'total'), 1);
+    assert.equal(leadTimeCount(families, 'apply'), 1);
+    assert.equal(typeof leadTimeOf(fake, 'acme')?.seconds, 'number');
+    assert.deepEqual(Object.keys(leadTimeOf(fake, 'globex') ?? {}).sort(), ['commit', 'committedAt', 'seenAt']);
   });
 
   test('a node that turns Ready between syncs is seen on the interval, with no sync', async () => {
@@ -81,6 +90,11 @@ describe('lynq serve reads health back: after each sync, and on its own interval
     const families = await metrics();
     assert.equal(sampleValue(families, 'lynq_node_health', { hub: 'shop', form: 'web', phase: 'Ready' }), 2);
     assert.equal(sampleValue(families, 'lynq_node_health', { hub: 'shop', form: 'web', phase: 'Progressing' }), 0);
+    assert.equal(leadTimeCount(families, 'total'), 2, "globex's change completed on the interval");
+    // Later interval read-backs find nothing new: nothing is observed again.
+    const reads = serve.logs.filter((line) => line.msg === 'read back').length;
+    await serve.waitForLog((logs) => logs.filter((line) => line.msg === 'read back').length >= reads + 2, 'two more read-backs');
+    assert.equal(leadTimeCount(await metrics(), 'total'), 2);
   });
 
   test('a cluster that fails the read-back is logged and counted; /readyz stays ready within --ready-after, syncs go on', async () => {

@@ -95,6 +95,8 @@ export function statusJson(results: readonly HubReadBack[]): unknown[] {
           message: node.message,
           resources: node.resources,
           paused: result.statuses.paused.get(`${node.form}/${node.uid}`) ?? null,
+          // The last lead time its LynqNode status holds (docs/health.md#lead-time); `seconds` once it was Ready at that commit.
+          leadTime: node.leadTime ?? null,
         })),
   );
 }

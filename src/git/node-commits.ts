@@ -7,6 +7,8 @@ export type NodeCommit = {
   commit: string;
   /** Committer time, seconds since the epoch: when the change reached the branch. */
   time: number;
+  /** Author time, seconds since the epoch: when the change was rendered (the sync that wrote it); undefined where not read. */
+  authorTime?: number;
   /** The pull request it came through, from GitHub's squash subject `… (#12)`. */
   pullRequest: number | undefined;
 };
@@ -28,7 +30,7 @@ export async function lastNodeCommits(git: GitRunner, head: string, prefix: stri
  * no git process of its own.
  */
 export async function walkNodeCommits(git: GitRunner, head: string, prefix: string): Promise<{ last: Map<string, NodeCommit>; all: Set<string> }> {
-  const result = await git(['log', '--full-history', '--no-renames', '--format=%x1e%H%x1f%ct%x1f%s', '--name-only', head, '--', `${prefix}/`]);
+  const result = await git(['log', '--full-history', '--no-renames', '--format=%x1e%H%x1f%ct%x1f%at%x1f%s', '--name-only', head, '--', `${prefix}/`]);
   if (result.code !== 0) throw gitFailure(`reading the commits of ${prefix}`, result);
   const found = new Map<string, NodeCommit>();
   const all = new Set<string>();
@@ -36,9 +38,9 @@ export async function walkNodeCommits(git: GitRunner, head: string, prefix: stri
   for (const record of result.stdout.toString('utf8').split('\x1e')) {
     if (record === '') continue;
     const newline = record.indexOf('\n');
-    const [commit = '', time = '0', subject = ''] = record.slice(0, newline === -1 ? undefined : newline).split('\x1f');
+    const [commit = '', time = '0', authorTime = time, subject = ''] = record.slice(0, newline === -1 ? undefined : newline).split('\x1f');
     const squash = /\(#(\d+)\)$/.exec(subject);
-    const entry: NodeCommit = { commit, time: Number(time), pullRequest: squash ? Number(squash[1]) : undefined };
+    const entry: NodeCommit = { commit, time: Number(time), authorTime: Number(authorTime), pullRequest: squash ? Number(squash[1]) : undefined };
     all.add(commit);
     if (newline === -1) continue;
     for (const file of record.slice(newline + 1).split('\n')) {

@@ -1,6 +1,7 @@
 import type { Hub } from '../config/load.ts';
 import type { CommitReport, PullRequestClient, WriteAction } from '../forge/types.ts';
 import type { Logger } from '../logger.ts';
+import { duration } from '../gitops/flux.ts';
 import type { NodeHealth } from './read-back.ts';
 
 /**
@@ -58,15 +59,21 @@ function why(node: NodeHealth): string {
   return first.length > 80 ? `${first.slice(0, 79)}…` : first;
 }
 
-const LEAD_TIME_NOTE = 'Lead time (commit to Ready) is not measured yet: the column shows —.';
+const LEAD_TIME_NOTE = 'Lead time: from the row change seen to the node Ready at its last commit, as the read-back found it (—: not Ready at it yet, or not measured).';
 
 /** Node, phase, applied revision and lead time, one row per node, escaped for Markdown. */
 export function deployedTable(nodes: readonly NodeHealth[]): string {
   const rows = nodes.map(
     (node) =>
-      `| \`${cell(label(node))}\` | ${node.phase}${node.phase === 'Degraded' ? `: ${cell(why(node))}` : ''} | ${node.appliedRevision === undefined ? '—' : `\`${cell(shortRevision(node.appliedRevision))}\``} | — |`,
+      `| \`${cell(label(node))}\` | ${node.phase}${node.phase === 'Degraded' ? `: ${cell(why(node))}` : ''} | ${node.appliedRevision === undefined ? '—' : `\`${cell(shortRevision(node.appliedRevision))}\``} | ${leadTimeCell(node)} |`,
   );
   return ['| node | phase | applied revision | lead time |', '| --- | --- | --- | --- |', ...rows, '', LEAD_TIME_NOTE].join('\n');
+}
+
+/** The node's lead time at its last commit, as a Go-style duration (`4m12s`), or — when it has none. */
+function leadTimeCell(node: NodeHealth): string {
+  const lead = node.leadTime;
+  return lead?.seconds !== undefined && lead.commit === node.commit?.commit ? duration(lead.seconds) : '—';
 }
 
 /** A revision as engines write it (`<sha>`, `main@sha1:<sha>`), with the commit shortened to 12 characters. */

@@ -8,6 +8,7 @@ import { sha256 } from '../render/hash.ts';
 import { type ListedLynqNode, listLynqNodes, type LynqNodeListing } from './lynqnode-list.ts';
 import type { StatusFact, StatusMemo } from './status-memo.ts';
 import { commitOfRevision } from './revision.ts';
+import { completesLeadTime, type LeadTime, leadTimeOfOwned, nextLeadTime } from './lead-time.ts';
 
 /** How the LynqNode status write went for a hub. */
 export type StatusWriteResult = {
@@ -20,6 +21,10 @@ export type StatusWriteResult = {
   paused: Map<string, string>;
   /** Nodes whose phase this run changed (`from` undefined: the LynqNode had none), with their LynqNode's uid: for events. */
   changedPhase: Array<{ node: NodeHealth; from: NodePhase | undefined; lynqNodeUid: string | undefined }>;
+  /** The lead time each node's status holds after this run, by `<form>/<uid>` (nodes with none are absent). */
+  leadTimes: Map<string, LeadTime>;
+  /** Lead times this run completed (the node turned Ready at a new commit, and this run wrote it): each observed once. */
+  completedLeadTimes: LeadTime[];
 };
 
 /** Lynq's condition types, and Paused (a row that pauses its nodes); the bridge owns them all. */
@@ -34,7 +39,9 @@ const SYNC_CONDITIONS = new Set(['Conflicted', 'Paused']);
  */
 export type SyncFacts = { conflicted: boolean; paused: string | undefined };
 /** The status fields the bridge writes; other writers' fields are left alone, and not compared. */
-const OWNED = ['phase', 'desiredResources', 'readyResources', 'failedResources', 'resourcePhases', 'git', 'appliedRevision', 'conditions'] as const;
+const OWNED = ['phase', 'desiredResources', 'readyResources', 'failedResources', 'resourcePhases', 'git', 'appliedRevision', 'conditions', 'leadTime'] as const;
+/** Owned objects whose keys the bridge may drop (a merge patch removes them with null). */
+const OWNED_OBJECTS = ['git', 'leadTime'] as const;
 const PATCH_CONCURRENCY = 8;
 
 type Condition = { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime: string };
@@ -86,7 +93,17 @@ export async function writeLynqNodeStatuses(
   for (const [key, object] of more.objects) current.set(key, object);
   for (const [key, fact] of more.facts ?? []) facts.set(key, fact);
   const now = new Date(options.clock()).toISOString();
-  const result: StatusWriteResult = { patched: 0, unchanged: 0, notCreated: 0, failed: [], requests: { list: 0, get: 0, patch: 0 }, paused: new Map(), changedPhase: [] };
+  const result: StatusWriteResult = {
+    patched: 0,
+    unchanged: 0,
+    notCreated: 0,
+    failed: [],
+    requests: { list: 0, get: 0, patch: 0 },
+    paused: new Map(),
+    changedPhase: [],
+    leadTimes: new Map(),
+    completedLeadTimes: [],
+  };
   /** The facts true after this run, for the memo: only of this hub's nodes now. */
   const known = new Map<string, StatusFact>();
 
@@ -111,6 +128,8 @@ export async function writeLynqNodeStatuses(
     if (wanted.verdict === fact.verdict && (sync === undefined ? fact.conflicted !== '' : wanted.conflicted === fact.conflicted)) {
       result.unchanged++;
       known.set(key, fact);
+      const lead = leadTimeOfOwned(fact.owned);
+      if (lead !== undefined) result.leadTimes.set(`${node.form}/${node.uid}`, lead);
       // The sync's conditions, as kept: parsed only for the rare node a row pauses.
       if (fact.conflicted.includes(PAUSED_TRUE)) notePaused(result, node, { conditions: JSON.parse(fact.conflicted) as unknown });
       continue;
@@ -132,7 +151,11 @@ export async function writeLynqNodeStatuses(
         const object = item.object === 'read' ? await kube.find(LYNQ_NODE, node.namespace, node.name) : item.object;
         const outcome = await writeOne(kube, node, object, now, syncFacts(node), options.memo !== undefined);
         result[outcome.outcome]++;
-        if (outcome.status !== undefined) notePaused(result, node, outcome.status);
+        if (outcome.status !== undefined) {
+          notePaused(result, node, outcome.status);
+          if (outcome.status.leadTime !== undefined) result.leadTimes.set(`${node.form}/${node.uid}`, outcome.status.leadTime as LeadTime);
+        }
+        if (outcome.completed !== undefined) result.completedLeadTimes.push(outcome.completed);
         if (outcome.outcome === 'patched' && outcome.from !== node.phase) result.changedPhase.push({ node, from: outcome.from, lynqNodeUid: outcome.lynqNodeUid });
         if (outcome.fact !== undefined) known.set(`${node.namespace}/${node.name}`, outcome.fact);
       } catch (error) {
@@ -161,6 +184,8 @@ type WriteOutcome = {
   /** The phase the status had before a patch, and the LynqNode's uid. */
   from?: NodePhase;
   lynqNodeUid?: string;
+  /** The lead time this patch completed. */
+  completed?: LeadTime;
 };
 
 /** How a kept Paused condition that is on reads in the memo's JSON (nodeStatus writes its keys in this order). */
@@ -183,7 +208,8 @@ async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject |
     // What the API stored: the owned fields are `status` (a merge patch at that resourceVersion), at its new resourceVersion.
     if (patched.outcome === 'patched') {
       const from = record(object.status).phase as NodePhase | undefined;
-      return { outcome: 'patched', status, fact: keep ? factOf(patched.object, status) : undefined, from, lynqNodeUid: object.metadata?.uid };
+      const completed = completesLeadTime(record(object.status).leadTime, status.leadTime as LeadTime | undefined) ? (status.leadTime as LeadTime) : undefined;
+      return { outcome: 'patched', status, fact: keep ? factOf(patched.object, status) : undefined, from, lynqNodeUid: object.metadata?.uid, completed };
     }
     if (patched.outcome === 'not-found') return { outcome: 'notCreated' };
     // 409: written by someone else since the LIST; read it again and compute from that.
@@ -216,12 +242,14 @@ function factOf(object: KubeObject, status: Record<string, unknown>): StatusFact
 function verdictOf(status: Record<string, unknown>): { verdict: string; conflicted: string } {
   const fromSync: Array<Record<string, unknown>> = [];
   const conditions: Array<Record<string, unknown>> = [];
+  // The lead time moves only with what the verdict has (a new commit, the applied revision, the phase): it is left out, like the times.
+  const { leadTime: _leadTime, ...judged } = status;
   for (const item of Array.isArray(status.conditions) ? status.conditions : []) {
     const { lastTransitionTime: _time, ...kept } = record(item);
     if (SYNC_CONDITIONS.has(String(kept.type))) fromSync.push(kept);
     else conditions.push(kept);
   }
-  return { verdict: sha256(JSON.stringify({ ...status, conditions })), conflicted: fromSync.length === 0 ? '' : JSON.stringify(fromSync) };
+  return { verdict: sha256(JSON.stringify({ ...judged, conditions })), conflicted: fromSync.length === 0 ? '' : JSON.stringify(fromSync) };
 }
 
 /**
@@ -274,6 +302,9 @@ export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, n
   };
   const applied = node.appliedRevision === undefined ? undefined : (commitOfRevision(node.appliedRevision) ?? node.appliedRevision);
   if (applied !== undefined) status.appliedRevision = applied;
+  // Last, so the status memo's JSON has it at its end (leadTimeOfOwned).
+  const leadTime = nextLeadTime(node, current, now);
+  if (leadTime !== undefined) status.leadTime = leadTime;
   return status;
 }
 
@@ -281,10 +312,13 @@ export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, n
 function withRemovals(next: Record<string, unknown>, current: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...next };
   for (const key of OWNED) if (current[key] !== undefined && next[key] === undefined) out[key] = null;
-  const nextGit = record(next.git);
-  const git: Record<string, unknown> = { ...nextGit };
-  for (const key of Object.keys(record(current.git))) if (nextGit[key] === undefined) git[key] = null;
-  out.git = git;
+  for (const field of OWNED_OBJECTS) {
+    if (next[field] === undefined) continue;
+    const nextObject = record(next[field]);
+    const object: Record<string, unknown> = { ...nextObject };
+    for (const key of Object.keys(record(current[field]))) if (nextObject[key] === undefined) object[key] = null;
+    out[field] = object;
+  }
   return out;
 }
 

@@ -15,6 +15,7 @@ import type { StatusMemo } from './status-memo.ts';
 import { nodePhase, resourcePhase } from './phase.ts';
 import { commitOfRevision } from './revision.ts';
 import type { EngineObservation, HealthReader, NodePhase, ResourcePhase } from './types.ts';
+import type { LeadTime } from './lead-time.ts';
 
 export type PullRequestRef = { number: number; state: 'open' | 'merged' | 'closed' };
 
@@ -38,6 +39,8 @@ export type NodeHealth = {
   resourcePhases: Array<{ id: string; kind: string; name: string; namespace?: string; phase: ResourcePhase; message?: string }>;
   /** The Application or Kustomizations that apply the node, as its LynqNode names them. */
   engineObjects: GitNode['objects'];
+  /** The lead time its LynqNode status holds, once the read-back wrote the statuses (health/run.ts); none before, or when not known. */
+  leadTime?: LeadTime;
 };
 
 export type HubHealth = { hub: string; nodes: NodeHealth[]; unreadable: string[]; requests: { list: number } };

@@ -119,6 +119,11 @@ function nodeEvents(hub: string, nodes: readonly NodeHealth[], statuses: StatusW
   return events;
 }
 
+function withLeadTime(node: NodeHealth, leadTimes: StatusWriteResult['leadTimes']): NodeHealth {
+  const leadTime = leadTimes.get(`${node.form}/${node.uid}`);
+  return leadTime === undefined ? node : { ...node, leadTime };
+}
+
 /** Read one hub's health back and write it to its LynqNodes and status table. */
 export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBackContext = {}): Promise<HubReadBack> {
   const log = deps.logger.child({ hub: hub.name });
@@ -155,17 +160,19 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
       listed: read.lynqNodes,
       memo: deps.memo?.statuses,
     });
-    const result: HubReadBack = { hub: hub.name, outcome: 'read', nodes: health.nodes, unreadable: health.unreadable, statuses, listRequests: deps.kube.requests.list - listBefore };
-    const events = nodeEvents(hub.name, health.nodes, statuses, context.haltedBy, read.lynqNodes);
+    // The sinks after the LynqNodes show each node's lead time as its status now holds it.
+    const nodes = statuses.leadTimes.size === 0 ? health.nodes : health.nodes.map((node) => withLeadTime(node, statuses.leadTimes));
+    const result: HubReadBack = { hub: hub.name, outcome: 'read', nodes, unreadable: health.unreadable, statuses, listRequests: deps.kube.requests.list - listBefore };
+    const events = nodeEvents(hub.name, nodes, statuses, context.haltedBy, read.lynqNodes);
     if (events.length > 0) result.events = await recordNodeEvents(deps.kube, hub.name, events, { clock: deps.clock, logger: log });
     if (hub.spec.gitops.refresh && context.refresh !== undefined && context.refresh.size > 0) {
-      const objects = health.nodes.filter((node) => context.refresh!.has(`${node.form}/${node.uid}`)).flatMap((node) => node.engineObjects);
+      const objects = nodes.filter((node) => context.refresh!.has(`${node.form}/${node.uid}`)).flatMap((node) => node.engineObjects);
       result.nudged = await nudgeEngines(deps.kube, objects, { clock: deps.clock, logger: log });
     }
     if (hub.spec.publish.platform?.reportDeploys && deps.reportDeploys !== undefined) {
       // The forge is told after the cluster was read and written: a forge that fails changes nothing of that.
       try {
-        result.deploy = await deps.reportDeploys(hub, health.nodes);
+        result.deploy = await deps.reportDeploys(hub, nodes);
       } catch (error) {
         if (!isLynqError(error)) throw error;
         log.warn({ err: messageOf(error) }, 'deploy result not reported on the forge');
@@ -174,7 +181,7 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
     }
     if (hub.spec.statusWriteback !== undefined && deps.statusTable !== undefined) {
       try {
-        result.table = await deps.statusTable(hub, health.nodes);
+        result.table = await deps.statusTable(hub, nodes);
       } catch (error) {
         if (!isLynqError(error)) throw error;
         log.error({ err: messageOf(error) }, 'status table not written');

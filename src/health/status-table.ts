@@ -32,19 +32,23 @@ export function statusTableDdl(dialect: Dialect, table: string, schema?: string)
   ${q('message')} text NOT NULL,
   ${q('commit')} char(40) NULL,
   ${q('pull_request')} integer NULL,
+  ${q('lead_time_seconds')} integer NULL,
   ${q('updated_at')} ${updated},
   PRIMARY KEY (${q('hub')}, ${q('form')}, ${q('uid')})
 )`;
 }
 
-type Row = { form: string; uid: string; phase: string; ready: boolean; message: string; commit: string | null; pull_request: number | null };
+type Row = { form: string; uid: string; phase: string; ready: boolean; message: string; commit: string | null; pull_request: number | null; lead_time_seconds: number | null };
+
+/** The column added in 0.5.0: a table made before it gets it (`create`), or is written without it. */
+const LEAD_TIME_COLUMN = 'lead_time_seconds';
 
 /** A tiny adapter over the two drivers: the statements differ only in placeholders and the upsert clause. */
 type Db = { query(sql: string, values?: unknown[]): Promise<Array<Record<string, unknown>>>; close(): Promise<void> };
 
 /**
  * Write one row per node into the hub's status table (spec.statusWriteback), in one
- * transaction: rows whose phase, readiness, message, commit or pull request changed are
+ * transaction: rows whose phase, readiness, message, commit, pull request or lead time changed are
  * upserted (their updated_at says when that happened), rows of nodes that are gone are
  * deleted, and the table is created when missing (`create`). Uses the hub's own source
  * connection settings and credentials.
@@ -62,16 +66,58 @@ export async function writeStatusTable(hub: Hub, nodes: readonly NodeHealth[], d
   const table = tableName(type, settings);
   try {
     if (settings.create) await run(db, statusTableDdl(type, settings.table, settings.schema), [], `creating the status table ${table}`, where, scrub);
-    return await sync(db, type, table, hub.name, nodes.map(toRow), where, scrub);
+    const leadTime = await leadTimeColumn(db, type, settings, table, where, scrub);
+    return await sync(db, type, table, hub.name, nodes.map(toRow), leadTime, where, scrub);
   } finally {
     await db.close();
   }
 }
 
-async function sync(db: Db, dialect: Dialect, table: string, hub: string, rows: Row[], where: Record<string, string>, scrub: (text: string) => string): Promise<{ upserted: number; deleted: number }> {
+/**
+ * Whether the table has the lead_time_seconds column; a table created before 0.5.0 gets it
+ * (`create`: the bridge owns the table), else is written without it (the user's DDL; the
+ * docs' has it). information_schema, not ADD COLUMN IF NOT EXISTS: MySQL has no such clause.
+ */
+async function leadTimeColumn(db: Db, dialect: Dialect, settings: StatusWriteback, table: string, where: Record<string, string>, scrub: (text: string) => string): Promise<boolean> {
+  const p = placeholder(dialect);
+  const current = dialect === 'mysql' ? 'DATABASE()' : 'current_schema()';
+  const has = async (): Promise<boolean> =>
+    (
+      await run(
+        db,
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = COALESCE(${p(1)}, ${current}) AND table_name = ${p(2)} AND column_name = ${p(3)}`,
+        [settings.schema ?? null, settings.table, LEAD_TIME_COLUMN],
+        `reading the columns of the status table ${table}`,
+        where,
+        scrub,
+      )
+    ).length > 0;
+  if (await has()) return true;
+  if (!settings.create) return false;
+  const q = quoter(dialect);
+  try {
+    await db.query(`ALTER TABLE ${table} ADD COLUMN ${q(LEAD_TIME_COLUMN)} integer NULL`);
+  } catch (cause) {
+    // Another bridge process may have added it in between.
+    if (await has()) return true;
+    throw new SourceError(`adding ${LEAD_TIME_COLUMN} to the status table ${table} failed: ${causeText(cause, scrub)}`, where, { cause });
+  }
+  return true;
+}
+
+async function sync(
+  db: Db,
+  dialect: Dialect,
+  table: string,
+  hub: string,
+  rows: Row[],
+  withLeadTime: boolean,
+  where: Record<string, string>,
+  scrub: (text: string) => string,
+): Promise<{ upserted: number; deleted: number }> {
   const q = quoter(dialect);
   const p = placeholder(dialect);
-  const columns = ['form', 'uid', 'phase', 'ready', 'message', 'commit', 'pull_request'] as const;
+  const columns: ReadonlyArray<keyof Row> = ['form', 'uid', 'phase', 'ready', 'message', 'commit', 'pull_request', ...(withLeadTime ? (['lead_time_seconds'] as const) : [])];
   await run(db, dialect === 'mysql' ? 'START TRANSACTION' : 'BEGIN', [], 'starting a transaction', where, scrub);
   try {
     const existing = await run(db, `SELECT ${columns.map(q).join(', ')} FROM ${table} WHERE ${q('hub')} = ${p(1)}`, [hub], `reading the status table ${table}`, where, scrub);
@@ -84,7 +130,8 @@ async function sync(db: Db, dialect: Dialect, table: string, hub: string, rows: 
         Boolean(old.ready) !== row.ready ||
         String(old.message) !== row.message ||
         (old.commit ?? null) !== row.commit ||
-        (old.pull_request === null || old.pull_request === undefined ? null : Number(old.pull_request)) !== row.pull_request
+        nullableNumber(old.pull_request) !== row.pull_request ||
+        (withLeadTime && nullableNumber(old.lead_time_seconds) !== row.lead_time_seconds)
       );
     });
     const keep = new Set(rows.map((row) => `${row.form}/${row.uid}`));
@@ -99,7 +146,7 @@ async function sync(db: Db, dialect: Dialect, table: string, hub: string, rows: 
       const batch = changed.slice(start, start + BATCH);
       const values: unknown[] = [];
       const tuples = batch.map((row) => {
-        const cells = [hub, row.form, row.uid, row.phase, row.ready, row.message, row.commit, row.pull_request];
+        const cells = [hub, ...columns.map((column) => row[column])];
         const at = values.length;
         values.push(...cells);
         return `(${cells.map((_, i) => p(at + i + 1)).join(', ')})`;
@@ -132,7 +179,12 @@ function toRow(node: NodeHealth): Row {
     message: node.message.length > MESSAGE_LIMIT ? `${node.message.slice(0, MESSAGE_LIMIT - 1)}…` : node.message,
     commit: node.commit?.commit ?? null,
     pull_request: node.pullRequest?.number ?? null,
+    lead_time_seconds: node.leadTime?.seconds ?? null,
   };
+}
+
+function nullableNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
 }
 
 async function run(db: Db, sql: string, values: unknown[], action: string, where: Record<string, string>, scrub: (text: string) => string): Promise<Array<Record<string, unknown>>> {

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countByStatus, type RolloutProgress } from '../plan/types.ts';
+import { LEAD_TIME_LEGS, leadTimeLegs } from '../health/lead-time.ts';
 import type { HubReadBack } from '../health/run.ts';
 import { NODE_PHASES, type NodePhase } from '../health/types.ts';
 import type { HubSyncResult } from '../sync/sync-hub.ts';
@@ -105,6 +106,15 @@ export class ServiceMetrics {
     labelNames: ['hub', 'form'],
     registers: [this.registry],
   });
+  private readonly leadTime = new Histogram({
+    name: 'lynq_node_lead_time_seconds',
+    help: 'Lead time of node changes, from the row change seen to the node Ready (leg total), and per leg: commit (seen to pushed or merged), apply (to applied by the engine), ready (to Ready); observed once per change, when a read-back finds the node Ready at it',
+    labelNames: ['hub', 'leg'],
+    buckets: [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 604800],
+    registers: [this.registry],
+  });
+  /** Hubs whose lead time series exist (at zero until observed). */
+  private readonly leadTimeHubs = new Set<string>();
   /** The forms each hub's rollout series were last set for, so a form no longer paced loses its series. */
   private readonly rolloutForms = new Map<string, Set<string>>();
   /** The forms each hub's node health was last set for, so a form gone from the read loses its series. */
@@ -122,6 +132,16 @@ export class ServiceMetrics {
     if (seconds !== undefined) this.readBackDuration.observe({ hub }, seconds);
     if (result.outcome !== 'read') return;
     this.readBackLastSuccess.set({ hub }, now / 1000);
+    if (!this.leadTimeHubs.has(hub)) {
+      // At zero from the hub's first read-back: Prometheus's increase() then counts the first observation too
+      // (a series that appears at 1 counts from there), and a run's metrics file shows the hub's with none.
+      for (const leg of LEAD_TIME_LEGS) this.leadTime.zero({ hub, leg });
+      this.leadTimeHubs.add(hub);
+    }
+    for (const lead of result.statuses.completedLeadTimes) {
+      const legs = leadTimeLegs(lead);
+      if (legs !== undefined) for (const leg of LEAD_TIME_LEGS) this.leadTime.observe({ hub, leg }, legs[leg]);
+    }
     const counts = new Map<string, Map<NodePhase, number>>();
     for (const node of result.nodes) {
       const byPhase = counts.get(node.form) ?? new Map(NODE_PHASES.map((phase) => [phase, 0]));
@@ -200,6 +220,8 @@ export class ServiceMetrics {
     for (const state of Object.keys(countByStatus([]))) this.nodes.remove({ hub, state });
     for (const form of this.healthForms.get(hub) ?? []) for (const phase of NODE_PHASES) this.nodeHealth.remove({ hub, form, phase });
     this.healthForms.delete(hub);
+    for (const leg of LEAD_TIME_LEGS) this.leadTime.remove({ hub, leg });
+    this.leadTimeHubs.delete(hub);
     for (const form of this.rolloutForms.get(hub) ?? []) this.forgetRollout(hub, form);
     this.rolloutForms.delete(hub);
   }
