@@ -184,7 +184,7 @@ describe('the status memo file', () => {
     const files = await tempFiles({});
     try {
       const memo = fileStatusMemo(files.dir);
-      const fact = { uid: 'u-1', resourceVersion: '17', verdict: 'abc', conflicted: '', owned: '{"phase":"Ready"}' };
+      const fact = { uid: 'u-1', resourceVersion: '17', verdict: 'abc', fromSync: '', owned: '{"phase":"Ready"}' };
       await memo.save('shop', 'https://a.example:6443', new Map([['tenants/x-web', fact]]));
       assert.deepEqual([...(await memo.load('shop', 'https://a.example:6443'))], [['tenants/x-web', fact]]);
       assert.equal((await memo.load('shop', 'https://b.example:6443')).size, 0, "another server's facts say nothing of its objects");

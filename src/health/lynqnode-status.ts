@@ -125,13 +125,13 @@ export async function writeLynqNodeStatuses(
     const sync = syncFacts(node);
     const wanted = verdictOf(nodeStatus(node, {}, '', sync));
     // Unknown to this read-back, the sync's conditions are kept as they are: then those the status has will do.
-    if (wanted.verdict === fact.verdict && (sync === undefined ? fact.conflicted !== '' : wanted.conflicted === fact.conflicted)) {
+    if (wanted.verdict === fact.verdict && (sync === undefined ? fact.fromSync !== '' : wanted.fromSync === fact.fromSync)) {
       result.unchanged++;
       known.set(key, fact);
       const lead = leadTimeOfOwned(fact.owned);
       if (lead !== undefined) result.leadTimes.set(`${node.form}/${node.uid}`, lead);
       // The sync's conditions, as kept: parsed only for the rare node a row pauses.
-      if (fact.conflicted.includes(PAUSED_TRUE)) notePaused(result, node, { conditions: JSON.parse(fact.conflicted) as unknown });
+      if (fact.fromSync.includes(PAUSED_TRUE)) notePaused(result, node, { conditions: JSON.parse(fact.fromSync) as unknown });
       continue;
     }
     work.push({ node, object: { metadata: object.metadata, status: JSON.parse(fact.owned) as unknown } });
@@ -236,10 +236,10 @@ function factOf(object: KubeObject, status: Record<string, unknown>): StatusFact
  * A status (as nodeStatus builds it, so its keys come in one order) without its
  * conditions' transition times: two statuses with the same verdict and sync conditions
  * are the same status, since nodeStatus keeps a condition's time while its status stays.
- * The sync's conditions (Conflicted, Paused) apart, as `conflicted` ('' when the status
+ * The sync's conditions (Conflicted, Paused) apart, as `fromSync` ('' when the status
  * has none): left unknown, the bridge keeps them as they are.
  */
-function verdictOf(status: Record<string, unknown>): { verdict: string; conflicted: string } {
+function verdictOf(status: Record<string, unknown>): { verdict: string; fromSync: string } {
   const fromSync: Array<Record<string, unknown>> = [];
   const conditions: Array<Record<string, unknown>> = [];
   // The lead time moves only with what the verdict has (a new commit, the applied revision, the phase): it is left out, like the times.
@@ -249,7 +249,7 @@ function verdictOf(status: Record<string, unknown>): { verdict: string; conflict
     if (SYNC_CONDITIONS.has(String(kept.type))) fromSync.push(kept);
     else conditions.push(kept);
   }
-  return { verdict: sha256(JSON.stringify({ ...judged, conditions })), conflicted: fromSync.length === 0 ? '' : JSON.stringify(fromSync) };
+  return { verdict: sha256(JSON.stringify({ ...judged, conditions })), fromSync: fromSync.length === 0 ? '' : JSON.stringify(fromSync) };
 }
 
 /**

@@ -5,13 +5,13 @@ import path from 'node:path';
  * What the bridge last knew of a LynqNode's status: at this uid and resourceVersion, the
  * fields the bridge owns were `owned` (JSON, as nodeStatus built them), whose verdict (the
  * status without its transition times and the sync's conditions, hashed) is `verdict`
- * and whose sync conditions, Conflicted and Paused (without their times), are `conflicted`
+ * and whose sync conditions, Conflicted and Paused (without their times), are `fromSync`
  * ('' when it had none).
  * A uid and resourceVersion name one state of one object for good, so a fact never goes
  * stale: when the cluster lists the LynqNode at that uid and resourceVersion, its status
  * is this one, and its status need not be listed.
  */
-export type StatusFact = { uid: string; resourceVersion: string; verdict: string; conflicted: string; owned: string };
+export type StatusFact = { uid: string; resourceVersion: string; verdict: string; fromSync: string; owned: string };
 
 /**
  * The facts of one hub's LynqNodes on one API server, by `<namespace>/<name>`, kept
@@ -25,11 +25,11 @@ export type StatusMemo = {
   latest?(hub: string): Promise<Map<string, StatusFact>>;
 };
 
-// 2: `conflicted` holds the sync's conditions (Conflicted and Paused) as a JSON list; a memo of 1 is dropped (a cache).
+// 2: `fromSync` holds the sync's conditions (Conflicted and Paused) as a JSON list; a memo of 1 is dropped (a cache).
 const HEADER = 'lynq-status-facts 2';
 
 /**
- * One line per LynqNode, tab-separated (`key uid resourceVersion verdict conflicted owned`):
+ * One line per LynqNode, tab-separated (`key uid resourceVersion verdict fromSync owned`):
  * a no-op read-back reads 10,000 of them without parsing the JSON they carry, which only a
  * status that changed needs.
  */
@@ -42,7 +42,7 @@ export function fileStatusMemo(cacheDir: string): StatusMemo {
       const file = fileOf(hub);
       await mkdir(path.dirname(file), { recursive: true });
       const lines = [`${HEADER}\t${server}`];
-      for (const [key, fact] of facts) lines.push(`${key}\t${fact.uid}\t${fact.resourceVersion}\t${fact.verdict}\t${fact.conflicted}\t${fact.owned}`);
+      for (const [key, fact] of facts) lines.push(`${key}\t${fact.uid}\t${fact.resourceVersion}\t${fact.verdict}\t${fact.fromSync}\t${fact.owned}`);
       const temporary = `${file}.${process.pid}.tmp`;
       await writeFile(temporary, `${lines.join('\n')}\n`);
       await rename(temporary, file);
@@ -65,8 +65,8 @@ async function readFacts(file: string, server: string | undefined): Promise<Map<
     const fields = lines[index]!.split('\t');
     // A torn line is dropped: a fact only ever saves listing one status.
     if (fields.length !== 6 || fields.some((field, at) => field === '' && at !== 4) || !fields[5]!.endsWith('}')) continue;
-    const [key, uid, resourceVersion, verdict, conflicted, owned] = fields as [string, string, string, string, string, string];
-    facts.set(key, { uid, resourceVersion, verdict, conflicted, owned });
+    const [key, uid, resourceVersion, verdict, fromSync, owned] = fields as [string, string, string, string, string, string];
+    facts.set(key, { uid, resourceVersion, verdict, fromSync, owned });
   }
   return facts;
 }
