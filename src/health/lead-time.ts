@@ -40,11 +40,13 @@ export function nextLeadTime(node: LeadTimeInput, status: Record<string, unknown
     if (named) return previous;
     next = { commit: commit.commit, seenAt: isoOf(commit.authorTime ?? commit.time), committedAt: isoOf(commit.time) };
   }
+  // Whole seconds, as Git's times are: the legs are then whole too, and add up to the span exactly.
+  const stamp = wholeSeconds(now);
   const ready = node.phase === 'Ready';
-  if (next.appliedAt === undefined && (node.applied || ready)) next.appliedAt = now;
+  if (next.appliedAt === undefined && (node.applied || ready)) next.appliedAt = stamp;
   if (ready) {
-    next.readyAt = now;
-    next.seconds = spanSeconds(next.seenAt, now);
+    next.readyAt = stamp;
+    next.seconds = spanSeconds(next.seenAt, stamp);
   }
   return next;
 }
@@ -98,6 +100,12 @@ export function leadTimeOfOwned(owned: string): LeadTime | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An ISO time cut to its second; a text that is not a time (the status memo's comparison passes '') as it is. */
+function wholeSeconds(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso : isoOf(Math.floor(ms / 1000));
 }
 
 function isoOf(seconds: number): string {
