@@ -2,6 +2,7 @@ import { formatWhere } from '../errors.ts';
 import { closestName } from './did-you-mean.ts';
 import { type FormSpec, RESOURCE_LIST_NAMES } from './form-schema.ts';
 import { BUILT_IN_KIND_MODELS, BUILT_IN_MODEL_FIELDS } from './k8s-fields.ts';
+import { isPlainObject } from './plain-object.ts';
 import { formatPath } from './yaml-file.ts';
 
 /**
@@ -39,7 +40,6 @@ function fieldsOf(model: string): Map<string, Field> {
   return fields;
 }
 
-const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const TEMPLATE = /\{\{|\{%/;
 
 /** The unknown fields of a manifest of a built-in kind; none for a kind the table does not describe. */
@@ -54,7 +54,7 @@ export function unknownFields(manifest: Record<string, unknown>): UnknownField[]
 type Enclosing = { model: string; at: Array<string | number> };
 
 function walk(value: unknown, model: string, at: Array<string | number>, ancestors: Enclosing[], found: UnknownField[]): void {
-  if (!isMapping(value)) return;
+  if (!isPlainObject(value)) return;
   const fields = fieldsOf(model);
   for (const [key, child] of Object.entries(value)) {
     if (TEMPLATE.test(key)) continue;
@@ -69,7 +69,7 @@ function walk(value: unknown, model: string, at: Array<string | number>, ancesto
     const inner = [{ model, at }, ...ancestors];
     if (field.shape === 'one') walk(child, field.model, [...at, key], inner, found);
     else if (field.shape === 'list' && Array.isArray(child)) for (const [index, item] of child.entries()) walk(item, field.model, [...at, key, index], inner, found);
-    else if (field.shape === 'map' && isMapping(child)) for (const [name, item] of Object.entries(child)) walk(item, field.model, [...at, key, name], inner, found);
+    else if (field.shape === 'map' && isPlainObject(child)) for (const [name, item] of Object.entries(child)) walk(item, field.model, [...at, key, name], inner, found);
   }
 }
 

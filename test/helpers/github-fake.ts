@@ -1,8 +1,9 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { gitHubOpenApi, type OpenApi } from './github-openapi.ts';
+import { closeFakeServer, startFakeServer } from './http-fake.ts';
 
 /**
  * A local stand-in for api.github.com: a node:http server on 127.0.0.1 that answers only
@@ -119,23 +120,19 @@ export class GitHubFake {
   }
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      void this.handle(req).then(
-        (reply) => this.send(res, reply),
-        (error: unknown) => {
-          this.problems.push(`handler failed: ${error instanceof Error ? error.stack : String(error)}`);
-          this.send(res, { status: 500, body: { message: 'fake failed' } });
-        },
-      );
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    ({ server: this.server, url: this.url } = await startFakeServer({
+      handle: (req) => this.handle(req),
+      send: (res, reply) => this.send(res, reply),
+      failed: (res, error) => {
+        this.problems.push(`handler failed: ${error instanceof Error ? error.stack : String(error)}`);
+        this.send(res, { status: 500, body: { message: 'fake failed' } });
+      },
+    }));
   }
 
   /** Stops the server, then fails when a reply queued with `once` was never asked for (`assertClean` reports everything first). */
   async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await closeFakeServer(this.server);
     const unused = this.unusedReplies();
     if (unused.length > 0) throw new Error(`GitHub fake: ${unused.join('\n')}`);
   }

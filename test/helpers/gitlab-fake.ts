@@ -1,6 +1,7 @@
-import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { gitLabApi, type GitLabApi } from './gitlab-api.ts';
+import { closeFakeServer, startFakeServer } from './http-fake.ts';
 
 /**
  * A local stand-in for a GitLab instance's REST API (`/api/v4`): a node:http server on
@@ -83,22 +84,18 @@ export class GitLabFake {
   }
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      void this.handle(req).then(
-        (reply) => this.send(res, reply),
-        (error: unknown) => {
-          this.problems.push(`handler failed: ${error instanceof Error ? error.stack : String(error)}`);
-          this.send(res, { status: 500, body: { message: '500 Internal Server Error' } });
-        },
-      );
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    ({ server: this.server, url: this.url } = await startFakeServer({
+      handle: (req) => this.handle(req),
+      send: (res, reply) => this.send(res, reply),
+      failed: (res, error) => {
+        this.problems.push(`handler failed: ${error instanceof Error ? error.stack : String(error)}`);
+        this.send(res, { status: 500, body: { message: '500 Internal Server Error' } });
+      },
+    }));
   }
 
   async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await closeFakeServer(this.server);
   }
 
   private route(method: string, template: string): Route {
