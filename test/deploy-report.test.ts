@@ -30,6 +30,7 @@ function node(uid: string, phase: NodeHealth['phase'], commit: string, extra: Pa
     resources: { desired: 1, ready: phase === 'Ready' ? 1 : 0, failed: 0 },
     resourcePhases: [],
     engineObjects: [],
+    formHash: null,
     ...extra,
   };
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { EVENTS_PER_RUN, recordNodeEvents } from '../src/health/events.ts';
 import { openKubeClient } from '../src/kube/client.ts';
@@ -22,6 +24,8 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
   let nodes: Obj[];
   const kube = () => ['--kubeconfig', world.kubeconfigFile];
   const events = () => fake.all('Event', 'tenants') as Event[];
+  const phaseEvents = () => events().filter((event) => event.reason !== 'RolloutCompleted');
+  const completed = () => events().filter((event) => event.reason === 'RolloutCompleted');
   const setHealth = async (uid: string, file: string) => {
     const node = nodes.find((candidate) => candidate.metadata.name === `${uid}-web`)!;
     fake.put('Application', argoApp(node, file, await world.head(), file === DEGRADED ? { resourceHealth: { settings: 'Degraded' } } : {}));
@@ -39,16 +43,21 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     await world?.cleanup();
   });
 
-  test('the first read-back of healthy nodes records none', async () => {
+  test('the first read-back of healthy nodes records no phase event, and one RolloutCompleted: every node of the form Ready on its version', async () => {
     const status = await world.status(kube());
     assert.equal(status.code, 0, status.out + status.err);
-    assert.deepEqual(events(), []);
+    const [event, ...rest] = events();
+    assert.deepEqual(rest, []);
+    assert.deepEqual([event?.reason, event?.type, event?.action], ['RolloutCompleted', 'Normal', 'Rollout']);
+    assert.match(event?.note ?? '', /^every node of form web \(2\) is Ready on form version [0-9a-f]{12}; this node was the last$/);
+    await world.status(kube());
+    assert.equal(events().length, 1);
   });
 
   test('a node turning Degraded: one Warning NodeDegraded on its LynqNode (with its uid), as the API accepts it; a read-back that finds it still Degraded adds none', async () => {
     await setHealth('acme', DEGRADED);
     assert.equal((await world.status(kube())).code, 1);
-    const [event, ...rest] = events();
+    const [event, ...rest] = phaseEvents();
     assert.deepEqual(rest, []);
     assert.equal(event?.reason, 'NodeDegraded');
     assert.equal(event?.type, 'Warning');
@@ -56,8 +65,8 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     assert.match(event?.note ?? '', /^Degraded: /);
     assert.deepEqual([event?.regarding.kind, event?.regarding.name, event?.regarding.uid], ['LynqNode', 'acme-web', fake.get('LynqNode', 'tenants', 'acme-web')!.metadata.uid]);
     await world.status(kube());
-    assert.equal(events().length, 1);
-    assert.equal(events()[0]!.series, undefined);
+    assert.equal(phaseEvents().length, 1);
+    assert.equal(phaseEvents()[0]!.series, undefined);
     fake.assertClean();
   });
 
@@ -65,16 +74,19 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     await setHealth('acme', HEALTHY);
     assert.equal((await world.status(kube())).code, 0);
     assert.deepEqual(
-      events()
+      phaseEvents()
         .map((event) => `${event.reason} ${event.type}`)
         .sort(),
       ['NodeDegraded Warning', 'NodeRecovered Normal'],
     );
     await setHealth('acme', DEGRADED);
     await world.status(kube());
-    const degraded = events().filter((event) => event.reason === 'NodeDegraded');
+    const degraded = phaseEvents().filter((event) => event.reason === 'NodeDegraded');
     assert.equal(degraded.length, 1);
     assert.equal(degraded[0]!.series?.count, 2);
+    // The form's version completed once, at the first read-back: recovering tells it again never (found, not counted).
+    assert.equal(completed().length, 1);
+    assert.equal(completed()[0]!.series, undefined);
     fake.assertClean();
   });
 
@@ -89,8 +101,40 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     }));
     const before = events().length;
     const result = await recordNodeEvents(client, 'shop', many, { clock: Date.now, logger: silentLogger() });
-    assert.deepEqual(result, { created: EVENTS_PER_RUN, repeated: 0, dropped: 5, failed: 0 });
+    assert.deepEqual(result, { created: EVENTS_PER_RUN, repeated: 0, known: 0, dropped: 5, failed: 0 });
     assert.equal(events().length, before + EVENTS_PER_RUN);
+    fake.assertClean();
+  });
+
+  test('a form change: no RolloutCompleted while a node is on the old version or not Ready; one when the last turns Ready, on that node; never again for that version, not even after a node recovers', async () => {
+    await setHealth('acme', HEALTHY);
+    await world.status(kube());
+    const earlier = new Set(completed().map((event) => event.metadata.name));
+    const formFile = path.join(world.dir, 'forms', 'web.yaml');
+    await writeFile(formFile, (await readFile(formFile, 'utf8')).replace('plan: "{{ plan }}"', 'plan: "{{ plan }}-v2"'));
+    const synced = await world.sync();
+    assert.equal(synced.code, 0, synced.out + synced.err);
+    const head = await world.head();
+    nodes = await world.lynqNodes();
+    const fresh = () => completed().filter((event) => !earlier.has(event.metadata.name));
+    // The engine has applied the new commit for acme only: globex's Application is still at the old one.
+    fake.put('Application', argoApp(nodes.find((node) => node.metadata.name === 'acme-web')!, HEALTHY, head));
+    await world.status(kube());
+    assert.deepEqual(fresh(), []);
+    fake.put('Application', argoApp(nodes.find((node) => node.metadata.name === 'globex-web')!, HEALTHY, head));
+    assert.equal((await world.status(kube())).code, 0);
+    const [event, ...rest] = fresh();
+    assert.deepEqual(rest, []);
+    assert.equal(event?.regarding.name, 'globex-web');
+    assert.equal(event?.regarding.uid, fake.get('LynqNode', 'tenants', 'globex-web')!.metadata.uid);
+    await world.status(kube());
+    fake.put('Application', argoApp(nodes.find((node) => node.metadata.name === 'acme-web')!, DEGRADED, head, { resourceHealth: { settings: 'Degraded' } }));
+    await world.status(kube());
+    fake.put('Application', argoApp(nodes.find((node) => node.metadata.name === 'acme-web')!, HEALTHY, head));
+    await world.status(kube());
+    assert.equal(fresh().length, 1);
+    assert.equal(fresh()[0]!.series, undefined);
+    assert.equal(phaseEvents().find((candidate) => candidate.reason === 'NodeRecovered')?.series?.count, 3);
     fake.assertClean();
   });
 });

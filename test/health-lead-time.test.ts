@@ -226,6 +226,7 @@ describe('lead time rules (src/health/lead-time.ts)', () => {
         resources: { desired: 1, ready: 1, failed: 0 },
         resourcePhases: [],
         engineObjects: [],
+        formHash: null,
       },
       {},
       at(1042),

@@ -43,6 +43,7 @@ function health(uid: string, phase: NodeHealth['phase'], options: { commit?: str
     resources: { desired: 1, ready: phase === 'Ready' ? 1 : 0, failed: 0 },
     resourcePhases: [],
     engineObjects: [],
+    formHash: null,
     ...(options.leadTimeSeconds === undefined
       ? {}
       : { leadTime: { commit: options.commit ?? SHA, seenAt: '2026-01-01T00:00:00.000Z', committedAt: '2026-01-01T00:00:00.000Z', seconds: options.leadTimeSeconds } }),

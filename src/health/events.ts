@@ -25,11 +25,17 @@ export type NodeEvent = {
   /** The LynqNode the event is about. */
   lynqNode: { name: string; uid?: string };
   type: 'Normal' | 'Warning';
-  reason: 'NodeDegraded' | 'NodeRecovered' | 'RolloutHalted';
+  reason: 'NodeDegraded' | 'NodeRecovered' | 'RolloutHalted' | 'RolloutCompleted';
   note: string;
+  /**
+   * Names an event that happens once (a form version's rollout completing): it is written
+   * under this name the first time, and found existing later it is neither repeated nor counted.
+   */
+  once?: string;
 };
 
-export type EventsResult = { created: number; repeated: number; dropped: number; failed: number };
+/** `known`: a once-only event found already written (events.k8s.io keeps an event about an hour). */
+export type EventsResult = { created: number; repeated: number; known: number; dropped: number; failed: number };
 
 /** The event for a phase change of a node, if it is one people act on: into Degraded (or Missing), or out of it. */
 export function phaseEvent(from: NodePhase | undefined, to: NodePhase, message: string): Pick<NodeEvent, 'type' | 'reason' | 'note'> | undefined {
@@ -40,7 +46,7 @@ export function phaseEvent(from: NodePhase | undefined, to: NodePhase, message: 
 }
 
 export async function recordNodeEvents(kube: KubeClient, hub: string, events: readonly NodeEvent[], deps: { clock: () => number; logger: Logger }): Promise<EventsResult> {
-  const result: EventsResult = { created: 0, repeated: 0, dropped: Math.max(0, events.length - EVENTS_PER_RUN), failed: 0 };
+  const result: EventsResult = { created: 0, repeated: 0, known: 0, dropped: Math.max(0, events.length - EVENTS_PER_RUN), failed: 0 };
   for (const event of events.slice(0, EVENTS_PER_RUN)) {
     try {
       const outcome = await recordOne(kube, event, new Date(deps.clock()));
@@ -55,10 +61,10 @@ export async function recordNodeEvents(kube: KubeClient, hub: string, events: re
   return result;
 }
 
-async function recordOne(kube: KubeClient, event: NodeEvent, now: Date): Promise<'created' | 'repeated'> {
+async function recordOne(kube: KubeClient, event: NodeEvent, now: Date): Promise<'created' | 'repeated' | 'known'> {
   const note = event.note.length > NOTE_LIMIT ? `${event.note.slice(0, NOTE_LIMIT - 1)}…` : event.note;
   // One name per node, reason and note: the same event again is refused as existing, then counted.
-  const name = `${event.lynqNode.name.slice(0, 240)}.${sha256(`${event.reason}\n${note}`).slice(0, 10)}`;
+  const name = event.once ?? `${event.lynqNode.name.slice(0, 240)}.${sha256(`${event.reason}\n${note}`).slice(0, 10)}`;
   const body = {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
@@ -66,7 +72,7 @@ async function recordOne(kube: KubeClient, event: NodeEvent, now: Date): Promise
     eventTime: microTime(now),
     reportingController: REPORTING_CONTROLLER,
     reportingInstance: os.hostname(),
-    action: event.reason === 'RolloutHalted' ? 'Rollout' : 'ReadBack',
+    action: event.reason === 'RolloutHalted' || event.reason === 'RolloutCompleted' ? 'Rollout' : 'ReadBack',
     reason: event.reason,
     note,
     type: event.type,
@@ -74,6 +80,7 @@ async function recordOne(kube: KubeClient, event: NodeEvent, now: Date): Promise
   };
   // A first occurrence is one request; a repeat reads the event's count and patches it.
   if ((await kube.create(EVENT, event.namespace, body)) === 'created') return 'created';
+  if (event.once !== undefined) return 'known';
   const existing = await kube.find(EVENT, event.namespace, name);
   const count = (existing as { series?: { count?: number } } | undefined)?.series?.count ?? 1;
   const patched = existing === undefined ? 'not-found' : await kube.mergePatch(EVENT, event.namespace, name, { series: { count: count + 1, lastObservedTime: microTime(now) } }, { status: false });

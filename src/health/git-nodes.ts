@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { LynqNodeFile } from '../config/node-schema.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
-import { LYNQNODE_FILE } from '../render/node.ts';
+import { ANNOTATION_FORM_HASH, LYNQNODE_FILE } from '../render/node.ts';
 
 /** A node as Git has it: what the read-back looks for in the cluster and what it judges it by. */
 export type GitNode = {
@@ -15,6 +15,8 @@ export type GitNode = {
   resources: LynqNodeFile['spec']['resources'];
   /** The largest timeoutSeconds of its resources (Lynq's default 300). */
   timeoutSeconds: number;
+  /** The form version it was rendered from (its `lynq.sh/form-hash` annotation); null: it has none (edited by hand). */
+  formHash: string | null;
 };
 
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -75,6 +77,7 @@ export async function readGitNodes(
         timeoutSeconds,
       })),
       timeoutSeconds: Math.max(0, ...spec.resources.map((resource) => resource.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS)) || DEFAULT_TIMEOUT_SECONDS,
+      formHash: parsed.data.metadata.annotations?.[ANNOTATION_FORM_HASH] ?? null,
     };
     nodes.push({ form, uid, ...summary });
     summaries.set(id, summary);

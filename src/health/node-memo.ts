@@ -25,8 +25,13 @@ export function fileNodeMemo(cacheDir: string): NodeMemo {
     async load(hub) {
       try {
         const raw = JSON.parse(await readFile(fileOf(hub), 'utf8')) as Record<string, NodeSummary>;
-        // A torn or foreign file is ignored, entry by entry: an entry only ever saves a parse.
-        return new Map(Object.entries(raw).filter(([id, summary]) => BLOB.test(id) && typeof summary?.name === 'string' && Array.isArray(summary.resources) && Array.isArray(summary.objects)));
+        // A torn or foreign file is ignored, entry by entry: an entry only ever saves a parse. An entry written
+        // before summaries kept the form version has no formHash key, and is parsed again once.
+        return new Map(
+          Object.entries(raw).filter(
+            ([id, summary]) => BLOB.test(id) && typeof summary?.name === 'string' && Array.isArray(summary.resources) && Array.isArray(summary.objects) && 'formHash' in summary,
+          ),
+        );
       } catch {
         return new Map();
       }

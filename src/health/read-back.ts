@@ -39,6 +39,8 @@ export type NodeHealth = {
   resourcePhases: Array<{ id: string; kind: string; name: string; namespace?: string; phase: ResourcePhase; message?: string }>;
   /** The Application or Kustomizations that apply the node, as its LynqNode names them. */
   engineObjects: GitNode['objects'];
+  /** The form version Git has the node at (GitNode's). */
+  formHash: string | null;
   /** The lead time its LynqNode status holds, once the read-back wrote the statuses (health/run.ts); none before, or when not known. */
   leadTime?: LeadTime;
 };
@@ -304,5 +306,6 @@ function judge(
     },
     resourcePhases,
     engineObjects: node.objects,
+    formHash: node.formHash,
   };
 }

@@ -100,7 +100,7 @@ async function earlierRead(
   return advanced;
 }
 
-/** The events of a read-back: each node whose phase went into or out of Degraded, each node that halts its form's rollout. */
+/** The events of a read-back: each node whose phase went into or out of Degraded, each node that halts its form's rollout, each form version whose rollout completed. */
 function nodeEvents(hub: string, nodes: readonly NodeHealth[], statuses: StatusWriteResult, haltedBy: ReadonlySet<string> | undefined, listed: ClusterRead['lynqNodes']): NodeEvent[] {
   const events: NodeEvent[] = [];
   for (const { node, from, lynqNodeUid } of statuses.changedPhase) {
@@ -114,6 +114,43 @@ function nodeEvents(hub: string, nodes: readonly NodeHealth[], statuses: StatusW
       namespace: node.namespace,
       lynqNode: { name: node.name, uid: listed?.objects.get(`${node.namespace}/${node.name}`)?.metadata?.uid },
       note: `the rollout of form ${node.form} is halted by this node (${node.phase}: ${node.message}); fix the form, or run lynq rollout resume ${hub}/${node.form}`,
+    });
+  }
+  events.push(...completedRollouts(hub, nodes, statuses, listed));
+  return events;
+}
+
+/**
+ * A RolloutCompleted event for each form whose nodes, in this read-back, all became Ready on
+ * one form version: some node of it turned Ready now, and every node Git has of the form is
+ * Ready at the same `lynq.sh/form-hash` (a node a paced rollout still holds back is at the
+ * old one). Named by hub, form and version, so each version's rollout is told once, on the
+ * LynqNode whose Ready completed it, whichever read-back (a sync's, serve's, `lynq status`)
+ * sees it first.
+ */
+function completedRollouts(hub: string, nodes: readonly NodeHealth[], statuses: StatusWriteResult, listed: ClusterRead['lynqNodes']): NodeEvent[] {
+  const turnedReady = new Map<string, StatusWriteResult['changedPhase'][number]>();
+  for (const change of statuses.changedPhase) if (change.node.phase === 'Ready' && change.node.formHash !== null) turnedReady.set(change.node.form, change);
+  if (turnedReady.size === 0) return [];
+  const forms = new Map<string, { count: number; settled: boolean }>();
+  for (const node of nodes) {
+    const form = forms.get(node.form) ?? { count: 0, settled: true };
+    form.count++;
+    form.settled &&= node.phase === 'Ready' && node.formHash === turnedReady.get(node.form)?.node.formHash;
+    forms.set(node.form, form);
+  }
+  const events: NodeEvent[] = [];
+  for (const [form, { node, lynqNodeUid }] of turnedReady) {
+    const { count, settled } = forms.get(form) ?? { count: 0, settled: false };
+    if (!settled) continue;
+    const version = (node.formHash ?? '').replace(/^sha256:/, '').slice(0, 12);
+    events.push({
+      type: 'Normal',
+      reason: 'RolloutCompleted',
+      namespace: node.namespace,
+      lynqNode: { name: node.name, uid: lynqNodeUid ?? listed?.objects.get(`${node.namespace}/${node.name}`)?.metadata?.uid },
+      note: `every node of form ${form} (${count}) is Ready on form version ${version}; this node was the last`,
+      once: `${hub}.${form}.rollout.${version}`.toLowerCase().slice(0, 253),
     });
   }
   return events;
