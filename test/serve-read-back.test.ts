@@ -73,6 +73,7 @@ describe('lynq serve reads health back: after each sync, and on its own interval
     const families = await metrics();
     assert.equal(sampleValue(families, 'lynq_node_health', { hub: 'shop', form: 'web', phase: 'Ready' }), 1);
     assert.equal(sampleValue(families, 'lynq_node_health', { hub: 'shop', form: 'web', phase: 'Progressing' }), 1);
+    assert.equal(sampleValue(families, 'lynq_nodes_past_progress_deadline', { hub: 'shop', form: 'web' }), 0);
     assert.equal(sampleValue(families, 'lynq_read_backs_total', { hub: 'shop', outcome: 'read' }), 1);
     // Lead time: acme's change is complete (Ready at its commit) and observed once per leg; globex's started, not applied.
     assert.equal(leadTimeCount(families, 'total'), 1);

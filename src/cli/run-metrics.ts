@@ -1,5 +1,6 @@
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Form } from '../config/load.ts';
 import { messageOf } from '../errors.ts';
 import type { HubReadBack } from '../health/run.ts';
 import type { Logger } from '../logger.ts';
@@ -16,7 +17,8 @@ export function runMetricsTarget(options: { metricsFile?: string; hub?: string }
   return { file, pushgateway, group: options.hub ?? 'all' };
 }
 
-export type RunRecord = { result: HubSyncResult; seconds: number; finishedAt: number };
+/** `forms`: the hub's forms, for the progress deadline its nodes are watched by. */
+export type RunRecord = { result: HubSyncResult; seconds: number; finishedAt: number; forms: readonly Form[] };
 
 /**
  * The run's series, the same names and labels as `lynq serve`'s /metrics (without the
@@ -30,7 +32,10 @@ export async function exportRunMetrics(
   deps: { logger: Logger; clock: () => number; timeoutMs?: number },
 ): Promise<void> {
   const metrics = new ServiceMetrics({ processMetrics: false });
-  for (const run of runs) metrics.synced(run.result, run.seconds, run.finishedAt);
+  for (const run of runs) {
+    metrics.synced(run.result, run.seconds, run.finishedAt);
+    metrics.progressDeadlines(run.result.hub, run.forms);
+  }
   const now = deps.clock();
   for (const read of health) metrics.readBack(read, undefined, now);
   if (target.file !== undefined) {

@@ -91,8 +91,9 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
   const results: HubSyncResult[] = [];
   const runs: RunRecord[] = [];
   const clock = deps.clock ?? Date.now;
+  const formsOf = (hub: Hub) => config.forms.filter((form) => form.spec.hubId === hub.name);
   const syncOne = async (hub: Hub): Promise<HubSyncResult | undefined> => {
-    const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
+    const forms = formsOf(hub);
     const run = (signal?: AbortSignal) => syncHub(hub, forms, signal === undefined ? deps : { ...deps, signal }, { allowDeletions: options.allowDeletions });
     if (lock === undefined) return run();
     let result: LockedRun<HubSyncResult>;
@@ -112,7 +113,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     if (result === undefined) continue;
     ran.push(hub);
     results.push(result);
-    runs.push({ result, seconds: (clock() - started) / 1000, finishedAt: clock() });
+    runs.push({ result, seconds: (clock() - started) / 1000, finishedAt: clock(), forms: formsOf(hub) });
   }
   // Health read-back: after publishing, never instead of it; its failures never change the exit code.
   const health = options.dryRun

@@ -27,6 +27,9 @@ const IgnoreField = z.string().superRefine((path, ctx) => {
  * variables, read as `bool` reads a value. Checked for syntax at load (row-selector.ts),
  * against the hub's variables and the sandbox by `lynq validate` and before any row renders.
  */
+/** A form's `spec.rollout.progressDeadlineSeconds` when it sets none; also the deadline a node of a form without `spec.rollout` is watched by (`lynq_nodes_past_progress_deadline`). */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+
 export const RowCondition = z
   .string()
   .min(1)
@@ -93,7 +96,7 @@ export const FormSpec = z.strictObject({
       /** At most this many of the form's nodes changed and not yet Ready at a time; 0: no limit. */
       maxSkew: z.number().int().min(0).default(0),
       /** A node not Ready this long after its commit halts the rollout. */
-      progressDeadlineSeconds: z.number().int().min(60).max(3600).default(600),
+      progressDeadlineSeconds: z.number().int().min(60).max(3600).default(DEFAULT_PROGRESS_DEADLINE_SECONDS),
       /** A column the hub maps (extraValueMappings) that orders the nodes; else the uid. */
       orderBy: z.string().min(1).optional(),
       /** uids changed first, in this order. */

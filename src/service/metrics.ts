@@ -1,4 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Form } from '../config/load.ts';
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from '../config/form-schema.ts';
 import { countByStatus, type RolloutProgress } from '../plan/types.ts';
 import { LEAD_TIME_LEGS, leadTimeLegs } from '../health/lead-time.ts';
 import type { HubReadBack } from '../health/run.ts';
@@ -94,6 +96,12 @@ export class ServiceMetrics {
     labelNames: ['hub', 'form', 'phase'],
     registers: [this.registry],
   });
+  private readonly pastDeadline = new Gauge({
+    name: 'lynq_nodes_past_progress_deadline',
+    help: "Nodes Progressing longer after their last commit than their form's progress deadline (spec.rollout.progressDeadlineSeconds, 600 when unset), as the hub's last read-back found them",
+    labelNames: ['hub', 'form'],
+    registers: [this.registry],
+  });
   private readonly rolloutNodes = new Gauge({
     name: 'lynq_rollout_nodes',
     help: "Nodes of each paced form's rollout by state (done, in_progress, waiting, failed), as the hub's last sync left it",
@@ -117,6 +125,8 @@ export class ServiceMetrics {
   private readonly leadTimeHubs = new Set<string>();
   /** The forms each hub's rollout series were last set for, so a form no longer paced loses its series. */
   private readonly rolloutForms = new Map<string, Set<string>>();
+  /** Each hub's forms' progress deadlines in seconds (progressDeadlines), for lynq_nodes_past_progress_deadline. */
+  private readonly deadlines = new Map<string, ReadonlyMap<string, number>>();
   /** The forms each hub's node health was last set for, so a form gone from the read loses its series. */
   private readonly healthForms = new Map<string, Set<string>>();
 
@@ -143,14 +153,30 @@ export class ServiceMetrics {
       if (legs !== undefined) for (const leg of LEAD_TIME_LEGS) this.leadTime.observe({ hub, leg }, legs[leg]);
     }
     const counts = new Map<string, Map<NodePhase, number>>();
+    const late = new Map<string, number>();
+    const deadlines = this.deadlines.get(hub);
     for (const node of result.nodes) {
       const byPhase = counts.get(node.form) ?? new Map(NODE_PHASES.map((phase) => [phase, 0]));
       byPhase.set(node.phase, (byPhase.get(node.phase) ?? 0) + 1);
       counts.set(node.form, byPhase);
+      const deadline = deadlines?.get(node.form) ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+      const isLate = node.phase === 'Progressing' && node.commit !== undefined && now / 1000 - node.commit.time > deadline;
+      late.set(node.form, (late.get(node.form) ?? 0) + (isLate ? 1 : 0));
     }
-    for (const form of this.healthForms.get(hub) ?? []) if (!counts.has(form)) for (const phase of NODE_PHASES) this.nodeHealth.remove({ hub, form, phase });
+    for (const form of this.healthForms.get(hub) ?? []) if (!counts.has(form)) this.forgetHealth(hub, form);
     for (const [form, byPhase] of counts) for (const [phase, count] of byPhase) this.nodeHealth.set({ hub, form, phase }, count);
+    for (const [form, count] of late) this.pastDeadline.set({ hub, form }, count);
     this.healthForms.set(hub, new Set(counts.keys()));
+  }
+
+  /** The hub's forms, for the progress deadline each node is watched by: the form's rollout's, or the default. */
+  progressDeadlines(hub: string, forms: readonly Form[]): void {
+    this.deadlines.set(hub, new Map(forms.map((form) => [form.name, form.spec.rollout?.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS])));
+  }
+
+  private forgetHealth(hub: string, form: string): void {
+    for (const phase of NODE_PHASES) this.nodeHealth.remove({ hub, form, phase });
+    this.pastDeadline.remove({ hub, form });
   }
 
   /** The hub's interval in seconds, or undefined for a cron expression (no series then). */
@@ -218,8 +244,9 @@ export class ServiceMetrics {
     this.readBackLastSuccess.remove({ hub });
     this.interval.remove({ hub });
     for (const state of Object.keys(countByStatus([]))) this.nodes.remove({ hub, state });
-    for (const form of this.healthForms.get(hub) ?? []) for (const phase of NODE_PHASES) this.nodeHealth.remove({ hub, form, phase });
+    for (const form of this.healthForms.get(hub) ?? []) this.forgetHealth(hub, form);
     this.healthForms.delete(hub);
+    this.deadlines.delete(hub);
     for (const leg of LEAD_TIME_LEGS) this.leadTime.remove({ hub, leg });
     this.leadTimeHubs.delete(hub);
     for (const form of this.rolloutForms.get(hub) ?? []) this.forgetRollout(hub, form);

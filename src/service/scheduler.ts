@@ -78,6 +78,7 @@ export class HubScheduler {
     for (const [name, hub] of hubs) {
       const hubForms = forms.filter((form) => form.spec.hubId === name);
       const fingerprint = JSON.stringify([hub.file, hub.spec, hubForms.map((form) => [form.file, form.spec])]);
+      this.deps.metrics.progressDeadlines(name, hubForms);
       const state = this.states.get(name);
       if (state?.fingerprint === fingerprint) continue;
       if (state !== undefined) {
