@@ -201,6 +201,20 @@ describe('lead time rules (src/health/lead-time.ts)', () => {
     assert.deepEqual(nextLeadTime({ commit: undefined, applied: false, phase: 'Missing' }, { leadTime: fresh }, at(2000)), fresh);
   });
 
+  test('a pull request merged with a merge commit: the review wait is in the commit leg; a status that followed the merged commit keeps its record', () => {
+    const M = 'c'.repeat(40);
+    const merge = { commit: M, time: 5000, authorTime: 1000, pullRequest: 12, merged: B };
+    const started = nextLeadTime({ commit: merge, applied: false, phase: 'Progressing' }, { git: { lastCommit: A } }, at(5010))!;
+    const ready = nextLeadTime({ commit: merge, applied: true, phase: 'Ready' }, { git: { lastCommit: M }, leadTime: started }, at(5100))!;
+    assert.deepEqual(leadTimeLegs(ready), { total: 4100, commit: 4000, apply: 100, ready: 0 });
+    // Written when the read-back took B, the commit merged, for the node's last: the same change, not observed again.
+    const before = { commit: B, seenAt: at(1000), committedAt: at(1000), appliedAt: at(5050), readyAt: at(5060), seconds: 4060 };
+    const kept = nextLeadTime({ commit: merge, applied: true, phase: 'Ready' }, { git: { lastCommit: B }, leadTime: before }, at(6000));
+    assert.deepEqual(kept, before);
+    assert.equal(completesLeadTime(before, kept), false);
+    assert.deepEqual(nextLeadTime({ commit: merge, applied: true, phase: 'Ready' }, { git: { lastCommit: M }, leadTime: before }, at(7000)), before);
+  });
+
   test('legs are never negative; a record that does not read as one counts as none', () => {
     const lead = { commit: A, seenAt: at(1000), committedAt: at(900), appliedAt: at(950), readyAt: at(1100), seconds: 100 };
     assert.deepEqual(leadTimeLegs(lead), { total: 100, commit: 0, apply: 50, ready: 150 });

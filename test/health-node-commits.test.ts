@@ -70,6 +70,23 @@ describe('the git side of the read-back: last commit per node, and which commits
     );
   });
 
+  test('a pull request merged with a merge commit: the merge is the node’s last commit (its time, its number), seen when the merged commit was written', async () => {
+    const at = (seconds: number) => ({ GIT_AUTHOR_DATE: `@${seconds} +0000`, GIT_COMMITTER_DATE: `@${seconds} +0000` });
+    await git(dir, ['checkout', '--quiet', '-b', 'lynq/shop', second]);
+    await commitFiles(dir, { 'nodes/shop/web/acme/lynqnode.yaml': 'a: 3\n' }, 'lynq: shop: 1 node updated', at(1_800_000_000));
+    const proposed = (await git(dir, ['rev-parse', 'HEAD'])).trim();
+    await git(dir, ['checkout', '--quiet', 'main']);
+    const direct = await commitFiles(dir, { 'nodes/shop/web/globex/lynqnode.yaml': 'a: 4\n' }, 'globex by hand', at(1_800_000_100));
+    await git(dir, ['merge', '--quiet', '--no-ff', 'lynq/shop', '-m', 'Merge pull request #12 from acme/lynq/shop'], { env: at(1_800_003_600) });
+    const merge = (await git(dir, ['rev-parse', 'HEAD'])).trim();
+    const { last, all } = await walkNodeCommits(run, merge, 'nodes/shop');
+    assert.deepEqual(last.get('web/acme'), { commit: merge, time: 1_800_003_600, authorTime: 1_800_000_000, pullRequest: 12, merged: proposed });
+    assert.deepEqual(last.get('web/globex'), { commit: direct, time: 1_800_000_100, authorTime: 1_800_000_100, pullRequest: undefined });
+    // What rev-list lists for the merge (an engine at it): the merge and the commit it brought in.
+    assert.deepEqual(all, (await commitsContaining(run, [merge], 'nodes/shop')).get(merge));
+    assert.ok(all.has(merge) && all.has(proposed));
+  });
+
   test('a revision the clone does not have contains nothing known; any other git failure is a GitError', async () => {
     const unknown = 'f'.repeat(40);
     calls.length = 0;

@@ -9,8 +9,10 @@ export type NodeCommit = {
   time: number;
   /** Author time, seconds since the epoch: when the change was rendered (the sync that wrote it); undefined where not read. */
   authorTime?: number;
-  /** The pull request it came through, from GitHub's squash subject `… (#12)`. */
+  /** The pull request it came through, from GitHub's squash subject `… (#12)` or merge subject `Merge pull request #12 from …`. */
   pullRequest: number | undefined;
+  /** For a merge commit: the commit it merged (its second parent: a pull request's head), whose author time is `authorTime`. */
+  merged?: string;
 };
 
 /**
@@ -30,18 +32,22 @@ export async function lastNodeCommits(git: GitRunner, head: string, prefix: stri
  * no git process of its own.
  */
 export async function walkNodeCommits(git: GitRunner, head: string, prefix: string): Promise<{ last: Map<string, NodeCommit>; all: Set<string> }> {
-  const result = await git(['log', '--full-history', '--no-renames', '--format=%x1e%H%x1f%ct%x1f%at%x1f%s', '--name-only', head, '--', `${prefix}/`]);
+  // A merge lists what it changed against its first parent: a pull request merged with a merge commit reached the
+  // branch at the merge, so the merge is the node's last commit on it (its time the merge's), not the commit it merged.
+  const result = await git(['log', '--full-history', '--no-renames', '--diff-merges=first-parent', '--format=%x1e%H%x1f%ct%x1f%at%x1f%P%x1f%s', '--name-only', head, '--', `${prefix}/`]);
   if (result.code !== 0) throw gitFailure(`reading the commits of ${prefix}`, result);
   const found = new Map<string, NodeCommit>();
   const all = new Set<string>();
+  const authorTimes = new Map<string, number>();
   const start = prefix.length + 1;
   for (const record of result.stdout.toString('utf8').split('\x1e')) {
     if (record === '') continue;
     const newline = record.indexOf('\n');
-    const [commit = '', time = '0', authorTime = time, subject = ''] = record.slice(0, newline === -1 ? undefined : newline).split('\x1f');
-    const squash = /\(#(\d+)\)$/.exec(subject);
-    const entry: NodeCommit = { commit, time: Number(time), authorTime: Number(authorTime), pullRequest: squash ? Number(squash[1]) : undefined };
+    const [commit = '', time = '0', authorTime = time, parents = '', subject = ''] = record.slice(0, newline === -1 ? undefined : newline).split('\x1f');
+    const merged = parents.split(' ')[1];
+    const entry: NodeCommit = { commit, time: Number(time), authorTime: Number(authorTime), pullRequest: pullRequestOf(subject), ...(merged === undefined ? {} : { merged }) };
     all.add(commit);
+    authorTimes.set(commit, entry.authorTime!);
     if (newline === -1) continue;
     for (const file of record.slice(newline + 1).split('\n')) {
       if (!file.startsWith(`${prefix}/`)) continue;
@@ -52,7 +58,19 @@ export async function walkNodeCommits(git: GitRunner, head: string, prefix: stri
       if (!found.has(key)) found.set(key, entry);
     }
   }
+  // A merge's change was seen when the commit it merged was written (the bridge's, when it last rebuilt the pull
+  // request's branch), listed later in the walk: the wait for the review is then between seen and committed.
+  for (const entry of new Set(found.values())) {
+    const seen = entry.merged === undefined ? undefined : authorTimes.get(entry.merged);
+    if (seen !== undefined) entry.authorTime = seen;
+  }
   return { last: found, all };
+}
+
+/** The pull request number a squash (`… (#12)`) or merge (`Merge pull request #12 from …`) subject names, as GitHub writes them. */
+function pullRequestOf(subject: string): number | undefined {
+  const number = /\(#(\d+)\)$/.exec(subject)?.[1] ?? /^Merge pull request #(\d+) /.exec(subject)?.[1];
+  return number === undefined ? undefined : Number(number);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { NodePhase } from './types.ts';
 /**
  * A node change's lead time, as its LynqNode status keeps it (`status.leadTime`): the
  * commit, when the change was seen (the commit's author time: the sync that rendered it),
- * when it reached the branch (the committer time: the push, or the forge's squash merge),
+ * when it reached the branch (the committer time: the push, or the forge's merge: its squash or merge commit),
  * and when a read-back first saw the engine applied at it and the node Ready at it.
  * `seconds` (seen to Ready) is there once the node was Ready at the commit. Kept in the
  * cluster, so a restart, another process or a CronJob's next tick carries on from it.
@@ -36,8 +36,11 @@ export function nextLeadTime(node: LeadTimeInput, status: Record<string, unknown
     next = { ...previous };
   } else {
     const git = status.git;
-    const named = typeof git === 'object' && git !== null && (git as Record<string, unknown>).lastCommit === commit.commit;
-    if (named) return previous;
+    const lastCommit = typeof git === 'object' && git !== null ? (git as Record<string, unknown>).lastCommit : undefined;
+    if (lastCommit === commit.commit) return previous;
+    // A merge commit of the change a status already follows (one written when the read-back took the merged commit
+    // for the node's last, before merges counted): the same change, not a new one to observe again.
+    if (commit.merged !== undefined && (lastCommit === commit.merged || previous?.commit === commit.merged)) return previous;
     next = { commit: commit.commit, seenAt: isoOf(commit.authorTime ?? commit.time), committedAt: isoOf(commit.time) };
   }
   // Whole seconds, as Git's times are: the legs are then whole too, and add up to the span exactly.

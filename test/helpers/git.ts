@@ -82,14 +82,15 @@ export async function cloneWorkTree(url: string, options: { env?: NodeJS.Process
 }
 
 /** Write files (creating folders) in a work tree, stage everything and commit; resolves to the commit id. */
-export async function commitFiles(dir: string, files: Record<string, string>, message: string): Promise<string> {
+/** `env`: e.g. GIT_AUTHOR_DATE and GIT_COMMITTER_DATE, for a commit at a given time. */
+export async function commitFiles(dir: string, files: Record<string, string>, message: string, env?: NodeJS.ProcessEnv): Promise<string> {
   for (const [file, content] of Object.entries(files)) {
     const full = path.join(dir, file);
     await mkdir(path.dirname(full), { recursive: true });
     await writeFile(full, content, 'utf8');
   }
   await git(dir, ['add', '--all']);
-  await git(dir, ['commit', '--quiet', '--no-verify', '-m', message]);
+  await git(dir, ['commit', '--quiet', '--no-verify', '-m', message], { env });
   return (await git(dir, ['rev-parse', 'HEAD'])).trim();
 }
 
