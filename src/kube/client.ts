@@ -74,6 +74,30 @@ export type KubeDeps = { registry: SecretRegistry; logger: Logger; serviceAccoun
  */
 export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Promise<KubeClient> {
   const k8s = await import('@kubernetes/client-node');
+  const config = loadKubeConfig(k8s, access);
+  const cluster = config.getCurrentCluster();
+  if (cluster === null) throw new ConfigError(`${describeAccess(access)} names no current cluster (set current-context or pass --context)`, { file: access.files[0] });
+  // Credentials are registered before the first request, so no log line can carry them.
+  await registerCredentials(config, access, deps);
+  // As `config.makeApiClient` builds it, but over the bridge's keep-alive transport (transport.ts).
+  const api = new k8s.CustomObjectsApi(k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(cluster.server, {}), authMethods: { default: config }, httpApi: keepAliveTransport(k8s) }));
+  const shared: ApiShared = {
+    k8s,
+    api,
+    server: cluster.server,
+    timeoutMs: access.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS,
+    requests: { list: 0, get: 0, patch: 0, create: 0 },
+    registry: deps.registry,
+    logger: deps.logger,
+  };
+  return new ApiClient(shared, undefined);
+}
+
+type Library = typeof import('@kubernetes/client-node');
+type KubeConfig = InstanceType<Library['KubeConfig']>;
+
+/** The kubeconfig the access names (files merged in order, or the pod's own), at its context. */
+function loadKubeConfig(k8s: Library, access: ClusterAccess): KubeConfig {
   const config = new k8s.KubeConfig();
   const where = describeAccess(access);
   try {
@@ -98,10 +122,11 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
     }
     config.setCurrentContext(access.context);
   }
-  const cluster = config.getCurrentCluster();
-  if (cluster === null) throw new ConfigError(`${where} names no current cluster (set current-context or pass --context)`, { file: access.files[0] });
-  const server = cluster.server;
-  // Credentials are registered before the first request, so no log line can carry them.
+  return config;
+}
+
+/** The user's token, password and key, and a pod's service account token: scrubbed from every log line and error. */
+async function registerCredentials(config: KubeConfig, access: ClusterAccess, deps: KubeDeps): Promise<void> {
   const user = config.getCurrentUser();
   deps.registry.add(user?.token);
   deps.registry.add(user?.password);
@@ -110,17 +135,153 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
     const token = await readFile(path.join(deps.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, 'token'), 'utf8').catch(() => undefined);
     deps.registry.add(token?.trim());
   }
-  // As `config.makeApiClient` builds it, but over the bridge's keep-alive transport (transport.ts).
-  const api = new k8s.CustomObjectsApi(k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(server, {}), authMethods: { default: config }, httpApi: keepAliveTransport(k8s) }));
-  const timeoutMs = access.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
-  const requests = { list: 0, get: 0, patch: 0, create: 0 };
+}
+
+/** What every signal's view of one client shares: the library, the API, the server, the deadline and the counts. */
+type ApiShared = {
+  k8s: Library;
+  api: InstanceType<Library['CustomObjectsApi']>;
+  server: string;
+  timeoutMs: number;
+  requests: KubeClient['requests'];
+  registry: SecretRegistry;
+  logger: Logger;
+};
+
+type ListRequest<T> = { resource: KubeResource; namespace: string; labelSelector: string; keep: (object: KubeObject) => T; metadataOnly: boolean };
+
+/** The client, its requests also ended by `signal` (the run's, or none). */
+class ApiClient implements KubeClient {
+  constructor(
+    private readonly shared: ApiShared,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  get server(): string {
+    return this.shared.server;
+  }
+
+  get requests(): KubeClient['requests'] {
+    return this.shared.requests;
+  }
+
+  get timeoutMs(): number {
+    return this.shared.timeoutMs;
+  }
+
+  withSignal(signal: AbortSignal | undefined): KubeClient {
+    return new ApiClient(this.shared, signal);
+  }
+
+  list(resource: KubeResource, namespace: string, labelSelector: string): Promise<KubeObject[]>;
+  list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]>;
+  list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep?: (object: KubeObject) => T): Promise<T[]> {
+    return this.listPages({ resource, namespace, labelSelector, keep: keep ?? ((item) => item as T), metadataOnly: false });
+  }
+
+  listMetadata<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]> {
+    return this.listPages({ resource, namespace, labelSelector, keep, metadataOnly: true });
+  }
+
+  async find(resource: KubeResource, namespace: string, name: string): Promise<KubeObject | undefined> {
+    this.shared.requests.get++;
+    const action = `reading ${resource.kind} ${namespace}/${name}`;
+    try {
+      return (await this.call(action, undefined, (options) => this.shared.api.getNamespacedCustomObject({ ...coordinates(resource), namespace, name }, options))) as KubeObject;
+    } catch (cause) {
+      if (statusOf(cause) === 404) return undefined;
+      throw this.fail(action, cause);
+    }
+  }
+
+  async findClusterScoped(resource: KubeResource, name: string): Promise<KubeObject | undefined> {
+    this.shared.requests.get++;
+    const action = `reading ${resource.kind} ${name}`;
+    try {
+      return (await this.call(action, undefined, (options) => this.shared.api.getClusterCustomObject({ ...coordinates(resource), name }, options))) as KubeObject;
+    } catch (cause) {
+      if (statusOf(cause) === 404) return undefined;
+      throw this.fail(action, cause);
+    }
+  }
+
+  async mergePatch(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>, options: { status: boolean }): Promise<PatchOutcome> {
+    this.shared.requests.patch++;
+    const request = { ...coordinates(resource), namespace, name, body };
+    const action = `patching ${resource.kind} ${namespace}/${name}${options.status ? ' status' : ''}`;
+    const { api } = this.shared;
+    try {
+      await this.call(action, MERGE_PATCH, (sent) => (options.status ? api.patchNamespacedCustomObjectStatus(request, sent) : api.patchNamespacedCustomObject(request, sent)));
+      return 'patched';
+    } catch (cause) {
+      const status = statusOf(cause);
+      if (status === 404) return 'not-found';
+      if (status === 409) return 'conflict';
+      throw this.fail(action, cause);
+    }
+  }
+
+  async create(resource: KubeResource, namespace: string, body: Record<string, unknown>): Promise<'created' | 'exists'> {
+    this.shared.requests.create++;
+    const action = `creating ${resource.kind} in ${namespace}`;
+    try {
+      await this.call(action, undefined, (options) => this.shared.api.createNamespacedCustomObject({ ...coordinates(resource), namespace, body }, options));
+      return 'created';
+    } catch (cause) {
+      if (statusOf(cause) === 409) return 'exists';
+      throw this.fail(action, cause);
+    }
+  }
+
+  async patchStatus(
+    resource: KubeResource,
+    namespace: string,
+    name: string,
+    body: Record<string, unknown>,
+  ): Promise<{ outcome: 'patched'; object: KubeObject } | { outcome: 'conflict' | 'not-found' }> {
+    this.shared.requests.patch++;
+    const action = `patching ${resource.kind} ${namespace}/${name} status`;
+    try {
+      const object = (await this.call(action, MERGE_PATCH, (options) => this.shared.api.patchNamespacedCustomObjectStatus({ ...coordinates(resource), namespace, name, body }, options))) as KubeObject;
+      return { outcome: 'patched', object };
+    } catch (cause) {
+      const status = statusOf(cause);
+      if (status === 404) return { outcome: 'not-found' };
+      if (status === 409) return { outcome: 'conflict' };
+      throw this.fail(action, cause);
+    }
+  }
+
+  private async listPages<T>(list: ListRequest<T>): Promise<T[]> {
+    const { resource, namespace, labelSelector, keep } = list;
+    const action = `listing ${resource.plural}.${resource.group} in namespace ${namespace}`;
+    const items: T[] = [];
+    let token: string | undefined;
+    do {
+      this.shared.requests.list++;
+      let page: { items?: KubeObject[]; metadata?: { continue?: string } };
+      try {
+        page = (await this.call(action, list.metadataOnly ? ['Accept', METADATA_LIST_ACCEPT] : undefined, (options) =>
+          this.shared.api.listNamespacedCustomObject({ ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token }, options),
+        )) as typeof page;
+      } catch (cause) {
+        throw this.fail(action, cause);
+      }
+      for (const item of page.items ?? []) items.push(keep(item));
+      token = page.metadata?.continue || undefined;
+    } while (token !== undefined);
+    this.shared.logger.debug({ kind: resource.kind, namespace, objects: items.length, metadataOnly: list.metadataOnly }, 'kube objects listed');
+    return items;
+  }
 
   /**
    * Every request runs under its own deadline and the run's signal: the options that hand
    * both to the transport (through the library's middleware, per request), and the error
    * that names the request when either ends it.
    */
-  const call = async <T>(action: string, runSignal: AbortSignal | undefined, header: readonly [string, string] | undefined, send: (options: RequestOptions) => Promise<T>): Promise<T> => {
+  private async call<T>(action: string, header: readonly [string, string] | undefined, send: (options: RequestOptions) => Promise<T>): Promise<T> {
+    const { k8s, timeoutMs, server } = this.shared;
+    const runSignal = this.signal;
     runSignal?.throwIfAborted();
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs);
@@ -148,111 +309,15 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
     } finally {
       clearTimeout(timer);
     }
-  };
+  }
 
-  const fail = (action: string, cause: unknown): KubeError => {
+  private fail(action: string, cause: unknown): KubeError {
     if (cause instanceof KubeError) return cause;
     const status = statusOf(cause);
-    const detail = status === undefined ? `cannot reach the Kubernetes API: ${deps.registry.scrub(networkReason(cause))}` : refusal(status, cause, deps.registry);
+    const { registry, server } = this.shared;
+    const detail = status === undefined ? `cannot reach the Kubernetes API: ${registry.scrub(networkReason(cause))}` : refusal(status, cause, registry);
     return new KubeError(`${action}: ${detail}`, { server, status }, { cause });
-  };
-
-  const listPages = async <T>(
-    signal: AbortSignal | undefined,
-    list: { resource: KubeResource; namespace: string; labelSelector: string; keep: (object: KubeObject) => T; metadataOnly: boolean },
-  ): Promise<T[]> => {
-    const { resource, namespace, labelSelector, keep } = list;
-    const action = `listing ${resource.plural}.${resource.group} in namespace ${namespace}`;
-    const items: T[] = [];
-    let token: string | undefined;
-    do {
-      requests.list++;
-      let page: { items?: KubeObject[]; metadata?: { continue?: string } };
-      try {
-        page = (await call(action, signal, list.metadataOnly ? ['Accept', METADATA_LIST_ACCEPT] : undefined, (options) =>
-          api.listNamespacedCustomObject({ ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token }, options),
-        )) as typeof page;
-      } catch (cause) {
-        throw fail(action, cause);
-      }
-      for (const item of page.items ?? []) items.push(keep(item));
-      token = page.metadata?.continue || undefined;
-    } while (token !== undefined);
-    deps.logger.debug({ kind: resource.kind, namespace, objects: items.length, metadataOnly: list.metadataOnly }, 'kube objects listed');
-    return items;
-  };
-
-  const bound = (signal: AbortSignal | undefined): KubeClient => ({
-    server,
-    requests,
-    timeoutMs,
-    withSignal: (other) => bound(other),
-    list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep?: (object: KubeObject) => T): Promise<T[]> {
-      return listPages(signal, { resource, namespace, labelSelector, keep: keep ?? ((item) => item as T), metadataOnly: false });
-    },
-    listMetadata(resource, namespace, labelSelector, keep) {
-      return listPages(signal, { resource, namespace, labelSelector, keep, metadataOnly: true });
-    },
-    async find(resource, namespace, name) {
-      requests.get++;
-      const action = `reading ${resource.kind} ${namespace}/${name}`;
-      try {
-        return (await call(action, signal, undefined, (options) => api.getNamespacedCustomObject({ ...coordinates(resource), namespace, name }, options))) as KubeObject;
-      } catch (cause) {
-        if (statusOf(cause) === 404) return undefined;
-        throw fail(action, cause);
-      }
-    },
-    async findClusterScoped(resource, name) {
-      requests.get++;
-      const action = `reading ${resource.kind} ${name}`;
-      try {
-        return (await call(action, signal, undefined, (options) => api.getClusterCustomObject({ ...coordinates(resource), name }, options))) as KubeObject;
-      } catch (cause) {
-        if (statusOf(cause) === 404) return undefined;
-        throw fail(action, cause);
-      }
-    },
-    async mergePatch(resource, namespace, name, body, options) {
-      requests.patch++;
-      const request = { ...coordinates(resource), namespace, name, body };
-      const action = `patching ${resource.kind} ${namespace}/${name}${options.status ? ' status' : ''}`;
-      try {
-        await call(action, signal, MERGE_PATCH, (sent) => (options.status ? api.patchNamespacedCustomObjectStatus(request, sent) : api.patchNamespacedCustomObject(request, sent)));
-        return 'patched';
-      } catch (cause) {
-        const status = statusOf(cause);
-        if (status === 404) return 'not-found';
-        if (status === 409) return 'conflict';
-        throw fail(action, cause);
-      }
-    },
-    async create(resource, namespace, body) {
-      requests.create++;
-      const action = `creating ${resource.kind} in ${namespace}`;
-      try {
-        await call(action, signal, undefined, (options) => api.createNamespacedCustomObject({ ...coordinates(resource), namespace, body }, options));
-        return 'created';
-      } catch (cause) {
-        if (statusOf(cause) === 409) return 'exists';
-        throw fail(action, cause);
-      }
-    },
-    async patchStatus(resource, namespace, name, body) {
-      requests.patch++;
-      const action = `patching ${resource.kind} ${namespace}/${name} status`;
-      try {
-        const object = (await call(action, signal, MERGE_PATCH, (options) => api.patchNamespacedCustomObjectStatus({ ...coordinates(resource), namespace, name, body }, options))) as KubeObject;
-        return { outcome: 'patched', object };
-      } catch (cause) {
-        const status = statusOf(cause);
-        if (status === 404) return { outcome: 'not-found' };
-        if (status === 409) return { outcome: 'conflict' };
-        throw fail(action, cause);
-      }
-    },
-  });
-  return bound(undefined);
+  }
 }
 
 type RequestOptions = ConfigurationOptions;
