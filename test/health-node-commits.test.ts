@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GitError } from '../src/errors.ts';
 import { runGit, type RunResult } from '../src/git/git.ts';
-import { commitsContaining, lastNodeCommits, type GitRunner, walkNodeCommits } from '../src/git/node-commits.ts';
+import { commitsContaining, type GitRunner, walkNodeCommits } from '../src/git/node-commits.ts';
 import { sameJson } from '../src/health/lynqnode-status.ts';
 import { SecretRegistry } from '../src/logger.ts';
 import { commitFiles, makeTempDir, git } from './helpers/git.ts';
@@ -32,7 +32,7 @@ describe('the git side of the read-back: last commit per node, and which commits
 
   test('one git log walk finds each node folder’s last commit and the pull request of a squash subject', async () => {
     calls.length = 0;
-    const commits = await lastNodeCommits(run, second, 'nodes/shop');
+    const commits = (await walkNodeCommits(run, second, 'nodes/shop')).last;
     assert.deepEqual(
       [...commits].map(([key, commit]) => [key, commit.commit, commit.pullRequest]),
       [

@@ -14,6 +14,7 @@ import { FastImport, type CommitInput } from './fast-import.ts';
 import { gitFailure, gitText, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
 import { inWideFolder, planWideFolders, type TreeEntry, type WideGit, type WidePlan, wideFolders } from './wide-folders.ts';
 import { nodeHistory, type HistoryEntry, type NodeRef } from './history.ts';
+import { commitsContaining, type NodeCommitWalk, walkNodeCommits } from './node-commits.ts';
 
 export type { Author, CommitInput } from './fast-import.ts';
 
@@ -62,8 +63,14 @@ export interface ManifestsRepo {
   readCommit(commit: string): Promise<CommitInfo>;
   /** Every commit reachable from `head` that touched the node's paths, newest first, with why and its pull request. */
   history(head: string, query: HistoryQuery): Promise<HistoryEntry[]>;
-  /** A read-only git command in the clone (health read-back: the commit walk and ancestry checks). */
-  git(args: readonly string[]): Promise<RunResult>;
+  /** The last commit of each node folder under `prefix` at `head` (or in a range `a..b`), and every commit of `prefix` it lists (node-commits.ts). */
+  nodeCommits(head: string, prefix: string): Promise<NodeCommitWalk>;
+  /** For each revision, the commits under `prefix` it contains (undefined: the clone lacks it); `known`: sets listed already (node-commits.ts). */
+  commitsContaining(revisions: Iterable<string>, prefix: string, known?: ReadonlyMap<string, Set<string>>): Promise<Map<string, Set<string> | undefined>>;
+  /** Whether `ancestor` is `descendant` or one of its ancestors (false too when the clone lacks either). */
+  isAncestor(ancestor: string, descendant: string): Promise<boolean>;
+  /** The head of `branch` as the clone last fetched it, without asking the remote; undefined when it has none. */
+  fetchedHead(branch: string): Promise<string | undefined>;
   /** Remove anything temporary (an ephemeral clone for dry runs). */
   close(): Promise<void>;
 }
@@ -470,8 +477,22 @@ class CachedRepo implements ManifestsRepo {
     return nodeHistory(this.dir, { ...this.options, head, ...query });
   }
 
-  git(args: readonly string[]): Promise<RunResult> {
-    return this.run(args);
+  nodeCommits(head: string, prefix: string): Promise<NodeCommitWalk> {
+    return walkNodeCommits((args) => this.run(args), head, prefix);
+  }
+
+  commitsContaining(revisions: Iterable<string>, prefix: string, known?: ReadonlyMap<string, Set<string>>): Promise<Map<string, Set<string> | undefined>> {
+    return commitsContaining((args) => this.run(args), revisions, prefix, known);
+  }
+
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    return (await this.run(['merge-base', '--is-ancestor', ancestor, descendant])).code === 0;
+  }
+
+  async fetchedHead(branch: string): Promise<string | undefined> {
+    const result = await this.run(['rev-parse', '--quiet', '--verify', `refs/remotes/origin/${branch}^{commit}`]);
+    const id = result.stdout.toString('utf8').trim();
+    return result.code === 0 && /^[0-9a-f]{40,64}$/.test(id) ? id : undefined;
   }
 
   async close(): Promise<void> {

@@ -15,23 +15,18 @@ export type NodeCommit = {
   merged?: string;
 };
 
-/**
- * The last commit that changed each node folder under `<prefix>/` (`<form>/<uid>` →
- * commit), from ONE `git log` walk over the hub's folder, newest first: at 10,000 nodes
- * that is one git process instead of 10,000. `--full-history` keeps commits a merge
- * brought in, as `commitsContaining` lists them.
- */
-export async function lastNodeCommits(git: GitRunner, head: string, prefix: string): Promise<Map<string, NodeCommit>> {
-  return (await walkNodeCommits(git, head, prefix)).last;
-}
+/** Each node folder's last commit (`<form>/<uid>` → commit), and every commit the walk listed. */
+export type NodeCommitWalk = { last: Map<string, NodeCommit>; all: Set<string> };
 
 /**
- * `lastNodeCommits`, and every commit the walk listed: the commits under `prefix` that
- * `head` contains, as `commitsContaining` would list them for `head` (the same walk,
- * `--full-history` over the same path), so an engine that reports the head itself needs
- * no git process of its own.
+ * The last commit that changed each node folder under `<prefix>/`, from ONE `git log` walk
+ * over the hub's folder, newest first: at 10,000 nodes that is one git process instead of
+ * 10,000. `head` may be a range (`a..b`: the commits a read carried forward adds). Every
+ * commit listed is what `commitsContaining` would list for `head` (`--full-history` over
+ * the same path, merges included), so an engine that reports the head itself needs no git
+ * process of its own.
  */
-export async function walkNodeCommits(git: GitRunner, head: string, prefix: string): Promise<{ last: Map<string, NodeCommit>; all: Set<string> }> {
+export async function walkNodeCommits(git: GitRunner, head: string, prefix: string): Promise<NodeCommitWalk> {
   // A merge lists what it changed against its first parent: a pull request merged with a merge commit reached the
   // branch at the merge, so the merge is the node's last commit on it (its time the merge's), not the commit it merged.
   const result = await git(['log', '--full-history', '--no-renames', '--diff-merges=first-parent', '--format=%x1e%H%x1f%ct%x1f%at%x1f%P%x1f%s', '--name-only', head, '--', `${prefix}/`]);

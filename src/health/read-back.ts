@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Hub } from '../config/load.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
-import { commitsContaining, lastNodeCommits, type NodeCommit, walkNodeCommits } from '../git/node-commits.ts';
+import type { NodeCommit } from '../git/node-commits.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { ARGO_APPLICATION, FLUX_KUSTOMIZATION, hubSelector, type KubeResource } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
@@ -109,11 +109,10 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
   const ms = (): number => Math.round(performance.now() - started);
   // When the read began: how old it is counts from before anything was listed.
   const readAt = input.clock();
-  const git = (args: readonly string[]) => input.repo.git(args);
   const listBefore = input.kube.requests.list;
   const lists = input.lists ?? startClusterLists(input.kube, input.hub, input.expected ?? [], input.lynqNodes);
   // The commit walk is a git process of its own: it runs while the LynqNodes are read and the cluster is listed.
-  const walking = input.head === undefined ? Promise.resolve({ last: new Map<string, NodeCommit>(), all: new Set<string>() }) : walkNodeCommits(git, input.head, input.prefix);
+  const walking = input.head === undefined ? Promise.resolve({ last: new Map<string, NodeCommit>(), all: new Set<string>() }) : input.repo.nodeCommits(input.head, input.prefix);
   walking.catch(() => undefined);
   const { nodes, unreadable, summaries } = await readNodes(input, input.head);
   const gitMs = ms();
@@ -138,7 +137,7 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
   // An engine at the branch head (the usual steady state) contains what the walk listed: no git process for it.
   const walked = await walking;
   const commits = walked.last;
-  const containing = await commitsContaining(git, revisions, input.prefix, input.head === undefined ? undefined : new Map([[input.head, walked.all]]));
+  const containing = await input.repo.commitsContaining(revisions, input.prefix, input.head === undefined ? undefined : new Map([[input.head, walked.all]]));
   input.logger.info({ hub: input.hub, nodes: nodes.length, engineObjects: observed.size, gitMs, listMs: listMs - gitMs, ancestryMs: ms() - listMs }, 'cluster read');
   return {
     hub: input.hub,
@@ -232,8 +231,8 @@ async function readNodes(
  */
 export async function advanceClusterRead(read: ClusterRead, input: Pick<ReadBackInput, 'repo' | 'namespace' | 'memo' | 'logger'> & { head: string }): Promise<ClusterRead> {
   if (read.head === input.head) return read;
-  const git = (args: readonly string[]) => input.repo.git(args);
-  const walking = read.head === undefined ? lastNodeCommits(git, input.head, read.prefix) : lastNodeCommits(git, `${read.head}..${input.head}`, read.prefix);
+  const range = read.head === undefined ? input.head : `${read.head}..${input.head}`;
+  const walking = input.repo.nodeCommits(range, read.prefix).then((walk) => walk.last);
   walking.catch(() => undefined);
   // The read's own parsed LynqNodes stand for the memo: only the new commits' LynqNodes are parsed.
   const { nodes, unreadable, summaries } = await readNodes({ ...input, hub: read.hub, prefix: read.prefix }, input.head, read.summaries);

@@ -89,10 +89,7 @@ async function earlierRead(
 ): Promise<ClusterRead | undefined> {
   if (earlier === undefined || input.head === undefined || earlier.head !== input.head || now - earlier.read.readAt > REUSE_MAX_AGE_MS) return undefined;
   // The ancestry check runs beside the carrying forward (two git processes at once); a read that fails it is dropped.
-  const ancestor =
-    earlier.read.head === undefined || earlier.read.head === input.head
-      ? Promise.resolve(true)
-      : input.repo.git(['merge-base', '--is-ancestor', earlier.read.head, input.head]).then((result) => result.code === 0);
+  const ancestor = earlier.read.head === undefined || earlier.read.head === input.head ? Promise.resolve(true) : input.repo.isAncestor(earlier.read.head, input.head);
   const advanced = advanceClusterRead(earlier.read, { ...input, head: input.head });
   advanced.catch(() => undefined);
   if (!(await ancestor)) return undefined;

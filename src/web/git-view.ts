@@ -27,9 +27,7 @@ export class GitView {
   /** The branch head the cache clone has for the hub; undefined when it has none yet (no sync has run). */
   async head(hub: Hub): Promise<string | undefined> {
     const repo = await this.repo(hub);
-    const result = await repo.git(['rev-parse', '--quiet', '--verify', `refs/remotes/origin/${hub.spec.publish.branch}^{commit}`]);
-    const id = result.stdout.toString('utf8').trim();
-    return result.code === 0 && /^[0-9a-f]{40,64}$/.test(id) ? id : undefined;
+    return repo.fetchedHead(hub.spec.publish.branch);
   }
 
   /** Every node folder of the hub at `head`, as form and uid, sorted. */
