@@ -134,19 +134,18 @@ describe('the read-back judges the rollout gate read again at the sync commit', 
     assert.deepEqual(phases(result)[0], ['t00', 'Progressing', 'NotApplied', false, head]);
   });
 
-  test('lynq sync passes the gate read on only when the sync planned once: a second plan (the branch moved under it) reads afresh', async () => {
+  test('lynq sync hands the gate read on only when the sync planned once: a second plan (the branch moved under it) reads afresh', async () => {
     const read = await gateRead();
     const head = await commitRowChange('gold');
     const plan = { hub: 'shop', nodes: [], rendered: 0, existingNodes: UIDS.length };
-    const afterSync = (attempts: number) =>
-      readBackAfterSync([hub], [{ hub: 'shop', outcome: 'published', plan, commit: head, attempts }], {
+    const afterSync = async (attempts: number) =>
+      readBackAfterSync([hub], [{ hub: 'shop', outcome: 'published', plan, commit: head, attempts, handOff: { repo: await deps.openRepo(hub), gateRead: read } }], {
         kubeconfig: world.kubeconfigFile,
         env: world.env,
         logger: silentLogger(),
         registry: new SecretRegistry(),
         openRepo: deps.openRepo,
         clock,
-        earlier: () => read,
       });
     let before = lists();
     const [once] = await afterSync(1);

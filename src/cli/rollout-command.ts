@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { Form, Hub } from '../config/load.ts';
+import type { Form } from '../config/load.ts';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, KubeError } from '../errors.ts';
 import { defaultCacheDir } from '../config/cache-dir.ts';
@@ -11,7 +11,7 @@ import { LYNQ_NODE } from '../kube/resources.ts';
 import { formHash } from '../plan/node.ts';
 import type { RolloutProgress } from '../plan/types.ts';
 import { ANNOTATION_ROLLOUT_RESUMED } from '../health/types.ts';
-import { syncHub } from '../sync/sync-hub.ts';
+import { planHubOnly, type SyncDeps } from '../sync/sync-hub.ts';
 import type { CommandContext } from './io.ts';
 import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './exit-codes.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
@@ -24,12 +24,12 @@ type FormRollout = RolloutProgress & { hub: string };
 
 /**
  * `lynq rollout status`: per form with `spec.rollout`, done / in flight / waiting / failed,
- * from a dry-run plan (what Git has against what the rows and forms ask for) and the
- * read-back; nothing is written. Exit 1 while a rollout is halted, 3 when a hub could not
+ * from the plan a sync would make and gate (what Git has against what the rows and forms
+ * ask for, and the cluster's health), stopping before anything is published. Exit 1 while a rollout is halted, 3 when a hub could not
  * be planned.
  */
 export async function runRolloutStatus(options: RolloutCommandOptions, context: CommandContext): Promise<number> {
-  const { rollouts, failures, configFailed } = await planRollouts(options, context, undefined);
+  const { rollouts, failures, configFailed } = await planRollouts(options, context);
   const { io } = context;
   if (options.json) io.out.write(`${JSON.stringify(rollouts, null, 2)}\n`);
   else {
@@ -57,10 +57,8 @@ export async function runRolloutResume(target: string, options: RolloutCommandOp
   const [hubName, formName, ...rest] = target.split('/');
   if (hubName === undefined || formName === undefined || rest.length > 0 || hubName === '' || formName === '')
     throw new ConfigError(`rollout resume takes <hub>/<form>, not ${JSON.stringify(target)}`);
-  const nodes = new Map<string, NodeHealth>();
-  const { rollouts, failures, configFailed, forms, kube } = await planRollouts({ ...options, hub: hubName }, context, (_hub, read) => {
-    for (const node of read) nodes.set(`${node.form}/${node.uid}`, node);
-  });
+  const { rollouts, failures, configFailed, forms, kube, health } = await planRollouts({ ...options, hub: hubName }, context);
+  const nodes = new Map(health.map((node) => [`${node.form}/${node.uid}`, node]));
   const form = forms.find((item) => item.name === formName);
   if (form === undefined) throw new ConfigError(`hub ${hubName} has no form ${formName}`, { hub: hubName, form: formName });
   if (form.spec.rollout === undefined || form.spec.rollout.maxSkew === 0)
@@ -97,42 +95,43 @@ export async function runRolloutResume(target: string, options: RolloutCommandOp
 async function planRollouts(
   options: RolloutCommandOptions,
   context: CommandContext,
-  onRead: ((hub: Hub, nodes: readonly NodeHealth[]) => void) | undefined,
-): Promise<{ rollouts: FormRollout[]; failures: string[]; configFailed: boolean; forms: Form[]; kube: (() => Promise<KubeClient>) | undefined }> {
+): Promise<{ rollouts: FormRollout[]; failures: string[]; configFailed: boolean; forms: Form[]; kube: (() => Promise<KubeClient>) | undefined; health: NodeHealth[] }> {
   const { io } = context;
   const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms });
   const hubs = selectHubs(config, options.hub);
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const deps = createSyncDeps({ logger: context.logger, secrets: context.secrets, dryRun: true, diff: false, out: quiet, env: io.env });
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true });
   if (access !== undefined) context.logger.debug({ access: describeAccess(access) }, 'cluster access');
-  deps.rolloutHealth = rolloutHealthFrom({
-    kubeconfig: options.kubeconfig,
-    context: options.context,
-    env: io.env,
-    useHomeConfig: true,
-    logger: context.logger,
-    registry: context.secrets,
-    clock: deps.clock ?? Date.now,
-    memo: fileNodeMemo(defaultCacheDir(io.env)),
-    onRead,
-  });
-  deps.rolloutStatus = true;
+  const deps: SyncDeps = {
+    ...createSyncDeps({ logger: context.logger, secrets: context.secrets, dryRun: true, diff: false, out: quiet, env: io.env }),
+    rolloutHealth: rolloutHealthFrom({
+      kubeconfig: options.kubeconfig,
+      context: options.context,
+      env: io.env,
+      useHomeConfig: true,
+      logger: context.logger,
+      registry: context.secrets,
+      clock: Date.now,
+      memo: fileNodeMemo(defaultCacheDir(io.env)),
+    }),
+  };
   const rollouts: FormRollout[] = [];
   const failures: string[] = [];
+  const health: NodeHealth[] = [];
   let configFailed = false;
   const forms: Form[] = [];
   for (const hub of hubs) {
     const hubForms = config.forms.filter((form) => form.spec.hubId === hub.name);
     forms.push(...hubForms);
-    const result = await syncHub(hub, hubForms, deps, { allowDeletions: false });
-    if (!('plan' in result)) {
+    const result = await planHubOnly(hub, hubForms, deps);
+    if (result.outcome !== 'planned') {
       failures.push(`${hub.name}: ${result.outcome}: ${result.error}`);
       configFailed ||= result.outcome === 'config-failed';
       continue;
     }
+    health.push(...result.nodes);
     for (const rollout of result.plan.rollouts ?? []) rollouts.push({ hub: hub.name, ...rollout });
   }
   const kube = access === undefined ? undefined : () => import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: context.secrets, logger: context.logger }));
-  return { rollouts, failures, configFailed, forms, kube };
+  return { rollouts, failures, configFailed, forms, kube, health };
 }

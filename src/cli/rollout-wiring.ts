@@ -1,12 +1,9 @@
-import type { Hub } from '../config/load.ts';
-import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { NodeMemo } from '../health/node-memo.ts';
-import type { ClusterRead, NodeHealth } from '../health/read-back.ts';
 import { findClusterAccess } from '../kube/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
-import type { RolloutHealth } from '../health/types.ts';
+import type { SyncDeps } from '../sync/sync-hub.ts';
 
 export type RolloutWiringOptions = {
   kubeconfig?: string;
@@ -18,8 +15,6 @@ export type RolloutWiringOptions = {
   registry: SecretRegistry;
   clock: () => number;
   memo?: NodeMemo;
-  /** Told each hub's node health as read (`lynq rollout status` names the nodes from it), and the read (`lynq sync` judges it again after publishing). */
-  onRead?: (hub: Hub, nodes: readonly NodeHealth[], read: ClusterRead) => void;
   /** The read is kept for the read-back after the sync: list the LynqNodes in it even when every node is Ready. */
   listLynqNodes?: boolean;
 };
@@ -32,7 +27,7 @@ export type RolloutWiringOptions = {
  * Every request has LYNQ_KUBE_TIMEOUT and the run's signal: a cluster that never answers
  * fails the gate (cluster-failed) before anything is published.
  */
-export function rolloutHealthFrom(options: RolloutWiringOptions): ((hub: Hub, repo: ManifestsRepo, head: string | undefined, signal?: AbortSignal) => Promise<RolloutHealth | undefined>) | undefined {
+export function rolloutHealthFrom(options: RolloutWiringOptions): SyncDeps['rolloutHealth'] {
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: options.useHomeConfig });
   if (access === undefined) return undefined;
   let kube: Promise<KubeClient> | undefined;
@@ -41,14 +36,12 @@ export function rolloutHealthFrom(options: RolloutWiringOptions): ((hub: Hub, re
     if (resolveGitops(hub).engine === 'none') return undefined;
     kube ??= import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: options.registry, logger: options.logger }));
     const { readRolloutHealth } = await import('../health/rollout-health.ts');
-    const read = await readRolloutHealth(hub, repo, head, {
+    return readRolloutHealth(hub, repo, head, {
       kube: (await kube).withSignal(signal),
       clock: options.clock,
       logger: options.logger,
       memo: options.memo,
       listLynqNodes: options.listLynqNodes,
     });
-    options.onRead?.(hub, read.nodes, read.read);
-    return read.health;
   };
 }

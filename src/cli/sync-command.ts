@@ -3,15 +3,13 @@ import { loadConfig, type Config, type Hub } from '../config/load.ts';
 import { urlCredentialProblem } from '../config/repo-url.ts';
 import { defaultSecretEnv } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import { defaultCacheDir } from '../config/cache-dir.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
-import type { ClusterRead } from '../health/read-back.ts';
 import { createHubLocker, type LockedRun, lockFailure, withHubLock } from '../service/lock.ts';
 import { phaseLabel } from '../sync/phases.ts';
 import { createDeployReporter } from '../health/deploy-report.ts';
 import { readBackAfterSync } from '../sync/read-back.ts';
-import { syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
+import { type SyncDeps, syncHub, type HubSyncResult } from '../sync/sync-hub.ts';
 import { healthSummary } from './health-report.ts';
 import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
@@ -49,52 +47,42 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     // Every node would be removed: far more likely a wrong --forms than an intent, so nothing is read or written.
     throw new ConfigError(`no form files (*.yaml or *.yml) in ${path.resolve(options.forms)}: nothing to render; pass --forms DIR if they are elsewhere`);
   }
-  const deps = createSyncDeps({
-    logger: context.logger,
-    secrets: context.secrets,
-    repoOverride: options.repo,
-    dryRun: options.dryRun,
-    diff: options.diff,
-    out: io.out,
-    env: io.env,
-    onPhase: io.isTty ? (hub, phase, detail) => io.err.write(`\r\x1b[2K${hub}: ${phaseLabel(phase, detail)}…`) : undefined,
-  });
+  const clock = Date.now;
+  const deps: SyncDeps = {
+    ...createSyncDeps({
+      logger: context.logger,
+      secrets: context.secrets,
+      repoOverride: options.repo,
+      dryRun: options.dryRun,
+      diff: options.diff,
+      out: io.out,
+      env: io.env,
+      onPhase: io.isTty ? (hub, phase, detail) => io.err.write(`\r\x1b[2K${hub}: ${phaseLabel(phase, detail)}…`) : undefined,
+    }),
+    // The rollout gate reads health where a cluster is configured (as the read-back after the sync does); the
+    // read-back judges the gate's read again at the sync's commit instead of reading the whole cluster twice.
+    rolloutHealth: rolloutHealthFrom({
+      kubeconfig: options.kubeconfig,
+      context: options.context,
+      env: io.env,
+      useHomeConfig: false,
+      logger: context.logger,
+      registry: context.secrets,
+      clock,
+      memo: fileNodeMemo(defaultCacheDir(io.env)),
+      listLynqNodes: !options.dryRun,
+    }),
+  };
   // A dry run writes nothing, so it neither takes nor waits for the lock.
   const lock = options.dryRun ? undefined : createHubLocker({ secretEnv: defaultSecretEnv(context.secrets, io.env), logger: context.logger, cacheDir: defaultCacheDir(io.env) });
-  // The rollout gate reads health where a cluster is configured (as the read-back after the sync does); the
-  // read-back judges the gate's read again at the sync's commit instead of reading the whole cluster twice.
-  const gateReads = new Map<string, ClusterRead>();
-  deps.rolloutHealth = rolloutHealthFrom({
-    kubeconfig: options.kubeconfig,
-    context: options.context,
-    env: io.env,
-    useHomeConfig: false,
-    logger: context.logger,
-    registry: context.secrets,
-    clock: deps.clock ?? Date.now,
-    memo: fileNodeMemo(defaultCacheDir(io.env)),
-    listLynqNodes: !options.dryRun,
-    onRead: (hub, _nodes, read) => gateReads.set(hub.name, read),
-  });
-  // The cache clone each hub's sync opened and checked, kept for its read-back: the sync has
-  // closed it (its run is over), and reading it again needs no second open and check.
-  const synced = new Map<string, ManifestsRepo>();
-  const openRepo = deps.openRepo;
-  if (!options.dryRun)
-    deps.openRepo = async (hub) => {
-      const repo = await openRepo(hub);
-      synced.set(hub.name, repo);
-      return repo;
-    };
   // The hubs that ran and their results, index by index (a hub skipped for its lock has neither).
   const ran: Hub[] = [];
   const results: HubSyncResult[] = [];
   const runs: RunRecord[] = [];
-  const clock = deps.clock ?? Date.now;
   const formsOf = (hub: Hub) => config.forms.filter((form) => form.spec.hubId === hub.name);
   const syncOne = async (hub: Hub): Promise<HubSyncResult | undefined> => {
     const forms = formsOf(hub);
-    const run = (signal?: AbortSignal) => syncHub(hub, forms, signal === undefined ? deps : { ...deps, signal }, { allowDeletions: options.allowDeletions });
+    const run = (signal?: AbortSignal) => syncHub(hub, forms, signal === undefined ? deps : { ...deps, signal }, { allowDeletions: options.allowDeletions, handOff: !options.dryRun });
     if (lock === undefined) return run();
     let result: LockedRun<HubSyncResult>;
     try {
@@ -124,11 +112,10 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
         env: io.env,
         logger: context.logger,
         registry: context.secrets,
-        openRepo: async (hub) => synced.get(hub.name) ?? (await openRepo(hub)),
+        openRepo: deps.openRepo,
         statusTable: statusTableWriter(io.env, context.logger, context.secrets),
         clock,
         memo: fileNodeMemo(defaultCacheDir(io.env)),
-        earlier: (hub) => gateReads.get(hub.name),
         reportDeploys: deps.openForge === undefined ? undefined : createDeployReporter(deps.openForge, context.logger),
       });
   if (io.isTty) io.err.write('\r\x1b[2K');

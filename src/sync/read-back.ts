@@ -22,8 +22,6 @@ export type SyncReadBackOptions = {
   statusTable?: StatusSink;
   clock: () => number;
   memo?: NodeMemo;
-  /** The rollout gate's read of a hub in this sync, if it read one (judged again instead of a second read: health/run.ts). */
-  earlier?: (hub: Hub) => ClusterRead | undefined;
   /** Deploy results to the forge (hubs with spec.publish.platform.reportDeploys). */
   reportDeploys?: DeployReporter;
 };
@@ -51,13 +49,16 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
   const out: HubReadBack[] = [];
   for (const hub of wanted) {
     const result = results[hubs.indexOf(hub)]!;
-    out.push(await readBackHub(hub, readBackDeps(kube, options), afterSyncContext(hub, result, options.earlier)));
+    // The run's own repository (closed, its clone still there) and the gate's read, when the sync handed them over.
+    const handOff = 'handOff' in result ? result.handOff : undefined;
+    const openRepo = handOff === undefined ? options.openRepo : async () => handOff.repo;
+    out.push(await readBackHub(hub, readBackDeps(kube, { ...options, openRepo }), afterSyncContext(result, handOff?.gateRead)));
   }
   return out;
 }
 
 /** What a sync's result tells its read-back: the pull request its nodes wait in, the conflicted and paused ones, what it pushed, the gate's read. */
-function afterSyncContext(hub: Hub, result: HubSyncResult, earlierRead: SyncReadBackOptions['earlier']): ReadBackContext {
+function afterSyncContext(result: HubSyncResult, gateRead: ClusterRead | undefined): ReadBackContext {
   if (!('plan' in result)) return {};
   const proposal = 'proposal' in result ? result.proposal : undefined;
   const open = new Map<string, PullRequestRef>();
@@ -71,7 +72,7 @@ function afterSyncContext(hub: Hub, result: HubSyncResult, earlierRead: SyncRead
   const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
   // The gate read at the head it planned on; the sync's commit, if any, is on top of that head. A sync that
   // had to plan again (the branch moved under it: another writer) reads afresh.
-  const read = 'attempts' in result && result.attempts === 1 ? earlierRead?.(hub) : undefined;
+  const read = 'attempts' in result && result.attempts === 1 ? gateRead : undefined;
   const earlier = read === undefined ? undefined : { read, head: result.commit ?? read.head };
   const haltedBy = new Set((result.plan.rollouts ?? []).filter((rollout) => rollout.halted).flatMap((rollout) => rollout.failed.map((uid) => `${rollout.form}/${uid}`)));
   return { openPullRequests: open, conflicted, paused, haltedBy, refresh, earlier };
@@ -100,7 +101,7 @@ export type ServiceReadBack = {
  * Kubernetes client is loaded and opened on the first read-back, then kept; one that could
  * not be opened is tried again next time.
  */
-export function serviceReadBack(options: Omit<SyncReadBackOptions, 'earlier'>): ServiceReadBack {
+export function serviceReadBack(options: SyncReadBackOptions): ServiceReadBack {
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: false });
   let kube: Promise<KubeClient> | undefined;
   return {
@@ -116,7 +117,7 @@ export function serviceReadBack(options: Omit<SyncReadBackOptions, 'earlier'>): 
         return { hub: hub.name, outcome: 'cluster-failed', error: messageOf(error) };
       }
       const { readBackHub } = await import('../health/run.ts');
-      return readBackHub(hub, readBackDeps(client, options), after === undefined ? {} : afterSyncContext(hub, after, undefined));
+      return readBackHub(hub, readBackDeps(client, options), after === undefined ? {} : afterSyncContext(after, undefined));
     },
   };
 }

@@ -2,69 +2,27 @@ import type { Form, Hub } from '../config/load.ts';
 import { ConfigError, ForgeError, GitError, InternalError, isLynqError, KubeError, messageOf, SourceError } from '../errors.ts';
 import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
+import type { NodeHealth } from '../health/read-back.ts';
 import type { Logger } from '../logger.ts';
-import { type DiffOptions, type DiffResult, diffHub, unchangedHub, withUnchanged } from '../plan/diff.ts';
-import { type HubState, hubStateText, parseHubState, sameFolders } from '../plan/hub-state.ts';
-import { failDuplicateObjects } from '../plan/object-identity.ts';
 import { unknownScopes } from '../config/kind-scope.ts';
+import { hubStateText } from '../plan/hub-state.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
-import { type NodeInput, type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
-import { changedNodes, countByStatus, fileChanges, type NodeChange, type Plan, type TreeListing } from '../plan/types.ts';
-import { VerifiedOutputs } from '../plan/verified-outputs.ts';
+import { type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
+import { changedNodes, fileChanges, type Plan } from '../plan/types.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { HubRow } from '../sources/rows.ts';
 import { commitMessage } from './commit-message.ts';
-import { gateDeletions } from './deletion-guard.ts';
+import { gatePlan } from './gate-step.ts';
+import { leftWhole, rememberSeals, rememberState } from './hub-memory.ts';
 import type { SyncPhase } from './phases.ts';
-import { type Proposal, proposeChanges } from './propose.ts';
-import type { Publisher } from './publisher.ts';
-import type { RolloutHealth } from '../health/types.ts';
-import { deferrable, gateRollout, needsRolloutHealth, waitingNotes } from './rollout-gate.ts';
+import { type GitSide, type PlannedHub, planHub, readGitSide } from './plan-step.ts';
+import { proposeChanges } from './propose.ts';
+import { deferrable, waitingNotes } from './rollout-gate.ts';
 import { botBranch, type ResolvedRouting, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
-import type { VerifiedStore } from './verified-store.ts';
 
-export type SyncDeps = {
-  logger: Logger;
-  /** Read the hub's rows (a RowSource behind it). */
-  readRows: (hub: Hub, signal?: AbortSignal) => Promise<HubRow[]>;
-  /** Open the manifests repository named by the hub (or the --repo override). */
-  openRepo: (hub: Hub) => Promise<ManifestsRepo>;
-  publisher: Publisher;
-  /** The forge that hosts the hub's pull requests; asked for only when the hub routes changes there. */
-  openForge?: (hub: Hub) => Promise<PullRequestClient>;
-  /** Milliseconds since the epoch, for commit times. */
-  clock?: () => number;
-  bridgeVersion: string;
-  /** Seals checked by earlier syncs (none for a dry run): saves reading LynqNodes that are as they were. */
-  verifiedStore?: VerifiedStore;
-  /** Store the files of changed nodes in the cache clone while the rest still renders (not for a dry run, which commits nothing). */
-  storeAhead?: boolean;
-  /** Told when a hub enters a step; the CLI shows it on a terminal, a service can time each step. */
-  onPhase?: (hub: string, phase: SyncPhase, detail?: string) => void;
-  /** Stops the sync between steps and, where the step supports it, inside it (a service shutting down). */
-  signal?: AbortSignal;
-  /** The cluster's health for the rollout gate (built from the health read-back), read from the sync's own repository at the planned head; absent or undefined: no cluster, maxSkew paces per sync. */
-  rolloutHealth?: (hub: Hub, repo: ManifestsRepo, head: string | undefined, signal?: AbortSignal) => Promise<RolloutHealth | undefined>;
-  /** Read the rollout health even when nothing waits (`lynq rollout status`). */
-  rolloutStatus?: boolean;
-};
+import type { FailureOutcome, GateHealth, HubSyncResult, SyncDeps, SyncOptions } from './run-types.ts';
 
-export type SyncOptions = { allowDeletions: boolean };
-
-/** How a hub's sync failed before anything was published: its kind, for the exit code and metrics. */
-export type FailureOutcome = 'config-failed' | 'source-failed' | 'git-failed' | 'cluster-failed' | 'aborted';
-
-/**
- * How one hub's sync ended. `config-failed`, `source-failed` and `git-failed` published
- * nothing; `published` (a commit pushed to the target branch) and `unchanged` may still hold
- * failed or held-back nodes in their plan, and say what the pull request side did.
- * `pull-request-failed`: the push-routed part (`commit`) went out, the pull request did not.
- * `aborted`: the sync's signal fired (a service shutting down); what was pushed before stays.
- */
-export type HubSyncResult =
-  | { hub: string; outcome: 'published' | 'unchanged'; plan: Plan; commit: string | undefined; attempts: number; proposal?: Proposal }
-  | { hub: string; outcome: 'pull-request-failed'; plan: Plan; commit: string | undefined; attempts: number; error: string }
-  | { hub: string; outcome: FailureOutcome; error: string };
+export type { FailureOutcome, GateHealth, HubSyncResult, RunHandOff, SyncDeps, SyncOptions } from './run-types.ts';
 
 /**
  * One hub, end to end, as named steps:
@@ -77,290 +35,248 @@ export type HubSyncResult =
  * A push rejected because the remote moved (the target or the bot branch) starts again
  * from reading the rows, so a slow sync never publishes rows older than what another sync
  * already published; no node is rendered twice for the same input. Up to
- * `publish.maxPushAttempts` attempts. The health read-back runs after this, per command.
+ * `publish.maxPushAttempts` attempts. The health read-back runs after this, per command
+ * (SyncOptions.handOff gives it the run's repository and the gate's read).
  */
-export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, options: SyncOptions): Promise<HubSyncResult> {
-  const log = deps.logger.child({ hub: hub.name });
-  const phase = (name: SyncPhase, detail?: string): void => {
-    deps.signal?.throwIfAborted();
-    deps.onPhase?.(hub.name, name, detail);
-  };
-  let repo: ManifestsRepo | undefined;
+export function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, options: SyncOptions): Promise<HubSyncResult> {
+  return new HubRun(hub, forms, deps, options).sync();
+}
+
+/** The plan of a hub as a sync would gate it, and the nodes' health the gate read; nothing published (`lynq rollout status`). */
+export type PlanOnlyResult = { hub: string; outcome: 'planned'; plan: Plan; nodes: readonly NodeHealth[] } | { hub: string; outcome: FailureOutcome; error: string };
+
+/**
+ * Read rows → plan → gate, and stop: what the next sync would publish and hold, and where
+ * each paced form's rollout stands. The gate reads the cluster's health whenever `deps`
+ * has a reader (`rolloutStatus`), even when nothing waits.
+ */
+export function planHubOnly(hub: Hub, forms: readonly Form[], deps: SyncDeps): Promise<PlanOnlyResult> {
+  return new HubRun(hub, forms, { ...deps, rolloutStatus: true }, { allowDeletions: false }).planOnly();
+}
+
+/** A hub's settings a run checks before it starts. */
+type RunSettings = { root: string; routing: ResolvedRouting; branchForPullRequests: string };
+
+/** One attempt's rows, their plan, and the plan as the gates left it. */
+type Gated = { rows: readonly HubRow[]; prepared: PreparedHub; planned: PlannedHub; plan: Plan };
+
+/**
+ * One run of one hub: its repository (opened by the first attempt, closed at the end),
+ * the step it is in (what a failure is counted as), what it pushed, and what earlier
+ * syncs left it (the hub's state, its nodes' keys).
+ */
+class HubRun {
+  private readonly log: Logger;
+  private repo: ManifestsRepo | undefined;
   /** The current attempt's reading of Git, settled before the repository is closed. */
-  let pendingGit: Promise<unknown> | undefined;
-  let step: SyncPhase = 'read-rows';
-  try {
+  private pendingGit: Promise<unknown> | undefined;
+  private step: SyncPhase = 'read-rows';
+  /** The state a sync last left the hub whole in (plan/hub-state.ts). */
+  private stateKnown: string | undefined;
+  private known: Promise<ReadonlySet<string>> | undefined;
+  /** Kept across attempts: a push that went out stays published when the bot branch then moves. */
+  private commit: string | undefined;
+  private published = false;
+  private gateHealth: GateHealth | undefined;
+  private readonly memo: PrepareOptions['memo'] = new Map();
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly forms: readonly Form[],
+    private readonly deps: SyncDeps,
+    private readonly options: SyncOptions,
+  ) {
+    this.log = deps.logger.child({ hub: hub.name });
+  }
+
+  async sync(): Promise<HubSyncResult> {
+    try {
+      const settings = await this.start();
+      for (let attempt = 1; attempt <= this.hub.spec.publish.maxPushAttempts; attempt++) {
+        const result = await this.attempt(attempt, settings);
+        if (result !== 'moved') return result;
+      }
+      throw new GitError(`the remote branch kept moving: gave up after ${this.hub.spec.publish.maxPushAttempts} attempts`, { hub: this.hub.name });
+    } catch (error) {
+      return this.failed(error);
+    } finally {
+      await this.end();
+    }
+  }
+
+  async planOnly(): Promise<PlanOnlyResult> {
+    try {
+      const gated = await this.readPlanAndGate(1, await this.start());
+      return { hub: this.hub.name, outcome: 'planned', plan: gated.plan, nodes: this.gateHealth?.nodes ?? [] };
+    } catch (error) {
+      return this.failed(error);
+    } finally {
+      await this.end();
+    }
+  }
+
+  private phase(name: SyncPhase, detail?: string): void {
+    this.step = name;
+    this.deps.signal?.throwIfAborted();
+    this.deps.onPhase?.(this.hub.name, name, detail);
+  }
+
+  /** The hub's settings checked, and what earlier syncs left of it. */
+  private async start(): Promise<RunSettings> {
+    const { hub } = this;
     const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
     const routing = resolveRouting(hub.spec.publish);
     const branchForPullRequests = botBranch(hub.name, hub.spec.publish);
-    const { branch, maxPushAttempts, author } = hub.spec.publish;
-    if (usesPullRequests(routing) && branchForPullRequests === branch) {
-      throw new ConfigError(`the pull-request branch must differ from the target branch ${branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
+    if (usesPullRequests(routing) && branchForPullRequests === hub.spec.publish.branch) {
+      throw new ConfigError(`the pull-request branch must differ from the target branch ${hub.spec.publish.branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
     }
-    const formNames = new Set(forms.map((form) => form.name));
-    for (const line of unknownScopes(forms, hub.spec.kindScopes)) log.warn({ detail: line }, 'kind of unknown scope: rendered namespaced');
+    for (const line of unknownScopes(this.forms, hub.spec.kindScopes)) this.log.warn({ detail: line }, 'kind of unknown scope: rendered namespaced');
     // Every node's key is read only when the hub is not as a sync last left it whole.
-    let stateKnown = await deps.verifiedStore?.loadWhole(hub);
-    let known: Promise<ReadonlySet<string>> | undefined;
-    const loadKnown = () => (known ??= deps.verifiedStore?.load(hub) ?? Promise.resolve(new Set<string>()));
-    // Kept across attempts: a push that went out stays published when the bot branch then moves.
-    let commit: string | undefined;
-    let published = false;
-    const memo: PrepareOptions['memo'] = new Map();
-    for (let attempt = 1; attempt <= maxPushAttempts; attempt++) {
-      const again = attempt === 1 ? '' : ` (attempt ${attempt})`;
-      phase((step = 'read-rows'), `reading rows${again}`);
-      // What Git has does not depend on the rows: the clone is opened and the remote head
-      // asked for while they are read (its git processes start as the database answers).
-      const gitSide = readGitSide(hub, root, async () => (repo ??= await deps.openRepo(hub)));
-      pendingGit = gitSide.catch(() => undefined);
-      const rows = await deps.readRows(hub, deps.signal);
-      log.info({ rows: rows.length, attempt }, 'rows read');
-      const prepared = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo });
+    this.stateKnown = await this.deps.verifiedStore?.loadWhole(hub);
+    return { root, routing, branchForPullRequests };
+  }
 
-      phase((step = 'plan'), `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
-      const git = await gitSide;
-      repo = git.repo;
-      const planned = await planHub({ hub, root, formNames, prepared, repo, git, stateKnown, loadKnown, deps, defer: deferrable(forms) });
-      log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier }, 'compared with git');
-      await remember(deps.verifiedStore, hub, planned, log);
-      if (planned.state !== undefined && planned.state !== stateKnown) await rememberState(deps.verifiedStore, hub, (stateKnown = planned.state), log);
-
-      phase((step = 'gate'));
-      const plan = await gatePlan({ hub, forms, rows, repo, root, planned, deps, allowDeletions: options.allowDeletions, log });
-
-      phase((step = 'route'));
-      const routed = route(plan, routing);
-      let head = planned.head;
-      if (routed.push.length > 0) {
-        phase((step = 'publish'));
-        const proposed = { count: routed.propose.length, branch: branchForPullRequests };
-        const all = plan.nodes.filter((node) => !routed.propose.includes(node));
-        const message = commitMessage(hub.name, routed.push, all, { proposed });
-        const result = await deps.publisher.publish({ repo, hub: hub.name, changes: fileChanges(routed.push), head, existing: planned.existing, branch, message, author });
-        if (result.outcome === 'moved') {
-          log.warn({ attempt }, 'remote branch moved during the sync; reading the rows and planning again on the new head');
-          continue;
-        }
-        log.info({ commit: result.commit, attempt }, 'published');
-        commit = result.commit;
-        published = true;
-        head = result.commit ?? head;
-        // Every change pushed as rendered: the hub is whole at the new commit, and the next sync needs no listing.
-        if (result.commit !== undefined && routed.propose.length === 0 && leftWhole(prepared, plan)) {
-          const [nodes, apps] = await repo.objectIds(result.commit, hubPrefixes(hub, root));
-          await rememberState(deps.verifiedStore, hub, (stateKnown = hubStateText(prepared.inputs, [nodes, apps])), log);
-        }
+  /** One attempt: 'moved' when a branch moved under it (the caller tries again from the rows). */
+  private async attempt(attempt: number, settings: RunSettings): Promise<HubSyncResult | 'moved'> {
+    const { hub, log } = this;
+    const { prepared, planned, plan } = await this.readPlanAndGate(attempt, settings);
+    this.phase('route');
+    const routed = route(plan, settings.routing);
+    let head = planned.head;
+    if (routed.push.length > 0) {
+      this.phase('publish');
+      const pushed = await this.publish(plan, routed, planned, { settings, attempt });
+      if (pushed === 'moved') {
+        log.warn({ attempt }, 'remote branch moved during the sync; reading the rows and planning again on the new head');
+        return 'moved';
       }
-      const outcome = published ? 'published' : 'unchanged';
-      if (!usesPullRequests(routing)) return { hub: hub.name, outcome, plan, commit, attempts: attempt };
-
-      phase((step = 'propose'));
-      let proposal: Awaited<ReturnType<typeof proposeChanges>>;
-      try {
-        const forge = await openForge(deps, hub);
-        const time = (deps.clock ?? Date.now)() / 1000;
-        const input = {
-          hub: hub.name,
-          repo,
-          forge,
-          publisher: deps.publisher,
-          logger: log,
-          target: branch,
-          base: head,
-          branch: branchForPullRequests,
-          nodes: routed.propose,
-          existing: planned.existing,
-          author,
-          time,
-          settings: hub.spec.publish.pullRequest,
-          waiting: waitingNotes(plan),
-        };
-        proposal = await proposeChanges(input);
-      } catch (error) {
-        if (!isLynqError(error) || error instanceof ConfigError) throw error;
-        log.error({ err: messageOf(error) }, 'pull request failed');
-        return { hub: hub.name, outcome: 'pull-request-failed', plan, commit, attempts: attempt, error: messageOf(error) };
+      head = pushed ?? head;
+      // Every change pushed as rendered: the hub is whole at the new commit, and the next sync needs no listing.
+      if (pushed !== undefined && routed.propose.length === 0 && leftWhole(prepared, plan)) {
+        const [nodes, apps] = await this.repo!.objectIds(pushed, hubPrefixes(hub, settings.root));
+        await rememberState(this.deps.verifiedStore, hub, (this.stateKnown = hubStateText(prepared.inputs, [nodes, apps])), log);
       }
-      if (proposal.outcome === 'moved') {
-        log.warn({ attempt, branch: branchForPullRequests }, 'pull-request branch moved during the sync; planning again');
-        continue;
-      }
-      return { hub: hub.name, outcome, plan, commit, attempts: attempt, proposal };
     }
-    throw new GitError(`the remote branch kept moving: gave up after ${maxPushAttempts} attempts`, { hub: hub.name });
-  } catch (error) {
-    const outcome = deps.signal?.aborted === true ? 'aborted' : failureOutcome(error, step);
-    log.error({ err: messageOf(error), step }, 'sync failed; nothing published');
-    return { hub: hub.name, outcome, error: messageOf(error) };
-  } finally {
-    await pendingGit;
-    await repo?.close();
+    const done = { hub: hub.name, outcome: this.published ? ('published' as const) : ('unchanged' as const), plan, commit: this.commit, attempts: attempt };
+    if (!usesPullRequests(settings.routing)) return this.handOff(done);
+    this.phase('propose');
+    return this.propose(done, routed.propose, { head, planned, settings });
   }
-}
 
-type GateInput = {
-  hub: Hub;
-  forms: readonly Form[];
-  rows: readonly HubRow[];
-  repo: ManifestsRepo;
-  root: string;
-  planned: Awaited<ReturnType<typeof planHub>>;
-  deps: SyncDeps;
-  allowDeletions: boolean;
-  log: Logger;
-};
+  /** Read rows → plan → gate: what this attempt would publish. */
+  private async readPlanAndGate(attempt: number, settings: RunSettings): Promise<Gated> {
+    const { hub, forms, deps, log } = this;
+    const again = attempt === 1 ? '' : ` (attempt ${attempt})`;
+    this.phase('read-rows', `reading rows${again}`);
+    // What Git has does not depend on the rows: the clone is opened and the remote head
+    // asked for while they are read (its git processes start as the database answers).
+    const gitSide = readGitSide(hub, settings.root, async () => (this.repo ??= await deps.openRepo(hub)));
+    this.pendingGit = gitSide.catch(() => undefined);
+    const rows = await deps.readRows(hub, deps.signal);
+    log.info({ rows: rows.length, attempt }, 'rows read');
+    const prepared = prepareHub(hub, forms, rows, { root: settings.root, bridgeVersion: deps.bridgeVersion, memo: this.memo });
 
-/**
- * The gate step: the deletion guard, the check that no two nodes render one object, the
- * rollout gate. A function of its own so that what the object check builds (an entry per
- * rendered object: 500,000 in a first sync of 100,000 nodes) is freed before the commit,
- * not kept alive by the attempt's scope while it publishes.
- */
-async function gatePlan(input: GateInput): Promise<Plan> {
-  const { hub, forms, repo, planned, deps, log } = input;
-  const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: input.allowDeletions });
-  const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo.readBlobs(ids), input.root, hub.spec.kindScopes);
-  const health =
-    deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked.plan, forms)) ? await deps.rolloutHealth(hub, repo, planned.head, deps.signal) : undefined;
-  // Asked only by a paced form's gate: a no-op sync of 100,000 rows builds no map of them.
-  let values: Map<string, HubRow['values']> | undefined;
-  const valuesOf = (uid: string) => (values ??= new Map(input.rows.map((row) => [row.uid, row.values]))).get(uid);
-  const render = (node: NodeChange) => checked.check(planned.renderLater(node));
-  const plan = await gateRollout(checked.plan, { hub, forms, values: valuesOf, health, render, prepare: planned.prepareLater });
-  if (plan.rollouts !== undefined) log.info({ rendered: plan.rendered - planned.plan.rendered, waiting: countByStatus(plan.nodes).waiting }, 'rollout gate');
-  // The nodes the gate rendered for its slots hold their seals too.
-  if (plan.rendered > planned.plan.rendered) await remember(deps.verifiedStore, hub, planned, log);
-  return plan;
-}
+    this.phase('plan', `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
+    const planned = await this.plan(prepared, await gitSide, settings);
 
-type PlanInput = {
-  hub: Hub;
-  root: string;
-  formNames: ReadonlySet<string>;
-  prepared: PreparedHub;
-  repo: ManifestsRepo;
-  git: GitSide;
-  /** The state a sync last left the hub whole in (plan/hub-state.ts), and every node's key (read when needed). */
-  stateKnown: string | undefined;
-  loadKnown: () => Promise<ReadonlySet<string>>;
-  deps: SyncDeps;
-  defer: DiffOptions['defer'];
-};
-
-/** What Git has for the hub before the plan looks into it: the remote head and the ids of the hub's node and apps folders. */
-type GitSide = { repo: ManifestsRepo; head: string | undefined; folders: [nodes: string | undefined, apps: string | undefined] };
-
-async function readGitSide(hub: Hub, root: string, openRepo: () => Promise<ManifestsRepo>): Promise<GitSide> {
-  const repo = await openRepo();
-  const head = await repo.fetch(hub.spec.publish.branch);
-  const [nodes, apps] = await repo.objectIds(head, hubPrefixes(hub, root));
-  return { repo, head, folders: [nodes, apps] };
-}
-
-/**
- * The plan step. Against the state a sync last left the hub whole in (plan/hub-state.ts),
- * while the hub's folders in Git are as it left them: the same inputs are an unchanged hub
- * without a listing; other inputs are looked into only for the nodes whose input differs,
- * or that came or went (a few thousand at most). Otherwise Git is asked for every node
- * folder (one line per node) and the apps files, and every node is checked by its key or
- * its LynqNode. The files of a node are listed only when the diff must look into it
- * (`existing` holds those and the apps files: every path a later step asks about).
- */
-async function planHub(input: PlanInput): Promise<DiffResult & { head: string | undefined; existing: TreeListing; verified?: VerifiedOutputs; told?: VerifiedOutputs; state: string | undefined }> {
-  const { hub, repo, deps, prepared } = input;
-  const { head, folders } = input.git;
-  const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0;
-  const state = whole ? hubStateText(prepared.inputs, folders) : undefined;
-  if (state !== undefined && state === input.stateKnown) return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), state };
-  const known = state !== undefined && input.stateKnown !== undefined ? parseHubState(input.stateKnown) : undefined;
-  const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
-  const since = known !== undefined && sameFolders(known.folders, folders) ? changesSince(known, prepared.inputs) : undefined;
-  let nodeFolders: Map<string, string>;
-  let apps: TreeListing;
-  let verified: VerifiedOutputs;
-  // What earlier syncs told of the nodes a rollout holds (none without a paced form), in either case.
-  const told = input.defer === undefined ? undefined : await input.deps.verifiedStore?.loadTold(hub);
-  if (since !== undefined) {
-    const ids = await repo.objectIds(
-      head,
-      since.inGit.map((node) => `${nodesPrefix}/${node}`),
-    );
-    nodeFolders = new Map(since.inGit.flatMap((node, index) => (ids[index] === undefined ? [] : [[node, ids[index]!] as const])));
-    apps = await repo.listTree(
-      head,
-      since.inGit.map((node) => `${appsPrefix}/${node}.yaml`),
-    );
-    // The nodes' keys are not read: the few nodes looked into are checked by their LynqNodes.
-    verified = new VerifiedOutputs(undefined, told);
-  } else {
-    [nodeFolders, apps] = await Promise.all([repo.listNodeFolders(head, nodesPrefix), repo.listTree(head, appsPrefix)]);
-    verified = new VerifiedOutputs(await input.loadKnown(), told);
+    this.phase('gate');
+    const gated = await gatePlan({ hub, forms, rows, repo: this.repo!, root: settings.root, planned, deps, allowDeletions: this.options.allowDeletions, log });
+    this.gateHealth = gated.health;
+    return { rows, prepared, planned, plan: gated.plan };
   }
-  const existing: TreeListing = new Map(apps);
-  const listFiles = async (folders: readonly string[]): Promise<TreeListing> => {
-    // Past a few thousand folders (a first sync on a fresh cache), one listing of the whole hub is cheaper.
-    const listing = await repo.listTree(head, folders.length > LIST_WHOLE_HUB_AT ? nodesPrefix : folders.map((folder) => `${folder}/`));
-    for (const [path, id] of listing) existing.set(path, id);
-    return listing;
-  };
-  const storeAhead = deps.storeAhead === true ? (files: Iterable<readonly [string, string]>) => repo.storeAhead(files) : undefined;
-  const diff = await diffHub({
-    hub,
-    root: input.root,
-    formNames: input.formNames,
-    prepared: since === undefined ? prepared : { ...prepared, inputs: since.changed },
-    nodeFolders,
-    apps,
-    listFiles,
-    readBlobs: (ids) => repo.readBlobs(ids),
-    verified,
-    storeAhead,
-    defer: input.defer,
-  });
-  const plan = since === undefined ? diff.plan : withUnchanged(diff.plan, hub.name, since.untouched, known!.inputs.size);
-  const allUnchanged = plan.nodes.every((node) => node.status === 'unchanged');
-  return {
-    plan,
-    renderLater: diff.renderLater,
-    prepareLater: diff.prepareLater,
-    toldEarlier: diff.toldEarlier,
-    head,
-    existing,
-    verified: since === undefined ? verified : undefined,
-    told: verified,
-    state: allUnchanged ? state : undefined,
-  };
-}
 
-/**
- * The nodes whose input differs from the state's (`changed`), and those it has that are gone;
- * `inGit`: the nodes of both that Git has. Undefined past a few thousand: a listing of the
- * whole hub is then cheaper than asking for them by name.
- */
-function changesSince(known: HubState, inputs: readonly NodeInput[]): { changed: NodeInput[]; untouched: NodeInput[]; inGit: string[] } | undefined {
-  const changed: NodeInput[] = [];
-  const untouched: NodeInput[] = [];
-  const inGit: string[] = [];
-  const current = new Set<string>();
-  for (const input of inputs) {
-    const node = `${input.form}/${input.uid}`;
-    current.add(node);
-    const before = known.inputs.get(node);
-    if (before === input.inputHash) untouched.push(input);
-    else {
-      changed.push(input);
-      if (before !== undefined) inGit.push(node);
+  private async plan(prepared: PreparedHub, git: GitSide, settings: RunSettings): Promise<PlannedHub> {
+    const { hub, deps, log } = this;
+    this.repo = git.repo;
+    const loadKnown = () => (this.known ??= deps.verifiedStore?.load(hub) ?? Promise.resolve(new Set<string>()));
+    const formNames = new Set(this.forms.map((form) => form.name));
+    const planned = await planHub({ hub, root: settings.root, formNames, prepared, repo: git.repo, git, stateKnown: this.stateKnown, loadKnown, deps, defer: deferrable(this.forms) });
+    log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier }, 'compared with git');
+    await rememberSeals(deps.verifiedStore, hub, planned, log);
+    if (planned.state !== undefined && planned.state !== this.stateKnown) await rememberState(deps.verifiedStore, hub, (this.stateKnown = planned.state), log);
+    return planned;
+  }
+
+  /** The push-routed changes as one commit on the target branch: its id (undefined for a dry run), or 'moved'. */
+  private async publish(plan: Plan, routed: Routed, planned: PlannedHub, { settings, attempt }: { settings: RunSettings; attempt: number }): Promise<string | undefined | 'moved'> {
+    const { branch, author } = this.hub.spec.publish;
+    const proposed = { count: routed.propose.length, branch: settings.branchForPullRequests };
+    const all = plan.nodes.filter((node) => !routed.propose.includes(node));
+    const message = commitMessage(this.hub.name, routed.push, all, { proposed });
+    const result = await this.deps.publisher.publish({
+      repo: this.repo!,
+      hub: this.hub.name,
+      changes: fileChanges(routed.push),
+      head: planned.head,
+      existing: planned.existing,
+      branch,
+      message,
+      author,
+    });
+    if (result.outcome === 'moved') return 'moved';
+    this.log.info({ commit: result.commit, attempt }, 'published');
+    this.commit = result.commit;
+    this.published = true;
+    return result.commit;
+  }
+
+  /** The pull-request side: the bot branch and its pull request, on `head` (the target as this attempt left it). */
+  private async propose(
+    done: Extract<HubSyncResult, { outcome: 'published' | 'unchanged' }>,
+    nodes: Plan['nodes'],
+    at: { head: string | undefined; planned: PlannedHub; settings: RunSettings },
+  ): Promise<HubSyncResult | 'moved'> {
+    const { hub, deps, log } = this;
+    let proposal: Awaited<ReturnType<typeof proposeChanges>>;
+    try {
+      proposal = await proposeChanges({
+        hub: hub.name,
+        repo: this.repo!,
+        forge: await openForge(deps, hub),
+        publisher: deps.publisher,
+        logger: log,
+        target: hub.spec.publish.branch,
+        base: at.head,
+        branch: at.settings.branchForPullRequests,
+        nodes,
+        existing: at.planned.existing,
+        author: hub.spec.publish.author,
+        time: (deps.clock ?? Date.now)() / 1000,
+        settings: hub.spec.publish.pullRequest,
+        waiting: waitingNotes(done.plan),
+      });
+    } catch (error) {
+      if (!isLynqError(error) || error instanceof ConfigError) throw error;
+      log.error({ err: messageOf(error) }, 'pull request failed');
+      return this.handOff({ ...done, outcome: 'pull-request-failed', error: messageOf(error) });
     }
+    if (proposal.outcome === 'moved') {
+      log.warn({ attempt: done.attempts, branch: at.settings.branchForPullRequests }, 'pull-request branch moved during the sync; planning again');
+      return 'moved';
+    }
+    return this.handOff({ ...done, proposal });
   }
-  for (const node of known.inputs.keys()) if (!current.has(node)) inGit.push(node);
-  return inGit.length + changed.length > LIST_WHOLE_HUB_AT ? undefined : { changed, untouched, inGit };
+
+  private handOff<T extends Extract<HubSyncResult, { plan: Plan }>>(result: T): T {
+    if (this.options.handOff !== true || this.repo === undefined) return result;
+    return { ...result, handOff: { repo: this.repo, gateRead: this.gateHealth?.read } };
+  }
+
+  private failed(error: unknown): { hub: string; outcome: FailureOutcome; error: string } {
+    const outcome = this.deps.signal?.aborted === true ? 'aborted' : failureOutcome(error, this.step);
+    this.log.error({ err: messageOf(error), step: this.step }, 'sync failed; nothing published');
+    return { hub: this.hub.name, outcome, error: messageOf(error) };
+  }
+
+  private async end(): Promise<void> {
+    await this.pendingGit;
+    await this.repo?.close();
+  }
 }
 
-/** How many node folders a sync lists by name before it lists the whole hub instead. */
-const LIST_WHOLE_HUB_AT = 2000;
+type Routed = { push: Plan['nodes']; propose: Plan['nodes'] };
 
-function route(plan: Plan, routing: ResolvedRouting): { push: Plan['nodes']; propose: Plan['nodes'] } {
+function route(plan: Plan, routing: ResolvedRouting): Routed {
   return usesPullRequests(routing) ? routePlan(plan, routing) : { push: changedNodes(plan), propose: [] };
 }
 
@@ -377,34 +293,6 @@ function failureOutcome(error: unknown, step: SyncPhase): FailureOutcome {
   if (error instanceof KubeError) return 'cluster-failed';
   if (isLynqError(error)) return step === 'read-rows' ? 'source-failed' : 'git-failed';
   throw error instanceof InternalError ? error : new InternalError(`sync of one hub failed in step ${step}: ${messageOf(error)}`, {}, { cause: error });
-}
-
-/** Keep this sync's checked seals for the next one; a failure to write costs only speed. */
-async function remember(store: VerifiedStore | undefined, hub: Hub, planned: { verified?: VerifiedOutputs; told?: VerifiedOutputs }, log: Logger): Promise<void> {
-  // The keys only when they were all read (`verified`); the told changes of every plan, which looks into every node a rollout holds.
-  const keys = planned.verified?.changed();
-  const told = planned.told?.toldChanged();
-  if (store === undefined) return;
-  try {
-    if (keys !== undefined) await store.save(hub, keys);
-    if (told !== undefined) await store.saveTold(hub, told);
-  } catch (error) {
-    log.warn({ err: messageOf(error) }, 'could not keep the checked seals; the next sync reads every LynqNode');
-  }
-}
-
-/** No node failed, held, conflicted or waiting: what Git has after the push is every node as rendered. */
-function leftWhole(prepared: PreparedHub, plan: Plan): boolean {
-  if (prepared.failures.length > 0 || prepared.unidentified.length > 0) return false;
-  return plan.nodes.every((node) => node.status === 'unchanged' || node.status === 'added' || node.status === 'updated' || node.status === 'removed');
-}
-
-async function rememberState(store: VerifiedStore | undefined, hub: Hub, state: string | undefined, log: Logger): Promise<void> {
-  try {
-    await store?.saveWhole(hub, state);
-  } catch (error) {
-    log.warn({ err: messageOf(error) }, 'could not keep the state the sync left the hub in; the next sync checks it node by node');
-  }
 }
 
 async function openForge(deps: SyncDeps, hub: Hub): Promise<PullRequestClient> {
