@@ -174,7 +174,12 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
 
   for (const gone of existing.values()) {
     if (prepared.paused.has(gone.uid)) {
-      nodes.push(fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]));
+      nodes.push({ ...fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]), pausedBy: 'row' });
+      continue;
+    }
+    const pausedWhy = prepared.pausedByAnnotation(gone.form, gone.uid);
+    if (pausedWhy !== undefined) {
+      nodes.push({ ...fileless(hub.name, gone.form, gone.uid, 'paused', [pausedWhy]), pausedBy: 'annotation' });
       continue;
     }
     const removal = removalReason(options, gone);
