@@ -16,6 +16,7 @@ import { healthSummary } from './health-report.ts';
 import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
 import { exportRunMetrics, type RunRecord, runMetricsTarget } from './run-metrics.ts';
+import { pausedLynqNodesFrom } from './pause-wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { statusTableWriter } from './status-wiring.ts';
 import { createSyncDeps } from './wiring.ts';
@@ -76,6 +77,8 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     listLynqNodes: !options.dryRun,
     onRead: (hub, _nodes, read) => gateReads.set(hub.name, read),
   });
+  // Hubs with spec.gitops.pauseFromLynqNode read their LynqNodes' pause annotations from the same cluster before planning (a dry run too: it only reads).
+  deps.pausedLynqNodes = pausedLynqNodesFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: false, logger: context.logger, registry: context.secrets });
   // The cache clone each hub's sync opened and checked, kept for its read-back: the sync has
   // closed it (its run is over), and reading it again needs no second open and check.
   const synced = new Map<string, ManifestsRepo>();

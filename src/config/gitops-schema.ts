@@ -125,6 +125,13 @@ export const Gitops = z.strictObject({
     .optional(),
   /** The cluster of a row whose cluster column is empty; without it, such a row's nodes fail, named. */
   defaultCluster: Name.optional(),
+  /**
+   * Pause a node by an annotation on its LynqNode in the cluster (`lynq.sh/paused: "true"`,
+   * with an optional `lynq.sh/paused-reason`): each sync lists the hub's LynqNodes before
+   * planning, and fails the hub when it cannot. Off by default: a sync then never asks the
+   * cluster. Shapes no file, so it is in no hash.
+   */
+  pauseFromLynqNode: z.boolean().optional(),
 });
 export type Gitops = z.infer<typeof Gitops>;
 

@@ -19,6 +19,7 @@ import type { SyncPhase } from './phases.ts';
 import { type Proposal, proposeChanges } from './propose.ts';
 import type { Publisher } from './publisher.ts';
 import type { RolloutHealth } from '../health/types.ts';
+import { type PausedLynqNodeReader, readPausedNodes } from './pauses.ts';
 import { deferrable, gateRollout, needsRolloutHealth, waitingNotes } from './rollout-gate.ts';
 import { botBranch, type ResolvedRouting, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
 import type { VerifiedStore } from './verified-store.ts';
@@ -47,6 +48,12 @@ export type SyncDeps = {
   rolloutHealth?: (hub: Hub, repo: ManifestsRepo, head: string | undefined, signal?: AbortSignal) => Promise<RolloutHealth | undefined>;
   /** Read the rollout health even when nothing waits (`lynq rollout status`). */
   rolloutStatus?: boolean;
+  /**
+   * The hub's LynqNodes that carry the pause annotation, for a hub with
+   * `spec.gitops.pauseFromLynqNode` (asked of no other hub); absent: no cluster is
+   * configured, and such a hub fails.
+   */
+  pausedLynqNodes?: PausedLynqNodeReader;
 };
 
 export type SyncOptions = { allowDeletions: boolean };
@@ -116,7 +123,10 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       pendingGit = gitSide.catch(() => undefined);
       const rows = await deps.readRows(hub, deps.signal);
       log.info({ rows: rows.length, attempt }, 'rows read');
-      const prepared = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo });
+      // As fresh as the rows: a node paused or unpaused since the last attempt is planned so.
+      const pausedNodes = await readPausedNodes(hub, deps.pausedLynqNodes, deps.signal);
+      if (pausedNodes !== undefined) log.info({ paused: pausedNodes.size }, 'LynqNode pause annotations read');
+      const prepared = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo, pausedNodes });
 
       phase((step = 'plan'), `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
       const git = await gitSide;
