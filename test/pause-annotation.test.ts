@@ -94,8 +94,10 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
     const commits = await commitCount(world.repo, 'main');
     await world.db.exec("UPDATE customers SET plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET plan = 'bronze' WHERE id = 'globex'");
     const from = fake.requests.length;
-    const synced = await world.sync(kube());
+    const metricsFile = path.join(world.dir, 'lynq.prom');
+    const synced = await world.sync([...kube(), '--metrics-file', metricsFile]);
     assert.equal(synced.code, 0, synced.out + synced.err);
+    assert.match(await readFile(metricsFile, 'utf8'), /^lynq_nodes\{hub="shop",state="paused"\} 1$/m);
     // The pause LIST comes before anything else the sync asks of the cluster, metadata only.
     const first = fake.requests[from]!;
     assert.equal(first.path, LIST_PATH);
