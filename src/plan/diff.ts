@@ -376,7 +376,9 @@ function compareNode(hub: string, node: KeptNode, previous: ExistingNode | undef
     deletes.push(`${node.dir}/${name}`);
     changedFiles.push(name);
   }
-  if (node.appFile !== undefined && node.appFile.blob !== previous?.app?.blob) writes.set(node.appFile.path, node.appFile.content ?? node.appFile);
+  if (node.appFile !== undefined && (node.appFile.blob !== previous?.app?.blob || node.appFile.path !== previous.app.path)) writes.set(node.appFile.path, node.appFile.content ?? node.appFile);
+  // Flux with one instance per cluster: a node that moves, or a hub that changes layout, moves its file to another path.
+  if (node.appFile !== undefined && previous?.app !== undefined && node.appFile.path !== previous.app.path) deletes.push(previous.app.path);
   const engineRemoved = node.appFile === undefined && previous?.app !== undefined;
   if (engineRemoved) deletes.push(previous.app!.path);
   const moved = node.appFile !== undefined && previous?.app !== undefined ? movedFrom(before, node.cluster) : undefined;
