@@ -87,6 +87,12 @@ describe('one Flux per cluster (spec.gitops.flux.layout: per-cluster), through l
     assert.match(message!, /^web\/acme: updated \(columns changed: cluster; moved from cluster eu-1 to us-1: its Flux Kustomizations in cluster eu-1 removed\)/m);
     assert.match(message!, /^web\/initech: removed \(row deactivated\)/m);
 
+    // lynq history follows the node's file in each cluster's path.
+    const history = await lynq(['history', 'customers/web/acme', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, '--patch'], env);
+    assert.equal(history.code, 0, history.err);
+    assert.match(history.out, /apps\/customers\/eu-1\/web\/acme\.yaml/);
+    assert.match(history.out, /apps\/customers\/us-1\/web\/acme\.yaml/);
+
     // And nothing more to do: the moved file is found where it now is.
     const again = await sync();
     assert.equal(again.code, 0, again.err + again.out);
