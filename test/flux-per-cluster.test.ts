@@ -108,12 +108,16 @@ describe('one Flux per cluster (spec.gitops.flux.layout: per-cluster), through l
     const same = await sync();
     assert.match(same.out, /customers\s+0\s+0\s+3\s+0\s+0\s+0\s+no changes/, 'layout: management is the default: no change');
 
+    // Every node leaves the management cluster's Flux: removals there, which the deletion guard holds.
     await writeHub(hubFile(db.name, 'per-cluster'));
-    const switched = await sync();
+    const held = await sync();
+    assert.equal(held.code, 1, held.err + held.out);
+    assert.match(held.out, /acme: held \(moved to cluster eu-1's own Flux \(flux\.layout per-cluster\): its Flux Kustomizations in the management cluster removed/);
+    const switched = await sync('--allow-deletions');
     assert.equal(switched.code, 0, switched.err + switched.out);
     assert.match(switched.out, /customers\s+0\s+3\s+0\s+0\s+0\s+0\s+[0-9a-f]{12}/);
     assert.deepEqual(await appsFiles(), ['apps/customers/eu-1/web/acme.yaml', 'apps/customers/eu-1/web/initech.yaml', 'apps/customers/us-1/web/globex.yaml']);
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^web\/acme: updated \(hub customers settings changed\)/m);
+    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^web\/acme: updated \(hub customers settings changed; moved to cluster eu-1's own Flux/m);
   });
 });
 
