@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -157,5 +158,19 @@ test('deploy/rbac-namespaced/rbac-crd-check.yaml grants exactly the one CRD GET 
   const granted = new Set([...grants(rbac), ...grants(crdCheck)]);
   for (const need of used) assert.ok(isGranted(granted, need), `${need} is granted`);
   assert.ok(!isGranted(grants(rbac), 'cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh'), 'rbac.yaml alone does not grant it');
+  fake.assertClean();
+});
+
+test('spec.gitops.pauseFromLynqNode adds one request, a LIST of the hub LynqNodes, which rbac.yaml grants already', async () => {
+  const rbac = await documents('deploy/rbac-namespaced/rbac.yaml');
+  const hubFile = path.join(world.dir, 'hubs', 'hub.yaml');
+  await writeFile(hubFile, (await readFile(hubFile, 'utf8')).replace('    engine: argocd\n', '    engine: argocd\n    pauseFromLynqNode: true\n'));
+  const from = fake.requests.length;
+  // A dry run: the sync's own requests, without the read-back's.
+  const planned = await world.sync(['--kubeconfig', world.kubeconfigFile, '--dry-run']);
+  assert.equal(planned.code, 0, planned.err);
+  const used = fake.requests.slice(from).map(needed);
+  assert.deepEqual(used, ['tenants list operator.lynq.sh/lynqnodes']);
+  for (const need of used) assert.ok(isGranted(grants(rbac), need), `${need} is granted`);
   fake.assertClean();
 });

@@ -106,6 +106,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
 
   dirs(program.command('bootstrap').description('print the parent object to apply once per hub, so Argo CD or Flux picks up every node'))
     .option('--hub <name>', 'only this hub')
+    .option('--cluster <name>', "only this cluster's root Kustomization (Flux with flux.layout per-cluster)")
     .action(async (options) => {
       code = await (await import('./bootstrap-command.ts')).runBootstrap(options, io);
     });

@@ -14,6 +14,7 @@ import { ANNOTATION_ROLLOUT_RESUMED } from '../health/types.ts';
 import { planHubOnly, type SyncDeps } from '../sync/sync-hub.ts';
 import type { CommandContext } from './io.ts';
 import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './exit-codes.ts';
+import { pausedLynqNodesFrom } from './pause-wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { selectHubs } from './sync-command.ts';
 import { createSyncDeps } from './wiring.ts';
@@ -114,6 +115,7 @@ async function planRollouts(
       clock: Date.now,
       memo: fileNodeMemo(defaultCacheDir(io.env)),
     }),
+    pausedLynqNodes: pausedLynqNodesFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true, logger: context.logger, registry: context.secrets }),
   };
   const rollouts: FormRollout[] = [];
   const failures: string[] = [];

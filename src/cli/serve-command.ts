@@ -9,6 +9,7 @@ import type { CommandContext } from './io.ts';
 import { repoUrlOf } from './repo-wiring.ts';
 import { createDeployReporter } from '../health/deploy-report.ts';
 import { createSyncDeps } from './wiring.ts';
+import { pausedLynqNodesFrom } from './pause-wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
 import { fileStatusMemo } from '../health/status-memo.ts';
@@ -55,7 +56,9 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   // Made per run, so a run's signal reaches its query, git and GitHub, and credentials are read afresh.
   // Rollouts are paced by health where a cluster is configured (KUBECONFIG or in-cluster): each sync takes the free slots.
   const rolloutHealth = rolloutHealthFrom({ env, useHomeConfig: false, logger, registry: secrets, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
-  const syncDeps = (signal: AbortSignal) => ({ ...createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal }), rolloutHealth });
+  // Hubs with spec.gitops.pauseFromLynqNode read their LynqNodes' pause annotations from the same cluster before each plan.
+  const pausedLynqNodes = pausedLynqNodesFrom({ env, useHomeConfig: false, logger, registry: secrets });
+  const syncDeps = (signal: AbortSignal) => ({ ...createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal }), rolloutHealth, pausedLynqNodes });
   // The read-back, where a cluster is configured (KUBECONFIG or in-cluster): after each sync and every --read-back-interval.
   const { openRepo, openForge } = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });
   const readBack = serviceReadBack({

@@ -14,6 +14,7 @@ import { healthSummary } from './health-report.ts';
 import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
 import { exportRunMetrics, type RunRecord, runMetricsTarget } from './run-metrics.ts';
+import { pausedLynqNodesFrom } from './pause-wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { statusTableWriter } from './status-wiring.ts';
 import { createSyncDeps } from './wiring.ts';
@@ -72,6 +73,8 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
       memo: fileNodeMemo(defaultCacheDir(io.env)),
       listLynqNodes: !options.dryRun,
     }),
+    // Hubs with spec.gitops.pauseFromLynqNode read their LynqNodes' pause annotations from the same cluster before planning (a dry run too: it only reads).
+    pausedLynqNodes: pausedLynqNodesFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: false, logger: context.logger, registry: context.secrets }),
   };
   // A dry run writes nothing, so it neither takes nor waits for the lock.
   const lock = options.dryRun ? undefined : createHubLocker({ secretEnv: defaultSecretEnv(context.secrets, io.env), logger: context.logger, cacheDir: defaultCacheDir(io.env) });

@@ -88,6 +88,15 @@ export const FluxSettings = z.strictObject({
   targetNamespace: Name.optional(),
   /** SOPS decryption, for SOPS-encrypted Secrets under `manifests`. */
   decryption: z.strictObject({ provider: z.literal('sops'), secretRef: z.strictObject({ name: Name }).optional() }).optional(),
+  /**
+   * For a hub whose rows name clusters: `management` (the default) — one Flux in a
+   * management cluster, each node Kustomization reaching its cluster through
+   * `kubeConfig.secretRef`, every node file under `<appsRoot>/<hub>/`; `per-cluster` — one
+   * Flux per cluster, each reconciling its own path `<appsRoot>/<hub>/<cluster>/`, the node
+   * Kustomizations applying in the cluster they live in. Optional, so hubs without it keep
+   * their settings hash.
+   */
+  layout: z.enum(['management', 'per-cluster']).optional(),
 });
 export type FluxSettings = z.infer<typeof FluxSettings>;
 
@@ -125,6 +134,13 @@ export const Gitops = z.strictObject({
     .optional(),
   /** The cluster of a row whose cluster column is empty; without it, such a row's nodes fail, named. */
   defaultCluster: Name.optional(),
+  /**
+   * Pause a node by an annotation on its LynqNode in the cluster (`lynq.sh/paused: "true"`,
+   * with an optional `lynq.sh/paused-reason`): each sync lists the hub's LynqNodes before
+   * planning, and fails the hub when it cannot. Off by default: a sync then never asks the
+   * cluster. Shapes no file, so it is in no hash.
+   */
+  pauseFromLynqNode: z.boolean().optional(),
 });
 export type Gitops = z.infer<typeof Gitops>;
 
@@ -143,6 +159,13 @@ export function checkGitopsAgainstPublish(spec: { gitops: Gitops; publish: { rep
   }
   if (gitops.engine === 'flux' && gitops.flux.gitRepository !== undefined && gitops.flux.gitRepository.url === undefined && !url) {
     ctx.addIssue({ code: 'custom', path: ['gitops', 'flux', 'gitRepository', 'url'], message: 'is required: Flux needs the URL of the manifests repository, and spec.publish.repo is not a URL' });
+  }
+  if (gitops.engine === 'flux' && gitops.flux.layout === 'per-cluster' && gitops.clusters === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gitops', 'flux', 'layout'],
+      message: 'per-cluster needs spec.gitops.clusters (and spec.valueMappings.cluster): it gives each cluster a path of its own; without clusters, leave layout out',
+    });
   }
   if (gitops.defaultCluster !== undefined && !(gitops.clusters ?? []).some((cluster) => cluster.name === gitops.defaultCluster)) {
     ctx.addIssue({

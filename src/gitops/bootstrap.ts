@@ -4,7 +4,7 @@ import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { argoParentApplication } from './argocd.ts';
 import { resolveGitops, withoutUndefined } from './engine.ts';
 import { fluxParentObjects } from './flux.ts';
-import { kubeConfigSecretOf } from './clusters.ts';
+import { kubeConfigSecretOf, perClusterFlux } from './clusters.ts';
 import type { ResolvedGitops } from './types.ts';
 import { validateManifest } from '../config/k8s-schema.ts';
 
@@ -12,21 +12,56 @@ import { validateManifest } from '../config/k8s-schema.ts';
  * The objects a user applies by hand, once per hub, so that the engine picks up every
  * node under `<appsRoot>/<hub>/`: an app-of-apps Application (Argo CD), or a parent
  * Kustomization and optionally its GitRepository (Flux). Returned as one YAML stream
- * with a comment saying what it is.
+ * with a comment saying what it is. With one Flux per cluster (`flux.layout:
+ * per-cluster`), one root Kustomization per cluster, each to apply in its cluster, or
+ * only `cluster`'s.
  */
-export function bootstrapYaml(hub: Hub): string {
+export function bootstrapYaml(hub: Hub, cluster?: string): string {
   const gitops = resolveGitops(hub);
   if (gitops.engine === 'none') {
     throw new ConfigError("spec.gitops.engine is none, so nothing applies this hub's nodes: set it to argocd or flux", { hub: hub.name, file: hub.file, field: 'spec.gitops.engine' });
   }
-  const objects = (gitops.engine === 'argocd' ? [argoParentApplication(hub, gitops)] : fluxParentObjects(hub, gitops)).map((object) => withoutUndefined(object) as Record<string, unknown>);
+  if (perClusterFlux(gitops)) return perClusterYaml(hub, gitops, cluster);
+  if (cluster !== undefined) {
+    throw new ConfigError(
+      `--cluster ${cluster}: this hub has one control plane (${gitops.engine === 'argocd' ? 'Argo CD' : 'one Flux, flux.layout management'}), whose one parent serves every cluster; leave out --cluster, or set spec.gitops.flux.layout to per-cluster`,
+      { hub: hub.name, file: hub.file },
+    );
+  }
+  const objects = checked(hub, gitops.engine === 'argocd' ? [argoParentApplication(hub, gitops)] : fluxParentObjects(hub, gitops));
+  const engine = gitops.engine === 'argocd' ? 'Argo CD' : 'Flux';
+  const header = `# Hub ${hub.name} (${engine}): apply once, e.g. \`lynq bootstrap --hub ${hub.name} | kubectl apply -f -\`;\n# it picks up every node file under ${gitops.appsRoot}/${hub.name}/.\n${clustersComment(gitops)}`;
+  return header + objects.map((object) => toCanonicalYaml(object)).join('---\n');
+}
+
+/** The engine objects, without their unset fields, each checked against its schema. */
+function checked(hub: Hub, built: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  const objects = built.map((object) => withoutUndefined(object) as Record<string, unknown>);
   for (const object of objects) {
     const problem = validateManifest(object);
     if (problem !== undefined) throw new ConfigError(`the bootstrap ${String(object.kind)} does not validate: ${problem.path} ${problem.message}`, { hub: hub.name, file: hub.file });
   }
-  const engine = gitops.engine === 'argocd' ? 'Argo CD' : 'Flux';
-  const header = `# Hub ${hub.name} (${engine}): apply once, e.g. \`lynq bootstrap --hub ${hub.name} | kubectl apply -f -\`;\n# it picks up every node file under ${gitops.appsRoot}/${hub.name}/.\n${clustersComment(gitops)}`;
-  return header + objects.map((object) => toCanonicalYaml(object)).join('---\n');
+  return objects;
+}
+
+/**
+ * One Flux per cluster: each cluster's Flux reconciles `<appsRoot>/<hub>/<cluster>/`, so
+ * each gets a root Kustomization of its own (and the GitRepository, when the hub describes
+ * it), to apply in that cluster: all of them, each under a comment naming its cluster, or
+ * only `only`'s (`--cluster`), ready to pipe into that cluster's kubectl.
+ */
+function perClusterYaml(hub: Hub, gitops: ResolvedGitops, only: string | undefined): string {
+  const clusters = (gitops.clusters ?? []).map((cluster) => cluster.name);
+  if (only !== undefined && !clusters.includes(only)) {
+    throw new ConfigError(`--cluster ${only} is not one of spec.gitops.clusters (${clusters.join(', ')})`, { hub: hub.name, file: hub.file, field: 'spec.gitops.clusters' });
+  }
+  const parts = (only === undefined ? clusters : [only]).map((cluster) => {
+    const objects = checked(hub, fluxParentObjects(hub, gitops, cluster));
+    const header = `# Cluster ${cluster}: apply in that cluster, where its own Flux runs, e.g. \`lynq bootstrap --hub ${hub.name} --cluster ${cluster} | kubectl --context ${cluster} apply -f -\`;\n# it picks up the node files under ${gitops.appsRoot}/${hub.name}/${cluster}/.\n`;
+    return header + objects.map((object) => toCanonicalYaml(object)).join('---\n');
+  });
+  const header = `# Hub ${hub.name} (Flux, one per cluster: flux.layout per-cluster): one root Kustomization per cluster, each applied in its own cluster.\n`;
+  return header + parts.join('---\n');
 }
 
 /**

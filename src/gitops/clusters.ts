@@ -40,3 +40,8 @@ export function kubeConfigSecretOf(cluster: GitopsCluster): string {
 export function inCluster(name: string, cluster: GitopsCluster | undefined): string {
   return cluster === undefined ? name : `${name}-${cluster.name}`;
 }
+
+/** Flux with one instance per cluster, each reconciling its own path (`flux.layout: per-cluster`). */
+export function perClusterFlux(gitops: Pick<ResolvedGitops, 'engine' | 'flux'>): boolean {
+  return gitops.engine === 'flux' && gitops.flux.layout === 'per-cluster';
+}

@@ -5,6 +5,7 @@ import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { sha256, stableJson } from '../render/hash.ts';
 import { argoApplication } from './argocd.ts';
 import { fluxKustomizations } from './flux.ts';
+import { perClusterFlux } from './clusters.ts';
 import { validateManifest } from '../config/k8s-schema.ts';
 import type { EngineFiles, EngineNode, ResolvedGitops } from './types.ts';
 
@@ -22,7 +23,7 @@ export function resolveGitops(hub: Hub): ResolvedGitops {
     namespace: hub.namespace,
     // A missing URL is a config error found when the hub is loaded; '' only reaches engine `none`.
     argocd: { ...gitops.argocd, repoURL: gitops.argocd.repoURL ?? repo ?? '', targetRevision: gitops.argocd.targetRevision ?? publish.branch },
-    flux: gitops.flux,
+    flux: withoutDefaultLayout(gitops.flux),
     clusters: gitops.clusters,
   };
   // Only what shapes the output: the settings of an engine not in use change no file (nor do clusters a hub does not list: its hash stays).
@@ -38,8 +39,20 @@ export function resolveGitops(hub: Hub): ResolvedGitops {
   return result;
 }
 
-/** `<appsRoot>/<hub>/<form>/<uid>.yaml`; the segments are checked DNS labels by the time they get here. */
-export function appFilePath(gitops: Pick<ResolvedGitops, 'appsRoot'>, hub: string, form: string, uid: string): string {
+/** `flux.layout: management` said out loud is the default: the same settings, so the same hash and no node rewritten. */
+function withoutDefaultLayout(flux: Hub['spec']['gitops']['flux']): Hub['spec']['gitops']['flux'] {
+  if (flux.layout !== 'management') return flux;
+  const { layout: _layout, ...rest } = flux;
+  return rest;
+}
+
+/**
+ * `<appsRoot>/<hub>/<form>/<uid>.yaml`, or, for Flux with one instance per cluster
+ * (`flux.layout: per-cluster`), `<appsRoot>/<hub>/<cluster>/<form>/<uid>.yaml`: the path
+ * that cluster's Flux reconciles. The segments are checked DNS labels by the time they get here.
+ */
+export function appFilePath(gitops: Pick<ResolvedGitops, 'appsRoot' | 'engine' | 'flux'>, hub: string, form: string, uid: string, cluster?: string): string {
+  if (cluster !== undefined && perClusterFlux(gitops)) return `${gitops.appsRoot}/${hub}/${cluster}/${form}/${uid}.yaml`;
   return `${gitops.appsRoot}/${hub}/${form}/${uid}.yaml`;
 }
 
@@ -72,7 +85,7 @@ export function engineFiles(gitops: ResolvedGitops, node: EngineNode): EngineFil
     checked.add(formKey);
   }
   return {
-    appFile: { path: appFilePath(gitops, node.hub, node.form, node.uid), content: built.objects.map((object) => toCanonicalYaml(object)).join('---\n') },
+    appFile: { path: appFilePath(gitops, node.hub, node.form, node.uid, node.cluster?.name), content: built.objects.map((object) => toCanonicalYaml(object)).join('---\n') },
     nodeFiles: built.nodeFiles,
     objects: built.objects.map((object) => {
       const metadata = object.metadata as { name: string; namespace: string };

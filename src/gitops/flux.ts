@@ -2,7 +2,7 @@ import type { Hub } from '../config/load.ts';
 import { toCanonicalYaml } from '../render/canonical-yaml.ts';
 import { toDnsLabel } from '../render/names.ts';
 import type { EngineNode, EngineResource, ResolvedGitops } from './types.ts';
-import { inCluster, kubeConfigSecretOf } from './clusters.ts';
+import { inCluster, kubeConfigSecretOf, perClusterFlux } from './clusters.ts';
 
 /** Per-level folders inside the node folder, for Flux only: `levels/<n>/kustomization.yaml`. */
 export const LEVELS_DIR = 'levels';
@@ -74,8 +74,9 @@ function kustomization(gitops: ResolvedGitops, node: EngineNode, name: string, p
       serviceAccountName: settings.serviceAccountName,
       targetNamespace: settings.targetNamespace,
       decryption: settings.decryption,
-      // The row's cluster, reached from this (management) cluster's Flux through its kubeconfig.
-      kubeConfig: node.cluster === undefined ? undefined : { secretRef: { name: kubeConfigSecretOf(node.cluster) } },
+      // The row's cluster, reached from this (management) cluster's Flux through its kubeconfig; with
+      // one Flux per cluster, the Kustomization lives in the cluster it applies to and needs none.
+      kubeConfig: node.cluster === undefined || perClusterFlux(gitops) ? undefined : { secretRef: { name: kubeConfigSecretOf(node.cluster) } },
     },
   };
 }
@@ -84,9 +85,10 @@ function kustomization(gitops: ResolvedGitops, node: EngineNode, name: string, p
  * What a user applies once per hub (`lynq bootstrap`): a Kustomization of
  * `<appsRoot>/<hub>/` (no kustomization.yaml there: Flux generates one from every file),
  * with prune, so node Kustomizations appear and disappear with the nodes; and, when the
- * hub describes it, the GitRepository they all read.
+ * hub describes it, the GitRepository they all read. With one Flux per cluster, the same
+ * per `cluster`, of `<appsRoot>/<hub>/<cluster>/`, applied in that cluster.
  */
-export function fluxParentObjects(hub: Hub, gitops: ResolvedGitops): Array<Record<string, unknown>> {
+export function fluxParentObjects(hub: Hub, gitops: ResolvedGitops, cluster?: string): Array<Record<string, unknown>> {
   const settings = gitops.flux;
   const objects: Array<Record<string, unknown>> = [];
   if (settings.gitRepository !== undefined) {
@@ -98,13 +100,18 @@ export function fluxParentObjects(hub: Hub, gitops: ResolvedGitops): Array<Recor
       spec: { interval: settings.gitRepository.interval, url, ref: { branch: hub.spec.publish.branch }, secretRef: settings.gitRepository.secretRef },
     });
   }
+  // One Flux per cluster (`cluster` given): each cluster's root reconciles its own path only.
   objects.push({
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
-    metadata: { name: toDnsLabel(`lynq-${hub.name}`), namespace: settings.namespace, labels: { 'lynq.sh/hub': hub.name } },
+    metadata: {
+      name: toDnsLabel(cluster === undefined ? `lynq-${hub.name}` : `lynq-${hub.name}-${cluster}`),
+      namespace: settings.namespace,
+      labels: cluster === undefined ? { 'lynq.sh/hub': hub.name } : { 'lynq.sh/hub': hub.name, 'lynq.sh/cluster': cluster },
+    },
     spec: {
       interval: settings.interval,
-      path: `./${gitops.appsRoot}/${hub.name}`,
+      path: cluster === undefined ? `./${gitops.appsRoot}/${hub.name}` : `./${gitops.appsRoot}/${hub.name}/${cluster}`,
       prune: true,
       sourceRef: { kind: 'GitRepository', name: settings.sourceRef.name, namespace: settings.sourceRef.namespace },
     },

@@ -3,7 +3,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { LYNQ_NODE, type KubeObject } from '../kube/resources.ts';
 import type { Logger } from '../logger.ts';
 import type { NodeHealth } from './read-back.ts';
-import type { NodePhase } from './types.ts';
+import type { NodePhase, PauseFact } from './types.ts';
 import { sha256 } from '../render/hash.ts';
 import { type ListedLynqNode, listLynqNodes, type LynqNodeListing } from './lynqnode-list.ts';
 import type { StatusFact, StatusMemo } from './status-memo.ts';
@@ -27,7 +27,7 @@ export type StatusWriteResult = {
   completedLeadTimes: LeadTime[];
 };
 
-/** Lynq's condition types, and Paused (a row that pauses its nodes); the bridge owns them all. */
+/** Lynq's condition types, and Paused (a row, or a LynqNode's annotation, that pauses its node); the bridge owns them all. */
 const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'Conflicted', 'Paused'] as const;
 /** The conditions only a sync knows; a read-back without one keeps them as the status says. */
 const SYNC_CONDITIONS = new Set(['Conflicted', 'Paused']);
@@ -37,7 +37,7 @@ const SYNC_CONDITIONS = new Set(['Conflicted', 'Paused']);
  * row pauses it. Undefined: not known here (a read-back of its own), so the Conflicted and
  * Paused conditions stay as the status has them.
  */
-export type SyncFacts = { conflicted: boolean; paused: string | undefined };
+export type SyncFacts = { conflicted: boolean; paused: PauseFact | undefined };
 /** The status fields the bridge writes; other writers' fields are left alone, and not compared. */
 const OWNED = ['phase', 'desiredResources', 'readyResources', 'failedResources', 'resourcePhases', 'git', 'appliedRevision', 'conditions', 'leadTime'] as const;
 /** Owned objects whose keys the bridge may drop (a merge patch removes them with null). */
@@ -76,7 +76,7 @@ export async function writeLynqNodeStatuses(
     logger: Logger;
     /** The sync's conflicted nodes (`<form>/<uid>`), and with them its paused ones and why; both undefined without a sync. */
     conflicted?: ReadonlySet<string>;
-    paused?: ReadonlyMap<string, string>;
+    paused?: ReadonlyMap<string, PauseFact>;
     listed?: LynqNodeListing;
     memo?: StatusMemo;
   },
@@ -252,6 +252,12 @@ function verdictOf(status: Record<string, unknown>): { verdict: string; fromSync
   return { verdict: sha256(JSON.stringify({ ...judged, conditions })), fromSync: fromSync.length === 0 ? '' : JSON.stringify(fromSync) };
 }
 
+/** The Paused condition's reason: what paused the node, or NotPaused. */
+function pausedReason(paused: PauseFact | undefined): string {
+  if (paused === undefined) return 'NotPaused';
+  return paused.by === 'annotation' ? 'PausedByAnnotation' : 'PausedByRow';
+}
+
 /**
  * The status the bridge writes for a node: Lynq's conditions and counts, per-resource
  * phases, the Git side and the applied revision. A condition keeps its
@@ -280,7 +286,7 @@ export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, n
     make('Progressing', node.phase === 'Progressing', node.reason, node.message),
     make('Degraded', degraded, node.reason, node.message),
     fromSync('Conflicted', () => make('Conflicted', conflicted, conflicted ? 'ConflictDetected' : 'NoConflict', conflicted ? 'a file of the node was edited in Git (conflictPolicy Stuck)' : '')),
-    fromSync('Paused', () => make('Paused', paused !== undefined, paused !== undefined ? 'PausedByRow' : 'NotPaused', paused ?? '')),
+    fromSync('Paused', () => make('Paused', paused !== undefined, pausedReason(paused), paused?.why ?? '')),
   ];
   // Unknown is neither ready nor progressing nor degraded: say so on Ready rather than guess.
   if (node.phase === 'Unknown')

@@ -10,6 +10,7 @@ import { type EventsResult, type NodeEvent, phaseEvent, recordNodeEvents } from 
 import { nudgeEngines } from './refresh.ts';
 import { writeLynqNodeStatuses, type StatusWriteResult } from './lynqnode-status.ts';
 import { advanceClusterRead, type ClusterRead, expectedEngineObjects, judgeHubHealth, readCluster, startClusterLists, type NodeHealth, type PullRequestRef } from './read-back.ts';
+import type { PauseFact } from './types.ts';
 
 /** Where a hub's health goes besides the LynqNodes: the hub's status table (spec.statusWriteback). */
 export type StatusSink = (hub: Hub, nodes: readonly NodeHealth[]) => Promise<{ upserted: number; deleted: number }>;
@@ -32,8 +33,8 @@ export type ReadBackContext = {
   openPullRequests?: ReadonlyMap<string, PullRequestRef>;
   /** Nodes the sync found conflicted, as `<form>/<uid>`; undefined: not known (keep what the status says). */
   conflicted?: ReadonlySet<string>;
-  /** Nodes the sync left as Git has them because their row pauses them (`<form>/<uid>` → why); given with `conflicted`. */
-  paused?: ReadonlyMap<string, string>;
+  /** Nodes the sync left as Git has them because their row or their LynqNode's annotation pauses them (`<form>/<uid>` → why and by what); given with `conflicted`. */
+  paused?: ReadonlyMap<string, PauseFact>;
   /** Nodes whose failure halts their form's rollout in this sync (`<form>/<uid>`): each gets a RolloutHalted event. */
   haltedBy?: ReadonlySet<string>;
   /** Nodes just pushed (`<form>/<uid>`), whose engine objects are nudged when spec.gitops.refresh is on. */

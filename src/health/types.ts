@@ -54,3 +54,11 @@ export type RolloutHealth = ReadonlyMap<string, RolloutNodeHealth>;
 
 /** The LynqNode annotation `lynq rollout resume` writes on a failed node: the form hash its failure was accepted at. */
 export const ANNOTATION_ROLLOUT_RESUMED = 'lynq.sh/rollout-resumed';
+
+/** The LynqNode annotation that pauses its node, for a hub with `spec.gitops.pauseFromLynqNode` (truthy as `activate` is read: `"true"`, `"yes"`, `"1"`…). */
+export const ANNOTATION_PAUSED = 'lynq.sh/paused';
+/** Why the node is paused, in the operator's words (optional); shown in the Paused condition and `lynq status`. */
+export const ANNOTATION_PAUSED_REASON = 'lynq.sh/paused-reason';
+
+/** Why a sync left a node paused: the words for its Paused condition, and what paused it (the condition's reason says which). */
+export type PauseFact = { why: string; by: 'row' | 'annotation' };

@@ -174,7 +174,12 @@ export async function diffHub(options: DiffOptions): Promise<DiffResult> {
 
   for (const gone of existing.values()) {
     if (prepared.paused.has(gone.uid)) {
-      nodes.push(fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]));
+      nodes.push({ ...fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]), pausedBy: 'row' });
+      continue;
+    }
+    const pausedWhy = prepared.pausedByAnnotation(gone.form, gone.uid);
+    if (pausedWhy !== undefined) {
+      nodes.push({ ...fileless(hub.name, gone.form, gone.uid, 'paused', [pausedWhy]), pausedBy: 'annotation' });
       continue;
     }
     const removal = removalReason(options, gone);
@@ -371,10 +376,12 @@ function compareNode(hub: string, node: KeptNode, previous: ExistingNode | undef
     deletes.push(`${node.dir}/${name}`);
     changedFiles.push(name);
   }
-  if (node.appFile !== undefined && node.appFile.blob !== previous?.app?.blob) writes.set(node.appFile.path, node.appFile.content ?? node.appFile);
+  if (node.appFile !== undefined && (node.appFile.blob !== previous?.app?.blob || node.appFile.path !== previous.app.path)) writes.set(node.appFile.path, node.appFile.content ?? node.appFile);
+  // Flux with one instance per cluster: a node that moves, or a hub that changes layout, moves its file to another path.
+  if (node.appFile !== undefined && previous?.app !== undefined && node.appFile.path !== previous.app.path) deletes.push(previous.app.path);
   const engineRemoved = node.appFile === undefined && previous?.app !== undefined;
   if (engineRemoved) deletes.push(previous.app!.path);
-  const moved = node.appFile !== undefined && previous?.app !== undefined ? movedFrom(before, node.cluster) : undefined;
+  const moved = node.appFile !== undefined && previous?.app !== undefined ? (movedFrom(before, node.cluster) ?? movedBetweenLayouts(previous.app.path, node.appFile.path, node.cluster)) : undefined;
 
   const changedResources = changedFiles.filter(isResourceFile).map(resourceIdOf);
   const change = (status: NodeStatus, reasons: readonly string[], causes: readonly ChangeCause[]): NodeChange =>
@@ -429,6 +436,21 @@ function movedFrom(before: PreviousNode | undefined, cluster: string | undefined
   const to = cluster === undefined ? "the hub's destination" : before.engine.cluster === undefined ? `cluster ${cluster}` : cluster;
   const objects = before.engine.name === 'argocd' ? 'Argo CD Application' : 'Flux Kustomizations';
   return `moved from ${from} to ${to}: its ${objects} in ${from} removed`;
+}
+
+/**
+ * A node whose Flux Kustomization file changes path in the same cluster: the hub switched
+ * between one Flux for every cluster and one per cluster (`flux.layout`). The Kustomization
+ * that applied it goes from one Flux and comes anew in the other, and with `prune` the
+ * old one deletes what it applied before the new one applies it again: a removal, which
+ * the deletion guard counts, as a move between clusters is. Undefined when the path stays.
+ */
+function movedBetweenLayouts(before: string, now: string, cluster: string | undefined): string | undefined {
+  if (before === now || cluster === undefined) return undefined;
+  const toPerCluster = now.split('/').length > before.split('/').length;
+  return toPerCluster
+    ? `moved to cluster ${cluster}'s own Flux (flux.layout per-cluster): its Flux Kustomizations in the management cluster removed`
+    : `moved to the management cluster's Flux (flux.layout management): its Flux Kustomizations in cluster ${cluster}'s own Flux removed`;
 }
 
 /** Why a node changed, from the LynqNode it had before: columns, form, hub settings, bridge version. */

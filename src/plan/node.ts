@@ -131,7 +131,7 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
     apiVersion: 'operator.lynq.sh/v1',
     kind: 'LynqNode',
     metadata: {
-      name: `${row.uid}-${form.name}`,
+      name: lynqNodeName(row.uid, form.name),
       namespace: hub.namespace,
       labels: lynqLabels,
       annotations: {
@@ -246,4 +246,9 @@ function addPolicyAnnotations(metadata: Record<string, unknown>, resource: FormR
   if (isPlainObject(metadata.annotations)) for (const [key, value] of Object.entries(metadata.annotations)) own[key] = String(value);
   const policies = policyAnnotations(resource, own);
   if (Object.keys(policies).length > 0) metadata.annotations = { ...own, ...policies };
+}
+
+/** The LynqNode's name, as Lynq names it: `<uid>-<form>` (in the hub's namespace). */
+export function lynqNodeName(uid: string, form: string): string {
+  return `${uid}-${form}`;
 }

@@ -1,4 +1,5 @@
 import type { Hub } from '../config/load.ts';
+import { perClusterFlux } from '../gitops/clusters.ts';
 import { appFilePath, resolveGitops } from '../gitops/engine.ts';
 
 /**
@@ -13,8 +14,12 @@ export function hubPrefixes(hub: Hub, root: string): [nodes: string, apps: strin
 
 /**
  * The repository paths of one node, for `lynq history`: its folder and its engine-object
- * file (whatever the engine is now, so the history of an earlier engine shows too).
+ * file (whatever the engine is now, so the history of an earlier engine shows too), and,
+ * for Flux with one instance per cluster, that file in each cluster's path (a node that
+ * moved was in several).
  */
 export function nodePaths(hub: Hub, root: string, form: string, uid: string): string[] {
-  return [`${root}/${hub.name}/${form}/${uid}`, appFilePath(resolveGitops(hub), hub.name, form, uid)];
+  const gitops = resolveGitops(hub);
+  const perCluster = perClusterFlux(gitops) ? (gitops.clusters ?? []).map((cluster) => appFilePath(gitops, hub.name, form, uid, cluster.name)) : [];
+  return [`${root}/${hub.name}/${form}/${uid}`, appFilePath(gitops, hub.name, form, uid), ...perCluster];
 }

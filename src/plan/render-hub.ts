@@ -4,7 +4,7 @@ import { InternalError, isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { RenderedNode } from '../render/node.ts';
 import type { ResolvedGitops } from '../gitops/types.ts';
-import { columnHashes, formHash, nodeInputHash, renderNode, rowHashOf, type InputHashes, type RenderContext } from './node.ts';
+import { columnHashes, formHash, lynqNodeName, nodeInputHash, renderNode, rowHashOf, type InputHashes, type RenderContext } from './node.ts';
 import { uidProblem } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
@@ -35,6 +35,11 @@ export type PreparedHub = {
   unselected: Set<string>;
   /** uids of rows the hub's `valueMappings.paused` column pauses: Git keeps their nodes as they are. */
   paused: Set<string>;
+  /**
+   * Why a node is paused by its LynqNode's annotation (`spec.gitops.pauseFromLynqNode`), or
+   * undefined: one node (one form of a uid), whatever its row says now; Git keeps it as it is.
+   */
+  pausedByAnnotation: (form: string, uid: string) => string | undefined;
   /**
    * Numbers of the rows that cannot say which node they are (an active row whose uid is
    * NULL or not a valid uid, a row that cannot be read): any node Git has could be theirs,
@@ -71,6 +76,8 @@ export type PrepareOptions = {
    * uid and input hash; rendering is a pure function of those.
    */
   memo?: Map<string, KeptNode | NodeFailure>;
+  /** LynqNodes whose annotation pauses their node, by LynqNode name (`<uid>-<form>`) → why, as the sync read them from the cluster. */
+  pausedNodes?: ReadonlyMap<string, string>;
 };
 
 /**
@@ -112,6 +119,8 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
     }
   }
 
+  const pausedNodes = options.pausedNodes;
+  const pausedByAnnotation = (form: string, uid: string): string | undefined => (pausedNodes === undefined || pausedNodes.size === 0 ? undefined : pausedNodes.get(lynqNodeName(uid, form)));
   const sources = new Map<NodeInput, { context: RenderContext; row: HubRow; hashes: InputHashes }>();
   const inputs: NodeInput[] = [];
   const failures: NodeFailure[] = [];
@@ -125,6 +134,8 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
     for (const { row, rowHash } of active) {
       // Another row with this uid is paused: the uid's nodes stay as Git has them.
       if (paused.has(row.uid)) continue;
+      // Its LynqNode's annotation pauses this one node: it stays as Git has it, selected, repeated or not.
+      if (pausedByAnnotation(form.name, row.uid) !== undefined) continue;
       const numbers = repeated.get(row.uid);
       if (numbers !== undefined) {
         if (!reported.has(row.uid)) {
@@ -189,7 +200,7 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       cluster: gitops.clusters === undefined ? undefined : row.values.cluster,
     };
   };
-  return { inputs, failures, inactive, unselected, paused, unidentified, render, renderNew, keep, facts };
+  return { inputs, failures, inactive, unselected, paused, pausedByAnnotation, unidentified, render, renderNew, keep, facts };
 }
 
 /**

@@ -6,8 +6,9 @@ import type { NodeFile, RenderedNode } from '../render/node.ts';
  * `conflicted`: a file was edited in Git and its resource's conflictPolicy is Stuck; that
  * file is left as is, the rest of the node is still written. `waiting`: a change the
  * form's rollout gate holds until a slot is free (sync/rollout-gate.ts); the node keeps
- * exactly what Git has. `paused`: the row's `valueMappings.paused` column is true; the node
- * is neither rendered nor removed, Git keeps it as it is.
+ * exactly what Git has. `paused`: the row's `valueMappings.paused` column is true, or (with
+ * `spec.gitops.pauseFromLynqNode`) the node's LynqNode carries `lynq.sh/paused`; the node is
+ * neither rendered nor removed, Git keeps it as it is.
  */
 export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'conflicted' | 'failed' | 'waiting' | 'paused';
 
@@ -50,6 +51,8 @@ export type NodeChange = {
    * `waiting` (sync/rollout-gate.ts). No node leaves the gate with it.
    */
   unrendered?: true;
+  /** For `paused`: what paused it, the row's pause column or the LynqNode's annotation (its Paused condition's reason says which). */
+  pausedBy?: 'row' | 'annotation';
 };
 
 /** Everything one sync of one hub would do to the repository, node by node. */

@@ -50,11 +50,16 @@ export function parseNodePath(root: string, hub: string, file: string): { form: 
   return { form, uid, name: name.join('/') };
 }
 
-/** `<appsRoot>/<hub>/<form>/<uid>.yaml` back into node coordinates; undefined for anything else. */
+/**
+ * `<appsRoot>/<hub>/<form>/<uid>.yaml`, or `<appsRoot>/<hub>/<cluster>/<form>/<uid>.yaml`
+ * (Flux, one instance per cluster), back into node coordinates: the depth tells which;
+ * undefined for anything else.
+ */
 export function parseAppPath(appsRoot: string, hub: string, file: string): { form: string; uid: string } | undefined {
   const prefix = `${appsRoot}/${hub}/`;
   if (!file.startsWith(prefix)) return undefined;
   const parts = file.slice(prefix.length).split('/');
+  if (parts.length === 3) parts.shift();
   if (parts.length !== 2 || !parts[1]!.endsWith('.yaml')) return undefined;
   return { form: parts[0]!, uid: parts[1]!.slice(0, -'.yaml'.length) };
 }

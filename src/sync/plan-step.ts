@@ -1,5 +1,7 @@
 import type { Hub } from '../config/load.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
+import { perClusterFlux } from '../gitops/clusters.ts';
+import { resolveGitops } from '../gitops/engine.ts';
 import { type DiffOptions, type DiffResult, diffHub, unchangedHub, withUnchanged } from '../plan/diff.ts';
 import { type HubState, hubStateText, parseHubState, sameFolders } from '../plan/hub-state.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
@@ -64,10 +66,7 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
       since.inGit.map((node) => `${nodesPrefix}/${node}`),
     );
     nodeFolders = new Map(since.inGit.flatMap((node, index) => (ids[index] === undefined ? [] : [[node, ids[index]!] as const])));
-    apps = await repo.listTree(
-      head,
-      since.inGit.map((node) => `${appsPrefix}/${node}.yaml`),
-    );
+    apps = await repo.listTree(head, appFilesOf(hub, appsPrefix, since.inGit));
     // The nodes' keys are not read: the few nodes looked into are checked by their LynqNodes.
     verified = new VerifiedOutputs(undefined, told);
   } else {
@@ -132,6 +131,17 @@ function changesSince(known: HubState, inputs: readonly NodeInput[]): { changed:
   }
   for (const node of known.inputs.keys()) if (!current.has(node)) inGit.push(node);
   return inGit.length + changed.length > LIST_WHOLE_HUB_AT ? undefined : { changed, untouched, inGit };
+}
+
+/**
+ * Where the apps files of these nodes (`<form>/<uid>`) may be: `<appsPrefix>/<form>/<uid>.yaml`,
+ * and, for Flux with one instance per cluster, the same under each cluster's path (a node's
+ * cluster is its row's, which Git's file may not have caught up with: every cluster is asked).
+ */
+function appFilesOf(hub: Hub, appsPrefix: string, nodes: readonly string[]): string[] {
+  const gitops = resolveGitops(hub);
+  const clusters = perClusterFlux(gitops) ? (gitops.clusters ?? []).map((cluster) => `${cluster.name}/`) : [];
+  return nodes.flatMap((node) => ['', ...clusters].map((cluster) => `${appsPrefix}/${cluster}${node}.yaml`));
 }
 
 /** How many node folders a sync lists by name before it lists the whole hub instead. */

@@ -10,6 +10,7 @@ import { type ClusterAccess, findClusterAccess } from '../kube/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger, SecretRegistry } from '../logger.ts';
 import { changedNodes } from '../plan/types.ts';
+import type { PauseFact } from '../health/types.ts';
 import type { HubSyncResult } from './sync-hub.ts';
 
 export type SyncReadBackOptions = {
@@ -66,7 +67,9 @@ function afterSyncContext(result: HubSyncResult, gateRead: ClusterRead | undefin
     for (const node of proposal.nodes) open.set(`${node.form}/${node.uid}`, { number: proposal.pullRequest.number, state: 'open' });
   }
   const conflicted = new Set(result.plan.nodes.filter((node) => node.status === 'conflicted').map((node) => `${node.form}/${node.uid}`));
-  const paused = new Map(result.plan.nodes.filter((node) => node.status === 'paused').map((node) => [`${node.form}/${node.uid}`, node.reasons[0] ?? 'paused by its row']));
+  const paused = new Map<string, PauseFact>(
+    result.plan.nodes.filter((node) => node.status === 'paused').map((node) => [`${node.form}/${node.uid}`, { why: node.reasons[0] ?? 'paused', by: node.pausedBy ?? 'row' }]),
+  );
   const proposed = new Set(proposal?.nodes ?? []);
   const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
   const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));

@@ -6,6 +6,7 @@ import type { RolloutHealth } from '../health/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Plan } from '../plan/types.ts';
 import type { HubRow } from '../sources/rows.ts';
+import type { PausedLynqNodeReader } from './pauses.ts';
 import type { SyncPhase } from './phases.ts';
 import type { Proposal } from './propose.ts';
 import type { Publisher } from './publisher.ts';
@@ -37,6 +38,12 @@ export type SyncDeps = {
   rolloutHealth?: (hub: Hub, repo: ManifestsRepo, head: string | undefined, signal?: AbortSignal) => Promise<GateHealth | undefined>;
   /** Read the rollout health even when nothing waits (`lynq rollout status`). */
   rolloutStatus?: boolean;
+  /**
+   * The hub's LynqNodes that carry the pause annotation, for a hub with
+   * `spec.gitops.pauseFromLynqNode` (asked of no other hub); absent: no cluster is
+   * configured, and such a hub fails.
+   */
+  pausedLynqNodes?: PausedLynqNodeReader;
 };
 
 /** What the rollout gate read of the cluster: each node's health as the gate sees it, as the read-back judged it, and the read itself. */

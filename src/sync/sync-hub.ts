@@ -16,6 +16,7 @@ import { gatePlan } from './gate-step.ts';
 import { leftWhole, rememberSeals, rememberState } from './hub-memory.ts';
 import type { SyncPhase } from './phases.ts';
 import { type GitSide, type PlannedHub, planHub, readGitSide } from './plan-step.ts';
+import { readPausedNodes } from './pauses.ts';
 import { proposeChanges } from './propose.ts';
 import { deferrable, waitingNotes } from './rollout-gate.ts';
 import { botBranch, type ResolvedRouting, resolveRouting, routePlan, usesPullRequests } from './routing.ts';
@@ -174,7 +175,10 @@ class HubRun {
     this.pendingGit = gitSide.catch(() => undefined);
     const rows = await deps.readRows(hub, deps.signal);
     log.info({ rows: rows.length, attempt }, 'rows read');
-    const prepared = prepareHub(hub, forms, rows, { root: settings.root, bridgeVersion: deps.bridgeVersion, memo: this.memo });
+    // As fresh as the rows: a node paused or unpaused since the last attempt is planned so.
+    const pausedNodes = await readPausedNodes(hub, deps.pausedLynqNodes, deps.signal);
+    if (pausedNodes !== undefined) log.info({ paused: pausedNodes.size }, 'LynqNode pause annotations read');
+    const prepared = prepareHub(hub, forms, rows, { root: settings.root, bridgeVersion: deps.bridgeVersion, memo: this.memo, pausedNodes });
 
     this.phase('plan', `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
     const planned = await this.plan(prepared, await gitSide, settings);
