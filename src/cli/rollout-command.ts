@@ -14,6 +14,7 @@ import { ANNOTATION_ROLLOUT_RESUMED } from '../health/types.ts';
 import { planHubOnly, type SyncDeps } from '../sync/sync-hub.ts';
 import type { CommandContext } from './io.ts';
 import { EXIT_CONFIG, EXIT_NOT_PUBLISHED, EXIT_OK, EXIT_PARTIAL } from './exit-codes.ts';
+import { lazyKubeClient } from './kube-wiring.ts';
 import { pausedLynqNodesFrom } from './pause-wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { selectHubs } from './sync-command.ts';
@@ -103,19 +104,11 @@ async function planRollouts(
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
   const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true });
   if (access !== undefined) context.logger.debug({ access: describeAccess(access) }, 'cluster access');
+  const kube = lazyKubeClient({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true, logger: context.logger, registry: context.secrets });
   const deps: SyncDeps = {
     ...createSyncDeps({ logger: context.logger, secrets: context.secrets, dryRun: true, diff: false, out: quiet, env: io.env }),
-    rolloutHealth: rolloutHealthFrom({
-      kubeconfig: options.kubeconfig,
-      context: options.context,
-      env: io.env,
-      useHomeConfig: true,
-      logger: context.logger,
-      registry: context.secrets,
-      clock: Date.now,
-      memo: fileNodeMemo(defaultCacheDir(io.env)),
-    }),
-    pausedLynqNodes: pausedLynqNodesFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true, logger: context.logger, registry: context.secrets }),
+    rolloutHealth: rolloutHealthFrom(kube, { logger: context.logger, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)) }),
+    pausedLynqNodes: pausedLynqNodesFrom(kube),
   };
   const rollouts: FormRollout[] = [];
   const failures: string[] = [];
@@ -134,6 +127,5 @@ async function planRollouts(
     health.push(...result.nodes);
     for (const rollout of result.plan.rollouts ?? []) rollouts.push({ hub: hub.name, ...rollout });
   }
-  const kube = access === undefined ? undefined : () => import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: context.secrets, logger: context.logger }));
   return { rollouts, failures, configFailed, forms, kube, health };
 }

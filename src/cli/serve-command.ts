@@ -9,6 +9,7 @@ import type { CommandContext } from './io.ts';
 import { repoUrlOf } from './repo-wiring.ts';
 import { createDeployReporter } from '../health/deploy-report.ts';
 import { createSyncDeps } from './wiring.ts';
+import { lazyKubeClient } from './kube-wiring.ts';
 import { pausedLynqNodesFrom } from './pause-wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { fileNodeMemo } from '../health/node-memo.ts';
@@ -55,9 +56,10 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   secrets.add(ui?.token);
   // Made per run, so a run's signal reaches its query, git and GitHub, and credentials are read afresh.
   // Rollouts are paced by health where a cluster is configured (KUBECONFIG or in-cluster): each sync takes the free slots.
-  const rolloutHealth = rolloutHealthFrom({ env, useHomeConfig: false, logger, registry: secrets, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
+  const kube = lazyKubeClient({ env, useHomeConfig: false, logger, registry: secrets });
+  const rolloutHealth = rolloutHealthFrom(kube, { logger, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
   // Hubs with spec.gitops.pauseFromLynqNode read their LynqNodes' pause annotations from the same cluster before each plan.
-  const pausedLynqNodes = pausedLynqNodesFrom({ env, useHomeConfig: false, logger, registry: secrets });
+  const pausedLynqNodes = pausedLynqNodesFrom(kube);
   const syncDeps = (signal: AbortSignal) => ({ ...createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal }), rolloutHealth, pausedLynqNodes });
   // The read-back, where a cluster is configured (KUBECONFIG or in-cluster): after each sync and every --read-back-interval.
   const { openRepo, openForge } = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });

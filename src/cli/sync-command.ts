@@ -14,6 +14,7 @@ import { healthSummary } from './health-report.ts';
 import type { CommandContext } from './io.ts';
 import { exitCodeOf, summaryTable } from './report.ts';
 import { exportRunMetrics, type RunRecord, runMetricsTarget } from './run-metrics.ts';
+import { lazyKubeClient } from './kube-wiring.ts';
 import { pausedLynqNodesFrom } from './pause-wiring.ts';
 import { rolloutHealthFrom } from './rollout-wiring.ts';
 import { statusTableWriter } from './status-wiring.ts';
@@ -49,6 +50,7 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     throw new ConfigError(`no form files (*.yaml or *.yml) in ${path.resolve(options.forms)}: nothing to render; pass --forms DIR if they are elsewhere`);
   }
   const clock = Date.now;
+  const kube = lazyKubeClient({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: false, logger: context.logger, registry: context.secrets });
   const deps: SyncDeps = {
     ...createSyncDeps({
       logger: context.logger,
@@ -62,19 +64,9 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
     }),
     // The rollout gate reads health where a cluster is configured (as the read-back after the sync does); the
     // read-back judges the gate's read again at the sync's commit instead of reading the whole cluster twice.
-    rolloutHealth: rolloutHealthFrom({
-      kubeconfig: options.kubeconfig,
-      context: options.context,
-      env: io.env,
-      useHomeConfig: false,
-      logger: context.logger,
-      registry: context.secrets,
-      clock,
-      memo: fileNodeMemo(defaultCacheDir(io.env)),
-      listLynqNodes: !options.dryRun,
-    }),
+    rolloutHealth: rolloutHealthFrom(kube, { logger: context.logger, clock, memo: fileNodeMemo(defaultCacheDir(io.env)), listLynqNodes: !options.dryRun }),
     // Hubs with spec.gitops.pauseFromLynqNode read their LynqNodes' pause annotations from the same cluster before planning (a dry run too: it only reads).
-    pausedLynqNodes: pausedLynqNodesFrom({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: false, logger: context.logger, registry: context.secrets }),
+    pausedLynqNodes: pausedLynqNodesFrom(kube),
   };
   // A dry run writes nothing, so it neither takes nor waits for the lock.
   const lock = options.dryRun ? undefined : createHubLocker({ secretEnv: defaultSecretEnv(context.secrets, io.env), logger: context.logger, cacheDir: defaultCacheDir(io.env) });
