@@ -35,27 +35,36 @@ export type DiffOptions = {
    * Asked, before rendering, of each node whose change can be told from its LynqNode alone (a
    * new row, or an input the LynqNode recorded differently), with that change as the render
    * would find it (`unrendered`). True: the node is not rendered now; it is left in the plan
-   * unrendered for the rollout gate, which renders it (`renderLater`) only when it gets a
+   * unrendered for the rollout gate, which renders it (`DeferredRenders.render`) only when it gets a
    * slot. What the gate paces (sync/rollout-gate.ts `deferrable`).
    */
   defer?: (change: NodeChange) => boolean;
 };
 
+/**
+ * The changes a plan left for the rollout gate (`unrendered`), with what it takes to render
+ * them when the gate gives them a slot: the node's input, what Git has of it, and what its
+ * LynqNode recorded (read now, or by `prepare`).
+ */
+export interface DeferredRenders {
+  /**
+   * Read what `render` needs of these nodes (their folders' files and LynqNodes), in one
+   * listing and one batch, where the plan did not: a change it told from what an earlier
+   * sync told of the same input and folder (verified-outputs.ts) was neither listed nor
+   * read. Before `render` of such a node.
+   */
+  prepare(nodes: readonly NodeChange[]): Promise<void>;
+  /**
+   * Render a node the plan left `unrendered` and compare it with Git, as the plan would
+   * have; the result has no `unrendered`. Synchronous, and never stores ahead: commit()
+   * stores what was not.
+   */
+  render(node: NodeChange): NodeChange;
+}
+
 export type DiffResult = {
   plan: Plan;
-  /**
-   * Render a node the plan left `unrendered` and compare it with Git, as the plan would have;
-   * the result has no `unrendered`. Synchronous, and never stores ahead: commit() stores what
-   * was not.
-   */
-  renderLater: (node: NodeChange) => NodeChange;
-  /**
-   * Read what `renderLater` needs of these nodes (their folders' files and LynqNodes), in
-   * one listing and one batch, where the plan did not: a change it told from what an
-   * earlier sync told of the same input and folder (verified-outputs.ts) was neither
-   * listed nor read. Before `renderLater` of such a node.
-   */
-  prepareLater: (nodes: readonly NodeChange[]) => Promise<void>;
+  deferred: DeferredRenders;
   /** How many changes were taken from what an earlier sync told (neither listed nor read). */
   toldEarlier: number;
 };
@@ -86,152 +95,178 @@ type ExistingNode = { form: string; uid: string; tree: string | undefined; files
  * hashes against the current ones) and not rendered: most of a rollout's nodes wait, and a
  * step must cost about a no-op sync plus the slot's worth of renders, not a full render.
  */
-export async function diffHub(options: DiffOptions): Promise<DiffResult> {
-  const { hub, prepared } = options;
-  const existing = groupByNode(options);
-  const nodeCount = existing.size;
-  const nodes: NodeChange[] = [];
+export function diffHub(options: DiffOptions): Promise<DiffResult> {
+  return new HubDiff(options).run();
+}
 
-  const candidates = prepared.inputs.map((input) => {
-    const key = `${input.form}/${input.uid}`;
-    const previous = existing.get(key);
-    existing.delete(key);
-    return { input, previous };
-  });
-  // A failed node keeps what Git has: neither compared nor removed.
-  for (const failure of prepared.failures) existing.delete(`${failure.form}/${failure.uid}`);
-  const verified = options.verified ?? new VerifiedOutputs();
-  const keys = candidates.map(({ input, previous }) => (previous === undefined ? undefined : VerifiedOutputs.key(input.inputHash, previous.tree, previous.app)));
-  // Changes an earlier sync told of the same input and folder, and still deferred: neither listed nor read now.
-  const remembered = new Map<number, NodeChange>();
-  if (options.defer !== undefined) {
-    for (const [index, { input }] of candidates.entries()) {
-      const key = keys[index];
-      const told = key === undefined || verified.has(key) ? undefined : verified.toldOf(key);
-      if (told === undefined) continue;
-      const change = toldChange(hub.name, input, 'updated', told.reasons, told.causes);
-      if (options.defer(change)) remembered.set(index, change);
-    }
-  }
-  const unverified = candidates.filter(({ previous }, index) => previous !== undefined && !verified.has(keys[index]!) && !remembered.has(index)).map(({ previous }) => previous!);
-  await listFiles(options, [...unverified, ...existing.values()]);
-  const lynqNodeIds = unverified.map((previous) => previous.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
-  const blobs = lynqNodeIds.length > 0 ? await options.readBlobs(lynqNodeIds) : new Map<string, string>();
-  let rendered = 0;
-  /** Render one node and compare it with what Git has (`before`: what its LynqNode recorded, read only now). */
-  const renderNow = (input: NodeInput, previous: ExistingNode | undefined, before: () => PreviousNode | undefined): NodeChange => {
-    const result = prepared.render(input);
-    if (isFailure(result)) return failed(hub.name, result);
-    // Its seal holds for what was just rendered, by construction: remembered, the next
-    // sync reads no LynqNode of it if Git then has exactly these files.
-    verified.hold(VerifiedOutputs.key(input.inputHash, gitTreeId(result.files.map((file) => [file.name, file.blob] as const)), result.appFile));
-    return compareNode(hub.name, result, previous, before());
-  };
-  /** The changes left for the gate; `before` undefined: not read yet (prepareLater reads it). */
-  const later = new Map<string, { input: NodeInput; previous: ExistingNode | undefined; before: (() => PreviousNode | undefined) | undefined }>();
-  /** What the node's LynqNode (`text`) says: the input hash it records when its seal holds over the node's files in Git, and what it recorded (read when first asked). */
-  const lookInto = (input: NodeInput, previous: ExistingNode, text: string | undefined) => {
-    const sealedFor = sealedInput(text, previous);
-    const before = once(() => (text === undefined ? undefined : ((sealedFor === undefined ? undefined : sealedPrevious(text, prepared.facts(input))) ?? readPreviousNode(text))));
-    return { sealedFor, before };
-  };
-  for (const [index, { input, previous }] of candidates.entries()) {
-    const key = keys[index];
-    const known = remembered.get(index);
-    if (known !== undefined) {
-      verified.tell(key!, { reasons: known.reasons, causes: known.causes });
-      nodes.push(known);
-      later.set(`${input.form}/${input.uid}`, { input, previous, before: undefined });
-      continue;
-    }
-    const text = previous === undefined ? undefined : blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
-    const looked = key === undefined || verified.has(key) ? undefined : lookInto(input, previous!, text);
-    const sealedFor = looked?.sealedFor;
-    if (key !== undefined && (verified.has(key) || sealedFor === input.inputHash)) {
-      verified.hold(key);
-      nodes.push(unchangedNode(hub.name, input.form, input.uid));
-      continue;
-    }
-    const before = looked?.before ?? (() => undefined);
-    const told = options.defer === undefined ? undefined : tellChange(hub.name, input, previous, { text, sealed: sealedFor !== undefined, before }, prepared.facts(input));
-    if (told !== undefined && options.defer!(told)) {
-      // Told alike while the input and the folder stay: a later sync neither lists nor reads this node.
-      if (key !== undefined && told.status === 'updated') verified.tell(key, { reasons: told.reasons, causes: told.causes });
-      nodes.push(told);
-      later.set(`${input.form}/${input.uid}`, { input, previous, before });
-      continue;
-    }
-    rendered++;
-    const change = renderNow(input, previous, before);
-    nodes.push(change);
-    if (options.storeAhead !== undefined && change.writes.size > 0) {
-      await options.storeAhead(textsOf(change.writes));
-      keepStored(change, previous, (held) => prepared.keep(input, held));
-    }
+/** A node of the hub with what Git has of it (undefined: a new node). */
+type Candidate = { input: NodeInput; previous: ExistingNode | undefined };
+
+/** A change left for the gate; `before` undefined: its LynqNode is not read yet (`prepare` reads it). */
+type Deferred = { input: NodeInput; previous: ExistingNode | undefined; before: (() => PreviousNode | undefined) | undefined };
+
+/** One diff of a hub (diffHub), and afterwards the renders it deferred to the rollout gate. */
+class HubDiff implements DeferredRenders {
+  private readonly verified: VerifiedOutputs;
+  private readonly later = new Map<string, Deferred>();
+  private readonly nodes: NodeChange[] = [];
+  private rendered = 0;
+
+  constructor(private readonly options: DiffOptions) {
+    this.verified = options.verified ?? new VerifiedOutputs();
   }
 
-  for (const failure of prepared.failures) nodes.push(failed(hub.name, failure));
-
-  for (const gone of existing.values()) {
-    if (prepared.paused.has(gone.uid)) {
-      nodes.push({ ...fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]), pausedBy: 'row' });
-      continue;
+  async run(): Promise<DiffResult> {
+    const { hub, prepared } = this.options;
+    const existing = groupByNode(this.options);
+    const nodeCount = existing.size;
+    const candidates = prepared.inputs.map((input): Candidate => {
+      const key = `${input.form}/${input.uid}`;
+      const previous = existing.get(key);
+      existing.delete(key);
+      return { input, previous };
+    });
+    // A failed node keeps what Git has: neither compared nor removed.
+    for (const failure of prepared.failures) existing.delete(`${failure.form}/${failure.uid}`);
+    const keys = candidates.map(({ input, previous }) => (previous === undefined ? undefined : VerifiedOutputs.key(input.inputHash, previous.tree, previous.app)));
+    const remembered = this.rememberedChanges(candidates, keys);
+    const unverified = candidates.filter(({ previous }, index) => previous !== undefined && !this.verified.has(keys[index]!) && !remembered.has(index)).map(({ previous }) => previous!);
+    await listFiles(this.options, [...unverified, ...existing.values()]);
+    const lynqNodeIds = unverified.map((previous) => previous.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
+    const blobs = lynqNodeIds.length > 0 ? await this.options.readBlobs(lynqNodeIds) : new Map<string, string>();
+    for (const [index, candidate] of candidates.entries()) {
+      const known = remembered.get(index);
+      if (known === undefined) await this.planNode(candidate, keys[index], blobs);
+      else this.keepRemembered(candidate, keys[index]!, known);
     }
-    const pausedWhy = prepared.pausedByAnnotation(gone.form, gone.uid);
-    if (pausedWhy !== undefined) {
-      nodes.push({ ...fileless(hub.name, gone.form, gone.uid, 'paused', [pausedWhy]), pausedBy: 'annotation' });
-      continue;
-    }
-    const removal = removalReason(options, gone);
-    // The deletes travel with the node: when the deletion guard holds it, a pull request can still propose them.
-    const deletes = [...gone.files.keys()].map((name) => `${options.root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
-    if (gone.app !== undefined) deletes.push(gone.app.path);
-    // Its row may be one that cannot say which node it is: it fails, and keeps what Git has.
-    if (removal === 'row deleted' && prepared.unidentified.length > 0) {
-      const rowsText = `row${prepared.unidentified.length === 1 ? '' : 's'} ${prepared.unidentified.join(', ')}`;
-      nodes.push(
-        failed(hub.name, {
-          form: gone.form,
-          uid: gone.uid,
-          error: `hub ${hub.name}, form ${gone.form}, uid ${JSON.stringify(gone.uid)}: no row has this uid, but ${rowsText} cannot say which node ${prepared.unidentified.length === 1 ? 'it is' : 'they are'} (see their errors); kept as it is until ${prepared.unidentified.length === 1 ? 'that row is' : 'those rows are'} fixed or deleted`,
-        }),
-      );
-      continue;
-    }
-    const change = fileless(hub.name, gone.form, gone.uid, 'removed', [removal]);
-    change.removal = removal;
-    change.deletes = deletes;
-    nodes.push(change);
+    for (const failure of prepared.failures) this.nodes.push(failed(hub.name, failure));
+    for (const gone of existing.values()) this.nodes.push(this.goneNode(gone));
+    this.nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
+    return { plan: { hub: hub.name, nodes: this.nodes, rendered: this.rendered, existingNodes: nodeCount }, deferred: this, toldEarlier: remembered.size };
   }
 
-  nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
-  const renderLater = (node: NodeChange): NodeChange => {
-    const left = later.get(`${node.form}/${node.uid}`);
+  render(node: NodeChange): NodeChange {
+    const { hub } = this.options;
+    const left = this.later.get(`${node.form}/${node.uid}`);
     if (node.unrendered === undefined || left === undefined)
       throw new InternalError(`hub ${hub.name}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub: hub.name, form: node.form, uid: node.uid });
     if (left.before === undefined)
       throw new InternalError(`hub ${hub.name}: node ${node.form}/${node.uid} was rendered before its LynqNode was read`, { hub: hub.name, form: node.form, uid: node.uid });
-    later.delete(`${node.form}/${node.uid}`);
-    return renderNow(left.input, left.previous, left.before);
-  };
-  const prepareLater = async (asked: readonly NodeChange[]): Promise<void> => {
-    const unread = asked.map((node) => later.get(`${node.form}/${node.uid}`)).filter((left) => left !== undefined && left.before === undefined);
+    this.later.delete(`${node.form}/${node.uid}`);
+    return this.renderNow(left.input, left.previous, left.before);
+  }
+
+  async prepare(asked: readonly NodeChange[]): Promise<void> {
+    const unread = asked.map((node) => this.later.get(`${node.form}/${node.uid}`)).filter((left): left is Deferred => left !== undefined && left.before === undefined);
     if (unread.length === 0) return;
-    const previous = unread.map((left) => left!.previous!);
-    await listFiles(options, previous);
+    const previous = unread.map((left) => left.previous!);
+    await listFiles(this.options, previous);
     const ids = previous.map((node) => node.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
-    const texts = ids.length > 0 ? await options.readBlobs(ids) : new Map<string, string>();
-    for (const left of unread) left!.before = lookInto(left!.input, left!.previous!, texts.get(left!.previous!.files.get(LYNQNODE_FILE) ?? '')).before;
-  };
-  return { plan: { hub: hub.name, nodes, rendered, existingNodes: nodeCount }, renderLater, prepareLater, toldEarlier: remembered.size };
+    const texts = ids.length > 0 ? await this.options.readBlobs(ids) : new Map<string, string>();
+    for (const left of unread) left.before = this.lookInto(left.input, left.previous!, texts.get(left.previous!.files.get(LYNQNODE_FILE) ?? '')).before;
+  }
+
+  /** Changes an earlier sync told of the same input and folder, and still deferred: neither listed nor read now (by candidate index). */
+  private rememberedChanges(candidates: readonly Candidate[], keys: ReadonlyArray<string | undefined>): Map<number, NodeChange> {
+    const remembered = new Map<number, NodeChange>();
+    const { defer, hub } = this.options;
+    if (defer === undefined) return remembered;
+    for (const [index, { input }] of candidates.entries()) {
+      const key = keys[index];
+      const told = key === undefined || this.verified.has(key) ? undefined : this.verified.toldOf(key);
+      if (told === undefined) continue;
+      const change = toldChange(hub.name, input, 'updated', told.reasons, told.causes);
+      if (defer(change)) remembered.set(index, change);
+    }
+    return remembered;
+  }
+
+  private keepRemembered({ input, previous }: Candidate, key: string, known: NodeChange): void {
+    this.verified.tell(key, { reasons: known.reasons, causes: known.causes });
+    this.nodes.push(known);
+    this.later.set(`${input.form}/${input.uid}`, { input, previous, before: undefined });
+  }
+
+  /** One node the rows ask for: unchanged by its seal, told and left for the gate, or rendered and compared. */
+  private async planNode({ input, previous }: Candidate, key: string | undefined, blobs: ReadonlyMap<string, string>): Promise<void> {
+    const { hub, prepared, defer, storeAhead } = this.options;
+    const text = previous === undefined ? undefined : blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
+    const looked = key === undefined || this.verified.has(key) ? undefined : this.lookInto(input, previous!, text);
+    const sealedFor = looked?.sealedFor;
+    if (key !== undefined && (this.verified.has(key) || sealedFor === input.inputHash)) {
+      this.verified.hold(key);
+      this.nodes.push(unchangedNode(hub.name, input.form, input.uid));
+      return;
+    }
+    const before = looked?.before ?? (() => undefined);
+    const told = defer === undefined ? undefined : tellChange(hub.name, input, previous, { text, sealed: sealedFor !== undefined, before }, prepared.facts(input));
+    if (told !== undefined && defer!(told)) {
+      // Told alike while the input and the folder stay: a later sync neither lists nor reads this node.
+      if (key !== undefined && told.status === 'updated') this.verified.tell(key, { reasons: told.reasons, causes: told.causes });
+      this.nodes.push(told);
+      this.later.set(`${input.form}/${input.uid}`, { input, previous, before });
+      return;
+    }
+    this.rendered++;
+    const change = this.renderNow(input, previous, before);
+    this.nodes.push(change);
+    if (storeAhead !== undefined && change.writes.size > 0) {
+      await storeAhead(textsOf(change.writes));
+      keepStored(change, previous, (held) => prepared.keep(input, held));
+    }
+  }
+
+  /** Render one node and compare it with what Git has (`before`: what its LynqNode recorded, read only now). */
+  private renderNow(input: NodeInput, previous: ExistingNode | undefined, before: () => PreviousNode | undefined): NodeChange {
+    const result = this.options.prepared.render(input);
+    if (isFailure(result)) return failed(this.options.hub.name, result);
+    // Its seal holds for what was just rendered, by construction: remembered, the next
+    // sync reads no LynqNode of it if Git then has exactly these files.
+    this.verified.hold(VerifiedOutputs.key(input.inputHash, gitTreeId(result.files.map((file) => [file.name, file.blob] as const)), result.appFile));
+    return compareNode(this.options.hub.name, result, previous, before());
+  }
+
+  /** What the node's LynqNode (`text`) says: the input hash it records when its seal holds over the node's files in Git, and what it recorded (read when first asked). */
+  private lookInto(input: NodeInput, previous: ExistingNode, text: string | undefined) {
+    const sealedFor = sealedInput(text, previous);
+    const before = once(() => (text === undefined ? undefined : ((sealedFor === undefined ? undefined : sealedPrevious(text, this.options.prepared.facts(input))) ?? readPreviousNode(text))));
+    return { sealedFor, before };
+  }
+
+  /** A node Git has that no row asks for now: paused (kept), failed (its row cannot say which node it is), or removed. */
+  private goneNode(gone: ExistingNode): NodeChange {
+    const { hub, prepared, root } = this.options;
+    if (prepared.paused.has(gone.uid)) return { ...fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]), pausedBy: 'row' };
+    const pausedWhy = prepared.pausedByAnnotation(gone.form, gone.uid);
+    if (pausedWhy !== undefined) return { ...fileless(hub.name, gone.form, gone.uid, 'paused', [pausedWhy]), pausedBy: 'annotation' };
+    const removal = removalReason(this.options, gone);
+    // Its row may be one that cannot say which node it is: it fails, and keeps what Git has.
+    if (removal.kind === 'row-deleted' && prepared.unidentified.length > 0) {
+      const rowsText = `row${prepared.unidentified.length === 1 ? '' : 's'} ${prepared.unidentified.join(', ')}`;
+      return failed(hub.name, {
+        form: gone.form,
+        uid: gone.uid,
+        error: `hub ${hub.name}, form ${gone.form}, uid ${JSON.stringify(gone.uid)}: no row has this uid, but ${rowsText} cannot say which node ${prepared.unidentified.length === 1 ? 'it is' : 'they are'} (see their errors); kept as it is until ${prepared.unidentified.length === 1 ? 'that row is' : 'those rows are'} fixed or deleted`,
+      });
+    }
+    // The deletes travel with the node: when the deletion guard holds it, a pull request can still propose them.
+    const deletes = [...gone.files.keys()].map((name) => `${root}/${hub.name}/${gone.form}/${gone.uid}/${name}`);
+    if (gone.app !== undefined) deletes.push(gone.app.path);
+    const change = fileless(hub.name, gone.form, gone.uid, 'removed', [removal.why]);
+    change.removal = removal.why;
+    change.deletes = deletes;
+    return change;
+  }
 }
 
-/** Why a node Git has is no longer wanted, in the words commits, pull requests and the deletion guard use. */
-function removalReason(options: DiffOptions, gone: ExistingNode): string {
-  if (!options.formNames.has(gone.form)) return `form ${gone.form} removed`;
-  if (options.prepared.inactive.has(gone.uid)) return 'row deactivated';
-  if (options.prepared.unselected.has(`${gone.form}/${gone.uid}`)) return "no longer matches the form's selector";
-  return 'row deleted';
+/** Why a node Git has is no longer wanted: its kind, and the words commits, pull requests and the deletion guard use. */
+type RemovalReason = { kind: 'form-removed' | 'row-deactivated' | 'unselected' | 'row-deleted'; why: string };
+
+function removalReason(options: DiffOptions, gone: ExistingNode): RemovalReason {
+  if (!options.formNames.has(gone.form)) return { kind: 'form-removed', why: `form ${gone.form} removed` };
+  if (options.prepared.inactive.has(gone.uid)) return { kind: 'row-deactivated', why: 'row deactivated' };
+  if (options.prepared.unselected.has(`${gone.form}/${gone.uid}`)) return { kind: 'unselected', why: "no longer matches the form's selector" };
+  return { kind: 'row-deleted', why: 'row deleted' };
 }
 
 /**
@@ -239,10 +274,13 @@ function removalReason(options: DiffOptions, gone: ExistingNode): string {
  * folders in Git (plan/hub-state.ts): each node unchanged, nothing listed or read.
  */
 export function unchangedHub(hub: string, inputs: readonly NodeInput[]): DiffResult {
-  const renderLater = (node: NodeChange): NodeChange => {
-    throw new InternalError(`hub ${hub}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub, form: node.form, uid: node.uid });
+  const deferred: DeferredRenders = {
+    prepare: async () => undefined,
+    render(node) {
+      throw new InternalError(`hub ${hub}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub, form: node.form, uid: node.uid });
+    },
   };
-  return { plan: withUnchanged({ hub, nodes: [], rendered: 0, existingNodes: inputs.length }, hub, inputs, inputs.length), renderLater, prepareLater: async () => undefined, toldEarlier: 0 };
+  return { plan: withUnchanged({ hub, nodes: [], rendered: 0, existingNodes: inputs.length }, hub, inputs, inputs.length), deferred, toldEarlier: 0 };
 }
 
 /** A plan of some of a hub's nodes, with the rest (`untouched`: their input is the one Git's folders hold) unchanged; Git has `existingNodes`. */

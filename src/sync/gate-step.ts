@@ -37,8 +37,8 @@ export async function gatePlan(input: GateInput): Promise<{ plan: Plan; health: 
   // Asked only by a paced form's gate: a no-op sync of 100,000 rows builds no map of them.
   let values: Map<string, HubRow['values']> | undefined;
   const valuesOf = (uid: string) => (values ??= new Map(input.rows.map((row) => [row.uid, row.values]))).get(uid);
-  const render = (node: NodeChange) => checked.check(planned.renderLater(node));
-  const plan = await gateRollout(checked.plan, { hub, forms, values: valuesOf, health: gateHealth?.health, render, prepare: planned.prepareLater });
+  const render = (node: NodeChange) => checked.check(planned.deferred.render(node));
+  const plan = await gateRollout(checked.plan, { hub, forms, values: valuesOf, health: gateHealth?.health, render, prepare: (nodes) => planned.deferred.prepare(nodes) });
   if (plan.rollouts !== undefined) log.info({ rendered: plan.rendered - planned.plan.rendered, waiting: countByStatus(plan.nodes).waiting }, 'rollout gate');
   // The nodes the gate rendered for its slots hold their seals too.
   if (plan.rendered > planned.plan.rendered) await rememberSeals(deps.verifiedStore, hub, planned, log);

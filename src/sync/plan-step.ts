@@ -98,8 +98,7 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
   const allUnchanged = plan.nodes.every((node) => node.status === 'unchanged');
   return {
     plan,
-    renderLater: diff.renderLater,
-    prepareLater: diff.prepareLater,
+    deferred: diff.deferred,
     toldEarlier: diff.toldEarlier,
     head,
     existing,

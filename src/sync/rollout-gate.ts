@@ -14,11 +14,11 @@ export type RolloutGateInput = {
   /** undefined: no cluster configured, so `maxSkew` paces per sync. */
   health: RolloutHealth | undefined;
   /**
-   * Render a change the plan left `unrendered` (plan/diff.ts `renderLater`, then the
+   * Render a change the plan left `unrendered` (plan/diff.ts `DeferredRenders.render`, then the
    * object-identity check): asked only for those that get a slot. Needed when the plan has any.
    */
   render?: (node: NodeChange) => NodeChange;
-  /** Read what `render` needs of these unrendered changes, at once (plan/diff.ts `prepareLater`): asked before they are rendered, a slot's worth at a time. */
+  /** Read what `render` needs of these unrendered changes, at once (plan/diff.ts `DeferredRenders.prepare`): asked before they are rendered, a slot's worth at a time. */
   prepare?: (nodes: readonly NodeChange[]) => Promise<void>;
 };
 
