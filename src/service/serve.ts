@@ -77,19 +77,106 @@ export type Service = {
  * /healthz, /readyz and /metrics. The first config must load (its folders readable);
  * after that, a broken file keeps its last good version and is reported.
  */
-export async function startService(options: ServeOptions, deps: ServeDeps): Promise<Service> {
-  const { logger } = deps;
-  const clock = deps.clock ?? Date.now;
-  const metrics = new ServiceMetrics();
-  const store = new ConfigStore({ hubsDir: options.hubsDir, formsDir: options.formsDir });
-  const listeners = new Map<string, { listener: Listener; key: string }>();
-  let problems: ConfigProblem[] = [];
-  let loaded = false;
-  // What the web view shows: filled as syncs and read-backs end, so a page never reads the cluster or the database.
-  const fleet = options.ui === undefined ? undefined : new FleetState(clock, deps.statusMemo);
-  const gitView = options.ui === undefined || deps.openRepo === undefined ? undefined : new GitView(deps.openRepo);
-  const syncDepsFor = (signal: AbortSignal): SyncDeps => {
-    const syncDeps = deps.syncDeps(signal);
+export function startService(options: ServeOptions, deps: ServeDeps): Promise<Service> {
+  return new RunningService(options, deps).start();
+}
+
+/**
+ * The parts of `lynq serve` and how they meet: the config store and its reloads, the
+ * scheduler that runs each hub under its lock, the read-back loop, the PostgreSQL
+ * listeners, the web view's memory, and the HTTP side that reports on all of them.
+ */
+class RunningService {
+  private readonly clock: () => number;
+  private readonly metrics = new ServiceMetrics();
+  private readonly store: ConfigStore;
+  private readonly listeners = new Map<string, { listener: Listener; key: string }>();
+  private problems: ConfigProblem[] = [];
+  private loaded = false;
+  private stopping = false;
+  private reloading = Promise.resolve();
+  /** What the web view shows: filled as syncs and read-backs end, so a page never reads the cluster or the database. */
+  private readonly fleet: FleetState | undefined;
+  private readonly gitView: GitView | undefined;
+  private readonly readBacks: ReadBackLoop | undefined;
+  private readonly scheduler: HubScheduler;
+
+  constructor(
+    private readonly options: ServeOptions,
+    private readonly deps: ServeDeps,
+  ) {
+    const { logger } = deps;
+    this.clock = deps.clock ?? Date.now;
+    this.store = new ConfigStore({ hubsDir: options.hubsDir, formsDir: options.formsDir });
+    this.fleet = options.ui === undefined ? undefined : new FleetState(this.clock, deps.statusMemo);
+    this.gitView = options.ui === undefined || deps.openRepo === undefined ? undefined : new GitView(deps.openRepo);
+    this.readBacks =
+      deps.readBack === undefined
+        ? undefined
+        : new ReadBackLoop({ logger, metrics: this.metrics, readBack: deps.readBack, intervalMs: options.readBackIntervalMs, clock: this.clock, onResult: (result) => this.fleet?.readBack(result) });
+    this.scheduler = new HubScheduler({
+      logger,
+      metrics: this.metrics,
+      runHub: (hub, forms, signal, trigger) => this.runHub(hub, forms, signal, trigger),
+      repoKey: deps.repoKey,
+      debounceMs: options.debounceMs,
+      maxDebounceMs: options.maxDebounceMs,
+      clock: this.clock,
+    });
+  }
+
+  async start(): Promise<Service> {
+    const { logger } = this.deps;
+    const server = createHttpServer({
+      logger,
+      readiness: () => (this.stopping ? { ready: false, reasons: ['shutting down'] } : this.readiness()),
+      metrics: this.metrics,
+      webhookToken: this.deps.webhookToken,
+      // A sync asked for while stopping would never run: the caller is told so (503), not told it was accepted.
+      requestSync: (hub) => (this.stopping ? 'stopping' : this.scheduler.request(hub, 'webhook') ? 'accepted' : 'unknown'),
+      web:
+        this.fleet === undefined || this.gitView === undefined
+          ? undefined
+          : createWebView({ state: this.fleet, git: this.gitView, token: this.options.ui?.token === undefined ? undefined : new TokenCheck(this.options.ui.token), logger }),
+    });
+    // The port first: one already in use is a clean error before any sync has started (nothing to stop).
+    const address = await listen(server, this.options.listen);
+    try {
+      // The first load must work: a folder that cannot be read is a ConfigError, and serve does not start.
+      await this.reload();
+    } catch (error) {
+      await this.scheduler.stop(0, 0);
+      await closeServer(server, 0);
+      throw error;
+    }
+    const ui = this.options.ui === undefined ? false : this.options.ui.token === undefined ? 'open' : 'token';
+    logger.info({ address: `${address.address}:${address.port}`, webhook: this.deps.webhookToken !== undefined, ui }, 'serving');
+    const watchers = this.options.watchFiles ? watchFolders([this.options.hubsDir, this.options.formsDir], () => void this.queueReload(), logger) : undefined;
+    return {
+      address,
+      reload: () => this.queueReload(),
+      stop: async () => {
+        this.stopping = true;
+        watchers?.close();
+        const ended = await this.scheduler.stop(this.options.graceMs, this.options.abortWaitMs);
+        await this.readBacks?.stop();
+        await Promise.all([...this.listeners.values()].map((entry) => entry.listener.stop()));
+        this.listeners.clear();
+        await closeServer(server, this.options.httpCloseMs);
+        await this.gitView?.close();
+        return ended;
+      },
+    };
+  }
+
+  private queueReload(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.reload()).catch((error: unknown) => this.deps.logger.error({ err: messageOf(error) }, 'config reload failed; keeping the current config'));
+    return this.reloading;
+  }
+
+  private syncDepsFor(signal: AbortSignal): SyncDeps {
+    const syncDeps = this.deps.syncDeps(signal);
+    const fleet = this.fleet;
     if (fleet === undefined) return syncDeps;
     return {
       ...syncDeps,
@@ -99,143 +186,90 @@ export async function startService(options: ServeOptions, deps: ServeDeps): Prom
         return rows;
       },
     };
-  };
+  }
 
-  const runHub = async (hub: Hub, forms: readonly Form[], signal: AbortSignal, trigger: Trigger): Promise<RunResult> => {
+  private async runHub(hub: Hub, forms: readonly Form[], signal: AbortSignal, trigger: Trigger): Promise<RunResult> {
+    const { logger } = this.deps;
+    const clock = this.clock;
     let run: LockedRun<HubSyncResult>;
     try {
-      run = await withHubLock(deps.locker, hub, { waitMs: 0, signal }, async (held) => {
+      run = await withHubLock(this.deps.locker, hub, { waitMs: 0, signal }, async (held) => {
         const started = clock();
         // One line per sync at serve's default level (info): the finish, with its trigger; the start only at debug.
         logger.debug({ hub: hub.name, trigger, pid: process.pid, at: started }, 'sync started');
-        let result = await syncHub(hub, forms, syncDepsFor(held), { allowDeletions: false });
+        let result = await syncHub(hub, forms, this.syncDepsFor(held), { allowDeletions: false });
         // Stopped without serve stopping: the lock was lost (its session dropped or went silent). That is the
         // source failing, and counts as such, not as a shutdown that says nothing about the hub.
         if (result.outcome === 'aborted' && !signal.aborted) result = { hub: hub.name, outcome: 'source-failed', error: messageOf(held.reason) };
         const commit = 'commit' in result ? result.commit : undefined;
         logger.info({ hub: hub.name, trigger, pid: process.pid, outcome: result.outcome, commit, at: clock(), ms: clock() - started }, 'sync finished');
-        fleet?.synced(result);
+        this.fleet?.synced(result);
         return result;
       });
     } catch (error) {
       return { ran: true, result: lockFailure(hub, error, logger) };
     }
     // After the lock: the read-back writes statuses, not Git, and a replica may sync meanwhile.
-    if (run.ran) await readBacks?.afterSync(hub, run.value);
+    if (run.ran) await this.readBacks?.afterSync(hub, run.value);
     return run.ran ? { ran: true, result: run.value } : run;
-  };
+  }
 
-  const readBacks =
-    deps.readBack === undefined
-      ? undefined
-      : new ReadBackLoop({ logger, metrics, readBack: deps.readBack, intervalMs: options.readBackIntervalMs, clock, onResult: (result) => fleet?.readBack(result) });
-  const scheduler = new HubScheduler({ logger, metrics, runHub, repoKey: deps.repoKey, debounceMs: options.debounceMs, maxDebounceMs: options.maxDebounceMs, clock });
-
-  const reload = async (): Promise<void> => {
-    const snapshot = await store.load();
-    problems = snapshot.problems;
-    for (const problem of problems) logger.error({ file: problem.file, err: problem.error, keptLastGood: problem.keptLastGood }, 'config file rejected; its last good version stays in force');
-    metrics.configProblems.set(problems.length);
+  private async reload(): Promise<void> {
+    const { logger } = this.deps;
+    const snapshot = await this.store.load();
+    this.problems = snapshot.problems;
+    for (const problem of this.problems) logger.error({ file: problem.file, err: problem.error, keptLastGood: problem.keptLastGood }, 'config file rejected; its last good version stays in force');
+    this.metrics.configProblems.set(this.problems.length);
     let hubs = snapshot.hubs;
-    if (options.hub !== undefined) {
-      const only = hubs.get(options.hub);
-      hubs = new Map(only === undefined ? [] : [[options.hub, only]]);
-      if (only === undefined) logger.error({ hub: options.hub }, 'no hub by that name in the hubs folder');
+    if (this.options.hub !== undefined) {
+      const only = hubs.get(this.options.hub);
+      hubs = new Map(only === undefined ? [] : [[this.options.hub, only]]);
+      if (only === undefined) logger.error({ hub: this.options.hub }, 'no hub by that name in the hubs folder');
     }
-    readBacks?.update(hubs);
-    fleet?.config(hubs, snapshot.forms, problems);
-    const changes = scheduler.update(hubs, snapshot.forms);
+    this.readBacks?.update(hubs);
+    this.fleet?.config(hubs, snapshot.forms, this.problems);
+    const changes = this.scheduler.update(hubs, snapshot.forms);
     if (changes.added.length + changes.changed.length + changes.removed.length > 0) logger.info(changes, 'config loaded');
-    updateListeners(hubs);
-    loaded = true;
-  };
+    this.updateListeners(hubs);
+    this.loaded = true;
+  }
 
-  const updateListeners = (hubs: ReadonlyMap<string, Hub>): void => {
-    for (const [name, entry] of listeners) {
+  private updateListeners(hubs: ReadonlyMap<string, Hub>): void {
+    for (const [name, entry] of this.listeners) {
       const hub = hubs.get(name);
       if (hub !== undefined && listenKey(hub) === entry.key) continue;
-      listeners.delete(name);
+      this.listeners.delete(name);
       void entry.listener.stop();
     }
     for (const [name, hub] of hubs) {
-      if (listeners.has(name)) continue;
-      const listener = listenForHub(hub, deps.sourceDeps, () => void scheduler.request(name, 'notify'));
-      if (listener !== undefined) listeners.set(name, { listener, key: listenKey(hub) });
+      if (this.listeners.has(name)) continue;
+      const listener = listenForHub(hub, this.deps.sourceDeps, () => void this.scheduler.request(name, 'notify'));
+      if (listener !== undefined) this.listeners.set(name, { listener, key: listenKey(hub) });
     }
-  };
+  }
 
-  const readiness = (): Readiness => {
+  private readiness(): Readiness {
     const reasons: string[] = [];
-    if (!loaded) reasons.push('the config is not loaded yet');
-    for (const problem of problems) if (!problem.keptLastGood) reasons.push(`config: ${problem.error}`);
-    if (options.hub !== undefined && !scheduler.has(options.hub)) reasons.push(`no hub named ${options.hub}`);
-    const now = clock();
-    for (const hub of scheduler.readiness()) {
-      if (hub.failingSince !== undefined && now - hub.failingSince > options.readyFailureMs) {
+    if (!this.loaded) reasons.push('the config is not loaded yet');
+    for (const problem of this.problems) if (!problem.keptLastGood) reasons.push(`config: ${problem.error}`);
+    if (this.options.hub !== undefined && !this.scheduler.has(this.options.hub)) reasons.push(`no hub named ${this.options.hub}`);
+    const now = this.clock();
+    const readyFailureMs = this.options.readyFailureMs;
+    for (const hub of this.scheduler.readiness()) {
+      if (hub.failingSince !== undefined && now - hub.failingSince > readyFailureMs) {
         reasons.push(`hub ${hub.hub}: syncs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
-      } else if (hub.runningSince !== undefined && now - hub.runningSince > options.readyFailureMs) {
+      } else if (hub.runningSince !== undefined && now - hub.runningSince > readyFailureMs) {
         // A sync that never ends holds its hub as surely as one that fails every time.
         reasons.push(`hub ${hub.hub}: one sync running for ${Math.round((now - hub.runningSince) / 1000)}s`);
       }
     }
-    for (const hub of readBacks?.readiness() ?? []) {
-      if (hub.failingSince !== undefined && now - hub.failingSince > options.readyFailureMs) {
+    for (const hub of this.readBacks?.readiness() ?? []) {
+      if (hub.failingSince !== undefined && now - hub.failingSince > readyFailureMs) {
         reasons.push(`hub ${hub.hub}: read-backs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
       }
     }
     return { ready: reasons.length === 0, reasons };
-  };
-
-  let stopping = false;
-  const server = createHttpServer({
-    logger,
-    readiness: () => (stopping ? { ready: false, reasons: ['shutting down'] } : readiness()),
-    metrics,
-    webhookToken: deps.webhookToken,
-    // A sync asked for while stopping would never run: the caller is told so (503), not told it was accepted.
-    requestSync: (hub) => (stopping ? 'stopping' : scheduler.request(hub, 'webhook') ? 'accepted' : 'unknown'),
-    web:
-      fleet === undefined || gitView === undefined
-        ? undefined
-        : createWebView({ state: fleet, git: gitView, token: options.ui?.token === undefined ? undefined : new TokenCheck(options.ui.token), logger }),
-  });
-  // The port first: one already in use is a clean error before any sync has started (nothing to stop).
-  const address = await listen(server, options.listen);
-  try {
-    // The first load must work: a folder that cannot be read is a ConfigError, and serve does not start.
-    await reload();
-  } catch (error) {
-    await scheduler.stop(0, 0);
-    await closeServer(server, 0);
-    throw error;
   }
-  logger.info(
-    { address: `${address.address}:${address.port}`, webhook: deps.webhookToken !== undefined, ui: options.ui === undefined ? false : options.ui.token === undefined ? 'open' : 'token' },
-    'serving',
-  );
-
-  let reloading = Promise.resolve();
-  const queueReload = (): Promise<void> => {
-    reloading = reloading.then(reload).catch((error: unknown) => logger.error({ err: messageOf(error) }, 'config reload failed; keeping the current config'));
-    return reloading;
-  };
-  const watchers = options.watchFiles ? watchFolders([options.hubsDir, options.formsDir], () => void queueReload(), logger) : undefined;
-
-  return {
-    address,
-    reload: queueReload,
-    async stop() {
-      stopping = true;
-      watchers?.close();
-      const ended = await scheduler.stop(options.graceMs, options.abortWaitMs);
-      await readBacks?.stop();
-      await Promise.all([...listeners.values()].map((entry) => entry.listener.stop()));
-      listeners.clear();
-      await closeServer(server, options.httpCloseMs);
-      await gitView?.close();
-      return ended;
-    },
-  };
 }
 
 function listenKey(hub: Hub): string {
