@@ -9,6 +9,7 @@ import type { TreeListing } from '../plan/types.ts';
 import { cloneId, markDamaged, prepareCacheClone } from './cache-clone.ts';
 import type { CloneLock } from './clone-lock.ts';
 import { saysNoSpace } from './fs-failure.ts';
+import { gcMightRun } from './gc-auto.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { FastImport, type CommitInput } from './fast-import.ts';
 import { gitFailure, gitText, runGit, startGit, type GitOptions, type RunResult } from './git.ts';
@@ -366,8 +367,12 @@ class CachedRepo implements ManifestsRepo {
    * pile up (small commits leave loose objects, big ones a pack each). A cache clone that
    * lives on a volume would otherwise grow with every sync. Usually a check of a few
    * milliseconds; in the foreground, so a CronJob's pod never ends in the middle of it.
+   * git's own first test of whether there is anything to do is made here without starting
+   * git (gc-auto.ts): most commits leave nothing to pack, and a git process was a step of
+   * every commit's path to the push.
    */
   private async tidy(): Promise<void> {
+    if (!gcMightRun(this.dir)) return;
     const result = await this.run(['-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet']);
     if (result.code !== 0) this.options.logger.warn({ err: result.stderr.trim() }, 'git gc --auto failed in the cache clone; the sync goes on');
   }
