@@ -21,8 +21,15 @@ export type HubFolders = readonly [nodes: string | undefined, apps: string | und
 const HEADER = 'lynq hub state 1';
 
 export function hubStateText(inputs: readonly NodeInput[], folders: HubFolders): string {
-  const lines = inputs.map((input) => `${input.form}/${input.uid} ${input.inputHash}\n`).sort(compareStrings);
+  const lines = inputs.map((input) => `${input.form}/${input.uid} ${input.inputHash}\n`);
+  // Rows usually come in key order, and then so do the lines: a sort is needed only when they do not.
+  if (!inOrder(lines)) lines.sort(compareStrings);
   return `${HEADER}\nnodes ${folders[0] ?? '-'}\napps ${folders[1] ?? '-'}\n${lines.join('')}`;
+}
+
+function inOrder(lines: readonly string[]): boolean {
+  for (let i = 1; i < lines.length; i++) if (compareStrings(lines[i - 1]!, lines[i]!) > 0) return false;
+  return true;
 }
 
 /** Undefined for anything that is not a state this version wrote (a torn or foreign file: it only ever saves work). */

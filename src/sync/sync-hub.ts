@@ -282,15 +282,19 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
   // What earlier syncs told of the nodes a rollout holds (none without a paced form), in either case.
   const told = input.defer === undefined ? undefined : await input.deps.verifiedStore?.loadTold(hub);
   if (since !== undefined) {
-    const ids = await repo.objectIds(
-      head,
-      since.inGit.map((node) => `${nodesPrefix}/${node}`),
-    );
+    // Two reads of the same commit, neither needing the other: asked at once.
+    const [ids, appsListing] = await Promise.all([
+      repo.objectIds(
+        head,
+        since.inGit.map((node) => `${nodesPrefix}/${node}`),
+      ),
+      repo.listTree(
+        head,
+        since.inGit.map((node) => `${appsPrefix}/${node}.yaml`),
+      ),
+    ]);
     nodeFolders = new Map(since.inGit.flatMap((node, index) => (ids[index] === undefined ? [] : [[node, ids[index]!] as const])));
-    apps = await repo.listTree(
-      head,
-      since.inGit.map((node) => `${appsPrefix}/${node}.yaml`),
-    );
+    apps = appsListing;
     // The nodes' keys are not read: the few nodes looked into are checked by their LynqNodes.
     verified = new VerifiedOutputs(undefined, told);
   } else {
