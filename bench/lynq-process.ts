@@ -65,7 +65,7 @@ export function syncEnv(cacheDir: string): NodeJS.ProcessEnv {
 /** One size of a bench: its rows (`<schema>.customers`, `size` of them) and its work folder, which holds `hubs/` and `forms/`. */
 export type Ctx = { size: number; db: DbTarget; schema: string; dir: string };
 
-/** `hubs/bench.yaml` (every row of the ctx's table) and `forms/web.yaml` (forms/demo-web.yaml) in the ctx's folder. */
+/** `hubs/bench.yaml` (the hub HUB_NAME: every row of the ctx's table) and `forms/web.yaml` (forms/demo-web.yaml) in the ctx's folder. */
 export async function writeBenchConfig(ctx: Ctx): Promise<void> {
   await mkdir(path.join(ctx.dir, 'hubs'), { recursive: true });
   await mkdir(path.join(ctx.dir, 'forms'), { recursive: true });
@@ -74,8 +74,17 @@ export async function writeBenchConfig(ctx: Ctx): Promise<void> {
 }
 
 /** `bin`: the `lynq` to run (another checkout's bin/lynq.mjs, for bench/compare.ts); this checkout's by default. */
-export function lynqSync(ctx: Ctx, bare: string, cacheDir: string, what: string, bin = BIN): Promise<Timed> {
-  return timedProcess([process.execPath, bin, 'sync', '--hubs', path.join(ctx.dir, 'hubs'), '--forms', path.join(ctx.dir, 'forms'), '--repo', bare], { env: syncEnv(cacheDir), what });
+export async function lynqSync(ctx: Ctx, bare: string, cacheDir: string, what: string, bin = BIN): Promise<Timed> {
+  const out = path.join(ctx.dir, `sync-${process.pid}.out`);
+  const timed = await timedProcess([process.execPath, bin, 'sync', '--hubs', path.join(ctx.dir, 'hubs'), '--forms', path.join(ctx.dir, 'forms'), '--repo', bare], {
+    env: syncEnv(cacheDir),
+    stdout: out,
+    what,
+  });
+  // A sync that found its hub's lock held did nothing: timing it would time nothing.
+  const printed = await readFile(out, 'utf8');
+  if (printed.includes('skipped, sync lock held')) fail(`${what}: ${printed.trim()}`);
+  return timed;
 }
 
 export async function countFiles(bare: string, commit: string): Promise<number> {

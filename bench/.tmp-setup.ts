@@ -1,0 +1,11 @@
+import { pickDb, seed } from './common.ts';
+import { writeBenchConfig, firstSync } from './lynq-process.ts';
+const size = Number(process.argv[2]);
+const dir = process.argv[3]!;
+const db = await pickDb();
+const schema = `lynq_scaleprof_${size}`;
+await seed(db, schema, size);
+const ctx = { size, db, schema, dir };
+await writeBenchConfig(ctx);
+const first = await firstSync(ctx, 0);
+console.log(JSON.stringify({ ...first, schema }));
