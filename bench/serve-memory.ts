@@ -81,6 +81,7 @@ try {
     let last = 0;
     let lastAt = performance.now();
     let reported = 0;
+    const step = Math.max(1, Math.round(TICKS / 10));
     while (readBacksAfterSync(serve.logs) < TICKS) {
       const failed = serve.logs.find((line) => line.msg === 'sync failed' || line.msg === 'read-back failed');
       if (failed !== undefined) fail(`serve: ${JSON.stringify(failed)}`);
@@ -89,8 +90,8 @@ try {
       // A bound for a stuck service, not a measurement.
       if (performance.now() - lastAt > 300_000) fail(`serve: no tick finished in 5 minutes after tick ${last}\n${serve.stderr().slice(-3000)}`);
       if (serve.child.exitCode !== null) fail(`serve exited ${serve.child.exitCode}:\n${serve.stderr().slice(-3000)}`);
-      if (now >= reported + 100) {
-        reported = now - (now % 100);
+      if (now >= reported + step) {
+        reported = now - (now % step);
         process.stderr.write(`  tick ${now}: RSS ${rssMiB(pid).toFixed(0)} MiB, ${((performance.now() - started) / 1000).toFixed(0)} s, load ${loadavg()}\n`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
