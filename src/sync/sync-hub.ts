@@ -4,7 +4,8 @@ import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { Logger } from '../logger.ts';
 import { type DiffOptions, type DiffResult, diffHub, unchangedHub, withUnchanged } from '../plan/diff.ts';
-import { type HubState, hubStateText, parseHubState, sameFolders } from '../plan/hub-state.ts';
+import { type HubState, hubStateHead, hubStateText, parseHubState, sameFolders, stateInputs } from '../plan/hub-state.ts';
+import { rowsDigest } from '../plan/rows-digest.ts';
 import { failDuplicateObjects } from '../plan/object-identity.ts';
 import { unknownScopes } from '../config/kind-scope.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
@@ -116,13 +117,22 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       pendingGit = gitSide.catch(() => undefined);
       const rows = await deps.readRows(hub, deps.signal);
       log.info({ rows: rows.length, attempt }, 'rows read');
-      const prepared = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo });
+      const { digest, texts } = rowsDigest(hub, forms, rows, deps.bridgeVersion);
+      // Rows, hub and forms as the state a sync left the hub whole in was computed from: its
+      // inputs are this sync's, and no input hash is computed unless Git's folders moved.
+      const sameInputs = stateKnown !== undefined && hubStateHead(stateKnown)?.digest === digest ? parseHubState(stateKnown) : undefined;
+      let prepared = sameInputs === undefined ? prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo, rowTexts: texts }) : undefined;
+      const prepare = (): PreparedHub => (prepared ??= prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo, rowTexts: texts }));
+      const nodeCount = prepared?.inputs.length ?? sameInputs!.inputs.size;
 
-      phase((step = 'plan'), `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
+      phase((step = 'plan'), `comparing ${nodeCount} nodes with git, rendering what changed${again}`);
       const git = await gitSide;
       repo = git.repo;
-      const planned = await planHub({ hub, root, formNames, prepared, repo, git, stateKnown, loadKnown, deps, defer: deferrable(forms) });
-      log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier }, 'compared with git');
+      const planned =
+        sameInputs !== undefined && sameFolders(sameInputs.folders, git.folders)
+          ? { ...unchangedHub(hub.name, stateInputs(sameInputs)), head: git.head, existing: new Map() as TreeListing, state: stateKnown }
+          : await planHub({ hub, root, formNames, prepared: prepare(), digest, repo, git, stateKnown, loadKnown, deps, defer: deferrable(forms) });
+      log.info({ nodes: nodeCount, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier }, 'compared with git');
       await remember(deps.verifiedStore, hub, planned, log);
       if (planned.state !== undefined && planned.state !== stateKnown) await rememberState(deps.verifiedStore, hub, (stateKnown = planned.state), log);
 
@@ -147,9 +157,9 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
         published = true;
         head = result.commit ?? head;
         // Every change pushed as rendered: the hub is whole at the new commit, and the next sync needs no listing.
-        if (result.commit !== undefined && routed.propose.length === 0 && leftWhole(prepared, plan)) {
+        if (result.commit !== undefined && routed.propose.length === 0 && leftWhole(prepare(), plan)) {
           const [nodes, apps] = await repo.objectIds(result.commit, hubPrefixes(hub, root));
-          await rememberState(deps.verifiedStore, hub, (stateKnown = hubStateText(prepared.inputs, [nodes, apps])), log);
+          await rememberState(deps.verifiedStore, hub, (stateKnown = hubStateText(prepare().inputs, [nodes, apps], digest)), log);
         }
       }
       const outcome = published ? 'published' : 'unchanged';
@@ -239,6 +249,8 @@ type PlanInput = {
   root: string;
   formNames: ReadonlySet<string>;
   prepared: PreparedHub;
+  /** What the prepared inputs were computed from (rows-digest.ts), kept in the hub state. */
+  digest: string;
   repo: ManifestsRepo;
   git: GitSide;
   /** The state a sync last left the hub whole in (plan/hub-state.ts), and every node's key (read when needed). */
@@ -271,7 +283,7 @@ async function planHub(input: PlanInput): Promise<DiffResult & { head: string | 
   const { hub, repo, deps, prepared } = input;
   const { head, folders } = input.git;
   const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0;
-  const state = whole ? hubStateText(prepared.inputs, folders) : undefined;
+  const state = whole ? hubStateText(prepared.inputs, folders, input.digest) : undefined;
   if (state !== undefined && state === input.stateKnown) return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), state };
   const known = state !== undefined && input.stateKnown !== undefined ? parseHubState(input.stateKnown) : undefined;
   const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
