@@ -117,12 +117,18 @@ export async function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, 
       pendingGit = gitSide.catch(() => undefined);
       const rows = await deps.readRows(hub, deps.signal);
       log.info({ rows: rows.length, attempt }, 'rows read');
-      const { digest, texts } = rowsDigest(hub, forms, rows, deps.bridgeVersion);
+      // The rows' texts only until the hub is prepared: at 100,000 rows they are tens of MB.
+      let { digest, texts }: { digest: string; texts: string[] | undefined } = rowsDigest(hub, forms, rows, deps.bridgeVersion);
+      const prepareNow = (): PreparedHub => {
+        const ready = prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo, rowTexts: texts });
+        texts = undefined;
+        return ready;
+      };
       // Rows, hub and forms as the state a sync left the hub whole in was computed from: its
       // inputs are this sync's, and no input hash is computed unless Git's folders moved.
       const sameInputs = stateKnown !== undefined && hubStateHead(stateKnown)?.digest === digest ? parseHubState(stateKnown) : undefined;
-      let prepared = sameInputs === undefined ? prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo, rowTexts: texts }) : undefined;
-      const prepare = (): PreparedHub => (prepared ??= prepareHub(hub, forms, rows, { root, bridgeVersion: deps.bridgeVersion, memo, rowTexts: texts }));
+      let prepared = sameInputs === undefined ? prepareNow() : undefined;
+      const prepare = (): PreparedHub => (prepared ??= prepareNow());
       const nodeCount = prepared?.inputs.length ?? sameInputs!.inputs.size;
 
       phase((step = 'plan'), `comparing ${nodeCount} nodes with git, rendering what changed${again}`);
