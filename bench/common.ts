@@ -3,6 +3,7 @@
  * columns), the bench hub and form as YAML documents, bare repositories, and printing.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +15,13 @@ import { parse as parseYaml } from 'yaml';
 
 const run = promisify(execFile);
 export const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const HUB_NAME = 'bench';
+/**
+ * The bench hub's name, its own per bench process: PostgreSQL's advisory locks, which keep
+ * two syncs of one hub apart, are per database and hub name, so two benches (or two
+ * worktrees' benches) on the same database with the same hub name would make each other's
+ * syncs skip the hub for its lock.
+ */
+export const HUB_NAME = `bench-${randomBytes(3).toString('hex')}`;
 export const FORM_NAME = 'web';
 export const ROOT = 'nodes';
 

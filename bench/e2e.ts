@@ -10,6 +10,9 @@
  * checked against the repository (a wrong result fails the bench, exit 1); times reported,
  * never asserted.
  *
+ * With more than one size it also prints how each figure grows from one size to the next
+ * (`BENCH_SIZES=1000,10000 BENCH_100K=1`: 1,000 → 10,000 → 100,000 rows).
+ *
  * Environment (all optional): BENCH_SIZES=1000,10000 (BENCH_100K=1 adds 100000)
  * BENCH_RUNS=5,5,3  BENCH_SERVE=0 (skip the serve tick)  BENCH_FLOOR_MAX=10000 (no floor above
  * this many rows)  PGHOST PGPORT PGUSER PGDATABASE.
@@ -247,6 +250,7 @@ function print(reports: SizeReport[], distUsed: string): void {
     }
   }
   out.push(table(['rows', 'what', 'runs', 'median ms', 'min–max ms', 'ms/node', 'peak RSS', 'vs floor'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r']), '');
+  if (reports.length > 1) out.push(growth(reports), '');
   out.push(
     '  lynq sync: `node bin/lynq.mjs sync` spawned → exited (start-up, database, render, git, push); peak RSS by GNU time (%M).',
     '  fast-import floor: the first sync’s files as one prepared fast-import stream, imported by one `git fast-import` into an empty repository.',
@@ -254,6 +258,51 @@ function print(reports: SizeReport[], distUsed: string): void {
     '',
   );
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** Each figure's medians per size, in the order of the sizes (NaN where a size has none). */
+function figures(reports: SizeReport[]): Array<{ label: string; unit: 'ms' | 'MiB'; values: number[] }> {
+  const series = (index: number, pick: (t: Timed) => number) => reports.map((r) => (r.series[index]!.runs.length > 0 ? median(r.series[index]!.runs.map(pick)) : Number.NaN));
+  const serve = (pick: (s: NonNullable<SizeReport['serve']>) => number[]) => reports.map((r) => (r.serve === undefined ? Number.NaN : median(pick(r.serve))));
+  return [
+    { label: 'lynq sync: first (all added)', unit: 'ms', values: series(0, (t) => t.ms) },
+    { label: 'fast-import floor', unit: 'ms', values: series(1, (t) => t.ms) },
+    { label: 'lynq sync: no-op', unit: 'ms', values: series(2, (t) => t.ms) },
+    { label: 'lynq sync: one-row change', unit: 'ms', values: series(3, (t) => t.ms) },
+    { label: 'lynq serve tick: no-op', unit: 'ms', values: serve((s) => s.noop) },
+    { label: 'lynq serve tick: one-row change', unit: 'ms', values: serve((s) => s.oneRow) },
+    { label: 'peak RSS: first sync', unit: 'MiB', values: series(0, (t) => t.rssMiB) },
+    { label: 'peak RSS: no-op', unit: 'MiB', values: series(2, (t) => t.rssMiB) },
+    { label: 'peak RSS: one-row change', unit: 'MiB', values: series(3, (t) => t.rssMiB) },
+  ];
+}
+
+/**
+ * How each figure grows from one size to the next: its median at each size, and the ratio
+ * of each size's to the one before beside the ratio of the rows (growing like the rows is
+ * a ratio equal to theirs; a fixed cost, such as start-up, keeps it lower).
+ */
+function growth(reports: SizeReport[]): string {
+  const sizes = reports.map((r) => r.size);
+  const steps = sizes.slice(1).map((size, i) => ({ from: i, to: i + 1, label: `${sizes[i]!.toLocaleString('en-US')} → ${size.toLocaleString('en-US')} (rows ×${(size / sizes[i]!).toFixed(0)})` }));
+  const shown = (value: number, unit: 'ms' | 'MiB'): string => (Number.isNaN(value) ? '-' : unit === 'ms' ? `${fmt(value)} ms` : `${value.toFixed(0)} MiB`);
+  const rows = figures(reports).map((figure) => [
+    figure.label,
+    ...figure.values.map((value) => shown(value, figure.unit)),
+    ...steps.map((step) => {
+      const ratio = figure.values[step.to]! / figure.values[step.from]!;
+      return Number.isNaN(ratio) ? '-' : `×${ratio.toFixed(2)}`;
+    }),
+  ]);
+  return [
+    'How each figure grows with the rows (medians; growth = the larger size ÷ the smaller):',
+    '',
+    table(['what', ...sizes.map((size) => `${size.toLocaleString('en-US')} rows`), ...steps.map((step) => step.label)], rows, [
+      'l',
+      ...sizes.map(() => 'r' as const),
+      ...steps.map(() => 'r' as const),
+    ]),
+  ].join('\n');
 }
 
 async function main(): Promise<void> {

@@ -65,7 +65,7 @@ export function syncEnv(cacheDir: string): NodeJS.ProcessEnv {
 /** One size of a bench: its rows (`<schema>.customers`, `size` of them) and its work folder, which holds `hubs/` and `forms/`. */
 export type Ctx = { size: number; db: DbTarget; schema: string; dir: string };
 
-/** `hubs/bench.yaml` (every row of the ctx's table) and `forms/web.yaml` (forms/demo-web.yaml) in the ctx's folder. */
+/** `hubs/bench.yaml` (the hub HUB_NAME: every row of the ctx's table) and `forms/web.yaml` (forms/demo-web.yaml) in the ctx's folder. */
 export async function writeBenchConfig(ctx: Ctx): Promise<void> {
   await mkdir(path.join(ctx.dir, 'hubs'), { recursive: true });
   await mkdir(path.join(ctx.dir, 'forms'), { recursive: true });
@@ -73,8 +73,18 @@ export async function writeBenchConfig(ctx: Ctx): Promise<void> {
   await writeFile(path.join(ctx.dir, 'forms', 'web.yaml'), stringifyYaml((await benchFormDoc()).doc));
 }
 
-export function lynqSync(ctx: Ctx, bare: string, cacheDir: string, what: string): Promise<Timed> {
-  return timedProcess([process.execPath, BIN, 'sync', '--hubs', path.join(ctx.dir, 'hubs'), '--forms', path.join(ctx.dir, 'forms'), '--repo', bare], { env: syncEnv(cacheDir), what });
+/** `bin`: the `lynq` to run (another checkout's bin/lynq.mjs, for bench/compare.ts); this checkout's by default. */
+export async function lynqSync(ctx: Ctx, bare: string, cacheDir: string, what: string, bin = BIN): Promise<Timed> {
+  const out = path.join(ctx.dir, `sync-${process.pid}.out`);
+  const timed = await timedProcess([process.execPath, bin, 'sync', '--hubs', path.join(ctx.dir, 'hubs'), '--forms', path.join(ctx.dir, 'forms'), '--repo', bare], {
+    env: syncEnv(cacheDir),
+    stdout: out,
+    what,
+  });
+  // A sync that found its hub's lock held did nothing: timing it would time nothing.
+  const printed = await readFile(out, 'utf8');
+  if (printed.includes('skipped, sync lock held')) fail(`${what}: ${printed.trim()}`);
+  return timed;
 }
 
 export async function countFiles(bare: string, commit: string): Promise<number> {
@@ -83,11 +93,11 @@ export async function countFiles(bare: string, commit: string): Promise<number> 
   return Number(stdout.trim());
 }
 
-export async function firstSync(ctx: Ctx, i: number): Promise<Timed & { bare: string; cacheDir: string; runDir: string }> {
+export async function firstSync(ctx: Ctx, i: number, bin = BIN): Promise<Timed & { bare: string; cacheDir: string; runDir: string }> {
   const runDir = await mkdtemp(path.join(ctx.dir, 'first-'));
   const bare = await newBareRepo(runDir);
   const cacheDir = path.join(runDir, 'cache');
-  const timed = await lynqSync(ctx, bare, cacheDir, `first sync, run ${i + 1}`);
+  const timed = await lynqSync(ctx, bare, cacheDir, `first sync, run ${i + 1}`, bin);
   const head = await remoteHead(bare);
   if (head === undefined) fail(`first sync, run ${i + 1}: no commit on main`);
   const files = await countFiles(bare, head);
@@ -95,9 +105,9 @@ export async function firstSync(ctx: Ctx, i: number): Promise<Timed & { bare: st
   return { ...timed, bare, cacheDir, runDir };
 }
 
-export async function noopSync(ctx: Ctx, bare: string, cacheDir: string, i: number): Promise<Timed> {
+export async function noopSync(ctx: Ctx, bare: string, cacheDir: string, i: number, bin = BIN): Promise<Timed> {
   const before = await remoteHead(bare);
-  const timed = await lynqSync(ctx, bare, cacheDir, `no-op sync, run ${i + 1}`);
+  const timed = await lynqSync(ctx, bare, cacheDir, `no-op sync, run ${i + 1}`, bin);
   const after = await remoteHead(bare);
   if (after !== before) fail(`no-op sync, run ${i + 1}: main moved from ${before} to ${after}`);
   return timed;
@@ -110,10 +120,21 @@ export function changedUid(size: number, i: number): string {
 
 /** UPDATE one row's replicas; exactly that node's web.yaml and lynqnode.yaml change, in one commit on the old head. */
 export async function oneRowSync(ctx: Ctx, bare: string, i: number, change: () => Promise<Timed>): Promise<Timed> {
-  const uid = changedUid(ctx.size, i);
-  await withClient(ctx.db, (client) => client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]));
+  await changeRow(ctx, i);
   const before = await remoteHead(bare);
   const timed = await change();
+  await checkOneRowCommit(ctx, bare, before, i);
+  return timed;
+}
+
+/** The `i`th one-row change's UPDATE (replicas + 10 of changedUid's row). */
+export async function changeRow(ctx: Ctx, i: number): Promise<void> {
+  await withClient(ctx.db, (client) => client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [changedUid(ctx.size, i)]));
+}
+
+/** The sync after changeRow made one commit on `before` that changes exactly that node's web.yaml and lynqnode.yaml. */
+export async function checkOneRowCommit(ctx: Ctx, bare: string, before: string | undefined, i: number): Promise<void> {
+  const uid = changedUid(ctx.size, i);
   const after = await remoteHead(bare);
   const what = `one-row change (${uid}), run ${i + 1}`;
   if (after === before || after === undefined) fail(`${what}: no commit`);
@@ -122,7 +143,6 @@ export async function oneRowSync(ctx: Ctx, bare: string, i: number, change: () =
   const changed = (await git(bare, 'diff-tree', '-r', '--name-only', '--no-commit-id', before!, after)).split('\n').filter(Boolean);
   const dir = `${ROOT}/${HUB_NAME}/${FORM_NAME}/${uid}/`;
   if (changed.join(',') !== `${dir}lynqnode.yaml,${dir}web.yaml`) fail(`${what}: changed ${JSON.stringify(changed)}`);
-  return timed;
 }
 
 /** The image runs dist/: build it (esbuild, about a second), so bin/lynq.mjs runs what the sources say, compiled. */

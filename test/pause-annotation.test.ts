@@ -175,6 +175,22 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
     assert.equal(await commitCount(world.repo, 'main'), commits + 1, `and nothing more: ${again.out}`);
   });
 
+  test('a pause on a hub a sync left whole, with no row changed: planned paused (the rows digest alone does not make the hub unchanged)', async () => {
+    // Unpaused and unchanged twice: the hub state is whole, with this very rows digest.
+    await world.sync(kube());
+    const whole = await world.sync(kube());
+    assert.match(whole.out, /shop\s+0\s+0\s+4\s+0\s+0\s+0\s+no changes/, whole.out);
+    annotate('globex-web', { 'lynq.sh/paused': 'true' });
+    const paused = await world.sync(kube());
+    assert.equal(paused.code, 0, paused.out + paused.err);
+    assert.match(paused.out, /shop\/web\/globex: paused/);
+    assert.equal(pausedOf(fake, 'globex-web')?.reason, 'PausedByAnnotation');
+    annotate('globex-web', undefined);
+    const after = await world.sync(kube());
+    assert.match(after.out, /shop\s+0\s+0\s+4\s+0\s+0\s+0\s+no changes/, after.out);
+    assert.equal(pausedOf(fake, 'globex-web')?.reason, 'NotPaused');
+  });
+
   test("a paused node outlives its row: deleted, the row's other form goes, the paused node stays as Git has it", async () => {
     annotate('globex-web', { 'lynq.sh/paused': 'yes' });
     const before = await fileAt('nodes/shop/web/globex/settings.yaml');

@@ -1,6 +1,7 @@
 import { GitError } from '../errors.ts';
 import { STAGING_ROOT, stagingCandidates, stagingPlan, type StagingPlan } from './fast-import-staging.ts';
 import { FastImport, type CommitInput } from './fast-import.ts';
+import { gcMightRun } from './gc-auto.ts';
 import { startGit } from './git.ts';
 import type { CloneGit, CloneTurns } from './repo-git.ts';
 import { inWideFolder, planWideFolders, type TreeEntry, type WideGit, type WidePlan, wideFolders } from './wide-folders.ts';
@@ -60,8 +61,12 @@ export class CommitBuilder {
    * pile up (small commits leave loose objects, big ones a pack each). A cache clone that
    * lives on a volume would otherwise grow with every sync. Usually a check of a few
    * milliseconds; in the foreground, so a CronJob's pod never ends in the middle of it.
+   * git's own first test of whether there is anything to do is made here without starting
+   * git (gc-auto.ts): most commits leave nothing to pack, and a git process was a step of
+   * every commit's path to the push.
    */
   private async tidy(): Promise<void> {
+    if (!gcMightRun(this.git.dir)) return;
     const result = await this.git.run(['-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet']);
     if (result.code !== 0) this.git.options.logger.warn({ err: result.stderr.trim() }, 'git gc --auto failed in the cache clone; the sync goes on');
   }

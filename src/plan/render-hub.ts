@@ -5,6 +5,7 @@ import { resolveGitops } from '../gitops/engine.ts';
 import type { RenderedNode } from '../render/node.ts';
 import type { ResolvedGitops } from '../gitops/types.ts';
 import { columnHashes, formHash, lynqNodeName, nodeInputHash, renderNode, rowHashOf, type InputHashes, type RenderContext } from './node.ts';
+import { sha256 } from '../render/hash.ts';
 import { uidProblem } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
 import type { HubRow } from '../sources/rows.ts';
@@ -78,6 +79,8 @@ export type PrepareOptions = {
   memo?: Map<string, KeptNode | NodeFailure>;
   /** LynqNodes whose annotation pauses their node, by LynqNode name (`<uid>-<form>`) → why, as the sync read them from the cluster. */
   pausedNodes?: ReadonlyMap<string, string>;
+  /** Each row's values as stableJson, index by index (rows-digest.ts made them): hashed as they are instead of serialised again. */
+  rowTexts?: readonly string[];
 };
 
 /**
@@ -107,7 +110,8 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
     } else if (!row.active) inactive.add(row.uid);
     else {
       // Hashed once, whatever the number of forms.
-      active.push({ row, number, rowHash: rowHashOf(row) });
+      const text = options.rowTexts?.[index];
+      active.push({ row, number, rowHash: text === undefined ? rowHashOf(row) : sha256(text) });
       if (uidProblem(row.uid) !== undefined) unidentified.push(number);
       const first = firstRow.get(row.uid);
       if (first === undefined) firstRow.set(row.uid, number);

@@ -18,6 +18,8 @@ export type PlanInput = {
   root: string;
   formNames: ReadonlySet<string>;
   prepared: PreparedHub;
+  /** What the prepared inputs were computed from (rows-digest.ts), kept in the hub state. */
+  digest: string;
   repo: ManifestsRepo;
   git: GitSide;
   /** The state a sync last left the hub whole in (plan/hub-state.ts), and every node's key (read when needed). */
@@ -50,7 +52,7 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
   const { hub, repo, deps, prepared } = input;
   const { head, folders } = input.git;
   const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0;
-  const state = whole ? hubStateText(prepared.inputs, folders) : undefined;
+  const state = whole ? hubStateText(prepared.inputs, folders, input.digest) : undefined;
   if (state !== undefined && state === input.stateKnown) return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), state };
   const known = state !== undefined && input.stateKnown !== undefined ? parseHubState(input.stateKnown) : undefined;
   const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
@@ -61,12 +63,16 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
   // What earlier syncs told of the nodes a rollout holds (none without a paced form), in either case.
   const told = input.defer === undefined ? undefined : await input.deps.verifiedStore?.loadTold(hub);
   if (since !== undefined) {
-    const ids = await repo.objectIds(
-      head,
-      since.inGit.map((node) => `${nodesPrefix}/${node}`),
-    );
+    // Two reads of the same commit, neither needing the other: asked at once.
+    const [ids, appsListing] = await Promise.all([
+      repo.objectIds(
+        head,
+        since.inGit.map((node) => `${nodesPrefix}/${node}`),
+      ),
+      repo.listTree(head, appFilesOf(hub, appsPrefix, since.inGit)),
+    ]);
     nodeFolders = new Map(since.inGit.flatMap((node, index) => (ids[index] === undefined ? [] : [[node, ids[index]!] as const])));
-    apps = await repo.listTree(head, appFilesOf(hub, appsPrefix, since.inGit));
+    apps = appsListing;
     // The nodes' keys are not read: the few nodes looked into are checked by their LynqNodes.
     verified = new VerifiedOutputs(undefined, told);
   } else {

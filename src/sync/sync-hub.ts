@@ -5,10 +5,12 @@ import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { NodeHealth } from '../health/read-back.ts';
 import type { Logger } from '../logger.ts';
 import { unknownScopes } from '../config/kind-scope.ts';
-import { hubStateText } from '../plan/hub-state.ts';
+import { type HubState, hubStateHead, hubStateText, parseHubState, sameFolders, stateInputs } from '../plan/hub-state.ts';
+import { unchangedHub } from '../plan/diff.ts';
+import { rowsDigest } from '../plan/rows-digest.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
 import { type PreparedHub, type PrepareOptions, prepareHub } from '../plan/render-hub.ts';
-import { changedNodes, fileChanges, type Plan } from '../plan/types.ts';
+import { changedNodes, fileChanges, type Plan, type TreeListing } from '../plan/types.ts';
 import { checkRoot } from '../render/paths.ts';
 import type { HubRow } from '../sources/rows.ts';
 import { commitMessage } from './commit-message.ts';
@@ -58,8 +60,15 @@ export function planHubOnly(hub: Hub, forms: readonly Form[], deps: SyncDeps): P
 /** A hub's settings a run checks before it starts. */
 type RunSettings = { root: string; routing: ResolvedRouting; branchForPullRequests: string };
 
-/** One attempt's rows, their plan, and the plan as the gates left it. */
-type Gated = { rows: readonly HubRow[]; prepared: PreparedHub; planned: PlannedHub; plan: Plan };
+/**
+ * The hub's node inputs for one attempt: the digest of what they are computed from
+ * (rows-digest.ts), the state's inputs when that digest is the state's, and the prepared
+ * hub, made when first asked.
+ */
+type HubInputs = { digest: string; prepare: () => PreparedHub; sameInputs: HubState | undefined; nodeCount: number };
+
+/** One attempt's rows, their inputs, their plan, and the plan as the gates left it. */
+type Gated = { rows: readonly HubRow[]; inputs: HubInputs; planned: PlannedHub; plan: Plan };
 
 /**
  * One run of one hub: its repository (opened by the first attempt, closed at the end),
@@ -140,7 +149,7 @@ class HubRun {
   /** One attempt: 'moved' when a branch moved under it (the caller tries again from the rows). */
   private async attempt(attempt: number, settings: RunSettings): Promise<HubSyncResult | 'moved'> {
     const { hub, log } = this;
-    const { prepared, planned, plan } = await this.readPlanAndGate(attempt, settings);
+    const { inputs, planned, plan } = await this.readPlanAndGate(attempt, settings);
     this.phase('route');
     const routed = route(plan, settings.routing);
     let head = planned.head;
@@ -153,9 +162,9 @@ class HubRun {
       }
       head = pushed ?? head;
       // Every change pushed as rendered: the hub is whole at the new commit, and the next sync needs no listing.
-      if (pushed !== undefined && routed.propose.length === 0 && leftWhole(prepared, plan)) {
+      if (pushed !== undefined && routed.propose.length === 0 && leftWhole(inputs.prepare(), plan)) {
         const [nodes, apps] = await this.repo!.objectIds(pushed, hubPrefixes(hub, settings.root));
-        await rememberState(this.deps.verifiedStore, hub, (this.stateKnown = hubStateText(prepared.inputs, [nodes, apps])), log);
+        await rememberState(this.deps.verifiedStore, hub, (this.stateKnown = hubStateText(inputs.prepare().inputs, [nodes, apps], inputs.digest)), log);
       }
     }
     const done = { hub: hub.name, outcome: this.published ? ('published' as const) : ('unchanged' as const), plan, commit: this.commit, attempts: attempt };
@@ -178,24 +187,62 @@ class HubRun {
     // As fresh as the rows: a node paused or unpaused since the last attempt is planned so.
     const pausedNodes = await readPausedNodes(hub, deps.pausedLynqNodes, deps.signal);
     if (pausedNodes !== undefined) log.info({ paused: pausedNodes.size }, 'LynqNode pause annotations read');
-    const prepared = prepareHub(hub, forms, rows, { root: settings.root, bridgeVersion: deps.bridgeVersion, memo: this.memo, pausedNodes });
+    const inputs = this.hubInputs(rows, pausedNodes, settings);
 
-    this.phase('plan', `comparing ${prepared.inputs.length} nodes with git, rendering what changed${again}`);
-    const planned = await this.plan(prepared, await gitSide, settings);
+    this.phase('plan', `comparing ${inputs.nodeCount} nodes with git, rendering what changed${again}`);
+    const planned = await this.plan(inputs, await gitSide, settings);
 
     this.phase('gate');
     const gated = await gatePlan({ hub, forms, rows, repo: this.repo!, root: settings.root, planned, deps, allowDeletions: this.options.allowDeletions, log });
     this.gateHealth = gated.health;
-    return { rows, prepared, planned, plan: gated.plan };
+    return { rows, inputs, planned, plan: gated.plan };
   }
 
-  private async plan(prepared: PreparedHub, git: GitSide, settings: RunSettings): Promise<PlannedHub> {
+  /**
+   * The hub's node inputs, prepared only when needed: rows, hub and forms with the digest of
+   * the state a sync left the hub whole in (and no node paused by its LynqNode) are that
+   * state's inputs, and no input hash is computed unless Git's folders moved.
+   */
+  private hubInputs(rows: readonly HubRow[], pausedNodes: ReadonlyMap<string, string> | undefined, settings: RunSettings): HubInputs {
+    const { hub, forms, deps } = this;
+    // The rows' texts only until the hub is prepared: at 100,000 rows they are tens of MB.
+    let { digest, texts }: { digest: string; texts: string[] | undefined } = rowsDigest(hub, forms, rows, deps.bridgeVersion);
+    let prepared: PreparedHub | undefined;
+    const prepare = (): PreparedHub => {
+      if (prepared !== undefined) return prepared;
+      prepared = prepareHub(hub, forms, rows, { root: settings.root, bridgeVersion: deps.bridgeVersion, memo: this.memo, pausedNodes, rowTexts: texts });
+      texts = undefined;
+      return prepared;
+    };
+    const known = this.stateKnown;
+    const unpaused = pausedNodes === undefined || pausedNodes.size === 0;
+    const sameInputs = unpaused && known !== undefined && hubStateHead(known)?.digest === digest ? parseHubState(known) : undefined;
+    if (sameInputs === undefined) prepare();
+    return { digest, prepare, sameInputs, nodeCount: prepared?.inputs.length ?? sameInputs!.inputs.size };
+  }
+
+  private async plan(inputs: HubInputs, git: GitSide, settings: RunSettings): Promise<PlannedHub> {
     const { hub, deps, log } = this;
     this.repo = git.repo;
     const loadKnown = () => (this.known ??= deps.verifiedStore?.load(hub) ?? Promise.resolve(new Set<string>()));
     const formNames = new Set(this.forms.map((form) => form.name));
-    const planned = await planHub({ hub, root: settings.root, formNames, prepared, repo: git.repo, git, stateKnown: this.stateKnown, loadKnown, deps, defer: deferrable(this.forms) });
-    log.info({ nodes: prepared.inputs.length, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier }, 'compared with git');
+    const planned =
+      inputs.sameInputs !== undefined && sameFolders(inputs.sameInputs.folders, git.folders)
+        ? { ...unchangedHub(hub.name, stateInputs(inputs.sameInputs)), head: git.head, existing: new Map() as TreeListing, state: this.stateKnown }
+        : await planHub({
+            hub,
+            root: settings.root,
+            formNames,
+            prepared: inputs.prepare(),
+            digest: inputs.digest,
+            repo: git.repo,
+            git,
+            stateKnown: this.stateKnown,
+            loadKnown,
+            deps,
+            defer: deferrable(this.forms),
+          });
+    log.info({ nodes: inputs.nodeCount, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier }, 'compared with git');
     await rememberSeals(deps.verifiedStore, hub, planned, log);
     if (planned.state !== undefined && planned.state !== this.stateKnown) await rememberState(deps.verifiedStore, hub, (this.stateKnown = planned.state), log);
     return planned;
