@@ -40,7 +40,11 @@ export function fail(message: string): never {
 export class BenchFailure extends Error {}
 
 export async function git(dir: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', args, { cwd: dir, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
+  const { stdout } = await run('git', args, {
+    cwd: dir,
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+  });
   return stdout;
 }
 
@@ -136,12 +140,21 @@ export async function seed(db: DbTarget, schema: string, size: number): Promise<
 
 export function table(headers: string[], rows: string[][], align: Array<'l' | 'r'>): string {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => `| ${cells.map((cell, i) => (align[i] === 'r' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`, ...rows.map(line)].join('\n');
+  const line = (cells: string[]): string =>
+    `| ${cells.map((cell, i) => (align[i] === 'r' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' | ')} |`;
+  return [
+    line(headers),
+    `|${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 /** The bench hub: every row of `<schema>.customers`, the demo's extra columns mapped. */
-export function benchHubDoc(db: DbTarget, schema: string, publish: Record<string, unknown> = {}): Record<string, unknown> {
+export function benchHubDoc(
+  db: DbTarget,
+  schema: string,
+  publish: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     apiVersion: 'operator.lynq.sh/v1',
     kind: 'LynqHub',
@@ -149,11 +162,23 @@ export function benchHubDoc(db: DbTarget, schema: string, publish: Record<string
     spec: {
       source: {
         type: 'postgresql',
-        postgresql: { host: db.host, port: db.port, username: db.user, database: db.database, table: `${schema}.customers` },
+        postgresql: {
+          host: db.host,
+          port: db.port,
+          username: db.user,
+          database: db.database,
+          table: `${schema}.customers`,
+        },
         syncInterval: '1m',
       },
       valueMappings: { uid: 'id', activate: 'active' },
-      extraValueMappings: { plan: 'plan', replicas: 'replicas', image: 'image', domain: 'domain', createdAt: 'created_at' },
+      extraValueMappings: {
+        plan: 'plan',
+        replicas: 'replicas',
+        image: 'image',
+        domain: 'domain',
+        createdAt: 'created_at',
+      },
       publish: { branch: 'main', root: ROOT, ...publish },
       deletionGuard: { maxDeletePercent: 50 },
     },

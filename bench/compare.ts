@@ -16,9 +16,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fmt, median, pickDb, remoteHead, seed, table, withClient } from './common.ts';
-import { BIN, build, changeRow, checkOneRowCommit, type Ctx, firstSync, lynqSync, noopSync, type Timed, writeBenchConfig } from './lynq-process.ts';
+import {
+  BIN,
+  build,
+  changeRow,
+  checkOneRowCommit,
+  type Ctx,
+  firstSync,
+  lynqSync,
+  noopSync,
+  type Timed,
+  writeBenchConfig,
+} from './lynq-process.ts';
 
-type Build = { name: string; bin: string; bare: string; cacheDir: string; first: Timed; noop: Timed[]; oneRow: Timed[] };
+type Build = {
+  name: string;
+  bin: string;
+  bare: string;
+  cacheDir: string;
+  first: Timed;
+  noop: Timed[];
+  oneRow: Timed[];
+};
 
 const loadavg = (): string =>
   os
@@ -29,7 +48,9 @@ const loadavg = (): string =>
 async function main(): Promise<void> {
   const base = process.env.BENCH_BASE;
   if (base === undefined || !existsSync(path.join(base, 'dist', 'cli', 'lynq.cjs'))) {
-    throw new Error('BENCH_BASE must name a checkout with dist/ built (the code to compare against): see bench/README.md, "Before and after"');
+    throw new Error(
+      'BENCH_BASE must name a checkout with dist/ built (the code to compare against): see bench/README.md, "Before and after"',
+    );
   }
   const size = Number(process.env.BENCH_COMPARE_SIZE ?? 10_000);
   const runs = Number(process.env.BENCH_COMPARE_RUNS ?? 9);
@@ -65,12 +86,16 @@ async function main(): Promise<void> {
         const before = await remoteHead(b.bare);
         b.oneRow.push(await lynqSync(ctx, b.bare, b.cacheDir, `one-row change, run ${i + 1}`, b.bin));
         await checkOneRowCommit(ctx, b.bare, before, i);
-        log(`${b.name}: one-row change ${i + 1}: ${fmt(b.oneRow.at(-1)!.ms)} ms, ${fmt(b.oneRow.at(-1)!.cpuMs)} ms CPU`);
+        log(
+          `${b.name}: one-row change ${i + 1}: ${fmt(b.oneRow.at(-1)!.ms)} ms, ${fmt(b.oneRow.at(-1)!.cpuMs)} ms CPU`,
+        );
       }
     }
     print(builds, size, runs, loadStart);
   } finally {
-    await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${ctx.schema}" CASCADE`)).catch(() => undefined);
+    await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${ctx.schema}" CASCADE`)).catch(
+      () => undefined,
+    );
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -92,7 +117,14 @@ function print(builds: Build[], size: number, runs: number, loadStart: string): 
       ['peak RSS MiB', (t: Timed) => t.rssMiB],
     ] as const) {
       const ratio = median(pickRuns(after).map(pick)) / median(pickRuns(before).map(pick));
-      rows.push([size.toLocaleString('en-US'), what, measure, cell(pickRuns(before), pick), cell(pickRuns(after), pick), `${ratio.toFixed(2)}×`]);
+      rows.push([
+        size.toLocaleString('en-US'),
+        what,
+        measure,
+        cell(pickRuns(before), pick),
+        cell(pickRuns(after), pick),
+        `${ratio.toFixed(2)}×`,
+      ]);
     }
   }
   const out = [

@@ -7,7 +7,8 @@ const parent = new Map();
 for (const node of prof.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 const dt = new Map();
 prof.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
-const key = (node) => `${node.callFrame.functionName || '(anon)'} ${node.callFrame.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/')}:${node.callFrame.lineNumber + 1}`;
+const key = (node) =>
+  `${node.callFrame.functionName || '(anon)'} ${node.callFrame.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/')}:${node.callFrame.lineNumber + 1}`;
 const self = new Map();
 const incl = new Map();
 let total = 0;

@@ -27,8 +27,36 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { stringify as stringifyYaml } from 'yaml';
-import { BenchFailure, benchHubDoc, type DbTarget, fail, fmt, HUB_NAME, median, newBareRepo, pickDb, remoteHead, seed, table, withClient } from './common.ts';
-import { build, countFiles, type Ctx, FILES_PER_NODE, firstSync, lynqSync, noopSync, oneRowSync, syncEnv, BIN, type Timed, timedProcess, writeBenchConfig } from './lynq-process.ts';
+import {
+  BenchFailure,
+  benchHubDoc,
+  type DbTarget,
+  fail,
+  fmt,
+  HUB_NAME,
+  median,
+  newBareRepo,
+  pickDb,
+  remoteHead,
+  seed,
+  table,
+  withClient,
+} from './common.ts';
+import {
+  build,
+  countFiles,
+  type Ctx,
+  FILES_PER_NODE,
+  firstSync,
+  lynqSync,
+  noopSync,
+  oneRowSync,
+  syncEnv,
+  BIN,
+  type Timed,
+  timedProcess,
+  writeBenchConfig,
+} from './lynq-process.ts';
 
 const run = promisify(execFile);
 const FLOOR_MAX = Number(process.env.BENCH_FLOOR_MAX ?? 10_000);
@@ -44,10 +72,13 @@ type SizeReport = { size: number; series: Series[]; serve?: { noop: number[]; on
 async function floorStream(ctx: Ctx, bare: string): Promise<string> {
   const file = path.join(ctx.dir, 'floor.stream');
   const out = createWriteStream(file);
-  const write = (chunk: string | Buffer): Promise<void> => (out.write(chunk) ? Promise.resolve() : new Promise((resolve) => out.once('drain', () => resolve())));
+  const write = (chunk: string | Buffer): Promise<void> =>
+    out.write(chunk) ? Promise.resolve() : new Promise((resolve) => out.once('drain', () => resolve()));
   await write('commit refs/heads/main\ncommitter Bench <bench@example.com> 1700000000 +0000\ndata 5\nfloor\n');
   // cat-file --batch-all-objects would miss the paths: read the tree, then the blobs in that order.
-  const listing = (await run('git', ['-C', bare, 'ls-tree', '-r', 'HEAD'], { maxBuffer: 1 << 30 })).stdout.split('\n').filter(Boolean);
+  const listing = (await run('git', ['-C', bare, 'ls-tree', '-r', 'HEAD'], { maxBuffer: 1 << 30 })).stdout
+    .split('\n')
+    .filter(Boolean);
   const entries = listing.map((line) => {
     const tab = line.indexOf('\t');
     return { id: line.slice(0, tab).split(' ')[2]!, path: line.slice(tab + 1) };
@@ -88,9 +119,14 @@ async function catBlobs(bare: string, ids: string[]): Promise<Buffer[]> {
 async function floorRun(ctx: Ctx, stream: string, i: number): Promise<Timed> {
   const runDir = await mkdtemp(path.join(ctx.dir, 'floor-'));
   const bare = await newBareRepo(runDir);
-  const timed = await timedProcess(['git', '-C', bare, 'fast-import', '--quiet'], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdin: stream, what: `fast-import floor, run ${i + 1}` });
+  const timed = await timedProcess(['git', '-C', bare, 'fast-import', '--quiet'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdin: stream,
+    what: `fast-import floor, run ${i + 1}`,
+  });
   const files = await countFiles(bare, 'refs/heads/main');
-  if (files !== ctx.size * FILES_PER_NODE) fail(`fast-import floor, run ${i + 1}: ${files} files, expected ${ctx.size * FILES_PER_NODE}`);
+  if (files !== ctx.size * FILES_PER_NODE)
+    fail(`fast-import floor, run ${i + 1}: ${files} files, expected ${ctx.size * FILES_PER_NODE}`);
   await rm(runDir, { recursive: true, force: true });
   return timed;
 }
@@ -99,16 +135,25 @@ async function floorRun(ctx: Ctx, stream: string, i: number): Promise<Timed> {
  * The service's tick: `lynq serve` on the synced repository, each sync asked for by the
  * webhook; the figure is the sync's own time as the service logs it ("sync finished", ms).
  */
-async function serveTicks(ctx: Ctx, bare: string, cacheDir: string, runs: number): Promise<{ noop: number[]; oneRow: number[] }> {
+async function serveTicks(
+  ctx: Ctx,
+  bare: string,
+  cacheDir: string,
+  runs: number,
+): Promise<{ noop: number[]; oneRow: number[] }> {
   const token = randomBytes(24).toString('hex');
   // serve has no --repo: its hub names the repository itself.
   const hubs = path.join(ctx.dir, 'serve-hubs');
   await mkdir(hubs);
   await writeFile(path.join(hubs, 'bench.yaml'), stringifyYaml(benchHubDoc(ctx.db, ctx.schema, { repo: bare })));
-  const serve = spawn(process.execPath, [BIN, 'serve', '--hubs', hubs, '--forms', path.join(ctx.dir, 'forms'), '--listen', '127.0.0.1:0'], {
-    env: { ...syncEnv(cacheDir), LYNQ_LOG_LEVEL: 'info', LYNQ_WEBHOOK_TOKEN: token },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const serve = spawn(
+    process.execPath,
+    [BIN, 'serve', '--hubs', hubs, '--forms', path.join(ctx.dir, 'forms'), '--listen', '127.0.0.1:0'],
+    {
+      env: { ...syncEnv(cacheDir), LYNQ_LOG_LEVEL: 'info', LYNQ_WEBHOOK_TOKEN: token },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   serve.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const finished = (): string[] => log.split('\n').filter((line) => line.includes('"msg":"sync finished"'));
@@ -127,7 +172,10 @@ async function serveTicks(ctx: Ctx, bare: string, cacheDir: string, runs: number
     if (address === undefined) fail(`lynq serve: no listening address logged:\n${log.slice(-2000)}`);
     const tick = async (): Promise<number> => {
       const count = finished().length;
-      const response = await fetch(`http://${address}/hooks/sync/${HUB_NAME}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(`http://${address}/hooks/sync/${HUB_NAME}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       if (response.status !== 202) fail(`webhook answered ${response.status}`);
       return waitFor(count + 1);
     };
@@ -188,7 +236,14 @@ async function benchSize(db: DbTarget, size: number, runs: number, workRoot: str
     const noop = series('lynq sync: no-op');
     for (let i = 0; i < runs; i++) record(noop, await noopSync(ctx, kept!.bare, kept!.cacheDir, i), i);
     const oneRow = series('lynq sync: one-row change');
-    for (let i = 0; i < runs; i++) record(oneRow, await oneRowSync(ctx, kept!.bare, i, () => lynqSync(ctx, kept!.bare, kept!.cacheDir, `one-row change, run ${i + 1}`)), i);
+    for (let i = 0; i < runs; i++)
+      record(
+        oneRow,
+        await oneRowSync(ctx, kept!.bare, i, () =>
+          lynqSync(ctx, kept!.bare, kept!.cacheDir, `one-row change, run ${i + 1}`),
+        ),
+        i,
+      );
 
     const report: SizeReport = { size, series: [first, floor, noop, oneRow] };
     if (process.env.BENCH_SERVE !== '0') {
@@ -204,7 +259,9 @@ async function benchSize(db: DbTarget, size: number, runs: number, workRoot: str
 
 function print(reports: SizeReport[], distUsed: string): void {
   const out: string[] = [''];
-  out.push(`End to end, a fresh process per sync (${distUsed}) — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${new Date().toISOString().slice(0, 10)}`);
+  out.push(
+    `End to end, a fresh process per sync (${distUsed}) — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${new Date().toISOString().slice(0, 10)}`,
+  );
   out.push(
     `One form (forms/demo-web.yaml: 5 resources → 7 files per node). Medians; load average at the end ${os
       .loadavg()
@@ -249,7 +306,19 @@ function print(reports: SizeReport[], distUsed: string): void {
       }
     }
   }
-  out.push(table(['rows', 'what', 'runs', 'median ms', 'min–max ms', 'ms/node', 'peak RSS', 'vs floor'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r']), '');
+  out.push(
+    table(['rows', 'what', 'runs', 'median ms', 'min–max ms', 'ms/node', 'peak RSS', 'vs floor'], rows, [
+      'r',
+      'l',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+    ]),
+    '',
+  );
   if (reports.length > 1) out.push(growth(reports), '');
   out.push(
     '  lynq sync: `node bin/lynq.mjs sync` spawned → exited (start-up, database, render, git, push); peak RSS by GNU time (%M).',
@@ -262,8 +331,10 @@ function print(reports: SizeReport[], distUsed: string): void {
 
 /** Each figure's medians per size, in the order of the sizes (NaN where a size has none). */
 function figures(reports: SizeReport[]): Array<{ label: string; unit: 'ms' | 'MiB'; values: number[] }> {
-  const series = (index: number, pick: (t: Timed) => number) => reports.map((r) => (r.series[index]!.runs.length > 0 ? median(r.series[index]!.runs.map(pick)) : Number.NaN));
-  const serve = (pick: (s: NonNullable<SizeReport['serve']>) => number[]) => reports.map((r) => (r.serve === undefined ? Number.NaN : median(pick(r.serve))));
+  const series = (index: number, pick: (t: Timed) => number) =>
+    reports.map((r) => (r.series[index]!.runs.length > 0 ? median(r.series[index]!.runs.map(pick)) : Number.NaN));
+  const serve = (pick: (s: NonNullable<SizeReport['serve']>) => number[]) =>
+    reports.map((r) => (r.serve === undefined ? Number.NaN : median(pick(r.serve))));
   return [
     { label: 'lynq sync: first (all added)', unit: 'ms', values: series(0, (t) => t.ms) },
     { label: 'fast-import floor', unit: 'ms', values: series(1, (t) => t.ms) },
@@ -284,8 +355,13 @@ function figures(reports: SizeReport[]): Array<{ label: string; unit: 'ms' | 'Mi
  */
 function growth(reports: SizeReport[]): string {
   const sizes = reports.map((r) => r.size);
-  const steps = sizes.slice(1).map((size, i) => ({ from: i, to: i + 1, label: `${sizes[i]!.toLocaleString('en-US')} → ${size.toLocaleString('en-US')} (rows ×${(size / sizes[i]!).toFixed(0)})` }));
-  const shown = (value: number, unit: 'ms' | 'MiB'): string => (Number.isNaN(value) ? '-' : unit === 'ms' ? `${fmt(value)} ms` : `${value.toFixed(0)} MiB`);
+  const steps = sizes.slice(1).map((size, i) => ({
+    from: i,
+    to: i + 1,
+    label: `${sizes[i]!.toLocaleString('en-US')} → ${size.toLocaleString('en-US')} (rows ×${(size / sizes[i]!).toFixed(0)})`,
+  }));
+  const shown = (value: number, unit: 'ms' | 'MiB'): string =>
+    Number.isNaN(value) ? '-' : unit === 'ms' ? `${fmt(value)} ms` : `${value.toFixed(0)} MiB`;
   const rows = figures(reports).map((figure) => [
     figure.label,
     ...figure.values.map((value) => shown(value, figure.unit)),
@@ -297,11 +373,11 @@ function growth(reports: SizeReport[]): string {
   return [
     'How each figure grows with the rows (medians; growth = the larger size ÷ the smaller):',
     '',
-    table(['what', ...sizes.map((size) => `${size.toLocaleString('en-US')} rows`), ...steps.map((step) => step.label)], rows, [
-      'l',
-      ...sizes.map(() => 'r' as const),
-      ...steps.map(() => 'r' as const),
-    ]),
+    table(
+      ['what', ...sizes.map((size) => `${size.toLocaleString('en-US')} rows`), ...steps.map((step) => step.label)],
+      rows,
+      ['l', ...sizes.map(() => 'r' as const), ...steps.map(() => 'r' as const)],
+    ),
   ].join('\n');
 }
 
@@ -322,7 +398,9 @@ async function main(): Promise<void> {
         reports.push(await benchSize(db, size, runs, workRoot));
       } catch (error) {
         failed = true;
-        process.stderr.write(`bench e2e: FAILED at ${size} rows: ${error instanceof BenchFailure ? `wrong result: ${error.message}` : ((error as Error).stack ?? String(error))}\n`);
+        process.stderr.write(
+          `bench e2e: FAILED at ${size} rows: ${error instanceof BenchFailure ? `wrong result: ${error.message}` : ((error as Error).stack ?? String(error))}\n`,
+        );
       }
     }
   } finally {

@@ -14,7 +14,10 @@ const groups = new Map();
 let total = 0;
 for (let i = 0; i < snap.nodes.length; i += width) {
   const type = types[snap.nodes[i + iType]];
-  const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '(strings)' : snap.strings[snap.nodes[i + iName]];
+  const name =
+    type === 'string' || type === 'concatenated string' || type === 'sliced string'
+      ? '(strings)'
+      : snap.strings[snap.nodes[i + iName]];
   const k = `${type} ${name}`;
   const size = snap.nodes[i + iSize];
   total += size;

@@ -51,9 +51,18 @@ function buildStream(): { chunks: Buffer[]; expected: Expected[] } {
       const bytes = Buffer.from(content);
       chunks.push(Buffer.from(`M 100644 inline ${dir}/${name}\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
     };
-    write('kustomization.yaml', 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - settings.yaml\n  - lynqnode.yaml\n');
-    write('lynqnode.yaml', `apiVersion: operator.lynq.sh/v1\nkind: LynqNode\nmetadata:\n  name: ${id}-${FORM}\nspec:\n  uid: ${id}\n  inputs:\n    columns:\n      plan: ${plan}\n`);
-    write('settings.yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${id}-settings\ndata:\n  PLAN: ${plan}\n`);
+    write(
+      'kustomization.yaml',
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - settings.yaml\n  - lynqnode.yaml\n',
+    );
+    write(
+      'lynqnode.yaml',
+      `apiVersion: operator.lynq.sh/v1\nkind: LynqNode\nmetadata:\n  name: ${id}-${FORM}\nspec:\n  uid: ${id}\n  inputs:\n    columns:\n      plan: ${plan}\n`,
+    );
+    write(
+      'settings.yaml',
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${id}-settings\ndata:\n  PLAN: ${plan}\n`,
+    );
   };
   const message = (ids: string[], status: string, why: string, subject?: string, branch?: string) =>
     [
@@ -93,13 +102,28 @@ function buildStream(): { chunks: Buffer[]; expected: Expected[] } {
     if (i % 10 === 0) {
       pr++;
       const branch = `lynq/${HUB}`;
-      const proposal = commit(`refs/heads/${branch}`, message(ids, 'updated', 'columns changed: plan', undefined, branch), write, { from: main });
+      const proposal = commit(
+        `refs/heads/${branch}`,
+        message(ids, 'updated', 'columns changed: plan', undefined, branch),
+        write,
+        { from: main },
+      );
       // fast-import starts a merge's tree from its first parent: write the branch's files again, as the merge result.
-      main = commit('refs/heads/main', `Merge pull request #${pr} from acme/${branch}\n\nlynq(${HUB}): 50 updated`, write, { from: main, merge: proposal });
+      main = commit(
+        'refs/heads/main',
+        `Merge pull request #${pr} from acme/${branch}\n\nlynq(${HUB}): 50 updated`,
+        write,
+        { from: main, merge: proposal },
+      );
       if (touched) expected.unshift({ change: 'updated', pullRequest: pr });
     } else if (i % 25 === 0) {
       pr++;
-      main = commit('refs/heads/main', message(ids, 'updated', 'columns changed: plan', `lynq(${HUB}): 50 updated (#${pr})`), write, { from: main });
+      main = commit(
+        'refs/heads/main',
+        message(ids, 'updated', 'columns changed: plan', `lynq(${HUB}): 50 updated (#${pr})`),
+        write,
+        { from: main },
+      );
       if (touched) expected.unshift({ change: 'updated', pullRequest: pr });
     } else {
       main = commit('refs/heads/main', message(ids, 'updated', 'columns changed: plan'), write, { from: main });
@@ -115,7 +139,10 @@ async function buildRepository(dir: string): Promise<{ expected: Expected[]; ms:
   await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', dir]);
   const { chunks, expected } = buildStream();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('git', ['fast-import', '--quiet', '--done'], { cwd: dir, stdio: ['pipe', 'ignore', 'inherit'] });
+    const child = spawn('git', ['fast-import', '--quiet', '--done'], {
+      cwd: dir,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`fast-import exited ${code}`))));
     for (const chunk of chunks) child.stdin.write(chunk);
@@ -129,7 +156,10 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 function capture() {
   let text = '';
-  return { stream: { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WritableStream, text: () => text };
+  return {
+    stream: { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WritableStream,
+    text: () => text,
+  };
 }
 
 async function main_(): Promise<number> {
@@ -154,7 +184,10 @@ async function main_(): Promise<number> {
 
     const cli = async (): Promise<{ ms: number; out: string }> => {
       const started = performance.now();
-      const { stdout } = await run(process.execPath, [path.join(PROJECT, 'bin/lynq.mjs'), ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await run(process.execPath, [path.join(PROJECT, 'bin/lynq.mjs'), ...args], {
+        env,
+        maxBuffer: 64 * 1024 * 1024,
+      });
       return { ms: performance.now() - started, out: stdout };
     };
     const first = await cli();
@@ -174,13 +207,17 @@ async function main_(): Promise<number> {
       if (code !== 0) throw new Error(`history exited ${code}`);
     }
 
-    const entries = (JSON.parse(out) as { entries: Array<{ change: string; pullRequest?: number }> }).entries.map((entry) => ({
-      change: entry.change,
-      ...(entry.pullRequest === undefined ? {} : { pullRequest: entry.pullRequest }),
-    }));
+    const entries = (JSON.parse(out) as { entries: Array<{ change: string; pullRequest?: number }> }).entries.map(
+      (entry) => ({
+        change: entry.change,
+        ...(entry.pullRequest === undefined ? {} : { pullRequest: entry.pullRequest }),
+      }),
+    );
     const right = JSON.stringify(entries) === JSON.stringify(built.expected);
     const commits = Number((await run('git', ['rev-list', '--count', '--all'], { cwd: repo })).stdout.trim());
-    console.log(`\n## lynq history on a ${NODES.toLocaleString('en')}-node repository (${(NODES * 3).toLocaleString('en')} files, ${commits} commits, built in ${(built.ms / 1000).toFixed(1)} s)\n`);
+    console.log(
+      `\n## lynq history on a ${NODES.toLocaleString('en')}-node repository (${(NODES * 3).toLocaleString('en')} files, ${commits} commits, built in ${(built.ms / 1000).toFixed(1)} s)\n`,
+    );
     console.log('| measure | ms |');
     console.log('|---|---:|');
     console.log(`| first run, end to end (fills the cache clone) | ${first.ms.toFixed(0)} |`);

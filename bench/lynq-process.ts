@@ -12,7 +12,21 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { stringify as stringifyYaml } from 'yaml';
-import { benchFormDoc, benchHubDoc, type DbTarget, fail, FORM_NAME, git, HUB_NAME, newBareRepo, PROJECT, remoteHead, ROOT, uidOf, withClient } from './common.ts';
+import {
+  benchFormDoc,
+  benchHubDoc,
+  type DbTarget,
+  fail,
+  FORM_NAME,
+  git,
+  HUB_NAME,
+  newBareRepo,
+  PROJECT,
+  remoteHead,
+  ROOT,
+  uidOf,
+  withClient,
+} from './common.ts';
 
 const run = promisify(execFile);
 export const BIN = path.join(PROJECT, 'bin', 'lynq.mjs');
@@ -28,7 +42,10 @@ export type Timed = { ms: number; rssMiB: number; cpuMs: number };
  * A command under GNU time; fails the bench on a non-zero exit. `stdout`: a file its
  * standard output goes to (for a caller that checks what it printed); otherwise discarded.
  */
-export async function timedProcess(command: string[], options: { env: NodeJS.ProcessEnv; stdin?: string; stdout?: string; cwd?: string; what: string }): Promise<Timed> {
+export async function timedProcess(
+  command: string[],
+  options: { env: NodeJS.ProcessEnv; stdin?: string; stdout?: string; cwd?: string; what: string },
+): Promise<Timed> {
   const timeFile = path.join(os.tmpdir(), `lynq-bench-time-${process.pid}-${randomBytes(4).toString('hex')}`);
   const out = options.stdout === undefined ? 'ignore' : openSync(options.stdout, 'w');
   const started = performance.now();
@@ -59,7 +76,12 @@ export async function timedProcess(command: string[], options: { env: NodeJS.Pro
 }
 
 export function syncEnv(cacheDir: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_CACHE_DIR: cacheDir, LYNQ_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LYNQ_CACHE_DIR: cacheDir,
+    LYNQ_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+  };
 }
 
 /** One size of a bench: its rows (`<schema>.customers`, `size` of them) and its work folder, which holds `hubs/` and `forms/`. */
@@ -76,11 +98,24 @@ export async function writeBenchConfig(ctx: Ctx): Promise<void> {
 /** `bin`: the `lynq` to run (another checkout's bin/lynq.mjs, for bench/compare.ts); this checkout's by default. */
 export async function lynqSync(ctx: Ctx, bare: string, cacheDir: string, what: string, bin = BIN): Promise<Timed> {
   const out = path.join(ctx.dir, `sync-${process.pid}.out`);
-  const timed = await timedProcess([process.execPath, bin, 'sync', '--hubs', path.join(ctx.dir, 'hubs'), '--forms', path.join(ctx.dir, 'forms'), '--repo', bare], {
-    env: syncEnv(cacheDir),
-    stdout: out,
-    what,
-  });
+  const timed = await timedProcess(
+    [
+      process.execPath,
+      bin,
+      'sync',
+      '--hubs',
+      path.join(ctx.dir, 'hubs'),
+      '--forms',
+      path.join(ctx.dir, 'forms'),
+      '--repo',
+      bare,
+    ],
+    {
+      env: syncEnv(cacheDir),
+      stdout: out,
+      what,
+    },
+  );
   // A sync that found its hub's lock held did nothing: timing it would time nothing.
   const printed = await readFile(out, 'utf8');
   if (printed.includes('skipped, sync lock held')) fail(`${what}: ${printed.trim()}`);
@@ -93,7 +128,11 @@ export async function countFiles(bare: string, commit: string): Promise<number> 
   return Number(stdout.trim());
 }
 
-export async function firstSync(ctx: Ctx, i: number, bin = BIN): Promise<Timed & { bare: string; cacheDir: string; runDir: string }> {
+export async function firstSync(
+  ctx: Ctx,
+  i: number,
+  bin = BIN,
+): Promise<Timed & { bare: string; cacheDir: string; runDir: string }> {
   const runDir = await mkdtemp(path.join(ctx.dir, 'first-'));
   const bare = await newBareRepo(runDir);
   const cacheDir = path.join(runDir, 'cache');
@@ -101,7 +140,8 @@ export async function firstSync(ctx: Ctx, i: number, bin = BIN): Promise<Timed &
   const head = await remoteHead(bare);
   if (head === undefined) fail(`first sync, run ${i + 1}: no commit on main`);
   const files = await countFiles(bare, head);
-  if (files !== ctx.size * FILES_PER_NODE) fail(`first sync, run ${i + 1}: ${files} files on main, expected ${ctx.size * FILES_PER_NODE}`);
+  if (files !== ctx.size * FILES_PER_NODE)
+    fail(`first sync, run ${i + 1}: ${files} files on main, expected ${ctx.size * FILES_PER_NODE}`);
   return { ...timed, bare, cacheDir, runDir };
 }
 
@@ -129,7 +169,11 @@ export async function oneRowSync(ctx: Ctx, bare: string, i: number, change: () =
 
 /** The `i`th one-row change's UPDATE (replicas + 10 of changedUid's row). */
 export async function changeRow(ctx: Ctx, i: number): Promise<void> {
-  await withClient(ctx.db, (client) => client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [changedUid(ctx.size, i)]));
+  await withClient(ctx.db, (client) =>
+    client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [
+      changedUid(ctx.size, i),
+    ]),
+  );
 }
 
 /** The sync after changeRow made one commit on `before` that changes exactly that node's web.yaml and lynqnode.yaml. */
@@ -140,7 +184,9 @@ export async function checkOneRowCommit(ctx: Ctx, bare: string, before: string |
   if (after === before || after === undefined) fail(`${what}: no commit`);
   const parent = (await git(bare, 'rev-parse', `${after}^`)).trim();
   if (parent !== before) fail(`${what}: the commit's parent is ${parent}, expected ${before}`);
-  const changed = (await git(bare, 'diff-tree', '-r', '--name-only', '--no-commit-id', before!, after)).split('\n').filter(Boolean);
+  const changed = (await git(bare, 'diff-tree', '-r', '--name-only', '--no-commit-id', before!, after))
+    .split('\n')
+    .filter(Boolean);
   const dir = `${ROOT}/${HUB_NAME}/${FORM_NAME}/${uid}/`;
   if (changed.join(',') !== `${dir}lynqnode.yaml,${dir}web.yaml`) fail(`${what}: changed ${JSON.stringify(changed)}`);
 }

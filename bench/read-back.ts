@@ -30,7 +30,8 @@ const N = Number(process.env.BENCH_READBACK_NODES ?? 10_000);
 const RUNS = Number(process.env.BENCH_READBACK_RUNS ?? 5);
 /** A folder: write a CPU profile of each measured read-back's last run there (readback-first / readback-noop .cpuprofile). */
 const PROFILE = process.env.BENCH_READBACK_PROFILE;
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 
 /**
  * The fixture Application (a real 498-line dump, 10 KB as JSON) without its deploy
@@ -55,7 +56,12 @@ const fail = (message: string): never => {
 console.log(`health read-back bench: ${N} nodes (Argo CD), ${RUNS} runs`);
 const setup = performance.now();
 const rows = Array.from({ length: N }, (_, i) => [`n${String(i).padStart(6, '0')}`, 'gold'] as [string, string]);
-const world = await makeHealthWorld({ hub: 'bench', gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form: FORM, rows });
+const world = await makeHealthWorld({
+  hub: 'bench',
+  gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
+  form: FORM,
+  rows,
+});
 const fake = await startKubeFake({ record: false });
 try {
   const synced = await world.sync();
@@ -63,9 +69,12 @@ try {
   const nodes = await world.lynqNodes();
   putLynqNodes(fake, nodes);
   const head = await world.head();
-  for (const node of nodes) fake.put('Application', trimmed(argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head)));
+  for (const node of nodes)
+    fake.put('Application', trimmed(argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head)));
   await world.writeKubeconfig(fake.kubeconfig());
-  console.log(`setup (rows, first sync, ${N} LynqNodes and Applications in the fake): ${((performance.now() - setup) / 1000).toFixed(1)} s`);
+  console.log(
+    `setup (rows, first sync, ${N} LynqNodes and Applications in the fake): ${((performance.now() - setup) / 1000).toFixed(1)} s`,
+  );
 
   const config = await loadConfig({ hubsDir: world.dirs[1]!, formsDir: world.dirs[3]! });
   const hub = config.hubs.get('bench')!;
@@ -81,12 +90,20 @@ try {
   type Run = { wall: number; server: number; bridge: number; bridgeCpu: number; gitCpu: number; connections: number };
   /** The same no-op without the status memo (src/health/status-memo.ts): its LynqNodes listed whole, as before the memo. */
   const wholeMemo = { load: memo.load, save: memo.save };
-  const measure = async (label: string, expectPatches: number, profileName: string, options: { memo?: typeof memo; once?: boolean } = {}) => {
+  const measure = async (
+    label: string,
+    expectPatches: number,
+    profileName: string,
+    options: { memo?: typeof memo; once?: boolean } = {},
+  ) => {
     const runs: Run[] = [];
     let requests = { list: 0, get: 0, patch: 0 };
     const count = expectPatches > 0 || options.once === true ? 1 : RUNS;
     for (let run = 0; run < count; run++) {
-      const kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger });
+      const kube = await openKubeClient(
+        { source: 'flag', files: [world.kubeconfigFile], context: undefined },
+        { registry: new SecretRegistry(), logger },
+      );
       const last = run === count - 1;
       if (last) await inspector?.post('Profiler.start');
       const serverBefore = fake.serverMs();
@@ -95,7 +112,13 @@ try {
       const cpuBefore = process.cpuUsage();
       const gitCpuBefore = childCpuMs();
       const started = performance.now();
-      const result: HubReadBack = await readBackHub(hub, { kube, openRepo: sync.openRepo, clock: Date.now, logger, memo: options.memo ?? memo });
+      const result: HubReadBack = await readBackHub(hub, {
+        kube,
+        openRepo: sync.openRepo,
+        clock: Date.now,
+        logger,
+        memo: options.memo ?? memo,
+      });
       const wall = performance.now() - started;
       const cpu = process.cpuUsage(cpuBefore);
       const gitCpu = childCpuMs() - gitCpuBefore;
@@ -107,18 +130,30 @@ try {
       }
       if (result.outcome !== 'read') fail(`${label}: ${result.outcome}: ${result.error}`);
       if (result.outcome === 'read') {
-        if (result.nodes.length !== N || result.nodes.some((node) => node.phase !== 'Ready')) fail(`${label}: not every node is Ready`);
-        if (result.statuses.patched !== expectPatches) fail(`${label}: ${result.statuses.patched} status writes, expected ${expectPatches}`);
+        if (result.nodes.length !== N || result.nodes.some((node) => node.phase !== 'Ready'))
+          fail(`${label}: not every node is Ready`);
+        if (result.statuses.patched !== expectPatches)
+          fail(`${label}: ${result.statuses.patched} status writes, expected ${expectPatches}`);
       }
       requests = { ...kube.requests };
-      if (requests.list > 2 * maxLists) fail(`${label}: ${requests.list} LIST requests for two kinds, more than 2 × ceil(${N}/500)`);
-      runs.push({ wall, server, bridge: wall - server, bridgeCpu: (cpu.user + cpu.system) / 1000 - serverCpu, gitCpu, connections: fake.connections() - connectionsBefore });
+      if (requests.list > 2 * maxLists)
+        fail(`${label}: ${requests.list} LIST requests for two kinds, more than 2 × ceil(${N}/500)`);
+      runs.push({
+        wall,
+        server,
+        bridge: wall - server,
+        bridgeCpu: (cpu.user + cpu.system) / 1000 - serverCpu,
+        gitCpu,
+        connections: fake.connections() - connectionsBefore,
+      });
     }
     return { label, runs, requests };
   };
   const report = ({ label, runs, requests }: Awaited<ReturnType<typeof measure>>) => {
     const mid = (field: keyof Run): string => (median(runs.map((run) => run[field])) / 1000).toFixed(2);
-    console.log(`${label.padEnd(36)} wall ${mid('wall')} s, fake server ${mid('server')} s, bridge ${mid('bridge')} s (CPU ${mid('bridgeCpu')} s + git ${mid('gitCpu')} s)`);
+    console.log(
+      `${label.padEnd(36)} wall ${mid('wall')} s, fake server ${mid('server')} s, bridge ${mid('bridge')} s (CPU ${mid('bridgeCpu')} s + git ${mid('gitCpu')} s)`,
+    );
     console.log(
       `${''.padEnd(36)} requests: LIST ${requests.list} (${requests.list / 2} per kind, limit ${maxLists}), GET ${requests.get}, PATCH ${requests.patch}; TLS connections ${runs.at(-1)!.connections}; runs (wall): ${runs.map((run) => (run.wall / 1000).toFixed(2)).join(' ')}`,
     );

@@ -47,14 +47,20 @@ function trimmed(app: Obj): Obj {
 
 console.log(`rollout bench: ${N} nodes (Argo CD), maxSkew ${SKEW}, ${STEPS} steps`);
 const rows = Array.from({ length: N }, (_, i) => [`n${String(i).padStart(6, '0')}`, 'gold'] as [string, string]);
-const world = await makeHealthWorld({ hub: 'bench', gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form: form('v1'), rows });
+const world = await makeHealthWorld({
+  hub: 'bench',
+  gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
+  form: form('v1'),
+  rows,
+});
 const fake = await startKubeFake();
 const byName = new Map<string, Obj>();
 const ready = async (uids: readonly string[] | undefined) => {
   const head = await world.head();
   for (const node of await world.lynqNodes()) byName.set(node.metadata.name, node);
   for (const node of byName.values())
-    if (uids === undefined || uids.includes((node.spec as { uid: string }).uid)) fake.put('Application', trimmed(argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head)));
+    if (uids === undefined || uids.includes((node.spec as { uid: string }).uid))
+      fake.put('Application', trimmed(argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head)));
 };
 /** Nodes rendered, from the sync's log: the plan's renders, plus those the rollout gate rendered for its slots. */
 const RENDER_LINES = new Set(['compared with git', 'rollout gate']);
@@ -78,7 +84,13 @@ const timed = async (label: string, args: string[]) => {
   const gitBefore = childCpuMs();
   const serverBefore = fake.serverCpuMs();
   const started = performance.now();
-  const code = await main(['sync', ...world.dirs, ...args], { out, err, log, env: { ...world.env, LYNQ_LOG_LEVEL: 'info' }, isTty: false });
+  const code = await main(['sync', ...world.dirs, ...args], {
+    out,
+    err,
+    log,
+    env: { ...world.env, LYNQ_LOG_LEVEL: 'info' },
+    isTty: false,
+  });
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const cpuMs = (cpu.user + cpu.system) / 1000 - (fake.serverCpuMs() - serverBefore);
@@ -105,7 +117,9 @@ try {
   const before = await world.head();
   const noop = await timed('no-op sync', kube);
   if ((await world.head()) !== before) fail('the no-op sync committed');
-  console.log(`no-op sync (with read-back):      ${(noop.ms / 1000).toFixed(2)} s (CPU ${seconds(noop.cpuMs)} s + git ${seconds(noop.gitMs)} s), ${noop.rendered} rendered`);
+  console.log(
+    `no-op sync (with read-back):      ${(noop.ms / 1000).toFixed(2)} s (CPU ${seconds(noop.cpuMs)} s + git ${seconds(noop.gitMs)} s), ${noop.rendered} rendered`,
+  );
   await writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form('v2'), { hubId: 'bench' }));
   for (let step = 1; step <= STEPS; step++) {
     const from = await world.head();

@@ -56,7 +56,11 @@ import { syncHub, type HubSyncResult, type SyncDeps } from '../src/sync/sync-hub
 
 type Scenario = 'first' | 'noop' | 'one-row';
 const SCENARIOS: Scenario[] = ['first', 'noop', 'one-row'];
-const SCENARIO_LABEL: Record<Scenario, string> = { first: 'first sync (all added)', noop: 'no-op sync', 'one-row': 'one-row change' };
+const SCENARIO_LABEL: Record<Scenario, string> = {
+  first: 'first sync (all added)',
+  noop: 'no-op sync',
+  'one-row': 'one-row change',
+};
 
 /** Milliseconds per phase of one sync, measured by wrapping the real deps (src/ unchanged). */
 type Phases = {
@@ -77,10 +81,30 @@ type Phases = {
   other: number;
   total: number;
 };
-const PHASE_KEYS: Array<keyof Phases> = ['readRows', 'prepare', 'openRepo', 'fetch', 'listTree', 'diff', 'readBlobs', 'commit', 'push', 'close', 'other', 'total'];
+const PHASE_KEYS: Array<keyof Phases> = [
+  'readRows',
+  'prepare',
+  'openRepo',
+  'fetch',
+  'listTree',
+  'diff',
+  'readBlobs',
+  'commit',
+  'push',
+  'close',
+  'other',
+  'total',
+];
 
 /** heapMiB: heap used after a full gc right after each run (what the process keeps between syncs). */
-type ScenarioResult = { runs: number[]; cpuMs: number[]; gitCpuMs: number[]; phases: Phases[]; heapMiB: number[]; check: string };
+type ScenarioResult = {
+  runs: number[];
+  cpuMs: number[];
+  gitCpuMs: number[];
+  phases: Phases[];
+  heapMiB: number[];
+  check: string;
+};
 type SizeResult = {
   size: number;
   insertMs: number;
@@ -120,7 +144,10 @@ async function benchForm(): Promise<Form> {
  * The real deps from createSyncDeps, wrapped only to take timestamps. syncHub calls
  * readRows, then prepareHub (synchronously), then openRepo: the gap is the prepare time.
  */
-function instrument(deps: SyncDeps, mark: (at: string) => void = () => undefined): { deps: SyncDeps; finish: (totalEnd: number, totalStart: number) => Phases } {
+function instrument(
+  deps: SyncDeps,
+  mark: (at: string) => void = () => undefined,
+): { deps: SyncDeps; finish: (totalEnd: number, totalStart: number) => Phases } {
   const t = { readStart: 0, readEnd: 0, openStart: 0, openEnd: 0, listEnd: 0, publishStart: 0, closeStart: 0 };
   const acc = { fetch: 0, listTree: 0, readBlobs: 0, commit: 0, push: 0, close: 0 };
   const timed = async <T>(key: keyof typeof acc, fn: () => Promise<T>): Promise<T> => {
@@ -225,7 +252,12 @@ function rssMark(at: string): RssMark {
 /** cpuMs: this process's CPU time (user + system) during the sync; gitCpuMs: CPU time of the git processes it ran and reaped. */
 type RunOutcome = { ms: number; phases: Phases; marks: RssMark[]; cpuMs: number; gitCpuMs: number };
 
-async function timedSync(hub: Hub, form: Form, bare: string, cacheDir: string): Promise<RunOutcome & { result: HubSyncResult }> {
+async function timedSync(
+  hub: Hub,
+  form: Form,
+  bare: string,
+  cacheDir: string,
+): Promise<RunOutcome & { result: HubSyncResult }> {
   const marks: RssMark[] = [rssMark('start')];
   const cpuBefore = process.cpuUsage();
   const gitCpuBefore = childCpuMs();
@@ -245,19 +277,37 @@ async function timedSync(hub: Hub, form: Form, bare: string, cacheDir: string): 
   const gitCpuMs = childCpuMs() - gitCpuBefore;
   marks.push(rssMark('end of sync'));
   const phases = finish(ended, started);
-  phases.other = phases.total - (phases.readRows + phases.prepare + phases.openRepo + phases.fetch + phases.listTree + phases.diff + phases.commit + phases.push + phases.close);
+  phases.other =
+    phases.total -
+    (phases.readRows +
+      phases.prepare +
+      phases.openRepo +
+      phases.fetch +
+      phases.listTree +
+      phases.diff +
+      phases.commit +
+      phases.push +
+      phases.close);
   return { result, ms: ended - started, phases, marks, cpuMs: (cpu.user + cpu.system) / 1000, gitCpuMs };
 }
 
 // ---------------------------------------------------------------- checks
 
-function expectCounts(result: HubSyncResult, what: string, want: Partial<Record<string, number>>, rendered: number): void {
-  if (result.outcome !== 'published' && result.outcome !== 'unchanged') fail(`${what}: sync ended ${result.outcome}: ${'error' in result ? result.error : ''}`);
-  if (result.plan.rendered !== rendered) fail(`${what}: expected ${rendered} nodes rendered, got ${result.plan.rendered}`);
+function expectCounts(
+  result: HubSyncResult,
+  what: string,
+  want: Partial<Record<string, number>>,
+  rendered: number,
+): void {
+  if (result.outcome !== 'published' && result.outcome !== 'unchanged')
+    fail(`${what}: sync ended ${result.outcome}: ${'error' in result ? result.error : ''}`);
+  if (result.plan.rendered !== rendered)
+    fail(`${what}: expected ${rendered} nodes rendered, got ${result.plan.rendered}`);
   const counts = countByStatus(result.plan.nodes) as Record<string, number>;
   for (const status of ['added', 'updated', 'unchanged', 'removed', 'held', 'failed']) {
     const expected = want[status] ?? 0;
-    if (counts[status] !== expected) fail(`${what}: expected ${expected} ${status} nodes, got ${counts[status]} (${JSON.stringify(counts)})`);
+    if (counts[status] !== expected)
+      fail(`${what}: expected ${expected} ${status} nodes, got ${counts[status]} (${JSON.stringify(counts)})`);
   }
 }
 
@@ -270,7 +320,11 @@ async function filesChanged(bare: string, from: string, to: string): Promise<str
 type Ctx = { size: number; hub: Hub; form: Form; db: DbTarget; schema: string };
 
 /** One first sync into a fresh empty bare repo and cache dir; checked. Keeps the repo when asked, else removes it. */
-async function firstRun(ctx: Ctx, workDir: string, i: number): Promise<RunOutcome & { runDir: string; bare: string; cacheDir: string }> {
+async function firstRun(
+  ctx: Ctx,
+  workDir: string,
+  i: number,
+): Promise<RunOutcome & { runDir: string; bare: string; cacheDir: string }> {
   const runDir = await mkdtemp(path.join(workDir, 'first-'));
   const bare = await newBareRepo(runDir);
   const cacheDir = path.join(runDir, 'cache');
@@ -279,11 +333,15 @@ async function firstRun(ctx: Ctx, workDir: string, i: number): Promise<RunOutcom
   const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
   const what = `first sync, run ${i + 1}`;
   expectCounts(result, what, { added: ctx.size }, ctx.size);
-  if (result.outcome !== 'published' || result.commit === undefined) fail(`${what}: expected a commit, got ${result.outcome}`);
+  if (result.outcome !== 'published' || result.commit === undefined)
+    fail(`${what}: expected a commit, got ${result.outcome}`);
   const head = await remoteHead(bare);
   if (head !== result.commit) fail(`${what}: remote main is ${head}, the sync reported ${result.commit}`);
   const files = (await git(bare, 'ls-tree', '-r', '--name-only', head)).split('\n').filter(Boolean);
-  if (files.length !== ctx.size * 7) fail(`${what}: expected ${ctx.size * 7} files in the repo (5 resources + kustomization + lynqnode per node), found ${files.length}`);
+  if (files.length !== ctx.size * 7)
+    fail(
+      `${what}: expected ${ctx.size * 7} files in the repo (5 resources + kustomization + lynqnode per node), found ${files.length}`,
+    );
   const parents = (await git(bare, 'rev-list', '--count', head)).trim();
   if (parents !== '1') fail(`${what}: expected exactly one commit on main, found ${parents}`);
   return { ...outcome, runDir, bare, cacheDir };
@@ -296,7 +354,8 @@ async function noopRun(ctx: Ctx, bare: string, cacheDir: string, i: number): Pro
   const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
   const what = `no-op sync, run ${i + 1}`;
   expectCounts(result, what, { unchanged: ctx.size }, 0);
-  if (result.outcome !== 'unchanged' || result.commit !== undefined) fail(`${what}: expected no commit, got ${result.outcome} ${'commit' in result ? (result.commit ?? '') : ''}`);
+  if (result.outcome !== 'unchanged' || result.commit !== undefined)
+    fail(`${what}: expected no commit, got ${result.outcome} ${'commit' in result ? (result.commit ?? '') : ''}`);
   const after = await remoteHead(bare);
   if (after !== before) fail(`${what}: remote main moved from ${before} to ${after} (a no-op sync made a commit)`);
   return outcome;
@@ -305,16 +364,20 @@ async function noopRun(ctx: Ctx, bare: string, cacheDir: string, i: number): Pro
 /** UPDATE one row's replicas, sync: exactly that node's deployment and LynqNode change, in one commit on the old head. */
 async function oneRowRun(ctx: Ctx, bare: string, cacheDir: string, i: number, runs: number): Promise<RunOutcome> {
   const uid = uidOf(Math.floor(((i + 1) * ctx.size) / (runs + 1)));
-  await withClient(ctx.db, (client) => client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]));
+  await withClient(ctx.db, (client) =>
+    client.query(`UPDATE "${ctx.schema}".customers SET replicas = replicas + 10 WHERE id = $1`, [uid]),
+  );
   const before = await remoteHead(bare);
   globalThis.gc?.();
   const { result, ...outcome } = await timedSync(ctx.hub, ctx.form, bare, cacheDir);
   const what = `one-row change (${uid}), run ${i + 1}`;
   expectCounts(result, what, { updated: 1, unchanged: ctx.size - 1 }, 1);
-  if (result.outcome !== 'published' || result.commit === undefined) fail(`${what}: expected a commit, got ${result.outcome}`);
+  if (result.outcome !== 'published' || result.commit === undefined)
+    fail(`${what}: expected a commit, got ${result.outcome}`);
   const updated = result.plan.nodes.find((node) => node.status === 'updated')!;
   if (updated.uid !== uid) fail(`${what}: updated node is ${updated.uid}`);
-  if (updated.reasons.join('; ') !== 'columns changed: replicas') fail(`${what}: reasons ${JSON.stringify(updated.reasons)}`);
+  if (updated.reasons.join('; ') !== 'columns changed: replicas')
+    fail(`${what}: reasons ${JSON.stringify(updated.reasons)}`);
   const after = await remoteHead(bare);
   if (after !== result.commit) fail(`${what}: remote main is ${after}, the sync reported ${result.commit}`);
   const parent = (await git(bare, 'rev-parse', `${after}^`)).trim();
@@ -322,7 +385,8 @@ async function oneRowRun(ctx: Ctx, bare: string, cacheDir: string, i: number, ru
   const changed = await filesChanged(bare, before!, after!);
   const dir = `${ROOT}/${HUB_NAME}/${FORM_NAME}/${uid}/`;
   const expected = [`${dir}lynqnode.yaml`, `${dir}web.yaml`];
-  if (changed.join('\n') !== expected.join('\n')) fail(`${what}: the commit changed ${JSON.stringify(changed)}, expected ${JSON.stringify(expected)}`);
+  if (changed.join('\n') !== expected.join('\n'))
+    fail(`${what}: the commit changed ${JSON.stringify(changed)}, expected ${JSON.stringify(expected)}`);
   return outcome;
 }
 
@@ -341,7 +405,9 @@ async function child(size: number, runs: number, schema: string, workDir: string
     into.phases.push(outcome.phases);
     // Measured here, after the run's helper returned: nothing of that sync is referenced any more.
     into.heapMiB.push(heapAfterGc());
-    log(`${label} run ${i + 1}/${runs}: ${fmt(outcome.ms)} ms (node CPU ${fmt(outcome.cpuMs)} ms, git CPU ${fmt(outcome.gitCpuMs)} ms)`);
+    log(
+      `${label} run ${i + 1}/${runs}: ${fmt(outcome.ms)} ms (node CPU ${fmt(outcome.cpuMs)} ms, git CPU ${fmt(outcome.gitCpuMs)} ms)`,
+    );
   };
 
   // First sync: a fresh empty bare repo and a fresh cache dir each run; the first run's repo is kept for the rest.
@@ -376,18 +442,34 @@ async function child(size: number, runs: number, schema: string, workDir: string
     .join(', ');
 
   const heapAfterGcMiB = heapAfterGc();
-  if (process.env.BENCH_HEAP_SNAPSHOT) log(`heap snapshot: ${writeHeapSnapshot(path.join(process.env.BENCH_HEAP_SNAPSHOT, `bench-${size}.heapsnapshot`))}`);
+  if (process.env.BENCH_HEAP_SNAPSHOT)
+    log(
+      `heap snapshot: ${writeHeapSnapshot(path.join(process.env.BENCH_HEAP_SNAPSHOT, `bench-${size}.heapsnapshot`))}`,
+    );
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-  return { size, insertMs, scenarios: { first, noop, 'one-row': oneRow }, maxRssMiB, rssAtStartMiB, heapAfterGcMiB, repoObjectsMiB, firstMarks };
+  return {
+    size,
+    insertMs,
+    scenarios: { first, noop, 'one-row': oneRow },
+    maxRssMiB,
+    rssAtStartMiB,
+    heapAfterGcMiB,
+    repoObjectsMiB,
+    firstMarks,
+  };
 }
 
 // ---------------------------------------------------------------- parent: orchestrate and print
 
 function spawnChild(size: number, runs: number, schema: string, workDir: string): Promise<SizeResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', String(size), String(runs), schema, workDir], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--child', String(size), String(runs), schema, workDir],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
     let result: SizeResult | undefined;
     let failure: string | undefined;
     proc.on('message', (message: { result?: SizeResult; failure?: string }) => {
@@ -410,8 +492,13 @@ function medianPhases(phases: Phases[]): Phases {
 
 function print(results: SizeResult[], db: DbTarget): void {
   const out: string[] = [];
-  out.push('', `Lynq GitOps bridge bench — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), PostgreSQL ${db.user}@${db.host}:${db.port}/${db.database}`);
-  out.push('One form (forms/demo-web.yaml: 5 resources → 7 files per node), every row active; times are medians of the runs, in ms.');
+  out.push(
+    '',
+    `Lynq GitOps bridge bench — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), PostgreSQL ${db.user}@${db.host}:${db.port}/${db.database}`,
+  );
+  out.push(
+    'One form (forms/demo-web.yaml: 5 resources → 7 files per node), every row active; times are medians of the runs, in ms.',
+  );
   out.push(
     `Wall-clock times depend on what else runs: load average at the end ${os
       .loadavg()
@@ -439,12 +526,37 @@ function print(results: SizeResult[], db: DbTarget): void {
       ]);
     }
   }
-  out.push(table(['rows', 'scenario', 'runs', 'median ms', 'min ms', 'max ms', 'ms/node', 'node CPU ms', 'git CPU ms', 'result check'], rows, ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']), '');
+  out.push(
+    table(
+      [
+        'rows',
+        'scenario',
+        'runs',
+        'median ms',
+        'min ms',
+        'max ms',
+        'ms/node',
+        'node CPU ms',
+        'git CPU ms',
+        'result check',
+      ],
+      rows,
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    ),
+    '',
+  );
 
   out.push('Memory (per size, in its own process):', '');
   out.push(
     table(
-      ['rows', 'peak RSS (maxRSS)', 'RSS at start', 'heap after gc: after first / no-op / one-row syncs (max)', 'seed INSERT', 'bare repo objects'],
+      [
+        'rows',
+        'peak RSS (maxRSS)',
+        'RSS at start',
+        'heap after gc: after first / no-op / one-row syncs (max)',
+        'seed INSERT',
+        'bare repo objects',
+      ],
       results.map((r) => [
         r.size.toLocaleString('en-US'),
         `${r.maxRssMiB.toFixed(0)} MiB`,
@@ -458,7 +570,10 @@ function print(results: SizeResult[], db: DbTarget): void {
     '',
   );
 
-  out.push('RSS through the first sync of each size (run 1, the first sync in its process): RSS now / high-water mark so far, MiB:', '');
+  out.push(
+    'RSS through the first sync of each size (run 1, the first sync in its process): RSS now / high-water mark so far, MiB:',
+    '',
+  );
   const points = [...new Set(results.flatMap((r) => r.firstMarks.map((m) => m.at)))];
   out.push(
     table(
@@ -499,22 +614,26 @@ function print(results: SizeResult[], db: DbTarget): void {
     }
   }
   out.push(
-    table(['rows', 'scenario', 'read rows', 'prepare', 'open repo', 'fetch', 'ls-tree', 'diff*', '(blobs)', 'commit', 'push', 'close', 'other', 'total'], phaseRows, [
-      'r',
-      'l',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-    ]),
+    table(
+      [
+        'rows',
+        'scenario',
+        'read rows',
+        'prepare',
+        'open repo',
+        'fetch',
+        'ls-tree',
+        'diff*',
+        '(blobs)',
+        'commit',
+        'push',
+        'close',
+        'other',
+        'total',
+      ],
+      phaseRows,
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
   );
   out.push(
     '  read rows = readHubRows (connect + SELECT + toHubRows); prepare = prepareHub (input hashes); open repo = cache clone init + remote setup;',
@@ -552,7 +671,8 @@ function print(results: SizeResult[], db: DbTarget): void {
 async function parent(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
   const runsList = (process.env.BENCH_RUNS ?? '5,3').split(',').map(Number);
-  if (typeof globalThis.gc !== 'function') process.stderr.write('note: run with --expose-gc (npm run bench does) for heap-after-gc figures\n');
+  if (typeof globalThis.gc !== 'function')
+    process.stderr.write('note: run with --expose-gc (npm run bench does) for heap-after-gc figures\n');
   const db = await pickDb();
   const workRoot = await mkdtemp(path.join(os.tmpdir(), 'lynq-bench-'));
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -574,7 +694,9 @@ async function parent(): Promise<void> {
         process.stderr.write(`bench: FAILED at ${size} rows: ${(error as Error).message}\n`);
       } finally {
         // The child drops its schema too; this covers a child that died.
-        await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => undefined);
+        await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(
+          () => undefined,
+        );
         await rm(workDir, { recursive: true, force: true });
       }
     }
@@ -582,7 +704,9 @@ async function parent(): Promise<void> {
     await rm(workRoot, { recursive: true, force: true });
   }
   if (results.length > 0) print(results, db);
-  process.stdout.write(`bench: total ${((performance.now() - started) / 1000).toFixed(1)} s; ${failed ? 'FAILED: a sync result was wrong (see above)' : 'all sync results correct'}\n`);
+  process.stdout.write(
+    `bench: total ${((performance.now() - started) / 1000).toFixed(1)} s; ${failed ? 'FAILED: a sync result was wrong (see above)' : 'all sync results correct'}\n`,
+  );
   if (failed) process.exitCode = 1;
 }
 
@@ -598,12 +722,16 @@ async function childMain(args: string[]): Promise<void> {
     if (process.send) process.send({ result });
     else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } catch (error) {
-    const message = error instanceof BenchFailure ? `wrong sync result: ${error.message}` : ((error as Error).stack ?? String(error));
+    const message =
+      error instanceof BenchFailure ? `wrong sync result: ${error.message}` : ((error as Error).stack ?? String(error));
     if (process.send) process.send({ failure: message });
     else process.stderr.write(`${message}\n`);
     process.exitCode = 1;
   } finally {
-    if (db !== undefined) await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(() => undefined);
+    if (db !== undefined)
+      await withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(
+        () => undefined,
+      );
     process.disconnect?.();
   }
 }

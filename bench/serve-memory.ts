@@ -27,7 +27,8 @@ import { build } from './lynq-process.ts';
 
 const N = Number(process.env.BENCH_SERVE_NODES ?? 10_000);
 const TICKS = Number(process.env.BENCH_SERVE_TICKS ?? 1000);
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 const uid = (i: number): string => `n${String(i).padStart(6, '0')}`;
 
 /** A process's resident set size in MiB (Linux), or NaN once it is gone. */
@@ -41,7 +42,8 @@ function rssMiB(pid: number): number {
 }
 
 /** A tick: a sync that finished and the read-back after it. */
-const readBacksAfterSync = (logs: readonly LogLine[]): number => logs.filter((line) => line.msg === 'read back' && line.after === 'sync').length;
+const readBacksAfterSync = (logs: readonly LogLine[]): number =>
+  logs.filter((line) => line.msg === 'read back' && line.after === 'sync').length;
 
 const loadavg = (): string =>
   os
@@ -49,7 +51,9 @@ const loadavg = (): string =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
-console.log(`serve memory bench: a ${N.toLocaleString('en-US')}-node hub, lynq serve, ${TICKS} ticks (sync + read-back), load average ${loadavg()} at the start`);
+console.log(
+  `serve memory bench: a ${N.toLocaleString('en-US')}-node hub, lynq serve, ${TICKS} ticks (sync + read-back), load average ${loadavg()} at the start`,
+);
 console.log(await build());
 const world = await makeHealthWorld({
   hub: 'bench',
@@ -65,18 +69,29 @@ try {
   const nodes = await world.lynqNodes();
   putLynqNodes(fake, nodes);
   const head = await world.head();
-  for (const node of nodes) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
+  for (const node of nodes)
+    fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
   await world.writeKubeconfig(fake.kubeconfig());
   // Every second: ticks follow each other as fast as serve runs them.
   const hubFile = path.join(world.dir, 'hubs', 'hub.yaml');
-  await writeFile(hubFile, (await readFile(hubFile, 'utf8')).replace(/^( {6}connectTimeoutSeconds: .*\n)/m, '$1    syncInterval: 1s\n'));
+  await writeFile(
+    hubFile,
+    (await readFile(hubFile, 'utf8')).replace(/^( {6}connectTimeoutSeconds: .*\n)/m, '$1    syncInterval: 1s\n'),
+  );
   const hubText = await readFile(hubFile, 'utf8');
   if (!/^ {4}syncInterval: 1s$/m.test(hubText)) fail(`could not set syncInterval in ${hubFile}:\n${hubText}`);
-  serve = startLynq(['serve', ...world.dirs, '--listen', '127.0.0.1:0', '--no-watch', '--read-back-interval', '3600'], { ...world.env, KUBECONFIG: world.kubeconfigFile, LYNQ_LOG_LEVEL: 'info' });
+  serve = startLynq(['serve', ...world.dirs, '--listen', '127.0.0.1:0', '--no-watch', '--read-back-interval', '3600'], {
+    ...world.env,
+    KUBECONFIG: world.kubeconfigFile,
+    LYNQ_LOG_LEVEL: 'info',
+  });
   const pid = serve.child.pid!;
   const samples: Array<{ tick: number; ms: number; rss: number }> = [];
   const started = performance.now();
-  const sampler = setInterval(() => samples.push({ tick: readBacksAfterSync(serve!.logs), ms: performance.now() - started, rss: rssMiB(pid) }), 250);
+  const sampler = setInterval(
+    () => samples.push({ tick: readBacksAfterSync(serve!.logs), ms: performance.now() - started, rss: rssMiB(pid) }),
+    250,
+  );
   try {
     let last = 0;
     let lastAt = performance.now();
@@ -88,11 +103,14 @@ try {
       const now = readBacksAfterSync(serve.logs);
       if (now !== last) [last, lastAt] = [now, performance.now()];
       // A bound for a stuck service, not a measurement.
-      if (performance.now() - lastAt > 300_000) fail(`serve: no tick finished in 5 minutes after tick ${last}\n${serve.stderr().slice(-3000)}`);
+      if (performance.now() - lastAt > 300_000)
+        fail(`serve: no tick finished in 5 minutes after tick ${last}\n${serve.stderr().slice(-3000)}`);
       if (serve.child.exitCode !== null) fail(`serve exited ${serve.child.exitCode}:\n${serve.stderr().slice(-3000)}`);
       if (now >= reported + step) {
         reported = now - (now % step);
-        process.stderr.write(`  tick ${now}: RSS ${rssMiB(pid).toFixed(0)} MiB, ${((performance.now() - started) / 1000).toFixed(0)} s, load ${loadavg()}\n`);
+        process.stderr.write(
+          `  tick ${now}: RSS ${rssMiB(pid).toFixed(0)} MiB, ${((performance.now() - started) / 1000).toFixed(0)} s, load ${loadavg()}\n`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

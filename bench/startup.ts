@@ -58,10 +58,20 @@ spec:
 function once(dir: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [BIN, 'sync', '--dry-run', '--hubs', path.join(dir, 'hubs'), '--forms', path.join(dir, 'forms')], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_LOG_LEVEL: 'debug', LYNQ_CACHE_DIR: path.join(dir, 'cache'), ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'sync', '--dry-run', '--hubs', path.join(dir, 'hubs'), '--forms', path.join(dir, 'forms')],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          LYNQ_LOG_LEVEL: 'debug',
+          LYNQ_CACHE_DIR: path.join(dir, 'cache'),
+          ...env,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let err = '';
     let seen: number | undefined;
     child.stderr.on('data', (chunk: Buffer) => {
@@ -80,7 +90,9 @@ try {
   await mkdir(path.join(dir, 'forms'));
   await writeFile(path.join(dir, 'hubs', 'startup.yaml'), HUB);
   await writeFile(path.join(dir, 'forms', 'startup.yaml'), FORM);
-  const variants: Array<[string, NodeJS.ProcessEnv, { cold?: boolean }?]> = [['tsx from source', { LYNQ_FROM_SOURCE: '1' }]];
+  const variants: Array<[string, NodeJS.ProcessEnv, { cold?: boolean }?]> = [
+    ['tsx from source', { LYNQ_FROM_SOURCE: '1' }],
+  ];
   // Cold: the first start of a build, or every start where the cache folder is not kept (an
   // emptyDir): V8's code for the bundle is not there to be read (bin/lynq.mjs).
   if (existsSync('dist/cli/lynq.cjs')) variants.unshift(['compiled dist/', {}], ['compiled, cold', {}, { cold: true }]);
@@ -100,7 +112,9 @@ try {
       if (how?.cold === true) await rm(path.join(dir, 'cache', 'code-cache'), { recursive: true, force: true });
       times.push(await once(dir, env));
     }
-    console.log(`${name.padEnd(16)} spawn → first database query: median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}, ${RUNS} runs)`);
+    console.log(
+      `${name.padEnd(16)} spawn → first database query: median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}, ${RUNS} runs)`,
+    );
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

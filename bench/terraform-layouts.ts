@@ -21,7 +21,9 @@ export type Layout = (typeof LAYOUTS)[number];
 
 /** A layout's configuration files, by path relative to its Terraform folder. */
 export function layoutFiles(layout: Layout, resourceIds: string[], uids: string[]): Record<string, string> {
-  return layout === 'for_each' ? { 'main.tf': forEachRoot(resourceIds) } : { 'main.tf': moduleRoot(uids), 'tenant/main.tf': tenantModule(resourceIds) };
+  return layout === 'for_each'
+    ? { 'main.tf': forEachRoot(resourceIds) }
+    : { 'main.tf': moduleRoot(uids), 'tenant/main.tf': tenantModule(resourceIds) };
 }
 
 /** The address Terraform names when a one-row change modifies that row's Deployment (`web`): the only resource whose manifest it touches. */
@@ -43,7 +45,10 @@ function moduleName(uid: string): string {
  * (bench/README.md, "Terraform"): the form here is the faster one for Terraform.
  */
 function forEachRoot(resourceIds: string[]): string {
-  const blocks = resourceIds.map((id) => `resource "terraform_data" "${id}" {\n  for_each = local.nodes\n  input    = jsondecode(each.value["${id}"])\n}\n`);
+  const blocks = resourceIds.map(
+    (id) =>
+      `resource "terraform_data" "${id}" {\n  for_each = local.nodes\n  input    = jsondecode(each.value["${id}"])\n}\n`,
+  );
   return `# Written by bench/terraform.ts: one terraform_data per row and resource of forms/demo-web.yaml.
 locals {
   nodes = tomap(jsondecode(file("\${path.module}/nodes.json")))
@@ -54,7 +59,9 @@ ${blocks.join('\n')}`;
 
 /** The root module of the per-tenant layout: one module block per row, each handed that row's manifests (JSON text, decoded in the module). */
 function moduleRoot(uids: string[]): string {
-  const blocks = uids.map((uid) => `module "${moduleName(uid)}" {\n  source    = "./tenant"\n  manifests = local.nodes["${uid}"]\n}\n`);
+  const blocks = uids.map(
+    (uid) => `module "${moduleName(uid)}" {\n  source    = "./tenant"\n  manifests = local.nodes["${uid}"]\n}\n`,
+  );
   return `# Written by bench/terraform.ts: one module block per tenant row, each one terraform_data per resource of forms/demo-web.yaml.
 locals {
   nodes = jsondecode(file("\${path.module}/nodes.json"))
@@ -65,7 +72,9 @@ ${blocks.join('\n')}`;
 
 /** The tenant module: one `terraform_data` per resource of the form, its input the manifest decoded. */
 function tenantModule(resourceIds: string[]): string {
-  const blocks = resourceIds.map((id) => `resource "terraform_data" "${id}" {\n  input = jsondecode(var.manifests["${id}"])\n}\n`);
+  const blocks = resourceIds.map(
+    (id) => `resource "terraform_data" "${id}" {\n  input = jsondecode(var.manifests["${id}"])\n}\n`,
+  );
   return `# Written by bench/terraform.ts: one tenant's resources.
 variable "manifests" {
   type = map(string)
@@ -84,7 +93,8 @@ function ctyType(value: unknown): unknown {
   if (Array.isArray(value)) return ['tuple', value.map(ctyType)];
   if (typeof value === 'object') {
     const attributes: Record<string, unknown> = {};
-    for (const key of Object.keys(value as object).sort()) attributes[key] = ctyType((value as Record<string, unknown>)[key]);
+    for (const key of Object.keys(value as object).sort())
+      attributes[key] = ctyType((value as Record<string, unknown>)[key]);
     return ['object', attributes];
   }
   if (typeof value === 'boolean') return 'bool';
@@ -109,17 +119,31 @@ function instance(manifest: string, indexKey: string | undefined): string {
  * trusted: the no-change plan fails the bench unless Terraform finds every instance present
  * and unchanged, and so does a one-row apply that changes anything but that row's Deployment.
  */
-export async function writeState(options: { layout: Layout; file: string; nodes: Record<string, Record<string, string>>; resourceIds: string[]; version: string }): Promise<void> {
+export async function writeState(options: {
+  layout: Layout;
+  file: string;
+  nodes: Record<string, Record<string, string>>;
+  resourceIds: string[];
+  version: string;
+}): Promise<void> {
   const out = createWriteStream(options.file);
   const write = async (text: string): Promise<void> => {
     if (!out.write(text)) await once(out, 'drain');
   };
   const terraformVersion = /v(\d+\.\d+\.\d+)/.exec(options.version)?.[1] ?? fail(`no version in "${options.version}"`);
-  await write(`{"version":4,"terraform_version":${JSON.stringify(terraformVersion)},"serial":1,"lineage":"${randomUUID()}","outputs":{},"resources":[`);
+  await write(
+    `{"version":4,"terraform_version":${JSON.stringify(terraformVersion)},"serial":1,"lineage":"${randomUUID()}","outputs":{},"resources":[`,
+  );
   let firstResource = true;
-  const resource = async (module: string | undefined, id: string, instances: AsyncIterable<string> | string[]): Promise<void> => {
+  const resource = async (
+    module: string | undefined,
+    id: string,
+    instances: AsyncIterable<string> | string[],
+  ): Promise<void> => {
     const inModule = module === undefined ? '' : `"module":${JSON.stringify(module)},`;
-    await write(`${firstResource ? '' : ','}{${inModule}"mode":"managed","type":"terraform_data","name":${JSON.stringify(id)},"provider":${PROVIDER},"instances":[`);
+    await write(
+      `${firstResource ? '' : ','}{${inModule}"mode":"managed","type":"terraform_data","name":${JSON.stringify(id)},"provider":${PROVIDER},"instances":[`,
+    );
     firstResource = false;
     let firstInstance = true;
     for await (const text of instances) {
@@ -141,7 +165,8 @@ export async function writeState(options: { layout: Layout; file: string; nodes:
     }
   } else {
     for (const uid of uids) {
-      for (const id of options.resourceIds) await resource(`module.${moduleName(uid)}`, id, [instance(options.nodes[uid]![id]!, undefined)]);
+      for (const id of options.resourceIds)
+        await resource(`module.${moduleName(uid)}`, id, [instance(options.nodes[uid]![id]!, undefined)]);
     }
   }
   await write('],"check_results":null}\n');

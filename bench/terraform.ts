@@ -42,7 +42,18 @@ import { TemplateEngine } from '../src/render/template.ts';
 import { readHubRows } from '../src/sources/factory.ts';
 import { BRIDGE_VERSION } from '../src/version.ts';
 import { BenchFailure, type DbTarget, fail, fmt, median, pickDb, seed, table, withClient } from './common.ts';
-import { build, changedUid, type Ctx, firstSync, noopSync, oneRowSync, type Timed, timedProcess, writeBenchConfig, lynqSync } from './lynq-process.ts';
+import {
+  build,
+  changedUid,
+  type Ctx,
+  firstSync,
+  noopSync,
+  oneRowSync,
+  type Timed,
+  timedProcess,
+  writeBenchConfig,
+  lynqSync,
+} from './lynq-process.ts';
 import { deploymentAddress, LAYOUTS, type Layout, layoutFiles, writeState } from './terraform-layouts.ts';
 
 const run = promisify(execFile);
@@ -66,7 +77,9 @@ type Nodes = Record<string, Record<string, string>>;
 /** `terraform version`'s first line, or undefined when there is no terraform on PATH. */
 async function terraformVersion(): Promise<string | undefined> {
   try {
-    const { stdout } = await run('terraform', ['version'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' } });
+    const { stdout } = await run('terraform', ['version'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' },
+    });
     return stdout.split('\n')[0]!.trim();
   } catch {
     return undefined;
@@ -85,7 +98,14 @@ async function exportNodes(ctx: Ctx): Promise<{ nodes: Nodes; resourceIds: strin
   const form = config.forms[0]!;
   const rows = await readHubRows(hub!, { secretEnv: defaultSecretEnv(new SecretRegistry()), logger: silentLogger() });
   const root = checkRoot(hub!.spec.publish.root, { hub: hub!.name, file: hub!.file, field: 'spec.publish.root' });
-  const context = { hub: hub!, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub!)), root, bridgeVersion: BRIDGE_VERSION };
+  const context = {
+    hub: hub!,
+    form,
+    formHash: formHash(form),
+    engine: new TemplateEngine(templateVariables(hub!)),
+    root,
+    bridgeVersion: BRIDGE_VERSION,
+  };
   const nodes: Nodes = {};
   for (const row of rows) {
     if (!row.active) continue;
@@ -93,7 +113,8 @@ async function exportNodes(ctx: Ctx): Promise<{ nodes: Nodes; resourceIds: strin
     const byName = new Map(rendered.files.map((f) => [f.name, f.content]));
     const manifests: Record<string, string> = {};
     // As JSON text, decoded per instance in HCL: a map of strings keeps for_each's collection small (terraform-layouts.ts).
-    for (const resource of rendered.resources) manifests[resource.id] = JSON.stringify(parseYaml(byName.get(resource.file)!));
+    for (const resource of rendered.resources)
+      manifests[resource.id] = JSON.stringify(parseYaml(byName.get(resource.file)!));
     nodes[row.uid] = manifests;
   }
   if (Object.keys(nodes).length !== ctx.size) fail(`export: ${Object.keys(nodes).length} nodes, expected ${ctx.size}`);
@@ -109,7 +130,8 @@ function terraform(tf: Terraform, args: string[], what: string, stdout: string):
 /** Terraform's summary line ("Resources: 0 added, 1 changed, 0 destroyed.") and the addresses it created, modified or destroyed. */
 async function applied(stdout: string): Promise<{ summary: string; touched: string[] }> {
   const text = await readFile(stdout, 'utf8');
-  const summary = /Apply complete! Resources: ([^\n]*)/.exec(text)?.[1] ?? `no "Apply complete!" line in:\n${text.slice(-2000)}`;
+  const summary =
+    /Apply complete! Resources: ([^\n]*)/.exec(text)?.[1] ?? `no "Apply complete!" line in:\n${text.slice(-2000)}`;
   const touched = [...text.matchAll(/^(\S+): (?:Creating|Modifying|Destroying)\.\.\./gm)].map((match) => match[1]!);
   return { summary, touched };
 }
@@ -136,7 +158,12 @@ function layoutSeries(layout: Layout): LayoutSeries {
 /** One layout's Terraform folder: its configuration and `nodes.json` written, `terraform init` run. */
 type LayoutRun = { layout: Layout; tf: Terraform; out: string; series: LayoutSeries };
 
-async function prepareLayout(layout: Layout, dir: string, exported: { nodes: Nodes; resourceIds: string[] }, env: NodeJS.ProcessEnv): Promise<LayoutRun> {
+async function prepareLayout(
+  layout: Layout,
+  dir: string,
+  exported: { nodes: Nodes; resourceIds: string[] },
+  env: NodeJS.ProcessEnv,
+): Promise<LayoutRun> {
   const tf: Terraform = { dir: path.join(dir, `terraform-${layout}`), env };
   const files = layoutFiles(layout, exported.resourceIds, Object.keys(exported.nodes));
   for (const [name, text] of Object.entries(files)) {
@@ -149,13 +176,25 @@ async function prepareLayout(layout: Layout, dir: string, exported: { nodes: Nod
   return { layout, tf, out, series: layoutSeries(layout) };
 }
 
-async function benchSize(db: DbTarget, size: number, runs: number, setup: Setup, workRoot: string): Promise<SizeReport> {
+async function benchSize(
+  db: DbTarget,
+  size: number,
+  runs: number,
+  setup: Setup,
+  workRoot: string,
+): Promise<SizeReport> {
   const schema = `lynq_tf_${size}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const dir = path.join(workRoot, String(size));
   const ctx: Ctx = { size, db, schema, dir };
   const log = (text: string): void => void process.stderr.write(`  [${size}] ${text}\n`);
   // No CLI configuration and no update check (no network here, and it is not what is measured); output for automation.
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null' };
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TF_IN_AUTOMATION: '1',
+    CHECKPOINT_DISABLE: '1',
+    TF_CLI_CONFIG_FILE: '/dev/null',
+  };
   const series = (label: string): Series => ({ label, runs: [] });
   const report: SizeReport = {
     size,
@@ -168,7 +207,9 @@ async function benchSize(db: DbTarget, size: number, runs: number, setup: Setup,
   };
   const record = (into: Series, timed: Timed, i: number): void => {
     into.runs.push(timed);
-    log(`${into.label} ${i + 1}: ${fmt(timed.ms)} ms, ${fmt(timed.cpuMs)} ms CPU, peak RSS ${timed.rssMiB.toFixed(0)} MiB`);
+    log(
+      `${into.label} ${i + 1}: ${fmt(timed.ms)} ms, ${fmt(timed.cpuMs)} ms CPU, peak RSS ${timed.rssMiB.toFixed(0)} MiB`,
+    );
   };
   const exportRows = async (): Promise<{ nodes: Nodes; resourceIds: string[] }> => {
     const started = performance.now();
@@ -194,39 +235,88 @@ async function benchSize(db: DbTarget, size: number, runs: number, setup: Setup,
       report.terraform.set(layout, prepared.series);
       if (setup.first === 'state') {
         const started = performance.now();
-        await writeState({ layout, file: path.join(prepared.tf.dir, 'terraform.tfstate'), nodes: exported.nodes, resourceIds: exported.resourceIds, version: setup.version });
-        log(`terraform.tfstate (${layout}) of ${all} resources written, not applied (BENCH_TERRAFORM_FIRST=state): ${fmt(performance.now() - started)} ms`);
+        await writeState({
+          layout,
+          file: path.join(prepared.tf.dir, 'terraform.tfstate'),
+          nodes: exported.nodes,
+          resourceIds: exported.resourceIds,
+          version: setup.version,
+        });
+        log(
+          `terraform.tfstate (${layout}) of ${all} resources written, not applied (BENCH_TERRAFORM_FIRST=state): ${fmt(performance.now() - started)} ms`,
+        );
         continue;
       }
       log(`terraform apply (${layout}) of ${all} resources`);
-      record(prepared.series.apply, await terraform(prepared.tf, ['apply', '-auto-approve'], `terraform apply (${layout}, first)`, prepared.out), 0);
+      record(
+        prepared.series.apply,
+        await terraform(prepared.tf, ['apply', '-auto-approve'], `terraform apply (${layout}, first)`, prepared.out),
+        0,
+      );
       const created = await applied(prepared.out);
-      if (created.summary !== `${all} added, 0 changed, 0 destroyed.`) fail(`terraform apply (${layout}, first): ${created.summary}`);
+      if (created.summary !== `${all} added, 0 changed, 0 destroyed.`)
+        fail(`terraform apply (${layout}, first): ${created.summary}`);
     }
 
     for (let i = 0; i < runs; i++) {
       record(report.lynqNoop, await noopSync(ctx, first.bare, first.cacheDir, i), i);
       for (const { layout, tf, out, series: s } of layouts) {
         // -detailed-exitcode: 0 no changes, 2 changes planned (a failure here: nothing changed), 1 an error.
-        if (setup.steps.has('plan')) record(s.plan, await terraform(tf, ['plan', '-detailed-exitcode', '-refresh=true'], `terraform plan (${layout}, no change), run ${i + 1}`, out), i);
+        if (setup.steps.has('plan'))
+          record(
+            s.plan,
+            await terraform(
+              tf,
+              ['plan', '-detailed-exitcode', '-refresh=true'],
+              `terraform plan (${layout}, no change), run ${i + 1}`,
+              out,
+            ),
+            i,
+          );
         if (setup.steps.has('plan-no-refresh')) {
-          record(s.planNoRefresh, await terraform(tf, ['plan', '-detailed-exitcode', '-refresh=false'], `terraform plan -refresh=false (${layout}, no change), run ${i + 1}`, out), i);
+          record(
+            s.planNoRefresh,
+            await terraform(
+              tf,
+              ['plan', '-detailed-exitcode', '-refresh=false'],
+              `terraform plan -refresh=false (${layout}, no change), run ${i + 1}`,
+              out,
+            ),
+            i,
+          );
         }
       }
     }
     for (let i = 0; i < runs; i++) {
       // The bridge's change first (it UPDATEs the row), then the same change the Terraform way: export, apply.
-      record(report.lynqOneRow, await oneRowSync(ctx, first.bare, i, () => lynqSync(ctx, first.bare, first.cacheDir, `one-row change, run ${i + 1}`)), i);
+      record(
+        report.lynqOneRow,
+        await oneRowSync(ctx, first.bare, i, () =>
+          lynqSync(ctx, first.bare, first.cacheDir, `one-row change, run ${i + 1}`),
+        ),
+        i,
+      );
       if (!setup.steps.has('apply')) continue;
       const changedNodes = JSON.stringify((await exportRows()).nodes);
       const uid = changedUid(size, i);
       for (const { layout, tf, out, series: s } of layouts) {
         await writeFile(path.join(tf.dir, 'nodes.json'), changedNodes);
-        record(s.oneRow, await terraform(tf, ['apply', '-auto-approve'], `terraform apply (${layout}, one-row change ${uid}), run ${i + 1}`, out), i);
+        record(
+          s.oneRow,
+          await terraform(
+            tf,
+            ['apply', '-auto-approve'],
+            `terraform apply (${layout}, one-row change ${uid}), run ${i + 1}`,
+            out,
+          ),
+          i,
+        );
         const changed = await applied(out);
         const expected = deploymentAddress(layout, uid);
         if (changed.summary !== '0 added, 1 changed, 0 destroyed.' || changed.touched.join(',') !== expected) {
-          fail(`terraform apply (${layout}, one-row change ${uid}), run ${i + 1}: ${changed.summary}; touched ${JSON.stringify(changed.touched)}, expected only ${expected}`);
+          fail(
+            `terraform apply (${layout}, one-row change ${uid}), run ${i + 1}: ${changed.summary}; touched ${JSON.stringify(changed.touched)}, expected only ${expected}`,
+          );
         }
       }
     }
@@ -242,7 +332,8 @@ const medianCpu = (s: Series): number => median(s.runs.map((t) => t.cpuMs));
 
 function seriesRow(r: SizeReport, s: Series, why: string): string[] {
   const resources = (r.size * r.resources).toLocaleString('en-US');
-  if (s.runs.length === 0) return [r.size.toLocaleString('en-US'), resources, `${s.label}: not run (${why})`, '0', '', '', '', ''];
+  if (s.runs.length === 0)
+    return [r.size.toLocaleString('en-US'), resources, `${s.label}: not run (${why})`, '0', '', '', '', ''];
   const times = s.runs.map((t) => t.ms);
   return [
     r.size.toLocaleString('en-US'),
@@ -264,7 +355,9 @@ function ratioCell(tf: Series | undefined, lynq: Series): string {
 
 function print(reports: SizeReport[], version: string, layouts: readonly Layout[]): void {
   const out: string[] = [''];
-  out.push(`The bridge beside Terraform (${version}), same run, same rows — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${new Date().toISOString()}`);
+  out.push(
+    `The bridge beside Terraform (${version}), same run, same rows — node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${new Date().toISOString()}`,
+  );
   out.push(
     `One form (forms/demo-web.yaml: 5 resources per row). Medians; load average at the end ${os
       .loadavg()
@@ -279,7 +372,8 @@ function print(reports: SizeReport[], version: string, layouts: readonly Layout[
     for (const layout of layouts) {
       const s = r.terraform.get(layout)!;
       rows.push(seriesRow(r, s.apply, 'state written by the bench'));
-      for (const step of [s.plan, s.planNoRefresh, s.oneRow]) rows.push(seriesRow(r, step, 'not in BENCH_TERRAFORM_STEPS'));
+      for (const step of [s.plan, s.planNoRefresh, s.oneRow])
+        rows.push(seriesRow(r, step, 'not in BENCH_TERRAFORM_STEPS'));
     }
     const ratio = (label: string, pick: (s: LayoutSeries) => Series, lynq: Series): string[] => [
       r.size.toLocaleString('en-US'),
@@ -294,13 +388,32 @@ function print(reports: SizeReport[], version: string, layouts: readonly Layout[
       // How issue 16's table counts a change: against the no-change plan, what a CronJob running `terraform plan` pays every tick.
       ratio('one-row change: terraform plan (refresh, no change) / lynq sync', (s) => s.plan, r.lynqOneRow),
     );
-    out.push(`  [${r.size}] export of the rows to nodes.json (bridge renderer, in-process; in no Terraform figure): median ${fmt(median(r.exportMs))} ms`);
+    out.push(
+      `  [${r.size}] export of the rows to nodes.json (bridge renderer, in-process; in no Terraform figure): median ${fmt(median(r.exportMs))} ms`,
+    );
   }
-  out.push('', table(['rows', 'resources', 'what', 'runs', 'median ms', 'min–max ms', 'CPU ms', 'peak RSS'], rows, ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r']), '');
+  out.push(
+    '',
+    table(['rows', 'resources', 'what', 'runs', 'median ms', 'min–max ms', 'CPU ms', 'peak RSS'], rows, [
+      'r',
+      'r',
+      'l',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+    ]),
+    '',
+  );
   out.push(
     'How many times faster the bridge is (Terraform ÷ lynq, medians, wall / CPU), each layout side by side:',
     '',
-    table(['rows', 'what', ...layouts.map((layout) => LAYOUT_LABEL[layout])], ratios, ['r', 'l', ...layouts.map(() => 'r' as const)]),
+    table(['rows', 'what', ...layouts.map((layout) => LAYOUT_LABEL[layout])], ratios, [
+      'r',
+      'l',
+      ...layouts.map(() => 'r' as const),
+    ]),
     '',
   );
   out.push(
@@ -316,25 +429,36 @@ function print(reports: SizeReport[], version: string, layouts: readonly Layout[
 /** BENCH_TERRAFORM_* read and checked. */
 function setupFromEnv(version: string): Setup {
   const first = process.env.BENCH_TERRAFORM_FIRST ?? 'apply';
-  if (first !== 'apply' && first !== 'state') throw new Error(`BENCH_TERRAFORM_FIRST=${first}: expected apply or state`);
+  if (first !== 'apply' && first !== 'state')
+    throw new Error(`BENCH_TERRAFORM_FIRST=${first}: expected apply or state`);
   // Set and empty: none (the bridge's figures alone, on the same setup).
   const steps = (process.env.BENCH_TERRAFORM_STEPS ?? STEPS.join(',')).split(',').filter((step) => step !== '');
   const unknown = steps.filter((step) => !(STEPS as readonly string[]).includes(step));
-  if (unknown.length > 0) throw new Error(`BENCH_TERRAFORM_STEPS: unknown ${unknown.join(', ')}; expected some of ${STEPS.join(',')}`);
-  const layouts = (process.env.BENCH_TERRAFORM_LAYOUTS ?? LAYOUTS.join(',')).split(',').filter((layout) => layout !== '');
+  if (unknown.length > 0)
+    throw new Error(`BENCH_TERRAFORM_STEPS: unknown ${unknown.join(', ')}; expected some of ${STEPS.join(',')}`);
+  const layouts = (process.env.BENCH_TERRAFORM_LAYOUTS ?? LAYOUTS.join(','))
+    .split(',')
+    .filter((layout) => layout !== '');
   const unknownLayouts = layouts.filter((layout) => !(LAYOUTS as readonly string[]).includes(layout));
-  if (unknownLayouts.length > 0) throw new Error(`BENCH_TERRAFORM_LAYOUTS: unknown ${unknownLayouts.join(', ')}; expected some of ${LAYOUTS.join(',')}`);
+  if (unknownLayouts.length > 0)
+    throw new Error(
+      `BENCH_TERRAFORM_LAYOUTS: unknown ${unknownLayouts.join(', ')}; expected some of ${LAYOUTS.join(',')}`,
+    );
   return { first, version, steps: new Set(steps as Step[]), layouts: layouts as Layout[] };
 }
 
 async function main(): Promise<void> {
   if (process.argv.includes('--from-bench') && process.env.BENCH_TERRAFORM !== '1') {
-    process.stdout.write('bench terraform: skipped (set BENCH_TERRAFORM=1 to compare with Terraform in the same run, or run `npm run bench:terraform`)\n');
+    process.stdout.write(
+      'bench terraform: skipped (set BENCH_TERRAFORM=1 to compare with Terraform in the same run, or run `npm run bench:terraform`)\n',
+    );
     return;
   }
   const version = await terraformVersion();
   if (version === undefined) {
-    process.stdout.write('bench terraform: skipped: no `terraform` on PATH (install Terraform ≥ 1.4, which has terraform_data, to compare)\n');
+    process.stdout.write(
+      'bench terraform: skipped: no `terraform` on PATH (install Terraform ≥ 1.4, which has terraform_data, to compare)\n',
+    );
     return;
   }
   const sizes = (process.env.BENCH_TERRAFORM_SIZES ?? '100,200').split(',').map(Number);
@@ -347,12 +471,16 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     for (const size of sizes) {
-      process.stderr.write(`bench terraform: ${size} rows, ${runs} runs each, layouts ${setup.layouts.join(', ')} (${version})\n`);
+      process.stderr.write(
+        `bench terraform: ${size} rows, ${runs} runs each, layouts ${setup.layouts.join(', ')} (${version})\n`,
+      );
       try {
         reports.push(await benchSize(db, size, runs, setup, workRoot));
       } catch (error) {
         failed = true;
-        process.stderr.write(`bench terraform: FAILED at ${size} rows: ${error instanceof BenchFailure ? `wrong result: ${error.message}` : ((error as Error).stack ?? String(error))}\n`);
+        process.stderr.write(
+          `bench terraform: FAILED at ${size} rows: ${error instanceof BenchFailure ? `wrong result: ${error.message}` : ((error as Error).stack ?? String(error))}\n`,
+        );
       }
     }
   } finally {

@@ -26,7 +26,11 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 const run = promisify(execFile);
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const PG = { host: process.env.PGHOST ?? '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? 'postgres' };
+const PG = {
+  host: process.env.PGHOST ?? '127.0.0.1',
+  port: Number(process.env.PGPORT ?? 5432),
+  user: process.env.PGUSER ?? 'postgres',
+};
 const TOKEN = randomBytes(24).toString('hex');
 const NEVER = '0 0 1 1 *';
 
@@ -39,10 +43,23 @@ const hubYaml = (name: string, database: string, table: string, repo: string, no
       source: {
         type: 'postgresql',
         syncInterval: NEVER,
-        postgresql: { host: PG.host, port: PG.port, username: PG.user, database, table, ...(notifyChannel === undefined ? {} : { notifyChannel }) },
+        postgresql: {
+          host: PG.host,
+          port: PG.port,
+          username: PG.user,
+          database,
+          table,
+          ...(notifyChannel === undefined ? {} : { notifyChannel }),
+        },
       },
       valueMappings: { uid: 'id', activate: 'active' },
-      extraValueMappings: { plan: 'plan', replicas: 'replicas', image: 'image', domain: 'domain', createdAt: 'created_at' },
+      extraValueMappings: {
+        plan: 'plan',
+        replicas: 'replicas',
+        image: 'image',
+        domain: 'domain',
+        createdAt: 'created_at',
+      },
       publish: { repo, branch: 'main' },
     },
   });
@@ -83,12 +100,17 @@ try {
       [ROWS],
     );
   }
-  const triggerSql = (await readFile('docs/notify-trigger.sql', 'utf8')).replaceAll('lynq_customers', 'bench_notified').replaceAll(' ON customers', ' ON notified');
+  const triggerSql = (await readFile('docs/notify-trigger.sql', 'utf8'))
+    .replaceAll('lynq_customers', 'bench_notified')
+    .replaceAll(' ON customers', ' ON notified');
   await client.query(triggerSql);
 
   await mkdir(path.join(dir, 'hubs'));
   await mkdir(path.join(dir, 'forms'));
-  const form = parseYaml(await readFile('forms/demo-web.yaml', 'utf8')) as { metadata: { name: string }; spec: { hubId: string } };
+  const form = parseYaml(await readFile('forms/demo-web.yaml', 'utf8')) as {
+    metadata: { name: string };
+    spec: { hubId: string };
+  };
   const remotes: Record<string, string> = {};
   for (const [hub, table, channel] of [
     ['notified', 'notified', 'bench_notified'],
@@ -97,37 +119,76 @@ try {
     remotes[hub] = path.join(dir, `${hub}.git`);
     await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', remotes[hub]]);
     await writeFile(path.join(dir, 'hubs', `${hub}.yaml`), hubYaml(hub, database, table, remotes[hub], channel));
-    await writeFile(path.join(dir, 'forms', `${hub}.yaml`), stringifyYaml({ ...form, metadata: { ...form.metadata, name: `web-${hub}` }, spec: { ...form.spec, hubId: hub } }));
+    await writeFile(
+      path.join(dir, 'forms', `${hub}.yaml`),
+      stringifyYaml({
+        ...form,
+        metadata: { ...form.metadata, name: `web-${hub}` },
+        spec: { ...form.spec, hubId: hub },
+      }),
+    );
   }
 
-  serve = spawn(process.execPath, ['bin/lynq.mjs', 'serve', '--hubs', path.join(dir, 'hubs'), '--forms', path.join(dir, 'forms'), '--listen', '127.0.0.1:0'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LYNQ_CACHE_DIR: path.join(dir, 'cache'), LYNQ_LOG_LEVEL: 'debug', LYNQ_WEBHOOK_TOKEN: TOKEN },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  serve = spawn(
+    process.execPath,
+    [
+      'bin/lynq.mjs',
+      'serve',
+      '--hubs',
+      path.join(dir, 'hubs'),
+      '--forms',
+      path.join(dir, 'forms'),
+      '--listen',
+      '127.0.0.1:0',
+    ],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        LYNQ_CACHE_DIR: path.join(dir, 'cache'),
+        LYNQ_LOG_LEVEL: 'debug',
+        LYNQ_WEBHOOK_TOKEN: TOKEN,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   serve.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const started = performance.now();
-  while (!/"msg":"serving"/.test(log) || (log.match(/"msg":"sync finished"/g) ?? []).length < 2 || !/listening for notifications/.test(log)) {
+  while (
+    !/"msg":"serving"/.test(log) ||
+    (log.match(/"msg":"sync finished"/g) ?? []).length < 2 ||
+    !/listening for notifications/.test(log)
+  ) {
     if (serve.exitCode !== null) throw new Error(`serve exited:\n${log}`);
     if (performance.now() - started > 600_000) throw new Error(`the first syncs did not finish:\n${log.slice(-2000)}`);
     await sleep(100);
   }
   const address = /"address":"([^"]+)","webhook"/.exec(log)![1]!;
-  console.log(`${ROWS} rows × forms/demo-web.yaml; first syncs of both hubs took ${((performance.now() - started) / 1000).toFixed(1)} s (serve start included)`);
+  console.log(
+    `${ROWS} rows × forms/demo-web.yaml; first syncs of both hubs took ${((performance.now() - started) / 1000).toFixed(1)} s (serve start included)`,
+  );
 
   let next = 0;
   /** The last sync of a hub, as serve logged it: how much of the end-to-end time was the sync itself. */
   const lastSyncMs = (hub: string): number => {
-    const lines = log.split('\n').filter((line) => line.includes('"msg":"sync finished"') && line.includes(`"hub":"${hub}"`));
+    const lines = log
+      .split('\n')
+      .filter((line) => line.includes('"msg":"sync finished"') && line.includes(`"hub":"${hub}"`));
     return Number(/"ms":(\d+)/.exec(lines.at(-1) ?? '')?.[1]);
   };
   const syncTimes: Record<string, number[]> = { notified: [], hooked: [] };
   const measure = async (hub: 'notified' | 'hooked'): Promise<number> => {
     const before = await head(remotes[hub]!);
     const t0 = performance.now();
-    await client.query(`INSERT INTO ${hub} VALUES ($1, true, 'pro', 2, 'nginx:1.27', NULL, timestamp '2025-01-01')`, [`new${String(next++).padStart(4, '0')}`]);
+    await client.query(`INSERT INTO ${hub} VALUES ($1, true, 'pro', 2, 'nginx:1.27', NULL, timestamp '2025-01-01')`, [
+      `new${String(next++).padStart(4, '0')}`,
+    ]);
     if (hub === 'hooked') {
-      const response = await fetch(`http://${address}/hooks/sync/hooked`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+      const response = await fetch(`http://${address}/hooks/sync/hooked`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       if (response.status !== 202) throw new Error(`webhook answered ${response.status}`);
     }
     await waitForMove(remotes[hub]!, before, 60_000);

@@ -16,7 +16,8 @@ import { startLynq, stopLynq } from '../test/helpers/serve.ts';
 
 const N = Number(process.env.BENCH_UI_NODES ?? 10_000);
 const RUNS = Number(process.env.BENCH_UI_RUNS ?? 20);
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 const uid = (i: number): string => `n${String(i).padStart(6, '0')}`;
 
 console.log(`web view bench: a ${N.toLocaleString('en-US')}-node hub, lynq serve --ui, ${RUNS} runs per page`);
@@ -36,25 +37,71 @@ try {
   const nodes = await world.lynqNodes();
   putLynqNodes(fake, nodes);
   const head = await world.head();
-  nodes.forEach((node, i) => fake.put('Application', argoApp(node, i % 100 === 7 ? 'application-degraded-synced.yaml' : 'application-healthy-synced-op-succeeded.yaml', head)));
+  nodes.forEach((node, i) =>
+    fake.put(
+      'Application',
+      argoApp(
+        node,
+        i % 100 === 7 ? 'application-degraded-synced.yaml' : 'application-healthy-synced-op-succeeded.yaml',
+        head,
+      ),
+    ),
+  );
   await world.writeKubeconfig(fake.kubeconfig());
-  serve = startLynq(['serve', ...world.dirs, '--listen', '127.0.0.1:0', '--no-watch', '--read-back-interval', '3600', '--ui'], {
-    ...world.env,
-    KUBECONFIG: world.kubeconfigFile,
-    LYNQ_LOG_LEVEL: 'info',
-  });
+  serve = startLynq(
+    ['serve', ...world.dirs, '--listen', '127.0.0.1:0', '--no-watch', '--read-back-interval', '3600', '--ui'],
+    {
+      ...world.env,
+      KUBECONFIG: world.kubeconfigFile,
+      LYNQ_LOG_LEVEL: 'info',
+    },
+  );
   const url = await serve.url();
-  await serve.waitForLog((logs) => logs.some((line) => line.msg === 'read back' && line.after === 'sync'), 'the first read-back', 600_000);
-  console.log(`setup (rows, first sync, ${N} LynqNodes and Applications, serve's first sync and read-back): ${((performance.now() - setup) / 1000).toFixed(1)} s`);
+  await serve.waitForLog(
+    (logs) => logs.some((line) => line.msg === 'read back' && line.after === 'sync'),
+    'the first read-back',
+    600_000,
+  );
+  console.log(
+    `setup (rows, first sync, ${N} LynqNodes and Applications, serve's first sync and read-back): ${((performance.now() - setup) / 1000).toFixed(1)} s`,
+  );
 
   const degraded = uid(7);
   const pages: Array<{ name: string; path: string; json?: boolean; check: (body: string) => boolean }> = [
-    { name: 'hub page (HTML, page 1)', path: '/hubs/bench', check: (body) => body.includes(`${N.toLocaleString('en-US')} of ${N.toLocaleString('en-US')} nodes`) && body.indexOf(degraded) > 0 },
-    { name: 'hub page, uid search', path: `/hubs/bench/forms/web?q=${uid(N - 10).slice(0, 6)}`, check: (body) => body.includes(`>${uid(N - 10)}<`) },
-    { name: 'hub page, phase filter, page 2', path: '/hubs/bench/forms/web?phase=Ready&page=2', check: (body) => body.includes('page 2 of') },
-    { name: 'hub page (JSON)', path: '/hubs/bench', json: true, check: (body) => (JSON.parse(body) as { total: number }).total === N },
-    { name: 'node page (HTML)', path: `/hubs/bench/forms/web/nodes/${uid(N / 2)}`, check: (body) => body.includes(`Node bench/web/${uid(N / 2)}`) && body.includes('<table class="grid history">') },
-    { name: 'node page (JSON)', path: `/hubs/bench/forms/web/nodes/${degraded}`, json: true, check: (body) => (JSON.parse(body) as { phase: string }).phase === 'Degraded' },
+    {
+      name: 'hub page (HTML, page 1)',
+      path: '/hubs/bench',
+      check: (body) =>
+        body.includes(`${N.toLocaleString('en-US')} of ${N.toLocaleString('en-US')} nodes`) &&
+        body.indexOf(degraded) > 0,
+    },
+    {
+      name: 'hub page, uid search',
+      path: `/hubs/bench/forms/web?q=${uid(N - 10).slice(0, 6)}`,
+      check: (body) => body.includes(`>${uid(N - 10)}<`),
+    },
+    {
+      name: 'hub page, phase filter, page 2',
+      path: '/hubs/bench/forms/web?phase=Ready&page=2',
+      check: (body) => body.includes('page 2 of'),
+    },
+    {
+      name: 'hub page (JSON)',
+      path: '/hubs/bench',
+      json: true,
+      check: (body) => (JSON.parse(body) as { total: number }).total === N,
+    },
+    {
+      name: 'node page (HTML)',
+      path: `/hubs/bench/forms/web/nodes/${uid(N / 2)}`,
+      check: (body) => body.includes(`Node bench/web/${uid(N / 2)}`) && body.includes('<table class="grid history">'),
+    },
+    {
+      name: 'node page (JSON)',
+      path: `/hubs/bench/forms/web/nodes/${degraded}`,
+      json: true,
+      check: (body) => (JSON.parse(body) as { phase: string }).phase === 'Degraded',
+    },
     { name: 'fleet (HTML)', path: '/', check: (body) => body.includes(`bench/web/${degraded}`) },
   ];
   const ask = async (path: string, json = false): Promise<{ ms: number; body: string }> => {

@@ -34,7 +34,8 @@ function distIsCurrent() {
  * V8 kept, a start skips it (Node 22's module compile cache does this; Node 20 has none).
  */
 function codeCacheFile() {
-  const cacheDir = process.env.LYNQ_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lynq');
+  const cacheDir =
+    process.env.LYNQ_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'lynq');
   const build = readFileSync(stampUrl, 'utf8').trim().slice(0, 16) || 'unstamped';
   return path.join(cacheDir, 'code-cache', `lynq-${build}-${checkoutTag()}-node${process.version}-${process.arch}.v8`);
 }
@@ -90,7 +91,8 @@ function keepCode(script, cacheFile) {
     mkdirSync(dir, { recursive: true });
     // This checkout's caches of other builds or Node versions, and caches named before checkouts were told apart; other checkouts' stay.
     const mine = new RegExp(`^lynq-[^-]+-(${checkoutTag()}-)?node`);
-    for (const old of readdirSync(dir)) if (old !== path.basename(cacheFile) && mine.test(old)) rmSync(path.join(dir, old), { force: true });
+    for (const old of readdirSync(dir))
+      if (old !== path.basename(cacheFile) && mine.test(old)) rmSync(path.join(dir, old), { force: true });
     const temporary = `${cacheFile}.${process.pid}`;
     writeFileSync(temporary, script.createCachedData());
     renameSync(temporary, cacheFile);
@@ -102,7 +104,11 @@ function keepCode(script, cacheFile) {
 // garbage. Growing to twice the live size lowers the peak for the same time (measured in
 // bench/RESULTS.md). V8 reads the flag at every collection, so it applies when set here; a
 // node flag a user gives (`node --heap-growing-percent=… bin/lynq.mjs`) comes first.
-if (!process.execArgv.some((flag) => flag.startsWith('--heap-growing-percent') || flag.startsWith('--heap_growing_percent'))) {
+if (
+  !process.execArgv.some(
+    (flag) => flag.startsWith('--heap-growing-percent') || flag.startsWith('--heap_growing_percent'),
+  )
+) {
   v8.setFlagsFromString('--heap-growing-percent=100');
 }
 

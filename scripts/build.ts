@@ -28,7 +28,10 @@ const BUNDLE = path.join(dist, 'cli', 'lynq.cjs');
 const EXTERNAL = BUNDLE_EXTERNAL;
 
 /** `import('pg')`, `import('@kubernetes/client-node')`…: a package left to Node, imported by its name. */
-const EXTERNAL_IMPORT = new RegExp(`(?<!typeof )\\bimport\\((['"])(${EXTERNAL.map((name) => name.replace(/[/.]/g, '\\$&').replace('*', '[^\'"]+')).join('|')})(\\/[^'"]*)?\\1\\)`, 'g');
+const EXTERNAL_IMPORT = new RegExp(
+  `(?<!typeof )\\bimport\\((['"])(${EXTERNAL.map((name) => name.replace(/[/.]/g, '\\$&').replace('*', '[^\'"]+')).join('|')})(\\/[^'"]*)?\\1\\)`,
+  'g',
+);
 
 /**
  * What a module asks of `import.meta`, given by bin/lynq.mjs to the bundle's wrapper
@@ -76,16 +79,23 @@ await build({
 // esbuild writes strings and regular expressions in ASCII (its default charset) but keeps
 // some comments as they are: escaped too, the bundle is all ASCII, which bin/lynq.mjs reads
 // as latin1, about fifty times faster than decoding 4 MB of UTF-8 on every start.
-const text = (await readFile(BUNDLE, 'utf8')).replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const text = (await readFile(BUNDLE, 'utf8')).replace(
+  /[^\x00-\x7f]/g,
+  (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+);
 await writeFile(BUNDLE, text);
 const bundle = Buffer.from(text, 'latin1');
 // Left in a script compiled with a code cache, either would fail only when its line runs.
 // (esbuild turns an import.meta it cannot place into an empty object named import_meta.)
 const leftover = /\bimport\.meta\b|\bimport_meta\d*\b|\bimport\(\s*['"`]/.exec(text);
-if (leftover !== null) throw new Error(`build: "${leftover[0]}" left in ${BUNDLE}; bin/lynq.mjs gives the bundle these (see importMeta above)`);
+if (leftover !== null)
+  throw new Error(
+    `build: "${leftover[0]}" left in ${BUNDLE}; bin/lynq.mjs gives the bundle these (see importMeta above)`,
+  );
 // The template sandbox guards nunjucks' own node classes and transformer: a second copy,
 // loaded by a require left to run time, would compile templates the guards never see.
-if (/\brequire\("nunjucks[/"]/.test(text)) throw new Error(`build: nunjucks is required at run time from ${BUNDLE}: the sandbox needs the bundled copy only`);
+if (/\brequire\("nunjucks[/"]/.test(text))
+  throw new Error(`build: nunjucks is required at run time from ${BUNDLE}: the sandbox needs the bundled copy only`);
 await mkdir(path.join(dist, 'git'), { recursive: true });
 await copyFile(path.join(src, 'git/askpass.sh'), path.join(dist, 'git/askpass.sh'));
 // The commit this build is made from, for `lynq --version` (src/version.ts): given by the
@@ -100,11 +110,18 @@ await writeFile(path.join(dist, '.build-stamp'), `${createHash('sha256').update(
 function buildCommit(): string | undefined {
   const given = process.env.LYNQ_BUILD_COMMIT?.trim();
   if (given) {
-    if (!/^[0-9a-f]{7,64}$/.test(given)) throw new Error(`build: LYNQ_BUILD_COMMIT="${given}" is not a commit id (7 to 64 lowercase hex digits): pass git rev-parse HEAD`);
+    if (!/^[0-9a-f]{7,64}$/.test(given))
+      throw new Error(
+        `build: LYNQ_BUILD_COMMIT="${given}" is not a commit id (7 to 64 lowercase hex digits): pass git rev-parse HEAD`,
+      );
     return given;
   }
   try {
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return /^[0-9a-f]{40,64}$/.test(head) ? head : undefined;
   } catch {
     return undefined;

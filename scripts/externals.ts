@@ -8,7 +8,13 @@
  *   most syncs load, is bundled: only its optional native binding and Cloudflare sockets stay out);
  * - pglite is started in a worker from its own files.
  */
-export const BUNDLE_EXTERNAL = ['pg-native', 'pg-cloudflare', 'mysql2', '@kubernetes/client-node', '@electric-sql/pglite'];
+export const BUNDLE_EXTERNAL = [
+  'pg-native',
+  'pg-cloudflare',
+  'mysql2',
+  '@kubernetes/client-node',
+  '@electric-sql/pglite',
+];
 
 /**
  * The packages the image installs: the externals above it uses, plus the Kubernetes schema
@@ -17,4 +23,10 @@ export const BUNDLE_EXTERNAL = ['pg-native', 'pg-cloudflare', 'mysql2', '@kubern
  * database of `lynq demo` only (the npm package keeps it). Not pg-native or pg-cloudflare:
  * optional, and not dependencies.
  */
-export const IMAGE_RUNTIME_PACKAGES = ['mysql2', '@kubernetes/client-node', 'kubernetes-models', '@kubernetes-models/argo-cd', '@kubernetes-models/flux-cd'];
+export const IMAGE_RUNTIME_PACKAGES = [
+  'mysql2',
+  '@kubernetes/client-node',
+  'kubernetes-models',
+  '@kubernetes-models/argo-cd',
+  '@kubernetes-models/flux-cd',
+];

@@ -72,7 +72,8 @@ export function builtInFields(): { kinds: Record<string, string>; types: Record<
     });
     types[name] = fields.join(' ');
   }
-  const sorted = (record: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const sorted = (record: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
   return { kinds: sorted(kinds), types: sorted(types) };
 }
 

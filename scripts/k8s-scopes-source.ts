@@ -26,7 +26,9 @@ export function builtInScopes(): Record<string, Record<string, Scope>> {
   const apis = path.join(path.dirname(require.resolve('@kubernetes/client-node/package.json')), 'dist', 'gen', 'apis');
   const plurals = new Map<string, Map<string, Scope>>();
   for (const file of readdirSync(apis).filter((name) => name.endsWith('Api.js'))) {
-    for (const match of readFileSync(path.join(apis, file), 'utf8').matchAll(/localVarPath = '\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/([^']*)'/g)) {
+    for (const match of readFileSync(path.join(apis, file), 'utf8').matchAll(
+      /localVarPath = '\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/([^']*)'/g,
+    )) {
       const group = match[1] !== undefined ? '' : match[2]!;
       const version = match[1] ?? match[3]!;
       const rest = match[4]!.split('/');
@@ -60,7 +62,8 @@ export function builtInScopes(): Record<string, Record<string, Scope>> {
     }
   }
   const sorted: Record<string, Record<string, Scope>> = {};
-  for (const group of Object.keys(scopes).sort()) sorted[group] = Object.fromEntries(Object.entries(scopes[group]!).sort(([a], [b]) => (a < b ? -1 : 1)));
+  for (const group of Object.keys(scopes).sort())
+    sorted[group] = Object.fromEntries(Object.entries(scopes[group]!).sort(([a], [b]) => (a < b ? -1 : 1)));
   return sorted;
 }
 

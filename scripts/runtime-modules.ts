@@ -11,7 +11,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IMAGE_RUNTIME_PACKAGES } from './externals.ts';
 
-type LockEntry = { dev?: boolean; optional?: boolean; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
+type LockEntry = {
+  dev?: boolean;
+  optional?: boolean;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const NOT_AT_RUN_TIME = /\.([mc]?ts|map)$/;
@@ -33,7 +39,10 @@ export function closure(packages: Record<string, LockEntry>, roots: readonly str
   const seen = new Set<string>();
   const queue = roots.map((name) => {
     const found = resolve(packages, '', name);
-    if (found === undefined) throw new Error(`runtime-modules: ${name} is not in package-lock.json: add it to dependencies, or take it out of scripts/externals.ts`);
+    if (found === undefined)
+      throw new Error(
+        `runtime-modules: ${name} is not in package-lock.json: add it to dependencies, or take it out of scripts/externals.ts`,
+      );
     return found;
   });
   while (queue.length > 0) {
@@ -45,7 +54,10 @@ export function closure(packages: Record<string, LockEntry>, roots: readonly str
     for (const name of Object.keys(wanted)) {
       const found = resolve(packages, at, name);
       if (found === undefined) {
-        if (entry.dependencies?.[name] !== undefined) throw new Error(`runtime-modules: ${at} depends on ${name}, which package-lock.json does not hold: run npm install`);
+        if (entry.dependencies?.[name] !== undefined)
+          throw new Error(
+            `runtime-modules: ${at} depends on ${name}, which package-lock.json does not hold: run npm install`,
+          );
         continue;
       }
       if (!packages[found]!.dev && !name.startsWith('@types/')) queue.push(found);
@@ -55,7 +67,9 @@ export function closure(packages: Record<string, LockEntry>, roots: readonly str
 }
 
 async function main(target: string): Promise<void> {
-  const lock = JSON.parse(await readFile(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const lock = JSON.parse(await readFile(path.join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
   const paths = closure(lock.packages, IMAGE_RUNTIME_PACKAGES);
   for (const at of paths) {
     // An optional package for another platform (a native binary) is in the lockfile, not on disk.
@@ -63,7 +77,9 @@ async function main(target: string): Promise<void> {
     // A nested package is copied with its parent's folder skipped below, so copy only its own files here.
     await cp(path.join(root, at), path.join(target, at), {
       recursive: true,
-      filter: (source) => !NOT_AT_RUN_TIME.test(source) && !path.relative(path.join(root, at), source).split(path.sep).includes('node_modules'),
+      filter: (source) =>
+        !NOT_AT_RUN_TIME.test(source) &&
+        !path.relative(path.join(root, at), source).split(path.sep).includes('node_modules'),
     });
   }
   process.stdout.write(`runtime-modules: ${paths.length} packages into ${path.join(target, 'node_modules')}\n`);

@@ -45,7 +45,11 @@ export class InternalError extends LynqError {}
  * 5xx). The message names the server and what was refused, never the credentials.
  */
 export class KubeError extends LynqError {
-  constructor(detail: string, where: ErrorWhere & { server?: string; status?: number } = {}, options?: { cause?: unknown }) {
+  constructor(
+    detail: string,
+    where: ErrorWhere & { server?: string; status?: number } = {},
+    options?: { cause?: unknown },
+  ) {
     const { server, status, ...rest } = where;
     super(server === undefined ? detail : `${detail} (server ${server})`, rest, options);
     this.server = server;
@@ -70,7 +74,11 @@ export function formatWhere(where: ErrorWhere): string {
 /** Several config problems as one error, each on its own line as the CLI prints them (`lynq: …`); `problemsOf` gives them back. */
 export function combineProblems(problems: readonly ConfigError[]): ConfigError {
   if (problems.length === 1) return problems[0]!;
-  return new ConfigError(problems.map((problem) => problem.message).join('\nlynq: '), {}, { cause: new AggregateError(problems) });
+  return new ConfigError(
+    problems.map((problem) => problem.message).join('\nlynq: '),
+    {},
+    { cause: new AggregateError(problems) },
+  );
 }
 
 /** The problems a `combineProblems` error holds, or the error itself. */

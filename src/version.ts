@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 
 /** The bridge version; part of every node's input hash, so an upgrade re-renders visibly. */
-export const BRIDGE_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const BRIDGE_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /**
  * The commit the running build was made from (dist/build-info.json, written by
@@ -12,7 +14,9 @@ export const BRIDGE_COMMIT: string | undefined = buildCommit();
 
 function buildCommit(): string | undefined {
   try {
-    const info = JSON.parse(readFileSync(new URL('./build-info.json', import.meta.url), 'utf8')) as { commit?: unknown };
+    const info = JSON.parse(readFileSync(new URL('./build-info.json', import.meta.url), 'utf8')) as {
+      commit?: unknown;
+    };
     return typeof info.commit === 'string' && /^[0-9a-f]{7,64}$/.test(info.commit) ? info.commit : undefined;
   } catch {
     return undefined;

@@ -9,7 +9,10 @@ import { makeTempDir } from './helpers/git.ts';
 const run = promisify(execFile);
 
 /** A copy of bin/lynq.mjs next to a stand-in dist/ and src/ that say which one ran. */
-async function layout(files: { dist: boolean; src: boolean }): Promise<{ dir: string; cleanup(): Promise<void>; touch(file: string, seconds: number): Promise<void> }> {
+async function layout(files: {
+  dist: boolean;
+  src: boolean;
+}): Promise<{ dir: string; cleanup(): Promise<void>; touch(file: string, seconds: number): Promise<void> }> {
   const temp = await makeTempDir('lynq-bin-');
   await mkdir(path.join(temp.dir, 'bin'));
   await copyFile('bin/lynq.mjs', path.join(temp.dir, 'bin/lynq.mjs'));
@@ -27,7 +30,10 @@ async function layout(files: { dist: boolean; src: boolean }): Promise<{ dir: st
   if (files.src) {
     await mkdir(path.join(temp.dir, 'src/cli'), { recursive: true });
     // A type annotation: only tsx can run this file.
-    await writeFile(path.join(temp.dir, 'src/cli/main.ts'), "export async function main(_argv: string[]): Promise<number> { process.stdout.write('source\\n'); return 0; }\n");
+    await writeFile(
+      path.join(temp.dir, 'src/cli/main.ts'),
+      "export async function main(_argv: string[]): Promise<number> { process.stdout.write('source\\n'); return 0; }\n",
+    );
   }
   const touch = async (file: string, seconds: number) => {
     const when = new Date(Date.UTC(2026, 0, 1) + seconds * 1000);
@@ -36,7 +42,10 @@ async function layout(files: { dist: boolean; src: boolean }): Promise<{ dir: st
   return { ...temp, touch };
 }
 
-const lynq = async (dir: string, env: NodeJS.ProcessEnv = {}) => (await run(process.execPath, [path.join(dir, 'bin/lynq.mjs')], { env: { PATH: process.env.PATH, ...env } })).stdout.trim();
+const lynq = async (dir: string, env: NodeJS.ProcessEnv = {}) =>
+  (
+    await run(process.execPath, [path.join(dir, 'bin/lynq.mjs')], { env: { PATH: process.env.PATH, ...env } })
+  ).stdout.trim();
 
 test('bin/lynq.mjs runs dist/ when it is newer than every source, the sources through tsx otherwise, and dist/ alone where there are no sources', async () => {
   const both = await layout({ dist: true, src: true });
@@ -68,7 +77,9 @@ test("bin/lynq.mjs keeps V8's code for the bundle in the cache folder, one file 
     const [first, ...more] = await kept();
     assert.match(
       first ?? '',
-      new RegExp(`^lynq-0123456789abcdef-[0-9a-f]{12}-node${process.version.replaceAll('.', '\\.')}-${process.arch}\\.v8$`),
+      new RegExp(
+        `^lynq-0123456789abcdef-[0-9a-f]{12}-node${process.version.replaceAll('.', '\\.')}-${process.arch}\\.v8$`,
+      ),
       'named by the build, the checkout and the Node that made it',
     );
     assert.deepEqual(more, []);
@@ -87,14 +98,22 @@ test("bin/lynq.mjs keeps V8's code for the bundle in the cache folder, one file 
 
     await writeFile(path.join(shipped.dir, 'dist/.build-stamp'), 'fedcba9876543210fedc\n');
     assert.equal(await lynq(shipped.dir, env), 'compiled true /');
-    assert.deepEqual(await kept(), [first!.replace('0123456789abcdef', 'fedcba9876543210')], "a new build's cache replaces the old one");
+    assert.deepEqual(
+      await kept(),
+      [first!.replace('0123456789abcdef', 'fedcba9876543210')],
+      "a new build's cache replaces the old one",
+    );
 
     if (process.getuid?.() !== 0) {
       await chmod(path.join(cacheDir, 'code-cache'), 0o500);
       await writeFile(path.join(shipped.dir, 'dist/.build-stamp'), '1111111111111111\n');
       assert.equal(await lynq(shipped.dir, env), 'compiled true /', 'a cache folder it cannot write to');
     }
-    assert.equal(await lynq(shipped.dir, { LYNQ_CACHE_DIR: '/dev/null/cache' }), 'compiled true /', 'a cache folder that cannot exist');
+    assert.equal(
+      await lynq(shipped.dir, { LYNQ_CACHE_DIR: '/dev/null/cache' }),
+      'compiled true /',
+      'a cache folder that cannot exist',
+    );
   } finally {
     await chmod(path.join(cacheDir, 'code-cache'), 0o700).catch(() => {});
     await shipped.cleanup();
@@ -108,12 +127,22 @@ test('two checkouts sharing one cache folder keep a code cache each, and a stack
   const env = { LYNQ_CACHE_DIR: shared.dir };
   try {
     // The same build in both (the same stamp and bundle), as two clones of one commit are.
-    const bundle = "exports.main = async () => { process.stdout.write(`${new Error('where').stack.split('\\n')[1].trim()}\\n`); return 0; };\n";
+    const bundle =
+      "exports.main = async () => { process.stdout.write(`${new Error('where').stack.split('\\n')[1].trim()}\\n`); return 0; };\n";
     for (const dir of [one.dir, two.dir]) await writeFile(path.join(dir, 'dist/cli/lynq.cjs'), bundle);
     for (const round of [1, 2]) {
-      for (const dir of [one.dir, two.dir]) assert.match(await lynq(dir, env), new RegExp(`${dir.replaceAll('/', '\\/')}\\/dist\\/cli\\/lynq\\.cjs`), `round ${round}: the stack names ${dir}`);
+      for (const dir of [one.dir, two.dir])
+        assert.match(
+          await lynq(dir, env),
+          new RegExp(`${dir.replaceAll('/', '\\/')}\\/dist\\/cli\\/lynq\\.cjs`),
+          `round ${round}: the stack names ${dir}`,
+        );
     }
-    assert.equal((await readdir(path.join(shared.dir, 'code-cache'))).length, 2, 'one cache per checkout, neither removing the other');
+    assert.equal(
+      (await readdir(path.join(shared.dir, 'code-cache'))).length,
+      2,
+      'one cache per checkout, neither removing the other',
+    );
   } finally {
     await one.cleanup();
     await two.cleanup();
@@ -123,7 +152,10 @@ test('two checkouts sharing one cache folder keep a code cache each, and a stack
 
 test('a reader that is gone (lynq --help | head -1, or a closed pipe) ends lynq quietly, exit 0, not with an unhandled EPIPE', async () => {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['bin/lynq.mjs', '--help'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' } });
+  const child = spawn(process.execPath, ['bin/lynq.mjs', '--help'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' },
+  });
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => (err += chunk));
   // As a reader that is gone before the help is written: the pipe is closed at once, so every write meets EPIPE.

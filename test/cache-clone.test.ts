@@ -51,7 +51,12 @@ function capturingLogger() {
   };
 }
 
-async function open(url: string, cacheDir: string, logger = silentLogger(), extra: { lockWaitMs?: number } = {}): Promise<ManifestsRepo> {
+async function open(
+  url: string,
+  cacheDir: string,
+  logger = silentLogger(),
+  extra: { lockWaitMs?: number } = {},
+): Promise<ManifestsRepo> {
   const repo = await openManifestsRepo({ url, cacheDir, logger, registry: new SecretRegistry(), ...extra });
   cleanups.push(() => repo.close());
   return repo;
@@ -60,7 +65,9 @@ async function open(url: string, cacheDir: string, logger = silentLogger(), extr
 const cloneDir = (cacheDir: string, url: string) => path.join(cacheDir, 'repos', `${cloneId(url)}.git`);
 
 /** Fetch into a cache clone with its objects packed (as after `gc`), then close it. */
-async function warmCache(files: Record<string, string>): Promise<{ bare: string; head: string; cacheDir: string; clone: string }> {
+async function warmCache(
+  files: Record<string, string>,
+): Promise<{ bare: string; head: string; cacheDir: string; clone: string }> {
   const { bare, head } = await seededRemote(files);
   const cacheDir = await tempDir();
   const repo = await open(bare, cacheDir);
@@ -72,7 +79,9 @@ async function warmCache(files: Record<string, string>): Promise<{ bare: string;
 }
 
 async function packFiles(clone: string, ext: string): Promise<string[]> {
-  return (await readdir(path.join(clone, 'objects', 'pack'))).filter((name) => name.endsWith(ext)).map((name) => path.join(clone, 'objects', 'pack', name));
+  return (await readdir(path.join(clone, 'objects', 'pack')))
+    .filter((name) => name.endsWith(ext))
+    .map((name) => path.join(clone, 'objects', 'pack', name));
 }
 
 /** A sync's worth of work on the clone: fetch, read, commit, push. */
@@ -82,7 +91,14 @@ async function syncWorks(repo: ManifestsRepo, bare: string, head: string): Promi
   assert.ok(listing.size > 0);
   const blobs = await repo.readBlobs([...listing.values()]);
   assert.equal(blobs.size, listing.size);
-  const commit = await repo.commit({ parent: head, writes: new Map([['nodes/new.yaml', 'n: 1\n']]), deletes: [], message: 'lynq: sync', author: AUTHOR, time: 1_700_000_000 });
+  const commit = await repo.commit({
+    parent: head,
+    writes: new Map([['nodes/new.yaml', 'n: 1\n']]),
+    deletes: [],
+    message: 'lynq: sync',
+    author: AUTHOR,
+    time: 1_700_000_000,
+  });
   assert.equal(await repo.push(commit, 'main', head), 'pushed');
   assert.equal((await readTree(bare, 'main')).get('nodes/new.yaml'), 'n: 1\n');
 }
@@ -92,7 +108,8 @@ const FILES = { 'nodes/a.yaml': `a: ${'x'.repeat(3000)}\n`, 'nodes/deep/b.yaml':
 describe('a damaged cache clone heals', () => {
   const damages: Record<string, (clone: string) => Promise<void>> = {
     'packs deleted': async (clone) => {
-      for (const file of [...(await packFiles(clone, '.pack')), ...(await packFiles(clone, '.idx'))]) await unlink(file);
+      for (const file of [...(await packFiles(clone, '.pack')), ...(await packFiles(clone, '.idx'))])
+        await unlink(file);
     },
     'a pack truncated': async (clone) => {
       const [pack] = await packFiles(clone, '.pack');
@@ -115,7 +132,8 @@ describe('a damaged cache clone heals', () => {
       await rm(clone, { recursive: true, force: true });
       await writeFile(clone, 'not a repository');
     },
-    'a ref to a commit that is not there': (clone) => writeFile(path.join(clone, 'refs', 'remotes', 'origin', 'main'), `${'1'.repeat(40)}\n`),
+    'a ref to a commit that is not there': (clone) =>
+      writeFile(path.join(clone, 'refs', 'remotes', 'origin', 'main'), `${'1'.repeat(40)}\n`),
   };
   for (const [name, damage] of Object.entries(damages)) {
     it(`${name}: set aside, cloned afresh, the reason logged, the sync works`, async () => {
@@ -124,7 +142,9 @@ describe('a damaged cache clone heals', () => {
       const { logger, lines } = capturingLogger();
       const repo = await open(bare, cacheDir, logger);
       await syncWorks(repo, bare, head);
-      const warning = lines().find((line) => line.msg === 'the cache clone failed a check; it is set aside and cloned afresh');
+      const warning = lines().find(
+        (line) => line.msg === 'the cache clone failed a check; it is set aside and cloned afresh',
+      );
       assert.ok(warning, JSON.stringify(lines()));
       assert.equal(warning.dir, clone);
       assert.ok(typeof warning.reason === 'string' && warning.reason.length > 0);
@@ -152,11 +172,17 @@ describe('a damaged cache clone heals', () => {
     await unlink(path.join(clone, 'objects', deepTree.slice(0, 2), deepTree.slice(2)));
     const broken = await open(bare, cacheDir);
     assert.equal(await broken.fetch('main'), head);
-    await assert.rejects(broken.listTree(head, 'nodes'), (error: unknown) => error instanceof GitError && /listing nodes at/.test(error.message));
+    await assert.rejects(
+      broken.listTree(head, 'nodes'),
+      (error: unknown) => error instanceof GitError && /listing nodes at/.test(error.message),
+    );
     await broken.close();
     const { logger, lines } = capturingLogger();
     await syncWorks(await open(bare, cacheDir, logger), bare, head);
-    assert.match(lines().find((line) => line.level === 'warn')?.reason ?? '', /an earlier run found it damaged: .*listing nodes/);
+    assert.match(
+      lines().find((line) => line.level === 'warn')?.reason ?? '',
+      /an earlier run found it damaged: .*listing nodes/,
+    );
   });
 
   it('what killed runs leave behind is removed, and gc --auto is not blocked by an old gc.log', async () => {
@@ -177,7 +203,8 @@ describe('a damaged cache clone heals', () => {
     await git(clone, ['update-ref', 'refs/lynq/staging-4242-1', head]);
     const { logger, lines } = capturingLogger();
     await syncWorks(await open(bare, cacheDir, logger), bare, head);
-    for (const file of [...leftovers, 'objects/incoming-QwErTy']) await assert.rejects(readFile(path.join(clone, file)), /ENOENT|EISDIR/, `${file} is still there`);
+    for (const file of [...leftovers, 'objects/incoming-QwErTy'])
+      await assert.rejects(readFile(path.join(clone, file)), /ENOENT|EISDIR/, `${file} is still there`);
     assert.equal((await git(clone, ['for-each-ref', 'refs/lynq/'])).trim(), '');
     const note = lines().find((line) => line.msg === 'removed what killed runs left in the cache clone');
     assert.ok(note?.removed.includes('fast_import_crash_4242'), JSON.stringify(lines()));
@@ -204,10 +231,18 @@ describe('the cache on a bad disk or folder', () => {
     const cacheDir = await tempDir();
     await run('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', cacheDir]);
     t.after(() => run('umount', [cacheDir]));
-    await assert.rejects(open(bare, cacheDir), (error: unknown) => error instanceof GitError && error.message.includes(cacheDir) && /read-only/.test(error.message));
+    await assert.rejects(
+      open(bare, cacheDir),
+      (error: unknown) =>
+        error instanceof GitError && error.message.includes(cacheDir) && /read-only/.test(error.message),
+    );
     const file = path.join(await tempDir(), 'a-file');
     await writeFile(file, 'x');
-    await assert.rejects(open(bare, file), (error: unknown) => error instanceof GitError && error.message.includes(file) && /a file is in the way/.test(error.message));
+    await assert.rejects(
+      open(bare, file),
+      (error: unknown) =>
+        error instanceof GitError && error.message.includes(file) && /a file is in the way/.test(error.message),
+    );
   });
 });
 
@@ -219,7 +254,14 @@ describe('a lock on the cache clone', () => {
     const [a, b] = await Promise.all([open(bare, cacheDir), open(bare, cacheDir)]);
     assert.equal(await a.fetch('main'), head);
     assert.equal(await b.fetch('main'), head);
-    const input = (file: string) => ({ parent: head, writes: new Map([[file, `${file}\n`]]), deletes: [], message: 'lynq: sync', author: AUTHOR, time: 1_700_000_000 });
+    const input = (file: string) => ({
+      parent: head,
+      writes: new Map([[file, `${file}\n`]]),
+      deletes: [],
+      message: 'lynq: sync',
+      author: AUTHOR,
+      time: 1_700_000_000,
+    });
     // a starts building a commit: fast-import writes into the clone until a's commit ends.
     await a.storeAhead([['nodes/a.txt', 'nodes/a.txt\n']]);
     const order: string[] = [];
@@ -247,10 +289,17 @@ describe('a lock on the cache clone', () => {
     await mkdir(lock, { recursive: true });
     const child = spawn('true');
     await new Promise((resolve) => child.on('exit', resolve));
-    await writeFile(path.join(lock, 'owner.json'), JSON.stringify({ pid: child.pid, host: os.hostname(), since: '2026-01-01T00:00:00Z' }));
+    await writeFile(
+      path.join(lock, 'owner.json'),
+      JSON.stringify({ pid: child.pid, host: os.hostname(), since: '2026-01-01T00:00:00Z' }),
+    );
     const { logger, lines } = capturingLogger();
     await syncWorks(await open(bare, cacheDir, logger), bare, head);
-    assert.ok(lines().some((line) => line.msg === 'a lock on the cache clone was left by a process that is gone; taking it over'));
+    assert.ok(
+      lines().some(
+        (line) => line.msg === 'a lock on the cache clone was left by a process that is gone; taking it over',
+      ),
+    );
   });
 
   it('a lock held by a live process past the wait is a GitError naming the holder', async () => {
@@ -260,10 +309,15 @@ describe('a lock on the cache clone', () => {
     await mkdir(lock, { recursive: true });
     const holder = spawn('sleep', ['60']);
     cleanups.push(async () => void holder.kill());
-    await writeFile(path.join(lock, 'owner.json'), JSON.stringify({ pid: holder.pid, host: os.hostname(), since: '2026-01-01T00:00:00Z' }));
+    await writeFile(
+      path.join(lock, 'owner.json'),
+      JSON.stringify({ pid: holder.pid, host: os.hostname(), since: '2026-01-01T00:00:00Z' }),
+    );
     await assert.rejects(
       open(bare, cacheDir, silentLogger(), { lockWaitMs: 300 }),
-      (error: unknown) => error instanceof GitError && new RegExp(`in use by process ${holder.pid} on ${os.hostname()}`).test(error.message),
+      (error: unknown) =>
+        error instanceof GitError &&
+        new RegExp(`in use by process ${holder.pid} on ${os.hostname()}`).test(error.message),
     );
   });
 });

@@ -105,7 +105,8 @@ function randomValue(next: () => number, depth: number): unknown {
   }
   if (pick < 0.7) return Array.from({ length: Math.floor(next() * 4) }, () => randomValue(next, depth + 1));
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < Math.floor(next() * 5); i++) out[String(TRICKY[Math.floor(next() * TRICKY.length)])] = randomValue(next, depth + 1);
+  for (let i = 0; i < Math.floor(next() * 5); i++)
+    out[String(TRICKY[Math.floor(next() * TRICKY.length)])] = randomValue(next, depth + 1);
   return out;
 }
 
@@ -134,10 +135,25 @@ describe('canonical YAML', () => {
   });
 
   test('key order is canonical: apiVersion, kind, metadata (name, namespace) first, the rest sorted', () => {
-    const a = toCanonicalYaml({ spec: { b: 1, a: 2 }, metadata: { labels: { z: 'a' }, namespace: 'ns', name: 'x' }, kind: 'K', apiVersion: 'v1', data: {} });
-    const b = toCanonicalYaml({ apiVersion: 'v1', data: {}, kind: 'K', metadata: { name: 'x', labels: { z: 'a' }, namespace: 'ns' }, spec: { a: 2, b: 1 } });
+    const a = toCanonicalYaml({
+      spec: { b: 1, a: 2 },
+      metadata: { labels: { z: 'a' }, namespace: 'ns', name: 'x' },
+      kind: 'K',
+      apiVersion: 'v1',
+      data: {},
+    });
+    const b = toCanonicalYaml({
+      apiVersion: 'v1',
+      data: {},
+      kind: 'K',
+      metadata: { name: 'x', labels: { z: 'a' }, namespace: 'ns' },
+      spec: { a: 2, b: 1 },
+    });
     assert.equal(a, b);
-    assert.equal(a, 'apiVersion: v1\nkind: K\nmetadata:\n  name: x\n  namespace: ns\n  labels:\n    z: a\ndata: {}\nspec:\n  a: 2\n  b: 1\n');
+    assert.equal(
+      a,
+      'apiVersion: v1\nkind: K\nmetadata:\n  name: x\n  namespace: ns\n  labels:\n    z: a\ndata: {}\nspec:\n  a: 2\n  b: 1\n',
+    );
   });
 
   test('long strings are never folded', () => {

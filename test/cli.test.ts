@@ -16,7 +16,8 @@ const run = promisify(execFile);
 describe('the lynq command', () => {
   test('npx lynq --help works without a build step', async () => {
     const { stdout } = await run('node', ['bin/lynq.mjs', '--help']);
-    for (const command of ['sync', 'validate', 'render', 'demo']) assert.match(stdout, new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['sync', 'validate', 'render', 'demo'])
+      assert.match(stdout, new RegExp(`^  ${command}\\b`, 'm'));
   });
 
   test('usage errors exit 2', async () => {
@@ -33,9 +34,20 @@ describe('the lynq command', () => {
     assert.match(ok.out, /^ok: \d+ hubs, \d+ forms, \d+ resources$/m);
 
     const lists = `  configMaps:\n    - id: c\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          A: "{{ plan | nosuchfilter }}"\n          B: "{{ typo }}"\n          C: "{% if %}"\n`;
-    const files = await tempFiles({ 'hubs/h.yaml': hubYaml({ extra: { plan: 'plan' } }), 'forms/f.yaml': formYaml(lists) });
+    const files = await tempFiles({
+      'hubs/h.yaml': hubYaml({ extra: { plan: 'plan' } }),
+      'forms/f.yaml': formYaml(lists),
+    });
     try {
-      const bad = await lynq(['validate', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', `${files.dir}/manifests.git`]);
+      const bad = await lynq([
+        'validate',
+        '--hubs',
+        `${files.dir}/hubs`,
+        '--forms',
+        `${files.dir}/forms`,
+        '--repo',
+        `${files.dir}/manifests.git`,
+      ]);
       assert.equal(bad.code, 2);
       assert.match(bad.err, /f\.yaml, form web, resource c, field spec\.data\.A: .*nosuchfilter/);
       assert.match(bad.err, /field spec\.data\.B: .*undefined variable "typo"/);
@@ -46,7 +58,10 @@ describe('the lynq command', () => {
   });
 
   test('a broken hub file exits 2 with file, line and field', async () => {
-    const files = await tempFiles({ 'hubs/h.yaml': hubYaml().replace('activate: active', 'activate: 7'), 'forms/.keep': '' });
+    const files = await tempFiles({
+      'hubs/h.yaml': hubYaml().replace('activate: active', 'activate: 7'),
+      'forms/.keep': '',
+    });
     try {
       const result = await lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`]);
       assert.equal(result.code, 2);
@@ -100,7 +115,10 @@ describe('structured logs', () => {
     const out = captureStream();
     const logger = createLogger({ registry, destination: out, level: 'info' });
     registry.add('hunter2-token');
-    logger.info({ hub: 'h', url: 'https://x:hunter2-token@example.com', nested: { list: ['hunter2-token'] } }, 'pushing');
+    logger.info(
+      { hub: 'h', url: 'https://x:hunter2-token@example.com', nested: { list: ['hunter2-token'] } },
+      'pushing',
+    );
     logger.error({ err: new Error('auth failed for hunter2-token') }, 'failed hunter2-token');
     const text = out.text();
     assert.doesNotMatch(text, /hunter2-token/);

@@ -18,13 +18,23 @@ const CLUSTERS = `    clusters:
       - name: us-1
 `;
 
-function hubFile(database: string, options: { engine: 'argocd' | 'flux'; defaultCluster?: string; maxDeletePercent?: number; mapped?: boolean }): string {
-  const engine = options.engine === 'argocd' ? '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n' : '    engine: flux\n';
+function hubFile(
+  database: string,
+  options: { engine: 'argocd' | 'flux'; defaultCluster?: string; maxDeletePercent?: number; mapped?: boolean },
+): string {
+  const engine =
+    options.engine === 'argocd'
+      ? '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n'
+      : '    engine: flux\n';
   const spec = `  gitops:\n${engine}${options.mapped === false ? '' : CLUSTERS}${options.defaultCluster === undefined ? '' : `    defaultCluster: ${options.defaultCluster}\n`}${
-    options.maxDeletePercent === undefined ? '' : `  deletionGuard:\n    maxDeletePercent: ${options.maxDeletePercent}\n`
+    options.maxDeletePercent === undefined
+      ? ''
+      : `  deletionGuard:\n    maxDeletePercent: ${options.maxDeletePercent}\n`
   }`;
   const hub = hubYaml({ database, port: 5432, connectTimeoutSeconds: 3, extra: { plan: 'plan' }, spec });
-  return options.mapped === false ? hub : hub.replace('    activate: active\n', '    activate: active\n    cluster: region\n');
+  return options.mapped === false
+    ? hub
+    : hub.replace('    activate: active\n', '    activate: active\n    cluster: region\n');
 }
 
 const FORM = formYaml(`  configMaps:
@@ -63,7 +73,9 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     return text === undefined ? undefined : parseAllDocuments(text).map((doc) => doc.toJS() as Obj);
   };
   const lynqNodeOf = async (uid: string) =>
-    parse((await readTree(remote.dir, 'main')).get(`nodes/customers/web/${uid}/lynqnode.yaml`)!) as { spec: { gitops: { cluster?: string; objects: Array<{ name: string }> } } };
+    parse((await readTree(remote.dir, 'main')).get(`nodes/customers/web/${uid}/lynqnode.yaml`)!) as {
+      spec: { gitops: { cluster?: string; objects: Array<{ name: string }> } };
+    };
 
   before(async () => {
     db = await createPostgresDatabase();
@@ -89,7 +101,11 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     const result = await sync();
     assert.equal(result.code, 0, result.err + result.out);
     const [acme] = (await appOf('acme'))!;
-    assert.equal(acme!.metadata.name, 'customers-web-acme-eu-1', 'the cluster is part of the name: a move makes a new Application');
+    assert.equal(
+      acme!.metadata.name,
+      'customers-web-acme-eu-1',
+      'the cluster is part of the name: a move makes a new Application',
+    );
     assert.deepEqual(acme!.spec.destination, { namespace: 'tenants', server: 'https://eu-1.example.com:6443' });
     const [globex] = (await appOf('globex'))!;
     assert.equal(globex!.metadata.name, 'customers-web-globex-us-1');
@@ -97,7 +113,11 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     const [initech] = (await appOf('initech'))!;
     assert.equal(initech!.metadata.name, 'customers-web-initech-eu-1', 'no value: the default cluster');
     assert.deepEqual(initech!.spec.destination, { namespace: 'tenants', server: 'https://eu-1.example.com:6443' });
-    assert.match((await readTree(remote.dir, 'main')).get('nodes/customers/web/initech/settings.yaml')!, /CLUSTER: eu-1/, 'cluster is a template variable, the default filled in');
+    assert.match(
+      (await readTree(remote.dir, 'main')).get('nodes/customers/web/initech/settings.yaml')!,
+      /CLUSTER: eu-1/,
+      'cluster is a template variable, the default filled in',
+    );
     const record = await lynqNodeOf('globex');
     assert.equal(record.spec.gitops.cluster, 'us-1');
     assert.deepEqual(
@@ -108,7 +128,12 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
   });
 
   test('Flux: each Kustomization reaches its row cluster through that cluster kubeconfig Secret', async () => {
-    await writeHub(hubFile(db.name, { engine: 'flux', defaultCluster: 'us-1' }).replace('      - name: us-1\n', '      - name: us-1\n        kubeConfigSecret: us-east-kubeconfig\n'));
+    await writeHub(
+      hubFile(db.name, { engine: 'flux', defaultCluster: 'us-1' }).replace(
+        '      - name: us-1\n',
+        '      - name: us-1\n        kubeConfigSecret: us-east-kubeconfig\n',
+      ),
+    );
     const result = await sync();
     assert.equal(result.code, 0, result.err + result.out);
     const [acme] = (await appOf('acme'))!;
@@ -145,19 +170,33 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     await db.exec(`UPDATE customers SET region = 'us-1' WHERE id = 'acme'`);
     const held = await sync();
     assert.equal(held.code, 1, held.err + held.out);
-    assert.match(held.out, /customers\/web\/acme: held \(moved from cluster eu-1 to us-1: .*held back by the deletion guard: 1 of 3 nodes would be removed \(limit 10%\)/);
-    assert.equal((await appOf('acme'))![0]!.metadata.name, 'customers-web-acme-eu-1', 'held: Git keeps the Application in eu-1');
+    assert.match(
+      held.out,
+      /customers\/web\/acme: held \(moved from cluster eu-1 to us-1: .*held back by the deletion guard: 1 of 3 nodes would be removed \(limit 10%\)/,
+    );
+    assert.equal(
+      (await appOf('acme'))![0]!.metadata.name,
+      'customers-web-acme-eu-1',
+      'held: Git keeps the Application in eu-1',
+    );
     assert.equal(await commitCount(remote.dir, 'main'), 1);
 
     const moved = await sync('--allow-deletions');
     assert.equal(moved.code, 0, moved.err + moved.out);
     const [app] = (await appOf('acme'))!;
-    assert.equal(app!.metadata.name, 'customers-web-acme-us-1', 'the old Application (customers-web-acme-eu-1) is gone: the parent prunes it');
+    assert.equal(
+      app!.metadata.name,
+      'customers-web-acme-us-1',
+      'the old Application (customers-web-acme-eu-1) is gone: the parent prunes it',
+    );
     assert.deepEqual(app!.spec.destination, { name: 'us-1', namespace: 'tenants' });
     assert.match((await readTree(remote.dir, 'main')).get('nodes/customers/web/acme/settings.yaml')!, /CLUSTER: us-1/);
     assert.equal((await lynqNodeOf('acme')).spec.gitops.cluster, 'us-1');
     const [message] = await logMessages(remote.dir, 'main');
-    assert.match(message!, /^web\/acme: updated \(columns changed: cluster; moved from cluster eu-1 to us-1: its Argo CD Application in cluster eu-1 removed\) \[settings\]$/m);
+    assert.match(
+      message!,
+      /^web\/acme: updated \(columns changed: cluster; moved from cluster eu-1 to us-1: its Argo CD Application in cluster eu-1 removed\) \[settings\]$/m,
+    );
     assert.match(moved.out, /moved from cluster eu-1 to us-1/);
   });
 
@@ -170,7 +209,10 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     const [kustomization] = (await appOf('acme'))!;
     assert.equal(kustomization!.metadata.name, 'customers-web-acme-us-1');
     assert.deepEqual(kustomization!.spec.kubeConfig, { secretRef: { name: 'us-1-kubeconfig' } });
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /moved from cluster eu-1 to us-1: its Flux Kustomizations in cluster eu-1 removed/);
+    assert.match(
+      (await logMessages(remote.dir, 'main'))[0]!,
+      /moved from cluster eu-1 to us-1: its Flux Kustomizations in cluster eu-1 removed/,
+    );
   });
 
   test('a hub gaining the cluster column moves its nodes off the hub destination, as removals', async () => {
@@ -181,7 +223,11 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
     await writeHub(hubFile(db.name, { engine: 'argocd', defaultCluster: 'eu-1' }));
     const held = await sync();
     assert.equal(held.code, 1, held.err + held.out);
-    assert.match(held.out, /acme: held \(moved from the hub's destination to cluster eu-1/, 'every node moves: the guard holds them all');
+    assert.match(
+      held.out,
+      /acme: held \(moved from the hub's destination to cluster eu-1/,
+      'every node moves: the guard holds them all',
+    );
     const moved = await sync('--allow-deletions');
     assert.equal(moved.code, 0, moved.err + moved.out);
     assert.equal((await appOf('acme'))![0]!.metadata.name, 'customers-web-acme-eu-1');
@@ -190,11 +236,20 @@ describe('a cluster per row (spec.valueMappings.cluster), through lynq sync agai
 
 describe('lynq bootstrap and lynq validate with a cluster per row', () => {
   const hub = (gitops: string, mapping = '    cluster: region\n') =>
-    hubYaml({ name: 'shops', spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n${gitops}` }).replace('    activate: active\n', `    activate: active\n${mapping}`);
-  const form = formYaml('  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-{{ cluster }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n', { hubId: 'shops' });
+    hubYaml({
+      name: 'shops',
+      spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n${gitops}`,
+    }).replace('    activate: active\n', `    activate: active\n${mapping}`);
+  const form = formYaml(
+    '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-{{ cluster }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n',
+    { hubId: 'shops' },
+  );
 
   test('bootstrap prints the one parent of the control plane and what each cluster needs', async () => {
-    const files = await tempFiles({ 'hubs/a.yaml': hub(`    engine: argocd\n${CLUSTERS}    defaultCluster: eu-1\n`), 'forms/web.yaml': form });
+    const files = await tempFiles({
+      'hubs/a.yaml': hub(`    engine: argocd\n${CLUSTERS}    defaultCluster: eu-1\n`),
+      'forms/web.yaml': form,
+    });
     const dirs = ['--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`];
     try {
       const argo = await lynq(['bootstrap', ...dirs]);
@@ -208,7 +263,11 @@ describe('lynq bootstrap and lynq validate with a cluster per row', () => {
 #   us-1: destination.name us-1 (registered in Argo CD under that name: argocd cluster add CONTEXT --name us-1)
 `,
       );
-      assert.equal([...argo.out.matchAll(/^kind: Application$/gm)].length, 1, 'one app-of-apps: the node Applications carry their destinations');
+      assert.equal(
+        [...argo.out.matchAll(/^kind: Application$/gm)].length,
+        1,
+        'one app-of-apps: the node Applications carry their destinations',
+      );
       assert.match(argo.out, /^    path: apps\/shops$/m);
 
       await writeFile(path.join(files.dir, 'hubs/a.yaml'), hub(`    engine: flux\n${CLUSTERS}`));
@@ -226,7 +285,10 @@ describe('lynq bootstrap and lynq validate with a cluster per row', () => {
   });
 
   test('validate accepts the mapping and names each bad setting at its file and line', async () => {
-    const files = await tempFiles({ 'hubs/a.yaml': hub(`    engine: argocd\n${CLUSTERS}    defaultCluster: eu-1\n`), 'forms/web.yaml': form });
+    const files = await tempFiles({
+      'hubs/a.yaml': hub(`    engine: argocd\n${CLUSTERS}    defaultCluster: eu-1\n`),
+      'forms/web.yaml': form,
+    });
     const validate = () => lynq(['validate', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`]);
     const hubPath = path.join(files.dir, 'hubs/a.yaml');
     const lineOf = (text: string, needle: string) => text.split('\n').findIndex((line) => line.includes(needle)) + 1;
@@ -251,8 +313,16 @@ describe('lynq bootstrap and lynq validate with a cluster per row', () => {
           needle: 'Us_1',
           message: /field spec\.gitops\.clusters\[1\]\.name:/,
         },
-        { text: hub('    engine: argocd\n'), needle: 'gitops:', message: /field spec\.gitops\.clusters: is required with valueMappings\.cluster/ },
-        { text: hub(`    engine: argocd\n${CLUSTERS}`, ''), needle: 'valueMappings:', message: /field spec\.valueMappings\.cluster: is required with spec\.gitops\.clusters/ },
+        {
+          text: hub('    engine: argocd\n'),
+          needle: 'gitops:',
+          message: /field spec\.gitops\.clusters: is required with valueMappings\.cluster/,
+        },
+        {
+          text: hub(`    engine: argocd\n${CLUSTERS}`, ''),
+          needle: 'valueMappings:',
+          message: /field spec\.valueMappings\.cluster: is required with spec\.gitops\.clusters/,
+        },
       ];
       for (const { text, needle, message } of cases) {
         await writeFile(hubPath, text);

@@ -21,7 +21,8 @@ type StatusJson = Array<{ uid: string; phase: string; applied: boolean }>;
 describe('lynq status with a cluster per row (Argo CD, one control plane)', () => {
   let world: HealthWorld;
   let fake: KubeFake;
-  const nodesByUid = async () => new Map((await world.lynqNodes()).map((node) => [(node.spec as { uid: string }).uid, node] as const));
+  const nodesByUid = async () =>
+    new Map((await world.lynqNodes()).map((node) => [(node.spec as { uid: string }).uid, node] as const));
   const phases = async () => {
     const result = await world.status(['--kubeconfig', world.kubeconfigFile, '--json']);
     return new Map((JSON.parse(result.out) as StatusJson).map((node) => [node.uid, node.phase]));
@@ -31,7 +32,8 @@ describe('lynq status with a cluster per row (Argo CD, one control plane)', () =
     // The plan column names the cluster: the world's table has id, active and plan.
     world = await makeHealthWorld({
       hub: 'shop',
-      gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n    clusters:\n      - name: eu-1\n      - name: us-1\n',
+      gitops:
+        '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n    clusters:\n      - name: eu-1\n      - name: us-1\n',
       form: FORM,
       rows: [
         ['acme', 'eu-1'],
@@ -57,7 +59,8 @@ describe('lynq status with a cluster per row (Argo CD, one control plane)', () =
     );
     putLynqNodes(fake, [...nodes.values()]);
     let head = await world.head();
-    for (const node of nodes.values()) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
+    for (const node of nodes.values())
+      fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
     assert.deepEqual(
       [...(await phases())],
       [
@@ -77,7 +80,11 @@ describe('lynq status with a cluster per row (Argo CD, one control plane)', () =
     // As Argo CD would have it: the parent pruned the old Application, created the new one; the LynqNode updated.
     fake.remove('Application', 'argocd', 'shop-web-acme-eu-1');
     putLynqNodes(fake, [acme]);
-    assert.equal((await phases()).get('acme'), 'Missing', 'the new Application is not there yet: the old one does not count');
+    assert.equal(
+      (await phases()).get('acme'),
+      'Missing',
+      'the new Application is not there yet: the old one does not count',
+    );
     head = await world.head();
     fake.put('Application', argoApp(acme, 'application-healthy-synced-op-succeeded.yaml', head));
     assert.equal((await phases()).get('acme'), 'Ready');
@@ -86,7 +93,11 @@ describe('lynq status with a cluster per row (Argo CD, one control plane)', () =
   test('a LynqNode living in its own cluster, out of the control plane, still gets its phase from its Application; its status is not written', async () => {
     const nodes = await nodesByUid();
     fake.remove('LynqNode', 'tenants', (nodes.get('globex')!.metadata as { name: string }).name);
-    assert.equal((await phases()).get('globex'), 'Ready', 'the phase comes from Git and the Application in the control plane');
+    assert.equal(
+      (await phases()).get('globex'),
+      'Ready',
+      'the phase comes from Git and the Application in the control plane',
+    );
     const text = await world.status(['--kubeconfig', world.kubeconfigFile]);
     assert.match(text.out, /shop: 1 LynqNode\(s\) not in the cluster yet, status not written/);
   });

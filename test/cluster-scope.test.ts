@@ -36,7 +36,11 @@ describe('the scope of a kind comes from the schemas the bridge has, a hub’s d
     assert.equal(kindScope('example.com/v1', 'Widget'), undefined);
     assert.equal(kindScope('example.com/v1', 'Widget', { 'Widget.example.com': 'Cluster' }), 'Cluster');
     assert.equal(kindScope('example.com/v1', 'Widget', { Widget: 'Cluster' }), 'Cluster');
-    assert.equal(kindScope('apps/v1', 'Deployment', { Deployment: 'Cluster' }), 'Namespaced', 'a built-in kind’s schema is not overruled');
+    assert.equal(
+      kindScope('apps/v1', 'Deployment', { Deployment: 'Cluster' }),
+      'Namespaced',
+      'a built-in kind’s schema is not overruled',
+    );
   });
 });
 
@@ -60,8 +64,17 @@ const FORM = `  manifests:
 function rendered(kindScopes = '') {
   const hub = testHub({ spec: kindScopes });
   const form = testForm(FORM);
-  const context = { hub, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub)), root: 'nodes', bridgeVersion: '0.0.0-test' };
-  const nodes = ['acme', 'globex', 'initech'].map((uid) => renderNode(context, { uid, active: true, values: { uid, activate: '1' } }));
+  const context = {
+    hub,
+    form,
+    formHash: formHash(form),
+    engine: new TemplateEngine(templateVariables(hub)),
+    root: 'nodes',
+    bridgeVersion: '0.0.0-test',
+  };
+  const nodes = ['acme', 'globex', 'initech'].map((uid) =>
+    renderNode(context, { uid, active: true, values: { uid, activate: '1' } }),
+  );
   return { hub, form, nodes };
 }
 
@@ -99,7 +112,10 @@ describe('cluster-scoped kinds when rendering and in the duplicate-object check'
       checked.plan.nodes.map((node) => node.status),
       ['added', 'failed', 'failed'],
     );
-    assert.match(checked.plan.nodes[1]!.error!, /uid "globex", resource flow: renders FlowSchema shared-flow, which node web\/acme of this hub already renders/);
+    assert.match(
+      checked.plan.nodes[1]!.error!,
+      /uid "globex", resource flow: renders FlowSchema shared-flow, which node web\/acme of this hub already renders/,
+    );
   });
 
   test('an object an older render put in a namespace is the same cluster-scoped object as one without', async () => {
@@ -111,11 +127,20 @@ describe('cluster-scoped kinds when rendering and in the duplicate-object check'
       reasons: [],
       causes: [],
       resources: [],
-      node: { resources: [{ id: 'r', apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', name: 'shared', namespace }] } as unknown as KeptNode,
+      node: {
+        resources: [
+          { id: 'r', apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', name: 'shared', namespace },
+        ],
+      } as unknown as KeptNode,
       writes: new Map(),
       deletes: [],
     });
-    const plan: Plan = { hub: 'h', nodes: [node('a', 'tenant-a'), node('b', undefined)], rendered: 2, existingNodes: 0 };
+    const plan: Plan = {
+      hub: 'h',
+      nodes: [node('a', 'tenant-a'), node('b', undefined)],
+      rendered: 2,
+      existingNodes: 0,
+    };
     const checked = await failDuplicateObjects(plan, new Map(), async () => new Map(), 'nodes');
     assert.equal(checked.plan.nodes[1]!.status, 'failed');
   });

@@ -16,15 +16,24 @@ test('a folder named hubs/x.yaml is named by its path, in lynq validate and in s
     const forms = path.join(files.dir, 'forms');
     const result = await lynq(['validate', '--hubs', hubs, '--forms', forms]);
     assert.equal(result.code, 2);
-    assert.match(result.err, new RegExp(`^lynq: ${path.join(hubs, 'x.yaml').replaceAll('/', '\\/')}: is a folder, not a file: rename it`, 'm'));
+    assert.match(
+      result.err,
+      new RegExp(`^lynq: ${path.join(hubs, 'x.yaml').replaceAll('/', '\\/')}: is a folder, not a file: rename it`, 'm'),
+    );
     assert.match(result.err, /forms\/old\.yml: is a folder, not a file/);
     assert.doesNotMatch(result.err, /EISDIR/);
     const snapshot = await new ConfigStore({ hubsDir: hubs, formsDir: forms }).load();
     assert.deepEqual(
       snapshot.problems.map((problem) => [problem.file, problem.error]),
       [
-        [path.join(hubs, 'x.yaml'), `${path.join(hubs, 'x.yaml')}: is a folder, not a file: rename it (no .yaml or .yml ending) or move it out of the folder`],
-        [path.join(forms, 'old.yml'), `${path.join(forms, 'old.yml')}: is a folder, not a file: rename it (no .yaml or .yml ending) or move it out of the folder`],
+        [
+          path.join(hubs, 'x.yaml'),
+          `${path.join(hubs, 'x.yaml')}: is a folder, not a file: rename it (no .yaml or .yml ending) or move it out of the folder`,
+        ],
+        [
+          path.join(forms, 'old.yml'),
+          `${path.join(forms, 'old.yml')}: is a folder, not a file: rename it (no .yaml or .yml ending) or move it out of the folder`,
+        ],
       ],
     );
   } finally {

@@ -20,7 +20,8 @@ const BOMB = `${hubYaml()}lol:
 `;
 /** Nested `depth` levels inside spec, as a flow sequence or as block mappings. */
 const flowNesting = (depth: number) => `${hubYaml()}  deep: ${'['.repeat(depth)}${']'.repeat(depth)}\n`;
-const blockNesting = (depth: number) => `${hubYaml()}  deep:\n${Array.from({ length: depth }, (_, i) => `${' '.repeat(4 + i * 2)}k:`).join('\n')} 1\n`;
+const blockNesting = (depth: number) =>
+  `${hubYaml()}  deep:\n${Array.from({ length: depth }, (_, i) => `${' '.repeat(4 + i * 2)}k:`).join('\n')} 1\n`;
 
 const BAD: Record<string, [string, RegExp]> = {
   'an alias bomb': [BOMB, /aliases expand to too much data/],
@@ -35,7 +36,8 @@ describe('loading config cannot crash', () => {
     test(`${name}: a ConfigError naming file and line`, () => {
       assert.throws(
         () => parseHub('hubs/bad.yaml', text),
-        (error: unknown) => error instanceof ConfigError && message.test(error.message) && /^hubs\/bad\.yaml:\d+: /.test(error.message),
+        (error: unknown) =>
+          error instanceof ConfigError && message.test(error.message) && /^hubs\/bad\.yaml:\d+: /.test(error.message),
       );
     });
   }

@@ -78,8 +78,14 @@ describe('hub and form files', () => {
   });
 
   test('a file of another kind is an error naming the file', () => {
-    assertConfigError(() => parseHub('hubs/x.yaml', HUB.replace('kind: LynqHub', 'kind: Deployment')), /^hubs\/x\.yaml: expected kind: LynqHub, found kind: Deployment$/);
-    assertConfigError(() => parseForm('forms/y.yaml', HUB), /^forms\/y\.yaml: expected kind: LynqForm, found kind: LynqHub/);
+    assertConfigError(
+      () => parseHub('hubs/x.yaml', HUB.replace('kind: LynqHub', 'kind: Deployment')),
+      /^hubs\/x\.yaml: expected kind: LynqHub, found kind: Deployment$/,
+    );
+    assertConfigError(
+      () => parseForm('forms/y.yaml', HUB),
+      /^forms\/y\.yaml: expected kind: LynqForm, found kind: LynqHub/,
+    );
   });
 
   test('a schema error names the file, the line and the field path', () => {
@@ -92,13 +98,25 @@ describe('hub and form files', () => {
   });
 
   test('YAML syntax errors name the line', () => {
-    assertConfigError(() => parseHub('hubs/s.yaml', `${HUB}  extra: [unclosed\n`), /^hubs\/s\.yaml:\d+: not valid YAML/);
+    assertConfigError(
+      () => parseHub('hubs/s.yaml', `${HUB}  extra: [unclosed\n`),
+      /^hubs\/s\.yaml:\d+: not valid YAML/,
+    );
   });
 
   test('the source type needs its settings, and exactly one of table or query', () => {
-    assertConfigError(() => parseHub('h.yaml', HUB.replace('type: postgresql', 'type: mysql')), /spec\.source\.mysql is required/);
-    assertConfigError(() => parseHub('h.yaml', HUB.replace('      table: customers\n', '')), /exactly one of table or query/);
-    assertConfigError(() => parseHub('h.yaml', HUB.replace('      table: customers\n', '      table: a\n      query: SELECT 1\n')), /exactly one of table or query/);
+    assertConfigError(
+      () => parseHub('h.yaml', HUB.replace('type: postgresql', 'type: mysql')),
+      /spec\.source\.mysql is required/,
+    );
+    assertConfigError(
+      () => parseHub('h.yaml', HUB.replace('      table: customers\n', '')),
+      /exactly one of table or query/,
+    );
+    assertConfigError(
+      () => parseHub('h.yaml', HUB.replace('      table: customers\n', '      table: a\n      query: SELECT 1\n')),
+      /exactly one of table or query/,
+    );
   });
 
   test('the pull-request branch may not be the target branch', () => {
@@ -110,37 +128,67 @@ describe('hub and form files', () => {
       () => parseHub('h.yaml', `${HUB}  publish:\n    pullRequest:\n      branch: main\n`),
       /field spec\.publish\.pullRequest\.branch: must differ from spec\.publish\.branch \(main\)/,
     );
-    assert.equal(parseHub('h.yaml', `${HUB}  publish:\n    pullRequest:\n      branch: lynq/review\n`).spec.publish.pullRequest.branch, 'lynq/review');
+    assert.equal(
+      parseHub('h.yaml', `${HUB}  publish:\n    pullRequest:\n      branch: lynq/review\n`).spec.publish.pullRequest
+        .branch,
+      'lynq/review',
+    );
   });
 
   test('extra mappings may not reuse the variables the bridge defines', () => {
-    assertConfigError(() => parseHub('h.yaml', `${HUB}  extraValueMappings:\n    uid: other\n`), /field spec\.extraValueMappings\.uid: .*reserved/);
-    assertConfigError(() => parseHub('h.yaml', `${HUB}  extraValueMappings:\n    "my-var": other\n`), /template identifier/);
+    assertConfigError(
+      () => parseHub('h.yaml', `${HUB}  extraValueMappings:\n    uid: other\n`),
+      /field spec\.extraValueMappings\.uid: .*reserved/,
+    );
+    assertConfigError(
+      () => parseHub('h.yaml', `${HUB}  extraValueMappings:\n    "my-var": other\n`),
+      /template identifier/,
+    );
   });
 
   test('resource ids are unique across all lists', () => {
-    const twice = form(`  configMaps:\n${CM('a')}  services:\n    - id: a\n      nameTemplate: a\n      spec: { apiVersion: v1, kind: Service }\n`);
-    assertConfigError(() => parseForm('f.yaml', twice), /^f\.yaml:\d+, field spec\.configMaps\[0\]\.id: resource id a is used twice \(also in spec\.services\)/);
+    const twice = form(
+      `  configMaps:\n${CM('a')}  services:\n    - id: a\n      nameTemplate: a\n      spec: { apiVersion: v1, kind: Service }\n`,
+    );
+    assertConfigError(
+      () => parseForm('f.yaml', twice),
+      /^f\.yaml:\d+, field spec\.configMaps\[0\]\.id: resource id a is used twice \(also in spec\.services\)/,
+    );
   });
 
   test('unknown dependIds and cycles are config errors; a cycle is shown', () => {
-    assertConfigError(() => parseForm('f.yaml', form(`  configMaps:\n${CM('a', '[nope]')}`)), /resource a: dependIds of a names "nope"/);
-    assertConfigError(() => parseForm('f.yaml', form(`  configMaps:\n${CM('a', '[b]')}${CM('b', '[a]')}`)), /cycle: a -> b -> a/);
+    assertConfigError(
+      () => parseForm('f.yaml', form(`  configMaps:\n${CM('a', '[nope]')}`)),
+      /resource a: dependIds of a names "nope"/,
+    );
+    assertConfigError(
+      () => parseForm('f.yaml', form(`  configMaps:\n${CM('a', '[b]')}${CM('b', '[a]')}`)),
+      /cycle: a -> b -> a/,
+    );
     assertConfigError(() => parseForm('f.yaml', form(`  configMaps:\n${CM('a', '[a]')}`)), /a -> a/);
   });
 
   test('a form must name an existing hub; names are DNS labels', async () => {
     const files = await tempFiles({ 'hubs/c.yaml': HUB, 'forms/f.yaml': form(`  configMaps:\n${CM('a')}`, 'nohub') });
     try {
-      await assert.rejects(loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` }), /f\.yaml, field spec\.hubId: spec\.hubId names hub "nohub"/);
+      await assert.rejects(
+        loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` }),
+        /f\.yaml, field spec\.hubId: spec\.hubId names hub "nohub"/,
+      );
     } finally {
       await files.cleanup();
     }
-    assertConfigError(() => parseHub('h.yaml', HUB.replace('name: customers', 'name: Customers')), /field metadata\.name: must be a DNS label/);
+    assertConfigError(
+      () => parseHub('h.yaml', HUB.replace('name: customers', 'name: Customers')),
+      /field metadata\.name: must be a DNS label/,
+    );
   });
 
   test('a resource id is a safe file name and not a reserved one', () => {
-    assertConfigError(() => parseForm('f.yaml', form(`  configMaps:\n${CM('../x')}`)), /field spec\.configMaps\[0\]\.id/);
+    assertConfigError(
+      () => parseForm('f.yaml', form(`  configMaps:\n${CM('../x')}`)),
+      /field spec\.configMaps\[0\]\.id/,
+    );
     assertConfigError(() => parseForm('f.yaml', form(`  configMaps:\n${CM('kustomization')}`)), /reserved/);
   });
 
@@ -156,7 +204,11 @@ describe('output-schema/', () => {
   test('the JSON Schemas are the ones the code generates (npm run schemas)', async () => {
     for (const [name, schema] of Object.entries(jsonSchemas())) {
       const onDisk = await readFile(`output-schema/${name}`, 'utf8');
-      assert.equal(onDisk, `${JSON.stringify(schema, null, 2)}\n`, `output-schema/${name} is stale: run npm run schemas`);
+      assert.equal(
+        onDisk,
+        `${JSON.stringify(schema, null, 2)}\n`,
+        `output-schema/${name} is stale: run npm run schemas`,
+      );
     }
     const files = (await readdir('output-schema')).filter((name) => name.endsWith('.schema.json'));
     assert.deepEqual(files.sort(), Object.keys(jsonSchemas()).sort());

@@ -5,7 +5,15 @@ import pg from 'pg';
 import type { Hub } from '../src/config/load.ts';
 import { createHubLocker, type HubLocker } from '../src/service/lock.ts';
 import { listenForHub } from '../src/service/notify.ts';
-import { createMariadbDatabase, createPostgresDatabase, hubFor, MARIADB, POSTGRES, testDeps, type TestDatabase } from './helpers/db.ts';
+import {
+  createMariadbDatabase,
+  createPostgresDatabase,
+  hubFor,
+  MARIADB,
+  POSTGRES,
+  testDeps,
+  type TestDatabase,
+} from './helpers/db.ts';
 import { makeBareRepo, makeTempDir } from './helpers/git.ts';
 import { stopLynq } from './helpers/serve.ts';
 import { NEVER, nodesIn, serve, waitFor, world } from './helpers/serve-world.ts';
@@ -38,7 +46,10 @@ describe('the hub lock through a connection that freezes', () => {
     test(`${type}: the frozen holder is noticed (lock lost), its release returns, another process still respects it, and this process ends it and takes the hub`, async () => {
       const proxy = await startTcpProxy(type === 'postgresql' ? POSTGRES : MARIADB);
       try {
-        const settings = type === 'postgresql' ? { username: POSTGRES.user, database: pgDb.name } : { username: MARIADB.user, database: myDb.name };
+        const settings =
+          type === 'postgresql'
+            ? { username: POSTGRES.user, database: pgDb.name }
+            : { username: MARIADB.user, database: myDb.name };
         const hub: Hub = hubFor(type, { host: '127.0.0.1', port: proxy.port, table: 't', ...settings });
         const mine = locker();
         const held = await mine(hub, { waitMs: 0 });
@@ -48,7 +59,9 @@ describe('the hub lock through a connection that freezes', () => {
         if (!held.handle.lost.aborted) await once(held.handle.lost, 'abort');
         assert.match(
           String(held.handle.lost.reason),
-          new RegExp(`sync lock of hub test-hub was lost: .*hub test-hub: sync lock session heartbeat on ${type} at 127\\.0\\.0\\.1: no answer within 0\\.5s \\(LYNQ_DB_TIMEOUT\\)`),
+          new RegExp(
+            `sync lock of hub test-hub was lost: .*hub test-hub: sync lock session heartbeat on ${type} at 127\\.0\\.0\\.1: no answer within 0\\.5s \\(LYNQ_DB_TIMEOUT\\)`,
+          ),
         );
         // Releasing a frozen session returns (bounded) instead of waiting for a goodbye that never comes.
         await held.handle.release();
@@ -68,7 +81,13 @@ describe('the hub lock through a connection that freezes', () => {
   test('a lock query that never answers fails named instead of hanging the run', async () => {
     const proxy = await startTcpProxy(MARIADB);
     try {
-      const hub = hubFor('mysql', { host: '127.0.0.1', port: proxy.port, username: MARIADB.user, database: myDb.name, table: 't' });
+      const hub = hubFor('mysql', {
+        host: '127.0.0.1',
+        port: proxy.port,
+        username: MARIADB.user,
+        database: myDb.name,
+        table: 't',
+      });
       const first = await locker()(hub, { waitMs: 0 });
       assert.ok(first.acquired);
       // A second process waits on the hub; its session freezes while it retries.
@@ -76,7 +95,10 @@ describe('the hub lock through a connection that freezes', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       proxy.freeze();
       // Whichever notices first, the retried query or the session's heartbeat, names the frozen session; nothing after says less.
-      await assert.rejects(waiting, /hub test-hub: sync lock (query|session heartbeat) on mysql at 127\.0\.0\.1: no answer within 0\.5s \(LYNQ_DB_TIMEOUT\)/);
+      await assert.rejects(
+        waiting,
+        /hub test-hub: sync lock (query|session heartbeat) on mysql at 127\.0\.0\.1: no answer within 0\.5s \(LYNQ_DB_TIMEOUT\)/,
+      );
       await first.handle.release();
     } finally {
       await proxy.close();
@@ -96,11 +118,21 @@ describe('the LISTEN session through a connection that freezes', () => {
   test('a frozen session is noticed and opened again, asking one sync for what it missed; later NOTIFYs arrive', async () => {
     const proxy = await startTcpProxy(POSTGRES);
     let notified = 0;
-    const hub = hubFor('postgresql', { host: '127.0.0.1', port: proxy.port, username: POSTGRES.user, database: db.name, table: 't', notifyChannel: 'lynq_rows' });
+    const hub = hubFor('postgresql', {
+      host: '127.0.0.1',
+      port: proxy.port,
+      username: POSTGRES.user,
+      database: db.name,
+      table: 't',
+      notifyChannel: 'lynq_rows',
+    });
     const deps = testDeps(ENV);
     const logs: string[] = [];
     deps.logger = new Proxy(deps.logger, {
-      get: (target, name) => (name === 'info' || name === 'warn' ? (_fields: unknown, msg: string) => logs.push(msg) : Reflect.get(target, name)),
+      get: (target, name) =>
+        name === 'info' || name === 'warn'
+          ? (_fields: unknown, msg: string) => logs.push(msg)
+          : Reflect.get(target, name),
     });
     const listener = listenForHub(hub, deps, () => notified++)!;
     const sender = new pg.Client({ ...POSTGRES, database: db.name });
@@ -116,8 +148,14 @@ describe('the LISTEN session through a connection that freezes', () => {
       await sender.query("NOTIFY lynq_rows, 'x'");
       await until(() => notified === 1, 'the first notification');
       proxy.freeze();
-      await until(() => logs.includes('notification session dropped; reconnecting'), 'the frozen session to be noticed');
-      await until(() => logs.filter((msg) => msg === 'listening for notifications').length === 2 && notified === 2, 'a new session and one sync for what was missed');
+      await until(
+        () => logs.includes('notification session dropped; reconnecting'),
+        'the frozen session to be noticed',
+      );
+      await until(
+        () => logs.filter((msg) => msg === 'listening for notifications').length === 2 && notified === 2,
+        'a new session and one sync for what was missed',
+      );
       await sender.query("NOTIFY lynq_rows, 'y'");
       await until(() => notified === 3, 'a notification on the new session');
     } finally {
@@ -132,7 +170,9 @@ describe('lynq serve, a MySQL hub whose connections freeze mid-sync', () => {
   let db: TestDatabase;
   before(async () => {
     db = await createMariadbDatabase();
-    await db.exec("CREATE TABLE customers (id varchar(20), active tinyint); INSERT INTO customers VALUES ('acme', 1); CREATE TABLE slow (x int); INSERT INTO slow VALUES (1);");
+    await db.exec(
+      "CREATE TABLE customers (id varchar(20), active tinyint); INSERT INTO customers VALUES ('acme', 1); CREATE TABLE slow (x int); INSERT INTO slow VALUES (1);",
+    );
   });
   after(async () => {
     await db.drop();
@@ -142,7 +182,18 @@ describe('lynq serve, a MySQL hub whose connections freeze mid-sync', () => {
     const proxy = await startTcpProxy(MARIADB);
     const remote = await makeBareRepo();
     const query = 'SELECT c.id, c.active FROM customers c WHERE SLEEP(IF((SELECT COUNT(*) FROM slow) > 0, 5, 0)) = 0';
-    const w = await world([{ name: 'shop', type: 'mysql', database: db.name, repo: remote.dir, interval: NEVER, query, port: proxy.port, queryTimeoutSeconds: 1 }]);
+    const w = await world([
+      {
+        name: 'shop',
+        type: 'mysql',
+        database: db.name,
+        repo: remote.dir,
+        interval: NEVER,
+        query,
+        port: proxy.port,
+        queryTimeoutSeconds: 1,
+      },
+    ]);
     const token = 'webhook-token-0123456789abcdef';
     const proc = serve(w, { ...ENV, LYNQ_WEBHOOK_TOKEN: token }, ['--ready-after', '0', '--no-watch']);
     try {
@@ -155,7 +206,10 @@ describe('lynq serve, a MySQL hub whose connections freeze mid-sync', () => {
       const url = await proc.url();
       await waitFor(async () => (await fetch(`${url}/readyz`)).status === 503, '/readyz to count the failure');
       await db.exec('DELETE FROM slow');
-      const hook = await fetch(`${url}/hooks/sync/shop`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const hook = await fetch(`${url}/hooks/sync/shop`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(hook.status, 202);
       await proc.waitForLog((logs) => logs.filter((line) => line.msg === 'sync finished').length >= 2, 'the next sync');
       assert.equal(proc.logs.filter((line) => line.msg === 'sync finished')[1]!.outcome, 'published');

@@ -21,7 +21,10 @@ describe('lynq demo', () => {
   test('works outside the clone, and every namespace its LynqNodes name exists in the cluster or in the nodes', async () => {
     const cwd = await mkdtemp(path.join(os.tmpdir(), 'lynq-demo-'));
     try {
-      const result = await run('node', [BIN, 'demo'], { cwd, env: { ...process.env, LYNQ_CACHE_DIR: path.join(cwd, 'cache'), LYNQ_LOG_LEVEL: 'silent' } });
+      const result = await run('node', [BIN, 'demo'], {
+        cwd,
+        env: { ...process.env, LYNQ_CACHE_DIR: path.join(cwd, 'cache'), LYNQ_LOG_LEVEL: 'silent' },
+      });
       assert.match(result.stdout, /created the demo manifests repository/);
       assert.match(result.stdout, /^demo +\d+ +0 +0 +0 +0 +0 +[0-9a-f]{12}$/m);
       assert.ok((await readdir(cwd)).includes('.lynq'), 'the demo keeps its files under .lynq in the current folder');
@@ -36,7 +39,8 @@ describe('lynq demo', () => {
         }
       }
       assert.ok(used.length > 0);
-      for (const entry of used) assert.ok(created.has(entry.split(': ')[1]!), `${entry} is created by no rendered file`);
+      for (const entry of used)
+        assert.ok(created.has(entry.split(': ')[1]!), `${entry} is created by no rendered file`);
     } finally {
       await rm(cwd, { recursive: true, force: true });
     }
@@ -45,7 +49,13 @@ describe('lynq demo', () => {
 
 describe('lynq demo keeps its database between runs', () => {
   /** The demo's own hub, form and seed, copied where the test can edit the seed. */
-  async function demoCopy(): Promise<{ dir: string; hubsDir: string; formsDir: string; demoDir: string; cleanup(): Promise<void> }> {
+  async function demoCopy(): Promise<{
+    dir: string;
+    hubsDir: string;
+    formsDir: string;
+    demoDir: string;
+    cleanup(): Promise<void>;
+  }> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'lynq-demo-seed-'));
     const hubsDir = path.join(dir, 'hubs');
     const formsDir = path.join(dir, 'forms');
@@ -54,14 +64,29 @@ describe('lynq demo keeps its database between runs', () => {
     await copyFile('hubs/demo.yaml', path.join(hubsDir, 'demo.yaml'));
     await copyFile('hubs/demo-seed.sql', path.join(hubsDir, 'demo-seed.sql'));
     await copyFile('forms/demo-web.yaml', path.join(formsDir, 'demo-web.yaml'));
-    return { dir, hubsDir, formsDir, demoDir: path.join(dir, 'demo'), cleanup: () => rm(dir, { recursive: true, force: true }) };
+    return {
+      dir,
+      hubsDir,
+      formsDir,
+      demoDir: path.join(dir, 'demo'),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
   }
 
   async function demo(copy: Awaited<ReturnType<typeof demoCopy>>): Promise<{ code: number; out: string }> {
     const out = captureStream();
     const secrets = new SecretRegistry();
-    const io = { out, err: captureStream(), env: { ...process.env, LYNQ_CACHE_DIR: path.join(copy.dir, 'cache') }, isTty: false };
-    const code = await runDemo({ dir: copy.demoDir }, { io, logger: createLogger({ level: 'silent', registry: secrets }), secrets }, { hubsDir: copy.hubsDir, formsDir: copy.formsDir });
+    const io = {
+      out,
+      err: captureStream(),
+      env: { ...process.env, LYNQ_CACHE_DIR: path.join(copy.dir, 'cache') },
+      isTty: false,
+    };
+    const code = await runDemo(
+      { dir: copy.demoDir },
+      { io, logger: createLogger({ level: 'silent', registry: secrets }), secrets },
+      { hubsDir: copy.hubsDir, formsDir: copy.formsDir },
+    );
     return { code, out: out.text() };
   }
 
@@ -91,10 +116,17 @@ describe('lynq demo keeps its database between runs', () => {
       const changed = await demo(copy);
       assert.match(changed.out, /^demo +0 +1 +2 +0 +0 +0 +[0-9a-f]{12}$/m);
       assert.ok(!kept(copy), 'a changed seed file: the database is made again from it');
-      const commits = (await git(path.join(copy.demoDir, 'manifests.git'), ['log', '--format=%s', 'main'])).trim().split('\n');
+      const commits = (await git(path.join(copy.demoDir, 'manifests.git'), ['log', '--format=%s', 'main']))
+        .trim()
+        .split('\n');
       assert.equal(commits.length, 2, 'one commit for the change');
-      const touched = (await git(path.join(copy.demoDir, 'manifests.git'), ['diff', '--name-only', 'main~1', 'main'])).trim().split('\n');
-      assert.deepEqual([...new Set(touched.map((file) => file.split('/').slice(0, 4).join('/')))], ['nodes/demo/web/acme']);
+      const touched = (await git(path.join(copy.demoDir, 'manifests.git'), ['diff', '--name-only', 'main~1', 'main']))
+        .trim()
+        .split('\n');
+      assert.deepEqual(
+        [...new Set(touched.map((file) => file.split('/').slice(0, 4).join('/')))],
+        ['nodes/demo/web/acme'],
+      );
 
       await mark(copy);
       const after = await demo(copy);

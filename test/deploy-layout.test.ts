@@ -30,13 +30,17 @@ async function configMapVolume(dir: string, files: Record<string, string>): Prom
 
 describe('deploy/overlays/argocd-cronjob (kubectl kustomize)', () => {
   test('the volume layout it gives the pod hands the bridge a folder of hub files and one of form files, where its arguments say', async () => {
-    const { stdout } = await run('kubectl', ['kustomize', path.join(ROOT, 'deploy/overlays/argocd-cronjob')], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('kubectl', ['kustomize', path.join(ROOT, 'deploy/overlays/argocd-cronjob')], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const docs = parseAllDocuments(stdout).map((doc) => doc.toJS() as Record<string, any>);
     const pod = docs.find((doc) => doc.kind === 'CronJob')!.spec.jobTemplate.spec.template.spec;
     const container = pod.containers[0] as { volumeMounts: Mount[]; args: string[] };
     const volumes = pod.volumes as Volume[];
     // The ConfigMaps as kustomize generated them: one key per hub or form file.
-    const configMaps = new Map<string, Record<string, string>>(docs.filter((doc) => doc.kind === 'ConfigMap').map((doc) => [doc.metadata.name, doc.data]));
+    const configMaps = new Map<string, Record<string, string>>(
+      docs.filter((doc) => doc.kind === 'ConfigMap').map((doc) => [doc.metadata.name, doc.data]),
+    );
 
     const root = await mkdtemp(path.join(os.tmpdir(), 'lynq-pod-'));
     try {
@@ -57,9 +61,11 @@ describe('deploy/overlays/argocd-cronjob (kubectl kustomize)', () => {
       // The container's arguments, with its absolute paths under this pod's root.
       const args = container.args.map((arg) => (arg.startsWith('/') ? path.join(root, arg) : arg));
       assert.equal(args[0], 'sync');
-      const result = await run('node', [path.join(ROOT, 'bin/lynq.mjs'), 'validate', '--files-only', ...args.slice(1)], { cwd: root, env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' } }).catch(
-        (error: { stdout: string; stderr: string }) => error,
-      );
+      const result = await run(
+        'node',
+        [path.join(ROOT, 'bin/lynq.mjs'), 'validate', '--files-only', ...args.slice(1)],
+        { cwd: root, env: { ...process.env, LYNQ_LOG_LEVEL: 'silent' } },
+      ).catch((error: { stdout: string; stderr: string }) => error);
       assert.match(result.stdout, /^ok: 1 hubs, 1 forms, \d+ resources$/m, result.stderr);
     } finally {
       await rm(root, { recursive: true, force: true });

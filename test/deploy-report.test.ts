@@ -40,17 +40,29 @@ describe('a commit deploy result, judged from the read-back', () => {
   const B = 'b'.repeat(40);
 
   test('pending while a node is Progressing or not applied, failure when one is Degraded, success when every node is Ready at it', () => {
-    assert.equal(commitDeploys('customers', [node('acme', 'Ready', A), node('globex', 'Progressing', A)])[0]!.report.state, 'pending');
-    assert.equal(commitDeploys('customers', [node('acme', 'Ready', A, { applied: false })])[0]!.report.state, 'pending');
+    assert.equal(
+      commitDeploys('customers', [node('acme', 'Ready', A), node('globex', 'Progressing', A)])[0]!.report.state,
+      'pending',
+    );
+    assert.equal(
+      commitDeploys('customers', [node('acme', 'Ready', A, { applied: false })])[0]!.report.state,
+      'pending',
+    );
     const failed = commitDeploys('customers', [node('globex', 'Degraded', A), node('acme', 'Ready', A)])[0]!.report;
     assert.equal(failed.state, 'failure');
     assert.equal(failed.name, 'lynq/customers');
     assert.equal(failed.summary, 'web/acme Ready, web/globex Degraded: ImagePullBackOff: image acme/web:9 not found');
-    assert.equal(commitDeploys('customers', [node('acme', 'Ready', A), node('globex', 'Ready', A)])[0]!.report.state, 'success');
+    assert.equal(
+      commitDeploys('customers', [node('acme', 'Ready', A), node('globex', 'Ready', A)])[0]!.report.state,
+      'success',
+    );
   });
 
   test('one report per commit, the newest first; nodes whose last commit is another belong to that one', () => {
-    const deploys = commitDeploys('customers', [node('acme', 'Ready', A), node('globex', 'Progressing', B, { commit: { commit: B, time: 1_700_000_100, pullRequest: undefined } })]);
+    const deploys = commitDeploys('customers', [
+      node('acme', 'Ready', A),
+      node('globex', 'Progressing', B, { commit: { commit: B, time: 1_700_000_100, pullRequest: undefined } }),
+    ]);
     assert.deepEqual(
       deploys.map((deploy) => [deploy.sha, deploy.report.state]),
       [
@@ -61,14 +73,24 @@ describe('a commit deploy result, judged from the read-back', () => {
   });
 
   test('the Deployed table escapes what rows put in it; lead time where the node was Ready at its last commit, else —', () => {
-    const lead = { commit: A, seenAt: '2026-01-01T00:00:00.000Z', committedAt: '2026-01-01T00:00:00.000Z', appliedAt: '2026-01-01T00:01:00.000Z', readyAt: '2026-01-01T00:04:12.000Z', seconds: 252 };
+    const lead = {
+      commit: A,
+      seenAt: '2026-01-01T00:00:00.000Z',
+      committedAt: '2026-01-01T00:00:00.000Z',
+      appliedAt: '2026-01-01T00:01:00.000Z',
+      readyAt: '2026-01-01T00:04:12.000Z',
+      seconds: 252,
+    };
     const table = deployedTable([
       node('a|b`<x>', 'Degraded', A, { message: 'bad | <img src=x>' }),
       node('acme', 'Ready', A, { leadTime: lead }),
       // A lead time of an older commit says nothing of this one.
       node('globex', 'Progressing', B, { leadTime: lead }),
     ]);
-    assert.match(table, /^\| `web\/a&#124;b&#96;&#60;x&#62;` \| Degraded: bad &#124; &#60;img src=x&#62; \| — \| — \|$/m);
+    assert.match(
+      table,
+      /^\| `web\/a&#124;b&#96;&#60;x&#62;` \| Degraded: bad &#124; &#60;img src=x&#62; \| — \| — \|$/m,
+    );
     assert.match(table, /^\| `web\/acme` \| Ready \| `main@sha1:a{12}` \| 4m12s \|$/m);
     assert.match(table, /^\| `web\/globex` \| Progressing \| — \| — \|$/m);
     assert.match(table, /Lead time: from the row change seen to the node Ready/);
@@ -105,9 +127,15 @@ describe('deploy results on GitLab: a commit status lynq/<hub> and one Deployed 
     result = await report(hub, [node('acme', 'Ready', merge), node('globex', 'Degraded', merge)]);
     assert.equal(result.commit === undefined ? undefined : result.state, 'failure');
     assert.equal(world.gitlab.statuses.at(-1)!.status, 'failed');
-    assert.equal(world.gitlab.statuses.at(-1)!.description, 'web/acme Ready, web/globex Degraded: ImagePullBackOff: image acme/web:9 not found');
+    assert.equal(
+      world.gitlab.statuses.at(-1)!.description,
+      'web/acme Ready, web/globex Degraded: ImagePullBackOff: image acme/web:9 not found',
+    );
     assert.equal(notes().length, 1, 'the same note, edited');
-    assert.match(notes()[0]!.body, /^\| `web\/globex` \| Degraded: ImagePullBackOff: image acme\/web:9 not found \| — \| — \|$/m);
+    assert.match(
+      notes()[0]!.body,
+      /^\| `web\/globex` \| Degraded: ImagePullBackOff: image acme\/web:9 not found \| — \| — \|$/m,
+    );
 
     result = await report(hub, [node('acme', 'Ready', merge), node('globex', 'Ready', merge)]);
     assert.equal(world.gitlab.statuses.at(-1)!.status, 'success');
@@ -116,7 +144,10 @@ describe('deploy results on GitLab: a commit status lynq/<hub> and one Deployed 
 
     // A restarted process: GitLab already shows this result, so nothing is written.
     const writes = world.fake.writes().length;
-    result = await createDeployReporter((h) => world.openForge(h), silentLogger())(hub, [node('acme', 'Ready', merge), node('globex', 'Ready', merge)]);
+    result = await createDeployReporter((h) => world.openForge(h), silentLogger())(hub, [
+      node('acme', 'Ready', merge),
+      node('globex', 'Ready', merge),
+    ]);
     assert.deepEqual(result, { commit: merge, state: 'success', status: 'unchanged', comment: 'unchanged' });
     assert.equal(world.fake.writes().length, writes);
     assert.ok(world.fake.calls().includes(`GET ${STATUSES}`));
@@ -131,7 +162,10 @@ describe('deploy results on GitLab: a commit status lynq/<hub> and one Deployed 
     const sha = (await head)!;
     const older = 'c'.repeat(40);
     const report = createDeployReporter((h) => world.openForge(h), silentLogger());
-    const result = await report(hub, [node('acme', 'Ready', sha, { commit: { commit: sha, time: 1_700_000_100, pullRequest: undefined } }), node('globex', 'Progressing', older)]);
+    const result = await report(hub, [
+      node('acme', 'Ready', sha, { commit: { commit: sha, time: 1_700_000_100, pullRequest: undefined } }),
+      node('globex', 'Progressing', older),
+    ]);
     assert.deepEqual(result, { commit: sha, state: 'success', status: 'created' });
     assert.deepEqual(
       world.gitlab.statuses.map((status) => status.sha),
@@ -146,8 +180,17 @@ describe('deploy results on GitHub: a check run lynq/<hub> and one Deployed comm
   let world: World;
   useWorld('mode: pull-request', (current) => ({ world } = current));
 
-  const hubOf = async (): Promise<Hub> => (await loadConfig({ hubsDir: path.join(world.dir, 'hubs'), formsDir: path.join(world.dir, 'forms') })).hubs.get('customers')!;
-  const reporter = () => createDeployReporter((hub) => createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env: world.env }).openForge!(hub), silentLogger());
+  const hubOf = async (): Promise<Hub> =>
+    (await loadConfig({ hubsDir: path.join(world.dir, 'hubs'), formsDir: path.join(world.dir, 'forms') })).hubs.get(
+      'customers',
+    )!;
+  const reporter = () =>
+    createDeployReporter(
+      (hub) =>
+        createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env: world.env })
+          .openForge!(hub),
+      silentLogger(),
+    );
 
   test('in progress, then completed with failure, then success: the same check run updated, the comment edited in place', async () => {
     world.github.serveDeployReports();
@@ -162,7 +205,8 @@ describe('deploy results on GitHub: a check run lynq/<hub> and one Deployed comm
       world.github.checkRuns.map((run) => [run.headSha, run.name, run.status, run.conclusion, run.title]),
       [[merge, 'lynq/customers', 'in_progress', null, 'web/acme Progressing']],
     );
-    const deployed = () => (world.github.comments.get(1) ?? []).filter((comment) => comment.body.includes('lynq:comment deployed'));
+    const deployed = () =>
+      (world.github.comments.get(1) ?? []).filter((comment) => comment.body.includes('lynq:comment deployed'));
     assert.equal(deployed().length, 1);
 
     await report(hub, [node('acme', 'Degraded', merge)]);
@@ -190,7 +234,10 @@ describe('deploy results on GitHub: a check run lynq/<hub> and one Deployed comm
     const merge = await world.github.merge(1, 'merge');
     world.fake.once('POST', '/repos/{owner}/{repo}/check-runs', {
       status: 403,
-      body: { message: 'You must authenticate via a GitHub App.', documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run' },
+      body: {
+        message: 'You must authenticate via a GitHub App.',
+        documentation_url: 'https://docs.github.com/rest/checks/runs#create-a-check-run',
+      },
     });
     await assert.rejects(
       reporter()(await hubOf(), [node('acme', 'Ready', merge)]),

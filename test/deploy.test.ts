@@ -20,14 +20,30 @@ type Container = {
   readinessProbe?: { httpGet: { path: string; port: string } };
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   image: string;
-  securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean; capabilities?: { drop?: string[] } };
+  securityContext: {
+    readOnlyRootFilesystem: boolean;
+    allowPrivilegeEscalation: boolean;
+    capabilities?: { drop?: string[] };
+  };
   volumeMounts: Array<{ name: string; mountPath: string; subPath?: string }>;
 };
 type PodSpec = {
   serviceAccountName: string;
-  securityContext: { runAsNonRoot: boolean; runAsUser: number; runAsGroup: number; fsGroup: number; seccompProfile?: { type: string } };
+  securityContext: {
+    runAsNonRoot: boolean;
+    runAsUser: number;
+    runAsGroup: number;
+    fsGroup: number;
+    seccompProfile?: { type: string };
+  };
   containers: Container[];
-  volumes: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }>;
+  volumes: Array<{
+    name: string;
+    configMap?: { name: string };
+    secret?: { secretName: string };
+    emptyDir?: object;
+    persistentVolumeClaim?: { claimName: string };
+  }>;
 };
 
 async function kustomize(dir: string): Promise<Doc[]> {
@@ -49,10 +65,17 @@ function checkPod(pod: PodSpec, docs: Doc[]): Container {
   assert.equal(container.securityContext.readOnlyRootFilesystem, true);
   assert.equal(container.securityContext.allowPrivilegeEscalation, false);
   assert.deepEqual(container.securityContext.capabilities?.drop, ['ALL']);
-  assert.ok(container.resources.requests.cpu && container.resources.requests.memory && container.resources.limits.memory, 'resources set');
+  assert.ok(
+    container.resources.requests.cpu && container.resources.requests.memory && container.resources.limits.memory,
+    'resources set',
+  );
   assert.equal(pod.serviceAccountName, one(docs, 'ServiceAccount').metadata.name);
   for (const mount of container.volumeMounts) {
-    assert.equal(mount.subPath, undefined, `${mount.mountPath} is a whole volume (a subPath mount never sees ConfigMap updates)`);
+    assert.equal(
+      mount.subPath,
+      undefined,
+      `${mount.mountPath} is a whole volume (a subPath mount never sees ConfigMap updates)`,
+    );
     assert.ok(
       pod.volumes.some((volume) => volume.name === mount.name),
       `volume ${mount.name} exists`,
@@ -73,13 +96,20 @@ function checkPod(pod: PodSpec, docs: Doc[]): Container {
     const dir = container.args[container.args.indexOf(flag) + 1];
     const mount = container.volumeMounts.find((item) => item.mountPath === dir);
     const configMapName = pod.volumes.find((volume) => volume.name === mount?.name)?.configMap?.name;
-    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.metadata.name === configMapName) as (Doc & { data: Record<string, string> }) | undefined;
+    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.metadata.name === configMapName) as
+      | (Doc & { data: Record<string, string> })
+      | undefined;
     assert.ok(configMap !== undefined, `${flag} ${dir} is the ConfigMap ${configMapName}`);
-    for (const [file, text] of Object.entries(configMap.data)) (kind === 'hubs' ? parseHub : parseForm)(`${dir}/${file}`, text);
+    for (const [file, text] of Object.entries(configMap.data))
+      (kind === 'hubs' ? parseHub : parseForm)(`${dir}/${file}`, text);
   }
   const secrets = container.volumeMounts.find((mount) => mount.mountPath.startsWith(`${env.get('LYNQ_SECRETS_DIR')}/`));
   const secretName = pod.volumes.find((volume) => volume.name === secrets?.name)?.secret?.secretName;
-  assert.equal(secrets?.mountPath, `${env.get('LYNQ_SECRETS_DIR')}/${secretName}`, 'the Secret sits where passwordRef { name, key } looks');
+  assert.equal(
+    secrets?.mountPath,
+    `${env.get('LYNQ_SECRETS_DIR')}/${secretName}`,
+    'the Secret sits where passwordRef { name, key } looks',
+  );
   return container;
 }
 
@@ -90,7 +120,8 @@ async function kustomizations(): Promise<{ overlays: string[]; components: strin
   for (const entry of await readdir('deploy', { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || entry.name !== 'kustomization.yaml') continue;
     const dir = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, '');
-    const kind = (parseAllDocuments(await readFile(path.join(dir, entry.name), 'utf8'))[0]!.toJS() as { kind: string }).kind;
+    const kind = (parseAllDocuments(await readFile(path.join(dir, entry.name), 'utf8'))[0]!.toJS() as { kind: string })
+      .kind;
     (kind === 'Component' ? components : overlays).push(dir);
   }
   return { overlays: overlays.sort(), components: components.sort() };
@@ -101,7 +132,10 @@ async function withComponent(resources: string, component: string): Promise<Doc[
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lynq-kustomize-'));
   try {
     const relative = (to: string) => path.relative(dir, path.resolve(to));
-    await writeFile(path.join(dir, 'kustomization.yaml'), `resources: [${relative(resources)}]\ncomponents: [${relative(component)}]\n`);
+    await writeFile(
+      path.join(dir, 'kustomization.yaml'),
+      `resources: [${relative(resources)}]\ncomponents: [${relative(component)}]\n`,
+    );
     return await kustomize(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -109,7 +143,12 @@ async function withComponent(resources: string, component: string): Promise<Doc[
 }
 
 const validates = (docs: Doc[]): void => {
-  for (const doc of docs) assert.equal(validateManifest(doc), undefined, `${doc.kind} ${doc.metadata.name}: ${JSON.stringify(validateManifest(doc))}`);
+  for (const doc of docs)
+    assert.equal(
+      validateManifest(doc),
+      undefined,
+      `${doc.kind} ${doc.metadata.name}: ${JSON.stringify(validateManifest(doc))}`,
+    );
 };
 
 describe('deploy/ (kustomize)', () => {
@@ -124,7 +163,10 @@ describe('deploy/ (kustomize)', () => {
     // Each component, in the overlay its comment names (the cronjob component in each engine's overlay).
     for (const component of components) {
       const engine = /refresh-(\w+)/.exec(component)?.[1];
-      for (const overlay of engine === undefined ? ['deploy/overlays/argocd', 'deploy/overlays/flux'] : [`deploy/overlays/${engine}`]) validates(await withComponent(overlay, component));
+      for (const overlay of engine === undefined
+        ? ['deploy/overlays/argocd', 'deploy/overlays/flux']
+        : [`deploy/overlays/${engine}`])
+        validates(await withComponent(overlay, component));
     }
   });
 
@@ -140,9 +182,15 @@ describe('deploy/ (kustomize)', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
-    const service = one(docs, 'Service') as Doc & { metadata: { labels: Record<string, string> }; spec: { ports: Array<{ name: string }> } };
-    const monitor = one(docs, 'ServiceMonitor') as Doc & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } };
-    for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(service.metadata.labels[key], value, `the ServiceMonitor selects ${key}=${value}`);
+    const service = one(docs, 'Service') as Doc & {
+      metadata: { labels: Record<string, string> };
+      spec: { ports: Array<{ name: string }> };
+    };
+    const monitor = one(docs, 'ServiceMonitor') as Doc & {
+      spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> };
+    };
+    for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels))
+      assert.equal(service.metadata.labels[key], value, `the ServiceMonitor selects ${key}=${value}`);
     assert.ok(service.spec.ports.some((port) => port.name === monitor.spec.endpoints[0]!.port));
     assert.equal(monitor.spec.endpoints[0]!.path, '/metrics');
     assert.equal(monitor.metadata.namespace, 'lynq-system');
@@ -160,8 +208,15 @@ describe('deploy/ (kustomize)', () => {
     assert.deepEqual(container.livenessProbe!.httpGet, { path: '/healthz', port: 'http' });
     assert.deepEqual(container.readinessProbe!.httpGet, { path: '/readyz', port: 'http' });
     const grace = Number(container.args[container.args.indexOf('--grace') + 1]);
-    assert.ok((deployment.spec.template.spec as unknown as { terminationGracePeriodSeconds: number }).terminationGracePeriodSeconds > grace, 'Kubernetes waits longer than serve lets a sync finish');
-    const service = one(docs, 'Service') as Doc & { metadata: { annotations: Record<string, string> }; spec: { ports: Array<{ targetPort: string }> } };
+    assert.ok(
+      (deployment.spec.template.spec as unknown as { terminationGracePeriodSeconds: number })
+        .terminationGracePeriodSeconds > grace,
+      'Kubernetes waits longer than serve lets a sync finish',
+    );
+    const service = one(docs, 'Service') as Doc & {
+      metadata: { annotations: Record<string, string> };
+      spec: { ports: Array<{ targetPort: string }> };
+    };
     assert.equal(service.metadata.annotations['prometheus.io/path'], '/metrics');
     assert.equal(service.spec.ports[0]!.targetPort, 'http');
   });
@@ -170,15 +225,24 @@ describe('deploy/ (kustomize)', () => {
     const docs = await kustomize('deploy/overlays/argocd-cronjob');
     assert.equal(docs.filter((doc) => doc.kind === 'Deployment' || doc.kind === 'Service').length, 0);
     const cronJob = one(docs, 'CronJob') as Doc & {
-      spec: { concurrencyPolicy: string; jobTemplate: { spec: { activeDeadlineSeconds?: number; backoffLimit: number; template: { spec: PodSpec } } } };
+      spec: {
+        concurrencyPolicy: string;
+        jobTemplate: { spec: { activeDeadlineSeconds?: number; backoffLimit: number; template: { spec: PodSpec } } };
+      };
     };
     assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid');
     const deadline = cronJob.spec.jobTemplate.spec.activeDeadlineSeconds;
-    assert.ok(deadline !== undefined && deadline > 60 && deadline <= 3600, `activeDeadlineSeconds ${deadline}: longer than a tick, and bounded`);
+    assert.ok(
+      deadline !== undefined && deadline > 60 && deadline <= 3600,
+      `activeDeadlineSeconds ${deadline}: longer than a tick, and bounded`,
+    );
     const pod = cronJob.spec.jobTemplate.spec.template.spec;
     const container = checkPod(pod, docs);
     assert.equal(container.args[0], 'sync');
-    assert.equal(pod.volumes.find((volume) => volume.name === 'cache')?.persistentVolumeClaim?.claimName, one(docs, 'PersistentVolumeClaim').metadata.name);
+    assert.equal(
+      pod.volumes.find((volume) => volume.name === 'cache')?.persistentVolumeClaim?.claimName,
+      one(docs, 'PersistentVolumeClaim').metadata.name,
+    );
   });
 
   for (const [overlay, group, resource] of [
@@ -187,24 +251,43 @@ describe('deploy/ (kustomize)', () => {
   ] as const) {
     test(`the ${overlay} overlay: its engine's objects readable, LynqNodes and their status patchable, all in lynq-system`, async () => {
       const docs = await kustomize(`deploy/overlays/${overlay}`);
-      const role = one(docs, 'ClusterRole') as Doc & { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
-      const allows = (apiGroup: string, res: string, verb: string) => role.rules.some((rule) => rule.apiGroups.includes(apiGroup) && rule.resources.includes(res) && rule.verbs.includes(verb));
+      const role = one(docs, 'ClusterRole') as Doc & {
+        rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+      };
+      const allows = (apiGroup: string, res: string, verb: string) =>
+        role.rules.some(
+          (rule) => rule.apiGroups.includes(apiGroup) && rule.resources.includes(res) && rule.verbs.includes(verb),
+        );
       for (const verb of ['list', 'watch']) assert.ok(allows(group, resource, verb), `${verb} ${resource}.${group}`);
-      for (const res of ['lynqnodes', 'lynqnodes/status']) for (const verb of ['get', 'list', 'patch']) assert.ok(allows('operator.lynq.sh', res, verb), `${verb} ${res}`);
-      for (const verb of ['create', 'get', 'patch']) assert.ok(allows('events.k8s.io', 'events', verb), `${verb} events`);
+      for (const res of ['lynqnodes', 'lynqnodes/status'])
+        for (const verb of ['get', 'list', 'patch']) assert.ok(allows('operator.lynq.sh', res, verb), `${verb} ${res}`);
+      for (const verb of ['create', 'get', 'patch'])
+        assert.ok(allows('events.k8s.io', 'events', verb), `${verb} events`);
       // lynq status run in the pod reads the LynqNode CRD (the clash check): get, on that one name.
       assert.deepEqual(
         role.rules.filter((rule) => rule.apiGroups.includes('apiextensions.k8s.io')),
-        [{ apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['lynqnodes.operator.lynq.sh'], verbs: ['get'] }],
+        [
+          {
+            apiGroups: ['apiextensions.k8s.io'],
+            resources: ['customresourcedefinitions'],
+            resourceNames: ['lynqnodes.operator.lynq.sh'],
+            verbs: ['get'],
+          },
+        ],
       );
-      assert.ok(!role.rules.some((rule) => rule.apiGroups.includes('coordination.k8s.io')), 'no Leases: the lock is on the database');
+      assert.ok(
+        !role.rules.some((rule) => rule.apiGroups.includes('coordination.k8s.io')),
+        'no Leases: the lock is on the database',
+      );
       assert.ok(!role.rules.some((rule) => rule.verbs.includes('*') || rule.resources.includes('*')), 'no wildcards');
       const binding = one(docs, 'ClusterRoleBinding') as Doc & { subjects: Array<{ name: string; namespace: string }> };
       assert.deepEqual(
         binding.subjects.map((subject) => `${subject.namespace}/${subject.name}`),
         ['lynq-system/lynq-bridge'],
       );
-      for (const doc of docs) if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(doc.kind)) assert.equal(doc.metadata.namespace, 'lynq-system', `${doc.kind} ${doc.metadata.name}`);
+      for (const doc of docs)
+        if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(doc.kind))
+          assert.equal(doc.metadata.namespace, 'lynq-system', `${doc.kind} ${doc.metadata.name}`);
     });
   }
 
@@ -215,9 +298,14 @@ describe('deploy/ (kustomize)', () => {
     const workloads: Array<[string, PodSpec]> = [];
     for (const overlay of ['deploy/overlays/argocd', 'deploy/overlays/flux']) {
       const docs = await withComponent(overlay, 'deploy/components/webhook');
-      workloads.push([overlay, (one(docs, 'Deployment') as Doc & { spec: { template: { spec: PodSpec } } }).spec.template.spec]);
+      workloads.push([
+        overlay,
+        (one(docs, 'Deployment') as Doc & { spec: { template: { spec: PodSpec } } }).spec.template.spec,
+      ]);
     }
-    const cron = one(await kustomize('deploy/overlays/argocd-cronjob'), 'CronJob') as Doc & { spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+    const cron = one(await kustomize('deploy/overlays/argocd-cronjob'), 'CronJob') as Doc & {
+      spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } };
+    };
     workloads.push(['deploy/overlays/argocd-cronjob', cron.spec.jobTemplate.spec.template.spec]);
     for (const [where, pod] of workloads) {
       const container = pod.containers[0]!;
@@ -227,22 +315,39 @@ describe('deploy/ (kustomize)', () => {
         `${where}: the image's user (USER ${image.uid}:${image.gid})`,
       );
       const env = new Map(container.env.map((item) => [item.name, item.value]));
-      for (const name of env.keys()) assert.ok(bridgeReads.has(name), `${where}: ${name} is read by the bridge (src/, bin/)`);
-      assert.equal(env.get('LYNQ_CACHE_DIR'), image.env.get('LYNQ_CACHE_DIR'), `${where}: the cache folder is the image's`);
+      for (const name of env.keys())
+        assert.ok(bridgeReads.has(name), `${where}: ${name} is read by the bridge (src/, bin/)`);
+      assert.equal(
+        env.get('LYNQ_CACHE_DIR'),
+        image.env.get('LYNQ_CACHE_DIR'),
+        `${where}: the cache folder is the image's`,
+      );
       assert.equal(env.get('HOME'), image.env.get('HOME'), `${where}: HOME is the image's`);
       for (const folder of [env.get('LYNQ_CACHE_DIR'), env.get('HOME')])
         assert.ok(
           container.volumeMounts.some((mount) => mount.mountPath === folder && !('readOnly' in mount)),
           `${where}: ${folder} is a writable volume`,
         );
-      assert.equal(env.get('LYNQ_SECRETS_DIR') ?? SECRETS_DIR_DEFAULT, SECRETS_DIR_DEFAULT, `${where}: the Secret is where the bridge looks by default`);
+      assert.equal(
+        env.get('LYNQ_SECRETS_DIR') ?? SECRETS_DIR_DEFAULT,
+        SECRETS_DIR_DEFAULT,
+        `${where}: the Secret is where the bridge looks by default`,
+      );
       const token = env.get('LYNQ_WEBHOOK_TOKEN_FILE');
       if (token !== undefined)
         assert.ok(
-          container.volumeMounts.some((mount) => token.startsWith(`${mount.mountPath}/`) && pod.volumes.find((volume) => volume.name === mount.name)?.secret !== undefined),
+          container.volumeMounts.some(
+            (mount) =>
+              token.startsWith(`${mount.mountPath}/`) &&
+              pod.volumes.find((volume) => volume.name === mount.name)?.secret !== undefined,
+          ),
           `${where}: the webhook token file is in a mounted Secret`,
         );
-      assert.equal(container.image, `registry.example.com/lynq/lynq-bridge:${pkg.version}`, `${where}: the image is named by the overlay's images: at the package version`);
+      assert.equal(
+        container.image,
+        `registry.example.com/lynq/lynq-bridge:${pkg.version}`,
+        `${where}: the image is named by the overlay's images: at the package version`,
+      );
       if (container.ports !== undefined)
         assert.deepEqual(
           container.ports.map((port) => port.containerPort),
@@ -268,16 +373,24 @@ describe('deploy/ (kustomize)', () => {
       await writeFile(path.join(mine, 'kustomization.yaml'), shown);
       const docs = await kustomize(mine);
       validates(docs);
-      const cronJob = one(docs, 'CronJob') as Doc & { metadata: { namespace: string }; spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+      const cronJob = one(docs, 'CronJob') as Doc & {
+        metadata: { namespace: string };
+        spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } };
+      };
       assert.equal(cronJob.metadata.namespace, 'lynq-system');
-      assert.match(cronJob.spec.jobTemplate.spec.template.spec.containers[0]!.image, /^registry\.example\.com\/lynq\/lynq-bridge:\d+\.\d+\.\d+$/);
+      assert.match(
+        cronJob.spec.jobTemplate.spec.template.spec.containers[0]!.image,
+        /^registry\.example\.com\/lynq\/lynq-bridge:\d+\.\d+\.\d+$/,
+      );
     } finally {
       await rm(root, { recursive: true, force: true });
     }
   });
 
   test('the base leaves the image name to the overlays, and the webhook off (serve stops on a token file it cannot read)', async () => {
-    const deployment = one(await kustomize('deploy/base'), 'Deployment') as Doc & { spec: { template: { spec: PodSpec } } };
+    const deployment = one(await kustomize('deploy/base'), 'Deployment') as Doc & {
+      spec: { template: { spec: PodSpec } };
+    };
     const container = deployment.spec.template.spec.containers[0]!;
     assert.equal(container.image, 'lynq-bridge');
     assert.ok(!container.env.some((item) => item.name.startsWith('LYNQ_WEBHOOK_TOKEN')));
@@ -298,8 +411,12 @@ describe('deploy/ (kustomize)', () => {
       bases.every((base) => /^node:24\.\d+\.\d+-trixie-slim$/.test(base)),
       bases.join(', '),
     );
-    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { dependencies: Record<string, string>; files: string[] };
-    for (const dev of ['tsx', 'typescript', 'esbuild']) assert.equal(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`);
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as {
+      dependencies: Record<string, string>;
+      files: string[];
+    };
+    for (const dev of ['tsx', 'typescript', 'esbuild'])
+      assert.equal(pkg.dependencies[dev], undefined, `${dev} is not a runtime dependency`);
     assert.deepEqual(
       pkg.files.filter((file) => file === 'src'),
       [],
@@ -330,7 +447,10 @@ async function bridgeEnv(): Promise<Set<string>> {
   for (const dir of ['src', 'bin'])
     for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || !/\.(ts|mjs)$/.test(entry.name)) continue;
-      const text = await readFile(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name), 'utf8');
+      const text = await readFile(
+        path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name),
+        'utf8',
+      );
       for (const match of text.matchAll(/\bLYNQ_[A-Z_]+[A-Z]\b/g)) names.add(match[0]);
     }
   assert.ok(names.has('LYNQ_CACHE_DIR') && names.has('LYNQ_SECRETS_DIR'));

@@ -28,7 +28,14 @@ const TESTED_BY: Record<string, string> = {
   cluster: 'test/docs-cluster.test.ts',
 };
 
-type Block = { file: string; line: number; lang: string; code: string; marker?: { name: string; value: string }; section: string };
+type Block = {
+  file: string;
+  line: number;
+  lang: string;
+  code: string;
+  marker?: { name: string; value: string };
+  section: string;
+};
 
 /** Every fenced block of a page, with the `<!-- name: value -->` comment just above it, if any. */
 function blocks(file: string): Block[] {
@@ -41,7 +48,14 @@ function blocks(file: string): Block[] {
     const comment = /^\s*<!-- ([a-z-]+): (.+?) -->\s*$/.exec(lines[i - 1] ?? '');
     const [block] = fencedBlocks(lines.slice(i).join('\n'), comment?.[1] ?? 'none');
     assert.ok(block, `${file}:${i + 1}: an unclosed code block`);
-    out.push({ file, line: i + 1, lang: block.lang, code: block.code, section, marker: comment ? { name: comment[1]!, value: comment[2]! } : undefined });
+    out.push({
+      file,
+      line: i + 1,
+      lang: block.lang,
+      code: block.code,
+      section,
+      marker: comment ? { name: comment[1]!, value: comment[2]! } : undefined,
+    });
     i += block.code.split('\n').length;
   }
   return out;
@@ -79,9 +93,12 @@ describe('the docs', () => {
       for (const block of blocks(file)) {
         const where = `${file}:${block.line}`;
         // docs/filters.md: each filter's example (its jinja and text blocks) is rendered by test/docs-filters.test.ts.
-        if (file === 'docs/filters.md' && block.section.startsWith('### ') && ['jinja', 'text'].includes(block.lang)) continue;
+        if (file === 'docs/filters.md' && block.section.startsWith('### ') && ['jinja', 'text'].includes(block.lang))
+          continue;
         if (block.marker === undefined) {
-          problems.push(`${where}: a ${block.lang || 'plain'} block with no marker (<!-- illustrative: why --> or one a test reads)`);
+          problems.push(
+            `${where}: a ${block.lang || 'plain'} block with no marker (<!-- illustrative: why --> or one a test reads)`,
+          );
           continue;
         }
         const { name, value } = block.marker;
@@ -98,7 +115,8 @@ describe('the docs', () => {
         }
         assert.ok(existsSync(path.join(ROOT, testFile)), `${where}: ${testFile} does not exist`);
         assert.ok(read(testFile).includes(file), `${where}: ${testFile} does not read ${file}`);
-        if (name !== 'test') assert.ok(read(testFile).includes(`'${name}'`), `${where}: ${testFile} does not read "${name}" blocks`);
+        if (name !== 'test')
+          assert.ok(read(testFile).includes(`'${name}'`), `${where}: ${testFile} does not read "${name}" blocks`);
       }
     }
     assert.deepEqual(problems, []);
@@ -117,7 +135,8 @@ describe('the docs', () => {
           const [target, anchor] = link.split('#') as [string, string | undefined];
           const resolved = target === '' ? file : path.join(path.dirname(file), target);
           if (!existsSync(path.join(ROOT, resolved))) problems.push(`${file}:${i + 1}: ${link}: no file ${resolved}`);
-          else if (anchor !== undefined && resolved.endsWith('.md') && !anchors(resolved).has(anchor)) problems.push(`${file}:${i + 1}: ${link}: no heading #${anchor} in ${resolved}`);
+          else if (anchor !== undefined && resolved.endsWith('.md') && !anchors(resolved).has(anchor))
+            problems.push(`${file}:${i + 1}: ${link}: no heading #${anchor} in ${resolved}`);
         }
       }
     }
@@ -143,7 +162,10 @@ describe('the docs', () => {
     assert.ok(readme.split('\n').length <= 200, `README.md has ${readme.split('\n').length} lines`);
     for (const page of PAGES.filter((file) => file.startsWith('docs/') && file !== 'docs/README.md')) {
       assert.ok(readme.includes(`](${page})`) || readme.includes(`](${page}#`), `README.md does not link to ${page}`);
-      assert.ok(read('docs/README.md').includes(`](${path.basename(page)})`), `docs/README.md does not link to ${page}`);
+      assert.ok(
+        read('docs/README.md').includes(`](${path.basename(page)})`),
+        `docs/README.md does not link to ${page}`,
+      );
     }
   });
 });

@@ -21,7 +21,9 @@ import { fencedBlocks, markerFields, type MarkedBlock } from './helpers/markdown
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PAGE = 'docs/into-a-cluster.md';
-const BLOCKS = fencedBlocks(readFileSync(path.join(ROOT, PAGE), 'utf8'), 'cluster').filter((block) => block.marker !== '');
+const BLOCKS = fencedBlocks(readFileSync(path.join(ROOT, PAGE), 'utf8'), 'cluster').filter(
+  (block) => block.marker !== '',
+);
 
 type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [key: string]: any };
 
@@ -31,7 +33,8 @@ function block(marker: string): MarkedBlock {
   return found[0]!;
 }
 
-const files = () => BLOCKS.map((item) => markerFields(item.marker).file).filter((file): file is string => file !== undefined);
+const files = () =>
+  BLOCKS.map((item) => markerFields(item.marker).file).filter((file): file is string => file !== undefined);
 
 /** The one command of a shell block that starts with `prefix` (continuation lines joined). */
 function command(code: string, prefix: string): string[] {
@@ -83,7 +86,12 @@ describe(`${PAGE}: the overlay, built`, () => {
 
   test('kubectl kustomize: every object validates against its schema', () => {
     assert.ok(docs.length >= 8, `${docs.length} objects`);
-    for (const doc of docs) assert.equal(validateManifest(doc), undefined, `${doc.kind} ${doc.metadata.name}: ${JSON.stringify(validateManifest(doc))}`);
+    for (const doc of docs)
+      assert.equal(
+        validateManifest(doc),
+        undefined,
+        `${doc.kind} ${doc.metadata.name}: ${JSON.stringify(validateManifest(doc))}`,
+      );
   });
 
   test('one CronJob, a sync a minute, in lynq-system, running the image the overlay sets', () => {
@@ -93,7 +101,11 @@ describe(`${PAGE}: the overlay, built`, () => {
     assert.equal(cronJob.spec.concurrencyPolicy, 'Forbid');
     const container = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
     assert.equal(container.args[0], 'sync');
-    const image = (parse(block('file=deploy/overlays/customers/bridge/kustomization.yaml').code) as { images: Array<{ newName: string; newTag: string }> }).images[0]!;
+    const image = (
+      parse(block('file=deploy/overlays/customers/bridge/kustomization.yaml').code) as {
+        images: Array<{ newName: string; newTag: string }>;
+      }
+    ).images[0]!;
     assert.equal(container.image, `${image.newName}:${image.newTag}`, 'images: reaches the CronJob');
     assert.equal(docs.filter((doc) => doc.kind === 'Deployment').length, 0);
   });
@@ -101,7 +113,9 @@ describe(`${PAGE}: the overlay, built`, () => {
   test("the namespaces: the bridge's, and the one the hub renders into", () => {
     const namespaces = docs.filter((doc) => doc.kind === 'Namespace').map((doc) => doc.metadata.name);
     assert.deepEqual(namespaces.sort(), ['lynq-system', hub().namespace].sort());
-    for (const doc of docs) if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(doc.kind)) assert.equal(doc.metadata.namespace, 'lynq-system', `${doc.kind} ${doc.metadata.name}`);
+    for (const doc of docs)
+      if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(doc.kind))
+        assert.equal(doc.metadata.namespace, 'lynq-system', `${doc.kind} ${doc.metadata.name}`);
   });
 
   test("the hubs and forms ConfigMaps are the page's files, and they load", () => {
@@ -116,18 +130,32 @@ describe(`${PAGE}: the overlay, built`, () => {
       const name = pod.volumes.find((volume: { name: string }) => volume.name === mount.name).configMap.name;
       const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.metadata.name === name)!;
       const pageFiles = files().filter((file) => file.startsWith(`deploy/overlays/customers/bridge/${folder}/`));
-      assert.deepEqual(Object.keys(configMap.data).sort(), pageFiles.map((file) => path.basename(file)).sort(), `${flag} holds the page's ${folder}`);
-      for (const [file, text] of Object.entries(configMap.data as Record<string, string>)) (folder === 'hubs' ? parseHub : parseForm)(file, text);
+      assert.deepEqual(
+        Object.keys(configMap.data).sort(),
+        pageFiles.map((file) => path.basename(file)).sort(),
+        `${flag} holds the page's ${folder}`,
+      );
+      for (const [file, text] of Object.entries(configMap.data as Record<string, string>))
+        (folder === 'hubs' ? parseHub : parseForm)(file, text);
     }
-    assert.equal(parseForm('web.yaml', block('file=deploy/overlays/customers/bridge/forms/web.yaml').code).spec.hubId, hub().name);
+    assert.equal(
+      parseForm('web.yaml', block('file=deploy/overlays/customers/bridge/forms/web.yaml').code).spec.hubId,
+      hub().name,
+    );
   });
 
   test('the Secret the page creates has every key the hub reads, where the CronJob mounts it', () => {
     const create = command(block('secret').code, 'kubectl create secret generic');
     const [name] = create.slice(4);
     const namespace = create[create.indexOf('-n') + 1];
-    const keys = create.filter((word) => word.startsWith('--from-literal=')).map((word) => word.slice('--from-literal='.length).split('=')[0]);
-    const refs = [...block('file=deploy/overlays/customers/bridge/hubs/customers.yaml').code.matchAll(/\{ name: ([a-z-]+), key: ([a-z-]+) \}/g)];
+    const keys = create
+      .filter((word) => word.startsWith('--from-literal='))
+      .map((word) => word.slice('--from-literal='.length).split('=')[0]);
+    const refs = [
+      ...block('file=deploy/overlays/customers/bridge/hubs/customers.yaml').code.matchAll(
+        /\{ name: ([a-z-]+), key: ([a-z-]+) \}/g,
+      ),
+    ];
     assert.ok(refs.length >= 2, 'the hub reads the password and the token from the Secret');
     for (const ref of refs) {
       assert.equal(ref[1], name, 'the hub names the Secret the page creates');
@@ -140,14 +168,20 @@ describe(`${PAGE}: the overlay, built`, () => {
     assert.ok(volume !== undefined, `the CronJob mounts the Secret ${name}`);
     const container = pod.containers[0];
     const secretsDir = container.env.find((item: { name: string }) => item.name === 'LYNQ_SECRETS_DIR').value;
-    assert.equal(container.volumeMounts.find((item: { name: string }) => item.name === volume.name).mountPath, `${secretsDir}/${name}`, '{ name, key } finds it');
+    assert.equal(
+      container.volumeMounts.find((item: { name: string }) => item.name === volume.name).mountPath,
+      `${secretsDir}/${name}`,
+      '{ name, key } finds it',
+    );
   });
 
   test('lynq bootstrap, as the page runs it, prints a valid parent Application for the hub', async () => {
     const words = command(block('bootstrap').code, 'lynq bootstrap');
     const pipe = words.indexOf('|');
     assert.deepEqual(words.slice(pipe), ['|', 'kubectl', 'apply', '-f', '-']);
-    const args = words.slice(1, pipe).map((word, i, all) => (['--hubs', '--forms'].includes(all[i - 1]!) ? path.join(dir, word) : word));
+    const args = words
+      .slice(1, pipe)
+      .map((word, i, all) => (['--hubs', '--forms'].includes(all[i - 1]!) ? path.join(dir, word) : word));
     const result = await lynq(args);
     assert.equal(result.code, 0, result.err);
     const printed = parseAllDocuments(result.out).map((document) => document.toJS() as Doc);
@@ -156,9 +190,16 @@ describe(`${PAGE}: the overlay, built`, () => {
       [`Application lynq-${hub().name}`],
     );
     for (const doc of printed) assert.equal(validateManifest(doc), undefined, JSON.stringify(validateManifest(doc)));
-    const role = one('ClusterRole') as Doc & { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+    const role = one('ClusterRole') as Doc & {
+      rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+    };
     assert.ok(
-      role.rules.some((rule) => rule.apiGroups.includes('argoproj.io') && rule.resources.includes('applications') && rule.verbs.includes('list')),
+      role.rules.some(
+        (rule) =>
+          rule.apiGroups.includes('argoproj.io') &&
+          rule.resources.includes('applications') &&
+          rule.verbs.includes('list'),
+      ),
       'the read-back may list the Applications',
     );
   });

@@ -24,8 +24,16 @@ function examples(): Example[] {
     const blocks = fencedBlocks(part, 'none');
     const template = blocks.find((block) => block.lang === 'jinja');
     const output = blocks.find((block) => block.lang === 'text');
-    assert.ok(vars !== undefined && template && output, `docs/filters.md, ${filter}: an example needs Vars, a jinja block and a text block`);
-    out.push({ filter, vars: JSON.parse(vars) as Record<string, unknown>, template: template.code.slice(0, -1), output: output.code.slice(0, -1) });
+    assert.ok(
+      vars !== undefined && template && output,
+      `docs/filters.md, ${filter}: an example needs Vars, a jinja block and a text block`,
+    );
+    out.push({
+      filter,
+      vars: JSON.parse(vars) as Record<string, unknown>,
+      template: template.code.slice(0, -1),
+      output: output.code.slice(0, -1),
+    });
   }
   return out;
 }
@@ -40,7 +48,10 @@ describe('docs/filters.md', () => {
   for (const example of all) {
     test(`the ${example.filter} example renders as the page shows`, () => {
       const engine = new TemplateEngine(Object.keys(example.vars));
-      const result = engine.render(example.template, example.vars as Record<string, string>, { file: 'docs/filters.md', field: example.filter });
+      const result = engine.render(example.template, example.vars as Record<string, string>, {
+        file: 'docs/filters.md',
+        field: example.filter,
+      });
       assert.equal(typeof result === 'string' ? result : JSON.stringify(result), example.output);
     });
   }
@@ -49,10 +60,16 @@ describe('docs/filters.md', () => {
     for (const match of DOC.matchAll(/\]\(([^)#]+)(#[^)]*)?\)/g)) {
       const target = match[1]!;
       if (/^https?:/.test(target)) continue;
-      assert.ok(existsSync(path.resolve(path.dirname(DOC_FILE), target)), `docs/filters.md links to ${target}, which does not exist`);
+      assert.ok(
+        existsSync(path.resolve(path.dirname(DOC_FILE), target)),
+        `docs/filters.md links to ${target}, which does not exist`,
+      );
     }
     for (const name of DOC.matchAll(/\b([A-Z][A-Z_]+\.md)\b/g)) {
-      assert.ok(existsSync(path.resolve(path.dirname(DOC_FILE), '..', name[1]!)), `docs/filters.md names ${name[1]}, which is not in the repository`);
+      assert.ok(
+        existsSync(path.resolve(path.dirname(DOC_FILE), '..', name[1]!)),
+        `docs/filters.md names ${name[1]}, which is not in the repository`,
+      );
     }
   });
 });

@@ -35,8 +35,12 @@ function satisfies(node: Version, range: string): boolean {
 }
 
 describe('Node versions', () => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
-  const lock = JSON.parse(readFileSync(new URL('../package-lock.json', import.meta.url), 'utf8')) as { packages: Record<string, { engines?: { node?: string } }> };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    engines: { node: string };
+  };
+  const lock = JSON.parse(readFileSync(new URL('../package-lock.json', import.meta.url), 'utf8')) as {
+    packages: Record<string, { engines?: { node?: string } }>;
+  };
   const minimum = version(/^>=(\S+)$/.exec(pkg.engines.node)![1]!);
 
   test('every package in the lock file runs on the oldest Node the project declares', () => {

@@ -32,12 +32,17 @@ async function renderExamples(): Promise<Array<{ hub: string; engine: string; no
   const config = await loadConfig({ hubsDir: 'hubs', formsDir: 'forms' });
   return [...config.hubs.values()].map((hub) => {
     const values: Record<string, string> = { uid: 'acme', activate: 'true' };
-    for (const variable of templateVariables(hub).filter((name) => !['uid', 'activate', 'hubId', 'templateRef'].includes(name))) {
+    for (const variable of templateVariables(hub).filter(
+      (name) => !['uid', 'activate', 'hubId', 'templateRef'].includes(name),
+    )) {
       assert.ok(variable in SAMPLES, `hub ${hub.name} maps ${variable}: add a sample value for it`);
       values[variable] = SAMPLES[variable]!;
     }
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
-    const rendered = renderHub(hub, forms, [{ uid: 'acme', active: true, values }], { root: 'nodes', bridgeVersion: '0.0.0-test' });
+    const rendered = renderHub(hub, forms, [{ uid: 'acme', active: true, values }], {
+      root: 'nodes',
+      bridgeVersion: '0.0.0-test',
+    });
     assert.deepEqual(rendered.failures, [], `hub ${hub.name}`);
     assert.equal(rendered.nodes.length, forms.length);
     return { hub: hub.name, engine: resolveGitops(hub).engine, nodes: rendered.nodes };
@@ -53,7 +58,17 @@ describe('the examples in hubs/ and forms/', () => {
     assert.deepEqual([postgres.spec.source.type, postgres.spec.gitops.engine], ['postgresql', 'flux']);
     const saas = config.forms.find((form) => form.name === 'saas')!;
     const lists = saas.resources.map((resource) => resource.list);
-    for (const list of ['namespaces', 'serviceAccounts', 'deployments', 'services', 'ingresses', 'configMaps', 'horizontalPodAutoscalers', 'podDisruptionBudgets', 'networkPolicies']) {
+    for (const list of [
+      'namespaces',
+      'serviceAccounts',
+      'deployments',
+      'services',
+      'ingresses',
+      'configMaps',
+      'horizontalPodAutoscalers',
+      'podDisruptionBudgets',
+      'networkPolicies',
+    ]) {
       assert.ok(lists.includes(list as never), `the SaaS form has ${list}`);
     }
     assert.ok(Math.max(...saas.resources.map((resource) => resource.level)) >= 2, 'it uses dependIds');
@@ -85,10 +100,19 @@ describe('the examples in hubs/ and forms/', () => {
         }
         const docs = parseAllDocuments(node.appFile!.content).map((doc) => doc.toJS() as Record<string, unknown>);
         assert.equal(docs[0]!.kind, engine === 'argocd' ? 'Application' : 'Kustomization');
-        for (const doc of docs) assert.equal(validateManifest(doc), undefined, `${node.appFile!.path}: ${JSON.stringify(validateManifest(doc))}`);
+        for (const doc of docs)
+          assert.equal(
+            validateManifest(doc),
+            undefined,
+            `${node.appFile!.path}: ${JSON.stringify(validateManifest(doc))}`,
+          );
         for (const file of node.files) {
           if (!node.resources.some((resource) => resource.file === file.name)) continue;
-          assert.equal(validateManifest(parse(file.content) as Record<string, unknown>), undefined, `${node.dir}/${file.name}`);
+          assert.equal(
+            validateManifest(parse(file.content) as Record<string, unknown>),
+            undefined,
+            `${node.dir}/${file.name}`,
+          );
         }
       }
     }
@@ -102,10 +126,17 @@ describe('the examples in hubs/ and forms/', () => {
           const { stdout } = await run('kubectl', ['kustomize', files.dir]);
           const built = stdout.split(/^---$/m).length;
           assert.equal(built, node.resources.length + 1, `${node.dir}: every resource and the LynqNode`);
-          const levels = node.files.filter((file) => file.name.startsWith('levels/')).map((file) => path.dirname(file.name));
+          const levels = node.files
+            .filter((file) => file.name.startsWith('levels/'))
+            .map((file) => path.dirname(file.name));
           let inLevels = 0;
           for (const level of levels) {
-            const out = await run('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', path.join(files.dir, level)]);
+            const out = await run('kubectl', [
+              'kustomize',
+              '--load-restrictor',
+              'LoadRestrictionsNone',
+              path.join(files.dir, level),
+            ]);
             inLevels += out.stdout.split(/^---$/m).length;
           }
           if (levels.length > 0) assert.equal(inLevels, built, `${node.dir}: the levels together apply the node`);
@@ -128,6 +159,9 @@ describe('the examples in hubs/ and forms/', () => {
       '      spec:\n        apiVersion: v1\n        kind: Secret\n        stringData:\n          DATABASE_PASSWORD: "{{ uid }}-secret"\n',
     );
     // Refused at load, before any row is read: lynq validate says so.
-    assert.throws(() => parseForm('forms/plain.yaml', plain), /form saas-secrets, field spec\.manifests\[0\]\.spec\.stringData: is a Secret with plaintext data .*ExternalSecret/);
+    assert.throws(
+      () => parseForm('forms/plain.yaml', plain),
+      /form saas-secrets, field spec\.manifests\[0\]\.spec\.stringData: is a Secret with plaintext data .*ExternalSecret/,
+    );
   });
 });

@@ -148,7 +148,9 @@ describe('int, float, bool', () => {
     assert.throws(() => fn('float')('1.5x'), { message: 'float: "1.5x" is not a number' });
     assert.throws(() => fn('float')('NaN'), /is not a number/);
     assert.throws(() => fn('float')('1e999'), /is not a number/);
-    assert.throws(() => fn('bool')('maybe'), { message: 'bool: "maybe" is not a boolean (use true/false, yes/no or 1/0)' });
+    assert.throws(() => fn('bool')('maybe'), {
+      message: 'bool: "maybe" is not a boolean (use true/false, yes/no or 1/0)',
+    });
     assert.throws(() => fn('bool')('tRuE'), /is not a boolean/);
     assert.throws(() => fn('bool')(2), /is not a boolean/);
   });
@@ -198,7 +200,10 @@ describe('dnsLabel and names', () => {
     assert.equal(label.length, 63);
     assert.ok(label.endsWith(`-${hash8(long)}`));
     assert.notEqual(toDnsLabel('a'.repeat(200)), toDnsLabel(`${'a'.repeat(199)}b`));
-    assert.equal(toDnsLabel(`${'a'.repeat(53)}-${'b'.repeat(20)}`), `${'a'.repeat(33)}-${'b'.repeat(20)}-${hash8(`${'a'.repeat(53)}-${'b'.repeat(20)}`)}`);
+    assert.equal(
+      toDnsLabel(`${'a'.repeat(53)}-${'b'.repeat(20)}`),
+      `${'a'.repeat(33)}-${'b'.repeat(20)}-${hash8(`${'a'.repeat(53)}-${'b'.repeat(20)}`)}`,
+    );
     // Cut from the left, so the uid at the end of `<hub>-<form>-<uid>` stays readable.
     const name = `customers-with-a-long-hub-name-${'w'.repeat(30)}-acme-corp`;
     assert.equal(toDnsLabel(name), `${name.slice(name.length - 54).replace(/^-+/, '')}-${hash8(name)}`);
@@ -215,7 +220,8 @@ describe('dnsLabel and names', () => {
 
   it('isDnsLabel follows RFC 1123', () => {
     for (const valid of ['a', '0', 'a-b', 'a--b', '9lives', 'x'.repeat(63)]) assert.ok(isDnsLabel(valid), valid);
-    for (const invalid of ['', 'A', '-a', 'a-', 'a.b', 'a_b', 'é', 'x'.repeat(64), '../etc']) assert.ok(!isDnsLabel(invalid), invalid);
+    for (const invalid of ['', 'A', '-a', 'a-', 'a.b', 'a_b', 'é', 'x'.repeat(64), '../etc'])
+      assert.ok(!isDnsLabel(invalid), invalid);
   });
 });
 
@@ -291,7 +297,18 @@ describe('string filters', () => {
   });
 
   it('the rest treat undefined and null as the empty string', () => {
-    for (const name of ['lower', 'upper', 'title', 'trim', 'trunc63', 'kebabcase', 'snakecase', 'camelcase', 'b64enc', 'b64dec']) {
+    for (const name of [
+      'lower',
+      'upper',
+      'title',
+      'trim',
+      'trunc63',
+      'kebabcase',
+      'snakecase',
+      'camelcase',
+      'b64enc',
+      'b64dec',
+    ]) {
       assert.equal(fn(name)(undefined), '', name);
       assert.equal(fn(name)(null), '', name);
     }
@@ -331,9 +348,15 @@ describe("Sprig's integer math", () => {
   it('is 64-bit: exact beyond 2^53, an error beyond int64 instead of wrapping', () => {
     assert.equal(render('{{ n | add(1) }}', { n: '9007199254740993' }), '9007199254740994');
     assert.equal(fn('mul')('4294967296', '2147483647'), 9223372032559808512n);
-    assert.throws(() => fn('add')('9223372036854775807', 1), /add: the result 9223372036854775808 does not fit in a 64-bit integer/);
+    assert.throws(
+      () => fn('add')('9223372036854775807', 1),
+      /add: the result 9223372036854775808 does not fit in a 64-bit integer/,
+    );
     assert.throws(() => fn('div')('-9223372036854775808', -1), /div: the result .* does not fit/);
-    assert.throws(() => fn('add')('99999999999999999999', 1), /add: "99999999999999999999" does not fit in a 64-bit integer/);
+    assert.throws(
+      () => fn('add')('99999999999999999999', 1),
+      /add: "99999999999999999999" does not fit in a 64-bit integer/,
+    );
   });
 
   it('refuses what is not an integer instead of reading it as 0', () => {
@@ -354,7 +377,12 @@ describe("Sprig's integer math", () => {
         () => engine.render(template!, { shards: '0' }, where),
         (error: unknown) => {
           assert.ok(error instanceof RenderError);
-          assert.match(error.message, new RegExp(`hub customers, form web, uid "acme", resource config, field spec\\.data\\.shard: .*${filter}: division of 42 by zero`));
+          assert.match(
+            error.message,
+            new RegExp(
+              `hub customers, form web, uid "acme", resource config, field spec\\.data\\.shard: .*${filter}: division of 42 by zero`,
+            ),
+          );
           return true;
         },
       );
@@ -369,7 +397,10 @@ describe('string tests, maps, coalesce and required', () => {
     assert.equal(fn('hasPrefix')('docker.io/nginx', 'docker.io/'), true);
     assert.equal(fn('hasPrefix')('nginx', 'docker.io/'), false);
     assert.equal(fn('hasSuffix')('a.example.com', '.com'), true);
-    assert.equal(render('{% if plan | hasPrefix("ent") %}big{% else %}small{% endif %}', { plan: 'enterprise' }), 'big');
+    assert.equal(
+      render('{% if plan | hasPrefix("ent") %}big{% else %}small{% endif %}', { plan: 'enterprise' }),
+      'big',
+    );
   });
 
   it('dict makes a map from keys and values; get and hasKey read its own keys', () => {
@@ -398,10 +429,18 @@ describe('string tests, maps, coalesce and required', () => {
     assert.equal(fn('required')('eu', 'msg'), 'eu');
     assert.equal(fn('required')(0, 'msg'), 0);
     assert.equal(fn('required')(false, 'msg'), false);
-    for (const empty of ['', null, undefined]) assert.throws(() => fn('required')(empty, 'the row needs a region'), { message: 'required: the row needs a region' });
+    for (const empty of ['', null, undefined])
+      assert.throws(() => fn('required')(empty, 'the row needs a region'), {
+        message: 'required: the row needs a region',
+      });
     const engine = new TemplateEngine(['region']);
     assert.throws(
-      () => engine.render('{{ region | required("the row needs a region") }}', { region: '' }, { hub: 'customers', form: 'web', uid: 'acme', resource: 'app', field: 'metadata.labels.region' }),
+      () =>
+        engine.render(
+          '{{ region | required("the row needs a region") }}',
+          { region: '' },
+          { hub: 'customers', form: 'web', uid: 'acme', resource: 'app', field: 'metadata.labels.region' },
+        ),
       /hub customers, form web, uid "acme", resource app, field metadata\.labels\.region: .*required: the row needs a region/,
     );
   });

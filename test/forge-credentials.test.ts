@@ -27,18 +27,27 @@ describe('credentials shared by the GitHub API and git', () => {
   const rewrite = (platform: string) =>
     writeFile(
       path.join(world.dir, 'hubs', 'customers.yaml'),
-      worldHubYaml({ database: db.name, repoUrl: world.repoUrl }, `platform:\n  apiUrl: ${world.fake.url}\n  writeIntervalMs: 0\n${platform}\nmode: pull-request`),
+      worldHubYaml(
+        { database: db.name, repoUrl: world.repoUrl },
+        `platform:\n  apiUrl: ${world.fake.url}\n  writeIntervalMs: 0\n${platform}\nmode: pull-request`,
+      ),
     );
 
   const mintGitToken = () => {
     world.fake.trustApp(APP_ID, PUBLIC_PEM);
     world.fake.tokens.clear();
     world.env.LYNQ_TEST_APP_KEY = PRIVATE_PEM;
-    world.fake.on('GET', '/repos/{owner}/{repo}/installation', () => ({ status: 200, body: installation(77, 'acme', Number(APP_ID)) }));
+    world.fake.on('GET', '/repos/{owner}/{repo}/installation', () => ({
+      status: 200,
+      body: installation(77, 'acme', Number(APP_ID)),
+    }));
     // The installation token GitHub mints is the one the git server accepts, as github.com would.
     world.fake.on('POST', '/app/installations/{installation_id}/access_tokens', () => {
       world.fake.tokens.add(world.gitToken);
-      return { status: 201, body: { token: world.gitToken, expires_at: new Date(Date.now() + 3600_000).toISOString() } };
+      return {
+        status: 201,
+        body: { token: world.gitToken, expires_at: new Date(Date.now() + 3600_000).toISOString() },
+      };
     });
   };
 
@@ -49,7 +58,10 @@ describe('credentials shared by the GitHub API and git', () => {
     const result = await world.sync();
     assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, /#1 created/);
-    assert.ok((await revParse(world.bare, 'lynq/customers')) !== undefined, 'git pushed the branch with the borrowed token');
+    assert.ok(
+      (await revParse(world.bare, 'lynq/customers')) !== undefined,
+      'git pushed the branch with the borrowed token',
+    );
     assert.ok(world.fake.requests.every((request) => request.authorization === `token ${world.gitToken}`));
   });
 
@@ -59,9 +71,18 @@ describe('credentials shared by the GitHub API and git', () => {
     const result = await world.sync();
     assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, /#1 created/);
-    const calls = world.fake.requests.map((request) => `${request.method} ${request.template} ${request.authorization?.split(' ')[0]}`);
-    assert.deepEqual(calls.slice(0, 2), ['GET /repos/{owner}/{repo}/installation bearer', 'POST /app/installations/{installation_id}/access_tokens bearer']);
-    assert.equal(calls.filter((call) => call.includes('access_tokens')).length, 1, 'git and the API share the cached token');
+    const calls = world.fake.requests.map(
+      (request) => `${request.method} ${request.template} ${request.authorization?.split(' ')[0]}`,
+    );
+    assert.deepEqual(calls.slice(0, 2), [
+      'GET /repos/{owner}/{repo}/installation bearer',
+      'POST /app/installations/{installation_id}/access_tokens bearer',
+    ]);
+    assert.equal(
+      calls.filter((call) => call.includes('access_tokens')).length,
+      1,
+      'git and the API share the cached token',
+    );
     assert.ok(calls.slice(2).every((call) => call.endsWith(' token')));
     assert.ok(!result.out.includes(world.gitToken) && !result.err.includes(world.gitToken));
   });

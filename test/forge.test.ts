@@ -68,8 +68,16 @@ describe('GitHubPullRequests against the fake', () => {
   let bare: { dir: string; cleanup(): Promise<void> };
   const REPO_URL = 'https://github.com/acme/manifests.git';
   /** Settings every client here shares: no pacing between writes, waits recorded instead of waited. */
-  const settings = () => ({ baseUrl: fake.url, logger: silentLogger(), maxRetries: 2, maxRetryWaitSeconds: 5, limits: gitHubLimits({ writeIntervalMs: 0 }), sleep: async () => undefined });
-  const open = (credentials: CredentialProvider = staticToken(TOKEN), options: Partial<GitHubOptions> = {}) => openGitHub({ ...settings(), credentials, repoUrl: REPO_URL, ...options });
+  const settings = () => ({
+    baseUrl: fake.url,
+    logger: silentLogger(),
+    maxRetries: 2,
+    maxRetryWaitSeconds: 5,
+    limits: gitHubLimits({ writeIntervalMs: 0 }),
+    sleep: async () => undefined,
+  });
+  const open = (credentials: CredentialProvider = staticToken(TOKEN), options: Partial<GitHubOptions> = {}) =>
+    openGitHub({ ...settings(), credentials, repoUrl: REPO_URL, ...options });
 
   before(async () => {
     bare = await makeBareRepo();
@@ -99,7 +107,10 @@ describe('GitHubPullRequests against the fake', () => {
     github.serveAutoMerge();
     const forge = await open();
     assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
-    const created = await forge.ensurePullRequest(spec({ draft: true, reviewers: ['alice'], teamReviewers: ['platform'], labels: ['lynq'], autoMerge: 'squash' }), undefined);
+    const created = await forge.ensurePullRequest(
+      spec({ draft: true, reviewers: ['alice'], teamReviewers: ['platform'], labels: ['lynq'], autoMerge: 'squash' }),
+      undefined,
+    );
     assert.equal(created.action, 'created');
     assert.deepEqual(created.warnings, []);
     const stored = github.pull(1);
@@ -110,7 +121,10 @@ describe('GitHubPullRequests against the fake', () => {
     const found = await forge.findOpenPullRequest('lynq/customers', 'main');
     assert.equal(found?.number, 1);
     assert.equal(found?.autoMerge, true);
-    const again = await forge.ensurePullRequest(spec({ draft: true, reviewers: ['alice'], labels: ['lynq'], autoMerge: 'squash' }), found);
+    const again = await forge.ensurePullRequest(
+      spec({ draft: true, reviewers: ['alice'], labels: ['lynq'], autoMerge: 'squash' }),
+      found,
+    );
     assert.equal(again.action, 'unchanged');
     assert.deepEqual(stored.reviewers, ['alice'], 'reviewers are asked once, when the pull request is opened');
   });
@@ -121,7 +135,10 @@ describe('GitHubPullRequests against the fake', () => {
     await forge.ensurePullRequest(spec({ labels: ['lynq', 'old'] }), undefined);
     github.pull(1).labels.push('needs-review');
     const current = await forge.findOpenPullRequest('lynq/customers', 'main');
-    const result = await forge.ensurePullRequest(spec({ labels: ['lynq', 'new'], ownedLabels: ['lynq', 'old'] }), current);
+    const result = await forge.ensurePullRequest(
+      spec({ labels: ['lynq', 'new'], ownedLabels: ['lynq', 'old'] }),
+      current,
+    );
     assert.equal(result.action, 'updated');
     assert.deepEqual(github.pull(1).labels.sort(), ['lynq', 'needs-review', 'new']);
   });
@@ -165,7 +182,10 @@ describe('GitHubPullRequests against the fake', () => {
 
   test('404 and 403 are clear errors naming the repository and the call, and are not retried', async () => {
     await start();
-    fake.once('GET', '/repos/{owner}/{repo}/pulls', { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com' } });
+    fake.once('GET', '/repos/{owner}/{repo}/pulls', {
+      status: 404,
+      body: { message: 'Not Found', documentation_url: 'https://docs.github.com' },
+    });
     const forge = await open();
     await assert.rejects(forge.findOpenPullRequest('lynq/customers', 'main'), (error: unknown) => {
       assert.ok(error instanceof ForgeError);
@@ -175,36 +195,64 @@ describe('GitHubPullRequests against the fake', () => {
       );
       return true;
     });
-    fake.once('POST', '/repos/{owner}/{repo}/pulls', { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com' } });
+    fake.once('POST', '/repos/{owner}/{repo}/pulls', {
+      status: 403,
+      body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com' },
+    });
     await assert.rejects(
       forge.ensurePullRequest(spec(), undefined),
       /GitHub forbids this \(403\) while opening a pull request from lynq\/customers into main in acme\/manifests: Resource not accessible by integration/,
     );
-    assert.equal(fake.requests.filter((request) => request.status === 403 || request.status === 404).length, 2, 'one request each');
+    assert.equal(
+      fake.requests.filter((request) => request.status === 403 || request.status === 404).length,
+      2,
+      'one request each',
+    );
   });
 
   test('GitHub App: a signed JWT finds the installation, its token serves the API and git, and is registered as a secret', async () => {
     const appId = '4242';
     await start({ app: { appId, publicKeyPem: PUBLIC_PEM } });
     const minted = `ghs_${randomBytes(12).toString('hex')}`;
-    fake.on('GET', '/repos/{owner}/{repo}/installation', () => ({ status: 200, body: installation(77, 'acme', Number(appId)) }));
+    fake.on('GET', '/repos/{owner}/{repo}/installation', () => ({
+      status: 200,
+      body: installation(77, 'acme', Number(appId)),
+    }));
     fake.on('POST', '/app/installations/{installation_id}/access_tokens', (request) => {
       assert.equal(request.params.installation_id, '77');
       fake.tokens.add(minted);
       return {
         status: 201,
-        body: { token: minted, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'write', pull_requests: 'write' }, repository_selection: 'selected' },
+        body: {
+          token: minted,
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          permissions: { contents: 'write', pull_requests: 'write' },
+          repository_selection: 'selected',
+        },
       };
     });
     fake.tokens.delete(TOKEN);
     const registry = new SecretRegistry();
-    const credentials = createCredentialProvider({ type: 'app', appId, privateKey: PRIVATE_PEM }, { ...settings(), registry });
+    const credentials = createCredentialProvider(
+      { type: 'app', appId, privateKey: PRIVATE_PEM },
+      { ...settings(), registry },
+    );
     const forge = open(credentials);
     assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
-    assert.equal(await credentials.tokenFor(REPO_URL), minted, 'git borrows the same installation token, from the provider');
+    assert.equal(
+      await credentials.tokenFor(REPO_URL),
+      minted,
+      'git borrows the same installation token, from the provider',
+    );
     assert.equal(registry.scrub(`token ${minted} key ${PRIVATE_PEM}`), 'token [redacted] key [redacted]');
-    const used = fake.requests.map((request) => `${request.method} ${request.template} ${request.authorization?.split(' ')[0]}`);
-    assert.deepEqual(used, ['GET /repos/{owner}/{repo}/installation bearer', 'POST /app/installations/{installation_id}/access_tokens bearer', 'GET /repos/{owner}/{repo}/pulls token']);
+    const used = fake.requests.map(
+      (request) => `${request.method} ${request.template} ${request.authorization?.split(' ')[0]}`,
+    );
+    assert.deepEqual(used, [
+      'GET /repos/{owner}/{repo}/installation bearer',
+      'POST /app/installations/{installation_id}/access_tokens bearer',
+      'GET /repos/{owner}/{repo}/pulls token',
+    ]);
   });
 
   test('GitHub App: the installation token is cached until five minutes before it expires, then minted again; concurrent callers share one mint', async () => {
@@ -217,7 +265,10 @@ describe('GitHubPullRequests against the fake', () => {
       mints.push(token);
       return { status: 201, body: { token, expires_at: new Date(clock + 3600_000).toISOString() } };
     });
-    const credentials = createCredentialProvider({ type: 'app', appId, privateKey: PRIVATE_PEM, installationId: 77 }, { ...settings(), registry: new SecretRegistry(), now: () => clock });
+    const credentials = createCredentialProvider(
+      { type: 'app', appId, privateKey: PRIVATE_PEM, installationId: 77 },
+      { ...settings(), registry: new SecretRegistry(), now: () => clock },
+    );
     const [first, second] = await Promise.all([credentials.tokenFor(REPO_URL), credentials.tokenFor(REPO_URL)]);
     assert.equal(first, second);
     clock += 54 * 60_000;
@@ -239,12 +290,22 @@ describe('GitHubPullRequests against the fake', () => {
     await start({ app: { appId, publicKeyPem: PUBLIC_PEM } });
     fake.on('GET', '/repos/{owner}/{repo}/installation', () => ({
       status: 404,
-      body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app' },
+      body: {
+        message: 'Not Found',
+        documentation_url:
+          'https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app',
+      },
     }));
-    const credentials = createCredentialProvider({ type: 'app', appId, privateKey: PRIVATE_PEM }, { ...settings(), registry: new SecretRegistry() });
+    const credentials = createCredentialProvider(
+      { type: 'app', appId, privateKey: PRIVATE_PEM },
+      { ...settings(), registry: new SecretRegistry() },
+    );
     await assert.rejects(credentials.tokenFor(REPO_URL), (error: unknown) => {
       assert.ok(error instanceof ForgeError);
-      assert.match(error.message, /GitHub answered not found \(404\) while finding the GitHub App installation for acme\/manifests in acme\/manifests/);
+      assert.match(
+        error.message,
+        /GitHub answered not found \(404\) while finding the GitHub App installation for acme\/manifests in acme\/manifests/,
+      );
       return true;
     });
   });
@@ -260,12 +321,16 @@ describe('GitHubPullRequests against the fake', () => {
       status: 403,
       body: {
         message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
-        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+        documentation_url:
+          'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
       },
     });
     assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
     assert.deepEqual(waits, [60_000]);
-    fake.once('GET', PULLS, { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com' } });
+    fake.once('GET', PULLS, {
+      status: 403,
+      body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com' },
+    });
     await assert.rejects(forge.findOpenPullRequest('lynq/customers', 'main'), /GitHub forbids this \(403\)/);
     assert.deepEqual(waits, [60_000], 'a permission problem is final');
     assert.deepEqual(
@@ -331,7 +396,10 @@ describe('GitHubPullRequests against the fake', () => {
       controller.abort(new Error('shutting down'));
       return new Promise<void>(() => undefined);
     };
-    await assert.rejects(open(undefined, { sleep, signal: controller.signal }).findOpenPullRequest('lynq/customers', 'main'), /shutting down/);
+    await assert.rejects(
+      open(undefined, { sleep, signal: controller.signal }).findOpenPullRequest('lynq/customers', 'main'),
+      /shutting down/,
+    );
     assert.deepEqual(
       fake.requests.map((request) => request.status),
       [502],
@@ -362,10 +430,25 @@ describe('GitHubPullRequests against the fake', () => {
     assert.equal(await forge.findOpenPullRequest('lynq/customers', 'main'), undefined);
     await assert.rejects(forge.ensurePullRequest(spec(), undefined), (error: unknown) => {
       assert.ok(error instanceof ForgeError);
-      assert.match(error.message, /a dry run does not write to GitHub: POST \/repos\/\{owner\}\/\{repo\}\/pulls was not sent/);
+      assert.match(
+        error.message,
+        /a dry run does not write to GitHub: POST \/repos\/\{owner\}\/\{repo\}\/pulls was not sent/,
+      );
       return true;
     });
-    const stranger = { number: 7, url: '', title: 't', body: '', labels: [], headSha: '', state: 'open' as const, merged: false, draft: false, autoMerge: false, nodeId: 'PR_x' };
+    const stranger = {
+      number: 7,
+      url: '',
+      title: 't',
+      body: '',
+      labels: [],
+      headSha: '',
+      state: 'open' as const,
+      merged: false,
+      draft: false,
+      autoMerge: false,
+      nodeId: 'PR_x',
+    };
     await assert.rejects(forge.closePullRequest(stranger, 'bye'), /a dry run does not write to GitHub: POST/);
     assert.deepEqual(fake.writes(), [], 'nothing but reads reached GitHub');
     assert.equal(fake.requests.length, 1);
@@ -374,7 +457,10 @@ describe('GitHubPullRequests against the fake', () => {
   test('the fake fails a test that queued a reply the code never asked for', async () => {
     await start();
     fake.once('GET', PULLS, { status: 502, body: { message: 'Server Error' } });
-    assert.throws(() => fake.assertClean(), /queued reply never asked for: GET \/repos\/\{owner\}\/\{repo\}\/pulls → 502/);
+    assert.throws(
+      () => fake.assertClean(),
+      /queued reply never asked for: GET \/repos\/\{owner\}\/\{repo\}\/pulls → 502/,
+    );
     assert.equal(await open().findOpenPullRequest('lynq/customers', 'main'), undefined);
     fake.assertClean();
   });

@@ -56,12 +56,18 @@ async function commitBlobs(repo: string, ids: string[]): Promise<void> {
 
 /** One more pack holding one new object (git pack-objects, as a fetch or fast-import leaves one). */
 function addPack(repo: string, id: string): void {
-  execFileSync('git', ['pack-objects', '-q', path.join(repo, 'objects', 'pack', 'pack')], { cwd: repo, env: testGitEnv(), input: `${id}\n` });
+  execFileSync('git', ['pack-objects', '-q', path.join(repo, 'objects', 'pack', 'pack')], {
+    cwd: repo,
+    env: testGitEnv(),
+    input: `${id}\n`,
+  });
 }
 
 const gcAuto = (repo: string) => git(repo, ['-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet']);
-const looseIn17 = async (repo: string): Promise<number> => (await readdir(path.join(repo, 'objects', '17')).catch(() => [])).length;
-const packs = async (repo: string): Promise<number> => (await readdir(path.join(repo, 'objects', 'pack'))).filter((name) => name.endsWith('.pack')).length;
+const looseIn17 = async (repo: string): Promise<number> =>
+  (await readdir(path.join(repo, 'objects', '17')).catch(() => [])).length;
+const packs = async (repo: string): Promise<number> =>
+  (await readdir(path.join(repo, 'objects', 'pack'))).filter((name) => name.endsWith('.pack')).length;
 
 describe('gc --auto, told without git', () => {
   it('a fresh repository: nothing to do, and git agrees', async () => {

@@ -9,7 +9,16 @@ import { GitError } from '../src/errors.ts';
 import { openManifestsRepo, type ManifestsRepo, type RepoOptions } from '../src/git/manifests-repo.ts';
 import { createLogger, SecretRegistry, silentLogger } from '../src/logger.ts';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http.ts';
-import { cloneWorkTree, commitCount, commitFiles, git, makeBareRepo, makeTempDir, readTree, revParse } from './helpers/git.ts';
+import {
+  cloneWorkTree,
+  commitCount,
+  commitFiles,
+  git,
+  makeBareRepo,
+  makeTempDir,
+  readTree,
+  revParse,
+} from './helpers/git.ts';
 
 const TOKEN = `tok_${randomBytes(16).toString('hex')}`;
 const AUTHOR = { name: 't', email: 't@e' };
@@ -43,7 +52,12 @@ async function tempDir(): Promise<string> {
 }
 
 async function open(options: Partial<RepoOptions> & { url: string }): Promise<ManifestsRepo> {
-  const repo = await openManifestsRepo({ cacheDir: await tempDir(), logger: silentLogger(), registry: new SecretRegistry(), ...options });
+  const repo = await openManifestsRepo({
+    cacheDir: await tempDir(),
+    logger: silentLogger(),
+    registry: new SecretRegistry(),
+    ...options,
+  });
   cleanups.push(() => repo.close());
   return repo;
 }
@@ -51,7 +65,9 @@ async function open(options: Partial<RepoOptions> & { url: string }): Promise<Ma
 /** Every file under `dir`, recursively. */
 async function allFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath ?? entry.path, entry.name));
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name));
 }
 
 /** Requests seen by the server since `from`. */
@@ -64,7 +80,10 @@ describe('the test git HTTP server', () => {
     const { bare, url } = await servedRepo('plain.git');
     const from = server.requests.length;
     // No credentials: 401, and git (no prompts) gives up.
-    await assert.rejects(git(await tempDir(), ['ls-remote', url]), /terminal prompts disabled|Authentication failed|401/);
+    await assert.rejects(
+      git(await tempDir(), ['ls-remote', url]),
+      /terminal prompts disabled|Authentication failed|401/,
+    );
     assert.ok(since(from).length > 0);
     assert.ok(since(from).every((request) => !request.authorized && request.status === 401));
 
@@ -75,7 +94,11 @@ describe('the test git HTTP server', () => {
     const commit = await commitFiles(work.dir, { 'a.txt': 'a\n' }, 'one');
     await work.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
     assert.equal(await revParse(bare, 'main'), commit);
-    assert.ok(server.requests.some((request) => request.authorized && request.method === 'POST' && request.path === '/plain.git/git-receive-pack'));
+    assert.ok(
+      server.requests.some(
+        (request) => request.authorized && request.method === 'POST' && request.path === '/plain.git/git-receive-pack',
+      ),
+    );
   });
 
   it('handles chunked request bodies (large push) and gzip request bodies (long fetch negotiation)', async () => {
@@ -97,14 +120,17 @@ describe('the test git HTTP server', () => {
     // large enough for git to gzip it.
     const local = await cloneWorkTree(authed);
     cleanups.push(local.cleanup);
-    for (let index = 0; index < 80; index++) await local.git('commit', '--quiet', '--allow-empty', '-m', `local ${index}`);
+    for (let index = 0; index < 80; index++)
+      await local.git('commit', '--quiet', '--allow-empty', '-m', `local ${index}`);
     const remoteChange = await commitFiles(work.dir, { 'small.txt': 'small\n' }, 'small');
     await work.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
     const before = server.requests.length;
     await local.git('fetch', '--quiet', 'origin');
     assert.equal((await local.git('rev-parse', 'origin/main')).trim(), remoteChange);
     assert.ok(
-      server.requests.slice(before).some((request) => request.path === '/big.git/git-upload-pack' && request.contentEncoding === 'gzip'),
+      server.requests
+        .slice(before)
+        .some((request) => request.path === '/big.git/git-upload-pack' && request.contentEncoding === 'gzip'),
       `a gzip fetch request: ${JSON.stringify(server.requests.slice(before))}`,
     );
   });
@@ -153,10 +179,21 @@ describe('openManifestsRepo over HTTP with a token', () => {
     const { bare } = await servedRepo('named.git');
     const url = named.url('named.git');
 
-    await assert.rejects((await open({ url, auth: { token: TOKEN } })).fetch('main'), GitError, 'the default user name is refused by this server');
+    await assert.rejects(
+      (await open({ url, auth: { token: TOKEN } })).fetch('main'),
+      GitError,
+      'the default user name is refused by this server',
+    );
     const repo = await open({ url, auth: { token: TOKEN, username: 'lynq-bot' } });
     assert.equal(await repo.fetch('main'), undefined);
-    const first = await repo.commit({ parent: undefined, writes: new Map([['a', '1\n']]), deletes: [], message: 'one', author: AUTHOR, time: 1 });
+    const first = await repo.commit({
+      parent: undefined,
+      writes: new Map([['a', '1\n']]),
+      deletes: [],
+      message: 'one',
+      author: AUTHOR,
+      time: 1,
+    });
     assert.equal(await repo.push(first, 'main', undefined), 'pushed');
 
     const other = await cloneWorkTree(bare);
@@ -164,7 +201,14 @@ describe('openManifestsRepo over HTTP with a token', () => {
     const theirs = await commitFiles(other.dir, { b: '2\n' }, 'theirs');
     await other.git('push', '--quiet', 'origin', 'HEAD:refs/heads/main');
 
-    const ours = await repo.commit({ parent: first, writes: new Map([['c', '3\n']]), deletes: [], message: 'two', author: AUTHOR, time: 2 });
+    const ours = await repo.commit({
+      parent: first,
+      writes: new Map([['c', '3\n']]),
+      deletes: [],
+      message: 'two',
+      author: AUTHOR,
+      time: 2,
+    });
     assert.equal(await repo.push(ours, 'main', first), 'moved');
     assert.equal(await revParse(bare, 'main'), theirs);
     assert.equal(await repo.fetch('main'), theirs);
@@ -189,7 +233,14 @@ describe('openManifestsRepo over HTTP with a token', () => {
     assert.ok(!fetchError.message.includes(wrong), fetchError.message);
     assert.ok(!fetchError.message.includes(TOKEN));
 
-    const commit = await repo.commit({ parent: undefined, writes: new Map([['b.txt', 'b\n']]), deletes: [], message: 'x', author: AUTHOR, time: 1 });
+    const commit = await repo.commit({
+      parent: undefined,
+      writes: new Map([['b.txt', 'b\n']]),
+      deletes: [],
+      message: 'x',
+      author: AUTHOR,
+      time: 1,
+    });
     const pushError = await repo.push(commit, 'main', head).then(
       (outcome) => assert.fail(`push with a wrong token returned ${outcome}`),
       (error: unknown) => error,
@@ -215,7 +266,14 @@ describe('openManifestsRepo over HTTP with a token', () => {
       assert.match(error.message, /terminal prompts disabled/);
       return true;
     });
-    const commit = await repo.commit({ parent: undefined, writes: new Map([['a', 'a']]), deletes: [], message: 'x', author: AUTHOR, time: 1 });
+    const commit = await repo.commit({
+      parent: undefined,
+      writes: new Map([['a', 'a']]),
+      deletes: [],
+      message: 'x',
+      author: AUTHOR,
+      time: 1,
+    });
     await assert.rejects(repo.push(commit, 'main', undefined), GitError);
   });
 
@@ -234,7 +292,14 @@ describe('openManifestsRepo over HTTP with a token', () => {
     const repo = await openManifestsRepo({ url, cacheDir, logger, registry, auth: { token: TOKEN } });
     cleanups.push(() => repo.close());
     assert.equal(await repo.fetch('main'), undefined);
-    const commit = await repo.commit({ parent: undefined, writes: new Map([['nodes/a.yaml', 'x: 1\n']]), deletes: [], message: 'm', author: AUTHOR, time: 1700000000 });
+    const commit = await repo.commit({
+      parent: undefined,
+      writes: new Map([['nodes/a.yaml', 'x: 1\n']]),
+      deletes: [],
+      message: 'm',
+      author: AUTHOR,
+      time: 1700000000,
+    });
     assert.equal(await repo.push(commit, 'main', undefined), 'pushed');
     assert.equal(await repo.fetch('main'), commit);
 
@@ -258,7 +323,13 @@ describe('openManifestsRepo over HTTP with a token', () => {
       (caught: unknown) => caught,
     );
     assert.equal(error, undefined, 'a missing branch is not an error');
-    const wrongRepo = await openManifestsRepo({ url: server.url('missing.git'), cacheDir, logger, registry, auth: { token: TOKEN } });
+    const wrongRepo = await openManifestsRepo({
+      url: server.url('missing.git'),
+      cacheDir,
+      logger,
+      registry,
+      auth: { token: TOKEN },
+    });
     cleanups.push(() => wrongRepo.close());
     const failure = await wrongRepo.fetch('main').then(
       () => assert.fail('fetching a missing repository succeeded'),

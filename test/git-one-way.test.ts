@@ -51,7 +51,12 @@ function options(extra: Partial<GitOptions> = {}): GitOptions {
 }
 
 /** The same command through both paths, failing with the same action. */
-async function bothWays(dir: string, args: readonly string[], make: () => GitOptions, action: string): Promise<{ text: RunResult; runner: RunResult; messages: [string, string] }> {
+async function bothWays(
+  dir: string,
+  args: readonly string[],
+  make: () => GitOptions,
+  action: string,
+): Promise<{ text: RunResult; runner: RunResult; messages: [string, string] }> {
   const text = await gitText(dir, args, make());
   const runner = await runGit(dir, args, make());
   return { text, runner, messages: [gitFailure(action, text).message, gitFailure(action, runner).message] };
@@ -67,21 +72,38 @@ describe('one way to run git: simple-git (gitText) and the streaming runner (run
   });
 
   it('a command that takes too long gives up after the total time, saying which command and after how long', async () => {
-    const { text, runner, messages } = await bothWays(slowRepo, LOG, () => options({ timeoutMs: 1000 }), 'reading the history of a.yaml');
+    const { text, runner, messages } = await bothWays(
+      slowRepo,
+      LOG,
+      () => options({ timeoutMs: 1000 }),
+      'reading the history of a.yaml',
+    );
     assert.equal(text.timedOutAfterSeconds, 1);
     assert.equal(runner.timedOutAfterSeconds, 1);
-    assert.deepEqual(messages, ['reading the history of a.yaml: git log timed out after 1 s', 'reading the history of a.yaml: git log timed out after 1 s']);
+    assert.deepEqual(messages, [
+      'reading the history of a.yaml: git log timed out after 1 s',
+      'reading the history of a.yaml: git log timed out after 1 s',
+    ]);
     // simple-git's own error is kept as the cause, ours is the GitError.
     assert.ok(text.cause instanceof SimpleGitError);
     assert.ok(gitFailure('x', text).cause instanceof SimpleGitError);
   });
 
   it('the real caller (lynq history) times out through simple-git with the same message', async () => {
-    await assert.rejects(nodeHistory(slowRepo, { ...options({ timeoutMs: 1000 }), head: 'main', paths: ['a.yaml'], node: NODE, patch: true }), (error: unknown) => {
-      assert.ok(error instanceof GitError, String(error));
-      assert.equal(error.message, 'reading the history of a.yaml: git log timed out after 1 s');
-      return true;
-    });
+    await assert.rejects(
+      nodeHistory(slowRepo, {
+        ...options({ timeoutMs: 1000 }),
+        head: 'main',
+        paths: ['a.yaml'],
+        node: NODE,
+        patch: true,
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof GitError, String(error));
+        assert.equal(error.message, 'reading the history of a.yaml: git log timed out after 1 s');
+        return true;
+      },
+    );
   });
 
   it('an AbortSignal cancels a command in flight either way', async () => {
@@ -105,7 +127,12 @@ describe('one way to run git: simple-git (gitText) and the streaming runner (run
   });
 
   it('a failing command gives the same exit code and message', async () => {
-    const { text, runner, messages } = await bothWays(repo, ['rev-parse', '--verify', 'no-such-branch'], options, 'reading no-such-branch');
+    const { text, runner, messages } = await bothWays(
+      repo,
+      ['rev-parse', '--verify', 'no-such-branch'],
+      options,
+      'reading no-such-branch',
+    );
     assert.equal(text.code, 128);
     assert.equal(runner.code, 128);
     assert.equal(messages[0], messages[1]);

@@ -33,7 +33,12 @@ async function silentRemote(): Promise<{ url: string; requests: string[] }> {
   cleanups.push(async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const request of requests) assert.match(request, /^GET \/manifests\.git\/info\/refs\?service=git-upload-pack HTTP\/1\.1$/, 'an unexpected request');
+    for (const request of requests)
+      assert.match(
+        request,
+        /^GET \/manifests\.git\/info\/refs\?service=git-upload-pack HTTP\/1\.1$/,
+        'an unexpected request',
+      );
   });
   return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/manifests.git`, requests };
 }
@@ -53,7 +58,13 @@ async function gitProcessesFor(url: string): Promise<string[]> {
 describe('git commands that hang', () => {
   it('give up after the timeout, naming the command, the remote and that it timed out; no git process is left', async () => {
     const remote = await silentRemote();
-    const repo = await openManifestsRepo({ url: remote.url, cacheDir: await cacheDir(), logger: silentLogger(), registry: new SecretRegistry(), timeoutMs: 1000 });
+    const repo = await openManifestsRepo({
+      url: remote.url,
+      cacheDir: await cacheDir(),
+      logger: silentLogger(),
+      registry: new SecretRegistry(),
+      timeoutMs: 1000,
+    });
     cleanups.push(() => repo.close());
     await assert.rejects(repo.fetch('main'), (error: unknown) => {
       assert.ok(error instanceof GitError, String(error));
@@ -67,13 +78,23 @@ describe('git commands that hang', () => {
   it('an AbortSignal cancels a command in flight, and its whole process group', async () => {
     const remote = await silentRemote();
     const controller = new AbortController();
-    const repo = await openManifestsRepo({ url: remote.url, cacheDir: await cacheDir(), logger: silentLogger(), registry: new SecretRegistry(), signal: controller.signal });
+    const repo = await openManifestsRepo({
+      url: remote.url,
+      cacheDir: await cacheDir(),
+      logger: silentLogger(),
+      registry: new SecretRegistry(),
+      signal: controller.signal,
+    });
     cleanups.push(() => repo.close());
     const fetching = repo.fetch('main');
     // Cancel once git is waiting on the remote.
     while (remote.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     controller.abort();
-    await assert.rejects(fetching, (error: unknown) => error instanceof GitError && error.message === `reading ${remote.url}: git ls-remote was cancelled`);
+    await assert.rejects(
+      fetching,
+      (error: unknown) =>
+        error instanceof GitError && error.message === `reading ${remote.url}: git ls-remote was cancelled`,
+    );
     assert.deepEqual(await gitProcessesFor(remote.url), []);
   });
 
@@ -82,8 +103,15 @@ describe('git commands that hang', () => {
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(
-      openManifestsRepo({ url: remote.url, cacheDir: await cacheDir(), logger: silentLogger(), registry: new SecretRegistry(), signal: controller.signal }),
-      (error: unknown) => error instanceof GitError && /cancelled while waiting for the cache clone/.test(error.message),
+      openManifestsRepo({
+        url: remote.url,
+        cacheDir: await cacheDir(),
+        logger: silentLogger(),
+        registry: new SecretRegistry(),
+        signal: controller.signal,
+      }),
+      (error: unknown) =>
+        error instanceof GitError && /cancelled while waiting for the cache clone/.test(error.message),
     );
     assert.equal(remote.requests.length, 0);
   });
@@ -102,7 +130,10 @@ describe('a fed command’s timeout', () => {
 
   it('gives the end of a big input the extra time asked for (a fast-import commit of many files)', async () => {
     const dir = await cacheDir();
-    const result = await startGit(dir, slow, { registry: new SecretRegistry(), timeoutMs: 1000 }).end(['input\n'], 10_000);
+    const result = await startGit(dir, slow, { registry: new SecretRegistry(), timeoutMs: 1000 }).end(
+      ['input\n'],
+      10_000,
+    );
     assert.equal(result.timedOutAfterSeconds, undefined);
     assert.equal(result.code, 0);
   });
@@ -111,9 +142,18 @@ describe('a fed command’s timeout', () => {
 describe('a fast-import commit', () => {
   it('asks for extra time by the number of files it writes', async () => {
     const asked: Array<number | undefined> = [];
-    const git = { write: async () => undefined, end: async (_input?: unknown, extraMs?: number) => (asked.push(extraMs), { stdout: Buffer.alloc(0), stderr: '', code: 0, command: 'fast-import' }) };
+    const git = {
+      write: async () => undefined,
+      end: async (_input?: unknown, extraMs?: number) => (
+        asked.push(extraMs), { stdout: Buffer.alloc(0), stderr: '', code: 0, command: 'fast-import' }
+      ),
+    };
     const writes = new Map(Array.from({ length: 2500 }, (_, i) => [`nodes/h/f/n${i}/a.yaml`, `${i}\n`] as const));
-    await new FastImport(git).commit({ parent: undefined, writes, deletes: [], message: 'm', author: { name: 'a', email: 'a@b' }, time: 0 }, 'refs/x', { stagedPath: new Map(), folders: [] });
+    await new FastImport(git).commit(
+      { parent: undefined, writes, deletes: [], message: 'm', author: { name: 'a', email: 'a@b' }, time: 0 },
+      'refs/x',
+      { stagedPath: new Map(), folders: [] },
+    );
     assert.deepEqual(asked, [2500]);
   });
 });

@@ -6,7 +6,10 @@ import { gitBlobId, gitTreeId } from '../src/render/hash.ts';
 import { git, makeTempDir } from './helpers/git.ts';
 
 /** git's own id for a folder holding these files, written into a real repository. */
-async function treeIdFromGit(files: Record<string, string>, objectFormat: 'sha1' | 'sha256' = 'sha1'): Promise<{ tree: string; blobs: Map<string, string> }> {
+async function treeIdFromGit(
+  files: Record<string, string>,
+  objectFormat: 'sha1' | 'sha256' = 'sha1',
+): Promise<{ tree: string; blobs: Map<string, string> }> {
   const temp = await makeTempDir('lynq-tree-id-');
   try {
     await git(temp.dir, ['init', '--quiet', `--object-format=${objectFormat}`]);
@@ -50,8 +53,14 @@ describe('gitTreeId', () => {
   it('changes with any name or blob id', async () => {
     const { blobs } = await treeIdFromGit({ 'web.yaml': 'x\n', 'lynqnode.yaml': 'y\n' });
     const base = gitTreeId(blobs);
-    assert.notEqual(gitTreeId([...blobs].map(([name, id]) => [name === 'web.yaml' ? 'web2.yaml' : name, id] as const)), base);
-    assert.notEqual(gitTreeId([...blobs].map(([name, id]) => [name, name === 'web.yaml' ? gitBlobId('z\n') : id] as const)), base);
+    assert.notEqual(
+      gitTreeId([...blobs].map(([name, id]) => [name === 'web.yaml' ? 'web2.yaml' : name, id] as const)),
+      base,
+    );
+    assert.notEqual(
+      gitTreeId([...blobs].map(([name, id]) => [name, name === 'web.yaml' ? gitBlobId('z\n') : id] as const)),
+      base,
+    );
     assert.notEqual(gitTreeId([...blobs, ['extra.yaml', gitBlobId('')]]), base);
   });
 

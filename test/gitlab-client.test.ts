@@ -91,7 +91,11 @@ describe('GitLab client: retries, rate limits, one write at a time, dry run', ()
 
   test('a 429 waits as long as Retry-After says, on the injected clock, or RateLimit-Reset when that is all there is', async () => {
     fake.once('GET', MRS, { status: 429, body: { message: 'Retry later' }, headers: { 'retry-after': '7' } });
-    fake.once('GET', MRS, { status: 429, body: { message: 'Retry later' }, headers: { 'ratelimit-reset': String(1_700_000_000 + 20) } });
+    fake.once('GET', MRS, {
+      status: 429,
+      body: { message: 'Retry later' },
+      headers: { 'ratelimit-reset': String(1_700_000_000 + 20) },
+    });
     await client().findOpenPullRequest('lynq/customers', 'main');
     assert.deepEqual(waits, [7000, 21000]);
   });
@@ -100,7 +104,10 @@ describe('GitLab client: retries, rate limits, one write at a time, dry run', ()
     fake.once('GET', MRS, { status: 429, body: { message: 'Retry later' }, headers: { 'retry-after': '600' } });
     await assert.rejects(client().findOpenPullRequest('lynq/customers', 'main'), (error: unknown) => {
       assert.ok(error instanceof ForgeError);
-      assert.match(error.message, /GitLab rate limit \(429\) while looking for the open merge request from lynq\/customers in acme\/manifests/);
+      assert.match(
+        error.message,
+        /GitLab rate limit \(429\) while looking for the open merge request from lynq\/customers in acme\/manifests/,
+      );
       return true;
     });
     assert.deepEqual(waits, []);
@@ -137,7 +144,10 @@ describe('GitLab client: retries, rate limits, one write at a time, dry run', ()
   test('read-only (a dry run): reads go out, a write throws before it is sent', async () => {
     const gitlab = client({ readOnly: true });
     await gitlab.findOpenPullRequest('lynq/customers', 'main');
-    await assert.rejects(gitlab.ensurePullRequest(spec(), undefined), /a dry run does not write to GitLab: POST \/projects\/acme%2Fmanifests\/merge_requests was not sent/);
+    await assert.rejects(
+      gitlab.ensurePullRequest(spec(), undefined),
+      /a dry run does not write to GitLab: POST \/projects\/acme%2Fmanifests\/merge_requests was not sent/,
+    );
     assert.deepEqual(fake.writes(), []);
   });
 
@@ -156,7 +166,13 @@ describe('GitLab project path and hub settings', () => {
     assert.throws(() => projectPath('/srv/manifests.git'), ConfigError);
   });
 
-  const hub = (publish: string) => parseHub('hubs/customers.yaml', hubYaml({ spec: `  publish:\n    repo: https://gitlab.com/acme/manifests.git\n    mode: pull-request\n${publish}` }));
+  const hub = (publish: string) =>
+    parseHub(
+      'hubs/customers.yaml',
+      hubYaml({
+        spec: `  publish:\n    repo: https://gitlab.com/acme/manifests.git\n    mode: pull-request\n${publish}`,
+      }),
+    );
 
   test('platform.type gitlab is accepted, apiUrl optional (gitlab.com when absent)', () => {
     const parsed = hub('    platform:\n      type: gitlab\n      token: { env: GITLAB_TOKEN }\n');
@@ -165,9 +181,18 @@ describe('GitLab project path and hub settings', () => {
   });
 
   test('what GitLab has no equivalent for is a config error naming the field and the fix', () => {
-    assert.throws(() => hub('    platform:\n      type: gitlab\n      app: { appId: 1, privateKey: { env: KEY } }\n'), /spec\.publish\.platform\.app.*GitHub only.*platform\.token/s);
-    assert.throws(() => hub('    platform:\n      type: gitlab\n    pullRequest:\n      teamReviewers: [ops]\n'), /spec\.publish\.pullRequest\.teamReviewers.*GitHub only/s);
-    assert.throws(() => hub('    platform:\n      type: gitlab\n    pullRequest:\n      autoMerge: rebase\n'), /spec\.publish\.pullRequest\.autoMerge.*cannot be rebase on GitLab/s);
+    assert.throws(
+      () => hub('    platform:\n      type: gitlab\n      app: { appId: 1, privateKey: { env: KEY } }\n'),
+      /spec\.publish\.platform\.app.*GitHub only.*platform\.token/s,
+    );
+    assert.throws(
+      () => hub('    platform:\n      type: gitlab\n    pullRequest:\n      teamReviewers: [ops]\n'),
+      /spec\.publish\.pullRequest\.teamReviewers.*GitHub only/s,
+    );
+    assert.throws(
+      () => hub('    platform:\n      type: gitlab\n    pullRequest:\n      autoMerge: rebase\n'),
+      /spec\.publish\.pullRequest\.autoMerge.*cannot be rebase on GitLab/s,
+    );
   });
 });
 
@@ -183,13 +208,44 @@ describe('the GitLab API description the fake is checked against', () => {
 
   test('it fails what GitLab would not take or give: an unknown or mistyped parameter, a body field it does not know, a status it does not answer', () => {
     const list = '/projects/{id}/merge_requests';
-    assert.deepEqual(api.checkRequest('GET', list, new URLSearchParams('state=opened&source_branch=x&per_page=10'), undefined), []);
-    assert.match(api.checkRequest('GET', list, new URLSearchParams('status=opened'), undefined).join('\n'), /query parameter status is not in GitLab's published description/);
-    assert.match(api.checkRequest('GET', list, new URLSearchParams('state=open'), undefined).join('\n'), /query state=open is not one of opened, closed, locked, merged, all/);
-    assert.match(api.checkRequest('GET', list, new URLSearchParams('per_page=ten'), undefined).join('\n'), /not an integer/);
-    assert.match(api.checkRequest('POST', list, new URLSearchParams(), { source_branch: 'a', target_branch: 'b', title: 't', draft: true }).join('\n'), /must NOT have additional properties/);
-    assert.match(api.checkRequest('POST', list, new URLSearchParams(), { source_branch: 'a', title: 't' }).join('\n'), /must have required property 'target_branch'/);
-    assert.match(api.checkResponse('PUT', `${list}/{merge_request_iid}`, 401, { message: '401 Unauthorized' }).join('\n'), /does not answer 401 in GitLab's published description/);
-    assert.match(api.checkResponse('GET', `${list}/{merge_request_iid}/notes`, 200, [{ id: 1, body: 'x' }]).join('\n'), /must have required property/);
+    assert.deepEqual(
+      api.checkRequest('GET', list, new URLSearchParams('state=opened&source_branch=x&per_page=10'), undefined),
+      [],
+    );
+    assert.match(
+      api.checkRequest('GET', list, new URLSearchParams('status=opened'), undefined).join('\n'),
+      /query parameter status is not in GitLab's published description/,
+    );
+    assert.match(
+      api.checkRequest('GET', list, new URLSearchParams('state=open'), undefined).join('\n'),
+      /query state=open is not one of opened, closed, locked, merged, all/,
+    );
+    assert.match(
+      api.checkRequest('GET', list, new URLSearchParams('per_page=ten'), undefined).join('\n'),
+      /not an integer/,
+    );
+    assert.match(
+      api
+        .checkRequest('POST', list, new URLSearchParams(), {
+          source_branch: 'a',
+          target_branch: 'b',
+          title: 't',
+          draft: true,
+        })
+        .join('\n'),
+      /must NOT have additional properties/,
+    );
+    assert.match(
+      api.checkRequest('POST', list, new URLSearchParams(), { source_branch: 'a', title: 't' }).join('\n'),
+      /must have required property 'target_branch'/,
+    );
+    assert.match(
+      api.checkResponse('PUT', `${list}/{merge_request_iid}`, 401, { message: '401 Unauthorized' }).join('\n'),
+      /does not answer 401 in GitLab's published description/,
+    );
+    assert.match(
+      api.checkResponse('GET', `${list}/{merge_request_iid}/notes`, 200, [{ id: 1, body: 'x' }]).join('\n'),
+      /must have required property/,
+    );
   });
 });

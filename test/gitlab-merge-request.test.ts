@@ -24,13 +24,19 @@ describe('merge requests against the GitLab fake and a git server that takes the
     const main = await revParse(world.bare, 'main');
     const result = await world.sync();
     assert.equal(result.code, 0, result.out + result.err);
-    assert.match(result.out, /customers: pull request #1 created, proposing 3 node changes: https:\/\/gitlab\.example\.test\/acme\/manifests\/-\/merge_requests\/1/);
+    assert.match(
+      result.out,
+      /customers: pull request #1 created, proposing 3 node changes: https:\/\/gitlab\.example\.test\/acme\/manifests\/-\/merge_requests\/1/,
+    );
     assert.equal(await revParse(world.bare, 'main'), main, 'merge-request mode never pushes to main');
     assert.ok(
       world.git.requests.some((request) => request.authorized && request.path.endsWith('/git-receive-pack')),
       'git pushed with the token (the server accepts only oauth2 and that token)',
     );
-    assert.ok(!world.git.requests.some((request) => request.query.includes(world.token)), 'the token never travels in a URL');
+    assert.ok(
+      !world.git.requests.some((request) => request.query.includes(world.token)),
+      'the token never travels in a URL',
+    );
 
     const [mr] = world.gitlab.mergeRequests;
     assert.equal(world.gitlab.mergeRequests.length, 1);
@@ -41,7 +47,10 @@ describe('merge requests against the GitLab fake and a git server that takes the
     assert.deepEqual(mr!.labels, ['lynq', 'gitops']);
     assert.deepEqual(mr!.reviewerIds, [11], 'alice by her user id; the unknown user is left out');
     assert.match(mr!.description, /^\| `web\/acme` \| added \| new row \| settings \|$/m);
-    assert.match(mr!.description, /<!-- lynq:pull-request \{"hub":"customers","branch":"lynq\/customers","labels":\["lynq","gitops"\]\} -->/);
+    assert.match(
+      mr!.description,
+      /<!-- lynq:pull-request \{"hub":"customers","branch":"lynq\/customers","labels":\["lynq","gitops"\]\} -->/,
+    );
     assert.deepEqual(world.fake.calls(), [`GET ${MRS}`, 'GET /users', 'GET /users', `POST ${MRS}`]);
     assert.ok(world.fake.requests.every((request) => request.token === world.token));
     assert.match(result.out + result.err, /reviewer nobody is not a GitLab user/);
@@ -65,7 +74,12 @@ describe('merge requests against the GitLab fake and a git server that takes the
     assert.deepEqual(mr.labels.sort(), ['lynq', 'needs-review', 'urgent']);
     const writes = world.fake.writes(from);
     assert.equal(writes.length, 1, 'title, description and labels in one request');
-    assert.deepEqual(Object.keys(writes[0]!.body as object).sort(), ['add_labels', 'description', 'remove_labels', 'title']);
+    assert.deepEqual(Object.keys(writes[0]!.body as object).sort(), [
+      'add_labels',
+      'description',
+      'remove_labels',
+      'title',
+    ]);
     assert.deepEqual(mr.reviewerIds, [11], 'reviewers are asked once, when the merge request opens');
   });
 
@@ -109,7 +123,10 @@ describe('merge requests against the GitLab fake and a git server that takes the
     world.gitlab.mr(1).state = 'closed';
     const from = world.fake.requests.length;
     const result = await world.sync();
-    assert.match(result.out, /pull request #1 proposing exactly these changes was closed without merging; they are not proposed again until they change/);
+    assert.match(
+      result.out,
+      /pull request #1 proposing exactly these changes was closed without merging; they are not proposed again until they change/,
+    );
     assert.equal(world.gitlab.mergeRequests.length, 1, 'no second merge request');
     assert.deepEqual(world.fake.writes(from), []);
     assert.ok(world.fake.calls(from).includes(`GET ${MRS}`));
@@ -148,7 +165,10 @@ describe('merge requests against the GitLab fake and a git server that takes the
     const gitFrom = world.git.requests.length;
     const result = await world.sync('--dry-run');
     assert.equal(result.code, 0, result.out + result.err);
-    assert.match(result.out, /dry run: would open a pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/);
+    assert.match(
+      result.out,
+      /dry run: would open a pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/,
+    );
     assert.deepEqual(world.fake.calls(), [`GET ${MRS}`]);
     assert.equal(pushesSince(world.git, gitFrom), 0);
     assert.equal(await revParse(world.bare, BRANCH), undefined);
@@ -157,7 +177,10 @@ describe('merge requests against the GitLab fake and a git server that takes the
     await db.exec(`INSERT INTO customers VALUES ('hooli', true, 'gold')`);
     const from = world.fake.requests.length;
     const again = await world.sync('--dry-run');
-    assert.match(again.out, /dry run: would update pull request #1 from lynq\/customers into main in acme\/manifests \(title, body\)/);
+    assert.match(
+      again.out,
+      /dry run: would update pull request #1 from lynq\/customers into main in acme\/manifests \(title, body\)/,
+    );
     assert.deepEqual(world.fake.writes(from), []);
   });
 
@@ -188,7 +211,10 @@ pullRequest:
     const result = await world.sync();
     assert.equal(result.code, 0, result.out + result.err);
     assert.equal(world.gitlab.mr(1).title, 'Draft: lynq(customers): 3 added');
-    assert.match(result.out + result.err, /auto-merge was not switched on for !1 in acme\/manifests: GitLab rejected the request \(405\)/);
+    assert.match(
+      result.out + result.err,
+      /auto-merge was not switched on for !1 in acme\/manifests: GitLab rejected the request \(405\)/,
+    );
     assert.equal(world.gitlab.mr(1).autoMerge, undefined);
 
     await db.exec(`INSERT INTO customers VALUES ('hooli', true, 'gold')`);
@@ -197,7 +223,11 @@ pullRequest:
     world.gitlab.mr(1).title = 'lynq(customers): 4 added';
     await db.exec(`INSERT INTO customers VALUES ('umbrella', true, 'gold')`);
     await world.sync();
-    assert.equal(world.gitlab.mr(1).title, 'lynq(customers): 5 added', 'marked ready by a person: the bridge does not make it a draft again');
+    assert.equal(
+      world.gitlab.mr(1).title,
+      'lynq(customers): 5 added',
+      'marked ready by a person: the bridge does not make it a draft again',
+    );
   });
 });
 
@@ -222,7 +252,10 @@ pullRequest:
 
     await db.exec(`INSERT INTO customers VALUES ('hooli', true, 'gold')`);
     await world.sync();
-    assert.equal(world.fake.requests.filter((request) => request.template === `${MRS}/{merge_request_iid}/merge`).length, 1);
+    assert.equal(
+      world.fake.requests.filter((request) => request.template === `${MRS}/{merge_request_iid}/merge`).length,
+      1,
+    );
   });
 });
 
@@ -239,7 +272,11 @@ routing:
   test('a new row goes straight to main with no merge request; a changed row waits in one', async () => {
     const first = await world.sync();
     assert.equal(first.code, 0, first.out + first.err);
-    assert.ok((await git(world.bare, ['ls-tree', '-r', '--name-only', 'main'])).includes('nodes/customers/web/acme/settings.yaml'));
+    assert.ok(
+      (await git(world.bare, ['ls-tree', '-r', '--name-only', 'main'])).includes(
+        'nodes/customers/web/acme/settings.yaml',
+      ),
+    );
     assert.equal(world.gitlab.mergeRequests.length, 0);
     assert.deepEqual(world.fake.writes(), []);
 

@@ -5,12 +5,20 @@ import { formYaml, hubYaml } from './helpers/config.ts';
 import { tempFiles } from './helpers/files.ts';
 
 describe('lynq bootstrap and lynq validate', () => {
-  const hub = (name: string, gitops: string) => hubYaml({ name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n${gitops}` });
+  const hub = (name: string, gitops: string) =>
+    hubYaml({
+      name,
+      extra: { plan: 'plan' },
+      spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n${gitops}`,
+    });
 
   test('bootstrap prints the parent object per hub: an app-of-apps Application, or a parent Kustomization and its GitRepository', async () => {
     const files = await tempFiles({
       'hubs/a.yaml': hub('argo', '    engine: argocd\n'),
-      'hubs/f.yaml': hub('fluxed', '    engine: flux\n    flux:\n      sourceRef: { name: manifests }\n      gitRepository:\n        secretRef: { name: git-auth }\n'),
+      'hubs/f.yaml': hub(
+        'fluxed',
+        '    engine: flux\n    flux:\n      sourceRef: { name: manifests }\n      gitRepository:\n        secretRef: { name: git-auth }\n',
+      ),
       'hubs/n.yaml': hub('plain', '    engine: none\n'),
       'forms/.keep': '',
     });

@@ -53,7 +53,10 @@ ${LABELS}spec:
       ['ns.yaml', 'settings.yaml', 'service.yaml', 'kustomization.yaml', 'lynqnode.yaml'],
       'Argo CD needs no per-level folders: sync waves order the node',
     );
-    assert.match(node.files.find((file) => file.name === 'service.yaml')!.content, /argocd\.argoproj\.io\/sync-wave: "2"/);
+    assert.match(
+      node.files.find((file) => file.name === 'service.yaml')!.content,
+      /argocd\.argoproj\.io\/sync-wave: "2"/,
+    );
   });
 
   test("the hub's settings: project, destination, repo and revision, sync policy and options", () => {
@@ -105,7 +108,11 @@ ${LABELS}spec:
     const argo = render('    engine: argocd\n');
     assert.equal(none.appFile, undefined);
     for (const name of ['ns.yaml', 'settings.yaml', 'service.yaml', 'kustomization.yaml']) {
-      assert.equal(none.files.find((file) => file.name === name)?.content, argo.files.find((file) => file.name === name)?.content, name);
+      assert.equal(
+        none.files.find((file) => file.name === name)?.content,
+        argo.files.find((file) => file.name === name)?.content,
+        name,
+      );
     }
     assert.doesNotMatch(none.files.find((file) => file.name === 'lynqnode.yaml')!.content, /gitops:/);
     assert.match(
@@ -155,13 +162,20 @@ ${LABELS}spec:
 
   test('several levels: one Kustomization per level, chained with dependsOn, each waiting; kustomize builds each level', async () => {
     const node = render('    engine: flux\n');
-    const docs = parseAllDocuments(node.appFile!.content).map((doc) => doc.toJS() as { metadata: { name: string }; spec: Record<string, unknown> });
+    const docs = parseAllDocuments(node.appFile!.content).map(
+      (doc) => doc.toJS() as { metadata: { name: string }; spec: Record<string, unknown> },
+    );
     assert.deepEqual(
       docs.map((doc) => [doc.metadata.name, doc.spec.path, doc.spec.dependsOn, doc.spec.wait]),
       [
         ['customers-web-acme', './nodes/customers/web/acme/levels/0', undefined, true],
         ['customers-web-acme-level-1', './nodes/customers/web/acme/levels/1', [{ name: 'customers-web-acme' }], true],
-        ['customers-web-acme-level-2', './nodes/customers/web/acme/levels/2', [{ name: 'customers-web-acme-level-1' }], true],
+        [
+          'customers-web-acme-level-2',
+          './nodes/customers/web/acme/levels/2',
+          [{ name: 'customers-web-acme-level-1' }],
+          true,
+        ],
       ],
     );
     for (const doc of docs) assert.equal(validateManifest(doc as unknown as Record<string, unknown>), undefined);
@@ -174,7 +188,12 @@ ${LABELS}spec:
     try {
       const kinds: string[][] = [];
       for (const level of [0, 1, 2]) {
-        const { stdout } = await run('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', path.join(files.dir, 'levels', String(level))]);
+        const { stdout } = await run('kubectl', [
+          'kustomize',
+          '--load-restrictor',
+          'LoadRestrictionsNone',
+          path.join(files.dir, 'levels', String(level)),
+        ]);
         kinds.push(stdout.split(/^---$/m).map((doc) => /^kind: (\w+)$/m.exec(doc)![1]!));
       }
       assert.deepEqual(kinds, [['Namespace', 'LynqNode'], ['ConfigMap'], ['Service']]);
@@ -222,7 +241,10 @@ describe('schema validation', () => {
 
   test('a rendered manifest that breaks the Kubernetes OpenAPI schema fails its node with the path of the bad field', () => {
     // What is wrong as written fails the form at load (lynq validate says it); what a row makes wrong fails the node.
-    failsAtLoad(deployment('[{ image: nginx }]'), /form web, field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.name: is required \(Deployment schema\)$/);
+    failsAtLoad(
+      deployment('[{ image: nginx }]'),
+      /form web, field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.name: is required \(Deployment schema\)$/,
+    );
     // A template that can only give a string, in an integer field, fails every row: the form fails at load, with the fix.
     failsAtLoad(
       deployment('[{ name: app, image: nginx }]', '"{{ plan }}"'),
@@ -237,7 +259,9 @@ describe('schema validation', () => {
       /field spec\.deployments\[0\]\.spec\.spec\.template\.spec\.containers\[0\]\.resources\.limits\.cpu: must be number or must match format "quantity"/,
     );
     failsAtLoad(
-      deployment('[{ name: app }]').replace('kind: Deployment', 'kind: Deploymnet').replace('  deployments:', '  manifests:'),
+      deployment('[{ name: app }]')
+        .replace('kind: Deployment', 'kind: Deploymnet')
+        .replace('  deployments:', '  manifests:'),
       /field spec\.manifests\[0\]\.spec\.kind: Deploymnet is not a kind of apps\/v1 in the Kubernetes OpenAPI schema: did you mean Deployment\?/,
     );
     assert.doesNotThrow(() => render('    engine: none\n', deployment('[{ name: app, image: nginx }]')));
@@ -246,7 +270,12 @@ describe('schema validation', () => {
   test('kinds of other API groups are not checked; Argo CD and Flux kinds are, against their CRD schemas', () => {
     assert.equal(validateManifest({ apiVersion: 'example.com/v1', kind: 'Widget', spec: { anything: 1 } }), undefined);
     assert.deepEqual(
-      validateManifest({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'x' }, spec: { project: 'p', destination: {}, source: { repoURL: 'r', path: 7 } } }),
+      validateManifest({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: 'x' },
+        spec: { project: 'p', destination: {}, source: { repoURL: 'r', path: 7 } },
+      }),
       {
         path: 'spec.source.path',
         message: 'must be string',
@@ -272,20 +301,38 @@ describe('hub settings', () => {
   test('Argo CD needs a repository URL it can reach; the apps folder must be apart from the node folders', () => {
     assert.throws(
       () => testHub({ spec: '  publish:\n    repo: ../manifests.git\n  gitops:\n    engine: argocd\n' }),
-      (error: unknown) => error instanceof ConfigError && /field spec\.gitops\.argocd\.repoURL: is required/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError && /field spec\.gitops\.argocd\.repoURL: is required/.test(error.message),
     );
-    assert.doesNotThrow(() => testHub({ spec: '  publish:\n    repo: ../manifests.git\n  gitops:\n    engine: none\n' }));
-    assert.throws(() => testHub({ spec: '  gitops:\n    appsRoot: nodes/apps\n' }), /field spec\.gitops\.appsRoot: must be a folder apart from spec\.publish\.root/);
-    assert.throws(() => testHub({ spec: '  gitops:\n    appsRoot: ../apps\n' }), /field spec\.gitops\.appsRoot: must be a folder inside the repository/);
-    assert.throws(() => testHub({ spec: '  gitops:\n    engine: flux\n    flux:\n      interval: ten minutes\n' }), /field spec\.gitops\.flux\.interval: must be a duration/);
+    assert.doesNotThrow(() =>
+      testHub({ spec: '  publish:\n    repo: ../manifests.git\n  gitops:\n    engine: none\n' }),
+    );
+    assert.throws(
+      () => testHub({ spec: '  gitops:\n    appsRoot: nodes/apps\n' }),
+      /field spec\.gitops\.appsRoot: must be a folder apart from spec\.publish\.root/,
+    );
+    assert.throws(
+      () => testHub({ spec: '  gitops:\n    appsRoot: ../apps\n' }),
+      /field spec\.gitops\.appsRoot: must be a folder inside the repository/,
+    );
+    assert.throws(
+      () => testHub({ spec: '  gitops:\n    engine: flux\n    flux:\n      interval: ten minutes\n' }),
+      /field spec\.gitops\.flux\.interval: must be a duration/,
+    );
   });
 
   test('ignoreFields become JSON Pointers, or jq paths when they have wildcards or filters', () => {
     assert.deepEqual(toArgoIgnorePath('$.spec.replicas'), { jsonPointer: '/spec/replicas' });
-    assert.deepEqual(toArgoIgnorePath("$.metadata.annotations['a/b~c']"), { jsonPointer: '/metadata/annotations/a~1b~0c' });
-    assert.deepEqual(toArgoIgnorePath('$.spec.template.spec.containers[0].image'), { jsonPointer: '/spec/template/spec/containers/0/image' });
+    assert.deepEqual(toArgoIgnorePath("$.metadata.annotations['a/b~c']"), {
+      jsonPointer: '/metadata/annotations/a~1b~0c',
+    });
+    assert.deepEqual(toArgoIgnorePath('$.spec.template.spec.containers[0].image'), {
+      jsonPointer: '/spec/template/spec/containers/0/image',
+    });
     assert.deepEqual(toArgoIgnorePath('$.spec.containers[*].image'), { jqPathExpression: '.spec.containers[].image' });
-    assert.deepEqual(toArgoIgnorePath("$.spec.containers[?(@.name == 'app' && @.x)].env"), { jqPathExpression: '.spec.containers[] | select(.name == "app" and .x != null) | .env' });
+    assert.deepEqual(toArgoIgnorePath("$.spec.containers[?(@.name == 'app' && @.x)].env"), {
+      jqPathExpression: '.spec.containers[] | select(.name == "app" and .x != null) | .env',
+    });
     assert.deepEqual(toArgoIgnorePath('$.data.*'), { jqPathExpression: '.data[]' });
   });
 });

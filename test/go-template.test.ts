@@ -36,7 +36,11 @@ const CASES: Array<[string, string, unknown]> = [
   ['{{ ne .region "us" }}', '{{ (region !== "us") }}', 'true'],
   ['{{ not (eq .uid "acme") }}', '{{ (not (uid === "acme")) }}', 'false'],
   ['{{ lt .uid "b" }}', '{{ (uid < "b") }}', 'true'],
-  ['{{ printf "%s-%s-deployment" .uid .region | trunc63 }}', '{{ (uid ~ "-" ~ region ~ "-deployment") | trunc63 }}', 'acme-eu-deployment'],
+  [
+    '{{ printf "%s-%s-deployment" .uid .region | trunc63 }}',
+    '{{ (uid ~ "-" ~ region ~ "-deployment") | trunc63 }}',
+    'acme-eu-deployment',
+  ],
   ['{{ printf "%q and 100%%" .uid }}', '{{ ((uid | quote) ~ " and 100%") }}', '"acme" and 100%'],
   ['{{ print .uid "-x" 1 2 }}', '{{ (uid ~ "-x" ~ 1 ~ " " ~ 2) }}', 'acme-x1 2'],
   ['{{ index . "customReplicas" | default "2" | int }}', '{{ customReplicas | default("2") | int }}', 2],
@@ -51,15 +55,27 @@ const CASES: Array<[string, string, unknown]> = [
   ['{{ list "app" .uid .region | join "," }}', '{{ ["app", uid, region] | join(",") }}', 'app,acme,eu'],
   ['{{ splitList "," "a,b" | join "+" }}', '{{ "a,b" | split(",") | join("+") }}', 'a+b'],
   ['{{ if .region }}{{ .region }}-{{ end }}{{ .uid }}', '{% if region %}{{ region }}-{% endif %}{{ uid }}', 'eu-acme'],
-  ['{{ if .empty }}a{{ else if eq .planId "enterprise" }}b{{ else }}c{{ end }}', '{% if empty %}a{% elif (planId === "enterprise") %}b{% else %}c{% endif %}', 'b'],
+  [
+    '{{ if .empty }}a{{ else if eq .planId "enterprise" }}b{{ else }}c{{ end }}',
+    '{% if empty %}a{% elif (planId === "enterprise") %}b{% else %}c{% endif %}',
+    'b',
+  ],
   [
     '{{ if and .customDomain (eq .domainVerified "true") }}{{ .customDomain }}{{ else }}{{ .uid }}.default.svc{{ end }}',
     '{% if (customDomain and (domainVerified === "true")) %}{{ customDomain }}{% else %}{{ uid }}.default.svc{% endif %}',
     'acme.io',
   ],
   ['{{ or .empty "none" }}', '{{ (empty or "none") }}', 'none'],
-  ['{{ with .region }}{{ . | upper }}{{ else }}none{{ end }}', '{% set _with1 = region %}{% if _with1 %}{{ _with1 | upper }}{% else %}none{% endif %}', 'EU'],
-  ['{{ with $r := .empty }}{{ $r }}{{ else }}none{{ end }}', '{% set _r = empty %}{% if _r %}{{ _r }}{% else %}none{% endif %}', 'none'],
+  [
+    '{{ with .region }}{{ . | upper }}{{ else }}none{{ end }}',
+    '{% set _with1 = region %}{% if _with1 %}{{ _with1 | upper }}{% else %}none{% endif %}',
+    'EU',
+  ],
+  [
+    '{{ with $r := .empty }}{{ $r }}{{ else }}none{{ end }}',
+    '{% set _r = empty %}{% if _r %}{{ _r }}{% else %}none{% endif %}',
+    'none',
+  ],
   [
     '{{- $base := printf "%s-%s" .uid (.region | default "default") -}}\n{{ $base | trunc63 }}-web',
     '{%- set _base = (uid ~ "-" ~ (region | default("default"))) -%}\n{{ _base | trunc63 }}-web',
@@ -70,8 +86,16 @@ const CASES: Array<[string, string, unknown]> = [
     '{%- for _region in ["us-east-1", "eu-west-1"] %}{% set _i = loop.index0 %}\n{{ _i }}:{{ _region }}.example.com\n{%- endfor %}',
     '\n0:us-east-1.example.com\n1:eu-west-1.example.com',
   ],
-  ['{{ range (.config | fromJson).hosts }}[{{ . }}]{{ end }}', '{% for _item1 in (config | fromJson).hosts %}[{{ _item1 }}]{% endfor %}', '[a][b]'],
-  ['{{ range $h := list }}{{ $h }}{{ else }}no hosts{{ end }}', '{% for _h in [] %}{{ _h }}{% else %}no hosts{% endfor %}', 'no hosts'],
+  [
+    '{{ range (.config | fromJson).hosts }}[{{ . }}]{{ end }}',
+    '{% for _item1 in (config | fromJson).hosts %}[{{ _item1 }}]{% endfor %}',
+    '[a][b]',
+  ],
+  [
+    '{{ range $h := list }}{{ $h }}{{ else }}no hosts{{ end }}',
+    '{% for _h in [] %}{{ _h }}{% else %}no hosts{% endfor %}',
+    'no hosts',
+  ],
   ['{{/* a comment */}}x{{- /* trimmed */ -}} y', 'x{{- "" -}} y', 'xy'],
   ['a{%b{#c{{ .uid }}', 'a{{ "{%" }}b{{ "{#" }}c{{ uid }}', 'a{%b{#cacme'],
   ['{{ "say \\"hi\\"\\n" }}', '{{ "say \\"hi\\"\\n" }}', 'say "hi"\n'],
@@ -94,11 +118,19 @@ const CASES: Array<[string, string, unknown]> = [
   ['{{ contains "prise" .planId }}', '{{ planId | contains("prise") }}', 'true'],
   ['{{ .planId | hasPrefix "enter" }}', '{{ planId | hasPrefix("enter") }}', 'true'],
   ['{{ hasSuffix ".com" .customDomain }}', '{{ customDomain | hasSuffix(".com") }}', 'false'],
-  ['{{ if hasPrefix "ent" .planId }}big{{ else }}small{{ end }}', '{% if planId | hasPrefix("ent") %}big{% else %}small{% endif %}', 'big'],
+  [
+    '{{ if hasPrefix "ent" .planId }}big{{ else }}small{{ end }}',
+    '{% if planId | hasPrefix("ent") %}big{% else %}small{% endif %}',
+    'big',
+  ],
   ['{{ trimSuffix ".io" .customDomain }}', '{{ customDomain | trimSuffix(".io") }}', 'acme'],
   ['{{ .customDomain | trimPrefix "acme." }}', '{{ customDomain | trimPrefix("acme.") }}', 'io'],
   // Maps: dict takes its keys and values as one list; get and hasKey name the map first.
-  ['{{ $d := dict "tier" .planId "region" .region }}{{ $d | toJson }}', '{% set _d = ["tier", planId, "region", region] | dict %}{{ _d | toJson }}', '{"region":"eu","tier":"enterprise"}'],
+  [
+    '{{ $d := dict "tier" .planId "region" .region }}{{ $d | toJson }}',
+    '{% set _d = ["tier", planId, "region", region] | dict %}{{ _d | toJson }}',
+    '{"region":"eu","tier":"enterprise"}',
+  ],
   ['{{ toJson (dict "b" 1 "a" .uid) }}', '{{ (["b", 1, "a", uid] | dict) | toJson }}', '{"a":"acme","b":1}'],
   ['{{ get (dict "a" .uid) "a" }}', '{{ (["a", uid] | dict) | get("a") }}', 'acme'],
   ['{{ index (dict "a" .uid) "a" }}', '{{ (["a", uid] | dict).a }}', 'acme'],
@@ -162,7 +194,10 @@ describe('Go template functions that fail at render time', () => {
       const local = new TemplateEngine(['n', 'shards']);
       assert.throws(
         () => local.render(translated, { n: '100', ...row }, where),
-        (error: unknown) => error instanceof Error && /hub customers, form web, uid "acme", resource config, field spec\.data\.x: /.test(error.message) && message.test(error.message),
+        (error: unknown) =>
+          error instanceof Error &&
+          /hub customers, form web, uid "acme", resource config, field spec\.data\.x: /.test(error.message) &&
+          message.test(error.message),
       );
     });
   }
@@ -282,10 +317,14 @@ describe('Go template refusals', () => {
     ]);
     for (const [go] of CASES) {
       const out = translateGoTemplate(go);
-      for (const match of out.matchAll(/\|\s*([A-Za-z_][A-Za-z0-9_]*)/g)) assert.ok(allowedFilters.has(match[1]!), `${match[1]} in ${out}`);
+      for (const match of out.matchAll(/\|\s*([A-Za-z_][A-Za-z0-9_]*)/g))
+        assert.ok(allowedFilters.has(match[1]!), `${match[1]} in ${out}`);
       // A call is `name(`, and only filters are called.
       for (const match of out.replace(/"(?:[^"\\]|\\.)*"/g, '""').matchAll(/([A-Za-z_][A-Za-z0-9_.]*)\s*\(/g)) {
-        assert.ok(allowedFilters.has(match[1]!) || ['not', 'and', 'or', 'if', 'elif', 'in'].includes(match[1]!), `call of ${match[1]} in ${out}`);
+        assert.ok(
+          allowedFilters.has(match[1]!) || ['not', 'and', 'or', 'if', 'elif', 'in'].includes(match[1]!),
+          `call of ${match[1]} in ${out}`,
+        );
       }
     }
   });

@@ -42,10 +42,15 @@ describe('golden files: what a person reviews stays as reviewed', () => {
         spec: `  publish:\n    repo: ${bare.dir}\n  gitops:\n    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n`,
       });
       const form = await readFile(path.join(ROOT, 'forms', 'demo-web.yaml'), 'utf8');
-      const files = started.add(await tempFiles({ 'hubs/demo.yaml': hub, 'forms/web.yaml': form }), (it) => it.cleanup());
+      const files = started.add(await tempFiles({ 'hubs/demo.yaml': hub, 'forms/web.yaml': form }), (it) =>
+        it.cleanup(),
+      );
       const env = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), HOME: files.dir };
       const sync = async () => {
-        const result = await lynq(['sync', '--hubs', path.join(files.dir, 'hubs'), '--forms', path.join(files.dir, 'forms')], env);
+        const result = await lynq(
+          ['sync', '--hubs', path.join(files.dir, 'hubs'), '--forms', path.join(files.dir, 'forms')],
+          env,
+        );
         if (result.code !== 0) throw new Error(`lynq sync exited ${result.code}:\n${result.out}${result.err}`);
       };
       return { teardown: started, db, remote: bare.dir, sync };
@@ -56,7 +61,9 @@ describe('golden files: what a person reviews stays as reviewed', () => {
   test("one node's files and its Argo CD Application, as the first sync writes them", async () => {
     await sync();
     const tree = await readTree(remote, 'main');
-    const acme = [...tree].filter(([file]) => file.startsWith('nodes/demo/web/acme/') || file === 'apps/demo/web/acme.yaml').sort(([a], [b]) => (a < b ? -1 : 1));
+    const acme = [...tree]
+      .filter(([file]) => file.startsWith('nodes/demo/web/acme/') || file === 'apps/demo/web/acme.yaml')
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     for (const [file, text] of acme) assertGolden(`demo/${file}`, text);
   });
 
@@ -70,7 +77,12 @@ describe('golden files: what a person reviews stays as reviewed', () => {
   });
 });
 
-const change = (uid: string, status: NodeChange['status'], reasons: string[], resources = ['settings', 'web']): NodeChange => ({
+const change = (
+  uid: string,
+  status: NodeChange['status'],
+  reasons: string[],
+  resources = ['settings', 'web'],
+): NodeChange => ({
   hub: 'customers',
   form: 'web',
   uid,
@@ -78,14 +90,22 @@ const change = (uid: string, status: NodeChange['status'], reasons: string[], re
   reasons,
   causes: status === 'updated' ? ['row'] : [],
   resources: status === 'removed' || status === 'held' ? [] : resources,
-  writes: new Map(status === 'removed' || status === 'held' ? [] : [[`nodes/customers/web/${uid}/settings.yaml`, `data:\n  PLAN: ${uid}\n`]]),
+  writes: new Map(
+    status === 'removed' || status === 'held'
+      ? []
+      : [[`nodes/customers/web/${uid}/settings.yaml`, `data:\n  PLAN: ${uid}\n`]],
+  ),
   deletes: status === 'removed' || status === 'held' ? [`nodes/customers/web/${uid}/settings.yaml`] : [],
 });
 
 test('golden files: a pull request title and body (added, updated, a held removal, the diff excerpt)', async () => {
   const plan = {
     hub: 'customers',
-    nodes: [change('acme', 'added', ['new row']), change('globex', 'updated', ['columns changed: plan']), { ...change('hooli', 'removed', ['row deleted']), removal: 'row deleted' }],
+    nodes: [
+      change('acme', 'added', ['new row']),
+      change('globex', 'updated', ['columns changed: plan']),
+      { ...change('hooli', 'removed', ['row deleted']), removal: 'row deleted' },
+    ],
     rendered: 2,
     existingNodes: 3,
   };
@@ -94,7 +114,19 @@ test('golden files: a pull request title and body (added, updated, a held remova
   // What Git had: globex's settings as they were, by blob id, and hooli's (held: not in the diff).
   const existing = new Map([['nodes/customers/web/globex/settings.yaml', 'blob-globex']]);
   const blobs = new Map([['blob-globex', 'data:\n  PLAN: silver\n']]);
-  const diff = await unifiedDiff({ writes, deletes: [] }, existing, async (ids) => new Map(ids.flatMap((id) => (blobs.has(id) ? [[id, blobs.get(id)!]] : []))), { maxChars: 4000 });
-  const body = pullRequestBody({ hub: 'customers', branch: 'lynq/customers', target: 'main', nodes: gated, diff, labels: ['lynq'] });
+  const diff = await unifiedDiff(
+    { writes, deletes: [] },
+    existing,
+    async (ids) => new Map(ids.flatMap((id) => (blobs.has(id) ? [[id, blobs.get(id)!]] : []))),
+    { maxChars: 4000 },
+  );
+  const body = pullRequestBody({
+    hub: 'customers',
+    branch: 'lynq/customers',
+    target: 'main',
+    nodes: gated,
+    diff,
+    labels: ['lynq'],
+  });
   assertGolden('pull-request.md', `# ${pullRequestTitle('customers', gated)}\n\n${body}`);
 });

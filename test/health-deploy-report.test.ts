@@ -13,7 +13,8 @@ import { captureStream } from './helpers/files.ts';
 import { healthyArgoWorld, type HealthWorld } from './helpers/health-world.ts';
 import type { KubeFake } from './helpers/kube-fake.ts';
 
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 
 /** The read-back hands its judged nodes to the deploy reporter, only for hubs that ask, and a forge failure changes nothing else. */
 describe('the read-back reports deploy results for hubs with spec.publish.platform.reportDeploys', () => {
@@ -34,15 +35,28 @@ describe('the read-back reports deploy results for hubs with spec.publish.platfo
   const readBack = async (reportDeploys: DeployReporter) => {
     const config = await loadConfig({ hubsDir: world.dirs[1]!, formsDir: world.dirs[3]! });
     const hub = config.hubs.get('shop')!;
-    const kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger: silentLogger() });
-    const deps = createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: captureStream(), env: world.env });
+    const kube = await openKubeClient(
+      { source: 'flag', files: [world.kubeconfigFile], context: undefined },
+      { registry: new SecretRegistry(), logger: silentLogger() },
+    );
+    const deps = createSyncDeps({
+      logger: silentLogger(),
+      dryRun: false,
+      diff: false,
+      out: captureStream(),
+      env: world.env,
+    });
     return readBackHub(hub, { kube, openRepo: deps.openRepo, clock: Date.now, logger: silentLogger(), reportDeploys });
   };
 
   test('without the setting the reporter is never called; with it, it gets every node judged, at the commit Git has', async () => {
     const seen: string[][] = [];
     const spy: DeployReporter = async (hub, nodes) => {
-      seen.push(nodes.map((node) => `${hub.name}/${node.uid} ${node.phase} ${node.commit?.commit === undefined ? '-' : 'commit'}`));
+      seen.push(
+        nodes.map(
+          (node) => `${hub.name}/${node.uid} ${node.phase} ${node.commit?.commit === undefined ? '-' : 'commit'}`,
+        ),
+      );
       return { commit: undefined };
     };
     let result = await readBack(spy);
@@ -51,7 +65,10 @@ describe('the read-back reports deploy results for hubs with spec.publish.platfo
 
     const hubFile = path.join(world.dir, 'hubs', 'hub.yaml');
     const text = await readFile(hubFile, 'utf8');
-    await writeFile(hubFile, text.replace(/(  publish:\n    repo: .*\n)/, '$1    platform:\n      reportDeploys: true\n'));
+    await writeFile(
+      hubFile,
+      text.replace(/(  publish:\n    repo: .*\n)/, '$1    platform:\n      reportDeploys: true\n'),
+    );
     result = await readBack(spy);
     assert.equal(result.outcome, 'read', JSON.stringify(result));
     assert.deepEqual(seen, [['shop/t00 Ready commit', 'shop/t01 Ready commit']]);

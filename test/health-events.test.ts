@@ -12,11 +12,19 @@ import type { KubeFake, Obj } from './helpers/kube-fake.ts';
 // API server's events.k8s.io/v1 validation does): a node turning Degraded and back, a
 // repeat counted in the event's series, a bounded number per run.
 
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 const HEALTHY = 'application-healthy-synced-op-succeeded.yaml';
 const DEGRADED = 'application-degraded-synced.yaml';
 
-type Event = Obj & { reason: string; type: string; note: string; action: string; regarding: { kind: string; name: string; uid?: string }; series?: { count: number } };
+type Event = Obj & {
+  reason: string;
+  type: string;
+  note: string;
+  action: string;
+  regarding: { kind: string; name: string; uid?: string };
+  series?: { count: number };
+};
 
 describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded number per run', () => {
   let world: HealthWorld;
@@ -28,7 +36,10 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
   const completed = () => events().filter((event) => event.reason === 'RolloutCompleted');
   const setHealth = async (uid: string, file: string) => {
     const node = nodes.find((candidate) => candidate.metadata.name === `${uid}-web`)!;
-    fake.put('Application', argoApp(node, file, await world.head(), file === DEGRADED ? { resourceHealth: { settings: 'Degraded' } } : {}));
+    fake.put(
+      'Application',
+      argoApp(node, file, await world.head(), file === DEGRADED ? { resourceHealth: { settings: 'Degraded' } } : {}),
+    );
   };
 
   before(async () => {
@@ -49,7 +60,10 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     const [event, ...rest] = events();
     assert.deepEqual(rest, []);
     assert.deepEqual([event?.reason, event?.type, event?.action], ['RolloutCompleted', 'Normal', 'Rollout']);
-    assert.match(event?.note ?? '', /^every node of form web \(2\) is Ready on form version [0-9a-f]{12}; this node was the last$/);
+    assert.match(
+      event?.note ?? '',
+      /^every node of form web \(2\) is Ready on form version [0-9a-f]{12}; this node was the last$/,
+    );
     await world.status(kube());
     assert.equal(events().length, 1);
   });
@@ -63,7 +77,10 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     assert.equal(event?.type, 'Warning');
     assert.equal(event?.action, 'ReadBack');
     assert.match(event?.note ?? '', /^Degraded: /);
-    assert.deepEqual([event?.regarding.kind, event?.regarding.name, event?.regarding.uid], ['LynqNode', 'acme-web', fake.get('LynqNode', 'tenants', 'acme-web')!.metadata.uid]);
+    assert.deepEqual(
+      [event?.regarding.kind, event?.regarding.name, event?.regarding.uid],
+      ['LynqNode', 'acme-web', fake.get('LynqNode', 'tenants', 'acme-web')!.metadata.uid],
+    );
     await world.status(kube());
     assert.equal(phaseEvents().length, 1);
     assert.equal(phaseEvents()[0]!.series, undefined);
@@ -91,7 +108,10 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
   });
 
   test(`at most ${EVENTS_PER_RUN} events a run; the rest counted as dropped`, async () => {
-    const client = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger: silentLogger() });
+    const client = await openKubeClient(
+      { source: 'flag', files: [world.kubeconfigFile], context: undefined },
+      { registry: new SecretRegistry(), logger: silentLogger() },
+    );
     const many = Array.from({ length: EVENTS_PER_RUN + 5 }, (_, i) => ({
       namespace: 'tenants',
       lynqNode: { name: `n${i}-web` },
@@ -111,7 +131,10 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     await world.status(kube());
     const earlier = new Set(completed().map((event) => event.metadata.name));
     const formFile = path.join(world.dir, 'forms', 'web.yaml');
-    await writeFile(formFile, (await readFile(formFile, 'utf8')).replace('plan: "{{ plan }}"', 'plan: "{{ plan }}-v2"'));
+    await writeFile(
+      formFile,
+      (await readFile(formFile, 'utf8')).replace('plan: "{{ plan }}"', 'plan: "{{ plan }}-v2"'),
+    );
     const synced = await world.sync();
     assert.equal(synced.code, 0, synced.out + synced.err);
     const head = await world.head();
@@ -128,7 +151,12 @@ describe('Events on LynqNodes: Degraded and back, repeats counted, a bounded num
     assert.equal(event?.regarding.name, 'globex-web');
     assert.equal(event?.regarding.uid, fake.get('LynqNode', 'tenants', 'globex-web')!.metadata.uid);
     await world.status(kube());
-    fake.put('Application', argoApp(nodes.find((node) => node.metadata.name === 'acme-web')!, DEGRADED, head, { resourceHealth: { settings: 'Degraded' } }));
+    fake.put(
+      'Application',
+      argoApp(nodes.find((node) => node.metadata.name === 'acme-web')!, DEGRADED, head, {
+        resourceHealth: { settings: 'Degraded' },
+      }),
+    );
     await world.status(kube());
     fake.put('Application', argoApp(nodes.find((node) => node.metadata.name === 'acme-web')!, HEALTHY, head));
     await world.status(kube());

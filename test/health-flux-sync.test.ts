@@ -36,7 +36,12 @@ const SIMPLE_FORM = `  configMaps:
         data: { plan: "{{ plan }}" }
 `;
 
-type StatusJson = Array<{ uid: string; phase: string; applied: boolean; resources: { desired: number; ready: number; failed: number } }>;
+type StatusJson = Array<{
+  uid: string;
+  phase: string;
+  applied: boolean;
+  resources: { desired: number; ready: number; failed: number };
+}>;
 const byUid = (out: string) => new Map((JSON.parse(out) as StatusJson).map((node) => [node.uid, node]));
 
 describe('Flux: multi-level nodes (one Kustomization per DAG level)', () => {
@@ -71,10 +76,17 @@ describe('Flux: multi-level nodes (one Kustomization per DAG level)', () => {
   test('every level is read: Ready when both levels applied the commit and are ready; a level still reconciling, failed or missing decides', async () => {
     const head = await world.head();
     assert.equal((node('acme').spec as { gitops: { objects: unknown[] } }).gitops.objects.length, 2);
-    for (const uid of ['acme', 'globex', 'hooli', 'initech']) fake.put('Kustomization', fluxKustomization(node(uid), 0, 'kustomization-ready.yaml', head));
+    for (const uid of ['acme', 'globex', 'hooli', 'initech'])
+      fake.put('Kustomization', fluxKustomization(node(uid), 0, 'kustomization-ready.yaml', head));
     fake.put('Kustomization', fluxKustomization(node('acme'), 1, 'kustomization-ready.yaml', head));
-    fake.put('Kustomization', fluxKustomization(node('globex'), 1, 'kustomization-reconciling-healthchecks.yaml', head));
-    fake.put('Kustomization', fluxKustomization(node('hooli'), 1, 'kustomization-reconciliationfailed-healthy.yaml', head));
+    fake.put(
+      'Kustomization',
+      fluxKustomization(node('globex'), 1, 'kustomization-reconciling-healthchecks.yaml', head),
+    );
+    fake.put(
+      'Kustomization',
+      fluxKustomization(node('hooli'), 1, 'kustomization-reconciliationfailed-healthy.yaml', head),
+    );
     // initech's second level is not in the cluster.
     const result = await world.status(['--kubeconfig', world.kubeconfigFile, '--json']);
     assert.equal(result.code, 1, result.err);
@@ -111,15 +123,25 @@ describe('thousands of nodes, and the sync read-back', () => {
   let nodes: Obj[];
 
   before(async () => {
-    const rows = Array.from({ length: COUNT }, (_, i) => [`c${String(i).padStart(5, '0')}`, 'gold'] as [string, string]);
-    world = await makeHealthWorld({ hub: 'big', gitops: '    engine: argocd\n    refresh: true\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form: SIMPLE_FORM, rows });
+    const rows = Array.from(
+      { length: COUNT },
+      (_, i) => [`c${String(i).padStart(5, '0')}`, 'gold'] as [string, string],
+    );
+    world = await makeHealthWorld({
+      hub: 'big',
+      gitops:
+        '    engine: argocd\n    refresh: true\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
+      form: SIMPLE_FORM,
+      rows,
+    });
     assert.equal((await world.sync()).code, 0);
     nodes = await world.lynqNodes();
     fake = await startKubeFake();
     await world.writeKubeconfig(fake.kubeconfig());
     putLynqNodes(fake, nodes);
     const head = await world.head();
-    for (const item of nodes) fake.put('Application', argoApp(item, 'application-healthy-synced-op-succeeded.yaml', head));
+    for (const item of nodes)
+      fake.put('Application', argoApp(item, 'application-healthy-synced-op-succeeded.yaml', head));
   });
   after(async () => {
     await fake?.close();
@@ -141,7 +163,9 @@ describe('thousands of nodes, and the sync read-back', () => {
       apps.map((request) => request.query.continue === undefined),
       [true, false, false],
     );
-    assert.ok(lists.every((request) => request.query.limit === '500' && request.query.labelSelector === 'lynq.sh/hub=big'));
+    assert.ok(
+      lists.every((request) => request.query.limit === '500' && request.query.labelSelector === 'lynq.sh/hub=big'),
+    );
     assert.equal(fake.count('PATCH', '/lynqnodes/'), COUNT);
     const again = await world.status(['--kubeconfig', world.kubeconfigFile]);
     assert.equal(again.code, 0);
@@ -155,17 +179,34 @@ describe('thousands of nodes, and the sync read-back', () => {
     const before = fake.requests.length;
     const synced = await world.sync([]);
     assert.equal(synced.code, 0, synced.err);
-    assert.equal(fake.requests.length, before, 'no read-back without a configured cluster (a ~/.kube/config alone does not count for sync)');
+    assert.equal(
+      fake.requests.length,
+      before,
+      'no read-back without a configured cluster (a ~/.kube/config alone does not count for sync)',
+    );
     await world.db.exec("UPDATE customers SET plan = 'bronze' WHERE id = 'c00007'");
     const withCluster = await world.sync(['--kubeconfig', world.kubeconfigFile]);
     assert.equal(withCluster.code, 0, withCluster.err);
-    assert.match(withCluster.out, /^big: Ready 1199, Progressing 1, Degraded 0, Missing 0, Unknown 0; 1 status\(es\) written; 1 engine object\(s\) nudged$/m);
-    const nudges = fake.requests.slice(before).filter((request) => request.method === 'PATCH' && request.path.includes('/applications/'));
+    assert.match(
+      withCluster.out,
+      /^big: Ready 1199, Progressing 1, Degraded 0, Missing 0, Unknown 0; 1 status\(es\) written; 1 engine object\(s\) nudged$/m,
+    );
+    const nudges = fake.requests
+      .slice(before)
+      .filter((request) => request.method === 'PATCH' && request.path.includes('/applications/'));
     assert.deepEqual(
       nudges.map((request) => [request.path, request.body]),
-      [['/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/big-web-c00007', { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } }]],
+      [
+        [
+          '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/big-web-c00007',
+          { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } },
+        ],
+      ],
     );
-    assert.equal(fake.get('Application', 'argocd', 'big-web-c00007')!.metadata.annotations?.['argocd.argoproj.io/refresh'], 'normal');
+    assert.equal(
+      fake.get('Application', 'argocd', 'big-web-c00007')!.metadata.annotations?.['argocd.argoproj.io/refresh'],
+      'normal',
+    );
     // The cluster refuses: the sync still published and exits 0, and says why the read-back failed.
     await world.db.exec("UPDATE customers SET plan = 'gold' WHERE id = 'c00007'");
     await world.writeKubeconfig(fake.kubeconfig({ token: 'not-the-token' }));
@@ -173,7 +214,10 @@ describe('thousands of nodes, and the sync read-back', () => {
     const failing = await lynq(['sync', ...world.dirs], { ...world.env, KUBECONFIG: world.kubeconfigFile });
     assert.equal(failing.code, 0, failing.err);
     assert.notEqual(await world.head(), headBefore, 'published before the read-back');
-    assert.match(failing.out, /^big: read-back cluster-failed: listing applications\.argoproj\.io in namespace argocd: the credentials were refused \(401 Unauthorized\)/m);
+    assert.match(
+      failing.out,
+      /^big: read-back cluster-failed: listing applications\.argoproj\.io in namespace argocd: the credentials were refused \(401 Unauthorized\)/m,
+    );
     fake.assertClean();
   });
 });

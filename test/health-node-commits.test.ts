@@ -24,7 +24,11 @@ describe('the git side of the read-back: last commit per node, and which commits
     await git(dir, ['init', '--quiet', '--initial-branch=main']);
     await git(dir, ['config', 'user.name', 'Test']);
     await git(dir, ['config', 'user.email', 'test@example.test']);
-    first = await commitFiles(dir, { 'nodes/shop/web/acme/lynqnode.yaml': 'a: 1\n', 'nodes/shop/web/globex/lynqnode.yaml': 'a: 1\n' }, 'both');
+    first = await commitFiles(
+      dir,
+      { 'nodes/shop/web/acme/lynqnode.yaml': 'a: 1\n', 'nodes/shop/web/globex/lynqnode.yaml': 'a: 1\n' },
+      'both',
+    );
     other = await commitFiles(dir, { 'nodes/other/web/x/lynqnode.yaml': 'a: 1\n' }, 'another hub');
     second = await commitFiles(dir, { 'nodes/shop/web/globex/lynqnode.yaml': 'a: 2\n' }, 'globex (#7)');
   });
@@ -73,15 +77,38 @@ describe('the git side of the read-back: last commit per node, and which commits
   test('a pull request merged with a merge commit: the merge is the node’s last commit (its time, its number), seen when the merged commit was written', async () => {
     const at = (seconds: number) => ({ GIT_AUTHOR_DATE: `@${seconds} +0000`, GIT_COMMITTER_DATE: `@${seconds} +0000` });
     await git(dir, ['checkout', '--quiet', '-b', 'lynq/shop', second]);
-    await commitFiles(dir, { 'nodes/shop/web/acme/lynqnode.yaml': 'a: 3\n' }, 'lynq: shop: 1 node updated', at(1_800_000_000));
+    await commitFiles(
+      dir,
+      { 'nodes/shop/web/acme/lynqnode.yaml': 'a: 3\n' },
+      'lynq: shop: 1 node updated',
+      at(1_800_000_000),
+    );
     const proposed = (await git(dir, ['rev-parse', 'HEAD'])).trim();
     await git(dir, ['checkout', '--quiet', 'main']);
-    const direct = await commitFiles(dir, { 'nodes/shop/web/globex/lynqnode.yaml': 'a: 4\n' }, 'globex by hand', at(1_800_000_100));
-    await git(dir, ['merge', '--quiet', '--no-ff', 'lynq/shop', '-m', 'Merge pull request #12 from acme/lynq/shop'], { env: at(1_800_003_600) });
+    const direct = await commitFiles(
+      dir,
+      { 'nodes/shop/web/globex/lynqnode.yaml': 'a: 4\n' },
+      'globex by hand',
+      at(1_800_000_100),
+    );
+    await git(dir, ['merge', '--quiet', '--no-ff', 'lynq/shop', '-m', 'Merge pull request #12 from acme/lynq/shop'], {
+      env: at(1_800_003_600),
+    });
     const merge = (await git(dir, ['rev-parse', 'HEAD'])).trim();
     const { last, all } = await walkNodeCommits(run, merge, 'nodes/shop');
-    assert.deepEqual(last.get('web/acme'), { commit: merge, time: 1_800_003_600, authorTime: 1_800_000_000, pullRequest: 12, merged: proposed });
-    assert.deepEqual(last.get('web/globex'), { commit: direct, time: 1_800_000_100, authorTime: 1_800_000_100, pullRequest: undefined });
+    assert.deepEqual(last.get('web/acme'), {
+      commit: merge,
+      time: 1_800_003_600,
+      authorTime: 1_800_000_000,
+      pullRequest: 12,
+      merged: proposed,
+    });
+    assert.deepEqual(last.get('web/globex'), {
+      commit: direct,
+      time: 1_800_000_100,
+      authorTime: 1_800_000_100,
+      pullRequest: undefined,
+    });
     // What rev-list lists for the merge (an engine at it): the merge and the commit it brought in.
     assert.deepEqual(all, (await commitsContaining(run, [merge], 'nodes/shop')).get(merge));
     assert.ok(all.has(merge) && all.has(proposed));
@@ -97,13 +124,18 @@ describe('the git side of the read-back: last commit per node, and which commits
       calls.map((args) => args[0]),
       ['rev-list', 'cat-file'],
     );
-    const failing: GitRunner = async (args) => (args[0] === 'rev-list' ? ({ stdout: Buffer.alloc(0), stderr: 'fatal: out of memory', code: 128 } satisfies RunResult) : run(args));
+    const failing: GitRunner = async (args) =>
+      args[0] === 'rev-list'
+        ? ({ stdout: Buffer.alloc(0), stderr: 'fatal: out of memory', code: 128 } satisfies RunResult)
+        : run(args);
     await assert.rejects(commitsContaining(failing, [second], 'nodes/shop'), GitError);
   });
 });
 
 test('sameJson: equal as JSON, whatever the key order; keys holding undefined do not count', () => {
-  assert.ok(sameJson({ a: 1, b: [{ x: 'y', z: undefined }], c: { d: null } }, { c: { d: null }, b: [{ x: 'y' }], a: 1 }));
+  assert.ok(
+    sameJson({ a: 1, b: [{ x: 'y', z: undefined }], c: { d: null } }, { c: { d: null }, b: [{ x: 'y' }], a: 1 }),
+  );
   assert.ok(!sameJson({ a: 1 }, { a: 1, b: 2 }));
   assert.ok(!sameJson({ a: 1, b: 2 }, { a: 1 }));
   assert.ok(!sameJson({ a: [1, 2] }, { a: [2, 1] }));

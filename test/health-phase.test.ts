@@ -34,7 +34,10 @@ describe('Argo CD Applications (real objects from test/fixtures/status/argocd)',
     assert.equal(resourcePhase({ observation: seen, applied: true }, missing), 'Pending');
     const healthy = seen.resources!.find((resource) => resource.phase === 'Ready')!;
     // Healthy, but the Application is OutOfSync with it: not Ready yet.
-    assert.equal(resourcePhase({ observation: seen, applied: true }, healthy), healthy.inSync ? 'Ready' : 'Progressing');
+    assert.equal(
+      resourcePhase({ observation: seen, applied: true }, healthy),
+      healthy.inSync ? 'Ready' : 'Progressing',
+    );
   });
 
   test('health Degraded (a Deployment past its progress deadline): Degraded, naming it; resources without health are not failures', () => {
@@ -46,7 +49,11 @@ describe('Argo CD Applications (real objects from test/fixtures/status/argocd)',
     assert.equal(phases.filter((phase) => phase === 'Degraded').length, 1);
     const withoutHealth = seen.resources!.filter((resource) => resource.phase === undefined);
     assert.ok(withoutHealth.length > 0, 'the fixture has resources with no health');
-    for (const resource of withoutHealth) assert.equal(resourcePhase({ observation: seen, applied: true }, resource), resource.inSync ? 'Ready' : 'Progressing');
+    for (const resource of withoutHealth)
+      assert.equal(
+        resourcePhase({ observation: seen, applied: true }, resource),
+        resource.inSync ? 'Ready' : 'Progressing',
+      );
     // The revision is a Helm chart version, not a commit: it never counts as containing one.
     assert.equal(commitOfRevision(seen.revision), undefined);
   });
@@ -55,7 +62,10 @@ describe('Argo CD Applications (real objects from test/fixtures/status/argocd)',
     const healthy = observeApplication(fixture('argocd', 'application-health-healthy-minimal.yaml'));
     assert.deepEqual([healthy.health, healthy.inSync], ['healthy', false]);
     assert.equal(phaseOf(healthy, true).phase, 'Progressing');
-    assert.equal(phaseOf(observeApplication(fixture('argocd', 'application-health-degraded-minimal.yaml')), true).phase, 'Degraded');
+    assert.equal(
+      phaseOf(observeApplication(fixture('argocd', 'application-health-degraded-minimal.yaml')), true).phase,
+      'Degraded',
+    );
   });
 
   test('OutOfSync and Degraded with warning conditions: Degraded', () => {
@@ -86,7 +96,12 @@ describe('Argo CD Applications (real objects from test/fixtures/status/argocd)',
     assert.deepEqual([seen.reported, seen.health], [true, 'healthy']);
     assert.equal(phaseOf(seen, true).phase, 'Progressing');
     assert.equal(resourcePhase({ observation: seen, applied: true }, seen.resources![0]), 'Progressing');
-    const synced = observeApplication({ status: { ...(fixture('argocd', 'application-status-apptree-fragment.yaml').status as object), sync: { status: 'Synced', revision: 'c'.repeat(40) } } });
+    const synced = observeApplication({
+      status: {
+        ...(fixture('argocd', 'application-status-apptree-fragment.yaml').status as object),
+        sync: { status: 'Synced', revision: 'c'.repeat(40) },
+      },
+    });
     assert.equal(phaseOf(synced, true).phase, 'Ready');
   });
 
@@ -137,8 +152,14 @@ describe('Flux Kustomizations (real objects from test/fixtures/status/flux)', ()
   });
 
   test('the docs fragments: Reconciling with Ready=Unknown is Progressing; ValidationFailed and ArtifactFailed are Degraded', () => {
-    assert.equal(phaseOf(observeKustomization(fixture('flux', 'kustomization-reconciling-conditions-fragment.yaml')), true).phase, 'Progressing');
-    assert.equal(phaseOf(observeKustomization(fixture('flux', 'kustomization-validationfailed-status-fragment.yaml')), true).phase, 'Degraded');
+    assert.equal(
+      phaseOf(observeKustomization(fixture('flux', 'kustomization-reconciling-conditions-fragment.yaml')), true).phase,
+      'Progressing',
+    );
+    assert.equal(
+      phaseOf(observeKustomization(fixture('flux', 'kustomization-validationfailed-status-fragment.yaml')), true).phase,
+      'Degraded',
+    );
     const artifact = observeKustomization(fixture('flux', 'kustomization-artifactfailed-status-transcribed.yaml'));
     assert.equal(phaseOf(artifact, true).phase, 'Degraded');
     assert.match(artifact.message, /kustomization path not found/);
@@ -153,7 +174,12 @@ describe('Flux Kustomizations (real objects from test/fixtures/status/flux)', ()
   test('Stalled=True: Degraded (no upstream object has it; the real Ready object with a Stalled condition added)', () => {
     const object = fixture('flux', 'kustomization-ready.yaml');
     const status = object.status as { conditions: unknown[] };
-    status.conditions.push({ type: 'Stalled', status: 'True', reason: 'InvalidPath', message: 'spec.path does not exist' });
+    status.conditions.push({
+      type: 'Stalled',
+      status: 'True',
+      reason: 'InvalidPath',
+      message: 'spec.path does not exist',
+    });
     assert.equal(phaseOf(observeKustomization(object), true).phase, 'Degraded');
   });
 

@@ -12,7 +12,13 @@ import { startKubeFake, type KubeFake } from './helpers/kube-fake.ts';
 const run = promisify(execFile);
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
-type Doc = { kind: string; metadata: { name: string; namespace?: string }; rules?: Rule[]; roleRef?: { name: string }; subjects?: Array<{ kind: string; name: string; namespace: string }> };
+type Doc = {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: Rule[];
+  roleRef?: { name: string };
+  subjects?: Array<{ kind: string; name: string; namespace: string }>;
+};
 
 async function documents(file: string): Promise<Doc[]> {
   return parseAllDocuments(await readFile(file, 'utf8')).map((document) => document.toJS() as Doc);
@@ -30,7 +36,9 @@ function grants(docs: readonly Doc[]): Set<string> {
     for (const rule of doc.rules ?? [])
       for (const group of rule.apiGroups)
         for (const resource of rule.resources)
-          for (const verb of rule.verbs) for (const name of rule.resourceNames ?? [undefined]) out.add(`${scope} ${verb} ${group}/${resource}${name === undefined ? '' : `/${name}`}`);
+          for (const verb of rule.verbs)
+            for (const name of rule.resourceNames ?? [undefined])
+              out.add(`${scope} ${verb} ${group}/${resource}${name === undefined ? '' : `/${name}`}`);
   }
   return out;
 }
@@ -38,10 +46,12 @@ function grants(docs: readonly Doc[]): Set<string> {
 /** What a recorded request needs, in RBAC terms (a GET of a cluster-scoped object by name: `cluster get group/resource/name`). */
 function needed(request: { method: string; path: string }): string {
   const clusterScoped = /^\/apis\/([^/]+)\/[^/]+\/([^/]+)\/([^/]+)$/.exec(request.path);
-  if (clusterScoped !== null && request.method === 'GET') return `cluster get ${clusterScoped[1]}/${clusterScoped[2]}/${clusterScoped[3]}`;
+  if (clusterScoped !== null && request.method === 'GET')
+    return `cluster get ${clusterScoped[1]}/${clusterScoped[2]}/${clusterScoped[3]}`;
   const match = /^\/apis\/([^/]+)\/[^/]+\/namespaces\/([^/]+)\/([^/]+)(\/[^/]+)?(\/status)?$/.exec(request.path)!;
   const [, group, namespace, plural, name, status] = match;
-  const verb = request.method === 'PATCH' ? 'patch' : request.method === 'POST' ? 'create' : name === undefined ? 'list' : 'get';
+  const verb =
+    request.method === 'PATCH' ? 'patch' : request.method === 'POST' ? 'create' : name === undefined ? 'list' : 'get';
   return `${namespace} ${verb} ${group}/${plural}${status ?? ''}`;
 }
 
@@ -56,7 +66,8 @@ let fake: KubeFake;
 before(async () => {
   world = await makeHealthWorld({
     hub: 'shop',
-    gitops: '    engine: argocd\n    refresh: true\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
+    gitops:
+      '    engine: argocd\n    refresh: true\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
     form: '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n',
     rows: [
       ['acme', 'gold'],
@@ -74,7 +85,12 @@ after(async () => {
 test('deploy/rbac-namespaced/rbac.yaml grants exactly what the read-back does (rbac-refresh.yaml the nudge), and the CronJob runs as its account', async () => {
   const rbac = await documents('deploy/rbac-namespaced/rbac.yaml');
   const refresh = await documents('deploy/rbac-namespaced/rbac-refresh.yaml');
-  for (const doc of [...rbac, ...refresh]) assert.equal(validateManifest(doc as unknown as Record<string, unknown>), undefined, `${doc.kind} ${doc.metadata.name} validates`);
+  for (const doc of [...rbac, ...refresh])
+    assert.equal(
+      validateManifest(doc as unknown as Record<string, unknown>),
+      undefined,
+      `${doc.kind} ${doc.metadata.name} validates`,
+    );
   assert.deepEqual([...grants(rbac)].sort(), [
     'argocd list argoproj.io/applications',
     'argocd watch argoproj.io/applications',
@@ -88,7 +104,10 @@ test('deploy/rbac-namespaced/rbac.yaml grants exactly what the read-back does (r
     'tenants patch events.k8s.io/events',
     'tenants patch operator.lynq.sh/lynqnodes/status',
   ]);
-  assert.deepEqual([...grants(refresh)].sort(), ['argocd patch argoproj.io/applications', 'flux-system patch kustomize.toolkit.fluxcd.io/kustomizations']);
+  assert.deepEqual([...grants(refresh)].sort(), [
+    'argocd patch argoproj.io/applications',
+    'flux-system patch kustomize.toolkit.fluxcd.io/kustomizations',
+  ]);
   // Every Role is bound to the bridge's account, and nothing is cluster-wide.
   for (const docs of [rbac, refresh]) {
     const roles = docs.filter((doc) => doc.kind === 'Role').map((doc) => doc.metadata.name);
@@ -97,14 +116,18 @@ test('deploy/rbac-namespaced/rbac.yaml grants exactly what the read-back does (r
       bound.map(([name]) => name),
       roles,
     );
-    for (const [, subjects] of bound) assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: 'lynq-bridge', namespace: 'lynq-system' }]);
+    for (const [, subjects] of bound)
+      assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: 'lynq-bridge', namespace: 'lynq-system' }]);
     assert.ok(!docs.some((doc) => doc.kind.startsWith('Cluster')));
   }
   // deploy/'s CronJob runs as that account, in the namespace the bindings name.
-  const built = (await run('kubectl', ['kustomize', 'deploy/overlays/argocd-cronjob'], { maxBuffer: 16 * 1024 * 1024 })).stdout;
+  const built = (await run('kubectl', ['kustomize', 'deploy/overlays/argocd-cronjob'], { maxBuffer: 16 * 1024 * 1024 }))
+    .stdout;
   const cronJob = parseAllDocuments(built)
     .map((document) => document.toJS() as Doc)
-    .find((doc) => doc.kind === 'CronJob') as unknown as Doc & { spec: { jobTemplate: { spec: { template: { spec: { serviceAccountName: string } } } } } };
+    .find((doc) => doc.kind === 'CronJob') as unknown as Doc & {
+    spec: { jobTemplate: { spec: { template: { spec: { serviceAccountName: string } } } } };
+  };
   assert.equal(cronJob.spec.jobTemplate.spec.template.spec.serviceAccountName, 'lynq-bridge');
   assert.equal(cronJob.metadata.namespace, 'lynq-system');
 
@@ -112,7 +135,8 @@ test('deploy/rbac-namespaced/rbac.yaml grants exactly what the read-back does (r
   assert.equal((await world.sync()).code, 0);
   const nodes = await world.lynqNodes();
   putLynqNodes(fake, nodes);
-  for (const node of nodes) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', await world.head()));
+  for (const node of nodes)
+    fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', await world.head()));
   await world.db.exec("UPDATE customers SET plan = 'silver' WHERE id = 'acme'");
   fake.failNext('PATCH', '/lynqnodes/acme-web/status', 409);
   const synced = await world.sync(['--kubeconfig', world.kubeconfigFile]);
@@ -134,9 +158,17 @@ test('deploy/rbac-namespaced/rbac.yaml grants exactly what the read-back does (r
 test('deploy/rbac-namespaced/rbac-crd-check.yaml grants exactly the one CRD GET lynq status adds, cluster-wide by necessity and by name only', async () => {
   const rbac = await documents('deploy/rbac-namespaced/rbac.yaml');
   const crdCheck = await documents('deploy/rbac-namespaced/rbac-crd-check.yaml');
-  for (const doc of crdCheck) assert.equal(validateManifest(doc as unknown as Record<string, unknown>), undefined, `${doc.kind} ${doc.metadata.name} validates`);
+  for (const doc of crdCheck)
+    assert.equal(
+      validateManifest(doc as unknown as Record<string, unknown>),
+      undefined,
+      `${doc.kind} ${doc.metadata.name} validates`,
+    );
   // CRDs are cluster-scoped, so a ClusterRole, bound to the bridge's account: get, on the LynqNode CRD's name, nothing else.
-  assert.deepEqual([...grants(crdCheck)], ['cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh']);
+  assert.deepEqual(
+    [...grants(crdCheck)],
+    ['cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh'],
+  );
   assert.deepEqual(
     crdCheck.map((doc) => doc.kind),
     ['ClusterRole', 'ClusterRoleBinding'],
@@ -157,14 +189,23 @@ test('deploy/rbac-namespaced/rbac-crd-check.yaml grants exactly the one CRD GET 
   ]);
   const granted = new Set([...grants(rbac), ...grants(crdCheck)]);
   for (const need of used) assert.ok(isGranted(granted, need), `${need} is granted`);
-  assert.ok(!isGranted(grants(rbac), 'cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh'), 'rbac.yaml alone does not grant it');
+  assert.ok(
+    !isGranted(grants(rbac), 'cluster get apiextensions.k8s.io/customresourcedefinitions/lynqnodes.operator.lynq.sh'),
+    'rbac.yaml alone does not grant it',
+  );
   fake.assertClean();
 });
 
 test('spec.gitops.pauseFromLynqNode adds one request, a LIST of the hub LynqNodes, which rbac.yaml grants already', async () => {
   const rbac = await documents('deploy/rbac-namespaced/rbac.yaml');
   const hubFile = path.join(world.dir, 'hubs', 'hub.yaml');
-  await writeFile(hubFile, (await readFile(hubFile, 'utf8')).replace('    engine: argocd\n', '    engine: argocd\n    pauseFromLynqNode: true\n'));
+  await writeFile(
+    hubFile,
+    (await readFile(hubFile, 'utf8')).replace(
+      '    engine: argocd\n',
+      '    engine: argocd\n    pauseFromLynqNode: true\n',
+    ),
+  );
   const from = fake.requests.length;
   // A dry run: the sync's own requests, without the read-back's.
   const planned = await world.sync(['--kubeconfig', world.kubeconfigFile, '--dry-run']);

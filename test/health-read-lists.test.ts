@@ -11,7 +11,8 @@ import { captureStream } from './helpers/files.ts';
 import { healthyArgoWorld, type HealthWorld } from './helpers/health-world.ts';
 import type { KubeFake } from './helpers/kube-fake.ts';
 
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 
 /**
  * The read-back lists what the hub's settings tell ahead (its Applications' namespace) while
@@ -37,12 +38,24 @@ describe('the read-back lists the namespaces the settings tell and those the Lyn
     const hubFile = path.join(world.dir, 'hubs', 'hub.yaml');
     await writeFile(
       hubFile,
-      (await readFile(hubFile, 'utf8')).replace('repoURL: https://git.example.com/manifests.git\n', 'repoURL: https://git.example.com/manifests.git\n      namespace: elsewhere\n'),
+      (await readFile(hubFile, 'utf8')).replace(
+        'repoURL: https://git.example.com/manifests.git\n',
+        'repoURL: https://git.example.com/manifests.git\n      namespace: elsewhere\n',
+      ),
     );
     const config = await loadConfig({ hubsDir: world.dirs[1]!, formsDir: world.dirs[3]! });
     const hub = config.hubs.get('shop')!;
-    const kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger: silentLogger() });
-    const deps = createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: captureStream(), env: world.env });
+    const kube = await openKubeClient(
+      { source: 'flag', files: [world.kubeconfigFile], context: undefined },
+      { registry: new SecretRegistry(), logger: silentLogger() },
+    );
+    const deps = createSyncDeps({
+      logger: silentLogger(),
+      dryRun: false,
+      diff: false,
+      out: captureStream(),
+      env: world.env,
+    });
     const result = await readBackHub(hub, { kube, openRepo: deps.openRepo, clock: Date.now, logger: silentLogger() });
     assert.equal(result.outcome, 'read', JSON.stringify(result));
     if (result.outcome !== 'read') return;
@@ -54,7 +67,11 @@ describe('the read-back lists the namespaces the settings tell and those the Lyn
       ],
     );
     assert.equal(fake.count('GET', '/namespaces/elsewhere/applications'), 1, 'listed ahead, from the settings');
-    assert.equal(fake.count('GET', '/namespaces/argocd/applications'), 1, 'listed after, for the LynqNodes that name it');
+    assert.equal(
+      fake.count('GET', '/namespaces/argocd/applications'),
+      1,
+      'listed after, for the LynqNodes that name it',
+    );
     assert.equal(result.listRequests, 3);
     fake.assertClean();
   });

@@ -13,7 +13,8 @@ import { captureStream } from './helpers/files.ts';
 import { healthyArgoWorld, type HealthWorld } from './helpers/health-world.ts';
 import type { KubeFake } from './helpers/kube-fake.ts';
 
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 const UIDS = ['t00', 't01', 't02', 't03'];
 
 /**
@@ -31,21 +32,27 @@ describe('the read-back judges the rollout gate read again at the sync commit', 
   let now = Date.now();
   const clock = () => now;
   /** LIST requests so far (a GET of one LynqNode, after a 409, is not one). */
-  const lists = () => fake.requests.filter((request) => request.method === 'GET' && /\/(applications|lynqnodes)$/.test(request.path)).length;
+  const lists = () =>
+    fake.requests.filter((request) => request.method === 'GET' && /\/(applications|lynqnodes)$/.test(request.path))
+      .length;
   /** The gate's read at the branch head, as `lynq sync` makes it (its LynqNodes listed for the read-back). */
   const gateRead = async (): Promise<ClusterRead> => {
     const repo: ManifestsRepo = await deps.openRepo(hub);
     try {
       const head = await repo.fetch('main');
-      return (await readRolloutHealth(hub, repo, head, { kube, clock, logger: silentLogger(), listLynqNodes: true })).read;
+      return (await readRolloutHealth(hub, repo, head, { kube, clock, logger: silentLogger(), listLynqNodes: true }))
+        .read;
     } finally {
       await repo.close();
     }
   };
-  const readBack = (earlier?: { read: ClusterRead; head: string | undefined }) => readBackHub(hub, { kube, openRepo: deps.openRepo, clock, logger: silentLogger() }, { earlier });
+  const readBack = (earlier?: { read: ClusterRead; head: string | undefined }) =>
+    readBackHub(hub, { kube, openRepo: deps.openRepo, clock, logger: silentLogger() }, { earlier });
   const phases = (result: HubReadBack) => {
     assert.equal(result.outcome, 'read', JSON.stringify(result));
-    return result.outcome === 'read' ? result.nodes.map((node) => [node.uid, node.phase, node.reason, node.applied, node.commit?.commit]) : [];
+    return result.outcome === 'read'
+      ? result.nodes.map((node) => [node.uid, node.phase, node.reason, node.applied, node.commit?.commit])
+      : [];
   };
   /** t00's row changes and a sync without a cluster commits it: the commit the read-back then runs at. */
   const commitRowChange = async (plan: string) => {
@@ -60,7 +67,10 @@ describe('the read-back judges the rollout gate read again at the sync commit', 
       FORM,
       UIDS.map((uid) => [uid, 'gold']),
     ));
-    kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger: silentLogger() });
+    kube = await openKubeClient(
+      { source: 'flag', files: [world.kubeconfigFile], context: undefined },
+      { registry: new SecretRegistry(), logger: silentLogger() },
+    );
     const config = await loadConfig({ hubsDir: world.dirs[1]!, formsDir: world.dirs[3]! });
     hub = config.hubs.get('shop')!;
     deps = createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: captureStream(), env: world.env });
@@ -139,14 +149,27 @@ describe('the read-back judges the rollout gate read again at the sync commit', 
     const head = await commitRowChange('gold');
     const plan = { hub: 'shop', nodes: [], rendered: 0, existingNodes: UIDS.length };
     const afterSync = async (attempts: number) =>
-      readBackAfterSync([hub], [{ hub: 'shop', outcome: 'published', plan, commit: head, attempts, handOff: { repo: await deps.openRepo(hub), gateRead: read } }], {
-        kubeconfig: world.kubeconfigFile,
-        env: world.env,
-        logger: silentLogger(),
-        registry: new SecretRegistry(),
-        openRepo: deps.openRepo,
-        clock,
-      });
+      readBackAfterSync(
+        [hub],
+        [
+          {
+            hub: 'shop',
+            outcome: 'published',
+            plan,
+            commit: head,
+            attempts,
+            handOff: { repo: await deps.openRepo(hub), gateRead: read },
+          },
+        ],
+        {
+          kubeconfig: world.kubeconfigFile,
+          env: world.env,
+          logger: silentLogger(),
+          registry: new SecretRegistry(),
+          openRepo: deps.openRepo,
+          clock,
+        },
+      );
     let before = lists();
     const [once] = await afterSync(1);
     assert.equal(lists(), before, 'planned once: the gate read is judged again');

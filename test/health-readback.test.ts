@@ -41,7 +41,8 @@ type StatusJson = Array<{
 }>;
 
 const byUid = (out: string) => new Map((JSON.parse(out) as StatusJson).map((node) => [node.uid, node]));
-const statusOf = (fake: KubeFake, name: string) => fake.get('LynqNode', 'tenants', name)?.status as Record<string, unknown> | undefined;
+const statusOf = (fake: KubeFake, name: string) =>
+  fake.get('LynqNode', 'tenants', name)?.status as Record<string, unknown> | undefined;
 const patches = (fake: KubeFake) => fake.requests.filter((request) => request.method === 'PATCH');
 
 describe('lynq status, Argo CD: the real client against the local API', () => {
@@ -84,7 +85,12 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     const silent = argoApp(node('hooli'), 'application-healthy-synced-op-succeeded.yaml', second);
     delete silent.status;
     fake.put('Application', silent);
-    fake.put('Application', argoApp(node('initech'), 'application-degraded-synced.yaml', second, { resourceHealth: { app: 'Degraded', settings: 'none' } }));
+    fake.put(
+      'Application',
+      argoApp(node('initech'), 'application-degraded-synced.yaml', second, {
+        resourceHealth: { app: 'Degraded', settings: 'none' },
+      }),
+    );
     fake.put('Application', argoApp(node('vandelay'), 'application-healthy-synced-op-succeeded.yaml', second));
   });
   after(async () => {
@@ -121,7 +127,10 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
       lists.map((request) => [request.path, request.query]),
       [
         ['/apis/apiextensions.k8s.io/v1/customresourcedefinitions/lynqnodes.operator.lynq.sh', {}],
-        ['/apis/argoproj.io/v1alpha1/namespaces/argocd/applications', { labelSelector: 'lynq.sh/hub=shop', limit: '500' }],
+        [
+          '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications',
+          { labelSelector: 'lynq.sh/hub=shop', limit: '500' },
+        ],
         ['/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes', { labelSelector: 'lynq.sh/hub=shop', limit: '500' }],
       ],
     );
@@ -130,12 +139,18 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
       patches(fake)
         .map((request) => [request.path, request.contentType])
         .sort(),
-      ['acme', 'globex', 'hooli', 'initech', 'umbrella'].map((uid) => [`/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes/${uid}-web/status`, 'application/merge-patch+json']),
+      ['acme', 'globex', 'hooli', 'initech', 'umbrella'].map((uid) => [
+        `/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes/${uid}-web/status`,
+        'application/merge-patch+json',
+      ]),
     );
     const acme = statusOf(fake, 'acme-web')!;
     assert.equal(acme.phase, 'Ready');
     assert.deepEqual([acme.desiredResources, acme.readyResources, acme.failedResources], [2, 2, 0]);
-    assert.deepEqual(acme.git, { lastCommit: first, lastCommitTime: (acme.git as { lastCommitTime: string }).lastCommitTime });
+    assert.deepEqual(acme.git, {
+      lastCommit: first,
+      lastCommitTime: (acme.git as { lastCommitTime: string }).lastCommitTime,
+    });
     assert.equal(acme.appliedRevision, second);
     const conditions = acme.conditions as Array<{ type: string; status: string; reason: string }>;
     assert.deepEqual(
@@ -159,13 +174,19 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     assert.equal(statusOf(fake, 'umbrella-web')!.phase, 'Missing');
     assert.equal(fake.get('LynqNode', 'tenants', 'vandelay-web'), undefined);
     // Every status written is one the CRD in output-schema/ accepts (the API server would refuse others).
-    const crd = parse(await readFile('output-schema/lynqnode-crd.yaml', 'utf8')) as { spec: { versions: Array<{ schema: { openAPIV3Schema: object } }> } };
+    const crd = parse(await readFile('output-schema/lynqnode-crd.yaml', 'utf8')) as {
+      spec: { versions: Array<{ schema: { openAPIV3Schema: object } }> };
+    };
     const validate = new Ajv({ strict: false }).compile(crd.spec.versions[0]!.schema.openAPIV3Schema);
     for (const uid of ['acme', 'globex', 'hooli', 'initech', 'umbrella']) {
       const object = fake.get('LynqNode', 'tenants', `${uid}-web`)!;
       assert.ok(validate(object), `${uid}: ${JSON.stringify(validate.errors)}`);
     }
-    assert.equal(validate({ ...fake.get('LynqNode', 'tenants', 'acme-web')!, status: { ...acme, phase: 'Fine' } }), false, 'the CRD does check the status');
+    assert.equal(
+      validate({ ...fake.get('LynqNode', 'tenants', 'acme-web')!, status: { ...acme, phase: 'Fine' } }),
+      false,
+      'the CRD does check the status',
+    );
     fake.assertClean();
   });
 
@@ -176,7 +197,10 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     assert.match(all.out, /1 LynqNode\(s\) not in the cluster yet/);
     const problems = await world.status(['--kubeconfig', world.kubeconfigFile, '--problems']);
     assert.doesNotMatch(problems.out, /shop\/web\/acme /);
-    assert.match(problems.out, /^shop\/web\/globex  Progressing  0\/2 ready  [0-9a-f]{12}  the engine has not applied the last commit yet$/m);
+    assert.match(
+      problems.out,
+      /^shop\/web\/globex  Progressing  0\/2 ready  [0-9a-f]{12}  the engine has not applied the last commit yet$/m,
+    );
     fake.assertClean();
   });
 
@@ -199,11 +223,20 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
   });
 
   test('a 409 on the status patch is retried once on a fresh read', async () => {
-    fake.put('Application', argoApp(node('globex'), 'application-degraded-synced.yaml', second, { resourceHealth: { app: 'Degraded' } }));
+    fake.put(
+      'Application',
+      argoApp(node('globex'), 'application-degraded-synced.yaml', second, { resourceHealth: { app: 'Degraded' } }),
+    );
     // Someone else writes the LynqNode between our LIST and our PATCH.
     fake.failNext('PATCH', '/lynqnodes/globex-web/status', 409, () => {
       const current = fake.get('LynqNode', 'tenants', 'globex-web')!;
-      fake.put('LynqNode', { ...current, metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, 'example.com/touched': 'yes' } } });
+      fake.put('LynqNode', {
+        ...current,
+        metadata: {
+          ...current.metadata,
+          annotations: { ...current.metadata.annotations, 'example.com/touched': 'yes' },
+        },
+      });
     });
     const before = fake.requests.length;
     const result = await world.status(['--kubeconfig', world.kubeconfigFile, '--json']);
@@ -223,14 +256,19 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     assert.equal(refused.code, 3);
     assert.match(
       refused.out,
-      new RegExp(`shop: cluster-failed: listing applications\\.argoproj\\.io in namespace argocd: the credentials were refused \\(401 Unauthorized\\).*\\(server ${fake.url.replace(/\./g, '\\.')}\\)`),
+      new RegExp(
+        `shop: cluster-failed: listing applications\\.argoproj\\.io in namespace argocd: the credentials were refused \\(401 Unauthorized\\).*\\(server ${fake.url.replace(/\./g, '\\.')}\\)`,
+      ),
     );
     assert.doesNotMatch(refused.out + refused.err, /wrong-secret-token-42/);
     await world.writeKubeconfig(fake.kubeconfig());
     fake.forbid('lynqnodes');
     const forbidden = await world.status(['--kubeconfig', world.kubeconfigFile]);
     assert.equal(forbidden.code, 3);
-    assert.match(forbidden.out, /listing lynqnodes\.operator\.lynq\.sh in namespace tenants: forbidden \(403\): .*cannot list resource "lynqnodes"/);
+    assert.match(
+      forbidden.out,
+      /listing lynqnodes\.operator\.lynq\.sh in namespace tenants: forbidden \(403\): .*cannot list resource "lynqnodes"/,
+    );
     assert.doesNotMatch(forbidden.out + forbidden.err, new RegExp(fake.token));
     fake.forbid('lynqnodes', false);
     fake.assertClean();
@@ -241,7 +279,10 @@ describe('lynq status, Argo CD: the real client against the local API', () => {
     await world.writeKubeconfig(fake.kubeconfig({ server: `https://127.0.0.1:${port}` }));
     const down = await world.status(['--kubeconfig', world.kubeconfigFile]);
     assert.equal(down.code, 3);
-    assert.match(down.out, new RegExp(`cannot reach the Kubernetes API: ECONNREFUSED.*\\(server https://127\\.0\\.0\\.1:${port}\\)`));
+    assert.match(
+      down.out,
+      new RegExp(`cannot reach the Kubernetes API: ECONNREFUSED.*\\(server https://127\\.0\\.0\\.1:${port}\\)`),
+    );
     await world.writeKubeconfig(fake.kubeconfig());
     fake.failNext('GET', '/namespaces/argocd/applications', 500);
     const broken = await world.status(['--kubeconfig', world.kubeconfigFile]);

@@ -15,7 +15,8 @@ import { captureStream, tempFiles } from './helpers/files.ts';
 import { argoApp, healthyArgoWorld } from './helpers/health-world.ts';
 import { startKubeFake, type KubeFake, type Obj } from './helpers/kube-fake.ts';
 
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 const METADATA_ONLY = 'as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 /** A read-back world whose status memo lives in its own folder (so a test can lose it). */
@@ -24,14 +25,24 @@ async function memoWorld(uids: readonly string[]) {
     FORM,
     uids.map((uid) => [uid, 'gold']),
   );
-  const kube = await openKubeClient({ source: 'flag', files: [world.kubeconfigFile], context: undefined }, { registry: new SecretRegistry(), logger: silentLogger() });
+  const kube = await openKubeClient(
+    { source: 'flag', files: [world.kubeconfigFile], context: undefined },
+    { registry: new SecretRegistry(), logger: silentLogger() },
+  );
   const config = await loadConfig({ hubsDir: world.dirs[1]!, formsDir: world.dirs[3]! });
   const hub = config.hubs.get('shop')!;
-  const deps = createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: captureStream(), env: world.env });
+  const deps = createSyncDeps({
+    logger: silentLogger(),
+    dryRun: false,
+    diff: false,
+    out: captureStream(),
+    env: world.env,
+  });
   const cacheDir = path.join(world.dir, 'memo');
   const memo = fileNodeMemo(cacheDir);
   const now = Date.parse('2026-12-01T03:00:00Z');
-  const readBack = (options: { memo?: NodeMemo } = { memo }) => readBackHub(hub, { kube, openRepo: deps.openRepo, clock: () => now, logger: silentLogger(), memo: options.memo });
+  const readBack = (options: { memo?: NodeMemo } = { memo }) =>
+    readBackHub(hub, { kube, openRepo: deps.openRepo, clock: () => now, logger: silentLogger(), memo: options.memo });
   /** The LynqNode requests made by `run`: LISTs by what they accepted, GETs and PATCHes by name. */
   const requests = async (run: () => Promise<HubReadBack>) => {
     const from = fake.requests.length;
@@ -40,12 +51,22 @@ async function memoWorld(uids: readonly string[]) {
     const made = fake.requests.slice(from).filter((request) => request.path.includes('/lynqnodes'));
     return {
       result: result as Extract<HubReadBack, { outcome: 'read' }>,
-      lists: made.filter((request) => request.method === 'GET' && request.path.endsWith('/lynqnodes')).map((request) => (request.accept?.includes(METADATA_ONLY) ? 'metadata' : 'whole')),
-      gets: made.filter((request) => request.method === 'GET' && !request.path.endsWith('/lynqnodes')).map((request) => request.path.split('/').pop()),
-      patches: made.filter((request) => request.method === 'PATCH').map((request) => ({ name: request.path.split('/').at(-2), body: request.body as { metadata?: { resourceVersion?: string } } })),
+      lists: made
+        .filter((request) => request.method === 'GET' && request.path.endsWith('/lynqnodes'))
+        .map((request) => (request.accept?.includes(METADATA_ONLY) ? 'metadata' : 'whole')),
+      gets: made
+        .filter((request) => request.method === 'GET' && !request.path.endsWith('/lynqnodes'))
+        .map((request) => request.path.split('/').pop()),
+      patches: made
+        .filter((request) => request.method === 'PATCH')
+        .map((request) => ({
+          name: request.path.split('/').at(-2),
+          body: request.body as { metadata?: { resourceVersion?: string } },
+        })),
     };
   };
-  const statuses = () => Object.fromEntries(uids.map((uid) => [uid, fake.get('LynqNode', 'tenants', `${uid}-web`)?.status]));
+  const statuses = () =>
+    Object.fromEntries(uids.map((uid) => [uid, fake.get('LynqNode', 'tenants', `${uid}-web`)?.status]));
   const memoFile = path.join(cacheDir, 'health', 'shop.statuses');
   const close = async () => {
     await fake.close();
@@ -79,7 +100,11 @@ describe('the read-back judges LynqNode statuses by the status memo', () => {
     );
     for (const uid of UIDS) {
       const stored = w.fake.get('LynqNode', 'tenants', `${uid}-web`)!;
-      assert.equal(kept.get(`tenants/${uid}-web`)?.resourceVersion, stored.metadata.resourceVersion, 'the resourceVersion the PATCH returned');
+      assert.equal(
+        kept.get(`tenants/${uid}-web`)?.resourceVersion,
+        stored.metadata.resourceVersion,
+        'the resourceVersion the PATCH returned',
+      );
       assert.equal(kept.get(`tenants/${uid}-web`)?.uid, stored.metadata.uid);
     }
 
@@ -122,7 +147,11 @@ describe('the read-back judges LynqNode statuses by the status memo', () => {
     assert.deepEqual(result.gets, ['m02-web']);
     assert.deepEqual(result.patches, []);
     const kept = await fileStatusMemo(path.join(w.world.dir, 'memo')).load('shop', w.kube.server);
-    assert.equal(kept.get('tenants/m02-web')?.uid, w.fake.get('LynqNode', 'tenants', 'm02-web')!.metadata.uid, 'the fact of the new object is kept');
+    assert.equal(
+      kept.get('tenants/m02-web')?.uid,
+      w.fake.get('LynqNode', 'tenants', 'm02-web')!.metadata.uid,
+      'the fact of the new object is kept',
+    );
 
     // A fact at the same resourceVersion of another object (a cluster made anew at the same address) is no fact of this one.
     const facts = await fileStatusMemo(path.join(w.world.dir, 'memo')).load('shop', w.kube.server);
@@ -146,10 +175,19 @@ describe('the read-back judges LynqNode statuses by the status memo', () => {
       viaMemo.patches.map((patch) => [patch.name, patch.body.metadata?.resourceVersion]),
       [['m03-web', before.metadata.resourceVersion]],
     );
-    const fromMemo = w.fake.get('LynqNode', 'tenants', 'm03-web')!.status as { phase: string; conditions: Array<{ type: string; lastTransitionTime: string }> };
+    const fromMemo = w.fake.get('LynqNode', 'tenants', 'm03-web')!.status as {
+      phase: string;
+      conditions: Array<{ type: string; lastTransitionTime: string }>;
+    };
     assert.equal(fromMemo.phase, 'Degraded');
-    const conflictedBefore = (before.status as typeof fromMemo).conditions.find((condition) => condition.type === 'Conflicted');
-    assert.equal(fromMemo.conditions.find((condition) => condition.type === 'Conflicted')?.lastTransitionTime, conflictedBefore?.lastTransitionTime, 'a condition that stayed keeps its time');
+    const conflictedBefore = (before.status as typeof fromMemo).conditions.find(
+      (condition) => condition.type === 'Conflicted',
+    );
+    assert.equal(
+      fromMemo.conditions.find((condition) => condition.type === 'Conflicted')?.lastTransitionTime,
+      conflictedBefore?.lastTransitionTime,
+      'a condition that stayed keeps its time',
+    );
 
     // The same change judged from a whole read, without the memo: the same status.
     w.fake.put('LynqNode', before);
@@ -187,7 +225,11 @@ describe('the status memo file', () => {
       const fact = { uid: 'u-1', resourceVersion: '17', verdict: 'abc', fromSync: '', owned: '{"phase":"Ready"}' };
       await memo.save('shop', 'https://a.example:6443', new Map([['tenants/x-web', fact]]));
       assert.deepEqual([...(await memo.load('shop', 'https://a.example:6443'))], [['tenants/x-web', fact]]);
-      assert.equal((await memo.load('shop', 'https://b.example:6443')).size, 0, "another server's facts say nothing of its objects");
+      assert.equal(
+        (await memo.load('shop', 'https://b.example:6443')).size,
+        0,
+        "another server's facts say nothing of its objects",
+      );
       assert.equal((await memo.load('other', 'https://a.example:6443')).size, 0);
       const file = path.join(files.dir, 'health', 'shop.statuses');
       await writeFile(file, `${await readFile(file, 'utf8')}tenants/y-web\tu-2\t18\tdef\t\t{"phase":"Re`);
@@ -225,7 +267,10 @@ describe('the fake answers a metadata-only LIST as the API does', () => {
   before(async () => {
     fake = await startKubeFake();
     files = await tempFiles({ kubeconfig: fake.kubeconfig() });
-    kube = await openKubeClient({ source: 'flag', files: [path.join(files.dir, 'kubeconfig')], context: undefined }, { registry: new SecretRegistry(), logger: silentLogger() });
+    kube = await openKubeClient(
+      { source: 'flag', files: [path.join(files.dir, 'kubeconfig')], context: undefined },
+      { registry: new SecretRegistry(), logger: silentLogger() },
+    );
   });
   after(async () => {
     await fake?.close();
@@ -243,7 +288,9 @@ describe('the fake answers a metadata-only LIST as the API does', () => {
     fake.put('LynqNode', object);
     const items = await kube.listMetadata(LYNQ_NODE, 'tenants', 'lynq.sh/hub=shop', (item) => item);
     const stored = fake.get('LynqNode', 'tenants', 'a-web')!;
-    assert.deepEqual(items, [{ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: stored.metadata }]);
+    assert.deepEqual(items, [
+      { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: stored.metadata },
+    ]);
     assert.match(stored.metadata.uid ?? '', /^[0-9a-f-]{36}$/);
     assert.equal(kube.requests.list, 1);
     const whole = await kube.list(LYNQ_NODE, 'tenants', 'lynq.sh/hub=shop');
@@ -255,7 +302,10 @@ describe('the fake answers a metadata-only LIST as the API does', () => {
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = https.request(
         `${fake.url}/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes`,
-        { ca: fake.caPem, headers: { authorization: `Bearer ${fake.token}`, accept: 'application/json;as=Table;g=meta.k8s.io;v=v1' } },
+        {
+          ca: fake.caPem,
+          headers: { authorization: `Bearer ${fake.token}`, accept: 'application/json;as=Table;g=meta.k8s.io;v=v1' },
+        },
         (response) => {
           let body = '';
           response.on('data', (chunk: Buffer) => {

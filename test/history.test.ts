@@ -11,20 +11,53 @@ import { tempFiles } from './helpers/files.ts';
 import { FORM, resetRows, useWorld, worldHubYaml, type World } from './helpers/forge-world.ts';
 import { cloneWorkTree, commitFiles, git, makeBareRepo } from './helpers/git.ts';
 
-type Entry = { commit: string; date: string; author: string; change: string; why: string; pullRequest?: number; patch?: string; subject: string };
+type Entry = {
+  commit: string;
+  date: string;
+  author: string;
+  change: string;
+  why: string;
+  pullRequest?: number;
+  patch?: string;
+  subject: string;
+};
 
 describe('reading why from a message', () => {
   const node = { hub: 'customers', form: 'web', uid: 'acme' };
   test("the body line, the pull-request table row, the trailer, or someone else's edit", () => {
-    assert.deepEqual(describeCommit('lynq(customers): 1 updated\n\nweb/acme: updated (columns changed: plan; form web changed) [settings]\n\nLynq-Hub: customers\nLynq-Node: web/acme updated', node), {
-      change: 'updated',
-      why: 'columns changed: plan; form web changed',
-    });
-    assert.deepEqual(describeCommit('lynq(customers): 2 removed (#4)\n\n| `web/acme` | removed | row deleted \\| gone | settings |\n', node), { change: 'removed', why: 'row deleted | gone' });
-    assert.deepEqual(describeCommit('lynq(customers): 300 updated\n\n… and 100 more nodes\n\nLynq-Hub: customers\nLynq-Node: web/acme updated', node), { change: 'updated', why: '' });
-    assert.deepEqual(describeCommit('fix a typo by hand\n', node), { change: 'edited', why: 'not a bridge commit: fix a typo by hand' });
     assert.deepEqual(
-      describeCommit('lynq(customers): 1 added\n\nweb/acmecorp: added (new row)\n\nLynq-Hub: customers\nLynq-Node: web/acmecorp added', node),
+      describeCommit(
+        'lynq(customers): 1 updated\n\nweb/acme: updated (columns changed: plan; form web changed) [settings]\n\nLynq-Hub: customers\nLynq-Node: web/acme updated',
+        node,
+      ),
+      {
+        change: 'updated',
+        why: 'columns changed: plan; form web changed',
+      },
+    );
+    assert.deepEqual(
+      describeCommit(
+        'lynq(customers): 2 removed (#4)\n\n| `web/acme` | removed | row deleted \\| gone | settings |\n',
+        node,
+      ),
+      { change: 'removed', why: 'row deleted | gone' },
+    );
+    assert.deepEqual(
+      describeCommit(
+        'lynq(customers): 300 updated\n\n… and 100 more nodes\n\nLynq-Hub: customers\nLynq-Node: web/acme updated',
+        node,
+      ),
+      { change: 'updated', why: '' },
+    );
+    assert.deepEqual(describeCommit('fix a typo by hand\n', node), {
+      change: 'edited',
+      why: 'not a bridge commit: fix a typo by hand',
+    });
+    assert.deepEqual(
+      describeCommit(
+        'lynq(customers): 1 added\n\nweb/acmecorp: added (new row)\n\nLynq-Hub: customers\nLynq-Node: web/acmecorp added',
+        node,
+      ),
       { change: 'changed', why: '' },
       'another uid with the same prefix is not this node',
     );
@@ -32,9 +65,15 @@ describe('reading why from a message', () => {
 
   test("a node's paths: its folder, and its engine object file (under any engine, for earlier ones)", () => {
     const plain = parseHub('hubs/customers.yaml', hubYaml());
-    assert.deepEqual(nodePaths(plain, 'nodes', 'web', 'acme'), ['nodes/customers/web/acme', 'apps/customers/web/acme.yaml']);
+    assert.deepEqual(nodePaths(plain, 'nodes', 'web', 'acme'), [
+      'nodes/customers/web/acme',
+      'apps/customers/web/acme.yaml',
+    ]);
     const custom = parseHub('hubs/customers.yaml', hubYaml({ spec: '  gitops:\n    appsRoot: clusters/apps\n' }));
-    assert.deepEqual(nodePaths(custom, 'nodes', 'web', 'acme'), ['nodes/customers/web/acme', 'clusters/apps/customers/web/acme.yaml']);
+    assert.deepEqual(nodePaths(custom, 'nodes', 'web', 'acme'), [
+      'nodes/customers/web/acme',
+      'clusters/apps/customers/web/acme.yaml',
+    ]);
   });
 });
 
@@ -54,7 +93,10 @@ describe('lynq history (push mode, local repository)', () => {
   beforeEach(async () => {
     await resetRows(db);
     remote = await makeBareRepo();
-    files = await tempFiles({ 'hubs/customers.yaml': worldHubYaml({ database: db.name, repoUrl: remote.dir }, ''), 'forms/web.yaml': FORM });
+    files = await tempFiles({
+      'hubs/customers.yaml': worldHubYaml({ database: db.name, repoUrl: remote.dir }, ''),
+      'forms/web.yaml': FORM,
+    });
     env = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache') };
   });
   afterEach(async () => {
@@ -64,10 +106,16 @@ describe('lynq history (push mode, local repository)', () => {
 
   test('every change to one node, newest first, with why; a hand edit shows as such; --json and --patch', async () => {
     assert.equal((await lynq(['sync', ...args()], env)).code, 0);
-    await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET plan = 'x' WHERE id = 'globex'`);
+    await db.exec(
+      `UPDATE customers SET plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET plan = 'x' WHERE id = 'globex'`,
+    );
     assert.equal((await lynq(['sync', ...args()], env)).code, 0);
     const human = await cloneWorkTree(remote.dir);
-    await commitFiles(human.dir, { 'nodes/customers/web/acme/settings.yaml': 'edited: by hand\n' }, 'hotfix acme by hand');
+    await commitFiles(
+      human.dir,
+      { 'nodes/customers/web/acme/settings.yaml': 'edited: by hand\n' },
+      'hotfix acme by hand',
+    );
     await human.git('push', '--quiet', 'origin', 'main');
     await human.cleanup();
     await db.exec(`UPDATE customers SET active = false WHERE id = 'acme'`);
@@ -87,7 +135,9 @@ describe('lynq history (push mode, local repository)', () => {
         ['added', 'new row', 'Lynq Bridge'],
       ],
     );
-    const log = (await git(remote.dir, ['log', '--format=%H', 'main', '--', 'nodes/customers/web/acme'])).trim().split('\n');
+    const log = (await git(remote.dir, ['log', '--format=%H', 'main', '--', 'nodes/customers/web/acme']))
+      .trim()
+      .split('\n');
     assert.deepEqual(
       parsed.entries.map((entry) => entry.commit),
       log,
@@ -98,7 +148,10 @@ describe('lynq history (push mode, local repository)', () => {
     assert.equal(text.code, 0);
     const lines = text.out.trimEnd().split('\n');
     assert.match(lines[0]!, /^date\s+commit\s+author\s+change\s+pr\s+why$/);
-    assert.match(lines[1]!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  [0-9a-f]{12}  Lynq Bridge  updated\s+columns changed: plan$/);
+    assert.match(
+      lines[1]!,
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  [0-9a-f]{12}  Lynq Bridge  updated\s+columns changed: plan$/,
+    );
     assert.equal(lines.length, 3);
 
     const patched = await lynq(['history', 'customers/web/acme', '--patch', '--limit', '2', ...args()], env);

@@ -14,8 +14,19 @@ function application(index: number): Obj {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     metadata: { name, namespace: 'argocd', labels: { 'lynq.sh/hub': 'shop' } },
-    spec: { project: 'default', source: { repoURL: 'https://git.example.com/manifests.git', path: `nodes/shop/web/t${index}`, targetRevision: 'main' } },
-    status: { health: { status: 'Healthy' }, sync: { status: 'Synced', revision: 'a'.repeat(40) }, operationState: { phase: 'Succeeded', message: 'successfully synced (all tasks run)'.repeat(8) } },
+    spec: {
+      project: 'default',
+      source: {
+        repoURL: 'https://git.example.com/manifests.git',
+        path: `nodes/shop/web/t${index}`,
+        targetRevision: 'main',
+      },
+    },
+    status: {
+      health: { status: 'Healthy' },
+      sync: { status: 'Synced', revision: 'a'.repeat(40) },
+      operationState: { phase: 'Succeeded', message: 'successfully synced (all tasks run)'.repeat(8) },
+    },
   };
 }
 
@@ -27,10 +38,17 @@ describe('the Kubernetes client’s connections: kept alive, compressed, a dropp
   before(async () => {
     fake = await startKubeFake();
     for (let index = 0; index < 1100; index++) fake.put('Application', application(index));
-    fake.put('LynqNode', { apiVersion: 'operator.lynq.sh/v1', kind: 'LynqNode', metadata: { name: 't00001-web', namespace: 'tenants', labels: { 'lynq.sh/hub': 'shop' } } });
+    fake.put('LynqNode', {
+      apiVersion: 'operator.lynq.sh/v1',
+      kind: 'LynqNode',
+      metadata: { name: 't00001-web', namespace: 'tenants', labels: { 'lynq.sh/hub': 'shop' } },
+    });
     const files = await tempFiles({ kubeconfig: fake.kubeconfig() });
     cleanup = files.cleanup;
-    kube = await openKubeClient({ source: 'flag', files: [path.join(files.dir, 'kubeconfig')], context: undefined }, { registry: new SecretRegistry(), logger: silentLogger() });
+    kube = await openKubeClient(
+      { source: 'flag', files: [path.join(files.dir, 'kubeconfig')], context: undefined },
+      { registry: new SecretRegistry(), logger: silentLogger() },
+    );
   });
   after(async () => {
     await fake.close();
@@ -49,7 +67,16 @@ describe('the Kubernetes client’s connections: kept alive, compressed, a dropp
     assert.equal(kube.requests.list, 3);
     assert.equal(fake.gzipped(), 2, 'the two full pages are over 128 KiB; the last (100 objects) is not');
     for (let round = 0; round < 10; round++) {
-      assert.equal(await kube.mergePatch(LYNQ_NODE, 'tenants', 't00001-web', { status: { phase: 'Ready', round } }, { status: true }), 'patched');
+      assert.equal(
+        await kube.mergePatch(
+          LYNQ_NODE,
+          'tenants',
+          't00001-web',
+          { status: { phase: 'Ready', round } },
+          { status: true },
+        ),
+        'patched',
+      );
     }
     assert.deepEqual(fake.get('LynqNode', 'tenants', 't00001-web')!.status, { phase: 'Ready', round: 9 });
     assert.equal(fake.connections() - before, 1, '13 requests, one connection');

@@ -15,10 +15,16 @@ const run = promisify(execFile);
 const SPY = path.resolve('test/helpers/kube-import-spy.mjs');
 
 /** Run the real CLI in a child process with the import spy; what it resolved of @kubernetes/client-node. */
-async function imported(args: string[], env: NodeJS.ProcessEnv, spyFile: string): Promise<{ code: number; loaded: string }> {
+async function imported(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  spyFile: string,
+): Promise<{ code: number; loaded: string }> {
   let code = 0;
   try {
-    await run(process.execPath, ['--import', SPY, 'bin/lynq.mjs', ...args], { env: { PATH: process.env.PATH, HOME: env.HOME, LYNQ_LOG_LEVEL: 'silent', LYNQ_IMPORT_SPY: spyFile, ...env } });
+    await run(process.execPath, ['--import', SPY, 'bin/lynq.mjs', ...args], {
+      env: { PATH: process.env.PATH, HOME: env.HOME, LYNQ_LOG_LEVEL: 'silent', LYNQ_IMPORT_SPY: spyFile, ...env },
+    });
   } catch (error) {
     code = (error as { code?: number }).code ?? -1;
   }
@@ -32,7 +38,10 @@ test('lynq validate and lynq sync without a cluster never load @kubernetes/clien
     'hubs/demo-seed.sql': await readFile('hubs/demo-seed.sql', 'utf8'),
     'hubs/demo.yaml': (await readFile('hubs/demo.yaml', 'utf8'))
       .replace('repo: ../.lynq/demo/manifests.git', `repo: ${bare.dir}`)
-      .replace('  deletionGuard:', '  gitops:\n    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n  deletionGuard:'),
+      .replace(
+        '  deletionGuard:',
+        '  gitops:\n    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n  deletionGuard:',
+      ),
   });
   await copyFile('forms/demo-web.yaml', path.join(files.dir, 'demo-web.yaml'));
   const dirs = ['--hubs', path.join(files.dir, 'hubs'), '--forms', files.dir];
@@ -48,7 +57,11 @@ test('lynq validate and lynq sync without a cluster never load @kubernetes/clien
     const fake = await startKubeFake();
     await fake.close();
     await tempFilesAt(files.dir, 'kubeconfig', fake.kubeconfig());
-    const status = await imported(['status', ...dirs, '--kubeconfig', path.join(files.dir, 'kubeconfig')], env, path.join(files.dir, 'spy-status'));
+    const status = await imported(
+      ['status', ...dirs, '--kubeconfig', path.join(files.dir, 'kubeconfig')],
+      env,
+      path.join(files.dir, 'spy-status'),
+    );
     assert.equal(status.code, 3);
     assert.match(status.loaded, /^@kubernetes\/client-node$/m);
   } finally {
@@ -62,7 +75,10 @@ test('the kubeconfig token is registered with the log scrubber before the first 
   const files = await tempFiles({ kubeconfig: fake.kubeconfig() });
   try {
     const registry = new SecretRegistry();
-    const kube = await openKubeClient({ source: 'flag', files: [path.join(files.dir, 'kubeconfig')], context: undefined }, { registry, logger: silentLogger() });
+    const kube = await openKubeClient(
+      { source: 'flag', files: [path.join(files.dir, 'kubeconfig')], context: undefined },
+      { registry, logger: silentLogger() },
+    );
     assert.equal(kube.server, fake.url);
     assert.equal(registry.scrub(`Authorization: Bearer ${fake.token}`), 'Authorization: Bearer [redacted]');
     assert.deepEqual(kube.requests, { list: 0, get: 0, patch: 0, create: 0 });

@@ -24,10 +24,18 @@ describe('the Kubernetes client: every request has a deadline and the run’s si
   let cleanup: () => Promise<void>;
   before(async () => {
     fake = await startKubeFake();
-    fake.put('LynqNode', { apiVersion: 'operator.lynq.sh/v1', kind: 'LynqNode', metadata: { name: 'acme-web', namespace: 'tenants', labels: { 'lynq.sh/hub': 'shop' } } });
+    fake.put('LynqNode', {
+      apiVersion: 'operator.lynq.sh/v1',
+      kind: 'LynqNode',
+      metadata: { name: 'acme-web', namespace: 'tenants', labels: { 'lynq.sh/hub': 'shop' } },
+    });
     const files = await tempFiles({ kubeconfig: fake.kubeconfig() });
     cleanup = files.cleanup;
-    const access = findClusterAccess({ kubeconfig: path.join(files.dir, 'kubeconfig'), env: { LYNQ_KUBE_TIMEOUT: '0.5' }, useHomeConfig: false })!;
+    const access = findClusterAccess({
+      kubeconfig: path.join(files.dir, 'kubeconfig'),
+      env: { LYNQ_KUBE_TIMEOUT: '0.5' },
+      useHomeConfig: false,
+    })!;
     assert.equal(access.timeoutMs, 500);
     kube = await openKubeClient(access, { registry: new SecretRegistry(), logger: silentLogger() });
   });
@@ -52,13 +60,22 @@ describe('the Kubernetes client: every request has a deadline and the run’s si
       /listing applications\.argoproj\.io in namespace argocd: no answer .* within 0\.5s/,
     );
     fake.stallNext('GET', '/lynqnodes/acme-web', 'mid-reply');
-    await assert.rejects(kube.find(LYNQ_NODE, 'tenants', 'acme-web'), /reading LynqNode tenants\/acme-web: no answer .* within 0\.5s/);
+    await assert.rejects(
+      kube.find(LYNQ_NODE, 'tenants', 'acme-web'),
+      /reading LynqNode tenants\/acme-web: no answer .* within 0\.5s/,
+    );
     fake.stallNext('PATCH', '/lynqnodes/acme-web/status', 'never');
-    await assert.rejects(kube.patchStatus(LYNQ_NODE, 'tenants', 'acme-web', { status: { phase: 'Ready' } }), /patching LynqNode tenants\/acme-web status: no answer .* within 0\.5s/);
+    await assert.rejects(
+      kube.patchStatus(LYNQ_NODE, 'tenants', 'acme-web', { status: { phase: 'Ready' } }),
+      /patching LynqNode tenants\/acme-web status: no answer .* within 0\.5s/,
+    );
     assert.equal(fake.stalled(), 4);
     // The client is not poisoned: the next requests are answered.
     assert.equal((await kube.find(LYNQ_NODE, 'tenants', 'acme-web'))?.metadata?.name, 'acme-web');
-    assert.equal(await kube.mergePatch(LYNQ_NODE, 'tenants', 'acme-web', { status: { phase: 'Ready' } }, { status: true }), 'patched');
+    assert.equal(
+      await kube.mergePatch(LYNQ_NODE, 'tenants', 'acme-web', { status: { phase: 'Ready' } }, { status: true }),
+      'patched',
+    );
     fake.assertClean();
   });
 
@@ -76,7 +93,10 @@ describe('the Kubernetes client: every request has a deadline and the run’s si
 
   test('a bad LYNQ_KUBE_TIMEOUT is a config error naming the variable', () => {
     for (const value of ['0', '-1', 'soon', '1e9'])
-      assert.throws(() => findClusterAccess({ kubeconfig: 'x', env: { LYNQ_KUBE_TIMEOUT: value }, useHomeConfig: false }), /LYNQ_KUBE_TIMEOUT ".*": expected a number of seconds/);
+      assert.throws(
+        () => findClusterAccess({ kubeconfig: 'x', env: { LYNQ_KUBE_TIMEOUT: value }, useHomeConfig: false }),
+        /LYNQ_KUBE_TIMEOUT ".*": expected a number of seconds/,
+      );
     assert.equal(findClusterAccess({ kubeconfig: 'x', env: {}, useHomeConfig: false })?.timeoutMs, 30_000);
   });
 });
@@ -125,8 +145,14 @@ describe('lynq status, lynq sync and lynq serve against an API server that stops
     fake.stallNext('GET', '/applications', 'mid-reply');
     const result = await world.status(['--kubeconfig', world.kubeconfigFile], { LYNQ_KUBE_TIMEOUT: '1' });
     assert.equal(result.code, 3, result.out + result.err);
-    assert.match(result.out, /LynqNode CRD: cluster-failed: reading CustomResourceDefinition lynqnodes\.operator\.lynq\.sh: no answer from the Kubernetes API within 1s \(LYNQ_KUBE_TIMEOUT\)/);
-    assert.match(result.out, /shop: cluster-failed: listing applications\.argoproj\.io in namespace argocd: no answer from the Kubernetes API within 1s/);
+    assert.match(
+      result.out,
+      /LynqNode CRD: cluster-failed: reading CustomResourceDefinition lynqnodes\.operator\.lynq\.sh: no answer from the Kubernetes API within 1s \(LYNQ_KUBE_TIMEOUT\)/,
+    );
+    assert.match(
+      result.out,
+      /shop: cluster-failed: listing applications\.argoproj\.io in namespace argocd: no answer from the Kubernetes API within 1s/,
+    );
     fake.assertClean();
   });
 
@@ -134,10 +160,17 @@ describe('lynq status, lynq sync and lynq serve against an API server that stops
     await world.db.exec("UPDATE customers SET plan = 'bronze' WHERE id = 'globex'");
     fake.stallNext('GET', '/applications', 'never');
     const before = await world.head();
-    const result = await lynq(['sync', ...world.dirs], { ...world.env, KUBECONFIG: world.kubeconfigFile, LYNQ_KUBE_TIMEOUT: '1' });
+    const result = await lynq(['sync', ...world.dirs], {
+      ...world.env,
+      KUBECONFIG: world.kubeconfigFile,
+      LYNQ_KUBE_TIMEOUT: '1',
+    });
     assert.equal(result.code, 0, result.out + result.err);
     assert.notEqual(await world.head(), before, 'published before the read-back');
-    assert.match(result.out, /listing applications\.argoproj\.io in namespace argocd: no answer from the Kubernetes API within 1s/);
+    assert.match(
+      result.out,
+      /listing applications\.argoproj\.io in namespace argocd: no answer from the Kubernetes API within 1s/,
+    );
     fake.assertClean();
   });
 
@@ -152,11 +185,17 @@ describe('lynq status, lynq sync and lynq serve against an API server that stops
       LYNQ_WEBHOOK_TOKEN: token,
     });
     try {
-      await proc.waitForLog((logs) => logs.some((line) => line.msg === 'sync finished' && line.hub === 'shop'), 'the first sync to end');
+      await proc.waitForLog(
+        (logs) => logs.some((line) => line.msg === 'sync finished' && line.hub === 'shop'),
+        'the first sync to end',
+      );
       const failed = proc.logs.find((line) => line.msg === 'sync finished')!;
       assert.equal(failed.outcome, 'cluster-failed');
       const why = proc.logs.find((line) => line.msg === 'sync failed; nothing published')!;
-      assert.match(String(why.err), /listing applications\.argoproj\.io in namespace argocd: no answer from the Kubernetes API within 1s \(LYNQ_KUBE_TIMEOUT\)/);
+      assert.match(
+        String(why.err),
+        /listing applications\.argoproj\.io in namespace argocd: no answer from the Kubernetes API within 1s \(LYNQ_KUBE_TIMEOUT\)/,
+      );
       const url = await proc.url();
       // The log line comes just before the run hands back its lock and its result: wait for the scheduler to have it.
       let ready = { status: 0, text: '' };
@@ -169,9 +208,15 @@ describe('lynq status, lynq sync and lynq serve against an API server that stops
       assert.match(ready.text, /hub shop: syncs failing \(cluster-failed\)/);
       assert.equal(sampleValue(await metricsOf(proc), 'lynq_sync_errors_total', { hub: 'shop', kind: 'cluster' }), 1);
       // The lock went with the failed run: the next sync takes it and publishes (one node: maxSkew 1).
-      const hook = await fetch(`${url}/hooks/sync/shop`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const hook = await fetch(`${url}/hooks/sync/shop`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(hook.status, 202);
-      await proc.waitForLog((logs) => logs.filter((line) => line.msg === 'sync finished' && line.hub === 'shop').length >= 2, 'the second sync');
+      await proc.waitForLog(
+        (logs) => logs.filter((line) => line.msg === 'sync finished' && line.hub === 'shop').length >= 2,
+        'the second sync',
+      );
       const second = proc.logs.filter((line) => line.msg === 'sync finished')[1]!;
       assert.equal(second.outcome, 'published');
       assert.ok(!proc.logs.some((line) => line.msg === 'hub skipped: another process holds its sync lock'));

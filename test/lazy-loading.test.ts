@@ -16,11 +16,23 @@ const HEAVY = '^(@octokit/|bottleneck|diff$|node-cron$)';
  * The CLI from its sources (where every package is resolved by Node, so the spy sees it;
  * the build bundles some of them, but splits its chunks along the same dynamic imports).
  */
-async function loaded(args: string[], env: NodeJS.ProcessEnv, spyFile: string): Promise<{ code: number; packages: string[] }> {
+async function loaded(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  spyFile: string,
+): Promise<{ code: number; packages: string[] }> {
   let code = 0;
   try {
     await run(process.execPath, ['--import', SPY, 'bin/lynq.mjs', ...args], {
-      env: { PATH: process.env.PATH, HOME: env.HOME, LYNQ_LOG_LEVEL: 'silent', LYNQ_FROM_SOURCE: '1', LYNQ_IMPORT_SPY: spyFile, LYNQ_IMPORT_SPY_MATCH: HEAVY, ...env },
+      env: {
+        PATH: process.env.PATH,
+        HOME: env.HOME,
+        LYNQ_LOG_LEVEL: 'silent',
+        LYNQ_FROM_SOURCE: '1',
+        LYNQ_IMPORT_SPY: spyFile,
+        LYNQ_IMPORT_SPY_MATCH: HEAVY,
+        ...env,
+      },
     });
   } catch (error) {
     code = (error as { code?: number }).code ?? -1;
@@ -33,14 +45,20 @@ test('a sync to a plain repository loads neither Octokit, nor the diff library, 
   const bare = await makeBareRepo();
   const files = await tempFiles({
     'hubs/demo-seed.sql': await readFile('hubs/demo-seed.sql', 'utf8'),
-    'hubs/demo.yaml': (await readFile('hubs/demo.yaml', 'utf8')).replace('repo: ../.lynq/demo/manifests.git', `repo: ${bare.dir}`),
+    'hubs/demo.yaml': (await readFile('hubs/demo.yaml', 'utf8')).replace(
+      'repo: ../.lynq/demo/manifests.git',
+      `repo: ${bare.dir}`,
+    ),
   });
   await copyFile('forms/demo-web.yaml', path.join(files.dir, 'demo-web.yaml'));
   const dirs = ['--hubs', path.join(files.dir, 'hubs'), '--forms', files.dir];
   const env = { HOME: files.dir, LYNQ_CACHE_DIR: path.join(files.dir, 'cache') };
   try {
     assert.deepEqual(await loaded(['sync', ...dirs], env, path.join(files.dir, 'spy-sync')), { code: 0, packages: [] });
-    assert.deepEqual(await loaded(['validate', ...dirs], env, path.join(files.dir, 'spy-validate')), { code: 0, packages: [] });
+    assert.deepEqual(await loaded(['validate', ...dirs], env, path.join(files.dir, 'spy-validate')), {
+      code: 0,
+      packages: [],
+    });
     // The spy sees a library when a command does use it.
     await run('git', ['-C', bare.dir, 'update-ref', '-d', 'refs/heads/main']);
     const diff = await loaded(['sync', '--dry-run', '--diff', ...dirs], env, path.join(files.dir, 'spy-diff'));

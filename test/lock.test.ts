@@ -11,7 +11,16 @@ import { SourceError } from '../src/errors.ts';
 import { createHubLocker, pgliteLockFile, withHubLock, type HubLocker } from '../src/service/lock.ts';
 import { lynq } from './helpers/cli.ts';
 import { formYaml, hubYaml } from './helpers/config.ts';
-import { closedPort, createMariadbDatabase, createPostgresDatabase, hubFor, MARIADB, POSTGRES, testDeps, type TestDatabase } from './helpers/db.ts';
+import {
+  closedPort,
+  createMariadbDatabase,
+  createPostgresDatabase,
+  hubFor,
+  MARIADB,
+  POSTGRES,
+  testDeps,
+  type TestDatabase,
+} from './helpers/db.ts';
 import { tempFiles } from './helpers/files.ts';
 import { commitCount, makeBareRepo, makeTempDir, revParse } from './helpers/git.ts';
 
@@ -44,7 +53,17 @@ function holderProcess(hub: Hub, cacheDir: string): { child: ReturnType<typeof s
     setInterval(() => {}, 1000);
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    env: { ...process.env, HUB_FILE: hub.file, HUB_TEXT: stringify({ apiVersion: 'operator.lynq.sh/v1', kind: 'LynqHub', metadata: { name: hub.name }, spec: hub.spec }), CACHE: cacheDir },
+    env: {
+      ...process.env,
+      HUB_FILE: hub.file,
+      HUB_TEXT: stringify({
+        apiVersion: 'operator.lynq.sh/v1',
+        kind: 'LynqHub',
+        metadata: { name: hub.name },
+        spec: hub.spec,
+      }),
+      CACHE: cacheDir,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const locked = new Promise<void>((resolve, reject) => {
@@ -76,11 +95,21 @@ describe('the hub lock', () => {
 
   test('PostgreSQL: an advisory lock on the source database; the refused one is told who holds it', async () => {
     const hub = hubFor('postgresql', { host: POSTGRES.host, username: POSTGRES.user, database: pgDb.name, table: 't' });
-    await assertExclusive(hub, cache.dir, new RegExp(`lynq ${os.hostname()} pid ${process.pid} \\(postgresql backend \\d+`));
+    await assertExclusive(
+      hub,
+      cache.dir,
+      new RegExp(`lynq ${os.hostname()} pid ${process.pid} \\(postgresql backend \\d+`),
+    );
   });
 
   test('MySQL: GET_LOCK on the source server; the refused one is told which connection holds it', async () => {
-    const hub = hubFor('mysql', { host: MARIADB.host, port: MARIADB.port, username: MARIADB.user, database: myDb.name, table: 't' });
+    const hub = hubFor('mysql', {
+      host: MARIADB.host,
+      port: MARIADB.port,
+      username: MARIADB.user,
+      database: myDb.name,
+      table: 't',
+    });
     await assertExclusive(hub, cache.dir, /^mysql connection \d+ from /);
   });
 
@@ -115,13 +144,23 @@ describe('the hub lock', () => {
   test('a holder killed with SIGKILL frees the hub (the server ends its session)', async () => {
     for (const hub of [
       hubFor('postgresql', { host: POSTGRES.host, username: POSTGRES.user, database: pgDb.name, table: 't' }),
-      hubFor('mysql', { host: MARIADB.host, port: MARIADB.port, username: MARIADB.user, database: myDb.name, table: 't' }),
+      hubFor('mysql', {
+        host: MARIADB.host,
+        port: MARIADB.port,
+        username: MARIADB.user,
+        database: myDb.name,
+        table: 't',
+      }),
     ]) {
       const { child, locked } = holderProcess(hub, cache.dir);
       await locked;
       const refused = await lockerFor(cache.dir)(hub, { waitMs: 0 });
       assert.equal(refused.acquired, false, `${hub.spec.source.type}: held by the other process`);
-      if (!refused.acquired) assert.match(refused.holder, hub.spec.source.type === 'postgresql' ? new RegExp(`pid ${child.pid}`) : /mysql connection/);
+      if (!refused.acquired)
+        assert.match(
+          refused.holder,
+          hub.spec.source.type === 'postgresql' ? new RegExp(`pid ${child.pid}`) : /mysql connection/,
+        );
       child.kill('SIGKILL');
       await once(child, 'exit');
       // The server notices the dropped socket at once on a local connection; the bound is only for slow machines.
@@ -132,10 +171,19 @@ describe('the hub lock', () => {
   });
 
   test('a lock whose database cannot be reached is a SourceError naming the hub', async () => {
-    const hub = hubFor('postgresql', { host: '127.0.0.1', port: await closedPort(), username: 'postgres', database: 'x', table: 't', connectTimeoutSeconds: 2 });
+    const hub = hubFor('postgresql', {
+      host: '127.0.0.1',
+      port: await closedPort(),
+      username: 'postgres',
+      database: 'x',
+      table: 't',
+      connectTimeoutSeconds: 2,
+    });
     await assert.rejects(
       lockerFor(cache.dir)(hub, { waitMs: 0 }),
-      (error: unknown) => error instanceof SourceError && /hub test-hub: cannot connect to postgresql at 127\.0\.0\.1:\d+ for the sync lock/.test(error.message),
+      (error: unknown) =>
+        error instanceof SourceError &&
+        /hub test-hub: cannot connect to postgresql at 127\.0\.0\.1:\d+ for the sync lock/.test(error.message),
     );
   });
 
@@ -178,14 +226,20 @@ describe('lynq sync and the hub lock', () => {
     const args = ['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir];
     try {
       const { parseHub } = await import('../src/config/load.ts');
-      const hub = parseHub(path.join(files.dir, 'hubs/customers.yaml'), hubYaml({ database: db.name, port: POSTGRES.port }));
+      const hub = parseHub(
+        path.join(files.dir, 'hubs/customers.yaml'),
+        hubYaml({ database: db.name, port: POSTGRES.port }),
+      );
       const held = await lockerFor(env.LYNQ_CACHE_DIR)(hub, { waitMs: 0 });
       assert.equal(held.acquired, true);
       if (!held.acquired) return;
       const skipped = await lynq(args, env);
       assert.equal(skipped.code, 0, skipped.err);
       assert.equal(skipped.out.split('\n').filter((line) => line.includes('skipped')).length, 1);
-      assert.match(skipped.out, new RegExp(`^hub customers: skipped, sync lock held by lynq ${os.hostname()} pid ${process.pid} `, 'm'));
+      assert.match(
+        skipped.out,
+        new RegExp(`^hub customers: skipped, sync lock held by lynq ${os.hostname()} pid ${process.pid} `, 'm'),
+      );
       assert.doesNotMatch(skipped.out, /^hub +added/m, 'no table of no hubs');
       assert.equal(await revParse(remote.dir, 'main'), undefined, 'the skipped run wrote nothing');
 

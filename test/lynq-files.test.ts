@@ -13,7 +13,10 @@ import { lynq } from './helpers/cli.ts';
 
 // Lynq's own published examples (test/fixtures/lynq/README.md says where each came from).
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'lynq');
-const dirs = (hubs: string, forms = hubs) => ({ hubsDir: path.join(FIXTURES, hubs, 'hubs'), formsDir: path.join(FIXTURES, forms, 'forms') });
+const dirs = (hubs: string, forms = hubs) => ({
+  hubsDir: path.join(FIXTURES, hubs, 'hubs'),
+  formsDir: path.join(FIXTURES, forms, 'forms'),
+});
 
 /** Every resource of a form rendered for one row, as parsed manifests by resource id. */
 function render(config: Config, formName: string, values: Record<string, string>): Record<string, any> {
@@ -21,8 +24,16 @@ function render(config: Config, formName: string, values: Record<string, string>
   const hub = config.hubs.get(form.spec.hubId)!;
   const engine = new TemplateEngine(templateVariables(hub));
   const row = { uid: values.uid!, active: true, values: { activate: 'true', ...values } };
-  const node = renderNode({ hub, form, formHash: formHash(form), engine, root: 'nodes', bridgeVersion: '0.0.0-test' }, row);
-  return Object.fromEntries(node.resources.map((resource) => [resource.id, parse(node.files.find((file) => file.name === resource.file)!.content)]));
+  const node = renderNode(
+    { hub, form, formHash: formHash(form), engine, root: 'nodes', bridgeVersion: '0.0.0-test' },
+    row,
+  );
+  return Object.fromEntries(
+    node.resources.map((resource) => [
+      resource.id,
+      parse(node.files.find((file) => file.name === resource.file)!.content),
+    ]),
+  );
 }
 
 /** Lynq's examples with a Deployment that has no selector (refused at load, as the API server would refuse it). */
@@ -36,7 +47,10 @@ async function withSelectors(set: string): Promise<{ hubsDir: string; formsDir: 
     const file = path.join(dir, 'forms', name);
     const text = await readFile(file, 'utf8');
     if (!text.includes('kind: Deployment') || text.includes('selector:')) continue;
-    await writeFile(file, text.replace(/^( +)replicas: (.*)$/m, '$1replicas: $2\n$1selector: { matchLabels: { app: example } }'));
+    await writeFile(
+      file,
+      text.replace(/^( +)replicas: (.*)$/m, '$1replicas: $2\n$1selector: { matchLabels: { app: example } }'),
+    );
   }
   return { hubsDir: path.join(dir, 'hubs'), formsDir: path.join(dir, 'forms') };
 }
@@ -45,11 +59,24 @@ describe("Lynq's published examples", () => {
   for (const set of ['api-reference', 'typed-values', 'templates-guide', 'e2e-template-functions']) {
     test(`${set}: lynq validate accepts them as they are (a Deployment without a selector excepted: it names that)`, async () => {
       const { hubsDir, formsDir } = dirs(set);
-      const result = await lynq(['validate', '--files-only', '--repo', 'https://git.example.com/manifests.git', '--hubs', hubsDir, '--forms', formsDir]);
+      const result = await lynq([
+        'validate',
+        '--files-only',
+        '--repo',
+        'https://git.example.com/manifests.git',
+        '--hubs',
+        hubsDir,
+        '--forms',
+        formsDir,
+      ]);
       if (SELECTORLESS.has(set)) {
         assert.equal(result.code, 2);
         const lines = result.err.trimEnd().split('\n');
-        for (const line of lines) assert.match(line, /form [a-z-]+, field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)$/);
+        for (const line of lines)
+          assert.match(
+            line,
+            /form [a-z-]+, field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)$/,
+          );
         return;
       }
       assert.equal(result.err, '');
@@ -72,7 +99,10 @@ describe("Lynq's published examples", () => {
   });
 
   test('typed-values: the Deployment without a selector fails as the API server would refuse it; its typed fields are checked first', async () => {
-    await assert.rejects(loadConfig(dirs('typed-values')), /typed-app\.yaml:\d+, form typed-app, field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)/);
+    await assert.rejects(
+      loadConfig(dirs('typed-values')),
+      /typed-app\.yaml:\d+, form typed-app, field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)/,
+    );
     const config = await loadConfig(await withSelectors('typed-values'));
     const values = {
       uid: 'acme',
@@ -90,7 +120,10 @@ describe("Lynq's published examples", () => {
     // Lynq's example has no spec.selector, which apps/v1 requires (Lynq's apply would be refused too): refused at load above; with one, it renders.
     assert.equal(render(config, 'typed-app', values).app.spec.replicas, 2);
     // With a row whose typed value cannot convert, the typed filter fails first, naming the field.
-    assert.throws(() => render(config, 'typed-app', { ...values, appPort: 'http' }), /field spec\.spec\.template\.spec\.containers\[0\]\.ports\[0\]\.containerPort: .*int: "http" is not an integer/);
+    assert.throws(
+      () => render(config, 'typed-app', { ...values, appPort: 'http' }),
+      /field spec\.spec\.template\.spec\.containers\[0\]\.ports\[0\]\.containerPort: .*int: "http" is not an integer/,
+    );
   });
 
   test('templates-guide: conditions, printf, local variables, fromJson, list and range render as Lynq documents them', async () => {
@@ -135,7 +168,10 @@ describe("Lynq's published examples", () => {
     assert.equal(functions.tags, 'app,acme,eu');
     assert.equal(functions['endpoints.txt'], '\nus-east-1.example.com\nus-west-2.example.com\neu-west-1.example.com\n');
     // As in typed-values, Lynq's Deployment example has no selector: the form is refused at load.
-    await assert.rejects(loadConfig(dirs('templates-guide')), /type-safe\.yaml:\d+, form type-safe, field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)/);
+    await assert.rejects(
+      loadConfig(dirs('templates-guide')),
+      /type-safe\.yaml:\d+, form type-safe, field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)/,
+    );
   });
 
   test("e2e-template-functions: the values Lynq's own e2e tests expect", async () => {
@@ -144,8 +180,19 @@ describe("Lynq's published examples", () => {
     const one = (form: string) => Object.values(render(config, form, values))[0];
     assert.equal(one('trunc63').metadata.name, 'func-test-uid-this-is-a-very-long-suffix-to-exceed-limit');
     assert.equal(one('sha1sum').data['known-hash'], 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3');
-    assert.deepEqual(one('sprig').data, { 'upper-uid': 'FUNC-TEST-UID', 'lower-uid': 'func-test-uid', 'default-val': 'fallback', 'b64-encoded': 'ZnVuYy10ZXN0LXVpZA==', trimmed: 'spaces' });
-    assert.deepEqual(one('context').data, { 'hub-id': 'template-func-hub', 'template-ref': 'context', uid: 'func-test-uid', activate: 'true' });
+    assert.deepEqual(one('sprig').data, {
+      'upper-uid': 'FUNC-TEST-UID',
+      'lower-uid': 'func-test-uid',
+      'default-val': 'fallback',
+      'b64-encoded': 'ZnVuYy10ZXN0LXVpZA==',
+      trimmed: 'spaces',
+    });
+    assert.deepEqual(one('context').data, {
+      'hub-id': 'template-func-hub',
+      'template-ref': 'context',
+      uid: 'func-test-uid',
+      activate: 'true',
+    });
     const labeled = one('labeled');
     assert.equal(labeled.metadata.labels['tenant-id'], 'func-test-uid');
     assert.equal(labeled.metadata.annotations.description, 'Config for tenant func-test-uid');
@@ -154,7 +201,13 @@ describe("Lynq's published examples", () => {
     assert.equal(typed['int-test-deploy'].spec.template.spec.containers[0].ports[0].containerPort, 8080);
     assert.deepEqual(typed['int-test-config'].data, { 'replicas-str': '3', 'port-str': '8080' });
     // Typed filters inside ConfigMap data keep a string (Lynq's rule).
-    assert.deepEqual(one('typed-bool').data, { 'true-from-string': 'true', 'false-from-string': 'false', 'true-from-one': 'true', 'false-from-zero': 'false', 'true-from-yes': 'true' });
+    assert.deepEqual(one('typed-bool').data, {
+      'true-from-string': 'true',
+      'false-from-string': 'false',
+      'true-from-one': 'true',
+      'false-from-zero': 'false',
+      'true-from-yes': 'true',
+    });
     assert.deepEqual(one('typed-float').data, { 'cpu-limit': '1.5', 'memory-ratio': '0.75', 'integer-as-float': '42' });
     assert.equal(one('default-int').spec.replicas, 2);
   });
@@ -162,7 +215,10 @@ describe("Lynq's published examples", () => {
   test('refused: urlquery fails at load, naming form, resource, field and the original expression', async () => {
     await assert.rejects(loadConfig(dirs('templates-guide', 'refused')), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /refused\.yaml, form refused, resource encoding, field spec\.data\.query: Go template "\{\{ \.param \| urlquery \}\}": urlquery is not offered/);
+      assert.match(
+        error.message,
+        /refused\.yaml, form refused, resource encoding, field spec\.data\.query: Go template "\{\{ \.param \| urlquery \}\}": urlquery is not offered/,
+      );
       return true;
     });
   });
@@ -170,11 +226,20 @@ describe("Lynq's published examples", () => {
   test("templates-guide math: Lynq's Sprig math example (add), once refused, renders", async () => {
     const config = await loadConfig(await withSelectors('templates-guide'));
     assert.deepEqual(render(config, 'math', { uid: 'acme', basePort: '8080' }).math.data, { port: '9080' });
-    assert.throws(() => render(config, 'math', { uid: 'acme', basePort: 'http' }), /resource math, field spec\.data\.port: .*add: "http" is not an integer/);
+    assert.throws(
+      () => render(config, 'math', { uid: 'acme', basePort: 'http' }),
+      /resource math, field spec\.data\.port: .*add: "http" is not an integer/,
+    );
   });
 
   test('unquoted: the template printed unquoted in Lynq\'s docs is found at load, with "quote it"', async () => {
-    const result = await lynq(['validate', '--hubs', dirs('templates-guide').hubsDir, '--forms', dirs('unquoted').formsDir]);
+    const result = await lynq([
+      'validate',
+      '--hubs',
+      dirs('templates-guide').hubsDir,
+      '--forms',
+      dirs('unquoted').formsDir,
+    ]);
     assert.equal(result.code, 2);
     assert.match(
       result.err,
@@ -188,7 +253,10 @@ describe("Lynq's published examples", () => {
       () => render(config, 'invalid-int', { uid: 'func-test-uid', replicas: '3', appPort: '8080' }),
       (error: unknown) => {
         assert.ok(error instanceof RenderError);
-        assert.match(error.message, /resource invalid-int-config, field spec\.data\.invalid-to-zero: .*int: "not-a-number" is not an integer/);
+        assert.match(
+          error.message,
+          /resource invalid-int-config, field spec\.data\.invalid-to-zero: .*int: "not-a-number" is not an integer/,
+        );
         return true;
       },
     );

@@ -22,12 +22,18 @@ spec:
 `;
 
 test('lynq import --out: a second form of a name already imported is refused (exit 2), naming where the first came from; the first is kept', async () => {
-  const files = await tempFiles({ 'lynq/a.yaml': `${form('web', 'first')}---\n${form('api', 'x')}`, 'lynq/b.yaml': form('web', 'second') });
+  const files = await tempFiles({
+    'lynq/a.yaml': `${form('web', 'first')}---\n${form('api', 'x')}`,
+    'lynq/b.yaml': form('web', 'second'),
+  });
   try {
     const out = path.join(files.dir, 'out');
     const result = await lynq(['import', path.join(files.dir, 'lynq'), '--out', out]);
     assert.equal(result.code, 2, result.out + result.err);
-    assert.match(result.out, /lynq\/b\.yaml: form web: not imported: a form of this name was imported from .*lynq\/a\.yaml already: rename one \(metadata\.name\)/);
+    assert.match(
+      result.out,
+      /lynq\/b\.yaml: form web: not imported: a form of this name was imported from .*lynq\/a\.yaml already: rename one \(metadata\.name\)/,
+    );
     assert.deepEqual((await readdir(path.join(out, 'forms'))).sort(), ['api.yaml', 'web.yaml']);
     assert.match(await readFile(path.join(out, 'forms', 'web.yaml'), 'utf8'), /a: first/);
   } finally {

@@ -27,17 +27,32 @@ describe('lynq import', () => {
       if (SELECTORLESS.has(set)) {
         // Lynq's Deployment example has no spec.selector, which apps/v1 requires: the translation is refused at load, with the field.
         assert.equal(result.code, 2);
-        assert.match(result.out, /form [a-z-]+: not imported: the translation does not load: .*field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)/);
+        assert.match(
+          result.out,
+          /form [a-z-]+: not imported: the translation does not load: .*field spec\.deployments\[0\]\.spec\.spec\.selector: is required \(Deployment schema\)/,
+        );
         return;
       }
       assert.equal(result.code, 0);
       const forms = await readdir(path.join(out, 'forms'));
       assert.deepEqual(forms.sort(), (await readdir(fixture(set, 'forms'))).sort());
       assert.match(result.out, /: hub [a-z-]+: kept as it is -> /);
-      assert.match(result.out, /differs {5}spec\.source\.mysql\.passwordRef: Lynq reads Secret [a-z-]+ from the cluster; here it is read from \$LYNQ_SECRETS_DIR\//);
+      assert.match(
+        result.out,
+        /differs {5}spec\.source\.mysql\.passwordRef: Lynq reads Secret [a-z-]+ from the cluster; here it is read from \$LYNQ_SECRETS_DIR\//,
+      );
       assert.match(result.out, /: form [a-z0-9-]+: \d+ templates? translated -> /);
       assert.match(result.out, /translated {2}resource [a-z0-9-]+, nameTemplate: \{\{ \.uid[^\n]*=> {2}\{\{ uid/);
-      const validated = await lynq(['validate', '--files-only', '--repo', 'https://git.example.com/manifests.git', '--hubs', path.join(out, 'hubs'), '--forms', path.join(out, 'forms')]);
+      const validated = await lynq([
+        'validate',
+        '--files-only',
+        '--repo',
+        'https://git.example.com/manifests.git',
+        '--hubs',
+        path.join(out, 'hubs'),
+        '--forms',
+        path.join(out, 'forms'),
+      ]);
       assert.equal(validated.err, '');
       assert.equal(validated.code, 0);
       // Written in the bridge's syntax, and said so: no Lynq notes on validation any more.
@@ -52,11 +67,24 @@ describe('lynq import', () => {
 
   test('refused and unquoted forms are reported with the fix, not written, and the exit code says so', async () => {
     const out = path.join(dir, 'refused');
-    const result = await lynq(['import', fixture('refused', 'forms'), fixture('unquoted', 'forms', 'unquoted.yaml'), fixture('api-reference', 'forms'), '--out', out]);
+    const result = await lynq([
+      'import',
+      fixture('refused', 'forms'),
+      fixture('unquoted', 'forms', 'unquoted.yaml'),
+      fixture('api-reference', 'forms'),
+      '--out',
+      out,
+    ]);
     assert.equal(result.code, 2);
     assert.match(result.out, /refused\.yaml: form refused: not written: 1 template refused, 1 translated/);
-    assert.match(result.out, /refused {5}resource encoding, spec\.data\.query: \{\{ \.param \| urlquery \}\}: urlquery is not offered/);
-    assert.match(result.out, /unquoted\.yaml: document: not imported: .*unquoted\.yaml:16, form unquoted, resource app, field spec\.spec\.replicas: .*quote it/);
+    assert.match(
+      result.out,
+      /refused {5}resource encoding, spec\.data\.query: \{\{ \.param \| urlquery \}\}: urlquery is not offered/,
+    );
+    assert.match(
+      result.out,
+      /unquoted\.yaml: document: not imported: .*unquoted\.yaml:16, form unquoted, resource app, field spec\.spec\.replicas: .*quote it/,
+    );
     assert.deepEqual(await readdir(path.join(out, 'forms')), ['web-app.yaml']);
   });
 
@@ -105,8 +133,14 @@ spec:
       const result = await lynq(['import', inputs]);
       assert.equal(result.code, 2);
       assert.match(result.err, /clock\.yaml: form clock: not written: 4 templates refused, 1 translated/);
-      assert.match(result.err, /spec\.data\.at: \{\{ now \| date "2006-01-02" \}\}: now reads the clock, .*put the time in a column/);
-      assert.match(result.err, /spec\.data\.token: \{\{ randAlphaNum 16 \}\}: randAlphaNum is random, .*\{\{ \.uid \| sha1sum \| trunc 8 \}\}/);
+      assert.match(
+        result.err,
+        /spec\.data\.at: \{\{ now \| date "2006-01-02" \}\}: now reads the clock, .*put the time in a column/,
+      );
+      assert.match(
+        result.err,
+        /spec\.data\.token: \{\{ randAlphaNum 16 \}\}: randAlphaNum is random, .*\{\{ \.uid \| sha1sum \| trunc 8 \}\}/,
+      );
       assert.match(result.err, /spec\.data\.id: \{\{ uuidv4 \}\}: uuidv4 is random/);
       assert.match(result.err, /spec\.data\.home: \{\{ env "HOME" \}\}: env reads the bridge's environment/);
       assert.match(result.err, /clock\.yaml: ConfigMap: left out \(neither a LynqHub nor a LynqForm\)/);
@@ -130,7 +164,12 @@ spec:
       assert.equal(result.code, 2);
       assert.match(result.out, /all\.yaml: hub production-nodes: kept as it is/);
       const lines = `# our hub\n${hub}`.split('\n').length;
-      assert.match(result.out, new RegExp(`all\\.yaml:${lines + 15}, form web, resource config, field spec\\.data\\.PLAN: a template left unquoted`));
+      assert.match(
+        result.out,
+        new RegExp(
+          `all\\.yaml:${lines + 15}, form web, resource config, field spec\\.data\\.PLAN: a template left unquoted`,
+        ),
+      );
       assert.equal(await readFile(path.join(out, 'hubs', 'production-nodes.yaml'), 'utf8'), `# our hub\n${hub}`);
     } finally {
       await done();
@@ -142,18 +181,27 @@ spec:
     const objects = [];
     for (const kind of ['hubs', 'forms']) {
       for (const name of await readdir(fixture(set, kind))) {
-        const object = parse(await readFile(fixture(set, kind, name), 'utf8')) as { metadata: Record<string, unknown>; status?: unknown };
+        const object = parse(await readFile(fixture(set, kind, name), 'utf8')) as {
+          metadata: Record<string, unknown>;
+          status?: unknown;
+        };
         object.metadata.resourceVersion = '4711';
         object.metadata.uid = '6c1f0e1e-0000-4000-8000-000000000000';
         object.metadata.managedFields = [{ manager: 'kubectl-client-side-apply', operation: 'Update' }];
-        object.metadata.annotations = { ...(object.metadata.annotations as object), 'kubectl.kubernetes.io/last-applied-configuration': '{}' };
+        object.metadata.annotations = {
+          ...(object.metadata.annotations as object),
+          'kubectl.kubernetes.io/last-applied-configuration': '{}',
+        };
         object.status = { observedGeneration: 1 };
         objects.push(object);
       }
     }
     const listDir = path.join(dir, 'from-cluster', 'dump');
     await mkdir(listDir, { recursive: true });
-    await writeFile(path.join(listDir, 'all.yaml'), JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: objects }));
+    await writeFile(
+      path.join(listDir, 'all.yaml'),
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: objects }),
+    );
     const out = path.join(dir, 'out-list');
     const result = await lynq(['import', path.join(dir, 'from-cluster'), '--out', out]);
     assert.equal(result.code, 0, result.err + result.out);
@@ -185,7 +233,9 @@ spec:
     // and seeded with the row Lynq's e2e test inserts; the Secret is a mounted-style file.
     const db = await createMariadbDatabase();
     try {
-      await db.exec("CREATE TABLE nodes (id varchar(64) PRIMARY KEY, active tinyint, replicas varchar(8), app_port varchar(8)); INSERT INTO nodes VALUES ('func-test-uid', 1, '3', '8080');");
+      await db.exec(
+        "CREATE TABLE nodes (id varchar(64) PRIMARY KEY, active tinyint, replicas varchar(8), app_port varchar(8)); INSERT INTO nodes VALUES ('func-test-uid', 1, '3', '8080');",
+      );
       const secrets = path.join(dir, 'secrets');
       await mkdir(path.join(secrets, 'mysql-root-password'), { recursive: true });
       await writeFile(path.join(secrets, 'mysql-root-password', 'password'), '');
@@ -198,10 +248,33 @@ spec:
         .replace('database: testdb', `database: ${db.name}`);
       await writeFile(path.join(original, 'hubs', 'template-func-hub.yaml'), hub);
       const imported = path.join(dir, 'render', 'imported');
-      const result = await lynq(['import', path.join(original, 'hubs'), path.join(original, 'forms'), '--out', imported]);
+      const result = await lynq([
+        'import',
+        path.join(original, 'hubs'),
+        path.join(original, 'forms'),
+        '--out',
+        imported,
+      ]);
       assert.equal(result.code, 0, result.out + result.err);
-      for (const form of ['typed-int', 'typed-bool', 'typed-float', 'trunc63', 'default-int', 'sprig', 'context', 'labeled', 'sha1sum']) {
-        const args = (root: string) => ['render', `template-func-hub/${form}/func-test-uid`, '--hubs', path.join(root, 'hubs'), '--forms', path.join(root, 'forms')];
+      for (const form of [
+        'typed-int',
+        'typed-bool',
+        'typed-float',
+        'trunc63',
+        'default-int',
+        'sprig',
+        'context',
+        'labeled',
+        'sha1sum',
+      ]) {
+        const args = (root: string) => [
+          'render',
+          `template-func-hub/${form}/func-test-uid`,
+          '--hubs',
+          path.join(root, 'hubs'),
+          '--forms',
+          path.join(root, 'forms'),
+        ];
         const before = await lynq(args(original), env);
         const after = await lynq(args(imported), env);
         assert.equal(before.code, 0, before.err);

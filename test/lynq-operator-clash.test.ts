@@ -23,7 +23,10 @@ describe("LynqNode CRD: ours or the Lynq operator's", () => {
     const verdict = checkLynqNodeCrd(await read('test/fixtures/lynq/crd/operator.lynq.sh_lynqnodes.abbreviated.yaml'));
     assert.equal(verdict.ours, false);
     assert.ok(!verdict.ours);
-    assert.match(verdict.message, /LynqNode CRD \(lynqnodes\.operator\.lynq\.sh\) is the Lynq operator's \(its spec has configMaps/);
+    assert.match(
+      verdict.message,
+      /LynqNode CRD \(lynqnodes\.operator\.lynq\.sh\) is the Lynq operator's \(its spec has configMaps/,
+    );
     assert.match(verdict.message, /a running Lynq operator would reconcile them/);
     assert.match(verdict.message, /"Coming from Lynq" \(docs\/coming-from-lynq\.md\)/);
   });

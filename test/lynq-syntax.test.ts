@@ -45,16 +45,26 @@ function loadError(text: string): ConfigError {
 
 describe('forms in Lynq syntax, at load', () => {
   test('a Go-syntax form is detected and translated; a native one is left alone', () => {
-    const go = parseForm('forms/web.yaml', formYaml(configMap('          PLAN: \'{{ .plan | default "basic" | upper }}\'\n')));
+    const go = parseForm(
+      'forms/web.yaml',
+      formYaml(configMap('          PLAN: \'{{ .plan | default "basic" | upper }}\'\n')),
+    );
     assert.equal(cameInGoSyntax(go.spec), true);
     assert.equal(go.resources[0]!.nameTemplate, '{{ uid }}-settings');
     assert.deepEqual(renderData(go, { plan: '', replicas: '1' }), { PLAN: 'BASIC' });
-    const native = parseForm('forms/web.yaml', formYaml(configMap('          PLAN: "{{ plan | upper }}"\n').replace('{{ .uid }}', '{{ uid }}')));
+    const native = parseForm(
+      'forms/web.yaml',
+      formYaml(configMap('          PLAN: "{{ plan | upper }}"\n').replace('{{ .uid }}', '{{ uid }}')),
+    );
     assert.equal(cameInGoSyntax(native.spec), false);
   });
 
   test('the annotation declares the syntax: nunjucks keeps a Go-looking form as it is, go translates one with no field access', () => {
-    const declared = (syntax: string, data: string) => formYaml(configMap(data)).replace('  name: web\n', `  name: web\n  annotations:\n    lynq.sh/template-syntax: ${syntax}\n`);
+    const declared = (syntax: string, data: string) =>
+      formYaml(configMap(data)).replace(
+        '  name: web\n',
+        `  name: web\n  annotations:\n    lynq.sh/template-syntax: ${syntax}\n`,
+      );
     const native = parseForm('forms/web.yaml', declared('nunjucks', '          PLAN: "{{ plan }}"\n'));
     assert.equal(native.resources[0]!.nameTemplate, '{{ .uid }}-settings');
     assert.equal(cameInGoSyntax(native.spec), false);
@@ -108,7 +118,10 @@ describe('forms in Lynq syntax, at load', () => {
     const inList = loadError(formYaml(configMap('          A: x\n', '        args:\n          - {{ .plan }}\n')));
     assert.match(inList.message, /field spec\.args\[0\]: a template left unquoted/);
     const syntax = loadError(formYaml(configMap('          NAME: {{ .uid }}-app\n')));
-    assert.match(syntax.message, /^forms\/web\.yaml:14: a template left unquoted in YAML \(\{\{ \.uid \}\}-app\) .*quote it/);
+    assert.match(
+      syntax.message,
+      /^forms\/web\.yaml:14: a template left unquoted in YAML \(\{\{ \.uid \}\}-app\) .*quote it/,
+    );
   });
 });
 
@@ -116,7 +129,11 @@ describe('typed filters in ConfigMap data keep a string', () => {
   test("in the bridge's own syntax too (this used to be an error)", () => {
     const form = parseForm(
       'forms/web.yaml',
-      formYaml(configMap('          REPLICAS: "{{ replicas | int }}"\n          ON: "{{ plan | bool }}"\n          RATIO: "{{ \'0.5\' | float }}"\n').replace('{{ .uid }}', '{{ uid }}')),
+      formYaml(
+        configMap(
+          '          REPLICAS: "{{ replicas | int }}"\n          ON: "{{ plan | bool }}"\n          RATIO: "{{ \'0.5\' | float }}"\n',
+        ).replace('{{ .uid }}', '{{ uid }}'),
+      ),
     );
     assert.deepEqual(renderData(form, { plan: 'yes', replicas: '3' }), { REPLICAS: '3', ON: 'true', RATIO: '0.5' });
   });
@@ -124,21 +141,35 @@ describe('typed filters in ConfigMap data keep a string', () => {
   test('a literal number in data is still refused: only templates become text', () => {
     // Written into the form, it is refused at load (lynq validate says it), before any row.
     assert.throws(
-      () => parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: 3\n').replace('{{ .uid }}', '{{ uid }}'))),
-      (error: unknown) => error instanceof ConfigError && /field spec\.configMaps\[0\]\.spec\.data\.REPLICAS: must be string \(ConfigMap schema\)/.test(error.message),
+      () =>
+        parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: 3\n').replace('{{ .uid }}', '{{ uid }}'))),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /field spec\.configMaps\[0\]\.spec\.data\.REPLICAS: must be string \(ConfigMap schema\)/.test(error.message),
     );
   });
 
   test("a node that fails on a row's value quotes the template as written in Lynq's syntax", () => {
     const form = parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: "{{ .replicas | int }}"\n')));
-    const rows = [{ uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', plan: 'x', replicas: 'three' } }];
+    const rows = [
+      { uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', plan: 'x', replicas: 'three' } },
+    ];
     const { failures } = renderHub(hub, [form], rows, { root: 'nodes', bridgeVersion: '0.0.0-test' });
     assert.equal(failures.length, 1);
-    assert.match(failures[0]!.error, /field spec\.data\.REPLICAS: template "\{\{ replicas \| int \}\}": int: "three" is not an integer \(written in Lynq's syntax as "\{\{ \.replicas \| int \}\}"\)$/);
+    assert.match(
+      failures[0]!.error,
+      /field spec\.data\.REPLICAS: template "\{\{ replicas \| int \}\}": int: "three" is not an integer \(written in Lynq's syntax as "\{\{ \.replicas \| int \}\}"\)$/,
+    );
   });
 
   test('a value that does not convert still fails the node', () => {
-    const form = parseForm('forms/web.yaml', formYaml(configMap('          REPLICAS: "{{ replicas | int }}"\n').replace('{{ .uid }}', '{{ uid }}')));
-    assert.throws(() => renderData(form, { plan: 'x', replicas: 'three' }), /field spec\.data\.REPLICAS: .*int: "three" is not an integer/);
+    const form = parseForm(
+      'forms/web.yaml',
+      formYaml(configMap('          REPLICAS: "{{ replicas | int }}"\n').replace('{{ .uid }}', '{{ uid }}')),
+    );
+    assert.throws(
+      () => renderData(form, { plan: 'x', replicas: 'three' }),
+      /field spec\.data\.REPLICAS: .*int: "three" is not an integer/,
+    );
   });
 });

@@ -11,7 +11,19 @@ import { STAGING_ROOT, stagingPlan } from '../src/git/fast-import-staging.ts';
 import { openManifestsRepo, type CommitInput, type ManifestsRepo } from '../src/git/manifests-repo.ts';
 import { SecretRegistry, silentLogger } from '../src/logger.ts';
 import { gitBlobId } from '../src/render/hash.ts';
-import { cloneWorkTree, commitCount, commitFiles, git, gitBuffer, logMessages, makeBareRepo, makeTempDir, readTree, readTreeBytes, revParse } from './helpers/git.ts';
+import {
+  cloneWorkTree,
+  commitCount,
+  commitFiles,
+  git,
+  gitBuffer,
+  logMessages,
+  makeBareRepo,
+  makeTempDir,
+  readTree,
+  readTreeBytes,
+  revParse,
+} from './helpers/git.ts';
 
 const AUTHOR = { name: 'Lynq Bot', email: 'lynq@example.test' };
 const TIME = 1_700_000_000;
@@ -56,7 +68,15 @@ async function open(url: string, cacheDir?: string | null): Promise<ManifestsRep
 }
 
 function commitInput(overrides: Partial<CommitInput>): CommitInput {
-  return { parent: undefined, writes: new Map(), deletes: [], message: 'lynq: sync', author: AUTHOR, time: TIME, ...overrides };
+  return {
+    parent: undefined,
+    writes: new Map(),
+    deletes: [],
+    message: 'lynq: sync',
+    author: AUTHOR,
+    time: TIME,
+    ...overrides,
+  };
 }
 
 describe('listTree', () => {
@@ -78,7 +98,8 @@ describe('listTree', () => {
   it('lists every file under a prefix, recursively, with its blob id', async () => {
     const listing = await repo.listTree(head, 'nodes');
     assert.deepEqual([...listing.keys()].sort(), ['nodes/a.yaml', 'nodes/sub/b.yaml']);
-    for (const [file, id] of listing) assert.equal(id, (await git(bare, ['rev-parse', `${head}:${file}`])).trim(), file);
+    for (const [file, id] of listing)
+      assert.equal(id, (await git(bare, ['rev-parse', `${head}:${file}`])).trim(), file);
   });
 
   it('treats the prefix as a folder (a trailing slash changes nothing, siblings sharing the name are out)', async () => {
@@ -148,7 +169,12 @@ describe('listNodeFolders, and listTree of many folders', () => {
 
 describe('readBlobs', () => {
   it('reads several blobs by id, skips missing ids and tolerates duplicates', async () => {
-    const files = { 'n/one.yaml': 'one: 1\n', 'n/two.yaml': 'two: ü\n', 'n/empty.yaml': '', 'n/three.yaml': 'no newline' };
+    const files = {
+      'n/one.yaml': 'one: 1\n',
+      'n/two.yaml': 'two: ü\n',
+      'n/empty.yaml': '',
+      'n/three.yaml': 'no newline',
+    };
     const { bare, head } = await seededRemote(files);
     const repo = await open(bare);
     await repo.fetch('main');
@@ -242,7 +268,8 @@ describe('commit and push', () => {
     assert.equal(await repo.push(commit, 'main', undefined), 'pushed');
     const bytes = await readTreeBytes(bare, 'main');
     assert.deepEqual([...bytes.keys()].sort(), [...contents.keys()].sort());
-    for (const [file, content] of contents) assert.ok(bytes.get(file)!.equals(Buffer.from(content, 'utf8')), `bytes of ${file}`);
+    for (const [file, content] of contents)
+      assert.ok(bytes.get(file)!.equals(Buffer.from(content, 'utf8')), `bytes of ${file}`);
     const raw = await gitBuffer(bare, ['cat-file', 'commit', 'main']);
     assert.ok(raw.toString('utf8').endsWith(`\n\n${message}`), 'message stored exactly');
     // And read back through the repo itself.
@@ -277,9 +304,15 @@ describe('commit and push', () => {
     assert.equal(await repo.fetch('main'), theirs);
     assert.deepEqual([...(await repo.listTree(theirs, 'nodes')).keys()].sort(), ['nodes/a.yaml', 'nodes/theirs.yaml']);
     // The retry on the new head goes through.
-    const retry = await repo.commit(commitInput({ parent: theirs, writes: new Map([['nodes/ours.yaml', 'ours: 1\n']]) }));
+    const retry = await repo.commit(
+      commitInput({ parent: theirs, writes: new Map([['nodes/ours.yaml', 'ours: 1\n']]) }),
+    );
     assert.equal(await repo.push(retry, 'main', theirs), 'pushed');
-    assert.deepEqual([...(await readTree(bare, 'main')).keys()].sort(), ['nodes/a.yaml', 'nodes/ours.yaml', 'nodes/theirs.yaml']);
+    assert.deepEqual([...(await readTree(bare, 'main')).keys()].sort(), [
+      'nodes/a.yaml',
+      'nodes/ours.yaml',
+      'nodes/theirs.yaml',
+    ]);
     assert.deepEqual(await logMessages(bare, 'main'), ['lynq: sync', 'their change', 'seed']);
   });
 
@@ -328,31 +361,59 @@ describe('commit and push', () => {
 
   it('fails with a GitError when the parent is unknown', async () => {
     const repo = await open(await bareRepo());
-    await assert.rejects(repo.commit(commitInput({ parent: '0123456789012345678901234567890123456789', writes: new Map([['a', 'b']]) })), GitError);
+    await assert.rejects(
+      repo.commit(commitInput({ parent: '0123456789012345678901234567890123456789', writes: new Map([['a', 'b']]) })),
+      GitError,
+    );
   });
 });
 
 describe('wide folders: new folders are built apart and moved into place (fast-import-staging.ts)', () => {
   it('stages the highest new folder of at most 64 files, never an existing one', () => {
-    const paths = [...Array.from({ length: 100 }, (_, i) => [`nodes/h/web/n${i}/a.yaml`, `nodes/h/web/n${i}/levels/0/k.yaml`]).flat(), 'nodes/h/web/old/a.yaml', 'apps/h/web/n0.yaml'];
+    const paths = [
+      ...Array.from({ length: 100 }, (_, i) => [
+        `nodes/h/web/n${i}/a.yaml`,
+        `nodes/h/web/n${i}/levels/0/k.yaml`,
+      ]).flat(),
+      'nodes/h/web/old/a.yaml',
+      'apps/h/web/n0.yaml',
+    ];
     const plan = stagingPlan(paths, (folder) => folder !== 'nodes/h/web/old' && folder !== 'apps');
-    assert.equal(plan.folders.length, 101, 'one per new node folder (not nodes/h/web: 200 files; not the existing old), and apps/h');
+    assert.equal(
+      plan.folders.length,
+      101,
+      'one per new node folder (not nodes/h/web: 200 files; not the existing old), and apps/h',
+    );
     assert.deepEqual(plan.folders[0], { folder: 'nodes/h/web/n0', staging: `${STAGING_ROOT}/0/0` });
     assert.deepEqual(plan.folders[99], { folder: 'nodes/h/web/n99', staging: `${STAGING_ROOT}/1/35` });
     assert.equal(plan.stagedPath.get('nodes/h/web/n1/levels/0/k.yaml'), `${STAGING_ROOT}/0/1/levels/0/k.yaml`);
     assert.equal(plan.stagedPath.has('nodes/h/web/old/a.yaml'), false);
-    assert.equal(plan.stagedPath.get('apps/h/web/n0.yaml'), `${STAGING_ROOT}/1/36/web/n0.yaml`, 'apps exists; apps/h is new and small');
-    assert.deepEqual(stagingPlan(['a/b.yaml', 'c.yaml'], () => true).folders, [{ folder: 'a', staging: `${STAGING_ROOT}/0/0` }], 'a file at the top is never staged');
+    assert.equal(
+      plan.stagedPath.get('apps/h/web/n0.yaml'),
+      `${STAGING_ROOT}/1/36/web/n0.yaml`,
+      'apps exists; apps/h is new and small',
+    );
+    assert.deepEqual(
+      stagingPlan(['a/b.yaml', 'c.yaml'], () => true).folders,
+      [{ folder: 'a', staging: `${STAGING_ROOT}/0/0` }],
+      'a file at the top is never staged',
+    );
   });
 
   it('builds the very tree git itself builds from the same files: new, existing and wide folders', async () => {
-    const seed: Record<string, string> = { 'nodes/h/web/old/a.yaml': 'old a\n', 'nodes/h/web/old/b.yaml': 'old b\n', 'README.md': 'hi\n' };
+    const seed: Record<string, string> = {
+      'nodes/h/web/old/a.yaml': 'old a\n',
+      'nodes/h/web/old/b.yaml': 'old b\n',
+      'README.md': 'hi\n',
+    };
     const { bare, head } = await seededRemote(seed);
     const writes = new Map<string, string>([
       ['nodes/h/web/old/a.yaml', 'new a\n'],
       ['apps/h/web/old.yaml', 'app\n'],
     ]);
-    for (let i = 0; i < 150; i++) for (const name of ['a.yaml', 'b.yaml', 'levels/0/k.yaml']) writes.set(`nodes/h/web/n${String(i).padStart(3, '0')}/${name}`, `${i} ${name}\n`);
+    for (let i = 0; i < 150; i++)
+      for (const name of ['a.yaml', 'b.yaml', 'levels/0/k.yaml'])
+        writes.set(`nodes/h/web/n${String(i).padStart(3, '0')}/${name}`, `${i} ${name}\n`);
     for (let i = 0; i < 80; i++) writes.set(`nodes/h/big/f${i}.yaml`, `${i}\n`);
     const repo = await open(bare);
     await repo.fetch('main');
@@ -409,7 +470,11 @@ describe('storing files ahead of the commit (storeAhead)', () => {
     // Stored with content that the commit then does not hold: the commit's content wins.
     await ahead.storeAhead([['nodes/h/web/old/a.yaml', 'an earlier plan\n']]);
     // The last 21 files (and that one) are not stored ahead.
-    assert.equal(await ahead.commit(input), expected, 'same parent, files, author, time and message: the same commit id');
+    assert.equal(
+      await ahead.commit(input),
+      expected,
+      'same parent, files, author, time and message: the same commit id',
+    );
     await ahead.push(expected, 'main', head);
     assert.deepEqual(await readTree(bare, 'main'), new Map([...writes].sort(([a], [b]) => (a < b ? -1 : 1))));
   });
@@ -424,7 +489,8 @@ describe('storing files ahead of the commit (storeAhead)', () => {
     for (let at = 0; at < files.length; at += 7) await repo.storeAhead(files.slice(at, at + 7));
     await repo.close();
     const clone = await cloneIn(cacheDir);
-    for (const [file, content] of files) await git(clone, ['cat-file', '-e', gitBlobId(content)]).catch(() => assert.fail(`${file} was not stored`));
+    for (const [file, content] of files)
+      await git(clone, ['cat-file', '-e', gitBlobId(content)]).catch(() => assert.fail(`${file} was not stored`));
     await git(clone, ['fsck', '--no-progress']);
     const again = await open(bare, cacheDir);
     assert.equal(await again.fetch('main'), head);
@@ -437,7 +503,12 @@ describe('storing files ahead of the commit (storeAhead)', () => {
     const repo = await open(bare);
     await repo.fetch('main');
     await repo.storeAhead([['a.txt', 'changed\n']]);
-    await assert.rejects(repo.commit(commitInput({ parent: '0123456789012345678901234567890123456789', writes: new Map([['a.txt', 'changed\n']]) })), GitError);
+    await assert.rejects(
+      repo.commit(
+        commitInput({ parent: '0123456789012345678901234567890123456789', writes: new Map([['a.txt', 'changed\n']]) }),
+      ),
+      GitError,
+    );
     const commit = await repo.commit(commitInput({ parent: head, writes: new Map([['a.txt', 'changed\n']]) }));
     assert.equal(await repo.push(commit, 'main', head), 'pushed');
     assert.deepEqual(await readTree(bare, 'main'), new Map([['a.txt', 'changed\n']]));
@@ -453,10 +524,13 @@ describe('cache clone', () => {
     const clone = (await readdir(path.join(cacheDir, 'repos'))).map((name) => path.join(cacheDir, 'repos', name))[0]!;
     // Two packs are one too many here; each commit of 150 files makes a pack of its own.
     await git(clone, ['config', 'gc.autoPackLimit', '1']);
-    const packs = async () => (await readdir(path.join(clone, 'objects', 'pack'))).filter((name) => name.endsWith('.pack')).length;
+    const packs = async () =>
+      (await readdir(path.join(clone, 'objects', 'pack'))).filter((name) => name.endsWith('.pack')).length;
     let parent = head;
     for (const round of [1, 2]) {
-      const writes = new Map(Array.from({ length: 150 }, (_, i) => [`r${round}/f${i}.txt`, `${round} ${i}\n`] as const));
+      const writes = new Map(
+        Array.from({ length: 150 }, (_, i) => [`r${round}/f${i}.txt`, `${round} ${i}\n`] as const),
+      );
       parent = await repo.commit(commitInput({ parent, writes }));
     }
     assert.equal(await packs(), 1, "the second commit's pack was packed together with the first");
@@ -469,14 +543,20 @@ describe('cache clone', () => {
     const repo = await open(bare, cacheDir);
     await repo.fetch('main');
     const clone = path.join(cacheDir, 'repos', (await readdir(path.join(cacheDir, 'repos')))[0]!);
-    const small = await repo.commit(commitInput({ parent: head, writes: new Map([['nodes/h/web/old/a.yaml', 'b\n']]) }));
+    const small = await repo.commit(
+      commitInput({ parent: head, writes: new Map([['nodes/h/web/old/a.yaml', 'b\n']]) }),
+    );
     // A form folder of WIDE_AT (500) and more new nodes is written whole, through a second branch of its own
     // (and `git mktree` is given its 1,001 lines in two pieces).
     const writes = new Map(Array.from({ length: 1000 }, (_, i) => [`nodes/h/web/n${i}/a.yaml`, `${i}\n`] as const));
     const wide = await repo.commit(commitInput({ parent: small, writes }));
     for (const commit of [small, wide]) assert.equal((await git(clone, ['cat-file', '-t', commit])).trim(), 'commit');
     assert.equal((await git(clone, ['rev-parse', `${wide}^`])).trim(), small);
-    assert.equal((await git(clone, ['for-each-ref', '--format=%(refname)'])).trim(), 'refs/remotes/origin/main', 'only the remote-tracking ref');
+    assert.equal(
+      (await git(clone, ['for-each-ref', '--format=%(refname)'])).trim(),
+      'refs/remotes/origin/main',
+      'only the remote-tracking ref',
+    );
     assert.equal(await repo.push(wide, 'main', head), 'pushed');
     assert.equal((await readTree(bare, 'main')).size, 1001);
   });
@@ -490,7 +570,11 @@ describe('cache clone', () => {
     assert.equal((await git(clone, ['config', '--get-all', 'remote.origin.url'])).trim(), bare);
     const config = await readFile(path.join(clone, 'config'), 'utf8');
     await (await open(bare, cacheDir)).close();
-    assert.equal(await readFile(path.join(clone, 'config'), 'utf8'), config, 'an open with the URL in place writes nothing');
+    assert.equal(
+      await readFile(path.join(clone, 'config'), 'utf8'),
+      config,
+      'an open with the URL in place writes nothing',
+    );
     for (const edit of [
       ['config', 'remote.origin.url', '/elsewhere'],
       ['config', '--add', 'remote.origin.url', '/second'],
@@ -498,7 +582,11 @@ describe('cache clone', () => {
     ]) {
       await git(clone, edit);
       const repo = await open(bare, cacheDir);
-      assert.equal((await git(clone, ['config', '--get-all', 'remote.origin.url'])).trim(), bare, `after ${edit.join(' ')}`);
+      assert.equal(
+        (await git(clone, ['config', '--get-all', 'remote.origin.url'])).trim(),
+        bare,
+        `after ${edit.join(' ')}`,
+      );
       assert.equal(await repo.fetch('main'), head);
       await repo.close();
     }
@@ -508,7 +596,14 @@ describe('cache clone', () => {
     const { bare, head } = await seededRemote({ 'a.txt': 'a\n' });
     const cacheDir = await tempDir();
     const withBranch = async () => {
-      const repo = await openManifestsRepo({ url: bare, cacheDir, logger: silentLogger(), registry: new SecretRegistry(), branch: 'main', lockWaitMs: 30_000 });
+      const repo = await openManifestsRepo({
+        url: bare,
+        cacheDir,
+        logger: silentLogger(),
+        registry: new SecretRegistry(),
+        branch: 'main',
+        lockWaitMs: 30_000,
+      });
       cleanups.push(() => repo.close());
       return repo;
     };
@@ -534,7 +629,9 @@ describe('cache clone', () => {
     await second.close();
 
     // Another run holds the clone (and may push) while this one waits: the head asked before the wait is not used.
-    const held = await acquireCloneLock(path.join(cacheDir, 'locks', `${cloneId(bare)}.lock`), { logger: silentLogger() });
+    const held = await acquireCloneLock(path.join(cacheDir, 'locks', `${cloneId(bare)}.lock`), {
+      logger: silentLogger(),
+    });
     const opening = withBranch();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const h3 = await pushAnother('3\n');
@@ -566,7 +663,12 @@ describe('cache clone', () => {
     let repo: ManifestsRepo;
     try {
       assert.equal(os.tmpdir(), isolated);
-      repo = await openManifestsRepo({ url: bare, cacheDir: undefined, logger: silentLogger(), registry: new SecretRegistry() });
+      repo = await openManifestsRepo({
+        url: bare,
+        cacheDir: undefined,
+        logger: silentLogger(),
+        registry: new SecretRegistry(),
+      });
     } finally {
       if (previous === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = previous;
@@ -613,7 +715,11 @@ describe('regressions', () => {
     const { bare, head } = await seededRemote({ 'a.txt': '0\n' });
     const repo = await open(bare);
     await repo.fetch('main');
-    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => repo.commit(commitInput({ parent: head, writes: new Map([[`f${i}.txt`, `${i}\n`]]), message: `c${i}` }))));
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        repo.commit(commitInput({ parent: head, writes: new Map([[`f${i}.txt`, `${i}\n`]]), message: `c${i}` })),
+      ),
+    );
     assert.equal(new Set(ids).size, 6);
     for (const [i, id] of ids.entries()) {
       const listing = await repo.listTree(id, `f${i}.txt`);
@@ -630,7 +736,13 @@ describe('regressions', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as import('node:net').AddressInfo).port;
     try {
-      const repo = await openManifestsRepo({ url: `http://127.0.0.1:${port}/r.git`, cacheDir: await tempDir(), logger: silentLogger(), registry: new SecretRegistry(), timeoutMs: 1000 });
+      const repo = await openManifestsRepo({
+        url: `http://127.0.0.1:${port}/r.git`,
+        cacheDir: await tempDir(),
+        logger: silentLogger(),
+        registry: new SecretRegistry(),
+        timeoutMs: 1000,
+      });
       cleanups.push(() => repo.close());
       await assert.rejects(repo.fetch('main'), GitError);
     } finally {

@@ -9,7 +9,9 @@ import { makeBareRepo } from './helpers/git.ts';
 
 // What a newcomer's mistakes get back: a message that names the problem and the fix, and the exit code.
 
-const FORM = formYaml('  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n');
+const FORM = formYaml(
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n',
+);
 
 async function inFolder(files: Record<string, string>, args: (dir: string) => string[], env: NodeJS.ProcessEnv = {}) {
   const dir = await tempFiles(files);
@@ -20,13 +22,26 @@ async function inFolder(files: Record<string, string>, args: (dir: string) => st
   }
 }
 const validateHub = (hub: string) =>
-  inFolder({ 'hubs/customers.yaml': hub, 'forms/web.yaml': FORM }, (dir) => ['validate', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', `${dir}/m.git`]);
+  inFolder({ 'hubs/customers.yaml': hub, 'forms/web.yaml': FORM }, (dir) => [
+    'validate',
+    '--hubs',
+    `${dir}/hubs`,
+    '--forms',
+    `${dir}/forms`,
+    '--repo',
+    `${dir}/m.git`,
+  ]);
 
 describe('schema errors', () => {
   test('a misspelt key: did you mean, at the line of the key', async () => {
-    const result = await validateHub(hubYaml({ extra: { plan: 'plan' } }).replace('extraValueMappings:', 'extraValueMapings:'));
+    const result = await validateHub(
+      hubYaml({ extra: { plan: 'plan' } }).replace('extraValueMappings:', 'extraValueMapings:'),
+    );
     assert.equal(result.code, 2);
-    assert.match(result.err, /customers\.yaml:18, field spec\.extraValueMapings: unknown field extraValueMapings: did you mean `extraValueMappings`\?/);
+    assert.match(
+      result.err,
+      /customers\.yaml:18, field spec\.extraValueMapings: unknown field extraValueMapings: did you mean `extraValueMappings`\?/,
+    );
   });
 
   test('a missing section is "is required", and every problem is reported at once', async () => {
@@ -36,7 +51,10 @@ describe('schema errors', () => {
     const result = await validateHub(hub);
     assert.equal(result.code, 2);
     assert.match(result.err, /^lynq: .*customers\.yaml:6, field spec\.valueMappings: is required$/m);
-    assert.match(result.err, /^lynq: .*customers\.yaml:14, field spec\.source\.postgresql\.connectTimeoutSeconds: must be a number, not string "soon"$/m);
+    assert.match(
+      result.err,
+      /^lynq: .*customers\.yaml:14, field spec\.source\.postgresql\.connectTimeoutSeconds: must be a number, not string "soon"$/m,
+    );
     assert.doesNotMatch(result.err, /Invalid input/);
   });
 
@@ -61,15 +79,13 @@ describe('schema errors', () => {
     const suffixed = await validateHub(hubYaml().replace('table: customers', 'table: {{ uid }}-customers'));
     assert.equal(suffixed.code, 2);
     assert.match(suffixed.err, /customers\.yaml:13: quote the template/);
-    const form = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}') }, (dir) => [
-      'validate',
-      '--hubs',
-      `${dir}/hubs`,
-      '--forms',
-      `${dir}/forms`,
-      '--repo',
-      'x',
-    ]);
+    const form = await inFolder(
+      {
+        'hubs/customers.yaml': hubYaml(),
+        'forms/web.yaml': FORM.replace('nameTemplate: "{{ uid }}"', 'nameTemplate: {{ uid }}'),
+      },
+      (dir) => ['validate', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', 'x'],
+    );
     assert.equal(form.code, 2);
     assert.match(form.err, /web\.yaml:9, .*quote it, e\.g\. "\{\{ uid \}\}"/);
   });
@@ -77,19 +93,45 @@ describe('schema errors', () => {
 
 describe('folders', () => {
   test('no hubs folder: the full path tried and the --hubs hint', async () => {
-    const result = await inFolder({}, (dir) => ['sync', '--hubs', path.join(dir, 'hubs'), '--forms', path.join(dir, 'forms')]);
+    const result = await inFolder({}, (dir) => [
+      'sync',
+      '--hubs',
+      path.join(dir, 'hubs'),
+      '--forms',
+      path.join(dir, 'forms'),
+    ]);
     assert.equal(result.code, 2);
-    assert.match(result.err, /^lynq: cannot read the hubs folder \/.*\/hubs: there is no such folder; run lynq in the folder that holds hubs\/ and forms\/, or pass --hubs DIR$/m);
+    assert.match(
+      result.err,
+      /^lynq: cannot read the hubs folder \/.*\/hubs: there is no such folder; run lynq in the folder that holds hubs\/ and forms\/, or pass --hubs DIR$/m,
+    );
   });
 
   test('empty hubs and forms folders: nothing found, exit 2 (not an empty table)', async () => {
-    const result = await inFolder({ 'hubs/.keep': '', 'forms/README.md': 'x' }, (dir) => ['sync', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`]);
+    const result = await inFolder({ 'hubs/.keep': '', 'forms/README.md': 'x' }, (dir) => [
+      'sync',
+      '--hubs',
+      `${dir}/hubs`,
+      '--forms',
+      `${dir}/forms`,
+    ]);
     assert.equal(result.code, 2);
     assert.match(result.err, /no hub files \(\*\.yaml or \*\.yml\) in \/.*\/hubs: nothing to sync/);
     assert.equal(result.out, '');
-    const noForms = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/.keep': '' }, (dir) => ['sync', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', `${dir}/m.git`]);
+    const noForms = await inFolder({ 'hubs/customers.yaml': hubYaml(), 'forms/.keep': '' }, (dir) => [
+      'sync',
+      '--hubs',
+      `${dir}/hubs`,
+      '--forms',
+      `${dir}/forms`,
+      '--repo',
+      `${dir}/m.git`,
+    ]);
     assert.equal(noForms.code, 2);
-    assert.match(noForms.err, /^lynq: no form files \(\*\.yaml or \*\.yml\) in \/.*\/forms: nothing to render; pass --forms DIR if they are elsewhere$/m);
+    assert.match(
+      noForms.err,
+      /^lynq: no form files \(\*\.yaml or \*\.yml\) in \/.*\/forms: nothing to render; pass --forms DIR if they are elsewhere$/m,
+    );
     assert.equal(noForms.out, '');
   });
 });
@@ -106,14 +148,21 @@ describe('flags and environment', () => {
     assert.equal(empty.code, 0, empty.err);
     const unknown = await lynq(['validate'], { LYNQ_LOG_LEVEL: 'verbose' });
     assert.equal(unknown.code, 2);
-    assert.equal(unknown.err, 'lynq: LYNQ_LOG_LEVEL is "verbose"; allowed: trace, debug, info, warn, error, fatal, silent (unset or empty: warn)\n');
+    assert.equal(
+      unknown.err,
+      'lynq: LYNQ_LOG_LEVEL is "verbose"; allowed: trace, debug, info, warn, error, fatal, silent (unset or empty: warn)\n',
+    );
   });
 
   test('history --limit takes a whole number of at least 1', async () => {
     for (const limit of ['abc', '0', '-1', '2.5']) {
       const result = await lynq(['history', 'demo/web/acme', `--limit=${limit}`]);
       assert.equal(result.code, 2, limit);
-      assert.match(result.err, /option '--limit <n>' argument '.*' is invalid\. must be a whole number of at least 1/, limit);
+      assert.match(
+        result.err,
+        /option '--limit <n>' argument '.*' is invalid\. must be a whole number of at least 1/,
+        limit,
+      );
     }
   });
 
@@ -130,14 +179,10 @@ describe('flags and environment', () => {
 describe('failures outside the config exit 3 in every command', () => {
   test('render when the database cannot be reached', async () => {
     const port = await closedPort();
-    const result = await inFolder({ 'hubs/customers.yaml': hubYaml({ port, connectTimeoutSeconds: 2 }), 'forms/web.yaml': FORM }, (dir) => [
-      'render',
-      'customers/web/acme',
-      '--hubs',
-      `${dir}/hubs`,
-      '--forms',
-      `${dir}/forms`,
-    ]);
+    const result = await inFolder(
+      { 'hubs/customers.yaml': hubYaml({ port, connectTimeoutSeconds: 2 }), 'forms/web.yaml': FORM },
+      (dir) => ['render', 'customers/web/acme', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`],
+    );
     assert.equal(result.code, 3, result.err);
   });
 
@@ -157,7 +202,9 @@ describe('a hub whose every node failed', () => {
   let db: TestDatabase;
   before(async () => {
     db = await createPostgresDatabase();
-    await db.exec("CREATE TABLE customers (id text, active boolean); INSERT INTO customers VALUES ('Acme', true), ('Globex', true)");
+    await db.exec(
+      "CREATE TABLE customers (id text, active boolean); INSERT INTO customers VALUES ('Acme', true), ('Globex', true)",
+    );
   });
   after(() => db.drop());
 
@@ -171,16 +218,10 @@ describe('a hub whose every node failed', () => {
       );
       assert.equal(result.code, 1, result.err);
       assert.match(result.out, /^customers +0 +0 +0 +0 +0 +2 +failed$/m);
-      const dry = await inFolder({ 'hubs/customers.yaml': hubYaml({ database: db.name }), 'forms/web.yaml': FORM }, (dir) => [
-        'sync',
-        '--dry-run',
-        '--hubs',
-        `${dir}/hubs`,
-        '--forms',
-        `${dir}/forms`,
-        '--repo',
-        repo.dir,
-      ]);
+      const dry = await inFolder(
+        { 'hubs/customers.yaml': hubYaml({ database: db.name }), 'forms/web.yaml': FORM },
+        (dir) => ['sync', '--dry-run', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`, '--repo', repo.dir],
+      );
       assert.match(dry.out, /^customers +0 +0 +0 +0 +0 +2 +failed$/m);
     } finally {
       await repo.cleanup();

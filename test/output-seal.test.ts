@@ -29,7 +29,11 @@ describe('the LynqNode seal (lynq.sh/output-hash)', () => {
       assert.match(text, new RegExp(`\\n    ${ANNOTATION_OUTPUT_HASH}: sha256:[0-9a-f]{64}\\n`));
       assert.doesNotMatch(text, /sha256:0{64}/, 'the placeholder never reaches Git');
       assert.equal(sealedInputHash(text, outputOf(node)), node.inputHash);
-      if (engine === 'flux') assert.ok(outputOf(node).files.has('levels/1/kustomization.yaml'), 'the per-level kustomizations are sealed too');
+      if (engine === 'flux')
+        assert.ok(
+          outputOf(node).files.has('levels/1/kustomization.yaml'),
+          'the per-level kustomizations are sealed too',
+        );
       if (engine !== 'none') assert.ok(node.appFile !== undefined);
     });
   }
@@ -39,7 +43,11 @@ describe('the LynqNode seal (lynq.sh/output-hash)', () => {
     const gold = render('argocd');
     const silver = render('argocd', 'globex');
     assert.notEqual(sealedInputHash(lynqNodeText(silver), outputOf(silver)), undefined);
-    assert.equal(sealedInputHash(lynqNodeText(gold), outputOf(silver)), undefined, 'a LynqNode does not vouch for another output');
+    assert.equal(
+      sealedInputHash(lynqNodeText(gold), outputOf(silver)),
+      undefined,
+      'a LynqNode does not vouch for another output',
+    );
   });
 
   test('any edit to the node breaks the seal: a file, an added or removed file, the apps file, the LynqNode itself', () => {
@@ -47,20 +55,49 @@ describe('the LynqNode seal (lynq.sh/output-hash)', () => {
     const text = lynqNodeText(node);
     const output = outputOf(node);
     // `null`: no apps file (a default parameter would turn `undefined` back into the node's own).
-    const broken = (files: Map<string, string>, app: NodeOutput['app'] | null = output.app, lynqNode = text) => sealedInputHash(lynqNode, { files, app: app ?? undefined });
+    const broken = (files: Map<string, string>, app: NodeOutput['app'] | null = output.app, lynqNode = text) =>
+      sealedInputHash(lynqNode, { files, app: app ?? undefined });
     const edited = new Map(output.files).set('settings.yaml', gitBlobId('edited: by hand\n'));
     assert.equal(broken(edited), undefined, 'a resource file edited');
-    assert.equal(broken(new Map(output.files).set('kustomization.yaml', gitBlobId('x\n'))), undefined, 'the kustomization edited');
-    assert.equal(broken(new Map(output.files).set('levels/0/kustomization.yaml', gitBlobId('x\n'))), undefined, 'a level kustomization edited');
+    assert.equal(
+      broken(new Map(output.files).set('kustomization.yaml', gitBlobId('x\n'))),
+      undefined,
+      'the kustomization edited',
+    );
+    assert.equal(
+      broken(new Map(output.files).set('levels/0/kustomization.yaml', gitBlobId('x\n'))),
+      undefined,
+      'a level kustomization edited',
+    );
     assert.equal(broken(new Map(output.files).set('extra.yaml', gitBlobId('x\n'))), undefined, 'a file added by hand');
     const fewer = new Map(output.files);
     fewer.delete('service.yaml');
     assert.equal(broken(fewer), undefined, 'a file removed by hand');
-    assert.equal(broken(output.files, { path: output.app!.path, blob: gitBlobId('x\n') }), undefined, 'the apps file edited');
+    assert.equal(
+      broken(output.files, { path: output.app!.path, blob: gitBlobId('x\n') }),
+      undefined,
+      'the apps file edited',
+    );
     assert.equal(broken(output.files, null), undefined, 'the apps file removed');
-    assert.equal(broken(output.files, output.app, text.replace('hubId: customers', 'hubId: other')), undefined, 'the LynqNode edited');
-    assert.equal(broken(output.files, output.app, text.replace(/input-hash: sha256:[0-9a-f]{64}/, `input-hash: sha256:${'1'.repeat(64)}`)), undefined, 'its input hash edited');
-    assert.equal(broken(output.files, output.app, text.replace(/\n {4}lynq\.sh\/output-hash: .*\n/, '\n')), undefined, 'a LynqNode without a seal (bridge 0.2.0)');
+    assert.equal(
+      broken(output.files, output.app, text.replace('hubId: customers', 'hubId: other')),
+      undefined,
+      'the LynqNode edited',
+    );
+    assert.equal(
+      broken(
+        output.files,
+        output.app,
+        text.replace(/input-hash: sha256:[0-9a-f]{64}/, `input-hash: sha256:${'1'.repeat(64)}`),
+      ),
+      undefined,
+      'its input hash edited',
+    );
+    assert.equal(
+      broken(output.files, output.app, text.replace(/\n {4}lynq\.sh\/output-hash: .*\n/, '\n')),
+      undefined,
+      'a LynqNode without a seal (bridge 0.2.0)',
+    );
     assert.equal(broken(output.files, output.app, `${text}# note\n`), undefined, 'a comment added');
     assert.equal(broken(output.files), node.inputHash, 'and untouched, it holds');
   });
@@ -71,8 +108,16 @@ describe('the LynqNode seal (lynq.sh/output-hash)', () => {
       const text = lynqNodeText(node);
       const parsed = parse(text) as { metadata: { annotations: Record<string, string> } };
       const previous = readPreviousNode(text)!;
-      assert.deepEqual(readRecordedInputs(text), { formHash: previous.formHash, hubHash: previous.hubHash, version: previous.version, rowHash: parsed.metadata.annotations['lynq.sh/row-hash'] });
-      assert.deepEqual([previous.formHash, previous.hubHash, previous.version], [node.formHash, node.hubHash, node.bridgeVersion]);
+      assert.deepEqual(readRecordedInputs(text), {
+        formHash: previous.formHash,
+        hubHash: previous.hubHash,
+        version: previous.version,
+        rowHash: parsed.metadata.annotations['lynq.sh/row-hash'],
+      });
+      assert.deepEqual(
+        [previous.formHash, previous.hubHash, previous.version],
+        [node.formHash, node.hubHash, node.bridgeVersion],
+      );
       // The writer quotes a version YAML could read as another type ("0.4.0"); one that needs escapes is left to the parser.
       for (const [written, version] of [
         ['"0.4.0"', '0.4.0'],
@@ -83,7 +128,11 @@ describe('the LynqNode seal (lynq.sh/output-hash)', () => {
         assert.equal(readRecordedInputs(quoted)?.version, version, written);
         if (version !== undefined) assert.equal(readPreviousNode(quoted)?.version, version, 'as the parser reads it');
       }
-      assert.equal(readRecordedInputs(text.replace(/\n {4}lynq\.sh\/form-hash: .*\n/, '\n')), undefined, 'an annotation missing: parse it');
+      assert.equal(
+        readRecordedInputs(text.replace(/\n {4}lynq\.sh\/form-hash: .*\n/, '\n')),
+        undefined,
+        'an annotation missing: parse it',
+      );
     }
   });
 });

@@ -33,7 +33,9 @@ const API_FORM = formYaml(
 
 type Condition = { type: string; status: string; reason: string; message: string };
 const pausedOf = (fake: KubeFake, name: string) =>
-  ((fake.get('LynqNode', 'tenants', name)?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((condition) => condition.type === 'Paused');
+  ((fake.get('LynqNode', 'tenants', name)?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find(
+    (condition) => condition.type === 'Paused',
+  );
 const LIST_PATH = '/apis/operator.lynq.sh/v1/namespaces/tenants/lynqnodes';
 
 describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFromLynqNode)', () => {
@@ -45,13 +47,18 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
   const annotate = (name: string, annotations: Record<string, string> | undefined) => {
     const object = structuredClone(fake.get('LynqNode', 'tenants', name)) as Obj;
     const metadata = object.metadata as { annotations?: Record<string, string> };
-    const kept = Object.fromEntries(Object.entries(metadata.annotations ?? {}).filter(([key]) => !key.startsWith('lynq.sh/paused')));
+    const kept = Object.fromEntries(
+      Object.entries(metadata.annotations ?? {}).filter(([key]) => !key.startsWith('lynq.sh/paused')),
+    );
     metadata.annotations = { ...kept, ...annotations };
     fake.put('LynqNode', object);
   };
   const optIn = async (on: boolean) => {
     const text = (await readFile(hubFile(), 'utf8')).replace('    pauseFromLynqNode: true\n', '');
-    await writeFile(hubFile(), on ? text.replace('    engine: argocd\n', '    engine: argocd\n    pauseFromLynqNode: true\n') : text);
+    await writeFile(
+      hubFile(),
+      on ? text.replace('    engine: argocd\n', '    engine: argocd\n    pauseFromLynqNode: true\n') : text,
+    );
   };
 
   before(async () => {
@@ -68,7 +75,8 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
       nodes.filter((node) => node.metadata.name.endsWith('-api')),
     );
     const head = await world.head();
-    for (const node of nodes) fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
+    for (const node of nodes)
+      fake.put('Application', argoApp(node, 'application-healthy-synced-op-succeeded.yaml', head));
   });
   after(async () => {
     await fake?.close();
@@ -81,7 +89,11 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
     const from = fake.requests.length;
     const dry = await world.sync([...kube(), '--dry-run']);
     assert.equal(dry.code, 0, dry.out + dry.err);
-    assert.equal(fake.requests.length - from, 0, `no request to the cluster: ${JSON.stringify(fake.requests.slice(from).map((request) => request.path))}`);
+    assert.equal(
+      fake.requests.length - from,
+      0,
+      `no request to the cluster: ${JSON.stringify(fake.requests.slice(from).map((request) => request.path))}`,
+    );
     assert.match(dry.out, /shop\/web\/acme: updated/);
     await world.db.exec("UPDATE customers SET plan = 'gold' WHERE id = 'acme'");
     annotate('acme-web', undefined);
@@ -92,7 +104,9 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
     annotate('acme-web', { 'lynq.sh/paused': 'true', 'lynq.sh/paused-reason': 'customer migration, ticket 42' });
     const webBefore = await fileAt('nodes/shop/web/acme/settings.yaml');
     const commits = await commitCount(world.repo, 'main');
-    await world.db.exec("UPDATE customers SET plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET plan = 'bronze' WHERE id = 'globex'");
+    await world.db.exec(
+      "UPDATE customers SET plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET plan = 'bronze' WHERE id = 'globex'",
+    );
     const from = fake.requests.length;
     const metricsFile = path.join(world.dir, 'lynq.prom');
     const synced = await world.sync([...kube(), '--metrics-file', metricsFile]);
@@ -106,9 +120,16 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
 
     assert.match(synced.out, /^hub\s+added\s+updated\s+unchanged\s+removed\s+held\s+paused\s+failed\s+commit$/m);
     assert.match(synced.out, /shop\s+0\s+3\s+0\s+0\s+0\s+1\s+0\s+[0-9a-f]{12}/);
-    assert.match(synced.out, /shop\/web\/acme: paused \(paused by annotation lynq\.sh\/paused on LynqNode tenants\/acme-web \("customer migration, ticket 42"\): left as it is in Git\)/);
+    assert.match(
+      synced.out,
+      /shop\/web\/acme: paused \(paused by annotation lynq\.sh\/paused on LynqNode tenants\/acme-web \("customer migration, ticket 42"\): left as it is in Git\)/,
+    );
     assert.equal(await fileAt('nodes/shop/web/acme/settings.yaml'), webBefore, 'the paused node keeps what Git has');
-    assert.match((await fileAt('nodes/shop/api/acme/limits.yaml'))!, /PLAN: platinum/, "the uid's other form is not paused");
+    assert.match(
+      (await fileAt('nodes/shop/api/acme/limits.yaml'))!,
+      /PLAN: platinum/,
+      "the uid's other form is not paused",
+    );
     assert.match((await fileAt('nodes/shop/web/globex/settings.yaml'))!, /PLAN: bronze/);
     assert.equal(await commitCount(world.repo, 'main'), commits + 1);
     const [message] = await logMessages(world.repo, 'main');
@@ -118,7 +139,10 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
     const paused = pausedOf(fake, 'acme-web');
     assert.deepEqual([paused?.status, paused?.reason], ['True', 'PausedByAnnotation']);
     assert.match(paused!.message, /lynq\.sh\/paused on LynqNode tenants\/acme-web \("customer migration, ticket 42"\)/);
-    assert.deepEqual([pausedOf(fake, 'globex-web')?.status, pausedOf(fake, 'globex-web')?.reason], ['False', 'NotPaused']);
+    assert.deepEqual(
+      [pausedOf(fake, 'globex-web')?.status, pausedOf(fake, 'globex-web')?.reason],
+      ['False', 'NotPaused'],
+    );
     assert.equal(pausedOf(fake, 'acme-api')?.status, 'False');
   });
 
@@ -126,7 +150,11 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
     const status = await world.status(kube());
     assert.match(status.out, /^shop\/web\/acme: paused: paused by annotation lynq\.sh\/paused/m);
     assert.match(status.out, /, paused 1$/m);
-    const json = JSON.parse((await world.status([...kube(), '--json'])).out) as Array<{ form: string; uid: string; paused: string | null }>;
+    const json = JSON.parse((await world.status([...kube(), '--json'])).out) as Array<{
+      form: string;
+      uid: string;
+      paused: string | null;
+    }>;
     assert.deepEqual(
       json.filter((node) => node.paused !== null).map((node) => `${node.form}/${node.uid}`),
       ['web/acme'],
@@ -197,7 +225,10 @@ describe('pausing a node by an annotation on its LynqNode (spec.gitops.pauseFrom
     await world.db.exec("DELETE FROM customers WHERE id = 'globex'");
     const synced = await world.sync(kube());
     assert.equal(synced.code, 0, synced.out + synced.err);
-    assert.match(synced.out, /shop\/web\/globex: paused \(paused by annotation lynq\.sh\/paused on LynqNode tenants\/globex-web: left as it is in Git\)/);
+    assert.match(
+      synced.out,
+      /shop\/web\/globex: paused \(paused by annotation lynq\.sh\/paused on LynqNode tenants\/globex-web: left as it is in Git\)/,
+    );
     assert.equal(await fileAt('nodes/shop/web/globex/settings.yaml'), before);
     assert.equal(await fileAt('nodes/shop/api/globex/limits.yaml'), undefined, 'removed: row deleted');
     assert.equal(pausedOf(fake, 'globex-web')?.reason, 'PausedByAnnotation');

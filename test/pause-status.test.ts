@@ -20,7 +20,9 @@ const FORM = `  configMaps:
 
 type Condition = { type: string; status: string; reason: string; message: string };
 const pausedOf = (fake: KubeFake, name: string) =>
-  ((fake.get('LynqNode', 'tenants', name)?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((condition) => condition.type === 'Paused');
+  ((fake.get('LynqNode', 'tenants', name)?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find(
+    (condition) => condition.type === 'Paused',
+  );
 
 describe('a paused node in its LynqNode status and in lynq status', () => {
   let world: HealthWorld;
@@ -33,7 +35,9 @@ describe('a paused node in its LynqNode status and in lynq status', () => {
       ['acme', 'gold'],
       ['globex', 'silver'],
     ]));
-    await world.db.exec("ALTER TABLE customers ADD COLUMN frozen text; UPDATE customers SET frozen = 'yes' WHERE id = 'globex'");
+    await world.db.exec(
+      "ALTER TABLE customers ADD COLUMN frozen text; UPDATE customers SET frozen = 'yes' WHERE id = 'globex'",
+    );
     const hub = await readFile(hubFile(), 'utf8');
     await writeFile(hubFile(), hub.replace('    activate: active\n', '    activate: active\n    paused: frozen\n'));
   });
@@ -49,7 +53,10 @@ describe('a paused node in its LynqNode status and in lynq status', () => {
     assert.equal(paused?.status, 'True');
     assert.equal(paused?.reason, 'PausedByRow');
     assert.match(paused?.message ?? '', /paused by column frozen/);
-    assert.deepEqual(pausedOf(fake, 'acme-web') && [pausedOf(fake, 'acme-web')!.status, pausedOf(fake, 'acme-web')!.reason], ['False', 'NotPaused']);
+    assert.deepEqual(
+      pausedOf(fake, 'acme-web') && [pausedOf(fake, 'acme-web')!.status, pausedOf(fake, 'acme-web')!.reason],
+      ['False', 'NotPaused'],
+    );
   });
 
   test('lynq status (a read-back of its own, rows unread) keeps the condition, notes the node and counts it; --json says why', async () => {
@@ -58,7 +65,10 @@ describe('a paused node in its LynqNode status and in lynq status', () => {
     assert.match(status.out, /^shop\/web\/globex: paused: paused by column frozen/m);
     assert.match(status.out, /^Ready 2, .*, paused 1$/m);
     assert.equal(pausedOf(fake, 'globex-web')?.status, 'True');
-    const json = JSON.parse((await world.status([...kube(), '--json'])).out) as Array<{ uid: string; paused: string | null }>;
+    const json = JSON.parse((await world.status([...kube(), '--json'])).out) as Array<{
+      uid: string;
+      paused: string | null;
+    }>;
     assert.deepEqual(
       json.map((node) => [node.uid, node.paused === null ? null : /paused by column frozen/.test(node.paused)]),
       [
@@ -72,7 +82,10 @@ describe('a paused node in its LynqNode status and in lynq status', () => {
     await world.db.exec("UPDATE customers SET frozen = 'no'");
     const synced = await world.sync(kube());
     assert.equal(synced.code, 0, synced.out + synced.err);
-    assert.deepEqual([pausedOf(fake, 'globex-web')?.status, pausedOf(fake, 'globex-web')?.reason], ['False', 'NotPaused']);
+    assert.deepEqual(
+      [pausedOf(fake, 'globex-web')?.status, pausedOf(fake, 'globex-web')?.reason],
+      ['False', 'NotPaused'],
+    );
     const status = await world.status(kube());
     assert.doesNotMatch(status.out, /paused/);
   });

@@ -14,7 +14,10 @@ import { commitCount, logMessages, makeBareRepo, readTree } from './helpers/git.
 // Git keeps the row's nodes as they are. Through `lynq sync`, against PostgreSQL.
 
 const hubFile = (database: string, paused = true) =>
-  hubYaml({ database, port: 5432, connectTimeoutSeconds: 3, extra: { plan: 'plan' } }).replace('    activate: active\n', `    activate: active\n${paused ? '    paused: frozen\n' : ''}`);
+  hubYaml({ database, port: 5432, connectTimeoutSeconds: 3, extra: { plan: 'plan' } }).replace(
+    '    activate: active\n',
+    `    activate: active\n${paused ? '    paused: frozen\n' : ''}`,
+  );
 
 const FORM = formYaml(`  configMaps:
     - id: settings
@@ -31,8 +34,10 @@ describe('pausing a node (spec.valueMappings.paused), through lynq sync against 
   let remote: Awaited<ReturnType<typeof makeBareRepo>>;
   let files: Awaited<ReturnType<typeof tempFiles>>;
   let env: NodeJS.ProcessEnv;
-  const sync = (...extra: string[]) => lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], env);
-  const settingsOf = async (uid: string) => (await readTree(remote.dir, 'main')).get(`nodes/customers/web/${uid}/settings.yaml`);
+  const sync = (...extra: string[]) =>
+    lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], env);
+  const settingsOf = async (uid: string) =>
+    (await readTree(remote.dir, 'main')).get(`nodes/customers/web/${uid}/settings.yaml`);
 
   before(async () => {
     db = await createPostgresDatabase();
@@ -59,9 +64,15 @@ describe('pausing a node (spec.valueMappings.paused), through lynq sync against 
     await writeFile(path.join(files.dir, 'hubs/customers.yaml'), hubFile(db.name));
     const mapped = await sync();
     assert.equal(mapped.code, 0, mapped.err + mapped.out);
-    assert.equal(await commitCount(remote.dir, 'main'), 1, 'the pause column is not a template variable: no node changes');
+    assert.equal(
+      await commitCount(remote.dir, 'main'),
+      1,
+      'the pause column is not a template variable: no node changes',
+    );
 
-    await db.exec(`UPDATE customers SET frozen = 'yes', plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET plan = 'gold' WHERE id = 'globex'`);
+    await db.exec(
+      `UPDATE customers SET frozen = 'yes', plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET plan = 'gold' WHERE id = 'globex'`,
+    );
     const before = await settingsOf('acme');
     const result = await sync();
     assert.equal(result.code, 0, result.err + result.out);
@@ -91,7 +102,10 @@ describe('pausing a node (spec.valueMappings.paused), through lynq sync against 
     const resumed = await sync();
     assert.equal(resumed.code, 0, resumed.err + resumed.out);
     assert.equal(await commitCount(remote.dir, 'main'), 2);
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^web\/acme: updated \(columns changed: plan\) \[settings\]$/m);
+    assert.match(
+      (await logMessages(remote.dir, 'main'))[0]!,
+      /^web\/acme: updated \(columns changed: plan\) \[settings\]$/m,
+    );
     assert.match((await settingsOf('acme'))!, /PLAN: platinum/);
   });
 
@@ -99,7 +113,10 @@ describe('pausing a node (spec.valueMappings.paused), through lynq sync against 
     await db.exec('ALTER TABLE customers DROP COLUMN frozen');
     const result = await sync();
     assert.equal(result.code, 2, result.out);
-    assert.match(result.err + result.out, /customers\.yaml:\d+, hub customers, field spec\.valueMappings\.paused: column "frozen" is not in the query result/);
+    assert.match(
+      result.err + result.out,
+      /customers\.yaml:\d+, hub customers, field spec\.valueMappings\.paused: column "frozen" is not in the query result/,
+    );
   });
 });
 

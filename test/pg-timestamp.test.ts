@@ -20,5 +20,6 @@ test('a Postgres timestamp reads as the ISO text of its UTC Date; what a Date ca
   ]) {
     assert.equal(parseTimestampUtc(text), viaDate(text), text);
   }
-  for (const text of ['infinity', '-infinity', '0044-03-15 12:00:00 BC', '10000-01-01 00:00:00', '2024-01-02T03:04:05']) assert.equal(parseTimestampUtc(text), text);
+  for (const text of ['infinity', '-infinity', '0044-03-15 12:00:00 BC', '10000-01-01 00:00:00', '2024-01-02T03:04:05'])
+    assert.equal(parseTimestampUtc(text), text);
 });

@@ -14,7 +14,11 @@ import { cloneWorkTree, commitFiles, logMessages, makeBareRepo, readTree } from 
  */
 
 const hubFile = (database: string, engine: 'argocd' | 'flux' | 'none') =>
-  hubYaml({ database, extra: { plan: 'plan' }, spec: `  gitops:\n    engine: ${engine}\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n` });
+  hubYaml({
+    database,
+    extra: { plan: 'plan' },
+    spec: `  gitops:\n    engine: ${engine}\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n`,
+  });
 
 const form = (options: { settingsPolicy?: string; seedTemplate?: string } = {}) =>
   formYaml(`  namespaces:
@@ -51,7 +55,9 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
   let remote: Awaited<ReturnType<typeof makeBareRepo>>;
   let files: Awaited<ReturnType<typeof tempFiles>>;
   const sync = (...extra: string[]) =>
-    lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], { LYNQ_CACHE_DIR: path.join(files.dir, 'cache') });
+    lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], {
+      LYNQ_CACHE_DIR: path.join(files.dir, 'cache'),
+    });
   const rewrite = (file: string, content: string) => writeFile(path.join(files.dir, file), content);
   const tree = () => readTree(remote.dir, 'main');
   const node = (uid: string, name: string) => `nodes/customers/web/${uid}/${name}`;
@@ -86,8 +92,14 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     );
     // Argo CD deletes the pruned Application's resources (its finalizer) except Delete=false
     // ones; Flux prunes the Kustomization's inventory except prune: disabled ones.
-    assert.match(first.get('apps/customers/web/acme.yaml')!, /  finalizers:\n    - resources-finalizer\.argocd\.argoproj\.io\n/);
-    assert.match(first.get(node('acme', 'ns.yaml'))!, /argocd\.argoproj\.io\/sync-options: Prune=false,Delete=false,ServerSideApply=true\n    kustomize\.toolkit\.fluxcd\.io\/prune: disabled\n/);
+    assert.match(
+      first.get('apps/customers/web/acme.yaml')!,
+      /  finalizers:\n    - resources-finalizer\.argocd\.argoproj\.io\n/,
+    );
+    assert.match(
+      first.get(node('acme', 'ns.yaml'))!,
+      /argocd\.argoproj\.io\/sync-options: Prune=false,Delete=false,ServerSideApply=true\n    kustomize\.toolkit\.fluxcd\.io\/prune: disabled\n/,
+    );
     assert.doesNotMatch(first.get(node('acme', 'settings.yaml'))!, /Prune=false|prune: disabled/);
     assert.ok(now.has(node('globex', 'ns.yaml')) && now.has('apps/customers/web/globex.yaml'), 'other nodes stay');
   });
@@ -96,14 +108,20 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     assert.equal((await sync()).code, 0);
     const seed = (await tree()).get(node('acme', 'seed.yaml'))!;
     assert.match(seed, /INITIAL_PLAN: gold/);
-    await rewrite('forms/web.yaml', form({ seedTemplate: '{{ plan | upper }}' }).replace('PLAN: "{{ plan }}"', 'PLAN: "plan-{{ plan }}"'));
+    await rewrite(
+      'forms/web.yaml',
+      form({ seedTemplate: '{{ plan | upper }}' }).replace('PLAN: "{{ plan }}"', 'PLAN: "plan-{{ plan }}"'),
+    );
     await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'acme'`);
     const result = await sync();
     assert.equal(result.code, 0, result.out);
     const after = await tree();
     assert.equal(after.get(node('acme', 'seed.yaml')), seed, 'written once, never changed');
     assert.match(after.get(node('acme', 'settings.yaml'))!, /PLAN: plan-platinum/);
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^web\/acme: updated \(columns changed: plan; form web changed\) \[settings\]$/m);
+    assert.match(
+      (await logMessages(remote.dir, 'main'))[0]!,
+      /^web\/acme: updated \(columns changed: plan; form web changed\) \[settings\]$/m,
+    );
   });
 
   test('conflictPolicy: a hand edit is left alone under Stuck (exit 1, named) and replaced under Force', async () => {
@@ -122,13 +140,19 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     await db.exec(`UPDATE customers SET plan = 'gold' WHERE id = 'globex'`);
     const stuck = await sync();
     assert.equal(stuck.code, 1, stuck.out);
-    assert.match(stuck.out, /^customers\/web\/globex: conflicted \(columns changed: plan; settings\.yaml edited in Git, left as is \(conflictPolicy Stuck\)\)$/m);
+    assert.match(
+      stuck.out,
+      /^customers\/web\/globex: conflicted \(columns changed: plan; settings\.yaml edited in Git, left as is \(conflictPolicy Stuck\)\)$/m,
+    );
     assert.match(stuck.out, /^hub\s+added\s+updated\s+unchanged\s+removed\s+held\s+conflicted\s+failed\s+commit$/m);
     assert.match(stuck.out, /^customers\s+0\s+0\s+2\s+0\s+0\s+1\s+0\s+[0-9a-f]{12}$/m);
     let now = await tree();
     assert.equal(now.get(node('globex', 'settings.yaml')), edited, 'the edited file is left alone');
     assert.notEqual(now.get(node('globex', 'lynqnode.yaml')), lynqNodeBefore, 'the rest of the node is still written');
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^web\/globex: conflicted \(columns changed: plan; settings\.yaml edited in Git/m);
+    assert.match(
+      (await logMessages(remote.dir, 'main'))[0]!,
+      /^web\/globex: conflicted \(columns changed: plan; settings\.yaml edited in Git/m,
+    );
 
     const again = await sync();
     assert.equal(again.code, 1, 'still conflicted until someone resolves it');
@@ -138,8 +162,15 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     const forced = await sync();
     assert.equal(forced.code, 0, forced.out);
     now = await tree();
-    assert.equal(now.get(node('globex', 'settings.yaml')), rendered.replace('PLAN: silver', 'PLAN: gold'), 'overwritten with the rendered file');
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^web\/globex: updated \(form web changed; settings\.yaml edited in Git, overwritten \(conflictPolicy Force\)\) \[settings\]$/m);
+    assert.equal(
+      now.get(node('globex', 'settings.yaml')),
+      rendered.replace('PLAN: silver', 'PLAN: gold'),
+      'overwritten with the rendered file',
+    );
+    assert.match(
+      (await logMessages(remote.dir, 'main'))[0]!,
+      /^web\/globex: updated \(form web changed; settings\.yaml edited in Git, overwritten \(conflictPolicy Force\)\) \[settings\]$/m,
+    );
   });
 
   test('a node whose folder is gone but whose Application is left is still removed', async () => {
@@ -165,10 +196,20 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
     await rewrite('hubs/customers.yaml', hubFile(db.name, 'flux'));
     assert.equal((await sync()).code, 0);
     const flux = await tree();
-    assert.match(flux.get('apps/customers/web/acme.yaml')!, /^apiVersion: kustomize\.toolkit\.fluxcd\.io\/v1\nkind: Kustomization\n/);
-    assert.match(flux.get(node('acme', 'levels/1/kustomization.yaml'))!, /  - \.\.\/\.\.\/settings\.yaml\n  - \.\.\/\.\.\/seed\.yaml\n/);
-    for (const name of ['ns.yaml', 'settings.yaml', 'seed.yaml', 'kustomization.yaml']) assert.equal(flux.get(node('acme', name)), before.get(node('acme', name)), name);
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^web\/acme: updated \(hub customers settings changed\)$/m);
+    assert.match(
+      flux.get('apps/customers/web/acme.yaml')!,
+      /^apiVersion: kustomize\.toolkit\.fluxcd\.io\/v1\nkind: Kustomization\n/,
+    );
+    assert.match(
+      flux.get(node('acme', 'levels/1/kustomization.yaml'))!,
+      /  - \.\.\/\.\.\/settings\.yaml\n  - \.\.\/\.\.\/seed\.yaml\n/,
+    );
+    for (const name of ['ns.yaml', 'settings.yaml', 'seed.yaml', 'kustomization.yaml'])
+      assert.equal(flux.get(node('acme', name)), before.get(node('acme', name)), name);
+    assert.match(
+      (await logMessages(remote.dir, 'main'))[0]!,
+      /^web\/acme: updated \(hub customers settings changed\)$/m,
+    );
 
     await rewrite('hubs/customers.yaml', hubFile(db.name, 'none'));
     // Removing every engine object is removing every node from the engine's view (Argo CD
@@ -187,6 +228,10 @@ describe('policies over two syncs (CLI, PostgreSQL, bare repository)', () => {
       [...none.keys()].filter((file) => file.startsWith('apps/') || file.includes('/levels/')),
       [],
     );
-    assert.equal(none.get(node('acme', 'ns.yaml')), before.get(node('acme', 'ns.yaml')), 'policy annotations do not depend on the engine');
+    assert.equal(
+      none.get(node('acme', 'ns.yaml')),
+      before.get(node('acme', 'ns.yaml')),
+      'policy annotations do not depend on the engine',
+    );
   });
 });

@@ -22,9 +22,19 @@ const LABELS = `  labels:
 `;
 
 function render(lists: string, engine: 'none' | 'argocd' | 'flux' = 'none', gitops = ''): RenderedNode {
-  const hub = testHub({ extra: { plan: 'plan' }, spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n    engine: ${engine}\n${gitops}` });
+  const hub = testHub({
+    extra: { plan: 'plan' },
+    spec: `  publish:\n    repo: https://git.example.com/manifests.git\n  gitops:\n    engine: ${engine}\n${gitops}`,
+  });
   const form = testForm(lists);
-  const context = { hub, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub)), root: 'nodes', bridgeVersion: '0.0.0-test' };
+  const context = {
+    hub,
+    form,
+    formHash: formHash(form),
+    engine: new TemplateEngine(templateVariables(hub)),
+    root: 'nodes',
+    bridgeVersion: '0.0.0-test',
+  };
   return renderNode(context, { uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', plan: 'gold' } });
 }
 
@@ -54,35 +64,61 @@ ${annotations ? `  annotations:\n${annotations}` : ''}${LABELS}data:
 
 describe('Lynq policies, rendered', () => {
   test("dependIds: DAG levels become sync waves (level 0 has none: Argo CD's default wave)", () => {
-    const node = render(`  configMaps:\n${configMap('a', '      patchStrategy: merge\n')}${configMap('b', '      patchStrategy: merge\n', 'a')}${configMap('c', '      patchStrategy: merge\n', 'b')}`);
+    const node = render(
+      `  configMaps:\n${configMap('a', '      patchStrategy: merge\n')}${configMap('b', '      patchStrategy: merge\n', 'a')}${configMap('c', '      patchStrategy: merge\n', 'b')}`,
+    );
     assert.equal(file(node, 'a.yaml'), configMapFile('a', ''));
     assert.equal(file(node, 'b.yaml'), configMapFile('b', '    argocd.argoproj.io/sync-wave: "1"\n'));
     assert.equal(file(node, 'c.yaml'), configMapFile('c', '    argocd.argoproj.io/sync-wave: "2"\n'));
-    assert.equal(file(node, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - a.yaml\n  - b.yaml\n  - c.yaml\n  - lynqnode.yaml\n');
+    assert.equal(
+      file(node, 'kustomization.yaml'),
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - a.yaml\n  - b.yaml\n  - c.yaml\n  - lynqnode.yaml\n',
+    );
   });
 
   test('deletionPolicy Retain: Argo CD keeps it on prune and on Application deletion; Flux does not prune it', () => {
     const node = render(`  configMaps:\n${configMap('kept', '      deletionPolicy: Retain\n')}`);
     assert.equal(
       file(node, 'kept.yaml'),
-      configMapFile('kept', '    argocd.argoproj.io/sync-options: Prune=false,Delete=false,ServerSideApply=true\n    kustomize.toolkit.fluxcd.io/prune: disabled\n'),
+      configMapFile(
+        'kept',
+        '    argocd.argoproj.io/sync-options: Prune=false,Delete=false,ServerSideApply=true\n    kustomize.toolkit.fluxcd.io/prune: disabled\n',
+      ),
     );
   });
 
   test('patchStrategy: apply is server-side apply, replace is Replace=true (and Flux force), merge is the default', () => {
-    const node = render(`  configMaps:\n${configMap('applied')}${configMap('replaced', '      patchStrategy: replace\n')}${configMap('merged', '      patchStrategy: merge\n')}`);
-    assert.equal(file(node, 'applied.yaml'), configMapFile('applied', '    argocd.argoproj.io/sync-options: ServerSideApply=true\n'));
-    assert.equal(file(node, 'replaced.yaml'), configMapFile('replaced', '    argocd.argoproj.io/sync-options: Replace=true\n    kustomize.toolkit.fluxcd.io/force: enabled\n'));
+    const node = render(
+      `  configMaps:\n${configMap('applied')}${configMap('replaced', '      patchStrategy: replace\n')}${configMap('merged', '      patchStrategy: merge\n')}`,
+    );
+    assert.equal(
+      file(node, 'applied.yaml'),
+      configMapFile('applied', '    argocd.argoproj.io/sync-options: ServerSideApply=true\n'),
+    );
+    assert.equal(
+      file(node, 'replaced.yaml'),
+      configMapFile(
+        'replaced',
+        '    argocd.argoproj.io/sync-options: Replace=true\n    kustomize.toolkit.fluxcd.io/force: enabled\n',
+      ),
+    );
     assert.equal(file(node, 'merged.yaml'), configMapFile('merged', ''));
   });
 
   test("sync options a form sets itself are kept, the bridge's added after them", () => {
-    const node = render(`  configMaps:\n${configMap('own', '      deletionPolicy: Retain\n      annotationsTemplate:\n        argocd.argoproj.io/sync-options: "Validate=false,Prune=true"\n')}`);
-    assert.equal(parse(file(node, 'own.yaml')).metadata.annotations['argocd.argoproj.io/sync-options'], 'Validate=false,Prune=true,Delete=false,ServerSideApply=true');
+    const node = render(
+      `  configMaps:\n${configMap('own', '      deletionPolicy: Retain\n      annotationsTemplate:\n        argocd.argoproj.io/sync-options: "Validate=false,Prune=true"\n')}`,
+    );
+    assert.equal(
+      parse(file(node, 'own.yaml')).metadata.annotations['argocd.argoproj.io/sync-options'],
+      'Validate=false,Prune=true,Delete=false,ServerSideApply=true',
+    );
   });
 
   test('creationPolicy Once: Flux creates it and never updates it (the bridge never rewrites the file)', () => {
-    const node = render(`  configMaps:\n${configMap('once', '      creationPolicy: Once\n      patchStrategy: merge\n')}`);
+    const node = render(
+      `  configMaps:\n${configMap('once', '      creationPolicy: Once\n      patchStrategy: merge\n')}`,
+    );
     assert.equal(file(node, 'once.yaml'), configMapFile('once', '    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n'));
   });
 
@@ -153,12 +189,21 @@ describe('Lynq policies, rendered', () => {
       namespace: tenants
 `,
     );
-    assert.match(app, /  syncPolicy:\n    automated:\n      prune: true\n      selfHeal: true\n    syncOptions:\n      - RespectIgnoreDifferences=true\n$/);
-    assert.doesNotMatch(render(`  configMaps:\n${configMap('a')}`, 'argocd').appFile!.content, /ignoreDifferences|RespectIgnoreDifferences/);
+    assert.match(
+      app,
+      /  syncPolicy:\n    automated:\n      prune: true\n      selfHeal: true\n    syncOptions:\n      - RespectIgnoreDifferences=true\n$/,
+    );
+    assert.doesNotMatch(
+      render(`  configMaps:\n${configMap('a')}`, 'argocd').appFile!.content,
+      /ignoreDifferences|RespectIgnoreDifferences/,
+    );
   });
 
   test('waitForReady and timeoutSeconds: Flux waits for the resources that wait, within the longest timeout', () => {
-    const node = render(`  configMaps:\n${configMap('waits', '      timeoutSeconds: 90\n')}${configMap('ignored', '      waitForReady: false\n      timeoutSeconds: 30\n')}`, 'flux');
+    const node = render(
+      `  configMaps:\n${configMap('waits', '      timeoutSeconds: 90\n')}${configMap('ignored', '      waitForReady: false\n      timeoutSeconds: 30\n')}`,
+      'flux',
+    );
     const kustomization = node.appFile!.content;
     assert.equal(
       kustomization.slice(kustomization.indexOf('spec:\n')),
@@ -191,7 +236,10 @@ describe('Lynq policies, rendered', () => {
     ] as const) {
       assert.throws(
         () => testForm(`  configMaps:\n${configMap('a', `      ignoreFields: [${JSON.stringify(path)}]\n`)}`),
-        (error: unknown) => error instanceof ConfigError && /field spec\.configMaps\[0\]\.ignoreFields\[0\]/.test(error.message) && reason.test(error.message),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          /field spec\.configMaps\[0\]\.ignoreFields\[0\]/.test(error.message) &&
+          reason.test(error.message),
         path,
       );
     }
@@ -210,19 +258,29 @@ ${body}`;
   test('a Secret with plaintext data or stringData fails its node, naming the resource and the alternatives', () => {
     // A Secret whose data is written in the form fails the form at load (lynq validate says it, before any row is
     // read); one whose data a row supplies (test/render.test.ts) fails its node.
-    for (const body of ['        data:\n          password: aHVudGVyMg==\n', '        stringData:\n          password: "{{ plan }}"\n']) {
+    for (const body of [
+      '        data:\n          password: aHVudGVyMg==\n',
+      '        stringData:\n          password: "{{ plan }}"\n',
+    ]) {
       assert.throws(
         () => render(secret(body)),
         (error: unknown) =>
           error instanceof ConfigError &&
-          /form web, field spec\.manifests\[0\]\.spec\.(data|stringData): is a Secret with plaintext data/.test(error.message) &&
-          /SealedSecret .*ExternalSecret .*docs\/safety\.md shows one.*SOPS-encrypted Secret under `manifests`/.test(error.message),
+          /form web, field spec\.manifests\[0\]\.spec\.(data|stringData): is a Secret with plaintext data/.test(
+            error.message,
+          ) &&
+          /SealedSecret .*ExternalSecret .*docs\/safety\.md shows one.*SOPS-encrypted Secret under `manifests`/.test(
+            error.message,
+          ),
       );
     }
   });
 
   test('a Secret without data (filled by a controller) and a SOPS-encrypted Secret are committed', () => {
-    assert.equal(parse(file(render(secret('        type: kubernetes.io/service-account-token\n')), 'creds.yaml')).kind, 'Secret');
+    assert.equal(
+      parse(file(render(secret('        type: kubernetes.io/service-account-token\n')), 'creds.yaml')).kind,
+      'Secret',
+    );
     const sops = secret(`        data:
           password: ENC[AES256_GCM,data:q83=,iv:aa==,tag:bb==,type:str]
         sops:

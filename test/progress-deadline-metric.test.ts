@@ -12,7 +12,12 @@ import { ServiceMetrics } from '../src/service/metrics.ts';
 
 const NOW = 1_800_000_000_000;
 
-function node(uid: string, form: string, phase: NodeHealth['phase'], secondsSinceCommit: number | undefined): NodeHealth {
+function node(
+  uid: string,
+  form: string,
+  phase: NodeHealth['phase'],
+  secondsSinceCommit: number | undefined,
+): NodeHealth {
   return {
     hub: 'shop',
     form,
@@ -23,7 +28,10 @@ function node(uid: string, form: string, phase: NodeHealth['phase'], secondsSinc
     applied: phase === 'Ready',
     reason: 'x',
     message: 'x',
-    commit: secondsSinceCommit === undefined ? undefined : { commit: 'a'.repeat(40), time: NOW / 1000 - secondsSinceCommit, pullRequest: undefined },
+    commit:
+      secondsSinceCommit === undefined
+        ? undefined
+        : { commit: 'a'.repeat(40), time: NOW / 1000 - secondsSinceCommit, pullRequest: undefined },
     pullRequest: undefined,
     appliedRevision: undefined,
     resources: { desired: 1, ready: 0, failed: 0 },
@@ -34,11 +42,23 @@ function node(uid: string, form: string, phase: NodeHealth['phase'], secondsSinc
 }
 
 function readBack(nodes: NodeHealth[]): HubReadBack {
-  const statuses = { patched: 0, unchanged: 0, missing: [], failed: [], changedPhase: [], leadTimes: new Map(), completedLeadTimes: [] };
+  const statuses = {
+    patched: 0,
+    unchanged: 0,
+    missing: [],
+    failed: [],
+    changedPhase: [],
+    leadTimes: new Map(),
+    completedLeadTimes: [],
+  };
   return { hub: 'shop', outcome: 'read', nodes, unreadable: [], statuses, listRequests: 0 } as unknown as HubReadBack;
 }
 
-const form = (name: string, progressDeadlineSeconds?: number) => ({ name, spec: { rollout: progressDeadlineSeconds === undefined ? undefined : { progressDeadlineSeconds } } }) as unknown as Form;
+const form = (name: string, progressDeadlineSeconds?: number) =>
+  ({
+    name,
+    spec: { rollout: progressDeadlineSeconds === undefined ? undefined : { progressDeadlineSeconds } },
+  }) as unknown as Form;
 
 async function pastDeadline(metrics: ServiceMetrics): Promise<Record<string, number>> {
   const metric = await metrics.registry.getSingleMetric('lynq_nodes_past_progress_deadline')!.get();

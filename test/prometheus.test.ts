@@ -26,7 +26,10 @@ const RULES = readFileSync(path.join(import.meta.dirname, '..', 'deploy', 'monit
 
 /** The real rules with minutes made seconds: the same expressions, on a test's clock. */
 function quickRules(): string {
-  return RULES.replace(/\[(\d+)m\]/g, (_, minutes: string) => `[${Math.max(15, Number(minutes) * 1.5)}s]`).replace(/for: \d+m/g, 'for: 3s');
+  return RULES.replace(/\[(\d+)m\]/g, (_, minutes: string) => `[${Math.max(15, Number(minutes) * 1.5)}s]`).replace(
+    /for: \d+m/g,
+    'for: 3s',
+  );
 }
 
 type Alert = { labels: Record<string, string>; state: 'pending' | 'firing' };
@@ -42,17 +45,40 @@ describe('a real Prometheus scraping lynq serve, with the bridge alert rules', (
   before(async () => {
     ({ teardown, proxy, fake, serve, repo, prometheusUrl } = await setUp(async (started) => {
       const db = started.add(await createPostgresDatabase(), (it) => it.drop());
-      await db.exec("CREATE TABLE flaky (id text, active boolean); INSERT INTO flaky VALUES ('acme', true), ('globex', true);");
+      await db.exec(
+        "CREATE TABLE flaky (id text, active boolean); INSERT INTO flaky VALUES ('acme', true), ('globex', true);",
+      );
       const proxy = started.add(await startTcpProxy({ host: POSTGRES.host, port: POSTGRES.port }), (it) => it.close());
       const bare = started.add(await makeBareRepo(), (it) => it.cleanup());
       const fake = started.add(await startKubeFake(), (it) => it.close());
       const hub = `${serveHubYaml({ name: 'flaky', type: 'postgresql', database: db.name, repo: bare.dir, interval: '1s', table: 'flaky', port: proxy.port })}  gitops:\n    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n`;
-      const files = started.add(await tempFiles({ 'hubs/flaky.yaml': hub, 'forms/flaky-web.yaml': form('flaky'), kubeconfig: fake.kubeconfig() }), (it) => it.cleanup());
-      const serve = started.add(
-        startLynq(['serve', '--hubs', path.join(files.dir, 'hubs'), '--forms', path.join(files.dir, 'forms'), '--listen', '127.0.0.1:0', '--read-back-interval', '1', '--no-watch'], {
-          LYNQ_CACHE_DIR: path.join(files.dir, 'cache'),
-          KUBECONFIG: path.join(files.dir, 'kubeconfig'),
+      const files = started.add(
+        await tempFiles({
+          'hubs/flaky.yaml': hub,
+          'forms/flaky-web.yaml': form('flaky'),
+          kubeconfig: fake.kubeconfig(),
         }),
+        (it) => it.cleanup(),
+      );
+      const serve = started.add(
+        startLynq(
+          [
+            'serve',
+            '--hubs',
+            path.join(files.dir, 'hubs'),
+            '--forms',
+            path.join(files.dir, 'forms'),
+            '--listen',
+            '127.0.0.1:0',
+            '--read-back-interval',
+            '1',
+            '--no-watch',
+          ],
+          {
+            LYNQ_CACHE_DIR: path.join(files.dir, 'cache'),
+            KUBECONFIG: path.join(files.dir, 'kubeconfig'),
+          },
+        ),
         async (it) => {
           it.child.kill('SIGTERM');
           await it.exited;
@@ -66,9 +92,17 @@ describe('a real Prometheus scraping lynq serve, with the bridge alert rules', (
         `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yaml]\nscrape_configs:\n  - job_name: lynq\n    static_configs:\n      - targets: ['${target}']\n`,
       );
       const prometheus = started.add(
-        spawn('prometheus', [`--config.file=${path.join(files.dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(files.dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${webPort}`], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-        }),
+        spawn(
+          'prometheus',
+          [
+            `--config.file=${path.join(files.dir, 'prometheus.yml')}`,
+            `--storage.tsdb.path=${path.join(files.dir, 'tsdb')}`,
+            `--web.listen-address=127.0.0.1:${webPort}`,
+          ],
+          {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        ),
         stopProcess,
       );
       let log = '';
@@ -84,11 +118,14 @@ describe('a real Prometheus scraping lynq serve, with the bridge alert rules', (
   after(() => teardown?.run());
 
   const query = async (expr: string): Promise<number | undefined> => {
-    const body = (await (await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+    const body = (await (await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as {
+      data: { result: Array<{ value: [number, string] }> };
+    };
     const value = body.data.result[0]?.value[1];
     return value === undefined ? undefined : Number(value);
   };
-  const alerts = async (): Promise<Alert[]> => ((await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as { data: { alerts: Alert[] } }).data.alerts;
+  const alerts = async (): Promise<Alert[]> =>
+    ((await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as { data: { alerts: Alert[] } }).data.alerts;
 
   test('Prometheus scrapes the syncs, and the node health the read-back found in the fake API', async () => {
     await until(
@@ -118,7 +155,9 @@ describe('a real Prometheus scraping lynq serve, with the bridge alert rules', (
   test("the hub's database stops: LynqHubSyncsFailing goes pending, then firing; it resolves when the database is back", async () => {
     await proxy.stop();
     const seen: string[] = [];
-    const failing = async () => (await alerts()).find((alert) => alert.labels.alertname === 'LynqHubSyncsFailing' && alert.labels.hub === 'flaky')?.state;
+    const failing = async () =>
+      (await alerts()).find((alert) => alert.labels.alertname === 'LynqHubSyncsFailing' && alert.labels.hub === 'flaky')
+        ?.state;
     await until(
       async () => {
         const state = await failing();

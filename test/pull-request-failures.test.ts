@@ -11,7 +11,10 @@ import { revParse } from './helpers/git.ts';
 
 const BRANCH = 'lynq/customers';
 const PULLS = '/repos/{owner}/{repo}/pulls';
-const RATE_LIMITED = { message: 'API rate limit exceeded for installation.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' };
+const RATE_LIMITED = {
+  message: 'API rate limit exceeded for installation.',
+  documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+};
 
 describe('pull requests when GitHub or the process fails', () => {
   let db: TestDatabase;
@@ -23,8 +26,16 @@ describe('pull requests when GitHub or the process fails', () => {
     // The clock the sync is given, not the machine's: the wait to the reset is exact.
     const now = Date.parse('2026-01-01T12:00:00.250Z');
     // Primary limit: remaining 0, reset 2.75 s later. Secondary limit: Retry-After 2 s.
-    world.fake.once('GET', PULLS, { status: 403, body: RATE_LIMITED, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(now / 1000) + 3) } });
-    world.fake.once('POST', PULLS, { status: 429, body: { message: 'You have exceeded a secondary rate limit.', documentation_url: 'https://docs.github.com' }, headers: { 'retry-after': '2' } });
+    world.fake.once('GET', PULLS, {
+      status: 403,
+      body: RATE_LIMITED,
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(now / 1000) + 3) },
+    });
+    world.fake.once('POST', PULLS, {
+      status: 429,
+      body: { message: 'You have exceeded a secondary rate limit.', documentation_url: 'https://docs.github.com' },
+      headers: { 'retry-after': '2' },
+    });
     const waits: number[] = [];
     const result = await world.syncWith({ sleep: async (ms) => void waits.push(ms), clock: () => now });
     assert.equal(result.outcome, 'unchanged', JSON.stringify(result));
@@ -38,14 +49,28 @@ describe('pull requests when GitHub or the process fails', () => {
   test('a limit that resets later than maxRetryWaitSeconds fails the hub (exit 3) instead of waiting', async () => {
     const now = Date.parse('2026-01-01T12:00:00Z');
     // A primary limit with its reset an hour away, then a secondary one that asks for an hour.
-    world.fake.once('GET', PULLS, { status: 429, body: RATE_LIMITED, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 3600) } });
+    world.fake.once('GET', PULLS, {
+      status: 429,
+      body: RATE_LIMITED,
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 3600) },
+    });
     const waits: number[] = [];
     const result = await world.syncWith({ sleep: async (ms) => void waits.push(ms), clock: () => now });
     assert.equal(result.outcome, 'pull-request-failed');
-    assert.match('error' in result ? result.error : '', /GitHub rate limit \(429\) while looking for the open pull request from lynq\/customers in acme\/manifests/);
-    world.fake.once('GET', PULLS, { status: 403, body: { message: 'You have exceeded a secondary rate limit.', documentation_url: 'https://docs.github.com' }, headers: { 'retry-after': '3600' } });
+    assert.match(
+      'error' in result ? result.error : '',
+      /GitHub rate limit \(429\) while looking for the open pull request from lynq\/customers in acme\/manifests/,
+    );
+    world.fake.once('GET', PULLS, {
+      status: 403,
+      body: { message: 'You have exceeded a secondary rate limit.', documentation_url: 'https://docs.github.com' },
+      headers: { 'retry-after': '3600' },
+    });
     const again = await world.syncWith({ sleep: async (ms) => void waits.push(ms), clock: () => now });
-    assert.match('error' in again ? again.error : '', /GitHub rate limit \(403\) while looking for the open pull request/);
+    assert.match(
+      'error' in again ? again.error : '',
+      /GitHub rate limit \(403\) while looking for the open pull request/,
+    );
     assert.deepEqual(waits, []);
     assert.equal(exitCodeOf([result, again]), 3);
   });
@@ -55,7 +80,10 @@ describe('pull requests when GitHub or the process fails', () => {
     const waits: number[] = [];
     const result = await world.syncWith({ sleep: async (ms) => void waits.push(ms) });
     assert.equal(result.outcome, 'pull-request-failed');
-    assert.match('error' in result ? result.error : '', /GitHub failed \(502\) while opening a pull request from lynq\/customers into main in acme\/manifests, also on every retry/);
+    assert.match(
+      'error' in result ? result.error : '',
+      /GitHub failed \(502\) while opening a pull request from lynq\/customers into main in acme\/manifests, also on every retry/,
+    );
     assert.deepEqual(waits, [1000, 2000, 4000], 'three retries (maxRetries default), backing off');
     assert.equal(world.fake.requests.filter((request) => request.method === 'POST').length, 4);
     // The branch went out; the next sync finishes the job without pushing again.
@@ -102,7 +130,10 @@ describe('pull requests when GitHub or the process fails', () => {
           throw new Error('simulated crash: the process died here');
         },
       });
-    await assert.rejects(world.syncWith({ wrap: (deps) => ({ ...deps, openForge: async (hub) => crash(await deps.openForge!(hub)) }) }), /simulated crash/);
+    await assert.rejects(
+      world.syncWith({ wrap: (deps) => ({ ...deps, openForge: async (hub) => crash(await deps.openForge!(hub)) }) }),
+      /simulated crash/,
+    );
     const tip = await revParse(world.bare, BRANCH);
     assert.ok(tip !== undefined, 'the branch was pushed');
     assert.equal(world.github.pulls.length, 0, 'no pull request yet');
@@ -122,7 +153,10 @@ describe('pull requests when GitHub or the process fails', () => {
     const from = world.fake.requests.length;
     const result = await world.sync();
     assert.equal(result.code, 0, result.out);
-    assert.match(result.out, /pull request #1 proposing exactly these changes was closed without merging; they are not proposed again until they change/);
+    assert.match(
+      result.out,
+      /pull request #1 proposing exactly these changes was closed without merging; they are not proposed again until they change/,
+    );
     assert.deepEqual(world.fake.writes(from), []);
     await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'acme'`);
     const changed = await world.sync();

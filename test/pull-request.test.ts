@@ -17,13 +17,17 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
   useWorld(PUBLISH, (current) => ({ db, world } = current));
 
   /** Commits on the bot branch that main does not have. */
-  const branchCommits = async () => (await git(world.bare, ['rev-list', `main..${BRANCH}`])).trim().split('\n').filter(Boolean);
+  const branchCommits = async () =>
+    (await git(world.bare, ['rev-list', `main..${BRANCH}`])).trim().split('\n').filter(Boolean);
 
   test('first sync: one commit on the bot branch, one pull request with labels, table, diff, marker and trailers; main untouched', async () => {
     const main = await revParse(world.bare, 'main');
     const result = await world.sync();
     assert.equal(result.code, 0, result.out + result.err);
-    assert.match(result.out, /customers: pull request #1 created, proposing 3 node changes: https:\/\/github\.com\/acme\/manifests\/pull\/1/);
+    assert.match(
+      result.out,
+      /customers: pull request #1 created, proposing 3 node changes: https:\/\/github\.com\/acme\/manifests\/pull\/1/,
+    );
     assert.match(result.out, /customers\s+3\s+0\s+0\s+0\s+0\s+0\s+no changes\s+#1 created/);
     assert.equal(await revParse(world.bare, 'main'), main, 'pull-request mode never pushes to main');
 
@@ -46,8 +50,14 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     assert.match(pull!.body, /^\| `web\/acme` \| added \| new row \| settings \|$/m);
     assert.match(pull!.body, /<details>\n<summary>Diff \(9 files\)<\/summary>\n\n```diff\n/);
     assert.match(pull!.body, /^\+  PLAN: gold$/m);
-    assert.match(pull!.body, /<!-- lynq:pull-request \{"hub":"customers","branch":"lynq\/customers","labels":\["lynq","gitops"\]\} -->/);
-    assert.match(pull!.body, /\nLynq-Hub: customers\nLynq-Branch: lynq\/customers\nLynq-Node: web\/acme added\nLynq-Node: web\/globex added\nLynq-Node: web\/initech added\n$/);
+    assert.match(
+      pull!.body,
+      /<!-- lynq:pull-request \{"hub":"customers","branch":"lynq\/customers","labels":\["lynq","gitops"\]\} -->/,
+    );
+    assert.match(
+      pull!.body,
+      /\nLynq-Hub: customers\nLynq-Branch: lynq\/customers\nLynq-Node: web\/acme added\nLynq-Node: web\/globex added\nLynq-Node: web\/initech added\n$/,
+    );
     assert.deepEqual(
       world.fake.writes().map((request) => `${request.method} ${request.template}`),
       ['POST /repos/{owner}/{repo}/pulls', 'POST /repos/{owner}/{repo}/issues/{issue_number}/labels'],
@@ -57,7 +67,9 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
   test('a later change updates the same pull request in place: branch rebuilt and force-pushed, title and body patched', async () => {
     await world.sync();
     const firstTip = await revParse(world.bare, BRANCH);
-    await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'globex'; INSERT INTO customers VALUES ('hooli', true, 'gold')`);
+    await db.exec(
+      `UPDATE customers SET plan = 'platinum' WHERE id = 'globex'; INSERT INTO customers VALUES ('hooli', true, 'gold')`,
+    );
     const from = world.fake.requests.length;
     const result = await world.sync();
     assert.equal(result.code, 0, result.out);
@@ -138,7 +150,11 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     await world.sync();
     const human = await cloneWorkTree(world.bare);
     await human.git('checkout', '--quiet', BRANCH);
-    const theirs = await commitFiles(human.dir, { 'nodes/customers/web/acme/note.txt': 'do not delete\n' }, 'a fix by hand');
+    const theirs = await commitFiles(
+      human.dir,
+      { 'nodes/customers/web/acme/note.txt': 'do not delete\n' },
+      'a fix by hand',
+    );
     await human.git('push', '--quiet', 'origin', BRANCH);
     await human.cleanup();
 
@@ -155,7 +171,10 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     assert.equal(pushesSince(world.git, gitRequests), 0);
     const comments = world.github.comments.get(1) ?? [];
     assert.equal(comments.length, 1);
-    assert.match(comments[0]!.body, /did not update this pull request: its branch `lynq\/customers` now ends with commit/);
+    assert.match(
+      comments[0]!.body,
+      /did not update this pull request: its branch `lynq\/customers` now ends with commit/,
+    );
     assert.match(comments[0]!.body, /To hand the branch back, delete `lynq\/customers`/);
 
     const again = await world.sync();
@@ -170,7 +189,10 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     const result = await world.sync('--dry-run', '--diff');
     assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, /dry run: would push the pull-request branch lynq\/customers \(new\)/);
-    assert.match(result.out, /dry run: would open a pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/);
+    assert.match(
+      result.out,
+      /dry run: would open a pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/,
+    );
     assert.match(result.out, /customers\/web\/acme: added \(new row\) \[settings\] → pull request/);
     assert.match(result.out, /^\+  PLAN: gold$/m);
     assert.deepEqual(
@@ -190,7 +212,10 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     const from = world.fake.requests.length;
     const result = await world.sync('--dry-run');
     assert.equal(result.code, 0, result.out + result.err);
-    assert.match(result.out, /dry run: would update pull request #1 from lynq\/customers into main in acme\/manifests \(title, body\): lynq\(customers\): 4 added\n/);
+    assert.match(
+      result.out,
+      /dry run: would update pull request #1 from lynq\/customers into main in acme\/manifests \(title, body\): lynq\(customers\): 4 added\n/,
+    );
     assert.match(result.out, /customers\s+4\s+0\s+0\s+0\s+0\s+0\s+no changes\s+#1 updated/);
     assert.deepEqual(world.fake.writes(from), []);
     assert.equal(world.github.pull(1).title, 'lynq(customers): 3 added');
@@ -200,7 +225,10 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
   test('--dry-run meets the refusal a sync would meet: a token that may not read pull requests fails the hub (exit 3)', async () => {
     world.fake.once('GET', '/repos/{owner}/{repo}/pulls', {
       status: 403,
-      body: { message: 'Resource not accessible by personal access token', documentation_url: 'https://docs.github.com/rest/pulls/pulls#list-pull-requests' },
+      body: {
+        message: 'Resource not accessible by personal access token',
+        documentation_url: 'https://docs.github.com/rest/pulls/pulls#list-pull-requests',
+      },
     });
     const result = await world.sync('--dry-run');
     assert.equal(result.code, 3, result.out + result.err);
@@ -215,8 +243,14 @@ describe('pull-request mode against the GitHub fake and a token-protected git se
     delete world.env.LYNQ_TEST_GITHUB_TOKEN;
     const result = await world.sync('--dry-run');
     assert.equal(result.code, 0, result.out + result.err);
-    assert.match(result.out, /dry run: offline \(GitHub credentials cannot be read: environment variable LYNQ_TEST_GITHUB_TOKEN is not set\): pull requests in acme\/manifests were not read\n/);
-    assert.match(result.out, /dry run: would open or update the pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/);
+    assert.match(
+      result.out,
+      /dry run: offline \(GitHub credentials cannot be read: environment variable LYNQ_TEST_GITHUB_TOKEN is not set\): pull requests in acme\/manifests were not read\n/,
+    );
+    assert.match(
+      result.out,
+      /dry run: would open or update the pull request from lynq\/customers into main in acme\/manifests: lynq\(customers\): 3 added \(labels lynq, gitops\)/,
+    );
     assert.equal(world.fake.requests.length, 0, 'no request reached GitHub');
   });
 });

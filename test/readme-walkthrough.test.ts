@@ -39,7 +39,10 @@ function script(db: Database, names: { database: string; user: string }): string
     if ('install' in fields) lines.push(code.replaceAll('/path/to/your/clone', ROOT));
     else if ('sh' in fields) lines.push(code);
     else if (fields.file !== undefined) lines.push(`cat > ${fields.file} <<'LYNQ_README_EOF'\n${code}LYNQ_README_EOF`);
-    else assert.fail(`docs/getting-started.md, line ${block.line} of the section: unknown walkthrough marker ${block.marker}`);
+    else
+      assert.fail(
+        `docs/getting-started.md, line ${block.line} of the section: unknown walkthrough marker ${block.marker}`,
+      );
   }
   return lines.join('\n');
 }
@@ -77,7 +80,12 @@ describe('docs/getting-started.md: Five minutes against PostgreSQL or MySQL', ()
   it('marks every code block of the walk-through, so none goes untested', () => {
     const blocks = fencedBlocks(markdownSection(PAGE, SECTION), 'walkthrough');
     assert.ok(blocks.length >= 8);
-    for (const block of blocks) assert.notEqual(block.marker, '', `docs/getting-started.md, line ${block.line} of the section: a code block without a walkthrough marker`);
+    for (const block of blocks)
+      assert.notEqual(
+        block.marker,
+        '',
+        `docs/getting-started.md, line ${block.line} of the section: a code block without a walkthrough marker`,
+      );
     for (const db of DATABASES) {
       const files = blocksFor(db)
         .map((block) => markerFields(block.marker).file)
@@ -111,7 +119,10 @@ describe('docs/getting-started.md: Five minutes against PostgreSQL or MySQL', ()
       const first = await bash(script(db, names), dir, env);
       assert.equal(first.code, 0, `the walk-through failed:\n${first.out}\n${first.err}`);
       assert.match(first.out, /^ok: 1 hubs, 1 forms, 1 resources$/m);
-      assert.match(first.out, /# Source: nodes\/customers\/web\/acme\/app\.yaml\napiVersion: apps\/v1\nkind: Deployment\nmetadata:\n {2}name: acme-app\n {2}namespace: tenants\n/);
+      assert.match(
+        first.out,
+        /# Source: nodes\/customers\/web\/acme\/app\.yaml\napiVersion: apps\/v1\nkind: Deployment\nmetadata:\n {2}name: acme-app\n {2}namespace: tenants\n/,
+      );
       assert.match(first.out, /replicas: 3\n/);
       assert.match(first.out, /^customers\/web\/acme: added/m, 'the dry run lists the nodes');
       assert.match(first.out, /\+kind: Deployment/, 'the dry run shows the diff');
@@ -120,7 +131,10 @@ describe('docs/getting-started.md: Five minutes against PostgreSQL or MySQL', ()
 
       // "Run lynq sync again: nothing changes, no commit."
       const repo = path.join(dir, 'lynq-customers');
-      const again = await bash('lynq sync && git --git-dir manifests.git rev-list --count main', repo, { ...env, CUSTOMERS_DB_PASSWORD: 'change-me' });
+      const again = await bash('lynq sync && git --git-dir manifests.git rev-list --count main', repo, {
+        ...env,
+        CUSTOMERS_DB_PASSWORD: 'change-me',
+      });
       assert.equal(again.code, 0, again.err);
       assert.match(again.out, /no changes/);
       assert.match(again.out, /^1$/m);

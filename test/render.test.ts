@@ -17,7 +17,9 @@ import { tempFiles } from './helpers/files.ts';
 import { testForm, testHub } from './helpers/config.ts';
 
 const run = promisify(execFile);
-const hub = testHub({ extra: { plan: 'plan', replicas: 'replicas', note: 'note', settings: 'settings', debug: 'debug' } });
+const hub = testHub({
+  extra: { plan: 'plan', replicas: 'replicas', note: 'note', settings: 'settings', debug: 'debug' },
+});
 
 const CONFIG_MAP = `  configMaps:
     - id: settings
@@ -62,12 +64,28 @@ const DEPLOYMENT = `  deployments:
 const row = (uid: string, values: Record<string, string> = {}): HubRow => ({
   uid,
   active: true,
-  values: { uid, activate: 'true', plan: 'gold', replicas: '3', note: 'hello', settings: '{"a":[1,2]}', debug: 'false', ...values },
+  values: {
+    uid,
+    activate: 'true',
+    plan: 'gold',
+    replicas: '3',
+    note: 'hello',
+    settings: '{"a":[1,2]}',
+    debug: 'false',
+    ...values,
+  },
 });
 
 function context(lists: string, formName = 'web'): RenderContext {
   const form = testForm(lists, { name: formName });
-  return { hub, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub)), root: 'nodes', bridgeVersion: '0.0.0-test' };
+  return {
+    hub,
+    form,
+    formHash: formHash(form),
+    engine: new TemplateEngine(templateVariables(hub)),
+    root: 'nodes',
+    bridgeVersion: '0.0.0-test',
+  };
 }
 
 function fileOf(node: ReturnType<typeof renderNode>, name: string): Record<string, any> {
@@ -95,8 +113,18 @@ describe('rendering a node', () => {
     const cm = fileOf(node, 'settings.yaml');
     assert.equal(cm.metadata.name, 'acme-settings');
     assert.equal(cm.metadata.namespace, 'tenants', 'the hub namespace is the default');
-    assert.deepEqual(cm.metadata.labels, { plan: 'gold', 'lynq.sh/hub': 'customers', 'lynq.sh/form': 'web', 'lynq.sh/uid': 'acme', 'lynq.sh/node': 'acme-web' });
-    assert.deepEqual(cm.metadata.annotations, { 'lynq.sh/note': 'hello', 'argocd.argoproj.io/sync-options': 'ServerSideApply=true' }, 'patchStrategy apply (the default) is server-side apply');
+    assert.deepEqual(cm.metadata.labels, {
+      plan: 'gold',
+      'lynq.sh/hub': 'customers',
+      'lynq.sh/form': 'web',
+      'lynq.sh/uid': 'acme',
+      'lynq.sh/node': 'acme-web',
+    });
+    assert.deepEqual(
+      cm.metadata.annotations,
+      { 'lynq.sh/note': 'hello', 'argocd.argoproj.io/sync-options': 'ServerSideApply=true' },
+      'patchStrategy apply (the default) is server-side apply',
+    );
     assert.deepEqual(cm.data, { NOTE: 'hello', '{{ uid }}': 'literal key' });
     const app = fileOf(node, 'app.yaml');
     assert.equal(app.metadata.namespace, 'acme');
@@ -142,7 +170,11 @@ describe('rendering a node', () => {
     const schema = crd.spec.versions[0].schema.openAPIV3Schema;
     const validate = new Ajv({ strict: false }).compile(schema);
     assert.ok(validate(lynqNode), JSON.stringify(validate.errors));
-    assert.equal(validate({ ...lynqNode, spec: { ...lynqNode.spec, resources: 'x' } }), false, 'the CRD schema does check');
+    assert.equal(
+      validate({ ...lynqNode, spec: { ...lynqNode.spec, resources: 'x' } }),
+      false,
+      'the CRD schema does check',
+    );
   });
 
   test('kubectl kustomize builds the node folder', async () => {
@@ -159,20 +191,39 @@ describe('rendering a node', () => {
 
   test('undefined variables are errors; default and d work on them', () => {
     const missing = `  configMaps:\n    - id: c\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          A: "{{ nope | upper }}"\n`;
-    assertRenderError(() => renderNode(context(missing), row('acme')), /hub customers, form web, uid "acme", resource c, field spec\.data\.A: .*undefined variable "nope"/);
-    const guarded = missing.replace('{{ nope | upper }}', "{{ nope | default('x') }}{{ nope | d('y') }}{% if nope is defined %}z{% endif %}");
+    assertRenderError(
+      () => renderNode(context(missing), row('acme')),
+      /hub customers, form web, uid "acme", resource c, field spec\.data\.A: .*undefined variable "nope"/,
+    );
+    const guarded = missing.replace(
+      '{{ nope | upper }}',
+      "{{ nope | default('x') }}{{ nope | d('y') }}{% if nope is defined %}z{% endif %}",
+    );
     assert.equal(fileOf(renderNode(context(guarded), row('acme')), 'c.yaml').data.A, 'xy');
     const empty = missing.replace('{{ nope | upper }}', "{{ note | default('fallback') }}");
-    assert.equal(fileOf(renderNode(context(empty), row('acme', { note: '' })), 'c.yaml').data.A, 'fallback', 'NULL (empty) takes the default');
+    assert.equal(
+      fileOf(renderNode(context(empty), row('acme', { note: '' })), 'c.yaml').data.A,
+      'fallback',
+      'NULL (empty) takes the default',
+    );
   });
 
   test('with the spec walked once per run, each node still reports its first bad leaf in spec order, with its own path', () => {
     // A leaf that fails for some rows (an int that is not one) before a leaf whose template does not compile:
     const form = `  deployments:\n    - id: app\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: apps/v1\n        kind: Deployment\n        spec:\n          replicas: "{{ replicas | int }}"\n          selector:\n            matchLabels:\n              app: web\n          template:\n            metadata:\n              labels:\n                app: web\n            spec:\n              containers:\n                - name: a\n                - name: "{{ nope }}"\n`;
     const shared = context(form);
-    assertRenderError(() => renderNode(shared, row('acme', { replicas: 'three' })), /uid "acme", resource app, field spec\.spec\.replicas: .*"three" is not an integer/);
-    assertRenderError(() => renderNode(shared, row('beta')), /uid "beta", resource app, field spec\.spec\.template\.spec\.containers\[1\]\.name: .*undefined variable "nope"/);
-    assertRenderError(() => renderNode(shared, row('acme', { replicas: 'three' })), /uid "acme", resource app, field spec\.spec\.replicas: /);
+    assertRenderError(
+      () => renderNode(shared, row('acme', { replicas: 'three' })),
+      /uid "acme", resource app, field spec\.spec\.replicas: .*"three" is not an integer/,
+    );
+    assertRenderError(
+      () => renderNode(shared, row('beta')),
+      /uid "beta", resource app, field spec\.spec\.template\.spec\.containers\[1\]\.name: .*undefined variable "nope"/,
+    );
+    assertRenderError(
+      () => renderNode(shared, row('acme', { replicas: 'three' })),
+      /uid "acme", resource app, field spec\.spec\.replicas: /,
+    );
     // One node's leaves do not leak into the next's: two rows through one engine give each its own manifest.
     const ok = context(CONFIG_MAP + DEPLOYMENT);
     const first = renderNode(ok, row('acme', { note: 'one', replicas: '1' }));
@@ -187,21 +238,43 @@ describe('rendering a node', () => {
   });
 
   test('a typed leaf that cannot convert fails the node, naming the field', () => {
-    assertRenderError(() => renderNode(context(CONFIG_MAP + DEPLOYMENT), row('acme', { replicas: 'three' })), /resource app, field spec\.spec\.replicas: .*"three" is not an integer/);
+    assertRenderError(
+      () => renderNode(context(CONFIG_MAP + DEPLOYMENT), row('acme', { replicas: 'three' })),
+      /resource app, field spec\.spec\.replicas: .*"three" is not an integer/,
+    );
   });
 
   test('bad names, labels, kinds and namespaces fail with the field', () => {
-    const cm = (extra: string, name = '"{{ uid }}-x"') => `  configMaps:\n    - id: c\n      nameTemplate: ${name}\n${extra}      spec:\n        apiVersion: v1\n        kind: ConfigMap\n`;
-    assertRenderError(() => renderNode(context(cm('', '"{{ plan | upper }}"')), row('acme')), /field metadata\.name: name "GOLD" is not a DNS-1123 name/);
-    assertRenderError(() => renderNode(context(cm('      labelsTemplate:\n        tier: "{{ note }}"\n')), row('acme', { note: 'has space' })), /label tier="has space"/);
-    assertRenderError(() => renderNode(context(cm('      targetNamespace: "{{ plan }}_ns"\n')), row('acme')), /field targetNamespace: namespace "gold_ns"/);
+    const cm = (extra: string, name = '"{{ uid }}-x"') =>
+      `  configMaps:\n    - id: c\n      nameTemplate: ${name}\n${extra}      spec:\n        apiVersion: v1\n        kind: ConfigMap\n`;
+    assertRenderError(
+      () => renderNode(context(cm('', '"{{ plan | upper }}"')), row('acme')),
+      /field metadata\.name: name "GOLD" is not a DNS-1123 name/,
+    );
+    assertRenderError(
+      () =>
+        renderNode(
+          context(cm('      labelsTemplate:\n        tier: "{{ note }}"\n')),
+          row('acme', { note: 'has space' }),
+        ),
+      /label tier="has space"/,
+    );
+    assertRenderError(
+      () => renderNode(context(cm('      targetNamespace: "{{ plan }}_ns"\n')), row('acme')),
+      /field targetNamespace: namespace "gold_ns"/,
+    );
     // The same mistakes written into the form itself fail it at load (test/static-checks.test.ts); made by a row, they fail the node.
     assertRenderError(
-      () => renderNode(context(cm('').replace('kind: ConfigMap', 'kind: "{{ note }}"')), row('acme', { note: 'Service' })),
+      () =>
+        renderNode(context(cm('').replace('kind: ConfigMap', 'kind: "{{ note }}"')), row('acme', { note: 'Service' })),
       /in the configMaps list, so its kind must be ConfigMap, not Service/,
     );
     assertRenderError(
-      () => renderNode(context(cm('').replace('        apiVersion: v1\n', '        apiVersion: "{{ note }}"\n')), row('acme', { note: '' })),
+      () =>
+        renderNode(
+          context(cm('').replace('        apiVersion: v1\n', '        apiVersion: "{{ note }}"\n')),
+          row('acme', { note: '' }),
+        ),
       /field spec\.apiVersion: the manifest has no apiVersion/,
     );
     assertRenderError(() => renderNode(context(cm('', '"{{ note }}"')), row('acme', { note: '' })), /has no name/);
@@ -265,7 +338,13 @@ describe('uids and paths', () => {
 describe('rendering a hub', () => {
   test('one bad row fails only its node; duplicate uids all fail, named', () => {
     const form = testForm(CONFIG_MAP);
-    const rows = [row('acme'), row('Bad Uid'), row('dup'), row('dup', { plan: 'silver' }), { ...row('off'), active: false }];
+    const rows = [
+      row('acme'),
+      row('Bad Uid'),
+      row('dup'),
+      row('dup', { plan: 'silver' }),
+      { ...row('off'), active: false },
+    ];
     const rendered = renderHub(hub, [form], rows, { root: 'nodes', bridgeVersion: 'x' });
     assert.deepEqual(
       rendered.nodes.map((node) => node.uid),

@@ -17,9 +17,18 @@ const WITH_CREDENTIALS = [
   `http://bot:${TOKEN}@git.example.test/manifests.git`,
   `ssh://git:${TOKEN}@git.example.test/manifests.git`,
 ];
-const WITHOUT = ['https://github.com/acme/manifests.git', 'ssh://git@github.com/acme/manifests.git', 'git@github.com:acme/manifests.git', './manifests.git', '/srv/git/manifests.git'];
+const WITHOUT = [
+  'https://github.com/acme/manifests.git',
+  'ssh://git@github.com/acme/manifests.git',
+  'git@github.com:acme/manifests.git',
+  './manifests.git',
+  '/srv/git/manifests.git',
+];
 
-const FORM = formYaml(`  configMaps:\n    - id: c\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n`, { hubId: 'demo' });
+const FORM = formYaml(
+  `  configMaps:\n    - id: c\n      nameTemplate: "{{ uid }}"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n`,
+  { hubId: 'demo' },
+);
 const pgliteHub = (repo: string) => `apiVersion: operator.lynq.sh/v1
 kind: LynqHub
 metadata:
@@ -55,11 +64,18 @@ describe('credentials in a repository URL', () => {
   });
 
   test('in spec.publish.repo: lynq validate exits 2 naming the file and publish.auth, and never prints the token', async () => {
-    const files = await tempFiles({ 'hubs/h.yaml': pgliteHub(WITH_CREDENTIALS[0]!), 'hubs/seed.sql': SEED, 'forms/f.yaml': FORM });
+    const files = await tempFiles({
+      'hubs/h.yaml': pgliteHub(WITH_CREDENTIALS[0]!),
+      'hubs/seed.sql': SEED,
+      'forms/f.yaml': FORM,
+    });
     try {
       const result = await lynq(['validate', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`]);
       assert.equal(result.code, 2, result.err);
-      assert.match(result.err, /h\.yaml.*publish\.repo.*has credentials in it \(https:\/\/\*\*\*@github\.com\/acme\/manifests\.git\).*spec\.publish\.auth\.token/s);
+      assert.match(
+        result.err,
+        /h\.yaml.*publish\.repo.*has credentials in it \(https:\/\/\*\*\*@github\.com\/acme\/manifests\.git\).*spec\.publish\.auth\.token/s,
+      );
       assert.ok(!(result.out + result.err).includes(TOKEN));
     } finally {
       await files.cleanup();
@@ -67,11 +83,18 @@ describe('credentials in a repository URL', () => {
   });
 
   test('in --repo: lynq sync exits 2 before touching the cache, never printing or storing the token', async () => {
-    const files = await tempFiles({ 'hubs/h.yaml': pgliteHub('./manifests.git'), 'hubs/seed.sql': SEED, 'forms/f.yaml': FORM });
+    const files = await tempFiles({
+      'hubs/h.yaml': pgliteHub('./manifests.git'),
+      'hubs/seed.sql': SEED,
+      'forms/f.yaml': FORM,
+    });
     try {
       const cache = path.join(files.dir, 'cache');
       for (const url of WITH_CREDENTIALS) {
-        const result = await lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', url], { LYNQ_CACHE_DIR: cache });
+        const result = await lynq(
+          ['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', url],
+          { LYNQ_CACHE_DIR: cache },
+        );
         assert.equal(result.code, 2, result.err + result.out);
         assert.match(result.err, /--repo has credentials in it .*spec\.publish\.auth\.token/);
         assert.ok(!(result.out + result.err).includes(TOKEN), result.out + result.err);
@@ -87,8 +110,14 @@ describe('credentials in a repository URL', () => {
     const files = await tempFiles();
     try {
       await assert.rejects(
-        openManifestsRepo({ url: WITH_CREDENTIALS[1]!, cacheDir: files.dir, logger: silentLogger(), registry: new SecretRegistry() }),
-        (error: unknown) => error instanceof GitError && !error.message.includes(TOKEN) && /has credentials/.test(error.message),
+        openManifestsRepo({
+          url: WITH_CREDENTIALS[1]!,
+          cacheDir: files.dir,
+          logger: silentLogger(),
+          registry: new SecretRegistry(),
+        }),
+        (error: unknown) =>
+          error instanceof GitError && !error.message.includes(TOKEN) && /has credentials/.test(error.message),
       );
       assert.deepEqual(await allFiles(files.dir), []);
     } finally {

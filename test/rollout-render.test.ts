@@ -32,19 +32,28 @@ const form = (value: string) => `  configMaps:
 
 describe('a rollout step renders only the slot’s worth of nodes (no cluster: maxSkew paces per sync)', () => {
   let world: HealthWorld;
-  const writeForm = (value: string) => writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form(value), { hubId: 'shop' }));
+  const writeForm = (value: string) =>
+    writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form(value), { hubId: 'shop' }));
   /** `lynq sync` as world.sync runs it, with its log kept: the nodes rendered, by the plan and by the rollout gate. */
   const sync = async (args: string[] = []) => {
     const out = captureStream();
     const err = captureStream();
     const log = captureStream();
-    const code = await main(['sync', ...world.dirs, ...args], { out, err, log, env: { ...world.env, LYNQ_LOG_LEVEL: 'info' }, isTty: false });
+    const code = await main(['sync', ...world.dirs, ...args], {
+      out,
+      err,
+      log,
+      env: { ...world.env, LYNQ_LOG_LEVEL: 'info' },
+      isTty: false,
+    });
     const lines = log
       .text()
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as { msg?: string; rendered?: number });
-    const rendered = lines.filter((line) => line.msg === 'compared with git' || line.msg === 'rollout gate').reduce((sum, line) => sum + (line.rendered ?? 0), 0);
+    const rendered = lines
+      .filter((line) => line.msg === 'compared with git' || line.msg === 'rollout gate')
+      .reduce((sum, line) => sum + (line.rendered ?? 0), 0);
     return { code, out: out.text(), err: err.text(), rendered };
   };
   const changed = (from: string, to: string) => changedNodes(world.repo, from, to);
@@ -80,8 +89,15 @@ describe('a rollout step renders only the slot’s worth of nodes (no cluster: m
     assert.match(dry.out, /shop\/web\/t00: updated \(form web changed\)/);
     assert.match(dry.out, /shop\/web\/t01: failed: .*int: "gold" is not an integer/);
     assert.match(dry.out, /shop\/web\/t02: updated \(form web changed\)/);
-    for (const uid of UIDS.slice(3)) assert.match(dry.out, new RegExp(`shop/web/${uid}: waiting \\(form web changed; waiting for rollout slot, 0 of 9 done\\)`));
-    assert.match(dry.out, /shop\/web: rollout: 2 would change, 0 in flight, 7 waiting; waiting for rollout slot, 0 of 9 done; no cluster: maxSkew paces per sync/);
+    for (const uid of UIDS.slice(3))
+      assert.match(
+        dry.out,
+        new RegExp(`shop/web/${uid}: waiting \\(form web changed; waiting for rollout slot, 0 of 9 done\\)`),
+      );
+    assert.match(
+      dry.out,
+      /shop\/web: rollout: 2 would change, 0 in flight, 7 waiting; waiting for rollout slot, 0 of 9 done; no cluster: maxSkew paces per sync/,
+    );
     assert.match(dry.out, /shop\s+0\s+2\s+0\s+0\s+0\s+7\s+1\s+would commit/);
 
     const from = await world.head();
@@ -90,7 +106,10 @@ describe('a rollout step renders only the slot’s worth of nodes (no cluster: m
     assert.equal(result.rendered, 3);
     const to = await world.head();
     assert.deepEqual(await changed(from, to), ['t00', 't02']);
-    assert.match(await git(world.repo, ['log', '-1', '--format=%B', 'main']), /Not in this commit: 1 failed, 7 waiting for rollout slot, 0 of 9 done \(form web\)/);
+    assert.match(
+      await git(world.repo, ['log', '-1', '--format=%B', 'main']),
+      /Not in this commit: 1 failed, 7 waiting for rollout slot, 0 of 9 done \(form web\)/,
+    );
   });
 
   test('the next sync: the 2 done are not rendered (sealed); it renders in order until 2 slots are taken', async () => {
@@ -100,22 +119,34 @@ describe('a rollout step renders only the slot’s worth of nodes (no cluster: m
     // t01 and t03 fail (no slot), t04 takes one, t05 fails, t06 takes the other: 5 renders.
     assert.equal(result.rendered, 5);
     assert.deepEqual(await changed(from, await world.head()), ['t04', 't06']);
-    assert.match(result.out, /shop\/web: rollout: 2 changing, 0 in flight, 3 waiting; waiting for rollout slot, 2 of 7 done/);
+    assert.match(
+      result.out,
+      /shop\/web: rollout: 2 changing, 0 in flight, 3 waiting; waiting for rollout slot, 2 of 7 done/,
+    );
   });
 
   test('a row change on a paced form is rendered at once; a row change on a node the form change has not reached goes with it, through the gate', async () => {
     await world.db.exec(`UPDATE customers SET plan = '70' WHERE id = 't00'`);
     await world.db.exec(`UPDATE customers SET plan = '77' WHERE id = 't07'`);
     await world.db.exec(`UPDATE customers SET plan = '80' WHERE id = 't08'`);
-    await writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form('{{ plan | int }}').replace('maxSkew: 2', 'maxSkew: 1'), { hubId: 'shop' }));
+    await writeFile(
+      path.join(world.dir, 'forms', 'web.yaml'),
+      formYaml(form('{{ plan | int }}').replace('maxSkew: 2', 'maxSkew: 1'), { hubId: 'shop' }),
+    );
     const dry = await sync(['--dry-run']);
     assert.equal(dry.code, 1, dry.out + dry.err);
     assert.match(dry.out, /shop\/web\/t00: updated \(columns changed: plan\)/);
     // t01, t03 and t05 fail (no slot); t07, row and form, takes the one slot; t08 and t09 wait unrendered.
     assert.match(dry.out, /shop\/web\/t07: updated \(columns changed: plan; form web changed\)/);
-    assert.match(dry.out, /shop\/web\/t08: waiting \(columns changed: plan; form web changed; waiting for rollout slot, 3 of 6 done\)/);
+    assert.match(
+      dry.out,
+      /shop\/web\/t08: waiting \(columns changed: plan; form web changed; waiting for rollout slot, 3 of 6 done\)/,
+    );
     assert.match(dry.out, /shop\/web\/t09: waiting \(form web changed; waiting for rollout slot, 3 of 6 done\)/);
     assert.equal(dry.rendered, 5, 't00 by the plan, t01, t03, t05 and t07 by the gate');
-    assert.match(dry.out, /shop\/web: rollout: 1 would change, 0 in flight, 2 waiting; waiting for rollout slot, 3 of 6 done/);
+    assert.match(
+      dry.out,
+      /shop\/web: rollout: 1 would change, 0 in flight, 2 waiting; waiting for rollout slot, 3 of 6 done/,
+    );
   });
 });

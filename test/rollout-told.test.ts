@@ -36,7 +36,13 @@ describe('a rollout step takes what an earlier step told of its waiting nodes fr
     const out = captureStream();
     const err = captureStream();
     const log = captureStream();
-    const code = await main(['sync', ...world.dirs], { out, err, log, env: { ...world.env, LYNQ_LOG_LEVEL: 'info' }, isTty: false });
+    const code = await main(['sync', ...world.dirs], {
+      out,
+      err,
+      log,
+      env: { ...world.env, LYNQ_LOG_LEVEL: 'info' },
+      isTty: false,
+    });
     assert.equal(code, 0, out.text() + err.text());
     const compared = log
       .text()
@@ -76,7 +82,11 @@ describe('a rollout step takes what an earlier step told of its waiting nodes fr
     assert.equal((await sync()).toldEarlier, 6, 'neither listed nor read again');
     const step2 = await world.head();
     assert.deepEqual(await changedNodes(world.repo, step1, step2), ['t02', 't03']);
-    assert.equal((await readFile(toldFile(), 'utf8')).split('\n').filter(Boolean).length, 6, 'the entries of the nodes changed before are dropped');
+    assert.equal(
+      (await readFile(toldFile(), 'utf8')).split('\n').filter(Boolean).length,
+      6,
+      'the entries of the nodes changed before are dropped',
+    );
   });
 
   test('a lost told file gives the same step: the same nodes changed, the same files', async () => {
@@ -100,6 +110,9 @@ describe('a rollout step takes what an earlier step told of its waiting nodes fr
     // t06 taken from the file (its input the same), t07 told afresh from its LynqNode.
     assert.equal((await sync()).toldEarlier, 1);
     assert.deepEqual(await changedNodes(world.repo, from, await world.head()), ['t06', 't07']);
-    assert.match(await git(world.repo, ['log', '-1', '--format=%B', 'main']), /t07[^\n]*columns changed: plan; form web changed/);
+    assert.match(
+      await git(world.repo, ['log', '-1', '--format=%B', 'main']),
+      /t07[^\n]*columns changed: plan; form web changed/,
+    );
   });
 });

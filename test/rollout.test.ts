@@ -35,15 +35,25 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
   const heads: string[] = [];
   let nodes: Obj[] = [];
   const node = (uid: string) => nodes.find((item) => item.metadata.name === `${uid}-web`)!;
-  const writeForm = (image: string, rollout: string) => writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form(image, rollout), { hubId: 'shop' }));
+  const writeForm = (image: string, rollout: string) =>
+    writeFile(path.join(world.dir, 'forms', 'web.yaml'), formYaml(form(image, rollout), { hubId: 'shop' }));
   const kube = () => ['--kubeconfig', world.kubeconfigFile];
   /** Node folders changed between two commits. */
   const changed = (from: string, to: string) => changedNodes(world.repo, from, to);
   const rollout = (args: string[]) => lynq(['rollout', ...args, ...world.dirs], world.env);
   /** The engine applied `revision` for these nodes and they are healthy (or `file`'s status). */
-  const applied = async (uids: readonly string[], revision: string, file = HEALTHY, resourceHealth?: Record<string, string>) => {
+  const applied = async (
+    uids: readonly string[],
+    revision: string,
+    file = HEALTHY,
+    resourceHealth?: Record<string, string>,
+  ) => {
     nodes = await world.lynqNodes();
-    for (const uid of uids) fake.put('Application', argoApp(node(uid), file, revision, resourceHealth === undefined ? {} : { resourceHealth }));
+    for (const uid of uids)
+      fake.put(
+        'Application',
+        argoApp(node(uid), file, revision, resourceHealth === undefined ? {} : { resourceHealth }),
+      );
   };
 
   const metricsFile = () => path.join(world.dir, 'lynq.prom');
@@ -98,7 +108,10 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     assert.match(dry.out, /shop\/web\/t00: updated/);
     assert.match(dry.out, /shop\/web\/t01: updated/);
     assert.match(dry.out, /shop\/web\/t02: waiting \(form web changed; waiting for rollout slot, 0 of 10 done\)/);
-    assert.match(dry.out, /shop\/web: rollout: 2 would change, 0 in flight, 8 waiting; waiting for rollout slot, 0 of 10 done/);
+    assert.match(
+      dry.out,
+      /shop\/web: rollout: 2 would change, 0 in flight, 8 waiting; waiting for rollout slot, 0 of 10 done/,
+    );
     assert.equal(await world.head(), heads[0], 'a dry run commits nothing');
 
     const result = await world.sync(kube());
@@ -133,7 +146,10 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     assert.equal(result.code, 0, result.out + result.err);
     heads.push(await world.head());
     assert.deepEqual(await changed(heads[1]!, heads[2]!), ['t02', 't03']);
-    assert.match(await git(world.repo, ['log', '-1', '--format=%B', 'main']), /6 waiting for rollout slot, 2 of 10 done \(form web\)/);
+    assert.match(
+      await git(world.repo, ['log', '-1', '--format=%B', 'main']),
+      /6 waiting for rollout slot, 2 of 10 done \(form web\)/,
+    );
   });
 
   test('one turns Degraded: the rollout halts (no commit, exit 1, form and node named); lynq rollout status exits 1', async () => {
@@ -145,7 +161,10 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     // What an alert on a halted rollout reads: the form halted, its nodes by state.
     const halted = await rolloutSeries();
     assert.deepEqual(halted, { halted: 1, done: 3, in_progress: 0, waiting: 6, failed: 1 });
-    assert.match(result.out, /shop\/web: rollout: 0 changing, 0 in flight, 6 waiting; waiting for rollout slot, 3 of 10 done; rollout halted: t02 failed/);
+    assert.match(
+      result.out,
+      /shop\/web: rollout: 0 changing, 0 in flight, 6 waiting; waiting for rollout slot, 3 of 10 done; rollout halted: t02 failed/,
+    );
     const status = await rollout(['status', ...kube()]);
     assert.equal(status.code, 1);
     assert.match(status.out, /^shop\/web {2}done 3 of 10, in flight 0, waiting 6, failed 1 \(t02\) {2}HALTED$/m);
@@ -166,7 +185,10 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     assert.match(resumed.out, /shop\/web: rollout resumed; failures of t02 accepted at sha256:/);
     const marker = fake.get('LynqNode', 'tenants', 't02-web')!.metadata.annotations?.['lynq.sh/rollout-resumed'];
     assert.match(marker ?? '', /^sha256:[0-9a-f]{64}$/);
-    assert.equal(fake.get('LynqNode', 'tenants', 't03-web')!.metadata.annotations?.['lynq.sh/rollout-resumed'], undefined);
+    assert.equal(
+      fake.get('LynqNode', 'tenants', 't03-web')!.metadata.annotations?.['lynq.sh/rollout-resumed'],
+      undefined,
+    );
     const result = await world.sync([...kube(), '--metrics-file', metricsFile()]);
     assert.equal(result.code, 0, result.out + result.err);
     heads.push(await world.head());
@@ -215,7 +237,10 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     await writeForm('1.28', '    maxSkew: 2\n    orderBy: region\n');
     const bad = await validate();
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /forms\/web\.yaml, hub shop, form web, field spec\.rollout\.orderBy: spec\.rollout\.orderBy names "region", which hub shop does not map \(it maps uid, activate, plan\)/);
+    assert.match(
+      bad.err,
+      /forms\/web\.yaml, hub shop, form web, field spec\.rollout\.orderBy: spec\.rollout\.orderBy names "region", which hub shop does not map \(it maps uid, activate, plan\)/,
+    );
     const before = await world.head();
     const sync = await world.sync(kube());
     assert.equal(sync.code, 2, sync.out + sync.err);
@@ -232,7 +257,10 @@ describe('health-gated rollout: 10 nodes, maxSkew 2, against the local Kubernete
     const head = await world.head();
     // t09 (silver) is the canary; then t02, the first gold node by uid (t03 would be next by uid alone).
     assert.deepEqual(await changed(before, head), ['t02', 't09']);
-    assert.match(await git(world.repo, ['log', '-1', '--format=%B', 'main']), /6 waiting for rollout slot, 2 of 10 done \(form web\)/);
+    assert.match(
+      await git(world.repo, ['log', '-1', '--format=%B', 'main']),
+      /6 waiting for rollout slot, 2 of 10 done \(form web\)/,
+    );
     fake.assertClean();
   });
 

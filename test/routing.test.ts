@@ -25,7 +25,13 @@ const node = (status: NodeStatus, causes: ChangeCause[] = [], writes = 1): NodeC
 
 describe('routing rules', () => {
   test('kinds left out follow the mode; held removals go by pull request when anything does', () => {
-    assert.deepEqual(resolveRouting({ mode: 'push', routing: undefined }), { added: 'push', rowChanged: 'push', formChanged: 'push', removed: 'push', held: 'hold' });
+    assert.deepEqual(resolveRouting({ mode: 'push', routing: undefined }), {
+      added: 'push',
+      rowChanged: 'push',
+      formChanged: 'push',
+      removed: 'push',
+      held: 'hold',
+    });
     assert.deepEqual(resolveRouting({ mode: 'pull-request', routing: { added: 'push' } }), {
       added: 'push',
       rowChanged: 'pull-request',
@@ -45,7 +51,13 @@ describe('routing rules', () => {
     assert.deepEqual(changeKinds(node('updated', ['hub'])), ['formChanged']);
     // The hub's engine went to none: its Application goes, and Argo CD deletes the workloads with it.
     assert.deepEqual(changeKinds(node('updated', ['hub', 'engine'])), ['formChanged', 'removed']);
-    assert.equal(routeNode(node('updated', ['hub', 'engine']), resolveRouting({ mode: 'push', routing: { removed: 'pull-request' } })), 'pull-request');
+    assert.equal(
+      routeNode(
+        node('updated', ['hub', 'engine']),
+        resolveRouting({ mode: 'push', routing: { removed: 'pull-request' } }),
+      ),
+      'pull-request',
+    );
     assert.deepEqual(changeKinds(node('added')), ['added']);
     assert.deepEqual(changeKinds(node('held')), ['removed']);
     assert.deepEqual(changeKinds(node('unchanged', [], 0)), []);
@@ -56,7 +68,12 @@ describe('routing rules', () => {
     const routing = resolveRouting({ mode: 'push', routing: { formChanged: 'pull-request' } });
     assert.equal(routeNode(node('updated', ['row']), routing), 'push');
     assert.equal(routeNode(node('updated', ['row', 'form']), routing), 'pull-request');
-    const plan = { hub: 'customers', nodes: [node('added'), node('updated', ['form']), node('unchanged', [], 0), node('held')], rendered: 3, existingNodes: 4 };
+    const plan = {
+      hub: 'customers',
+      nodes: [node('added'), node('updated', ['form']), node('unchanged', [], 0), node('held')],
+      rendered: 3,
+      existingNodes: 4,
+    };
     const routed = routePlan(plan, routing);
     assert.deepEqual(
       routed.push.map((item) => item.status),
@@ -71,7 +88,13 @@ describe('routing rules', () => {
   test('the example hub in hubs/examples parses and routes as its comments say', async () => {
     const file = 'hubs/examples/customers-reviewed.yaml';
     const hub = parseHub(file, await readFile(file, 'utf8'));
-    assert.deepEqual(resolveRouting(hub.spec.publish), { added: 'push', rowChanged: 'pull-request', formChanged: 'pull-request', removed: 'pull-request', held: 'pull-request' });
+    assert.deepEqual(resolveRouting(hub.spec.publish), {
+      added: 'push',
+      rowChanged: 'pull-request',
+      formChanged: 'pull-request',
+      removed: 'pull-request',
+      held: 'pull-request',
+    });
     assert.equal(hub.spec.publish.platform?.type, 'github');
   });
 });
@@ -117,7 +140,11 @@ routing:
     const pull = world.github.pull(1);
     assert.equal(pull.title, 'lynq(customers): 1 removed');
     assert.match(pull.body, /^\| `web\/initech` \| removed \| row deleted \| settings \|$/m);
-    assert.equal((await git(world.bare, ['rev-parse', `${BRANCH}^`])).trim(), await revParse(world.bare, 'main'), 'the branch is built on the push just made');
+    assert.equal(
+      (await git(world.bare, ['rev-parse', `${BRANCH}^`])).trim(),
+      await revParse(world.bare, 'main'),
+      'the branch is built on the push just made',
+    );
     assert.ok(!(await readTree(world.bare, BRANCH)).has('nodes/customers/web/initech/settings.yaml'));
     assert.ok((await readTree(world.bare, BRANCH)).has('nodes/customers/web/hooli/settings.yaml'));
 
@@ -138,7 +165,10 @@ routing:
     const pull = world.github.pull(1);
     assert.equal(pull.title, 'lynq(customers): 2 removed');
     assert.match(pull.body, /Held back by the deletion guard:\*\* 2 removals in this pull request/);
-    assert.match(pull.body, /^\| `web\/acme` \| removed \| row deactivated; held back by the deletion guard, released by merging this pull request \| settings \|$/m);
+    assert.match(
+      pull.body,
+      /^\| `web\/acme` \| removed \| row deactivated; held back by the deletion guard, released by merging this pull request \| settings \|$/m,
+    );
     assert.equal((await readTree(world.bare, 'main')).size, 1 + 9, 'main keeps every node until the merge');
 
     await world.github.merge(1);

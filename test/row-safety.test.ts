@@ -24,8 +24,12 @@ describe('a row cannot remove or forge', () => {
   let db: TestDatabase;
   let remote: Awaited<ReturnType<typeof makeBareRepo>>;
   let files: Awaited<ReturnType<typeof tempFiles>>;
-  const sync = () => lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir], { LYNQ_CACHE_DIR: path.join(files.dir, 'cache') });
-  const nodesInGit = async () => [...(await readTree(remote.dir, 'main')).keys()].filter((file) => file.endsWith('/settings.yaml')).sort();
+  const sync = () =>
+    lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir], {
+      LYNQ_CACHE_DIR: path.join(files.dir, 'cache'),
+    });
+  const nodesInGit = async () =>
+    [...(await readTree(remote.dir, 'main')).keys()].filter((file) => file.endsWith('/settings.yaml')).sort();
   const ALL = ['acme', 'globex', 'initech'].map((uid) => `nodes/customers/web/${uid}/settings.yaml`);
 
   before(async () => {
@@ -39,7 +43,10 @@ describe('a row cannot remove or forge', () => {
       CREATE TABLE customers (id bytea, active boolean, plan bytea);
       INSERT INTO customers VALUES ('acme', true, 'gold'), ('globex', true, 'silver'), ('initech', true, 'bronze');`);
     remote = await makeBareRepo();
-    files = await tempFiles({ 'hubs/customers.yaml': hubYaml({ database: db.name, extra: { plan: 'plan' } }), 'forms/web.yaml': FORM });
+    files = await tempFiles({
+      'hubs/customers.yaml': hubYaml({ database: db.name, extra: { plan: 'plan' } }),
+      'forms/web.yaml': FORM,
+    });
     const first = await sync();
     assert.equal(first.code, 0, first.err + first.out);
     assert.deepEqual(await nodesInGit(), ALL);
@@ -55,7 +62,10 @@ describe('a row cannot remove or forge', () => {
     assert.equal(result.code, 1, result.err + result.out);
     assert.deepEqual(await nodesInGit(), ALL, 'acme is still in Git');
     assert.match(result.out, /uid "" is empty \(NULL or "" in the uid column\)/);
-    assert.match(result.out, /customers\/web\/acme: failed: .*no row has this uid, but row \d+ cannot say which node it is/);
+    assert.match(
+      result.out,
+      /customers\/web\/acme: failed: .*no row has this uid, but row \d+ cannot say which node it is/,
+    );
     assert.doesNotMatch(result.out, /removed \(row deleted\)/);
   });
 
@@ -70,8 +80,14 @@ describe('a row cannot remove or forge', () => {
     await db.exec(`UPDATE customers SET plan = '\\xff676f6c64'::bytea WHERE id = 'globex'`);
     const result = await sync();
     assert.equal(result.code, 1, result.err + result.out);
-    assert.match(result.out, /customers\/web\/globex: failed: hub customers, form web, uid "globex": row \d: column "plan" \(plan\) is not valid UTF-8; the row fails until it is fixed/);
-    assert.match((await readTree(remote.dir, 'main')).get('nodes/customers/web/globex/settings.yaml') ?? '', /PLAN: silver/);
+    assert.match(
+      result.out,
+      /customers\/web\/globex: failed: hub customers, form web, uid "globex": row \d: column "plan" \(plan\) is not valid UTF-8; the row fails until it is fixed/,
+    );
+    assert.match(
+      (await readTree(remote.dir, 'main')).get('nodes/customers/web/globex/settings.yaml') ?? '',
+      /PLAN: silver/,
+    );
   });
 
   test('a uid that is not UTF-8 fails its row, and no node is removed for it', async () => {
@@ -83,7 +99,9 @@ describe('a row cannot remove or forge', () => {
   });
 
   test('a uid with a newline or control characters cannot forge a line of the summary', async () => {
-    await db.exec(`INSERT INTO customers VALUES (convert_to(E'evil\\ncustomers/web/forged: added (new row)\\u001b[2K', 'UTF8'), true, 'gold')`);
+    await db.exec(
+      `INSERT INTO customers VALUES (convert_to(E'evil\\ncustomers/web/forged: added (new row)\\u001b[2K', 'UTF8'), true, 'gold')`,
+    );
     const result = await sync();
     assert.equal(result.code, 1, result.err + result.out);
     const lines = result.out.split('\n');

@@ -19,7 +19,13 @@ import { fencedBlocks } from './helpers/markdown.ts';
 // bare repository.
 
 const hubFile = (database: string, guard = 100) =>
-  hubYaml({ database, port: 5432, connectTimeoutSeconds: 3, extra: { plan: 'plan', backup: 'backup' }, spec: `  deletionGuard:\n    maxDeletePercent: ${guard}\n` });
+  hubYaml({
+    database,
+    port: 5432,
+    connectTimeoutSeconds: 3,
+    extra: { plan: 'plan', backup: 'backup' },
+    spec: `  deletionGuard:\n    maxDeletePercent: ${guard}\n`,
+  });
 
 const WEB = formYaml(`  configMaps:
     - id: settings
@@ -60,7 +66,8 @@ describe('forms for some rows (spec.rows.when, a resource when), through lynq sy
   let remote: Awaited<ReturnType<typeof makeBareRepo>>;
   let files: Awaited<ReturnType<typeof tempFiles>>;
   let env: NodeJS.ProcessEnv;
-  const sync = (...extra: string[]) => lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], env);
+  const sync = (...extra: string[]) =>
+    lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], env);
   const folders = async (form: string): Promise<Map<string, string[]>> => {
     const out = new Map<string, string[]>();
     for (const file of (await readTree(remote.dir, 'main')).keys()) {
@@ -81,7 +88,11 @@ describe('forms for some rows (spec.rows.when, a resource when), through lynq sy
       CREATE TABLE customers (id text, active boolean, plan text, backup text);
       INSERT INTO customers VALUES ('acme', true, 'enterprise', 'yes'), ('globex', true, 'enterprise', 'no'), ('initech', true, 'basic', 'yes'), ('hooli', false, 'enterprise', 'yes');`);
     remote = await makeBareRepo();
-    files = await tempFiles({ 'hubs/customers.yaml': hubFile(db.name), 'forms/web.yaml': WEB, 'forms/premium.yaml': premium() });
+    files = await tempFiles({
+      'hubs/customers.yaml': hubFile(db.name),
+      'forms/web.yaml': WEB,
+      'forms/premium.yaml': premium(),
+    });
     env = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache') };
   });
   afterEach(async () => {
@@ -92,11 +103,23 @@ describe('forms for some rows (spec.rows.when, a resource when), through lynq sy
   test('a form renders only for the rows its selector takes; a resource only where its when holds', async () => {
     const first = await sync();
     assert.equal(first.code, 0, first.err + first.out);
-    assert.deepEqual([...(await folders('web')).keys()].sort(), ['acme', 'globex', 'initech'], 'a form without a selector takes every active row');
+    assert.deepEqual(
+      [...(await folders('web')).keys()].sort(),
+      ['acme', 'globex', 'initech'],
+      'a form without a selector takes every active row',
+    );
     const premiumNodes = await folders('premium');
-    assert.deepEqual([...premiumNodes.keys()].sort(), ['acme', 'globex'], 'only enterprise rows, and never an inactive one');
+    assert.deepEqual(
+      [...premiumNodes.keys()].sort(),
+      ['acme', 'globex'],
+      'only enterprise rows, and never an inactive one',
+    );
     assert.deepEqual(premiumNodes.get('acme'), ['backup.yaml', 'kustomization.yaml', 'lynqnode.yaml', 'support.yaml']);
-    assert.deepEqual(premiumNodes.get('globex'), ['kustomization.yaml', 'lynqnode.yaml', 'support.yaml'], 'backup: no, so no backup resource');
+    assert.deepEqual(
+      premiumNodes.get('globex'),
+      ['kustomization.yaml', 'lynqnode.yaml', 'support.yaml'],
+      'backup: no, so no backup resource',
+    );
     const tree = await readTree(remote.dir, 'main');
     const kustomization = parse(tree.get('nodes/customers/premium/globex/kustomization.yaml') ?? '');
     assert.deepEqual(kustomization.resources, ['support.yaml', 'lynqnode.yaml']);
@@ -139,7 +162,10 @@ describe('forms for some rows (spec.rows.when, a resource when), through lynq sy
     await db.exec(`UPDATE customers SET plan = 'basic' WHERE id IN ('acme', 'globex')`);
     const held = await sync();
     assert.equal(held.code, 1, held.out);
-    assert.match(held.out, /customers\/premium\/acme: held \(no longer matches the form's selector; held back by the deletion guard: 2 of 5 nodes would be removed \(limit 20%\)/);
+    assert.match(
+      held.out,
+      /customers\/premium\/acme: held \(no longer matches the form's selector; held back by the deletion guard: 2 of 5 nodes would be removed \(limit 20%\)/,
+    );
     assert.equal((await folders('premium')).size, 2, 'held nodes stay in Git');
     const allowed = await sync('--allow-deletions');
     assert.equal(allowed.code, 0, allowed.out);
@@ -152,7 +178,10 @@ describe('forms for some rows (spec.rows.when, a resource when), through lynq sy
     const result = await sync();
     assert.equal(result.code, 0, result.err + result.out);
     assert.deepEqual((await folders('premium')).get('acme'), ['kustomization.yaml', 'lynqnode.yaml', 'support.yaml']);
-    assert.match((await logMessages(remote.dir, 'main'))[0]!, /^premium\/acme: updated \(columns changed: backup\) \[backup\]$/m);
+    assert.match(
+      (await logMessages(remote.dir, 'main'))[0]!,
+      /^premium\/acme: updated \(columns changed: backup\) \[backup\]$/m,
+    );
   });
 
   test('a selector that cannot be read for a row fails that node, named, and removes nothing', async () => {
@@ -161,7 +190,10 @@ describe('forms for some rows (spec.rows.when, a resource when), through lynq sy
     await writeFile(path.join(files.dir, 'forms/premium.yaml'), premium('plan'));
     const result = await sync();
     assert.notEqual(result.code, 0);
-    assert.match(result.out + result.err, /hub customers, form premium, uid "acme", field spec\.rows\.when: selector "plan": bool: "enterprise" is not a boolean/);
+    assert.match(
+      result.out + result.err,
+      /hub customers, form premium, uid "acme", field spec\.rows\.when: selector "plan": bool: "enterprise" is not a boolean/,
+    );
     assert.deepEqual([...(await folders('premium')).keys()].sort(), ['acme', 'globex']);
   });
 });
@@ -176,7 +208,10 @@ describe('row selectors are checked before any row is read', () => {
 
   test('lynq validate names file, line and field for a selector that does not parse, names a variable the hub lacks, or is written as a template', async () => {
     const { dir, cleanup } = await tempFiles({
-      'hubs/customers.yaml': hubYaml({ extra: { plan: 'plan' }, spec: '  publish:\n    repo: https://git.example.com/m.git\n' }),
+      'hubs/customers.yaml': hubYaml({
+        extra: { plan: 'plan' },
+        spec: '  publish:\n    repo: https://git.example.com/m.git\n',
+      }),
       'forms/syntax.yaml': premium('plan ==').replace('name: premium', 'name: syntax'),
       'forms/names.yaml': premium('tier == "gold"').replace('name: premium', 'name: names'),
       'forms/braces.yaml': premium('{{ plan }} == "gold"').replace('name: premium', 'name: braces'),
@@ -184,11 +219,23 @@ describe('row selectors are checked before any row is read', () => {
     try {
       const result = await lynq(['validate', '--files-only', '--hubs', `${dir}/hubs`, '--forms', `${dir}/forms`]);
       assert.equal(result.code, 2, result.out);
-      assert.match(result.err, /syntax\.yaml:8, form syntax, field spec\.rows\.when: the expression "plan ==" does not parse \(.*\); write one expression/);
-      assert.match(result.err, /braces\.yaml:8, field spec\.rows\.when: is an expression, not a template: write it without \{\{ \}\}/);
-      assert.match(result.err, /names\.yaml:8, form names, field spec\.rows\.when: selector "tier == \\"gold\\"": undefined variable "tier"/);
+      assert.match(
+        result.err,
+        /syntax\.yaml:8, form syntax, field spec\.rows\.when: the expression "plan ==" does not parse \(.*\); write one expression/,
+      );
+      assert.match(
+        result.err,
+        /braces\.yaml:8, field spec\.rows\.when: is an expression, not a template: write it without \{\{ \}\}/,
+      );
+      assert.match(
+        result.err,
+        /names\.yaml:8, form names, field spec\.rows\.when: selector "tier == \\"gold\\"": undefined variable "tier"/,
+      );
       // The resource's `when` names `backup`, which this hub does not map either.
-      assert.match(result.err, /names\.yaml:18, form names, resource backup, field when: selector "backup \| bool": undefined variable "backup"/);
+      assert.match(
+        result.err,
+        /names\.yaml:18, form names, resource backup, field when: selector "backup \| bool": undefined variable "backup"/,
+      );
     } finally {
       await cleanup();
     }
@@ -198,13 +245,20 @@ describe('row selectors are checked before any row is read', () => {
     const hub = parseHub('hubs/customers.yaml', hubYaml({ extra: { plan: 'plan', backup: 'backup' } }));
     const form = parseForm('forms/premium.yaml', premium().replace('when: backup | bool', 'when: backup'));
     const engine = new TemplateEngine(templateVariables(hub));
-    const row = (backup: string) => ({ uid: 'acme', active: true, values: { uid: 'acme', activate: 'true', plan: 'enterprise', backup } });
+    const row = (backup: string) => ({
+      uid: 'acme',
+      active: true,
+      values: { uid: 'acme', activate: 'true', plan: 'enterprise', backup },
+    });
     const context = { hub, form, formHash: formHash(form), engine, root: 'nodes', bridgeVersion: '0.0.0-test' };
     assert.deepEqual(
       renderNode(context, row('no')).resources.map((resource) => resource.id),
       ['support'],
     );
-    assert.throws(() => renderNode(context, row('weekly')), /hub customers, form premium, uid "acme", resource backup, field when: selector "backup": bool: "weekly" is not a boolean/);
+    assert.throws(
+      () => renderNode(context, row('weekly')),
+      /hub customers, form premium, uid "acme", resource backup, field when: selector "backup": bool: "weekly" is not a boolean/,
+    );
   });
 
   test('a form without selectors parses and hashes as before', () => {

@@ -12,10 +12,16 @@ import { rowsDigest } from '../src/plan/rows-digest.ts';
 import type { HubRow } from '../src/sources/rows.ts';
 import { testForm, testHub } from './helpers/config.ts';
 
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 const hub = testHub({ extra: { plan: 'plan' } });
 const form = testForm(FORM, { hubId: 'customers' });
-const row = (uid: string, plan: string, extra: Partial<HubRow> = {}): HubRow => ({ uid, active: true, values: { activate: 'true', plan, uid }, ...extra });
+const row = (uid: string, plan: string, extra: Partial<HubRow> = {}): HubRow => ({
+  uid,
+  active: true,
+  values: { activate: 'true', plan, uid },
+  ...extra,
+});
 const rows: HubRow[] = [row('acme', 'gold'), row('globex', 'silver'), row('initech', 'bronze', { active: false })];
 const digestOf = (r: readonly HubRow[], h = hub, f = [form], version = '0.5.0') => rowsDigest(h, f, r, version).digest;
 
@@ -40,7 +46,10 @@ describe('rows digest', () => {
       ['the hub spec', digestOf(rows, testHub({ extra: { plan: 'plan', tier: 'plan' } }))],
       ['the form', digestOf(rows, hub, [testForm(FORM.replace('-settings', '-config'), { hubId: 'customers' })])],
       ['a form more', digestOf(rows, hub, [form, testForm(FORM, { hubId: 'customers', name: 'other' })])],
-      ['the values split otherwise across uid and values', digestOf([{ ...rows[0]!, uid: 'acm', values: { ...rows[0]!.values, uid: 'eacme' } }, rows[1]!, rows[2]!])],
+      [
+        'the values split otherwise across uid and values',
+        digestOf([{ ...rows[0]!, uid: 'acm', values: { ...rows[0]!.values, uid: 'eacme' } }, rows[1]!, rows[2]!]),
+      ],
     ];
     for (const [what, digest] of changed) assert.notEqual(digest, base, what);
     assert.equal(new Set(changed.map(([, digest]) => digest)).size, changed.length);
@@ -49,7 +58,10 @@ describe('rows digest', () => {
   it('prepareHub hashes the texts it was handed as it hashes the rows itself', () => {
     const options = { root: 'nodes', bridgeVersion: '0.5.0' };
     const { texts } = rowsDigest(hub, [form], rows, '0.5.0');
-    assert.deepEqual(prepareHub(hub, [form], rows, { ...options, rowTexts: texts }).inputs, prepareHub(hub, [form], rows, options).inputs);
+    assert.deepEqual(
+      prepareHub(hub, [form], rows, { ...options, rowTexts: texts }).inputs,
+      prepareHub(hub, [form], rows, options).inputs,
+    );
   });
 });
 

@@ -23,7 +23,12 @@ const FORM = formYaml(
  * `PUT /metrics/job/<job>{/<label>/<value>}` with the text format replaces that group and
  * answers 200. Anything else is answered 404 and kept, for the test to fail on.
  */
-async function startPushgateway(): Promise<{ url: string; pushes: Array<{ path: string; type: string; body: string }>; unexpected: string[]; close(): Promise<void> }> {
+async function startPushgateway(): Promise<{
+  url: string;
+  pushes: Array<{ path: string; type: string; body: string }>;
+  unexpected: string[];
+  close(): Promise<void>;
+}> {
   const pushes: Array<{ path: string; type: string; body: string }> = [];
   const unexpected: string[] = [];
   const server = http.createServer((request, response) => {
@@ -41,7 +46,12 @@ async function startPushgateway(): Promise<{ url: string; pushes: Array<{ path: 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, pushes, unexpected, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pushes,
+    unexpected,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe("a lynq sync run's metrics: a textfile for node_exporter, a Pushgateway", () => {
@@ -53,10 +63,19 @@ describe("a lynq sync run's metrics: a textfile for node_exporter, a Pushgateway
   before(async () => {
     ({ teardown, dirs, dir, env, gateway } = await setUp(async (started) => {
       const db = started.add(await createPostgresDatabase(), (it) => it.drop());
-      await db.exec("CREATE TABLE customers (id text, active boolean, plan text); INSERT INTO customers VALUES ('acme', true, 'gold'), ('globex', true, 'silver');");
+      await db.exec(
+        "CREATE TABLE customers (id text, active boolean, plan text); INSERT INTO customers VALUES ('acme', true, 'gold'), ('globex', true, 'silver');",
+      );
       const bare = started.add(await makeBareRepo(), (it) => it.cleanup());
       const files = started.add(
-        await tempFiles({ 'hubs/customers.yaml': hubYaml({ database: db.name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${bare.dir}\n` }), 'forms/web.yaml': FORM }),
+        await tempFiles({
+          'hubs/customers.yaml': hubYaml({
+            database: db.name,
+            extra: { plan: 'plan' },
+            spec: `  publish:\n    repo: ${bare.dir}\n`,
+          }),
+          'forms/web.yaml': FORM,
+        }),
         (it) => it.cleanup(),
       );
       const gateway = started.add(await startPushgateway(), (it) => it.close());
@@ -85,12 +104,24 @@ describe("a lynq sync run's metrics: a textfile for node_exporter, a Pushgateway
     assert.equal(gateway.pushes.length, 1);
     assert.equal(gateway.pushes[0]!.path, '/metrics/job/lynq-sync/hubs/all');
     assert.match(gateway.pushes[0]!.type, /^text\/plain/);
-    assert.equal(sampleValue(parsePrometheusText(gateway.pushes[0]!.body), 'lynq_syncs_total', { hub: 'customers', outcome: 'published' }), 1);
+    assert.equal(
+      sampleValue(parsePrometheusText(gateway.pushes[0]!.body), 'lynq_syncs_total', {
+        hub: 'customers',
+        outcome: 'published',
+      }),
+      1,
+    );
   });
 
   test('a Pushgateway that cannot be reached is logged; the sync still exits as it ended', async () => {
     const [out, err, log] = [captureStream(), captureStream(), captureStream()];
-    const io = { out, err, log, isTty: false, env: { ...env, LYNQ_LOG_LEVEL: 'error', LYNQ_PUSHGATEWAY_URL: `http://127.0.0.1:${await closedPort()}` } };
+    const io = {
+      out,
+      err,
+      log,
+      isTty: false,
+      env: { ...env, LYNQ_LOG_LEVEL: 'error', LYNQ_PUSHGATEWAY_URL: `http://127.0.0.1:${await closedPort()}` },
+    };
     const code = await main(['sync', ...dirs, '--hub', 'customers'], io);
     assert.equal(code, 0, out.text() + err.text());
     assert.match(log.text(), /"msg":"metrics not pushed"/);

@@ -7,7 +7,8 @@ import { ConfigError } from '../src/errors.ts';
 import { cronSchedule, periodTicker } from '../src/service/schedule.ts';
 import { hubYaml } from './helpers/config.ts';
 
-const withInterval = (interval: string) => hubYaml().replace('    type: postgresql\n', `    type: postgresql\n    syncInterval: ${JSON.stringify(interval)}\n`);
+const withInterval = (interval: string) =>
+  hubYaml().replace('    type: postgresql\n', `    type: postgresql\n    syncInterval: ${JSON.stringify(interval)}\n`);
 
 describe('spec.source.syncInterval', () => {
   test('durations that repeat evenly, and cron expressions, are accepted', () => {
@@ -38,7 +39,11 @@ describe('spec.source.syncInterval', () => {
       assert.throws(
         () => parseHub('hubs/customers.yaml', withInterval(interval)),
         (error: unknown) =>
-          error instanceof ConfigError && error.where.field === 'spec.source.syncInterval' && error.where.line === 9 && reason.test(error.message) && error.message.startsWith('hubs/customers.yaml:9'),
+          error instanceof ConfigError &&
+          error.where.field === 'spec.source.syncInterval' &&
+          error.where.line === 9 &&
+          reason.test(error.message) &&
+          error.message.startsWith('hubs/customers.yaml:9'),
         interval,
       );
     }
@@ -51,9 +56,15 @@ describe('spec.source.syncInterval', () => {
       .replace('      table: customers\n', '      table: customers\n      notifyChannel: changes\n');
     assert.throws(
       () => parseHub('hubs/m.yaml', mysql),
-      (error: unknown) => error instanceof ConfigError && error.where.field === 'spec.source.mysql.notifyChannel' && /MySQL has no LISTEN\/NOTIFY/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.where.field === 'spec.source.mysql.notifyChannel' &&
+        /MySQL has no LISTEN\/NOTIFY/.test(error.message),
     );
-    const bad = hubYaml().replace('      table: customers\n', '      table: customers\n      notifyChannel: "x; DROP TABLE t"\n');
+    const bad = hubYaml().replace(
+      '      table: customers\n',
+      '      table: customers\n      notifyChannel: "x; DROP TABLE t"\n',
+    );
     assert.throws(
       () => parseHub('hubs/p.yaml', bad),
       (error: unknown) => error instanceof ConfigError && error.where.field === 'spec.source.postgresql.notifyChannel',
@@ -75,8 +86,15 @@ describe('the schedule serve runs a hub on', () => {
       }
     }
     assert.ok(slots.size > 1, 'different hubs start at different seconds');
-    assert.match(cronSchedule('customers', { kind: 'every', unit: 's', count: 30 }), /^([0-9]|[12][0-9])-59\/30 \* \* \* \* \*$/);
-    assert.equal(cronSchedule('customers', { kind: 'cron', expression: '0 3 * * *' }), '0 3 * * *', 'a cron expression is taken as written');
+    assert.match(
+      cronSchedule('customers', { kind: 'every', unit: 's', count: 30 }),
+      /^([0-9]|[12][0-9])-59\/30 \* \* \* \* \*$/,
+    );
+    assert.equal(
+      cronSchedule('customers', { kind: 'cron', expression: '0 3 * * *' }),
+      '0 3 * * *',
+      'a cron expression is taken as written',
+    );
   });
 });
 

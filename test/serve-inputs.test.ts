@@ -31,20 +31,40 @@ describe('lynq serve: what clients and the environment hand it', () => {
 
   test('LYNQ_WEBHOOK_TOKEN with a trailing newline works (trimmed, as the _FILE form is); malformed targets and %-encoding are 400 with a short log line', async () => {
     const remote = await makeBareRepo();
-    const w = await world([{ name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'customers' }]);
+    const w = await world([
+      { name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'customers' },
+    ]);
     const proc = serve(w, { LYNQ_WEBHOOK_TOKEN: `${TOKEN}\n` });
     try {
       const url = await proc.url();
       await proc.waitForLog((logs) => logs.some((line) => line.msg === 'sync finished'), 'the first sync');
-      const hook = await fetch(`${url}/hooks/sync/shop`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+      const hook = await fetch(`${url}/hooks/sync/shop`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       assert.equal(hook.status, 202);
       const auth = `Authorization: Bearer ${TOKEN}\r\n`;
       const before = proc.stderr().length;
-      for (const target of ['/hooks/sync/%E0%A4%A', '/hooks/sync/sh%op', '/%ZZ', `/hooks/sync/${'%C0'.repeat(2700)}`, 'http://127.0.0.1/hooks/sync/shop', '*', '//double/slash']) {
+      for (const target of [
+        '/hooks/sync/%E0%A4%A',
+        '/hooks/sync/sh%op',
+        '/%ZZ',
+        `/hooks/sync/${'%C0'.repeat(2700)}`,
+        'http://127.0.0.1/hooks/sync/shop',
+        '*',
+        '//double/slash',
+      ]) {
         assert.equal(await rawStatus(url, target, auth), 400, target.slice(0, 40));
       }
-      assert.equal(await rawStatus(url, '/hooks/sync/shop', auth), 202, 'the same connection rules still let a good call through');
-      await proc.waitForLog((logs) => logs.filter((line) => line.msg === 'http request refused: malformed request target').length === 7, 'seven refusals logged');
+      assert.equal(
+        await rawStatus(url, '/hooks/sync/shop', auth),
+        202,
+        'the same connection rules still let a good call through',
+      );
+      await proc.waitForLog(
+        (logs) => logs.filter((line) => line.msg === 'http request refused: malformed request target').length === 7,
+        'seven refusals logged',
+      );
       const logged = proc.stderr().slice(before);
       assert.ok(logged.length < 3000, `short log lines, not the targets (${logged.length} bytes)`);
       assert.doesNotMatch(logged, /%C0%C0|internal error|http request failed/);
@@ -57,7 +77,9 @@ describe('lynq serve: what clients and the environment hand it', () => {
 
   test('a webhook token with a space inside is refused at start (exit 2), naming the variable', async () => {
     const remote = await makeBareRepo();
-    const w = await world([{ name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'customers' }]);
+    const w = await world([
+      { name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'customers' },
+    ]);
     const proc = serve(w, { LYNQ_WEBHOOK_TOKEN: 'webhook-token 0123456789abcdef' });
     try {
       assert.equal(await proc.exited, 2);

@@ -7,11 +7,17 @@ import { type LynqProcess, parsePrometheusText, startLynq } from './helpers/serv
 import { sampleValue } from './helpers/serve-world.ts';
 import { setUp } from './helpers/teardown.ts';
 
-const FORM = '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
+const FORM =
+  '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data: { plan: "{{ plan }}" }\n';
 
 const phaseOf = (fake: KubeFake, uid: string) =>
-  ((fake.get('LynqNode', 'tenants', `${uid}-web`)?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).find((condition) => condition.type === 'Ready')
-    ?.status;
+  (
+    (
+      fake.get('LynqNode', 'tenants', `${uid}-web`)?.status as
+        | { conditions?: Array<{ type: string; status: string }> }
+        | undefined
+    )?.conditions ?? []
+  ).find((condition) => condition.type === 'Ready')?.status;
 
 describe('lynq serve reads health back: after each sync, and on its own interval', () => {
   let world: HealthWorld;
@@ -45,7 +51,10 @@ describe('lynq serve reads health back: after each sync, and on its own interval
       const find = (uid: string) => nodes.find((item) => item.metadata.name === `${uid}-web`)!;
       fake.put('Application', argoApp(find('acme'), 'application-healthy-synced-op-succeeded.yaml', head));
       fake.put('Application', argoApp(find('globex'), 'application-outofsync-progressing-op-running.yaml', head));
-      const serve = startLynq(['serve', ...world.dirs, '--listen', '127.0.0.1:0', '--read-back-interval', '1', '--no-watch'], { ...world.env, KUBECONFIG: world.kubeconfigFile });
+      const serve = startLynq(
+        ['serve', ...world.dirs, '--listen', '127.0.0.1:0', '--read-back-interval', '1', '--no-watch'],
+        { ...world.env, KUBECONFIG: world.kubeconfigFile },
+      );
       teardown.add(serve, async (it) => {
         it.child.kill('SIGTERM');
         await it.exited;
@@ -60,14 +69,29 @@ describe('lynq serve reads health back: after each sync, and on its own interval
     await world?.cleanup();
   });
 
-  const leadTimeOf = (kube: KubeFake, uid: string) => (kube.get('LynqNode', node(uid).metadata.namespace, `${uid}-web`)?.status as { leadTime?: { seconds?: number } } | undefined)?.leadTime;
+  const leadTimeOf = (kube: KubeFake, uid: string) =>
+    (
+      kube.get('LynqNode', node(uid).metadata.namespace, `${uid}-web`)?.status as
+        | { leadTime?: { seconds?: number } }
+        | undefined
+    )?.leadTime;
   /** The lead time histogram's observations of a leg (its `_count`). */
   const leadTimeCount = (families: ReturnType<typeof parsePrometheusText>, leg: string) =>
-    families.get('lynq_node_lead_time_seconds')?.samples.find((sample) => sample.name === 'lynq_node_lead_time_seconds_count' && sample.labels.hub === 'shop' && sample.labels.leg === leg)?.value;
+    families
+      .get('lynq_node_lead_time_seconds')
+      ?.samples.find(
+        (sample) =>
+          sample.name === 'lynq_node_lead_time_seconds_count' &&
+          sample.labels.hub === 'shop' &&
+          sample.labels.leg === leg,
+      )?.value;
   const metrics = async () => parsePrometheusText(await (await fetch(`${await serve.url()}/metrics`)).text());
 
   test('the sync serve runs at start is read back: LynqNode statuses written, node health in /metrics', async () => {
-    await serve.waitForLog((logs) => logs.some((line) => line.msg === 'read back' && line.after === 'sync'), 'the read-back after the first sync');
+    await serve.waitForLog(
+      (logs) => logs.some((line) => line.msg === 'read back' && line.after === 'sync'),
+      'the read-back after the first sync',
+    );
     assert.equal(phaseOf(fake, 'acme'), 'True');
     assert.equal(phaseOf(fake, 'globex'), 'False');
     const families = await metrics();
@@ -84,8 +108,14 @@ describe('lynq serve reads health back: after each sync, and on its own interval
 
   test('a node that turns Ready between syncs is seen on the interval, with no sync', async () => {
     const syncs = serve.logs.filter((line) => line.msg === 'sync finished').length;
-    fake.put('Application', argoApp(node('globex'), 'application-healthy-synced-op-succeeded.yaml', await world.head()));
-    await serve.waitForLog((logs) => logs.some((line) => line.msg === 'read back' && line.after === 'interval' && line.Ready === 2), 'an interval read-back finding both Ready');
+    fake.put(
+      'Application',
+      argoApp(node('globex'), 'application-healthy-synced-op-succeeded.yaml', await world.head()),
+    );
+    await serve.waitForLog(
+      (logs) => logs.some((line) => line.msg === 'read back' && line.after === 'interval' && line.Ready === 2),
+      'an interval read-back finding both Ready',
+    );
     assert.equal(phaseOf(fake, 'globex'), 'True');
     assert.equal(serve.logs.filter((line) => line.msg === 'sync finished').length, syncs, 'no sync ran for it');
     const families = await metrics();
@@ -94,13 +124,19 @@ describe('lynq serve reads health back: after each sync, and on its own interval
     assert.equal(leadTimeCount(families, 'total'), 2, "globex's change completed on the interval");
     // Later interval read-backs find nothing new: nothing is observed again.
     const reads = serve.logs.filter((line) => line.msg === 'read back').length;
-    await serve.waitForLog((logs) => logs.filter((line) => line.msg === 'read back').length >= reads + 2, 'two more read-backs');
+    await serve.waitForLog(
+      (logs) => logs.filter((line) => line.msg === 'read back').length >= reads + 2,
+      'two more read-backs',
+    );
     assert.equal(leadTimeCount(await metrics(), 'total'), 2);
   });
 
   test('a cluster that fails the read-back is logged and counted; /readyz stays ready within --ready-after, syncs go on', async () => {
     fake.forbid('applications');
-    await serve.waitForLog((logs) => logs.some((line) => line.msg === 'health read-back failed; publishing goes on'), 'a failed read-back');
+    await serve.waitForLog(
+      (logs) => logs.some((line) => line.msg === 'health read-back failed; publishing goes on'),
+      'a failed read-back',
+    );
     const families = await metrics();
     assert.ok((sampleValue(families, 'lynq_read_backs_total', { hub: 'shop', outcome: 'cluster-failed' }) ?? 0) >= 1);
     assert.equal((await fetch(`${await serve.url()}/readyz`)).status, 200);

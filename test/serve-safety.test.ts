@@ -4,7 +4,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
 import { git, makeBareRepo } from './helpers/git.ts';
-import { overlapping, processesIn, startLynq, stopLynq, syncIntervals, type LogLine, type LynqProcess } from './helpers/serve.ts';
+import {
+  overlapping,
+  processesIn,
+  startLynq,
+  stopLynq,
+  syncIntervals,
+  type LogLine,
+  type LynqProcess,
+} from './helpers/serve.ts';
 import { assertSound, metricsOf, NEVER, nodesIn, sampleValue, serve, waitFor, world } from './helpers/serve-world.ts';
 
 describe('lynq serve: shutdown and several writers on one hub', () => {
@@ -22,12 +30,19 @@ describe('lynq serve: shutdown and several writers on one hub', () => {
   ]) {
     test(`SIGTERM mid-sync (${variant.name}): exit 0, remote and cache clone pass fsck, no child process left`, async () => {
       const table = `big_${variant.grace}`;
-      await db.exec(`CREATE TABLE ${table} (id text, active boolean); INSERT INTO ${table} SELECT 'n' || g, true FROM generate_series(1, 600) g;`);
+      await db.exec(
+        `CREATE TABLE ${table} (id text, active boolean); INSERT INTO ${table} SELECT 'n' || g, true FROM generate_series(1, 600) g;`,
+      );
       const remote = await makeBareRepo();
-      const w = await world([{ name: 'big', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table }]);
+      const w = await world([
+        { name: 'big', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table },
+      ]);
       const proc = serve(w, {}, ['--grace', variant.grace]);
       try {
-        await proc.waitForLog((logs) => logs.some((line) => line.msg === variant.at), `the sync to reach "${variant.at}"`);
+        await proc.waitForLog(
+          (logs) => logs.some((line) => line.msg === variant.at),
+          `the sync to reach "${variant.at}"`,
+        );
         assert.equal(await stopLynq(proc), 0);
         assert.ok(proc.logs.some((line) => line.msg === 'stopped'));
         await assertSound(remote.dir, path.join(w.dir, 'cache'));
@@ -50,7 +65,9 @@ describe('lynq serve: shutdown and several writers on one hub', () => {
   test('two serve processes and a lynq sync on one hub: no interleaved commits, no duplicate work, the lock is contended', async () => {
     await db.exec(`CREATE TABLE shared (id text, active boolean); INSERT INTO shared VALUES ('r0', true);`);
     const remote = await makeBareRepo();
-    const w = await world([{ name: 'shared', type: 'postgresql', database: db.name, repo: remote.dir, interval: '1s', table: 'shared' }]);
+    const w = await world([
+      { name: 'shared', type: 'postgresql', database: db.name, repo: remote.dir, interval: '1s', table: 'shared' },
+    ]);
     // Like two pods and a CronJob: each with its own cache.
     const first = serve(w, {}, [], 'cache-1');
     const second = serve(w, {}, [], 'cache-2');
@@ -60,17 +77,24 @@ describe('lynq serve: shutdown and several writers on one hub', () => {
       await second.url();
       for (let round = 1; round <= 5; round++) {
         await db.exec(`INSERT INTO shared VALUES ('r${round}', true);`);
-        const sync = startLynq(['sync', '--hubs', w.hubsDir, '--forms', w.formsDir, '--wait-lock', '30'], { LYNQ_CACHE_DIR: path.join(w.dir, 'cache-sync') });
+        const sync = startLynq(['sync', '--hubs', w.hubsDir, '--forms', w.formsDir, '--wait-lock', '30'], {
+          LYNQ_CACHE_DIR: path.join(w.dir, 'cache-sync'),
+        });
         syncs.push(sync);
         assert.equal(await sync.exited, 0, sync.stderr());
       }
       const all = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
       await waitFor(async () => (await nodesIn(remote.dir, 'shared')).length === all.length, 'every row published');
       // Let both services tick a few more times on the settled hub.
-      const ticks = (proc: LynqProcess) => proc.logs.filter((line) => line.msg === 'sync finished' || line.msg === 'hub skipped: another process holds its sync lock').length;
+      const ticks = (proc: LynqProcess) =>
+        proc.logs.filter(
+          (line) => line.msg === 'sync finished' || line.msg === 'hub skipped: another process holds its sync lock',
+        ).length;
       const [a, b] = [ticks(first), ticks(second)];
       await first.waitForLog(() => ticks(first) >= a + 3 && ticks(second) >= b + 3, 'a few more ticks of both');
-      const lockBusy = (sampleValue(await metricsOf(first), 'lynq_lock_busy_total', { hub: 'shared' }) ?? 0) + (sampleValue(await metricsOf(second), 'lynq_lock_busy_total', { hub: 'shared' }) ?? 0);
+      const lockBusy =
+        (sampleValue(await metricsOf(first), 'lynq_lock_busy_total', { hub: 'shared' }) ?? 0) +
+        (sampleValue(await metricsOf(second), 'lynq_lock_busy_total', { hub: 'shared' }) ?? 0);
       assert.equal(await stopLynq(first), 0);
       assert.equal(await stopLynq(second), 0);
 
@@ -86,7 +110,9 @@ describe('lynq serve: shutdown and several writers on one hub', () => {
       // Each node was added by exactly one commit, and every commit did something.
       const log = await git(remote.dir, ['log', '--format=%x00%H', '--name-status', 'main']);
       const commits = log.split('\0').filter((entry) => entry.trim() !== '');
-      const added = commits.flatMap((entry) => entry.split('\n').filter((line) => line.startsWith('A\t') && line.endsWith('/lynqnode.yaml')));
+      const added = commits.flatMap((entry) =>
+        entry.split('\n').filter((line) => line.startsWith('A\t') && line.endsWith('/lynqnode.yaml')),
+      );
       assert.equal(added.length, all.length, `every node added once:\n${added.join('\n')}`);
       assert.equal(new Set(added).size, added.length);
       for (const entry of commits)
@@ -95,7 +121,11 @@ describe('lynq serve: shutdown and several writers on one hub', () => {
           'no empty commit',
         );
       // syncHub logs "published" once per commit it pushed, in the services and the CLI alike.
-      assert.equal(everyLog.filter((line) => line.msg === 'published').length, commits.length, "every commit is one sync's publish, none lost or doubled");
+      assert.equal(
+        everyLog.filter((line) => line.msg === 'published').length,
+        commits.length,
+        "every commit is one sync's publish, none lost or doubled",
+      );
     } finally {
       await stopLynq(first);
       await stopLynq(second);

@@ -31,7 +31,9 @@ describe('lynq serve: shutdown with slow clients, webhooks while stopping, a por
 
   test('SIGTERM with clients stalled mid-headers and mid-body: serve closes their connections after a short deadline and exits 0', async () => {
     const remote = await makeBareRepo();
-    const w = await world([{ name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'customers' }]);
+    const w = await world([
+      { name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'customers' },
+    ]);
     const proc = serve(w, { LYNQ_WEBHOOK_TOKEN: TOKEN });
     const sockets: net.Socket[] = [];
     try {
@@ -39,7 +41,12 @@ describe('lynq serve: shutdown with slow clients, webhooks while stopping, a por
       await proc.waitForLog((logs) => logs.some((line) => line.msg === 'sync finished'), 'the first sync');
       const { host } = new URL(url);
       sockets.push(await stalledClient(url, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nX-Slow: `));
-      sockets.push(await stalledClient(url, `POST /hooks/sync/shop HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\n\r\n{"partial":`));
+      sockets.push(
+        await stalledClient(
+          url,
+          `POST /hooks/sync/shop HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\n\r\n{"partial":`,
+        ),
+      );
       // A client that asks and never reads: its replies pile up unread.
       sockets.push(await stalledClient(url, `GET /metrics HTTP/1.1\r\nHost: ${host}\r\n\r\n`.repeat(50)));
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -62,14 +69,22 @@ describe('lynq serve: shutdown with slow clients, webhooks while stopping, a por
     const remote = await makeBareRepo();
     // Each sync reads for 3 s, so SIGTERM finds one running and serve waits for it (its grace).
     const query = 'SELECT c.id, c.active FROM customers c, pg_sleep(3)';
-    const w = await world([{ name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, query }]);
+    const w = await world([
+      { name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, query },
+    ]);
     const proc = serve(w, { LYNQ_WEBHOOK_TOKEN: TOKEN }, ['--grace', '60']);
     try {
       const url = await proc.url();
       await proc.waitForLog((logs) => logs.some((line) => line.msg === 'sync started'), 'the first sync to start');
       proc.child.kill('SIGTERM');
-      await proc.waitForLog((logs) => logs.some((line) => line.msg === 'stopping: no new syncs; waiting for running ones'), 'serve to start stopping');
-      const hook = await fetch(`${url}/hooks/sync/shop`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+      await proc.waitForLog(
+        (logs) => logs.some((line) => line.msg === 'stopping: no new syncs; waiting for running ones'),
+        'serve to start stopping',
+      );
+      const hook = await fetch(`${url}/hooks/sync/shop`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       assert.equal(hook.status, 503);
       assert.equal(hook.headers.get('retry-after'), '30');
       const ready = await fetch(`${url}/readyz`);
@@ -91,7 +106,9 @@ describe('lynq serve: shutdown with slow clients, webhooks while stopping, a por
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as net.AddressInfo).port;
     const remote = await makeBareRepo();
-    const w = await world([{ name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'customers' }]);
+    const w = await world([
+      { name: 'shop', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'customers' },
+    ]);
     const proc = serve(w, {}, ['--listen', `127.0.0.1:${port}`]);
     try {
       const code = await proc.exited;

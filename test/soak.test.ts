@@ -47,11 +47,23 @@ describe('soak: one process, many syncs', () => {
   });
 
   test(`${CYCLES} sync cycles through the service's scheduler, lock and metrics: heap after gc and open handles stay flat`, async (t) => {
-    await db.exec(`CREATE TABLE soak (id text, active boolean); INSERT INTO soak SELECT 'n' || g, true FROM generate_series(1, 50) g;`);
+    await db.exec(
+      `CREATE TABLE soak (id text, active boolean); INSERT INTO soak SELECT 'n' || g, true FROM generate_series(1, 50) g;`,
+    );
     const remote = await makeBareRepo();
     const temp = await makeTempDir('lynq-soak-');
     const env = { LYNQ_CACHE_DIR: path.join(temp.dir, 'cache') };
-    const hub = parseHub(path.join(temp.dir, 'soak.yaml'), serveHubYaml({ name: 'soak', type: 'postgresql', database: db.name, repo: remote.dir, interval: NEVER, table: 'soak' }));
+    const hub = parseHub(
+      path.join(temp.dir, 'soak.yaml'),
+      serveHubYaml({
+        name: 'soak',
+        type: 'postgresql',
+        database: db.name,
+        repo: remote.dir,
+        interval: NEVER,
+        table: 'soak',
+      }),
+    );
     const forms = [parseForm(path.join(temp.dir, 'web.yaml'), form('soak'))];
     const logger = silentLogger();
     const secrets = new SecretRegistry();
@@ -66,7 +78,9 @@ describe('soak: one process, many syncs', () => {
       debounceMs: 0,
       maxDebounceMs: 0,
       runHub: async (runHub, runForms, signal) => {
-        const run = await withHubLock(locker, runHub, { waitMs: 0, signal }, (held) => syncHub(runHub, runForms, { ...sync, signal: held }, { allowDeletions: false }));
+        const run = await withHubLock(locker, runHub, { waitMs: 0, signal }, (held) =>
+          syncHub(runHub, runForms, { ...sync, signal: held }, { allowDeletions: false }),
+        );
         const result: RunResult = run.ran ? { ran: true, result: run.value } : run;
         finished?.(result);
         return result;
@@ -79,7 +93,10 @@ describe('soak: one process, many syncs', () => {
       let samples: { heap: number; handles: Map<string, number> } | undefined;
       for (let cycle = 1; cycle <= CYCLES; cycle++) {
         const result = await done;
-        assert.ok(result.ran && (result.result.outcome === 'published' || result.result.outcome === 'unchanged'), `cycle ${cycle}: ${JSON.stringify(result.ran ? result.result.outcome : result)}`);
+        assert.ok(
+          result.ran && (result.result.outcome === 'published' || result.result.outcome === 'unchanged'),
+          `cycle ${cycle}: ${JSON.stringify(result.ran ? result.result.outcome : result)}`,
+        );
         // Past the warm-up (first clone, caches filled, JIT settled): the baseline.
         if (cycle === 100) samples = { heap: heapAfterGc(), handles: handles() };
         // Deactivated and activated again in turn: a node removed, then added, each a commit.
@@ -93,13 +110,27 @@ describe('soak: one process, many syncs', () => {
       await new Promise((resolve) => setImmediate(resolve));
       const heap = heapAfterGc();
       const growth = heap - samples!.heap;
-      t.diagnostic(`heap after gc: ${(samples!.heap / 1048576).toFixed(1)} MB after 100 syncs, ${(heap / 1048576).toFixed(1)} MB after ${CYCLES + 1}; handles ${JSON.stringify([...handles()])}`);
-      assert.ok(growth < 8 * 1024 * 1024, `heap after gc grew by ${(growth / 1048576).toFixed(1)} MB over ${CYCLES - 100} syncs (from ${(samples!.heap / 1048576).toFixed(1)} MB)`);
+      t.diagnostic(
+        `heap after gc: ${(samples!.heap / 1048576).toFixed(1)} MB after 100 syncs, ${(heap / 1048576).toFixed(1)} MB after ${CYCLES + 1}; handles ${JSON.stringify([...handles()])}`,
+      );
+      assert.ok(
+        growth < 8 * 1024 * 1024,
+        `heap after gc grew by ${(growth / 1048576).toFixed(1)} MB over ${CYCLES - 100} syncs (from ${(samples!.heap / 1048576).toFixed(1)} MB)`,
+      );
       assert.deepEqual(handles(), samples!.handles, 'the same open handles as after the warm-up');
       assert.equal(secrets.size, 0, 'nothing secret was read, and nothing piled up');
-      assert.equal(await commitCount(remote.dir, 'main'), 1 + Math.floor(CYCLES / CHANGE_EVERY), 'one commit for the first sync and one per changed row');
+      assert.equal(
+        await commitCount(remote.dir, 'main'),
+        1 + Math.floor(CYCLES / CHANGE_EVERY),
+        'one commit for the first sync and one per changed row',
+      );
       const text = await metrics.text();
-      assert.match(text, new RegExp(`lynq_syncs_total\\{hub="soak",outcome="unchanged"\\} ${CYCLES + 1 - 1 - Math.floor(CYCLES / CHANGE_EVERY)}\\n`));
+      assert.match(
+        text,
+        new RegExp(
+          `lynq_syncs_total\\{hub="soak",outcome="unchanged"\\} ${CYCLES + 1 - 1 - Math.floor(CYCLES / CHANGE_EVERY)}\\n`,
+        ),
+      );
     } finally {
       await scheduler.stop(60_000, 10_000);
       await remote.cleanup();

@@ -6,7 +6,15 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { SourceError } from '../src/errors.ts';
 import { readHubRows } from '../src/sources/factory.ts';
-import { createMariadbDatabase, createPostgresDatabase, hubFor, MARIADB, POSTGRES, testDeps, type TestDatabase } from './helpers/db.ts';
+import {
+  createMariadbDatabase,
+  createPostgresDatabase,
+  hubFor,
+  MARIADB,
+  POSTGRES,
+  testDeps,
+  type TestDatabase,
+} from './helpers/db.ts';
 
 /**
  * A stopped sync (`lynq serve` shutting down) reaches its database query: the read ends
@@ -26,12 +34,22 @@ const servers: Server[] = [
   {
     type: 'mysql',
     create: createMariadbDatabase,
-    settings: (database, query) => ({ host: MARIADB.host, port: MARIADB.port, username: MARIADB.user, database, query, queryTimeoutSeconds: 600 }),
+    settings: (database, query) => ({
+      host: MARIADB.host,
+      port: MARIADB.port,
+      username: MARIADB.user,
+      database,
+      query,
+      queryTimeoutSeconds: 600,
+    }),
     sleepQuery: (marker) => `SELECT SLEEP(60) AS id, ${marker} AS active`,
     running: async (marker) => {
       const admin = await mysql.createConnection({ host: MARIADB.host, port: MARIADB.port, user: MARIADB.user });
       try {
-        const [rows] = await admin.query(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ? AND COMMAND <> 'Killed'`, [`%${marker} AS active%`]);
+        const [rows] = await admin.query(
+          `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ? AND COMMAND <> 'Killed'`,
+          [`%${marker} AS active%`],
+        );
         return Number((rows as Array<{ n: number }>)[0]!.n);
       } finally {
         await admin.end();
@@ -41,13 +59,23 @@ const servers: Server[] = [
   {
     type: 'postgresql',
     create: createPostgresDatabase,
-    settings: (database, query) => ({ host: POSTGRES.host, port: POSTGRES.port, username: POSTGRES.user, database, query, queryTimeoutSeconds: 600 }),
+    settings: (database, query) => ({
+      host: POSTGRES.host,
+      port: POSTGRES.port,
+      username: POSTGRES.user,
+      database,
+      query,
+      queryTimeoutSeconds: 600,
+    }),
     sleepQuery: (marker) => `SELECT pg_sleep(60)::text AS id, ${marker} AS active`,
     running: async (marker) => {
       const admin = new pg.Client({ ...POSTGRES, database: 'postgres' });
       await admin.connect();
       try {
-        const result = await admin.query(`SELECT COUNT(*) AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query LIKE $1`, [`%${marker} AS active%`]);
+        const result = await admin.query(
+          `SELECT COUNT(*) AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query LIKE $1`,
+          [`%${marker} AS active%`],
+        );
         return Number(result.rows[0].n);
       } finally {
         await admin.end();
@@ -85,7 +113,10 @@ for (const server of servers) {
       const hub = hubFor(server.type, server.settings(db.name, server.sleepQuery(1)));
       const controller = new AbortController();
       controller.abort();
-      await assert.rejects(readHubRows(hub, testDeps(), controller.signal), (error: unknown) => error === controller.signal.reason);
+      await assert.rejects(
+        readHubRows(hub, testDeps(), controller.signal),
+        (error: unknown) => error === controller.signal.reason,
+      );
     });
   });
 }

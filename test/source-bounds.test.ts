@@ -22,7 +22,17 @@ describe('a MySQL query timeout ends the query and the connection, not only the 
     const marker = randomInt(1_000_000, 9_999_999);
     const query = `SELECT SLEEP(60) AS id, ${marker} AS active`;
     const sockets = openSockets();
-    const source = createRowSource(hubFor('mysql', { host: MARIADB.host, port: MARIADB.port, username: MARIADB.user, database: db.name, query, queryTimeoutSeconds: 1 }), testDeps());
+    const source = createRowSource(
+      hubFor('mysql', {
+        host: MARIADB.host,
+        port: MARIADB.port,
+        username: MARIADB.user,
+        database: db.name,
+        query,
+        queryTimeoutSeconds: 1,
+      }),
+      testDeps(),
+    );
     const error = await source.readRows().catch((e: unknown) => e);
     await source.close();
     assert.ok(error instanceof SourceError, String(error));
@@ -33,7 +43,10 @@ describe('a MySQL query timeout ends the query and the connection, not only the 
     const admin = await mysql.createConnection({ host: MARIADB.host, port: MARIADB.port, user: MARIADB.user });
     try {
       // KILL QUERY is asynchronous on the server: the query's state turns to killed at once, the row goes soon after.
-      const [rows] = await admin.query(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ? AND COMMAND <> 'Killed'`, [`%${marker} AS active%`]);
+      const [rows] = await admin.query(
+        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ? AND COMMAND <> 'Killed'`,
+        [`%${marker} AS active%`],
+      );
       const running = Number((rows as Array<{ n: number }>)[0]!.n);
       assert.equal(running, 0, 'the slow query was stopped on the server');
     } finally {
@@ -54,7 +67,8 @@ describe('source timeouts out of range are config errors', () => {
       test(`${type}: ${JSON.stringify(settings)}`, () => {
         assert.throws(
           () => hubFor(type, { database: 'test', table: 't', ...settings }),
-          (error: unknown) => error instanceof ConfigError && field.test(error.message) && /test-hub\.yaml/.test(error.message),
+          (error: unknown) =>
+            error instanceof ConfigError && field.test(error.message) && /test-hub\.yaml/.test(error.message),
         );
       });
     }
@@ -66,6 +80,10 @@ describe('source timeouts out of range are config errors', () => {
     );
   });
   test('values in range still load', () => {
-    assert.equal(hubFor('mysql', { database: 'test', table: 't', connectTimeoutSeconds: 3600, queryTimeoutSeconds: 86_400 }).spec.source.mysql?.queryTimeoutSeconds, 86_400);
+    assert.equal(
+      hubFor('mysql', { database: 'test', table: 't', connectTimeoutSeconds: 3600, queryTimeoutSeconds: 86_400 }).spec
+        .source.mysql?.queryTimeoutSeconds,
+      86_400,
+    );
   });
 });

@@ -12,7 +12,16 @@ import { ConfigError, problemsOf, SourceError } from '../src/errors.ts';
 import { createRowSource, readHubRows } from '../src/sources/factory.ts';
 import { toHubRows } from '../src/sources/rows.ts';
 import { quoteIdentifier, selectStatement } from '../src/sources/sql.ts';
-import { closedPort, createMariadbDatabase, createPostgresDatabase, hubFor, MARIADB, POSTGRES, testDeps, type TestDatabase } from './helpers/db.ts';
+import {
+  closedPort,
+  createMariadbDatabase,
+  createPostgresDatabase,
+  hubFor,
+  MARIADB,
+  POSTGRES,
+  testDeps,
+  type TestDatabase,
+} from './helpers/db.ts';
 
 const PG_FIXTURE = `
 CREATE TABLE regions (id integer PRIMARY KEY, name text NOT NULL);
@@ -47,8 +56,33 @@ CREATE TABLE \`it's an \`\`odd\`\` table\` (id VARCHAR(20), active TINYINT(1));
 INSERT INTO \`it's an \`\`odd\`\` table\` VALUES ('quoted', 1);
 `;
 
-const COLUMNS = ['id', 'active', 'n_int', 'n_big', 'n_dec', 'flag', 'day_on', 'at_time', 'stamp', 'note', 'maybe', 'doc', 'region_id'];
-const EXTRA = { nInt: 'n_int', nBig: 'n_big', nDec: 'n_dec', flag: 'flag', day: 'day_on', at: 'at_time', stamp: 'stamp', note: 'note', maybe: 'maybe', doc: 'doc' };
+const COLUMNS = [
+  'id',
+  'active',
+  'n_int',
+  'n_big',
+  'n_dec',
+  'flag',
+  'day_on',
+  'at_time',
+  'stamp',
+  'note',
+  'maybe',
+  'doc',
+  'region_id',
+];
+const EXTRA = {
+  nInt: 'n_int',
+  nBig: 'n_big',
+  nDec: 'n_dec',
+  flag: 'flag',
+  day: 'day_on',
+  at: 'at_time',
+  stamp: 'stamp',
+  note: 'note',
+  maybe: 'maybe',
+  doc: 'doc',
+};
 const JOIN_QUERY = 'SELECT n.id, n.active, r.name AS region FROM nodes n JOIN regions r ON r.id = n.region_id';
 
 type Suite = {
@@ -102,7 +136,11 @@ function sourceSuite(suite: Suite): void {
     });
 
     test('returns exact, UTC, string-ready values', async () => {
-      assert.notEqual(new Date('2024-01-02T03:04:05Z').getTimezoneOffset(), 0, 'the process zone must not be UTC for this test');
+      assert.notEqual(
+        new Date('2024-01-02T03:04:05Z').getTimezoneOffset(),
+        0,
+        'the process zone must not be UTC for this test',
+      );
       const hub = suite.hub({ table: 'nodes' }, EXTRA);
       const source = createRowSource(hub, deps);
       const result = await source.readRows().finally(() => source.close());
@@ -144,8 +182,14 @@ function sourceSuite(suite: Suite): void {
     });
 
     test('reports bad SQL and a missing table', async () => {
-      await assert.rejects(readHubRows(suite.hub({ query: 'SELEC id FROM nodes' }), deps), (e) => e instanceof SourceError && /query failed on/.test(e.message) && e.where.hub === 'test-hub');
-      await assert.rejects(readHubRows(suite.hub({ table: 'no_such_table' }), deps), (e) => e instanceof SourceError && /no_such_table/.test(e.message));
+      await assert.rejects(
+        readHubRows(suite.hub({ query: 'SELEC id FROM nodes' }), deps),
+        (e) => e instanceof SourceError && /query failed on/.test(e.message) && e.where.hub === 'test-hub',
+      );
+      await assert.rejects(
+        readHubRows(suite.hub({ table: 'no_such_table' }), deps),
+        (e) => e instanceof SourceError && /no_such_table/.test(e.message),
+      );
     });
 
     // That closing does not wait for the slow query either is checked on the server itself, in
@@ -163,7 +207,11 @@ function sourceSuite(suite: Suite): void {
 let mariadb: TestDatabase | undefined;
 let mariadbOther: TestDatabase | undefined;
 const mysqlHub = (settings: Record<string, unknown>, extra?: Record<string, string>): Hub =>
-  hubFor('mysql', { host: MARIADB.host, port: MARIADB.port, username: MARIADB.user, database: mariadb?.name, ...settings }, { extraValueMappings: extra });
+  hubFor(
+    'mysql',
+    { host: MARIADB.host, port: MARIADB.port, username: MARIADB.user, database: mariadb?.name, ...settings },
+    { extraValueMappings: extra },
+  );
 
 sourceSuite({
   type: 'mysql',
@@ -186,7 +234,11 @@ sourceSuite({
 
 let postgres: TestDatabase | undefined;
 const pgHub = (settings: Record<string, unknown>, extra?: Record<string, string>): Hub =>
-  hubFor('postgresql', { host: POSTGRES.host, port: POSTGRES.port, username: POSTGRES.user, database: postgres?.name, ...settings }, { extraValueMappings: extra });
+  hubFor(
+    'postgresql',
+    { host: POSTGRES.host, port: POSTGRES.port, username: POSTGRES.user, database: postgres?.name, ...settings },
+    { extraValueMappings: extra },
+  );
 
 sourceSuite({
   type: 'postgresql',
@@ -208,7 +260,11 @@ sourceSuite({
 
 // pglite reads its fixture from a seed file next to the hub file, into a data directory there.
 const pgliteHub = (hubDir: string, settings: Record<string, unknown>, extra?: Record<string, string>): Hub =>
-  hubFor('pglite', { dataDir: 'data', seedFile: 'seed.sql', ...settings }, { file: path.join(hubDir, 'hub.yaml'), extraValueMappings: extra });
+  hubFor(
+    'pglite',
+    { dataDir: 'data', seedFile: 'seed.sql', ...settings },
+    { file: path.join(hubDir, 'hub.yaml'), extraValueMappings: extra },
+  );
 let scratch = '';
 
 sourceSuite({
@@ -229,8 +285,10 @@ sourceSuite({
 
 // These fail before any table is read, so the servers' standing `test` database is enough.
 const serverHubs = {
-  mysql: (settings: Record<string, unknown>, extra?: Record<string, string>) => mysqlHub({ database: 'test', ...settings }, extra),
-  postgresql: (settings: Record<string, unknown>, extra?: Record<string, string>) => pgHub({ database: 'test', ...settings }, extra),
+  mysql: (settings: Record<string, unknown>, extra?: Record<string, string>) =>
+    mysqlHub({ database: 'test', ...settings }, extra),
+  postgresql: (settings: Record<string, unknown>, extra?: Record<string, string>) =>
+    pgHub({ database: 'test', ...settings }, extra),
 };
 
 describe('server connections', () => {
@@ -252,25 +310,40 @@ describe('server connections', () => {
 
     test(`${type}: TLS is requested when enabled, and its files must exist`, async () => {
       // The test servers have TLS off, so a request for it is refused: proof that it was made.
-      await assert.rejects(readHubRows(hub({ table: 'nodes', tls: { rejectUnauthorized: false } }), testDeps()), (e) => e instanceof SourceError && /does not support/i.test(e.message));
+      await assert.rejects(
+        readHubRows(hub({ table: 'nodes', tls: { rejectUnauthorized: false } }), testDeps()),
+        (e) => e instanceof SourceError && /does not support/i.test(e.message),
+      );
       const missing = hub({ table: 'nodes', tls: { caFile: 'no-such-ca.pem' } });
-      await assert.rejects(readHubRows(missing, testDeps()), (e) => e instanceof SourceError && /cannot read TLS ca file .*no-such-ca\.pem/.test(e.message));
+      await assert.rejects(
+        readHubRows(missing, testDeps()),
+        (e) => e instanceof SourceError && /cannot read TLS ca file .*no-such-ca\.pem/.test(e.message),
+      );
     });
 
     test(`${type}: a missing password variable is a config error naming it`, async () => {
-      await assert.rejects(readHubRows(hub({ table: 'nodes', passwordRef }), testDeps()), (e) => e instanceof ConfigError && /LYNQ_TEST_DB_PASSWORD is not set/.test(e.message));
+      await assert.rejects(
+        readHubRows(hub({ table: 'nodes', passwordRef }), testDeps()),
+        (e) => e instanceof ConfigError && /LYNQ_TEST_DB_PASSWORD is not set/.test(e.message),
+      );
     });
   }
 
   test('mysql: a wrong password is refused without showing it', async () => {
-    const error = await readHubRows(serverHubs.mysql({ table: 'nodes', passwordRef }), testDeps({ LYNQ_TEST_DB_PASSWORD: password })).catch((e: unknown) => e);
+    const error = await readHubRows(
+      serverHubs.mysql({ table: 'nodes', passwordRef }),
+      testDeps({ LYNQ_TEST_DB_PASSWORD: password }),
+    ).catch((e: unknown) => e);
     assert.ok(error instanceof SourceError);
     assert.match(error.message, /cannot connect to mysql .*Access denied/);
     assert.ok(!error.message.includes(password));
   });
 
   test('mysql: the session reads TIMESTAMP in UTC whatever the server zone', async () => {
-    const rows = await readHubRows(serverHubs.mysql({ query: "SELECT 'x' AS id, 1 AS active, @@session.time_zone AS tz" }, { tz: 'tz' }), testDeps());
+    const rows = await readHubRows(
+      serverHubs.mysql({ query: "SELECT 'x' AS id, 1 AS active, @@session.time_zone AS tz" }, { tz: 'tz' }),
+      testDeps(),
+    );
     assert.equal(rows[0]?.values.tz, '+00:00');
   });
 
@@ -289,7 +362,10 @@ describe('pglite seeding', () => {
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lynq-pglite-seeding-'));
     // IF NOT EXISTS: a second run of the seed would succeed and show up as a second row.
-    await writeFile(path.join(dir, 'count.sql'), 'CREATE TABLE IF NOT EXISTS seed_runs (n integer); INSERT INTO seed_runs VALUES (1);');
+    await writeFile(
+      path.join(dir, 'count.sql'),
+      'CREATE TABLE IF NOT EXISTS seed_runs (n integer); INSERT INTO seed_runs VALUES (1);',
+    );
     await writeFile(path.join(dir, 'bad.sql'), 'CREATE TABLE fine (n integer); THIS IS NOT SQL;');
   });
   after(() => rm(dir, { recursive: true, force: true }));
@@ -311,13 +387,19 @@ describe('pglite seeding', () => {
 
   test('a failed seed leaves no half-seeded directory behind', async () => {
     const hub = pgliteHub(dir, { dataDir: 'broken', seedFile: 'bad.sql', table: 'fine' });
-    await assert.rejects(readHubRows(hub, testDeps()), (e) => e instanceof SourceError && /seed file .*bad\.sql failed/.test(e.message));
+    await assert.rejects(
+      readHubRows(hub, testDeps()),
+      (e) => e instanceof SourceError && /seed file .*bad\.sql failed/.test(e.message),
+    );
     assert.deepEqual(await readdir(path.join(dir, 'broken')), []);
   });
 
   test('a data directory that is a file is a source error', async () => {
     const hub = pgliteHub(dir, { dataDir: 'count.sql', table: 'seed_runs' });
-    await assert.rejects(readHubRows(hub, testDeps()), (e) => e instanceof SourceError && /cannot use pglite data directory/.test(e.message));
+    await assert.rejects(
+      readHubRows(hub, testDeps()),
+      (e) => e instanceof SourceError && /cannot use pglite data directory/.test(e.message),
+    );
   });
 });
 
@@ -331,7 +413,8 @@ describe('identifier quoting', () => {
   });
 
   test('refuses empty name parts', () => {
-    for (const name of ['.items', 'a..b', 'inv.']) assert.throws(() => quoteIdentifier(name, 'postgresql'), SourceError);
+    for (const name of ['.items', 'a..b', 'inv.'])
+      assert.throws(() => quoteIdentifier(name, 'postgresql'), SourceError);
   });
 });
 
@@ -339,7 +422,10 @@ test('hostOrUrl also gives `host` (the host name of a URL, or the value itself),
   const hub = {
     name: 'h',
     file: 'hubs/h.yaml',
-    spec: { valueMappings: { uid: 'id', activate: 'on', hostOrUrl: 'url' }, extraValueMappings: { zone: 'z', hostA: 'a' } },
+    spec: {
+      valueMappings: { uid: 'id', activate: 'on', hostOrUrl: 'url' },
+      extraValueMappings: { zone: 'z', hostA: 'a' },
+    },
   } as unknown as Hub;
   const rows = toHubRows(hub, {
     columns: ['id', 'on', 'url', 'a', 'z'],

@@ -36,7 +36,8 @@ test('stableJson writes what its definition says, for flat rows (its fast path) 
     null,
   ];
   // Twice over, in turn: the fast path keeps the last key order it sorted.
-  for (const value of [...values, ...[...values].reverse()]) assert.equal(stableJson(value), reference(value), JSON.stringify(value));
+  for (const value of [...values, ...[...values].reverse()])
+    assert.equal(stableJson(value), reference(value), JSON.stringify(value));
   assert.equal(stableJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
   assert.equal(stableJson({ a: 2, b: 1 }), '{"a":2,"b":1}');
   assert.equal(stableJson({ b: 1, c: 2 }), '{"b":1,"c":2}');

@@ -16,7 +16,10 @@ const FORM = `  configMaps:
 
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/lynqnodes.operator.lynq.sh';
 /** The Lynq operator's own LynqNode CRD (abbreviated; its source and licence in test/fixtures/lynq/README.md). */
-const operatorCrd = async () => parse(await readFile('test/fixtures/lynq/crd/operator.lynq.sh_lynqnodes.abbreviated.yaml', 'utf8')) as Parameters<KubeFake['putCrd']>[0];
+const operatorCrd = async () =>
+  parse(await readFile('test/fixtures/lynq/crd/operator.lynq.sh_lynqnodes.abbreviated.yaml', 'utf8')) as Parameters<
+    KubeFake['putCrd']
+  >[0];
 
 describe('lynq status and the LynqNode CRD: the bridge, the Lynq operator, neither, or not allowed to look', () => {
   let world: HealthWorld;
@@ -70,8 +73,16 @@ describe('lynq status and the LynqNode CRD: the bridge, the Lynq operator, neith
     );
     assert.match(json.err, warning);
     // A CRD of that name the bridge cannot read at all is not taken for ours either.
-    fake.putCrd({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'lynqnodes.operator.lynq.sh' }, spec: { group: 'operator.lynq.sh' } });
-    assert.match((await status()).out, /^warning: the object is not a CustomResourceDefinition the bridge can read \(.* at spec\.names\)$/m);
+    fake.putCrd({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'lynqnodes.operator.lynq.sh' },
+      spec: { group: 'operator.lynq.sh' },
+    });
+    assert.match(
+      (await status()).out,
+      /^warning: the object is not a CustomResourceDefinition the bridge can read \(.* at spec\.names\)$/m,
+    );
     fake.putCrd(bridgeCrd());
     fake.assertClean();
   });
@@ -108,7 +119,10 @@ describe('lynq status and the LynqNode CRD: the bridge, the Lynq operator, neith
     fake.failNext('GET', CRD_PATH, 500);
     const result = await status();
     assert.equal(result.code, 3);
-    assert.match(result.out, /^LynqNode CRD: cluster-failed: reading CustomResourceDefinition lynqnodes\.operator\.lynq\.sh: the API answered 500: queued 500 \(server https:\/\/127\.0\.0\.1:\d+\)$/m);
+    assert.match(
+      result.out,
+      /^LynqNode CRD: cluster-failed: reading CustomResourceDefinition lynqnodes\.operator\.lynq\.sh: the API answered 500: queued 500 \(server https:\/\/127\.0\.0\.1:\d+\)$/m,
+    );
     assert.match(result.out, /^shop\/web\/acme  Ready  /m);
     fake.assertClean();
   });

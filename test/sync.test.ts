@@ -17,12 +17,27 @@ import { lynq } from './helpers/cli.ts';
 import { formYaml, hubYaml } from './helpers/config.ts';
 import { closedPort, createPostgresDatabase, type TestDatabase } from './helpers/db.ts';
 import { tempFiles } from './helpers/files.ts';
-import { cloneWorkTree, commitCount, commitFiles, git, logMessages, makeBareRepo, readTree, revParse } from './helpers/git.ts';
+import {
+  cloneWorkTree,
+  commitCount,
+  commitFiles,
+  git,
+  logMessages,
+  makeBareRepo,
+  readTree,
+  revParse,
+} from './helpers/git.ts';
 
 const run = promisify(execFile);
 
 const hubFile = (database: string, options: { port?: number; guard?: number } = {}) =>
-  hubYaml({ database, port: options.port ?? 5432, connectTimeoutSeconds: 3, extra: { plan: 'plan', replicas: 'replicas' }, spec: `  deletionGuard:\n    maxDeletePercent: ${options.guard ?? 50}\n` });
+  hubYaml({
+    database,
+    port: options.port ?? 5432,
+    connectTimeoutSeconds: 3,
+    extra: { plan: 'plan', replicas: 'replicas' },
+    spec: `  deletionGuard:\n    maxDeletePercent: ${options.guard ?? 50}\n`,
+  });
 
 const FORM = formYaml(`  configMaps:
     - id: settings
@@ -59,7 +74,8 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
   let remote: Awaited<ReturnType<typeof makeBareRepo>>;
   let files: Awaited<ReturnType<typeof tempFiles>>;
   let env: NodeJS.ProcessEnv;
-  const sync = (...extra: string[]) => lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], env);
+  const sync = (...extra: string[]) =>
+    lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, ...extra], env);
 
   before(async () => {
     db = await createPostgresDatabase();
@@ -92,7 +108,9 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const tree = await readTree(remote.dir, 'main');
     assert.deepEqual(
       [...tree.keys()].filter((file) => file.includes('/acme/')).sort(),
-      ['app.yaml', 'kustomization.yaml', 'lynqnode.yaml', 'settings.yaml'].map((name) => `nodes/customers/web/acme/${name}`),
+      ['app.yaml', 'kustomization.yaml', 'lynqnode.yaml', 'settings.yaml'].map(
+        (name) => `nodes/customers/web/acme/${name}`,
+      ),
     );
     assert.ok(![...tree.keys()].some((file) => file.includes('hooli')), 'inactive rows get no node');
     const [message] = await logMessages(remote.dir, 'main');
@@ -128,7 +146,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const changed = (await git(remote.dir, ['diff', '--name-only', `${before}`, 'main'])).trim().split('\n');
     assert.deepEqual(changed, ['nodes/customers/web/globex/lynqnode.yaml', 'nodes/customers/web/globex/settings.yaml']);
     const [message] = await logMessages(remote.dir, 'main');
-    assert.match(message!, /^lynq\(customers\): 1 updated\n\nweb\/globex: updated \(columns changed: plan\) \[settings\]\n/);
+    assert.match(
+      message!,
+      /^lynq\(customers\): 1 updated\n\nweb\/globex: updated \(columns changed: plan\) \[settings\]\n/,
+    );
   });
 
   test('a form change updates every node, saying the form changed', async () => {
@@ -159,7 +180,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     await db.exec(`UPDATE customers SET active = false WHERE id IN ('acme', 'globex')`);
     const held = await sync();
     assert.equal(held.code, 1);
-    assert.match(held.out, /customers\/web\/acme: held \(row deactivated; held back by the deletion guard: 2 of 3 nodes would be removed \(limit 50%\)/);
+    assert.match(
+      held.out,
+      /customers\/web\/acme: held \(row deactivated; held back by the deletion guard: 2 of 3 nodes would be removed \(limit 50%\)/,
+    );
     assert.equal((await nodeFiles('acme')).size, 4, 'held nodes stay in Git');
     assert.equal(await commitCount(remote.dir, 'main'), 1);
     const allowed = await sync('--allow-deletions');
@@ -190,17 +214,24 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
   test('a node that fails keeps what Git has; the others are published (exit 1)', async () => {
     await sync();
     const acmeBefore = await nodeFiles('acme');
-    await db.exec(`UPDATE customers SET replicas = 'three', plan = 'new' WHERE id = 'acme'; UPDATE customers SET plan = 'x' WHERE id = 'globex'`);
+    await db.exec(
+      `UPDATE customers SET replicas = 'three', plan = 'new' WHERE id = 'acme'; UPDATE customers SET plan = 'x' WHERE id = 'globex'`,
+    );
     const result = await sync();
     assert.equal(result.code, 1);
-    assert.match(result.out, /customers\/web\/acme: failed: hub customers, form web, uid "acme", resource app, field spec\.spec\.replicas: .*"three" is not an integer/);
+    assert.match(
+      result.out,
+      /customers\/web\/acme: failed: hub customers, form web, uid "acme", resource app, field spec\.spec\.replicas: .*"three" is not an integer/,
+    );
     assert.deepEqual(await nodeFiles('acme'), acmeBefore);
     assert.match((await logMessages(remote.dir, 'main'))[0]!, /^lynq\(customers\): 1 updated\n\nweb\/globex: updated/);
   });
 
   test('duplicate and invalid uids fail their rows, named; nothing of theirs is removed', async () => {
     await sync();
-    await db.exec(`INSERT INTO customers VALUES ('acme', true, 'copy', '1'), ('Bad/Uid', true, 'x', '1'), ('ok', true, 'x', '1')`);
+    await db.exec(
+      `INSERT INTO customers VALUES ('acme', true, 'copy', '1'), ('Bad/Uid', true, 'x', '1'), ('ok', true, 'x', '1')`,
+    );
     const result = await sync();
     assert.equal(result.code, 1);
     assert.match(result.out, /uid "acme": the uid appears in 2 active rows \(rows 1, 5\)/);
@@ -212,9 +243,24 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
   test('--dry-run prints the plan and the diff, and writes nothing anywhere', async () => {
     await sync();
     const head = await revParse(remote.dir, 'main');
-    await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET active = false WHERE id = 'initech'`);
+    await db.exec(
+      `UPDATE customers SET plan = 'platinum' WHERE id = 'acme'; UPDATE customers SET active = false WHERE id = 'initech'`,
+    );
     const cacheDir = path.join(files.dir, 'dry-cache');
-    const result = await lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir, '--dry-run', '--diff'], { LYNQ_CACHE_DIR: cacheDir });
+    const result = await lynq(
+      [
+        'sync',
+        '--hubs',
+        `${files.dir}/hubs`,
+        '--forms',
+        `${files.dir}/forms`,
+        '--repo',
+        remote.dir,
+        '--dry-run',
+        '--diff',
+      ],
+      { LYNQ_CACHE_DIR: cacheDir },
+    );
     assert.equal(result.code, 0, result.err);
     assert.match(result.out, /customers\/web\/acme: updated \(columns changed: plan\) \[settings\]/);
     assert.match(result.out, /customers\/web\/globex: unchanged/);
@@ -230,13 +276,24 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     await db.exec(`UPDATE customers SET plan = 'platinum' WHERE id = 'acme'`);
     const other = await cloneWorkTree(remote.dir);
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
-    const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
+    const deps = createSyncDeps({
+      logger: silentLogger(),
+      repoOverride: remote.dir,
+      dryRun: false,
+      diff: false,
+      out: process.stdout,
+      env,
+    });
     let raced = false;
     const racing = withRepo(deps, (repo) => ({
       push: async (commit: string, branch: string, expected: string | undefined) => {
         if (!raced) {
           raced = true;
-          await commitFiles(other.dir, { 'README.md': 'someone else\n', 'nodes/customers/web/globex/kustomization.yaml': 'edited: by hand\n' }, 'human commit');
+          await commitFiles(
+            other.dir,
+            { 'README.md': 'someone else\n', 'nodes/customers/web/globex/kustomization.yaml': 'edited: by hand\n' },
+            'human commit',
+          );
           await other.git('push', '--quiet', 'origin', 'main');
         }
         return repo.push(commit, branch, expected);
@@ -247,12 +304,20 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     assert.equal(result.outcome, 'published');
     assert.ok('attempts' in result && result.attempts === 2);
     const causes = Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.causes]));
-    assert.deepEqual(causes, { acme: ['row'], globex: ['edit'], initech: [] }, 'routing acts on these, not on the reason text');
+    assert.deepEqual(
+      causes,
+      { acme: ['row'], globex: ['edit'], initech: [] },
+      'routing acts on these, not on the reason text',
+    );
     const messages = await logMessages(remote.dir, 'main');
     assert.equal(messages.length, 3);
     assert.match(messages[1]!, /human commit/);
     assert.match(messages[0]!, /web\/acme: updated \(columns changed: plan\)/);
-    assert.match(messages[0]!, /web\/globex: updated \(files edited in Git restored to the rendered version\)/, 'the re-plan saw the new head');
+    assert.match(
+      messages[0]!,
+      /web\/globex: updated \(files edited in Git restored to the rendered version\)/,
+      'the re-plan saw the new head',
+    );
     assert.equal((await readTree(remote.dir, 'main')).get('README.md'), 'someone else\n');
   });
 
@@ -260,7 +325,14 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     await sync();
     await db.exec(`UPDATE customers SET plan = 'old' WHERE id = 'acme'`);
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
-    const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun: false, diff: false, out: process.stdout, env });
+    const deps = createSyncDeps({
+      logger: silentLogger(),
+      repoOverride: remote.dir,
+      dryRun: false,
+      diff: false,
+      out: process.stdout,
+      env,
+    });
     let raced = false;
     let reads = 0;
     const slow: SyncDeps = {
@@ -271,7 +343,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
             raced = true;
             await db.exec(`UPDATE customers SET plan = 'new' WHERE id = 'acme'`);
             // Sync B is another process with a cache of its own (this one's clone is locked by A).
-            const other = await lynq(['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir], { LYNQ_CACHE_DIR: path.join(files.dir, 'cache-b') });
+            const other = await lynq(
+              ['sync', '--hubs', `${files.dir}/hubs`, '--forms', `${files.dir}/forms`, '--repo', remote.dir],
+              { LYNQ_CACHE_DIR: path.join(files.dir, 'cache-b') },
+            );
             assert.equal(other.code, 0, other.out);
           }
           return repo.push(commit, branch, expected);
@@ -306,7 +381,14 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
   /** syncHub itself, for what the CLI does not print: how many nodes were rendered, how many LynqNodes read. */
   const syncInProcess = async (dryRun = false) => {
     const config = await loadConfig({ hubsDir: `${files.dir}/hubs`, formsDir: `${files.dir}/forms` });
-    const deps = createSyncDeps({ logger: silentLogger(), repoOverride: remote.dir, dryRun, diff: false, out: new PassThrough(), env });
+    const deps = createSyncDeps({
+      logger: silentLogger(),
+      repoOverride: remote.dir,
+      dryRun,
+      diff: false,
+      out: new PassThrough(),
+      env,
+    });
     let blobsRead = 0;
     let folderListings = 0;
     const storedAhead: string[] = [];
@@ -323,7 +405,8 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
       },
       listTree: async (commit: string | undefined, prefix: string | readonly string[]) => {
         const listing = await repo.listTree(commit, prefix);
-        for (const file of listing.keys()) if (file.startsWith('nodes/')) nodesListed.add(file.split('/').slice(0, 4).join('/'));
+        for (const file of listing.keys())
+          if (file.startsWith('nodes/')) nodesListed.add(file.split('/').slice(0, 4).join('/'));
         return listing;
       },
       // Called on the derived object, so the run it starts is the one its commit() ends.
@@ -335,7 +418,14 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     }));
     const result = await syncHub(config.hubs.get('customers')!, config.forms, counting, { allowDeletions: false });
     assert.ok('plan' in result, `sync failed: ${'error' in result ? result.error : result.outcome}`);
-    return { ...result, blobsRead, folderListings, storedAhead, nodesListed: [...nodesListed].sort(), statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])) };
+    return {
+      ...result,
+      blobsRead,
+      folderListings,
+      storedAhead,
+      nodesListed: [...nodesListed].sort(),
+      statuses: Object.fromEntries(result.plan.nodes.map((node) => [node.uid, node.status])),
+    };
   };
 
   test('the files a sync commits are stored while it still renders; a dry run stores none', async () => {
@@ -350,7 +440,8 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     const tree = await readTree(remote.dir, 'main');
     assert.deepEqual([...tree.keys()].sort(), [...written].sort());
     // Once stored, the plan keeps only the blob ids: git holds the contents.
-    for (const node of first.plan.nodes) for (const [file, content] of node.writes) assert.deepEqual(content, { blob: gitBlobId(tree.get(file)!) }, file);
+    for (const node of first.plan.nodes)
+      for (const [file, content] of node.writes) assert.deepEqual(content, { blob: gitBlobId(tree.get(file)!) }, file);
     for (const node of first.plan.nodes)
       assert.ok(
         node.node!.files.every((file) => file.content === undefined),
@@ -362,7 +453,8 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     assert.deepEqual([oneRow.outcome, globex.status], ['published', 'updated']);
     assert.deepEqual(oneRow.storedAhead, [...globex.writes.keys()]);
     const afterChange = await readTree(remote.dir, 'main');
-    for (const [file, content] of globex.writes) assert.deepEqual(content, { blob: gitBlobId(afterChange.get(file)!) }, file);
+    for (const [file, content] of globex.writes)
+      assert.deepEqual(content, { blob: gitBlobId(afterChange.get(file)!) }, file);
   });
 
   test('a sync renders only the nodes whose row, form or files changed; the LynqNode seal vouches for the rest', async () => {
@@ -378,10 +470,18 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
     await writeFile(store, 'not a key\n');
     await writeFile(path.join(env.LYNQ_CACHE_DIR!, 'verified', 'customers.hub'), 'not a key either\n');
     const torn = await syncInProcess();
-    assert.deepEqual([torn.plan.rendered, torn.blobsRead, torn.outcome], [0, 3, 'unchanged'], 'a torn store is ignored: every LynqNode is read to check its seal');
+    assert.deepEqual(
+      [torn.plan.rendered, torn.blobsRead, torn.outcome],
+      [0, 3, 'unchanged'],
+      'a torn store is ignored: every LynqNode is read to check its seal',
+    );
     assert.equal(torn.nodesListed.length, 3, 'every node folder is listed');
     const remembered = await syncInProcess();
-    assert.deepEqual([remembered.plan.rendered, remembered.blobsRead], [0, 0], 'and the seals checked are remembered again');
+    assert.deepEqual(
+      [remembered.plan.rendered, remembered.blobsRead],
+      [0, 0],
+      'and the seals checked are remembered again',
+    );
     const other = await cloneWorkTree(remote.dir);
     try {
       await commitFiles(other.dir, { 'nodes/customers/web/acme/kustomization.yaml': 'edited: by hand\n' }, 'hand edit');
@@ -390,14 +490,26 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
       await other.cleanup();
     }
     const edited = await syncInProcess();
-    assert.deepEqual(edited.nodesListed, ['nodes/customers/web/acme'], 'only the edited folder (its tree id changed) is listed');
-    assert.deepEqual([edited.plan.rendered, edited.statuses.acme], [1, 'updated'], 'a remembered seal is for the exact files it checked');
+    assert.deepEqual(
+      edited.nodesListed,
+      ['nodes/customers/web/acme'],
+      'only the edited folder (its tree id changed) is listed',
+    );
+    assert.deepEqual(
+      [edited.plan.rendered, edited.statuses.acme],
+      [1, 'updated'],
+      'a remembered seal is for the exact files it checked',
+    );
     await db.exec(`UPDATE customers SET replicas = '5' WHERE id = 'initech'`);
     const oneRow = await syncInProcess();
     assert.equal(oneRow.plan.rendered, 1);
     assert.deepEqual(oneRow.nodesListed, ['nodes/customers/web/initech'], 'only the changed row’s folder is listed');
     assert.deepEqual(oneRow.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'updated' });
-    await rewrite(files.dir, 'hubs/customers.yaml', hubFile(db.name).replace('namespace: tenants', 'namespace: customers'));
+    await rewrite(
+      files.dir,
+      'hubs/customers.yaml',
+      hubFile(db.name).replace('namespace: tenants', 'namespace: customers'),
+    );
     const hubChanged = await syncInProcess();
     assert.equal(hubChanged.plan.rendered, 3, 'the hub namespace is part of every input hash');
     assert.deepEqual(
@@ -408,36 +520,66 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
 
   test('a hub a sync left whole is planned without a listing while its folders are as that sync left them: unchanged, or only the nodes whose input changed', async () => {
     const first = await syncInProcess();
-    assert.deepEqual([first.outcome, first.folderListings], ['published', 1], 'an empty cache: every node folder listed');
+    assert.deepEqual(
+      [first.outcome, first.folderListings],
+      ['published', 1],
+      'an empty cache: every node folder listed',
+    );
     const noop = await syncInProcess();
-    assert.deepEqual([noop.outcome, noop.folderListings, noop.blobsRead, noop.nodesListed, noop.plan.rendered], ['unchanged', 0, 0, [], 0], 'every change was pushed as rendered: the hub is whole');
+    assert.deepEqual(
+      [noop.outcome, noop.folderListings, noop.blobsRead, noop.nodesListed, noop.plan.rendered],
+      ['unchanged', 0, 0, [], 0],
+      'every change was pushed as rendered: the hub is whole',
+    );
     assert.deepEqual(noop.statuses, { acme: 'unchanged', globex: 'unchanged', initech: 'unchanged' });
     assert.equal(noop.plan.existingNodes, 3);
 
     await db.exec(`UPDATE customers SET replicas = '9' WHERE id = 'initech'`);
     const oneRow = await syncInProcess();
-    assert.deepEqual([oneRow.folderListings, oneRow.nodesListed, oneRow.blobsRead, oneRow.plan.rendered], [0, ['nodes/customers/web/initech'], 1, 1], 'only the changed row is looked into');
-    assert.deepEqual([oneRow.outcome, oneRow.statuses], ['published', { acme: 'unchanged', globex: 'unchanged', initech: 'updated' }]);
+    assert.deepEqual(
+      [oneRow.folderListings, oneRow.nodesListed, oneRow.blobsRead, oneRow.plan.rendered],
+      [0, ['nodes/customers/web/initech'], 1, 1],
+      'only the changed row is looked into',
+    );
+    assert.deepEqual(
+      [oneRow.outcome, oneRow.statuses],
+      ['published', { acme: 'unchanged', globex: 'unchanged', initech: 'updated' }],
+    );
     assert.match((await readTree(remote.dir, 'main')).get('nodes/customers/web/initech/lynqnode.yaml')!, /sha256:/);
     assert.equal((await syncInProcess()).folderListings, 0, 'and the hub is whole again at the new commit');
 
     const other = await cloneWorkTree(remote.dir);
     try {
-      await commitFiles(other.dir, { 'nodes/customers/web/globex/notes.yaml': 'added: by hand\n' }, 'a file added by hand');
+      await commitFiles(
+        other.dir,
+        { 'nodes/customers/web/globex/notes.yaml': 'added: by hand\n' },
+        'a file added by hand',
+      );
       await other.git('push', '--quiet', 'origin', 'main');
     } finally {
       await other.cleanup();
     }
     const edited = await syncInProcess();
-    assert.deepEqual([edited.folderListings, edited.statuses.globex, edited.outcome], [1, 'updated', 'published'], 'a hand edit changes the folders: node by node again, and put back');
+    assert.deepEqual(
+      [edited.folderListings, edited.statuses.globex, edited.outcome],
+      [1, 'updated', 'published'],
+      'a hand edit changes the folders: node by node again, and put back',
+    );
     assert.equal((await syncInProcess()).folderListings, 0);
 
     await db.exec(`DELETE FROM customers WHERE id = 'acme'`);
     const deleted = await syncInProcess();
-    assert.deepEqual([deleted.folderListings, deleted.statuses.acme, deleted.plan.existingNodes, deleted.outcome], [0, 'removed', 3, 'published'], 'a row gone: its node is removed');
+    assert.deepEqual(
+      [deleted.folderListings, deleted.statuses.acme, deleted.plan.existingNodes, deleted.outcome],
+      [0, 'removed', 3, 'published'],
+      'a row gone: its node is removed',
+    );
     assert.equal((await readTree(remote.dir, 'main')).has('nodes/customers/web/acme/settings.yaml'), false);
     const after = await syncInProcess();
-    assert.deepEqual([after.folderListings, after.statuses, after.plan.existingNodes], [0, { globex: 'unchanged', initech: 'unchanged' }, 2]);
+    assert.deepEqual(
+      [after.folderListings, after.statuses, after.plan.existingNodes],
+      [0, { globex: 'unchanged', initech: 'unchanged' }, 2],
+    );
     await db.exec(`INSERT INTO customers VALUES ('acme', true, 'gold', '3'), ('globex', true, 'other', '1')`);
     const broken = await syncInProcess();
     assert.deepEqual([broken.folderListings, broken.statuses.globex], [1, 'failed'], 'a failing node: node by node');
@@ -452,7 +594,10 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
       // The LynqNode edited below its annotations (its input hash and seal left as they were).
       await commitFiles(
         other.dir,
-        { 'nodes/customers/web/acme/lynqnode.yaml': lynqNode.replace('hubId: customers', 'hubId: someone-else'), 'nodes/customers/web/globex/notes.yaml': 'added: by hand\n' },
+        {
+          'nodes/customers/web/acme/lynqnode.yaml': lynqNode.replace('hubId: customers', 'hubId: someone-else'),
+          'nodes/customers/web/globex/notes.yaml': 'added: by hand\n',
+        },
         'hand edits',
       );
       await other.git('rm', '--quiet', 'nodes/customers/web/initech/kustomization.yaml');
@@ -468,7 +613,11 @@ describe('lynq sync (push mode) against PostgreSQL and a bare repository', () =>
       result.plan.nodes.map((node) => node.causes),
       [['edit'], ['edit'], ['edit']],
     );
-    assert.deepEqual(await readTree(remote.dir, 'main'), published, 'every byte the bridge wrote is back, the added file gone');
+    assert.deepEqual(
+      await readTree(remote.dir, 'main'),
+      published,
+      'every byte the bridge wrote is back, the added file gone',
+    );
     assert.equal((await syncInProcess()).plan.rendered, 0, 'and then the seals hold again');
   });
 

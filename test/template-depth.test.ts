@@ -7,8 +7,14 @@ import { tempFiles } from './helpers/files.ts';
 
 /** A form in Lynq's Go-template syntax whose leaves nest `depth` blocks and parentheses deep. */
 function deepForm(depth: number, syntax: 'go' | 'nunjucks'): string {
-  const blocks = syntax === 'go' ? `${'{{ if .uid }}'.repeat(depth)}x${'{{ end }}'.repeat(depth)}` : `${'{% if uid %}'.repeat(depth)}x${'{% endif %}'.repeat(depth)}`;
-  const parens = syntax === 'go' ? `{{ ${'('.repeat(depth * 4)}.uid${')'.repeat(depth * 4)} }}` : `{{ ${'('.repeat(depth * 4)}uid${')'.repeat(depth * 4)} }}`;
+  const blocks =
+    syntax === 'go'
+      ? `${'{{ if .uid }}'.repeat(depth)}x${'{{ end }}'.repeat(depth)}`
+      : `${'{% if uid %}'.repeat(depth)}x${'{% endif %}'.repeat(depth)}`;
+  const parens =
+    syntax === 'go'
+      ? `{{ ${'('.repeat(depth * 4)}.uid${')'.repeat(depth * 4)} }}`
+      : `{{ ${'('.repeat(depth * 4)}uid${')'.repeat(depth * 4)} }}`;
   return `apiVersion: operator.lynq.sh/v1
 kind: LynqForm
 metadata: { name: deep }
@@ -48,7 +54,16 @@ test('templates nested thousands deep are a config error (exit 2) naming the lea
     // Nesting of an ordinary depth still works.
     const ok = await tempFiles({ 'hubs/customers.yaml': hubYaml(), 'forms/deep.yaml': deepForm(20, 'go') });
     try {
-      const validated = await lynq(['validate', '--files-only', '--repo', 'https://git.example.com/manifests.git', '--hubs', path.join(ok.dir, 'hubs'), '--forms', path.join(ok.dir, 'forms')]);
+      const validated = await lynq([
+        'validate',
+        '--files-only',
+        '--repo',
+        'https://git.example.com/manifests.git',
+        '--hubs',
+        path.join(ok.dir, 'hubs'),
+        '--forms',
+        path.join(ok.dir, 'forms'),
+      ]);
       assert.equal(validated.code, 0, validated.err);
     } finally {
       await ok.cleanup();

@@ -86,7 +86,8 @@ describe('the template sandbox', () => {
       ['{% set s = uid ~ "-" ~ uid %}{% if s | length > 0 %}{{ s }}{% endif %}', 'acme-acme'],
       ['{{ uid.length }}', '4'],
     ];
-    for (const [template, output] of cases.slice(0, 5)) assert.equal(engine.render(template, vars, where), output, template);
+    for (const [template, output] of cases.slice(0, 5))
+      assert.equal(engine.render(template, vars, where), output, template);
     // `length` is not a documented filter; `.length` is a member and is allowed.
     assert.throws(() => engine.compile(cases[5]![0], where), /unknown filter "length"/);
     assert.equal(engine.render(cases[6]![0], vars, where), cases[6]![1]);
@@ -109,12 +110,27 @@ describe('the template sandbox', () => {
 
 describe('what one node may cost', () => {
   const runtime: Record<string, [string, RegExp]> = {
-    'a range over the limit from a row value': ['{% for i in range(0, n | int) %}x{% endfor %}', /range of 100000000 elements is over the limit of 10000/],
-    'nested loops': ['{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}', /more than 100000 loop iterations/],
-    'a string doubled in a loop': ['{% set x = "aaaaaaaa" %}{% for i in range(40) %}{% set x = x ~ x %}{% endfor %}{{ x | length }}', /characters is over the limit/],
+    'a range over the limit from a row value': [
+      '{% for i in range(0, n | int) %}x{% endfor %}',
+      /range of 100000000 elements is over the limit of 10000/,
+    ],
+    'nested loops': [
+      '{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}',
+      /more than 100000 loop iterations/,
+    ],
+    'a string doubled in a loop': [
+      '{% set x = "aaaaaaaa" %}{% for i in range(40) %}{% set x = x ~ x %}{% endfor %}{{ x | length }}',
+      /characters is over the limit/,
+    ],
     // Shared, so cheap to build and exponential to write out: stopped by size, before toJson would run out of memory.
-    'a list doubled in a loop': ['{% set d = [uid] %}{% for i in range(40) %}{% set d = [d, d] %}{% endfor %}{{ d | toJson }}', /more than 1048576 characters is over the limit/],
-    'a dict doubled in a loop': ['{% set d = {} %}{% for i in range(40) %}{% set d = ["a", d, "b", d] | dict %}{% endfor %}{{ d | toJson }}', /more than 1048576 characters is over the limit/],
+    'a list doubled in a loop': [
+      '{% set d = [uid] %}{% for i in range(40) %}{% set d = [d, d] %}{% endfor %}{{ d | toJson }}',
+      /more than 1048576 characters is over the limit/,
+    ],
+    'a dict doubled in a loop': [
+      '{% set d = {} %}{% for i in range(40) %}{% set d = ["a", d, "b", d] | dict %}{% endfor %}{{ d | toJson }}',
+      /more than 1048576 characters is over the limit/,
+    ],
     'a map literal doubled in a loop': [
       '{% set d = {} %}{% for i in range(40) %}{% set d = {"a": d, "b": d} %}{% endfor %}{{ d | get("a") | toJson }}',
       /more than 1048576 characters is over the limit/,
@@ -123,7 +139,10 @@ describe('what one node may cost', () => {
       `{% set s = "${'a'.repeat(1000)}" %}{% set l = [] %}{% for i in range(2000) %}{% set l = [s, l] %}{% endfor %}{{ l | toJson }}`,
       /a value of more than 1048576 characters/,
     ],
-    'a filter chain that multiplies': [`{{ uid | replace("a", "${'a'.repeat(200)}") | replace("a", "${'a'.repeat(200)}") | replace("a", "${'a'.repeat(200)}") }}`, /characters is over the limit/],
+    'a filter chain that multiplies': [
+      `{{ uid | replace("a", "${'a'.repeat(200)}") | replace("a", "${'a'.repeat(200)}") | replace("a", "${'a'.repeat(200)}") }}`,
+      /characters is over the limit/,
+    ],
     'a loop that splits a long string into characters, nested': [
       '{% set s = "" %}{% for i in range(2000) %}{% set s = s ~ "ab" %}{% endfor %}{% for a in s | split("") %}{% for b in s | split("") %}{% endfor %}{% endfor %}',
       /loop iterations/,
@@ -135,7 +154,8 @@ describe('what one node may cost', () => {
       const engine = new TemplateEngine(Object.keys(vars), () => 0);
       assert.throws(
         () => engine.render(template.replace('{{ x | length }}', '{{ x }}'), { ...vars }, where),
-        (error: unknown) => error instanceof RenderError && message.test(error.message) && /uid "u", resource r/.test(error.message),
+        (error: unknown) =>
+          error instanceof RenderError && message.test(error.message) && /uid "u", resource r/.test(error.message),
       );
     });
   }
@@ -191,7 +211,10 @@ describe('what one node may cost', () => {
       ['small'],
     );
     assert.equal(result.failures.length, 1);
-    assert.match(result.failures[0]!.error, /hub customers, form web, uid "huge", resource settings, field spec\.data\.N: .*range of 100000000 elements/);
+    assert.match(
+      result.failures[0]!.error,
+      /hub customers, form web, uid "huge", resource settings, field spec\.data\.N: .*range of 100000000 elements/,
+    );
   });
 
   test('lynq validate reports a sandbox escape and a literal range over the limit (exit 2)', async () => {

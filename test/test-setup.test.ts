@@ -10,13 +10,20 @@ import { setUp } from './helpers/teardown.ts';
  */
 function runAlone(source: string, limitMs = 60_000): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', source], { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', source], {
+      cwd: new URL('..', import.meta.url),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.stderr.on('data', (chunk: Buffer) => (out += chunk));
     const limit = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`still running ${limitMs / 1000} s after its setup failed: something it started was left open\n${out}`));
+      reject(
+        new Error(
+          `still running ${limitMs / 1000} s after its setup failed: something it started was left open\n${out}`,
+        ),
+      );
     }, limitMs);
     child.on('close', (code) => {
       clearTimeout(limit);

@@ -11,7 +11,10 @@ import { DEGRADED, HOSTILE, makeUiWorld, UI_TOKEN, uiForm, WEBHOOK_TOKEN, type U
 /** Where the pages' screenshots go (gitignored); docs/images/ holds the one the docs show. */
 const SHOTS = path.resolve('test-output/ui');
 /** The flags Chromium needs on this machine (headless, as root, no GPU, no calls home). */
-const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] };
+const CHROMIUM = {
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+};
 /** A laptop's screen. */
 const VIEWPORT = { width: 1366, height: 768 };
 
@@ -91,7 +94,8 @@ describe('the web view in a real browser: fleet → hub → node, search, histor
 
   test('the rollout of a form change is followed on the form page, up to its halt and the command that resumes it', async () => {
     const before = await w.head();
-    const syncs = () => w.serve.logs.filter((line) => line.msg === 'sync finished' && line.outcome === 'published').length;
+    const syncs = () =>
+      w.serve.logs.filter((line) => line.msg === 'sync finished' && line.outcome === 'published').length;
     const published = syncs();
     await writeFile(w.formFile, uiForm('2'));
     w.serve.child.kill('SIGHUP');
@@ -99,14 +103,23 @@ describe('the web view in a real browser: fleet → hub → node, search, histor
     const [first] = await changedNodes(w.repo, before, await w.head());
     assert.ok(first !== undefined, 'the first rollout step changed a node');
     await page.goto(`${w.url}/hubs/shop/forms/web`);
-    assert.equal((await page.locator('.rollout .progress').textContent())?.trim(), '0 of 7 done, 1 in progress, 0 halted, 6 waiting');
+    assert.equal(
+      (await page.locator('.rollout .progress').textContent())?.trim(),
+      '0 of 7 done, 1 in progress, 0 halted, 6 waiting',
+    );
     // The engine applies the step, and the node turns Degraded: the next sync halts the rollout.
     const node = (await w.nodes()).find((item) => item.metadata.name === `${first}-web`)!;
     w.fake.put('Application', argoApp(node, 'application-degraded-synced.yaml', await w.head()));
-    const response = await fetch(`${w.url}/hooks/sync/shop`, { method: 'POST', headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } });
+    const response = await fetch(`${w.url}/hooks/sync/shop`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` },
+    });
     assert.equal(response.status, 202);
     const after = w.serve.logs.filter((line) => line.msg === 'sync finished').length;
-    await w.serve.waitForLog((logs) => logs.filter((line) => line.msg === 'sync finished').length > after, 'the webhook sync');
+    await w.serve.waitForLog(
+      (logs) => logs.filter((line) => line.msg === 'sync finished').length > after,
+      'the webhook sync',
+    );
     await page.reload();
     assert.match((await page.locator('.rollout .progress').textContent()) ?? '', /, 1 halted/);
     assert.match((await page.locator('.rollout .err').textContent()) ?? '', new RegExp(`Halted by ${first}`));
@@ -143,7 +156,11 @@ describe('the web view in a real browser: fleet → hub → node, search, histor
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
     await page.keyboard.press('/');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'q', '"/" focuses the search (the one script)');
-    const noJs = await browser.newContext({ viewport: VIEWPORT, javaScriptEnabled: false, extraHTTPHeaders: { authorization: `Bearer ${UI_TOKEN}` } });
+    const noJs = await browser.newContext({
+      viewport: VIEWPORT,
+      javaScriptEnabled: false,
+      extraHTTPHeaders: { authorization: `Bearer ${UI_TOKEN}` },
+    });
     try {
       const plain = await noJs.newPage();
       await plain.goto(`${w.url}/hubs/shop/forms/web`);

@@ -5,9 +5,18 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startLynq, stopLynq } from './helpers/serve.ts';
 import { world as serveWorld } from './helpers/serve-world.ts';
-import { DEGRADED, HOSTILE, makeUiWorld, SECRET_VALUE, UI_TOKEN, type UiWorld, WEBHOOK_TOKEN } from './helpers/ui-world.ts';
+import {
+  DEGRADED,
+  HOSTILE,
+  makeUiWorld,
+  SECRET_VALUE,
+  UI_TOKEN,
+  type UiWorld,
+  WEBHOOK_TOKEN,
+} from './helpers/ui-world.ts';
 
-const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const bearer = { authorization: `Bearer ${UI_TOKEN}` };
 const asJson = { ...bearer, accept: 'application/json' };
 
@@ -19,7 +28,8 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
   after(async () => {
     await w?.cleanup();
   });
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${w.url}${path}`, { headers, redirect: 'manual' });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${w.url}${path}`, { headers, redirect: 'manual' });
 
   test('without the token a page is 401: the sign-in form for a browser, JSON for a script; a wrong token is 401 too', async () => {
     const page = await get('/hubs/shop');
@@ -34,7 +44,11 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
     assert.equal(json.headers.get('www-authenticate'), 'Bearer realm="lynq"');
     assert.equal((await get('/', { authorization: 'Bearer not-the-token-at-all-0000' })).status, 401);
     assert.equal((await get('/', { authorization: `Bearer ${UI_TOKEN}x` })).status, 401);
-    assert.equal((await get('/', { cookie: `lynq_ui=${UI_TOKEN}` })).status, 401, 'the cookie is a session value, not the token');
+    assert.equal(
+      (await get('/', { cookie: `lynq_ui=${UI_TOKEN}` })).status,
+      401,
+      'the cookie is a session value, not the token',
+    );
   });
 
   test('the right bearer token is accepted', async () => {
@@ -45,23 +59,44 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
   });
 
   test('the sign-in form sets an HttpOnly SameSite=Strict session cookie that then opens the pages; a wrong token does not', async () => {
-    const wrong = await fetch(`${w.url}/login`, { method: 'POST', body: new URLSearchParams({ token: 'wrong-token-0123456789', next: '/hubs/shop' }), redirect: 'manual' });
+    const wrong = await fetch(`${w.url}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: 'wrong-token-0123456789', next: '/hubs/shop' }),
+      redirect: 'manual',
+    });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.headers.get('set-cookie'), null);
     assert.match(await wrong.text(), /That token is not the one/);
-    const right = await fetch(`${w.url}/login`, { method: 'POST', body: new URLSearchParams({ token: UI_TOKEN, next: '/hubs/shop' }), redirect: 'manual' });
+    const right = await fetch(`${w.url}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: UI_TOKEN, next: '/hubs/shop' }),
+      redirect: 'manual',
+    });
     assert.equal(right.status, 303);
     assert.equal(right.headers.get('location'), '/hubs/shop');
     const cookie = right.headers.get('set-cookie') ?? '';
     assert.match(cookie, /^lynq_ui=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict$/);
     assert.ok(!cookie.includes(UI_TOKEN));
     assert.equal((await get('/hubs/shop', { cookie: cookie.split(';')[0]! })).status, 200);
-    const elsewhere = await fetch(`${w.url}/login`, { method: 'POST', body: new URLSearchParams({ token: UI_TOKEN, next: '//evil.example/' }), redirect: 'manual' });
+    const elsewhere = await fetch(`${w.url}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: UI_TOKEN, next: '//evil.example/' }),
+      redirect: 'manual',
+    });
     assert.equal(elsewhere.headers.get('location'), '/', 'never sent off the site after signing in');
   });
 
   test('every answer of the view carries the strict CSP, nosniff and a Referrer-Policy; only GET and HEAD (and the login POST)', async () => {
-    for (const path of ['/', '/hubs/shop', '/hubs/shop/forms/web', `/hubs/shop/forms/web/nodes/${DEGRADED}`, '/static/lynq.css', '/static/lynq.js', '/login', '/hubs/nope']) {
+    for (const path of [
+      '/',
+      '/hubs/shop',
+      '/hubs/shop/forms/web',
+      `/hubs/shop/forms/web/nodes/${DEGRADED}`,
+      '/static/lynq.css',
+      '/static/lynq.js',
+      '/login',
+      '/hubs/nope',
+    ]) {
       const response = await get(path, bearer);
       assert.equal(response.headers.get('content-security-policy'), CSP, path);
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff', path);
@@ -89,9 +124,20 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
     assert.equal(fleet.hubs[0]!.nodes, 7);
     assert.equal(fleet.hubs[0]!.phases.Degraded, 1);
     assert.equal(fleet.hubs[0]!.phases.Ready, 6);
-    assert.deepEqual(fleet.problems[0], { kind: 'degraded', text: fleet.problems[0]!.text, hub: 'shop', form: 'web', uid: DEGRADED, url: `/hubs/shop/forms/web/nodes/${DEGRADED}` });
+    assert.deepEqual(fleet.problems[0], {
+      kind: 'degraded',
+      text: fleet.problems[0]!.text,
+      hub: 'shop',
+      form: 'web',
+      uid: DEGRADED,
+      url: `/hubs/shop/forms/web/nodes/${DEGRADED}`,
+    });
     assert.equal(fleet.leadTime, 'not measured');
-    const hub = (await (await get('/hubs/shop?q=e&phase=Ready', asJson)).json()) as { nodes: Array<{ uid: string; phase: string }>; matching: number; total: number };
+    const hub = (await (await get('/hubs/shop?q=e&phase=Ready', asJson)).json()) as {
+      nodes: Array<{ uid: string; phase: string }>;
+      matching: number;
+      total: number;
+    };
     assert.equal(hub.total, 7);
     assert.ok(hub.nodes.every((node) => node.phase === 'Ready' && node.uid.includes('e')));
     assert.equal(hub.matching, hub.nodes.length);
@@ -122,7 +168,13 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
   });
 
   test('an unknown hub, form or uid is 404, as HTML and as JSON', async () => {
-    for (const path of ['/hubs/nope', '/hubs/shop/forms/nope', '/hubs/shop/forms/web/nodes/nope', '/hubs/nope/forms/web/nodes/acme', '/hubs/shop/forms/web/nodes/acme/more']) {
+    for (const path of [
+      '/hubs/nope',
+      '/hubs/shop/forms/nope',
+      '/hubs/shop/forms/web/nodes/nope',
+      '/hubs/nope/forms/web/nodes/acme',
+      '/hubs/shop/forms/web/nodes/acme/more',
+    ]) {
       const page = await get(path, bearer);
       assert.equal(page.status, 404, path);
       assert.match(await page.text(), /<h1>Not found<\/h1>/, path);
@@ -136,7 +188,8 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
     const page = await (await get('/hubs/shop/forms/web/nodes/evil-img', bearer)).text();
     const json = await (await get('/hubs/shop/forms/web/nodes/evil-img', asJson)).text();
     for (const text of [page, json]) assert.ok(!text.includes(SECRET_VALUE), 'the secret value is on no page');
-    const values = (JSON.parse(json) as { row: { values: Array<{ name: string; value: string; masked: boolean }> } }).row.values;
+    const values = (JSON.parse(json) as { row: { values: Array<{ name: string; value: string; masked: boolean }> } })
+      .row.values;
     assert.deepEqual(
       values.find((value) => value.name === 'apikey'),
       { name: 'apikey', value: '••••••', masked: true },
@@ -154,13 +207,32 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
 
   test('a failing row and a rejected config file are problems on the fleet page; the failing node has a page with its error', async () => {
     await w.db.exec("INSERT INTO customers VALUES ('Bad_Row', true, 'gold', 'x', 'y')");
-    await writeFile(path.join(w.dir, 'forms', 'broken.yaml'), 'apiVersion: operator.lynq.sh/v1\nkind: LynqForm\nmetadata: { name: broken }\nspec: { hubId: shop, configMaps: [ { id: 1 } ] }\n');
+    await writeFile(
+      path.join(w.dir, 'forms', 'broken.yaml'),
+      'apiVersion: operator.lynq.sh/v1\nkind: LynqForm\nmetadata: { name: broken }\nspec: { hubId: shop, configMaps: [ { id: 1 } ] }\n',
+    );
     w.serve.child.kill('SIGHUP');
-    await w.serve.waitForLog((logs) => logs.some((line) => line.msg === 'config file rejected; its last good version stays in force'), 'the broken file rejected');
+    await w.serve.waitForLog(
+      (logs) => logs.some((line) => line.msg === 'config file rejected; its last good version stays in force'),
+      'the broken file rejected',
+    );
     const finished = w.serve.logs.filter((line) => line.msg === 'sync finished').length;
-    assert.equal((await fetch(`${w.url}/hooks/sync/shop`, { method: 'POST', headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } })).status, 202);
-    await w.serve.waitForLog((logs) => logs.filter((line) => line.msg === 'sync finished').length > finished, 'the webhook sync');
-    const fleet = (await (await get('/', asJson)).json()) as { problems: Array<{ kind: string; text: string; uid?: string; url?: string }> };
+    assert.equal(
+      (
+        await fetch(`${w.url}/hooks/sync/shop`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` },
+        })
+      ).status,
+      202,
+    );
+    await w.serve.waitForLog(
+      (logs) => logs.filter((line) => line.msg === 'sync finished').length > finished,
+      'the webhook sync',
+    );
+    const fleet = (await (await get('/', asJson)).json()) as {
+      problems: Array<{ kind: string; text: string; uid?: string; url?: string }>;
+    };
     const failed = fleet.problems.find((problem) => problem.kind === 'failed');
     assert.equal(failed?.uid, 'Bad_Row');
     assert.match(failed?.text ?? '', /Bad_Row/);
@@ -179,13 +251,28 @@ describe('lynq serve --ui over HTTP: token, headers, JSON, 404s, masking', () =>
 
   test('a service started again, before any read-back of its own (here: no cluster at all), shows the health the status memo kept', async () => {
     await stopLynq(w.serve);
-    const again = startLynq(['serve', '--hubs', path.join(w.dir, 'hubs'), '--forms', path.join(w.dir, 'forms'), '--listen', '127.0.0.1:0', '--no-watch', '--ui'], {
-      LYNQ_CACHE_DIR: path.join(w.dir, 'cache'),
-      HOME: w.dir,
-    });
+    const again = startLynq(
+      [
+        'serve',
+        '--hubs',
+        path.join(w.dir, 'hubs'),
+        '--forms',
+        path.join(w.dir, 'forms'),
+        '--listen',
+        '127.0.0.1:0',
+        '--no-watch',
+        '--ui',
+      ],
+      {
+        LYNQ_CACHE_DIR: path.join(w.dir, 'cache'),
+        HOME: w.dir,
+      },
+    );
     try {
       const url = await again.url();
-      const node = (await (await fetch(`${url}/hubs/shop/forms/web/nodes/${DEGRADED}`, { headers: { accept: 'application/json' } })).json()) as {
+      const node = (await (
+        await fetch(`${url}/hubs/shop/forms/web/nodes/${DEGRADED}`, { headers: { accept: 'application/json' } })
+      ).json()) as {
         phase: string;
         healthFrom: string;
         readAt: string | null;
@@ -207,10 +294,15 @@ describe('lynq serve --ui: when it is open, and when it refuses to start', () =>
   test('on a non-loopback address without a token, serve refuses to start with a config error (exit 2)', async () => {
     const w = await serveWorld([]);
     try {
-      const proc = startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '0.0.0.0:0', '--ui'], { LYNQ_CACHE_DIR: `${w.dir}/cache` });
+      const proc = startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '0.0.0.0:0', '--ui'], {
+        LYNQ_CACHE_DIR: `${w.dir}/cache`,
+      });
       assert.equal(await proc.exited, 2);
       assert.match(proc.stderr(), /--ui on 0\.0\.0\.0 \(not a loopback address\) needs a token: set LYNQ_UI_TOKEN/);
-      const byEnv = startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '0.0.0.0:0'], { LYNQ_CACHE_DIR: `${w.dir}/cache`, LYNQ_UI: '1' });
+      const byEnv = startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '0.0.0.0:0'], {
+        LYNQ_CACHE_DIR: `${w.dir}/cache`,
+        LYNQ_UI: '1',
+      });
       assert.equal(await byEnv.exited, 2, 'LYNQ_UI=1 is --ui');
     } finally {
       await w.cleanup();
@@ -222,7 +314,9 @@ describe('lynq serve --ui: when it is open, and when it refuses to start', () =>
     try {
       await mkdir(w.hubsDir);
       await mkdir(w.formsDir);
-      const open = startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '127.0.0.1:0', '--ui'], { LYNQ_CACHE_DIR: `${w.dir}/cache` });
+      const open = startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '127.0.0.1:0', '--ui'], {
+        LYNQ_CACHE_DIR: `${w.dir}/cache`,
+      });
       try {
         const page = await fetch(`${await open.url()}/`);
         assert.equal(page.status, 200);
@@ -230,9 +324,12 @@ describe('lynq serve --ui: when it is open, and when it refuses to start', () =>
       } finally {
         await stopLynq(open);
       }
-      const off = startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '127.0.0.1:0'], { LYNQ_CACHE_DIR: `${w.dir}/cache` });
+      const off = startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '127.0.0.1:0'], {
+        LYNQ_CACHE_DIR: `${w.dir}/cache`,
+      });
       try {
-        for (const path of ['/', '/hubs/shop', '/static/lynq.css', '/login']) assert.equal((await fetch(`${await off.url()}${path}`)).status, 404, path);
+        for (const path of ['/', '/hubs/shop', '/static/lynq.css', '/login'])
+          assert.equal((await fetch(`${await off.url()}${path}`)).status, 404, path);
       } finally {
         await stopLynq(off);
       }

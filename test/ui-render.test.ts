@@ -9,14 +9,25 @@ import { forgeWeb } from '../src/web/pages.ts';
 describe('the web view: YAML highlighting, masking, escaping', () => {
   test('the highlighter escapes first, then wraps keys, scalars and comments in spans of its own', () => {
     assert.equal(highlightYaml('a: 1'), '<span class="yk">a</span>: <span class="yn">1</span>');
-    assert.equal(highlightYaml('  - name: web # the app'), '  <span class="yp">-</span> <span class="yk">name</span>: <span class="ys">web</span> <span class="yc"># the app</span>');
+    assert.equal(
+      highlightYaml('  - name: web # the app'),
+      '  <span class="yp">-</span> <span class="yk">name</span>: <span class="ys">web</span> <span class="yc"># the app</span>',
+    );
     assert.equal(highlightYaml('---'), '<span class="yp">---</span>');
-    assert.equal(highlightYaml('note: "<script>x()</script>"'), '<span class="yk">note</span>: <span class="ys">"&lt;script&gt;x()&lt;/script&gt;"</span>');
-    assert.equal(highlightYaml("k: '\"><img src=x onerror=y>'"), '<span class="yk">k</span>: <span class="ys">\'"&gt;&lt;img src=x onerror=y&gt;\'</span>');
+    assert.equal(
+      highlightYaml('note: "<script>x()</script>"'),
+      '<span class="yk">note</span>: <span class="ys">"&lt;script&gt;x()&lt;/script&gt;"</span>',
+    );
+    assert.equal(
+      highlightYaml("k: '\"><img src=x onerror=y>'"),
+      '<span class="yk">k</span>: <span class="ys">\'"&gt;&lt;img src=x onerror=y&gt;\'</span>',
+    );
     // Whatever the input, no tag survives but the highlighter's own spans.
     const hostile = highlightYaml('<b>: </span><script>\n</span>: "</span>"\n# <img>');
     assert.deepEqual(
-      [...hostile.matchAll(/<(\/?[a-z]+)/g)].map((match) => match[1]).filter((tag) => tag !== 'span' && tag !== '/span'),
+      [...hostile.matchAll(/<(\/?[a-z]+)/g)]
+        .map((match) => match[1])
+        .filter((tag) => tag !== 'span' && tag !== '/span'),
       [],
     );
     assert.equal(escapeText('a & <b>'), 'a &amp; &lt;b&gt;');
@@ -57,13 +68,22 @@ describe('the web view: YAML highlighting, masking, escaping', () => {
   });
 
   test('commits and pull requests link to the forge only when the hub names one (spec.publish.platform)', () => {
-    const publish = (extra: string) => testHub({ spec: `  publish:\n    repo: https://github.com/acme/manifests.git\n${extra}` });
+    const publish = (extra: string) =>
+      testHub({ spec: `  publish:\n    repo: https://github.com/acme/manifests.git\n${extra}` });
     assert.equal(forgeWeb(publish('    platform: {}\n')), 'https://github.com/acme/manifests');
     assert.equal(
-      forgeWeb(testHub({ spec: '  publish:\n    repo: git@ghe.example.com:ops/fleet.git\n    platform: { apiUrl: https://ghe.example.com/api/v3 }\n' })),
+      forgeWeb(
+        testHub({
+          spec: '  publish:\n    repo: git@ghe.example.com:ops/fleet.git\n    platform: { apiUrl: https://ghe.example.com/api/v3 }\n',
+        }),
+      ),
       'https://ghe.example.com/ops/fleet',
     );
     assert.equal(forgeWeb(publish('')), undefined, 'no forge named: no links');
-    assert.equal(forgeWeb(testHub({ spec: '  publish:\n    repo: /srv/git/manifests.git\n    platform: {}\n' })), undefined, 'a local path has no web page');
+    assert.equal(
+      forgeWeb(testHub({ spec: '  publish:\n    repo: /srv/git/manifests.git\n    platform: {}\n' })),
+      undefined,
+      'a local path has no web page',
+    );
   });
 });

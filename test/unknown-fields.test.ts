@@ -27,7 +27,10 @@ ${podSpec}`;
 const CONTAINERS = '              containers:\n                - name: web\n                  image: nginx\n';
 
 async function validate(form: string): Promise<{ code: number; out: string; err: string }> {
-  const dir = await tempFiles({ 'hubs/customers.yaml': hubYaml({ spec: '  publish:\n    repo: https://git.example.com/m.git\n' }), 'forms/web.yaml': formYaml(form) });
+  const dir = await tempFiles({
+    'hubs/customers.yaml': hubYaml({ spec: '  publish:\n    repo: https://git.example.com/m.git\n' }),
+    'forms/web.yaml': formYaml(form),
+  });
   try {
     return await lynq(['validate', '--files-only', '--hubs', `${dir.dir}/hubs`, '--forms', `${dir.dir}/forms`]);
   } finally {
@@ -41,7 +44,9 @@ describe('unknown fields of built-in kinds are warned of, with where they belong
   });
 
   test('env in the PodSpec: a warning at its file and line, "did you mean containers[].env?", and validate still passes', async () => {
-    const result = await validate(deployment(`${CONTAINERS}              env:\n                - { name: PLAN, value: gold }\n`));
+    const result = await validate(
+      deployment(`${CONTAINERS}              env:\n                - { name: PLAN, value: gold }\n`),
+    );
     assert.equal(result.code, 0, result.err);
     const warnings = result.out.split('\n').filter((line) => line.startsWith('warning:'));
     assert.equal(warnings.length, 1, result.out);
@@ -57,7 +62,10 @@ describe('unknown fields of built-in kinds are warned of, with where they belong
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'x', lables: { a: 'b' } },
-      spec: { selector: {}, template: { spec: { replicas: 2, containers: [{ name: 'a', image: 'b', imagePullPolcy: 'Always' }] } } },
+      spec: {
+        selector: {},
+        template: { spec: { replicas: 2, containers: [{ name: 'a', image: 'b', imagePullPolcy: 'Always' }] } },
+      },
     });
     assert.deepEqual(found, [
       { path: ['metadata', 'lables'], hint: 'labels' },
@@ -67,7 +75,10 @@ describe('unknown fields of built-in kinds are warned of, with where they belong
   });
 
   test('a field nothing near resembles has no hint', () => {
-    assert.deepEqual(unknownFields({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: {}, flavour: 'x' }), [{ path: ['flavour'], hint: undefined }]);
+    assert.deepEqual(
+      unknownFields({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: {}, flavour: 'x' }),
+      [{ path: ['flavour'], hint: undefined }],
+    );
   });
 
   test('well-formed manifests of common kinds have none, free maps (labels, data, resources) are not looked into, and templated keys and values are left alone', async () => {
@@ -80,18 +91,37 @@ describe('unknown fields of built-in kinds are warned of, with where they belong
     assert.equal(result.code, 0, result.err);
     assert.doesNotMatch(result.out, /warning:/);
     for (const manifest of [
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', annotations: { x: 'y' } }, spec: { selector: { app: 'a' }, ports: [{ port: 80, targetPort: 'http' }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 's', annotations: { x: 'y' } },
+        spec: { selector: { app: 'a' }, ports: [{ port: 80, targetPort: 'http' }] },
+      },
       {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'Ingress',
         metadata: { name: 'i' },
-        spec: { rules: [{ host: 'a', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] },
+        spec: {
+          rules: [
+            {
+              host: 'a',
+              http: {
+                paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }],
+              },
+            },
+          ],
+        },
       },
       {
         apiVersion: 'batch/v1',
         kind: 'CronJob',
         metadata: { name: 'c' },
-        spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'b' }] } } } } },
+        spec: {
+          schedule: '* * * * *',
+          jobTemplate: {
+            spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'b' }] } } },
+          },
+        },
       },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { a: 'b' }, sops: { version: '3' } },
     ])
@@ -100,6 +130,9 @@ describe('unknown fields of built-in kinds are warned of, with where they belong
 
   test('kinds the bridge has no field table for (CRDs, Argo CD, Flux) are not checked', () => {
     assert.deepEqual(unknownFields({ apiVersion: 'example.com/v1', kind: 'Widget', spec: { anything: 1 } }), []);
-    assert.deepEqual(unknownFields({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', spec: { anything: 1 } }), []);
+    assert.deepEqual(
+      unknownFields({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', spec: { anything: 1 } }),
+      [],
+    );
   });
 });

@@ -36,21 +36,41 @@ async function openRepo(): Promise<{ repo: ManifestsRepo; bare: string; clone: s
   cleanups.push(bare.cleanup);
   const cache = await makeTempDir('lynq-wide-cache-');
   cleanups.push(cache.cleanup);
-  const repo = await openManifestsRepo({ url: bare.dir, cacheDir: cache.dir, logger: silentLogger(), registry: new SecretRegistry() });
+  const repo = await openManifestsRepo({
+    url: bare.dir,
+    cacheDir: cache.dir,
+    logger: silentLogger(),
+    registry: new SecretRegistry(),
+  });
   cleanups.push(() => repo.close());
   await repo.fetch('main');
   return { repo, bare: bare.dir, clone: path.join(cache.dir, 'repos', `${cloneId(path.resolve(bare.dir))}.git`) };
 }
 
 function input(parent: string | undefined, writes: Map<string, string>, deletes: string[]): CommitInput {
-  return { parent, writes, deletes, message: 'sync', author: { name: 'Lynq', email: 'lynq@example.test' }, time: 1_700_000_000 };
+  return {
+    parent,
+    writes,
+    deletes,
+    message: 'sync',
+    author: { name: 'Lynq', email: 'lynq@example.test' },
+    time: 1_700_000_000,
+  };
 }
 
 /** What planWideFolders needs, through the clone's own git (read only: mktree is not needed to plan these). */
 function wideGit(clone: string): WideGit {
   return {
     async lsTree(commit, recursive, prefixes) {
-      const listing = await git(clone, ['ls-tree', ...(recursive ? ['-r'] : []), '-z', '--full-tree', commit, '--', ...prefixes]);
+      const listing = await git(clone, [
+        'ls-tree',
+        ...(recursive ? ['-r'] : []),
+        '-z',
+        '--full-tree',
+        commit,
+        '--',
+        ...prefixes,
+      ]);
       const entries = new Map<string, TreeEntry>();
       for (const entry of listing.split('\0').filter(Boolean)) {
         const [meta, file] = entry.split('\t') as [string, string];
@@ -106,7 +126,13 @@ describe('wide folders', () => {
     deletes.push(`nodes/hub/web/${uid(21)}/levels/1/kustomization.yaml`);
     for (const [file, content] of changes) state.set(file, content);
     for (const file of deletes) state.delete(file);
-    const plan = await planWideFolders(wideGit(clone), first, wideFolders([...changes.keys(), ...deletes]), changes, deletes);
+    const plan = await planWideFolders(
+      wideGit(clone),
+      first,
+      wideFolders([...changes.keys(), ...deletes]),
+      changes,
+      deletes,
+    );
     assert.ok(plan !== undefined, 'built whole');
     assert.deepEqual([...plan.replaced.keys()].sort(), ['nodes/hub/web'], 'apps/hub/web has too few changed children');
     assert.equal(plan.rebuilt.length, N - 30 + 40, 'every changed node folder but the removed ones is written apart');
@@ -130,8 +156,14 @@ describe('wide folders', () => {
     await work.git('commit', '--quiet', '--all', '-m', 'chmod');
     await work.git('push', '--quiet', 'origin', 'main');
     const head = await repo.fetch('main');
-    const changes = new Map(Array.from({ length: N }, (_, i) => [`nodes/hub/web/${uid(i)}/extra.yaml`, `extra: ${i}\n`] as const));
-    assert.equal(await planWideFolders(wideGit(clone), head, ['nodes/hub/web'], changes, []), undefined, 'not built whole');
+    const changes = new Map(
+      Array.from({ length: N }, (_, i) => [`nodes/hub/web/${uid(i)}/extra.yaml`, `extra: ${i}\n`] as const),
+    );
+    assert.equal(
+      await planWideFolders(wideGit(clone), head, ['nodes/hub/web'], changes, []),
+      undefined,
+      'not built whole',
+    );
     const second = await repo.commit(input(head, changes, []));
     const state = new Map([...writes, ...changes]);
     assert.equal((await repo.readCommit(second)).tree, await treeOf(state, [executable]));

@@ -21,7 +21,10 @@ describe('a YAML syntax error in words, at the line of the mistake', () => {
   test('a key one space out of line', () => {
     const found = problem(`${HEAD}        data:\n          A: b\n         B: c\n`);
     assert.equal(found.line, 15);
-    assert.match(found.message, /^not valid YAML: this line's indentation \(9 spaces\) does not line up with the lines around it: .* \(the parser: All mapping items must start at the same column\)$/);
+    assert.match(
+      found.message,
+      /^not valid YAML: this line's indentation \(9 spaces\) does not line up with the lines around it: .* \(the parser: All mapping items must start at the same column\)$/,
+    );
   });
 
   test('a quote never closed is named where it opened, not where the parser gave up', () => {

@@ -24,7 +24,11 @@ export const DEMO_FORMS_DIR = fileURLToPath(new URL('../../forms', import.meta.u
  * repository is and what the last commit wrote. `files`: where the demo's hub and form
  * files are (the package's own; tests hand in copies they can edit).
  */
-export async function runDemo(options: { dir: string }, context: CommandContext, files = { hubsDir: DEMO_HUBS_DIR, formsDir: DEMO_FORMS_DIR }): Promise<number> {
+export async function runDemo(
+  options: { dir: string },
+  context: CommandContext,
+  files = { hubsDir: DEMO_HUBS_DIR, formsDir: DEMO_FORMS_DIR },
+): Promise<number> {
   const { io } = context;
   // The container image carries neither the demo's files nor its database (pglite): say so,
   // rather than ask for a --hubs the demo does not take.
@@ -48,13 +52,30 @@ export async function runDemo(options: { dir: string }, context: CommandContext,
   const git = createGit(repo, { registry: context.secrets });
   const head = () => git.raw(['rev-parse', '--verify', '--quiet', 'main']).catch(() => '');
   const before = await head();
-  const code = await runSync({ hubs: files.hubsDir, forms: files.formsDir, hub: DEMO_HUB, repo, dryRun: false, diff: false, allowDeletions: false, config }, context);
+  const code = await runSync(
+    {
+      hubs: files.hubsDir,
+      forms: files.formsDir,
+      hub: DEMO_HUB,
+      repo,
+      dryRun: false,
+      diff: false,
+      allowDeletions: false,
+      config,
+    },
+    context,
+  );
   await database.afterSync();
   // This run's commit, if it made one: a run that changed nothing does not show the last one again as if it were new.
-  const log = (await head()) === before ? '' : await git.raw(['log', '--max-count=1', '--stat=120', '--format=%n%h %s%n%n%b', 'main']).catch(() => '');
+  const log =
+    (await head()) === before
+      ? ''
+      : await git.raw(['log', '--max-count=1', '--stat=120', '--format=%n%h %s%n%n%b', 'main']).catch(() => '');
   io.out.write(`\nmanifests repository: ${repo}\n`);
   io.out.write(`look around:  git clone ${repo} /tmp/lynq-demo && ls -R /tmp/lynq-demo/nodes\n`);
-  io.out.write(`change a row: edit ${database.seedFile} (the demo database is made again from it when it changes) and run it again\n`);
+  io.out.write(
+    `change a row: edit ${database.seedFile} (the demo database is made again from it when it changes) and run it again\n`,
+  );
   if (log.trim() !== '') io.out.write(`\nthis run's commit:${log}`);
   return code;
 }
@@ -69,10 +90,16 @@ export const DEMO_SEEDED_FILE = 'pglite.seeded';
  * seeded with; when either changed, the folder is removed and the sync's source seeds a
  * new one, so an edited row in the seed file is one commit, as before.
  */
-async function demoDatabase(hub: Hub | undefined, dir: string): Promise<{ seedFile: string; adjust(hub: Hub): Hub; afterSync(): Promise<void> }> {
+async function demoDatabase(
+  hub: Hub | undefined,
+  dir: string,
+): Promise<{ seedFile: string; adjust(hub: Hub): Hub; afterSync(): Promise<void> }> {
   const settings = hub?.spec.source.pglite;
   if (hub === undefined || settings?.seedFile === undefined)
-    throw new ConfigError(`the demo hub (${DEMO_HUB}) must be a pglite hub with a seedFile`, { file: hub?.file, field: 'spec.source.pglite.seedFile' });
+    throw new ConfigError(`the demo hub (${DEMO_HUB}) must be a pglite hub with a seedFile`, {
+      file: hub?.file,
+      field: 'spec.source.pglite.seedFile',
+    });
   const seedFile = path.resolve(path.dirname(hub.file), settings.seedFile);
   const dataDir = path.join(dir, 'pglite');
   const seededFile = path.join(dir, DEMO_SEEDED_FILE);
@@ -92,7 +119,10 @@ async function demoDatabase(hub: Hub | undefined, dir: string): Promise<{ seedFi
   }
   return {
     seedFile,
-    adjust: (found) => ({ ...found, spec: { ...found.spec, source: { ...found.spec.source, pglite: { ...settings, dataDir } } } }),
+    adjust: (found) => ({
+      ...found,
+      spec: { ...found.spec, source: { ...found.spec.source, pglite: { ...settings, dataDir } } },
+    }),
     async afterSync() {
       // Written only once the folder holds a database: a run stopped while seeding leaves no mark, so the next one starts again.
       const seededNow = (await readdir(dataDir).catch(() => [])).length > 0;

@@ -49,7 +49,13 @@ export function createForges(options: ForgeWiring): Forges {
   const limits = new Map<number, Promise<GitHubLimits>>();
   const limitsFor: LimitsFor = (intervalMs) => {
     let found = limits.get(intervalMs);
-    if (found === undefined) limits.set(intervalMs, (found = import('../forge/pacing.ts').then(({ gitHubLimits }) => gitHubLimits({ writeIntervalMs: intervalMs }))));
+    if (found === undefined)
+      limits.set(
+        intervalMs,
+        (found = import('../forge/pacing.ts').then(({ gitHubLimits }) =>
+          gitHubLimits({ writeIntervalMs: intervalMs }),
+        )),
+      );
     return found;
   };
   const resolve = (hub: Hub): Promise<Resolved> => {
@@ -76,7 +82,13 @@ export function createForges(options: ForgeWiring): Forges {
   };
 }
 
-async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolve: (hub: Hub) => Promise<Resolved>, limitsFor: LimitsFor): Promise<PullRequestClient> {
+async function openForge(
+  hub: Hub,
+  repoUrl: string,
+  options: ForgeWiring,
+  resolve: (hub: Hub) => Promise<Resolved>,
+  limitsFor: LimitsFor,
+): Promise<PullRequestClient> {
   const where = { hub: hub.name, file: hub.file, field: 'spec.publish.repo' };
   if (options.dryRun) {
     let repository: string;
@@ -88,7 +100,11 @@ async function openForge(hub: Hub, repoUrl: string, options: ForgeWiring, resolv
     const found = await resolve(hub);
     if ('missing' in found) return offline(options.out, repository, found.missing);
     // The real client, reading; its every write throws before it is sent.
-    return new DryRunPullRequests(options.out, repository, await open(hub, repoUrl, found.provider, found.platform, options, limitsFor, true));
+    return new DryRunPullRequests(
+      options.out,
+      repository,
+      await open(hub, repoUrl, found.provider, found.platform, options, limitsFor, true),
+    );
   }
   parseRepoUrl(repoUrl, where);
   const found = await resolve(hub);
@@ -116,7 +132,11 @@ function forgeOf(hub: Hub): Platform['type'] {
 }
 
 /** `owner/repo` on GitHub, the project's full path on GitLab: for messages. */
-async function repositoryName(hub: Hub, repoUrl: string, where: { hub: string; file: string; field: string }): Promise<string> {
+async function repositoryName(
+  hub: Hub,
+  repoUrl: string,
+  where: { hub: string; file: string; field: string },
+): Promise<string> {
   if (forgeOf(hub) === 'gitlab') return (await import('../forge/gitlab/index.ts')).projectPath(repoUrl, where);
   const { owner, repo } = parseRepoUrl(repoUrl, where);
   return `${owner}/${repo}`;
@@ -127,9 +147,20 @@ async function repositoryName(hub: Hub, repoUrl: string, where: { hub: string; f
  * plugins for GitHub, src/forge/gitlab for GitLab): a sync that pushes to a plain
  * repository, and every command that never opens a pull request, do without them.
  */
-async function open(hub: Hub, repoUrl: string, credentials: CredentialProvider, platform: Platform, options: ForgeWiring, limitsFor: LimitsFor, readOnly: boolean): Promise<PullRequestClient> {
+async function open(
+  hub: Hub,
+  repoUrl: string,
+  credentials: CredentialProvider,
+  platform: Platform,
+  options: ForgeWiring,
+  limitsFor: LimitsFor,
+  readOnly: boolean,
+): Promise<PullRequestClient> {
   const settings = await clientSettings(hub, platform, options, limitsFor);
-  const logger = options.logger.child({ hub: hub.name, repository: await repositoryName(hub, repoUrl, { hub: hub.name, file: hub.file, field: 'spec.publish.repo' }) });
+  const logger = options.logger.child({
+    hub: hub.name,
+    repository: await repositoryName(hub, repoUrl, { hub: hub.name, file: hub.file, field: 'spec.publish.repo' }),
+  });
   if (platform.type === 'gitlab') {
     const { openGitLab } = await import('../forge/gitlab/index.ts');
     return openGitLab({ ...settings, logger, credentials, repoUrl, readOnly });
@@ -169,10 +200,16 @@ async function resolveCredentials(hub: Hub, options: ForgeWiring, limitsFor: Lim
   if (credentials.type === 'token') {
     // A token needs no client of its own (git borrows it as it is), so no forge client is loaded for it.
     options.secretEnv.registry.add(credentials.token);
-    return { provider: staticToken(credentials.token, platform.type === 'gitlab' ? GITLAB_GIT_USERNAME : undefined), platform };
+    return {
+      provider: staticToken(credentials.token, platform.type === 'gitlab' ? GITLAB_GIT_USERNAME : undefined),
+      platform,
+    };
   }
   const { createCredentialProvider } = await import('../forge/credentials.ts');
-  const provider = createCredentialProvider(credentials, { ...(await clientSettings(hub, platform, options, limitsFor)), registry: options.secretEnv.registry });
+  const provider = createCredentialProvider(credentials, {
+    ...(await clientSettings(hub, platform, options, limitsFor)),
+    registry: options.secretEnv.registry,
+  });
   return { provider, platform };
 }
 
@@ -183,10 +220,17 @@ function forgeLabel(platform: Platform): string {
   return platform.type === 'gitlab' ? 'GitLab' : 'GitHub';
 }
 
-async function readCredentials(hub: Hub, platform: Platform, secretEnv: SecretEnv): Promise<ForgeCredentials | undefined> {
+async function readCredentials(
+  hub: Hub,
+  platform: Platform,
+  secretEnv: SecretEnv,
+): Promise<ForgeCredentials | undefined> {
   const where = { hub: hub.name, file: hub.file };
   if (platform.app !== undefined) {
-    const privateKey = await resolveSecret(platform.app.privateKey, secretEnv, { ...where, field: 'spec.publish.platform.app.privateKey' });
+    const privateKey = await resolveSecret(platform.app.privateKey, secretEnv, {
+      ...where,
+      field: 'spec.publish.platform.app.privateKey',
+    });
     return { type: 'app', appId: platform.app.appId, privateKey, installationId: platform.app.installationId };
   }
   const ref = platform.token ?? hub.spec.publish.auth?.token;

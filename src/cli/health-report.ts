@@ -9,7 +9,9 @@ export function healthSummary(results: readonly HubReadBack[]): string {
       lines.push(`${result.hub}: read-back ${result.outcome}: ${result.error}`);
       continue;
     }
-    const counts = NODE_PHASES.map((phase) => `${phase} ${result.nodes.filter((node) => node.phase === phase).length}`).join(', ');
+    const counts = NODE_PHASES.map(
+      (phase) => `${phase} ${result.nodes.filter((node) => node.phase === phase).length}`,
+    ).join(', ');
     const writes = `${result.statuses.patched} status(es) written${result.statuses.failed.length > 0 ? `, ${result.statuses.failed.length} failed` : ''}`;
     lines.push(
       `${result.hub}: ${counts}; ${writes}${result.tableError !== undefined ? `; status table not written: ${result.tableError}` : ''}${result.nudged !== undefined ? `; ${result.nudged.nudged} engine object(s) nudged` : ''}`,

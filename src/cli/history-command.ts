@@ -10,7 +10,14 @@ import type { CommandContext } from './io.ts';
 import { openHubRepo } from './repo-wiring.ts';
 import { EXIT_OK } from './exit-codes.ts';
 
-export type HistoryOptions = { hubs: string; forms: string; repo?: string; patch: boolean; json: boolean; limit?: number };
+export type HistoryOptions = {
+  hubs: string;
+  forms: string;
+  repo?: string;
+  patch: boolean;
+  json: boolean;
+  limit?: number;
+};
 
 /**
  * `lynq history hub/form/uid`: every change to one node in the manifests repository's
@@ -19,9 +26,16 @@ export type HistoryOptions = { hubs: string; forms: string; repo?: string; patch
  */
 export async function runHistory(name: string, options: HistoryOptions, context: CommandContext): Promise<number> {
   const node = parseNodeRef(name);
-  const config = await loadConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } });
+  const config = await loadConfig({
+    hubsDir: options.hubs,
+    formsDir: options.forms,
+    publishing: { repoOverride: options.repo },
+  });
   const hub = config.hubs.get(node.hub);
-  if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(node.hub)} (hubs: ${[...config.hubs.keys()].join(', ') || 'none'})`);
+  if (hub === undefined)
+    throw new ConfigError(
+      `no hub named ${JSON.stringify(node.hub)} (hubs: ${[...config.hubs.keys()].join(', ') || 'none'})`,
+    );
   const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
   const secretEnv = defaultSecretEnv(context.secrets, context.io.env);
   // GitHub is loaded only when git has to borrow its token (a GitHub App): history stays quick to start.
@@ -29,12 +43,19 @@ export async function runHistory(name: string, options: HistoryOptions, context:
     const { createForges } = await import('./forge-wiring.ts');
     return createForges({ logger: context.logger, secretEnv, dryRun: false, out: context.io.out }).credentials(forHub);
   };
-  const repo = await openHubRepo(hub, { repoOverride: options.repo, logger: context.logger, secretEnv, cacheDir: defaultCacheDir(context.io.env), credentials });
+  const repo = await openHubRepo(hub, {
+    repoOverride: options.repo,
+    logger: context.logger,
+    secretEnv,
+    cacheDir: defaultCacheDir(context.io.env),
+    credentials,
+  });
   const { branch } = hub.spec.publish;
   const paths = nodePaths(hub, root, node.form, node.uid);
   try {
     const head = await repo.fetch(branch);
-    const entries = head === undefined ? [] : await repo.history(head, { paths, node, patch: options.patch, limit: options.limit });
+    const entries =
+      head === undefined ? [] : await repo.history(head, { paths, node, patch: options.patch, limit: options.limit });
     const out = context.io.out;
     if (options.json) {
       out.write(`${JSON.stringify({ node: name, branch, paths, entries }, null, 2)}\n`);
@@ -54,7 +75,14 @@ export async function runHistory(name: string, options: HistoryOptions, context:
 export { parseNodeRef };
 
 function table(entries: readonly HistoryEntry[]): string {
-  const rows = entries.map((entry) => [shortDate(entry.date), entry.commit.slice(0, 12), entry.author, entry.change, entry.pullRequest === undefined ? '' : `#${entry.pullRequest}`, entry.why]);
+  const rows = entries.map((entry) => [
+    shortDate(entry.date),
+    entry.commit.slice(0, 12),
+    entry.author,
+    entry.change,
+    entry.pullRequest === undefined ? '' : `#${entry.pullRequest}`,
+    entry.why,
+  ]);
   const header = ['date', 'commit', 'author', 'change', 'pr', 'why'];
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>

@@ -25,17 +25,28 @@ export async function runImport(paths: readonly string[], options: { out?: strin
   const written = new Map<string, string>();
   for (const { file, documents: docs } of importLynqFiles(inputs)) {
     for (const found of docs) {
-      const target = found.output === undefined || options.out === undefined ? undefined : path.join(options.out, found.kind === 'LynqHub' ? 'hubs' : 'forms', `${found.name}.yaml`);
+      const target =
+        found.output === undefined || options.out === undefined
+          ? undefined
+          : path.join(options.out, found.kind === 'LynqHub' ? 'hubs' : 'forms', `${found.name}.yaml`);
       const first = target === undefined ? undefined : written.get(target);
       const doc =
         first === undefined
           ? found
-          : { ...found, output: undefined, error: `a ${found.kind === 'LynqHub' ? 'hub' : 'form'} of this name was imported from ${first} already: rename one (metadata.name)` };
+          : {
+              ...found,
+              output: undefined,
+              error: `a ${found.kind === 'LynqHub' ? 'hub' : 'form'} of this name was imported from ${first} already: rename one (metadata.name)`,
+            };
       if (target !== undefined && first === undefined) written.set(target, file);
       if (doc.error !== undefined || doc.refused.length > 0) problems++;
       report.write(`${summary(file, doc, doc.output === undefined ? undefined : target)}\n`);
-      for (const change of doc.changes) report.write(`  translated  resource ${change.resource}, ${change.field}: ${change.from}  =>  ${change.to}\n`);
-      for (const refusal of doc.refused) report.write(`  refused     resource ${refusal.resource}, ${refusal.field}: ${refusal.from}: ${refusal.reason}\n`);
+      for (const change of doc.changes)
+        report.write(`  translated  resource ${change.resource}, ${change.field}: ${change.from}  =>  ${change.to}\n`);
+      for (const refusal of doc.refused)
+        report.write(
+          `  refused     resource ${refusal.resource}, ${refusal.field}: ${refusal.from}: ${refusal.reason}\n`,
+        );
       for (const note of doc.differences) report.write(`  differs     ${note}\n`);
       if (doc.output === undefined) continue;
       imported++;
@@ -49,7 +60,9 @@ export async function runImport(paths: readonly string[], options: { out?: strin
   }
   if (documents.length > 0) io.out.write(documents.join('---\n'));
   if (imported === 0) {
-    io.err.write(`lynq: nothing imported: no LynqHub or LynqForm in ${paths.join(', ')} (a List of them, as kubectl get -o yaml gives, is read too)\n`);
+    io.err.write(
+      `lynq: nothing imported: no LynqHub or LynqForm in ${paths.join(', ')} (a List of them, as kubectl get -o yaml gives, is read too)\n`,
+    );
     return EXIT_CONFIG;
   }
   return problems > 0 ? EXIT_CONFIG : EXIT_OK;
@@ -59,7 +72,8 @@ function summary(file: string, doc: ImportedDocument, target: string | undefined
   const what = doc.kind === 'other' ? doc.name : `${doc.kind === 'LynqHub' ? 'hub' : 'form'} ${doc.name}`;
   if (doc.error !== undefined) return `${file}: ${what}: not imported: ${doc.error}`;
   if (doc.kind === 'other') return `${file}: ${what}: left out (neither a LynqHub nor a LynqForm)`;
-  if (doc.refused.length > 0) return `${file}: ${what}: not written: ${doc.refused.length} template${doc.refused.length === 1 ? '' : 's'} refused, ${doc.changes.length} translated`;
+  if (doc.refused.length > 0)
+    return `${file}: ${what}: not written: ${doc.refused.length} template${doc.refused.length === 1 ? '' : 's'} refused, ${doc.changes.length} translated`;
   const where = target === undefined ? '' : ` -> ${target}`;
   if (doc.kind === 'LynqHub') return `${file}: ${what}: kept as it is${where}`;
   return `${file}: ${what}: ${doc.changes.length} template${doc.changes.length === 1 ? '' : 's'} translated${where}`;
@@ -80,7 +94,9 @@ async function inputFiles(paths: readonly string[]): Promise<string[]> {
     }
     // Subfolders too: Lynq's repositories keep hubs/ and forms/ (or one folder per environment) below the one given.
     const entries = await readdir(given, { recursive: true, withFileTypes: true });
-    const names = entries.filter((entry) => entry.isFile() && (entry.name.endsWith('.yaml') || entry.name.endsWith('.yml'))).map((entry) => path.join(entry.parentPath, entry.name));
+    const names = entries
+      .filter((entry) => entry.isFile() && (entry.name.endsWith('.yaml') || entry.name.endsWith('.yml')))
+      .map((entry) => path.join(entry.parentPath, entry.name));
     files.push(...names.sort());
   }
   return files;

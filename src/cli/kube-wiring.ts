@@ -23,8 +23,16 @@ export type LazyKubeClient = () => Promise<KubeClient>;
  * reaches its requests through `withSignal`.
  */
 export function lazyKubeClient(options: ClusterClientOptions): LazyKubeClient | undefined {
-  const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: options.useHomeConfig });
+  const access = findClusterAccess({
+    kubeconfig: options.kubeconfig,
+    context: options.context,
+    env: options.env,
+    useHomeConfig: options.useHomeConfig,
+  });
   if (access === undefined) return undefined;
   let kube: Promise<KubeClient> | undefined;
-  return () => (kube ??= import('../kube/client.ts').then(({ openKubeClient }) => openKubeClient(access, { registry: options.registry, logger: options.logger })));
+  return () =>
+    (kube ??= import('../kube/client.ts').then(({ openKubeClient }) =>
+      openKubeClient(access, { registry: options.registry, logger: options.logger }),
+    ));
 }

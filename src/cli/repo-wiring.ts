@@ -29,9 +29,17 @@ export type RepoWiring = {
 
 export function repoUrlOf(hub: Hub, repoOverride: string | undefined): string {
   const url = repoOverride ?? repoFromHub(hub);
-  if (url === undefined) throw new ConfigError('no manifests repository: set spec.publish.repo or pass --repo', { hub: hub.name, file: hub.file, field: 'spec.publish.repo' });
+  if (url === undefined)
+    throw new ConfigError('no manifests repository: set spec.publish.repo or pass --repo', {
+      hub: hub.name,
+      file: hub.file,
+      field: 'spec.publish.repo',
+    });
   const problem = urlCredentialProblem(url);
-  if (problem !== undefined) throw new ConfigError(`${repoOverride !== undefined ? '--repo' : 'spec.publish.repo'} ${problem}`, { hub: hub.name });
+  if (problem !== undefined)
+    throw new ConfigError(`${repoOverride !== undefined ? '--repo' : 'spec.publish.repo'} ${problem}`, {
+      hub: hub.name,
+    });
   return url;
 }
 
@@ -39,7 +47,15 @@ export async function openHubRepo(hub: Hub, options: RepoWiring): Promise<Manife
   const url = repoUrlOf(hub, options.repoOverride);
   const auth = await resolveGitAuth(hub, options.secretEnv);
   const open = (resolved: GitAuth | undefined) =>
-    openManifestsRepo({ url, cacheDir: options.cacheDir, logger: options.logger, registry: options.secretEnv.registry, auth: resolved, signal: options.signal, branch: hub.spec.publish.branch });
+    openManifestsRepo({
+      url,
+      cacheDir: options.cacheDir,
+      logger: options.logger,
+      registry: options.secretEnv.registry,
+      auth: resolved,
+      signal: options.signal,
+      branch: hub.spec.publish.branch,
+    });
   // Without a git credential of its own, git borrows the forge's (a PAT, or a GitHub App's installation token).
   if (auth?.token === undefined && auth?.sshKeyFile === undefined && isRemoteUrl(url) && gitMayUseForgeToken(hub)) {
     const provider = await options.credentials(hub);
@@ -53,7 +69,9 @@ export async function openHubRepo(hub: Hub, options: RepoWiring): Promise<Manife
 /** Whether git may borrow the forge's token: the hub uses pull requests and has forge credentials of its own. */
 function gitMayUseForgeToken(hub: Hub): boolean {
   const platform = hub.spec.publish.platform;
-  return usesPullRequests(resolveRouting(hub.spec.publish)) && (platform?.app !== undefined || platform?.token !== undefined);
+  return (
+    usesPullRequests(resolveRouting(hub.spec.publish)) && (platform?.app !== undefined || platform?.token !== undefined)
+  );
 }
 
 /** A local path in a hub file is relative to that file, like its seedFile and dataDir. */
@@ -68,7 +86,8 @@ async function resolveGitAuth(hub: Hub, secretEnv: SecretEnv): Promise<GitAuth |
   if (auth === undefined) return undefined;
   const where = { hub: hub.name, file: hub.file };
   const resolved: GitAuth = { username: auth.username, knownHostsFile: auth.knownHostsFile };
-  if (auth.token !== undefined) resolved.token = await resolveSecret(auth.token, secretEnv, { ...where, field: 'spec.publish.auth.token' });
+  if (auth.token !== undefined)
+    resolved.token = await resolveSecret(auth.token, secretEnv, { ...where, field: 'spec.publish.auth.token' });
   if (auth.sshKey !== undefined) {
     if ('file' in auth.sshKey) {
       resolved.sshKeyFile = auth.sshKey.file;

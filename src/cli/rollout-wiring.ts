@@ -19,7 +19,10 @@ export type RolloutWiringOptions = {
  * to pace never loads it. A hub without an engine has no health: it paces per sync.
  * A cluster that never answers fails the gate (cluster-failed) before anything is published.
  */
-export function rolloutHealthFrom(kube: LazyKubeClient | undefined, options: RolloutWiringOptions): SyncDeps['rolloutHealth'] {
+export function rolloutHealthFrom(
+  kube: LazyKubeClient | undefined,
+  options: RolloutWiringOptions,
+): SyncDeps['rolloutHealth'] {
   if (kube === undefined) return undefined;
   return async (hub, repo, head, signal) => {
     if (resolveGitops(hub).engine === 'none') return undefined;

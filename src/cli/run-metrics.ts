@@ -10,7 +10,10 @@ import type { HubSyncResult } from '../sync/sync-hub.ts';
 /** Where a `lynq sync` run (a CronJob tick) leaves its series: a node_exporter textfile, a Pushgateway, both or neither. */
 export type RunMetricsTarget = { file?: string; pushgateway?: string; group: string };
 
-export function runMetricsTarget(options: { metricsFile?: string; hub?: string }, env: NodeJS.ProcessEnv): RunMetricsTarget | undefined {
+export function runMetricsTarget(
+  options: { metricsFile?: string; hub?: string },
+  env: NodeJS.ProcessEnv,
+): RunMetricsTarget | undefined {
   const file = options.metricsFile ?? (env.LYNQ_METRICS_FILE || undefined);
   const pushgateway = env.LYNQ_PUSHGATEWAY_URL || undefined;
   if (file === undefined && pushgateway === undefined) return undefined;
@@ -50,7 +53,11 @@ export async function exportRunMetrics(
   }
   if (target.pushgateway !== undefined) {
     const { Pushgateway } = await import('prom-client');
-    const gateway = new Pushgateway(target.pushgateway, { timeout: deps.timeoutMs ?? 10_000, headers: { 'Content-Type': metrics.contentType } }, metrics.registry);
+    const gateway = new Pushgateway(
+      target.pushgateway,
+      { timeout: deps.timeoutMs ?? 10_000, headers: { 'Content-Type': metrics.contentType } },
+      metrics.registry,
+    );
     try {
       // PUT: this run's series replace the last run's of the same group, as a CronJob's should.
       await gateway.push({ jobName: 'lynq-sync', groupings: { hubs: target.group } });

@@ -44,12 +44,19 @@ const MAX_DEBOUNCE_MS = 10_000;
  * `lynq serve` until SIGTERM or SIGINT (then exit 0 once running syncs ended or were
  * aborted); SIGHUP reloads the hub and form files.
  */
-export async function runServe(options: ServeCommandOptions, context: CommandContext & { signals?: NodeJS.EventEmitter }): Promise<number> {
+export async function runServe(
+  options: ServeCommandOptions,
+  context: CommandContext & { signals?: NodeJS.EventEmitter },
+): Promise<number> {
   const { io, logger, secrets } = context;
   const signals = context.signals ?? process;
   const env = io.env;
   const secretEnv = defaultSecretEnv(secrets, env);
-  const webhookToken = await readToken({ value: env.LYNQ_WEBHOOK_TOKEN, file: env.LYNQ_WEBHOOK_TOKEN_FILE }, 'LYNQ_WEBHOOK_TOKEN', 'webhook token');
+  const webhookToken = await readToken(
+    { value: env.LYNQ_WEBHOOK_TOKEN, file: env.LYNQ_WEBHOOK_TOKEN_FILE },
+    'LYNQ_WEBHOOK_TOKEN',
+    'webhook token',
+  );
   secrets.add(webhookToken);
   const listen = parseListen(options.listen);
   const ui = await uiSettings(options.ui === true || isOn(env.LYNQ_UI), env, listen.host);
@@ -60,7 +67,11 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
   const rolloutHealth = rolloutHealthFrom(kube, { logger, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(env)) });
   // Hubs with spec.gitops.pauseFromLynqNode read their LynqNodes' pause annotations from the same cluster before each plan.
   const pausedLynqNodes = pausedLynqNodesFrom(kube);
-  const syncDeps = (signal: AbortSignal) => ({ ...createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal }), rolloutHealth, pausedLynqNodes });
+  const syncDeps = (signal: AbortSignal) => ({
+    ...createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets, signal }),
+    rolloutHealth,
+    pausedLynqNodes,
+  });
   // The read-back, where a cluster is configured (KUBECONFIG or in-cluster): after each sync and every --read-back-interval.
   const { openRepo, openForge } = createSyncDeps({ logger, dryRun: false, diff: false, out: io.out, env, secrets });
   const readBack = serviceReadBack({
@@ -143,7 +154,8 @@ export async function runServe(options: ServeCommandOptions, context: CommandCon
 export function parseListen(text: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):?(\d+)$/.exec(text.trim());
   const port = Number(match?.[3]);
-  if (match === null || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--listen ${JSON.stringify(text)}: expected HOST:PORT, like 0.0.0.0:8080`);
+  if (match === null || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`--listen ${JSON.stringify(text)}: expected HOST:PORT, like 0.0.0.0:8080`);
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
@@ -152,9 +164,17 @@ export function parseListen(text: string): { host: string; port: number } {
  * needs a token (LYNQ_UI_TOKEN or LYNQ_UI_TOKEN_FILE): serve refuses to start without one
  * rather than show the fleet to the network.
  */
-async function uiSettings(on: boolean, env: NodeJS.ProcessEnv, host: string): Promise<{ token: string | undefined } | undefined> {
+async function uiSettings(
+  on: boolean,
+  env: NodeJS.ProcessEnv,
+  host: string,
+): Promise<{ token: string | undefined } | undefined> {
   if (!on) return undefined;
-  const token = await readToken({ value: env.LYNQ_UI_TOKEN, file: env.LYNQ_UI_TOKEN_FILE }, 'LYNQ_UI_TOKEN', 'web view token');
+  const token = await readToken(
+    { value: env.LYNQ_UI_TOKEN, file: env.LYNQ_UI_TOKEN_FILE },
+    'LYNQ_UI_TOKEN',
+    'web view token',
+  );
   if (token === undefined && !isLoopback(host)) {
     throw new ConfigError(
       `--ui on ${host} (not a loopback address) needs a token: set LYNQ_UI_TOKEN (or LYNQ_UI_TOKEN_FILE) to 16 characters or more, or listen on 127.0.0.1 (--listen 127.0.0.1:8080)`,
@@ -169,7 +189,11 @@ function isOn(value: string | undefined): boolean {
 }
 
 /** A token from the variable `name` (its value), or from the file `name_FILE` names; undefined when neither is set. */
-async function readToken(from: { value: string | undefined; file: string | undefined }, name: string, what: string): Promise<string | undefined> {
+async function readToken(
+  from: { value: string | undefined; file: string | undefined },
+  name: string,
+  what: string,
+): Promise<string | undefined> {
   // Trimmed as the _FILE form is: a Secret or a shell often adds a newline, and a token with one could never match.
   const { value, file } = from;
   if (value !== undefined && value.trim() !== '') return checkToken(value.trim(), what, name);
@@ -187,6 +211,7 @@ function checkToken(token: string, what: string, from: string): string {
   // A short token can be guessed, and the scrubber ignores values under 4 characters.
   if (token.length < 16) throw new ConfigError(`the ${what} from ${from} is shorter than 16 characters`);
   // A bearer token is one word: one with a space or a control character inside could never be sent, so no call would ever pass.
-  if (/[\s\p{Cc}]/u.test(token)) throw new ConfigError(`the ${what} from ${from} has a space or control character inside: it must be one word`);
+  if (/[\s\p{Cc}]/u.test(token))
+    throw new ConfigError(`the ${what} from ${from} has a space or control character inside: it must be one word`);
   return token;
 }

@@ -46,11 +46,24 @@ export async function runStatus(options: StatusCommandOptions, context: CommandC
       options.hub !== undefined ? { hub: options.hub, file: selected[0]?.file, field: 'spec.gitops.engine' } : {},
     );
   }
-  const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: true });
-  if (access === undefined) throw new ConfigError('no cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster');
+  const access = findClusterAccess({
+    kubeconfig: options.kubeconfig,
+    context: options.context,
+    env: io.env,
+    useHomeConfig: true,
+  });
+  if (access === undefined)
+    throw new ConfigError('no cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster');
   context.logger.debug({ access: describeAccess(access) }, 'cluster access');
   const kube = await openKubeClient(access, { registry: context.secrets, logger: context.logger });
-  const sync = createSyncDeps({ logger: context.logger, secrets: context.secrets, dryRun: false, diff: false, out: io.out, env: io.env });
+  const sync = createSyncDeps({
+    logger: context.logger,
+    secrets: context.secrets,
+    dryRun: false,
+    diff: false,
+    out: io.out,
+    env: io.env,
+  });
   const clock = Date.now;
   const crd = await checkClusterLynqNodeCrd(kube);
   const crdLine = crdText(crd);
@@ -69,12 +82,20 @@ export async function runStatus(options: StatusCommandOptions, context: CommandC
       }),
     );
   }
-  io.out.write(options.json ? `${JSON.stringify(statusJson(results), null, 2)}\n` : statusText(results, options.problems, crdLine === undefined ? [] : [crdLine]));
+  io.out.write(
+    options.json
+      ? `${JSON.stringify(statusJson(results), null, 2)}\n`
+      : statusText(results, options.problems, crdLine === undefined ? [] : [crdLine]),
+  );
   // A hub whose cluster or git could not be read has no health to report: that is not "some nodes are bad".
-  if (crd.outcome === 'cluster-failed' || results.some((result) => result.outcome !== 'read')) return EXIT_NOT_PUBLISHED;
+  if (crd.outcome === 'cluster-failed' || results.some((result) => result.outcome !== 'read'))
+    return EXIT_NOT_PUBLISHED;
   const bad = results.some(
     (result) =>
-      result.outcome === 'read' && (result.tableError !== undefined || result.statuses.failed.length > 0 || result.nodes.some((node) => node.phase === 'Degraded' || node.phase === 'Missing')),
+      result.outcome === 'read' &&
+      (result.tableError !== undefined ||
+        result.statuses.failed.length > 0 ||
+        result.nodes.some((node) => node.phase === 'Degraded' || node.phase === 'Missing')),
   );
   return bad ? EXIT_PARTIAL : EXIT_OK;
 }
@@ -117,7 +138,11 @@ export function crdText(check: LynqNodeCrdCheck): string | undefined {
 }
 
 /** One line per node (`--problems`: only those not Ready), then the notes (cluster-wide ones first, then each hub's failures and unwritten statuses), then a count per phase. */
-export function statusText(results: readonly HubReadBack[], problemsOnly: boolean, clusterNotes: readonly string[] = []): string {
+export function statusText(
+  results: readonly HubReadBack[],
+  problemsOnly: boolean,
+  clusterNotes: readonly string[] = [],
+): string {
   const lines: string[] = [];
   const counts = new Map<NodePhase, number>(NODE_PHASES.map((phase) => [phase, 0]));
   const notes: string[] = [...clusterNotes];
@@ -131,17 +156,25 @@ export function statusText(results: readonly HubReadBack[], problemsOnly: boolea
       counts.set(node.phase, (counts.get(node.phase) ?? 0) + 1);
       if (problemsOnly && node.phase === 'Ready') continue;
       const commit = node.commit?.commit.slice(0, 12) ?? '-';
-      lines.push(`${node.hub}/${node.form}/${node.uid}  ${node.phase}  ${node.resources.ready}/${node.resources.desired} ready  ${commit}  ${node.message}`);
+      lines.push(
+        `${node.hub}/${node.form}/${node.uid}  ${node.phase}  ${node.resources.ready}/${node.resources.desired} ready  ${commit}  ${node.message}`,
+      );
     }
     for (const [node, why] of result.statuses.paused) notes.push(`${result.hub}/${node}: paused: ${why}`);
     paused += result.statuses.paused.size;
-    for (const file of result.unreadable) notes.push(`${result.hub}: ${file}: not a LynqNode the bridge can read; left out`);
-    for (const failed of result.statuses.failed) notes.push(`${result.hub}/${failed.form}/${failed.uid}: status not written: ${failed.error}`);
-    if (result.statuses.notCreated > 0) notes.push(`${result.hub}: ${result.statuses.notCreated} LynqNode(s) not in the cluster yet, status not written`);
+    for (const file of result.unreadable)
+      notes.push(`${result.hub}: ${file}: not a LynqNode the bridge can read; left out`);
+    for (const failed of result.statuses.failed)
+      notes.push(`${result.hub}/${failed.form}/${failed.uid}: status not written: ${failed.error}`);
+    if (result.statuses.notCreated > 0)
+      notes.push(`${result.hub}: ${result.statuses.notCreated} LynqNode(s) not in the cluster yet, status not written`);
     if (result.tableError !== undefined) notes.push(`${result.hub}: status table not written: ${result.tableError}`);
   }
   // Paused is not a phase (a paused node is still judged by its cluster state): counted apart, when there are some.
-  const summary = [...NODE_PHASES.map((phase) => `${phase} ${counts.get(phase) ?? 0}`), ...(paused > 0 ? [`paused ${paused}`] : [])].join(', ');
+  const summary = [
+    ...NODE_PHASES.map((phase) => `${phase} ${counts.get(phase) ?? 0}`),
+    ...(paused > 0 ? [`paused ${paused}`] : []),
+  ].join(', ');
   // A uid or a message from a row or the cluster may hold a newline, a terminal escape or an invisible character: each line stays one, as it reads.
   return [...lines.map(printable), ...(lines.length > 0 ? [''] : []), ...notes.map(printable), summary, ''].join('\n');
 }

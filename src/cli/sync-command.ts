@@ -40,7 +40,9 @@ export type SyncCommandOptions = {
 
 export async function runSync(options: SyncCommandOptions, context: CommandContext): Promise<number> {
   const { io } = context;
-  const config = options.config ?? (await loadConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } }));
+  const config =
+    options.config ??
+    (await loadConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } }));
   const hubs = selectHubs(config, options.hub);
   checkSyncInputs(options, config);
   const deps = syncCommandDeps(options, context);
@@ -52,7 +54,8 @@ export async function runSync(options: SyncCommandOptions, context: CommandConte
   if (results.length > 0) io.out.write(summaryTable(results, { dryRun: options.dryRun, listNodes: options.dryRun }));
   if (health.length > 0) io.out.write(healthSummary(health));
   const metricsTarget = options.dryRun ? undefined : runMetricsTarget(options, io.env);
-  if (metricsTarget !== undefined) await exportRunMetrics(metricsTarget, runs, health, { logger: context.logger, clock: Date.now });
+  if (metricsTarget !== undefined)
+    await exportRunMetrics(metricsTarget, runs, health, { logger: context.logger, clock: Date.now });
   return exitCodeOf(results);
 }
 
@@ -62,13 +65,22 @@ function checkSyncInputs(options: SyncCommandOptions, config: Config): void {
   if (problem !== undefined) throw new ConfigError(`--repo ${problem}`);
   if (config.forms.length === 0) {
     // Every node would be removed: far more likely a wrong --forms than an intent, so nothing is read or written.
-    throw new ConfigError(`no form files (*.yaml or *.yml) in ${path.resolve(options.forms)}: nothing to render; pass --forms DIR if they are elsewhere`);
+    throw new ConfigError(
+      `no form files (*.yaml or *.yml) in ${path.resolve(options.forms)}: nothing to render; pass --forms DIR if they are elsewhere`,
+    );
   }
 }
 
 function syncCommandDeps(options: SyncCommandOptions, context: CommandContext): SyncDeps {
   const { io } = context;
-  const kube = lazyKubeClient({ kubeconfig: options.kubeconfig, context: options.context, env: io.env, useHomeConfig: false, logger: context.logger, registry: context.secrets });
+  const kube = lazyKubeClient({
+    kubeconfig: options.kubeconfig,
+    context: options.context,
+    env: io.env,
+    useHomeConfig: false,
+    logger: context.logger,
+    registry: context.secrets,
+  });
   return {
     ...createSyncDeps({
       logger: context.logger,
@@ -78,11 +90,18 @@ function syncCommandDeps(options: SyncCommandOptions, context: CommandContext): 
       diff: options.diff,
       out: io.out,
       env: io.env,
-      onPhase: io.isTty ? (hub, phase, detail) => io.err.write(`\r\x1b[2K${hub}: ${phaseLabel(phase, detail)}…`) : undefined,
+      onPhase: io.isTty
+        ? (hub, phase, detail) => io.err.write(`\r\x1b[2K${hub}: ${phaseLabel(phase, detail)}…`)
+        : undefined,
     }),
     // The rollout gate reads health where a cluster is configured (as the read-back after the sync does); the
     // read-back judges the gate's read again at the sync's commit instead of reading the whole cluster twice.
-    rolloutHealth: rolloutHealthFrom(kube, { logger: context.logger, clock: Date.now, memo: fileNodeMemo(defaultCacheDir(io.env)), listLynqNodes: !options.dryRun }),
+    rolloutHealth: rolloutHealthFrom(kube, {
+      logger: context.logger,
+      clock: Date.now,
+      memo: fileNodeMemo(defaultCacheDir(io.env)),
+      listLynqNodes: !options.dryRun,
+    }),
     // Hubs with spec.gitops.pauseFromLynqNode read their LynqNodes' pause annotations from the same cluster before planning (a dry run too: it only reads).
     pausedLynqNodes: pausedLynqNodesFrom(kube),
   };
@@ -98,14 +117,24 @@ async function syncHubs(
 ): Promise<{ ran: Hub[]; results: HubSyncResult[]; runs: RunRecord[] }> {
   const { io } = context;
   // A dry run writes nothing, so it neither takes nor waits for the lock.
-  const lock = options.dryRun ? undefined : createHubLocker({ secretEnv: defaultSecretEnv(context.secrets, io.env), logger: context.logger, cacheDir: defaultCacheDir(io.env) });
+  const lock = options.dryRun
+    ? undefined
+    : createHubLocker({
+        secretEnv: defaultSecretEnv(context.secrets, io.env),
+        logger: context.logger,
+        cacheDir: defaultCacheDir(io.env),
+      });
   const ran: Hub[] = [];
   const results: HubSyncResult[] = [];
   const runs: RunRecord[] = [];
   for (const hub of hubs) {
     const started = Date.now();
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
-    const run = (signal?: AbortSignal) => syncHub(hub, forms, signal === undefined ? deps : { ...deps, signal }, { allowDeletions: options.allowDeletions, handOff: !options.dryRun });
+    const run = (signal?: AbortSignal) =>
+      syncHub(hub, forms, signal === undefined ? deps : { ...deps, signal }, {
+        allowDeletions: options.allowDeletions,
+        handOff: !options.dryRun,
+      });
     const result = lock === undefined ? await run() : await lockedRun(lock, hub, run, options, context);
     if (result === undefined) continue;
     ran.push(hub);
@@ -116,7 +145,13 @@ async function syncHubs(
 }
 
 /** The hub's run under its lock; undefined when another holder had it (said, and not a failure: the holder is doing this very work). */
-async function lockedRun(lock: HubLocker, hub: Hub, run: (signal?: AbortSignal) => Promise<HubSyncResult>, options: SyncCommandOptions, context: CommandContext): Promise<HubSyncResult | undefined> {
+async function lockedRun(
+  lock: HubLocker,
+  hub: Hub,
+  run: (signal?: AbortSignal) => Promise<HubSyncResult>,
+  options: SyncCommandOptions,
+  context: CommandContext,
+): Promise<HubSyncResult | undefined> {
   let result: LockedRun<HubSyncResult>;
   try {
     result = await withHubLock(lock, hub, { waitMs: (options.waitLock ?? 0) * 1000 }, run);
@@ -147,6 +182,9 @@ function readBackOptions(options: SyncCommandOptions, context: CommandContext, d
 export function selectHubs(config: Config, name: string | undefined): Hub[] {
   if (name === undefined) return [...config.hubs.values()];
   const hub = config.hubs.get(name);
-  if (hub === undefined) throw new ConfigError(`no hub named ${JSON.stringify(name)} (hubs: ${[...config.hubs.keys()].join(', ') || 'none'})`);
+  if (hub === undefined)
+    throw new ConfigError(
+      `no hub named ${JSON.stringify(name)} (hubs: ${[...config.hubs.keys()].join(', ') || 'none'})`,
+    );
   return [hub];
 }

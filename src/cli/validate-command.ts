@@ -22,32 +22,48 @@ import { rolloutChecks } from './rollout-notes.ts';
  * compiled against its hub's variables, so a typo fails here and not on 10,000 nodes.
  * Then a note for each resource policy the hub's engine cannot express exactly.
  */
-export async function runValidate(options: { hubs: string; forms: string; repo?: string; filesOnly?: boolean; connect?: boolean }, context: CommandContext): Promise<number> {
+export async function runValidate(
+  options: { hubs: string; forms: string; repo?: string; filesOnly?: boolean; connect?: boolean },
+  context: CommandContext,
+): Promise<number> {
   const { io } = context;
   // Everything a sync checks before it reads a database, all at once: files, schemas, publish settings, templates.
-  const { config, problems: loadProblems } = await collectConfig({ hubsDir: options.hubs, formsDir: options.forms, publishing: { repoOverride: options.repo } });
+  const { config, problems: loadProblems } = await collectConfig({
+    hubsDir: options.hubs,
+    formsDir: options.forms,
+    publishing: { repoOverride: options.repo },
+  });
   const rollout = rolloutChecks(config, io.env);
   const local: string[] = [];
   if (options.filesOnly !== true) {
-    for (const hub of config.hubs.values()) for (const problem of await localProblems(hub, { env: io.env, repoOverride: options.repo })) local.push(problem.message);
+    for (const hub of config.hubs.values())
+      for (const problem of await localProblems(hub, { env: io.env, repoOverride: options.repo }))
+        local.push(problem.message);
   }
   const problems = [
     ...loadProblems.map((problem) => problem.message),
     ...local,
-    ...(loadProblems.some((problem) => inFolder(problem.where.file, options.forms)) ? [] : noForms(config, options.forms)),
+    ...(loadProblems.some((problem) => inFolder(problem.where.file, options.forms))
+      ? []
+      : noForms(config, options.forms)),
     ...checkTemplates(config),
     ...rollout.problems,
   ];
   // Only files that check out are worth a connection: a broken hub would fail before its rows anyway.
-  const rows = options.connect === true && problems.length === 0 ? await rowProblems(config, context) : { problems: [], unreachable: false };
+  const rows =
+    options.connect === true && problems.length === 0
+      ? await rowProblems(config, context)
+      : { problems: [], unreachable: false };
   problems.push(...rows.problems);
   for (const problem of problems) io.err.write(`lynq: ${problem}\n`);
   // A database that could not be read is a source failure, as in a sync; a column the table lacks is the files'.
   if (rows.unreachable) return EXIT_NOT_PUBLISHED;
   if (problems.length > 0) return EXIT_CONFIG;
   // Not errors: where Argo CD or Flux cannot express a policy exactly, say so per resource.
-  for (const form of config.forms) for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
-  for (const form of config.forms) for (const note of lynqDifferences(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
+  for (const form of config.forms)
+    for (const note of engineLimits(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
+  for (const form of config.forms)
+    for (const note of lynqDifferences(config.hubs.get(form.spec.hubId)!, form)) io.out.write(`note: ${note}\n`);
   for (const note of rollout.notes) io.out.write(`note: ${note}\n`);
   for (const hub of config.hubs.values()) {
     const forms = config.forms.filter((form) => form.spec.hubId === hub.name);
@@ -60,7 +76,10 @@ export async function runValidate(options: { hubs: string; forms: string; repo?:
 }
 
 /** `--connect`: each hub's rows read once as a sync reads them; a missing column, an invalid uid or an unreachable database, named. */
-async function rowProblems(config: Config, context: CommandContext): Promise<{ problems: string[]; unreachable: boolean }> {
+async function rowProblems(
+  config: Config,
+  context: CommandContext,
+): Promise<{ problems: string[]; unreachable: boolean }> {
   const problems: string[] = [];
   let unreachable = false;
   for (const hub of config.hubs.values()) {
@@ -80,10 +99,14 @@ function noForms(config: Config, formsDir: string): string[] {
   const used = new Set(config.forms.map((form) => form.spec.hubId));
   return [...config.hubs.values()]
     .filter((hub) => !used.has(hub.name))
-    .map((hub) => `${hub.file}, hub ${hub.name}: no form in ${path.resolve(formsDir)} names this hub (spec.hubId: ${hub.name}), so a sync has nothing to render; add one, or pass --forms DIR`);
+    .map(
+      (hub) =>
+        `${hub.file}, hub ${hub.name}: no form in ${path.resolve(formsDir)} names this hub (spec.hubId: ${hub.name}), so a sync has nothing to render; add one, or pass --forms DIR`,
+    );
 }
 
-const inFolder = (file: string | undefined, dir: string): boolean => file !== undefined && path.resolve(path.dirname(file)) === path.resolve(dir);
+const inFolder = (file: string | undefined, dir: string): boolean =>
+  file !== undefined && path.resolve(path.dirname(file)) === path.resolve(dir);
 
 export function checkTemplates(config: Config): string[] {
   const problems: string[] = [];
@@ -93,7 +116,13 @@ export function checkTemplates(config: Config): string[] {
     // Row selectors first: with the line they are at (a template leaf's field says where it is).
     for (const { path: at, expression, resource } of formSelectors(form.spec)) {
       try {
-        engine.checkSelector(expression, { file: form.file, line: form.lineOf?.(at), form: form.name, resource, field: resource === undefined ? formatPath(at) : 'when' });
+        engine.checkSelector(expression, {
+          file: form.file,
+          line: form.lineOf?.(at),
+          form: form.name,
+          resource,
+          field: resource === undefined ? formatPath(at) : 'when',
+        });
       } catch (error) {
         if (!isLynqError(error)) throw error;
         problems.push(messageOf(error));
@@ -106,7 +135,8 @@ export function checkTemplates(config: Config): string[] {
       if (resource.nameTemplate !== undefined) leaves.push(['nameTemplate', resource.nameTemplate]);
       if (resource.targetNamespace !== undefined) leaves.push(['targetNamespace', resource.targetNamespace]);
       for (const [key, value] of Object.entries(resource.labelsTemplate)) leaves.push([`labelsTemplate.${key}`, value]);
-      for (const [key, value] of Object.entries(resource.annotationsTemplate)) leaves.push([`annotationsTemplate.${key}`, value]);
+      for (const [key, value] of Object.entries(resource.annotationsTemplate))
+        leaves.push([`annotationsTemplate.${key}`, value]);
       for (const [field, source] of leaves) {
         try {
           engine.compile(source, { ...where, field });
@@ -123,5 +153,6 @@ export function checkTemplates(config: Config): string[] {
 function collectStrings(value: unknown, at: string, out: Array<[string, string]>): void {
   if (typeof value === 'string') out.push([at, value]);
   else if (Array.isArray(value)) for (const [i, item] of value.entries()) collectStrings(item, `${at}[${i}]`, out);
-  else if (isPlainObject(value)) for (const [key, item] of Object.entries(value)) collectStrings(item, `${at}.${key}`, out);
+  else if (isPlainObject(value))
+    for (const [key, item] of Object.entries(value)) collectStrings(item, `${at}.${key}`, out);
 }

@@ -36,12 +36,27 @@ export function createSyncDeps(options: WiringOptions): SyncDeps {
   const env = options.env ?? process.env;
   const secretEnv = defaultSecretEnv(options.secrets ?? new SecretRegistry(), env);
   const clock = options.clock ?? Date.now;
-  const forges = createForges({ logger: options.logger, secretEnv, dryRun: options.dryRun, out: options.out, sleep: options.sleep, now: clock, signal: options.signal });
-  const openForge = (hub: Hub): Promise<PullRequestClient> => forges.openForge(hub, repoUrlOf(hub, options.repoOverride));
+  const forges = createForges({
+    logger: options.logger,
+    secretEnv,
+    dryRun: options.dryRun,
+    out: options.out,
+    sleep: options.sleep,
+    now: clock,
+    signal: options.signal,
+  });
+  const openForge = (hub: Hub): Promise<PullRequestClient> =>
+    forges.openForge(hub, repoUrlOf(hub, options.repoOverride));
   return {
     logger: options.logger,
     readRows: (hub, signal) => readHubRows(hub, { secretEnv, logger: options.logger }, signal ?? options.signal),
-    openRepo: (hub) => openHubRepo(hub, { ...options, secretEnv, cacheDir: options.dryRun ? undefined : defaultCacheDir(env), credentials: forges.credentials }),
+    openRepo: (hub) =>
+      openHubRepo(hub, {
+        ...options,
+        secretEnv,
+        cacheDir: options.dryRun ? undefined : defaultCacheDir(env),
+        credentials: forges.credentials,
+      }),
     publisher: options.dryRun ? new DryRunPublisher(options.out, options.diff) : new PushPublisher(clock),
     openForge,
     verifiedStore: options.dryRun ? undefined : fileVerifiedStore(defaultCacheDir(env)),

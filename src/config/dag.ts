@@ -8,17 +8,27 @@ export type DagInput = { id: string; dependIds: readonly string[] };
  * the result (and every file built from it) is deterministic.
  * Unknown ids and cycles are config errors; a cycle is shown as `a -> b -> a`.
  */
-export function dagLevels(resources: readonly DagInput[], where: { file?: string; form?: string } = {}): Map<string, number> {
+export function dagLevels(
+  resources: readonly DagInput[],
+  where: { file?: string; form?: string } = {},
+): Map<string, number> {
   const byId = new Map(resources.map((resource) => [resource.id, resource]));
   for (const resource of resources) {
     for (const dep of resource.dependIds) {
       if (!byId.has(dep)) {
-        throw new ConfigError(`dependIds of ${resource.id} names ${JSON.stringify(dep)}, which is not a resource id of this form`, {
+        throw new ConfigError(
+          `dependIds of ${resource.id} names ${JSON.stringify(dep)}, which is not a resource id of this form`,
+          {
+            ...where,
+            resource: resource.id,
+          },
+        );
+      }
+      if (dep === resource.id)
+        throw new ConfigError(`${resource.id} depends on itself: ${dep} -> ${dep}`, {
           ...where,
           resource: resource.id,
         });
-      }
-      if (dep === resource.id) throw new ConfigError(`${resource.id} depends on itself: ${dep} -> ${dep}`, { ...where, resource: resource.id });
     }
   }
   const levels = new Map<string, number>();

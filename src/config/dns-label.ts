@@ -13,4 +13,7 @@ export function isDnsLabel(value: string): boolean {
 }
 
 /** A config field that must be a DNS label. */
-export const DnsLabel = z.string().max(MAX_DNS_LABEL).regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric');
+export const DnsLabel = z
+  .string()
+  .max(MAX_DNS_LABEL)
+  .regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric');

@@ -7,7 +7,10 @@ import { LYNQ_POLICY_DEFAULTS as DEFAULTS } from './policy-defaults.ts';
 const ResourceId = z
   .string()
   .max(100)
-  .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "_" and "-", starting and ending alphanumeric')
+  .regex(
+    /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/,
+    'must be letters, digits, ".", "_" and "-", starting and ending alphanumeric',
+  )
   .refine((id) => !['kustomization', 'lynqnode'].includes(id.toLowerCase()), {
     message: 'is reserved: kustomization.yaml and lynqnode.yaml are written by the bridge',
   });
@@ -83,7 +86,9 @@ export const RESOURCE_LISTS = {
 export type ResourceList = keyof typeof RESOURCE_LISTS;
 export const RESOURCE_LIST_NAMES = Object.keys(RESOURCE_LISTS) as ResourceList[];
 
-const resourceLists = Object.fromEntries(RESOURCE_LIST_NAMES.map((list) => [list, z.array(TResource).default([])])) as { [K in ResourceList]: z.ZodDefault<z.ZodArray<typeof TResource>> };
+const resourceLists = Object.fromEntries(RESOURCE_LIST_NAMES.map((list) => [list, z.array(TResource).default([])])) as {
+  [K in ResourceList]: z.ZodDefault<z.ZodArray<typeof TResource>>;
+};
 
 export const FormSpec = z.strictObject({
   hubId: ObjectName,

@@ -14,7 +14,12 @@ const Folder = z
   .refine(
     (folder) => {
       const segments = folder.replace(/\/+$/, '').split('/');
-      return !folder.startsWith('/') && segments.every((segment) => /^[A-Za-z0-9._-]+$/.test(segment) && segment !== '.' && segment !== '..' && segment !== '.git');
+      return (
+        !folder.startsWith('/') &&
+        segments.every(
+          (segment) => /^[A-Za-z0-9._-]+$/.test(segment) && segment !== '.' && segment !== '..' && segment !== '.git',
+        )
+      );
     },
     { message: 'must be a folder inside the repository, like "apps"' },
   );
@@ -38,7 +43,9 @@ export const ArgoCdSettings = z.strictObject({
       /** Default namespace of the node's resources; default: the hub's `metadata.namespace`. */
       namespace: Name.optional(),
     })
-    .refine((destination) => destination.server === undefined || destination.name === undefined, { message: 'give server or name, not both' })
+    .refine((destination) => destination.server === undefined || destination.name === undefined, {
+      message: 'give server or name, not both',
+    })
     .prefault({}),
   syncPolicy: z
     .strictObject({
@@ -87,7 +94,9 @@ export const FluxSettings = z.strictObject({
   serviceAccountName: Name.optional(),
   targetNamespace: Name.optional(),
   /** SOPS decryption, for SOPS-encrypted Secrets under `manifests`. */
-  decryption: z.strictObject({ provider: z.literal('sops'), secretRef: z.strictObject({ name: Name }).optional() }).optional(),
+  decryption: z
+    .strictObject({ provider: z.literal('sops'), secretRef: z.strictObject({ name: Name }).optional() })
+    .optional(),
   /**
    * For a hub whose rows name clusters: `management` (the default) — one Flux in a
    * management cluster, each node Kustomization reaching its cluster through
@@ -108,7 +117,9 @@ export const GitopsCluster = z.strictObject({
   /** A DNS label: it becomes part of the node's engine object names. */
   name: Name,
   /** Argo CD: the Application's `destination.server`; without it, `destination.name` is the cluster's name. */
-  server: z.url({ protocol: /^https?$/, error: 'must be the cluster API server URL, like https://eu-1.example.com:6443' }).optional(),
+  server: z
+    .url({ protocol: /^https?$/, error: 'must be the cluster API server URL, like https://eu-1.example.com:6443' })
+    .optional(),
   /** Flux: the Secret (in the Kustomizations' namespace) holding the cluster's kubeconfig, for `kubeConfig.secretRef`; default `<name>-kubeconfig`. */
   kubeConfigSecret: Name.optional(),
 });
@@ -130,7 +141,9 @@ export const Gitops = z.strictObject({
   clusters: z
     .array(GitopsCluster)
     .min(1)
-    .refine((clusters) => new Set(clusters.map((cluster) => cluster.name)).size === clusters.length, { message: 'names each cluster once' })
+    .refine((clusters) => new Set(clusters.map((cluster) => cluster.name)).size === clusters.length, {
+      message: 'names each cluster once',
+    })
     .optional(),
   /** The cluster of a row whose cluster column is empty; without it, such a row's nodes fail, named. */
   defaultCluster: Name.optional(),
@@ -151,23 +164,43 @@ type IssueSink = { addIssue(issue: { code: 'custom'; path: Array<string | number
  * (a local `publish.repo` is only good for the bridge), and the apps folder must not
  * share a path with the node folders.
  */
-export function checkGitopsAgainstPublish(spec: { gitops: Gitops; publish: { repo?: string | undefined; root: string } }, ctx: IssueSink): void {
+export function checkGitopsAgainstPublish(
+  spec: { gitops: Gitops; publish: { repo?: string | undefined; root: string } },
+  ctx: IssueSink,
+): void {
   const { gitops, publish } = spec;
   const url = publish.repo !== undefined && isRemoteUrl(publish.repo);
   if (gitops.engine === 'argocd' && gitops.argocd.repoURL === undefined && !url) {
-    ctx.addIssue({ code: 'custom', path: ['gitops', 'argocd', 'repoURL'], message: 'is required: Argo CD needs the URL of the manifests repository, and spec.publish.repo is not a URL' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gitops', 'argocd', 'repoURL'],
+      message: 'is required: Argo CD needs the URL of the manifests repository, and spec.publish.repo is not a URL',
+    });
   }
-  if (gitops.engine === 'flux' && gitops.flux.gitRepository !== undefined && gitops.flux.gitRepository.url === undefined && !url) {
-    ctx.addIssue({ code: 'custom', path: ['gitops', 'flux', 'gitRepository', 'url'], message: 'is required: Flux needs the URL of the manifests repository, and spec.publish.repo is not a URL' });
+  if (
+    gitops.engine === 'flux' &&
+    gitops.flux.gitRepository !== undefined &&
+    gitops.flux.gitRepository.url === undefined &&
+    !url
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gitops', 'flux', 'gitRepository', 'url'],
+      message: 'is required: Flux needs the URL of the manifests repository, and spec.publish.repo is not a URL',
+    });
   }
   if (gitops.engine === 'flux' && gitops.flux.layout === 'per-cluster' && gitops.clusters === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['gitops', 'flux', 'layout'],
-      message: 'per-cluster needs spec.gitops.clusters (and spec.valueMappings.cluster): it gives each cluster a path of its own; without clusters, leave layout out',
+      message:
+        'per-cluster needs spec.gitops.clusters (and spec.valueMappings.cluster): it gives each cluster a path of its own; without clusters, leave layout out',
     });
   }
-  if (gitops.defaultCluster !== undefined && !(gitops.clusters ?? []).some((cluster) => cluster.name === gitops.defaultCluster)) {
+  if (
+    gitops.defaultCluster !== undefined &&
+    !(gitops.clusters ?? []).some((cluster) => cluster.name === gitops.defaultCluster)
+  ) {
     ctx.addIssue({
       code: 'custom',
       path: ['gitops', 'defaultCluster'],
@@ -177,7 +210,11 @@ export function checkGitopsAgainstPublish(spec: { gitops: Gitops; publish: { rep
   const apps = trimFolder(gitops.appsRoot);
   const root = trimFolder(publish.root);
   if (apps === root || apps.startsWith(`${root}/`) || root.startsWith(`${apps}/`)) {
-    ctx.addIssue({ code: 'custom', path: ['gitops', 'appsRoot'], message: `must be a folder apart from spec.publish.root (${publish.root})` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gitops', 'appsRoot'],
+      message: `must be a folder apart from spec.publish.root (${publish.root})`,
+    });
   }
 }
 

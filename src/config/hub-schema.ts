@@ -11,7 +11,11 @@ export const ObjectName = DnsLabel;
  * Where a secret comes from without a cluster: an environment variable, a file, or
  * Lynq's `{ name, key }` Secret reference read from a mounted Secret directory.
  */
-export const SecretRef = z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) }), z.strictObject({ name: z.string().min(1), key: z.string().min(1) })]);
+export const SecretRef = z.union([
+  z.strictObject({ env: z.string().min(1) }),
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({ name: z.string().min(1), key: z.string().min(1) }),
+]);
 export type SecretRef = z.infer<typeof SecretRef>;
 
 export const TlsOptions = z.strictObject({
@@ -85,10 +89,18 @@ export const HubSource = z
     const interval = parseSyncInterval(source.syncInterval);
     if ('error' in interval) ctx.addIssue({ code: 'custom', path: ['syncInterval'], message: interval.error });
     if (source.mysql?.notifyChannel !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['mysql', 'notifyChannel'], message: 'MySQL has no LISTEN/NOTIFY; use the webhook (POST /hooks/sync/<hub>) instead' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mysql', 'notifyChannel'],
+        message: 'MySQL has no LISTEN/NOTIFY; use the webhook (POST /hooks/sync/<hub>) instead',
+      });
     const settings = source[source.type];
     if (settings === undefined) {
-      ctx.addIssue({ code: 'custom', path: [source.type], message: `type is ${source.type}, so spec.source.${source.type} is required` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [source.type],
+        message: `type is ${source.type}, so spec.source.${source.type} is required`,
+      });
       return;
     }
     if ((settings.table === undefined) === (settings.query === undefined)) {
@@ -119,7 +131,10 @@ export const RESERVED_VARIABLES = ['uid', 'activate', 'hubId', 'templateRef', 'h
 
 const VariableName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a template identifier: letters, digits and "_", not starting with a digit')
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    'must be a template identifier: letters, digits and "_", not starting with a digit',
+  )
   .refine((name) => !(RESERVED_VARIABLES as readonly string[]).includes(name), {
     message: `is reserved (${RESERVED_VARIABLES.join(', ')})`,
   });
@@ -177,7 +192,10 @@ export const ForgeType = z.enum(['github', 'gitlab']);
 export type ForgeType = z.infer<typeof ForgeType>;
 
 /** The REST API of each forge's public service, used when `apiUrl` is not given. */
-export const DEFAULT_API_URL: Record<ForgeType, string> = { github: 'https://api.github.com', gitlab: 'https://gitlab.com/api/v4' };
+export const DEFAULT_API_URL: Record<ForgeType, string> = {
+  github: 'https://api.github.com',
+  gitlab: 'https://gitlab.com/api/v4',
+};
 
 /** The forge that hosts pull requests. Owner and repository (GitLab: the project's full path) come from `repo`. */
 export const Platform = z.strictObject({
@@ -226,7 +244,9 @@ export const Publish = z
     branch: z.string().min(1).default('main'),
     /** Folder in the repository that holds `<hub>/<form>/<uid>/`. */
     root: z.string().min(1).default('nodes'),
-    author: z.strictObject({ name: z.string().min(1), email: z.string().min(1) }).default({ name: 'Lynq Bridge', email: 'lynq-bridge@users.noreply.github.com' }),
+    author: z
+      .strictObject({ name: z.string().min(1), email: z.string().min(1) })
+      .default({ name: 'Lynq Bridge', email: 'lynq-bridge@users.noreply.github.com' }),
     auth: PublishAuth.optional(),
     /** How many times a push rejected because the remote moved is tried again on the new head. */
     maxPushAttempts: z.number().int().min(1).max(20).default(5),
@@ -239,22 +259,44 @@ export const Publish = z
   .superRefine((publish, ctx) => {
     // The bot branch is rebuilt and force-pushed every sync: it can never be the target.
     if (publish.pullRequest.branch === publish.branch) {
-      ctx.addIssue({ code: 'custom', path: ['pullRequest', 'branch'], message: `must differ from spec.publish.branch (${publish.branch}): the bridge rebuilds and force-pushes this branch` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pullRequest', 'branch'],
+        message: `must differ from spec.publish.branch (${publish.branch}): the bridge rebuilds and force-pushes this branch`,
+      });
     }
     if (publish.platform?.type === 'gitlab') gitLabLimits(publish, ctx);
   });
 export type Publish = z.infer<typeof Publish>;
 
 /** What GitLab has no equivalent for: said at load time, not found out at the first merge request. */
-function gitLabLimits(publish: { platform?: { app?: unknown }; pullRequest: { teamReviewers: string[]; autoMerge: string } }, ctx: z.RefinementCtx): void {
+function gitLabLimits(
+  publish: { platform?: { app?: unknown }; pullRequest: { teamReviewers: string[]; autoMerge: string } },
+  ctx: z.RefinementCtx,
+): void {
   if (publish.platform?.app !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['platform', 'app'], message: 'is for GitHub only: on GitLab, give a personal, project or group access token in spec.publish.platform.token' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['platform', 'app'],
+      message:
+        'is for GitHub only: on GitLab, give a personal, project or group access token in spec.publish.platform.token',
+    });
   }
   if (publish.pullRequest.teamReviewers.length > 0) {
-    ctx.addIssue({ code: 'custom', path: ['pullRequest', 'teamReviewers'], message: 'is for GitHub only: GitLab asks users for review; list their usernames in spec.publish.pullRequest.reviewers' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pullRequest', 'teamReviewers'],
+      message:
+        'is for GitHub only: GitLab asks users for review; list their usernames in spec.publish.pullRequest.reviewers',
+    });
   }
   if (publish.pullRequest.autoMerge === 'rebase') {
-    ctx.addIssue({ code: 'custom', path: ['pullRequest', 'autoMerge'], message: "cannot be rebase on GitLab: the project's merge method decides how a merge request lands; use merge or squash" });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pullRequest', 'autoMerge'],
+      message:
+        "cannot be rebase on GitLab: the project's merge method decides how a merge request lands; use merge or squash",
+    });
   }
 }
 
@@ -294,13 +336,22 @@ export const HubSpec = z
      * The scope of CRD kinds the bridge has no schema for, by `Kind.group` (or `Kind`):
      * `Cluster` objects get no namespace and are one object across the hub's nodes.
      */
-    kindScopes: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[a-z0-9.-]+)?$/, 'expected Kind or Kind.group'), z.enum(['Cluster', 'Namespaced'])).optional(),
+    kindScopes: z
+      .record(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[a-z0-9.-]+)?$/, 'expected Kind or Kind.group'),
+        z.enum(['Cluster', 'Namespaced']),
+      )
+      .optional(),
   })
   .superRefine(checkGitopsAgainstPublish)
   .superRefine(checkClusters)
   .superRefine((spec, ctx) => {
     if (spec.statusWriteback !== undefined && spec.source.type === 'pglite') {
-      ctx.addIssue({ code: 'custom', path: ['statusWriteback'], message: 'needs a mysql or postgresql source: an embedded pglite database is not one the row owner can read' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['statusWriteback'],
+        message: 'needs a mysql or postgresql source: an embedded pglite database is not one the row owner can read',
+      });
     }
   });
 export type HubSpec = z.infer<typeof HubSpec>;
@@ -316,13 +367,26 @@ function checkClusters(
 ): void {
   const { clusters, defaultCluster } = spec.gitops;
   if (spec.valueMappings.cluster !== undefined && clusters === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['gitops', 'clusters'], message: 'is required with valueMappings.cluster: list the clusters a row may name (name, and server for Argo CD)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gitops', 'clusters'],
+      message:
+        'is required with valueMappings.cluster: list the clusters a row may name (name, and server for Argo CD)',
+    });
   }
   if (spec.valueMappings.cluster === undefined && (clusters !== undefined || defaultCluster !== undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['valueMappings', 'cluster'], message: "is required with spec.gitops.clusters: map the column that names each row's cluster" });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['valueMappings', 'cluster'],
+      message: "is required with spec.gitops.clusters: map the column that names each row's cluster",
+    });
   }
   if (spec.valueMappings.cluster !== undefined && 'cluster' in spec.extraValueMappings) {
-    ctx.addIssue({ code: 'custom', path: ['extraValueMappings', 'cluster'], message: 'is the template variable valueMappings.cluster defines: rename this mapping' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['extraValueMappings', 'cluster'],
+      message: 'is the template variable valueMappings.cluster defines: rename this mapping',
+    });
   }
 }
 

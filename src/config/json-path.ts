@@ -8,7 +8,11 @@ import { ConfigError } from '../errors.ts';
  * JSON Pointer when it names one field, or a jq path when it has wildcards or filters.
  */
 
-type Segment = { type: 'key'; key: string } | { type: 'index'; index: number } | { type: 'wildcard' } | { type: 'filter'; jq: string };
+type Segment =
+  | { type: 'key'; key: string }
+  | { type: 'index'; index: number }
+  | { type: 'wildcard' }
+  | { type: 'filter'; jq: string };
 
 export type ArgoIgnorePath = { jsonPointer: string } | { jqPathExpression: string };
 
@@ -21,13 +25,18 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function toArgoIgnorePath(path: string): ArgoIgnorePath {
   const segments = parseJsonPath(path);
   if (segments.every((segment) => segment.type === 'key' || segment.type === 'index')) {
-    return { jsonPointer: segments.map((segment) => `/${segment.type === 'key' ? escapePointer(segment.key) : segment.index}`).join('') };
+    return {
+      jsonPointer: segments
+        .map((segment) => `/${segment.type === 'key' ? escapePointer(segment.key) : segment.index}`)
+        .join(''),
+    };
   }
   // A filter ends a jq pipeline stage: `.spec.containers[] | select(.name == "app") | .image`.
   const stages: string[] = [];
   let stage = '';
   for (const segment of segments) {
-    if (segment.type === 'key') stage += IDENTIFIER.test(segment.key) ? `.${segment.key}` : `.[${JSON.stringify(segment.key)}]`;
+    if (segment.type === 'key')
+      stage += IDENTIFIER.test(segment.key) ? `.${segment.key}` : `.[${JSON.stringify(segment.key)}]`;
     else if (segment.type === 'index') stage += `.[${segment.index}]`;
     else if (segment.type === 'wildcard') stage += '.[]';
     else {
@@ -43,12 +52,14 @@ export function toArgoIgnorePath(path: string): ArgoIgnorePath {
 /** Parse a JSONPath into segments; throws JsonPathError. */
 export function parseJsonPath(path: string): Segment[] {
   const text = path.trim();
-  if (!text.startsWith('$')) throw new JsonPathError(`${JSON.stringify(path)} must start with "$" (like $.spec.replicas)`);
+  if (!text.startsWith('$'))
+    throw new JsonPathError(`${JSON.stringify(path)} must start with "$" (like $.spec.replicas)`);
   const segments: Segment[] = [];
   let at = 1;
   while (at < text.length) {
     const char = text[at];
-    if (text.startsWith('..', at)) throw new JsonPathError(`${JSON.stringify(path)}: recursive descent ("..") is not supported`);
+    if (text.startsWith('..', at))
+      throw new JsonPathError(`${JSON.stringify(path)}: recursive descent ("..") is not supported`);
     if (char === '.') {
       if (text[at + 1] === '*') {
         segments.push({ type: 'wildcard' });
@@ -68,8 +79,12 @@ export function parseJsonPath(path: string): Segment[] {
     if (inner === '*') segments.push({ type: 'wildcard' });
     else if (/^\d+$/.test(inner)) segments.push({ type: 'index', index: Number(inner) });
     else if (/^(['"]).*\1$/s.test(inner)) segments.push({ type: 'key', key: unquote(inner, path) });
-    else if (inner.startsWith('?(') && inner.endsWith(')')) segments.push({ type: 'filter', jq: filterToJq(inner.slice(2, -1), path) });
-    else throw new JsonPathError(`${JSON.stringify(path)}: [${inner}] is not supported (use a field name, an index, * or a ?(@.field == value) filter)`);
+    else if (inner.startsWith('?(') && inner.endsWith(')'))
+      segments.push({ type: 'filter', jq: filterToJq(inner.slice(2, -1), path) });
+    else
+      throw new JsonPathError(
+        `${JSON.stringify(path)}: [${inner}] is not supported (use a field name, an index, * or a ?(@.field == value) filter)`,
+      );
   }
   if (segments.length === 0) throw new JsonPathError(`${JSON.stringify(path)} names the whole object; name a field`);
   return segments;
@@ -115,7 +130,10 @@ function filterToJq(expression: string, path: string): string {
 
 function comparisonToJq(comparison: string, path: string): string {
   const match = /^@((?:\.[A-Za-z0-9_-]+|\[(?:'[^']*'|"[^"]*")\])*)\s*(?:(==|!=|<=|>=|<|>)\s*(.+))?$/.exec(comparison);
-  if (!match) throw new JsonPathError(`${JSON.stringify(path)}: filter ${JSON.stringify(comparison)} is not supported (use @.field == 'value')`);
+  if (!match)
+    throw new JsonPathError(
+      `${JSON.stringify(path)}: filter ${JSON.stringify(comparison)} is not supported (use @.field == 'value')`,
+    );
   const [, fieldPath = '', operator, literal] = match;
   const field = fieldPathToJq(fieldPath, path);
   if (operator === undefined) return `${field} != null`;
@@ -126,7 +144,8 @@ function fieldPathToJq(fieldPath: string, path: string): string {
   if (fieldPath === '') return '.';
   return parseJsonPath(`$${fieldPath}`)
     .map((segment) => {
-      if (segment.type !== 'key') throw new JsonPathError(`${JSON.stringify(path)}: only field names may follow @ in a filter`);
+      if (segment.type !== 'key')
+        throw new JsonPathError(`${JSON.stringify(path)}: only field names may follow @ in a filter`);
       return IDENTIFIER.test(segment.key) ? `.${segment.key}` : `.[${JSON.stringify(segment.key)}]`;
     })
     .join('');
@@ -134,8 +153,11 @@ function fieldPathToJq(fieldPath: string, path: string): string {
 
 function literalToJq(literal: string, path: string): string {
   if (/^(['"]).*\1$/s.test(literal)) return JSON.stringify(unquote(literal, path));
-  if (/^-?\d+(\.\d+)?$/.test(literal) || literal === 'true' || literal === 'false' || literal === 'null') return literal;
-  throw new JsonPathError(`${JSON.stringify(path)}: ${literal} is not a literal (a quoted string, a number, true, false or null)`);
+  if (/^-?\d+(\.\d+)?$/.test(literal) || literal === 'true' || literal === 'false' || literal === 'null')
+    return literal;
+  throw new JsonPathError(
+    `${JSON.stringify(path)}: ${literal} is not a literal (a quoted string, a number, true, false or null)`,
+  );
 }
 
 function escapePointer(key: string): string {

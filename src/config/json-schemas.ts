@@ -9,7 +9,10 @@ import { LynqNodeFile } from './node-schema.ts';
  * `npm run schemas` writes them to output-schema/; a test fails when they drift.
  */
 export function jsonSchemas(): Record<string, unknown> {
-  const make = (schema: z.ZodType, title: string) => ({ title, ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) });
+  const make = (schema: z.ZodType, title: string) => ({
+    title,
+    ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+  });
   return {
     'lynqhub.schema.json': make(HubFile, 'LynqHub (Lynq GitOps bridge)'),
     'lynqform.schema.json': make(FormFile, 'LynqForm (Lynq GitOps bridge)'),

@@ -89,7 +89,8 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   StorageV1TokenRequest: 'audience expirationSeconds',
   V1APIService: 'apiVersion kind metadata:V1ObjectMeta spec:V1APIServiceSpec status:V1APIServiceStatus',
   V1APIServiceCondition: 'lastTransitionTime message reason status type',
-  V1APIServiceSpec: 'caBundle group groupPriorityMinimum insecureSkipTLSVerify service:ApiregistrationV1ServiceReference version versionPriority',
+  V1APIServiceSpec:
+    'caBundle group groupPriorityMinimum insecureSkipTLSVerify service:ApiregistrationV1ServiceReference version versionPriority',
   V1APIServiceStatus: 'conditions:V1APIServiceCondition[]',
   V1AWSElasticBlockStoreVolumeSource: 'fsType partition readOnly volumeID',
   V1Affinity: 'nodeAffinity:V1NodeAffinity podAffinity:V1PodAffinity podAntiAffinity:V1PodAntiAffinity',
@@ -109,12 +110,14 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1CSINodeSpec: 'drivers:V1CSINodeDriver[]',
   V1CSIPersistentVolumeSource:
     'controllerExpandSecretRef:V1SecretReference controllerPublishSecretRef:V1SecretReference driver fsType nodeExpandSecretRef:V1SecretReference nodePublishSecretRef:V1SecretReference nodeStageSecretRef:V1SecretReference readOnly volumeAttributes volumeHandle',
-  V1CSIStorageCapacity: 'apiVersion capacity kind maximumVolumeSize metadata:V1ObjectMeta nodeTopology:V1LabelSelector storageClassName',
+  V1CSIStorageCapacity:
+    'apiVersion capacity kind maximumVolumeSize metadata:V1ObjectMeta nodeTopology:V1LabelSelector storageClassName',
   V1CSIVolumeSource: 'driver fsType nodePublishSecretRef:V1LocalObjectReference readOnly volumeAttributes',
   V1Capabilities: 'add drop',
   V1CephFSPersistentVolumeSource: 'monitors path readOnly secretFile secretRef:V1SecretReference user',
   V1CephFSVolumeSource: 'monitors path readOnly secretFile secretRef:V1LocalObjectReference user',
-  V1CertificateSigningRequest: 'apiVersion kind metadata:V1ObjectMeta spec:V1CertificateSigningRequestSpec status:V1CertificateSigningRequestStatus',
+  V1CertificateSigningRequest:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1CertificateSigningRequestSpec status:V1CertificateSigningRequestStatus',
   V1CertificateSigningRequestCondition: 'lastTransitionTime lastUpdateTime message reason status type',
   V1CertificateSigningRequestSpec: 'expirationSeconds extra groups request signerName uid usages username',
   V1CertificateSigningRequestStatus: 'certificate conditions:V1CertificateSigningRequestCondition[]',
@@ -141,7 +144,8 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1ContainerResizePolicy: 'resourceName restartPolicy',
   V1ContainerRestartRule: 'action exitCodes:V1ContainerRestartRuleOnExitCodes',
   V1ContainerRestartRuleOnExitCodes: 'operator values',
-  V1ContainerState: 'running:V1ContainerStateRunning terminated:V1ContainerStateTerminated waiting:V1ContainerStateWaiting',
+  V1ContainerState:
+    'running:V1ContainerStateRunning terminated:V1ContainerStateTerminated waiting:V1ContainerStateWaiting',
   V1ContainerStateRunning: 'startedAt',
   V1ContainerStateTerminated: 'containerID exitCode finishedAt message reason signal startedAt',
   V1ContainerStateWaiting: 'message reason',
@@ -150,16 +154,20 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1ContainerUser: 'linux:V1LinuxContainerUser',
   V1ControllerRevision: 'apiVersion data kind metadata:V1ObjectMeta revision',
   V1CronJob: 'apiVersion kind metadata:V1ObjectMeta spec:V1CronJobSpec status:V1CronJobStatus',
-  V1CronJobSpec: 'concurrencyPolicy failedJobsHistoryLimit jobTemplate:V1JobTemplateSpec schedule startingDeadlineSeconds successfulJobsHistoryLimit suspend timeZone',
+  V1CronJobSpec:
+    'concurrencyPolicy failedJobsHistoryLimit jobTemplate:V1JobTemplateSpec schedule startingDeadlineSeconds successfulJobsHistoryLimit suspend timeZone',
   V1CronJobStatus: 'active:V1ObjectReference[] lastScheduleTime lastSuccessfulTime',
   V1CrossVersionObjectReference: 'apiVersion kind name',
   V1CustomResourceColumnDefinition: 'description format jsonPath name priority type',
   V1CustomResourceConversion: 'strategy webhook:V1WebhookConversion',
-  V1CustomResourceDefinition: 'apiVersion kind metadata:V1ObjectMeta spec:V1CustomResourceDefinitionSpec status:V1CustomResourceDefinitionStatus',
+  V1CustomResourceDefinition:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1CustomResourceDefinitionSpec status:V1CustomResourceDefinitionStatus',
   V1CustomResourceDefinitionCondition: 'lastTransitionTime message reason status type',
   V1CustomResourceDefinitionNames: 'categories kind listKind plural shortNames singular',
-  V1CustomResourceDefinitionSpec: 'conversion:V1CustomResourceConversion group names:V1CustomResourceDefinitionNames preserveUnknownFields scope versions:V1CustomResourceDefinitionVersion[]',
-  V1CustomResourceDefinitionStatus: 'acceptedNames:V1CustomResourceDefinitionNames conditions:V1CustomResourceDefinitionCondition[] storedVersions',
+  V1CustomResourceDefinitionSpec:
+    'conversion:V1CustomResourceConversion group names:V1CustomResourceDefinitionNames preserveUnknownFields scope versions:V1CustomResourceDefinitionVersion[]',
+  V1CustomResourceDefinitionStatus:
+    'acceptedNames:V1CustomResourceDefinitionNames conditions:V1CustomResourceDefinitionCondition[] storedVersions',
   V1CustomResourceDefinitionVersion:
     'additionalPrinterColumns:V1CustomResourceColumnDefinition[] deprecated deprecationWarning name schema:V1CustomResourceValidation selectableFields:V1SelectableField[] served storage subresources:V1CustomResourceSubresources',
   V1CustomResourceSubresourceScale: 'labelSelectorPath specReplicasPath statusReplicasPath',
@@ -168,29 +176,35 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1DaemonEndpoint: 'Port',
   V1DaemonSet: 'apiVersion kind metadata:V1ObjectMeta spec:V1DaemonSetSpec status:V1DaemonSetStatus',
   V1DaemonSetCondition: 'lastTransitionTime message reason status type',
-  V1DaemonSetSpec: 'minReadySeconds revisionHistoryLimit selector:V1LabelSelector template:V1PodTemplateSpec updateStrategy:V1DaemonSetUpdateStrategy',
+  V1DaemonSetSpec:
+    'minReadySeconds revisionHistoryLimit selector:V1LabelSelector template:V1PodTemplateSpec updateStrategy:V1DaemonSetUpdateStrategy',
   V1DaemonSetStatus:
     'collisionCount conditions:V1DaemonSetCondition[] currentNumberScheduled desiredNumberScheduled numberAvailable numberMisscheduled numberReady numberUnavailable observedGeneration updatedNumberScheduled',
   V1DaemonSetUpdateStrategy: 'rollingUpdate:V1RollingUpdateDaemonSet type',
   V1Deployment: 'apiVersion kind metadata:V1ObjectMeta spec:V1DeploymentSpec status:V1DeploymentStatus',
   V1DeploymentCondition: 'lastTransitionTime lastUpdateTime message reason status type',
-  V1DeploymentSpec: 'minReadySeconds paused progressDeadlineSeconds replicas revisionHistoryLimit selector:V1LabelSelector strategy:V1DeploymentStrategy template:V1PodTemplateSpec',
-  V1DeploymentStatus: 'availableReplicas collisionCount conditions:V1DeploymentCondition[] observedGeneration readyReplicas replicas terminatingReplicas unavailableReplicas updatedReplicas',
+  V1DeploymentSpec:
+    'minReadySeconds paused progressDeadlineSeconds replicas revisionHistoryLimit selector:V1LabelSelector strategy:V1DeploymentStrategy template:V1PodTemplateSpec',
+  V1DeploymentStatus:
+    'availableReplicas collisionCount conditions:V1DeploymentCondition[] observedGeneration readyReplicas replicas terminatingReplicas unavailableReplicas updatedReplicas',
   V1DeploymentStrategy: 'rollingUpdate:V1RollingUpdateDeployment type',
   V1DownwardAPIProjection: 'items:V1DownwardAPIVolumeFile[]',
   V1DownwardAPIVolumeFile: 'fieldRef:V1ObjectFieldSelector mode path resourceFieldRef:V1ResourceFieldSelector',
   V1DownwardAPIVolumeSource: 'defaultMode items:V1DownwardAPIVolumeFile[]',
   V1EmptyDirVolumeSource: 'medium sizeLimit',
-  V1Endpoint: 'addresses conditions:V1EndpointConditions deprecatedTopology hints:V1EndpointHints hostname nodeName targetRef:V1ObjectReference zone',
+  V1Endpoint:
+    'addresses conditions:V1EndpointConditions deprecatedTopology hints:V1EndpointHints hostname nodeName targetRef:V1ObjectReference zone',
   V1EndpointAddress: 'hostname ip nodeName targetRef:V1ObjectReference',
   V1EndpointConditions: 'ready serving terminating',
   V1EndpointHints: 'forNodes:V1ForNode[] forZones:V1ForZone[]',
-  V1EndpointSlice: 'addressType apiVersion endpoints:V1Endpoint[] kind metadata:V1ObjectMeta ports:DiscoveryV1EndpointPort[]',
+  V1EndpointSlice:
+    'addressType apiVersion endpoints:V1Endpoint[] kind metadata:V1ObjectMeta ports:DiscoveryV1EndpointPort[]',
   V1EndpointSubset: 'addresses:V1EndpointAddress[] notReadyAddresses:V1EndpointAddress[] ports:CoreV1EndpointPort[]',
   V1Endpoints: 'apiVersion kind metadata:V1ObjectMeta subsets:V1EndpointSubset[]',
   V1EnvFromSource: 'configMapRef:V1ConfigMapEnvSource prefix secretRef:V1SecretEnvSource',
   V1EnvVar: 'name value valueFrom:V1EnvVarSource',
-  V1EnvVarSource: 'configMapKeyRef:V1ConfigMapKeySelector fieldRef:V1ObjectFieldSelector fileKeyRef:V1FileKeySelector resourceFieldRef:V1ResourceFieldSelector secretKeyRef:V1SecretKeySelector',
+  V1EnvVarSource:
+    'configMapKeyRef:V1ConfigMapKeySelector fieldRef:V1ObjectFieldSelector fileKeyRef:V1FileKeySelector resourceFieldRef:V1ResourceFieldSelector secretKeyRef:V1SecretKeySelector',
   V1EphemeralContainer:
     'args command env:V1EnvVar[] envFrom:V1EnvFromSource[] image imagePullPolicy lifecycle:V1Lifecycle livenessProbe:V1Probe name ports:V1ContainerPort[] readinessProbe:V1Probe resizePolicy:V1ContainerResizePolicy[] resources:V1ResourceRequirements restartPolicy restartPolicyRules:V1ContainerRestartRule[] securityContext:V1SecurityContext startupProbe:V1Probe stdin stdinOnce targetContainerName terminationMessagePath terminationMessagePolicy tty volumeDevices:V1VolumeDevice[] volumeMounts:V1VolumeMount[] workingDir',
   V1EphemeralVolumeSource: 'volumeClaimTemplate:V1PersistentVolumeClaimTemplate',
@@ -209,7 +223,8 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1FlowDistinguisherMethod: 'type',
   V1FlowSchema: 'apiVersion kind metadata:V1ObjectMeta spec:V1FlowSchemaSpec status:V1FlowSchemaStatus',
   V1FlowSchemaCondition: 'lastTransitionTime message reason status type',
-  V1FlowSchemaSpec: 'distinguisherMethod:V1FlowDistinguisherMethod matchingPrecedence priorityLevelConfiguration:V1PriorityLevelConfigurationReference rules:V1PolicyRulesWithSubjects[]',
+  V1FlowSchemaSpec:
+    'distinguisherMethod:V1FlowDistinguisherMethod matchingPrecedence priorityLevelConfiguration:V1PriorityLevelConfigurationReference rules:V1PolicyRulesWithSubjects[]',
   V1FlowSchemaStatus: 'conditions:V1FlowSchemaCondition[]',
   V1ForNode: 'name',
   V1ForZone: 'name',
@@ -223,17 +238,22 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1HTTPHeader: 'name value',
   V1HTTPIngressPath: 'backend:V1IngressBackend path pathType',
   V1HTTPIngressRuleValue: 'paths:V1HTTPIngressPath[]',
-  V1HorizontalPodAutoscaler: 'apiVersion kind metadata:V1ObjectMeta spec:V1HorizontalPodAutoscalerSpec status:V1HorizontalPodAutoscalerStatus',
-  V1HorizontalPodAutoscalerSpec: 'maxReplicas minReplicas scaleTargetRef:V1CrossVersionObjectReference targetCPUUtilizationPercentage',
-  V1HorizontalPodAutoscalerStatus: 'currentCPUUtilizationPercentage currentReplicas desiredReplicas lastScaleTime observedGeneration',
+  V1HorizontalPodAutoscaler:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1HorizontalPodAutoscalerSpec status:V1HorizontalPodAutoscalerStatus',
+  V1HorizontalPodAutoscalerSpec:
+    'maxReplicas minReplicas scaleTargetRef:V1CrossVersionObjectReference targetCPUUtilizationPercentage',
+  V1HorizontalPodAutoscalerStatus:
+    'currentCPUUtilizationPercentage currentReplicas desiredReplicas lastScaleTime observedGeneration',
   V1HostAlias: 'hostnames ip',
   V1HostIP: 'ip',
   V1HostPathVolumeSource: 'path type',
   V1IPAddress: 'apiVersion kind metadata:V1ObjectMeta spec:V1IPAddressSpec',
   V1IPAddressSpec: 'parentRef:V1ParentReference',
   V1IPBlock: 'cidr except',
-  V1ISCSIPersistentVolumeSource: 'chapAuthDiscovery chapAuthSession fsType initiatorName iqn iscsiInterface lun portals readOnly secretRef:V1SecretReference targetPortal',
-  V1ISCSIVolumeSource: 'chapAuthDiscovery chapAuthSession fsType initiatorName iqn iscsiInterface lun portals readOnly secretRef:V1LocalObjectReference targetPortal',
+  V1ISCSIPersistentVolumeSource:
+    'chapAuthDiscovery chapAuthSession fsType initiatorName iqn iscsiInterface lun portals readOnly secretRef:V1SecretReference targetPortal',
+  V1ISCSIVolumeSource:
+    'chapAuthDiscovery chapAuthSession fsType initiatorName iqn iscsiInterface lun portals readOnly secretRef:V1LocalObjectReference targetPortal',
   V1ImageVolumeSource: 'pullPolicy reference',
   V1Ingress: 'apiVersion kind metadata:V1ObjectMeta spec:V1IngressSpec status:V1IngressStatus',
   V1IngressBackend: 'resource:V1TypedLocalObjectReference service:V1IngressServiceBackend',
@@ -254,7 +274,8 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1JobCondition: 'lastProbeTime lastTransitionTime message reason status type',
   V1JobSpec:
     'activeDeadlineSeconds backoffLimit backoffLimitPerIndex completionMode completions managedBy manualSelector maxFailedIndexes parallelism podFailurePolicy:V1PodFailurePolicy podReplacementPolicy selector:V1LabelSelector successPolicy:V1SuccessPolicy suspend template:V1PodTemplateSpec ttlSecondsAfterFinished',
-  V1JobStatus: 'active completedIndexes completionTime conditions:V1JobCondition[] failed failedIndexes ready startTime succeeded terminating uncountedTerminatedPods:V1UncountedTerminatedPods',
+  V1JobStatus:
+    'active completedIndexes completionTime conditions:V1JobCondition[] failed failedIndexes ready startTime succeeded terminating uncountedTerminatedPods:V1UncountedTerminatedPods',
   V1JobTemplateSpec: 'metadata:V1ObjectMeta spec:V1JobSpec',
   V1KeyToPath: 'key mode path',
   V1LabelSelector: 'matchExpressions:V1LabelSelectorRequirement[] matchLabels',
@@ -268,16 +289,19 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1LimitRangeItem: 'default defaultRequest max maxLimitRequestRatio min type',
   V1LimitRangeSpec: 'limits:V1LimitRangeItem[]',
   V1LimitResponse: 'queuing:V1QueuingConfiguration type',
-  V1LimitedPriorityLevelConfiguration: 'borrowingLimitPercent lendablePercent limitResponse:V1LimitResponse nominalConcurrencyShares',
+  V1LimitedPriorityLevelConfiguration:
+    'borrowingLimitPercent lendablePercent limitResponse:V1LimitResponse nominalConcurrencyShares',
   V1LinuxContainerUser: 'gid supplementalGroups uid',
   V1LoadBalancerIngress: 'hostname ip ipMode ports:V1PortStatus[]',
   V1LoadBalancerStatus: 'ingress:V1LoadBalancerIngress[]',
   V1LocalObjectReference: 'name',
-  V1LocalSubjectAccessReview: 'apiVersion kind metadata:V1ObjectMeta spec:V1SubjectAccessReviewSpec status:V1SubjectAccessReviewStatus',
+  V1LocalSubjectAccessReview:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1SubjectAccessReviewSpec status:V1SubjectAccessReviewStatus',
   V1LocalVolumeSource: 'fsType path',
   V1ManagedFieldsEntry: 'apiVersion fieldsType fieldsV1 manager operation subresource time',
   V1MatchCondition: 'expression name',
-  V1MatchResources: 'excludeResourceRules:V1NamedRuleWithOperations[] matchPolicy namespaceSelector:V1LabelSelector objectSelector:V1LabelSelector resourceRules:V1NamedRuleWithOperations[]',
+  V1MatchResources:
+    'excludeResourceRules:V1NamedRuleWithOperations[] matchPolicy namespaceSelector:V1LabelSelector objectSelector:V1LabelSelector resourceRules:V1NamedRuleWithOperations[]',
   V1ModifyVolumeStatus: 'status targetVolumeAttributesClassName',
   V1MutatingWebhook:
     'admissionReviewVersions clientConfig:AdmissionregistrationV1WebhookClientConfig failurePolicy matchConditions:V1MatchCondition[] matchPolicy name namespaceSelector:V1LabelSelector objectSelector:V1LabelSelector reinvocationPolicy rules:V1RuleWithOperations[] sideEffects timeoutSeconds',
@@ -293,10 +317,12 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1NetworkPolicyIngressRule: 'from:V1NetworkPolicyPeer[] ports:V1NetworkPolicyPort[]',
   V1NetworkPolicyPeer: 'ipBlock:V1IPBlock namespaceSelector:V1LabelSelector podSelector:V1LabelSelector',
   V1NetworkPolicyPort: 'endPort port protocol',
-  V1NetworkPolicySpec: 'egress:V1NetworkPolicyEgressRule[] ingress:V1NetworkPolicyIngressRule[] podSelector:V1LabelSelector policyTypes',
+  V1NetworkPolicySpec:
+    'egress:V1NetworkPolicyEgressRule[] ingress:V1NetworkPolicyIngressRule[] podSelector:V1LabelSelector policyTypes',
   V1Node: 'apiVersion kind metadata:V1ObjectMeta spec:V1NodeSpec status:V1NodeStatus',
   V1NodeAddress: 'address type',
-  V1NodeAffinity: 'preferredDuringSchedulingIgnoredDuringExecution:V1PreferredSchedulingTerm[] requiredDuringSchedulingIgnoredDuringExecution:V1NodeSelector',
+  V1NodeAffinity:
+    'preferredDuringSchedulingIgnoredDuringExecution:V1PreferredSchedulingTerm[] requiredDuringSchedulingIgnoredDuringExecution:V1NodeSelector',
   V1NodeCondition: 'lastHeartbeatTime lastTransitionTime message reason status type',
   V1NodeConfigSource: 'configMap:V1ConfigMapNodeConfigSource',
   V1NodeConfigStatus: 'active:V1NodeConfigSource assigned:V1NodeConfigSource error lastKnownGood:V1NodeConfigSource',
@@ -311,7 +337,8 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1NodeStatus:
     'addresses:V1NodeAddress[] allocatable capacity conditions:V1NodeCondition[] config:V1NodeConfigStatus daemonEndpoints:V1NodeDaemonEndpoints features:V1NodeFeatures images:V1ContainerImage[] nodeInfo:V1NodeSystemInfo phase runtimeHandlers:V1NodeRuntimeHandler[] volumesAttached:V1AttachedVolume[] volumesInUse',
   V1NodeSwapStatus: 'capacity',
-  V1NodeSystemInfo: 'architecture bootID containerRuntimeVersion kernelVersion kubeProxyVersion kubeletVersion machineID operatingSystem osImage swap:V1NodeSwapStatus systemUUID',
+  V1NodeSystemInfo:
+    'architecture bootID containerRuntimeVersion kernelVersion kubeProxyVersion kubeletVersion machineID operatingSystem osImage swap:V1NodeSwapStatus systemUUID',
   V1NonResourceAttributes: 'path verb',
   V1NonResourcePolicyRule: 'nonResourceURLs verbs',
   V1NonResourceRule: 'nonResourceURLs verbs',
@@ -324,8 +351,10 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1ParamKind: 'apiVersion kind',
   V1ParamRef: 'name namespace parameterNotFoundAction selector:V1LabelSelector',
   V1ParentReference: 'group name namespace resource',
-  V1PersistentVolume: 'apiVersion kind metadata:V1ObjectMeta spec:V1PersistentVolumeSpec status:V1PersistentVolumeStatus',
-  V1PersistentVolumeClaim: 'apiVersion kind metadata:V1ObjectMeta spec:V1PersistentVolumeClaimSpec status:V1PersistentVolumeClaimStatus',
+  V1PersistentVolume:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1PersistentVolumeSpec status:V1PersistentVolumeStatus',
+  V1PersistentVolumeClaim:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1PersistentVolumeClaimSpec status:V1PersistentVolumeClaimStatus',
   V1PersistentVolumeClaimCondition: 'lastProbeTime lastTransitionTime message reason status type',
   V1PersistentVolumeClaimSpec:
     'accessModes dataSource:V1TypedLocalObjectReference dataSourceRef:V1TypedObjectReference resources:V1VolumeResourceRequirements selector:V1LabelSelector storageClassName volumeAttributesClassName volumeMode volumeName',
@@ -338,21 +367,28 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1PersistentVolumeStatus: 'lastPhaseTransitionTime message phase reason',
   V1PhotonPersistentDiskVolumeSource: 'fsType pdID',
   V1Pod: 'apiVersion kind metadata:V1ObjectMeta spec:V1PodSpec status:V1PodStatus',
-  V1PodAffinity: 'preferredDuringSchedulingIgnoredDuringExecution:V1WeightedPodAffinityTerm[] requiredDuringSchedulingIgnoredDuringExecution:V1PodAffinityTerm[]',
-  V1PodAffinityTerm: 'labelSelector:V1LabelSelector matchLabelKeys mismatchLabelKeys namespaceSelector:V1LabelSelector namespaces topologyKey',
-  V1PodAntiAffinity: 'preferredDuringSchedulingIgnoredDuringExecution:V1WeightedPodAffinityTerm[] requiredDuringSchedulingIgnoredDuringExecution:V1PodAffinityTerm[]',
-  V1PodCertificateProjection: 'certificateChainPath credentialBundlePath keyPath keyType maxExpirationSeconds signerName',
+  V1PodAffinity:
+    'preferredDuringSchedulingIgnoredDuringExecution:V1WeightedPodAffinityTerm[] requiredDuringSchedulingIgnoredDuringExecution:V1PodAffinityTerm[]',
+  V1PodAffinityTerm:
+    'labelSelector:V1LabelSelector matchLabelKeys mismatchLabelKeys namespaceSelector:V1LabelSelector namespaces topologyKey',
+  V1PodAntiAffinity:
+    'preferredDuringSchedulingIgnoredDuringExecution:V1WeightedPodAffinityTerm[] requiredDuringSchedulingIgnoredDuringExecution:V1PodAffinityTerm[]',
+  V1PodCertificateProjection:
+    'certificateChainPath credentialBundlePath keyPath keyType maxExpirationSeconds signerName',
   V1PodCondition: 'lastProbeTime lastTransitionTime message observedGeneration reason status type',
   V1PodDNSConfig: 'nameservers options:V1PodDNSConfigOption[] searches',
   V1PodDNSConfigOption: 'name value',
-  V1PodDisruptionBudget: 'apiVersion kind metadata:V1ObjectMeta spec:V1PodDisruptionBudgetSpec status:V1PodDisruptionBudgetStatus',
+  V1PodDisruptionBudget:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1PodDisruptionBudgetSpec status:V1PodDisruptionBudgetStatus',
   V1PodDisruptionBudgetSpec: 'maxUnavailable minAvailable selector:V1LabelSelector unhealthyPodEvictionPolicy',
-  V1PodDisruptionBudgetStatus: 'conditions:V1Condition[] currentHealthy desiredHealthy disruptedPods disruptionsAllowed expectedPods observedGeneration',
+  V1PodDisruptionBudgetStatus:
+    'conditions:V1Condition[] currentHealthy desiredHealthy disruptedPods disruptionsAllowed expectedPods observedGeneration',
   V1PodExtendedResourceClaimStatus: 'requestMappings:V1ContainerExtendedResourceRequest[] resourceClaimName',
   V1PodFailurePolicy: 'rules:V1PodFailurePolicyRule[]',
   V1PodFailurePolicyOnExitCodesRequirement: 'containerName operator values',
   V1PodFailurePolicyOnPodConditionsPattern: 'status type',
-  V1PodFailurePolicyRule: 'action onExitCodes:V1PodFailurePolicyOnExitCodesRequirement onPodConditions:V1PodFailurePolicyOnPodConditionsPattern[]',
+  V1PodFailurePolicyRule:
+    'action onExitCodes:V1PodFailurePolicyOnExitCodesRequirement onPodConditions:V1PodFailurePolicyOnPodConditionsPattern[]',
   V1PodIP: 'ip',
   V1PodOS: 'name',
   V1PodReadinessGate: 'conditionType',
@@ -368,15 +404,18 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1PodTemplate: 'apiVersion kind metadata:V1ObjectMeta template:V1PodTemplateSpec',
   V1PodTemplateSpec: 'metadata:V1ObjectMeta spec:V1PodSpec',
   V1PolicyRule: 'apiGroups nonResourceURLs resourceNames resources verbs',
-  V1PolicyRulesWithSubjects: 'nonResourceRules:V1NonResourcePolicyRule[] resourceRules:V1ResourcePolicyRule[] subjects:FlowcontrolV1Subject[]',
+  V1PolicyRulesWithSubjects:
+    'nonResourceRules:V1NonResourcePolicyRule[] resourceRules:V1ResourcePolicyRule[] subjects:FlowcontrolV1Subject[]',
   V1PortStatus: 'error port protocol',
   V1PortworxVolumeSource: 'fsType readOnly volumeID',
   V1PreferredSchedulingTerm: 'preference:V1NodeSelectorTerm weight',
   V1PriorityClass: 'apiVersion description globalDefault kind metadata:V1ObjectMeta preemptionPolicy value',
-  V1PriorityLevelConfiguration: 'apiVersion kind metadata:V1ObjectMeta spec:V1PriorityLevelConfigurationSpec status:V1PriorityLevelConfigurationStatus',
+  V1PriorityLevelConfiguration:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1PriorityLevelConfigurationSpec status:V1PriorityLevelConfigurationStatus',
   V1PriorityLevelConfigurationCondition: 'lastTransitionTime message reason status type',
   V1PriorityLevelConfigurationReference: 'name',
-  V1PriorityLevelConfigurationSpec: 'exempt:V1ExemptPriorityLevelConfiguration limited:V1LimitedPriorityLevelConfiguration type',
+  V1PriorityLevelConfigurationSpec:
+    'exempt:V1ExemptPriorityLevelConfiguration limited:V1LimitedPriorityLevelConfiguration type',
   V1PriorityLevelConfigurationStatus: 'conditions:V1PriorityLevelConfigurationCondition[]',
   V1Probe:
     'exec:V1ExecAction failureThreshold grpc:V1GRPCAction httpGet:V1HTTPGetAction initialDelaySeconds periodSeconds successThreshold tcpSocket:V1TCPSocketAction terminationGracePeriodSeconds timeoutSeconds',
@@ -388,12 +427,16 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1ReplicaSet: 'apiVersion kind metadata:V1ObjectMeta spec:V1ReplicaSetSpec status:V1ReplicaSetStatus',
   V1ReplicaSetCondition: 'lastTransitionTime message reason status type',
   V1ReplicaSetSpec: 'minReadySeconds replicas selector:V1LabelSelector template:V1PodTemplateSpec',
-  V1ReplicaSetStatus: 'availableReplicas conditions:V1ReplicaSetCondition[] fullyLabeledReplicas observedGeneration readyReplicas replicas terminatingReplicas',
-  V1ReplicationController: 'apiVersion kind metadata:V1ObjectMeta spec:V1ReplicationControllerSpec status:V1ReplicationControllerStatus',
+  V1ReplicaSetStatus:
+    'availableReplicas conditions:V1ReplicaSetCondition[] fullyLabeledReplicas observedGeneration readyReplicas replicas terminatingReplicas',
+  V1ReplicationController:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1ReplicationControllerSpec status:V1ReplicationControllerStatus',
   V1ReplicationControllerCondition: 'lastTransitionTime message reason status type',
   V1ReplicationControllerSpec: 'minReadySeconds replicas selector template:V1PodTemplateSpec',
-  V1ReplicationControllerStatus: 'availableReplicas conditions:V1ReplicationControllerCondition[] fullyLabeledReplicas observedGeneration readyReplicas replicas',
-  V1ResourceAttributes: 'fieldSelector:V1FieldSelectorAttributes group labelSelector:V1LabelSelectorAttributes name namespace resource subresource verb version',
+  V1ReplicationControllerStatus:
+    'availableReplicas conditions:V1ReplicationControllerCondition[] fullyLabeledReplicas observedGeneration readyReplicas replicas',
+  V1ResourceAttributes:
+    'fieldSelector:V1FieldSelectorAttributes group labelSelector:V1LabelSelectorAttributes name namespace resource subresource verb version',
   V1ResourceFieldSelector: 'containerName divisor resource',
   V1ResourceHealth: 'health resourceID',
   V1ResourcePolicyRule: 'apiGroups clusterScope namespaces resources verbs',
@@ -412,8 +455,10 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1RuleWithOperations: 'apiGroups apiVersions operations resources scope',
   V1RuntimeClass: 'apiVersion handler kind metadata:V1ObjectMeta overhead:V1Overhead scheduling:V1Scheduling',
   V1SELinuxOptions: 'level role type user',
-  V1ScaleIOPersistentVolumeSource: 'fsType gateway protectionDomain readOnly secretRef:V1SecretReference sslEnabled storageMode storagePool system volumeName',
-  V1ScaleIOVolumeSource: 'fsType gateway protectionDomain readOnly secretRef:V1LocalObjectReference sslEnabled storageMode storagePool system volumeName',
+  V1ScaleIOPersistentVolumeSource:
+    'fsType gateway protectionDomain readOnly secretRef:V1SecretReference sslEnabled storageMode storagePool system volumeName',
+  V1ScaleIOVolumeSource:
+    'fsType gateway protectionDomain readOnly secretRef:V1LocalObjectReference sslEnabled storageMode storagePool system volumeName',
   V1Scheduling: 'nodeSelector tolerations:V1Toleration[]',
   V1ScopeSelector: 'matchExpressions:V1ScopedResourceSelectorRequirement[]',
   V1ScopedResourceSelectorRequirement: 'operator scopeName values',
@@ -427,14 +472,18 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1SecurityContext:
     'allowPrivilegeEscalation appArmorProfile:V1AppArmorProfile capabilities:V1Capabilities privileged procMount readOnlyRootFilesystem runAsGroup runAsNonRoot runAsUser seLinuxOptions:V1SELinuxOptions seccompProfile:V1SeccompProfile windowsOptions:V1WindowsSecurityContextOptions',
   V1SelectableField: 'jsonPath',
-  V1SelfSubjectAccessReview: 'apiVersion kind metadata:V1ObjectMeta spec:V1SelfSubjectAccessReviewSpec status:V1SubjectAccessReviewStatus',
-  V1SelfSubjectAccessReviewSpec: 'nonResourceAttributes:V1NonResourceAttributes resourceAttributes:V1ResourceAttributes',
+  V1SelfSubjectAccessReview:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1SelfSubjectAccessReviewSpec status:V1SubjectAccessReviewStatus',
+  V1SelfSubjectAccessReviewSpec:
+    'nonResourceAttributes:V1NonResourceAttributes resourceAttributes:V1ResourceAttributes',
   V1SelfSubjectReview: 'apiVersion kind metadata:V1ObjectMeta status:V1SelfSubjectReviewStatus',
   V1SelfSubjectReviewStatus: 'userInfo:V1UserInfo',
-  V1SelfSubjectRulesReview: 'apiVersion kind metadata:V1ObjectMeta spec:V1SelfSubjectRulesReviewSpec status:V1SubjectRulesReviewStatus',
+  V1SelfSubjectRulesReview:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1SelfSubjectRulesReviewSpec status:V1SubjectRulesReviewStatus',
   V1SelfSubjectRulesReviewSpec: 'namespace',
   V1Service: 'apiVersion kind metadata:V1ObjectMeta spec:V1ServiceSpec status:V1ServiceStatus',
-  V1ServiceAccount: 'apiVersion automountServiceAccountToken imagePullSecrets:V1LocalObjectReference[] kind metadata:V1ObjectMeta secrets:V1ObjectReference[]',
+  V1ServiceAccount:
+    'apiVersion automountServiceAccountToken imagePullSecrets:V1LocalObjectReference[] kind metadata:V1ObjectMeta secrets:V1ObjectReference[]',
   V1ServiceAccountSubject: 'name namespace',
   V1ServiceAccountTokenProjection: 'audience expirationSeconds path',
   V1ServiceBackendPort: 'name number',
@@ -453,15 +502,20 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1StatefulSetPersistentVolumeClaimRetentionPolicy: 'whenDeleted whenScaled',
   V1StatefulSetSpec:
     'minReadySeconds ordinals:V1StatefulSetOrdinals persistentVolumeClaimRetentionPolicy:V1StatefulSetPersistentVolumeClaimRetentionPolicy podManagementPolicy replicas revisionHistoryLimit selector:V1LabelSelector serviceName template:V1PodTemplateSpec updateStrategy:V1StatefulSetUpdateStrategy volumeClaimTemplates:V1PersistentVolumeClaim[]',
-  V1StatefulSetStatus: 'availableReplicas collisionCount conditions:V1StatefulSetCondition[] currentReplicas currentRevision observedGeneration readyReplicas replicas updateRevision updatedReplicas',
+  V1StatefulSetStatus:
+    'availableReplicas collisionCount conditions:V1StatefulSetCondition[] currentReplicas currentRevision observedGeneration readyReplicas replicas updateRevision updatedReplicas',
   V1StatefulSetUpdateStrategy: 'rollingUpdate:V1RollingUpdateStatefulSetStrategy type',
-  V1StorageClass: 'allowVolumeExpansion allowedTopologies:V1TopologySelectorTerm[] apiVersion kind metadata:V1ObjectMeta mountOptions parameters provisioner reclaimPolicy volumeBindingMode',
+  V1StorageClass:
+    'allowVolumeExpansion allowedTopologies:V1TopologySelectorTerm[] apiVersion kind metadata:V1ObjectMeta mountOptions parameters provisioner reclaimPolicy volumeBindingMode',
   V1StorageOSPersistentVolumeSource: 'fsType readOnly secretRef:V1ObjectReference volumeName volumeNamespace',
   V1StorageOSVolumeSource: 'fsType readOnly secretRef:V1LocalObjectReference volumeName volumeNamespace',
-  V1SubjectAccessReview: 'apiVersion kind metadata:V1ObjectMeta spec:V1SubjectAccessReviewSpec status:V1SubjectAccessReviewStatus',
-  V1SubjectAccessReviewSpec: 'extra groups nonResourceAttributes:V1NonResourceAttributes resourceAttributes:V1ResourceAttributes uid user',
+  V1SubjectAccessReview:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1SubjectAccessReviewSpec status:V1SubjectAccessReviewStatus',
+  V1SubjectAccessReviewSpec:
+    'extra groups nonResourceAttributes:V1NonResourceAttributes resourceAttributes:V1ResourceAttributes uid user',
   V1SubjectAccessReviewStatus: 'allowed denied evaluationError reason',
-  V1SubjectRulesReviewStatus: 'evaluationError incomplete nonResourceRules:V1NonResourceRule[] resourceRules:V1ResourceRule[]',
+  V1SubjectRulesReviewStatus:
+    'evaluationError incomplete nonResourceRules:V1NonResourceRule[] resourceRules:V1ResourceRule[]',
   V1SuccessPolicy: 'rules:V1SuccessPolicyRule[]',
   V1SuccessPolicyRule: 'succeededCount succeededIndexes',
   V1Sysctl: 'name value',
@@ -473,16 +527,20 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1Toleration: 'effect key operator tolerationSeconds value',
   V1TopologySelectorLabelRequirement: 'key values',
   V1TopologySelectorTerm: 'matchLabelExpressions:V1TopologySelectorLabelRequirement[]',
-  V1TopologySpreadConstraint: 'labelSelector:V1LabelSelector matchLabelKeys maxSkew minDomains nodeAffinityPolicy nodeTaintsPolicy topologyKey whenUnsatisfiable',
+  V1TopologySpreadConstraint:
+    'labelSelector:V1LabelSelector matchLabelKeys maxSkew minDomains nodeAffinityPolicy nodeTaintsPolicy topologyKey whenUnsatisfiable',
   V1TypeChecking: 'expressionWarnings:V1ExpressionWarning[]',
   V1TypedLocalObjectReference: 'apiGroup kind name',
   V1TypedObjectReference: 'apiGroup kind name namespace',
   V1UncountedTerminatedPods: 'failed succeeded',
   V1UserInfo: 'extra groups uid username',
   V1UserSubject: 'name',
-  V1ValidatingAdmissionPolicy: 'apiVersion kind metadata:V1ObjectMeta spec:V1ValidatingAdmissionPolicySpec status:V1ValidatingAdmissionPolicyStatus',
-  V1ValidatingAdmissionPolicyBinding: 'apiVersion kind metadata:V1ObjectMeta spec:V1ValidatingAdmissionPolicyBindingSpec',
-  V1ValidatingAdmissionPolicyBindingSpec: 'matchResources:V1MatchResources paramRef:V1ParamRef policyName validationActions',
+  V1ValidatingAdmissionPolicy:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1ValidatingAdmissionPolicySpec status:V1ValidatingAdmissionPolicyStatus',
+  V1ValidatingAdmissionPolicyBinding:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1ValidatingAdmissionPolicyBindingSpec',
+  V1ValidatingAdmissionPolicyBindingSpec:
+    'matchResources:V1MatchResources paramRef:V1ParamRef policyName validationActions',
   V1ValidatingAdmissionPolicySpec:
     'auditAnnotations:V1AuditAnnotation[] failurePolicy matchConditions:V1MatchCondition[] matchConstraints:V1MatchResources paramKind:V1ParamKind validations:V1Validation[] variables:V1Variable[]',
   V1ValidatingAdmissionPolicyStatus: 'conditions:V1Condition[] observedGeneration typeChecking:V1TypeChecking',
@@ -494,7 +552,8 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1Variable: 'expression name',
   V1Volume:
     'awsElasticBlockStore:V1AWSElasticBlockStoreVolumeSource azureDisk:V1AzureDiskVolumeSource azureFile:V1AzureFileVolumeSource cephfs:V1CephFSVolumeSource cinder:V1CinderVolumeSource configMap:V1ConfigMapVolumeSource csi:V1CSIVolumeSource downwardAPI:V1DownwardAPIVolumeSource emptyDir:V1EmptyDirVolumeSource ephemeral:V1EphemeralVolumeSource fc:V1FCVolumeSource flexVolume:V1FlexVolumeSource flocker:V1FlockerVolumeSource gcePersistentDisk:V1GCEPersistentDiskVolumeSource gitRepo:V1GitRepoVolumeSource glusterfs:V1GlusterfsVolumeSource hostPath:V1HostPathVolumeSource image:V1ImageVolumeSource iscsi:V1ISCSIVolumeSource name nfs:V1NFSVolumeSource persistentVolumeClaim:V1PersistentVolumeClaimVolumeSource photonPersistentDisk:V1PhotonPersistentDiskVolumeSource portworxVolume:V1PortworxVolumeSource projected:V1ProjectedVolumeSource quobyte:V1QuobyteVolumeSource rbd:V1RBDVolumeSource scaleIO:V1ScaleIOVolumeSource secret:V1SecretVolumeSource storageos:V1StorageOSVolumeSource vsphereVolume:V1VsphereVirtualDiskVolumeSource',
-  V1VolumeAttachment: 'apiVersion kind metadata:V1ObjectMeta spec:V1VolumeAttachmentSpec status:V1VolumeAttachmentStatus',
+  V1VolumeAttachment:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1VolumeAttachmentSpec status:V1VolumeAttachmentStatus',
   V1VolumeAttachmentSource: 'inlineVolumeSpec:V1PersistentVolumeSpec persistentVolumeName',
   V1VolumeAttachmentSpec: 'attacher nodeName source:V1VolumeAttachmentSource',
   V1VolumeAttachmentStatus: 'attachError:V1VolumeError attached attachmentMetadata detachError:V1VolumeError',
@@ -514,7 +573,8 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V1beta1IPAddress: 'apiVersion kind metadata:V1ObjectMeta spec:V1beta1IPAddressSpec',
   V1beta1IPAddressSpec: 'parentRef:V1beta1ParentReference',
   V1beta1ParentReference: 'group name namespace resource',
-  V1beta1ServiceCIDR: 'apiVersion kind metadata:V1ObjectMeta spec:V1beta1ServiceCIDRSpec status:V1beta1ServiceCIDRStatus',
+  V1beta1ServiceCIDR:
+    'apiVersion kind metadata:V1ObjectMeta spec:V1beta1ServiceCIDRSpec status:V1beta1ServiceCIDRStatus',
   V1beta1ServiceCIDRSpec: 'cidrs',
   V1beta1ServiceCIDRStatus: 'conditions:V1Condition[]',
   V2ContainerResourceMetricSource: 'container name target:V2MetricTarget',
@@ -524,18 +584,24 @@ export const BUILT_IN_MODEL_FIELDS: Readonly<Record<string, string>> = {
   V2ExternalMetricStatus: 'current:V2MetricValueStatus metric:V2MetricIdentifier',
   V2HPAScalingPolicy: 'periodSeconds type value',
   V2HPAScalingRules: 'policies:V2HPAScalingPolicy[] selectPolicy stabilizationWindowSeconds tolerance',
-  V2HorizontalPodAutoscaler: 'apiVersion kind metadata:V1ObjectMeta spec:V2HorizontalPodAutoscalerSpec status:V2HorizontalPodAutoscalerStatus',
+  V2HorizontalPodAutoscaler:
+    'apiVersion kind metadata:V1ObjectMeta spec:V2HorizontalPodAutoscalerSpec status:V2HorizontalPodAutoscalerStatus',
   V2HorizontalPodAutoscalerBehavior: 'scaleDown:V2HPAScalingRules scaleUp:V2HPAScalingRules',
   V2HorizontalPodAutoscalerCondition: 'lastTransitionTime message reason status type',
-  V2HorizontalPodAutoscalerSpec: 'behavior:V2HorizontalPodAutoscalerBehavior maxReplicas metrics:V2MetricSpec[] minReplicas scaleTargetRef:V2CrossVersionObjectReference',
-  V2HorizontalPodAutoscalerStatus: 'conditions:V2HorizontalPodAutoscalerCondition[] currentMetrics:V2MetricStatus[] currentReplicas desiredReplicas lastScaleTime observedGeneration',
+  V2HorizontalPodAutoscalerSpec:
+    'behavior:V2HorizontalPodAutoscalerBehavior maxReplicas metrics:V2MetricSpec[] minReplicas scaleTargetRef:V2CrossVersionObjectReference',
+  V2HorizontalPodAutoscalerStatus:
+    'conditions:V2HorizontalPodAutoscalerCondition[] currentMetrics:V2MetricStatus[] currentReplicas desiredReplicas lastScaleTime observedGeneration',
   V2MetricIdentifier: 'name selector:V1LabelSelector',
-  V2MetricSpec: 'containerResource:V2ContainerResourceMetricSource external:V2ExternalMetricSource object:V2ObjectMetricSource pods:V2PodsMetricSource resource:V2ResourceMetricSource type',
-  V2MetricStatus: 'containerResource:V2ContainerResourceMetricStatus external:V2ExternalMetricStatus object:V2ObjectMetricStatus pods:V2PodsMetricStatus resource:V2ResourceMetricStatus type',
+  V2MetricSpec:
+    'containerResource:V2ContainerResourceMetricSource external:V2ExternalMetricSource object:V2ObjectMetricSource pods:V2PodsMetricSource resource:V2ResourceMetricSource type',
+  V2MetricStatus:
+    'containerResource:V2ContainerResourceMetricStatus external:V2ExternalMetricStatus object:V2ObjectMetricStatus pods:V2PodsMetricStatus resource:V2ResourceMetricStatus type',
   V2MetricTarget: 'averageUtilization averageValue type value',
   V2MetricValueStatus: 'averageUtilization averageValue value',
   V2ObjectMetricSource: 'describedObject:V2CrossVersionObjectReference metric:V2MetricIdentifier target:V2MetricTarget',
-  V2ObjectMetricStatus: 'current:V2MetricValueStatus describedObject:V2CrossVersionObjectReference metric:V2MetricIdentifier',
+  V2ObjectMetricStatus:
+    'current:V2MetricValueStatus describedObject:V2CrossVersionObjectReference metric:V2MetricIdentifier',
   V2PodsMetricSource: 'metric:V2MetricIdentifier target:V2MetricTarget',
   V2PodsMetricStatus: 'current:V2MetricValueStatus metric:V2MetricIdentifier',
   V2ResourceMetricSource: 'name target:V2MetricTarget',

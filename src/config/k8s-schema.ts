@@ -68,7 +68,10 @@ export function validateManifest(manifest: Record<string, unknown>): SchemaProbl
  * schema problem except those at (or inside) a templated leaf, whose value only a row
  * gives (`replicas: "{{ replicas | int }}"` is a string here and an integer after rendering).
  */
-export function staticSchemaProblems(manifest: Record<string, unknown>, templateAt: (path: readonly string[]) => string | undefined): SchemaProblem[] {
+export function staticSchemaProblems(
+  manifest: Record<string, unknown>,
+  templateAt: (path: readonly string[]) => string | undefined,
+): SchemaProblem[] {
   const result = schemaErrors(manifest);
   if (result === undefined) return [];
   if ('unknownKind' in result) return [{ path: 'kind', message: result.unknownKind }];
@@ -76,20 +79,31 @@ export function staticSchemaProblems(manifest: Record<string, unknown>, template
   const byField = new Map<string, AjvError[]>();
   const untyped: SchemaProblem[] = [];
   // A field that is a union (a Quantity is a string or a number) takes a string leaf as it is.
-  const unions = new Set(result.errors.filter((error) => ['anyOf', 'oneOf'].includes(error.keyword)).map((error) => error.instancePath));
+  const unions = new Set(
+    result.errors.filter((error) => ['anyOf', 'oneOf'].includes(error.keyword)).map((error) => error.instancePath),
+  );
   for (const error of result.errors) {
     const parts = pointerParts(error.instancePath);
     // A union's errors say little on their own; the branches' own errors say what is wrong.
     if (['anyOf', 'oneOf', 'if'].includes(error.keyword)) continue;
     const template = templateAt(parts);
-    const filter = error.keyword === 'type' && !unions.has(error.instancePath) ? FILTER_FOR_TYPE[String(error.params.type)] : undefined;
+    const filter =
+      error.keyword === 'type' && !unions.has(error.instancePath)
+        ? FILTER_FOR_TYPE[String(error.params.type)]
+        : undefined;
     // A template that renders text where the schema wants a number or a boolean fails on every row.
     if (template !== undefined && filter !== undefined && !TYPED_LEAF.test(template)) {
-      untyped.push({ path: pointerToPath(error.instancePath), message: untypedMessage(template, String(error.params.type), filter) });
+      untyped.push({
+        path: pointerToPath(error.instancePath),
+        message: untypedMessage(template, String(error.params.type), filter),
+      });
       continue;
     }
     if (parts.some((_, i) => templateAt(parts.slice(0, i + 1)) !== undefined)) continue;
-    const key = error.keyword === 'required' ? `${error.instancePath} required ${String(error.params.missingProperty)}` : error.instancePath;
+    const key =
+      error.keyword === 'required'
+        ? `${error.instancePath} required ${String(error.params.missingProperty)}`
+        : error.instancePath;
     byField.set(key, [...(byField.get(key) ?? []), error]);
   }
   const problems = new Map<string, SchemaProblem>();
@@ -113,7 +127,10 @@ function schemaErrors(manifest: Record<string, unknown>): { errors: AjvError[] }
   let validator = validators.get(key);
   if (!validators.has(key)) validators.set(key, (validator = loadValidator(apiVersion, kind)));
   if (validator === undefined) return undefined;
-  if (validator === 'unknown-kind') return { unknownKind: `${kind} is not a kind of ${apiVersion} in the Kubernetes OpenAPI schema${kindHint(apiVersion, kind)}` };
+  if (validator === 'unknown-kind')
+    return {
+      unknownKind: `${kind} is not a kind of ${apiVersion} in the Kubernetes OpenAPI schema${kindHint(apiVersion, kind)}`,
+    };
   try {
     validator.call(manifest);
     return undefined;
@@ -144,7 +161,13 @@ export function isBuiltInKindOf(apiVersion: string, kind: string): boolean {
   const slash = apiVersion.indexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
-  if (!BUILT_IN_GROUPS.has(group) || !/^[A-Z][A-Za-z0-9]*$/.test(kind) || kind.endsWith('List') || !/^v[0-9][a-z0-9]*$/.test(version)) return false;
+  if (
+    !BUILT_IN_GROUPS.has(group) ||
+    !/^[A-Z][A-Za-z0-9]*$/.test(kind) ||
+    kind.endsWith('List') ||
+    !/^v[0-9][a-z0-9]*$/.test(version)
+  )
+    return false;
   const root = path.dirname(require.resolve('kubernetes-models/package.json'));
   if (group === '') return version === 'v1' && existsSync(path.join(root, 'v1', `${kind}.js`));
   return existsSync(path.join(root, group, version, `${kind}.js`));
@@ -192,7 +215,8 @@ function loadValidator(apiVersion: string, kind: string): ValidateMethod | 'unkn
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
   let module: string | undefined;
   if (BUILT_IN_GROUPS.has(group)) module = `kubernetes-models/${apiVersion}/${kind}`;
-  else if (group === 'argoproj.io' && ARGO_CD_KINDS.has(kind)) module = `@kubernetes-models/argo-cd/${apiVersion}/${kind}`;
+  else if (group === 'argoproj.io' && ARGO_CD_KINDS.has(kind))
+    module = `@kubernetes-models/argo-cd/${apiVersion}/${kind}`;
   else if (group.endsWith('.toolkit.fluxcd.io')) module = `@kubernetes-models/flux-cd/${apiVersion}/${kind}`;
   if (module === undefined) return undefined;
   // The kind and version become part of a module path: accept only what a kind can look like.
@@ -219,7 +243,9 @@ function describe(errors: readonly AjvError[]): SchemaProblem {
   const missing = first.keyword === 'required' ? String(first.params.missingProperty) : undefined;
   const path = pointerToPath(first.instancePath, missing);
   if (missing !== undefined) return { path, message: 'is required' };
-  const messages = errors.filter((error) => error.instancePath === first.instancePath && !['anyOf', 'oneOf', 'if'].includes(error.keyword)).map((error) => error.message ?? error.keyword);
+  const messages = errors
+    .filter((error) => error.instancePath === first.instancePath && !['anyOf', 'oneOf', 'if'].includes(error.keyword))
+    .map((error) => error.message ?? error.keyword);
   return { path, message: [...new Set(messages)].join(' or ') };
 }
 
@@ -227,7 +253,15 @@ function describe(errors: readonly AjvError[]): SchemaProblem {
 export function pointerToPath(pointer: string, child?: string): string {
   const parts = pointerParts(pointer);
   if (child !== undefined) parts.push(child);
-  return parts.map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z0-9_-]+$/.test(part) ? `${i === 0 ? '' : '.'}${part}` : `[${JSON.stringify(part)}]`)).join('');
+  return parts
+    .map((part, i) =>
+      /^\d+$/.test(part)
+        ? `[${part}]`
+        : /^[A-Za-z0-9_-]+$/.test(part)
+          ? `${i === 0 ? '' : '.'}${part}`
+          : `[${JSON.stringify(part)}]`,
+    )
+    .join('');
 }
 
 function pointerParts(pointer: string): string[] {

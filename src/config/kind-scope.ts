@@ -12,13 +12,33 @@ export type KindScope = 'Cluster' | 'Namespaced';
 const KNOWN_CRD_SCOPES: Readonly<Record<string, Readonly<Record<string, KindScope>>>> = {
   'argoproj.io': { Application: 'Namespaced', ApplicationSet: 'Namespaced', AppProject: 'Namespaced' },
   'kustomize.toolkit.fluxcd.io': { Kustomization: 'Namespaced' },
-  'source.toolkit.fluxcd.io': { GitRepository: 'Namespaced', HelmRepository: 'Namespaced', OCIRepository: 'Namespaced', Bucket: 'Namespaced' },
+  'source.toolkit.fluxcd.io': {
+    GitRepository: 'Namespaced',
+    HelmRepository: 'Namespaced',
+    OCIRepository: 'Namespaced',
+    Bucket: 'Namespaced',
+  },
   'helm.toolkit.fluxcd.io': { HelmRelease: 'Namespaced' },
   'operator.lynq.sh': { LynqNode: 'Namespaced', LynqHub: 'Namespaced', LynqForm: 'Namespaced' },
   'bitnami.com': { SealedSecret: 'Namespaced' },
-  'external-secrets.io': { ExternalSecret: 'Namespaced', SecretStore: 'Namespaced', ClusterSecretStore: 'Cluster', ClusterExternalSecret: 'Cluster', PushSecret: 'Namespaced' },
-  'cert-manager.io': { Certificate: 'Namespaced', Issuer: 'Namespaced', ClusterIssuer: 'Cluster', CertificateRequest: 'Namespaced' },
-  'snapshot.storage.k8s.io': { VolumeSnapshot: 'Namespaced', VolumeSnapshotClass: 'Cluster', VolumeSnapshotContent: 'Cluster' },
+  'external-secrets.io': {
+    ExternalSecret: 'Namespaced',
+    SecretStore: 'Namespaced',
+    ClusterSecretStore: 'Cluster',
+    ClusterExternalSecret: 'Cluster',
+    PushSecret: 'Namespaced',
+  },
+  'cert-manager.io': {
+    Certificate: 'Namespaced',
+    Issuer: 'Namespaced',
+    ClusterIssuer: 'Cluster',
+    CertificateRequest: 'Namespaced',
+  },
+  'snapshot.storage.k8s.io': {
+    VolumeSnapshot: 'Namespaced',
+    VolumeSnapshotClass: 'Cluster',
+    VolumeSnapshotContent: 'Cluster',
+  },
   'gateway.networking.k8s.io': {
     GatewayClass: 'Cluster',
     Gateway: 'Namespaced',
@@ -47,7 +67,11 @@ export function groupOf(apiVersion: string): string {
  * kinds above; undefined when none says (the object is rendered namespaced, and the
  * bridge warns).
  */
-export function kindScope(apiVersion: string, kind: string, declared: Readonly<Record<string, KindScope>> = {}): KindScope | undefined {
+export function kindScope(
+  apiVersion: string,
+  kind: string,
+  declared: Readonly<Record<string, KindScope>> = {},
+): KindScope | undefined {
   const group = groupOf(apiVersion);
   const builtIn = BUILT_IN_SCOPES[group]?.[kind];
   if (builtIn !== undefined) return builtIn;
@@ -61,14 +85,24 @@ export function kindScope(apiVersion: string, kind: string, declared: Readonly<R
 
 /** Per resource of a form whose kind and apiVersion are written out: one line for each of unknown scope. */
 export function unknownScopes(
-  forms: ReadonlyArray<{ name: string; file: string; resources: ReadonlyArray<{ id: string; spec: Readonly<Record<string, unknown>> }> }>,
+  forms: ReadonlyArray<{
+    name: string;
+    file: string;
+    resources: ReadonlyArray<{ id: string; spec: Readonly<Record<string, unknown>> }>;
+  }>,
   declared: Readonly<Record<string, KindScope>> | undefined,
 ): string[] {
   const lines: string[] = [];
   for (const form of forms) {
     for (const resource of form.resources) {
       const { apiVersion, kind } = resource.spec;
-      if (typeof apiVersion !== 'string' || typeof kind !== 'string' || apiVersion.includes('{{') || kind.includes('{{')) continue;
+      if (
+        typeof apiVersion !== 'string' ||
+        typeof kind !== 'string' ||
+        apiVersion.includes('{{') ||
+        kind.includes('{{')
+      )
+        continue;
       if (kindScope(apiVersion, kind, declared) !== undefined) continue;
       const key = groupOf(apiVersion) === '' ? kind : `${kind}.${groupOf(apiVersion)}`;
       lines.push(

@@ -2,7 +2,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { combineProblems, ConfigError, problemsOf } from '../errors.ts';
 import { dagLevels } from './dag.ts';
-import { FormFile, RESOURCE_LISTS, RESOURCE_LIST_NAMES, type FormSpec, type ResourceList, type TResource } from './form-schema.ts';
+import {
+  FormFile,
+  RESOURCE_LISTS,
+  RESOURCE_LIST_NAMES,
+  type FormSpec,
+  type ResourceList,
+  type TResource,
+} from './form-schema.ts';
 import { HubFile, type HubSpec } from './hub-schema.ts';
 import { acceptLynqSyntax } from './lynq-syntax.ts';
 import { selectorFindings } from './row-selector.ts';
@@ -68,7 +75,8 @@ export async function collectConfig(options: LoadOptions): Promise<{ config: Con
     problems.push(...found);
     if (hub === undefined) continue;
     const existing = hubs.get(hub.name);
-    if (existing) problems.push(new ConfigError(`hub ${hub.name} is defined twice (also in ${existing.file})`, { file }));
+    if (existing)
+      problems.push(new ConfigError(`hub ${hub.name} is defined twice (also in ${existing.file})`, { file }));
     else hubs.set(hub.name, hub);
   }
   const forms: Form[] = [];
@@ -88,10 +96,13 @@ export async function collectConfig(options: LoadOptions): Promise<{ config: Con
       // A hub that failed to load is reported already; a form of it is not an orphan.
       if (!problems.some((problem) => hubFiles.includes(problem.where.file ?? ''))) {
         problems.push(
-          new ConfigError(`spec.hubId names hub ${JSON.stringify(form.spec.hubId)}, which no file in ${path.resolve(options.hubsDir)} defines (hubs: ${[...hubs.keys()].join(', ') || 'none'})`, {
-            file,
-            field: 'spec.hubId',
-          }),
+          new ConfigError(
+            `spec.hubId names hub ${JSON.stringify(form.spec.hubId)}, which no file in ${path.resolve(options.hubsDir)} defines (hubs: ${[...hubs.keys()].join(', ') || 'none'})`,
+            {
+              file,
+              field: 'spec.hubId',
+            },
+          ),
         );
       }
       continue;
@@ -137,7 +148,11 @@ async function yamlFiles(dir: string, what: 'hubs' | 'forms', problems: ConfigEr
         : (cause as { code?: string }).code === 'ENOTDIR'
           ? 'it is not a folder'
           : `it cannot be read (${(cause as Error).message})`;
-    throw new ConfigError(`cannot read the ${what} folder ${full}: ${reason}; run lynq in the folder that holds hubs/ and forms/, or pass --${what} DIR`, {}, { cause });
+    throw new ConfigError(
+      `cannot read the ${what} folder ${full}: ${reason}; run lynq in the folder that holds hubs/ and forms/, or pass --${what} DIR`,
+      {},
+      { cause },
+    );
   }
   const files = names
     .filter((name) => (name.endsWith('.yaml') || name.endsWith('.yml')) && !name.startsWith('.'))
@@ -146,7 +161,9 @@ async function yamlFiles(dir: string, what: 'hubs' | 'forms', problems: ConfigEr
   // No forms is a valid state for bootstrap (and for a hub whose forms were all removed); sync says so itself.
   if (files.length === 0 && what === 'hubs') {
     problems.push(
-      new ConfigError(`no ${what === 'hubs' ? 'hub' : 'form'} files (*.yaml or *.yml) in ${full}: nothing to ${what === 'hubs' ? 'sync' : 'render'}; pass --${what} DIR if they are elsewhere`),
+      new ConfigError(
+        `no ${what === 'hubs' ? 'hub' : 'form'} files (*.yaml or *.yml) in ${full}: nothing to ${what === 'hubs' ? 'sync' : 'render'}; pass --${what} DIR if they are elsewhere`,
+      ),
     );
   }
   return files;
@@ -158,12 +175,30 @@ export function parseHub(file: string, text: string, publishing?: PublishCheckOp
   return hub;
 }
 
-function readHub(file: string, text: string, publishing: PublishCheckOptions | undefined): { hub?: Hub; problems: ConfigError[] } {
+function readHub(
+  file: string,
+  text: string,
+  publishing: PublishCheckOptions | undefined,
+): { hub?: Hub; problems: ConfigError[] } {
   const parsed = parseYamlFile(file, text, 'LynqHub', HubFile);
   if (parsed.data === undefined) return { problems: parsed.problems };
-  const hub: Hub = { name: parsed.data.metadata.name, namespace: parsed.data.metadata.namespace ?? 'default', file, spec: parsed.data.spec, lineOf: parsed.lineOf };
+  const hub: Hub = {
+    name: parsed.data.metadata.name,
+    namespace: parsed.data.metadata.namespace ?? 'default',
+    file,
+    spec: parsed.data.spec,
+    lineOf: parsed.lineOf,
+  };
   if (publishing === undefined) return { hub, problems: [] };
-  const problems = publishFindings(hub, publishing).map((finding) => new ConfigError(finding.message, { file, line: parsed.lineOf(finding.path), hub: hub.name, field: formatPath(finding.path) }));
+  const problems = publishFindings(hub, publishing).map(
+    (finding) =>
+      new ConfigError(finding.message, {
+        file,
+        line: parsed.lineOf(finding.path),
+        hub: hub.name,
+        field: formatPath(finding.path),
+      }),
+  );
   // The hub is kept with its publish problems, so its forms and secrets are still checked (validate reports everything at once).
   return { hub, problems };
 }
@@ -191,7 +226,13 @@ function readForm(file: string, text: string): { form?: Form; problems: ConfigEr
   const lineOf = parsed?.lineOf ?? (() => undefined);
   const name = form.metadata.name;
   const problems = [...formFindings(form.spec, RESOURCE_LIST_NAMES), ...selectorFindings(form.spec)].map(
-    (finding) => new ConfigError(finding.message, { file, line: lineOf(finding.path), form: name, field: formatPath(finding.path) }),
+    (finding) =>
+      new ConfigError(finding.message, {
+        file,
+        line: lineOf(finding.path),
+        form: name,
+        field: formatPath(finding.path),
+      }),
   );
   const listed: Array<Omit<FormResource, 'level'>> = [];
   const seen = new Map<string, string>();
@@ -200,11 +241,14 @@ function readForm(file: string, text: string): { form?: Form; problems: ConfigEr
       const other = seen.get(resource.id);
       if (other !== undefined) {
         problems.push(
-          new ConfigError(`resource id ${resource.id} is used twice (also in spec.${other}); ids must be unique across all lists`, {
-            file,
-            line: lineOf(['spec', list, index, 'id']),
-            field: `spec.${list}[${index}].id`,
-          }),
+          new ConfigError(
+            `resource id ${resource.id} is used twice (also in spec.${other}); ids must be unique across all lists`,
+            {
+              file,
+              line: lineOf(['spec', list, index, 'id']),
+              field: `spec.${list}[${index}].id`,
+            },
+          ),
         );
         return;
       }

@@ -11,11 +11,17 @@ import { secretsDirOf } from './secrets.ts';
  * `lynq validate`: every secret reference resolvable (a variable set, a file readable;
  * no value is read), and a local manifests repository present.
  */
-export async function localProblems(hub: Hub, options: { env: NodeJS.ProcessEnv; repoOverride?: string }): Promise<ConfigError[]> {
+export async function localProblems(
+  hub: Hub,
+  options: { env: NodeJS.ProcessEnv; repoOverride?: string },
+): Promise<ConfigError[]> {
   const problems: ConfigError[] = [];
   for (const [field, ref] of secretRefs(hub)) {
     const why = await unresolvable(ref, options.env);
-    if (why !== undefined) problems.push(new ConfigError(why, { file: hub.file, line: hub.lineOf?.(field), hub: hub.name, field: field.join('.') }));
+    if (why !== undefined)
+      problems.push(
+        new ConfigError(why, { file: hub.file, line: hub.lineOf?.(field), hub: hub.name, field: field.join('.') }),
+      );
   }
   const repo = options.repoOverride ?? hub.spec.publish.repo;
   if (repo !== undefined && !isRemoteUrl(repo)) {
@@ -23,7 +29,10 @@ export async function localProblems(hub: Hub, options: { env: NodeJS.ProcessEnv;
     const found = await stat(full).catch(() => undefined);
     if (found === undefined || !found.isDirectory()) {
       const field = ['spec', 'publish', 'repo'];
-      const where = options.repoOverride !== undefined ? { hub: hub.name } : { file: hub.file, line: hub.lineOf?.(field), hub: hub.name, field: field.join('.') };
+      const where =
+        options.repoOverride !== undefined
+          ? { hub: hub.name }
+          : { file: hub.file, line: hub.lineOf?.(field), hub: hub.name, field: field.join('.') };
       const message = `the manifests repository ${full} ${found === undefined ? 'does not exist' : 'is not a folder'}: create it (git init --bare ${full}) or point ${options.repoOverride !== undefined ? '--repo' : 'spec.publish.repo'} at a repository`;
       problems.push(new ConfigError(message, where));
     }
@@ -46,11 +55,16 @@ function secretRefs(hub: Hub): Array<[Array<string>, SecretRef]> {
 
 /** Why a reference cannot be resolved here, or undefined; reads no secret. */
 async function unresolvable(ref: SecretRef, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if ('env' in ref) return env[ref.env] === undefined ? `environment variable ${ref.env} is not set: set it where lynq runs (a Secret as an env var in the cluster)` : undefined;
+  if ('env' in ref)
+    return env[ref.env] === undefined
+      ? `environment variable ${ref.env} is not set: set it where lynq runs (a Secret as an env var in the cluster)`
+      : undefined;
   const file = 'file' in ref ? ref.file : path.join(secretsDirOf(env), ref.name, ref.key);
   const readable = await access(file, constants.R_OK).then(
     () => true,
     () => false,
   );
-  return readable ? undefined : `cannot read secret file ${file}: mount the Secret there, or point the reference at the file`;
+  return readable
+    ? undefined
+    : `cannot read secret file ${file}: mount the Secret there, or point the reference at the file`;
 }

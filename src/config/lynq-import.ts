@@ -5,7 +5,16 @@ import { FormFile, RESOURCE_LIST_NAMES } from './form-schema.ts';
 import { HubFile } from './hub-schema.ts';
 import { formatPath, parseForm } from './load.ts';
 import { formDifferences } from './lynq-notes.ts';
-import { ANNOTATION_TEMPLATE_SYNTAX, findUnquotedTemplates, leafTranslator, mapStrings, templateSyntax, type LeafChange, type LeafRefusal, type TemplateSyntax } from './lynq-syntax.ts';
+import {
+  ANNOTATION_TEMPLATE_SYNTAX,
+  findUnquotedTemplates,
+  leafTranslator,
+  mapStrings,
+  templateSyntax,
+  type LeafChange,
+  type LeafRefusal,
+  type TemplateSyntax,
+} from './lynq-syntax.ts';
 
 export type ImportedDocument = {
   kind: 'LynqHub' | 'LynqForm' | 'other';
@@ -39,7 +48,11 @@ export function importLynqFiles(inputs: ReadonlyArray<{ file: string; text: stri
   }
   return parsed.map(({ file, docs }) => ({
     file,
-    documents: docs.map((doc) => (doc.error !== undefined ? failed('other', 'document', doc.error) : importDocument(file, doc.text, doc.raw, hubNamespaces))),
+    documents: docs.map((doc) =>
+      doc.error !== undefined
+        ? failed('other', 'document', doc.error)
+        : importDocument(file, doc.text, doc.raw, hubNamespaces),
+    ),
   }));
 }
 
@@ -56,7 +69,8 @@ function splitDocuments(file: string, text: string): Array<{ text: string; raw: 
     if (doc.contents === null) continue;
     const docText = text.slice(begin, end).replace(/^(\s*\n)*---[^\n]*\n/, '');
     const docStart = end - docText.length;
-    for (let at = text.indexOf('\n', counted); at !== -1 && at < docStart; at = text.indexOf('\n', at + 1)) linesBefore++;
+    for (let at = text.indexOf('\n', counted); at !== -1 && at < docStart; at = text.indexOf('\n', at + 1))
+      linesBefore++;
     counted = docStart;
     try {
       // Before toJS: an unquoted template is a mapping with a mapping for a key. Its first line given, so the line named is the file's.
@@ -73,17 +87,35 @@ function splitDocuments(file: string, text: string): Array<{ text: string; raw: 
     }
     // `kubectl get lynqhubs,lynqforms -o yaml` gives a List of them.
     const raw: unknown = doc.toJS();
-    const items = isPlainObject(raw) && typeof raw.kind === 'string' && raw.kind.endsWith('List') && Array.isArray(raw.items) ? raw.items : undefined;
+    const items =
+      isPlainObject(raw) && typeof raw.kind === 'string' && raw.kind.endsWith('List') && Array.isArray(raw.items)
+        ? raw.items
+        : undefined;
     for (const item of items ?? [raw]) {
       const cleaned = withoutServerFields(item);
-      out.push({ text: items === undefined && cleaned === item ? docText : stringify(cleaned, { lineWidth: 0 }), raw: cleaned, error: undefined });
+      out.push({
+        text: items === undefined && cleaned === item ? docText : stringify(cleaned, { lineWidth: 0 }),
+        raw: cleaned,
+        error: undefined,
+      });
     }
   }
   return out;
 }
 
 /** Metadata the API server writes (a `kubectl get -o yaml` dump has it): none of it belongs in a file. */
-const SERVER_METADATA = ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers'];
+const SERVER_METADATA = [
+  'managedFields',
+  'resourceVersion',
+  'uid',
+  'creationTimestamp',
+  'generation',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'ownerReferences',
+  'finalizers',
+];
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The object without `status` and server metadata; the same object when it has none. */
@@ -94,7 +126,9 @@ function withoutServerFields(raw: unknown): unknown {
   const present = SERVER_METADATA.filter((key) => key in metadata);
   if (!('status' in raw) && present.length === 0 && !(LAST_APPLIED in annotations)) return raw;
   const { status: _status, ...rest } = raw;
-  const kept: Record<string, unknown> = Object.fromEntries(Object.entries(metadata).filter(([key]) => !SERVER_METADATA.includes(key)));
+  const kept: Record<string, unknown> = Object.fromEntries(
+    Object.entries(metadata).filter(([key]) => !SERVER_METADATA.includes(key)),
+  );
   if (LAST_APPLIED in annotations) {
     const { [LAST_APPLIED]: _applied, ...others } = annotations;
     if (Object.keys(others).length > 0) kept.annotations = others;
@@ -107,11 +141,23 @@ function failed(kind: ImportedDocument['kind'], name: string, error: string): Im
   return { kind, name, output: undefined, changes: [], refused: [], differences: [], error };
 }
 
-function importDocument(file: string, text: string, raw: unknown, hubNamespaces: ReadonlyMap<string, string | undefined>): ImportedDocument {
+function importDocument(
+  file: string,
+  text: string,
+  raw: unknown,
+  hubNamespaces: ReadonlyMap<string, string | undefined>,
+): ImportedDocument {
   const kind = isPlainObject(raw) ? raw.kind : undefined;
   if (kind === 'LynqHub') return importHub(raw, text);
-  if (kind !== 'LynqForm') return { ...failed('other', String(kind ?? 'no kind'), 'neither a LynqHub nor a LynqForm: left out'), error: undefined };
-  const name = isPlainObject(raw) && isPlainObject(raw.metadata) && typeof raw.metadata.name === 'string' ? raw.metadata.name : '(no name)';
+  if (kind !== 'LynqForm')
+    return {
+      ...failed('other', String(kind ?? 'no kind'), 'neither a LynqHub nor a LynqForm: left out'),
+      error: undefined,
+    };
+  const name =
+    isPlainObject(raw) && isPlainObject(raw.metadata) && typeof raw.metadata.name === 'string'
+      ? raw.metadata.name
+      : '(no name)';
   const form = FormFile.safeParse(raw);
   if (!form.success) {
     const issue = form.error.issues[0]!;
@@ -129,8 +175,12 @@ function importDocument(file: string, text: string, raw: unknown, hubNamespaces:
   const changes: LeafChange[] = [];
   const refused: LeafRefusal[] = [];
   if (syntax === 'go') translateResources(copy.spec, changes, refused);
-  copy.metadata.annotations = { ...(isPlainObject(copy.metadata.annotations) ? copy.metadata.annotations : {}), [ANNOTATION_TEMPLATE_SYNTAX]: 'nunjucks' };
-  if (refused.length > 0) return { kind: 'LynqForm', name, output: undefined, changes, refused, differences: [], error: undefined };
+  copy.metadata.annotations = {
+    ...(isPlainObject(copy.metadata.annotations) ? copy.metadata.annotations : {}),
+    [ANNOTATION_TEMPLATE_SYNTAX]: 'nunjucks',
+  };
+  if (refused.length > 0)
+    return { kind: 'LynqForm', name, output: undefined, changes, refused, differences: [], error: undefined };
   const output = stringify(copy, { lineWidth: 0 });
   try {
     // What is written must load as any form does.
@@ -161,7 +211,8 @@ function translateResources(spec: Record<string, unknown>, changes: LeafChange[]
       for (const field of ['labelsTemplate', 'annotationsTemplate']) {
         const map = resource[field];
         if (!isPlainObject(map)) continue;
-        for (const [key, value] of Object.entries(map)) if (typeof value === 'string') map[key] = leaf(`${field}.${key}`, value);
+        for (const [key, value] of Object.entries(map))
+          if (typeof value === 'string') map[key] = leaf(`${field}.${key}`, value);
       }
     }
   }
@@ -169,7 +220,10 @@ function translateResources(spec: Record<string, unknown>, changes: LeafChange[]
 
 function importHub(raw: unknown, text: string): ImportedDocument {
   const hub = HubFile.safeParse(raw);
-  const name = isPlainObject(raw) && isPlainObject(raw.metadata) && typeof raw.metadata.name === 'string' ? raw.metadata.name : '(no name)';
+  const name =
+    isPlainObject(raw) && isPlainObject(raw.metadata) && typeof raw.metadata.name === 'string'
+      ? raw.metadata.name
+      : '(no name)';
   if (!hub.success) {
     const issue = hub.error.issues[0]!;
     return failed('LynqHub', name, `${formatPath(issue.path.map(String))}: ${issue.message}`);
@@ -189,8 +243,24 @@ function importHub(raw: unknown, text: string): ImportedDocument {
       `spec.source.${spec.source.type}.passwordRef: Lynq reads Secret ${passwordRef.name} from the cluster; here it is read from $LYNQ_SECRETS_DIR/${passwordRef.name}/${passwordRef.key} (mount the Secret there), or use { env: NAME } / { file: PATH }`,
     );
   }
-  differences.push('spec.source.syncInterval: Lynq polls at this interval; here it is the schedule of `lynq serve` (`lynq sync` runs once, e.g. from a CronJob)');
-  if (spec.valueMappings.hostOrUrl !== undefined) differences.push('spec.valueMappings.hostOrUrl: deprecated in Lynq (removed in 1.3); still read here, giving .hostOrUrl and .host');
-  if (spec.publish.repo === undefined) differences.push('spec.publish: none (a bridge field): add spec.publish.repo, the manifests repository Argo CD or Flux apply from, or pass --repo to lynq sync');
-  return { kind: 'LynqHub', name, output: text.endsWith('\n') ? text : `${text}\n`, changes: [], refused: [], differences, error: undefined };
+  differences.push(
+    'spec.source.syncInterval: Lynq polls at this interval; here it is the schedule of `lynq serve` (`lynq sync` runs once, e.g. from a CronJob)',
+  );
+  if (spec.valueMappings.hostOrUrl !== undefined)
+    differences.push(
+      'spec.valueMappings.hostOrUrl: deprecated in Lynq (removed in 1.3); still read here, giving .hostOrUrl and .host',
+    );
+  if (spec.publish.repo === undefined)
+    differences.push(
+      'spec.publish: none (a bridge field): add spec.publish.repo, the manifests repository Argo CD or Flux apply from, or pass --repo to lynq sync',
+    );
+  return {
+    kind: 'LynqHub',
+    name,
+    output: text.endsWith('\n') ? text : `${text}\n`,
+    changes: [],
+    refused: [],
+    differences,
+    error: undefined,
+  };
 }

@@ -21,14 +21,17 @@ export function lynqDifferences(hub: Hub, form: Form): string[] {
 export function formDifferences(hubNamespace: string | undefined, form: Form): string[] {
   const notes: string[] = [];
   const at = `form ${form.name}`;
-  const labelled = form.resources.filter((resource) => Object.keys(resource.labelsTemplate).length > 0).map((resource) => resource.id);
+  const labelled = form.resources
+    .filter((resource) => Object.keys(resource.labelsTemplate).length > 0)
+    .map((resource) => resource.id);
   notes.push(
     `${at}: labels are merged: labelsTemplate${labelled.length > 0 ? ` (${labelled.join(', ')})` : ''} goes over the manifest's own metadata.labels, and every resource also gets lynq.sh/hub, lynq.sh/form, lynq.sh/uid and lynq.sh/node`,
   );
   for (const resource of form.resources) {
     const kind = typeof resource.spec.kind === 'string' ? resource.spec.kind : undefined;
     const apiVersion = typeof resource.spec.apiVersion === 'string' ? resource.spec.apiVersion : '';
-    if (resource.targetNamespace !== undefined || (kind !== undefined && kindScope(apiVersion, kind) === 'Cluster')) continue;
+    if (resource.targetNamespace !== undefined || (kind !== undefined && kindScope(apiVersion, kind) === 'Cluster'))
+      continue;
     const metadata = isPlainObject(resource.spec.metadata) ? resource.spec.metadata : {};
     const own = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : undefined;
     notes.push(
@@ -39,10 +42,14 @@ export function formDifferences(hubNamespace: string | undefined, form: Form): s
     for (const [field, template] of leaves(resource)) {
       const typed = /\|\s*(int|float|bool)\b/.exec(template);
       if (typed) {
-        notes.push(`${at}, resource ${resource.id}, field ${field}: ${typed[1]} is strict here: a value that does not convert fails the node (Lynq writes ${STRICT[typed[1]!]} instead)`);
+        notes.push(
+          `${at}, resource ${resource.id}, field ${field}: ${typed[1]} is strict here: a value that does not convert fails the node (Lynq writes ${STRICT[typed[1]!]} instead)`,
+        );
       }
       if (/\|\s*trunc63\b/.test(template)) {
-        notes.push(`${at}, resource ${resource.id}, field ${field}: trunc63 also trims trailing "-" and "." after cutting at 63 characters (Lynq only cuts), so the name stays valid`);
+        notes.push(
+          `${at}, resource ${resource.id}, field ${field}: trunc63 also trims trailing "-" and "." after cutting at 63 characters (Lynq only cuts), so the name stays valid`,
+        );
       }
     }
   }

@@ -1,6 +1,11 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { combineProblems, ConfigError, type ErrorWhere } from '../errors.ts';
-import { GoTemplateError, looksLikeGoTemplate, translateGoTemplate, UnknownGoFunctionError } from './go-template/translate.ts';
+import {
+  GoTemplateError,
+  looksLikeGoTemplate,
+  translateGoTemplate,
+  UnknownGoFunctionError,
+} from './go-template/translate.ts';
 import { isPlainObject } from './plain-object.ts';
 import { RESOURCE_LIST_NAMES, type FormFile, type FormSpec, type TResource } from './form-schema.ts';
 
@@ -9,7 +14,13 @@ export const ANNOTATION_TEMPLATE_SYNTAX = 'lynq.sh/template-syntax';
 
 export type TemplateSyntax = 'go' | 'nunjucks';
 export type LeafChange = { resource: string; field: string; from: string; to: string };
-export type LeafRefusal = { resource: string; field: string; from: string; reason: string /** The name was called as an unknown function (a variable without its dot?). */; unknownFunction?: boolean };
+export type LeafRefusal = {
+  resource: string;
+  field: string;
+  from: string;
+  reason: string /** The name was called as an unknown function (a variable without its dot?). */;
+  unknownFunction?: boolean;
+};
 export type SpecTranslation = { spec: FormSpec; changes: LeafChange[]; refused: LeafRefusal[] };
 
 /**
@@ -49,12 +60,15 @@ export function acceptLynqSyntax(file: string, text: string, parse: () => FormFi
     throw combineProblems(
       refused.map(
         (refusal) =>
-          new ConfigError(`Go template ${JSON.stringify(refusal.from)}: ${refusal.reason}${refusal.unknownFunction === true ? why : ''}`, {
-            file,
-            form: form.metadata.name,
-            resource: refusal.resource,
-            field: refusal.field,
-          }),
+          new ConfigError(
+            `Go template ${JSON.stringify(refusal.from)}: ${refusal.reason}${refusal.unknownFunction === true ? why : ''}`,
+            {
+              file,
+              form: form.metadata.name,
+              resource: refusal.resource,
+              field: refusal.field,
+            },
+          ),
       ),
     );
   }
@@ -68,11 +82,14 @@ export function templateSyntax(form: FormFile, file: string): TemplateSyntax {
   const declared = annotations[ANNOTATION_TEMPLATE_SYNTAX];
   if (declared === 'go' || declared === 'nunjucks') return declared;
   if (declared !== undefined) {
-    throw new ConfigError(`annotation ${ANNOTATION_TEMPLATE_SYNTAX} must be "go" or "nunjucks", not ${JSON.stringify(declared)}`, {
-      file,
-      form: form.metadata.name,
-      field: `metadata.annotations.${ANNOTATION_TEMPLATE_SYNTAX}`,
-    });
+    throw new ConfigError(
+      `annotation ${ANNOTATION_TEMPLATE_SYNTAX} must be "go" or "nunjucks", not ${JSON.stringify(declared)}`,
+      {
+        file,
+        form: form.metadata.name,
+        field: `metadata.annotations.${ANNOTATION_TEMPLATE_SYNTAX}`,
+      },
+    );
   }
   return goSyntaxLeaf(form) === undefined ? 'nunjucks' : 'go';
 }
@@ -80,7 +97,9 @@ export function templateSyntax(form: FormFile, file: string): TemplateSyntax {
 /** The first leaf written in Go's syntax (what makes an undeclared form a Go-syntax form). */
 function goSyntaxLeaf(form: FormFile): { resource: string; field: string; leaf: string } | undefined {
   for (const list of RESOURCE_LIST_NAMES) {
-    for (const resource of form.spec[list]) for (const [field, leaf] of leaves(resource)) if (looksLikeGoTemplate(leaf)) return { resource: resource.id, field, leaf };
+    for (const resource of form.spec[list])
+      for (const [field, leaf] of leaves(resource))
+        if (looksLikeGoTemplate(leaf)) return { resource: resource.id, field, leaf };
   }
   return undefined;
 }
@@ -110,7 +129,8 @@ export function translateFormSpec(spec: FormSpec): SpecTranslation {
         annotationsTemplate: mapValues(resource.annotationsTemplate, 'annotationsTemplate', leaf),
       };
       if (resource.nameTemplate !== undefined) translated.nameTemplate = leaf('nameTemplate', resource.nameTemplate);
-      if (resource.targetNamespace !== undefined) translated.targetNamespace = leaf('targetNamespace', resource.targetNamespace);
+      if (resource.targetNamespace !== undefined)
+        translated.targetNamespace = leaf('targetNamespace', resource.targetNamespace);
       return translated;
     });
   }
@@ -118,7 +138,10 @@ export function translateFormSpec(spec: FormSpec): SpecTranslation {
 }
 
 /** Translates one leaf, recording the change or the refusal (a refused leaf is left as written). */
-export function leafTranslator(changes: LeafChange[], refused: LeafRefusal[]): (resource: string, field: string, from: string) => string {
+export function leafTranslator(
+  changes: LeafChange[],
+  refused: LeafRefusal[],
+): (resource: string, field: string, from: string) => string {
   return (resource, field, from) => {
     try {
       const to = translateGoTemplate(from);
@@ -126,7 +149,13 @@ export function leafTranslator(changes: LeafChange[], refused: LeafRefusal[]): (
       return to;
     } catch (error) {
       if (!(error instanceof GoTemplateError)) throw error;
-      refused.push({ resource, field, from, reason: error.message, unknownFunction: error instanceof UnknownGoFunctionError });
+      refused.push({
+        resource,
+        field,
+        from,
+        reason: error.message,
+        unknownFunction: error instanceof UnknownGoFunctionError,
+      });
       return from;
     }
   };
@@ -142,7 +171,8 @@ export function leaves(resource: TResource): Array<[string, string]> {
   if (resource.nameTemplate !== undefined) out.push(['nameTemplate', resource.nameTemplate]);
   if (resource.targetNamespace !== undefined) out.push(['targetNamespace', resource.targetNamespace]);
   for (const [key, value] of Object.entries(resource.labelsTemplate)) out.push([`labelsTemplate.${key}`, value]);
-  for (const [key, value] of Object.entries(resource.annotationsTemplate)) out.push([`annotationsTemplate.${key}`, value]);
+  for (const [key, value] of Object.entries(resource.annotationsTemplate))
+    out.push([`annotationsTemplate.${key}`, value]);
   return out;
 }
 
@@ -150,11 +180,16 @@ export function leaves(resource: TResource): Array<[string, string]> {
 export function mapStrings(value: unknown, at: string, fn: (field: string, value: string) => string): unknown {
   if (typeof value === 'string') return fn(at, value);
   if (Array.isArray(value)) return value.map((item, i) => mapStrings(item, `${at}[${i}]`, fn));
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, `${at}.${key}`, fn)]));
+  if (isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, `${at}.${key}`, fn)]));
   return value;
 }
 
-function mapValues(map: Readonly<Record<string, string>>, at: string, fn: (field: string, value: string) => string): Record<string, string> {
+function mapValues(
+  map: Readonly<Record<string, string>>,
+  at: string,
+  fn: (field: string, value: string) => string,
+): Record<string, string> {
   return Object.fromEntries(Object.entries(map).map(([key, value]) => [key, fn(`${at}.${key}`, value)]));
 }
 
@@ -190,13 +225,27 @@ export function unquotedTemplates(file: string, text: string, firstLine = 1): Co
   const lines = new Set(found.map((problem) => problem.where.line));
   const visit = (node: unknown, path: Array<string | number>): void => {
     if (isMap(node)) {
-      if (node.flow && node.items.length === 1 && isMap(node.items[0]!.key) && (node.items[0]!.key as YamlNode & { flow?: boolean }).flow && node.items[0]!.value === null) {
+      if (
+        node.flow &&
+        node.items.length === 1 &&
+        isMap(node.items[0]!.key) &&
+        (node.items[0]!.key as YamlNode & { flow?: boolean }).flow &&
+        node.items[0]!.value === null
+      ) {
         const range = (node as YamlNode).range!;
         const line = lineCounter.linePos(range[0]).line + shift;
-        if (!lines.has(line)) found.push(new ConfigError(quoteIt(text.slice(range[0], range[1]).trim()), { file, line, ...locate(doc, path, formName()) }));
+        if (!lines.has(line))
+          found.push(
+            new ConfigError(quoteIt(text.slice(range[0], range[1]).trim()), {
+              file,
+              line,
+              ...locate(doc, path, formName()),
+            }),
+          );
         return;
       }
-      for (const pair of node.items) if (isPair(pair) && isScalar(pair.key)) visit(pair.value, [...path, String(pair.key.value)]);
+      for (const pair of node.items)
+        if (isPair(pair) && isScalar(pair.key)) visit(pair.value, [...path, String(pair.key.value)]);
     } else if (isSeq(node)) {
       for (const [i, item] of node.items.entries()) visit(item, [...path, i]);
     }

@@ -15,7 +15,9 @@ export function selectorTemplate(expression: string): string {
   return `{{ (${expression}) | bool }}`;
 }
 
-const parser = (nunjucks as unknown as { parser: { parse(src: string, extensions?: unknown[], opts?: unknown): unknown } }).parser;
+const parser = (
+  nunjucks as unknown as { parser: { parse(src: string, extensions?: unknown[], opts?: unknown): unknown } }
+).parser;
 
 /** Why an expression does not parse, in nunjucks' words; undefined when it does. */
 export function selectorSyntaxProblem(expression: string): string | undefined {
@@ -33,12 +35,15 @@ export function selectorSyntaxProblem(expression: string): string | undefined {
 }
 
 /** Every selector of a form with where it is: spec.rows.when, then each resource's when. */
-export function formSelectors(spec: FormSpec): Array<{ path: Array<string | number>; expression: string; resource?: string }> {
+export function formSelectors(
+  spec: FormSpec,
+): Array<{ path: Array<string | number>; expression: string; resource?: string }> {
   const out: Array<{ path: Array<string | number>; expression: string; resource?: string }> = [];
   if (spec.rows !== undefined) out.push({ path: ['spec', 'rows', 'when'], expression: spec.rows.when });
   for (const list of RESOURCE_LIST_NAMES) {
     for (const [index, resource] of spec[list].entries()) {
-      if (resource.when !== undefined) out.push({ path: ['spec', list, index, 'when'], expression: resource.when, resource: resource.id });
+      if (resource.when !== undefined)
+        out.push({ path: ['spec', list, index, 'when'], expression: resource.when, resource: resource.id });
     }
   }
   return out;

@@ -19,7 +19,8 @@ function isMapping(value: unknown): value is Record<string, unknown> {
  * What it decrypts to cannot be told without the key; what is not in this form (an
  * `ENC[hunter2]`) is not ciphertext.
  */
-const SOPS_VALUE = /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:(?:str|int|float|bool|bytes|comment)\]$/;
+const SOPS_VALUE =
+  /^ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]+={0,2},tag:[A-Za-z0-9+/]+={0,2},type:(?:str|int|float|bool|bytes|comment)\]$/;
 
 export function looksSopsEncrypted(value: unknown): boolean {
   return typeof value === 'string' && SOPS_VALUE.test(value);
@@ -59,14 +60,21 @@ function findIn(object: Record<string, unknown>, document: Record<string, unknow
     }
     return undefined;
   }
-  if (typeof object.kind !== 'string' || object.kind.trim() !== 'Secret' || !isCoreGroup(object.apiVersion)) return undefined;
-  const fields = (['data', 'stringData'] as const).filter((field) => isMapping(object[field]) && Object.keys(object[field] as object).length > 0);
+  if (typeof object.kind !== 'string' || object.kind.trim() !== 'Secret' || !isCoreGroup(object.apiVersion))
+    return undefined;
+  const fields = (['data', 'stringData'] as const).filter(
+    (field) => isMapping(object[field]) && Object.keys(object[field] as object).length > 0,
+  );
   if (fields.length === 0 || isSopsEncrypted(object, document, fields)) return undefined;
   return `${at}${fields[0]}`;
 }
 
 /** SOPS writes its metadata once, on the document: a Secret inside a list is encrypted with the list. */
-function isSopsEncrypted(secret: Record<string, unknown>, document: Record<string, unknown>, fields: ReadonlyArray<'data' | 'stringData'>): boolean {
+function isSopsEncrypted(
+  secret: Record<string, unknown>,
+  document: Record<string, unknown>,
+  fields: ReadonlyArray<'data' | 'stringData'>,
+): boolean {
   if (!hasSopsBlock(document)) return false;
   return fields.every((field) => Object.values(secret[field] as Record<string, unknown>).every(looksSopsEncrypted));
 }

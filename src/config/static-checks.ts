@@ -24,13 +24,16 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 function listOfKind(kind: string): ResourceList | undefined {
-  return (Object.entries(RESOURCE_LISTS) as Array<[ResourceList, string | undefined]>).find(([, expected]) => expected === kind)?.[0];
+  return (Object.entries(RESOURCE_LISTS) as Array<[ResourceList, string | undefined]>).find(
+    ([, expected]) => expected === kind,
+  )?.[0];
 }
 
 /** Every finding of every resource of a form. */
 export function formFindings(spec: FormSpec, lists: readonly ResourceList[]): Finding[] {
   const findings: Finding[] = [];
-  for (const list of lists) for (const [index, resource] of spec[list].entries()) findings.push(...resourceFindings(resource, list, index));
+  for (const list of lists)
+    for (const [index, resource] of spec[list].entries()) findings.push(...resourceFindings(resource, list, index));
   return findings;
 }
 
@@ -40,14 +43,20 @@ function resourceFindings(resource: TResource, list: ResourceList, index: number
   const findings: Finding[] = [];
   const fields = { apiVersion: manifest.apiVersion, kind: manifest.kind };
   for (const [field, value] of Object.entries(fields)) {
-    if (typeof value !== 'string' || value === '') findings.push({ path: [...at, 'spec', field], message: `the manifest has no ${field}` });
+    if (typeof value !== 'string' || value === '')
+      findings.push({ path: [...at, 'spec', field], message: `the manifest has no ${field}` });
   }
-  const apiVersion = typeof fields.apiVersion === 'string' && !TEMPLATE.test(fields.apiVersion) ? fields.apiVersion : undefined;
-  const kind = typeof fields.kind === 'string' && fields.kind !== '' && !TEMPLATE.test(fields.kind) ? fields.kind : undefined;
+  const apiVersion =
+    typeof fields.apiVersion === 'string' && !TEMPLATE.test(fields.apiVersion) ? fields.apiVersion : undefined;
+  const kind =
+    typeof fields.kind === 'string' && fields.kind !== '' && !TEMPLATE.test(fields.kind) ? fields.kind : undefined;
   const expected = RESOURCE_LISTS[list];
   if (kind !== undefined && expected !== undefined && kind !== expected) {
     const better = listOfKind(kind);
-    findings.push({ path: [...at, 'spec', 'kind'], message: `is in the ${list} list, so its kind must be ${expected}, not ${kind}${better ? ` (a ${kind} goes in ${better})` : ''}` });
+    findings.push({
+      path: [...at, 'spec', 'kind'],
+      message: `is in the ${list} list, so its kind must be ${expected}, not ${kind}${better ? ` (a ${kind} goes in ${better})` : ''}`,
+    });
   } else if (kind !== undefined && apiVersion) {
     // A kind Kubernetes has, under an apiVersion that is built in or has no group domain (`app/v1`): a misspelt apiVersion, not a CRD.
     const looksBuiltIn = isBuiltInApiVersion(apiVersion) || !apiVersion.split('/')[0]!.includes('.');
@@ -58,19 +67,25 @@ function resourceFindings(resource: TResource, list: ResourceList, index: number
     } else if (isBuiltInApiVersion(apiVersion) && !hasSopsBlock(manifest)) {
       const templateAt = (parts: readonly string[]): string | undefined => {
         let value: unknown = manifest;
-        for (const part of parts) value = Array.isArray(value) ? value[Number(part)] : isMapping(value) ? value[part] : undefined;
+        for (const part of parts)
+          value = Array.isArray(value) ? value[Number(part)] : isMapping(value) ? value[part] : undefined;
         return typeof value === 'string' && TEMPLATE.test(value) ? value : undefined;
       };
       for (const problem of staticSchemaProblems(manifest, templateAt)) {
-        findings.push({ path: [...at, 'spec', ...pathParts(problem.path)], message: `${problem.message} (${kind} schema)` });
+        findings.push({
+          path: [...at, 'spec', ...pathParts(problem.path)],
+          message: `${problem.message} (${kind} schema)`,
+        });
       }
     }
   }
   const metadata = manifest.metadata;
   const named = isMapping(metadata) && typeof metadata.name === 'string' && metadata.name !== '';
-  if (resource.nameTemplate === undefined && !named) findings.push({ path: at, message: 'the manifest has no name: set nameTemplate or spec.metadata.name' });
+  if (resource.nameTemplate === undefined && !named)
+    findings.push({ path: at, message: 'the manifest has no name: set nameTemplate or spec.metadata.name' });
   const plaintext = plaintextSecretPath(manifest);
-  if (plaintext !== undefined) findings.push({ path: [...at, 'spec', ...pathParts(plaintext)], message: PLAINTEXT_SECRET_MESSAGE });
+  if (plaintext !== undefined)
+    findings.push({ path: [...at, 'spec', ...pathParts(plaintext)], message: PLAINTEXT_SECRET_MESSAGE });
   return findings;
 }
 
@@ -98,7 +113,11 @@ export function publishFindings(hub: { name: string; spec: HubSpec }, options: P
   const findings: Finding[] = [];
   const repo = options.repoOverride ?? publish.repo;
   if (repo === undefined && options.requireRepo !== false) {
-    findings.push({ path: ['spec', 'publish'], message: 'spec.publish.repo is required: the manifests repository (a git URL, or a path relative to the hub file), or pass --repo' });
+    findings.push({
+      path: ['spec', 'publish'],
+      message:
+        'spec.publish.repo is required: the manifests repository (a git URL, or a path relative to the hub file), or pass --repo',
+    });
   }
   try {
     checkRoot(publish.root, {});
@@ -117,7 +136,11 @@ export function publishFindings(hub: { name: string; spec: HubSpec }, options: P
   }
   const platform = publish.platform;
   if (platform?.app === undefined && platform?.token === undefined && publish.auth?.token === undefined) {
-    findings.push({ path: ['spec', 'publish'], message: 'pull requests need GitHub credentials: spec.publish.platform.token, spec.publish.platform.app, or spec.publish.auth.token' });
+    findings.push({
+      path: ['spec', 'publish'],
+      message:
+        'pull requests need GitHub credentials: spec.publish.platform.token, spec.publish.platform.app, or spec.publish.auth.token',
+    });
   }
   const bot = publish.pullRequest.branch ?? `lynq/${hub.name}`;
   if (bot === publish.branch) {

@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 // node-cron is loaded only for a cron expression (a duration, the common case, needs none),
 // and synchronously, since the hub schema checks this while it parses.
 const require = createRequire(import.meta.url);
-const validCron = (expression: string): boolean => (require('node-cron') as typeof import('node-cron')).validate(expression);
+const validCron = (expression: string): boolean =>
+  (require('node-cron') as typeof import('node-cron')).validate(expression);
 
 /**
  * `spec.source.syncInterval`: a duration (`30s`, `1m`, `5m`, `2h`, and any other that Lynq
@@ -12,7 +13,10 @@ const validCron = (expression: string): boolean => (require('node-cron') as type
  * schedule in `lynq serve`, on wall-clock slots; any other (`7m` would not repeat every 7
  * minutes across the hour) is a period: every so long from the service's start.
  */
-export type SyncInterval = { kind: 'every'; unit: 's' | 'm' | 'h'; count: number } | { kind: 'period'; seconds: number } | { kind: 'cron'; expression: string };
+export type SyncInterval =
+  | { kind: 'every'; unit: 's' | 'm' | 'h'; count: number }
+  | { kind: 'period'; seconds: number }
+  | { kind: 'cron'; expression: string };
 
 const SECONDS = { s: 1, m: 60, h: 3600 } as const;
 
@@ -37,7 +41,9 @@ export function parseSyncInterval(text: string): SyncInterval | { error: string 
   }
   const fields = trimmed.split(/\s+/).length;
   if ((fields === 5 || fields === 6) && validCron(trimmed)) return { kind: 'cron', expression: trimmed };
-  return { error: `${JSON.stringify(text)} is neither a duration (30s, 1m, 5m, 1h) nor a cron expression (like "*/5 * * * *")` };
+  return {
+    error: `${JSON.stringify(text)} is neither a duration (30s, 1m, 5m, 1h) nor a cron expression (like "*/5 * * * *")`,
+  };
 }
 
 /** How long the interval is, in seconds; undefined for a cron expression (its gaps may differ). */

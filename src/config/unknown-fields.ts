@@ -53,7 +53,13 @@ export function unknownFields(manifest: Record<string, unknown>): UnknownField[]
 
 type Enclosing = { model: string; at: Array<string | number> };
 
-function walk(value: unknown, model: string, at: Array<string | number>, ancestors: Enclosing[], found: UnknownField[]): void {
+function walk(
+  value: unknown,
+  model: string,
+  at: Array<string | number>,
+  ancestors: Enclosing[],
+  found: UnknownField[],
+): void {
   if (!isPlainObject(value)) return;
   const fields = fieldsOf(model);
   for (const [key, child] of Object.entries(value)) {
@@ -68,8 +74,10 @@ function walk(value: unknown, model: string, at: Array<string | number>, ancesto
     if (field.model === undefined || (typeof child === 'string' && TEMPLATE.test(child))) continue;
     const inner = [{ model, at }, ...ancestors];
     if (field.shape === 'one') walk(child, field.model, [...at, key], inner, found);
-    else if (field.shape === 'list' && Array.isArray(child)) for (const [index, item] of child.entries()) walk(item, field.model, [...at, key, index], inner, found);
-    else if (field.shape === 'map' && isPlainObject(child)) for (const [name, item] of Object.entries(child)) walk(item, field.model, [...at, key, name], inner, found);
+    else if (field.shape === 'list' && Array.isArray(child))
+      for (const [index, item] of child.entries()) walk(item, field.model, [...at, key, index], inner, found);
+    else if (field.shape === 'map' && isPlainObject(child))
+      for (const [name, item] of Object.entries(child)) walk(item, field.model, [...at, key, name], inner, found);
   }
 }
 
@@ -103,13 +111,23 @@ function pathInside(key: string, model: string): string | undefined {
 }
 
 /** One warning line per unknown field of each built-in resource of a form, with its file, line and where it may belong. */
-export function unknownFieldWarnings(form: { name: string; file: string; spec: FormSpec; lineOf?: (path: ReadonlyArray<string | number>) => number | undefined }): string[] {
+export function unknownFieldWarnings(form: {
+  name: string;
+  file: string;
+  spec: FormSpec;
+  lineOf?: (path: ReadonlyArray<string | number>) => number | undefined;
+}): string[] {
   const lines: string[] = [];
   for (const list of RESOURCE_LIST_NAMES) {
     for (const [index, resource] of form.spec[list].entries()) {
       const { apiVersion, kind } = resource.spec;
       for (const field of unknownFields(resource.spec)) {
-        const where = formatWhere({ file: form.file, line: form.lineOf?.(['spec', list, index, 'spec', ...field.path]), form: form.name, resource: resource.id });
+        const where = formatWhere({
+          file: form.file,
+          line: form.lineOf?.(['spec', list, index, 'spec', ...field.path]),
+          form: form.name,
+          resource: resource.id,
+        });
         const hint = field.hint === undefined ? '' : ` (did you mean ${field.hint}?)`;
         lines.push(
           `${where}unknown field ${formatPath(field.path)}${hint}: ${String(kind)} (${String(apiVersion)}) has no such field, so Kubernetes drops it, or refuses the object under strict field validation`,

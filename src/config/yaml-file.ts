@@ -11,9 +11,18 @@ import { explainYamlError } from './yaml-syntax.ts';
  * (`is required`, `did you mean extraValueMappings?`), with the two YAML traps named:
  * several documents in one file, and an unquoted `{{ … }}` (which YAML reads as a mapping).
  */
-export type ParsedFile<T> = { data: T | undefined; problems: ConfigError[]; lineOf: (path: ReadonlyArray<string | number>) => number | undefined };
+export type ParsedFile<T> = {
+  data: T | undefined;
+  problems: ConfigError[];
+  lineOf: (path: ReadonlyArray<string | number>) => number | undefined;
+};
 
-export function parseYamlFile<S extends z.ZodType>(file: string, text: string, kind: string, schema: S): ParsedFile<z.infer<S>> {
+export function parseYamlFile<S extends z.ZodType>(
+  file: string,
+  text: string,
+  kind: string,
+  schema: S,
+): ParsedFile<z.infer<S>> {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const none: ParsedFile<z.infer<S>> = { data: undefined, problems: [], lineOf: () => undefined };
@@ -33,12 +42,19 @@ export function parseYamlFile<S extends z.ZodType>(file: string, text: string, k
     if (UNQUOTED_TEMPLATE.test(lines[line - 1] ?? '')) templates.push(line);
     else {
       const explained = explainYamlError(syntax, text, lineCounter);
-      return { ...none, problems: [new ConfigError(explained.message, { file, line: explained.line }, { cause: syntax })] };
+      return {
+        ...none,
+        problems: [new ConfigError(explained.message, { file, line: explained.line }, { cause: syntax })],
+      };
     }
   }
   if (templates.length > 0) {
-    const message = 'quote the template: a value that starts with { is read by YAML as a mapping, so write it in quotes: "{{ … }}"';
-    return { ...none, problems: [...new Set(templates)].sort((a, b) => a - b).map((line) => new ConfigError(message, { file, line })) };
+    const message =
+      'quote the template: a value that starts with { is read by YAML as a mapping, so write it in quotes: "{{ … }}"';
+    return {
+      ...none,
+      problems: [...new Set(templates)].sort((a, b) => a - b).map((line) => new ConfigError(message, { file, line })),
+    };
   }
   let raw: unknown;
   try {
@@ -49,9 +65,18 @@ export function parseYamlFile<S extends z.ZodType>(file: string, text: string, k
   }
   const actual = isRecord(raw) ? raw.kind : undefined;
   if (actual !== kind) {
-    return { ...none, problems: [new ConfigError(`expected kind: ${kind}, found ${actual === undefined ? 'no kind' : `kind: ${String(actual)}`}`, { file })] };
+    return {
+      ...none,
+      problems: [
+        new ConfigError(
+          `expected kind: ${kind}, found ${actual === undefined ? 'no kind' : `kind: ${String(actual)}`}`,
+          { file },
+        ),
+      ],
+    };
   }
-  const lineOf = (path: ReadonlyArray<string | number>): number | undefined => (doc === undefined ? undefined : keyLine(doc, lineCounter, path));
+  const lineOf = (path: ReadonlyArray<string | number>): number | undefined =>
+    doc === undefined ? undefined : keyLine(doc, lineCounter, path);
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { data: parsed.data, problems: [], lineOf };
   const problems: ConfigError[] = [];
@@ -62,11 +87,23 @@ export function parseYamlFile<S extends z.ZodType>(file: string, text: string, k
       for (const key of issue.keys) {
         const hint = closestName(key, known);
         const detail = `unknown field ${key}${hint === undefined ? '' : `: did you mean \`${hint}\`?`}${hint === undefined && known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`;
-        problems.push(new ConfigError(detail, { file, line: lineOf([...path, key]), field: formatPath([...path, key]) }, { cause: parsed.error }));
+        problems.push(
+          new ConfigError(
+            detail,
+            { file, line: lineOf([...path, key]), field: formatPath([...path, key]) },
+            { cause: parsed.error },
+          ),
+        );
       }
       continue;
     }
-    problems.push(new ConfigError(issueMessage(issue, valueAt(raw, path)), { file, field: formatPath(path), line: lineOf(path) }, { cause: parsed.error }));
+    problems.push(
+      new ConfigError(
+        issueMessage(issue, valueAt(raw, path)),
+        { file, field: formatPath(path), line: lineOf(path) },
+        { cause: parsed.error },
+      ),
+    );
   }
   return { data: undefined, problems, lineOf };
 }
@@ -93,7 +130,8 @@ function issueMessage(issue: z.core.$ZodIssue, value: unknown): string {
     if (value === undefined) return 'is required';
     return `must be ${article(issue.expected)}, not ${describeValue(value)}`;
   }
-  if (issue.code === 'invalid_value') return `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, not ${describeValue(value)}${valueHint(value, issue.values)}`;
+  if (issue.code === 'invalid_value')
+    return `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, not ${describeValue(value)}${valueHint(value, issue.values)}`;
   if (issue.code === 'invalid_union') return `is not any of the forms this field takes (${describeValue(value)})`;
   return issue.message;
 }
@@ -110,7 +148,13 @@ function valueHint(value: unknown, allowed: readonly unknown[]): string {
 }
 
 function article(type: string): string {
-  return type === 'object' ? 'a mapping' : type === 'array' ? 'a list' : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+  return type === 'object'
+    ? 'a mapping'
+    : type === 'array'
+      ? 'a list'
+      : /^[aeiou]/.test(type)
+        ? `an ${type}`
+        : `a ${type}`;
 }
 
 function describeValue(value: unknown): string {
@@ -122,7 +166,8 @@ function describeValue(value: unknown): string {
 
 function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
   let value = root;
-  for (const part of path) value = isRecord(value) || Array.isArray(value) ? (value as Record<string | number, unknown>)[part] : undefined;
+  for (const part of path)
+    value = isRecord(value) || Array.isArray(value) ? (value as Record<string | number, unknown>)[part] : undefined;
   return value;
 }
 
@@ -142,7 +187,15 @@ function keyLine(doc: Document, lineCounter: LineCounter, path: ReadonlyArray<st
   return isNode(doc.contents) && doc.contents.range ? lineCounter.linePos(doc.contents.range[0]).line : undefined;
 }
 
-type Def = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; valueType?: z.ZodType; options?: z.ZodType[]; innerType?: z.ZodType; in?: z.ZodType };
+type Def = {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  options?: z.ZodType[];
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+};
 
 function defOf(schema: z.ZodType): Def {
   return (schema as unknown as { _zod: { def: Def } })._zod.def;
@@ -172,7 +225,11 @@ function keysAt(schema: z.ZodType, path: ReadonlyArray<string | number>): string
 }
 
 export function formatPath(parts: ReadonlyArray<string | number>): string {
-  return parts.map((part, i) => (typeof part === 'number' || /^\d+$/.test(String(part)) ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
+  return parts
+    .map((part, i) =>
+      typeof part === 'number' || /^\d+$/.test(String(part)) ? `[${part}]` : i === 0 ? part : `.${part}`,
+    )
+    .join('');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

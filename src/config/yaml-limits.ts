@@ -11,17 +11,23 @@ export const YAML_LIMITS = { maxAliasCount: 100, maxDepth: 100 } as const;
 
 /** The document as plain data, within the limits; a ConfigError with file and line otherwise. */
 export function toPlainData(doc: Document, lineCounter: LineCounter, file: string): unknown {
-  const lineAt = (node: Node | undefined): number | undefined => (node?.range ? lineCounter.linePos(node.range[0]).line : undefined);
+  const lineAt = (node: Node | undefined): number | undefined =>
+    node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   // Walked with a stack of our own: the check must not overflow on what it is there to refuse.
   const stack: Array<[unknown, number]> = [[doc.contents, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     if (isAlias(node)) {
-      if (node.resolve(doc) === undefined) throw new ConfigError(`alias *${node.source} has no anchor &${node.source} before it`, { file, line: lineAt(node) });
+      if (node.resolve(doc) === undefined)
+        throw new ConfigError(`alias *${node.source} has no anchor &${node.source} before it`, {
+          file,
+          line: lineAt(node),
+        });
       continue;
     }
     if (!isCollection(node)) continue;
-    if (depth > YAML_LIMITS.maxDepth) throw new ConfigError(`nested more than ${YAML_LIMITS.maxDepth} levels deep`, { file, line: lineAt(node) });
+    if (depth > YAML_LIMITS.maxDepth)
+      throw new ConfigError(`nested more than ${YAML_LIMITS.maxDepth} levels deep`, { file, line: lineAt(node) });
     for (const item of node.items) {
       if (isPair(item)) {
         stack.push([item.key, depth + 1], [item.value, depth + 1]);
@@ -34,7 +40,11 @@ export function toPlainData(doc: Document, lineCounter: LineCounter, file: strin
     return doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
   } catch (cause) {
     // The one error toJS throws past the checks above: too many aliases expanded.
-    throw new ConfigError(`aliases expand to too much data (more than ${YAML_LIMITS.maxAliasCount} per alias): an alias bomb?`, { file, line: firstAliasLine(doc, lineCounter) }, { cause });
+    throw new ConfigError(
+      `aliases expand to too much data (more than ${YAML_LIMITS.maxAliasCount} per alias): an alias bomb?`,
+      { file, line: firstAliasLine(doc, lineCounter) },
+      { cause },
+    );
   }
 }
 

@@ -5,7 +5,9 @@ import { staticToken } from './static-token.ts';
 import type { CredentialProvider } from './types.ts';
 
 /** The credentials a hub names for GitHub, already read from their secrets. */
-export type ForgeCredentials = { type: 'token'; token: string } | { type: 'app'; appId: number | string; privateKey: string; installationId?: number };
+export type ForgeCredentials =
+  | { type: 'token'; token: string }
+  | { type: 'app'; appId: number | string; privateKey: string; installationId?: number };
 
 export type CredentialOptions = Omit<OctokitOptions, 'auth' | 'readOnly'> & { registry: SecretRegistry };
 
@@ -16,14 +18,25 @@ const REFRESH_BEFORE_MS = 5 * 60_000;
  * The credential provider for a hub's GitHub credentials. Every secret it holds or
  * mints is registered with the log scrubber here, once, before anything can log it.
  */
-export function createCredentialProvider(credentials: ForgeCredentials, options: CredentialOptions): CredentialProvider {
+export function createCredentialProvider(
+  credentials: ForgeCredentials,
+  options: CredentialOptions,
+): CredentialProvider {
   if (credentials.type === 'token') {
     options.registry.add(credentials.token);
     return staticToken(credentials.token);
   }
   options.registry.add(credentials.privateKey);
-  const app = createOctokit({ ...options, auth: { type: 'app', appId: credentials.appId, privateKey: credentials.privateKey } });
-  return new GitHubAppCredentials(app, { ...credentials, registry: options.registry, logger: options.logger, now: options.now ?? Date.now });
+  const app = createOctokit({
+    ...options,
+    auth: { type: 'app', appId: credentials.appId, privateKey: credentials.privateKey },
+  });
+  return new GitHubAppCredentials(app, {
+    ...credentials,
+    registry: options.registry,
+    logger: options.logger,
+    now: options.now ?? Date.now,
+  });
 }
 
 type Minted = { token: string; expiresAt: number };
@@ -40,7 +53,13 @@ export class GitHubAppCredentials implements CredentialProvider {
 
   constructor(
     private readonly app: GitHubClient,
-    private readonly options: { appId: number | string; installationId?: number; registry: SecretRegistry; logger: Logger; now: () => number },
+    private readonly options: {
+      appId: number | string;
+      installationId?: number;
+      registry: SecretRegistry;
+      logger: Logger;
+      now: () => number;
+    },
   ) {
     this.identity = `app:${options.appId}`;
   }
@@ -85,7 +104,11 @@ export class GitHubAppCredentials implements CredentialProvider {
     try {
       ({ data } = await this.app.rest.apps.createInstallationAccessToken({ installation_id: installationId }));
     } catch (error) {
-      throw forgeFailure(error, `minting a token for GitHub App installation ${installationId}`, `app ${this.options.appId}`);
+      throw forgeFailure(
+        error,
+        `minting a token for GitHub App installation ${installationId}`,
+        `app ${this.options.appId}`,
+      );
     }
     this.options.registry.add(data.token);
     const expiresAt = Date.parse(data.expires_at);

@@ -1,5 +1,12 @@
 import { describeChanges, hasChanges, pullRequestChanges } from './pull-request-changes.ts';
-import type { CommitReport, EnsureResult, PullRequest, PullRequestClient, PullRequestSpec, WriteAction } from './types.ts';
+import type {
+  CommitReport,
+  EnsureResult,
+  PullRequest,
+  PullRequestClient,
+  PullRequestSpec,
+  WriteAction,
+} from './types.ts';
 
 /**
  * Dry run as an adapter (Renovate's `local` platform in spirit). With a `reader` (the
@@ -36,11 +43,30 @@ export class DryRunPullRequests implements PullRequestClient {
         this.out.write(`dry run: pull request #${existing.number} ${between} already says this: ${spec.title}\n`);
         return { action: 'unchanged', pullRequest: existing, warnings: [] };
       }
-      this.out.write(`dry run: would update pull request #${existing.number} ${between} (${describeChanges(changes)}): ${spec.title}\n`);
-      const labels = [...existing.labels.filter((label) => !changes.removeLabels.includes(label)), ...changes.addLabels];
-      return { action: 'updated', pullRequest: { ...existing, title: spec.title, body: spec.body, labels, autoMerge: existing.autoMerge || spec.autoMerge !== 'off' }, warnings: [] };
+      this.out.write(
+        `dry run: would update pull request #${existing.number} ${between} (${describeChanges(changes)}): ${spec.title}\n`,
+      );
+      const labels = [
+        ...existing.labels.filter((label) => !changes.removeLabels.includes(label)),
+        ...changes.addLabels,
+      ];
+      return {
+        action: 'updated',
+        pullRequest: {
+          ...existing,
+          title: spec.title,
+          body: spec.body,
+          labels,
+          autoMerge: existing.autoMerge || spec.autoMerge !== 'off',
+        },
+        warnings: [],
+      };
     }
-    const extras = [spec.draft ? 'as a draft' : '', spec.labels.length > 0 ? `labels ${spec.labels.join(', ')}` : '', spec.autoMerge !== 'off' ? `auto-merge (${spec.autoMerge})` : '']
+    const extras = [
+      spec.draft ? 'as a draft' : '',
+      spec.labels.length > 0 ? `labels ${spec.labels.join(', ')}` : '',
+      spec.autoMerge !== 'off' ? `auto-merge (${spec.autoMerge})` : '',
+    ]
       .filter(Boolean)
       .join('; ');
     // Offline, an open pull request may exist unseen: the wording says so.
@@ -80,7 +106,9 @@ export class DryRunPullRequests implements PullRequestClient {
   }
 
   async ensureCommitReport(sha: string, report: CommitReport): Promise<WriteAction> {
-    this.out.write(`dry run: would report ${report.name} ${report.state} on ${sha.slice(0, 12)} in ${this.repository}\n`);
+    this.out.write(
+      `dry run: would report ${report.name} ${report.state} on ${sha.slice(0, 12)} in ${this.repository}\n`,
+    );
     return 'updated';
   }
 

@@ -13,7 +13,9 @@ import type { CredentialProvider } from './types.ts';
  * repository), or as a GitHub App itself (a signed JWT: finding installations, minting
  * their tokens; used by the provider only).
  */
-export type OctokitAuth = { type: 'credentials'; credentials: CredentialProvider; repoUrl: string } | { type: 'app'; appId: number | string; privateKey: string };
+export type OctokitAuth =
+  | { type: 'credentials'; credentials: CredentialProvider; repoUrl: string }
+  | { type: 'app'; appId: number | string; privateKey: string };
 
 export type OctokitOptions = {
   /** REST base URL: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
@@ -39,7 +41,8 @@ export type OctokitOptions = {
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Our pacing hook first, so it sits inside both plugins and runs once per try. */
-const paced: Parameters<typeof Octokit.plugin>[0] = (octokit, options) => (options as { lynqPacing?: (octokit: unknown) => object }).lynqPacing?.(octokit) ?? {};
+const paced: Parameters<typeof Octokit.plugin>[0] = (octokit, options) =>
+  (options as { lynqPacing?: (octokit: unknown) => object }).lynqPacing?.(octokit) ?? {};
 const GitHubClient = Octokit.plugin(paced, retry, throttling);
 export type GitHubClient = InstanceType<typeof GitHubClient>;
 
@@ -74,7 +77,10 @@ export function createOctokit(options: OctokitOptions): GitHubClient {
   };
   const authOptions =
     auth.type === 'app'
-      ? { authStrategy: createAppAuth, auth: { appId: auth.appId, privateKey: auth.privateKey, log: quietLog(options.logger) } }
+      ? {
+          authStrategy: createAppAuth,
+          auth: { appId: auth.appId, privateKey: auth.privateKey, log: quietLog(options.logger) },
+        }
       : { authStrategy: providerAuth, auth: { credentials: auth.credentials, repoUrl: auth.repoUrl } };
   const octokit = new GitHubClient({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
@@ -108,7 +114,9 @@ export function createOctokit(options: OctokitOptions): GitHubClient {
  */
 function providerAuth(options: { credentials: CredentialProvider; repoUrl: string }) {
   const token = () => options.credentials.tokenFor(options.repoUrl);
-  type Request = ((endpoint: object) => Promise<unknown>) & { endpoint: { merge(route: unknown, parameters?: unknown): { headers: Record<string, string> } } };
+  type Request = ((endpoint: object) => Promise<unknown>) & {
+    endpoint: { merge(route: unknown, parameters?: unknown): { headers: Record<string, string> } };
+  };
   return Object.assign(async () => ({ type: 'token', tokenType: 'oauth', token: await token() }), {
     hook: async (request: Request, route: unknown, parameters?: unknown) => {
       const endpoint = request.endpoint.merge(route, parameters);
@@ -124,7 +132,11 @@ function quietLog(logger: Logger) {
   return { debug: () => undefined, info: line('debug'), warn: line('warn'), error: line('debug') };
 }
 
-type HttpErrorLike = { status?: unknown; message?: unknown; response?: { headers?: Record<string, string | number | undefined> } };
+type HttpErrorLike = {
+  status?: unknown;
+  message?: unknown;
+  response?: { headers?: Record<string, string | number | undefined> };
+};
 
 export function statusOf(error: unknown): number | undefined {
   const status = (error as HttpErrorLike | undefined)?.status;
@@ -142,7 +154,10 @@ export function isRateLimit(error: unknown): boolean {
   if (status !== 403) return false;
   const headers = (error as HttpErrorLike).response?.headers ?? {};
   const message = (error as HttpErrorLike).message;
-  return String(headers['x-ratelimit-remaining']) === '0' || (typeof message === 'string' && /\bsecondary rate\b/i.test(message));
+  return (
+    String(headers['x-ratelimit-remaining']) === '0' ||
+    (typeof message === 'string' && /\bsecondary rate\b/i.test(message))
+  );
 }
 
 /**
@@ -156,12 +171,17 @@ export function forgeFailure(error: unknown, operation: string, repository: stri
   const because = said ? `: ${said}` : '';
   const at = `while ${operation} in ${repository}`;
   let detail: string;
-  if (status === 401) detail = `GitHub refused the credentials (401) ${at}${because}; check spec.publish.platform.token or .app (or spec.publish.auth.token)`;
-  else if (isRateLimit(error)) detail = `GitHub rate limit (${status}) ${at}, still limited after the allowed retries and waits${because}`;
-  else if (status === 403) detail = `GitHub forbids this (403) ${at}${because}; the token or app needs pull requests, issues and contents: write`;
-  else if (status === 404) detail = `GitHub answered not found (404) ${at}${because}; the repository does not exist, or these credentials cannot see it`;
+  if (status === 401)
+    detail = `GitHub refused the credentials (401) ${at}${because}; check spec.publish.platform.token or .app (or spec.publish.auth.token)`;
+  else if (isRateLimit(error))
+    detail = `GitHub rate limit (${status}) ${at}, still limited after the allowed retries and waits${because}`;
+  else if (status === 403)
+    detail = `GitHub forbids this (403) ${at}${because}; the token or app needs pull requests, issues and contents: write`;
+  else if (status === 404)
+    detail = `GitHub answered not found (404) ${at}${because}; the repository does not exist, or these credentials cannot see it`;
   else if (status === 422) detail = `GitHub rejected the request (422) ${at}${because}`;
-  else if (status !== undefined && status >= 500) detail = `GitHub failed (${status}) ${at}, also on every retry${because}`;
+  else if (status !== undefined && status >= 500)
+    detail = `GitHub failed (${status}) ${at}, also on every retry${because}`;
   else detail = `GitHub request failed ${at}: ${error instanceof Error ? error.message : String(error)}`;
   return new ForgeError(detail, {}, { cause: error });
 }
@@ -169,7 +189,10 @@ export function forgeFailure(error: unknown, operation: string, repository: stri
 function githubMessage(error: unknown): string | undefined {
   const data = (error as { response?: { data?: unknown } } | undefined)?.response?.data;
   if (data !== null && typeof data === 'object' && 'message' in data && typeof data.message === 'string') {
-    const errors = 'errors' in data && Array.isArray(data.errors) ? data.errors.map((item: unknown) => (item as { message?: string })?.message).filter(Boolean) : [];
+    const errors =
+      'errors' in data && Array.isArray(data.errors)
+        ? data.errors.map((item: unknown) => (item as { message?: string })?.message).filter(Boolean)
+        : [];
     return [data.message, ...errors].join('; ');
   }
   return undefined;

@@ -63,9 +63,21 @@ function isWrite(options: RequestOptions): boolean {
 type Tries = { serverFailures: number; backoffPending: boolean; rateLimitReset?: number };
 
 type RequestOptions = { method: string; url: string; request?: Record<string, unknown> };
-type HookedOctokit = { hook: { wrap(name: 'request', hook: (request: (options: RequestOptions) => Promise<unknown>, options: RequestOptions) => Promise<unknown>): void } };
+type HookedOctokit = {
+  hook: {
+    wrap(
+      name: 'request',
+      hook: (request: (options: RequestOptions) => Promise<unknown>, options: RequestOptions) => Promise<unknown>,
+    ): void;
+  };
+};
 
-export type LimitHandler = (retryAfter: number, options: RequestOptions, octokit: unknown, retryCount: number) => Promise<boolean>;
+export type LimitHandler = (
+  retryAfter: number,
+  options: RequestOptions,
+  octokit: unknown,
+  retryCount: number,
+) => Promise<boolean>;
 
 /**
  * Installs the innermost hook (inside both plugins, so it runs once per try) and
@@ -74,7 +86,10 @@ export type LimitHandler = (retryAfter: number, options: RequestOptions, octokit
  * rate limit, the reset time read from the response, so the wait is measured with the
  * injected clock rather than the plugin's `Date.now()`.
  */
-export function installPacing(octokit: HookedOctokit, pacing: Pacing): { onRateLimit: LimitHandler; onSecondaryRateLimit: LimitHandler } {
+export function installPacing(
+  octokit: HookedOctokit,
+  pacing: Pacing,
+): { onRateLimit: LimitHandler; onSecondaryRateLimit: LimitHandler } {
   const tries = new WeakMap<object, Tries>();
   octokit.hook.wrap('request', async (request, options) => {
     let state = tries.get(options);
@@ -85,16 +100,24 @@ export function installPacing(octokit: HookedOctokit, pacing: Pacing): { onRateL
     if (state.backoffPending) {
       state.backoffPending = false;
       const waitMs = 1000 * 2 ** (state.serverFailures - 1);
-      pacing.logger.warn({ method: options.method, url: options.url, waitMs, attempt: state.serverFailures + 1 }, 'github request failed; retrying');
+      pacing.logger.warn(
+        { method: options.method, url: options.url, waitMs, attempt: state.serverFailures + 1 },
+        'github request failed; retrying',
+      );
       await abortable(pacing.sleep(waitMs), pacing.signal);
     }
     const timeout = AbortSignal.timeout(pacing.timeoutMs);
     // Replaced, not mutated: the object may be shared with the client's defaults.
-    options.request = { ...options.request, signal: pacing.signal === undefined ? timeout : AbortSignal.any([pacing.signal, timeout]) };
+    options.request = {
+      ...options.request,
+      signal: pacing.signal === undefined ? timeout : AbortSignal.any([pacing.signal, timeout]),
+    };
     try {
       const writes = pacing.writes;
       // Queued per try, so a write waiting out a backoff does not hold up the others.
-      return await (writes !== undefined && isWrite(options) ? writes.group.key(writes.identity).schedule(() => request(options)) : request(options));
+      return await (writes !== undefined && isWrite(options)
+        ? writes.group.key(writes.identity).schedule(() => request(options))
+        : request(options));
     } catch (error) {
       const status = (error as { status?: unknown }).status;
       // The retry plugin resends these (it decides whether); the next try waits first.
@@ -103,7 +126,8 @@ export function installPacing(octokit: HookedOctokit, pacing: Pacing): { onRateL
         state.backoffPending = true;
       }
       const headers = (error as { response?: { headers?: Record<string, unknown> } }).response?.headers;
-      if (headers?.['x-ratelimit-remaining'] === '0' && headers['x-ratelimit-reset'] !== undefined) state.rateLimitReset = Number(headers['x-ratelimit-reset']);
+      if (headers?.['x-ratelimit-remaining'] === '0' && headers['x-ratelimit-reset'] !== undefined)
+        state.rateLimitReset = Number(headers['x-ratelimit-reset']);
       throw error;
     }
   });
@@ -113,8 +137,17 @@ export function installPacing(octokit: HookedOctokit, pacing: Pacing): { onRateL
     async (retryAfter, options, _octokit, retryCount) => {
       const reset = tries.get(options)?.rateLimitReset;
       // GitHub: retry after x-ratelimit-reset (plus a second, as the plugin does); for a secondary limit, after Retry-After or a minute.
-      const seconds = kind === 'primary' && reset !== undefined ? Math.max(0, Math.ceil(reset - pacing.now() / 1000)) + 1 : retryAfter;
-      const fields = { kind, method: options.method, url: options.url, waitMs: seconds * 1000, attempt: retryCount + 1 };
+      const seconds =
+        kind === 'primary' && reset !== undefined
+          ? Math.max(0, Math.ceil(reset - pacing.now() / 1000)) + 1
+          : retryAfter;
+      const fields = {
+        kind,
+        method: options.method,
+        url: options.url,
+        waitMs: seconds * 1000,
+        attempt: retryCount + 1,
+      };
       if (retryCount >= pacing.maxRetries || seconds > pacing.maxRetryWaitSeconds) {
         pacing.logger.warn(fields, 'github rate limit; not waiting');
         return false;

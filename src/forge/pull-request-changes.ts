@@ -32,7 +32,10 @@ export function hasChanges(changes: PullRequestChanges): boolean {
 
 /** `title, body, labels +a -b, auto-merge (squash)`: for a person, in a fixed order. */
 export function describeChanges(changes: PullRequestChanges): string {
-  const labels = [...changes.addLabels.map((label) => `+${label}`), ...changes.removeLabels.map((label) => `-${label}`)];
+  const labels = [
+    ...changes.addLabels.map((label) => `+${label}`),
+    ...changes.removeLabels.map((label) => `-${label}`),
+  ];
   return [
     changes.title === undefined ? '' : 'title',
     changes.body === undefined ? '' : 'body',

@@ -19,7 +19,9 @@ export function parseRepoUrl(url: string, where: ErrorWhere = {}): RepoCoordinat
     try {
       parsed = new URL(url);
     } catch (cause) {
-      throw new ConfigError(`cannot read owner and repository from ${JSON.stringify(redactUserInfo(url))}`, where, { cause });
+      throw new ConfigError(`cannot read owner and repository from ${JSON.stringify(redactUserInfo(url))}`, where, {
+        cause,
+      });
     }
     host = parsed.host;
     pathname = decodeURIComponent(parsed.pathname);
@@ -27,7 +29,10 @@ export function parseRepoUrl(url: string, where: ErrorWhere = {}): RepoCoordinat
     host = scp[1]!;
     pathname = scp[2]!;
   } else {
-    throw new ConfigError(`pull requests need the manifests repository as a URL on the forge (https or ssh), not the path ${JSON.stringify(url)}`, where);
+    throw new ConfigError(
+      `pull requests need the manifests repository as a URL on the forge (https or ssh), not the path ${JSON.stringify(url)}`,
+      where,
+    );
   }
   const parts = pathname
     .replace(/\/+$/, '')
@@ -37,7 +42,10 @@ export function parseRepoUrl(url: string, where: ErrorWhere = {}): RepoCoordinat
   const owner = parts.at(-2);
   const repo = parts.at(-1);
   if (owner === undefined || repo === undefined || !NAME.test(owner) || !NAME.test(repo)) {
-    throw new ConfigError(`cannot read owner and repository from ${JSON.stringify(redactUserInfo(url))}: expected …/<owner>/<repo>(.git)`, where);
+    throw new ConfigError(
+      `cannot read owner and repository from ${JSON.stringify(redactUserInfo(url))}: expected …/<owner>/<repo>(.git)`,
+      where,
+    );
   }
   return { host, owner, repo };
 }

@@ -7,5 +7,7 @@ import type { CredentialProvider } from './types.ts';
  */
 export function staticToken(token: string, gitUsername?: string): CredentialProvider {
   const identity = `token:${createHash('sha256').update(token).digest('hex').slice(0, 12)}`;
-  return gitUsername === undefined ? { identity, tokenFor: async () => token } : { identity, tokenFor: async () => token, gitUsername };
+  return gitUsername === undefined
+    ? { identity, tokenFor: async () => token }
+    : { identity, tokenFor: async () => token, gitUsername };
 }

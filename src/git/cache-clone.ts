@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
-import { closeSync, type Dirent, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  type Dirent,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
@@ -28,7 +38,12 @@ type Run = (dir: string, args: readonly string[], input?: string) => Promise<Run
  * `lock` is held (for the check and the first set-up); `relock` takes it again for each
  * later change to the clone. `refs`: every ref the check found, by name, with its commit.
  */
-export type PreparedClone = { dir: string; lock: CloneLock; relock: () => Promise<CloneLock>; refs: ReadonlyMap<string, string> };
+export type PreparedClone = {
+  dir: string;
+  lock: CloneLock;
+  relock: () => Promise<CloneLock>;
+  refs: ReadonlyMap<string, string>;
+};
 
 export const DAMAGED_MARKER = 'lynq-damaged';
 
@@ -37,7 +52,12 @@ export function cloneId(url: string): string {
 }
 
 /** Take the clone's lock, check it, heal or tidy it. The caller initialises it and releases the lock when done. */
-export async function prepareCacheClone(cacheDir: string, url: string, run: Run, options: LockOptions & { logger: Logger }): Promise<PreparedClone> {
+export async function prepareCacheClone(
+  cacheDir: string,
+  url: string,
+  run: Run,
+  options: LockOptions & { logger: Logger },
+): Promise<PreparedClone> {
   const id = cloneId(url);
   const repos = path.join(cacheDir, 'repos');
   ensureDir(repos, 'cannot create the cache folder');
@@ -49,7 +69,10 @@ export async function prepareCacheClone(cacheDir: string, url: string, run: Run,
     const inspected = await inspectClone(dir, run);
     let refs = new Map<string, string>();
     if (typeof inspected === 'string') {
-      options.logger.warn({ dir, reason: inspected }, 'the cache clone failed a check; it is set aside and cloned afresh');
+      options.logger.warn(
+        { dir, reason: inspected },
+        'the cache clone failed a check; it is set aside and cloned afresh',
+      );
       await setAside(dir, path.join(cacheDir, 'damaged', id));
     } else {
       refs = await removeLeftovers(dir, run, options.logger, inspected);
@@ -73,7 +96,8 @@ async function inspectClone(dir: string, run: Run): Promise<string | Map<string,
   if (!info.isDirectory()) return 'the clone path is not a folder';
   const entries = readdirSync(dir);
   if (entries.length === 0) return new Map();
-  if (entries.includes(DAMAGED_MARKER)) return `an earlier run found it damaged: ${readFileSync(path.join(dir, DAMAGED_MARKER), 'utf8').trim()}`;
+  if (entries.includes(DAMAGED_MARKER))
+    return `an earlier run found it damaged: ${readFileSync(path.join(dir, DAMAGED_MARKER), 'utf8').trim()}`;
   let head: string;
   try {
     head = readFileSync(path.join(dir, 'HEAD'), 'utf8');
@@ -82,8 +106,12 @@ async function inspectClone(dir: string, run: Run): Promise<string | Map<string,
   }
   if (!/^(ref: refs\/\S+|[0-9a-f]{40}|[0-9a-f]{64})\n?$/.test(head)) return 'HEAD is not a ref or a commit id';
   // Both only read: asked at once.
-  const [bare, refs] = await Promise.all([run(dir, ['rev-parse', '--is-bare-repository']), run(dir, ['for-each-ref', '--format=%(objectname) %(refname)'])]);
-  if (bare.code !== 0 || bare.stdout.toString('utf8').trim() !== 'true') return `git cannot read it as a bare repository: ${firstLine(bare.stderr)}`;
+  const [bare, refs] = await Promise.all([
+    run(dir, ['rev-parse', '--is-bare-repository']),
+    run(dir, ['for-each-ref', '--format=%(objectname) %(refname)']),
+  ]);
+  if (bare.code !== 0 || bare.stdout.toString('utf8').trim() !== 'true')
+    return `git cannot read it as a bare repository: ${firstLine(bare.stderr)}`;
   const packProblem = inspectPacks(path.join(dir, 'objects', 'pack'));
   if (packProblem !== undefined) return packProblem;
   if (refs.code !== 0) return `its refs cannot be read: ${firstLine(refs.stderr)}`;
@@ -98,7 +126,8 @@ async function inspectClone(dir: string, run: Run): Promise<string | Map<string,
   if (found.code !== 0) return `its objects cannot be read: ${firstLine(found.stderr)}`;
   const lines = found.stdout.toString('utf8').split('\n');
   const missing = asked.findIndex((_, index) => !/ (commit|tree) \d+$/.test(lines[index] ?? ''));
-  if (missing >= 0) return `${listed[Math.floor(missing / 2)]![1]} points to a ${missing % 2 === 0 ? 'commit' : 'tree'} that is missing`;
+  if (missing >= 0)
+    return `${listed[Math.floor(missing / 2)]![1]} points to a ${missing % 2 === 0 ? 'commit' : 'tree'} that is missing`;
   return new Map(listed.map(([id, ref]) => [ref, id]));
 }
 
@@ -110,15 +139,20 @@ function inspectPacks(packDir: string): string | undefined {
   } catch {
     return 'objects/pack is missing';
   }
-  const packs = new Set(names.filter((name) => name.endsWith('.pack') && !name.startsWith('tmp_')).map((name) => name.slice(0, -5)));
-  const indexes = new Set(names.filter((name) => name.endsWith('.idx') && !name.startsWith('tmp_')).map((name) => name.slice(0, -4)));
+  const packs = new Set(
+    names.filter((name) => name.endsWith('.pack') && !name.startsWith('tmp_')).map((name) => name.slice(0, -5)),
+  );
+  const indexes = new Set(
+    names.filter((name) => name.endsWith('.idx') && !name.startsWith('tmp_')).map((name) => name.slice(0, -4)),
+  );
   for (const pack of packs) if (!indexes.has(pack)) return `objects/pack/${pack}.pack has no index`;
   for (const index of indexes) if (!packs.has(index)) return `objects/pack/${index}.idx has no pack`;
   for (const pack of packs) {
     const [packHead, packTail] = ends(path.join(packDir, `${pack}.pack`), 4, 20);
     const [, indexTail] = ends(path.join(packDir, `${pack}.idx`), 0, 40);
     if (packHead.toString('latin1') !== 'PACK') return `objects/pack/${pack}.pack is not a pack`;
-    if (indexTail.length < 40 || !packTail.equals(indexTail.subarray(0, 20))) return `objects/pack/${pack}.pack is cut short or changed (its checksum is not the one its index records)`;
+    if (indexTail.length < 40 || !packTail.equals(indexTail.subarray(0, 20)))
+      return `objects/pack/${pack}.pack is cut short or changed (its checksum is not the one its index records)`;
   }
   return undefined;
 }
@@ -161,7 +195,12 @@ export async function markDamaged(dir: string, reason: string): Promise<void> {
  * stops `gc --auto` for a day, fast-import crash reports, staging refs. Safe to remove
  * because the clone's lock is held: no other run is inside it. The refs left, by name.
  */
-async function removeLeftovers(dir: string, run: Run, logger: Logger, refs: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+async function removeLeftovers(
+  dir: string,
+  run: Run,
+  logger: Logger,
+  refs: ReadonlyMap<string, string>,
+): Promise<Map<string, string>> {
   const left = new Map(refs);
   let entries: string[];
   try {
@@ -175,10 +214,13 @@ async function removeLeftovers(dir: string, run: Run, logger: Logger, refs: Read
     removed.push(path.relative(dir, file));
   };
   for (const name of entries) {
-    if (name.endsWith('.lock') || name === 'gc.pid' || name === 'gc.log' || name.startsWith('fast_import_crash_')) await remove(path.join(dir, name));
+    if (name.endsWith('.lock') || name === 'gc.pid' || name === 'gc.log' || name.startsWith('fast_import_crash_'))
+      await remove(path.join(dir, name));
   }
   for (const sub of ['objects', path.join('objects', 'pack')]) {
-    for (const name of readNames(path.join(dir, sub))) if (name.startsWith('tmp_') || name.startsWith('incoming-') || name.endsWith('.keep.lock')) await remove(path.join(dir, sub, name));
+    for (const name of readNames(path.join(dir, sub)))
+      if (name.startsWith('tmp_') || name.startsWith('incoming-') || name.endsWith('.keep.lock'))
+        await remove(path.join(dir, sub, name));
   }
   await removeRefLocks(path.join(dir, 'refs'), remove);
   // The refs the check listed: the lock is held, so no run has made one since.

@@ -48,11 +48,15 @@ export async function acquireCloneLock(lockDir: string, options: LockOptions): P
       writeFileSync(path.join(lockDir, 'owner.json'), JSON.stringify(owner));
       return holding(lockDir, heartbeatMs, waitedFor !== undefined);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fsFailure('cannot take the lock of the cache clone', lockDir, error);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw fsFailure('cannot take the lock of the cache clone', lockDir, error);
     }
     const holder = await readOwner(lockDir);
     if (await isStale(lockDir, holder, staleMs)) {
-      options.logger.warn({ lock: lockDir, holder }, 'a lock on the cache clone was left by a process that is gone; taking it over');
+      options.logger.warn(
+        { lock: lockDir, holder },
+        'a lock on the cache clone was left by a process that is gone; taking it over',
+      );
       // Renamed first, so two waiters that both found it stale cannot both remove a fresh lock.
       const aside = `${lockDir}.stale-${process.pid}-${Date.now()}`;
       await rename(lockDir, aside).then(
@@ -66,8 +70,11 @@ export async function acquireCloneLock(lockDir: string, options: LockOptions): P
       options.logger.info({ lock: lockDir, holder }, 'the cache clone is in use; waiting for it');
     }
     if (Date.now() - started > waitMs) {
-      const who = holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host} since ${holder.since}`;
-      throw new GitError(`the cache clone is in use by ${who} (lock ${lockDir}); gave up after ${Math.round(waitMs / 1000)} s`);
+      const who =
+        holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host} since ${holder.since}`;
+      throw new GitError(
+        `the cache clone is in use by ${who} (lock ${lockDir}); gave up after ${Math.round(waitMs / 1000)} s`,
+      );
     }
     await sleep(pollMs, undefined, { signal: options.signal }).catch(() => undefined); // an abort is reported at the top of the loop
   }

@@ -77,7 +77,10 @@ export class FastImport {
     for (const content of input.writes.values()) if (typeof content === 'string') this.blob(content);
     const pending = this.pending;
     this.pending = [];
-    return this.git.end(inPieces(pending, commitCommands(input, ref, staging, wide)), input.writes.size * COMMIT_MS_PER_FILE);
+    return this.git.end(
+      inPieces(pending, commitCommands(input, ref, staging, wide)),
+      input.writes.size * COMMIT_MS_PER_FILE,
+    );
   }
 
   /** End a run that made no commit: what was stored stays as unreferenced objects (the sync may name them by id still), which git gc prunes. */
@@ -110,12 +113,19 @@ export class FastImport {
 }
 
 /** The commit's commands, made as git reads them: at 100,000 nodes they are ~100 MB. */
-function* commitCommands(input: CommitInput, ref: string, staging: StagingPlan, wide: WidePlan | undefined): Generator<string | Buffer> {
+function* commitCommands(
+  input: CommitInput,
+  ref: string,
+  staging: StagingPlan,
+  wide: WidePlan | undefined,
+): Generator<string | Buffer> {
   const inWide = (file: string): boolean => inWideFolder(wide, file);
   const who = `${input.author.name} <${input.author.email}> ${Math.floor(input.time)} +0000`;
   if (wide !== undefined && wide.rebuilt.length > 0) {
     yield `commit ${ref}-trees\ncommitter ${who}\ndata 0\n`;
-    for (const folder of wide.rebuilt) for (const [name, id] of filePairs(folder.files)) yield `M 100644 ${id} ${fastImportPath(`${folder.staging}/${name}`)}\n`;
+    for (const folder of wide.rebuilt)
+      for (const [name, id] of filePairs(folder.files))
+        yield `M 100644 ${id} ${fastImportPath(`${folder.staging}/${name}`)}\n`;
     yield '\n';
   }
   const message = Buffer.from(input.message, 'utf8');
@@ -124,9 +134,12 @@ function* commitCommands(input: CommitInput, ref: string, staging: StagingPlan, 
   yield '\n';
   if (input.parent !== undefined) yield `from ${input.parent}\n`;
   for (const file of input.deletes) if (!inWide(file)) yield `D ${fastImportPath(file)}\n`;
-  for (const [folder, tree] of wide?.replaced ?? []) yield tree === undefined ? `D ${fastImportPath(folder)}\n` : `M 040000 ${tree} ${fastImportPath(folder)}\n`;
-  for (const [file, content] of input.writes) if (!inWide(file)) yield `M 100644 ${blobIdOf(content)} ${fastImportPath(staging.stagedPath.get(file) ?? file)}\n`;
-  for (const { staging: from, folder } of staging.folders) yield `R ${fastImportPath(from)} ${fastImportPath(folder)}\n`;
+  for (const [folder, tree] of wide?.replaced ?? [])
+    yield tree === undefined ? `D ${fastImportPath(folder)}\n` : `M 040000 ${tree} ${fastImportPath(folder)}\n`;
+  for (const [file, content] of input.writes)
+    if (!inWide(file)) yield `M 100644 ${blobIdOf(content)} ${fastImportPath(staging.stagedPath.get(file) ?? file)}\n`;
+  for (const { staging: from, folder } of staging.folders)
+    yield `R ${fastImportPath(from)} ${fastImportPath(folder)}\n`;
   // The commit's id on stdout; then neither branch is written (the objects are, and the caller names the commit by id).
   yield `\nget-mark :1\nreset ${ref}\n\n`;
   if (wide !== undefined && wide.rebuilt.length > 0) yield `reset ${ref}-trees\n\n`;

@@ -15,7 +15,8 @@ const REASONS: Record<string, string> = {
 /** A file-system error in the cache as a GitError that names the path and says what is wrong in words. */
 export function fsFailure(action: string, at: string, error: unknown): GitError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const reason = (code !== undefined ? REASONS[code] : undefined) ?? (error instanceof Error ? error.message : String(error));
+  const reason =
+    (code !== undefined ? REASONS[code] : undefined) ?? (error instanceof Error ? error.message : String(error));
   return new GitError(`${action} (${at}): ${reason}`, {}, { cause: error });
 }
 

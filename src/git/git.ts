@@ -48,7 +48,10 @@ export function gitEnvironment(options: GitOptions): NodeJS.ProcessEnv {
     env.LYNQ_GIT_PASSWORD = auth.token;
   }
   if (auth?.sshKeyFile !== undefined) {
-    const hostKeys = auth.knownHostsFile !== undefined ? `-o UserKnownHostsFile=${shellQuote(auth.knownHostsFile)} -o StrictHostKeyChecking=yes` : '-o StrictHostKeyChecking=accept-new';
+    const hostKeys =
+      auth.knownHostsFile !== undefined
+        ? `-o UserKnownHostsFile=${shellQuote(auth.knownHostsFile)} -o StrictHostKeyChecking=yes`
+        : '-o StrictHostKeyChecking=accept-new';
     env.GIT_SSH_COMMAND = `ssh -i ${shellQuote(auth.sshKeyFile)} -o IdentitiesOnly=yes -o BatchMode=yes ${hostKeys}`;
   }
   return env;
@@ -78,7 +81,12 @@ export function createGit(dir: string, options: GitOptions, onExit?: (exit: Simp
     errors: (error, result) => {
       onExit?.(result);
       // Scrubbed: this text becomes the message of simple-git's error, kept as our GitError's cause.
-      return error ?? (result.exitCode !== 0 ? Buffer.from(options.registry.scrub(Buffer.concat([...result.stdOut, ...result.stdErr]).toString('utf8'))) : undefined);
+      return (
+        error ??
+        (result.exitCode !== 0
+          ? Buffer.from(options.registry.scrub(Buffer.concat([...result.stdOut, ...result.stdErr]).toString('utf8')))
+          : undefined)
+      );
     },
     unsafe: { allowUnsafeAskPass: true, allowUnsafeSshCommand: true, allowUnsafeConfigPaths: true },
   }).env(gitEnvironment(options));
@@ -109,7 +117,12 @@ export async function gitText(dir: string, args: readonly string[], options: Git
   });
   try {
     const stdout = await git.raw([...args]);
-    return { stdout: Buffer.from(stdout, 'utf8'), stderr: options.registry.scrub(Buffer.concat(exit?.stdErr ?? []).toString('utf8')), code: 0, command };
+    return {
+      stdout: Buffer.from(stdout, 'utf8'),
+      stderr: options.registry.scrub(Buffer.concat(exit?.stdErr ?? []).toString('utf8')),
+      code: 0,
+      command,
+    };
   } catch (cause) {
     if (!(cause instanceof SimpleGitError)) throw new GitError(`cannot run git ${command}`, {}, { cause });
     const result: RunResult = {
@@ -162,7 +175,11 @@ export type GitProcess = {
  * (ls-remote, fetch, push), since only a process group of their own lets a timeout or an
  * abort end git-remote-http too (see gitText); and those that print nothing (gitText).
  */
-export function runGit(dir: string, args: readonly string[], options: GitOptions & { input?: Iterable<Buffer | string> }): Promise<RunResult> {
+export function runGit(
+  dir: string,
+  args: readonly string[],
+  options: GitOptions & { input?: Iterable<Buffer | string> },
+): Promise<RunResult> {
   return startGit(dir, args, options).end(options.input);
 }
 
@@ -173,7 +190,12 @@ export function runGit(dir: string, args: readonly string[], options: GitOptions
 export function startGit(dir: string, args: readonly string[], options: GitOptions): GitProcess {
   // Its own process group, so a timeout also ends the helpers git starts
   // (git-remote-http keeps the pipes open after git itself is killed).
-  const child = spawn('git', args, { cwd: dir, env: gitEnvironment(options), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn('git', args, {
+    cwd: dir,
+    env: gitEnvironment(options),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -202,7 +224,12 @@ export function startGit(dir: string, args: readonly string[], options: GitOptio
       exited = true;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', abort);
-      const result: RunResult = { stdout: Buffer.concat(out), stderr: options.registry.scrub(Buffer.concat(err).toString('utf8')), code: code ?? (signal ? 128 : 1), command };
+      const result: RunResult = {
+        stdout: Buffer.concat(out),
+        stderr: options.registry.scrub(Buffer.concat(err).toString('utf8')),
+        code: code ?? (signal ? 128 : 1),
+        command,
+      };
       if (timedOut) result.timedOutAfterSeconds = allowedMs / 1000;
       if (aborted) result.aborted = true;
       resolve(result);
@@ -266,14 +293,21 @@ export function gitFailure(action: string, result: RunResult | { stderr: string 
   const run = result as RunResult;
   const cause = run.cause === undefined ? undefined : { cause: run.cause };
   if (run.aborted) return new GitError(`${action}: git ${run.command ?? ''} was cancelled`, where, cause);
-  if (run.timedOutAfterSeconds !== undefined) return new GitError(`${action}: git ${run.command ?? ''} timed out after ${run.timedOutAfterSeconds} s`, where, cause);
+  if (run.timedOutAfterSeconds !== undefined)
+    return new GitError(
+      `${action}: git ${run.command ?? ''} timed out after ${run.timedOutAfterSeconds} s`,
+      where,
+      cause,
+    );
   // git's first line says what went wrong (the rest is advice, often several lines): keep it, and the last two.
   const lines = result.stderr
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '');
   const first = lines.find((line) => /^(fatal|error|remote: error):/.test(line)) ?? lines[0];
-  const stderr = (lines.length <= 3 ? lines : [first!, ...lines.slice(-2).filter((line) => line !== first)]).join(' | ');
+  const stderr = (lines.length <= 3 ? lines : [first!, ...lines.slice(-2).filter((line) => line !== first)]).join(
+    ' | ',
+  );
   const hint = /does not appear to be a git repository/.test(first ?? '')
     ? ' (to start a new local manifests repository: git init --bare <path>)'
     : /refusing to update checked out branch/.test(first ?? '')

@@ -33,7 +33,10 @@ const FORMAT = `${RECORD}%H${FIELD}%aI${FIELD}%an${FIELD}%ae${FIELD}%P${FIELD}%B
  * repository with two git commands, run together: `git log` of the node's paths, and
  * the commit graph (ids, parents, subjects) to tell which merge brought what in.
  */
-export async function nodeHistory(dir: string, options: GitOptions & { head: string; paths: readonly string[]; node: NodeRef; patch: boolean; limit?: number }): Promise<HistoryEntry[]> {
+export async function nodeHistory(
+  dir: string,
+  options: GitOptions & { head: string; paths: readonly string[]; node: NodeRef; patch: boolean; limit?: number },
+): Promise<HistoryEntry[]> {
   const args = [
     'log',
     `--format=${FORMAT}`,
@@ -44,7 +47,10 @@ export async function nodeHistory(dir: string, options: GitOptions & { head: str
     '--',
     ...options.paths,
   ];
-  const [logged, graph] = await Promise.all([gitText(dir, args, options), gitText(dir, ['log', '--format=%H%x1f%P%x1f%s', options.head], options)]);
+  const [logged, graph] = await Promise.all([
+    gitText(dir, args, options),
+    gitText(dir, ['log', '--format=%H%x1f%P%x1f%s', options.head], options),
+  ]);
   if (logged.code !== 0) throw gitFailure(`reading the history of ${options.paths.join(', ')}`, logged);
   if (graph.code !== 0) throw gitFailure('reading the commit graph', graph);
   const commits = parseLog(logged.stdout.toString('utf8'));
@@ -54,7 +60,15 @@ export async function nodeHistory(dir: string, options: GitOptions & { head: str
   for (const commit of commits) {
     const subject = commit.message.split('\n')[0] ?? '';
     const described = describe(commit.message, options.node);
-    const entry: HistoryEntry = { commit: commit.id, date: commit.date, author: commit.author, email: commit.email, subject, change: described.change, why: described.why };
+    const entry: HistoryEntry = {
+      commit: commit.id,
+      date: commit.date,
+      author: commit.author,
+      email: commit.email,
+      subject,
+      change: described.change,
+      why: described.why,
+    };
     // A merge shows up when it changed the node beyond either side (both sides touched it).
     let pullRequest = commit.parents.length > 1 ? mergeNumber(subject) : squashNumber(subject);
     if (commit.parents.length > 1 && entry.change === 'edited') {
@@ -69,14 +83,30 @@ export async function nodeHistory(dir: string, options: GitOptions & { head: str
   return entries;
 }
 
-type LoggedCommit = { id: string; date: string; author: string; email: string; parents: string[]; message: string; patch: string };
+type LoggedCommit = {
+  id: string;
+  date: string;
+  author: string;
+  email: string;
+  parents: string[];
+  message: string;
+  patch: string;
+};
 
 function parseLog(text: string): LoggedCommit[] {
   const commits: LoggedCommit[] = [];
   for (const record of text.split(RECORD)) {
     if (record === '') continue;
     const [id = '', date = '', author = '', email = '', parents = '', message = '', patch = ''] = record.split(FIELD);
-    commits.push({ id, date, author, email, parents: parents.split(' ').filter(Boolean), message: message.trimEnd(), patch: patch.replace(/^\n+/, '') });
+    commits.push({
+      id,
+      date,
+      author,
+      email,
+      parents: parents.split(' ').filter(Boolean),
+      message: message.trimEnd(),
+      patch: patch.replace(/^\n+/, ''),
+    });
   }
   return commits;
 }

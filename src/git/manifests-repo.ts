@@ -57,7 +57,11 @@ export interface ManifestsRepo {
   /** The last commit of each node folder under `prefix` at `head` (or in a range `a..b`), and every commit of `prefix` it lists (node-commits.ts). */
   nodeCommits(head: string, prefix: string): Promise<NodeCommitWalk>;
   /** For each revision, the commits under `prefix` it contains (undefined: the clone lacks it); `known`: sets listed already (node-commits.ts). */
-  commitsContaining(revisions: Iterable<string>, prefix: string, known?: ReadonlyMap<string, Set<string>>): Promise<Map<string, Set<string> | undefined>>;
+  commitsContaining(
+    revisions: Iterable<string>,
+    prefix: string,
+    known?: ReadonlyMap<string, Set<string>>,
+  ): Promise<Map<string, Set<string> | undefined>>;
   /** Whether `ancestor` is `descendant` or one of its ancestors (false too when the clone lacks either). */
   isAncestor(ancestor: string, descendant: string): Promise<boolean>;
   /** The head of `branch` as the clone last fetched it, without asking the remote; undefined when it has none. */
@@ -89,8 +93,14 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
   } else {
     // Fed on stdin or printing nothing: the runner; text: simple-git (git.ts says why).
     const run = (at: string, args: readonly string[], input?: string) =>
-      input === undefined && TEXT_COMMANDS.has(args[0]!) ? gitText(at, args, options) : runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
-    ({ dir, lock, relock, refs } = await prepareCacheClone(options.cacheDir, url, run, { logger: options.logger, waitMs: options.lockWaitMs, signal: options.signal }));
+      input === undefined && TEXT_COMMANDS.has(args[0]!)
+        ? gitText(at, args, options)
+        : runGit(at, args, { ...options, input: input === undefined ? undefined : [input] });
+    ({ dir, lock, relock, refs } = await prepareCacheClone(options.cacheDir, url, run, {
+      logger: options.logger,
+      waitMs: options.lockWaitMs,
+      signal: options.signal,
+    }));
     // Another run had the clone meanwhile (maybe pushing to this branch): the head asked early may be old.
     if (lock.waited) early = undefined;
   }
@@ -108,7 +118,8 @@ export async function openManifestsRepo(options: RepoOptions): Promise<Manifests
       const set = await runGit(dir, ['remote', 'set-url', 'origin', url], options);
       if (set.code !== 0) {
         await runGit(dir, ['remote', 'remove', 'origin'], options);
-        if ((await runGit(dir, ['remote', 'add', 'origin', url], options)).code !== 0) throw gitFailure('git remote set-url origin', set);
+        if ((await runGit(dir, ['remote', 'add', 'origin', url], options)).code !== 0)
+          throw gitFailure('git remote set-url origin', set);
       }
     }
   } catch (cause) {
@@ -230,7 +241,11 @@ class CachedRepo implements ManifestsRepo {
     return this.reads.nodeCommits(head, prefix);
   }
 
-  commitsContaining(revisions: Iterable<string>, prefix: string, known?: ReadonlyMap<string, Set<string>>): Promise<Map<string, Set<string> | undefined>> {
+  commitsContaining(
+    revisions: Iterable<string>,
+    prefix: string,
+    known?: ReadonlyMap<string, Set<string>>,
+  ): Promise<Map<string, Set<string> | undefined>> {
     return this.reads.commitsContaining(revisions, prefix, known);
   }
 

@@ -29,7 +29,17 @@ export type NodeCommitWalk = { last: Map<string, NodeCommit>; all: Set<string> }
 export async function walkNodeCommits(git: GitRunner, head: string, prefix: string): Promise<NodeCommitWalk> {
   // A merge lists what it changed against its first parent: a pull request merged with a merge commit reached the
   // branch at the merge, so the merge is the node's last commit on it (its time the merge's), not the commit it merged.
-  const result = await git(['log', '--full-history', '--no-renames', '--diff-merges=first-parent', '--format=%x1e%H%x1f%ct%x1f%at%x1f%P%x1f%s', '--name-only', head, '--', `${prefix}/`]);
+  const result = await git([
+    'log',
+    '--full-history',
+    '--no-renames',
+    '--diff-merges=first-parent',
+    '--format=%x1e%H%x1f%ct%x1f%at%x1f%P%x1f%s',
+    '--name-only',
+    head,
+    '--',
+    `${prefix}/`,
+  ]);
   if (result.code !== 0) throw gitFailure(`reading the commits of ${prefix}`, result);
   const found = new Map<string, NodeCommit>();
   const all = new Set<string>();
@@ -38,9 +48,17 @@ export async function walkNodeCommits(git: GitRunner, head: string, prefix: stri
   for (const record of result.stdout.toString('utf8').split('\x1e')) {
     if (record === '') continue;
     const newline = record.indexOf('\n');
-    const [commit = '', time = '0', authorTime = time, parents = '', subject = ''] = record.slice(0, newline === -1 ? undefined : newline).split('\x1f');
+    const [commit = '', time = '0', authorTime = time, parents = '', subject = ''] = record
+      .slice(0, newline === -1 ? undefined : newline)
+      .split('\x1f');
     const merged = parents.split(' ')[1];
-    const entry: NodeCommit = { commit, time: Number(time), authorTime: Number(authorTime), pullRequest: pullRequestOf(subject), ...(merged === undefined ? {} : { merged }) };
+    const entry: NodeCommit = {
+      commit,
+      time: Number(time),
+      authorTime: Number(authorTime),
+      pullRequest: pullRequestOf(subject),
+      ...(merged === undefined ? {} : { merged }),
+    };
     all.add(commit);
     authorTimes.set(commit, entry.authorTime!);
     if (newline === -1) continue;

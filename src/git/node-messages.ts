@@ -9,7 +9,8 @@ import type { NodeChange } from '../plan/types.ts';
 
 export const hubTrailer = (hub: string): string => `Lynq-Hub: ${hub}`;
 export const branchTrailer = (branch: string): string => `Lynq-Branch: ${branch}`;
-export const nodeTrailer = (node: Pick<NodeChange, 'form' | 'uid' | 'status'>): string => `Lynq-Node: ${node.form}/${node.uid} ${node.status}`;
+export const nodeTrailer = (node: Pick<NodeChange, 'form' | 'uid' | 'status'>): string =>
+  `Lynq-Node: ${node.form}/${node.uid} ${node.status}`;
 
 /** `web/acme: updated (columns changed: plan) [deployment, config]` */
 export function describeNode(node: Pick<NodeChange, 'form' | 'uid' | 'status' | 'reasons' | 'resources'>): string {
@@ -47,7 +48,8 @@ export function readNodeLine(message: string, key: string): { change: string; wh
   }
   for (const line of lines) {
     const cells = line.split(/(?<!\\)\|/).map((item) => item.trim());
-    if (cells[1] === `\`${key}\`` && cells[2] !== undefined) return { change: cells[2], why: (cells[3] ?? '').replace(/\\\|/g, '|') };
+    if (cells[1] === `\`${key}\`` && cells[2] !== undefined)
+      return { change: cells[2], why: (cells[3] ?? '').replace(/\\\|/g, '|') };
   }
   const prefix = `Lynq-Node: ${key} `;
   const trailer = lines.find((line) => line.startsWith(prefix));

@@ -4,7 +4,14 @@ import { FastImport, type CommitInput } from './fast-import.ts';
 import { gcMightRun } from './gc-auto.ts';
 import { startGit } from './git.ts';
 import type { CloneGit, CloneTurns } from './repo-git.ts';
-import { inWideFolder, planWideFolders, type TreeEntry, type WideGit, type WidePlan, wideFolders } from './wide-folders.ts';
+import {
+  inWideFolder,
+  planWideFolders,
+  type TreeEntry,
+  type WideGit,
+  type WidePlan,
+  wideFolders,
+} from './wide-folders.ts';
 
 /** Keeps the staging refs of commits built at the same time in one process apart. */
 let stagingCounter = 0;
@@ -46,7 +53,10 @@ export class CommitBuilder {
       const imported = await run.commit(input, ref, staging, wide);
       if (imported.code !== 0) throw this.git.failure('building the commit (git fast-import)', imported);
       const commit = imported.stdout.toString('utf8').trim();
-      if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)) throw this.git.failure('reading the new commit', { stderr: `git fast-import said ${JSON.stringify(commit.slice(0, 100))} for its id` });
+      if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit))
+        throw this.git.failure('reading the new commit', {
+          stderr: `git fast-import said ${JSON.stringify(commit.slice(0, 100))} for its id`,
+        });
       if (wide !== undefined) await this.checkWideTrees(wide);
       await this.tidy();
       this.held.add(commit);
@@ -68,7 +78,11 @@ export class CommitBuilder {
   private async tidy(): Promise<void> {
     if (!gcMightRun(this.git.dir)) return;
     const result = await this.git.run(['-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet']);
-    if (result.code !== 0) this.git.options.logger.warn({ err: result.stderr.trim() }, 'git gc --auto failed in the cache clone; the sync goes on');
+    if (result.code !== 0)
+      this.git.options.logger.warn(
+        { err: result.stderr.trim() },
+        'git gc --auto failed in the cache clone; the sync goes on',
+      );
   }
 
   private fastImport(): FastImport {
@@ -103,14 +117,19 @@ export class CommitBuilder {
       .split('\n')
       .filter((line) => line.endsWith(' missing'));
     if (result.code !== 0 || missing.length > 0)
-      throw new GitError(`building the commit: ${missing.length} folder tree(s) were not written as computed (${missing[0] ?? result.stderr.trim()}); nothing was pushed`);
+      throw new GitError(
+        `building the commit: ${missing.length} folder tree(s) were not written as computed (${missing[0] ?? result.stderr.trim()}); nothing was pushed`,
+      );
   }
 
   /** Which new folders fast-import should build apart (fast-import-staging.ts); the parent says which folders exist. */
   private async stagingPlan(parent: string | undefined, paths: readonly string[]): Promise<StagingPlan> {
     if (parent === undefined) return stagingPlan(paths, () => true);
     const asked = [STAGING_ROOT, ...stagingCandidates(paths)];
-    const result = await this.git.run(['cat-file', '--batch-check=%(objectname) %(objecttype)'], [asked.map((folder) => `${parent}:${folder}\n`).join('')]);
+    const result = await this.git.run(
+      ['cat-file', '--batch-check=%(objectname) %(objecttype)'],
+      [asked.map((folder) => `${parent}:${folder}\n`).join('')],
+    );
     if (result.code !== 0) throw this.git.failure('reading the parent commit', result);
     const lines = result.stdout.toString('utf8').split('\n');
     const existing = new Set(asked.filter((_, index) => !lines[index]!.endsWith(' missing')));

@@ -45,23 +45,37 @@ export class CloneGit {
 
   /** A command that reads only the clone failed: the clone is suspect, and the next open starts it afresh. */
   async localFailure(action: string, result: RunResult): Promise<GitError> {
-    if (this.temporary === undefined && !saysNoSpace(result.stderr) && !result.aborted && result.timedOutAfterSeconds === undefined)
+    if (
+      this.temporary === undefined &&
+      !saysNoSpace(result.stderr) &&
+      !result.aborted &&
+      result.timedOutAfterSeconds === undefined
+    )
       await markDamaged(this.dir, `${action}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
     return this.failure(action, result);
   }
 
   /** `git ls-tree` of `prefixes` at `commit` (path → mode, type and id), a few hundred prefixes per command. */
-  async lsTree(commit: string, options: readonly string[], prefixes: readonly string[]): Promise<Map<string, TreeEntry>> {
+  async lsTree(
+    commit: string,
+    options: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<Map<string, TreeEntry>> {
     const entries = new Map<string, TreeEntry>();
     for (let at = 0; at < prefixes.length; at += LS_TREE_PREFIXES) {
       const some = prefixes.slice(at, at + LS_TREE_PREFIXES);
       const result = await this.run(['ls-tree', ...options, '-z', '--full-tree', commit, '--', ...some]);
-      if (result.code !== 0) throw await this.localFailure(`listing ${some.length === 1 ? some[0] : `${some[0]} and ${some.length - 1} more`} at ${commit}`, result);
+      if (result.code !== 0)
+        throw await this.localFailure(
+          `listing ${some.length === 1 ? some[0] : `${some[0]} and ${some.length - 1} more`} at ${commit}`,
+          result,
+        );
       for (const entry of result.stdout.toString('utf8').split('\0')) {
         if (entry === '') continue;
         const tab = entry.indexOf('\t');
         const [mode, type, id] = entry.slice(0, tab).split(' ');
-        if (mode !== undefined && type !== undefined && id !== undefined) entries.set(entry.slice(tab + 1), { mode, type, id });
+        if (mode !== undefined && type !== undefined && id !== undefined)
+          entries.set(entry.slice(tab + 1), { mode, type, id });
       }
     }
     return entries;

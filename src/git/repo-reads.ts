@@ -14,13 +14,17 @@ export class RepoReads {
     const prefixes = typeof prefix === 'string' ? [prefix] : prefix;
     // The runner, not simple-git: every sync lists, and simple-git's per-command overhead
     // made this listing several times slower in the bench's no-op sync.
-    for (const [path, entry] of await this.git.lsTree(commit, ['-r'], prefixes)) if (entry.type === 'blob') listing.set(path, entry.id);
+    for (const [path, entry] of await this.git.lsTree(commit, ['-r'], prefixes))
+      if (entry.type === 'blob') listing.set(path, entry.id);
     return listing;
   }
 
   async objectIds(commit: string | undefined, paths: readonly string[]): Promise<Array<string | undefined>> {
     if (commit === undefined || paths.length === 0) return paths.map(() => undefined);
-    const result = await this.git.run(['cat-file', '--batch-check=%(objectname)'], [paths.map((path) => `${commit}:${path}\n`).join('')]);
+    const result = await this.git.run(
+      ['cat-file', '--batch-check=%(objectname)'],
+      [paths.map((path) => `${commit}:${path}\n`).join('')],
+    );
     if (result.code !== 0) throw await this.git.localFailure(`reading ${paths.join(', ')} at ${commit}`, result);
     const lines = result.stdout.toString('utf8').split('\n');
     return paths.map((_, index) => (lines[index]!.endsWith(' missing') ? undefined : lines[index]));
@@ -29,7 +33,9 @@ export class RepoReads {
   async listNodeFolders(commit: string | undefined, prefix: string): Promise<Map<string, string>> {
     const folders = new Map<string, string>();
     if (commit === undefined) return folders;
-    const forms = [...(await this.git.lsTree(commit, [], [`${prefix}/`]))].filter(([, entry]) => entry.type === 'tree').map(([path]) => `${path}/`);
+    const forms = [...(await this.git.lsTree(commit, [], [`${prefix}/`]))]
+      .filter(([, entry]) => entry.type === 'tree')
+      .map(([path]) => `${path}/`);
     if (forms.length === 0) return folders;
     for (const [path, entry] of await this.git.lsTree(commit, [], forms)) {
       if (entry.type === 'tree') folders.set(path.slice(prefix.length + 1), entry.id);
@@ -71,7 +77,11 @@ export class RepoReads {
     return walkNodeCommits((args) => this.git.run(args), head, prefix);
   }
 
-  commitsContaining(revisions: Iterable<string>, prefix: string, known?: ReadonlyMap<string, Set<string>>): Promise<Map<string, Set<string> | undefined>> {
+  commitsContaining(
+    revisions: Iterable<string>,
+    prefix: string,
+    known?: ReadonlyMap<string, Set<string>>,
+  ): Promise<Map<string, Set<string> | undefined>> {
     return commitsContaining((args) => this.git.run(args), revisions, prefix, known);
   }
 
@@ -90,7 +100,13 @@ export class RepoReads {
 export function parseCommit(id: string, raw: string): CommitInfo {
   const split = raw.indexOf('\n\n');
   const headers = (split < 0 ? raw : raw.slice(0, split)).split('\n');
-  const info: CommitInfo = { id, tree: '', parents: [], committer: { name: '', email: '' }, message: split < 0 ? '' : raw.slice(split + 2) };
+  const info: CommitInfo = {
+    id,
+    tree: '',
+    parents: [],
+    committer: { name: '', email: '' },
+    message: split < 0 ? '' : raw.slice(split + 2),
+  };
   for (const line of headers) {
     const space = line.indexOf(' ');
     const key = line.slice(0, space);

@@ -34,7 +34,15 @@ export class RemoteBranches {
     if (head === undefined) return undefined;
     // Already have it (no-op syncs, a read-back after a push): skip the fetch.
     if (!this.held.has(head) && (await this.git.run(['cat-file', '-e', `${head}^{commit}`])).code !== 0) {
-      const fetched = await this.turns.locked(() => this.git.run(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]));
+      const fetched = await this.turns.locked(() =>
+        this.git.run([
+          'fetch',
+          '--no-tags',
+          '--quiet',
+          'origin',
+          `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
+        ]),
+      );
       if (fetched.code !== 0) throw this.git.failure(`fetching ${branch} from ${this.git.url}`, fetched);
     }
     this.held.add(head);
@@ -45,7 +53,8 @@ export class RemoteBranches {
     const asked = this.early.head;
     this.early.head = undefined;
     const early = asked?.branch === branch ? await asked.result : undefined;
-    const result = early?.code === 0 ? early : await this.git.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`]);
+    const result =
+      early?.code === 0 ? early : await this.git.run(['ls-remote', '--heads', 'origin', `refs/heads/${branch}`]);
     if (result.code !== 0) throw this.git.failure(`reading ${this.git.url}`, result);
     const line = result.stdout
       .toString('utf8')
@@ -75,7 +84,13 @@ export class RemoteBranches {
   }
 
   private async deleteBranchLocked(branch: string, expected: string): Promise<PushOutcome> {
-    const result = await this.git.run(['push', '--porcelain', `--force-with-lease=refs/heads/${branch}:${expected}`, 'origin', `:refs/heads/${branch}`]);
+    const result = await this.git.run([
+      'push',
+      '--porcelain',
+      `--force-with-lease=refs/heads/${branch}:${expected}`,
+      'origin',
+      `:refs/heads/${branch}`,
+    ]);
     if (result.code === 0) {
       await this.git.run(['update-ref', '-d', `refs/remotes/origin/${branch}`]);
       return 'pushed';
@@ -84,13 +99,20 @@ export class RemoteBranches {
   }
 
   /** Decide by state, not by git's wording: if the remote head moved, it was a race. */
-  private async pushFailed(result: RunResult, branch: string, expected: string | undefined, action: string): Promise<PushOutcome> {
+  private async pushFailed(
+    result: RunResult,
+    branch: string,
+    expected: string | undefined,
+    action: string,
+  ): Promise<PushOutcome> {
     const now = await this.remoteHead(branch);
     if (now !== expected) return 'moved';
     const status = result.stdout
       .toString('utf8')
       .split('\n')
       .find((line) => line.startsWith('!'));
-    throw this.git.failure(`${action} ${branch} of ${this.git.url}`, { stderr: [status, result.stderr].filter(Boolean).join('\n') });
+    throw this.git.failure(`${action} ${branch} of ${this.git.url}`, {
+      stderr: [status, result.stderr].filter(Boolean).join('\n'),
+    });
   }
 }

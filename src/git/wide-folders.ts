@@ -50,7 +50,8 @@ export type WideGit = {
 /** Whether `path` lies inside one of the folders the plan replaces whole (the commit writes it there, not entry by entry). */
 export function inWideFolder(plan: WidePlan | undefined, path: string): boolean {
   if (plan === undefined) return false;
-  for (const folder of plan.replaced.keys()) if (path.length > folder.length && path.charCodeAt(folder.length) === SLASH && path.startsWith(folder)) return true;
+  for (const folder of plan.replaced.keys())
+    if (path.length > folder.length && path.charCodeAt(folder.length) === SLASH && path.startsWith(folder)) return true;
   return false;
 }
 
@@ -72,7 +73,10 @@ export function wideFolders(paths: Iterable<string>): string[] {
     for (let at = path.indexOf('/'), depth = 0; at >= 0; depth++) {
       const next = path.indexOf('/', at + 1);
       const same = before[depth];
-      const folder = same !== undefined && same.folder.length === at && path.startsWith(same.folder) ? same.folder : path.slice(0, at);
+      const folder =
+        same !== undefined && same.folder.length === at && path.startsWith(same.folder)
+          ? same.folder
+          : path.slice(0, at);
       let run = same?.folder === folder ? same.run : runs.get(folder);
       if (run === undefined) runs.set(folder, (run = { count: 0, last: '' }));
       const end = next < 0 ? path.length : next;
@@ -85,7 +89,9 @@ export function wideFolders(paths: Iterable<string>): string[] {
     }
     before = here;
   }
-  const wide = [...runs].filter(([folder, run]) => run.count >= WIDE_AT && !folder.startsWith(STAGING_ROOT)).map(([folder]) => folder);
+  const wide = [...runs]
+    .filter(([folder, run]) => run.count >= WIDE_AT && !folder.startsWith(STAGING_ROOT))
+    .map(([folder]) => folder);
   return wide.filter((folder) => !wide.some((other) => other !== folder && other.startsWith(`${folder}/`)));
 }
 
@@ -121,7 +127,11 @@ export async function planWideFolders(
     const changeOf = (path: string): [ChildChange, string | undefined] => {
       const at = path.indexOf('/', prefix.length);
       const end = at < 0 ? path.length : at;
-      if (last === undefined || last.child.length !== end - prefix.length || !path.startsWith(last.child, prefix.length)) {
+      if (
+        last === undefined ||
+        last.child.length !== end - prefix.length ||
+        !path.startsWith(last.child, prefix.length)
+      ) {
         const child = path.slice(prefix.length, end);
         let change = changes.get(child);
         if (change === undefined) changes.set(child, (change = { writes: [] }));
@@ -147,7 +157,9 @@ export async function planWideFolders(
     // The files of changed child folders Git has: listed once, by name or (many) the whole folder.
     const listed = [...changes.keys()].filter((child) => entries.get(child)?.type === 'tree');
     const files =
-      listed.length === 0 || parent === undefined ? new Map<string, TreeEntry>() : await git.lsTree(parent, true, listed.length > 2000 ? [prefix] : listed.map((child) => `${prefix}${child}/`));
+      listed.length === 0 || parent === undefined
+        ? new Map<string, TreeEntry>()
+        : await git.lsTree(parent, true, listed.length > 2000 ? [prefix] : listed.map((child) => `${prefix}${child}/`));
     const kept = new Map<string, Map<string, string>>();
     for (const [path, entry] of files) {
       const [child, rest] = split(path.slice(prefix.length));
@@ -160,7 +172,12 @@ export async function planWideFolders(
     }
     for (const [child, change] of changes) {
       const existing = entries.get(child);
-      if (existing !== undefined && existing.type !== 'tree' && !(existing.type === 'blob' && existing.mode === '100644')) return undefined;
+      if (
+        existing !== undefined &&
+        existing.type !== 'tree' &&
+        !(existing.type === 'blob' && existing.mode === '100644')
+      )
+        return undefined;
       if (change.self !== undefined) {
         // A file directly in the wide folder (a node's apps file), or a child removed whole.
         if (change.writes.length > 0 || change.deletes !== undefined) return undefined;
@@ -184,7 +201,10 @@ export async function planWideFolders(
       }
       const tree = gitTreeId(filePairs(folderFiles));
       const index = plan.rebuilt.length;
-      plan.rebuilt.push({ staging: `${STAGING_ROOT}/t/${Math.floor(index / 4096)}/${Math.floor(index / 64) % 64}/${index % 64}`, files: folderFiles });
+      plan.rebuilt.push({
+        staging: `${STAGING_ROOT}/t/${Math.floor(index / 4096)}/${Math.floor(index / 64) % 64}/${index % 64}`,
+        files: folderFiles,
+      });
       plan.expectedTrees.push(tree);
       entries.set(child, { mode: '040000', type: 'tree', id: tree });
     }

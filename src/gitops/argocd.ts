@@ -24,7 +24,9 @@ export function argoApplication(gitops: ResolvedGitops, node: EngineNode): Recor
       const paths = resource.ignoreFields.map(toArgoIgnorePath);
       const pointers = paths.flatMap((item) => ('jsonPointer' in item ? [item.jsonPointer] : []));
       const jq = paths.flatMap((item) => ('jqPathExpression' in item ? [item.jqPathExpression] : []));
-      const group = resource.apiVersion.includes('/') ? resource.apiVersion.slice(0, resource.apiVersion.indexOf('/')) : undefined;
+      const group = resource.apiVersion.includes('/')
+        ? resource.apiVersion.slice(0, resource.apiVersion.indexOf('/'))
+        : undefined;
       return {
         group,
         kind: resource.kind,
@@ -36,8 +38,10 @@ export function argoApplication(gitops: ResolvedGitops, node: EngineNode): Recor
     });
   const syncOptions = [...settings.syncPolicy.syncOptions];
   // Argo CD creates the destination namespace before applying the node (a form that names its namespace needs no Namespace resource).
-  if (settings.createNamespace && !syncOptions.some((option) => option.startsWith('CreateNamespace='))) syncOptions.push('CreateNamespace=true');
-  if (ignoreDifferences.length > 0 && !syncOptions.some((option) => option.startsWith('RespectIgnoreDifferences='))) syncOptions.push('RespectIgnoreDifferences=true');
+  if (settings.createNamespace && !syncOptions.some((option) => option.startsWith('CreateNamespace=')))
+    syncOptions.push('CreateNamespace=true');
+  if (ignoreDifferences.length > 0 && !syncOptions.some((option) => option.startsWith('RespectIgnoreDifferences=')))
+    syncOptions.push('RespectIgnoreDifferences=true');
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
@@ -68,10 +72,19 @@ export function argoParentApplication(hub: Hub, gitops: ResolvedGitops): Record<
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
-    metadata: { name: toDnsLabel(`lynq-${hub.name}`), namespace: settings.namespace, labels: { 'lynq.sh/hub': hub.name } },
+    metadata: {
+      name: toDnsLabel(`lynq-${hub.name}`),
+      namespace: settings.namespace,
+      labels: { 'lynq.sh/hub': hub.name },
+    },
     spec: {
       project: settings.project,
-      source: { repoURL: settings.repoURL, targetRevision: settings.targetRevision, path: `${gitops.appsRoot}/${hub.name}`, directory: { recurse: true } },
+      source: {
+        repoURL: settings.repoURL,
+        targetRevision: settings.targetRevision,
+        path: `${gitops.appsRoot}/${hub.name}`,
+        directory: { recurse: true },
+      },
       // The node Applications are created where Argo CD looks for Applications.
       destination: { server: IN_CLUSTER, namespace: settings.namespace },
       syncPolicy: { automated: { prune: true, selfHeal: true } },
@@ -81,7 +94,10 @@ export function argoParentApplication(hub: Hub, gitops: ResolvedGitops): Record<
 
 /** The row's cluster (its server, else its name, as ApplicationSet's cluster generator fills them), else the hub's destination. */
 function destination(gitops: ResolvedGitops, node: EngineNode, namespace: string): Record<string, string> {
-  if (node.cluster !== undefined) return node.cluster.server !== undefined ? { server: node.cluster.server, namespace } : { name: node.cluster.name, namespace };
+  if (node.cluster !== undefined)
+    return node.cluster.server !== undefined
+      ? { server: node.cluster.server, namespace }
+      : { name: node.cluster.name, namespace };
   const { server, name } = gitops.argocd.destination;
   return name !== undefined ? { name, namespace } : { server: server ?? IN_CLUSTER, namespace };
 }

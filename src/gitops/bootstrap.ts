@@ -19,7 +19,11 @@ import { validateManifest } from '../config/k8s-schema.ts';
 export function bootstrapYaml(hub: Hub, cluster?: string): string {
   const gitops = resolveGitops(hub);
   if (gitops.engine === 'none') {
-    throw new ConfigError("spec.gitops.engine is none, so nothing applies this hub's nodes: set it to argocd or flux", { hub: hub.name, file: hub.file, field: 'spec.gitops.engine' });
+    throw new ConfigError("spec.gitops.engine is none, so nothing applies this hub's nodes: set it to argocd or flux", {
+      hub: hub.name,
+      file: hub.file,
+      field: 'spec.gitops.engine',
+    });
   }
   if (perClusterFlux(gitops)) return perClusterYaml(hub, gitops, cluster);
   if (cluster !== undefined) {
@@ -28,7 +32,10 @@ export function bootstrapYaml(hub: Hub, cluster?: string): string {
       { hub: hub.name, file: hub.file },
     );
   }
-  const objects = checked(hub, gitops.engine === 'argocd' ? [argoParentApplication(hub, gitops)] : fluxParentObjects(hub, gitops));
+  const objects = checked(
+    hub,
+    gitops.engine === 'argocd' ? [argoParentApplication(hub, gitops)] : fluxParentObjects(hub, gitops),
+  );
   const engine = gitops.engine === 'argocd' ? 'Argo CD' : 'Flux';
   const header = `# Hub ${hub.name} (${engine}): apply once, e.g. \`lynq bootstrap --hub ${hub.name} | kubectl apply -f -\`;\n# it picks up every node file under ${gitops.appsRoot}/${hub.name}/.\n${clustersComment(gitops)}`;
   return header + objects.map((object) => toCanonicalYaml(object)).join('---\n');
@@ -39,7 +46,11 @@ function checked(hub: Hub, built: Array<Record<string, unknown>>): Array<Record<
   const objects = built.map((object) => withoutUndefined(object) as Record<string, unknown>);
   for (const object of objects) {
     const problem = validateManifest(object);
-    if (problem !== undefined) throw new ConfigError(`the bootstrap ${String(object.kind)} does not validate: ${problem.path} ${problem.message}`, { hub: hub.name, file: hub.file });
+    if (problem !== undefined)
+      throw new ConfigError(
+        `the bootstrap ${String(object.kind)} does not validate: ${problem.path} ${problem.message}`,
+        { hub: hub.name, file: hub.file },
+      );
   }
   return objects;
 }
@@ -53,7 +64,11 @@ function checked(hub: Hub, built: Array<Record<string, unknown>>): Array<Record<
 function perClusterYaml(hub: Hub, gitops: ResolvedGitops, only: string | undefined): string {
   const clusters = (gitops.clusters ?? []).map((cluster) => cluster.name);
   if (only !== undefined && !clusters.includes(only)) {
-    throw new ConfigError(`--cluster ${only} is not one of spec.gitops.clusters (${clusters.join(', ')})`, { hub: hub.name, file: hub.file, field: 'spec.gitops.clusters' });
+    throw new ConfigError(`--cluster ${only} is not one of spec.gitops.clusters (${clusters.join(', ')})`, {
+      hub: hub.name,
+      file: hub.file,
+      field: 'spec.gitops.clusters',
+    });
   }
   const parts = (only === undefined ? clusters : [only]).map((cluster) => {
     const objects = checked(hub, fluxParentObjects(hub, gitops, cluster));
@@ -79,7 +94,13 @@ function clustersComment(gitops: ResolvedGitops): string {
             ? `#   ${cluster.name}: destination.server ${cluster.server} (registered in Argo CD: argocd cluster add CONTEXT)`
             : `#   ${cluster.name}: destination.name ${cluster.name} (registered in Argo CD under that name: argocd cluster add CONTEXT --name ${cluster.name})`,
         )
-      : gitops.clusters.map((cluster) => `#   ${cluster.name}: kubeConfig.secretRef ${kubeConfigSecretOf(cluster)} (a Secret in ${gitops.flux.namespace} holding the cluster's kubeconfig)`);
-  const where = gitops.engine === 'argocd' ? 'their Applications, all in this Argo CD, deploy to' : "their Kustomizations, all in this cluster's Flux, apply to";
+      : gitops.clusters.map(
+          (cluster) =>
+            `#   ${cluster.name}: kubeConfig.secretRef ${kubeConfigSecretOf(cluster)} (a Secret in ${gitops.flux.namespace} holding the cluster's kubeconfig)`,
+        );
+  const where =
+    gitops.engine === 'argocd'
+      ? 'their Applications, all in this Argo CD, deploy to'
+      : "their Kustomizations, all in this cluster's Flux, apply to";
   return `# Its rows name clusters: ${where}\n${lines.join('\n')}\n`;
 }

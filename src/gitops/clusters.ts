@@ -9,7 +9,11 @@ import type { ResolvedGitops } from './types.ts';
  * `spec.gitops.clusters` fails the node, naming the value and the fix; what Git has for
  * the node is kept.
  */
-export function nodeCluster(gitops: Pick<ResolvedGitops, 'clusters'>, value: string | undefined, where: ErrorWhere): GitopsCluster | undefined {
+export function nodeCluster(
+  gitops: Pick<ResolvedGitops, 'clusters'>,
+  value: string | undefined,
+  where: ErrorWhere,
+): GitopsCluster | undefined {
   if (gitops.clusters === undefined) return undefined;
   const names = gitops.clusters.map((cluster) => cluster.name).join(', ');
   if (value === undefined || value === '') {
@@ -23,10 +27,13 @@ export function nodeCluster(gitops: Pick<ResolvedGitops, 'clusters'>, value: str
   }
   const cluster = gitops.clusters.find((known) => known.name === value);
   if (cluster === undefined) {
-    throw new RenderError(`the row's cluster ${JSON.stringify(value)} is not one of spec.gitops.clusters (${names}): fix the row, or add the cluster to spec.gitops.clusters`, {
-      ...where,
-      field: 'spec.valueMappings.cluster',
-    });
+    throw new RenderError(
+      `the row's cluster ${JSON.stringify(value)} is not one of spec.gitops.clusters (${names}): fix the row, or add the cluster to spec.gitops.clusters`,
+      {
+        ...where,
+        field: 'spec.valueMappings.cluster',
+      },
+    );
   }
   return cluster;
 }

@@ -22,7 +22,11 @@ export function resolveGitops(hub: Hub): ResolvedGitops {
     appsRoot: gitops.appsRoot.replace(/^\.\//, '').replace(/\/+$/, ''),
     namespace: hub.namespace,
     // A missing URL is a config error found when the hub is loaded; '' only reaches engine `none`.
-    argocd: { ...gitops.argocd, repoURL: gitops.argocd.repoURL ?? repo ?? '', targetRevision: gitops.argocd.targetRevision ?? publish.branch },
+    argocd: {
+      ...gitops.argocd,
+      repoURL: gitops.argocd.repoURL ?? repo ?? '',
+      targetRevision: gitops.argocd.targetRevision ?? publish.branch,
+    },
     flux: withoutDefaultLayout(gitops.flux),
     clusters: gitops.clusters,
   };
@@ -51,8 +55,15 @@ function withoutDefaultLayout(flux: Hub['spec']['gitops']['flux']): Hub['spec'][
  * (`flux.layout: per-cluster`), `<appsRoot>/<hub>/<cluster>/<form>/<uid>.yaml`: the path
  * that cluster's Flux reconciles. The segments are checked DNS labels by the time they get here.
  */
-export function appFilePath(gitops: Pick<ResolvedGitops, 'appsRoot' | 'engine' | 'flux'>, hub: string, form: string, uid: string, cluster?: string): string {
-  if (cluster !== undefined && perClusterFlux(gitops)) return `${gitops.appsRoot}/${hub}/${cluster}/${form}/${uid}.yaml`;
+export function appFilePath(
+  gitops: Pick<ResolvedGitops, 'appsRoot' | 'engine' | 'flux'>,
+  hub: string,
+  form: string,
+  uid: string,
+  cluster?: string,
+): string {
+  if (cluster !== undefined && perClusterFlux(gitops))
+    return `${gitops.appsRoot}/${hub}/${cluster}/${form}/${uid}.yaml`;
   return `${gitops.appsRoot}/${hub}/${form}/${uid}.yaml`;
 }
 
@@ -66,7 +77,10 @@ export function appFilePath(gitops: Pick<ResolvedGitops, 'appsRoot' | 'engine' |
  */
 export function engineFiles(gitops: ResolvedGitops, node: EngineNode): EngineFiles {
   if (gitops.engine === 'none') return { appFile: undefined, nodeFiles: [], objects: [] };
-  const built = gitops.engine === 'argocd' ? { objects: [argoApplication(gitops, node)], nodeFiles: [] } : fluxKustomizations(gitops, node);
+  const built =
+    gitops.engine === 'argocd'
+      ? { objects: [argoApplication(gitops, node)], nodeFiles: [] }
+      : fluxKustomizations(gitops, node);
   let checked = validatedForms.get(gitops);
   if (checked === undefined) validatedForms.set(gitops, (checked = new Set()));
   const formKey = `${node.form}@${node.formHash}`;
@@ -75,21 +89,32 @@ export function engineFiles(gitops: ResolvedGitops, node: EngineNode): EngineFil
       const problem = validateManifest(withoutUndefined(object) as Record<string, unknown>);
       if (problem === undefined) continue;
       const { kind, metadata } = object as { kind: string; metadata: { name: string } };
-      throw new RenderError(`the ${kind} ${metadata.name} does not validate against its CRD schema: ${problem.message}`, {
-        hub: node.hub,
-        form: node.form,
-        uid: node.uid,
-        field: problem.path,
-      });
+      throw new RenderError(
+        `the ${kind} ${metadata.name} does not validate against its CRD schema: ${problem.message}`,
+        {
+          hub: node.hub,
+          form: node.form,
+          uid: node.uid,
+          field: problem.path,
+        },
+      );
     }
     checked.add(formKey);
   }
   return {
-    appFile: { path: appFilePath(gitops, node.hub, node.form, node.uid, node.cluster?.name), content: built.objects.map((object) => toCanonicalYaml(object)).join('---\n') },
+    appFile: {
+      path: appFilePath(gitops, node.hub, node.form, node.uid, node.cluster?.name),
+      content: built.objects.map((object) => toCanonicalYaml(object)).join('---\n'),
+    },
     nodeFiles: built.nodeFiles,
     objects: built.objects.map((object) => {
       const metadata = object.metadata as { name: string; namespace: string };
-      return { apiVersion: object.apiVersion as string, kind: object.kind as string, name: metadata.name, namespace: metadata.namespace };
+      return {
+        apiVersion: object.apiVersion as string,
+        kind: object.kind as string,
+        name: metadata.name,
+        namespace: metadata.namespace,
+      };
     }),
   };
 }

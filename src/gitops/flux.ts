@@ -23,11 +23,17 @@ export const LEVELS_DIR = 'levels';
  * and each prunes what it applied (`prune: true`), except resources annotated
  * `kustomize.toolkit.fluxcd.io/prune: disabled` (deletionPolicy Retain).
  */
-export function fluxKustomizations(gitops: ResolvedGitops, node: EngineNode): { objects: Array<Record<string, unknown>>; nodeFiles: Array<{ name: string; content: string }> } {
+export function fluxKustomizations(
+  gitops: ResolvedGitops,
+  node: EngineNode,
+): { objects: Array<Record<string, unknown>>; nodeFiles: Array<{ name: string; content: string }> } {
   const levels = [...new Set(node.resources.map((resource) => resource.level))].sort((a, b) => a - b);
   const base = inCluster(`${node.hub}-${node.form}-${node.uid}`, node.cluster);
   if (levels.length <= 1) {
-    return { objects: [kustomization(gitops, node, toDnsLabel(base), `./${node.dir}`, node.resources, undefined)], nodeFiles: [] };
+    return {
+      objects: [kustomization(gitops, node, toDnsLabel(base), `./${node.dir}`, node.resources, undefined)],
+      nodeFiles: [],
+    };
   }
   const objects: Array<Record<string, unknown>> = [];
   const nodeFiles: Array<{ name: string; content: string }> = [];
@@ -39,7 +45,11 @@ export function fluxKustomizations(gitops: ResolvedGitops, node: EngineNode): { 
     if (index === 0) files.push('../../lynqnode.yaml');
     nodeFiles.push({
       name: `${LEVELS_DIR}/${level}/kustomization.yaml`,
-      content: toCanonicalYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: files }),
+      content: toCanonicalYaml({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: files,
+      }),
     });
     const name = toDnsLabel(index === 0 ? base : `${base}-level-${level}`);
     objects.push(kustomization(gitops, node, name, `./${node.dir}/${LEVELS_DIR}/${level}`, resources, previous));
@@ -48,13 +58,25 @@ export function fluxKustomizations(gitops: ResolvedGitops, node: EngineNode): { 
   return { objects, nodeFiles };
 }
 
-function kustomization(gitops: ResolvedGitops, node: EngineNode, name: string, path: string, resources: readonly EngineResource[], dependsOn: string | undefined): Record<string, unknown> {
+function kustomization(
+  gitops: ResolvedGitops,
+  node: EngineNode,
+  name: string,
+  path: string,
+  resources: readonly EngineResource[],
+  dependsOn: string | undefined,
+): Record<string, unknown> {
   const settings = gitops.flux;
   const waiting = resources.filter((resource) => resource.waitForReady);
   const waitAll = settings.wait && waiting.length === resources.length;
   const healthChecks =
     settings.wait && !waitAll && waiting.length > 0
-      ? waiting.map((resource) => ({ apiVersion: resource.apiVersion, kind: resource.kind, name: resource.name, namespace: resource.namespace }))
+      ? waiting.map((resource) => ({
+          apiVersion: resource.apiVersion,
+          kind: resource.kind,
+          name: resource.name,
+          namespace: resource.namespace,
+        }))
       : undefined;
   const longest = Math.max(...resources.map((resource) => resource.timeoutSeconds));
   return {
@@ -76,7 +98,10 @@ function kustomization(gitops: ResolvedGitops, node: EngineNode, name: string, p
       decryption: settings.decryption,
       // The row's cluster, reached from this (management) cluster's Flux through its kubeconfig; with
       // one Flux per cluster, the Kustomization lives in the cluster it applies to and needs none.
-      kubeConfig: node.cluster === undefined || perClusterFlux(gitops) ? undefined : { secretRef: { name: kubeConfigSecretOf(node.cluster) } },
+      kubeConfig:
+        node.cluster === undefined || perClusterFlux(gitops)
+          ? undefined
+          : { secretRef: { name: kubeConfigSecretOf(node.cluster) } },
     },
   };
 }
@@ -97,7 +122,12 @@ export function fluxParentObjects(hub: Hub, gitops: ResolvedGitops, cluster?: st
       apiVersion: 'source.toolkit.fluxcd.io/v1',
       kind: 'GitRepository',
       metadata: { name: settings.sourceRef.name, namespace: settings.sourceRef.namespace ?? settings.namespace },
-      spec: { interval: settings.gitRepository.interval, url, ref: { branch: hub.spec.publish.branch }, secretRef: settings.gitRepository.secretRef },
+      spec: {
+        interval: settings.gitRepository.interval,
+        url,
+        ref: { branch: hub.spec.publish.branch },
+        secretRef: settings.gitRepository.secretRef,
+      },
     });
   }
   // One Flux per cluster (`cluster` given): each cluster's root reconciles its own path only.
@@ -107,7 +137,8 @@ export function fluxParentObjects(hub: Hub, gitops: ResolvedGitops, cluster?: st
     metadata: {
       name: toDnsLabel(cluster === undefined ? `lynq-${hub.name}` : `lynq-${hub.name}-${cluster}`),
       namespace: settings.namespace,
-      labels: cluster === undefined ? { 'lynq.sh/hub': hub.name } : { 'lynq.sh/hub': hub.name, 'lynq.sh/cluster': cluster },
+      labels:
+        cluster === undefined ? { 'lynq.sh/hub': hub.name } : { 'lynq.sh/hub': hub.name, 'lynq.sh/cluster': cluster },
     },
     spec: {
       interval: settings.interval,

@@ -24,7 +24,11 @@ const Crd = z.looseObject({
           schema: z
             .looseObject({
               openAPIV3Schema: z.looseObject({
-                properties: z.looseObject({ spec: z.looseObject({ properties: z.record(z.string(), z.unknown()).optional() }).optional() }).optional(),
+                properties: z
+                  .looseObject({
+                    spec: z.looseObject({ properties: z.record(z.string(), z.unknown()).optional() }).optional(),
+                  })
+                  .optional(),
               }),
             })
             .optional(),
@@ -48,10 +52,20 @@ const MIGRATE =
 export function checkLynqNodeCrd(object: unknown): CrdVerdict {
   const parsed = Crd.safeParse(object);
   if (!parsed.success)
-    return { ours: false, message: `the object is not a CustomResourceDefinition the bridge can read (${parsed.error.issues[0]!.message} at ${parsed.error.issues[0]!.path.join('.')})` };
+    return {
+      ours: false,
+      message: `the object is not a CustomResourceDefinition the bridge can read (${parsed.error.issues[0]!.message} at ${parsed.error.issues[0]!.path.join('.')})`,
+    };
   const crd = parsed.data;
-  if (crd.metadata.name !== LYNQNODE_CRD_NAME || crd.spec.group !== 'operator.lynq.sh' || crd.spec.names.kind !== 'LynqNode') {
-    return { ours: false, message: `CRD ${crd.metadata.name} is not the LynqNode CRD (${LYNQNODE_CRD_NAME}, group operator.lynq.sh, kind LynqNode)` };
+  if (
+    crd.metadata.name !== LYNQNODE_CRD_NAME ||
+    crd.spec.group !== 'operator.lynq.sh' ||
+    crd.spec.names.kind !== 'LynqNode'
+  ) {
+    return {
+      ours: false,
+      message: `CRD ${crd.metadata.name} is not the LynqNode CRD (${LYNQNODE_CRD_NAME}, group operator.lynq.sh, kind LynqNode)`,
+    };
   }
   if (crd.metadata.annotations?.[CRD_OWNER_ANNOTATION] === CRD_OWNER) return { ours: true };
   const v1 = crd.spec.versions.find((version) => version.name === 'v1');

@@ -26,7 +26,10 @@ type PolicyFields = Pick<FormResource, 'level' | 'creationPolicy' | 'deletionPol
  * `existing` are the manifest's own annotations: sync options a form sets itself are
  * kept, and the bridge's are added after them.
  */
-export function policyAnnotations(resource: PolicyFields, existing: Readonly<Record<string, string>>): Record<string, string> {
+export function policyAnnotations(
+  resource: PolicyFields,
+  existing: Readonly<Record<string, string>>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (resource.level > 0) out[ANNOTATION_SYNC_WAVE] = String(resource.level);
   const options: string[] = [];

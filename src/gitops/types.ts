@@ -17,7 +17,10 @@ export type ResolvedGitops = {
 };
 
 /** A rendered resource with the policies the engine objects need. */
-export type EngineResource = Pick<RenderedResource, 'id' | 'apiVersion' | 'kind' | 'name' | 'namespace' | 'file' | 'level'> & {
+export type EngineResource = Pick<
+  RenderedResource,
+  'id' | 'apiVersion' | 'kind' | 'name' | 'namespace' | 'file' | 'level'
+> & {
   waitForReady: boolean;
   timeoutSeconds: number;
   ignoreFields: readonly string[];

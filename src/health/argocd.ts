@@ -22,12 +22,20 @@ export function observeApplication(object: KubeObject): EngineObservation {
   const resources = Array.isArray(status.resources) ? status.resources.map(observeResource) : undefined;
   const base = { reported, inSync: syncStatus === 'Synced', revision, resources };
   if (operationPhase === 'Failed' || operationPhase === 'Error') {
-    return { ...base, health: 'degraded', message: text(operation.message) ?? `the last sync operation ended ${operationPhase}` };
+    return {
+      ...base,
+      health: 'degraded',
+      message: text(operation.message) ?? `the last sync operation ended ${operationPhase}`,
+    };
   }
   const message = text(health.message) ?? text(operation.message) ?? describe(healthStatus, syncStatus);
   switch (healthStatus) {
     case 'Healthy':
-      return { ...base, health: operationPhase === 'Running' || operationPhase === 'Terminating' ? 'progressing' : 'healthy', message };
+      return {
+        ...base,
+        health: operationPhase === 'Running' || operationPhase === 'Terminating' ? 'progressing' : 'healthy',
+        message,
+      };
     case 'Degraded':
       return { ...base, health: 'degraded', message: degradedMessage(resources) ?? message };
     // Missing: the node's resources are not in the cluster yet; Suspended: paused on purpose. Both wait; the timeout decides.
@@ -77,7 +85,9 @@ function degradedMessage(resources: ObservedResource[] | undefined): string | un
 }
 
 function describe(health: string | undefined, sync: string | undefined): string {
-  return [health !== undefined ? `health ${health}` : undefined, sync !== undefined ? `sync ${sync}` : undefined].filter(Boolean).join(', ');
+  return [health !== undefined ? `health ${health}` : undefined, sync !== undefined ? `sync ${sync}` : undefined]
+    .filter(Boolean)
+    .join(', ');
 }
 
 export function record(value: unknown): Record<string, unknown> {

@@ -45,7 +45,9 @@ function reportOf(hub: string, nodes: readonly NodeHealth[]): CommitReport {
   const failed = nodes.some((node) => node.phase === 'Degraded');
   const done = nodes.every((node) => node.phase === 'Ready' && node.applied);
   const state: CommitReport['state'] = failed ? 'failure' : done ? 'success' : 'pending';
-  const summary = nodes.map((node) => `${label(node)} ${node.phase}${node.phase === 'Degraded' ? `: ${why(node)}` : ''}`).join(', ');
+  const summary = nodes
+    .map((node) => `${label(node)} ${node.phase}${node.phase === 'Degraded' ? `: ${why(node)}` : ''}`)
+    .join(', ');
   return { name: `lynq/${hub}`, state, summary, details: deployedTable(nodes) };
 }
 
@@ -59,7 +61,8 @@ function why(node: NodeHealth): string {
   return first.length > 80 ? `${first.slice(0, 79)}…` : first;
 }
 
-const LEAD_TIME_NOTE = 'Lead time: from the row change seen to the node Ready at its last commit, as the read-back found it (—: not Ready at it yet, or not measured).';
+const LEAD_TIME_NOTE =
+  'Lead time: from the row change seen to the node Ready at its last commit, as the read-back found it (—: not Ready at it yet, or not measured).';
 
 /** Node, phase, applied revision and lead time, one row per node, escaped for Markdown. */
 export function deployedTable(nodes: readonly NodeHealth[]): string {
@@ -67,7 +70,13 @@ export function deployedTable(nodes: readonly NodeHealth[]): string {
     (node) =>
       `| \`${cell(label(node))}\` | ${node.phase}${node.phase === 'Degraded' ? `: ${cell(why(node))}` : ''} | ${node.appliedRevision === undefined ? '—' : `\`${cell(shortRevision(node.appliedRevision))}\``} | ${leadTimeCell(node)} |`,
   );
-  return ['| node | phase | applied revision | lead time |', '| --- | --- | --- | --- |', ...rows, '', LEAD_TIME_NOTE].join('\n');
+  return [
+    '| node | phase | applied revision | lead time |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+    LEAD_TIME_NOTE,
+  ].join('\n');
 }
 
 /** The node's lead time at its last commit, as a Go-style duration (`4m12s`), or — when it has none. */
@@ -86,7 +95,9 @@ function cell(text: string): string {
   return text.replace(/[|`<>\\]/g, (char) => `&#${char.charCodeAt(0)};`).replace(/\s+/g, ' ');
 }
 
-export type DeployReportResult = { commit: string; state: CommitReport['state']; status: WriteAction; comment?: WriteAction } | { commit: undefined };
+export type DeployReportResult =
+  | { commit: string; state: CommitReport['state']; status: WriteAction; comment?: WriteAction }
+  | { commit: undefined };
 
 export type DeployReporter = (hub: Hub, nodes: readonly NodeHealth[]) => Promise<DeployReportResult>;
 
@@ -97,7 +108,10 @@ export type DeployReporter = (hub: Hub, nodes: readonly NodeHealth[]) => Promise
  * nothing, and one that did writes one status and, when the commit came through a
  * merged pull request, edits one comment on it.
  */
-export function createDeployReporter(openForge: (hub: Hub) => Promise<PullRequestClient>, logger: Logger): DeployReporter {
+export function createDeployReporter(
+  openForge: (hub: Hub) => Promise<PullRequestClient>,
+  logger: Logger,
+): DeployReporter {
   const reported = new Map<string, string>();
   return async (hub, nodes) => {
     const deploys = commitDeploys(hub.name, nodes);
@@ -107,10 +121,18 @@ export function createDeployReporter(openForge: (hub: Hub) => Promise<PullReques
     const status = await forge.ensureCommitReport(next.sha, next.report);
     const result: DeployReportResult = { commit: next.sha, state: next.report.state, status };
     const merged = await forge.findMergedPullRequest(next.sha);
-    if (merged !== undefined) result.comment = await forge.upsertComment(merged, 'deployed', `### Deployed: ${next.report.name} (${next.report.state})\n\n${next.report.details}`);
+    if (merged !== undefined)
+      result.comment = await forge.upsertComment(
+        merged,
+        'deployed',
+        `### Deployed: ${next.report.name} (${next.report.state})\n\n${next.report.details}`,
+      );
     reported.set(`${hub.name} ${next.sha}`, fingerprint(next.report));
     if (status !== 'unchanged' || (result.comment ?? 'unchanged') !== 'unchanged') {
-      logger.info({ hub: hub.name, commit: next.sha, state: next.report.state, status, comment: result.comment }, 'deploy result reported on the commit');
+      logger.info(
+        { hub: hub.name, commit: next.sha, state: next.report.state, status, comment: result.comment },
+        'deploy result reported on the commit',
+      );
     }
     return result;
   };

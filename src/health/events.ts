@@ -38,15 +38,31 @@ export type NodeEvent = {
 export type EventsResult = { created: number; repeated: number; known: number; dropped: number; failed: number };
 
 /** The event for a phase change of a node, if it is one people act on: into Degraded (or Missing), or out of it. */
-export function phaseEvent(from: NodePhase | undefined, to: NodePhase, message: string): Pick<NodeEvent, 'type' | 'reason' | 'note'> | undefined {
+export function phaseEvent(
+  from: NodePhase | undefined,
+  to: NodePhase,
+  message: string,
+): Pick<NodeEvent, 'type' | 'reason' | 'note'> | undefined {
   const bad = (phase: NodePhase | undefined): boolean => phase === 'Degraded' || phase === 'Missing';
   if (bad(to) && !bad(from)) return { type: 'Warning', reason: 'NodeDegraded', note: `${to}: ${message}` };
-  if (bad(from) && !bad(to)) return { type: 'Normal', reason: 'NodeRecovered', note: `${to} again (was ${from}): ${message}` };
+  if (bad(from) && !bad(to))
+    return { type: 'Normal', reason: 'NodeRecovered', note: `${to} again (was ${from}): ${message}` };
   return undefined;
 }
 
-export async function recordNodeEvents(kube: KubeClient, hub: string, events: readonly NodeEvent[], deps: { clock: () => number; logger: Logger }): Promise<EventsResult> {
-  const result: EventsResult = { created: 0, repeated: 0, known: 0, dropped: Math.max(0, events.length - EVENTS_PER_RUN), failed: 0 };
+export async function recordNodeEvents(
+  kube: KubeClient,
+  hub: string,
+  events: readonly NodeEvent[],
+  deps: { clock: () => number; logger: Logger },
+): Promise<EventsResult> {
+  const result: EventsResult = {
+    created: 0,
+    repeated: 0,
+    known: 0,
+    dropped: Math.max(0, events.length - EVENTS_PER_RUN),
+    failed: 0,
+  };
   for (const event of events.slice(0, EVENTS_PER_RUN)) {
     try {
       const outcome = await recordOne(kube, event, new Date(deps.clock()));
@@ -54,10 +70,17 @@ export async function recordNodeEvents(kube: KubeClient, hub: string, events: re
     } catch (error) {
       if (!isLynqError(error)) throw error;
       result.failed++;
-      deps.logger.warn({ hub, lynqNode: event.lynqNode.name, reason: event.reason, err: messageOf(error) }, 'event not recorded');
+      deps.logger.warn(
+        { hub, lynqNode: event.lynqNode.name, reason: event.reason, err: messageOf(error) },
+        'event not recorded',
+      );
     }
   }
-  if (result.dropped > 0) deps.logger.warn({ hub, dropped: result.dropped, limit: EVENTS_PER_RUN }, 'events over the limit of one run not recorded');
+  if (result.dropped > 0)
+    deps.logger.warn(
+      { hub, dropped: result.dropped, limit: EVENTS_PER_RUN },
+      'events over the limit of one run not recorded',
+    );
   return result;
 }
 
@@ -76,14 +99,29 @@ async function recordOne(kube: KubeClient, event: NodeEvent, now: Date): Promise
     reason: event.reason,
     note,
     type: event.type,
-    regarding: { apiVersion: 'operator.lynq.sh/v1', kind: 'LynqNode', namespace: event.namespace, name: event.lynqNode.name, uid: event.lynqNode.uid },
+    regarding: {
+      apiVersion: 'operator.lynq.sh/v1',
+      kind: 'LynqNode',
+      namespace: event.namespace,
+      name: event.lynqNode.name,
+      uid: event.lynqNode.uid,
+    },
   };
   // A first occurrence is one request; a repeat reads the event's count and patches it.
   if ((await kube.create(EVENT, event.namespace, body)) === 'created') return 'created';
   if (event.once !== undefined) return 'known';
   const existing = await kube.find(EVENT, event.namespace, name);
   const count = (existing as { series?: { count?: number } } | undefined)?.series?.count ?? 1;
-  const patched = existing === undefined ? 'not-found' : await kube.mergePatch(EVENT, event.namespace, name, { series: { count: count + 1, lastObservedTime: microTime(now) } }, { status: false });
+  const patched =
+    existing === undefined
+      ? 'not-found'
+      : await kube.mergePatch(
+          EVENT,
+          event.namespace,
+          name,
+          { series: { count: count + 1, lastObservedTime: microTime(now) } },
+          { status: false },
+        );
   if (patched === 'patched') return 'repeated';
   // Expired (or deleted) in between: recorded anew.
   await kube.create(EVENT, event.namespace, body);

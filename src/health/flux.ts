@@ -30,15 +30,32 @@ export function observeKustomization(object: KubeObject): EngineObservation {
   // A newer spec than the controller last finished with: what it applied is not this spec yet.
   const current = generation === undefined || observed === undefined || observed >= generation;
   const readyStatus = text(ready?.status);
-  const base = { reported: ready !== undefined || stalled !== undefined, revision, resources: undefined, inSync: current && readyStatus === 'True' };
-  const says = (condition: Record<string, unknown> | undefined): string => text(condition?.message) ?? text(condition?.reason) ?? '';
+  const base = {
+    reported: ready !== undefined || stalled !== undefined,
+    revision,
+    resources: undefined,
+    inSync: current && readyStatus === 'True',
+  };
+  const says = (condition: Record<string, unknown> | undefined): string =>
+    text(condition?.message) ?? text(condition?.reason) ?? '';
   if (text(stalled?.status) === 'True') return { ...base, health: 'degraded', message: says(stalled) };
   if (ready === undefined) return { ...base, health: 'unknown', message: 'no Ready condition yet' };
   if (readyStatus === 'False') {
     if (WAITING_REASONS.has(text(ready.reason) ?? '')) return { ...base, health: 'progressing', message: says(ready) };
     return { ...base, health: 'degraded', message: `${text(ready.reason) ?? 'NotReady'}: ${says(ready)}` };
   }
-  if (text(healthy?.status) === 'False') return { ...base, health: 'degraded', message: `${text(healthy?.reason) ?? 'HealthCheckFailed'}: ${says(healthy)}` };
+  if (text(healthy?.status) === 'False')
+    return {
+      ...base,
+      health: 'degraded',
+      message: `${text(healthy?.reason) ?? 'HealthCheckFailed'}: ${says(healthy)}`,
+    };
   if (readyStatus === 'True' && current) return { ...base, health: 'healthy', message: says(ready) };
-  return { ...base, health: 'progressing', message: current ? says(conditions.get('Reconciling') ?? ready) : `generation ${generation} not reconciled yet (observed ${observed})` };
+  return {
+    ...base,
+    health: 'progressing',
+    message: current
+      ? says(conditions.get('Reconciling') ?? ready)
+      : `generation ${generation} not reconciled yet (observed ${observed})`,
+  };
 }

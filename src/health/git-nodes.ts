@@ -34,7 +34,9 @@ export async function readGitNodes(
   known: ReadonlyMap<string, NodeSummary> = new Map(),
 ): Promise<{ nodes: GitNode[]; unreadable: string[]; parsed: Map<string, NodeSummary> }> {
   const listing = await repo.listTree(head, prefix);
-  const files = [...listing].filter(([file]) => file.endsWith(`/${LYNQNODE_FILE}`) && file.slice(prefix.length + 1).split('/').length === 3);
+  const files = [...listing].filter(
+    ([file]) => file.endsWith(`/${LYNQNODE_FILE}`) && file.slice(prefix.length + 1).split('/').length === 3,
+  );
   files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const blobs = await repo.readBlobs(files.filter(([, id]) => !known.has(id)).map(([, id]) => id));
   const nodes: GitNode[] = [];
@@ -66,17 +68,21 @@ export async function readGitNodes(
       engine: spec.gitops?.engine,
       objects: spec.gitops?.objects ?? [],
       // Only what the read-back uses, so the memo stays small.
-      resources: spec.resources.map(({ id: resourceId, apiVersion, kind, name, namespace, file: resourceFile, level, timeoutSeconds }) => ({
-        id: resourceId,
-        apiVersion,
-        kind,
-        name,
-        namespace,
-        file: resourceFile,
-        level,
-        timeoutSeconds,
-      })),
-      timeoutSeconds: Math.max(0, ...spec.resources.map((resource) => resource.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS)) || DEFAULT_TIMEOUT_SECONDS,
+      resources: spec.resources.map(
+        ({ id: resourceId, apiVersion, kind, name, namespace, file: resourceFile, level, timeoutSeconds }) => ({
+          id: resourceId,
+          apiVersion,
+          kind,
+          name,
+          namespace,
+          file: resourceFile,
+          level,
+          timeoutSeconds,
+        }),
+      ),
+      timeoutSeconds:
+        Math.max(0, ...spec.resources.map((resource) => resource.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS)) ||
+        DEFAULT_TIMEOUT_SECONDS,
       formHash: parsed.data.metadata.annotations?.[ANNOTATION_FORM_HASH] ?? null,
     };
     nodes.push({ form, uid, ...summary });

@@ -9,7 +9,14 @@ import type { NodePhase } from './types.ts';
  * `seconds` (seen to Ready) is there once the node was Ready at the commit. Kept in the
  * cluster, so a restart, another process or a CronJob's next tick carries on from it.
  */
-export type LeadTime = { commit: string; seenAt: string; committedAt: string; appliedAt?: string; readyAt?: string; seconds?: number };
+export type LeadTime = {
+  commit: string;
+  seenAt: string;
+  committedAt: string;
+  appliedAt?: string;
+  readyAt?: string;
+  seconds?: number;
+};
 
 /** The legs of a lead time, as the histogram labels them: `total` is seen to Ready. */
 export const LEAD_TIME_LEGS = ['total', 'commit', 'apply', 'ready'] as const;
@@ -36,11 +43,13 @@ export function nextLeadTime(node: LeadTimeInput, status: Record<string, unknown
     next = { ...previous };
   } else {
     const git = status.git;
-    const lastCommit = typeof git === 'object' && git !== null ? (git as Record<string, unknown>).lastCommit : undefined;
+    const lastCommit =
+      typeof git === 'object' && git !== null ? (git as Record<string, unknown>).lastCommit : undefined;
     if (lastCommit === commit.commit) return previous;
     // A merge commit of the change a status already follows (one written when the read-back took the merged commit
     // for the node's last, before merges counted): the same change, not a new one to observe again.
-    if (commit.merged !== undefined && (lastCommit === commit.merged || previous?.commit === commit.merged)) return previous;
+    if (commit.merged !== undefined && (lastCommit === commit.merged || previous?.commit === commit.merged))
+      return previous;
     next = { commit: commit.commit, seenAt: isoOf(commit.authorTime ?? commit.time), committedAt: isoOf(commit.time) };
   }
   // Whole seconds, as Git's times are: the legs are then whole too, and add up to the span exactly.
@@ -76,7 +85,8 @@ export function completesLeadTime(before: unknown, next: LeadTime | undefined): 
 export function parseLeadTime(value: unknown): LeadTime | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const item = value as Record<string, unknown>;
-  const text = (key: string): string | undefined => (typeof item[key] === 'string' && !Number.isNaN(Date.parse(item[key] as string)) ? (item[key] as string) : undefined);
+  const text = (key: string): string | undefined =>
+    typeof item[key] === 'string' && !Number.isNaN(Date.parse(item[key] as string)) ? (item[key] as string) : undefined;
   const commit = typeof item.commit === 'string' ? item.commit : undefined;
   const seenAt = text('seenAt');
   const committedAt = text('committedAt');

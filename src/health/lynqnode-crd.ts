@@ -10,7 +10,11 @@ import { CUSTOM_RESOURCE_DEFINITION } from '../kube/resources.ts';
  * an account without the grant still gets its status); `cluster-failed` is any other
  * failure, classified as every other cluster read is.
  */
-export type LynqNodeCrdCheck = { outcome: 'ours' | 'absent' } | { outcome: 'clash'; message: string } | { outcome: 'not-checked'; message: string } | { outcome: 'cluster-failed'; message: string };
+export type LynqNodeCrdCheck =
+  | { outcome: 'ours' | 'absent' }
+  | { outcome: 'clash'; message: string }
+  | { outcome: 'not-checked'; message: string }
+  | { outcome: 'cluster-failed'; message: string };
 
 /** The RBAC grant the check needs, named in the 403 note (deploy/base/rbac.yaml, deploy/rbac-namespaced/rbac-crd-check.yaml). */
 export const CRD_GRANT = `get on customresourcedefinitions.apiextensions.k8s.io ${LYNQNODE_CRD_NAME}`;
@@ -23,7 +27,8 @@ export async function checkClusterLynqNodeCrd(kube: KubeClient): Promise<LynqNod
   } catch (error) {
     if (!(error instanceof KubeError)) throw error;
     // The KubeError's text is the API's own Status message (scrubbed): it names the user and the verb refused, never a credential.
-    if (error.status === 403) return { outcome: 'not-checked', message: `${error.message}; the check needs ${CRD_GRANT}` };
+    if (error.status === 403)
+      return { outcome: 'not-checked', message: `${error.message}; the check needs ${CRD_GRANT}` };
     return { outcome: 'cluster-failed', message: error.message };
   }
   if (crd === undefined) return { outcome: 'absent' };

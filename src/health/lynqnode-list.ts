@@ -11,7 +11,11 @@ import { ANNOTATION_ROLLOUT_RESUMED } from './types.ts';
  * status: `facts` (the status memo's, loaded before the LIST) tell it when its uid and
  * resourceVersion are the ones a fact names.
  */
-export type LynqNodeListing = { namespaces: ReadonlySet<string>; objects: ReadonlyMap<string, ListedLynqNode>; facts?: ReadonlyMap<string, StatusFact> };
+export type LynqNodeListing = {
+  namespaces: ReadonlySet<string>;
+  objects: ReadonlyMap<string, ListedLynqNode>;
+  facts?: ReadonlyMap<string, StatusFact>;
+};
 
 export type ListedLynqNode = KubeObject & { status?: unknown; partial?: true };
 
@@ -21,9 +25,15 @@ export type ListedLynqNode = KubeObject & { status?: unknown; partial?: true };
  * spec or status, only their metadata, and compares each status with what the memo says
  * it was at that resourceVersion (lynqnode-status.ts).
  */
-export async function listLynqNodes(kube: KubeClient, hub: string, namespaces: Iterable<string>, memo?: StatusMemo): Promise<LynqNodeListing> {
+export async function listLynqNodes(
+  kube: KubeClient,
+  hub: string,
+  namespaces: Iterable<string>,
+  memo?: StatusMemo,
+): Promise<LynqNodeListing> {
   const wanted = [...new Set(namespaces)].sort();
-  const facts = memo === undefined || wanted.length === 0 ? new Map<string, StatusFact>() : await memo.load(hub, kube.server);
+  const facts =
+    memo === undefined || wanted.length === 0 ? new Map<string, StatusFact>() : await memo.load(hub, kube.server);
   const known = new Set([...facts.keys()].map((key) => key.slice(0, key.indexOf('/'))));
   const listed = new Set<string>();
   const objects = new Map<string, ListedLynqNode>();
@@ -42,7 +52,9 @@ export async function listLynqNodes(kube: KubeClient, hub: string, namespaces: I
         ...(partial ? { partial: true as const } : { status: object.status }),
       };
     };
-    const kept = known.has(namespace) ? await kube.listMetadata(LYNQ_NODE, namespace, hubSelector(hub), keep) : await kube.list(LYNQ_NODE, namespace, hubSelector(hub), keep);
+    const kept = known.has(namespace)
+      ? await kube.listMetadata(LYNQ_NODE, namespace, hubSelector(hub), keep)
+      : await kube.list(LYNQ_NODE, namespace, hubSelector(hub), keep);
     for (const object of kept) objects.set(`${object.metadata!.namespace}/${object.metadata!.name ?? ''}`, object);
     listed.add(namespace);
   }

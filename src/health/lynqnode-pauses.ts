@@ -15,12 +15,25 @@ const MAX_REASON = 200;
  * be read is a KubeError (the client's), never an empty answer: a hub that asked for
  * pausing by annotation must not sync a node someone paused because the list failed.
  */
-export async function listPausedLynqNodes(kube: KubeClient, hub: string, namespace: string): Promise<Map<string, PausedLynqNode>> {
+export async function listPausedLynqNodes(
+  kube: KubeClient,
+  hub: string,
+  namespace: string,
+): Promise<Map<string, PausedLynqNode>> {
   const keep = (object: KubeObject): PausedLynqNode | undefined => {
     const annotations = object.metadata?.annotations;
     const name = object.metadata?.name;
-    if (name === undefined || annotations === undefined || !isActive(String(annotations[ANNOTATION_PAUSED] ?? '').trim())) return undefined;
-    return { name, namespace: object.metadata?.namespace ?? namespace, reason: reasonOf(annotations[ANNOTATION_PAUSED_REASON]) };
+    if (
+      name === undefined ||
+      annotations === undefined ||
+      !isActive(String(annotations[ANNOTATION_PAUSED] ?? '').trim())
+    )
+      return undefined;
+    return {
+      name,
+      namespace: object.metadata?.namespace ?? namespace,
+      reason: reasonOf(annotations[ANNOTATION_PAUSED_REASON]),
+    };
   };
   const listed = await kube.listMetadata(LYNQ_NODE, namespace, hubSelector(hub), keep);
   const paused = new Map<string, PausedLynqNode>();

@@ -39,12 +39,28 @@ const SYNC_CONDITIONS = new Set(['Conflicted', 'Paused']);
  */
 export type SyncFacts = { conflicted: boolean; paused: PauseFact | undefined };
 /** The status fields the bridge writes; other writers' fields are left alone, and not compared. */
-const OWNED = ['phase', 'desiredResources', 'readyResources', 'failedResources', 'resourcePhases', 'git', 'appliedRevision', 'conditions', 'leadTime'] as const;
+const OWNED = [
+  'phase',
+  'desiredResources',
+  'readyResources',
+  'failedResources',
+  'resourcePhases',
+  'git',
+  'appliedRevision',
+  'conditions',
+  'leadTime',
+] as const;
 /** Owned objects whose keys the bridge may drop (a merge patch removes them with null). */
 const OWNED_OBJECTS = ['git', 'leadTime'] as const;
 const PATCH_CONCURRENCY = 8;
 
-type Condition = { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime: string };
+type Condition = {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+};
 
 /**
  * Above this many LynqNodes whose status must be read (no fact of the memo names their
@@ -83,12 +99,16 @@ export async function writeLynqNodeStatuses(
 ): Promise<StatusWriteResult> {
   const syncFacts = (node: NodeHealth): SyncFacts | undefined => {
     const key = `${node.form}/${node.uid}`;
-    return options.conflicted === undefined ? undefined : { conflicted: options.conflicted.has(key), paused: options.paused?.get(key) };
+    return options.conflicted === undefined
+      ? undefined
+      : { conflicted: options.conflicted.has(key), paused: options.paused?.get(key) };
   };
   const before = { ...kube.requests };
   const current = new Map<string, ListedLynqNode>(options.listed?.objects);
   const facts = new Map(options.listed?.facts);
-  const missing = [...new Set(nodes.map((node) => node.namespace))].filter((namespace) => options.listed?.namespaces.has(namespace) !== true);
+  const missing = [...new Set(nodes.map((node) => node.namespace))].filter(
+    (namespace) => options.listed?.namespaces.has(namespace) !== true,
+  );
   const more = await listLynqNodes(kube, hub, missing, options.memo);
   for (const [key, object] of more.objects) current.set(key, object);
   for (const [key, fact] of more.facts ?? []) facts.set(key, fact);
@@ -118,20 +138,29 @@ export async function writeLynqNodeStatuses(
       continue;
     }
     const fact = facts.get(key);
-    if (fact === undefined || object.metadata?.uid === undefined || fact.uid !== object.metadata.uid || fact.resourceVersion !== object.metadata.resourceVersion) {
+    if (
+      fact === undefined ||
+      object.metadata?.uid === undefined ||
+      fact.uid !== object.metadata.uid ||
+      fact.resourceVersion !== object.metadata.resourceVersion
+    ) {
       stale.push(node);
       continue;
     }
     const sync = syncFacts(node);
     const wanted = verdictOf(nodeStatus(node, {}, '', sync));
     // Unknown to this read-back, the sync's conditions are kept as they are: then those the status has will do.
-    if (wanted.verdict === fact.verdict && (sync === undefined ? fact.fromSync !== '' : wanted.fromSync === fact.fromSync)) {
+    if (
+      wanted.verdict === fact.verdict &&
+      (sync === undefined ? fact.fromSync !== '' : wanted.fromSync === fact.fromSync)
+    ) {
       result.unchanged++;
       known.set(key, fact);
       const lead = leadTimeOfOwned(fact.owned);
       if (lead !== undefined) result.leadTimes.set(`${node.form}/${node.uid}`, lead);
       // The sync's conditions, as kept: parsed only for the rare node a row pauses.
-      if (fact.fromSync.includes(PAUSED_TRUE)) notePaused(result, node, { conditions: JSON.parse(fact.fromSync) as unknown });
+      if (fact.fromSync.includes(PAUSED_TRUE))
+        notePaused(result, node, { conditions: JSON.parse(fact.fromSync) as unknown });
       continue;
     }
     work.push({ node, object: { metadata: object.metadata, status: JSON.parse(fact.owned) as unknown } });
@@ -153,26 +182,51 @@ export async function writeLynqNodeStatuses(
         result[outcome.outcome]++;
         if (outcome.status !== undefined) {
           notePaused(result, node, outcome.status);
-          if (outcome.status.leadTime !== undefined) result.leadTimes.set(`${node.form}/${node.uid}`, outcome.status.leadTime as LeadTime);
+          if (outcome.status.leadTime !== undefined)
+            result.leadTimes.set(`${node.form}/${node.uid}`, outcome.status.leadTime as LeadTime);
         }
         if (outcome.completed !== undefined) result.completedLeadTimes.push(outcome.completed);
-        if (outcome.outcome === 'patched' && outcome.from !== node.phase) result.changedPhase.push({ node, from: outcome.from, lynqNodeUid: outcome.lynqNodeUid });
+        if (outcome.outcome === 'patched' && outcome.from !== node.phase)
+          result.changedPhase.push({ node, from: outcome.from, lynqNodeUid: outcome.lynqNodeUid });
         if (outcome.fact !== undefined) known.set(`${node.namespace}/${node.name}`, outcome.fact);
       } catch (error) {
         // The API refusing the bridge (401/403) or being down is the hub's failure, not one node's.
-        if (error instanceof KubeError && (error.status === undefined || error.status === 401 || error.status === 403)) throw error;
+        if (error instanceof KubeError && (error.status === undefined || error.status === 401 || error.status === 403))
+          throw error;
         result.failed.push({ form: node.form, uid: node.uid, error: messageOf(error) });
-        options.logger.warn({ hub, form: node.form, uid: node.uid, err: messageOf(error) }, 'lynqnode status not written');
+        options.logger.warn(
+          { hub, form: node.form, uid: node.uid, err: messageOf(error) },
+          'lynqnode status not written',
+        );
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(PATCH_CONCURRENCY, Math.max(1, work.length)) }, worker));
-  if (options.memo !== undefined && (known.size !== facts.size || [...known].some(([key, fact]) => facts.get(key) !== fact))) {
+  if (
+    options.memo !== undefined &&
+    (known.size !== facts.size || [...known].some(([key, fact]) => facts.get(key) !== fact))
+  ) {
     // Only speed is lost when this fails.
-    await options.memo.save(hub, kube.server, known).catch((error: unknown) => options.logger.warn({ hub, err: String(error) }, 'lynqnode statuses not kept'));
+    await options.memo
+      .save(hub, kube.server, known)
+      .catch((error: unknown) => options.logger.warn({ hub, err: String(error) }, 'lynqnode statuses not kept'));
   }
-  result.requests = { list: kube.requests.list - before.list, get: kube.requests.get - before.get, patch: kube.requests.patch - before.patch };
-  options.logger.info({ hub, patched: result.patched, unchanged: result.unchanged, notCreated: result.notCreated, failed: result.failed.length, readWhole: stale.length }, 'lynqnode statuses written');
+  result.requests = {
+    list: kube.requests.list - before.list,
+    get: kube.requests.get - before.get,
+    patch: kube.requests.patch - before.patch,
+  };
+  options.logger.info(
+    {
+      hub,
+      patched: result.patched,
+      unchanged: result.unchanged,
+      notCreated: result.notCreated,
+      failed: result.failed.length,
+      readWhole: stale.length,
+    },
+    'lynqnode statuses written',
+  );
   return result;
 }
 
@@ -197,19 +251,39 @@ function notePaused(result: StatusWriteResult, node: NodeHealth, status: Record<
   if (paused !== undefined) result.paused.set(`${node.form}/${node.uid}`, String(paused.message ?? ''));
 }
 
-async function writeOne(kube: KubeClient, node: NodeHealth, listed: KubeObject | undefined, now: string, facts: SyncFacts | undefined, keep: boolean): Promise<WriteOutcome> {
+async function writeOne(
+  kube: KubeClient,
+  node: NodeHealth,
+  listed: KubeObject | undefined,
+  now: string,
+  facts: SyncFacts | undefined,
+  keep: boolean,
+): Promise<WriteOutcome> {
   let object = listed;
   for (let attempt = 1; attempt <= 2; attempt++) {
     if (object === undefined) return { outcome: 'notCreated' };
     const status = nodeStatus(node, record(object.status), now, facts);
-    if (sameOwned(status, record(object.status))) return { outcome: 'unchanged', status, fact: keep ? factOf(object, status) : undefined };
-    const body = { metadata: { resourceVersion: object.metadata?.resourceVersion }, status: withRemovals(status, record(object.status)) };
+    if (sameOwned(status, record(object.status)))
+      return { outcome: 'unchanged', status, fact: keep ? factOf(object, status) : undefined };
+    const body = {
+      metadata: { resourceVersion: object.metadata?.resourceVersion },
+      status: withRemovals(status, record(object.status)),
+    };
     const patched = await kube.patchStatus(LYNQ_NODE, node.namespace, node.name, body);
     // What the API stored: the owned fields are `status` (a merge patch at that resourceVersion), at its new resourceVersion.
     if (patched.outcome === 'patched') {
       const from = record(object.status).phase as NodePhase | undefined;
-      const completed = completesLeadTime(record(object.status).leadTime, status.leadTime as LeadTime | undefined) ? (status.leadTime as LeadTime) : undefined;
-      return { outcome: 'patched', status, fact: keep ? factOf(patched.object, status) : undefined, from, lynqNodeUid: object.metadata?.uid, completed };
+      const completed = completesLeadTime(record(object.status).leadTime, status.leadTime as LeadTime | undefined)
+        ? (status.leadTime as LeadTime)
+        : undefined;
+      return {
+        outcome: 'patched',
+        status,
+        fact: keep ? factOf(patched.object, status) : undefined,
+        from,
+        lynqNodeUid: object.metadata?.uid,
+        completed,
+      };
     }
     if (patched.outcome === 'not-found') return { outcome: 'notCreated' };
     // 409: written by someone else since the LIST; read it again and compute from that.
@@ -249,7 +323,10 @@ function verdictOf(status: Record<string, unknown>): { verdict: string; fromSync
     if (SYNC_CONDITIONS.has(String(kept.type))) fromSync.push(kept);
     else conditions.push(kept);
   }
-  return { verdict: sha256(JSON.stringify({ ...judged, conditions })), fromSync: fromSync.length === 0 ? '' : JSON.stringify(fromSync) };
+  return {
+    verdict: sha256(JSON.stringify({ ...judged, conditions })),
+    fromSync: fromSync.length === 0 ? '' : JSON.stringify(fromSync),
+  };
 }
 
 /** The Paused condition's reason: what paused the node, or NotPaused. */
@@ -264,7 +341,12 @@ function pausedReason(paused: PauseFact | undefined): string {
  * lastTransitionTime while its status stays, so an unchanged cluster gives an identical
  * status (and no write).
  */
-export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, now: string, facts: SyncFacts | undefined): Record<string, unknown> {
+export function nodeStatus(
+  node: NodeHealth,
+  current: Record<string, unknown>,
+  now: string,
+  facts: SyncFacts | undefined,
+): Record<string, unknown> {
   const previous = new Map<string, Record<string, unknown>>();
   for (const item of Array.isArray(current.conditions) ? current.conditions : []) {
     const condition = record(item);
@@ -273,30 +355,45 @@ export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, n
   const make = (type: string, on: boolean, reason: string, message: string): Condition => {
     const status = on ? 'True' : 'False';
     const before = previous.get(type);
-    const lastTransitionTime = before?.status === status && typeof before.lastTransitionTime === 'string' ? before.lastTransitionTime : now;
+    const lastTransitionTime =
+      before?.status === status && typeof before.lastTransitionTime === 'string' ? before.lastTransitionTime : now;
     return { type, status, reason, message, lastTransitionTime };
   };
   const degraded = node.phase === 'Degraded' || node.phase === 'Missing';
   // Unknown here, a sync's condition stays as the status has it (made afresh only when it has none).
-  const fromSync = (type: string, made: () => Condition): Condition => (facts === undefined && previous.has(type) ? (previous.get(type) as Condition) : made());
+  const fromSync = (type: string, made: () => Condition): Condition =>
+    facts === undefined && previous.has(type) ? (previous.get(type) as Condition) : made();
   const conflicted = facts?.conflicted === true;
   const paused = facts?.paused;
   const conditions: Condition[] = [
     make('Ready', node.phase === 'Ready', node.reason, node.message),
     make('Progressing', node.phase === 'Progressing', node.reason, node.message),
     make('Degraded', degraded, node.reason, node.message),
-    fromSync('Conflicted', () => make('Conflicted', conflicted, conflicted ? 'ConflictDetected' : 'NoConflict', conflicted ? 'a file of the node was edited in Git (conflictPolicy Stuck)' : '')),
+    fromSync('Conflicted', () =>
+      make(
+        'Conflicted',
+        conflicted,
+        conflicted ? 'ConflictDetected' : 'NoConflict',
+        conflicted ? 'a file of the node was edited in Git (conflictPolicy Stuck)' : '',
+      ),
+    ),
     fromSync('Paused', () => make('Paused', paused !== undefined, pausedReason(paused), paused?.why ?? '')),
   ];
   // Unknown is neither ready nor progressing nor degraded: say so on Ready rather than guess.
   if (node.phase === 'Unknown')
-    conditions[0] = { ...conditions[0]!, status: 'Unknown', lastTransitionTime: previous.get('Ready')?.status === 'Unknown' ? String(previous.get('Ready')!.lastTransitionTime) : now };
+    conditions[0] = {
+      ...conditions[0]!,
+      status: 'Unknown',
+      lastTransitionTime:
+        previous.get('Ready')?.status === 'Unknown' ? String(previous.get('Ready')!.lastTransitionTime) : now,
+    };
   const git: Record<string, unknown> = {};
   if (node.commit !== undefined) {
     git.lastCommit = node.commit.commit;
     git.lastCommitTime = new Date(node.commit.time * 1000).toISOString();
   }
-  if (node.pullRequest !== undefined) git.pullRequest = { number: node.pullRequest.number, state: node.pullRequest.state };
+  if (node.pullRequest !== undefined)
+    git.pullRequest = { number: node.pullRequest.number, state: node.pullRequest.state };
   const status: Record<string, unknown> = {
     phase: node.phase,
     desiredResources: node.resources.desired,
@@ -304,9 +401,12 @@ export function nodeStatus(node: NodeHealth, current: Record<string, unknown>, n
     failedResources: node.resources.failed,
     resourcePhases: node.resourcePhases.map((resource) => withoutUndefined(resource)),
     git,
-    conditions: conditions.filter((condition) => CONDITION_TYPES.includes(condition.type as (typeof CONDITION_TYPES)[number])),
+    conditions: conditions.filter((condition) =>
+      CONDITION_TYPES.includes(condition.type as (typeof CONDITION_TYPES)[number]),
+    ),
   };
-  const applied = node.appliedRevision === undefined ? undefined : (commitOfRevision(node.appliedRevision) ?? node.appliedRevision);
+  const applied =
+    node.appliedRevision === undefined ? undefined : (commitOfRevision(node.appliedRevision) ?? node.appliedRevision);
   if (applied !== undefined) status.appliedRevision = applied;
   // Last, so the status memo's JSON has it at its end (leadTimeOfOwned).
   const leadTime = nextLeadTime(node, current, now);
@@ -340,7 +440,13 @@ function sameOwned(next: Record<string, unknown>, current: Record<string, unknow
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => sameJson(item, b[index]));
+  if (Array.isArray(a) || Array.isArray(b))
+    return (
+      Array.isArray(a) &&
+      Array.isArray(b) &&
+      a.length === b.length &&
+      a.every((item, index) => sameJson(item, b[index]))
+    );
   const left = a as Record<string, unknown>;
   const right = b as Record<string, unknown>;
   let count = 0;

@@ -29,7 +29,12 @@ export function fileNodeMemo(cacheDir: string): NodeMemo {
         // before summaries kept the form version has no formHash key, and is parsed again once.
         return new Map(
           Object.entries(raw).filter(
-            ([id, summary]) => BLOB.test(id) && typeof summary?.name === 'string' && Array.isArray(summary.resources) && Array.isArray(summary.objects) && 'formHash' in summary,
+            ([id, summary]) =>
+              BLOB.test(id) &&
+              typeof summary?.name === 'string' &&
+              Array.isArray(summary.resources) &&
+              Array.isArray(summary.objects) &&
+              'formHash' in summary,
           ),
         );
       } catch {

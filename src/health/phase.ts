@@ -26,20 +26,48 @@ export type PhaseInput = {
 export type PhaseVerdict = { phase: NodePhase; applied: boolean; reason: string; message: string };
 
 export function nodePhase(input: PhaseInput): PhaseVerdict {
-  const applied = input.objects.length > 0 && input.objects.every((object) => object.applied && object.observation?.inSync === true);
-  if (input.objects.length === 0) return { phase: 'Missing', applied, reason: 'NoEngineObject', message: 'the node names no Application or Kustomization' };
+  const applied =
+    input.objects.length > 0 && input.objects.every((object) => object.applied && object.observation?.inSync === true);
+  if (input.objects.length === 0)
+    return {
+      phase: 'Missing',
+      applied,
+      reason: 'NoEngineObject',
+      message: 'the node names no Application or Kustomization',
+    };
   const missing = input.objects.filter((object) => object.observation === undefined);
-  if (missing.length > 0) return { phase: 'Missing', applied, reason: 'EngineObjectMissing', message: 'not in the cluster yet (has the parent object been applied with lynq bootstrap?)' };
+  if (missing.length > 0)
+    return {
+      phase: 'Missing',
+      applied,
+      reason: 'EngineObjectMissing',
+      message: 'not in the cluster yet (has the parent object been applied with lynq bootstrap?)',
+    };
   const observations = input.objects.map((object) => object.observation!);
   const degraded = observations.find((observation) => observation.health === 'degraded');
-  if (degraded !== undefined) return { phase: 'Degraded', applied, reason: 'EngineDegraded', message: degraded.message };
+  if (degraded !== undefined)
+    return { phase: 'Degraded', applied, reason: 'EngineDegraded', message: degraded.message };
   const silent = observations.find((observation) => !observation.reported || observation.health === 'unknown');
-  if (silent !== undefined) return { phase: 'Unknown', applied, reason: 'EngineSilent', message: silent.message || 'the engine has not reported on this node yet' };
-  if (applied && observations.every((observation) => observation.health === 'healthy')) return { phase: 'Ready', applied, reason: 'Reconciled', message: 'applied and healthy' };
+  if (silent !== undefined)
+    return {
+      phase: 'Unknown',
+      applied,
+      reason: 'EngineSilent',
+      message: silent.message || 'the engine has not reported on this node yet',
+    };
+  if (applied && observations.every((observation) => observation.health === 'healthy'))
+    return { phase: 'Ready', applied, reason: 'Reconciled', message: 'applied and healthy' };
   const waiting = observations.find((observation) => observation.health !== 'healthy');
-  const why = !applied ? 'the engine has not applied the last commit yet' : `applied, still progressing${waiting?.message ? `: ${waiting.message}` : ''}`;
+  const why = !applied
+    ? 'the engine has not applied the last commit yet'
+    : `applied, still progressing${waiting?.message ? `: ${waiting.message}` : ''}`;
   if (input.sinceCommitSeconds !== undefined && input.sinceCommitSeconds > input.timeoutSeconds) {
-    return { phase: 'Degraded', applied, reason: 'Timeout', message: `not ready ${input.timeoutSeconds}s after its last commit: ${why}` };
+    return {
+      phase: 'Degraded',
+      applied,
+      reason: 'Timeout',
+      message: `not ready ${input.timeoutSeconds}s after its last commit: ${why}`,
+    };
   }
   return { phase: 'Progressing', applied, reason: applied ? 'Progressing' : 'NotApplied', message: why };
 }
@@ -51,7 +79,10 @@ export function nodePhase(input: PhaseInput): PhaseVerdict {
  * 3's appTree mode) is Ready once in sync at an applied revision. Where the engine does
  * not list them (Flux), a resource follows the Kustomization that applies it.
  */
-export function resourcePhase(parent: { observation: EngineObservation | undefined; applied: boolean }, own: ObservedResource | undefined): ResourcePhase {
+export function resourcePhase(
+  parent: { observation: EngineObservation | undefined; applied: boolean },
+  own: ObservedResource | undefined,
+): ResourcePhase {
   const observation = parent.observation;
   if (observation === undefined || !observation.reported) return 'Pending';
   if (observation.resources !== undefined) {

@@ -36,7 +36,14 @@ export type NodeHealth = {
   /** What the engine last applied (a sha, or its revision text), from the first of the node's engine objects. */
   appliedRevision: string | undefined;
   resources: { desired: number; ready: number; failed: number };
-  resourcePhases: Array<{ id: string; kind: string; name: string; namespace?: string; phase: ResourcePhase; message?: string }>;
+  resourcePhases: Array<{
+    id: string;
+    kind: string;
+    name: string;
+    namespace?: string;
+    phase: ResourcePhase;
+    message?: string;
+  }>;
   /** The Application or Kustomizations that apply the node, as its LynqNode names them. */
   engineObjects: GitNode['objects'];
   /** The form version Git has the node at (GitNode's). */
@@ -104,7 +111,9 @@ export type ClusterRead = {
  * at once and run while git works; a kind or namespace only the LynqNodes name is listed
  * after.
  */
-export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly string[]; lists?: ClusterLists }): Promise<ClusterRead> {
+export async function readCluster(
+  input: ReadBackInput & { lynqNodes?: readonly string[]; lists?: ClusterLists },
+): Promise<ClusterRead> {
   const started = performance.now();
   const ms = (): number => Math.round(performance.now() - started);
   // When the read began: how old it is counts from before anything was listed.
@@ -112,7 +121,10 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
   const listBefore = input.kube.requests.list;
   const lists = input.lists ?? startClusterLists(input.kube, input.hub, input.expected ?? [], input.lynqNodes);
   // The commit walk is a git process of its own: it runs while the LynqNodes are read and the cluster is listed.
-  const walking = input.head === undefined ? Promise.resolve({ last: new Map<string, NodeCommit>(), all: new Set<string>() }) : input.repo.nodeCommits(input.head, input.prefix);
+  const walking =
+    input.head === undefined
+      ? Promise.resolve({ last: new Map<string, NodeCommit>(), all: new Set<string>() })
+      : input.repo.nodeCommits(input.head, input.prefix);
   walking.catch(() => undefined);
   const { nodes, unreadable, summaries } = await readNodes(input, input.head);
   const gitMs = ms();
@@ -120,10 +132,14 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
   // One LIST per kind and namespace the hub's engine objects live in (one namespace, in practice).
   const wanted = new Map<string, { kind: string; namespace: string }>();
   for (const node of nodes)
-    for (const object of node.objects) if (READERS[object.kind] !== undefined) wanted.set(`${object.kind}/${object.namespace}`, { kind: object.kind, namespace: object.namespace });
+    for (const object of node.objects)
+      if (READERS[object.kind] !== undefined)
+        wanted.set(`${object.kind}/${object.namespace}`, { kind: object.kind, namespace: object.namespace });
   // Each object is read as it arrives (its page then being garbage); only what the rules use is kept.
   const observed = new Map<string, EngineObservation>();
-  for (const { kind, namespace } of [...wanted.values()].sort((a, b) => `${a.kind}/${a.namespace}`.localeCompare(`${b.kind}/${b.namespace}`))) {
+  for (const { kind, namespace } of [...wanted.values()].sort((a, b) =>
+    `${a.kind}/${a.namespace}`.localeCompare(`${b.kind}/${b.namespace}`),
+  )) {
     for (const [key, observation] of await lists.engine(kind, namespace)) observed.set(key, observation);
   }
   const listing = await lists.settle();
@@ -137,8 +153,22 @@ export async function readCluster(input: ReadBackInput & { lynqNodes?: readonly 
   // An engine at the branch head (the usual steady state) contains what the walk listed: no git process for it.
   const walked = await walking;
   const commits = walked.last;
-  const containing = await input.repo.commitsContaining(revisions, input.prefix, input.head === undefined ? undefined : new Map([[input.head, walked.all]]));
-  input.logger.info({ hub: input.hub, nodes: nodes.length, engineObjects: observed.size, gitMs, listMs: listMs - gitMs, ancestryMs: ms() - listMs }, 'cluster read');
+  const containing = await input.repo.commitsContaining(
+    revisions,
+    input.prefix,
+    input.head === undefined ? undefined : new Map([[input.head, walked.all]]),
+  );
+  input.logger.info(
+    {
+      hub: input.hub,
+      nodes: nodes.length,
+      engineObjects: observed.size,
+      gitMs,
+      listMs: listMs - gitMs,
+      ancestryMs: ms() - listMs,
+    },
+    'cluster read',
+  );
   return {
     hub: input.hub,
     prefix: input.prefix,
@@ -168,14 +198,29 @@ export type ClusterLists = {
  * knows their statuses). Each runs in its own promise, its
  * failure handled until `settle`, so a git failure first leaves no unhandled rejection.
  */
-export function startClusterLists(kube: KubeClient, hub: string, expected: ReadonlyArray<{ kind: string; namespace: string }>, lynqNodes?: readonly string[], statuses?: StatusMemo): ClusterLists {
+export function startClusterLists(
+  kube: KubeClient,
+  hub: string,
+  expected: ReadonlyArray<{ kind: string; namespace: string }>,
+  lynqNodes?: readonly string[],
+  statuses?: StatusMemo,
+): ClusterLists {
   const lists = new Map<string, Promise<Array<readonly [string, EngineObservation]>>>();
   const engine = (kind: string, namespace: string) => {
     const key = `${kind}/${namespace}`;
     let listing = lists.get(key);
     if (listing === undefined) {
       const { resource, reader } = READERS[kind]!;
-      listing = kube.list(resource, namespace, hubSelector(hub), (object) => [`${kind}/${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`, reader.observe(object)] as const);
+      listing = kube.list(
+        resource,
+        namespace,
+        hubSelector(hub),
+        (object) =>
+          [
+            `${kind}/${object.metadata?.namespace ?? namespace}/${object.metadata?.name ?? ''}`,
+            reader.observe(object),
+          ] as const,
+      );
       listing.catch(() => undefined);
       lists.set(key, listing);
     }
@@ -215,7 +260,11 @@ async function readNodes(
   const { nodes, unreadable, parsed } = await readGitNodes(input.repo, head, input.prefix, input.namespace, known);
   if (input.memo !== undefined && (parsed.size !== known.size || [...parsed.keys()].some((id) => !known.has(id)))) {
     // Only speed is lost when this fails.
-    await input.memo.save(input.hub, parsed).catch((error: unknown) => input.logger.warn({ hub: input.hub, err: String(error) }, 'parsed LynqNodes not kept'));
+    await input.memo
+      .save(input.hub, parsed)
+      .catch((error: unknown) =>
+        input.logger.warn({ hub: input.hub, err: String(error) }, 'parsed LynqNodes not kept'),
+      );
   }
   return { nodes, unreadable, summaries: parsed };
 }
@@ -229,24 +278,44 @@ async function readNodes(
  * applied (Progressing, or what the engine said was wrong with it), as a fresh read right
  * after the commit would judge it.
  */
-export async function advanceClusterRead(read: ClusterRead, input: Pick<ReadBackInput, 'repo' | 'namespace' | 'memo' | 'logger'> & { head: string }): Promise<ClusterRead> {
+export async function advanceClusterRead(
+  read: ClusterRead,
+  input: Pick<ReadBackInput, 'repo' | 'namespace' | 'memo' | 'logger'> & { head: string },
+): Promise<ClusterRead> {
   if (read.head === input.head) return read;
   const range = read.head === undefined ? input.head : `${read.head}..${input.head}`;
   const walking = input.repo.nodeCommits(range, read.prefix).then((walk) => walk.last);
   walking.catch(() => undefined);
   // The read's own parsed LynqNodes stand for the memo: only the new commits' LynqNodes are parsed.
-  const { nodes, unreadable, summaries } = await readNodes({ ...input, hub: read.hub, prefix: read.prefix }, input.head, read.summaries);
+  const { nodes, unreadable, summaries } = await readNodes(
+    { ...input, hub: read.hub, prefix: read.prefix },
+    input.head,
+    read.summaries,
+  );
   const commits = new Map(read.commits);
   for (const [key, commit] of await walking) commits.set(key, commit);
   return { ...read, head: input.head, nodes, unreadable, summaries, commits };
 }
 
 /** The phase rules per node of a read, at the clock's time now. */
-export function judgeHubHealth(read: ClusterRead, input: Pick<ReadBackInput, 'clock' | 'logger' | 'openPullRequests'>): HubHealth {
+export function judgeHubHealth(
+  read: ClusterRead,
+  input: Pick<ReadBackInput, 'clock' | 'logger' | 'openPullRequests'>,
+): HubHealth {
   const started = performance.now();
   const now = input.clock();
-  const health = read.nodes.map((node) => judge(node, read.hub, input, read.commits.get(`${node.form}/${node.uid}`), read.observed, read.containing, now));
-  input.logger.info({ hub: read.hub, nodes: health.length, engineObjects: read.observed.size, judgeMs: Math.round(performance.now() - started) }, 'health read back');
+  const health = read.nodes.map((node) =>
+    judge(node, read.hub, input, read.commits.get(`${node.form}/${node.uid}`), read.observed, read.containing, now),
+  );
+  input.logger.info(
+    {
+      hub: read.hub,
+      nodes: health.length,
+      engineObjects: read.observed.size,
+      judgeMs: Math.round(performance.now() - started),
+    },
+    'health read back',
+  );
   return { hub: read.hub, nodes: health, unreadable: read.unreadable, requests: { list: read.listRequests } };
 }
 
@@ -262,16 +331,29 @@ function judge(
   const objects = node.objects.map((object) => {
     const observation = observed.get(`${object.kind}/${object.namespace}/${object.name}`);
     const revision = commitOfRevision(observation?.revision);
-    const applied = observation !== undefined && commit !== undefined && revision !== undefined && containing.get(revision)?.has(commit.commit) === true;
+    const applied =
+      observation !== undefined &&
+      commit !== undefined &&
+      revision !== undefined &&
+      containing.get(revision)?.has(commit.commit) === true;
     return { observation, applied };
   });
-  const verdict = nodePhase({ objects, sinceCommitSeconds: commit === undefined ? undefined : now / 1000 - commit.time, timeoutSeconds: node.timeoutSeconds });
+  const verdict = nodePhase({
+    objects,
+    sinceCommitSeconds: commit === undefined ? undefined : now / 1000 - commit.time,
+    timeoutSeconds: node.timeoutSeconds,
+  });
   // Flux: one Kustomization per DAG level, in level order; Argo CD: one Application for all.
   const levels = [...new Set(node.resources.map((resource) => resource.level))].sort((a, b) => a - b);
   const resourcePhases = node.resources.map((resource) => {
     const index = objects.length > 1 ? Math.max(0, levels.indexOf(resource.level)) : 0;
     const parent = objects[index] ?? { observation: undefined, applied: false };
-    const own = parent.observation?.resources?.find((item) => item.kind === resource.kind && item.name === resource.name && (item.namespace ?? '') === (resource.namespace ?? item.namespace ?? ''));
+    const own = parent.observation?.resources?.find(
+      (item) =>
+        item.kind === resource.kind &&
+        item.name === resource.name &&
+        (item.namespace ?? '') === (resource.namespace ?? item.namespace ?? ''),
+    );
     const phase = resourcePhase(parent, own);
     return {
       id: resource.id,
@@ -284,7 +366,8 @@ function judge(
   });
   const key = `${node.form}/${node.uid}`;
   const open = input.openPullRequests?.get(key);
-  const merged = commit?.pullRequest !== undefined ? { number: commit.pullRequest, state: 'merged' as const } : undefined;
+  const merged =
+    commit?.pullRequest !== undefined ? { number: commit.pullRequest, state: 'merged' as const } : undefined;
   return {
     hub,
     form: node.form,

@@ -7,8 +7,13 @@ export type EngineObjectRef = { apiVersion: string; kind: string; name: string; 
 
 /** The annotation each engine reads as "look again now", and its value. */
 function nudge(kind: string, now: number): { resource: KubeResource; annotations: Record<string, string> } | undefined {
-  if (kind === 'Application') return { resource: ARGO_APPLICATION, annotations: { 'argocd.argoproj.io/refresh': 'normal' } };
-  if (kind === 'Kustomization') return { resource: FLUX_KUSTOMIZATION, annotations: { 'reconcile.fluxcd.io/requestedAt': new Date(now).toISOString() } };
+  if (kind === 'Application')
+    return { resource: ARGO_APPLICATION, annotations: { 'argocd.argoproj.io/refresh': 'normal' } };
+  if (kind === 'Kustomization')
+    return {
+      resource: FLUX_KUSTOMIZATION,
+      annotations: { 'reconcile.fluxcd.io/requestedAt': new Date(now).toISOString() },
+    };
   return undefined;
 }
 
@@ -29,7 +34,13 @@ export async function nudgeEngines(
     const what = nudge(object.kind, options.clock());
     if (what === undefined) continue;
     try {
-      const outcome = await kube.mergePatch(what.resource, object.namespace, object.name, { metadata: { annotations: what.annotations } }, { status: false });
+      const outcome = await kube.mergePatch(
+        what.resource,
+        object.namespace,
+        object.name,
+        { metadata: { annotations: what.annotations } },
+        { status: false },
+      );
       if (outcome === 'patched') out.nudged++;
       else out.skipped++;
     } catch (error) {

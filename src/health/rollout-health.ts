@@ -6,7 +6,14 @@ import { checkRoot } from '../render/paths.ts';
 import { ANNOTATION_ROLLOUT_RESUMED, type RolloutHealth, type RolloutNodeHealth } from './types.ts';
 import type { NodeMemo } from './node-memo.ts';
 import { listLynqNodes } from './lynqnode-list.ts';
-import { type ClusterRead, expectedEngineObjects, judgeHubHealth, readCluster, startClusterLists, type NodeHealth } from './read-back.ts';
+import {
+  type ClusterRead,
+  expectedEngineObjects,
+  judgeHubHealth,
+  readCluster,
+  startClusterLists,
+  type NodeHealth,
+} from './read-back.ts';
 
 export type RolloutHealthDeps = {
   kube: KubeClient;
@@ -25,15 +32,38 @@ export type RolloutHealthDeps = {
  * health and plan see the same commit. The read itself is returned too, for the
  * read-back after the sync to judge again (health/run.ts).
  */
-export async function readRolloutHealth(hub: Hub, repo: ManifestsRepo, head: string | undefined, deps: RolloutHealthDeps): Promise<{ health: RolloutHealth; nodes: NodeHealth[]; read: ClusterRead }> {
+export async function readRolloutHealth(
+  hub: Hub,
+  repo: ManifestsRepo,
+  head: string | undefined,
+  deps: RolloutHealthDeps,
+): Promise<{ health: RolloutHealth; nodes: NodeHealth[]; read: ClusterRead }> {
   const root = checkRoot(hub.spec.publish.root, { hub: hub.name, file: hub.file, field: 'spec.publish.root' });
   const expected = expectedEngineObjects(hub);
-  const input = { hub: hub.name, prefix: `${root}/${hub.name}`, namespace: hub.namespace, repo, head, kube: deps.kube, clock: deps.clock, logger: deps.logger, memo: deps.memo };
-  const lists = startClusterLists(deps.kube, hub.name, expected, deps.listLynqNodes === true ? [hub.namespace] : undefined, deps.memo?.statuses);
+  const input = {
+    hub: hub.name,
+    prefix: `${root}/${hub.name}`,
+    namespace: hub.namespace,
+    repo,
+    head,
+    kube: deps.kube,
+    clock: deps.clock,
+    logger: deps.logger,
+    memo: deps.memo,
+  };
+  const lists = startClusterLists(
+    deps.kube,
+    hub.name,
+    expected,
+    deps.listLynqNodes === true ? [hub.namespace] : undefined,
+    deps.memo?.statuses,
+  );
   let read = await readCluster({ ...input, lists });
   const nodes = judgeHubHealth(read, input).nodes;
   if (nodes.some((node) => node.phase !== 'Ready')) {
-    const missing = [...new Set(nodes.map((node) => node.namespace))].filter((namespace) => read.lynqNodes?.namespaces.has(namespace) !== true);
+    const missing = [...new Set(nodes.map((node) => node.namespace))].filter(
+      (namespace) => read.lynqNodes?.namespaces.has(namespace) !== true,
+    );
     if (read.lynqNodes === undefined || missing.length > 0) {
       const more = await listLynqNodes(deps.kube, hub.name, missing, deps.memo?.statuses);
       read = {
@@ -53,7 +83,9 @@ export async function readRolloutHealth(hub: Hub, repo: ManifestsRepo, head: str
       phase: node.phase,
       reason: node.reason,
       sinceCommitSeconds: node.commit === undefined ? undefined : now - node.commit.time,
-      resumedAt: read.lynqNodes?.objects.get(`${node.namespace}/${node.name}`)?.metadata?.annotations?.[ANNOTATION_ROLLOUT_RESUMED],
+      resumedAt: read.lynqNodes?.objects.get(`${node.namespace}/${node.name}`)?.metadata?.annotations?.[
+        ANNOTATION_ROLLOUT_RESUMED
+      ],
     });
   }
   return { health, nodes, read };

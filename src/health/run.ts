@@ -9,7 +9,16 @@ import type { NodeMemo } from './node-memo.ts';
 import { type EventsResult, type NodeEvent, phaseEvent, recordNodeEvents } from './events.ts';
 import { nudgeEngines } from './refresh.ts';
 import { writeLynqNodeStatuses, type StatusWriteResult } from './lynqnode-status.ts';
-import { advanceClusterRead, type ClusterRead, expectedEngineObjects, judgeHubHealth, readCluster, startClusterLists, type NodeHealth, type PullRequestRef } from './read-back.ts';
+import {
+  advanceClusterRead,
+  type ClusterRead,
+  expectedEngineObjects,
+  judgeHubHealth,
+  readCluster,
+  startClusterLists,
+  type NodeHealth,
+  type PullRequestRef,
+} from './read-back.ts';
 import type { PauseFact } from './types.ts';
 
 /** Where a hub's health goes besides the LynqNodes: the hub's status table (spec.statusWriteback). */
@@ -88,24 +97,45 @@ async function earlierRead(
   input: Omit<Parameters<typeof advanceClusterRead>[1], 'head'> & { head: string | undefined },
   now: number,
 ): Promise<ClusterRead | undefined> {
-  if (earlier === undefined || input.head === undefined || earlier.head !== input.head || now - earlier.read.readAt > REUSE_MAX_AGE_MS) return undefined;
+  if (
+    earlier === undefined ||
+    input.head === undefined ||
+    earlier.head !== input.head ||
+    now - earlier.read.readAt > REUSE_MAX_AGE_MS
+  )
+    return undefined;
   // The ancestry check runs beside the carrying forward (two git processes at once); a read that fails it is dropped.
-  const ancestor = earlier.read.head === undefined || earlier.read.head === input.head ? Promise.resolve(true) : input.repo.isAncestor(earlier.read.head, input.head);
+  const ancestor =
+    earlier.read.head === undefined || earlier.read.head === input.head
+      ? Promise.resolve(true)
+      : input.repo.isAncestor(earlier.read.head, input.head);
   const advanced = advanceClusterRead(earlier.read, { ...input, head: input.head });
   advanced.catch(() => undefined);
   if (!(await ancestor)) return undefined;
-  input.logger.info({ readAgoMs: now - earlier.read.readAt }, 'judging the earlier read of the cluster again, at the new head');
+  input.logger.info(
+    { readAgoMs: now - earlier.read.readAt },
+    'judging the earlier read of the cluster again, at the new head',
+  );
   return advanced;
 }
 
 /** The events of a read-back: each node whose phase went into or out of Degraded, each node that halts its form's rollout, each form version whose rollout completed. */
-function nodeEvents(hub: string, nodes: readonly NodeHealth[], statuses: StatusWriteResult, haltedBy: ReadonlySet<string> | undefined, listed: ClusterRead['lynqNodes']): NodeEvent[] {
+function nodeEvents(
+  hub: string,
+  nodes: readonly NodeHealth[],
+  statuses: StatusWriteResult,
+  haltedBy: ReadonlySet<string> | undefined,
+  listed: ClusterRead['lynqNodes'],
+): NodeEvent[] {
   const events: NodeEvent[] = [];
   for (const { node, from, lynqNodeUid } of statuses.changedPhase) {
     const event = phaseEvent(from, node.phase, node.message);
-    if (event !== undefined) events.push({ ...event, namespace: node.namespace, lynqNode: { name: node.name, uid: lynqNodeUid } });
+    if (event !== undefined)
+      events.push({ ...event, namespace: node.namespace, lynqNode: { name: node.name, uid: lynqNodeUid } });
   }
-  for (const node of haltedBy === undefined ? [] : nodes.filter((candidate) => haltedBy.has(`${candidate.form}/${candidate.uid}`))) {
+  for (const node of haltedBy === undefined
+    ? []
+    : nodes.filter((candidate) => haltedBy.has(`${candidate.form}/${candidate.uid}`))) {
     events.push({
       type: 'Warning',
       reason: 'RolloutHalted',
@@ -126,9 +156,15 @@ function nodeEvents(hub: string, nodes: readonly NodeHealth[], statuses: StatusW
  * LynqNode whose Ready completed it, whichever read-back (a sync's, serve's, `lynq status`)
  * sees it first.
  */
-function completedRollouts(hub: string, nodes: readonly NodeHealth[], statuses: StatusWriteResult, listed: ClusterRead['lynqNodes']): NodeEvent[] {
+function completedRollouts(
+  hub: string,
+  nodes: readonly NodeHealth[],
+  statuses: StatusWriteResult,
+  listed: ClusterRead['lynqNodes'],
+): NodeEvent[] {
   const turnedReady = new Map<string, StatusWriteResult['changedPhase'][number]>();
-  for (const change of statuses.changedPhase) if (change.node.phase === 'Ready' && change.node.formHash !== null) turnedReady.set(change.node.form, change);
+  for (const change of statuses.changedPhase)
+    if (change.node.phase === 'Ready' && change.node.formHash !== null) turnedReady.set(change.node.form, change);
   if (turnedReady.size === 0) return [];
   const forms = new Map<string, { count: number; settled: boolean }>();
   for (const node of nodes) {
@@ -146,7 +182,10 @@ function completedRollouts(hub: string, nodes: readonly NodeHealth[], statuses: 
       type: 'Normal',
       reason: 'RolloutCompleted',
       namespace: node.namespace,
-      lynqNode: { name: node.name, uid: lynqNodeUid ?? listed?.objects.get(`${node.namespace}/${node.name}`)?.metadata?.uid },
+      lynqNode: {
+        name: node.name,
+        uid: lynqNodeUid ?? listed?.objects.get(`${node.namespace}/${node.name}`)?.metadata?.uid,
+      },
       note: `every node of form ${form} (${count}) is Ready on form version ${version}; this node was the last`,
       once: `${hub}.${form}.rollout.${version}`.toLowerCase().slice(0, 253),
     });
@@ -168,7 +207,10 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
     const listBefore = deps.kube.requests.list;
     const expected = expectedEngineObjects(hub);
     // Nothing earlier to judge again: the LISTs the hub's settings tell ahead start now, while the clone is opened and read.
-    const lists = context.earlier === undefined ? startClusterLists(deps.kube, hub.name, expected, [hub.namespace], deps.memo?.statuses) : undefined;
+    const lists =
+      context.earlier === undefined
+        ? startClusterLists(deps.kube, hub.name, expected, [hub.namespace], deps.memo?.statuses)
+        : undefined;
     repo = await deps.openRepo(hub);
     const head = await repo.fetch(hub.spec.publish.branch);
     const input = {
@@ -185,7 +227,10 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
     };
     const read =
       (await earlierRead(context.earlier, input, deps.clock())) ??
-      (await readCluster({ ...input, lists: lists ?? startClusterLists(deps.kube, hub.name, expected, [hub.namespace], deps.memo?.statuses) }));
+      (await readCluster({
+        ...input,
+        lists: lists ?? startClusterLists(deps.kube, hub.name, expected, [hub.namespace], deps.memo?.statuses),
+      }));
     const health = judgeHubHealth(read, input);
     const statuses = await writeLynqNodeStatuses(deps.kube, hub.name, health.nodes, {
       clock: deps.clock,
@@ -196,12 +241,23 @@ export async function readBackHub(hub: Hub, deps: ReadBackDeps, context: ReadBac
       memo: deps.memo?.statuses,
     });
     // The sinks after the LynqNodes show each node's lead time as its status now holds it.
-    const nodes = statuses.leadTimes.size === 0 ? health.nodes : health.nodes.map((node) => withLeadTime(node, statuses.leadTimes));
-    const result: HubReadBack = { hub: hub.name, outcome: 'read', nodes, unreadable: health.unreadable, statuses, listRequests: deps.kube.requests.list - listBefore };
+    const nodes =
+      statuses.leadTimes.size === 0 ? health.nodes : health.nodes.map((node) => withLeadTime(node, statuses.leadTimes));
+    const result: HubReadBack = {
+      hub: hub.name,
+      outcome: 'read',
+      nodes,
+      unreadable: health.unreadable,
+      statuses,
+      listRequests: deps.kube.requests.list - listBefore,
+    };
     const events = nodeEvents(hub.name, nodes, statuses, context.haltedBy, read.lynqNodes);
-    if (events.length > 0) result.events = await recordNodeEvents(deps.kube, hub.name, events, { clock: deps.clock, logger: log });
+    if (events.length > 0)
+      result.events = await recordNodeEvents(deps.kube, hub.name, events, { clock: deps.clock, logger: log });
     if (hub.spec.gitops.refresh && context.refresh !== undefined && context.refresh.size > 0) {
-      const objects = nodes.filter((node) => context.refresh!.has(`${node.form}/${node.uid}`)).flatMap((node) => node.engineObjects);
+      const objects = nodes
+        .filter((node) => context.refresh!.has(`${node.form}/${node.uid}`))
+        .flatMap((node) => node.engineObjects);
       result.nudged = await nudgeEngines(deps.kube, objects, { clock: deps.clock, logger: log });
     }
     if (hub.spec.publish.platform?.reportDeploys && deps.reportDeploys !== undefined) {

@@ -42,7 +42,8 @@ export function fileStatusMemo(cacheDir: string): StatusMemo {
       const file = fileOf(hub);
       await mkdir(path.dirname(file), { recursive: true });
       const lines = [`${HEADER}\t${server}`];
-      for (const [key, fact] of facts) lines.push(`${key}\t${fact.uid}\t${fact.resourceVersion}\t${fact.verdict}\t${fact.fromSync}\t${fact.owned}`);
+      for (const [key, fact] of facts)
+        lines.push(`${key}\t${fact.uid}\t${fact.resourceVersion}\t${fact.verdict}\t${fact.fromSync}\t${fact.owned}`);
       const temporary = `${file}.${process.pid}.tmp`;
       await writeFile(temporary, `${lines.join('\n')}\n`);
       await rename(temporary, file);
@@ -64,8 +65,16 @@ async function readFacts(file: string, server: string | undefined): Promise<Map<
   for (let index = 1; index < lines.length; index++) {
     const fields = lines[index]!.split('\t');
     // A torn line is dropped: a fact only ever saves listing one status.
-    if (fields.length !== 6 || fields.some((field, at) => field === '' && at !== 4) || !fields[5]!.endsWith('}')) continue;
-    const [key, uid, resourceVersion, verdict, fromSync, owned] = fields as [string, string, string, string, string, string];
+    if (fields.length !== 6 || fields.some((field, at) => field === '' && at !== 4) || !fields[5]!.endsWith('}'))
+      continue;
+    const [key, uid, resourceVersion, verdict, fromSync, owned] = fields as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     facts.set(key, { uid, resourceVersion, verdict, fromSync, owned });
   }
   return facts;

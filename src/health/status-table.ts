@@ -22,7 +22,8 @@ const MESSAGE_LIMIT = 1000;
 export function statusTableDdl(dialect: Dialect, table: string, schema?: string): string {
   const q = quoter(dialect);
   const name = schema === undefined ? q(table) : `${q(schema)}.${q(table)}`;
-  const updated = dialect === 'mysql' ? 'timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)' : 'timestamptz NOT NULL DEFAULT now()';
+  const updated =
+    dialect === 'mysql' ? 'timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)' : 'timestamptz NOT NULL DEFAULT now()';
   return `CREATE TABLE IF NOT EXISTS ${name} (
   ${q('hub')} varchar(63) NOT NULL,
   ${q('form')} varchar(63) NOT NULL,
@@ -38,7 +39,16 @@ export function statusTableDdl(dialect: Dialect, table: string, schema?: string)
 )`;
 }
 
-type Row = { form: string; uid: string; phase: string; ready: boolean; message: string; commit: string | null; pull_request: number | null; lead_time_seconds: number | null };
+type Row = {
+  form: string;
+  uid: string;
+  phase: string;
+  ready: boolean;
+  message: string;
+  commit: string | null;
+  pull_request: number | null;
+  lead_time_seconds: number | null;
+};
 
 /** The column added in 0.5.0: a table made before it gets it (`create`), or is written without it. */
 const LEAD_TIME_COLUMN = 'lead_time_seconds';
@@ -53,19 +63,35 @@ type Db = { query(sql: string, values?: unknown[]): Promise<Array<Record<string,
  * deleted, and the table is created when missing (`create`). Uses the hub's own source
  * connection settings and credentials.
  */
-export async function writeStatusTable(hub: Hub, nodes: readonly NodeHealth[], deps: SourceDeps): Promise<{ upserted: number; deleted: number }> {
+export async function writeStatusTable(
+  hub: Hub,
+  nodes: readonly NodeHealth[],
+  deps: SourceDeps,
+): Promise<{ upserted: number; deleted: number }> {
   const settings = hub.spec.statusWriteback;
   const where = { hub: hub.name, file: hub.file, field: 'spec.statusWriteback' };
   if (settings === undefined) return { upserted: 0, deleted: 0 };
   const type = hub.spec.source.type;
-  if (type !== 'mysql' && type !== 'postgresql') throw new ConfigError('statusWriteback needs a mysql or postgresql source', where);
+  if (type !== 'mysql' && type !== 'postgresql')
+    throw new ConfigError('statusWriteback needs a mysql or postgresql source', where);
   const source = hub.spec.source[type];
   if (source === undefined) throw new ConfigError(`spec.source.${type} is required`, where);
-  const db = type === 'mysql' ? mysqlDb(await connectMysql(hub, source, deps)) : postgresDb(await connectPostgresql(hub, source, deps));
+  const db =
+    type === 'mysql'
+      ? mysqlDb(await connectMysql(hub, source, deps))
+      : postgresDb(await connectPostgresql(hub, source, deps));
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
   const table = tableName(type, settings);
   try {
-    if (settings.create) await run(db, statusTableDdl(type, settings.table, settings.schema), [], `creating the status table ${table}`, where, scrub);
+    if (settings.create)
+      await run(
+        db,
+        statusTableDdl(type, settings.table, settings.schema),
+        [],
+        `creating the status table ${table}`,
+        where,
+        scrub,
+      );
     const leadTime = await leadTimeColumn(db, type, settings, table, where, scrub);
     return await sync(db, type, table, hub.name, nodes.map(toRow), leadTime, where, scrub);
   } finally {
@@ -78,7 +104,14 @@ export async function writeStatusTable(hub: Hub, nodes: readonly NodeHealth[], d
  * (`create`: the bridge owns the table), else is written without it (the user's DDL; the
  * docs' has it). information_schema, not ADD COLUMN IF NOT EXISTS: MySQL has no such clause.
  */
-async function leadTimeColumn(db: Db, dialect: Dialect, settings: StatusWriteback, table: string, where: Record<string, string>, scrub: (text: string) => string): Promise<boolean> {
+async function leadTimeColumn(
+  db: Db,
+  dialect: Dialect,
+  settings: StatusWriteback,
+  table: string,
+  where: Record<string, string>,
+  scrub: (text: string) => string,
+): Promise<boolean> {
   const p = placeholder(dialect);
   const current = dialect === 'mysql' ? 'DATABASE()' : 'current_schema()';
   const has = async (): Promise<boolean> =>
@@ -100,7 +133,11 @@ async function leadTimeColumn(db: Db, dialect: Dialect, settings: StatusWritebac
   } catch (cause) {
     // Another bridge process may have added it in between.
     if (await has()) return true;
-    throw new SourceError(`adding ${LEAD_TIME_COLUMN} to the status table ${table} failed: ${causeText(cause, scrub)}`, where, { cause });
+    throw new SourceError(
+      `adding ${LEAD_TIME_COLUMN} to the status table ${table} failed: ${causeText(cause, scrub)}`,
+      where,
+      { cause },
+    );
   }
   return true;
 }
@@ -117,10 +154,26 @@ async function sync(
 ): Promise<{ upserted: number; deleted: number }> {
   const q = quoter(dialect);
   const p = placeholder(dialect);
-  const columns: ReadonlyArray<keyof Row> = ['form', 'uid', 'phase', 'ready', 'message', 'commit', 'pull_request', ...(withLeadTime ? (['lead_time_seconds'] as const) : [])];
+  const columns: ReadonlyArray<keyof Row> = [
+    'form',
+    'uid',
+    'phase',
+    'ready',
+    'message',
+    'commit',
+    'pull_request',
+    ...(withLeadTime ? (['lead_time_seconds'] as const) : []),
+  ];
   await run(db, dialect === 'mysql' ? 'START TRANSACTION' : 'BEGIN', [], 'starting a transaction', where, scrub);
   try {
-    const existing = await run(db, `SELECT ${columns.map(q).join(', ')} FROM ${table} WHERE ${q('hub')} = ${p(1)}`, [hub], `reading the status table ${table}`, where, scrub);
+    const existing = await run(
+      db,
+      `SELECT ${columns.map(q).join(', ')} FROM ${table} WHERE ${q('hub')} = ${p(1)}`,
+      [hub],
+      `reading the status table ${table}`,
+      where,
+      scrub,
+    );
     const before = new Map(existing.map((row) => [`${String(row.form)}/${String(row.uid)}`, row]));
     const changed = rows.filter((row) => {
       const old = before.get(`${row.form}/${row.uid}`);
@@ -151,7 +204,14 @@ async function sync(
         values.push(...cells);
         return `(${cells.map((_, i) => p(at + i + 1)).join(', ')})`;
       });
-      await run(db, `INSERT INTO ${table} (${names.map(q).join(', ')}) VALUES ${tuples.join(', ')} ${upsert}`, values, `writing the status table ${table}`, where, scrub);
+      await run(
+        db,
+        `INSERT INTO ${table} (${names.map(q).join(', ')}) VALUES ${tuples.join(', ')} ${upsert}`,
+        values,
+        `writing the status table ${table}`,
+        where,
+        scrub,
+      );
     }
     for (let start = 0; start < gone.length; start += BATCH) {
       const batch = gone.slice(start, start + BATCH);
@@ -160,7 +220,14 @@ async function sync(
         values.push(form, uid);
         return `(${q('form')} = ${p(values.length - 1)} AND ${q('uid')} = ${p(values.length)})`;
       });
-      await run(db, `DELETE FROM ${table} WHERE ${q('hub')} = ${p(1)} AND (${pairs.join(' OR ')})`, values, `deleting from the status table ${table}`, where, scrub);
+      await run(
+        db,
+        `DELETE FROM ${table} WHERE ${q('hub')} = ${p(1)} AND (${pairs.join(' OR ')})`,
+        values,
+        `deleting from the status table ${table}`,
+        where,
+        scrub,
+      );
     }
     await run(db, 'COMMIT', [], 'committing the status table', where, scrub);
     return { upserted: changed.length, deleted: gone.length };
@@ -187,7 +254,14 @@ function nullableNumber(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
-async function run(db: Db, sql: string, values: unknown[], action: string, where: Record<string, string>, scrub: (text: string) => string): Promise<Array<Record<string, unknown>>> {
+async function run(
+  db: Db,
+  sql: string,
+  values: unknown[],
+  action: string,
+  where: Record<string, string>,
+  scrub: (text: string) => string,
+): Promise<Array<Record<string, unknown>>> {
   try {
     return await db.query(sql, values);
   } catch (cause) {

@@ -27,7 +27,15 @@ export type EngineObservation = {
   resources: ObservedResource[] | undefined;
 };
 
-export type ObservedResource = { group: string; kind: string; name: string; namespace: string | undefined; phase: ResourcePhase | undefined; inSync: boolean; message: string | undefined };
+export type ObservedResource = {
+  group: string;
+  kind: string;
+  name: string;
+  namespace: string | undefined;
+  phase: ResourcePhase | undefined;
+  inSync: boolean;
+  message: string | undefined;
+};
 
 /**
  * An engine's read side: which kind its objects are and how to read one object's status.

@@ -9,7 +9,10 @@ import { ConfigError } from '../errors.ts';
  * pay its start-up): `--kubeconfig FILE`, then `KUBECONFIG` (a list of files, merged),
  * then `~/.kube/config`, then the in-cluster service account.
  */
-export type ClusterAccess = ({ source: 'flag' | 'env' | 'home'; files: string[]; context: string | undefined } | { source: 'in-cluster'; files: []; context: undefined }) & {
+export type ClusterAccess = (
+  | { source: 'flag' | 'env' | 'home'; files: string[]; context: string | undefined }
+  | { source: 'in-cluster'; files: []; context: undefined }
+) & {
   /** How long one request to the API may take, reply read whole (`LYNQ_KUBE_TIMEOUT`); DEFAULT_KUBE_TIMEOUT_MS when absent. */
   timeoutMs?: number;
 };
@@ -27,7 +30,9 @@ export function kubeTimeoutMs(env: NodeJS.ProcessEnv): number {
   if (text === undefined || text.trim() === '') return DEFAULT_KUBE_TIMEOUT_MS;
   const seconds = Number(text.trim());
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
-    throw new ConfigError(`LYNQ_KUBE_TIMEOUT ${JSON.stringify(text)}: expected a number of seconds between 0 and 86400, like 30`);
+    throw new ConfigError(
+      `LYNQ_KUBE_TIMEOUT ${JSON.stringify(text)}: expected a number of seconds between 0 and 86400, like 30`,
+    );
   }
   return Math.round(seconds * 1000);
 }
@@ -61,10 +66,13 @@ function findCredentials(options: AccessOptions): ClusterAccess | undefined {
     if (existsSync(home)) return { source: 'home', files: [home], context };
   }
   const accountDir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
-  if (options.env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(path.join(accountDir, 'token'))) return { source: 'in-cluster', files: [], context: undefined };
+  if (options.env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(path.join(accountDir, 'token')))
+    return { source: 'in-cluster', files: [], context: undefined };
   return undefined;
 }
 
 export function describeAccess(access: ClusterAccess): string {
-  return access.source === 'in-cluster' ? 'the in-cluster service account' : `kubeconfig ${access.files.join(path.delimiter)}${access.context !== undefined ? ` (context ${access.context})` : ''}`;
+  return access.source === 'in-cluster'
+    ? 'the in-cluster service account'
+    : `kubeconfig ${access.files.join(path.delimiter)}${access.context !== undefined ? ` (context ${access.context})` : ''}`;
 }

@@ -18,7 +18,8 @@ export type PatchOutcome = 'patched' | 'conflict' | 'not-found';
  * its uid and resourceVersion), not the objects. Plain JSON after it: an API that cannot
  * (an aggregated server) answers the whole objects instead of 406 Not Acceptable.
  */
-export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
+export const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
 
 /**
  * The Kubernetes API as the bridge uses it: LIST a kind by label (every page), GET one
@@ -36,21 +37,42 @@ export interface KubeClient {
    * garbage as soon as the page is read: at 10,000 objects, keeping whole objects until
    * the end of the LIST made the garbage collector copy and mark them all.
    */
-  list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]>;
+  list<T>(
+    resource: KubeResource,
+    namespace: string,
+    labelSelector: string,
+    keep: (object: KubeObject) => T,
+  ): Promise<T[]>;
   /**
    * Only each object's metadata (`METADATA_LIST_ACCEPT`): an item is `kind:
    * PartialObjectMetadata` with no spec or status (or, from an API that cannot, the whole
    * object). Counted as a LIST.
    */
-  listMetadata<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]>;
+  listMetadata<T>(
+    resource: KubeResource,
+    namespace: string,
+    labelSelector: string,
+    keep: (object: KubeObject) => T,
+  ): Promise<T[]>;
   /** undefined when the object does not exist. */
   find(resource: KubeResource, namespace: string, name: string): Promise<KubeObject | undefined>;
   /** A cluster-scoped object (`/apis/{group}/{version}/{plural}/{name}`, e.g. a CRD); undefined when it does not exist. */
   findClusterScoped(resource: KubeResource, name: string): Promise<KubeObject | undefined>;
   /** `application/merge-patch+json`, on the object or (`status: true`) its status subresource. */
-  mergePatch(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>, options: { status: boolean }): Promise<PatchOutcome>;
+  mergePatch(
+    resource: KubeResource,
+    namespace: string,
+    name: string,
+    body: Record<string, unknown>,
+    options: { status: boolean },
+  ): Promise<PatchOutcome>;
   /** A merge patch of the status subresource, giving the object as the API stored it (its new resourceVersion) when patched. */
-  patchStatus(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>): Promise<{ outcome: 'patched'; object: KubeObject } | { outcome: 'conflict' | 'not-found' }>;
+  patchStatus(
+    resource: KubeResource,
+    namespace: string,
+    name: string,
+    body: Record<string, unknown>,
+  ): Promise<{ outcome: 'patched'; object: KubeObject } | { outcome: 'conflict' | 'not-found' }>;
   /** Create a namespaced object; 'exists' when one of that name is there already (409 AlreadyExists). */
   create(resource: KubeResource, namespace: string, body: Record<string, unknown>): Promise<'created' | 'exists'>;
   /** Requests sent so far, by verb (the bench reports them). */
@@ -76,11 +98,21 @@ export async function openKubeClient(access: ClusterAccess, deps: KubeDeps): Pro
   const k8s = await import('@kubernetes/client-node');
   const config = loadKubeConfig(k8s, access);
   const cluster = config.getCurrentCluster();
-  if (cluster === null) throw new ConfigError(`${describeAccess(access)} names no current cluster (set current-context or pass --context)`, { file: access.files[0] });
+  if (cluster === null)
+    throw new ConfigError(
+      `${describeAccess(access)} names no current cluster (set current-context or pass --context)`,
+      { file: access.files[0] },
+    );
   // Credentials are registered before the first request, so no log line can carry them.
   await registerCredentials(config, access, deps);
   // As `config.makeApiClient` builds it, but over the bridge's keep-alive transport (transport.ts).
-  const api = new k8s.CustomObjectsApi(k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(cluster.server, {}), authMethods: { default: config }, httpApi: keepAliveTransport(k8s) }));
+  const api = new k8s.CustomObjectsApi(
+    k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+      authMethods: { default: config },
+      httpApi: keepAliveTransport(k8s),
+    }),
+  );
   const shared: ApiShared = {
     k8s,
     api,
@@ -113,12 +145,19 @@ function loadKubeConfig(k8s: Library, access: ClusterAccess): KubeConfig {
       }
     }
   } catch (cause) {
-    throw new ConfigError(`cannot read ${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { file: access.files[0] }, { cause });
+    throw new ConfigError(
+      `cannot read ${where}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { file: access.files[0] },
+      { cause },
+    );
   }
   if (access.context !== undefined) {
     if (config.getContextObject(access.context) === null) {
       const known = config.getContexts().map((context) => context.name);
-      throw new ConfigError(`no context named ${JSON.stringify(access.context)} in ${where} (contexts: ${known.join(', ') || 'none'})`, { file: access.files[0] });
+      throw new ConfigError(
+        `no context named ${JSON.stringify(access.context)} in ${where} (contexts: ${known.join(', ') || 'none'})`,
+        { file: access.files[0] },
+      );
     }
     config.setCurrentContext(access.context);
   }
@@ -132,7 +171,9 @@ async function registerCredentials(config: KubeConfig, access: ClusterAccess, de
   deps.registry.add(user?.password);
   deps.registry.add(user?.keyData);
   if (access.source === 'in-cluster') {
-    const token = await readFile(path.join(deps.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, 'token'), 'utf8').catch(() => undefined);
+    const token = await readFile(path.join(deps.serviceAccountDir ?? SERVICE_ACCOUNT_DIR, 'token'), 'utf8').catch(
+      () => undefined,
+    );
     deps.registry.add(token?.trim());
   }
 }
@@ -148,7 +189,13 @@ type ApiShared = {
   logger: Logger;
 };
 
-type ListRequest<T> = { resource: KubeResource; namespace: string; labelSelector: string; keep: (object: KubeObject) => T; metadataOnly: boolean };
+type ListRequest<T> = {
+  resource: KubeResource;
+  namespace: string;
+  labelSelector: string;
+  keep: (object: KubeObject) => T;
+  metadataOnly: boolean;
+};
 
 /** The client, its requests also ended by `signal` (the run's, or none). */
 class ApiClient implements KubeClient {
@@ -174,12 +221,33 @@ class ApiClient implements KubeClient {
   }
 
   list(resource: KubeResource, namespace: string, labelSelector: string): Promise<KubeObject[]>;
-  list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]>;
-  list<T>(resource: KubeResource, namespace: string, labelSelector: string, keep?: (object: KubeObject) => T): Promise<T[]> {
-    return this.listPages({ resource, namespace, labelSelector, keep: keep ?? ((item) => item as T), metadataOnly: false });
+  list<T>(
+    resource: KubeResource,
+    namespace: string,
+    labelSelector: string,
+    keep: (object: KubeObject) => T,
+  ): Promise<T[]>;
+  list<T>(
+    resource: KubeResource,
+    namespace: string,
+    labelSelector: string,
+    keep?: (object: KubeObject) => T,
+  ): Promise<T[]> {
+    return this.listPages({
+      resource,
+      namespace,
+      labelSelector,
+      keep: keep ?? ((item) => item as T),
+      metadataOnly: false,
+    });
   }
 
-  listMetadata<T>(resource: KubeResource, namespace: string, labelSelector: string, keep: (object: KubeObject) => T): Promise<T[]> {
+  listMetadata<T>(
+    resource: KubeResource,
+    namespace: string,
+    labelSelector: string,
+    keep: (object: KubeObject) => T,
+  ): Promise<T[]> {
     return this.listPages({ resource, namespace, labelSelector, keep, metadataOnly: true });
   }
 
@@ -187,7 +255,9 @@ class ApiClient implements KubeClient {
     this.shared.requests.get++;
     const action = `reading ${resource.kind} ${namespace}/${name}`;
     try {
-      return (await this.call(action, undefined, (options) => this.shared.api.getNamespacedCustomObject({ ...coordinates(resource), namespace, name }, options))) as KubeObject;
+      return (await this.call(action, undefined, (options) =>
+        this.shared.api.getNamespacedCustomObject({ ...coordinates(resource), namespace, name }, options),
+      )) as KubeObject;
     } catch (cause) {
       if (statusOf(cause) === 404) return undefined;
       throw this.fail(action, cause);
@@ -198,20 +268,32 @@ class ApiClient implements KubeClient {
     this.shared.requests.get++;
     const action = `reading ${resource.kind} ${name}`;
     try {
-      return (await this.call(action, undefined, (options) => this.shared.api.getClusterCustomObject({ ...coordinates(resource), name }, options))) as KubeObject;
+      return (await this.call(action, undefined, (options) =>
+        this.shared.api.getClusterCustomObject({ ...coordinates(resource), name }, options),
+      )) as KubeObject;
     } catch (cause) {
       if (statusOf(cause) === 404) return undefined;
       throw this.fail(action, cause);
     }
   }
 
-  async mergePatch(resource: KubeResource, namespace: string, name: string, body: Record<string, unknown>, options: { status: boolean }): Promise<PatchOutcome> {
+  async mergePatch(
+    resource: KubeResource,
+    namespace: string,
+    name: string,
+    body: Record<string, unknown>,
+    options: { status: boolean },
+  ): Promise<PatchOutcome> {
     this.shared.requests.patch++;
     const request = { ...coordinates(resource), namespace, name, body };
     const action = `patching ${resource.kind} ${namespace}/${name}${options.status ? ' status' : ''}`;
     const { api } = this.shared;
     try {
-      await this.call(action, MERGE_PATCH, (sent) => (options.status ? api.patchNamespacedCustomObjectStatus(request, sent) : api.patchNamespacedCustomObject(request, sent)));
+      await this.call(action, MERGE_PATCH, (sent) =>
+        options.status
+          ? api.patchNamespacedCustomObjectStatus(request, sent)
+          : api.patchNamespacedCustomObject(request, sent),
+      );
       return 'patched';
     } catch (cause) {
       const status = statusOf(cause);
@@ -221,11 +303,17 @@ class ApiClient implements KubeClient {
     }
   }
 
-  async create(resource: KubeResource, namespace: string, body: Record<string, unknown>): Promise<'created' | 'exists'> {
+  async create(
+    resource: KubeResource,
+    namespace: string,
+    body: Record<string, unknown>,
+  ): Promise<'created' | 'exists'> {
     this.shared.requests.create++;
     const action = `creating ${resource.kind} in ${namespace}`;
     try {
-      await this.call(action, undefined, (options) => this.shared.api.createNamespacedCustomObject({ ...coordinates(resource), namespace, body }, options));
+      await this.call(action, undefined, (options) =>
+        this.shared.api.createNamespacedCustomObject({ ...coordinates(resource), namespace, body }, options),
+      );
       return 'created';
     } catch (cause) {
       if (statusOf(cause) === 409) return 'exists';
@@ -242,7 +330,9 @@ class ApiClient implements KubeClient {
     this.shared.requests.patch++;
     const action = `patching ${resource.kind} ${namespace}/${name} status`;
     try {
-      const object = (await this.call(action, MERGE_PATCH, (options) => this.shared.api.patchNamespacedCustomObjectStatus({ ...coordinates(resource), namespace, name, body }, options))) as KubeObject;
+      const object = (await this.call(action, MERGE_PATCH, (options) =>
+        this.shared.api.patchNamespacedCustomObjectStatus({ ...coordinates(resource), namespace, name, body }, options),
+      )) as KubeObject;
       return { outcome: 'patched', object };
     } catch (cause) {
       const status = statusOf(cause);
@@ -262,7 +352,10 @@ class ApiClient implements KubeClient {
       let page: { items?: KubeObject[]; metadata?: { continue?: string } };
       try {
         page = (await this.call(action, list.metadataOnly ? ['Accept', METADATA_LIST_ACCEPT] : undefined, (options) =>
-          this.shared.api.listNamespacedCustomObject({ ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token }, options),
+          this.shared.api.listNamespacedCustomObject(
+            { ...coordinates(resource), namespace, labelSelector, limit: PAGE_SIZE, _continue: token },
+            options,
+          ),
         )) as typeof page;
       } catch (cause) {
         throw this.fail(action, cause);
@@ -270,7 +363,10 @@ class ApiClient implements KubeClient {
       for (const item of page.items ?? []) items.push(keep(item));
       token = page.metadata?.continue || undefined;
     } while (token !== undefined);
-    this.shared.logger.debug({ kind: resource.kind, namespace, objects: items.length, metadataOnly: list.metadataOnly }, 'kube objects listed');
+    this.shared.logger.debug(
+      { kind: resource.kind, namespace, objects: items.length, metadataOnly: list.metadataOnly },
+      'kube objects listed',
+    );
     return items;
   }
 
@@ -279,7 +375,11 @@ class ApiClient implements KubeClient {
    * both to the transport (through the library's middleware, per request), and the error
    * that names the request when either ends it.
    */
-  private async call<T>(action: string, header: readonly [string, string] | undefined, send: (options: RequestOptions) => Promise<T>): Promise<T> {
+  private async call<T>(
+    action: string,
+    header: readonly [string, string] | undefined,
+    send: (options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
     const { k8s, timeoutMs, server } = this.shared;
     const runSignal = this.signal;
     runSignal?.throwIfAborted();
@@ -302,9 +402,14 @@ class ApiClient implements KubeClient {
       return await send(header === undefined ? onSignal : k8s.setHeaderOptions(header[0], header[1], onSignal));
     } catch (cause) {
       if (deadline.signal.aborted && !runSignal?.aborted) {
-        throw new KubeError(`${action}: no answer from the Kubernetes API within ${timeoutMs / 1000}s (LYNQ_KUBE_TIMEOUT)`, { server }, { cause });
+        throw new KubeError(
+          `${action}: no answer from the Kubernetes API within ${timeoutMs / 1000}s (LYNQ_KUBE_TIMEOUT)`,
+          { server },
+          { cause },
+        );
       }
-      if (runSignal?.aborted) throw new KubeError(`${action}: cancelled (${messageOf(runSignal.reason)})`, { server }, { cause });
+      if (runSignal?.aborted)
+        throw new KubeError(`${action}: cancelled (${messageOf(runSignal.reason)})`, { server }, { cause });
       throw cause;
     } finally {
       clearTimeout(timer);
@@ -315,7 +420,10 @@ class ApiClient implements KubeClient {
     if (cause instanceof KubeError) return cause;
     const status = statusOf(cause);
     const { registry, server } = this.shared;
-    const detail = status === undefined ? `cannot reach the Kubernetes API: ${registry.scrub(networkReason(cause))}` : refusal(status, cause, registry);
+    const detail =
+      status === undefined
+        ? `cannot reach the Kubernetes API: ${registry.scrub(networkReason(cause))}`
+        : refusal(status, cause, registry);
     return new KubeError(`${action}: ${detail}`, { server, status }, { cause });
   }
 }
@@ -347,7 +455,12 @@ function refusal(status: number, error: unknown, registry: SecretRegistry): stri
   } else if (typeof body === 'object' && body !== null) {
     message = (body as { message?: string }).message;
   }
-  const what = status === 401 ? 'the credentials were refused (401 Unauthorized)' : status === 403 ? 'forbidden (403)' : `the API answered ${status}`;
+  const what =
+    status === 401
+      ? 'the credentials were refused (401 Unauthorized)'
+      : status === 403
+        ? 'forbidden (403)'
+        : `the API answered ${status}`;
   return registry.scrub(message !== undefined && message !== '' ? `${what}: ${message}` : what);
 }
 

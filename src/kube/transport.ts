@@ -12,7 +12,18 @@ type AnyAgent = http.Agent | https.Agent;
  * request only when these are the same (an exec plugin can hand out a new client
  * certificate mid-run; then a new agent, and new connections, are needed).
  */
-const CONNECTION_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername', 'ciphers', 'secureProtocol', 'crl'] as const;
+const CONNECTION_OPTIONS = [
+  'ca',
+  'cert',
+  'key',
+  'pfx',
+  'passphrase',
+  'rejectUnauthorized',
+  'servername',
+  'ciphers',
+  'secureProtocol',
+  'crl',
+] as const;
 
 /** How long a kept connection may sit idle (Node's agent closes free sockets after their timeout). */
 const IDLE_TIMEOUT_MS = 30_000;
@@ -48,24 +59,45 @@ export function keepAliveTransport(k8s: ClientNode): HttpLibrary {
       let answered = false;
       const outgoing = (url.protocol === 'http:' ? http : https).request(
         url,
-        { method: request.getHttpMethod(), headers, agent: agents.use(request.getAgent()), signal: request.getSignal() },
+        {
+          method: request.getHttpMethod(),
+          headers,
+          agent: agents.use(request.getAgent()),
+          signal: request.getSignal(),
+        },
         (response) => {
           answered = true;
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('error', reject);
           response.on('close', () => {
-            if (!response.complete) reject(Object.assign(new Error('the connection closed before the whole reply arrived'), { code: 'ECONNRESET' }));
+            if (!response.complete)
+              reject(
+                Object.assign(new Error('the connection closed before the whole reply arrived'), {
+                  code: 'ECONNRESET',
+                }),
+              );
           });
           response.on('end', () => {
             const raw = Buffer.concat(chunks);
             const encoding = String(response.headers['content-encoding'] ?? '').trim();
             // Output chunks of 1 MiB, not zlib's 16 KiB: a 1.5 MB page is then a couple of callbacks, not a hundred.
-            const decoded = encoding === 'gzip' ? gunzip(raw, UNPACK) : encoding === 'deflate' ? inflate(raw, UNPACK) : Promise.resolve(raw);
+            const decoded =
+              encoding === 'gzip'
+                ? gunzip(raw, UNPACK)
+                : encoding === 'deflate'
+                  ? inflate(raw, UNPACK)
+                  : Promise.resolve(raw);
             decoded.then((data) => {
               const flat: Record<string, string> = {};
-              for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
-              resolve(new k8s.ResponseContext(response.statusCode ?? 0, flat, { text: async () => data.toString('utf8'), binary: async () => data }));
+              for (const [name, value] of Object.entries(response.headers))
+                if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+              resolve(
+                new k8s.ResponseContext(response.statusCode ?? 0, flat, {
+                  text: async () => data.toString('utf8'),
+                  binary: async () => data,
+                }),
+              );
             }, reject);
           });
         },
@@ -73,7 +105,8 @@ export function keepAliveTransport(k8s: ClientNode): HttpLibrary {
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
         // A kept connection the server closed just as the request went out (its idle timeout): nothing was
         // answered, so the request is sent again, once, on a new connection (what Node's docs advise).
-        if (retry && !answered && outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) attempt(request, false).then(resolve, reject);
+        if (retry && !answered && outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE'))
+          attempt(request, false).then(resolve, reject);
         else reject(error);
       });
       outgoing.end(body);
@@ -89,11 +122,19 @@ function keptAgents(): { use(made: AnyAgent | undefined): AnyAgent | undefined }
       if (made === undefined) return undefined;
       const Kind = made.constructor;
       if (Kind !== https.Agent && Kind !== http.Agent) return made;
-      if (kept === undefined || kept.made.constructor !== Kind || !sameConnection(optionsOf(made), optionsOf(kept.made))) {
+      if (
+        kept === undefined ||
+        kept.made.constructor !== Kind ||
+        !sameConnection(optionsOf(made), optionsOf(kept.made))
+      ) {
         // A replaced agent is not destroyed: requests in flight finish on it, and its idle sockets do not hold the process open.
         // An idle connection is closed after a while, before a load balancer on the way drops it unannounced.
         const given = optionsOf(made);
-        const options: https.AgentOptions = { ...given, keepAlive: true, timeout: typeof given.timeout === 'number' ? given.timeout : IDLE_TIMEOUT_MS };
+        const options: https.AgentOptions = {
+          ...given,
+          keepAlive: true,
+          timeout: typeof given.timeout === 'number' ? given.timeout : IDLE_TIMEOUT_MS,
+        };
         kept = { made, agent: Kind === https.Agent ? new https.Agent(options) : new http.Agent(options) };
       }
       return kept.agent;
@@ -113,6 +154,7 @@ function sameConnection(a: Record<string, unknown>, b: Record<string, unknown>):
 function sameOption(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, index) => sameOption(item, b[index]));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((item, index) => sameOption(item, b[index]));
   return false;
 }

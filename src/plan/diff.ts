@@ -9,7 +9,16 @@ import { parseAppPath, parseNodePath } from '../render/paths.ts';
 import { readPreviousNode, readRecordedInputs, type PreviousNode } from './previous-node.ts';
 import { isFailure, type NodeFacts, type NodeFailure, type NodeInput, type PreparedHub } from './render-hub.ts';
 import { VerifiedOutputs } from './verified-outputs.ts';
-import type { BlobReader, ChangeCause, FileContent, KeptNode, NodeChange, NodeStatus, Plan, TreeListing } from './types.ts';
+import type {
+  BlobReader,
+  ChangeCause,
+  FileContent,
+  KeptNode,
+  NodeChange,
+  NodeStatus,
+  Plan,
+  TreeListing,
+} from './types.ts';
 
 export type DiffOptions = {
   hub: Hub;
@@ -73,7 +82,13 @@ export type DiffResult = {
  * What Git has for one node: its folder's tree id, its files (name → blob id; listed only
  * for the nodes the plan looks into) and its apps file.
  */
-type ExistingNode = { form: string; uid: string; tree: string | undefined; files: Map<string, string>; app: { path: string; blob: string } | undefined };
+type ExistingNode = {
+  form: string;
+  uid: string;
+  tree: string | undefined;
+  files: Map<string, string>;
+  app: { path: string; blob: string } | undefined;
+};
 
 /**
  * Compare the hub's nodes with what Git has, byte for byte (by blob id). A node whose
@@ -103,7 +118,11 @@ export function diffHub(options: DiffOptions): Promise<DiffResult> {
 type Candidate = { input: NodeInput; previous: ExistingNode | undefined };
 
 /** A change left for the gate; `before` undefined: its LynqNode is not read yet (`prepare` reads it). */
-type Deferred = { input: NodeInput; previous: ExistingNode | undefined; before: (() => PreviousNode | undefined) | undefined };
+type Deferred = {
+  input: NodeInput;
+  previous: ExistingNode | undefined;
+  before: (() => PreviousNode | undefined) | undefined;
+};
 
 /** One diff of a hub (diffHub), and afterwards the renders it deferred to the rollout gate. */
 class HubDiff implements DeferredRenders {
@@ -128,11 +147,19 @@ class HubDiff implements DeferredRenders {
     });
     // A failed node keeps what Git has: neither compared nor removed.
     for (const failure of prepared.failures) existing.delete(`${failure.form}/${failure.uid}`);
-    const keys = candidates.map(({ input, previous }) => (previous === undefined ? undefined : VerifiedOutputs.key(input.inputHash, previous.tree, previous.app)));
+    const keys = candidates.map(({ input, previous }) =>
+      previous === undefined ? undefined : VerifiedOutputs.key(input.inputHash, previous.tree, previous.app),
+    );
     const remembered = this.rememberedChanges(candidates, keys);
-    const unverified = candidates.filter(({ previous }, index) => previous !== undefined && !this.verified.has(keys[index]!) && !remembered.has(index)).map(({ previous }) => previous!);
+    const unverified = candidates
+      .filter(
+        ({ previous }, index) => previous !== undefined && !this.verified.has(keys[index]!) && !remembered.has(index),
+      )
+      .map(({ previous }) => previous!);
     await listFiles(this.options, [...unverified, ...existing.values()]);
-    const lynqNodeIds = unverified.map((previous) => previous.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
+    const lynqNodeIds = unverified
+      .map((previous) => previous.files.get(LYNQNODE_FILE))
+      .filter((id): id is string => id !== undefined);
     const blobs = lynqNodeIds.length > 0 ? await this.options.readBlobs(lynqNodeIds) : new Map<string, string>();
     for (const [index, candidate] of candidates.entries()) {
       const known = remembered.get(index);
@@ -142,32 +169,53 @@ class HubDiff implements DeferredRenders {
     for (const failure of prepared.failures) this.nodes.push(failed(hub.name, failure));
     for (const gone of existing.values()) this.nodes.push(this.goneNode(gone));
     this.nodes.sort((a, b) => compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
-    return { plan: { hub: hub.name, nodes: this.nodes, rendered: this.rendered, existingNodes: nodeCount }, deferred: this, toldEarlier: remembered.size };
+    return {
+      plan: { hub: hub.name, nodes: this.nodes, rendered: this.rendered, existingNodes: nodeCount },
+      deferred: this,
+      toldEarlier: remembered.size,
+    };
   }
 
   render(node: NodeChange): NodeChange {
     const { hub } = this.options;
     const left = this.later.get(`${node.form}/${node.uid}`);
     if (node.unrendered === undefined || left === undefined)
-      throw new InternalError(`hub ${hub.name}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub: hub.name, form: node.form, uid: node.uid });
+      throw new InternalError(`hub ${hub.name}: node ${node.form}/${node.uid} was not left unrendered by the plan`, {
+        hub: hub.name,
+        form: node.form,
+        uid: node.uid,
+      });
     if (left.before === undefined)
-      throw new InternalError(`hub ${hub.name}: node ${node.form}/${node.uid} was rendered before its LynqNode was read`, { hub: hub.name, form: node.form, uid: node.uid });
+      throw new InternalError(
+        `hub ${hub.name}: node ${node.form}/${node.uid} was rendered before its LynqNode was read`,
+        { hub: hub.name, form: node.form, uid: node.uid },
+      );
     this.later.delete(`${node.form}/${node.uid}`);
     return this.renderNow(left.input, left.previous, left.before);
   }
 
   async prepare(asked: readonly NodeChange[]): Promise<void> {
-    const unread = asked.map((node) => this.later.get(`${node.form}/${node.uid}`)).filter((left): left is Deferred => left !== undefined && left.before === undefined);
+    const unread = asked
+      .map((node) => this.later.get(`${node.form}/${node.uid}`))
+      .filter((left): left is Deferred => left !== undefined && left.before === undefined);
     if (unread.length === 0) return;
     const previous = unread.map((left) => left.previous!);
     await listFiles(this.options, previous);
     const ids = previous.map((node) => node.files.get(LYNQNODE_FILE)).filter((id): id is string => id !== undefined);
     const texts = ids.length > 0 ? await this.options.readBlobs(ids) : new Map<string, string>();
-    for (const left of unread) left.before = this.lookInto(left.input, left.previous!, texts.get(left.previous!.files.get(LYNQNODE_FILE) ?? '')).before;
+    for (const left of unread)
+      left.before = this.lookInto(
+        left.input,
+        left.previous!,
+        texts.get(left.previous!.files.get(LYNQNODE_FILE) ?? ''),
+      ).before;
   }
 
   /** Changes an earlier sync told of the same input and folder, and still deferred: neither listed nor read now (by candidate index). */
-  private rememberedChanges(candidates: readonly Candidate[], keys: ReadonlyArray<string | undefined>): Map<number, NodeChange> {
+  private rememberedChanges(
+    candidates: readonly Candidate[],
+    keys: ReadonlyArray<string | undefined>,
+  ): Map<number, NodeChange> {
     const remembered = new Map<number, NodeChange>();
     const { defer, hub } = this.options;
     if (defer === undefined) return remembered;
@@ -188,7 +236,11 @@ class HubDiff implements DeferredRenders {
   }
 
   /** One node the rows ask for: unchanged by its seal, told and left for the gate, or rendered and compared. */
-  private async planNode({ input, previous }: Candidate, key: string | undefined, blobs: ReadonlyMap<string, string>): Promise<void> {
+  private async planNode(
+    { input, previous }: Candidate,
+    key: string | undefined,
+    blobs: ReadonlyMap<string, string>,
+  ): Promise<void> {
     const { hub, prepared, defer, storeAhead } = this.options;
     const text = previous === undefined ? undefined : blobs.get(previous.files.get(LYNQNODE_FILE) ?? '');
     const looked = key === undefined || this.verified.has(key) ? undefined : this.lookInto(input, previous!, text);
@@ -199,10 +251,20 @@ class HubDiff implements DeferredRenders {
       return;
     }
     const before = looked?.before ?? (() => undefined);
-    const told = defer === undefined ? undefined : tellChange(hub.name, input, previous, { text, sealed: sealedFor !== undefined, before }, prepared.facts(input));
+    const told =
+      defer === undefined
+        ? undefined
+        : tellChange(
+            hub.name,
+            input,
+            previous,
+            { text, sealed: sealedFor !== undefined, before },
+            prepared.facts(input),
+          );
     if (told !== undefined && defer!(told)) {
       // Told alike while the input and the folder stay: a later sync neither lists nor reads this node.
-      if (key !== undefined && told.status === 'updated') this.verified.tell(key, { reasons: told.reasons, causes: told.causes });
+      if (key !== undefined && told.status === 'updated')
+        this.verified.tell(key, { reasons: told.reasons, causes: told.causes });
       this.nodes.push(told);
       this.later.set(`${input.form}/${input.uid}`, { input, previous, before });
       return;
@@ -217,28 +279,50 @@ class HubDiff implements DeferredRenders {
   }
 
   /** Render one node and compare it with what Git has (`before`: what its LynqNode recorded, read only now). */
-  private renderNow(input: NodeInput, previous: ExistingNode | undefined, before: () => PreviousNode | undefined): NodeChange {
+  private renderNow(
+    input: NodeInput,
+    previous: ExistingNode | undefined,
+    before: () => PreviousNode | undefined,
+  ): NodeChange {
     const result = this.options.prepared.render(input);
     if (isFailure(result)) return failed(this.options.hub.name, result);
     // Its seal holds for what was just rendered, by construction: remembered, the next
     // sync reads no LynqNode of it if Git then has exactly these files.
-    this.verified.hold(VerifiedOutputs.key(input.inputHash, gitTreeId(result.files.map((file) => [file.name, file.blob] as const)), result.appFile));
+    this.verified.hold(
+      VerifiedOutputs.key(
+        input.inputHash,
+        gitTreeId(result.files.map((file) => [file.name, file.blob] as const)),
+        result.appFile,
+      ),
+    );
     return compareNode(this.options.hub.name, result, previous, before());
   }
 
   /** What the node's LynqNode (`text`) says: the input hash it records when its seal holds over the node's files in Git, and what it recorded (read when first asked). */
   private lookInto(input: NodeInput, previous: ExistingNode, text: string | undefined) {
     const sealedFor = sealedInput(text, previous);
-    const before = once(() => (text === undefined ? undefined : ((sealedFor === undefined ? undefined : sealedPrevious(text, this.options.prepared.facts(input))) ?? readPreviousNode(text))));
+    const before = once(() =>
+      text === undefined
+        ? undefined
+        : ((sealedFor === undefined ? undefined : sealedPrevious(text, this.options.prepared.facts(input))) ??
+          readPreviousNode(text)),
+    );
     return { sealedFor, before };
   }
 
   /** A node Git has that no row asks for now: paused (kept), failed (its row cannot say which node it is), or removed. */
   private goneNode(gone: ExistingNode): NodeChange {
     const { hub, prepared, root } = this.options;
-    if (prepared.paused.has(gone.uid)) return { ...fileless(hub.name, gone.form, gone.uid, 'paused', [`paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`]), pausedBy: 'row' };
+    if (prepared.paused.has(gone.uid))
+      return {
+        ...fileless(hub.name, gone.form, gone.uid, 'paused', [
+          `paused by column ${hub.spec.valueMappings.paused}: left as it is in Git`,
+        ]),
+        pausedBy: 'row',
+      };
     const pausedWhy = prepared.pausedByAnnotation(gone.form, gone.uid);
-    if (pausedWhy !== undefined) return { ...fileless(hub.name, gone.form, gone.uid, 'paused', [pausedWhy]), pausedBy: 'annotation' };
+    if (pausedWhy !== undefined)
+      return { ...fileless(hub.name, gone.form, gone.uid, 'paused', [pausedWhy]), pausedBy: 'annotation' };
     const removal = removalReason(this.options, gone);
     // Its row may be one that cannot say which node it is: it fails, and keeps what Git has.
     if (removal.kind === 'row-deleted' && prepared.unidentified.length > 0) {
@@ -265,7 +349,8 @@ type RemovalReason = { kind: 'form-removed' | 'row-deactivated' | 'unselected' |
 function removalReason(options: DiffOptions, gone: ExistingNode): RemovalReason {
   if (!options.formNames.has(gone.form)) return { kind: 'form-removed', why: `form ${gone.form} removed` };
   if (options.prepared.inactive.has(gone.uid)) return { kind: 'row-deactivated', why: 'row deactivated' };
-  if (options.prepared.unselected.has(`${gone.form}/${gone.uid}`)) return { kind: 'unselected', why: "no longer matches the form's selector" };
+  if (options.prepared.unselected.has(`${gone.form}/${gone.uid}`))
+    return { kind: 'unselected', why: "no longer matches the form's selector" };
   return { kind: 'row-deleted', why: 'row deleted' };
 }
 
@@ -277,10 +362,18 @@ export function unchangedHub(hub: string, inputs: readonly NodeInput[]): DiffRes
   const deferred: DeferredRenders = {
     prepare: async () => undefined,
     render(node) {
-      throw new InternalError(`hub ${hub}: node ${node.form}/${node.uid} was not left unrendered by the plan`, { hub, form: node.form, uid: node.uid });
+      throw new InternalError(`hub ${hub}: node ${node.form}/${node.uid} was not left unrendered by the plan`, {
+        hub,
+        form: node.form,
+        uid: node.uid,
+      });
     },
   };
-  return { plan: withUnchanged({ hub, nodes: [], rendered: 0, existingNodes: inputs.length }, hub, inputs, inputs.length), deferred, toldEarlier: 0 };
+  return {
+    plan: withUnchanged({ hub, nodes: [], rendered: 0, existingNodes: inputs.length }, hub, inputs, inputs.length),
+    deferred,
+    toldEarlier: 0,
+  };
 }
 
 /** A plan of some of a hub's nodes, with the rest (`untouched`: their input is the one Git's folders hold) unchanged; Git has `existingNodes`. */
@@ -311,9 +404,18 @@ function tellChange(
   if (facts.engine === 'none' && previous.app !== undefined) return undefined;
   const recorded = lynqNode.sealed ? readRecordedInputs(lynqNode.text) : undefined;
   // The same row hash: the same values, so the same column hashes.
-  const before = recorded !== undefined && recorded.rowHash === facts.rowHash ? { ...recorded, columns: facts.columnHashes } : lynqNode.before();
+  const before =
+    recorded !== undefined && recorded.rowHash === facts.rowHash
+      ? { ...recorded, columns: facts.columnHashes }
+      : lynqNode.before();
   // A node moving cluster removes its engine object from the old one: a removal, never paced.
-  if (facts.cluster !== undefined && before !== undefined && 'engine' in before && before.engine?.cluster !== facts.cluster) return undefined;
+  if (
+    facts.cluster !== undefined &&
+    before !== undefined &&
+    'engine' in before &&
+    before.engine?.cluster !== facts.cluster
+  )
+    return undefined;
   const why = explain(facts, before);
   if (why.length === 0) return undefined;
   return toldChange(
@@ -326,7 +428,13 @@ function tellChange(
 }
 
 /** A change told without rendering (tellChange). */
-function toldChange(hub: string, input: NodeInput, status: NodeStatus, reasons: readonly string[], causes: readonly ChangeCause[]): NodeChange {
+function toldChange(
+  hub: string,
+  input: NodeInput,
+  status: NodeStatus,
+  reasons: readonly string[],
+  causes: readonly ChangeCause[],
+): NodeChange {
   const change = fileless(hub, input.form, input.uid, status, reasons, causes);
   change.unrendered = true;
   return change;
@@ -343,7 +451,15 @@ function sealedPrevious(text: string, facts: NodeFacts): PreviousNode | undefine
   if (recorded === undefined || recorded.rowHash !== facts.rowHash) return undefined;
   // The same row, so the same cluster (an empty column's default is in the row's values).
   const engine = facts.engine === 'none' ? undefined : { name: facts.engine, cluster: facts.cluster };
-  return { formHash: recorded.formHash, hubHash: recorded.hubHash, version: recorded.version, columns: facts.columnHashes, resources: new Map(), objects: [], engine };
+  return {
+    formHash: recorded.formHash,
+    hubHash: recorded.hubHash,
+    version: recorded.version,
+    columns: facts.columnHashes,
+    resources: new Map(),
+    objects: [],
+    engine,
+  };
 }
 
 /** `make()`, called at most once, when first asked for. */
@@ -363,7 +479,11 @@ function* textsOf(writes: ReadonlyMap<string, FileContent>): Generator<readonly 
  * their ids from then on (the commit names them by id; a diff text reads them back), so
  * a large first sync does not hold every file's text until the commit.
  */
-function keepStored(change: NodeChange, previous: ExistingNode | undefined, keep: (held: (blob: string) => boolean) => KeptNode): void {
+function keepStored(
+  change: NodeChange,
+  previous: ExistingNode | undefined,
+  keep: (held: (blob: string) => boolean) => KeptNode,
+): void {
   const node = change.node!;
   const blobs = new Map<string, string>(node.files.map((file) => [`${node.dir}/${file.name}`, file.blob]));
   if (node.appFile !== undefined) blobs.set(node.appFile.path, node.appFile.blob);
@@ -380,7 +500,12 @@ function keepStored(change: NodeChange, previous: ExistingNode | undefined, keep
 }
 
 /** One rendered node against what Git has for it. */
-function compareNode(hub: string, node: KeptNode, previous: ExistingNode | undefined, before: PreviousNode | undefined): NodeChange {
+function compareNode(
+  hub: string,
+  node: KeptNode,
+  previous: ExistingNode | undefined,
+  before: PreviousNode | undefined,
+): NodeChange {
   const writes = new Map<string, FileContent>();
   const deletes: string[] = [];
   const changedFiles: string[] = [];
@@ -414,12 +539,20 @@ function compareNode(hub: string, node: KeptNode, previous: ExistingNode | undef
     deletes.push(`${node.dir}/${name}`);
     changedFiles.push(name);
   }
-  if (node.appFile !== undefined && (node.appFile.blob !== previous?.app?.blob || node.appFile.path !== previous.app.path)) writes.set(node.appFile.path, node.appFile.content ?? node.appFile);
+  if (
+    node.appFile !== undefined &&
+    (node.appFile.blob !== previous?.app?.blob || node.appFile.path !== previous.app.path)
+  )
+    writes.set(node.appFile.path, node.appFile.content ?? node.appFile);
   // Flux with one instance per cluster: a node that moves, or a hub that changes layout, moves its file to another path.
-  if (node.appFile !== undefined && previous?.app !== undefined && node.appFile.path !== previous.app.path) deletes.push(previous.app.path);
+  if (node.appFile !== undefined && previous?.app !== undefined && node.appFile.path !== previous.app.path)
+    deletes.push(previous.app.path);
   const engineRemoved = node.appFile === undefined && previous?.app !== undefined;
   if (engineRemoved) deletes.push(previous.app!.path);
-  const moved = node.appFile !== undefined && previous?.app !== undefined ? (movedFrom(before, node.cluster) ?? movedBetweenLayouts(previous.app.path, node.appFile.path, node.cluster)) : undefined;
+  const moved =
+    node.appFile !== undefined && previous?.app !== undefined
+      ? (movedFrom(before, node.cluster) ?? movedBetweenLayouts(previous.app.path, node.appFile.path, node.cluster))
+      : undefined;
 
   const changedResources = changedFiles.filter(isResourceFile).map(resourceIdOf);
   const change = (status: NodeStatus, reasons: readonly string[], causes: readonly ChangeCause[]): NodeChange =>
@@ -428,9 +561,12 @@ function compareNode(hub: string, node: KeptNode, previous: ExistingNode | undef
   const changed = writes.size > 0 || deletes.length > 0;
   if (!changed && conflicts.length === 0) return change('unchanged', NONE, NONE);
   const why = changed ? explain(node, before) : [];
-  if (changed && why.length === 0 && forced.length === 0 && moved === undefined) why.push({ cause: 'edit', reason: 'files edited in Git restored to the rendered version' });
+  if (changed && why.length === 0 && forced.length === 0 && moved === undefined)
+    why.push({ cause: 'edit', reason: 'files edited in Git restored to the rendered version' });
   for (const reason of [...forced, ...conflicts]) why.push({ cause: 'edit', reason });
-  const removal = engineRemoved ? 'its engine object (Argo CD Application or Flux Kustomization) removed: spec.gitops.engine is none' : moved;
+  const removal = engineRemoved
+    ? 'its engine object (Argo CD Application or Flux Kustomization) removed: spec.gitops.engine is none'
+    : moved;
   if (removal !== undefined) why.push({ cause: 'engine', reason: removal });
   const causes = [...new Set(why.map((item) => item.cause))];
   const made = change(
@@ -471,7 +607,12 @@ function nodeChange(
 function movedFrom(before: PreviousNode | undefined, cluster: string | undefined): string | undefined {
   if (before?.engine === undefined || before.engine.cluster === cluster) return undefined;
   const from = before.engine.cluster === undefined ? "the hub's destination" : `cluster ${before.engine.cluster}`;
-  const to = cluster === undefined ? "the hub's destination" : before.engine.cluster === undefined ? `cluster ${cluster}` : cluster;
+  const to =
+    cluster === undefined
+      ? "the hub's destination"
+      : before.engine.cluster === undefined
+        ? `cluster ${cluster}`
+        : cluster;
   const objects = before.engine.name === 'argocd' ? 'Argo CD Application' : 'Flux Kustomizations';
   return `moved from ${from} to ${to}: its ${objects} in ${from} removed`;
 }
@@ -492,16 +633,22 @@ function movedBetweenLayouts(before: string, now: string, cluster: string | unde
 }
 
 /** Why a node changed, from the LynqNode it had before: columns, form, hub settings, bridge version. */
-function explain(node: Omit<NodeFacts, 'engine' | 'rowHash'>, before: Pick<PreviousNode, 'formHash' | 'hubHash' | 'version' | 'columns'> | undefined): Array<{ cause: ChangeCause; reason: string }> {
+function explain(
+  node: Omit<NodeFacts, 'engine' | 'rowHash'>,
+  before: Pick<PreviousNode, 'formHash' | 'hubHash' | 'version' | 'columns'> | undefined,
+): Array<{ cause: ChangeCause; reason: string }> {
   if (before === undefined) return [];
   const why: Array<{ cause: ChangeCause; reason: string }> = [];
   const columns = Object.keys({ ...before.columns, ...node.columnHashes })
     .filter((name) => before.columns[name] !== node.columnHashes[name])
     .sort(compareStrings);
   if (columns.length > 0) why.push({ cause: 'row', reason: `columns changed: ${columns.join(', ')}` });
-  if (before.formHash !== undefined && before.formHash !== node.formHash) why.push({ cause: 'form', reason: `form ${node.form} changed` });
-  if (before.hubHash !== undefined && before.hubHash !== node.hubHash) why.push({ cause: 'hub', reason: `hub ${node.hub} settings changed` });
-  if (before.version !== undefined && before.version !== node.bridgeVersion) why.push({ cause: 'bridge', reason: `bridge version changed from ${before.version}` });
+  if (before.formHash !== undefined && before.formHash !== node.formHash)
+    why.push({ cause: 'form', reason: `form ${node.form} changed` });
+  if (before.hubHash !== undefined && before.hubHash !== node.hubHash)
+    why.push({ cause: 'hub', reason: `hub ${node.hub} settings changed` });
+  if (before.version !== undefined && before.version !== node.bridgeVersion)
+    why.push({ cause: 'bridge', reason: `bridge version changed from ${before.version}` });
   return why;
 }
 
@@ -527,7 +674,10 @@ function isResourceFile(name: string): boolean {
 function sealedInput(text: string | undefined, previous: ExistingNode): string | undefined {
   if (text === undefined) return undefined;
   // The seal covers every file but the LynqNode itself, and the apps file.
-  const output: NodeOutput = { files: [...previous.files].filter(([name]) => name !== LYNQNODE_FILE), app: previous.app };
+  const output: NodeOutput = {
+    files: [...previous.files].filter(([name]) => name !== LYNQNODE_FILE),
+    app: previous.app,
+  };
   return sealedInputHash(text, output);
 }
 
@@ -548,7 +698,14 @@ const NEW_ROW: readonly string[] = ['new row'];
  * without rendering, an unchanged node. Optional fields are set on it afterwards, never
  * spread in (nodeChange says why).
  */
-function fileless(hub: string, form: string, uid: string, status: NodeStatus, reasons: readonly string[], causes: readonly ChangeCause[] = NONE): NodeChange {
+function fileless(
+  hub: string,
+  form: string,
+  uid: string,
+  status: NodeStatus,
+  reasons: readonly string[],
+  causes: readonly ChangeCause[] = NONE,
+): NodeChange {
   return { hub, form, uid, status, reasons, causes, resources: NONE, writes: NO_WRITES, deletes: NONE };
 }
 
@@ -568,7 +725,8 @@ function groupByNode(options: DiffOptions): Map<string, ExistingNode> {
     if (app === undefined) continue;
     const key = `${app.form}/${app.uid}`;
     let node = nodes.get(key);
-    if (node === undefined) nodes.set(key, (node = { form: app.form, uid: app.uid, tree: undefined, files: new Map(), app: undefined }));
+    if (node === undefined)
+      nodes.set(key, (node = { form: app.form, uid: app.uid, tree: undefined, files: new Map(), app: undefined }));
     node.app = { path, blob };
   }
   return nodes;
@@ -576,9 +734,13 @@ function groupByNode(options: DiffOptions): Map<string, ExistingNode> {
 
 /** Fill in the files of these nodes (those with a folder) from one listing of their folders. */
 async function listFiles(options: DiffOptions, nodes: readonly ExistingNode[]): Promise<void> {
-  const wanted = new Map(nodes.filter((node) => node.tree !== undefined).map((node) => [`${node.form}/${node.uid}`, node]));
+  const wanted = new Map(
+    nodes.filter((node) => node.tree !== undefined).map((node) => [`${node.form}/${node.uid}`, node]),
+  );
   if (wanted.size === 0) return;
-  const listing = await options.listFiles([...wanted.values()].map((node) => `${options.root}/${options.hub.name}/${node.form}/${node.uid}`));
+  const listing = await options.listFiles(
+    [...wanted.values()].map((node) => `${options.root}/${options.hub.name}/${node.form}/${node.uid}`),
+  );
   for (const [path, blob] of listing) {
     const file = parseNodePath(options.root, options.hub.name, path);
     if (file !== undefined) wanted.get(`${file.form}/${file.uid}`)?.files.set(file.name, blob);

@@ -90,7 +90,11 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
   const files: NodeFile[] = [];
   const resources: RenderedResource[] = [];
   // The form's resources this row gets (a resource's `when`), in the order of `resources`.
-  const included = form.resources.filter((resource) => resource.when === undefined || context.engine.selects(resource.when, vars, { ...where, resource: resource.id }, 'when'));
+  const included = form.resources.filter(
+    (resource) =>
+      resource.when === undefined ||
+      context.engine.selects(resource.when, vars, { ...where, resource: resource.id }, 'when'),
+  );
   for (const resource of included) {
     const manifest = renderResource(context, resource, vars, lynqLabels, { ...where, resource: resource.id });
     const metadata = manifest.metadata as Record<string, unknown>;
@@ -149,7 +153,10 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
       hubId: hub.name,
       inputs: { columns: hashes },
       resources: resources.map((rendered, i) => lynqNodeResource(rendered, included[i]!)),
-      gitops: engine.objects.length > 0 ? { engine: gitops.engine, cluster: cluster?.name, objects: engine.objects } : undefined,
+      gitops:
+        engine.objects.length > 0
+          ? { engine: gitops.engine, cluster: cluster?.name, objects: engine.objects }
+          : undefined,
     },
   };
   const kustomization = {
@@ -159,9 +166,15 @@ export function renderNode(context: RenderContext, row: HubRow, known?: InputHas
   };
   files.push(nodeFile(KUSTOMIZATION_FILE, toCanonicalYaml(kustomization)));
   for (const file of engine.nodeFiles) files.push(nodeFile(file.name, file.content));
-  const appFile = engine.appFile === undefined ? undefined : { ...engine.appFile, blob: gitBlobId(engine.appFile.content) };
+  const appFile =
+    engine.appFile === undefined ? undefined : { ...engine.appFile, blob: gitBlobId(engine.appFile.content) };
   // Sealed over every other file, so it comes last.
-  files.push(nodeFile(LYNQNODE_FILE, seal(toCanonicalYaml(lynqNode), { files: files.map((file) => [file.name, file.blob] as const), app: appFile })));
+  files.push(
+    nodeFile(
+      LYNQNODE_FILE,
+      seal(toCanonicalYaml(lynqNode), { files: files.map((file) => [file.name, file.blob] as const), app: appFile }),
+    ),
+  );
   return {
     hub: hub.name,
     form: form.name,
@@ -191,7 +204,12 @@ export function rowHashOf(row: HubRow): string {
  * output settings and the bridge version. Rendering is a pure function of these, which
  * is what lets a sync skip a node whose LynqNode recorded the same hash (output-seal.ts).
  */
-export function nodeInputHash(context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>, gitops: Pick<ResolvedGitops, 'hash'>, row: HubRow, rowHash = rowHashOf(row)): InputHashes {
+export function nodeInputHash(
+  context: Pick<RenderContext, 'formHash' | 'bridgeVersion'>,
+  gitops: Pick<ResolvedGitops, 'hash'>,
+  row: HubRow,
+  rowHash = rowHashOf(row),
+): InputHashes {
   return { rowHash, inputHash: sha256(`${rowHash}\n${context.formHash}\n${gitops.hash}\n${context.bridgeVersion}`) };
 }
 
@@ -209,8 +227,16 @@ function nodeFile(name: string, content: string): NodeFile {
 
 const NO_ENGINE: EngineFiles = { appFile: undefined, nodeFiles: [], objects: [] };
 
-function pickEnginePolicies(resource: FormResource): { waitForReady: boolean; timeoutSeconds: number; ignoreFields: readonly string[] } {
-  return { waitForReady: resource.waitForReady, timeoutSeconds: resource.timeoutSeconds, ignoreFields: resource.ignoreFields };
+function pickEnginePolicies(resource: FormResource): {
+  waitForReady: boolean;
+  timeoutSeconds: number;
+  ignoreFields: readonly string[];
+} {
+  return {
+    waitForReady: resource.waitForReady,
+    timeoutSeconds: resource.timeoutSeconds,
+    ignoreFields: resource.ignoreFields,
+  };
 }
 
 /**
@@ -219,7 +245,8 @@ function pickEnginePolicies(resource: FormResource): { waitForReady: boolean; ti
  * default (absent means the default), which keeps 10,000 LynqNodes small.
  */
 function lynqNodeResource(rendered: RenderedResource, resource: FormResource): Record<string, unknown> {
-  const policy = <K extends keyof typeof LYNQ_POLICY_DEFAULTS>(key: K): FormResource[K] | undefined => (resource[key] === LYNQ_POLICY_DEFAULTS[key] ? undefined : resource[key]);
+  const policy = <K extends keyof typeof LYNQ_POLICY_DEFAULTS>(key: K): FormResource[K] | undefined =>
+    resource[key] === LYNQ_POLICY_DEFAULTS[key] ? undefined : resource[key];
   return {
     id: rendered.id,
     apiVersion: rendered.apiVersion,
@@ -243,7 +270,8 @@ function lynqNodeResource(rendered: RenderedResource, resource: FormResource): R
 /** The annotations that carry the resource's Lynq policies to Argo CD and Flux, after its own. */
 function addPolicyAnnotations(metadata: Record<string, unknown>, resource: FormResource): void {
   const own: Record<string, string> = {};
-  if (isPlainObject(metadata.annotations)) for (const [key, value] of Object.entries(metadata.annotations)) own[key] = String(value);
+  if (isPlainObject(metadata.annotations))
+    for (const [key, value] of Object.entries(metadata.annotations)) own[key] = String(value);
   const policies = policyAnnotations(resource, own);
   if (Object.keys(policies).length > 0) metadata.annotations = { ...own, ...policies };
 }

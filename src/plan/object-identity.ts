@@ -13,7 +13,12 @@ type Identified = { apiVersion: string; kind: string; namespace?: string | undef
 type ClusterScoped = (object: Identified) => boolean;
 
 function same(a: Identified, b: Identified, clusterScoped: ClusterScoped): boolean {
-  return a.name === b.name && a.kind === b.kind && a.apiVersion === b.apiVersion && ((a.namespace ?? '') === (b.namespace ?? '') || clusterScoped(a));
+  return (
+    a.name === b.name &&
+    a.kind === b.kind &&
+    a.apiVersion === b.apiVersion &&
+    ((a.namespace ?? '') === (b.namespace ?? '') || clusterScoped(a))
+  );
 }
 
 /**
@@ -30,7 +35,8 @@ class Owners {
   get(object: Identified): string | undefined {
     const list = this.byName.get(object.name);
     if (list === undefined) return undefined;
-    for (let at = 0; at < list.length; at += 2) if (same(list[at] as Identified, object, this.clusterScoped)) return list[at + 1] as string;
+    for (let at = 0; at < list.length; at += 2)
+      if (same(list[at] as Identified, object, this.clusterScoped)) return list[at + 1] as string;
     return undefined;
   }
 
@@ -62,14 +68,23 @@ class Owners {
  * it is when it is next rendered. `check` does that for a node the rollout gate renders
  * for a slot: its objects against every node checked so far.
  */
-export async function failDuplicateObjects(plan: Plan, existing: TreeListing, readBlobs: BlobReader, root: string, declared?: Readonly<Record<string, KindScope>>): Promise<ObjectCheck> {
+export async function failDuplicateObjects(
+  plan: Plan,
+  existing: TreeListing,
+  readBlobs: BlobReader,
+  root: string,
+  declared?: Readonly<Record<string, KindScope>>,
+): Promise<ObjectCheck> {
   const owners = new Owners((object) => kindScope(object.apiVersion, object.kind, declared) === 'Cluster');
   const held = plan.nodes.filter((node) => node.status === 'held');
-  const ids = held.map((node) => existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`)).filter((id): id is string => id !== undefined);
+  const ids = held
+    .map((node) => existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`))
+    .filter((id): id is string => id !== undefined);
   const texts = ids.length > 0 ? await readBlobs(ids) : new Map<string, string>();
   for (const node of held) {
     const text = texts.get(existing.get(`${root}/${node.hub}/${node.form}/${node.uid}/${LYNQNODE_FILE}`) ?? '');
-    for (const object of (text === undefined ? undefined : readPreviousNode(text))?.objects ?? []) owners.set(object, `${node.form}/${node.uid}`);
+    for (const object of (text === undefined ? undefined : readPreviousNode(text))?.objects ?? [])
+      owners.set(object, `${node.form}/${node.uid}`);
   }
   const claim = (node: NodeChange): NodeChange => {
     if (node.node === undefined || node.status === 'failed' || node.status === 'held') return node;
@@ -78,7 +93,16 @@ export async function failDuplicateObjects(plan: Plan, existing: TreeListing, re
       const owner = owners.get(resource);
       if (owner !== undefined && owner !== self) {
         const error = `hub ${node.hub}, form ${node.form}, uid ${JSON.stringify(node.uid)}, resource ${resource.id}: renders ${resource.kind} ${resource.namespace ? `${resource.namespace}/` : ''}${resource.name}, which node ${owner} of this hub already renders; two nodes must not render one object (rename one, or remove the other node first)`;
-        return { ...node, status: 'failed', reasons: [], causes: [], resources: [], writes: new Map(), deletes: [], error };
+        return {
+          ...node,
+          status: 'failed',
+          reasons: [],
+          causes: [],
+          resources: [],
+          writes: new Map(),
+          deletes: [],
+          error,
+        };
       }
     }
     for (const resource of node.node.resources) owners.set(resource, self);

@@ -20,6 +20,8 @@ export function hubPrefixes(hub: Hub, root: string): [nodes: string, apps: strin
  */
 export function nodePaths(hub: Hub, root: string, form: string, uid: string): string[] {
   const gitops = resolveGitops(hub);
-  const perCluster = perClusterFlux(gitops) ? (gitops.clusters ?? []).map((cluster) => appFilePath(gitops, hub.name, form, uid, cluster.name)) : [];
+  const perCluster = perClusterFlux(gitops)
+    ? (gitops.clusters ?? []).map((cluster) => appFilePath(gitops, hub.name, form, uid, cluster.name))
+    : [];
   return [`${root}/${hub.name}/${form}/${uid}`, appFilePath(gitops, hub.name, form, uid), ...perCluster];
 }

@@ -1,6 +1,11 @@
 import { parse } from 'yaml';
 import { LynqNodeFile } from '../config/node-schema.ts';
-import { ANNOTATION_BRIDGE_VERSION, ANNOTATION_FORM_HASH, ANNOTATION_HUB_HASH, ANNOTATION_ROW_HASH } from '../render/node.ts';
+import {
+  ANNOTATION_BRIDGE_VERSION,
+  ANNOTATION_FORM_HASH,
+  ANNOTATION_HUB_HASH,
+  ANNOTATION_ROW_HASH,
+} from '../render/node.ts';
 
 /** What a node's previous LynqNode recorded: what it was rendered from, and each resource file's blob. */
 export type PreviousNode = {
@@ -32,9 +37,22 @@ export function readPreviousNode(text: string): PreviousNode | undefined {
     hubHash: annotations[ANNOTATION_HUB_HASH],
     version: annotations[ANNOTATION_BRIDGE_VERSION],
     columns: parsed.data.spec.inputs.columns,
-    resources: new Map(parsed.data.spec.resources.map((resource) => [resource.file, { blob: resource.blob, creationPolicy: resource.creationPolicy }])),
-    objects: parsed.data.spec.resources.map(({ apiVersion, kind, namespace, name }) => ({ apiVersion, kind, namespace, name })),
-    engine: parsed.data.spec.gitops === undefined ? undefined : { name: parsed.data.spec.gitops.engine, cluster: parsed.data.spec.gitops.cluster },
+    resources: new Map(
+      parsed.data.spec.resources.map((resource) => [
+        resource.file,
+        { blob: resource.blob, creationPolicy: resource.creationPolicy },
+      ]),
+    ),
+    objects: parsed.data.spec.resources.map(({ apiVersion, kind, namespace, name }) => ({
+      apiVersion,
+      kind,
+      namespace,
+      name,
+    })),
+    engine:
+      parsed.data.spec.gitops === undefined
+        ? undefined
+        : { name: parsed.data.spec.gitops.engine, cluster: parsed.data.spec.gitops.cluster },
   };
 }
 
@@ -54,14 +72,19 @@ export function readRecordedInputs(sealedText: string): RecordedInputs | undefin
   const rowHash = ROW_HASH_LINE.exec(sealedText)?.[1];
   const versionLine = VERSION_LINE.exec(sealedText);
   const version = versionLine?.[2] ?? versionLine?.[3] ?? versionLine?.[1];
-  if (formHash === undefined || hubHash === undefined || rowHash === undefined || version === undefined) return undefined;
+  if (formHash === undefined || hubHash === undefined || rowHash === undefined || version === undefined)
+    return undefined;
   return { formHash, hubHash, rowHash, version };
 }
 
-const annotationLine = (annotation: string, value: string) => new RegExp(`\n {4}${annotation.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: (${value})\n`);
+const annotationLine = (annotation: string, value: string) =>
+  new RegExp(`\n {4}${annotation.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: (${value})\n`);
 const FORM_HASH_LINE = annotationLine(ANNOTATION_FORM_HASH, 'sha256:[0-9a-f]{64}');
 const HUB_HASH_LINE = annotationLine(ANNOTATION_HUB_HASH, 'sha256:[0-9a-f]{64}');
 const ROW_HASH_LINE = annotationLine(ANNOTATION_ROW_HASH, 'sha256:[0-9a-f]{64}');
 // Plain, or quoted as the writer quotes what YAML could read as another type ("0.4.0"), in
 // characters that need no escape; anything else is left to the parser.
-const VERSION_LINE = annotationLine(ANNOTATION_BRIDGE_VERSION, `[0-9A-Za-z][0-9A-Za-z.+_-]*|"([0-9A-Za-z.+_-]+)"|'([0-9A-Za-z.+_-]+)'`);
+const VERSION_LINE = annotationLine(
+  ANNOTATION_BRIDGE_VERSION,
+  `[0-9A-Za-z][0-9A-Za-z.+_-]*|"([0-9A-Za-z.+_-]+)"|'([0-9A-Za-z.+_-]+)'`,
+);

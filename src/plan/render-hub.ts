@@ -4,7 +4,16 @@ import { InternalError, isLynqError, messageOf } from '../errors.ts';
 import { resolveGitops } from '../gitops/engine.ts';
 import type { RenderedNode } from '../render/node.ts';
 import type { ResolvedGitops } from '../gitops/types.ts';
-import { columnHashes, formHash, lynqNodeName, nodeInputHash, renderNode, rowHashOf, type InputHashes, type RenderContext } from './node.ts';
+import {
+  columnHashes,
+  formHash,
+  lynqNodeName,
+  nodeInputHash,
+  renderNode,
+  rowHashOf,
+  type InputHashes,
+  type RenderContext,
+} from './node.ts';
 import { sha256 } from '../render/hash.ts';
 import { uidProblem } from '../render/paths.ts';
 import { TemplateEngine } from '../render/template.ts';
@@ -61,7 +70,10 @@ export type PreparedHub = {
 };
 
 /** The part of a rendered node its LynqNode records about its inputs (what changed since is read from these), and its engine. */
-export type NodeFacts = Pick<RenderedNode, 'hub' | 'form' | 'formHash' | 'hubHash' | 'bridgeVersion' | 'columnHashes'> & {
+export type NodeFacts = Pick<
+  RenderedNode,
+  'hub' | 'form' | 'formHash' | 'hubHash' | 'bridgeVersion' | 'columnHashes'
+> & {
   rowHash: string;
   engine: ResolvedGitops['engine'];
   /** The cluster the row names, for a hub with `valueMappings.cluster`. */
@@ -87,7 +99,12 @@ export type PrepareOptions = {
  * Every active row × every form of the hub, with its input hash. One bad row or template
  * fails that node only. Rows sharing a uid all fail: which one is meant cannot be guessed.
  */
-export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: PrepareOptions): PreparedHub {
+export function prepareHub(
+  hub: Hub,
+  forms: readonly Form[],
+  rows: readonly HubRow[],
+  options: PrepareOptions,
+): PreparedHub {
   const engine = new TemplateEngine(templateVariables(hub));
   const gitops = resolveGitops(hub);
   // One pass over the rows: at 100,000 rows, every extra array or copy per row shows.
@@ -124,16 +141,29 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   }
 
   const pausedNodes = options.pausedNodes;
-  const pausedByAnnotation = (form: string, uid: string): string | undefined => (pausedNodes === undefined || pausedNodes.size === 0 ? undefined : pausedNodes.get(lynqNodeName(uid, form)));
+  const pausedByAnnotation = (form: string, uid: string): string | undefined =>
+    pausedNodes === undefined || pausedNodes.size === 0 ? undefined : pausedNodes.get(lynqNodeName(uid, form));
   const sources = new Map<NodeInput, { context: RenderContext; row: HubRow; hashes: InputHashes }>();
   const inputs: NodeInput[] = [];
   const failures: NodeFailure[] = [];
   const unselected = new Set<string>();
   for (const form of forms) {
-    const context: RenderContext = { hub, form, formHash: formHash(form), engine, root: options.root, bridgeVersion: options.bridgeVersion, gitops };
+    const context: RenderContext = {
+      hub,
+      form,
+      formHash: formHash(form),
+      engine,
+      root: options.root,
+      bridgeVersion: options.bridgeVersion,
+      gitops,
+    };
     const reported = new Set<string>();
     for (const { row, number } of unreadable) {
-      failures.push({ form: form.name, uid: row.uid, error: `hub ${hub.name}, form ${form.name}, uid ${JSON.stringify(row.uid)}: row ${number}: ${row.problem}; the row fails until it is fixed` });
+      failures.push({
+        form: form.name,
+        uid: row.uid,
+        error: `hub ${hub.name}, form ${form.name}, uid ${JSON.stringify(row.uid)}: row ${number}: ${row.problem}; the row fails until it is fixed`,
+      });
     }
     for (const { row, rowHash } of active) {
       // Another row with this uid is paused: the uid's nodes stay as Git has them.
@@ -184,9 +214,18 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
   };
   const keep = (input: NodeInput, held: (blob: string) => boolean): KeptNode => {
     const node = render(input);
-    if (isFailure(node)) throw new InternalError(`hub ${hub.name}: node ${input.form}/${input.uid} failed to render, so it has no files to keep`, { hub: hub.name, form: input.form, uid: input.uid });
-    const appFile = node.appFile !== undefined && held(node.appFile.blob) ? { ...node.appFile, content: undefined } : node.appFile;
-    const kept: KeptNode = { ...node, files: node.files.map((file) => (held(file.blob) ? { ...file, content: undefined } : file)), appFile };
+    if (isFailure(node))
+      throw new InternalError(
+        `hub ${hub.name}: node ${input.form}/${input.uid} failed to render, so it has no files to keep`,
+        { hub: hub.name, form: input.form, uid: input.uid },
+      );
+    const appFile =
+      node.appFile !== undefined && held(node.appFile.blob) ? { ...node.appFile, content: undefined } : node.appFile;
+    const kept: KeptNode = {
+      ...node,
+      files: node.files.map((file) => (held(file.blob) ? { ...file, content: undefined } : file)),
+      appFile,
+    };
     done.set(memoKey(input), kept);
     return kept;
   };
@@ -204,7 +243,19 @@ export function prepareHub(hub: Hub, forms: readonly Form[], rows: readonly HubR
       cluster: gitops.clusters === undefined ? undefined : row.values.cluster,
     };
   };
-  return { inputs, failures, inactive, unselected, paused, pausedByAnnotation, unidentified, render, renderNew, keep, facts };
+  return {
+    inputs,
+    failures,
+    inactive,
+    unselected,
+    paused,
+    pausedByAnnotation,
+    unidentified,
+    render,
+    renderNew,
+    keep,
+    facts,
+  };
 }
 
 /**
@@ -216,7 +267,12 @@ function selectRow(context: RenderContext, row: HubRow): boolean | NodeFailure {
   if (when === undefined) return true;
   const { hub, form, engine } = context;
   try {
-    return engine.selects(when, { ...row.values, hubId: hub.name, templateRef: form.name }, { hub: hub.name, form: form.name, uid: row.uid }, 'spec.rows.when');
+    return engine.selects(
+      when,
+      { ...row.values, hubId: hub.name, templateRef: form.name },
+      { hub: hub.name, form: form.name, uid: row.uid },
+      'spec.rows.when',
+    );
   } catch (error) {
     if (!isLynqError(error)) throw error;
     return { form: form.name, uid: row.uid, error: messageOf(error) };
@@ -224,7 +280,12 @@ function selectRow(context: RenderContext, row: HubRow): boolean | NodeFailure {
 }
 
 /** Render every node of the hub now (`lynq render`, tests); a sync renders only what it must. */
-export function renderHub(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], options: PrepareOptions): RenderedHub {
+export function renderHub(
+  hub: Hub,
+  forms: readonly Form[],
+  rows: readonly HubRow[],
+  options: PrepareOptions,
+): RenderedHub {
   const prepared = prepareHub(hub, forms, rows, options);
   const nodes: RenderedNode[] = [];
   const failures = [...prepared.failures];

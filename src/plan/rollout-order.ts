@@ -9,9 +9,16 @@ export type RolloutOrdering = { canary: readonly string[]; orderBy: string | und
  * one; numbers as numbers, else as strings), then by uid. Pure: the same inputs always pick the same nodes, whichever
  * process (or replica) runs the sync.
  */
-export function rolloutOrder<T extends { uid: string }>(nodes: readonly T[], ordering: RolloutOrdering, valuesOf: (uid: string) => Readonly<Record<string, string>> | undefined): T[] {
+export function rolloutOrder<T extends { uid: string }>(
+  nodes: readonly T[],
+  ordering: RolloutOrdering,
+  valuesOf: (uid: string) => Readonly<Record<string, string>> | undefined,
+): T[] {
   const canary = new Map(ordering.canary.map((uid, index) => [uid, index]));
-  const key = (node: T) => ({ canary: canary.get(node.uid) ?? Number.POSITIVE_INFINITY, value: ordering.orderBy === undefined ? undefined : valuesOf(node.uid)?.[ordering.orderBy] });
+  const key = (node: T) => ({
+    canary: canary.get(node.uid) ?? Number.POSITIVE_INFINITY,
+    value: ordering.orderBy === undefined ? undefined : valuesOf(node.uid)?.[ordering.orderBy],
+  });
   const keyed = nodes.map((node) => ({ node, key: key(node) }));
   keyed.sort((a, b) => {
     if (a.key.canary !== b.key.canary) return a.key.canary < b.key.canary ? -1 : 1;

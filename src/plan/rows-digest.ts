@@ -15,11 +15,19 @@ const VERSION = 'lynq rows digest 1';
  * hash. `texts`: each row's values as stableJson, for prepareHub to hash when the digest
  * differs, so no row is serialised twice.
  */
-export function rowsDigest(hub: Hub, forms: readonly Form[], rows: readonly HubRow[], bridgeVersion: string): { digest: string; texts: string[] } {
+export function rowsDigest(
+  hub: Hub,
+  forms: readonly Form[],
+  rows: readonly HubRow[],
+  bridgeVersion: string,
+): { digest: string; texts: string[] } {
   const hash = createHash('sha256');
   // Every field of the hub and the forms that prepareHub could read (the file names too: they are in its errors).
-  hash.update(`${VERSION}\n${bridgeVersion}\n${stableJson({ name: hub.name, namespace: hub.namespace, file: hub.file, spec: hub.spec })}\n`);
-  for (const form of forms) hash.update(`${stableJson({ name: form.name, file: form.file, spec: form.spec, resources: form.resources })}\n`);
+  hash.update(
+    `${VERSION}\n${bridgeVersion}\n${stableJson({ name: hub.name, namespace: hub.namespace, file: hub.file, spec: hub.spec })}\n`,
+  );
+  for (const form of forms)
+    hash.update(`${stableJson({ name: form.name, file: form.file, spec: form.spec, resources: form.resources })}\n`);
   const texts = new Array<string>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;

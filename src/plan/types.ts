@@ -10,7 +10,16 @@ import type { NodeFile, RenderedNode } from '../render/node.ts';
  * `spec.gitops.pauseFromLynqNode`) the node's LynqNode carries `lynq.sh/paused`; the node is
  * neither rendered nor removed, Git keeps it as it is.
  */
-export type NodeStatus = 'added' | 'updated' | 'unchanged' | 'removed' | 'held' | 'conflicted' | 'failed' | 'waiting' | 'paused';
+export type NodeStatus =
+  | 'added'
+  | 'updated'
+  | 'unchanged'
+  | 'removed'
+  | 'held'
+  | 'conflicted'
+  | 'failed'
+  | 'waiting'
+  | 'paused';
 
 /**
  * What made an existing node change, for code (routing) to act on; `reasons` says the
@@ -103,7 +112,10 @@ export function blobIdOf(file: FileContent): string {
 export type KeptFile = Omit<NodeFile, 'content'> & { content: string | undefined };
 
 /** A rendered node as a sync keeps it (NodeChange.node, the render memo): RenderedNode, with the contents git holds dropped. */
-export type KeptNode = Omit<RenderedNode, 'files' | 'appFile'> & { files: KeptFile[]; appFile: { path: string; blob: string; content: string | undefined } | undefined };
+export type KeptNode = Omit<RenderedNode, 'files' | 'appFile'> & {
+  files: KeptFile[];
+  appFile: { path: string; blob: string; content: string | undefined } | undefined;
+};
 
 /** The repository changes of some nodes, merged (a plan, or the part of one routed somewhere). */
 export type FileChanges = { writes: Map<string, FileContent>; deletes: string[] };
@@ -136,7 +148,17 @@ export function changedNodes(plan: Plan): NodeChange[] {
 }
 
 export function countByStatus(nodes: readonly NodeChange[]): Record<NodeStatus, number> {
-  const counts: Record<NodeStatus, number> = { added: 0, updated: 0, unchanged: 0, removed: 0, held: 0, conflicted: 0, failed: 0, waiting: 0, paused: 0 };
+  const counts: Record<NodeStatus, number> = {
+    added: 0,
+    updated: 0,
+    unchanged: 0,
+    removed: 0,
+    held: 0,
+    conflicted: 0,
+    failed: 0,
+    waiting: 0,
+    paused: 0,
+  };
   for (const node of nodes) counts[node.status]++;
   return counts;
 }

@@ -53,7 +53,8 @@ export class VerifiedOutputs {
 
   /** The changes to remember as told, when they differ from what was known: those told in this sync. */
   toldChanged(): Map<string, ToldChange> | undefined {
-    if (this.telling.size === this.told.size && [...this.telling.keys()].every((key) => this.told.has(key))) return undefined;
+    if (this.telling.size === this.told.size && [...this.telling.keys()].every((key) => this.told.has(key)))
+      return undefined;
     return new Map([...this.telling].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 

@@ -34,7 +34,13 @@ function pad(indent: number): string {
 }
 
 /** `keys`: the map's own keys (Object.keys, asked once), not empty; put in order in place. */
-function emitMap(map: Record<string, unknown>, keys: string[], indent: number, lines: string[], first: readonly string[] = NO_KEYS): void {
+function emitMap(
+  map: Record<string, unknown>,
+  keys: string[],
+  indent: number,
+  lines: string[],
+  first: readonly string[] = NO_KEYS,
+): void {
   const padding = pad(indent);
   for (const key of orderedKeys(keys, first)) {
     const item = map[key];
@@ -43,7 +49,13 @@ function emitMap(map: Record<string, unknown>, keys: string[], indent: number, l
     const itemKeys = isPlainObject(item) ? Object.keys(item) : undefined;
     if (itemKeys !== undefined && itemKeys.length > 0) {
       lines.push(head);
-      emitMap(item as Record<string, unknown>, itemKeys, indent + 2, lines, key === 'metadata' && indent === 0 ? METADATA_ORDER : NO_KEYS);
+      emitMap(
+        item as Record<string, unknown>,
+        itemKeys,
+        indent + 2,
+        lines,
+        key === 'metadata' && indent === 0 ? METADATA_ORDER : NO_KEYS,
+      );
     } else if (Array.isArray(item) && item.length > 0) {
       lines.push(head);
       emitList(item, indent + 2, lines);
@@ -153,9 +165,11 @@ function numberText(value: number): string {
 // Characters a plain scalar may hold here: a strict subset of what YAML allows.
 const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9 _./:@+=,()~-]*$/;
 // Words YAML 1.1 or 1.2 read as booleans or null.
-const SPECIAL_WORDS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/;
+const SPECIAL_WORDS =
+  /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/;
 // Anything a YAML 1.1 or 1.2 reader might take for a number, a date or a sexagesimal.
-const NUMBER_LIKE = /^[-+]?(\.?[0-9][0-9_]*([.:][0-9_]*)*([eE][-+]?[0-9]+)?|0[xXoObB][0-9a-fA-F_]+|\.(inf|Inf|INF|nan|NaN|NAN))$/;
+const NUMBER_LIKE =
+  /^[-+]?(\.?[0-9][0-9_]*([.:][0-9_]*)*([eE][-+]?[0-9]+)?|0[xXoObB][0-9a-fA-F_]+|\.(inf|Inf|INF|nan|NaN|NAN))$/;
 const DATE_LIKE = /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/;
 
 // Keys and many values repeat across thousands of manifests; deciding how to write a
@@ -179,7 +193,16 @@ export function scalarString(text: string): string {
 }
 
 function isPlainSafe(text: string): boolean {
-  return text.length > 0 && PLAIN.test(text) && !text.endsWith(' ') && !text.endsWith(':') && !text.includes(': ') && !SPECIAL_WORDS.test(text) && !NUMBER_LIKE.test(text) && !DATE_LIKE.test(text);
+  return (
+    text.length > 0 &&
+    PLAIN.test(text) &&
+    !text.endsWith(' ') &&
+    !text.endsWith(':') &&
+    !text.includes(': ') &&
+    !SPECIAL_WORDS.test(text) &&
+    !NUMBER_LIKE.test(text) &&
+    !DATE_LIKE.test(text)
+  );
 }
 
 // Characters that must never appear raw in output: controls, and the Unicode line
@@ -187,10 +210,19 @@ function isPlainSafe(text: string): boolean {
 const UNSAFE_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
 
 function isBlockCandidate(text: string): boolean {
-  return text.includes('\n') && text.trim().length > 0 && !UNSAFE_CHARS.test(text) && !/[ \t]\n|[ \t]$/.test(text) && !text.startsWith('\t');
+  return (
+    text.includes('\n') &&
+    text.trim().length > 0 &&
+    !UNSAFE_CHARS.test(text) &&
+    !/[ \t]\n|[ \t]$/.test(text) &&
+    !text.startsWith('\t')
+  );
 }
 
 function quoted(text: string): string {
   // JSON escapes are valid in YAML double-quoted scalars; escape what JSON leaves raw.
-  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(text).replace(
+    /[\u007f-\u009f\u2028\u2029\ufeff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -111,7 +111,8 @@ export function fromJson(value: unknown): unknown {
 /** Sprig's `empty`: what `default` replaces. */
 export function isEmpty(value: unknown): boolean {
   value = unwrap(value);
-  if (value === undefined || value === null || value === '' || value === false || value === 0 || value === 0n) return true;
+  if (value === undefined || value === null || value === '' || value === false || value === 0 || value === 0n)
+    return true;
   if (Array.isArray(value)) return value.length === 0;
   if (value instanceof Map || value instanceof Set) return value.size === 0;
   return isPlainObject(value) && Object.keys(value).length === 0;

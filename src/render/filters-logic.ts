@@ -23,7 +23,8 @@ function toInt64(value: unknown, filter: string): bigint {
 }
 
 function fromInt64(result: bigint, filter: string): number | bigint {
-  if (result < INT64_MIN || result > INT64_MAX) throw new Error(`${filter}: the result ${result} does not fit in a 64-bit integer`);
+  if (result < INT64_MIN || result > INT64_MAX)
+    throw new Error(`${filter}: the result ${result} does not fit in a 64-bit integer`);
   const number = Number(result);
   return Number.isSafeInteger(number) ? number + 0 : result;
 }
@@ -64,7 +65,10 @@ function asMap(value: unknown, filter: string): Record<string, unknown> {
 /** Sprig's `dict "k1" v1 "k2" v2`, from the list `["k1", v1, "k2", v2]`; an odd last key gets "" as Sprig gives it. */
 function dict(pairs: unknown): Record<string, unknown> {
   pairs = unwrap(pairs);
-  if (!Array.isArray(pairs)) throw new Error(`dict: ${show(pairs)} is not a list of keys and values, as in ["key", value, "key2", value2] | dict`);
+  if (!Array.isArray(pairs))
+    throw new Error(
+      `dict: ${show(pairs)} is not a list of keys and values, as in ["key", value, "key2", value2] | dict`,
+    );
   const out: Record<string, unknown> = {};
   for (let i = 0; i < pairs.length; i += 2) {
     const key = str(pairs[i]);
@@ -78,7 +82,8 @@ function dict(pairs: unknown): Record<string, unknown> {
 /** Sprig's `required`: nil or the empty string fail, with the form's own message; 0 and false pass. */
 function required(value: unknown, message: unknown): unknown {
   const plain = unwrap(value);
-  if (plain === undefined || plain === null || plain === '') throw new Error(`required: ${str(message) || 'a value is required'}`);
+  if (plain === undefined || plain === null || plain === '')
+    throw new Error(`required: ${str(message) || 'a value is required'}`);
   return value;
 }
 
@@ -86,7 +91,8 @@ export const LOGIC_FILTERS: ReadonlyArray<Filter> = [
   {
     name: 'add',
     signature: 'a | add(b, …) → integer',
-    description: 'Sum of integers (decimal text or numbers), in 64-bit integer math as Sprig; anything else is an error.',
+    description:
+      'Sum of integers (decimal text or numbers), in 64-bit integer math as Sprig; anything else is an error.',
     example: example('{{ basePort | add(1000) }}', { basePort: '8080' }, '9080'),
     fn: fold('add', (a, b) => a + b),
   },
@@ -156,14 +162,20 @@ export const LOGIC_FILTERS: ReadonlyArray<Filter> = [
   {
     name: 'dict',
     signature: '[key, value, …] | dict → map',
-    description: 'A map from a list of keys and values (Sprig\'s `dict "k" v "k2" v2`); keys become text, an odd last key gets `""`.',
-    example: example('{{ ["tier", plan, "app", "web"] | dict | toJson }}', { plan: 'gold' }, '{"app":"web","tier":"gold"}'),
+    description:
+      'A map from a list of keys and values (Sprig\'s `dict "k" v "k2" v2`); keys become text, an odd last key gets `""`.',
+    example: example(
+      '{{ ["tier", plan, "app", "web"] | dict | toJson }}',
+      { plan: 'gold' },
+      '{"app":"web","tier":"gold"}',
+    ),
     fn: dict,
   },
   {
     name: 'get',
     signature: 'map | get(key) → any',
-    description: 'The value under `key`, or `""` when the map has no such key (as Sprig); a value that is not a map is an error.',
+    description:
+      'The value under `key`, or `""` when the map has no such key (as Sprig); a value that is not a map is an error.',
     example: example('{{ config | fromJson | get("image") }}', { config: '{"image":"nginx:1.27"}' }, 'nginx:1.27'),
     fn: (map: unknown, key: unknown) => {
       const value = asMap(map, 'get');
@@ -181,7 +193,11 @@ export const LOGIC_FILTERS: ReadonlyArray<Filter> = [
     name: 'coalesce',
     signature: 'v | coalesce(w, …) → any',
     description: 'The first value that is not empty (empty as `default` reads it); nothing when all are.',
-    example: example('{{ customDomain | coalesce(vanityDomain, uid ~ ".example.com") }}', { customDomain: '', vanityDomain: '', uid: 'acme' }, 'acme.example.com'),
+    example: example(
+      '{{ customDomain | coalesce(vanityDomain, uid ~ ".example.com") }}',
+      { customDomain: '', vanityDomain: '', uid: 'acme' },
+      'acme.example.com',
+    ),
     fn: (...values: unknown[]) => values.find((value) => !isEmpty(value)),
   },
   {

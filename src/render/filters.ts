@@ -3,7 +3,18 @@ import type { Environment } from 'nunjucks';
 import { stringify as yamlStringify } from 'yaml';
 import { toDnsLabel } from './names.ts';
 import { LOGIC_FILTERS } from './filters-logic.ts';
-import { example, fromJson, isEmpty, jsonText, show, str, toBool, toFloat, toInt, type Filter } from './filter-values.ts';
+import {
+  example,
+  fromJson,
+  isEmpty,
+  jsonText,
+  show,
+  str,
+  toBool,
+  toFloat,
+  toInt,
+  type Filter,
+} from './filter-values.ts';
 
 /**
  * The template filters: Lynq's own plus the deterministic part of Sprig. Sprig's pipeline
@@ -163,7 +174,11 @@ export const FILTERS: ReadonlyArray<Filter> = [
     name: 'trunc63',
     signature: 's | trunc63 → string',
     description: 'First 63 characters, then trailing `-` and `.` trimmed, so a label stays valid.',
-    example: example('{{ name | trunc63 }}', { name: 'tenant-with-a-rather-long-name-for-kubernetes-objects-that-goes-on' }, 'tenant-with-a-rather-long-name-for-kubernetes-objects-that-goes'),
+    example: example(
+      '{{ name | trunc63 }}',
+      { name: 'tenant-with-a-rather-long-name-for-kubernetes-objects-that-goes-on' },
+      'tenant-with-a-rather-long-name-for-kubernetes-objects-that-goes',
+    ),
     fn: (v: unknown) => truncate(v, 63).replace(/[-.]+$/, ''),
   },
   {
@@ -176,14 +191,20 @@ export const FILTERS: ReadonlyArray<Filter> = [
   {
     name: 'fromJson',
     signature: 's | fromJson → any',
-    description: 'Parses JSON; bad JSON or a missing value is an error. An already decoded value (a JSON column) is returned as is.',
-    example: example('{{ (config | fromJson).image }}', { config: '{"image":"nginx:1.27","replicas":3}' }, 'nginx:1.27'),
+    description:
+      'Parses JSON; bad JSON or a missing value is an error. An already decoded value (a JSON column) is returned as is.',
+    example: example(
+      '{{ (config | fromJson).image }}',
+      { config: '{"image":"nginx:1.27","replicas":3}' },
+      'nginx:1.27',
+    ),
     fn: fromJson,
   },
   {
     name: 'int',
     signature: 'v | int → number',
-    description: 'A decimal integer from a string (surrounding spaces allowed) or number; anything else (`abc`, `1.5`, missing) is an error, never 0.',
+    description:
+      'A decimal integer from a string (surrounding spaces allowed) or number; anything else (`abc`, `1.5`, missing) is an error, never 0.',
     example: example('{{ replicas | int + 1 }}', { replicas: '3' }, '4'),
     fn: (v: unknown) => toInt(v),
   },
@@ -197,17 +218,31 @@ export const FILTERS: ReadonlyArray<Filter> = [
   {
     name: 'bool',
     signature: 'v | bool → boolean',
-    description: '`true/True/TRUE/1/yes/Yes/YES` → true; `false/False/FALSE/0/no/No/NO`, empty or missing → false; anything else is an error.',
+    description:
+      '`true/True/TRUE/1/yes/Yes/YES` → true; `false/False/FALSE/0/no/No/NO`, empty or missing → false; anything else is an error.',
     example: example('{{ enabled | bool }}', { enabled: 'Yes' }, 'true'),
     fn: (v: unknown) => toBool(v),
   },
   // Sprig's deterministic ones
-  { name: 'lower', signature: 's | lower → string', description: 'Lower case.', example: example('{{ name | lower }}', { name: 'Acme Corp' }, 'acme corp'), fn: (v: unknown) => str(v).toLowerCase() },
-  { name: 'upper', signature: 's | upper → string', description: 'Upper case.', example: example('{{ name | upper }}', { name: 'Acme Corp' }, 'ACME CORP'), fn: (v: unknown) => str(v).toUpperCase() },
+  {
+    name: 'lower',
+    signature: 's | lower → string',
+    description: 'Lower case.',
+    example: example('{{ name | lower }}', { name: 'Acme Corp' }, 'acme corp'),
+    fn: (v: unknown) => str(v).toLowerCase(),
+  },
+  {
+    name: 'upper',
+    signature: 's | upper → string',
+    description: 'Upper case.',
+    example: example('{{ name | upper }}', { name: 'Acme Corp' }, 'ACME CORP'),
+    fn: (v: unknown) => str(v).toUpperCase(),
+  },
   {
     name: 'title',
     signature: 's | title → string',
-    description: 'First letter of each word upper-cased, the rest unchanged (words break at spaces and ASCII punctuation except `_`).',
+    description:
+      'First letter of each word upper-cased, the rest unchanged (words break at spaces and ASCII punctuation except `_`).',
     example: example('{{ name | title }}', { name: 'hello wORLD-wide web' }, 'Hello WORLD-Wide Web'),
     fn: title,
   },
@@ -257,8 +292,13 @@ export const FILTERS: ReadonlyArray<Filter> = [
   {
     name: 'regexReplaceAll',
     signature: 's | regexReplaceAll(regex, replacement) → string',
-    description: 'Replaces every match of a JS regular expression (Go `(?i)` prefix and `(?P<name>` accepted); `$1`, `${1}`, `${name}` and `$$` in the replacement, as in Go.',
-    example: example('{{ email | regexReplaceAll("^([^@]+)@(.+)$", "${2}/$1") }}', { email: 'jane@example.com' }, 'example.com/jane'),
+    description:
+      'Replaces every match of a JS regular expression (Go `(?i)` prefix and `(?P<name>` accepted); `$1`, `${1}`, `${name}` and `$$` in the replacement, as in Go.',
+    example: example(
+      '{{ email | regexReplaceAll("^([^@]+)@(.+)$", "${2}/$1") }}',
+      { email: 'jane@example.com' },
+      'example.com/jane',
+    ),
     fn: regexReplaceAll,
   },
   {
@@ -293,22 +333,35 @@ export const FILTERS: ReadonlyArray<Filter> = [
     name: 'sha256sum',
     signature: 's | sha256sum → string',
     description: 'SHA-256 of the UTF-8 text, in hex.',
-    example: example('{{ uid | sha256sum }}', { uid: 'test' }, '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'),
+    example: example(
+      '{{ uid | sha256sum }}',
+      { uid: 'test' },
+      '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    ),
     fn: hash('sha256'),
   },
   {
     name: 'toJson',
     signature: 'v | toJson → string',
     description: 'Compact JSON, object keys sorted (as Go writes maps); missing → `null`.',
-    example: example('{{ labels | fromJson | toJson }}', { labels: '{ "tier": "gold", "app": "web" }' }, '{"app":"web","tier":"gold"}'),
+    example: example(
+      '{{ labels | fromJson | toJson }}',
+      { labels: '{ "tier": "gold", "app": "web" }' },
+      '{"app":"web","tier":"gold"}',
+    ),
     fn: jsonText,
   },
   {
     name: 'toYaml',
     signature: 'v | toYaml → string',
     description: 'Block-style YAML of the JSON form of the value, keys sorted, no line folding, no trailing newline.',
-    example: example('{{ config | fromJson | toYaml }}', { config: '{"replicas":2,"env":[{"name":"A","value":"1"}]}' }, 'env:\n  - name: A\n    value: "1"\nreplicas: 2'),
-    fn: (v: unknown) => yamlStringify(JSON.parse(jsonText(v)), { lineWidth: 0, aliasDuplicateObjects: false }).replace(/\n$/, ''),
+    example: example(
+      '{{ config | fromJson | toYaml }}',
+      { config: '{"replicas":2,"env":[{"name":"A","value":"1"}]}' },
+      'env:\n  - name: A\n    value: "1"\nreplicas: 2',
+    ),
+    fn: (v: unknown) =>
+      yamlStringify(JSON.parse(jsonText(v)), { lineWidth: 0, aliasDuplicateObjects: false }).replace(/\n$/, ''),
   },
   {
     name: 'indent',
@@ -327,14 +380,16 @@ export const FILTERS: ReadonlyArray<Filter> = [
   {
     name: 'default',
     signature: 'v | default(fallback) → any',
-    description: '`fallback` when the value is missing, null, empty string, empty list or object, false or 0; otherwise the value.',
+    description:
+      '`fallback` when the value is missing, null, empty string, empty list or object, false or 0; otherwise the value.',
     example: example('{{ plan | default("basic") }}', { plan: '' }, 'basic'),
     fn: (v: unknown, fallback: unknown) => (isEmpty(v) ? fallback : v),
   },
   {
     name: 'ternary',
     signature: 'cond | ternary(whenTrue, whenFalse) → any',
-    description: '`whenTrue` or `whenFalse` by the condition, read as `bool` reads it (so the string "false" is false).',
+    description:
+      '`whenTrue` or `whenFalse` by the condition, read as `bool` reads it (so the string "false" is false).',
     example: example('{{ isProd | bool | ternary("3", "1") }}', { isProd: 'yes' }, '3'),
     fn: (v: unknown, whenTrue: unknown, whenFalse: unknown) => (toBool(v, 'ternary') ? whenTrue : whenFalse),
   },
@@ -382,7 +437,8 @@ export const FILTERS: ReadonlyArray<Filter> = [
   {
     name: 'dnsLabel',
     signature: 's | dnsLabel → string',
-    description: 'Any text as a valid RFC 1123 DNS label; a changed or cut input gets `-` and 8 hex of its SHA-256, so names stay unique.',
+    description:
+      'Any text as a valid RFC 1123 DNS label; a changed or cut input gets `-` and 8 hex of its SHA-256, so names stay unique.',
     example: example('{{ name | dnsLabel }}', { name: 'Acme Corp (EU)' }, 'acme-corp-eu-5265b414'),
     fn: (v: unknown) => toDnsLabel(str(v)),
   },

@@ -80,11 +80,17 @@ export function gitTreeId(files: Iterable<readonly [string, string]>): string {
 function treeId(folder: Folder): string {
   // git sorts a tree's entries by name bytes, a subfolder's name as if it ended in "/".
   const entries = [...folder].map(([name, value]) =>
-    typeof value === 'string' ? { key: name, head: `100644 ${name}\0`, id: value } : { key: `${name}/`, head: `40000 ${name}\0`, id: treeId(value) },
+    typeof value === 'string'
+      ? { key: name, head: `100644 ${name}\0`, id: value }
+      : { key: `${name}/`, head: `40000 ${name}\0`, id: treeId(value) },
   );
   // For ASCII names (a node's files always) code-unit order is byte order; otherwise compare the UTF-8 bytes.
   const ascii = entries.every((entry) => /^[\x00-\x7f]*$/.test(entry.key));
-  entries.sort(ascii ? (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : (a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+  entries.sort(
+    ascii
+      ? (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+      : (a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)),
+  );
   // One buffer for the whole tree object: the header, then per entry its mode and name and its binary id.
   let length = 0;
   for (const entry of entries) length += Buffer.byteLength(entry.head) + entry.id.length / 2;

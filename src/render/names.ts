@@ -27,6 +27,9 @@ export function toDnsLabel(value: string): string {
     .replace(/^-+|-+$/g, '');
   const hash = createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 8);
   // Too long: cut from the left, as cdk8s does, so the end (the uid in `<hub>-<form>-<uid>`) stays readable.
-  const base = cleaned.length <= MAX_LABEL - SUFFIX_LENGTH ? cleaned : cleaned.slice(cleaned.length - (MAX_LABEL - SUFFIX_LENGTH)).replace(/^-+/, '');
+  const base =
+    cleaned.length <= MAX_LABEL - SUFFIX_LENGTH
+      ? cleaned
+      : cleaned.slice(cleaned.length - (MAX_LABEL - SUFFIX_LENGTH)).replace(/^-+/, '');
   return `${base === '' ? 'x' : base}-${hash}`;
 }

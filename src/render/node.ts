@@ -68,27 +68,43 @@ export type ResourceContext = { hub: Hub; engine: TemplateEngine };
  * filled in and checked, and its own annotations (the policies' annotations are added by
  * the node, plan/node.ts). Throws a RenderError naming the resource and field.
  */
-export function renderResource(context: ResourceContext, resource: FormResource, vars: TemplateVars, lynqLabels: Record<string, string>, where: ErrorWhere): Record<string, unknown> {
+export function renderResource(
+  context: ResourceContext,
+  resource: FormResource,
+  vars: TemplateVars,
+  lynqLabels: Record<string, string>,
+  where: ErrorWhere,
+): Record<string, unknown> {
   const { engine } = context;
   const manifest = specRenderer(engine, resource.spec)(vars, where);
   if (!isPlainObject(manifest)) throw new RenderError('spec did not render to a mapping', where);
   keepDataStrings(manifest, resource.spec);
   for (const field of ['apiVersion', 'kind'] as const) {
-    if (typeof manifest[field] !== 'string' || manifest[field] === '') throw new RenderError(`the manifest has no ${field}`, { ...where, field: `spec.${field}` });
+    if (typeof manifest[field] !== 'string' || manifest[field] === '')
+      throw new RenderError(`the manifest has no ${field}`, { ...where, field: `spec.${field}` });
   }
   const kind = manifest.kind as string;
   if (resource.expectedKind !== undefined && kind !== resource.expectedKind) {
-    throw new RenderError(`is in the ${resource.list} list, so its kind must be ${resource.expectedKind}, not ${kind}`, { ...where, field: 'spec.kind' });
+    throw new RenderError(
+      `is in the ${resource.list} list, so its kind must be ${resource.expectedKind}, not ${kind}`,
+      { ...where, field: 'spec.kind' },
+    );
   }
   refusePlaintextSecret(manifest, where);
 
   const metadata = isPlainObject(manifest.metadata) ? { ...manifest.metadata } : {};
   manifest.metadata = metadata;
-  if (resource.nameTemplate !== undefined) metadata.name = engine.renderPrepared(engine.prepare(resource.nameTemplate), vars, where, 'nameTemplate');
+  if (resource.nameTemplate !== undefined)
+    metadata.name = engine.renderPrepared(engine.prepare(resource.nameTemplate), vars, where, 'nameTemplate');
   const name = metadata.name;
-  if (typeof name !== 'string' || name === '') throw new RenderError('the manifest has no name: set nameTemplate or spec.metadata.name', { ...where, field: 'nameTemplate' });
+  if (typeof name !== 'string' || name === '')
+    throw new RenderError('the manifest has no name: set nameTemplate or spec.metadata.name', {
+      ...where,
+      field: 'nameTemplate',
+    });
   const badName = nameProblem(name);
-  if (badName !== undefined) throw new RenderError(`name ${JSON.stringify(name)} ${badName}`, { ...where, field: 'metadata.name' });
+  if (badName !== undefined)
+    throw new RenderError(`name ${JSON.stringify(name)} ${badName}`, { ...where, field: 'metadata.name' });
 
   if (kindScope(manifest.apiVersion as string, kind, context.hub.spec.kindScopes) === 'Cluster') {
     delete metadata.namespace;
@@ -99,22 +115,39 @@ export function renderResource(context: ResourceContext, resource: FormResource,
         : typeof metadata.namespace === 'string' && metadata.namespace !== ''
           ? metadata.namespace
           : context.hub.namespace;
-    if (typeof namespace !== 'string') throw new RenderError('targetNamespace did not render to a string', { ...where, field: 'targetNamespace' });
+    if (typeof namespace !== 'string')
+      throw new RenderError('targetNamespace did not render to a string', { ...where, field: 'targetNamespace' });
     const badNamespace = namespaceProblem(namespace);
-    if (badNamespace !== undefined) throw new RenderError(`namespace ${JSON.stringify(namespace)} ${badNamespace}`, { ...where, field: 'targetNamespace' });
+    if (badNamespace !== undefined)
+      throw new RenderError(`namespace ${JSON.stringify(namespace)} ${badNamespace}`, {
+        ...where,
+        field: 'targetNamespace',
+      });
     metadata.namespace = namespace;
   }
 
-  const labels = { ...stringMap(metadata.labels), ...renderMap(engine, resource.labelsTemplate, vars, where, 'labelsTemplate'), ...lynqLabels };
+  const labels = {
+    ...stringMap(metadata.labels),
+    ...renderMap(engine, resource.labelsTemplate, vars, where, 'labelsTemplate'),
+    ...lynqLabels,
+  };
   for (const [key, value] of Object.entries(labels)) {
     const problem = labelKeyProblem(key) ?? labelValueProblem(value);
-    if (problem !== undefined) throw new RenderError(`label ${key}=${JSON.stringify(value)} ${problem}`, { ...where, field: `metadata.labels.${key}` });
+    if (problem !== undefined)
+      throw new RenderError(`label ${key}=${JSON.stringify(value)} ${problem}`, {
+        ...where,
+        field: `metadata.labels.${key}`,
+      });
   }
   metadata.labels = labels;
-  const annotations = { ...stringMap(metadata.annotations), ...renderMap(engine, resource.annotationsTemplate, vars, where, 'annotationsTemplate') };
+  const annotations = {
+    ...stringMap(metadata.annotations),
+    ...renderMap(engine, resource.annotationsTemplate, vars, where, 'annotationsTemplate'),
+  };
   if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   const problem = hasSopsBlock(manifest) ? undefined : validateManifest(manifest);
-  if (problem !== undefined) throw new RenderError(`${problem.message} (${kind} schema)`, { ...where, field: `spec.${problem.path}` });
+  if (problem !== undefined)
+    throw new RenderError(`${problem.message} (${kind} schema)`, { ...where, field: `spec.${problem.path}` });
   return manifest;
 }
 
@@ -149,7 +182,9 @@ function compileTree(engine: TemplateEngine, value: unknown, at: string): TreeRe
     return (vars, where) => items.map((item) => item(vars, where));
   }
   if (isPlainObject(value)) {
-    const entries = Object.entries(value).map(([key, item]) => [key, compileTree(engine, item, `${at}.${key}`)] as const);
+    const entries = Object.entries(value).map(
+      ([key, item]) => [key, compileTree(engine, item, `${at}.${key}`)] as const,
+    );
     return (vars, where) => {
       const out: Record<string, unknown> = {};
       for (const [key, item] of entries) out[key] = item(vars, where);
@@ -159,9 +194,16 @@ function compileTree(engine: TemplateEngine, value: unknown, at: string): TreeRe
   return () => value;
 }
 
-function renderMap(engine: TemplateEngine, templates: Readonly<Record<string, string>>, vars: TemplateVars, where: ErrorWhere, field: string): Record<string, string> {
+function renderMap(
+  engine: TemplateEngine,
+  templates: Readonly<Record<string, string>>,
+  vars: TemplateVars,
+  where: ErrorWhere,
+  field: string,
+): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, template] of Object.entries(templates)) out[key] = String(engine.renderPrepared(engine.prepare(template), vars, where, `${field}.${key}`));
+  for (const [key, template] of Object.entries(templates))
+    out[key] = String(engine.renderPrepared(engine.prepare(template), vars, where, `${field}.${key}`));
   return out;
 }
 

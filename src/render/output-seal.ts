@@ -19,13 +19,20 @@ export const ANNOTATION_OUTPUT_HASH = 'lynq.sh/output-hash';
 export const UNSEALED = `sha256:${'0'.repeat(64)}`;
 
 /** A node's files other than its LynqNode (name relative to the node folder → blob id), and its apps file. */
-export type NodeOutput = { files: Iterable<readonly [string, string]>; app: { path: string; blob: string } | undefined };
+export type NodeOutput = {
+  files: Iterable<readonly [string, string]>;
+  app: { path: string; blob: string } | undefined;
+};
 
 /** The LynqNode text, written with `UNSEALED` as the seal, with the real seal put in. */
 export function seal(unsealedText: string, output: NodeOutput): string {
   const at = unsealedText.indexOf(UNSEALED_LINE);
   if (at < 0) throw new InternalError('the LynqNode has no unsealed output-hash annotation to seal');
-  return unsealedText.slice(0, at) + sealLine(outputHash(unsealedText, output)) + unsealedText.slice(at + UNSEALED_LINE.length);
+  return (
+    unsealedText.slice(0, at) +
+    sealLine(outputHash(unsealedText, output)) +
+    unsealedText.slice(at + UNSEALED_LINE.length)
+  );
 }
 
 /**

@@ -12,7 +12,8 @@ export function checkUid(uid: string, where: ErrorWhere): void {
 }
 
 /** What to do about a uid that cannot name a node; the row's other nodes and every other row go on. */
-const UID_FIX = 'fix the row, or map valueMappings.uid to a column of DNS labels (or derive one in spec.source.query, e.g. SELECT lower(id) AS uid, …): the node fails, the rest go on';
+const UID_FIX =
+  'fix the row, or map valueMappings.uid to a column of DNS labels (or derive one in spec.source.query, e.g. SELECT lower(id) AS uid, …): the node fails, the rest go on';
 
 /** Why a uid cannot name a node, or undefined when it can. */
 export function uidProblem(uid: string): string | undefined {
@@ -22,7 +23,8 @@ export function uidProblem(uid: string): string | undefined {
   if (uid === '.' || uid === '..' || uid.includes('..')) return 'contains ".."';
   if (/\s/.test(uid)) return 'contains white space';
   if (/[A-Z]/.test(uid)) return 'contains uppercase letters; a uid must be a lowercase DNS label';
-  if (!isDnsLabel(uid)) return 'is not a DNS label (lowercase letters, digits and "-", starting and ending alphanumeric)';
+  if (!isDnsLabel(uid))
+    return 'is not a DNS label (lowercase letters, digits and "-", starting and ending alphanumeric)';
   return undefined;
 }
 
@@ -32,7 +34,8 @@ export { checkRoot } from '../config/root.ts';
 /** `<root>/<hub>/<form>/<uid>`; every segment is checked, so the result cannot leave root. */
 export function nodeDir(root: string, hub: string, form: string, uid: string): string {
   for (const segment of [hub, form, uid]) {
-    if (!isDnsLabel(segment)) throw new RenderError(`${JSON.stringify(segment)} is not a safe path segment`, { hub, form, uid });
+    if (!isDnsLabel(segment))
+      throw new RenderError(`${JSON.stringify(segment)} is not a safe path segment`, { hub, form, uid });
   }
   return `${root}/${hub}/${form}/${uid}`;
 }
@@ -41,7 +44,11 @@ export function nodeDir(root: string, hub: string, form: string, uid: string): s
  * Parse a repository path back into node coordinates; undefined when it is not a node
  * file. `name` is relative to the node folder and may have folders (`levels/1/kustomization.yaml`).
  */
-export function parseNodePath(root: string, hub: string, file: string): { form: string; uid: string; name: string } | undefined {
+export function parseNodePath(
+  root: string,
+  hub: string,
+  file: string,
+): { form: string; uid: string; name: string } | undefined {
   const prefix = `${root}/${hub}/`;
   if (!file.startsWith(prefix)) return undefined;
   const parts = file.slice(prefix.length).split('/');

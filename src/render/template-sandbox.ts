@@ -32,7 +32,12 @@ type NodeClass = new (lineno: number, colno: number, ...args: unknown[]) => AstN
 export const nunjucksInternals = nunjucks as unknown as {
   parser: { parse(src: string, extensions?: unknown[], opts?: unknown): AstNode };
   nodes: Record<string, NodeClass>;
-  compiler: { Compiler: new (name: string | undefined, throwOnUndefined: boolean) => { compile(ast: AstNode): void; getCode(): string } };
+  compiler: {
+    Compiler: new (
+      name: string | undefined,
+      throwOnUndefined: boolean,
+    ) => { compile(ast: AstNode): void; getCode(): string };
+  };
 };
 const { nodes } = nunjucksInternals;
 // The transformer must be the one of the nunjucks imported above: bundled, the same copy (requireBundled).
@@ -136,7 +141,8 @@ function children(node: AstNode): AstNode[] {
   const out: AstNode[] = [];
   const add = (value: unknown): void => {
     if (Array.isArray(value)) value.forEach(add);
-    else if (value !== null && typeof value === 'object' && typeof (value as AstNode).typename === 'string') out.push(value as AstNode);
+    else if (value !== null && typeof value === 'object' && typeof (value as AstNode).typename === 'string')
+      out.push(value as AstNode);
   };
   for (const field of node.fields ?? []) add(node[field]);
   if ('children' in node && !(node.fields ?? []).includes('children')) add(node.children);
@@ -150,25 +156,33 @@ function children(node: AstNode): AstNode[] {
 export function checkSandbox(ast: AstNode, isFilter: (name: string) => boolean): void {
   const visit = (node: AstNode): void => {
     const at = `line ${node.lineno + 1}, column ${node.colno + 1}`;
-    if (!ALLOWED_NODES.has(node.typename)) throw new Error(`${describe(node.typename)} is not allowed in a template (${at}); templates may use expressions, filters, if, for and set`);
+    if (!ALLOWED_NODES.has(node.typename))
+      throw new Error(
+        `${describe(node.typename)} is not allowed in a template (${at}); templates may use expressions, filters, if, for and set`,
+      );
     // Inner nodes first, so `''.constructor.constructor(…)()` is refused for its member, not its call.
     for (const child of children(node)) visit(child);
     switch (node.typename) {
       case 'LookupVal': {
         const key = node.val as AstNode;
         if (key.typename !== 'Literal' || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
-          throw new Error(`member access with a computed key is not allowed (${at}); use a literal name, as in x.name or x["name"] or x[0]`);
+          throw new Error(
+            `member access with a computed key is not allowed (${at}); use a literal name, as in x.name or x["name"] or x[0]`,
+          );
         }
-        if (typeof key.value === 'string' && forbiddenMember(key.value)) throw new Error(`member ${JSON.stringify(key.value)} is not allowed in a template (${at})`);
+        if (typeof key.value === 'string' && forbiddenMember(key.value))
+          throw new Error(`member ${JSON.stringify(key.value)} is not allowed in a template (${at})`);
         break;
       }
       case 'Pair': {
         const key = node.key as AstNode;
-        if (key.typename === 'Literal' && typeof key.value === 'string' && forbiddenMember(key.value)) throw new Error(`key ${JSON.stringify(key.value)} is not allowed in a template (${at})`);
+        if (key.typename === 'Literal' && typeof key.value === 'string' && forbiddenMember(key.value))
+          throw new Error(`key ${JSON.stringify(key.value)} is not allowed in a template (${at})`);
         break;
       }
       case 'Filter':
-        if (!isFilter(node.name.value as string)) throw new Error(`unknown filter "${node.name.value}" (see docs/filters.md)`);
+        if (!isFilter(node.name.value as string))
+          throw new Error(`unknown filter "${node.name.value}" (see docs/filters.md)`);
         break;
       case 'FunCall':
         checkCall(node, at);
@@ -177,10 +191,12 @@ export function checkSandbox(ast: AstNode, isFilter: (name: string) => boolean):
         for (const target of node.targets as AstNode[]) checkAssigned(target, at);
         break;
       case 'For':
-        for (const target of [node.name as AstNode, ...children(node.name as AstNode)]) if (target.typename === 'Symbol') checkAssigned(target, at);
+        for (const target of [node.name as AstNode, ...children(node.name as AstNode)])
+          if (target.typename === 'Symbol') checkAssigned(target, at);
         break;
       case 'Symbol':
-        if ((node.value as string).startsWith('__')) throw new Error(`name ${JSON.stringify(node.value)} is not allowed in a template (${at})`);
+        if ((node.value as string).startsWith('__'))
+          throw new Error(`name ${JSON.stringify(node.value)} is not allowed in a template (${at})`);
         break;
       default:
     }
@@ -189,7 +205,8 @@ export function checkSandbox(ast: AstNode, isFilter: (name: string) => boolean):
 }
 
 function checkAssigned(target: AstNode, at: string): void {
-  if (target.typename === 'Symbol' && RESERVED_NAMES.has(target.value as string)) throw new Error(`${JSON.stringify(target.value)} is a reserved name and cannot be assigned (${at})`);
+  if (target.typename === 'Symbol' && RESERVED_NAMES.has(target.value as string))
+    throw new Error(`${JSON.stringify(target.value)} is a reserved name and cannot be assigned (${at})`);
 }
 
 function checkCall(node: AstNode, at: string): void {
@@ -198,8 +215,15 @@ function checkCall(node: AstNode, at: string): void {
     if (callee.value === 'range') checkLiteralRange(node, at);
     return;
   }
-  if (callee.typename === 'LookupVal' && (callee.val as AstNode).typename === 'Literal' && CALLABLE_METHODS.has((callee.val as AstNode).value as string)) return;
-  throw new Error(`only range(), cycler(), joiner() and a cycler's next()/reset() can be called in a template (${at}); use filters for everything else`);
+  if (
+    callee.typename === 'LookupVal' &&
+    (callee.val as AstNode).typename === 'Literal' &&
+    CALLABLE_METHODS.has((callee.val as AstNode).value as string)
+  )
+    return;
+  throw new Error(
+    `only range(), cycler(), joiner() and a cycler's next()/reset() can be called in a template (${at}); use filters for everything else`,
+  );
 }
 
 /** A range whose bounds are written in the template is judged now, so `lynq validate` reports it. */
@@ -214,9 +238,15 @@ function checkLiteralRange(node: AstNode, at: string): void {
 export function rangeSize(start: number, stop: number | undefined, step: number | undefined, at?: string): number {
   const [from, to] = stop === undefined ? [0, start] : [start, stop];
   const by = step ?? 1;
-  if (![from, to, by].every(Number.isFinite) || by === 0) throw new Error(`range(${[start, stop, step].filter((v) => v !== undefined).join(', ')}) is not a finite range${at ? ` (${at})` : ''}`);
+  if (![from, to, by].every(Number.isFinite) || by === 0)
+    throw new Error(
+      `range(${[start, stop, step].filter((v) => v !== undefined).join(', ')}) is not a finite range${at ? ` (${at})` : ''}`,
+    );
   const size = Math.max(0, Math.ceil((to - from) / by));
-  if (size > TEMPLATE_LIMITS.rangeSize) throw new Error(`range of ${size} elements is over the limit of ${TEMPLATE_LIMITS.rangeSize}${at ? ` (${at})` : ''}`);
+  if (size > TEMPLATE_LIMITS.rangeSize)
+    throw new Error(
+      `range of ${size} elements is over the limit of ${TEMPLATE_LIMITS.rangeSize}${at ? ` (${at})` : ''}`,
+    );
   return size;
 }
 
@@ -252,7 +282,11 @@ export function addGuards(node: AstNode): AstNode {
     if (parent.typename === 'For' && child === parent.arr) return guarded(LOOP_FILTER, child);
     // `for k, v in …` names its targets with an Array node: names, not a value.
     if (parent.typename === 'For' && child === parent.name) return child;
-    if (GUARDED_VALUES.has(child.typename) && !(child.typename === 'Filter' && [GUARD_FILTER, LOOP_FILTER].includes(child.name.value))) return guarded(GUARD_FILTER, child);
+    if (
+      GUARDED_VALUES.has(child.typename) &&
+      !(child.typename === 'Filter' && [GUARD_FILTER, LOOP_FILTER].includes(child.name.value))
+    )
+      return guarded(GUARD_FILTER, child);
     if (parent.typename === 'Output' && child.typename !== 'TemplateData') return guarded(GUARD_FILTER, child);
     return child;
   };
@@ -292,25 +326,30 @@ export class TemplateBudget {
   value(value: unknown): void {
     const length = deepSize(value, TEMPLATE_LIMITS.valueChars);
     if (length > TEMPLATE_LIMITS.valueChars)
-      throw new Error(`a value of ${length > TEMPLATE_LIMITS.valueChars ? 'more than ' : ''}${TEMPLATE_LIMITS.valueChars} characters is over the limit of ${TEMPLATE_LIMITS.valueChars}`);
+      throw new Error(
+        `a value of ${length > TEMPLATE_LIMITS.valueChars ? 'more than ' : ''}${TEMPLATE_LIMITS.valueChars} characters is over the limit of ${TEMPLATE_LIMITS.valueChars}`,
+      );
     this.clock();
   }
 
   /** A loop about to run over `value`. */
   loop(value: unknown): void {
     this.iterations += sizeOf(value);
-    if (this.iterations > TEMPLATE_LIMITS.iterations) throw new Error(`the templates of this node ran more than ${TEMPLATE_LIMITS.iterations} loop iterations`);
+    if (this.iterations > TEMPLATE_LIMITS.iterations)
+      throw new Error(`the templates of this node ran more than ${TEMPLATE_LIMITS.iterations} loop iterations`);
     this.clock();
   }
 
   /** A leaf's rendered output. */
   output(value: unknown): void {
     this.chars += sizeOf(value);
-    if (this.chars > TEMPLATE_LIMITS.nodeChars) throw new Error(`the templates of this node rendered more than ${TEMPLATE_LIMITS.nodeChars} characters`);
+    if (this.chars > TEMPLATE_LIMITS.nodeChars)
+      throw new Error(`the templates of this node rendered more than ${TEMPLATE_LIMITS.nodeChars} characters`);
   }
 
   private clock(): void {
-    if (this.now() > this.deadline) throw new Error(`the templates of this node took longer than ${TEMPLATE_LIMITS.milliseconds / 1000} s`);
+    if (this.now() > this.deadline)
+      throw new Error(`the templates of this node took longer than ${TEMPLATE_LIMITS.milliseconds / 1000} s`);
   }
 }
 

@@ -3,7 +3,19 @@ import { TYPED_LEAF } from '../config/typed-leaf.ts';
 import nunjucks from 'nunjucks';
 import { RenderError, type ErrorWhere } from '../errors.ts';
 import { FILTERS, registerFilters } from './filters.ts';
-import { addGuards, BUDGET_KEY, CALLABLE_GLOBALS, checkSandbox, compileAst, GUARD_FILTER, LOOP_FILTER, nunjucksInternals, rangeSize, TemplateBudget, type AstNode } from './template-sandbox.ts';
+import {
+  addGuards,
+  BUDGET_KEY,
+  CALLABLE_GLOBALS,
+  checkSandbox,
+  compileAst,
+  GUARD_FILTER,
+  LOOP_FILTER,
+  nunjucksInternals,
+  rangeSize,
+  TemplateBudget,
+  type AstNode,
+} from './template-sandbox.ts';
 
 /** Variables a template sees: strings from the row, plus hubId and templateRef. */
 export type TemplateVars = Readonly<Record<string, string>>;
@@ -23,11 +35,20 @@ export type CompiledLeaf = (scope: NodeScope) => unknown;
  * every row): its compiled template, or why it does not compile, reported per node as
  * `compile` would report it. `constant`: no template syntax, the leaf is its own text.
  */
-export type PreparedLeaf = { readonly source: string; readonly compiled: CompiledLeaf | Error; readonly constant: boolean };
+export type PreparedLeaf = {
+  readonly source: string;
+  readonly compiled: CompiledLeaf | Error;
+  readonly constant: boolean;
+};
 
 const { parser, nodes } = nunjucksInternals;
 
-const typedConverters = new Map(['int', 'float', 'bool', 'fromJson'].map((name) => [name, FILTERS.find((filter) => filter.name === name)!.fn as (value: unknown) => unknown]));
+const typedConverters = new Map(
+  ['int', 'float', 'bool', 'fromJson'].map((name) => [
+    name,
+    FILTERS.find((filter) => filter.name === name)!.fn as (value: unknown) => unknown,
+  ]),
+);
 /** The filters docs/filters.md documents (and nunjucks' `d` alias of `default`); nunjucks' other built-ins are not offered. */
 const DOCUMENTED_FILTERS = new Set([...FILTERS.map((filter) => filter.name), 'd']);
 
@@ -58,7 +79,8 @@ export class TemplateEngine {
   ) {
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
     registerFilters(this.env);
-    const budgetOf = (context: { ctx: Record<string, unknown> }): TemplateBudget => context.ctx[BUDGET_KEY] as TemplateBudget;
+    const budgetOf = (context: { ctx: Record<string, unknown> }): TemplateBudget =>
+      context.ctx[BUDGET_KEY] as TemplateBudget;
     this.env.addFilter(GUARD_FILTER, function (this: { ctx: Record<string, unknown> }, value: unknown) {
       budgetOf(this).value(value);
       return value;
@@ -131,7 +153,8 @@ export class TemplateEngine {
    */
   renderPrepared(leaf: PreparedLeaf, vars: TemplateVars, where: ErrorWhere, field?: string): unknown {
     const { compiled } = leaf;
-    if (compiled instanceof Error) throw compileError(leaf.source, compiled, field === undefined ? where : { ...where, field });
+    if (compiled instanceof Error)
+      throw compileError(leaf.source, compiled, field === undefined ? where : { ...where, field });
     let scope = this.scopes.get(vars);
     if (scope === undefined) {
       const budget = new TemplateBudget(this.clock);
@@ -141,7 +164,11 @@ export class TemplateEngine {
     try {
       return compiled(scope);
     } catch (error) {
-      throw new RenderError(`template ${JSON.stringify(leaf.source)}: ${cleanMessage(error)}`, field === undefined ? where : { ...where, field }, { cause: error });
+      throw new RenderError(
+        `template ${JSON.stringify(leaf.source)}: ${cleanMessage(error)}`,
+        field === undefined ? where : { ...where, field },
+        { cause: error },
+      );
     }
   }
 
@@ -157,7 +184,12 @@ export class TemplateEngine {
     checkSandbox(ast, (name) => DOCUMENTED_FILTERS.has(name));
     this.checkNames(ast);
     // Compiled now from the checked tree, so a syntax error is reported once, not per node.
-    const TemplateClass = nunjucks.Template as unknown as new (src: { type: 'code'; obj: unknown }, env: nunjucks.Environment, path: undefined, eager: boolean) => nunjucks.Template;
+    const TemplateClass = nunjucks.Template as unknown as new (
+      src: { type: 'code'; obj: unknown },
+      env: nunjucks.Environment,
+      path: undefined,
+      eager: boolean,
+    ) => nunjucks.Template;
     const template = new TemplateClass({ type: 'code', obj: compileAst(addGuards(ast)) }, this.env, undefined, true);
     return (scope) => {
       const output = template.render(scope.context);
@@ -191,14 +223,17 @@ export class TemplateEngine {
     for (const set of ast.findAll(nodes.Set)) for (const target of set.targets as AstNode[]) addTargets(target);
     for (const loop of ast.findAll(nodes.For)) addTargets(loop.name as AstNode);
     for (const call of ast.findAll(nodes.FunCall)) {
-      if ((call.name as AstNode).typename === 'Symbol' && CALLABLE_GLOBALS.has(call.name.value)) notLookups.add(call.name as AstNode);
+      if ((call.name as AstNode).typename === 'Symbol' && CALLABLE_GLOBALS.has(call.name.value))
+        notLookups.add(call.name as AstNode);
     }
     for (const symbol of ast.findAll(nodes.Symbol)) {
       if (notLookups.has(symbol) || guarded.has(symbol)) continue;
       const name = symbol.value as string;
       if (name === 'loop' || this.variables.has(name) || locals.has(name)) continue;
       const known = [...this.variables].sort().join(', ');
-      throw new Error(`undefined variable ${JSON.stringify(name)} (defined: ${known}); use ${name} | default("…") if it may be missing`);
+      throw new Error(
+        `undefined variable ${JSON.stringify(name)} (defined: ${known}); use ${name} | default("…") if it may be missing`,
+      );
     }
   }
 }
@@ -215,7 +250,9 @@ function selectorError(expression: string, cause: unknown, where: ErrorWhere): R
 
 function compileError(source: string, error: Error, where: ErrorWhere): RenderError {
   // The engine's parser recurses per nesting level: a template thousands deep runs out of stack. Say what that means.
-  const why = isStackOverflow(error) ? 'blocks or parentheses nest too deep to compile: nest them less (a hundred levels is plenty)' : cleanMessage(error);
+  const why = isStackOverflow(error)
+    ? 'blocks or parentheses nest too deep to compile: nest them less (a hundred levels is plenty)'
+    : cleanMessage(error);
   return new RenderError(`template ${JSON.stringify(source)}: ${why}`, where, { cause: error });
 }
 

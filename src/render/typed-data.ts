@@ -1,6 +1,9 @@
 import { isPlainObject } from './canonical-yaml.ts';
 
-const STRING_MAPS: Readonly<Record<string, readonly string[]>> = { ConfigMap: ['data'], Secret: ['data', 'stringData'] };
+const STRING_MAPS: Readonly<Record<string, readonly string[]>> = {
+  ConfigMap: ['data'],
+  Secret: ['data', 'stringData'],
+};
 
 /**
  * Lynq's rule for ConfigMap and Secret data: a value is always a string, so a typed filter
@@ -16,7 +19,8 @@ export function keepDataStrings(manifest: Record<string, unknown>, source: Reado
     if (!isPlainObject(rendered) || !isPlainObject(written)) continue;
     for (const [key, value] of Object.entries(rendered)) {
       if (typeof written[key] !== 'string') continue;
-      if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') rendered[key] = String(value);
+      if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+        rendered[key] = String(value);
     }
   }
 }

@@ -30,7 +30,11 @@ export class ConfigStore {
     for (const hub of [...this.goodHubs.values()].sort((a, b) => a.file.localeCompare(b.file))) {
       const twin = hubs.get(hub.name);
       if (twin !== undefined) {
-        problems.push({ file: hub.file, error: `${hub.file}: hub ${hub.name} is defined twice (also in ${twin.file}); this file is ignored`, keptLastGood: false });
+        problems.push({
+          file: hub.file,
+          error: `${hub.file}: hub ${hub.name} is defined twice (also in ${twin.file}); this file is ignored`,
+          keptLastGood: false,
+        });
         continue;
       }
       hubs.set(hub.name, hub);
@@ -38,9 +42,17 @@ export class ConfigStore {
     const forms: Form[] = [];
     for (const form of [...this.goodForms.values()].sort((a, b) => a.file.localeCompare(b.file))) {
       if (forms.some((other) => other.name === form.name)) {
-        problems.push({ file: form.file, error: `${form.file}: form ${form.name} is defined twice; this file is ignored`, keptLastGood: false });
+        problems.push({
+          file: form.file,
+          error: `${form.file}: form ${form.name} is defined twice; this file is ignored`,
+          keptLastGood: false,
+        });
       } else if (!hubs.has(form.spec.hubId)) {
-        problems.push({ file: form.file, error: `${form.file}: spec.hubId names hub ${JSON.stringify(form.spec.hubId)}, which no file in ${this.dirs.hubsDir} defines`, keptLastGood: false });
+        problems.push({
+          file: form.file,
+          error: `${form.file}: spec.hubId names hub ${JSON.stringify(form.spec.hubId)}, which no file in ${this.dirs.hubsDir} defines`,
+          keptLastGood: false,
+        });
       } else {
         forms.push(form);
       }
@@ -48,14 +60,22 @@ export class ConfigStore {
     return { hubs, forms, problems };
   }
 
-  private async readInto<T>(dir: string, what: string, good: Map<string, T>, parse: (file: string, text: string) => T, problems: ConfigProblem[]): Promise<void> {
+  private async readInto<T>(
+    dir: string,
+    what: string,
+    good: Map<string, T>,
+    parse: (file: string, text: string) => T,
+    problems: ConfigProblem[],
+  ): Promise<void> {
     let names: string[];
     try {
       names = await readdir(dir);
     } catch (cause) {
       throw new ConfigError(`cannot read the ${what} folder`, { file: dir }, { cause });
     }
-    const files = names.filter((name) => name.endsWith('.yaml') || name.endsWith('.yml')).map((name) => path.join(dir, name));
+    const files = names
+      .filter((name) => name.endsWith('.yaml') || name.endsWith('.yml'))
+      .map((name) => path.join(dir, name));
     for (const file of [...good.keys()]) if (!files.includes(file)) good.delete(file);
     for (const file of files) {
       try {

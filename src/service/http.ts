@@ -36,20 +36,32 @@ const HOOK = /^\/hooks\/sync\/([^/]+)$/;
  */
 export function createHttpServer(deps: HttpDeps): Server {
   const expected = deps.webhookToken === undefined ? undefined : tokenDigest(deps.webhookToken);
-  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
-    // A target that is not a path (a full URL, `*`, bad %-encoding) is the client's mistake: 400 and a short line, never its text.
-    if (!isPathTarget(request.url)) {
-      deps.logger.warn({ method: request.method, length: request.url?.length ?? 0 }, 'http request refused: malformed request target');
-      request.resume();
-      reply(response, 400, 'bad request target\n', { connection: 'close' });
-      return;
-    }
-    handle(request, response).catch((error: unknown) => {
-      deps.logger.error({ err: error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200), path: request.url?.slice(0, 200) }, 'http request failed');
-      if (!response.headersSent) reply(response, 500, 'internal error\n');
-      else response.destroy();
-    });
-  });
+  const server = createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+    (request, response) => {
+      // A target that is not a path (a full URL, `*`, bad %-encoding) is the client's mistake: 400 and a short line, never its text.
+      if (!isPathTarget(request.url)) {
+        deps.logger.warn(
+          { method: request.method, length: request.url?.length ?? 0 },
+          'http request refused: malformed request target',
+        );
+        request.resume();
+        reply(response, 400, 'bad request target\n', { connection: 'close' });
+        return;
+      }
+      handle(request, response).catch((error: unknown) => {
+        deps.logger.error(
+          {
+            err: error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200),
+            path: request.url?.slice(0, 200),
+          },
+          'http request failed',
+        );
+        if (!response.headersSent) reply(response, 500, 'internal error\n');
+        else response.destroy();
+      });
+    },
+  );
   return server;
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -63,7 +75,11 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (url.pathname === '/readyz') {
       return get(method, response, () => {
         const { ready, reasons } = deps.readiness();
-        reply(response, ready ? 200 : 503, ready ? 'ready\n' : `not ready:\n${reasons.map((reason) => `- ${reason}\n`).join('')}`);
+        reply(
+          response,
+          ready ? 200 : 503,
+          ready ? 'ready\n' : `not ready:\n${reasons.map((reason) => `- ${reason}\n`).join('')}`,
+        );
       });
     }
     if (url.pathname === '/metrics') {
@@ -75,11 +91,13 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (hook !== null && expected !== undefined) {
       if (method !== 'POST') return reply(response, 405, 'method not allowed\n', { allow: 'POST' });
       // Authentication comes first, so that nobody without the token can learn which hubs exist.
-      if (!bearerIs(request.headers.authorization, expected)) return reply(response, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="lynq"' });
+      if (!bearerIs(request.headers.authorization, expected))
+        return reply(response, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="lynq"' });
       const hub = decodeURIComponent(hook[1]!);
       const asked = deps.requestSync(hub);
       if (asked === 'unknown') return reply(response, 404, `no hub named ${JSON.stringify(hub)}\n`);
-      if (asked === 'stopping') return reply(response, 503, 'shutting down: call again later\n', { 'retry-after': '30', connection: 'close' });
+      if (asked === 'stopping')
+        return reply(response, 503, 'shutting down: call again later\n', { 'retry-after': '30', connection: 'close' });
       deps.logger.info({ hub }, 'sync requested by webhook');
       return reply(response, 202, 'accepted\n');
     }

@@ -40,7 +40,10 @@ export async function tryLockFile(file: string): Promise<FileLockAttempt> {
       await unlink(file).catch(() => undefined);
       continue;
     }
-    return { acquired: false, holder: `lynq ${current.host} pid ${current.pid} (since ${current.since}, lock file ${file})` };
+    return {
+      acquired: false,
+      holder: `lynq ${current.host} pid ${current.pid} (since ${current.since}, lock file ${file})`,
+    };
   }
   return { acquired: false, holder: `another process racing for ${file}` };
 }
@@ -48,7 +51,12 @@ export async function tryLockFile(file: string): Promise<FileLockAttempt> {
 async function releaseLockFile(file: string, mine: LockFileContent): Promise<void> {
   const current = await readLockFile(file);
   // Never remove a file that is no longer ours (it was taken over as stale after all).
-  if (typeof current === 'object' && current.pid === mine.pid && current.host === mine.host && current.since === mine.since) {
+  if (
+    typeof current === 'object' &&
+    current.pid === mine.pid &&
+    current.host === mine.host &&
+    current.since === mine.since
+  ) {
     await unlink(file).catch(() => undefined);
   }
 }
@@ -63,7 +71,8 @@ async function readLockFile(file: string): Promise<LockFileContent | 'gone' | 'u
   }
   try {
     const parsed = JSON.parse(text) as Partial<LockFileContent>;
-    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string' && typeof parsed.since === 'string') return parsed as LockFileContent;
+    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string' && typeof parsed.since === 'string')
+      return parsed as LockFileContent;
   } catch {
     // Falls through: a file still being written, or not ours.
   }

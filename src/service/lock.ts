@@ -51,7 +51,8 @@ export function createHubLocker(deps: LockerDeps): HubLocker {
       const file = pgliteLockFile(hub, deps.cacheDir);
       for (;;) {
         const attempt = await tryLockFile(file);
-        if (attempt.acquired) return { acquired: true, handle: { lost: new AbortController().signal, release: attempt.release } };
+        if (attempt.acquired)
+          return { acquired: true, handle: { lost: new AbortController().signal, release: attempt.release } };
         if (Date.now() >= deadline || options.signal?.aborted === true) return attempt;
         await sleep(retryMs, undefined, { signal: options.signal }).catch(() => undefined);
       }
@@ -59,7 +60,10 @@ export function createHubLocker(deps: LockerDeps): HubLocker {
     const settings = source.type === 'mysql' ? source.mysql : source.postgresql;
     // The hub schema requires the settings of its source type: a hub without them is a bug here, not a config error.
     if (settings === undefined) throw new InternalError(`hub ${hub.name} has no spec.source.${source.type}`);
-    const session = source.type === 'mysql' ? await openMysqlLock(hub, settings, deps) : await openPostgresqlLock(hub, settings, deps);
+    const session =
+      source.type === 'mysql'
+        ? await openMysqlLock(hub, settings, deps)
+        : await openPostgresqlLock(hub, settings, deps);
     const close = async (): Promise<void> => {
       if (!(await session.close()) && session.id !== undefined) lost.add(staleKey(hub, session.id));
     };
@@ -71,14 +75,20 @@ export function createHubLocker(deps: LockerDeps): HubLocker {
         }
         const holder = await session.holder().catch(() => undefined);
         if (holder !== undefined && lost.has(staleKey(hub, holder.id))) {
-          deps.logger.warn({ hub: hub.name, holder: holder.text }, 'sync lock held by a session this process lost; ending it');
+          deps.logger.warn(
+            { hub: hub.name, holder: holder.text },
+            'sync lock held by a session this process lost; ending it',
+          );
           lost.delete(staleKey(hub, holder.id));
           await session.terminate(holder.id);
           continue;
         }
         if (Date.now() >= deadline || options.signal?.aborted === true) {
           await close();
-          return { acquired: false, holder: holder?.text ?? 'another session (it let go just now, or its name cannot be read)' };
+          return {
+            acquired: false,
+            holder: holder?.text ?? 'another session (it let go just now, or its name cannot be read)',
+          };
         }
         await sleep(retryMs, undefined, { signal: options.signal }).catch(() => undefined);
       }
@@ -89,7 +99,12 @@ export function createHubLocker(deps: LockerDeps): HubLocker {
   };
 }
 
-function heldHandle(hub: Hub, session: DatabaseLockSession, close: () => Promise<void>, deps: LockerDeps): HubLockHandle {
+function heldHandle(
+  hub: Hub,
+  session: DatabaseLockSession,
+  close: () => Promise<void>,
+  deps: LockerDeps,
+): HubLockHandle {
   const lost = new AbortController();
   session.onLost((error) => {
     deps.logger.error({ hub: hub.name, err: messageOf(error) }, 'sync lock lost: its database session dropped');
@@ -109,11 +124,17 @@ export function pgliteLockFile(hub: Hub, cacheDir: string): string {
 export type LockedRun<T> = { ran: true; value: T } | { ran: false; holder: string };
 
 /** Run `work` holding the hub's lock (its `lost` signal passed in), or say who holds it. */
-export async function withHubLock<T>(lock: HubLocker, hub: Hub, options: LockOptions, work: (signal: AbortSignal) => Promise<T>): Promise<LockedRun<T>> {
+export async function withHubLock<T>(
+  lock: HubLocker,
+  hub: Hub,
+  options: LockOptions,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<LockedRun<T>> {
   const attempt = await lock(hub, options);
   if (!attempt.acquired) return { ran: false, holder: attempt.holder };
   try {
-    const signal = options.signal === undefined ? attempt.handle.lost : AbortSignal.any([options.signal, attempt.handle.lost]);
+    const signal =
+      options.signal === undefined ? attempt.handle.lost : AbortSignal.any([options.signal, attempt.handle.lost]);
     return { ran: true, value: await work(signal) };
   } finally {
     await attempt.handle.release();
@@ -128,5 +149,9 @@ export async function withHubLock<T>(lock: HubLocker, hub: Hub, options: LockOpt
 export function lockFailure(hub: Hub, error: unknown, logger: Logger): HubSyncResult {
   if (!isLynqError(error)) throw error;
   logger.error({ hub: hub.name, err: messageOf(error) }, 'source failed; nothing changed');
-  return { hub: hub.name, outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed', error: messageOf(error) };
+  return {
+    hub: hub.name,
+    outcome: error instanceof ConfigError ? 'config-failed' : 'source-failed',
+    error: messageOf(error),
+  };
 }

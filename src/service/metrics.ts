@@ -30,22 +30,42 @@ export class ServiceMetrics {
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers: [this.registry],
   });
-  private readonly syncs = new Counter({ name: 'lynq_syncs_total', help: 'Hub syncs run, by outcome', labelNames: ['hub', 'outcome'], registers: [this.registry] });
+  private readonly syncs = new Counter({
+    name: 'lynq_syncs_total',
+    help: 'Hub syncs run, by outcome',
+    labelNames: ['hub', 'outcome'],
+    registers: [this.registry],
+  });
   private readonly lastSuccess = new Gauge({
     name: 'lynq_sync_last_success_timestamp_seconds',
     help: 'When the hub last synced without a source, git or pull-request failure (Unix time)',
     labelNames: ['hub'],
     registers: [this.registry],
   });
-  private readonly nodes = new Gauge({ name: 'lynq_nodes', help: 'Nodes of the hub by state, as its last completed sync left them', labelNames: ['hub', 'state'], registers: [this.registry] });
-  private readonly commits = new Counter({ name: 'lynq_commits_total', help: 'Commits pushed to the target branch', labelNames: ['hub'], registers: [this.registry] });
+  private readonly nodes = new Gauge({
+    name: 'lynq_nodes',
+    help: 'Nodes of the hub by state, as its last completed sync left them',
+    labelNames: ['hub', 'state'],
+    registers: [this.registry],
+  });
+  private readonly commits = new Counter({
+    name: 'lynq_commits_total',
+    help: 'Commits pushed to the target branch',
+    labelNames: ['hub'],
+    registers: [this.registry],
+  });
   private readonly pullRequestWrites = new Counter({
     name: 'lynq_pull_request_writes_total',
     help: 'Pull requests created, updated or closed, or their branch pushed',
     labelNames: ['hub'],
     registers: [this.registry],
   });
-  private readonly errors = new Counter({ name: 'lynq_sync_errors_total', help: 'Failed hub syncs, by kind of failure', labelNames: ['hub', 'kind'], registers: [this.registry] });
+  private readonly errors = new Counter({
+    name: 'lynq_sync_errors_total',
+    help: 'Failed hub syncs, by kind of failure',
+    labelNames: ['hub', 'kind'],
+    registers: [this.registry],
+  });
   private readonly skippedTicks = new Counter({
     name: 'lynq_skipped_ticks_total',
     help: "Scheduled ticks skipped because the hub's previous sync was still running",
@@ -58,7 +78,12 @@ export class ServiceMetrics {
     labelNames: ['hub'],
     registers: [this.registry],
   });
-  private readonly triggers = new Counter({ name: 'lynq_triggers_total', help: 'Sync requests, by what asked', labelNames: ['hub', 'trigger'], registers: [this.registry] });
+  private readonly triggers = new Counter({
+    name: 'lynq_triggers_total',
+    help: 'Sync requests, by what asked',
+    labelNames: ['hub', 'trigger'],
+    registers: [this.registry],
+  });
   readonly configProblems = new Gauge({
     name: 'lynq_config_problems',
     help: 'Hub and form files that could not be loaded at the last reload (their last good version is kept)',
@@ -160,18 +185,28 @@ export class ServiceMetrics {
       byPhase.set(node.phase, (byPhase.get(node.phase) ?? 0) + 1);
       counts.set(node.form, byPhase);
       const deadline = deadlines?.get(node.form) ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
-      const isLate = node.phase === 'Progressing' && node.commit !== undefined && now / 1000 - node.commit.time > deadline;
+      const isLate =
+        node.phase === 'Progressing' && node.commit !== undefined && now / 1000 - node.commit.time > deadline;
       late.set(node.form, (late.get(node.form) ?? 0) + (isLate ? 1 : 0));
     }
     for (const form of this.healthForms.get(hub) ?? []) if (!counts.has(form)) this.forgetHealth(hub, form);
-    for (const [form, byPhase] of counts) for (const [phase, count] of byPhase) this.nodeHealth.set({ hub, form, phase }, count);
+    for (const [form, byPhase] of counts)
+      for (const [phase, count] of byPhase) this.nodeHealth.set({ hub, form, phase }, count);
     for (const [form, count] of late) this.pastDeadline.set({ hub, form }, count);
     this.healthForms.set(hub, new Set(counts.keys()));
   }
 
   /** The hub's forms, for the progress deadline each node is watched by: the form's rollout's, or the default. */
   progressDeadlines(hub: string, forms: readonly Form[]): void {
-    this.deadlines.set(hub, new Map(forms.map((form) => [form.name, form.spec.rollout?.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS])));
+    this.deadlines.set(
+      hub,
+      new Map(
+        forms.map((form) => [
+          form.name,
+          form.spec.rollout?.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+        ]),
+      ),
+    );
   }
 
   private forgetHealth(hub: string, form: string): void {
@@ -213,11 +248,16 @@ export class ServiceMetrics {
     if (outcome === 'pull-request-failed') this.failed(hub, 'pull-request');
     if (outcome === 'published' || outcome === 'unchanged') this.lastSuccess.set({ hub }, now / 1000);
     if (!('plan' in result)) return;
-    for (const [state, count] of Object.entries(countByStatus(result.plan.nodes))) this.nodes.set({ hub, state }, count);
+    for (const [state, count] of Object.entries(countByStatus(result.plan.nodes)))
+      this.nodes.set({ hub, state }, count);
     this.rollouts(hub, result.plan.rollouts ?? []);
     if (result.commit !== undefined) this.commits.inc({ hub });
     const proposal = 'proposal' in result ? result.proposal : undefined;
-    if (proposal !== undefined && (proposal.branchChanged || ['created', 'updated', 'closed'].includes(proposal.outcome))) this.pullRequestWrites.inc({ hub });
+    if (
+      proposal !== undefined &&
+      (proposal.branchChanged || ['created', 'updated', 'closed'].includes(proposal.outcome))
+    )
+      this.pullRequestWrites.inc({ hub });
   }
 
   /** Each paced form's rollout: nodes by state and whether it is halted. A form the sync did not pace loses its series. */
@@ -226,7 +266,12 @@ export class ServiceMetrics {
     for (const form of this.rolloutForms.get(hub) ?? []) if (!forms.has(form)) this.forgetRollout(hub, form);
     for (const rollout of rollouts) {
       const { form } = rollout;
-      const states = { done: rollout.done, in_progress: rollout.inFlight + rollout.changing, waiting: rollout.waiting, failed: rollout.failed.length };
+      const states = {
+        done: rollout.done,
+        in_progress: rollout.inFlight + rollout.changing,
+        waiting: rollout.waiting,
+        failed: rollout.failed.length,
+      };
       for (const [state, count] of Object.entries(states)) this.rolloutNodes.set({ hub, form, state }, count);
       this.rolloutHalted.set({ hub, form }, rollout.halted ? 1 : 0);
     }

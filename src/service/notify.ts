@@ -37,7 +37,10 @@ export function listenForHub(hub: Hub, deps: SourceDeps, onNotify: () => void): 
         if (stopped.signal.aborted) return;
         deps.logger.warn({ hub: hub.name, channel, err: messageOf(why) }, 'notification session dropped; reconnecting');
       } catch (error) {
-        deps.logger.warn({ hub: hub.name, channel, err: messageOf(error), retryMs: backoff }, 'cannot listen for notifications; retrying');
+        deps.logger.warn(
+          { hub: hub.name, channel, err: messageOf(error), retryMs: backoff },
+          'cannot listen for notifications; retrying',
+        );
         first = false;
       }
       await sleep(backoff, undefined, { signal: stopped.signal }).catch(() => undefined);

@@ -17,7 +17,13 @@ export type ReadBackLoopDeps = {
   onResult?: (result: HubReadBack) => void;
 };
 
-type HubLoop = { hub: Hub; timer: NodeJS.Timeout; running: Promise<void> | undefined; failingSince: number | undefined; lastOutcome: string | undefined };
+type HubLoop = {
+  hub: Hub;
+  timer: NodeJS.Timeout;
+  running: Promise<void> | undefined;
+  failingSince: number | undefined;
+  lastOutcome: string | undefined;
+};
 
 export type ReadBackReadiness = { hub: string; failingSince: number | undefined; lastOutcome: string | undefined };
 
@@ -95,15 +101,31 @@ export class ReadBackLoop {
       loop.failingSince = undefined;
       const phases = new Map<string, number>();
       for (const node of result.nodes) phases.set(node.phase, (phases.get(node.phase) ?? 0) + 1);
-      this.deps.logger.info({ hub: hub.name, after: after === undefined ? 'interval' : 'sync', nodes: result.nodes.length, ...Object.fromEntries(phases), ms: now - started }, 'read back');
+      this.deps.logger.info(
+        {
+          hub: hub.name,
+          after: after === undefined ? 'interval' : 'sync',
+          nodes: result.nodes.length,
+          ...Object.fromEntries(phases),
+          ms: now - started,
+        },
+        'read back',
+      );
       return;
     }
     loop.failingSince ??= started;
-    this.deps.logger.error({ hub: hub.name, outcome: result.outcome, err: result.error }, 'health read-back failed; publishing goes on');
+    this.deps.logger.error(
+      { hub: hub.name, outcome: result.outcome, err: result.error },
+      'health read-back failed; publishing goes on',
+    );
   }
 
   readiness(): ReadBackReadiness[] {
-    return [...this.hubs.values()].map((loop) => ({ hub: loop.hub.name, failingSince: loop.failingSince, lastOutcome: loop.lastOutcome }));
+    return [...this.hubs.values()].map((loop) => ({
+      hub: loop.hub.name,
+      failingSince: loop.failingSince,
+      lastOutcome: loop.lastOutcome,
+    }));
   }
 
   /** No more read-backs; resolves when the running ones ended. */

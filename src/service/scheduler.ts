@@ -43,7 +43,12 @@ type HubState = {
 };
 
 /** `runningSince`: a sync that does not end is as bad as one that fails (readiness counts both). */
-export type HubReadiness = { hub: string; failingSince: number | undefined; lastOutcome: string | undefined; runningSince: number | undefined };
+export type HubReadiness = {
+  hub: string;
+  failingSince: number | undefined;
+  lastOutcome: string | undefined;
+  runningSince: number | undefined;
+};
 
 /**
  * Runs each hub on its schedule and on demand, one sync of a hub at a time: a scheduled
@@ -63,7 +68,10 @@ export class HubScheduler {
   }
 
   /** Take a new config: hubs added are scheduled and run once now, changed ones rescheduled and run now, removed ones dropped. */
-  update(hubs: ReadonlyMap<string, Hub>, forms: readonly Form[]): { added: string[]; changed: string[]; removed: string[] } {
+  update(
+    hubs: ReadonlyMap<string, Hub>,
+    forms: readonly Form[],
+  ): { added: string[]; changed: string[]; removed: string[] } {
     const added: string[] = [];
     const changed: string[] = [];
     const removed: string[] = [];
@@ -154,7 +162,12 @@ export class HubScheduler {
   }
 
   readiness(): HubReadiness[] {
-    return [...this.states.values()].map((state) => ({ hub: state.hub.name, failingSince: state.failingSince, lastOutcome: state.lastOutcome, runningSince: state.runningSince }));
+    return [...this.states.values()].map((state) => ({
+      hub: state.hub.name,
+      failingSince: state.failingSince,
+      lastOutcome: state.lastOutcome,
+      runningSince: state.runningSince,
+    }));
   }
 
   has(name: string): boolean {
@@ -175,7 +188,9 @@ export class HubScheduler {
       state.debounce = undefined;
       state.again = false;
     }
-    const running = Promise.allSettled([...this.states.values()].map((state) => state.running).filter((run) => run !== undefined));
+    const running = Promise.allSettled(
+      [...this.states.values()].map((state) => state.running).filter((run) => run !== undefined),
+    );
     if (await settlesWithin(running, graceMs)) return true;
     this.deps.logger.warn({ graceMs }, 'syncs still running after the grace period; aborting them');
     this.abort.abort(new Error('lynq serve is shutting down'));
@@ -197,7 +212,10 @@ export class HubScheduler {
     const expression = cronSchedule(hub.name, interval);
     this.deps.logger.info({ hub: hub.name, schedule: expression }, 'hub scheduled');
     // Cron times are UTC, whatever the container's zone. node-cron's own overlap and jitter options are not used: skipping is counted here, and jitter is in the expression.
-    const task = createTask(expression, () => void this.request(hub.name, 'schedule'), { name: `lynq-${hub.name}`, timezone: 'Etc/UTC' });
+    const task = createTask(expression, () => void this.request(hub.name, 'schedule'), {
+      name: `lynq-${hub.name}`,
+      timezone: 'Etc/UTC',
+    });
     void task.start();
     return task;
   }
@@ -232,7 +250,10 @@ export class HubScheduler {
     }
     if (!outcome.ran) {
       this.deps.metrics.lockHeld(hub.name);
-      this.deps.logger.info({ hub: hub.name, holder: outcome.holder }, 'hub skipped: another process holds its sync lock');
+      this.deps.logger.info(
+        { hub: hub.name, holder: outcome.holder },
+        'hub skipped: another process holds its sync lock',
+      );
       return;
     }
     const { result } = outcome;

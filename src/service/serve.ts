@@ -113,7 +113,14 @@ class RunningService {
     this.readBacks =
       deps.readBack === undefined
         ? undefined
-        : new ReadBackLoop({ logger, metrics: this.metrics, readBack: deps.readBack, intervalMs: options.readBackIntervalMs, clock: this.clock, onResult: (result) => this.fleet?.readBack(result) });
+        : new ReadBackLoop({
+            logger,
+            metrics: this.metrics,
+            readBack: deps.readBack,
+            intervalMs: options.readBackIntervalMs,
+            clock: this.clock,
+            onResult: (result) => this.fleet?.readBack(result),
+          });
     this.scheduler = new HubScheduler({
       logger,
       metrics: this.metrics,
@@ -133,11 +140,17 @@ class RunningService {
       metrics: this.metrics,
       webhookToken: this.deps.webhookToken,
       // A sync asked for while stopping would never run: the caller is told so (503), not told it was accepted.
-      requestSync: (hub) => (this.stopping ? 'stopping' : this.scheduler.request(hub, 'webhook') ? 'accepted' : 'unknown'),
+      requestSync: (hub) =>
+        this.stopping ? 'stopping' : this.scheduler.request(hub, 'webhook') ? 'accepted' : 'unknown',
       web:
         this.fleet === undefined || this.gitView === undefined
           ? undefined
-          : createWebView({ state: this.fleet, git: this.gitView, token: this.options.ui?.token === undefined ? undefined : new TokenCheck(this.options.ui.token), logger }),
+          : createWebView({
+              state: this.fleet,
+              git: this.gitView,
+              token: this.options.ui?.token === undefined ? undefined : new TokenCheck(this.options.ui.token),
+              logger,
+            }),
     });
     // The port first: one already in use is a clean error before any sync has started (nothing to stop).
     const address = await listen(server, this.options.listen);
@@ -150,8 +163,13 @@ class RunningService {
       throw error;
     }
     const ui = this.options.ui === undefined ? false : this.options.ui.token === undefined ? 'open' : 'token';
-    logger.info({ address: `${address.address}:${address.port}`, webhook: this.deps.webhookToken !== undefined, ui }, 'serving');
-    const watchers = this.options.watchFiles ? watchFolders([this.options.hubsDir, this.options.formsDir], () => void this.queueReload(), logger) : undefined;
+    logger.info(
+      { address: `${address.address}:${address.port}`, webhook: this.deps.webhookToken !== undefined, ui },
+      'serving',
+    );
+    const watchers = this.options.watchFiles
+      ? watchFolders([this.options.hubsDir, this.options.formsDir], () => void this.queueReload(), logger)
+      : undefined;
     return {
       address,
       reload: () => this.queueReload(),
@@ -170,7 +188,11 @@ class RunningService {
   }
 
   private queueReload(): Promise<void> {
-    this.reloading = this.reloading.then(() => this.reload()).catch((error: unknown) => this.deps.logger.error({ err: messageOf(error) }, 'config reload failed; keeping the current config'));
+    this.reloading = this.reloading
+      .then(() => this.reload())
+      .catch((error: unknown) =>
+        this.deps.logger.error({ err: messageOf(error) }, 'config reload failed; keeping the current config'),
+      );
     return this.reloading;
   }
 
@@ -200,9 +222,21 @@ class RunningService {
         let result = await syncHub(hub, forms, this.syncDepsFor(held), { allowDeletions: false });
         // Stopped without serve stopping: the lock was lost (its session dropped or went silent). That is the
         // source failing, and counts as such, not as a shutdown that says nothing about the hub.
-        if (result.outcome === 'aborted' && !signal.aborted) result = { hub: hub.name, outcome: 'source-failed', error: messageOf(held.reason) };
+        if (result.outcome === 'aborted' && !signal.aborted)
+          result = { hub: hub.name, outcome: 'source-failed', error: messageOf(held.reason) };
         const commit = 'commit' in result ? result.commit : undefined;
-        logger.info({ hub: hub.name, trigger, pid: process.pid, outcome: result.outcome, commit, at: clock(), ms: clock() - started }, 'sync finished');
+        logger.info(
+          {
+            hub: hub.name,
+            trigger,
+            pid: process.pid,
+            outcome: result.outcome,
+            commit,
+            at: clock(),
+            ms: clock() - started,
+          },
+          'sync finished',
+        );
         this.fleet?.synced(result);
         return result;
       });
@@ -218,7 +252,11 @@ class RunningService {
     const { logger } = this.deps;
     const snapshot = await this.store.load();
     this.problems = snapshot.problems;
-    for (const problem of this.problems) logger.error({ file: problem.file, err: problem.error, keptLastGood: problem.keptLastGood }, 'config file rejected; its last good version stays in force');
+    for (const problem of this.problems)
+      logger.error(
+        { file: problem.file, err: problem.error, keptLastGood: problem.keptLastGood },
+        'config file rejected; its last good version stays in force',
+      );
     this.metrics.configProblems.set(this.problems.length);
     let hubs = snapshot.hubs;
     if (this.options.hub !== undefined) {
@@ -229,7 +267,8 @@ class RunningService {
     this.readBacks?.update(hubs);
     this.fleet?.config(hubs, snapshot.forms, this.problems);
     const changes = this.scheduler.update(hubs, snapshot.forms);
-    if (changes.added.length + changes.changed.length + changes.removed.length > 0) logger.info(changes, 'config loaded');
+    if (changes.added.length + changes.changed.length + changes.removed.length > 0)
+      logger.info(changes, 'config loaded');
     this.updateListeners(hubs);
     this.loaded = true;
   }
@@ -252,12 +291,15 @@ class RunningService {
     const reasons: string[] = [];
     if (!this.loaded) reasons.push('the config is not loaded yet');
     for (const problem of this.problems) if (!problem.keptLastGood) reasons.push(`config: ${problem.error}`);
-    if (this.options.hub !== undefined && !this.scheduler.has(this.options.hub)) reasons.push(`no hub named ${this.options.hub}`);
+    if (this.options.hub !== undefined && !this.scheduler.has(this.options.hub))
+      reasons.push(`no hub named ${this.options.hub}`);
     const now = this.clock();
     const readyFailureMs = this.options.readyFailureMs;
     for (const hub of this.scheduler.readiness()) {
       if (hub.failingSince !== undefined && now - hub.failingSince > readyFailureMs) {
-        reasons.push(`hub ${hub.hub}: syncs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
+        reasons.push(
+          `hub ${hub.hub}: syncs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`,
+        );
       } else if (hub.runningSince !== undefined && now - hub.runningSince > readyFailureMs) {
         // A sync that never ends holds its hub as surely as one that fails every time.
         reasons.push(`hub ${hub.hub}: one sync running for ${Math.round((now - hub.runningSince) / 1000)}s`);
@@ -265,7 +307,9 @@ class RunningService {
     }
     for (const hub of this.readBacks?.readiness() ?? []) {
       if (hub.failingSince !== undefined && now - hub.failingSince > readyFailureMs) {
-        reasons.push(`hub ${hub.hub}: read-backs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`);
+        reasons.push(
+          `hub ${hub.hub}: read-backs failing (${hub.lastOutcome}) for ${Math.round((now - hub.failingSince) / 1000)}s`,
+        );
       }
     }
     return { ready: reasons.length === 0, reasons };
@@ -290,7 +334,9 @@ function watchFolders(dirs: readonly string[], onChange: () => void, logger: Log
   for (const dir of dirs) {
     try {
       const watcher = watch(dir, changed);
-      watcher.on('error', (error) => logger.warn({ dir, err: messageOf(error) }, 'cannot watch the folder; reload with SIGHUP'));
+      watcher.on('error', (error) =>
+        logger.warn({ dir, err: messageOf(error) }, 'cannot watch the folder; reload with SIGHUP'),
+      );
       watchers.push(watcher);
     } catch (error) {
       logger.warn({ dir, err: messageOf(error) }, 'cannot watch the folder; reload with SIGHUP');

@@ -19,10 +19,18 @@ export type ListenSession = { close(): Promise<void>; ended: Promise<unknown> };
  * frozen connection never telling it missed a NOTIFY, and ends it (`ended`), so the caller
  * opens another and syncs once for what it may have missed.
  */
-export async function listenPostgresql(hub: Hub, settings: SqlServerSource, deps: SourceDeps, channel: string, onNotify: () => void): Promise<ListenSession> {
+export async function listenPostgresql(
+  hub: Hub,
+  settings: SqlServerSource,
+  deps: SourceDeps,
+  channel: string,
+  onNotify: () => void,
+): Promise<ListenSession> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file, field: 'spec.source.postgresql.notifyChannel' };
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
-  const client = new (await loadPg()).Client(await postgresqlClientConfig(hub, settings, deps, `lynq-listen ${os.hostname()}`.slice(0, 63)));
+  const client = new (await loadPg()).Client(
+    await postgresqlClientConfig(hub, settings, deps, `lynq-listen ${os.hostname()}`.slice(0, 63)),
+  );
   const timeoutMs = dbTimeoutMs(deps.secretEnv.env);
   let closing = false;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -31,7 +39,8 @@ export async function listenPostgresql(hub: Hub, settings: SqlServerSource, deps
     client.on('end', () => resolve(closing ? undefined : new Error('the session ended')));
   });
   void ended.then(() => clearInterval(heartbeat));
-  const bound = <T>(work: Promise<T>, what: string): Promise<T> => bounded(work, { ms: timeoutMs, what, where, giveUp: () => dropPgSocket(client) });
+  const bound = <T>(work: Promise<T>, what: string): Promise<T> =>
+    bounded(work, { ms: timeoutMs, what, where, giveUp: () => dropPgSocket(client) });
   client.on('notification', (message) => {
     if (message.channel === channel) onNotify();
   });
@@ -44,13 +53,17 @@ export async function listenPostgresql(hub: Hub, settings: SqlServerSource, deps
         session.map(([, value]) => value),
       ),
       'LISTEN session settings',
-    ).catch((error: unknown) => deps.logger.debug({ hub: hub.name, err: causeText(error, scrub) }, 'LISTEN session settings not taken'));
+    ).catch((error: unknown) =>
+      deps.logger.debug({ hub: hub.name, err: causeText(error, scrub) }, 'LISTEN session settings not taken'),
+    );
     // The channel is a checked identifier (hub schema), quoted anyway.
     await bound(client.query(`LISTEN "${channel}"`), 'LISTEN');
   } catch (cause) {
     closing = true;
     await bound(client.end(), 'closing the LISTEN session').catch(() => undefined);
-    throw new SourceError(`cannot LISTEN on postgresql at ${settings.host}: ${causeText(cause, scrub)}`, where, { cause });
+    throw new SourceError(`cannot LISTEN on postgresql at ${settings.host}: ${causeText(cause, scrub)}`, where, {
+      cause,
+    });
   }
   heartbeat = setInterval(() => {
     // Unanswered: the socket is dropped (bounded), and the client's 'error'/'end' ends the session.

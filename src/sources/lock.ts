@@ -55,7 +55,13 @@ export function mysqlLockName(database: string, hubName: string): string {
 }
 
 /** Heartbeat, lost-listener and bounded statements, shared by both databases. */
-function sessionGuard(options: { timeoutMs: number; where: ErrorWhere; at: string; drop: () => void; ping: () => Promise<unknown> }) {
+function sessionGuard(options: {
+  timeoutMs: number;
+  where: ErrorWhere;
+  at: string;
+  drop: () => void;
+  ping: () => Promise<unknown>;
+}) {
   let lost: ((error: unknown) => void) | undefined;
   let closing = false;
   let reported = false;
@@ -70,10 +76,12 @@ function sessionGuard(options: { timeoutMs: number; where: ErrorWhere; at: strin
   };
   const run = <T>(work: () => Promise<T>, what: string): Promise<T> => {
     if (dropped !== undefined) return Promise.reject(dropped);
-    return bounded(work(), { ms: options.timeoutMs, what, where: options.where, giveUp: options.drop }).catch((error: unknown) => {
-      if (error instanceof SourceError) dropped ??= error;
-      throw error;
-    });
+    return bounded(work(), { ms: options.timeoutMs, what, where: options.where, giveUp: options.drop }).catch(
+      (error: unknown) => {
+        if (error instanceof SourceError) dropped ??= error;
+        throw error;
+      },
+    );
   };
   const heartbeat = setInterval(() => {
     run(options.ping, `sync lock session heartbeat on ${options.at}`).catch(report);
@@ -96,15 +104,27 @@ function sessionGuard(options: { timeoutMs: number; where: ErrorWhere; at: strin
   };
 }
 
-export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<DatabaseLockSession> {
+export async function openPostgresqlLock(
+  hub: Hub,
+  settings: SqlServerSource,
+  deps: SourceDeps,
+): Promise<DatabaseLockSession> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
   const timeoutMs = dbTimeoutMs(deps.secretEnv.env);
   // application_name is at most 63 bytes; it is what `holder()` shows the next process.
-  const client = new (await loadPg()).Client(await postgresqlClientConfig(hub, settings, deps, holderName().slice(0, 63)));
+  const client = new (await loadPg()).Client(
+    await postgresqlClientConfig(hub, settings, deps, holderName().slice(0, 63)),
+  );
   const key = advisoryKey(hub.name).toString();
   let held = false;
-  const guard = sessionGuard({ timeoutMs, where, at: `postgresql at ${settings.host}`, drop: () => dropPgSocket(client), ping: () => client.query('SELECT 1') });
+  const guard = sessionGuard({
+    timeoutMs,
+    where,
+    at: `postgresql at ${settings.host}`,
+    drop: () => dropPgSocket(client),
+    ping: () => client.query('SELECT 1'),
+  });
   client.on('error', (error) => guard.report(error));
   client.on('end', () => guard.report(new Error('the lock session ended')));
   const query = async <R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
@@ -112,21 +132,35 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
       return await guard.run(() => client.query<R>(sql, values), `sync lock query on postgresql at ${settings.host}`);
     } catch (cause) {
       if (cause instanceof SourceError) throw cause;
-      throw new SourceError(`sync lock query failed on postgresql at ${settings.host}: ${causeText(cause, scrub)}`, where, { cause });
+      throw new SourceError(
+        `sync lock query failed on postgresql at ${settings.host}: ${causeText(cause, scrub)}`,
+        where,
+        { cause },
+      );
     }
   };
   try {
     await client.connect();
     // Where the server lets the session set them (not through every pooler): it then frees the lock of a holder that went silent.
-    const settingsSql = postgresqlSessionSettings(timeoutMs * 6).map(([name], index) => `set_config('${name}', $${index + 1}, false)`);
+    const settingsSql = postgresqlSessionSettings(timeoutMs * 6).map(
+      ([name], index) => `set_config('${name}', $${index + 1}, false)`,
+    );
     await query(
       `SELECT ${settingsSql.join(', ')}`,
       postgresqlSessionSettings(timeoutMs * 6).map(([, value]) => value),
-    ).catch((error: unknown) => deps.logger.debug({ hub: hub.name, err: causeText(error, scrub) }, 'sync lock session settings not taken'));
+    ).catch((error: unknown) =>
+      deps.logger.debug({ hub: hub.name, err: causeText(error, scrub) }, 'sync lock session settings not taken'),
+    );
   } catch (cause) {
     guard.startClosing();
-    await bounded(client.end(), { ms: timeoutMs, what: 'closing', where, giveUp: () => dropPgSocket(client) }).catch(() => undefined);
-    throw new SourceError(`cannot connect to postgresql at ${settings.host}:${settings.port ?? 5432} for the sync lock: ${causeText(cause, scrub)}`, where, { cause });
+    await bounded(client.end(), { ms: timeoutMs, what: 'closing', where, giveUp: () => dropPgSocket(client) }).catch(
+      () => undefined,
+    );
+    throw new SourceError(
+      `cannot connect to postgresql at ${settings.host}:${settings.port ?? 5432} for the sync lock: ${causeText(cause, scrub)}`,
+      where,
+      { cause },
+    );
   }
   const id = (client as unknown as { processID?: number }).processID;
   return {
@@ -147,11 +181,17 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
       );
       const row = result.rows[0];
       if (row === undefined) return undefined;
-      return { text: `${row.name || 'an unnamed session'} (postgresql backend ${row.pid}${row.addr === null ? '' : ` from ${row.addr}`})`, id: String(row.pid) };
+      return {
+        text: `${row.name || 'an unnamed session'} (postgresql backend ${row.pid}${row.addr === null ? '' : ` from ${row.addr}`})`,
+        id: String(row.pid),
+      };
     },
     async terminate(other) {
       // The server waits (up to the timeout) for the backend to be gone, its locks with it.
-      const result = await query<{ gone: boolean }>('SELECT pg_terminate_backend($1::int, $2::bigint) AS gone', [Number(other), timeoutMs]);
+      const result = await query<{ gone: boolean }>('SELECT pg_terminate_backend($1::int, $2::bigint) AS gone', [
+        Number(other),
+        timeoutMs,
+      ]);
       return result.rows[0]?.gone === true;
     },
     async close() {
@@ -161,14 +201,23 @@ export async function openPostgresqlLock(hub: Hub, settings: SqlServerSource, de
       // unlocking first means the next process can take it the moment close() returns.
       if (held) await query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => (clean = false));
       held = false;
-      await bounded(client.end(), { ms: timeoutMs, what: 'closing the sync lock session', where, giveUp: () => dropPgSocket(client) }).catch(() => (clean = false));
+      await bounded(client.end(), {
+        ms: timeoutMs,
+        what: 'closing the sync lock session',
+        where,
+        giveUp: () => dropPgSocket(client),
+      }).catch(() => (clean = false));
       return clean;
     },
     onLost: guard.onLost,
   };
 }
 
-export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<DatabaseLockSession> {
+export async function openMysqlLock(
+  hub: Hub,
+  settings: SqlServerSource,
+  deps: SourceDeps,
+): Promise<DatabaseLockSession> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
   const timeoutMs = dbTimeoutMs(deps.secretEnv.env);
@@ -178,17 +227,32 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
   try {
     connection = await (await loadMysql()).createConnection(await mysqlConnectionOptions(hub, settings, deps));
   } catch (cause) {
-    throw new SourceError(`cannot connect to mysql at ${settings.host}:${settings.port ?? 3306} for the sync lock: ${causeText(cause, scrub)}`, where, { cause });
+    throw new SourceError(
+      `cannot connect to mysql at ${settings.host}:${settings.port ?? 3306} for the sync lock: ${causeText(cause, scrub)}`,
+      where,
+      { cause },
+    );
   }
-  const guard = sessionGuard({ timeoutMs, where, at: `mysql at ${settings.host}`, drop: () => dropSocket(connection), ping: () => connection.query('SELECT 1') });
+  const guard = sessionGuard({
+    timeoutMs,
+    where,
+    at: `mysql at ${settings.host}`,
+    drop: () => dropSocket(connection),
+    ping: () => connection.query('SELECT 1'),
+  });
   connection.on('error', (error: unknown) => guard.report(error));
   const query = async (sql: string, values: unknown[]): Promise<Array<Record<string, unknown>>> => {
     try {
-      const [rows] = await guard.run(() => connection.query(sql, values), `sync lock query on mysql at ${settings.host}`);
+      const [rows] = await guard.run(
+        () => connection.query(sql, values),
+        `sync lock query on mysql at ${settings.host}`,
+      );
       return rows as Array<Record<string, unknown>>;
     } catch (cause) {
       if (cause instanceof SourceError) throw cause;
-      throw new SourceError(`sync lock query failed on mysql at ${settings.host}: ${causeText(cause, scrub)}`, where, { cause });
+      throw new SourceError(`sync lock query failed on mysql at ${settings.host}: ${causeText(cause, scrub)}`, where, {
+        cause,
+      });
     }
   };
   try {
@@ -208,7 +272,10 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
       return held;
     },
     async holder() {
-      const rows = await query('SELECT p.ID AS id, p.HOST AS host FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)', [name]);
+      const rows = await query(
+        'SELECT p.ID AS id, p.HOST AS host FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)',
+        [name],
+      );
       const row = rows[0];
       if (row === undefined) return undefined;
       return { text: `mysql connection ${String(row.id)} from ${String(row.host)}`, id: String(row.id) };
@@ -229,7 +296,12 @@ export async function openMysqlLock(hub: Hub, settings: SqlServerSource, deps: S
       // As for PostgreSQL: released before the connection ends, so it is free when close() returns.
       if (held) await query('SELECT RELEASE_LOCK(?)', [name]).catch(() => (clean = false));
       held = false;
-      await bounded(connection.end(), { ms: timeoutMs, what: 'closing the sync lock session', where, giveUp: () => dropSocket(connection) }).catch(() => {
+      await bounded(connection.end(), {
+        ms: timeoutMs,
+        what: 'closing the sync lock session',
+        where,
+        giveUp: () => dropSocket(connection),
+      }).catch(() => {
         clean = false;
         dropSocket(connection);
       });

@@ -33,7 +33,11 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
    * and the server is asked to stop the query. The timer is ours, so nothing of mysql2's is
    * left running after either.
    */
-  async function run(open: Connection, sql: string, signal: AbortSignal | undefined): Promise<[unknown, FieldPacket[] | undefined]> {
+  async function run(
+    open: Connection,
+    sql: string,
+    signal: AbortSignal | undefined,
+  ): Promise<[unknown, FieldPacket[] | undefined]> {
     let end = (_why: 'timeout' | 'stopped'): void => undefined;
     const ended = new Promise<never>((_, reject) => {
       end = (why) => {
@@ -50,8 +54,10 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
       return await Promise.race([open.query({ sql }) as Promise<[unknown, FieldPacket[] | undefined]>, ended]);
     } catch (cause) {
       if (cause === 'stopped') throw new SourceError('the read was cancelled: the sync was stopped', where);
-      if (cause === 'timeout') throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where);
-      if ((cause as { errno?: unknown }).errno === ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION) throw new SourceError(READ_ONLY_REFUSAL, where, { cause });
+      if (cause === 'timeout')
+        throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where);
+      if ((cause as { errno?: unknown }).errno === ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION)
+        throw new SourceError(READ_ONLY_REFUSAL, where, { cause });
       throw new SourceError(`query failed on mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
     } finally {
       clearTimeout(timer);
@@ -67,7 +73,10 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
       killer = await connect(Math.min(settings.connectTimeoutSeconds, KILL_CONNECT_SECONDS));
       await killer.query({ sql: `KILL QUERY ${Number(threadId)}`, timeout: KILL_CONNECT_SECONDS * 1000 });
     } catch (error) {
-      deps.logger.warn({ hub: hub.name, source: 'mysql', err: causeText(error, scrub) }, 'source could not stop a timed-out query on the server');
+      deps.logger.warn(
+        { hub: hub.name, source: 'mysql', err: causeText(error, scrub) },
+        'source could not stop a timed-out query on the server',
+      );
     } finally {
       if (killer !== undefined) dropSocket(killer);
     }
@@ -93,7 +102,10 @@ export function createMysqlSource(hub: Hub, settings: SqlServerSource, deps: Sou
         throw new SourceError('the query returned no result set (is it a SELECT?)', where);
       }
       const columns = fields.map((field) => field.name);
-      deps.logger.debug({ hub: hub.name, source: 'mysql', rows: rows.length, ms: Date.now() - started }, 'source rows read');
+      deps.logger.debug(
+        { hub: hub.name, source: 'mysql', rows: rows.length, ms: Date.now() - started },
+        'source rows read',
+      );
       return { columns, rows: rows as SourceResult['rows'] };
     },
 
@@ -125,7 +137,11 @@ export function dropSocket(open: Connection): void {
  * lock). Driver options are chosen for `valueToString`: BIGINT and DECIMAL as exact
  * strings, DATETIME/TIMESTAMP as UTC Dates, DATE as 'YYYY-MM-DD'.
  */
-export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource, deps: SourceDeps): Promise<ConnectionOptions> {
+export async function mysqlConnectionOptions(
+  hub: Hub,
+  settings: SqlServerSource,
+  deps: SourceDeps,
+): Promise<ConnectionOptions> {
   const { password, ssl } = await serverCredentials(hub, settings, 'mysql', deps.secretEnv);
   return {
     host: settings.host,
@@ -155,11 +171,19 @@ export async function mysqlConnectionOptions(hub: Hub, settings: SqlServerSource
  * source reads with it; the status table writes with it). A failure is a SourceError
  * naming the address, with secrets scrubbed.
  */
-export async function connectMysql(hub: Hub, settings: SqlServerSource, deps: SourceDeps, connectTimeoutSeconds = settings.connectTimeoutSeconds): Promise<Connection> {
+export async function connectMysql(
+  hub: Hub,
+  settings: SqlServerSource,
+  deps: SourceDeps,
+  connectTimeoutSeconds = settings.connectTimeoutSeconds,
+): Promise<Connection> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
   const address = `${settings.host}:${settings.port ?? DEFAULT_PORT}`;
   const scrub = (text: string): string => deps.secretEnv.registry.scrub(text);
-  const options: ConnectionOptions = { ...(await mysqlConnectionOptions(hub, settings, deps)), connectTimeout: connectTimeoutSeconds * 1000 };
+  const options: ConnectionOptions = {
+    ...(await mysqlConnectionOptions(hub, settings, deps)),
+    connectTimeout: connectTimeoutSeconds * 1000,
+  };
   deps.logger.debug({ hub: hub.name, source: 'mysql', address, database: settings.database }, 'source connecting');
   let opened: Connection;
   try {
@@ -168,6 +192,8 @@ export async function connectMysql(hub: Hub, settings: SqlServerSource, deps: So
     throw new SourceError(`cannot connect to mysql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
   }
   // A dropped socket between queries is reported by the next query; without a listener it would crash the process.
-  opened.on('error', (error: unknown) => deps.logger.warn({ hub: hub.name, source: 'mysql', err: causeText(error, scrub) }, 'source connection error'));
+  opened.on('error', (error: unknown) =>
+    deps.logger.warn({ hub: hub.name, source: 'mysql', err: causeText(error, scrub) }, 'source connection error'),
+  );
   return opened;
 }

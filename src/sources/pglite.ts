@@ -13,7 +13,10 @@ import type { RawRow, RowSource, SourceResult } from './types.ts';
 type WorkerData = { moduleUrl: string; dataDir: string | undefined; seedSql: string | undefined; sql: string };
 type Field = { name: string; dataTypeID: number };
 type Stage = 'open' | 'seed' | 'query';
-type WorkerMessage = { type: 'querying' } | { type: 'rows'; fields: Field[]; rows: RawRow[] } | { type: 'error'; stage: Stage; message: string; code: unknown };
+type WorkerMessage =
+  | { type: 'querying' }
+  | { type: 'rows'; fields: Field[]; rows: RawRow[] }
+  | { type: 'error'; stage: Stage; message: string; code: unknown };
 
 /**
  * Postgres' 128MB default is memory the WebAssembly heap touches at start-up, for a
@@ -109,10 +112,16 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
           resolve(message);
         } else {
           current.failedStage = message.stage;
-          fail(new SourceError(describeFailure(message), where, { cause: Object.assign(new Error(message.message), { code: message.code }) }));
+          fail(
+            new SourceError(describeFailure(message), where, {
+              cause: Object.assign(new Error(message.message), { code: message.code }),
+            }),
+          );
         }
       });
-      worker.on('error', (cause) => fail(new SourceError(`pglite stopped: ${causeText(cause, scrub)}`, where, { cause })));
+      worker.on('error', (cause) =>
+        fail(new SourceError(`pglite stopped: ${causeText(cause, scrub)}`, where, { cause })),
+      );
       // Once settled, this reject is a no-op; before that, the worker died without answering.
       worker.on('exit', (code) => fail(new SourceError(`pglite stopped before answering (exit code ${code})`, where)));
     });
@@ -120,7 +129,8 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
 
   function describeFailure(message: Extract<WorkerMessage, { type: 'error' }>): string {
     const text = scrub(message.message);
-    if (message.stage === 'open') return `cannot open pglite ${dataDir === undefined ? 'in memory' : `in ${dataDir}`}: ${text}`;
+    if (message.stage === 'open')
+      return `cannot open pglite ${dataDir === undefined ? 'in memory' : `in ${dataDir}`}: ${text}`;
     if (message.stage === 'seed') return `seed file ${seedFile ?? ''} failed: ${text}`;
     return `query failed on pglite: ${text}`;
   }
@@ -133,7 +143,10 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
       const fresh = dataDir === undefined ? true : await prepareDataDir(dataDir, where);
       const seedSql = fresh && seedFile !== undefined ? await readSeed(seedFile, where) : undefined;
       const started = Date.now();
-      deps.logger.debug({ hub: hub.name, source: 'pglite', dataDir: dataDir ?? 'memory', seeding: seedSql !== undefined }, 'source connecting');
+      deps.logger.debug(
+        { hub: hub.name, source: 'pglite', dataDir: dataDir ?? 'memory', seeding: seedSql !== undefined },
+        'source connecting',
+      );
       let answer: { fields: Field[]; rows: RawRow[] };
       try {
         answer = await query({ moduleUrl: import.meta.resolve('@electric-sql/pglite'), dataDir, seedSql, sql });
@@ -142,11 +155,17 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
         // It was new or empty before this run, so everything in it is what this run made.
         if (seedSql !== undefined && dataDir !== undefined && running?.failedStage === 'seed') {
           await running.exited;
-          await emptyDir(dataDir).catch((cause: unknown) => deps.logger.warn({ hub: hub.name, source: 'pglite', dataDir, err: causeText(cause, scrub) }, 'source cannot clear data directory'));
+          await emptyDir(dataDir).catch((cause: unknown) =>
+            deps.logger.warn(
+              { hub: hub.name, source: 'pglite', dataDir, err: causeText(cause, scrub) },
+              'source cannot clear data directory',
+            ),
+          );
         }
         throw error;
       }
-      if (answer.fields.length === 0) throw new SourceError('the query returned no result set (is it a SELECT?)', where);
+      if (answer.fields.length === 0)
+        throw new SourceError('the query returned no result set (is it a SELECT?)', where);
       for (const field of answer.fields) {
         if (field.dataTypeID !== PG_OID.TIMESTAMP) continue;
         for (const row of answer.rows) {
@@ -154,7 +173,10 @@ export function createPgliteSource(hub: Hub, settings: PgliteSource, deps: Sourc
           if (typeof value === 'string') row[field.name] = parseTimestampUtc(value);
         }
       }
-      deps.logger.debug({ hub: hub.name, source: 'pglite', rows: answer.rows.length, ms: Date.now() - started }, 'source rows read');
+      deps.logger.debug(
+        { hub: hub.name, source: 'pglite', rows: answer.rows.length, ms: Date.now() - started },
+        'source rows read',
+      );
       return { columns: answer.fields.map((field) => field.name), rows: answer.rows };
     },
 
@@ -193,13 +215,21 @@ async function prepareDataDir(dataDir: string, where: ErrorWhere): Promise<boole
     return entries.length === 0;
   } catch (cause) {
     if ((cause as { code?: unknown }).code !== 'ENOENT') {
-      throw new SourceError(`cannot use pglite data directory ${dataDir}`, { ...where, field: 'spec.source.pglite.dataDir' }, { cause });
+      throw new SourceError(
+        `cannot use pglite data directory ${dataDir}`,
+        { ...where, field: 'spec.source.pglite.dataDir' },
+        { cause },
+      );
     }
   }
   try {
     await mkdir(dataDir, { recursive: true });
   } catch (cause) {
-    throw new SourceError(`cannot create pglite data directory ${dataDir}`, { ...where, field: 'spec.source.pglite.dataDir' }, { cause });
+    throw new SourceError(
+      `cannot create pglite data directory ${dataDir}`,
+      { ...where, field: 'spec.source.pglite.dataDir' },
+      { cause },
+    );
   }
   return true;
 }
@@ -212,6 +242,10 @@ async function readSeed(seedFile: string, where: ErrorWhere): Promise<string> {
   try {
     return await readFile(seedFile, 'utf8');
   } catch (cause) {
-    throw new SourceError(`cannot read seed file ${seedFile}`, { ...where, field: 'spec.source.pglite.seedFile' }, { cause });
+    throw new SourceError(
+      `cannot read seed file ${seedFile}`,
+      { ...where, field: 'spec.source.pglite.seedFile' },
+      { cause },
+    );
   }
 }

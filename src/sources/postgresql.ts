@@ -61,7 +61,10 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
       canceller = await connect();
       await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
     } catch (error) {
-      deps.logger.warn({ hub: hub.name, source: 'postgresql', err: causeText(error, scrub) }, 'source could not cancel a stopped query on the server');
+      deps.logger.warn(
+        { hub: hub.name, source: 'postgresql', err: causeText(error, scrub) },
+        'source could not cancel a stopped query on the server',
+      );
     } finally {
       await canceller?.end().catch(() => undefined);
     }
@@ -87,7 +90,9 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
         // Read-only: a data-modifying CTE, a function that writes, DDL are refused by the server. The extended
         // protocol takes one statement only (the server refuses several before running any).
         await open.query('BEGIN TRANSACTION READ ONLY');
-        result = (await open.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig)) as pg.QueryResult | pg.QueryResult[];
+        result = (await open.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig)) as
+          | pg.QueryResult
+          | pg.QueryResult[];
         await open.query('ROLLBACK');
       } catch (cause) {
         if (signal?.aborted) {
@@ -96,7 +101,8 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
         }
         // query_timeout's error carries no code, so elapsed time is how it is recognised.
         const timedOut = codeOf(cause) === QUERY_CANCELED || Date.now() - queryStarted >= timeoutMs;
-        if (timedOut) throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
+        if (timedOut)
+          throw new SourceError(`query timed out after ${seconds(settings.queryTimeoutSeconds)}`, where, { cause });
         if (codeOf(cause) === READ_ONLY_SQL_TRANSACTION) throw new SourceError(READ_ONLY_REFUSAL, where, { cause });
         throw new SourceError(`query failed on postgresql at ${address}: ${causeText(cause, scrub)}`, where, { cause });
       } finally {
@@ -104,8 +110,12 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
       }
       // Several statements in `query` come back as several results: which one is meant is a guess, so refuse.
       if (Array.isArray(result)) throw new SourceError('the query must be a single statement', where);
-      if (result.fields.length === 0) throw new SourceError('the query returned no result set (is it a SELECT?)', where);
-      deps.logger.debug({ hub: hub.name, source: 'postgresql', rows: result.rowCount, ms: Date.now() - started }, 'source rows read');
+      if (result.fields.length === 0)
+        throw new SourceError('the query returned no result set (is it a SELECT?)', where);
+      deps.logger.debug(
+        { hub: hub.name, source: 'postgresql', rows: result.rowCount, ms: Date.now() - started },
+        'source rows read',
+      );
       return { columns: result.fields.map((field) => field.name), rows: result.rows as RawRow[] };
     },
 
@@ -124,7 +134,12 @@ export function createPostgresqlSource(hub: Hub, settings: SqlServerSource, deps
  * lock and its LISTEN session): credentials, TLS, timeouts. `applicationName` tells the
  * sessions apart in pg_stat_activity (the lock's says who holds it).
  */
-export async function postgresqlClientConfig(hub: Hub, settings: SqlServerSource, deps: SourceDeps, applicationName = 'lynq-bridge'): Promise<pg.ClientConfig> {
+export async function postgresqlClientConfig(
+  hub: Hub,
+  settings: SqlServerSource,
+  deps: SourceDeps,
+  applicationName = 'lynq-bridge',
+): Promise<pg.ClientConfig> {
   const { password, ssl } = await serverCredentials(hub, settings, 'postgresql', deps.secretEnv);
   const timeoutMs = Math.round(settings.queryTimeoutSeconds * 1000);
   return {
@@ -168,7 +183,9 @@ export async function connectPostgresql(hub: Hub, settings: SqlServerSource, dep
   opened.setTypeParser(PG_OID.DATE, (text: string) => text);
   opened.setTypeParser(PG_OID.TIMESTAMP, parseTimestampUtc);
   // pg emits 'error' for a connection lost while idle; unhandled, that event would end the process.
-  opened.on('error', (error) => deps.logger.warn({ hub: hub.name, source: 'postgresql', err: causeText(error, scrub) }, 'source connection error'));
+  opened.on('error', (error) =>
+    deps.logger.warn({ hub: hub.name, source: 'postgresql', err: causeText(error, scrub) }, 'source connection error'),
+  );
   deps.logger.debug({ hub: hub.name, source: 'postgresql', address, database: settings.database }, 'source connecting');
   const started = Date.now();
   try {
@@ -176,7 +193,9 @@ export async function connectPostgresql(hub: Hub, settings: SqlServerSource, dep
   } catch (cause) {
     // pg reports its own connect timeout as a dropped connection; say what actually happened.
     const timedOut = Date.now() - started >= connectTimeoutMs - 50;
-    const why = timedOut ? `no answer within ${seconds(settings.connectTimeoutSeconds)} (${causeText(cause, scrub)})` : causeText(cause, scrub);
+    const why = timedOut
+      ? `no answer within ${seconds(settings.connectTimeoutSeconds)} (${causeText(cause, scrub)})`
+      : causeText(cause, scrub);
     await opened.end().catch(() => undefined);
     throw new SourceError(`cannot connect to postgresql at ${address}: ${why}`, where, { cause });
   }

@@ -26,7 +26,9 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
   const mapped: Array<[variable: string, column: string]> = [
     ['uid', valueMappings.uid],
     ['activate', valueMappings.activate],
-    ...(valueMappings.hostOrUrl !== undefined ? ([['hostOrUrl', valueMappings.hostOrUrl]] as Array<[string, string]>) : []),
+    ...(valueMappings.hostOrUrl !== undefined
+      ? ([['hostOrUrl', valueMappings.hostOrUrl]] as Array<[string, string]>)
+      : []),
     ...(valueMappings.cluster !== undefined ? ([['cluster', valueMappings.cluster]] as Array<[string, string]>) : []),
     ...Object.entries(extraValueMappings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   ];
@@ -35,23 +37,31 @@ export function toHubRows(hub: Hub, result: SourceResult): HubRow[] {
   // A JOIN with `SELECT *` can return a column name twice; the drivers keep only the last.
   const twice = result.columns.find((column, index) => result.columns.indexOf(column) !== index);
   if (twice !== undefined) {
-    throw new SourceError(`the query returns the column ${JSON.stringify(twice)} twice; name the columns (or alias one) so each name is unique`, {
-      hub: hub.name,
-      file: hub.file,
-      field: 'spec.source',
-    });
+    throw new SourceError(
+      `the query returns the column ${JSON.stringify(twice)} twice; name the columns (or alias one) so each name is unique`,
+      {
+        hub: hub.name,
+        file: hub.file,
+        field: 'spec.source',
+      },
+    );
   }
   // The pause column is read apart: it is not a template variable, so it is in no row hash.
   const pausedColumn = valueMappings.paused;
-  const missing = [...mapped, ...(pausedColumn === undefined ? [] : ([['paused', pausedColumn]] as Array<[string, string]>))].filter(([, column]) => !columns.has(column));
+  const missing = [
+    ...mapped,
+    ...(pausedColumn === undefined ? [] : ([['paused', pausedColumn]] as Array<[string, string]>)),
+  ].filter(([, column]) => !columns.has(column));
   // A mapping the table cannot satisfy is the hub file's to fix (the database answered): a config error at the mapping's line.
-  if (missing.length > 0) throw combineProblems(missing.map(([variable, column]) => missingColumn(hub, variable, column, result.columns)));
+  if (missing.length > 0)
+    throw combineProblems(missing.map(([variable, column]) => missingColumn(hub, variable, column, result.columns)));
   // The variables in sorted order (the names are unique: extras cannot take a reserved one), so a row's values
   // object has its keys as the row hash's JSON sorts them and JSON.stringify needs no key list (twice as fast).
   const hostAt = mapped.findIndex(([variable]) => variable === 'hostOrUrl');
-  const order = [...mapped.map(([variable], at) => ({ variable, at })), ...(hostAt < 0 ? [] : [{ variable: 'host', at: -1 }])].sort((a, b) =>
-    a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0,
-  );
+  const order = [
+    ...mapped.map(([variable], at) => ({ variable, at })),
+    ...(hostAt < 0 ? [] : [{ variable: 'host', at: -1 }]),
+  ].sort((a, b) => (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
   return result.rows.map((row) => {
     const texts: string[] = [];
     const problems: string[] = [];
@@ -96,15 +106,25 @@ export function hostOf(value: string): string {
 
 function missingColumn(hub: Hub, variable: string, column: string, columns: readonly string[]): ConfigError {
   const path =
-    variable === 'uid' || variable === 'activate' || variable === 'hostOrUrl' || variable === 'paused' || variable === 'cluster'
+    variable === 'uid' ||
+    variable === 'activate' ||
+    variable === 'hostOrUrl' ||
+    variable === 'paused' ||
+    variable === 'cluster'
       ? ['spec', 'valueMappings', variable]
       : ['spec', 'extraValueMappings', variable];
   const hint = closestName(column, columns);
-  const fix = hint === undefined ? 'map a column the table has, or add it to the table or the query' : `did you mean ${JSON.stringify(hint)}?`;
-  return new ConfigError(`column ${JSON.stringify(column)} is not in the query result (columns: ${columns.join(', ') || 'none'}): ${fix}`, {
-    file: hub.file,
-    line: hub.lineOf?.(path),
-    hub: hub.name,
-    field: path.join('.'),
-  });
+  const fix =
+    hint === undefined
+      ? 'map a column the table has, or add it to the table or the query'
+      : `did you mean ${JSON.stringify(hint)}?`;
+  return new ConfigError(
+    `column ${JSON.stringify(column)} is not in the query result (columns: ${columns.join(', ') || 'none'}): ${fix}`,
+    {
+      file: hub.file,
+      line: hub.lineOf?.(path),
+      hub: hub.name,
+      field: path.join('.'),
+    },
+  );
 }

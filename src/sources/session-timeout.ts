@@ -15,7 +15,9 @@ export function dbTimeoutMs(env: NodeJS.ProcessEnv): number {
   if (text === undefined || text.trim() === '') return DEFAULT_DB_TIMEOUT_MS;
   const seconds = Number(text.trim());
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
-    throw new ConfigError(`LYNQ_DB_TIMEOUT ${JSON.stringify(text)}: expected a number of seconds between 0 and 3600, like 10`);
+    throw new ConfigError(
+      `LYNQ_DB_TIMEOUT ${JSON.stringify(text)}: expected a number of seconds between 0 and 3600, like 10`,
+    );
   }
   return Math.round(seconds * 1000);
 }
@@ -25,12 +27,17 @@ export function dbTimeoutMs(env: NodeJS.ProcessEnv): number {
  * drops the connection's socket, so nothing of the abandoned statement lingers in the
  * process).
  */
-export async function bounded<T>(work: Promise<T>, options: { ms: number; what: string; where: ErrorWhere; giveUp: () => void }): Promise<T> {
+export async function bounded<T>(
+  work: Promise<T>,
+  options: { ms: number; what: string; where: ErrorWhere; giveUp: () => void },
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       options.giveUp();
-      reject(new SourceError(`${options.what}: no answer within ${options.ms / 1000}s (LYNQ_DB_TIMEOUT)`, options.where));
+      reject(
+        new SourceError(`${options.what}: no answer within ${options.ms / 1000}s (LYNQ_DB_TIMEOUT)`, options.where),
+      );
     }, options.ms);
   });
   try {

@@ -35,7 +35,10 @@ export function quoteIdentifier(name: string, dialect: SqlDialect, where: ErrorW
 export function selectStatement(settings: ReadTarget, dialect: SqlDialect, where: ErrorWhere = {}): string {
   if (settings.query !== undefined) {
     if (hasSeveralStatements(settings.query, dialect)) {
-      throw new SourceError('the query must be a single statement (a SELECT): there is more after a ";"', { ...where, field: `spec.source.${dialect}.query` });
+      throw new SourceError('the query must be a single statement (a SELECT): there is more after a ";"', {
+        ...where,
+        field: `spec.source.${dialect}.query`,
+      });
     }
     return settings.query;
   }
@@ -54,7 +57,9 @@ export function causeText(cause: unknown, scrub: (text: string) => string): stri
   if (cause instanceof AggregateError && cause.message === '') {
     text = cause.errors.map((inner: unknown) => (inner instanceof Error ? inner.message : String(inner))).join('; ');
   } else if (cause instanceof Error) {
-    text = cause.message || ((cause as { code?: unknown }).code !== undefined ? String((cause as { code?: unknown }).code) : cause.name);
+    text =
+      cause.message ||
+      ((cause as { code?: unknown }).code !== undefined ? String((cause as { code?: unknown }).code) : cause.name);
   } else {
     text = String(cause);
   }
@@ -62,7 +67,8 @@ export function causeText(cause: unknown, scrub: (text: string) => string): stri
 }
 
 /** What a user is told when their query tried to change data inside the read-only transaction rows are read in. */
-export const READ_ONLY_REFUSAL = 'the query tried to change data: rows are read in a read-only transaction, so the query must only read (a SELECT)';
+export const READ_ONLY_REFUSAL =
+  'the query tried to change data: rows are read in a read-only transaction, so the query must only read (a SELECT)';
 
 /** `2s`, `0.5s`: a timeout as the hub file wrote it. */
 export function seconds(value: number): string {
@@ -80,7 +86,10 @@ export async function serverCredentials(
   secretEnv: SecretEnv,
 ): Promise<{ password: string | undefined; ssl: TlsMaterial | undefined }> {
   const where: ErrorWhere = { hub: hub.name, file: hub.file };
-  const password = settings.passwordRef === undefined ? undefined : await resolveSecret(settings.passwordRef, secretEnv, { ...where, field: `spec.source.${type}.passwordRef` });
+  const password =
+    settings.passwordRef === undefined
+      ? undefined
+      : await resolveSecret(settings.passwordRef, secretEnv, { ...where, field: `spec.source.${type}.passwordRef` });
   return { password, ssl: await readTlsMaterial(settings.tls, hub.file, where, `spec.source.${type}.tls`) };
 }
 
@@ -88,7 +97,12 @@ export async function serverCredentials(
  * Read the CA, certificate and key files a hub names. Relative paths are taken from the
  * hub file's folder, like every other path in a hub, so a hub works from any cwd.
  */
-export async function readTlsMaterial(tls: TlsOptions | undefined, hubFile: string, where: ErrorWhere, field: string): Promise<TlsMaterial | undefined> {
+export async function readTlsMaterial(
+  tls: TlsOptions | undefined,
+  hubFile: string,
+  where: ErrorWhere,
+  field: string,
+): Promise<TlsMaterial | undefined> {
   if (tls === undefined || !tls.enabled) return undefined;
   const material: TlsMaterial = { rejectUnauthorized: tls.rejectUnauthorized };
   const files = [
@@ -102,7 +116,11 @@ export async function readTlsMaterial(tls: TlsOptions | undefined, hubFile: stri
     try {
       material[key] = await readFile(resolved, 'utf8');
     } catch (cause) {
-      throw new SourceError(`cannot read TLS ${key} file ${resolved}`, { ...where, field: `${field}.${key}File` }, { cause });
+      throw new SourceError(
+        `cannot read TLS ${key} file ${resolved}`,
+        { ...where, field: `${field}.${key}File` },
+        { cause },
+      );
     }
   }
   return material;

@@ -31,7 +31,8 @@ export function hasSeveralStatements(sql: string, dialect: SqlDialect): boolean 
     }
     if (ended) return true;
     if (char === "'" || char === '"' || (char === '`' && dialect === 'mysql')) {
-      const escapes = dialect === 'mysql' ? char !== '`' : (sql[index - 1] === 'E' || sql[index - 1] === 'e') && char === "'";
+      const escapes =
+        dialect === 'mysql' ? char !== '`' : (sql[index - 1] === 'E' || sql[index - 1] === 'e') && char === "'";
       index = skipQuoted(sql, index, char, escapes);
       continue;
     }
@@ -53,7 +54,8 @@ function skipComment(sql: string, index: number, dialect: SqlDialect): number {
   const char = sql[index];
   const next = sql[index + 1];
   // MySQL needs a space (or the end) after `--`; PostgreSQL does not.
-  const dashes = char === '-' && next === '-' && (dialect === 'postgresql' || index + 2 >= sql.length || /\s/.test(sql[index + 2]!));
+  const dashes =
+    char === '-' && next === '-' && (dialect === 'postgresql' || index + 2 >= sql.length || /\s/.test(sql[index + 2]!));
   if (dashes || (char === '#' && dialect === 'mysql')) {
     const end = sql.indexOf('\n', index);
     return end === -1 ? sql.length : end + 1;

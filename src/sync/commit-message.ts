@@ -6,7 +6,9 @@ export const MAX_BODY_NODES = 200;
 
 export function summaryLine(hub: string, nodes: readonly NodeChange[]): string {
   const counts = countByStatus(nodes);
-  const parts = (['added', 'updated', 'conflicted', 'removed'] as const).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  const parts = (['added', 'updated', 'conflicted', 'removed'] as const)
+    .filter((status) => counts[status] > 0)
+    .map((status) => `${counts[status]} ${status}`);
   return `lynq(${hub}): ${parts.length > 0 ? parts.join(', ') : 'no changes'}`;
 }
 
@@ -25,10 +27,13 @@ export function commitMessage(
 ): string {
   const lines = [summaryLine(hub, changed), ''];
   for (const node of changed.slice(0, MAX_BODY_NODES)) lines.push(describeNode(node));
-  if (changed.length > MAX_BODY_NODES) lines.push(`… and ${changed.length - MAX_BODY_NODES} more nodes (all are named in the trailers below)`);
+  if (changed.length > MAX_BODY_NODES)
+    lines.push(`… and ${changed.length - MAX_BODY_NODES} more nodes (all are named in the trailers below)`);
   const notPublished = countNotPublished(all);
-  if (options.proposed !== undefined && options.proposed.count > 0) notPublished.unshift(`${options.proposed.count} proposed in ${options.proposed.branch}`);
-  if (notPublished.length > 0) lines.push('', `Not in this commit: ${notPublished.join(', ')} (what Git had for them is kept).`);
+  if (options.proposed !== undefined && options.proposed.count > 0)
+    notPublished.unshift(`${options.proposed.count} proposed in ${options.proposed.branch}`);
+  if (notPublished.length > 0)
+    lines.push('', `Not in this commit: ${notPublished.join(', ')} (what Git had for them is kept).`);
   lines.push('', hubTrailer(hub), ...(options.trailers ?? []));
   for (const node of changed) lines.push(nodeTrailer(node));
   return `${lines.join('\n')}\n`;
@@ -36,7 +41,9 @@ export function commitMessage(
 
 function countNotPublished(nodes: readonly NodeChange[]): string[] {
   const counts = countByStatus(nodes);
-  const out = (['failed', 'held', 'paused'] as NodeStatus[]).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  const out = (['failed', 'held', 'paused'] as NodeStatus[])
+    .filter((status) => counts[status] > 0)
+    .map((status) => `${counts[status]} ${status}`);
   // A conflicted node's edited files stay as someone left them, whatever else it wrote.
   if (counts.conflicted > 0) out.push(`${counts.conflicted} conflicted (files edited in Git kept)`);
   if (counts.waiting > 0) out.push(`${counts.waiting} ${waitingWords(nodes)}`);
@@ -45,6 +52,10 @@ function countNotPublished(nodes: readonly NodeChange[]): string[] {
 
 /** "waiting for rollout slot, 2 of 10 done": the waiting nodes' own words when they share one form, else the count alone. */
 function waitingWords(nodes: readonly NodeChange[]): string {
-  const words = new Set(nodes.filter((node) => node.status === 'waiting').map((node) => `${node.reasons.at(-1) ?? 'waiting for rollout slot'} (form ${node.form})`));
+  const words = new Set(
+    nodes
+      .filter((node) => node.status === 'waiting')
+      .map((node) => `${node.reasons.at(-1) ?? 'waiting for rollout slot'} (form ${node.form})`),
+  );
   return words.size === 1 ? [...words][0]! : 'waiting for rollout slots';
 }

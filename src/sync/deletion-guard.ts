@@ -17,25 +17,35 @@ export function gateDeletions(plan: Plan, options: DeletionGuardOptions): Plan {
   const removals = plan.nodes.filter(isRemoval);
   const total = plan.existingNodes;
   const limit = options.maxDeletePercent;
-  const hold = !options.allowDeletions && removals.length > 0 && (removals.length === total || (removals.length * 100) / total > limit);
+  const hold =
+    !options.allowDeletions &&
+    removals.length > 0 &&
+    (removals.length === total || (removals.length * 100) / total > limit);
   if (!hold) return plan;
   const held = new Set(removals);
   const why = `held back by the deletion guard: ${removals.length} of ${total} nodes would be removed (limit ${limit}%), rerun with --allow-deletions to remove them`;
   return {
     ...plan,
-    nodes: plan.nodes.map((node) => (held.has(node) ? { ...node, status: 'held', reasons: [`${node.removal}; ${why}`] } : node)),
+    nodes: plan.nodes.map((node) =>
+      held.has(node) ? { ...node, status: 'held', reasons: [`${node.removal}; ${why}`] } : node,
+    ),
   };
 }
 
 /** A held removal as its pull request proposes it: merging the pull request is the approval. */
 export function releasedByPullRequest(node: NodeChange): NodeChange {
   if (node.status !== 'held') return node;
-  const reasons = [`${node.removal ?? 'removed'}; held back by the deletion guard, released by merging this pull request`];
+  const reasons = [
+    `${node.removal ?? 'removed'}; held back by the deletion guard, released by merging this pull request`,
+  ];
   // A held engine-object removal is an update of a node that stays; a held node folder is a removal.
   return { ...node, status: node.causes.includes('engine') ? 'updated' : 'removed', reasons };
 }
 
 /** Whether a node change removes something the engine applies: its folder, or its engine object. */
 export function isRemoval(node: NodeChange): boolean {
-  return node.removal !== undefined && (node.status === 'removed' || node.status === 'updated' || node.status === 'conflicted');
+  return (
+    node.removal !== undefined &&
+    (node.status === 'removed' || node.status === 'updated' || node.status === 'conflicted')
+  );
 }

@@ -17,7 +17,10 @@ export async function unifiedDiff(
   const paths = [...new Set([...changes.writes.keys(), ...changes.deletes])].sort();
   // Old contents, and the new ones git already holds (stored ahead of the commit: only their ids are kept).
   const stored = [...changes.writes.values()].filter((file) => typeof file !== 'string').map((file) => file.blob);
-  const before = await readBlobs([...paths.map((file) => existing.get(file)).filter((id): id is string => id !== undefined), ...stored]);
+  const before = await readBlobs([
+    ...paths.map((file) => existing.get(file)).filter((id): id is string => id !== undefined),
+    ...stored,
+  ]);
   const parts: string[] = [];
   let used = 0;
   let totalChars = 0;
@@ -27,8 +30,19 @@ export async function unifiedDiff(
     const old = id === undefined ? '' : (before.get(id) ?? '');
     const write = changes.writes.get(file);
     const next = write === undefined ? '' : typeof write === 'string' ? write : before.get(write.blob);
-    if (next === undefined) throw new InternalError(`the new content of ${file} (blob ${typeof write === 'string' ? '' : write?.blob}) was stored ahead, but git does not have it`);
-    const patch = createTwoFilesPatch(id === undefined ? '/dev/null' : `a/${file}`, changes.writes.has(file) ? `b/${file}` : '/dev/null', old, next, '', '', { context: 3 })
+    if (next === undefined)
+      throw new InternalError(
+        `the new content of ${file} (blob ${typeof write === 'string' ? '' : write?.blob}) was stored ahead, but git does not have it`,
+      );
+    const patch = createTwoFilesPatch(
+      id === undefined ? '/dev/null' : `a/${file}`,
+      changes.writes.has(file) ? `b/${file}` : '/dev/null',
+      old,
+      next,
+      '',
+      '',
+      { context: 3 },
+    )
       // git's own shape: no separator line, no tab after the file names.
       .replace(/^=+\n/, '')
       .replace(/^(---|\+\+\+) (.*)\t$/gm, '$1 $2');

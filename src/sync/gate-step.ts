@@ -30,16 +30,38 @@ export type GateInput = {
  */
 export async function gatePlan(input: GateInput): Promise<{ plan: Plan; health: GateHealth | undefined }> {
   const { hub, forms, repo, planned, deps, log } = input;
-  const guarded = gateDeletions(planned.plan, { maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent, allowDeletions: input.allowDeletions });
-  const checked = await failDuplicateObjects(guarded, planned.existing, (ids) => repo.readBlobs(ids), input.root, hub.spec.kindScopes);
+  const guarded = gateDeletions(planned.plan, {
+    maxDeletePercent: hub.spec.deletionGuard.maxDeletePercent,
+    allowDeletions: input.allowDeletions,
+  });
+  const checked = await failDuplicateObjects(
+    guarded,
+    planned.existing,
+    (ids) => repo.readBlobs(ids),
+    input.root,
+    hub.spec.kindScopes,
+  );
   const gateHealth =
-    deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked.plan, forms)) ? await deps.rolloutHealth(hub, repo, planned.head, deps.signal) : undefined;
+    deps.rolloutHealth !== undefined && (deps.rolloutStatus === true || needsRolloutHealth(checked.plan, forms))
+      ? await deps.rolloutHealth(hub, repo, planned.head, deps.signal)
+      : undefined;
   // Asked only by a paced form's gate: a no-op sync of 100,000 rows builds no map of them.
   let values: Map<string, HubRow['values']> | undefined;
   const valuesOf = (uid: string) => (values ??= new Map(input.rows.map((row) => [row.uid, row.values]))).get(uid);
   const render = (node: NodeChange) => checked.check(planned.deferred.render(node));
-  const plan = await gateRollout(checked.plan, { hub, forms, values: valuesOf, health: gateHealth?.health, render, prepare: (nodes) => planned.deferred.prepare(nodes) });
-  if (plan.rollouts !== undefined) log.info({ rendered: plan.rendered - planned.plan.rendered, waiting: countByStatus(plan.nodes).waiting }, 'rollout gate');
+  const plan = await gateRollout(checked.plan, {
+    hub,
+    forms,
+    values: valuesOf,
+    health: gateHealth?.health,
+    render,
+    prepare: (nodes) => planned.deferred.prepare(nodes),
+  });
+  if (plan.rollouts !== undefined)
+    log.info(
+      { rendered: plan.rendered - planned.plan.rendered, waiting: countByStatus(plan.nodes).waiting },
+      'rollout gate',
+    );
   // The nodes the gate rendered for its slots hold their seals too.
   if (plan.rendered > planned.plan.rendered) await rememberSeals(deps.verifiedStore, hub, planned, log);
   return { plan, health: gateHealth };

@@ -14,7 +14,11 @@ export type PausedLynqNodeReader = (hub: Hub, signal?: AbortSignal) => Promise<R
  * planned: syncing a node someone paused because the cluster could not be read is the one
  * thing the opt-in promises not to do.
  */
-export async function readPausedNodes(hub: Hub, reader: PausedLynqNodeReader | undefined, signal?: AbortSignal): Promise<ReadonlyMap<string, string> | undefined> {
+export async function readPausedNodes(
+  hub: Hub,
+  reader: PausedLynqNodeReader | undefined,
+  signal?: AbortSignal,
+): Promise<ReadonlyMap<string, string> | undefined> {
   if (hub.spec.gitops.pauseFromLynqNode !== true) return undefined;
   if (reader === undefined) {
     throw new KubeError(
@@ -36,7 +40,10 @@ export async function readPausedNodes(hub: Hub, reader: PausedLynqNodeReader | u
   const why = new Map<string, string>();
   for (const [name, node] of listed) {
     const reason = node.reason === undefined ? '' : ` (${JSON.stringify(node.reason)})`;
-    why.set(name, `paused by annotation ${ANNOTATION_PAUSED} on LynqNode ${node.namespace}/${name}${reason}: left as it is in Git`);
+    why.set(
+      name,
+      `paused by annotation ${ANNOTATION_PAUSED} on LynqNode ${node.namespace}/${name}${reason}: left as it is in Git`,
+    );
   }
   return why;
 }

@@ -11,7 +11,13 @@ import { VerifiedOutputs } from '../plan/verified-outputs.ts';
 import type { SyncDeps } from './run-types.ts';
 
 /** The plan step's result: the diff, the head it was made on, every path it listed, the seals it checked, and the hub's state when unchanged. */
-export type PlannedHub = DiffResult & { head: string | undefined; existing: TreeListing; verified?: VerifiedOutputs; told?: VerifiedOutputs; state: string | undefined };
+export type PlannedHub = DiffResult & {
+  head: string | undefined;
+  existing: TreeListing;
+  verified?: VerifiedOutputs;
+  told?: VerifiedOutputs;
+  state: string | undefined;
+};
 
 export type PlanInput = {
   hub: Hub;
@@ -30,7 +36,11 @@ export type PlanInput = {
 };
 
 /** What Git has for the hub before the plan looks into it: the remote head and the ids of the hub's node and apps folders. */
-export type GitSide = { repo: ManifestsRepo; head: string | undefined; folders: [nodes: string | undefined, apps: string | undefined] };
+export type GitSide = {
+  repo: ManifestsRepo;
+  head: string | undefined;
+  folders: [nodes: string | undefined, apps: string | undefined];
+};
 
 export async function readGitSide(hub: Hub, root: string, openRepo: () => Promise<ManifestsRepo>): Promise<GitSide> {
   const repo = await openRepo();
@@ -53,10 +63,12 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
   const { head, folders } = input.git;
   const whole = prepared.failures.length === 0 && prepared.unidentified.length === 0;
   const state = whole ? hubStateText(prepared.inputs, folders, input.digest) : undefined;
-  if (state !== undefined && state === input.stateKnown) return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), state };
+  if (state !== undefined && state === input.stateKnown)
+    return { ...unchangedHub(hub.name, prepared.inputs), head, existing: new Map(), state };
   const known = state !== undefined && input.stateKnown !== undefined ? parseHubState(input.stateKnown) : undefined;
   const [nodesPrefix, appsPrefix] = hubPrefixes(hub, input.root);
-  const since = known !== undefined && sameFolders(known.folders, folders) ? changesSince(known, prepared.inputs) : undefined;
+  const since =
+    known !== undefined && sameFolders(known.folders, folders) ? changesSince(known, prepared.inputs) : undefined;
   let nodeFolders: Map<string, string>;
   let apps: TreeListing;
   let verified: VerifiedOutputs;
@@ -71,7 +83,9 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
       ),
       repo.listTree(head, appFilesOf(hub, appsPrefix, since.inGit)),
     ]);
-    nodeFolders = new Map(since.inGit.flatMap((node, index) => (ids[index] === undefined ? [] : [[node, ids[index]!] as const])));
+    nodeFolders = new Map(
+      since.inGit.flatMap((node, index) => (ids[index] === undefined ? [] : [[node, ids[index]!] as const])),
+    );
     apps = appsListing;
     // The nodes' keys are not read: the few nodes looked into are checked by their LynqNodes.
     verified = new VerifiedOutputs(undefined, told);
@@ -82,11 +96,15 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
   const existing: TreeListing = new Map(apps);
   const listFiles = async (folders: readonly string[]): Promise<TreeListing> => {
     // Past a few thousand folders (a first sync on a fresh cache), one listing of the whole hub is cheaper.
-    const listing = await repo.listTree(head, folders.length > LIST_WHOLE_HUB_AT ? nodesPrefix : folders.map((folder) => `${folder}/`));
+    const listing = await repo.listTree(
+      head,
+      folders.length > LIST_WHOLE_HUB_AT ? nodesPrefix : folders.map((folder) => `${folder}/`),
+    );
     for (const [path, id] of listing) existing.set(path, id);
     return listing;
   };
-  const storeAhead = deps.storeAhead === true ? (files: Iterable<readonly [string, string]>) => repo.storeAhead(files) : undefined;
+  const storeAhead =
+    deps.storeAhead === true ? (files: Iterable<readonly [string, string]>) => repo.storeAhead(files) : undefined;
   const diff = await diffHub({
     hub,
     root: input.root,
@@ -100,7 +118,8 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
     storeAhead,
     defer: input.defer,
   });
-  const plan = since === undefined ? diff.plan : withUnchanged(diff.plan, hub.name, since.untouched, known!.inputs.size);
+  const plan =
+    since === undefined ? diff.plan : withUnchanged(diff.plan, hub.name, since.untouched, known!.inputs.size);
   const allUnchanged = plan.nodes.every((node) => node.status === 'unchanged');
   return {
     plan,
@@ -119,7 +138,10 @@ export async function planHub(input: PlanInput): Promise<PlannedHub> {
  * `inGit`: the nodes of both that Git has. Undefined past a few thousand: a listing of the
  * whole hub is then cheaper than asking for them by name.
  */
-function changesSince(known: HubState, inputs: readonly NodeInput[]): { changed: NodeInput[]; untouched: NodeInput[]; inGit: string[] } | undefined {
+function changesSince(
+  known: HubState,
+  inputs: readonly NodeInput[],
+): { changed: NodeInput[]; untouched: NodeInput[]; inGit: string[] } | undefined {
   const changed: NodeInput[] = [];
   const untouched: NodeInput[] = [];
   const inGit: string[] = [];

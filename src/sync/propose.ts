@@ -67,27 +67,58 @@ export async function proposeChanges(input: ProposalInput): Promise<ProposalResu
   const botHead = await repo.fetch(branch);
   const open = await forge.findOpenPullRequest(branch, target);
   const tip = botHead === undefined ? undefined : await repo.readCommit(botHead);
-  const result = (outcome: ProposalOutcome, extra: Partial<Proposal> = {}): Proposal => ({ outcome, branch, nodes: [...input.nodes], branchChanged: false, warnings: [], ...extra });
+  const result = (outcome: ProposalOutcome, extra: Partial<Proposal> = {}): Proposal => ({
+    outcome,
+    branch,
+    nodes: [...input.nodes],
+    branchChanged: false,
+    warnings: [],
+    ...extra,
+  });
 
-  if (tip !== undefined && !isBridgeCommit(tip, input.hub, branch, input.author)) return blocked(input, open, tip, result);
+  if (tip !== undefined && !isBridgeCommit(tip, input.hub, branch, input.author))
+    return blocked(input, open, tip, result);
 
   if (input.nodes.length === 0) {
     if (open !== undefined) await forge.closePullRequest(open, closeComment(target, branch));
-    if (botHead !== undefined && (await input.publisher.deleteBranch({ repo, branch, expected: botHead })) === 'moved') return { outcome: 'moved' };
-    if (open !== undefined) input.logger.info({ pullRequest: open.number }, 'pull request closed: nothing left to change');
-    return result(open === undefined ? 'none' : 'closed', { nodes: [], pullRequest: open && ref(open), branchChanged: botHead !== undefined });
+    if (botHead !== undefined && (await input.publisher.deleteBranch({ repo, branch, expected: botHead })) === 'moved')
+      return { outcome: 'moved' };
+    if (open !== undefined)
+      input.logger.info({ pullRequest: open.number }, 'pull request closed: nothing left to change');
+    return result(open === undefined ? 'none' : 'closed', {
+      nodes: [],
+      pullRequest: open && ref(open),
+      branchChanged: botHead !== undefined,
+    });
   }
 
   if (input.base === undefined) {
-    throw new GitError(`the target branch ${target} does not exist yet, and a pull request needs a branch to merge into: push a first commit to it`, { hub: input.hub });
+    throw new GitError(
+      `the target branch ${target} does not exist yet, and a pull request needs a branch to merge into: push a first commit to it`,
+      { hub: input.hub },
+    );
   }
   const proposed = proposedNodes(input.nodes);
   const changes = fileChanges(input.nodes);
   const message = commitMessage(input.hub, proposed, proposed, { trailers: [branchTrailer(branch)] });
-  const commit = await repo.commit({ parent: input.base, writes: changes.writes, deletes: changes.deletes, message, author: input.author, time: input.time });
+  const commit = await repo.commit({
+    parent: input.base,
+    writes: changes.writes,
+    deletes: changes.deletes,
+    message,
+    author: input.author,
+    time: input.time,
+  });
   let branchChanged = false;
   if (tip === undefined || tip.tree !== (await repo.readCommit(commit)).tree) {
-    const pushed = await input.publisher.pushBranch({ repo, branch, commit, expected: botHead, changes, existing: input.existing });
+    const pushed = await input.publisher.pushBranch({
+      repo,
+      branch,
+      commit,
+      expected: botHead,
+      changes,
+      existing: input.existing,
+    });
     if (pushed === 'moved') return { outcome: 'moved' };
     branchChanged = true;
     input.logger.info({ branch, commit }, 'pull-request branch pushed');
@@ -102,14 +133,24 @@ export async function proposeChanges(input: ProposalInput): Promise<ProposalResu
     }
   }
 
-  const diff = await unifiedDiff(changes, input.existing, (ids) => repo.readBlobs(ids), { maxChars: input.settings.maxDiffChars });
+  const diff = await unifiedDiff(changes, input.existing, (ids) => repo.readBlobs(ids), {
+    maxChars: input.settings.maxDiffChars,
+  });
   const labels = input.settings.labels;
   const ensured = await forge.ensurePullRequest(
     {
       branch,
       base: target,
       title: pullRequestTitle(input.hub, input.nodes),
-      body: pullRequestBody({ hub: input.hub, branch, target, nodes: input.nodes, diff, labels, waiting: input.waiting }),
+      body: pullRequestBody({
+        hub: input.hub,
+        branch,
+        target,
+        nodes: input.nodes,
+        diff,
+        labels,
+        waiting: input.waiting,
+      }),
       labels,
       ownedLabels: open === undefined ? [] : (parseMarker(open.body)?.labels ?? []),
       reviewers: input.settings.reviewers,
@@ -120,7 +161,8 @@ export async function proposeChanges(input: ProposalInput): Promise<ProposalResu
     open,
   );
   for (const warning of ensured.warnings) input.logger.warn({ warning }, 'pull request set up only in part');
-  if (ensured.action !== 'unchanged') input.logger.info({ pullRequest: ensured.pullRequest.number, action: ensured.action }, 'pull request');
+  if (ensured.action !== 'unchanged')
+    input.logger.info({ pullRequest: ensured.pullRequest.number, action: ensured.action }, 'pull request');
   return result(ensured.action, { pullRequest: ref(ensured.pullRequest), branchChanged, warnings: ensured.warnings });
 }
 
@@ -133,10 +175,18 @@ export function isBridgeCommit(commit: CommitInfo, hub: string, branch: string, 
   return commit.committer.email === author.email && isBridgeMessage(commit.message, hub, branch);
 }
 
-async function blocked(input: ProposalInput, open: PullRequest | undefined, tip: CommitInfo, result: (outcome: ProposalOutcome, extra?: Partial<Proposal>) => Proposal): Promise<Proposal> {
+async function blocked(
+  input: ProposalInput,
+  open: PullRequest | undefined,
+  tip: CommitInfo,
+  result: (outcome: ProposalOutcome, extra?: Partial<Proposal>) => Proposal,
+): Promise<Proposal> {
   const who = `${tip.committer.name} <${tip.committer.email}>`;
   const note = `the branch ${input.branch} ends with commit ${tip.id.slice(0, 12)} by ${who}, not made by the bridge; it is left as it is`;
-  input.logger.warn({ branch: input.branch, commit: tip.id }, 'pull-request branch has commits by someone else; not updated');
+  input.logger.warn(
+    { branch: input.branch, commit: tip.id },
+    'pull-request branch has commits by someone else; not updated',
+  );
   if (open !== undefined && input.nodes.length > 0) {
     const waiting = proposedNodes(input.nodes)
       .slice(0, 20)

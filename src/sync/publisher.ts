@@ -86,7 +86,9 @@ export class DryRunPublisher implements Publisher {
   }
 
   async pushBranch(request: BranchPushRequest): Promise<PushOutcome> {
-    this.out.write(`dry run: would push the pull-request branch ${request.branch}${request.expected === undefined ? ' (new)' : ''}\n`);
+    this.out.write(
+      `dry run: would push the pull-request branch ${request.branch}${request.expected === undefined ? ' (new)' : ''}\n`,
+    );
     if (this.withDiff) await this.writeDiff(request.repo, request.changes, request.existing);
     return 'pushed';
   }

@@ -40,7 +40,9 @@ export function proposedNodes(nodes: readonly NodeChange[]): NodeChange[] {
 /** `lynq(customers): 1 added, 2 removed`, as the commit summary line. */
 export function pullRequestTitle(hub: string, nodes: readonly NodeChange[]): string {
   const counts = countByStatus(proposedNodes(nodes));
-  const parts = (['added', 'updated', 'removed'] as const).filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  const parts = (['added', 'updated', 'removed'] as const)
+    .filter((status) => counts[status] > 0)
+    .map((status) => `${counts[status]} ${status}`);
   return `lynq(${hub}): ${parts.join(', ') || 'no changes'}`;
 }
 
@@ -79,20 +81,31 @@ export function pullRequestBody(input: BodyInput): string {
     );
   }
   if (input.waiting !== undefined && input.waiting.length > 0) {
-    head.push('', `> **Rollout:** this pull request carries the next batch only; the rest wait for a slot and come in later syncs (${input.waiting.join('; ')}).`);
+    head.push(
+      '',
+      `> **Rollout:** this pull request carries the next batch only; the rest wait for a slot and come in later syncs (${input.waiting.join('; ')}).`,
+    );
   }
   const table = ['', '| node | change | why | resources |', '| --- | --- | --- | --- |'];
   for (const node of nodes.slice(0, MAX_BODY_NODES)) {
-    table.push(nodeTableRow(`${node.form}/${node.uid}`, node.status, node.reasons.join('; '), resourcesOf(node).join(', ')));
+    table.push(
+      nodeTableRow(`${node.form}/${node.uid}`, node.status, node.reasons.join('; '), resourcesOf(node).join(', ')),
+    );
   }
-  if (nodes.length > MAX_BODY_NODES) table.push('', `… and ${nodes.length - MAX_BODY_NODES} more nodes (all are named in the branch commit's trailers).`);
+  if (nodes.length > MAX_BODY_NODES)
+    table.push(
+      '',
+      `… and ${nodes.length - MAX_BODY_NODES} more nodes (all are named in the branch commit's trailers).`,
+    );
 
   const marker = formatMarker({ hub: input.hub, branch: input.branch, labels: [...input.labels] });
   const shortTrailers = ['', hubTrailer(input.hub), branchTrailer(input.branch)];
   const trailers = [...shortTrailers, ...nodes.map(nodeTrailer)];
 
   const fixed = [...head, ...table, '', marker].join('\n');
-  const trailerText = (fixed.length + trailers.join('\n').length < MAX_BODY_CHARS ? trailers : shortTrailers).join('\n');
+  const trailerText = (fixed.length + trailers.join('\n').length < MAX_BODY_CHARS ? trailers : shortTrailers).join(
+    '\n',
+  );
   const room = MAX_BODY_CHARS - fixed.length - trailerText.length - 400;
   const diff = diffSection(input.diff, room);
   return `${[...head, ...table, ...diff, '', marker, trailerText].join('\n')}\n`;
@@ -102,11 +115,28 @@ function diffSection(diff: BodyInput['diff'], room: number): string[] {
   if (diff.files === 0) return [];
   const shown = diff.files - diff.omittedFiles;
   const fits = diff.text.length <= room;
-  if (shown === 0 || !fits) return ['', `The diff (${diff.files} files, ${diff.totalChars} characters) is too large to show here; see the pull request's files.`];
-  const summary = diff.omittedFiles === 0 ? `Diff (${diff.files} files)` : `Diff excerpt (${shown} of ${diff.files} files; the rest in the pull request's files)`;
+  if (shown === 0 || !fits)
+    return [
+      '',
+      `The diff (${diff.files} files, ${diff.totalChars} characters) is too large to show here; see the pull request's files.`,
+    ];
+  const summary =
+    diff.omittedFiles === 0
+      ? `Diff (${diff.files} files)`
+      : `Diff excerpt (${shown} of ${diff.files} files; the rest in the pull request's files)`;
   // A fence longer than any backtick run in the diff, so file content cannot end it.
   const fence = '`'.repeat(Math.max(3, ...[...diff.text.matchAll(/`+/g)].map((run) => run[0].length + 1)));
-  return ['', '<details>', `<summary>${summary}</summary>`, '', `${fence}diff`, diff.text.trimEnd(), fence, '', '</details>'];
+  return [
+    '',
+    '<details>',
+    `<summary>${summary}</summary>`,
+    '',
+    `${fence}diff`,
+    diff.text.trimEnd(),
+    fence,
+    '',
+    '</details>',
+  ];
 }
 
 /** The resources a node change touches; for a removal, the resource files it deletes. */

@@ -34,10 +34,21 @@ export type SyncReadBackOptions = {
  * they ended: a failure here is logged and reported, nothing more. The Kubernetes client
  * is loaded only when there is a cluster and a hub to read.
  */
-export async function readBackAfterSync(hubs: readonly Hub[], results: readonly HubSyncResult[], options: SyncReadBackOptions): Promise<HubReadBack[]> {
-  const wanted = hubs.filter((hub, index) => resolveGitops(hub).engine !== 'none' && results[index] !== undefined && 'plan' in results[index]!);
+export async function readBackAfterSync(
+  hubs: readonly Hub[],
+  results: readonly HubSyncResult[],
+  options: SyncReadBackOptions,
+): Promise<HubReadBack[]> {
+  const wanted = hubs.filter(
+    (hub, index) => resolveGitops(hub).engine !== 'none' && results[index] !== undefined && 'plan' in results[index]!,
+  );
   if (wanted.length === 0) return [];
-  const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: false });
+  const access = findClusterAccess({
+    kubeconfig: options.kubeconfig,
+    context: options.context,
+    env: options.env,
+    useHomeConfig: false,
+  });
   if (access === undefined) return [];
   let kube: KubeClient;
   try {
@@ -53,7 +64,9 @@ export async function readBackAfterSync(hubs: readonly Hub[], results: readonly 
     // The run's own repository (closed, its clone still there) and the gate's read, when the sync handed them over.
     const handOff = 'handOff' in result ? result.handOff : undefined;
     const openRepo = handOff === undefined ? options.openRepo : async () => handOff.repo;
-    out.push(await readBackHub(hub, readBackDeps(kube, { ...options, openRepo }), afterSyncContext(result, handOff?.gateRead)));
+    out.push(
+      await readBackHub(hub, readBackDeps(kube, { ...options, openRepo }), afterSyncContext(result, handOff?.gateRead)),
+    );
   }
   return out;
 }
@@ -63,29 +76,60 @@ function afterSyncContext(result: HubSyncResult, gateRead: ClusterRead | undefin
   if (!('plan' in result)) return {};
   const proposal = 'proposal' in result ? result.proposal : undefined;
   const open = new Map<string, PullRequestRef>();
-  if (proposal !== undefined && proposal.pullRequest !== undefined && proposal.pullRequest.number > 0 && ['created', 'updated', 'unchanged'].includes(proposal.outcome)) {
-    for (const node of proposal.nodes) open.set(`${node.form}/${node.uid}`, { number: proposal.pullRequest.number, state: 'open' });
+  if (
+    proposal !== undefined &&
+    proposal.pullRequest !== undefined &&
+    proposal.pullRequest.number > 0 &&
+    ['created', 'updated', 'unchanged'].includes(proposal.outcome)
+  ) {
+    for (const node of proposal.nodes)
+      open.set(`${node.form}/${node.uid}`, { number: proposal.pullRequest.number, state: 'open' });
   }
-  const conflicted = new Set(result.plan.nodes.filter((node) => node.status === 'conflicted').map((node) => `${node.form}/${node.uid}`));
+  const conflicted = new Set(
+    result.plan.nodes.filter((node) => node.status === 'conflicted').map((node) => `${node.form}/${node.uid}`),
+  );
   const paused = new Map<string, PauseFact>(
-    result.plan.nodes.filter((node) => node.status === 'paused').map((node) => [`${node.form}/${node.uid}`, { why: node.reasons[0] ?? 'paused', by: node.pausedBy ?? 'row' }]),
+    result.plan.nodes
+      .filter((node) => node.status === 'paused')
+      .map((node) => [`${node.form}/${node.uid}`, { why: node.reasons[0] ?? 'paused', by: node.pausedBy ?? 'row' }]),
   );
   const proposed = new Set(proposal?.nodes ?? []);
-  const pushed = result.commit === undefined ? [] : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
+  const pushed =
+    result.commit === undefined
+      ? []
+      : changedNodes(result.plan).filter((node) => !proposed.has(node) && node.status !== 'removed');
   const refresh = new Set(pushed.map((node) => `${node.form}/${node.uid}`));
   // The gate read at the head it planned on; the sync's commit, if any, is on top of that head. A sync that
   // had to plan again (the branch moved under it: another writer) reads afresh.
   const read = 'attempts' in result && result.attempts === 1 ? gateRead : undefined;
   const earlier = read === undefined ? undefined : { read, head: result.commit ?? read.head };
-  const haltedBy = new Set((result.plan.rollouts ?? []).filter((rollout) => rollout.halted).flatMap((rollout) => rollout.failed.map((uid) => `${rollout.form}/${uid}`)));
+  const haltedBy = new Set(
+    (result.plan.rollouts ?? [])
+      .filter((rollout) => rollout.halted)
+      .flatMap((rollout) => rollout.failed.map((uid) => `${rollout.form}/${uid}`)),
+  );
   return { openPullRequests: open, conflicted, paused, haltedBy, refresh, earlier };
 }
 
-function readBackDeps(kube: KubeClient, options: Pick<SyncReadBackOptions, 'openRepo' | 'clock' | 'logger' | 'statusTable' | 'memo' | 'reportDeploys'>): ReadBackDeps {
-  return { kube, openRepo: options.openRepo, clock: options.clock, logger: options.logger, statusTable: options.statusTable, memo: options.memo, reportDeploys: options.reportDeploys };
+function readBackDeps(
+  kube: KubeClient,
+  options: Pick<SyncReadBackOptions, 'openRepo' | 'clock' | 'logger' | 'statusTable' | 'memo' | 'reportDeploys'>,
+): ReadBackDeps {
+  return {
+    kube,
+    openRepo: options.openRepo,
+    clock: options.clock,
+    logger: options.logger,
+    statusTable: options.statusTable,
+    memo: options.memo,
+    reportDeploys: options.reportDeploys,
+  };
 }
 
-async function openKube(access: ClusterAccess, options: Pick<SyncReadBackOptions, 'registry' | 'logger'>): Promise<KubeClient> {
+async function openKube(
+  access: ClusterAccess,
+  options: Pick<SyncReadBackOptions, 'registry' | 'logger'>,
+): Promise<KubeClient> {
   const { openKubeClient } = await import('../kube/client.ts');
   return openKubeClient(access, { registry: options.registry, logger: options.logger });
 }
@@ -105,7 +149,12 @@ export type ServiceReadBack = {
  * not be opened is tried again next time.
  */
 export function serviceReadBack(options: SyncReadBackOptions): ServiceReadBack {
-  const access = findClusterAccess({ kubeconfig: options.kubeconfig, context: options.context, env: options.env, useHomeConfig: false });
+  const access = findClusterAccess({
+    kubeconfig: options.kubeconfig,
+    context: options.context,
+    env: options.env,
+    useHomeConfig: false,
+  });
   let kube: Promise<KubeClient> | undefined;
   return {
     wants: (hub) => access !== undefined && resolveGitops(hub).engine !== 'none',
@@ -120,7 +169,11 @@ export function serviceReadBack(options: SyncReadBackOptions): ServiceReadBack {
         return { hub: hub.name, outcome: 'cluster-failed', error: messageOf(error) };
       }
       const { readBackHub } = await import('../health/run.ts');
-      return readBackHub(hub, readBackDeps(client, options), after === undefined ? {} : afterSyncContext(after, undefined));
+      return readBackHub(
+        hub,
+        readBackDeps(client, options),
+        after === undefined ? {} : afterSyncContext(after, undefined),
+      );
     },
   };
 }

@@ -103,17 +103,25 @@ export async function gateRollout(plan: Plan, input: RolloutGateInput): Promise<
     const why = waitingReason(progress);
     for (const node of ordered.slice(next)) waiting.set(node, why);
   }
-  const nodes = plan.nodes.map((node) => rendered.get(node) ?? (waiting.has(node) ? toWaiting(node, waiting.get(node)!) : node));
+  const nodes = plan.nodes.map(
+    (node) => rendered.get(node) ?? (waiting.has(node) ? toWaiting(node, waiting.get(node)!) : node),
+  );
   const left = nodes.find((node) => node.unrendered !== undefined);
   if (left !== undefined)
-    throw new InternalError(`hub ${plan.hub}: node ${left.form}/${left.uid} was left unrendered for a rollout gate that did not pace it`, { hub: plan.hub, form: left.form, uid: left.uid });
+    throw new InternalError(
+      `hub ${plan.hub}: node ${left.form}/${left.uid} was left unrendered for a rollout gate that did not pace it`,
+      { hub: plan.hub, form: left.form, uid: left.uid },
+    );
   if (rollouts.length === 0) return plan;
   return { ...plan, nodes, rendered: plan.rendered + rendered.size, rollouts };
 }
 
 function renderFor(node: NodeChange, input: RolloutGateInput): NodeChange {
   if (input.render === undefined)
-    throw new InternalError(`hub ${node.hub}: node ${node.form}/${node.uid} is unrendered and the rollout gate was given no renderer`, { hub: node.hub, form: node.form, uid: node.uid });
+    throw new InternalError(
+      `hub ${node.hub}: node ${node.form}/${node.uid} is unrendered and the rollout gate was given no renderer`,
+      { hub: node.hub, form: node.form, uid: node.uid },
+    );
   return input.render(node);
 }
 
@@ -122,7 +130,11 @@ function renderFor(node: NodeChange, input: RolloutGateInput): NodeChange {
  * form's gated changes. Undefined when no form is paced, so the plan tells no change ahead.
  */
 export function deferrable(forms: readonly Form[]): ((node: NodeChange) => boolean) | undefined {
-  const paced = new Map(forms.filter((form) => (form.spec.rollout?.maxSkew ?? 0) > 0).map((form) => [form.name, form.spec.rollout!.gateRowChanges]));
+  const paced = new Map(
+    forms
+      .filter((form) => (form.spec.rollout?.maxSkew ?? 0) > 0)
+      .map((form) => [form.name, form.spec.rollout!.gateRowChanges]),
+  );
   if (paced.size === 0) return undefined;
   return (node) => paced.has(node.form) && isGated(node, paced.get(node.form)!);
 }
@@ -139,12 +151,16 @@ export function isGated(node: NodeChange, gateRowChanges: boolean): boolean {
 /** Degraded by the engine, or not Ready past the progress deadline since its commit (the resource timeout alone does not halt). */
 function isFailure(health: RolloutNodeHealth, deadlineSeconds: number): boolean {
   if (health.phase === 'Degraded' && health.reason !== 'Timeout') return true;
-  return health.phase !== 'Ready' && health.sinceCommitSeconds !== undefined && health.sinceCommitSeconds > deadlineSeconds;
+  return (
+    health.phase !== 'Ready' && health.sinceCommitSeconds !== undefined && health.sinceCommitSeconds > deadlineSeconds
+  );
 }
 
 export function waitingReason(progress: RolloutProgress): string {
   const base = `waiting for rollout slot, ${progress.done} of ${progress.total} done`;
-  return progress.halted ? `${base}; rollout halted: ${progress.failed.join(', ')} failed (lynq rollout resume to continue)` : base;
+  return progress.halted
+    ? `${base}; rollout halted: ${progress.failed.join(', ')} failed (lynq rollout resume to continue)`
+    : base;
 }
 
 /** A waiting node keeps exactly the files Git has: no writes, no deletes. */
@@ -160,12 +176,15 @@ export function checkOrderBy(hub: Hub, form: Form): void {
   // The row's variables (a form's own names, hubId and templateRef, are one value for every row).
   const names = templateVariables(hub).filter((name) => name !== 'hubId' && name !== 'templateRef');
   if (!names.includes(orderBy)) {
-    throw new ConfigError(`spec.rollout.orderBy names ${JSON.stringify(orderBy)}, which hub ${hub.name} does not map (it maps ${names.join(', ')})`, {
-      hub: hub.name,
-      form: form.name,
-      file: form.file,
-      field: 'spec.rollout.orderBy',
-    });
+    throw new ConfigError(
+      `spec.rollout.orderBy names ${JSON.stringify(orderBy)}, which hub ${hub.name} does not map (it maps ${names.join(', ')})`,
+      {
+        hub: hub.name,
+        form: form.name,
+        file: form.file,
+        field: 'spec.rollout.orderBy',
+      },
+    );
   }
 }
 
@@ -177,5 +196,7 @@ export function needsRolloutHealth(plan: Plan, forms: readonly Form[]): boolean 
 
 /** The waiting note per paced form with waiting nodes, for a pull request's body. */
 export function waitingNotes(plan: Plan): string[] {
-  return (plan.rollouts ?? []).filter((rollout) => rollout.waiting > 0).map((rollout) => `${rollout.form}: ${rollout.waiting} ${waitingReason(rollout)}`);
+  return (plan.rollouts ?? [])
+    .filter((rollout) => rollout.waiting > 0)
+    .map((rollout) => `${rollout.form}: ${rollout.waiting} ${waitingReason(rollout)}`);
 }

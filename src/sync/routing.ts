@@ -39,7 +39,9 @@ export function changeKinds(node: NodeChange): ChangeKind[] {
   if (node.status === 'removed' || node.status === 'held') return ['removed'];
   // Updated, or any other status that still writes (a conflicted node's other files).
   if (node.status === 'failed' || (node.writes.size === 0 && node.deletes.length === 0)) return [];
-  const kinds = new Set<ChangeKind>(node.causes.map((cause) => (cause === 'row' ? 'rowChanged' : cause === 'engine' ? 'removed' : 'formChanged')));
+  const kinds = new Set<ChangeKind>(
+    node.causes.map((cause) => (cause === 'row' ? 'rowChanged' : cause === 'engine' ? 'removed' : 'formChanged')),
+  );
   if (kinds.size === 0) kinds.add('formChanged');
   return [...kinds];
 }

@@ -35,7 +35,12 @@ export type SyncDeps = {
   /** Stops the sync between steps and, where the step supports it, inside it (a service shutting down). */
   signal?: AbortSignal;
   /** The cluster's health for the rollout gate (built from the health read-back), read from the sync's own repository at the planned head; absent or undefined: no cluster, maxSkew paces per sync. */
-  rolloutHealth?: (hub: Hub, repo: ManifestsRepo, head: string | undefined, signal?: AbortSignal) => Promise<GateHealth | undefined>;
+  rolloutHealth?: (
+    hub: Hub,
+    repo: ManifestsRepo,
+    head: string | undefined,
+    signal?: AbortSignal,
+  ) => Promise<GateHealth | undefined>;
   /** Read the rollout health even when nothing waits (`lynq rollout status`). */
   rolloutStatus?: boolean;
   /**
@@ -70,6 +75,22 @@ export type FailureOutcome = 'config-failed' | 'source-failed' | 'git-failed' | 
  * `aborted`: the sync's signal fired (a service shutting down); what was pushed before stays.
  */
 export type HubSyncResult =
-  | { hub: string; outcome: 'published' | 'unchanged'; plan: Plan; commit: string | undefined; attempts: number; proposal?: Proposal; handOff?: RunHandOff }
-  | { hub: string; outcome: 'pull-request-failed'; plan: Plan; commit: string | undefined; attempts: number; error: string; handOff?: RunHandOff }
+  | {
+      hub: string;
+      outcome: 'published' | 'unchanged';
+      plan: Plan;
+      commit: string | undefined;
+      attempts: number;
+      proposal?: Proposal;
+      handOff?: RunHandOff;
+    }
+  | {
+      hub: string;
+      outcome: 'pull-request-failed';
+      plan: Plan;
+      commit: string | undefined;
+      attempts: number;
+      error: string;
+      handOff?: RunHandOff;
+    }
   | { hub: string; outcome: FailureOutcome; error: string };

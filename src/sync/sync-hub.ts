@@ -1,11 +1,27 @@
 import type { Form, Hub } from '../config/load.ts';
-import { ConfigError, ForgeError, GitError, InternalError, isLynqError, KubeError, messageOf, SourceError } from '../errors.ts';
+import {
+  ConfigError,
+  ForgeError,
+  GitError,
+  InternalError,
+  isLynqError,
+  KubeError,
+  messageOf,
+  SourceError,
+} from '../errors.ts';
 import type { PullRequestClient } from '../forge/types.ts';
 import type { ManifestsRepo } from '../git/manifests-repo.ts';
 import type { NodeHealth } from '../health/read-back.ts';
 import type { Logger } from '../logger.ts';
 import { unknownScopes } from '../config/kind-scope.ts';
-import { type HubState, hubStateHead, hubStateText, parseHubState, sameFolders, stateInputs } from '../plan/hub-state.ts';
+import {
+  type HubState,
+  hubStateHead,
+  hubStateText,
+  parseHubState,
+  sameFolders,
+  stateInputs,
+} from '../plan/hub-state.ts';
 import { unchangedHub } from '../plan/diff.ts';
 import { rowsDigest } from '../plan/rows-digest.ts';
 import { hubPrefixes } from '../plan/prefixes.ts';
@@ -41,12 +57,19 @@ export type { FailureOutcome, GateHealth, HubSyncResult, RunHandOff, SyncDeps, S
  * `publish.maxPushAttempts` attempts. The health read-back runs after this, per command
  * (SyncOptions.handOff gives it the run's repository and the gate's read).
  */
-export function syncHub(hub: Hub, forms: readonly Form[], deps: SyncDeps, options: SyncOptions): Promise<HubSyncResult> {
+export function syncHub(
+  hub: Hub,
+  forms: readonly Form[],
+  deps: SyncDeps,
+  options: SyncOptions,
+): Promise<HubSyncResult> {
   return new HubRun(hub, forms, deps, options).sync();
 }
 
 /** The plan of a hub as a sync would gate it, and the nodes' health the gate read; nothing published (`lynq rollout status`). */
-export type PlanOnlyResult = { hub: string; outcome: 'planned'; plan: Plan; nodes: readonly NodeHealth[] } | { hub: string; outcome: FailureOutcome; error: string };
+export type PlanOnlyResult =
+  | { hub: string; outcome: 'planned'; plan: Plan; nodes: readonly NodeHealth[] }
+  | { hub: string; outcome: FailureOutcome; error: string };
 
 /**
  * Read rows → plan → gate, and stop: what the next sync would publish and hold, and where
@@ -106,7 +129,10 @@ class HubRun {
         const result = await this.attempt(attempt, settings);
         if (result !== 'moved') return result;
       }
-      throw new GitError(`the remote branch kept moving: gave up after ${this.hub.spec.publish.maxPushAttempts} attempts`, { hub: this.hub.name });
+      throw new GitError(
+        `the remote branch kept moving: gave up after ${this.hub.spec.publish.maxPushAttempts} attempts`,
+        { hub: this.hub.name },
+      );
     } catch (error) {
       return this.failed(error);
     } finally {
@@ -138,9 +164,14 @@ class HubRun {
     const routing = resolveRouting(hub.spec.publish);
     const branchForPullRequests = botBranch(hub.name, hub.spec.publish);
     if (usesPullRequests(routing) && branchForPullRequests === hub.spec.publish.branch) {
-      throw new ConfigError(`the pull-request branch must differ from the target branch ${hub.spec.publish.branch}`, { hub: hub.name, file: hub.file, field: 'spec.publish.pullRequest.branch' });
+      throw new ConfigError(`the pull-request branch must differ from the target branch ${hub.spec.publish.branch}`, {
+        hub: hub.name,
+        file: hub.file,
+        field: 'spec.publish.pullRequest.branch',
+      });
     }
-    for (const line of unknownScopes(this.forms, hub.spec.kindScopes)) this.log.warn({ detail: line }, 'kind of unknown scope: rendered namespaced');
+    for (const line of unknownScopes(this.forms, hub.spec.kindScopes))
+      this.log.warn({ detail: line }, 'kind of unknown scope: rendered namespaced');
     // Every node's key is read only when the hub is not as a sync last left it whole.
     this.stateKnown = await this.deps.verifiedStore?.loadWhole(hub);
     return { root, routing, branchForPullRequests };
@@ -157,17 +188,31 @@ class HubRun {
       this.phase('publish');
       const pushed = await this.publish(plan, routed, planned, { settings, attempt });
       if (pushed === 'moved') {
-        log.warn({ attempt }, 'remote branch moved during the sync; reading the rows and planning again on the new head');
+        log.warn(
+          { attempt },
+          'remote branch moved during the sync; reading the rows and planning again on the new head',
+        );
         return 'moved';
       }
       head = pushed ?? head;
       // Every change pushed as rendered: the hub is whole at the new commit, and the next sync needs no listing.
       if (pushed !== undefined && routed.propose.length === 0 && leftWhole(inputs.prepare(), plan)) {
         const [nodes, apps] = await this.repo!.objectIds(pushed, hubPrefixes(hub, settings.root));
-        await rememberState(this.deps.verifiedStore, hub, (this.stateKnown = hubStateText(inputs.prepare().inputs, [nodes, apps], inputs.digest)), log);
+        await rememberState(
+          this.deps.verifiedStore,
+          hub,
+          (this.stateKnown = hubStateText(inputs.prepare().inputs, [nodes, apps], inputs.digest)),
+          log,
+        );
       }
     }
-    const done = { hub: hub.name, outcome: this.published ? ('published' as const) : ('unchanged' as const), plan, commit: this.commit, attempts: attempt };
+    const done = {
+      hub: hub.name,
+      outcome: this.published ? ('published' as const) : ('unchanged' as const),
+      plan,
+      commit: this.commit,
+      attempts: attempt,
+    };
     if (!usesPullRequests(settings.routing)) return this.handOff(done);
     this.phase('propose');
     return this.propose(done, routed.propose, { head, planned, settings });
@@ -193,7 +238,17 @@ class HubRun {
     const planned = await this.plan(inputs, await gitSide, settings);
 
     this.phase('gate');
-    const gated = await gatePlan({ hub, forms, rows, repo: this.repo!, root: settings.root, planned, deps, allowDeletions: this.options.allowDeletions, log });
+    const gated = await gatePlan({
+      hub,
+      forms,
+      rows,
+      repo: this.repo!,
+      root: settings.root,
+      planned,
+      deps,
+      allowDeletions: this.options.allowDeletions,
+      log,
+    });
     this.gateHealth = gated.health;
     return { rows, inputs, planned, plan: gated.plan };
   }
@@ -203,20 +258,36 @@ class HubRun {
    * the state a sync left the hub whole in (and no node paused by its LynqNode) are that
    * state's inputs, and no input hash is computed unless Git's folders moved.
    */
-  private hubInputs(rows: readonly HubRow[], pausedNodes: ReadonlyMap<string, string> | undefined, settings: RunSettings): HubInputs {
+  private hubInputs(
+    rows: readonly HubRow[],
+    pausedNodes: ReadonlyMap<string, string> | undefined,
+    settings: RunSettings,
+  ): HubInputs {
     const { hub, forms, deps } = this;
     // The rows' texts only until the hub is prepared: at 100,000 rows they are tens of MB.
-    let { digest, texts }: { digest: string; texts: string[] | undefined } = rowsDigest(hub, forms, rows, deps.bridgeVersion);
+    let { digest, texts }: { digest: string; texts: string[] | undefined } = rowsDigest(
+      hub,
+      forms,
+      rows,
+      deps.bridgeVersion,
+    );
     let prepared: PreparedHub | undefined;
     const prepare = (): PreparedHub => {
       if (prepared !== undefined) return prepared;
-      prepared = prepareHub(hub, forms, rows, { root: settings.root, bridgeVersion: deps.bridgeVersion, memo: this.memo, pausedNodes, rowTexts: texts });
+      prepared = prepareHub(hub, forms, rows, {
+        root: settings.root,
+        bridgeVersion: deps.bridgeVersion,
+        memo: this.memo,
+        pausedNodes,
+        rowTexts: texts,
+      });
       texts = undefined;
       return prepared;
     };
     const known = this.stateKnown;
     const unpaused = pausedNodes === undefined || pausedNodes.size === 0;
-    const sameInputs = unpaused && known !== undefined && hubStateHead(known)?.digest === digest ? parseHubState(known) : undefined;
+    const sameInputs =
+      unpaused && known !== undefined && hubStateHead(known)?.digest === digest ? parseHubState(known) : undefined;
     if (sameInputs === undefined) prepare();
     return { digest, prepare, sameInputs, nodeCount: prepared?.inputs.length ?? sameInputs!.inputs.size };
   }
@@ -228,7 +299,12 @@ class HubRun {
     const formNames = new Set(this.forms.map((form) => form.name));
     const planned =
       inputs.sameInputs !== undefined && sameFolders(inputs.sameInputs.folders, git.folders)
-        ? { ...unchangedHub(hub.name, stateInputs(inputs.sameInputs)), head: git.head, existing: new Map() as TreeListing, state: this.stateKnown }
+        ? {
+            ...unchangedHub(hub.name, stateInputs(inputs.sameInputs)),
+            head: git.head,
+            existing: new Map() as TreeListing,
+            state: this.stateKnown,
+          }
         : await planHub({
             hub,
             root: settings.root,
@@ -242,14 +318,23 @@ class HubRun {
             deps,
             defer: deferrable(this.forms),
           });
-    log.info({ nodes: inputs.nodeCount, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier }, 'compared with git');
+    log.info(
+      { nodes: inputs.nodeCount, rendered: planned.plan.rendered, toldEarlier: planned.toldEarlier },
+      'compared with git',
+    );
     await rememberSeals(deps.verifiedStore, hub, planned, log);
-    if (planned.state !== undefined && planned.state !== this.stateKnown) await rememberState(deps.verifiedStore, hub, (this.stateKnown = planned.state), log);
+    if (planned.state !== undefined && planned.state !== this.stateKnown)
+      await rememberState(deps.verifiedStore, hub, (this.stateKnown = planned.state), log);
     return planned;
   }
 
   /** The push-routed changes as one commit on the target branch: its id (undefined for a dry run), or 'moved'. */
-  private async publish(plan: Plan, routed: Routed, planned: PlannedHub, { settings, attempt }: { settings: RunSettings; attempt: number }): Promise<string | undefined | 'moved'> {
+  private async publish(
+    plan: Plan,
+    routed: Routed,
+    planned: PlannedHub,
+    { settings, attempt }: { settings: RunSettings; attempt: number },
+  ): Promise<string | undefined | 'moved'> {
     const { branch, author } = this.hub.spec.publish;
     const proposed = { count: routed.propose.length, branch: settings.branchForPullRequests };
     const all = plan.nodes.filter((node) => !routed.propose.includes(node));
@@ -302,7 +387,10 @@ class HubRun {
       return this.handOff({ ...done, outcome: 'pull-request-failed', error: messageOf(error) });
     }
     if (proposal.outcome === 'moved') {
-      log.warn({ attempt: done.attempts, branch: at.settings.branchForPullRequests }, 'pull-request branch moved during the sync; planning again');
+      log.warn(
+        { attempt: done.attempts, branch: at.settings.branchForPullRequests },
+        'pull-request branch moved during the sync; planning again',
+      );
       return 'moved';
     }
     return this.handOff({ ...done, proposal });
@@ -343,10 +431,17 @@ function failureOutcome(error: unknown, step: SyncPhase): FailureOutcome {
   // The rollout gate reads health from the cluster before anything is published.
   if (error instanceof KubeError) return 'cluster-failed';
   if (isLynqError(error)) return step === 'read-rows' ? 'source-failed' : 'git-failed';
-  throw error instanceof InternalError ? error : new InternalError(`sync of one hub failed in step ${step}: ${messageOf(error)}`, {}, { cause: error });
+  throw error instanceof InternalError
+    ? error
+    : new InternalError(`sync of one hub failed in step ${step}: ${messageOf(error)}`, {}, { cause: error });
 }
 
 async function openForge(deps: SyncDeps, hub: Hub): Promise<PullRequestClient> {
-  if (deps.openForge === undefined) throw new ConfigError('this hub routes changes to pull requests, but no forge is set up', { hub: hub.name, file: hub.file, field: 'spec.publish.platform' });
+  if (deps.openForge === undefined)
+    throw new ConfigError('this hub routes changes to pull requests, but no forge is set up', {
+      hub: hub.name,
+      file: hub.file,
+      field: 'spec.publish.platform',
+    });
   return deps.openForge(hub);
 }

@@ -73,13 +73,23 @@ export function fileVerifiedStore(cacheDir: string): VerifiedStore {
         } catch {
           continue;
         }
-        if (!Array.isArray(reasonList) || reasonList.length === 0 || !reasonList.every((reason) => typeof reason === 'string')) continue;
+        if (
+          !Array.isArray(reasonList) ||
+          reasonList.length === 0 ||
+          !reasonList.every((reason) => typeof reason === 'string')
+        )
+          continue;
         told.set(key, { causes: causeList as ChangeCause[], reasons: reasonList as string[] });
       }
       return told;
     },
     async saveTold(hub, told) {
-      await write(fileOf(hub, 'told'), [...told].map(([key, change]) => `${key}\t${change.causes.join(',')}\t${JSON.stringify(change.reasons)}\n`).join(''));
+      await write(
+        fileOf(hub, 'told'),
+        [...told]
+          .map(([key, change]) => `${key}\t${change.causes.join(',')}\t${JSON.stringify(change.reasons)}\n`)
+          .join(''),
+      );
     },
   };
 }

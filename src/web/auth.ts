@@ -61,5 +61,10 @@ export function bearerIs(header: string | undefined, expected: Buffer): boolean 
 /** Loopback addresses: a view bound only to them is reachable from this machine alone. */
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127(?:\.\d{1,3}){3}$/.test(bare) || /^::ffff:127(?:\.\d{1,3}){3}$/.test(bare);
+  return (
+    bare === 'localhost' ||
+    bare === '::1' ||
+    /^127(?:\.\d{1,3}){3}$/.test(bare) ||
+    /^::ffff:127(?:\.\d{1,3}){3}$/.test(bare)
+  );
 }

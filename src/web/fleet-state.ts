@@ -41,7 +41,11 @@ const MARKED: ReadonlySet<NodeStatus> = new Set(['failed', 'held', 'conflicted',
 const MEMO_MAX_AGE_MS = 10_000;
 
 /** The health a hub's pages show: its last read-back's, or before any, what the status memo last kept, or none. */
-export type HubHealthView = { from: 'read-back' | 'status memo' | 'none'; at: number | undefined; nodes: ReadonlyMap<string, ShownHealth> };
+export type HubHealthView = {
+  from: 'read-back' | 'status memo' | 'none';
+  at: number | undefined;
+  nodes: ReadonlyMap<string, ShownHealth>;
+};
 
 /**
  * What `lynq serve` already knows, kept for the web view: the config, and per hub the last
@@ -68,7 +72,11 @@ export class FleetState {
     const readBack = this.record(hub).readBack;
     if (readBack !== undefined && readBack.nodes.size > 0) {
       let nodes = this.shown.get(readBack);
-      if (nodes === undefined) this.shown.set(readBack, (nodes = new Map([...readBack.nodes].map(([key, node]) => [key, fromReadBack(node)]))));
+      if (nodes === undefined)
+        this.shown.set(
+          readBack,
+          (nodes = new Map([...readBack.nodes].map(([key, node]) => [key, fromReadBack(node)]))),
+        );
       return { from: 'read-back', at: readBack.at, nodes };
     }
     if (this.statusMemo === undefined) return { from: 'none', at: undefined, nodes: new Map() };
@@ -83,7 +91,9 @@ export class FleetState {
       };
       this.memos.set(hub, kept);
     }
-    return kept.nodes.size === 0 ? { from: 'none', at: undefined, nodes: kept.nodes } : { from: 'status memo', at: undefined, nodes: kept.nodes };
+    return kept.nodes.size === 0
+      ? { from: 'none', at: undefined, nodes: kept.nodes }
+      : { from: 'status memo', at: undefined, nodes: kept.nodes };
   }
 
   config(hubs: ReadonlyMap<string, Hub>, forms: readonly Form[], problems: readonly ConfigIssue[]): void {
@@ -110,13 +120,23 @@ export class FleetState {
   synced(result: HubSyncResult): void {
     // An aborted sync (shutdown, lost lock) says nothing new about the hub.
     if (result.outcome === 'aborted') return;
-    const sync: LastSync = { outcome: result.outcome, at: this.clock(), marks: new Map(), rollouts: [], proposed: new Map() };
+    const sync: LastSync = {
+      outcome: result.outcome,
+      at: this.clock(),
+      marks: new Map(),
+      rollouts: [],
+      proposed: new Map(),
+    };
     if ('error' in result) sync.error = result.error;
     if ('plan' in result) {
       if (result.commit !== undefined) sync.commit = result.commit;
       for (const node of result.plan.nodes) {
         if (!MARKED.has(node.status)) continue;
-        sync.marks.set(`${node.form}/${node.uid}`, { status: node.status, reasons: node.reasons, ...(node.error === undefined ? {} : { error: node.error }) });
+        sync.marks.set(`${node.form}/${node.uid}`, {
+          status: node.status,
+          reasons: node.reasons,
+          ...(node.error === undefined ? {} : { error: node.error }),
+        });
       }
       sync.rollouts = result.plan.rollouts ?? [];
       const proposal = 'proposal' in result ? result.proposal : undefined;
@@ -131,9 +151,18 @@ export class FleetState {
     const record = this.record(result.hub);
     if (result.outcome !== 'read') {
       // A failed read-back keeps the health last read: it is still the best known, and the page says it failed.
-      record.readBack = { outcome: result.outcome, at: this.clock(), error: result.error, nodes: record.readBack?.nodes ?? new Map() };
+      record.readBack = {
+        outcome: result.outcome,
+        at: this.clock(),
+        error: result.error,
+        nodes: record.readBack?.nodes ?? new Map(),
+      };
       return;
     }
-    record.readBack = { outcome: 'read', at: this.clock(), nodes: new Map(result.nodes.map((node) => [`${node.form}/${node.uid}`, node])) };
+    record.readBack = {
+      outcome: 'read',
+      at: this.clock(),
+      nodes: new Map(result.nodes.map((node) => [`${node.form}/${node.uid}`, node])),
+    };
   }
 }

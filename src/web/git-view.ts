@@ -54,7 +54,9 @@ export class GitView {
     const [folder, appFile] = nodePaths(hub, rootOf(hub), node.form, node.uid);
     const listing = await repo.listTree(head, [`${folder}/`, appFile!]);
     // The node's own folder first, its engine object's file last.
-    const paths = [...listing.keys()].sort((a, b) => Number(a === appFile) - Number(b === appFile) || compareStrings(a, b));
+    const paths = [...listing.keys()].sort(
+      (a, b) => Number(a === appFile) - Number(b === appFile) || compareStrings(a, b),
+    );
     const blobs = await repo.readBlobs([...new Set(listing.values())]);
     return paths.map((path) => ({ path, content: blobs.get(listing.get(path)!) ?? '' }));
   }
@@ -62,7 +64,12 @@ export class GitView {
   /** The node's history as `lynq history` gives it (git/history.ts), newest first. */
   async history(hub: Hub, head: string, node: NodeFolder): Promise<HistoryEntry[]> {
     const repo = await this.repo(hub);
-    return repo.history(head, { paths: nodePaths(hub, rootOf(hub), node.form, node.uid), node: { hub: hub.name, ...node }, patch: false, limit: HISTORY_LIMIT });
+    return repo.history(head, {
+      paths: nodePaths(hub, rootOf(hub), node.form, node.uid),
+      node: { hub: hub.name, ...node },
+      patch: false,
+      limit: HISTORY_LIMIT,
+    });
   }
 
   async close(): Promise<void> {

@@ -24,7 +24,8 @@ export type WebView = {
 
 /** Strict: only this origin's stylesheet and script, no inline anything, no framing, forms post only here. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -49,27 +50,47 @@ const LOGIN_BODY_LIMIT = 4096;
  */
 export function createWebView(deps: WebViewDeps): WebView {
   return {
-    owns: (pathname) => pathname === '/' || pathname === '/login' || pathname.startsWith('/hubs/') || pathname in STATIC,
+    owns: (pathname) =>
+      pathname === '/' || pathname === '/login' || pathname.startsWith('/hubs/') || pathname in STATIC,
     async handle(request, response, url) {
       const method = request.method ?? 'GET';
       if (url.pathname === '/login' && method === 'POST') return login(request, response, deps);
       request.resume();
       if (method !== 'GET' && method !== 'HEAD')
-        return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: url.pathname === '/login' ? 'GET, HEAD, POST' : 'GET, HEAD' });
+        return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', {
+          allow: url.pathname === '/login' ? 'GET, HEAD, POST' : 'GET, HEAD',
+        });
       const asset = STATIC[url.pathname];
       if (asset !== undefined) return send(response, 200, asset.type, asset.body, { 'cache-control': 'max-age=300' });
       const json = wantsJson(request);
-      if (url.pathname === '/login') return html(response, 200, 'login', { next: safeNext(url.searchParams.get('next')), failed: false });
+      if (url.pathname === '/login')
+        return html(response, 200, 'login', { next: safeNext(url.searchParams.get('next')), failed: false });
       if (deps.token !== undefined && !deps.token.allowed(request.headers)) {
-        if (json) return send(response, 401, 'application/json', '{"error":"unauthorized"}\n', { 'www-authenticate': 'Bearer realm="lynq"' });
-        return html(response, 401, 'login', { next: safeNext(url.pathname + url.search), failed: false }, { 'www-authenticate': 'Bearer realm="lynq"' });
+        if (json)
+          return send(response, 401, 'application/json', '{"error":"unauthorized"}\n', {
+            'www-authenticate': 'Bearer realm="lynq"',
+          });
+        return html(
+          response,
+          401,
+          'login',
+          { next: safeNext(url.pathname + url.search), failed: false },
+          { 'www-authenticate': 'Bearer realm="lynq"' },
+        );
       }
       try {
         await page(url, json, response, deps);
       } catch (error) {
-        deps.logger.error({ path: url.pathname.slice(0, 200), err: messageOf(error).slice(0, 500) }, 'web view page failed');
+        deps.logger.error(
+          { path: url.pathname.slice(0, 200), err: messageOf(error).slice(0, 500) },
+          'web view page failed',
+        );
         if (json) return send(response, 500, 'application/json', `${JSON.stringify({ error: messageOf(error) })}\n`);
-        return html(response, 500, 'error', { status: 500, title: 'This page could not be read', message: messageOf(error) });
+        return html(response, 500, 'error', {
+          status: 500,
+          title: 'This page could not be read',
+          message: messageOf(error),
+        });
       }
     },
   };
@@ -78,12 +99,20 @@ export function createWebView(deps: WebViewDeps): WebView {
 async function page(url: URL, json: boolean, response: ServerResponse, deps: WebViewDeps): Promise<void> {
   const { state, git } = deps;
   const answer = (template: string, view: unknown, extra: Record<string, unknown> = {}): void =>
-    json ? send(response, 200, 'application/json', `${JSON.stringify(view, null, 1)}\n`) : html(response, 200, template, { view, here: url.pathname, ...extra });
+    json
+      ? send(response, 200, 'application/json', `${JSON.stringify(view, null, 1)}\n`)
+      : html(response, 200, template, { view, here: url.pathname, ...extra });
   const missing = (what: string): void =>
-    json ? send(response, 404, 'application/json', `${JSON.stringify({ error: `no ${what}` })}\n`) : html(response, 404, 'error', { status: 404, title: 'Not found', message: `No ${what}.` });
+    json
+      ? send(response, 404, 'application/json', `${JSON.stringify({ error: `no ${what}` })}\n`)
+      : html(response, 404, 'error', { status: 404, title: 'Not found', message: `No ${what}.` });
 
   if (url.pathname === '/') return answer('fleet', await fleetView(state, git));
-  const query = { phase: url.searchParams.get('phase') || null, q: url.searchParams.get('q') ?? '', page: Number(url.searchParams.get('page') ?? '1') };
+  const query = {
+    phase: url.searchParams.get('phase') || null,
+    q: url.searchParams.get('q') ?? '',
+    page: Number(url.searchParams.get('page') ?? '1'),
+  };
   const pageUrl = (n: number): string => {
     const params = new URLSearchParams();
     if (query.q !== '') params.set('q', query.q);
@@ -95,27 +124,36 @@ async function page(url: URL, json: boolean, response: ServerResponse, deps: Web
   if (match !== null) {
     const hub = decode(match[1]!);
     const view = await nodesView(state, git, hub, undefined, query);
-    return view === undefined ? missing(`hub named ${JSON.stringify(hub)}`) : answer('nodes', view, { hubUrl: hubUrl(hub), pageUrl });
+    return view === undefined
+      ? missing(`hub named ${JSON.stringify(hub)}`)
+      : answer('nodes', view, { hubUrl: hubUrl(hub), pageUrl });
   }
   match = FORM.exec(url.pathname);
   if (match !== null) {
     const [hub, form] = [decode(match[1]!), decode(match[2]!)];
     const view = await nodesView(state, git, hub, form, query);
-    return view === undefined ? missing(`form ${JSON.stringify(form)} of hub ${JSON.stringify(hub)}`) : answer('nodes', view, { hubUrl: hubUrl(hub), pageUrl });
+    return view === undefined
+      ? missing(`form ${JSON.stringify(form)} of hub ${JSON.stringify(hub)}`)
+      : answer('nodes', view, { hubUrl: hubUrl(hub), pageUrl });
   }
   match = NODE.exec(url.pathname);
   if (match !== null) {
     const [hub, form, uid] = [decode(match[1]!), decode(match[2]!), decode(match[3]!)];
     const view = await nodeView(state, git, hub, form, uid);
     if (view === undefined) return missing(`node ${JSON.stringify(`${hub}/${form}/${uid}`)}`);
-    return answer('node', view, { hubUrl: hubUrl(hub), formUrl: formUrl(hub, form), files: view.files.map((file) => ({ path: file.path, html: fileHtml(file.path, file.content) })) });
+    return answer('node', view, {
+      hubUrl: hubUrl(hub),
+      formUrl: formUrl(hub, form),
+      files: view.files.map((file) => ({ path: file.path, html: fileHtml(file.path, file.content) })),
+    });
   }
   return missing('such page');
 }
 
 async function login(request: IncomingMessage, response: ServerResponse, deps: WebViewDeps): Promise<void> {
   const body = await readBody(request, LOGIN_BODY_LIMIT);
-  if (body === undefined) return send(response, 413, 'text/plain; charset=utf-8', 'request body too large\n', { connection: 'close' });
+  if (body === undefined)
+    return send(response, 413, 'text/plain; charset=utf-8', 'request body too large\n', { connection: 'close' });
   const form = new URLSearchParams(body);
   const next = safeNext(form.get('next'));
   // No token configured (loopback only): there is nothing to sign in to.
@@ -124,7 +162,10 @@ async function login(request: IncomingMessage, response: ServerResponse, deps: W
     deps.logger.warn({ from: request.socket.remoteAddress }, 'web view: sign-in with a wrong token');
     return html(response, 401, 'login', { next, failed: true });
   }
-  send(response, 303, 'text/plain; charset=utf-8', '', { location: next, 'set-cookie': `${COOKIE}=${deps.token.sessionValue()}; Path=/; HttpOnly; SameSite=Strict` });
+  send(response, 303, 'text/plain; charset=utf-8', '', {
+    location: next,
+    'set-cookie': `${COOKIE}=${deps.token.sessionValue()}; Path=/; HttpOnly; SameSite=Strict`,
+  });
 }
 
 function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
@@ -158,11 +199,28 @@ function decode(segment: string): string {
   return decodeURIComponent(segment);
 }
 
-function html(response: ServerResponse, status: number, template: string, context: Record<string, unknown>, headers: Record<string, string> = {}): void {
+function html(
+  response: ServerResponse,
+  status: number,
+  template: string,
+  context: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): void {
   send(response, status, 'text/html; charset=utf-8', renderPage(template, context), headers);
 }
 
-function send(response: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': String(Buffer.byteLength(body)), ...headers });
+function send(
+  response: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': type,
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
   response.end(body);
 }

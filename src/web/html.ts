@@ -17,8 +17,15 @@ function createEnvironment(): nunjucks.Environment {
       return { src, path: name, noCache: false };
     },
   } as nunjucks.ILoader;
-  const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
-  env.addFilter('num', (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-US') : String(value ?? '')));
+  const env = new nunjucks.Environment(loader, {
+    autoescape: true,
+    throwOnUndefined: false,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+  env.addFilter('num', (value: unknown) =>
+    typeof value === 'number' ? value.toLocaleString('en-US') : String(value ?? ''),
+  );
   env.addFilter('short', (value: unknown) => String(value ?? '').slice(0, 12));
   env.addFilter('when', (value: unknown) => {
     const date = new Date(String(value));
@@ -43,7 +50,10 @@ export function fileHtml(path: string, content: string): string {
 }
 
 /** The phase bar's parts, in percent of the width. */
-function segments(phases: PhaseCounts, total: number): Array<{ phase: ViewPhase; x: number; width: number; count: number }> {
+function segments(
+  phases: PhaseCounts,
+  total: number,
+): Array<{ phase: ViewPhase; x: number; width: number; count: number }> {
   const out: Array<{ phase: ViewPhase; x: number; width: number; count: number }> = [];
   let x = 0;
   for (const phase of VIEW_PHASES) {

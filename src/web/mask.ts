@@ -22,7 +22,8 @@ export function secretVariables(forms: readonly Form[]): Set<string> {
       // The manifest's body, not its name or labels: those name the object and are in Git for all to see.
       const { metadata: _metadata, ...body } = resource.spec as Record<string, unknown>;
       const text = JSON.stringify(body);
-      for (const tag of text.matchAll(TAGS)) for (const name of (tag[1] ?? tag[2] ?? '').matchAll(NAME)) names.add(name[0]);
+      for (const tag of text.matchAll(TAGS))
+        for (const name of (tag[1] ?? tag[2] ?? '').matchAll(NAME)) names.add(name[0]);
     }
   }
   // The uid names the node in every URL and path: it is never a secret.
@@ -37,8 +38,13 @@ function isSecretResource(list: string, spec: unknown): boolean {
 }
 
 /** A row's values for a page: the secret ones masked. */
-export function maskedValues(values: Readonly<Record<string, string>>, secret: ReadonlySet<string>): Array<{ name: string; value: string; masked: boolean }> {
+export function maskedValues(
+  values: Readonly<Record<string, string>>,
+  secret: ReadonlySet<string>,
+): Array<{ name: string; value: string; masked: boolean }> {
   return Object.keys(values)
     .sort()
-    .map((name) => (secret.has(name) ? { name, value: MASKED, masked: true } : { name, value: values[name]!, masked: false }));
+    .map((name) =>
+      secret.has(name) ? { name, value: MASKED, masked: true } : { name, value: values[name]!, masked: false },
+    );
 }

@@ -10,7 +10,14 @@ export type ShownHealth = {
   message: string;
   appliedRevision: string | undefined;
   resources: { desired: number; ready: number; failed: number } | undefined;
-  resourcePhases: Array<{ id: string; kind: string; name: string; namespace?: string; phase: string; message?: string }>;
+  resourcePhases: Array<{
+    id: string;
+    kind: string;
+    name: string;
+    namespace?: string;
+    phase: string;
+    message?: string;
+  }>;
   /** The LynqNode conditions the bridge writes (Ready, Progressing, Degraded), without their transition times. */
   conditions: Array<{ type: string; status: string; reason: string; message: string }>;
   pullRequest: { number: number; state: string } | undefined;
@@ -45,7 +52,9 @@ export function fromStatusFact(fact: StatusFact): ShownHealth | undefined {
   if (phase === undefined) return undefined;
   const conditions = conditionsOf(status.conditions);
   // The condition that holds says why; Ready's message when none does.
-  const why = conditions.find((condition) => condition.status === 'True') ?? conditions.find((condition) => condition.type === 'Ready');
+  const why =
+    conditions.find((condition) => condition.status === 'True') ??
+    conditions.find((condition) => condition.type === 'Ready');
   const git = (status.git ?? {}) as { pullRequest?: { number?: unknown; state?: unknown } };
   const count = (value: unknown): number => (typeof value === 'number' ? value : 0);
   return {
@@ -53,10 +62,22 @@ export function fromStatusFact(fact: StatusFact): ShownHealth | undefined {
     reason: why?.reason ?? '',
     message: why?.message ?? '',
     appliedRevision: typeof status.appliedRevision === 'string' ? status.appliedRevision : undefined,
-    resources: typeof status.desiredResources === 'number' ? { desired: count(status.desiredResources), ready: count(status.readyResources), failed: count(status.failedResources) } : undefined,
-    resourcePhases: Array.isArray(status.resourcePhases) ? (status.resourcePhases as ShownHealth['resourcePhases']) : [],
+    resources:
+      typeof status.desiredResources === 'number'
+        ? {
+            desired: count(status.desiredResources),
+            ready: count(status.readyResources),
+            failed: count(status.failedResources),
+          }
+        : undefined,
+    resourcePhases: Array.isArray(status.resourcePhases)
+      ? (status.resourcePhases as ShownHealth['resourcePhases'])
+      : [],
     conditions,
-    pullRequest: typeof git.pullRequest?.number === 'number' ? { number: git.pullRequest.number, state: String(git.pullRequest.state ?? '') } : undefined,
+    pullRequest:
+      typeof git.pullRequest?.number === 'number'
+        ? { number: git.pullRequest.number, state: String(git.pullRequest.state ?? '') }
+        : undefined,
   };
 }
 
@@ -71,7 +92,8 @@ export function memoHealth(facts: ReadonlyMap<string, StatusFact>, forms: readon
     const name = key.slice(key.indexOf('/') + 1);
     const form = byLength.find((candidate) => name.endsWith(`-${candidate}`) && name.length > candidate.length + 1);
     const shown = form === undefined ? undefined : fromStatusFact(fact);
-    if (form !== undefined && shown !== undefined) out.set(`${form}/${name.slice(0, name.length - form.length - 1)}`, shown);
+    if (form !== undefined && shown !== undefined)
+      out.set(`${form}/${name.slice(0, name.length - form.length - 1)}`, shown);
   }
   return out;
 }
@@ -79,6 +101,16 @@ export function memoHealth(facts: ReadonlyMap<string, StatusFact>, forms: readon
 function conditionsOf(value: unknown): ShownHealth['conditions'] {
   if (!Array.isArray(value)) return [];
   return value
-    .filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null && SHOWN_CONDITIONS.has(String((item as Record<string, unknown>).type)))
-    .map((item) => ({ type: String(item.type), status: String(item.status ?? ''), reason: String(item.reason ?? ''), message: String(item.message ?? '') }));
+    .filter(
+      (item): item is Record<string, unknown> =>
+        typeof item === 'object' &&
+        item !== null &&
+        SHOWN_CONDITIONS.has(String((item as Record<string, unknown>).type)),
+    )
+    .map((item) => ({
+      type: String(item.type),
+      status: String(item.status ?? ''),
+      reason: String(item.reason ?? ''),
+      message: String(item.message ?? ''),
+    }));
 }

@@ -13,12 +13,31 @@ export type ViewPhase = 'Ready' | 'Progressing' | 'Degraded' | 'Missing' | 'Unkn
 export const VIEW_PHASES: readonly ViewPhase[] = ['Degraded', 'Missing', 'Progressing', 'Unknown', 'NotRead', 'Ready'];
 
 /** Problems first: a node's place in a list is its worst of phase and sync status. */
-const RANK: Record<string, number> = { Degraded: 0, Missing: 1, failed: 2, conflicted: 3, held: 4, Progressing: 5, waiting: 6, Unknown: 7, paused: 8, NotRead: 9, Ready: 10 };
+const RANK: Record<string, number> = {
+  Degraded: 0,
+  Missing: 1,
+  failed: 2,
+  conflicted: 3,
+  held: 4,
+  Progressing: 5,
+  waiting: 6,
+  Unknown: 7,
+  paused: 8,
+  NotRead: 9,
+  Ready: 10,
+};
 const PAGE_SIZE = 50;
 
 export type SyncSummary = { outcome: string; at: string; commit?: string; error?: string } | null;
 export type PhaseCounts = Record<ViewPhase, number>;
-export type Problem = { kind: 'degraded' | 'failed' | 'held' | 'conflicted' | 'halted' | 'config' | 'sync' | 'read-back'; text: string; hub?: string; form?: string; uid?: string; url?: string };
+export type Problem = {
+  kind: 'degraded' | 'failed' | 'held' | 'conflicted' | 'halted' | 'config' | 'sync' | 'read-back';
+  text: string;
+  hub?: string;
+  form?: string;
+  uid?: string;
+  url?: string;
+};
 export type RolloutView = RolloutProgress & { hub: string; url: string; resume: string | null };
 
 export type FleetView = {
@@ -80,10 +99,14 @@ export type NodeView = {
 
 export const hubUrl = (hub: string): string => `/hubs/${encodeURIComponent(hub)}`;
 export const formUrl = (hub: string, form: string): string => `${hubUrl(hub)}/forms/${encodeURIComponent(form)}`;
-export const nodeUrl = (hub: string, form: string, uid: string): string => `${formUrl(hub, form)}/nodes/${encodeURIComponent(uid)}`;
+export const nodeUrl = (hub: string, form: string, uid: string): string =>
+  `${formUrl(hub, form)}/nodes/${encodeURIComponent(uid)}`;
 
 export async function fleetView(state: FleetState, git: GitView): Promise<FleetView> {
-  const problems: Problem[] = state.problems.map((problem) => ({ kind: 'config', text: `${problem.file}: ${problem.error}${problem.keptLastGood ? ' (its last good version stays in force)' : ''}` }));
+  const problems: Problem[] = state.problems.map((problem) => ({
+    kind: 'config',
+    text: `${problem.file}: ${problem.error}${problem.keptLastGood ? ' (its last good version stays in force)' : ''}`,
+  }));
   const hubs: FleetView['hubs'] = [];
   for (const hub of [...state.hubs.values()].sort((a, b) => compareStrings(a.name, b.name))) {
     const record = state.record(hub.name);
@@ -115,17 +138,34 @@ export async function fleetView(state: FleetState, git: GitView): Promise<FleetV
   return { hubs, problems, leadTime: 'not measured' };
 }
 
-const PROBLEM_ORDER: Problem['kind'][] = ['degraded', 'failed', 'held', 'conflicted', 'halted', 'sync', 'read-back', 'config'];
+const PROBLEM_ORDER: Problem['kind'][] = [
+  'degraded',
+  'failed',
+  'held',
+  'conflicted',
+  'halted',
+  'sync',
+  'read-back',
+  'config',
+];
 
 function hubProblems(hub: string, rows: readonly NodeRowView[], record: HubRecord): Problem[] {
   const problems: Problem[] = [];
   for (const row of rows) {
     const place = { hub, form: row.form, uid: row.uid, url: row.url };
-    if (row.phase === 'Degraded' || row.phase === 'Missing') problems.push({ kind: 'degraded', text: `${row.phase}: ${row.message}`, ...place });
+    if (row.phase === 'Degraded' || row.phase === 'Missing')
+      problems.push({ kind: 'degraded', text: `${row.phase}: ${row.message}`, ...place });
     const mark = record.sync?.marks.get(`${row.form}/${row.uid}`);
-    if (mark?.status === 'failed') problems.push({ kind: 'failed', text: mark.error ?? mark.reasons.join('; '), ...place });
-    if (mark?.status === 'held') problems.push({ kind: 'held', text: `removal held back by the deletion guard: ${mark.reasons.join('; ')}`, ...place });
-    if (mark?.status === 'conflicted') problems.push({ kind: 'conflicted', text: 'a file of the node was edited in Git', ...place });
+    if (mark?.status === 'failed')
+      problems.push({ kind: 'failed', text: mark.error ?? mark.reasons.join('; '), ...place });
+    if (mark?.status === 'held')
+      problems.push({
+        kind: 'held',
+        text: `removal held back by the deletion guard: ${mark.reasons.join('; ')}`,
+        ...place,
+      });
+    if (mark?.status === 'conflicted')
+      problems.push({ kind: 'conflicted', text: 'a file of the node was edited in Git', ...place });
   }
   for (const rollout of record.sync?.rollouts ?? []) {
     if (rollout.halted)
@@ -137,16 +177,33 @@ function hubProblems(hub: string, rows: readonly NodeRowView[], record: HubRecor
         url: formUrl(hub, rollout.form),
       });
   }
-  if (record.sync !== undefined && record.sync.error !== undefined) problems.push({ kind: 'sync', text: `last sync ${record.sync.outcome}: ${record.sync.error}`, hub, url: hubUrl(hub) });
+  if (record.sync !== undefined && record.sync.error !== undefined)
+    problems.push({
+      kind: 'sync',
+      text: `last sync ${record.sync.outcome}: ${record.sync.error}`,
+      hub,
+      url: hubUrl(hub),
+    });
   if (record.readBack !== undefined && record.readBack.outcome !== 'read')
-    problems.push({ kind: 'read-back', text: `last read-back ${record.readBack.outcome}: ${record.readBack.error ?? ''}`, hub, url: hubUrl(hub) });
+    problems.push({
+      kind: 'read-back',
+      text: `last read-back ${record.readBack.outcome}: ${record.readBack.error ?? ''}`,
+      hub,
+      url: hubUrl(hub),
+    });
   return problems;
 }
 
 export type NodesQuery = { phase: string | null; q: string; page: number };
 
 /** A hub's nodes (all forms, or one): filtered by phase and uid text, problems first, one page of them. Undefined: no such hub or form. */
-export async function nodesView(state: FleetState, git: GitView, hubName: string, formName: string | undefined, query: NodesQuery): Promise<NodesView | undefined> {
+export async function nodesView(
+  state: FleetState,
+  git: GitView,
+  hubName: string,
+  formName: string | undefined,
+  query: NodesQuery,
+): Promise<NodesView | undefined> {
   const hub = state.hubs.get(hubName);
   if (hub === undefined) return undefined;
   const forms = state.formsOf(hubName);
@@ -156,12 +213,19 @@ export async function nodesView(state: FleetState, git: GitView, hubName: string
   const rows = nodeRows(hubName, formName, await git.nodes(hub, head), record, await state.health(hubName));
   const phase = VIEW_PHASES.find((item) => item === query.phase) ?? null;
   const q = query.q.trim().toLowerCase();
-  const matching = rows.filter((row) => (phase === null || row.phase === phase) && (q === '' || row.uid.toLowerCase().includes(q)));
+  const matching = rows.filter(
+    (row) => (phase === null || row.phase === phase) && (q === '' || row.uid.toLowerCase().includes(q)),
+  );
   const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
   const page = Math.min(Math.max(1, Math.trunc(query.page) || 1), pages);
   const rollouts = (record.sync?.rollouts ?? [])
     .filter((rollout) => formName === undefined || rollout.form === formName)
-    .map((rollout) => ({ ...rollout, hub: hubName, url: formUrl(hubName, rollout.form), resume: rollout.halted ? `lynq rollout resume ${hubName}/${rollout.form}` : null }));
+    .map((rollout) => ({
+      ...rollout,
+      hub: hubName,
+      url: formUrl(hubName, rollout.form),
+      resume: rollout.halted ? `lynq rollout resume ${hubName}/${rollout.form}` : null,
+    }));
   return {
     hub: hubName,
     form: formName ?? null,
@@ -181,7 +245,13 @@ export async function nodesView(state: FleetState, git: GitView, hubName: string
 }
 
 /** One node: its health, row, files at the head, history and pull request. Undefined: the bridge knows no such node. */
-export async function nodeView(state: FleetState, git: GitView, hubName: string, formName: string, uid: string): Promise<NodeView | undefined> {
+export async function nodeView(
+  state: FleetState,
+  git: GitView,
+  hubName: string,
+  formName: string,
+  uid: string,
+): Promise<NodeView | undefined> {
   const hub = state.hubs.get(hubName);
   const forms = state.formsOf(hubName);
   if (hub === undefined || !forms.some((form) => form.name === formName)) return undefined;
@@ -194,11 +264,15 @@ export async function nodeView(state: FleetState, git: GitView, hubName: string,
   const mark = record.sync?.marks.get(key);
   if (!inGit && health === undefined && mark === undefined) return undefined;
   const node = { form: formName, uid };
-  const [files, history] = head === undefined || !inGit ? [[], []] : await Promise.all([git.files(hub, head, node), git.history(hub, head, node)]);
+  const [files, history] =
+    head === undefined || !inGit
+      ? [[], []]
+      : await Promise.all([git.files(hub, head, node), git.history(hub, head, node)]);
   const web = forgeWeb(hub);
   const row = record.rows?.byUid.get(uid);
   const proposed = record.sync?.proposed.get(key);
-  const pullRequest = health?.pullRequest ?? (proposed === undefined ? undefined : { number: proposed.number, state: 'open' as const });
+  const pullRequest =
+    health?.pullRequest ?? (proposed === undefined ? undefined : { number: proposed.number, state: 'open' as const });
   return {
     hub: hubName,
     form: formName,
@@ -214,19 +288,39 @@ export async function nodeView(state: FleetState, git: GitView, hubName: string,
     conditions: health?.conditions ?? [],
     healthFrom: health === undefined ? 'none' : known.from,
     readAt: health === undefined || known.at === undefined ? null : iso(known.at),
-    row: row === undefined ? null : { readAt: iso(record.rows!.at), active: row.active, values: maskedValues(row.values, secretVariables(forms)) },
+    row:
+      row === undefined
+        ? null
+        : {
+            readAt: iso(record.rows!.at),
+            active: row.active,
+            values: maskedValues(row.values, secretVariables(forms)),
+          },
     files,
     history: history.map((entry) => ({
       ...entry,
       commitUrl: web === undefined ? null : `${web}/commit/${entry.commit}`,
       pullRequestUrl: web === undefined || entry.pullRequest === undefined ? null : `${web}/pull/${entry.pullRequest}`,
     })),
-    pullRequest: pullRequest === undefined ? null : { number: pullRequest.number, state: pullRequest.state, url: proposed?.url ?? (web === undefined ? null : `${web}/pull/${pullRequest.number}`) },
+    pullRequest:
+      pullRequest === undefined
+        ? null
+        : {
+            number: pullRequest.number,
+            state: pullRequest.state,
+            url: proposed?.url ?? (web === undefined ? null : `${web}/pull/${pullRequest.number}`),
+          },
   };
 }
 
 /** Every node of the hub (or one form): those in Git at the head, and those the last sync failed that Git does not have; problems first, then by form and uid. */
-function nodeRows(hub: string, form: string | undefined, folders: readonly NodeFolder[], record: HubRecord, health: HubHealthView): NodeRowView[] {
+function nodeRows(
+  hub: string,
+  form: string | undefined,
+  folders: readonly NodeFolder[],
+  record: HubRecord,
+  health: HubHealthView,
+): NodeRowView[] {
   const rows: NodeRowView[] = [];
   const seen = new Set<string>();
   const add = (node: NodeFolder): void => {
@@ -235,14 +329,22 @@ function nodeRows(hub: string, form: string | undefined, folders: readonly NodeF
     seen.add(key);
     const shown = health.nodes.get(key);
     const mark = record.sync?.marks.get(key);
-    rows.push({ form: node.form, uid: node.uid, url: nodeUrl(hub, node.form, node.uid), phase: shown?.phase ?? 'NotRead', sync: mark?.status ?? '', message: mark?.error ?? shown?.message ?? '' });
+    rows.push({
+      form: node.form,
+      uid: node.uid,
+      url: nodeUrl(hub, node.form, node.uid),
+      phase: shown?.phase ?? 'NotRead',
+      sync: mark?.status ?? '',
+      message: mark?.error ?? shown?.message ?? '',
+    });
   };
   for (const folder of folders) add(folder);
   for (const key of record.sync?.marks.keys() ?? []) {
     const slash = key.indexOf('/');
     add({ form: key.slice(0, slash), uid: key.slice(slash + 1) });
   }
-  const rank = (row: NodeRowView): number => Math.min(RANK[row.phase] ?? 99, row.sync === '' ? 99 : (RANK[row.sync] ?? 99));
+  const rank = (row: NodeRowView): number =>
+    Math.min(RANK[row.phase] ?? 99, row.sync === '' ? 99 : (RANK[row.sync] ?? 99));
   return rows.sort((a, b) => rank(a) - rank(b) || compareStrings(a.form, b.form) || compareStrings(a.uid, b.uid));
 }
 
@@ -254,7 +356,12 @@ function countPhases(rows: readonly NodeRowView[]): PhaseCounts {
 
 function syncSummary(last: LastSync | LastReadBack | undefined): SyncSummary {
   if (last === undefined) return null;
-  return { outcome: last.outcome, at: iso(last.at), ...('commit' in last && last.commit !== undefined ? { commit: last.commit } : {}), ...(last.error === undefined ? {} : { error: last.error }) };
+  return {
+    outcome: last.outcome,
+    at: iso(last.at),
+    ...('commit' in last && last.commit !== undefined ? { commit: last.commit } : {}),
+    ...(last.error === undefined ? {} : { error: last.error }),
+  };
 }
 
 /** The forge's web address of the manifests repository, when the hub names a forge (spec.publish.platform). */

@@ -187,4 +187,12 @@ const ERROR = `{% extends "layout" %}
 {% endblock %}
 `;
 
-export const TEMPLATES: Readonly<Record<string, string>> = { layout: LAYOUT, macros: MACROS, fleet: FLEET, nodes: NODES, node: NODE, login: LOGIN, error: ERROR };
+export const TEMPLATES: Readonly<Record<string, string>> = {
+  layout: LAYOUT,
+  macros: MACROS,
+  fleet: FLEET,
+  nodes: NODES,
+  node: NODE,
+  login: LOGIN,
+  error: ERROR,
+};

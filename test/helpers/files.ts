@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** A temporary folder with the given files; removed by `cleanup`. */
-export async function tempFiles(files: Record<string, string> = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempFiles(
+  files: Record<string, string> = {},
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lynq-test-'));
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });

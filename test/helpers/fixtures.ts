@@ -15,7 +15,8 @@ export const FIXTURES = fileURLToPath(new URL('../fixtures/status', import.meta.
 export function fixture(engine: 'argocd' | 'flux', file: string): KubeObject {
   const key = `${engine}/${file}`;
   let raw = parsed.get(key);
-  if (raw === undefined) parsed.set(key, (raw = parse(readFileSync(path.join(FIXTURES, engine, file), 'utf8')) as Record<string, unknown>));
+  if (raw === undefined)
+    parsed.set(key, (raw = parse(readFileSync(path.join(FIXTURES, engine, file), 'utf8')) as Record<string, unknown>));
   // A fresh copy each time: tests change what they get.
   const copy = structuredClone(raw);
   if (Array.isArray(copy.conditions)) return { status: { conditions: copy.conditions } };

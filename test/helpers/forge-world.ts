@@ -76,7 +76,11 @@ export function worldHubYaml(world: { database: string; repoUrl: string; apiUrl?
     .filter((line) => line.trim() !== '')
     .map((line) => `    ${line}`)
     .join('\n');
-  return hubYaml({ database: world.database, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${world.repoUrl}\n${credentials}${lines}\n` });
+  return hubYaml({
+    database: world.database,
+    extra: { plan: 'plan' },
+    spec: `  publish:\n    repo: ${world.repoUrl}\n${credentials}${lines}\n`,
+  });
 }
 
 export function makeWorld(db: TestDatabase, publish: string): Promise<World> {
@@ -98,8 +102,18 @@ async function buildWorld(db: TestDatabase, publish: string, teardown: Teardown)
   const fake = teardown.add(await startGitHubFake({ tokens: [apiToken] }), (it) => it.close());
   const github = new FakeRepository(fake, OWNER, REPO, bare);
   const repoUrl = git.url(`${OWNER}/${REPO}.git`);
-  const files = teardown.add(await tempFiles({ 'hubs/customers.yaml': worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, publish), 'forms/web.yaml': FORM }), (it) => it.cleanup());
-  const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), LYNQ_TEST_GIT_TOKEN: gitToken, LYNQ_TEST_GITHUB_TOKEN: apiToken };
+  const files = teardown.add(
+    await tempFiles({
+      'hubs/customers.yaml': worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, publish),
+      'forms/web.yaml': FORM,
+    }),
+    (it) => it.cleanup(),
+  );
+  const env: NodeJS.ProcessEnv = {
+    LYNQ_CACHE_DIR: path.join(files.dir, 'cache'),
+    LYNQ_TEST_GIT_TOKEN: gitToken,
+    LYNQ_TEST_GITHUB_TOKEN: apiToken,
+  };
   const hubs = path.join(files.dir, 'hubs');
   const forms = path.join(files.dir, 'forms');
 
@@ -118,10 +132,21 @@ async function buildWorld(db: TestDatabase, publish: string, teardown: Teardown)
     async syncWith(options = {}) {
       const config = await loadConfig({ hubsDir: hubs, formsDir: forms });
       const { wrap, ...wiring } = options;
-      const deps = createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env, ...wiring });
+      const deps = createSyncDeps({
+        logger: silentLogger(),
+        dryRun: false,
+        diff: false,
+        out: process.stdout,
+        env,
+        ...wiring,
+      });
       return syncHub(config.hubs.get('customers')!, config.forms, wrap ? wrap(deps) : deps, { allowDeletions: false });
     },
-    rewriteHub: (next) => writeFile(path.join(hubs, 'customers.yaml'), worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, next)),
+    rewriteHub: (next) =>
+      writeFile(
+        path.join(hubs, 'customers.yaml'),
+        worldHubYaml({ database: db.name, repoUrl, apiUrl: fake.url }, next),
+      ),
     cleanup: () => teardown.run().catch(() => undefined),
   };
 }
@@ -135,7 +160,9 @@ export async function resetRows(db: TestDatabase): Promise<void> {
 
 /** Requests the git server saw since `from` that pushed (receive-pack). */
 export function pushesSince(git: GitHttpServer, from: number): number {
-  return git.requests.slice(from).filter((request) => request.method === 'POST' && request.path.endsWith('/git-receive-pack')).length;
+  return git.requests
+    .slice(from)
+    .filter((request) => request.method === 'POST' && request.path.endsWith('/git-receive-pack')).length;
 }
 
 /**

@@ -32,12 +32,26 @@ export function git(cwd: string, args: readonly string[], options: { env?: NodeJ
 }
 
 /** Like `git` but the raw bytes of stdout (for byte-exact checks). */
-export function gitBuffer(cwd: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<Buffer> {
+export function gitBuffer(
+  cwd: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile('git', [...args], { cwd, env: testGitEnv(options.env), encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`git ${args.join(' ')} (in ${cwd}) failed: ${stderr.toString('utf8').trim() || error.message}`, { cause: error }));
-      else resolve(stdout);
-    });
+    execFile(
+      'git',
+      [...args],
+      { cwd, env: testGitEnv(options.env), encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            new Error(`git ${args.join(' ')} (in ${cwd}) failed: ${stderr.toString('utf8').trim() || error.message}`, {
+              cause: error,
+            }),
+          );
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -83,7 +97,12 @@ export async function cloneWorkTree(url: string, options: { env?: NodeJS.Process
 
 /** Write files (creating folders) in a work tree, stage everything and commit; resolves to the commit id. */
 /** `env`: e.g. GIT_AUTHOR_DATE and GIT_COMMITTER_DATE, for a commit at a given time. */
-export async function commitFiles(dir: string, files: Record<string, string>, message: string, env?: NodeJS.ProcessEnv): Promise<string> {
+export async function commitFiles(
+  dir: string,
+  files: Record<string, string>,
+  message: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<string> {
   for (const [file, content] of Object.entries(files)) {
     const full = path.join(dir, file);
     await mkdir(path.dirname(full), { recursive: true });

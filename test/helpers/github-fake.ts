@@ -28,7 +28,15 @@ export type FakeRequest = {
 export type FakeReply = { status: number; body?: unknown; headers?: Record<string, string> };
 export type RouteHandler = (request: FakeRequest) => FakeReply | Promise<FakeReply>;
 
-export type RecordedRequest = { method: string; path: string; template: string | undefined; query: string; body: unknown; status: number; authorization?: string };
+export type RecordedRequest = {
+  method: string;
+  path: string;
+  template: string | undefined;
+  query: string;
+  body: unknown;
+  status: number;
+  authorization?: string;
+};
 
 export type FakeOptions = {
   /** Tokens accepted as `Authorization: token <t>`. */
@@ -39,7 +47,14 @@ export type FakeOptions = {
   enterprise?: boolean;
 };
 
-type Route = { method: string; template: string; pattern: RegExp; names: string[]; handler: RouteHandler; once: FakeReply[] };
+type Route = {
+  method: string;
+  template: string;
+  pattern: RegExp;
+  names: string[];
+  handler: RouteHandler;
+  once: FakeReply[];
+};
 
 /** Routes GitHub authenticates with the app's JWT rather than a token. */
 const APP_ROUTES = [/^\/app(\/|$)/, /^\/repos\/[^/]+\/[^/]+\/installation$/];
@@ -71,7 +86,8 @@ export class GitHubFake {
       existing.handler = handler;
       return;
     }
-    if (template !== '/graphql' && !this.openapi.has(method, template)) throw new Error(`${method} ${template} is not in GitHub's API description`);
+    if (template !== '/graphql' && !this.openapi.has(method, template))
+      throw new Error(`${method} ${template} is not in GitHub's API description`);
     const names: string[] = [];
     const source = template.replace(/\{([^}]+)\}/g, (_all, name: string) => {
       names.push(name);
@@ -116,7 +132,9 @@ export class GitHubFake {
 
   /** One line per reply queued with `once` and not served. */
   unusedReplies(): string[] {
-    return this.routes.flatMap((route) => route.once.map((reply) => `queued reply never asked for: ${route.method} ${route.template} → ${reply.status}`));
+    return this.routes.flatMap((route) =>
+      route.once.map((reply) => `queued reply never asked for: ${route.method} ${route.template} → ${reply.status}`),
+    );
   }
 
   async start(): Promise<void> {
@@ -140,7 +158,12 @@ export class GitHubFake {
   private async handle(req: http.IncomingMessage): Promise<FakeReply> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (this.options.enterprise) {
-      const path = url.pathname === '/api/graphql' ? '/graphql' : url.pathname.startsWith('/api/v3/') ? url.pathname.slice('/api/v3'.length) : undefined;
+      const path =
+        url.pathname === '/api/graphql'
+          ? '/graphql'
+          : url.pathname.startsWith('/api/v3/')
+            ? url.pathname.slice('/api/v3'.length)
+            : undefined;
       if (path === undefined) this.problems.push(`not a GitHub Enterprise Server API path: ${url.pathname}`);
       else url.pathname = path;
     }
@@ -154,25 +177,46 @@ export class GitHubFake {
         this.problems.push(`${method} ${url.pathname}: body is not JSON`);
       }
     }
-    const record: RecordedRequest = { method, path: url.pathname, template: undefined, query: url.search, body, status: 0 };
+    const record: RecordedRequest = {
+      method,
+      path: url.pathname,
+      template: undefined,
+      query: url.search,
+      body,
+      status: 0,
+    };
     if (typeof req.headers.authorization === 'string') record.authorization = req.headers.authorization;
     this.requests.push(record);
 
     const route = this.routes.find((candidate) => candidate.method === method && candidate.pattern.test(url.pathname));
     if (route === undefined) {
       this.problems.push(`unexpected request: ${method} ${url.pathname}${url.search}`);
-      return this.finish(record, undefined, { status: 501, body: { message: `the fake does not expect ${method} ${url.pathname}` } });
+      return this.finish(record, undefined, {
+        status: 501,
+        body: { message: `the fake does not expect ${method} ${url.pathname}` },
+      });
     }
     record.template = route.template;
     const match = route.pattern.exec(url.pathname)!;
     const params = Object.fromEntries(route.names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)]));
     if (route.template !== '/graphql') {
-      for (const problem of this.openapi.checkRequest(method, route.template, url.searchParams, body)) this.problems.push(`${method} ${route.template}: ${problem}`);
+      for (const problem of this.openapi.checkRequest(method, route.template, url.searchParams, body))
+        this.problems.push(`${method} ${route.template}: ${problem}`);
     }
     const denied = this.authenticate(url.pathname, req.headers.authorization);
     if (denied !== undefined) return this.finish(record, route, denied);
     const queued = route.once.shift();
-    const reply = queued ?? (await route.handler({ method, path: url.pathname, template: route.template, params, query: url.searchParams, headers: req.headers, body }));
+    const reply =
+      queued ??
+      (await route.handler({
+        method,
+        path: url.pathname,
+        template: route.template,
+        params,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      }));
     return this.finish(record, route, reply);
   }
 
@@ -188,19 +232,31 @@ export class GitHubFake {
 
   /** undefined when the credentials are good; GitHub's 401 otherwise. */
   private authenticate(path: string, header: string | undefined): FakeReply | undefined {
-    const bad: FakeReply = { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' } };
+    const bad: FakeReply = {
+      status: 401,
+      body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' },
+    };
     const [scheme, credential] = (header ?? '').split(' ');
     if (APP_ROUTES.some((pattern) => pattern.test(path))) {
-      return scheme?.toLowerCase() === 'bearer' && credential !== undefined && this.validJwt(credential) ? undefined : bad;
+      return scheme?.toLowerCase() === 'bearer' && credential !== undefined && this.validJwt(credential)
+        ? undefined
+        : bad;
     }
-    return scheme?.toLowerCase() === 'token' && credential !== undefined && this.tokens.has(credential) ? undefined : bad;
+    return scheme?.toLowerCase() === 'token' && credential !== undefined && this.tokens.has(credential)
+      ? undefined
+      : bad;
   }
 
   private validJwt(jwt: string): boolean {
     if (this.app === undefined) return false;
     const [header, payload, signature] = jwt.split('.');
     if (header === undefined || payload === undefined || signature === undefined) return false;
-    const ok = verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), this.app.key, Buffer.from(signature, 'base64url'));
+    const ok = verify(
+      'RSA-SHA256',
+      Buffer.from(`${header}.${payload}`),
+      this.app.key,
+      Buffer.from(signature, 'base64url'),
+    );
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: unknown; exp?: number };
     return ok && String(claims.iss) === this.app.appId && (claims.exp ?? 0) * 1000 > Date.now();
   }

@@ -35,7 +35,8 @@ export function serveGraphql(fake: GitHubFake, root: GraphqlRoot): void {
     }
     const result = await graphql({ schema: schema(), source: query, variableValues: variables ?? {}, rootValue: root });
     // Errors that are not a resolver's deliberate refusal (bad variables, a wrong shape) are the code's fault.
-    for (const error of result.errors ?? []) if (error.originalError === undefined) fake.problems.push(`graphql: ${error.message}`);
+    for (const error of result.errors ?? [])
+      if (error.originalError === undefined) fake.problems.push(`graphql: ${error.message}`);
     return { status: 200, body: JSON.parse(JSON.stringify(result)) as unknown };
   });
 }

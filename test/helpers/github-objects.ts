@@ -112,7 +112,15 @@ export function repository(owner: string, name: string, id = 100) {
 }
 
 export function label(name: string, id: number) {
-  return { id, node_id: `LA_${id}`, url: `${API}/labels/${encodeURIComponent(name)}`, name, description: '', color: 'ededed', default: false };
+  return {
+    id,
+    node_id: `LA_${id}`,
+    url: `${API}/labels/${encodeURIComponent(name)}`,
+    name,
+    description: '',
+    color: 'ededed',
+    default: false,
+  };
 }
 
 export type StoredPull = {
@@ -183,7 +191,10 @@ export function pullRequest(owner: string, name: string, pull: StoredPull, label
       statuses: { href: `${API}/repos/${owner}/${name}/statuses/${pull.headSha}` },
     },
     author_association: 'NONE',
-    auto_merge: pull.autoMerge === undefined ? null : { enabled_by: bot, merge_method: pull.autoMerge, commit_title: pull.title, commit_message: '' },
+    auto_merge:
+      pull.autoMerge === undefined
+        ? null
+        : { enabled_by: bot, merge_method: pull.autoMerge, commit_title: pull.title, commit_message: '' },
     draft: pull.draft,
     merged: pull.merged,
     mergeable: pull.state === 'open' ? true : null,
@@ -237,7 +248,15 @@ export function installation(id: number, owner: string, appId: number) {
   };
 }
 
-export type StoredCheckRun = { id: number; name: string; headSha: string; status: string; conclusion: string | null; title: string; summary: string };
+export type StoredCheckRun = {
+  id: number;
+  name: string;
+  headSha: string;
+  status: string;
+  conclusion: string | null;
+  title: string;
+  summary: string;
+};
 
 /** A check run as GitHub returns it (an app's, as only GitHub Apps may write them). */
 export function checkRun(owner: string, name: string, run: StoredCheckRun) {
@@ -253,7 +272,13 @@ export function checkRun(owner: string, name: string, run: StoredCheckRun) {
     conclusion: run.conclusion,
     started_at: STAMP,
     completed_at: run.status === 'completed' ? STAMP : null,
-    output: { title: run.title, summary: run.summary, text: null, annotations_count: 0, annotations_url: `${API}/repos/${owner}/${name}/check-runs/${run.id}/annotations` },
+    output: {
+      title: run.title,
+      summary: run.summary,
+      text: null,
+      annotations_count: 0,
+      annotations_url: `${API}/repos/${owner}/${name}/check-runs/${run.id}/annotations`,
+    },
     name: run.name,
     check_suite: { id: 5000 },
     app: null,

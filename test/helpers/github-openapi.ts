@@ -23,7 +23,12 @@ export type OpenApi = {
    * operation (429, 5xx) is checked against GitHub's `basic-error` and reported in
    * `undocumented` instead.
    */
-  checkResponse(method: string, template: string, status: number, body: unknown): { problems: string[]; undocumented: boolean };
+  checkResponse(
+    method: string,
+    template: string,
+    status: number,
+    body: unknown,
+  ): { problems: string[]; undocumented: boolean };
 };
 
 let loaded: OpenApi | undefined;
@@ -36,7 +41,10 @@ export function gitHubOpenApi(): OpenApi {
 function load(): OpenApi {
   const require = createRequire(import.meta.url);
   const file = require.resolve('@octokit/openapi/generated/api.github.com.json');
-  const spec = JSON.parse(readFileSync(file, 'utf8')) as { paths: Record<string, Record<string, Json>>; components: Json };
+  const spec = JSON.parse(readFileSync(file, 'utf8')) as {
+    paths: Record<string, Record<string, Json>>;
+    components: Json;
+  };
   // OpenAPI 3.0 is not quite JSON Schema: `nullable` becomes a null type here; formats and
   // x- keywords are ignored; the document is trusted (not meta-validated).
   nullableToJsonSchema(spec);
@@ -55,9 +63,12 @@ function load(): OpenApi {
   const check = (pointer: string, value: unknown, what: string): string[] => {
     const validate = validator(pointer);
     if (validate(value)) return [];
-    return (validate.errors ?? []).slice(0, 8).map((error) => `${what}${error.instancePath || ''} ${error.message ?? ''} ${JSON.stringify(error.params)}`);
+    return (validate.errors ?? [])
+      .slice(0, 8)
+      .map((error) => `${what}${error.instancePath || ''} ${error.message ?? ''} ${JSON.stringify(error.params)}`);
   };
-  const operation = (method: string, template: string): Json | undefined => spec.paths[template]?.[method.toLowerCase()];
+  const operation = (method: string, template: string): Json | undefined =>
+    spec.paths[template]?.[method.toLowerCase()];
   const resolve = <T>(value: unknown, pointer: string): { value: T; pointer: string } => {
     const ref = (value as { $ref?: string }).$ref;
     if (ref === undefined) return { value: value as T, pointer };
@@ -73,7 +84,9 @@ function load(): OpenApi {
       const op = operation(method, template);
       if (op === undefined) return [`${method} ${template} is not in GitHub's API description`];
       const problems: string[] = [];
-      const params = ((op.parameters as unknown[]) ?? []).map((param, index) => resolve<Parameter>(param, `${base(method, template)}/parameters/${index}`));
+      const params = ((op.parameters as unknown[]) ?? []).map((param, index) =>
+        resolve<Parameter>(param, `${base(method, template)}/parameters/${index}`),
+      );
       for (const [name, raw] of query) {
         const param = params.find((candidate) => candidate.value.in === 'query' && candidate.value.name === name);
         if (param === undefined) {
@@ -83,7 +96,10 @@ function load(): OpenApi {
         if (param.value.schema === undefined) continue;
         problems.push(...check(`${param.pointer}/schema`, coerce(raw, param.value.schema), `query ${name}`));
       }
-      const requestBody = op.requestBody === undefined ? undefined : resolve<Json>(op.requestBody, `${base(method, template)}/requestBody`);
+      const requestBody =
+        op.requestBody === undefined
+          ? undefined
+          : resolve<Json>(op.requestBody, `${base(method, template)}/requestBody`);
       if (requestBody === undefined) {
         if (body !== undefined) problems.push(`${method} ${template} takes no body`);
         return problems;
@@ -99,16 +115,28 @@ function load(): OpenApi {
 
     checkResponse(method, template, status, body) {
       const op = operation(method, template);
-      if (op === undefined) return { problems: [`${method} ${template} is not in GitHub's API description`], undocumented: false };
+      if (op === undefined)
+        return { problems: [`${method} ${template} is not in GitHub's API description`], undocumented: false };
       const responses = op.responses as Json;
       const entry = responses[String(status)];
       if (entry === undefined) {
-        return { problems: body === undefined ? [] : check('/components/schemas/basic-error', body, `response ${status}`), undocumented: true };
+        return {
+          problems: body === undefined ? [] : check('/components/schemas/basic-error', body, `response ${status}`),
+          undocumented: true,
+        };
       }
       const response = resolve<Json>(entry, `${base(method, template)}/responses/${status}`);
       const content = (response.value.content as Json | undefined)?.['application/json'];
-      if (content === undefined) return { problems: body === undefined ? [] : [`response ${status} of ${method} ${template} has no body in the description`], undocumented: false };
-      return { problems: check(`${response.pointer}/content/application~1json/schema`, body, `response ${status}`), undocumented: false };
+      if (content === undefined)
+        return {
+          problems:
+            body === undefined ? [] : [`response ${status} of ${method} ${template} has no body in the description`],
+          undocumented: false,
+        };
+      return {
+        problems: check(`${response.pointer}/content/application~1json/schema`, body, `response ${status}`),
+        undocumented: false,
+      };
     },
   };
 }

@@ -30,11 +30,21 @@ export class FakeRepository {
     fake.on('GET', `${repo}/pulls`, (request) => this.guard(request, () => this.list(request)));
     fake.on('POST', `${repo}/pulls`, (request) => this.guard(request, () => this.create(request.body as Body)));
     fake.on('PATCH', `${repo}/pulls/{pull_number}`, (request) => this.guard(request, () => this.update(request)));
-    fake.on('POST', `${repo}/pulls/{pull_number}/requested_reviewers`, (request) => this.guard(request, () => this.requestReviewers(request)));
-    fake.on('POST', `${repo}/issues/{issue_number}/labels`, (request) => this.guard(request, () => this.addLabels(request)));
-    fake.on('DELETE', `${repo}/issues/{issue_number}/labels/{name}`, (request) => this.guard(request, () => this.removeLabel(request)));
-    fake.on('GET', `${repo}/issues/{issue_number}/comments`, (request) => this.guard(request, () => this.listComments(request)));
-    fake.on('POST', `${repo}/issues/{issue_number}/comments`, (request) => this.guard(request, () => this.comment(request)));
+    fake.on('POST', `${repo}/pulls/{pull_number}/requested_reviewers`, (request) =>
+      this.guard(request, () => this.requestReviewers(request)),
+    );
+    fake.on('POST', `${repo}/issues/{issue_number}/labels`, (request) =>
+      this.guard(request, () => this.addLabels(request)),
+    );
+    fake.on('DELETE', `${repo}/issues/{issue_number}/labels/{name}`, (request) =>
+      this.guard(request, () => this.removeLabel(request)),
+    );
+    fake.on('GET', `${repo}/issues/{issue_number}/comments`, (request) =>
+      this.guard(request, () => this.listComments(request)),
+    );
+    fake.on('POST', `${repo}/issues/{issue_number}/comments`, (request) =>
+      this.guard(request, () => this.comment(request)),
+    );
   }
 
   /** The routes of deploy reports: check runs, the pull requests of a commit, editing a comment. */
@@ -42,13 +52,29 @@ export class FakeRepository {
     const repo = '/repos/{owner}/{repo}';
     this.fake.on('GET', `${repo}/commits/{ref}/check-runs`, (request) =>
       this.guard(request, () => {
-        const runs = this.checkRuns.filter((run) => run.headSha === request.params.ref && (request.query.get('check_name') === null || run.name === request.query.get('check_name')));
-        return { status: 200, body: { total_count: runs.length, check_runs: [...runs].reverse().map((run) => checkRun(this.owner, this.name, run)) } };
+        const runs = this.checkRuns.filter(
+          (run) =>
+            run.headSha === request.params.ref &&
+            (request.query.get('check_name') === null || run.name === request.query.get('check_name')),
+        );
+        return {
+          status: 200,
+          body: {
+            total_count: runs.length,
+            check_runs: [...runs].reverse().map((run) => checkRun(this.owner, this.name, run)),
+          },
+        };
       }),
     );
     this.fake.on('POST', `${repo}/check-runs`, (request) =>
       this.guard(request, () => {
-        const body = request.body as { name: string; head_sha: string; status?: string; conclusion?: string; output?: { title: string; summary: string } };
+        const body = request.body as {
+          name: string;
+          head_sha: string;
+          status?: string;
+          conclusion?: string;
+          output?: { title: string; summary: string };
+        };
         const run: StoredCheckRun = {
           id: 900 + this.checkRuns.length,
           name: body.name,
@@ -65,8 +91,13 @@ export class FakeRepository {
     this.fake.on('PATCH', `${repo}/check-runs/{check_run_id}`, (request) =>
       this.guard(request, () => {
         const run = this.checkRuns.find((candidate) => candidate.id === Number(request.params.check_run_id));
-        if (run === undefined) return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
-        const body = request.body as { status?: string; conclusion?: string; output?: { title: string; summary: string } };
+        if (run === undefined)
+          return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+        const body = request.body as {
+          status?: string;
+          conclusion?: string;
+          output?: { title: string; summary: string };
+        };
         if (body.status !== undefined) run.status = body.status;
         run.conclusion = body.status === 'completed' ? (body.conclusion ?? null) : null;
         if (body.output !== undefined) Object.assign(run, { title: body.output.title, summary: body.output.summary });
@@ -75,7 +106,11 @@ export class FakeRepository {
     );
     this.fake.on('GET', `${repo}/commits/{commit_sha}/pulls`, (request) =>
       this.guard(request, async () => {
-        const found = this.pulls.filter((pull) => pull.headSha === request.params.commit_sha || (this.mergedCommits.get(pull.number) ?? []).includes(request.params.commit_sha!));
+        const found = this.pulls.filter(
+          (pull) =>
+            pull.headSha === request.params.commit_sha ||
+            (this.mergedCommits.get(pull.number) ?? []).includes(request.params.commit_sha!),
+        );
         return { status: 200, body: await Promise.all(found.map((pull) => this.json(pull))) };
       }),
     );
@@ -119,11 +154,22 @@ export class FakeRepository {
   /** Merge on GitHub: a real merge (or squash) commit on the base branch, then the pull request is merged. */
   async merge(number: number, how: 'merge' | 'squash' = 'merge'): Promise<string> {
     const pull = this.pull(number);
-    const work = await cloneWorkTree(this.bareDir, { env: { GIT_COMMITTER_NAME: 'GitHub', GIT_COMMITTER_EMAIL: 'noreply@github.com' } });
+    const work = await cloneWorkTree(this.bareDir, {
+      env: { GIT_COMMITTER_NAME: 'GitHub', GIT_COMMITTER_EMAIL: 'noreply@github.com' },
+    });
     try {
       await work.git('checkout', '--quiet', pull.base);
       if (how === 'merge') {
-        await work.git('merge', '--quiet', '--no-ff', `origin/${pull.head}`, '-m', `Merge pull request #${number} from ${this.owner}/${pull.head}`, '-m', pull.title);
+        await work.git(
+          'merge',
+          '--quiet',
+          '--no-ff',
+          `origin/${pull.head}`,
+          '-m',
+          `Merge pull request #${number} from ${this.owner}/${pull.head}`,
+          '-m',
+          pull.title,
+        );
       } else {
         await work.git('merge', '--quiet', '--squash', `origin/${pull.head}`);
         await work.git('commit', '--quiet', '-m', `${pull.title} (#${number})`, '-m', pull.body);
@@ -140,7 +186,8 @@ export class FakeRepository {
   }
 
   private async guard(request: FakeRequest, answer: () => FakeReply | Promise<FakeReply>): Promise<FakeReply> {
-    if (request.params.owner !== this.owner || request.params.repo !== this.name) return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+    if (request.params.owner !== this.owner || request.params.repo !== this.name)
+      return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
     return answer();
   }
 
@@ -167,8 +214,14 @@ export class FakeRepository {
     const head = request.query.get('head');
     const base = request.query.get('base');
     for (const pull of this.pulls) await this.refresh(pull);
-    let found = this.pulls.filter((pull) => (state === 'all' || pull.state === state) && (head === null || `${this.owner}:${pull.head}` === head) && (base === null || pull.base === base));
-    if (request.query.get('direction') === 'desc' || request.query.get('sort') === 'updated') found = [...found].reverse();
+    let found = this.pulls.filter(
+      (pull) =>
+        (state === 'all' || pull.state === state) &&
+        (head === null || `${this.owner}:${pull.head}` === head) &&
+        (base === null || pull.base === base),
+    );
+    if (request.query.get('direction') === 'desc' || request.query.get('sort') === 'updated')
+      found = [...found].reverse();
     return { status: 200, body: await Promise.all(found.map((pull) => this.json(pull))) };
   }
 
@@ -192,7 +245,13 @@ export class FakeRepository {
         status: 422,
         body: {
           message: 'Validation Failed',
-          errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${this.owner}:${head}.` }],
+          errors: [
+            {
+              resource: 'PullRequest',
+              code: 'custom',
+              message: `A pull request already exists for ${this.owner}:${head}.`,
+            },
+          ],
           documentation_url: 'https://docs.github.com/rest',
         },
       };
@@ -214,7 +273,11 @@ export class FakeRepository {
       autoMerge: undefined,
     };
     this.pulls.push(pull);
-    return { status: 201, body: await this.json(pull), headers: { location: `https://api.github.com/repos/${this.owner}/${this.name}/pulls/${pull.number}` } };
+    return {
+      status: 201,
+      body: await this.json(pull),
+      headers: { location: `https://api.github.com/repos/${this.owner}/${this.name}/pulls/${pull.number}` },
+    };
   }
 
   private async update(request: FakeRequest): Promise<FakeReply> {
@@ -237,21 +300,31 @@ export class FakeRepository {
 
   private async addLabels(request: FakeRequest): Promise<FakeReply> {
     const pull = this.pull(Number(request.params.issue_number));
-    for (const name of ((request.body ?? {}) as { labels?: string[] }).labels ?? []) if (!pull.labels.includes(name)) pull.labels.push(name);
+    for (const name of ((request.body ?? {}) as { labels?: string[] }).labels ?? [])
+      if (!pull.labels.includes(name)) pull.labels.push(name);
     return { status: 200, body: pull.labels.map((name) => label(name, this.labelId(name))) };
   }
 
   private async removeLabel(request: FakeRequest): Promise<FakeReply> {
     const pull = this.pull(Number(request.params.issue_number));
     const name = request.params.name!;
-    if (!pull.labels.includes(name)) return { status: 404, body: { message: 'Label does not exist', documentation_url: 'https://docs.github.com/rest' } };
+    if (!pull.labels.includes(name))
+      return {
+        status: 404,
+        body: { message: 'Label does not exist', documentation_url: 'https://docs.github.com/rest' },
+      };
     pull.labels = pull.labels.filter((item) => item !== name);
     return { status: 200, body: pull.labels.map((item) => label(item, this.labelId(item))) };
   }
 
   private async listComments(request: FakeRequest): Promise<FakeReply> {
     const number = Number(request.params.issue_number);
-    return { status: 200, body: (this.comments.get(number) ?? []).map((comment) => issueComment(this.owner, this.name, number, comment.id, comment.body)) };
+    return {
+      status: 200,
+      body: (this.comments.get(number) ?? []).map((comment) =>
+        issueComment(this.owner, this.name, number, comment.id, comment.body),
+      ),
+    };
   }
 
   private async comment(request: FakeRequest): Promise<FakeReply> {

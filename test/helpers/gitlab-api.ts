@@ -17,7 +17,9 @@ type Json = Record<string, unknown>;
 type Operation = { doc: string; query?: Json; body?: Json; responses: Record<string, Json> };
 type Description = { basePath: string; operations: Record<string, Operation>; schemas: Json };
 type PublishedParameter = { in: string; name: string; type?: string; enum?: unknown[]; items?: { type?: string } };
-type Published = { paths: Record<string, Record<string, { parameters: PublishedParameter[]; responses: Record<string, unknown> }>> };
+type Published = {
+  paths: Record<string, Record<string, { parameters: PublishedParameter[]; responses: Record<string, unknown> }>>;
+};
 
 export type GitLabApi = {
   basePath: string;
@@ -36,7 +38,9 @@ export function gitLabApi(): GitLabApi {
 }
 
 function load(): GitLabApi {
-  const description = JSON.parse(readFileSync(new URL('../fixtures/gitlab-api/rest-v4.json', import.meta.url), 'utf8')) as Description;
+  const description = JSON.parse(
+    readFileSync(new URL('../fixtures/gitlab-api/rest-v4.json', import.meta.url), 'utf8'),
+  ) as Description;
   const ajv = new Ajv({ strict: false, allErrors: true });
   ajv.addSchema({ $id: 'gitlab', schemas: description.schemas }, 'gitlab');
   const compiled = new Map<string, ValidateFunction>();
@@ -52,11 +56,16 @@ function load(): GitLabApi {
   const check = (key: string, schema: Json, value: unknown, what: string): string[] => {
     const validate = validator(key, schema);
     if (validate(value)) return [];
-    return (validate.errors ?? []).slice(0, 8).map((error) => `${what}${error.instancePath || ''} ${error.message ?? ''} ${JSON.stringify(error.params)}`);
+    return (validate.errors ?? [])
+      .slice(0, 8)
+      .map((error) => `${what}${error.instancePath || ''} ${error.message ?? ''} ${JSON.stringify(error.params)}`);
   };
   const operation = (method: string, template: string) => description.operations[`${method} ${template}`];
-  const excerpt = JSON.parse(readFileSync(new URL('../fixtures/gitlab-api/openapi_v2-excerpt.json', import.meta.url), 'utf8')) as Published;
-  const published = (method: string, template: string) => excerpt.paths[`${description.basePath}${template}`]?.[method.toLowerCase()];
+  const excerpt = JSON.parse(
+    readFileSync(new URL('../fixtures/gitlab-api/openapi_v2-excerpt.json', import.meta.url), 'utf8'),
+  ) as Published;
+  const published = (method: string, template: string) =>
+    excerpt.paths[`${description.basePath}${template}`]?.[method.toLowerCase()];
 
   return {
     basePath: description.basePath,
@@ -74,8 +83,10 @@ function load(): GitLabApi {
         const properties = (op.query?.properties ?? {}) as Record<string, Json>;
         const values: Json = {};
         for (const [name, raw] of query) values[name] = coerce(raw, properties[name]);
-        if (op.query === undefined && [...query].length > 0) problems.push(`${method} ${template} takes no query parameters`);
-        else if (op.query !== undefined) problems.push(...check(`${method} ${template} query`, op.query, values, 'query'));
+        if (op.query === undefined && [...query].length > 0)
+          problems.push(`${method} ${template} takes no query parameters`);
+        else if (op.query !== undefined)
+          problems.push(...check(`${method} ${template} query`, op.query, values, 'query'));
       }
       if (op.body === undefined) {
         if (body !== undefined) problems.push(`${method} ${template} takes no body`);
@@ -91,7 +102,12 @@ function load(): GitLabApi {
       const op = operation(method, template);
       if (op === undefined) return [`${method} ${template} is not in the GitLab API description`];
       const described = published(method, template);
-      if (described !== undefined && described.responses[String(status)] === undefined && status !== 429 && status < 500) {
+      if (
+        described !== undefined &&
+        described.responses[String(status)] === undefined &&
+        status !== 429 &&
+        status < 500
+      ) {
         return [`${method} ${template} does not answer ${status} in GitLab's published description`];
       }
       const schema = op.responses[String(status)];
@@ -100,7 +116,12 @@ function load(): GitLabApi {
       const chosen = schema ?? fallback;
       if (chosen === undefined) return [`${method} ${template} does not answer ${status} in the description`];
       if (body === undefined) return [];
-      return check(`${method} ${template} ${schema === undefined ? 'error' : status}`, chosen, body, `response ${status}`);
+      return check(
+        `${method} ${template} ${schema === undefined ? 'error' : status}`,
+        chosen,
+        body,
+        `response ${status}`,
+      );
     },
   };
 }
@@ -118,8 +139,10 @@ function checkPublishedQuery(parameters: readonly PublishedParameter[], query: U
     const type = parameter.type === 'array' ? parameter.items?.type : parameter.type;
     for (const value of values) {
       if (type === 'integer' && !/^-?\d+$/.test(value)) problems.push(`query ${name}=${value} is not an integer`);
-      if (type === 'boolean' && value !== 'true' && value !== 'false') problems.push(`query ${name}=${value} is not a boolean`);
-      if (parameter.enum !== undefined && !parameter.enum.includes(value)) problems.push(`query ${name}=${value} is not one of ${parameter.enum.join(', ')}`);
+      if (type === 'boolean' && value !== 'true' && value !== 'false')
+        problems.push(`query ${name}=${value} is not a boolean`);
+      if (parameter.enum !== undefined && !parameter.enum.includes(value))
+        problems.push(`query ${name}=${value} is not one of ${parameter.enum.join(', ')}`);
     }
   }
   return problems;

@@ -23,9 +23,24 @@ export type GitLabRequest = {
 
 export type GitLabReply = { status: number; body?: unknown; headers?: Record<string, string> };
 export type GitLabHandler = (request: GitLabRequest) => GitLabReply | Promise<GitLabReply>;
-export type GitLabRecorded = { method: string; path: string; template: string | undefined; query: string; body: unknown; status: number; token?: string };
+export type GitLabRecorded = {
+  method: string;
+  path: string;
+  template: string | undefined;
+  query: string;
+  body: unknown;
+  status: number;
+  token?: string;
+};
 
-type Route = { method: string; template: string; pattern: RegExp; names: string[]; handler: GitLabHandler; once: GitLabReply[] };
+type Route = {
+  method: string;
+  template: string;
+  pattern: RegExp;
+  names: string[];
+  handler: GitLabHandler;
+  once: GitLabReply[];
+};
 
 export class GitLabFake {
   readonly requests: GitLabRecorded[] = [];
@@ -78,7 +93,9 @@ export class GitLabFake {
   }
 
   assertClean(): void {
-    const unused = this.routes.flatMap((route) => route.once.map((reply) => `queued reply never asked for: ${route.method} ${route.template} → ${reply.status}`));
+    const unused = this.routes.flatMap((route) =>
+      route.once.map((reply) => `queued reply never asked for: ${route.method} ${route.template} → ${reply.status}`),
+    );
     const problems = [...this.problems, ...unused];
     if (problems.length > 0) throw new Error(`GitLab fake: ${problems.length} problem(s):\n${problems.join('\n')}`);
   }
@@ -119,31 +136,56 @@ export class GitLabFake {
       }
     }
     const token = req.headers['private-token'];
-    const record: GitLabRecorded = { method, path: url.pathname, template: undefined, query: url.search, body, status: 0 };
+    const record: GitLabRecorded = {
+      method,
+      path: url.pathname,
+      template: undefined,
+      query: url.search,
+      body,
+      status: 0,
+    };
     if (typeof token === 'string') record.token = token;
     this.requests.push(record);
-    if (/[?&]private_token=/.test(url.search) || /access_token=/.test(url.search)) this.problems.push(`${method} ${url.pathname}: a token in the URL`);
+    if (/[?&]private_token=/.test(url.search) || /access_token=/.test(url.search))
+      this.problems.push(`${method} ${url.pathname}: a token in the URL`);
 
     const base = this.api.basePath;
     const path = url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined;
-    const route = path === undefined ? undefined : this.routes.find((candidate) => candidate.method === method && candidate.pattern.test(path));
+    const route =
+      path === undefined
+        ? undefined
+        : this.routes.find((candidate) => candidate.method === method && candidate.pattern.test(path));
     if (path === undefined || route === undefined) {
       this.problems.push(`unexpected request: ${method} ${url.pathname}${url.search}`);
       return this.finish(record, undefined, { status: 404, body: { message: '404 Not Found' } });
     }
     record.template = route.template;
-    for (const problem of this.api.checkRequest(method, route.template, url.searchParams, body)) this.problems.push(`${method} ${route.template}: ${problem}`);
-    if (typeof token !== 'string' || !this.tokens.has(token)) return this.finish(record, route, { status: 401, body: { message: '401 Unauthorized' } });
+    for (const problem of this.api.checkRequest(method, route.template, url.searchParams, body))
+      this.problems.push(`${method} ${route.template}: ${problem}`);
+    if (typeof token !== 'string' || !this.tokens.has(token))
+      return this.finish(record, route, { status: 401, body: { message: '401 Unauthorized' } });
     const match = route.pattern.exec(path)!;
     const params = Object.fromEntries(route.names.map((name, index) => [name, decodeURIComponent(match[index + 1]!)]));
     const queued = route.once.shift();
-    const reply = queued ?? (await route.handler({ method, path, template: route.template, params, query: url.searchParams, headers: req.headers, body }));
+    const reply =
+      queued ??
+      (await route.handler({
+        method,
+        path,
+        template: route.template,
+        params,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      }));
     return this.finish(record, route, reply);
   }
 
   private finish(record: GitLabRecorded, route: Route | undefined, reply: GitLabReply): GitLabReply {
     record.status = reply.status;
-    if (route !== undefined) for (const problem of this.api.checkResponse(route.method, route.template, reply.status, reply.body)) this.problems.push(`${route.method} ${route.template} → ${problem}`);
+    if (route !== undefined)
+      for (const problem of this.api.checkResponse(route.method, route.template, reply.status, reply.body))
+        this.problems.push(`${route.method} ${route.template} → ${problem}`);
     return reply;
   }
 

@@ -58,13 +58,25 @@ export class FakeGitLabProject {
     fake.on('PUT', `${mrs}/{merge_request_iid}/merge`, (request) => this.guard(request, () => this.autoMerge(request)));
     fake.on('GET', `${mrs}/{merge_request_iid}/notes`, (request) => this.guard(request, () => this.listNotes(request)));
     fake.on('POST', `${mrs}/{merge_request_iid}/notes`, (request) => this.guard(request, () => this.addNote(request)));
-    fake.on('PUT', `${mrs}/{merge_request_iid}/notes/{note_id}`, (request) => this.guard(request, () => this.editNote(request)));
-    fake.on('GET', '/projects/{id}/repository/commits/{sha}/statuses', (request) => this.guard(request, () => this.listStatuses(request)));
+    fake.on('PUT', `${mrs}/{merge_request_iid}/notes/{note_id}`, (request) =>
+      this.guard(request, () => this.editNote(request)),
+    );
+    fake.on('GET', '/projects/{id}/repository/commits/{sha}/statuses', (request) =>
+      this.guard(request, () => this.listStatuses(request)),
+    );
     fake.on('POST', '/projects/{id}/statuses/{sha}', (request) => this.guard(request, () => this.setStatus(request)));
     fake.on('GET', '/projects/{id}/repository/commits/{sha}/merge_requests', (request) =>
-      this.guard(request, () => ({ status: 200, body: this.mergeRequests.filter((mr) => mr.commits.includes(request.params.sha!) || mr.sha === request.params.sha).map((mr) => this.json(mr)) })),
+      this.guard(request, () => ({
+        status: 200,
+        body: this.mergeRequests
+          .filter((mr) => mr.commits.includes(request.params.sha!) || mr.sha === request.params.sha)
+          .map((mr) => this.json(mr)),
+      })),
     );
-    fake.on('GET', '/users', (request) => ({ status: 200, body: this.users.filter((user) => user.username === request.query.get('username')).map((user) => userBasic(user)) }));
+    fake.on('GET', '/users', (request) => ({
+      status: 200,
+      body: this.users.filter((user) => user.username === request.query.get('username')).map((user) => userBasic(user)),
+    }));
   }
 
   mr(iid: number): StoredMergeRequest {
@@ -76,11 +88,24 @@ export class FakeGitLabProject {
   /** Merge in GitLab: a real merge (or squash) commit on the target branch; the merge request is merged. */
   async merge(iid: number, how: 'merge' | 'squash' = 'merge'): Promise<string> {
     const mr = this.mr(iid);
-    const work = await cloneWorkTree(this.bareDir, { env: { GIT_COMMITTER_NAME: 'GitLab', GIT_COMMITTER_EMAIL: 'gitlab@example.test' } });
+    const work = await cloneWorkTree(this.bareDir, {
+      env: { GIT_COMMITTER_NAME: 'GitLab', GIT_COMMITTER_EMAIL: 'gitlab@example.test' },
+    });
     try {
       await work.git('checkout', '--quiet', mr.target);
       if (how === 'merge') {
-        await work.git('merge', '--quiet', '--no-ff', `origin/${mr.source}`, '-m', `Merge branch '${mr.source}' into '${mr.target}'`, '-m', mr.title, '-m', `See merge request ${this.path}!${iid}`);
+        await work.git(
+          'merge',
+          '--quiet',
+          '--no-ff',
+          `origin/${mr.source}`,
+          '-m',
+          `Merge branch '${mr.source}' into '${mr.target}'`,
+          '-m',
+          mr.title,
+          '-m',
+          `See merge request ${this.path}!${iid}`,
+        );
       } else {
         await work.git('merge', '--quiet', '--squash', `origin/${mr.source}`);
         await work.git('commit', '--quiet', '-m', mr.title);
@@ -95,10 +120,17 @@ export class FakeGitLabProject {
     }
   }
 
-  private guard(request: GitLabRequest, answer: () => GitLabReply | Promise<GitLabReply>): GitLabReply | Promise<GitLabReply> {
+  private guard(
+    request: GitLabRequest,
+    answer: () => GitLabReply | Promise<GitLabReply>,
+  ): GitLabReply | Promise<GitLabReply> {
     const id = request.params.id;
-    if (id !== this.path && id !== String(this.projectId)) return { status: 404, body: { message: '404 Project Not Found' } };
-    if (request.params.merge_request_iid !== undefined && !this.mergeRequests.some((mr) => mr.iid === Number(request.params.merge_request_iid))) {
+    if (id !== this.path && id !== String(this.projectId))
+      return { status: 404, body: { message: '404 Project Not Found' } };
+    if (
+      request.params.merge_request_iid !== undefined &&
+      !this.mergeRequests.some((mr) => mr.iid === Number(request.params.merge_request_iid))
+    ) {
       return { status: 404, body: { message: '404 Not found' } };
     }
     return answer();
@@ -128,7 +160,9 @@ export class FakeGitLabProject {
       target_branch: mr.target,
       source_branch: mr.source,
       author,
-      reviewers: mr.reviewerIds.map((id) => userBasic(this.users.find((user) => user.id === id) ?? { id, username: `user${id}`, name: `User ${id}` })),
+      reviewers: mr.reviewerIds.map((id) =>
+        userBasic(this.users.find((user) => user.id === id) ?? { id, username: `user${id}`, name: `User ${id}` }),
+      ),
       labels: [...mr.labels],
       draft,
       work_in_progress: draft,
@@ -148,7 +182,12 @@ export class FakeGitLabProject {
     const source = request.query.get('source_branch');
     const target = request.query.get('target_branch');
     for (const mr of this.mergeRequests) await this.refresh(mr);
-    let found = this.mergeRequests.filter((mr) => (state === 'all' || mr.state === state) && (source === null || mr.source === source) && (target === null || mr.target === target));
+    let found = this.mergeRequests.filter(
+      (mr) =>
+        (state === 'all' || mr.state === state) &&
+        (source === null || mr.source === source) &&
+        (target === null || mr.target === target),
+    );
     // GitLab's default order is created_at desc; updated_at desc puts the last touched first.
     if ((request.query.get('sort') ?? 'desc') === 'desc') found = [...found].reverse();
     const perPage = Number(request.query.get('per_page') ?? 20);
@@ -160,10 +199,17 @@ export class FakeGitLabProject {
     const target = String(body.target_branch);
     const sha = await revParse(this.bareDir, `refs/heads/${source}`);
     if (sha === undefined || (await revParse(this.bareDir, `refs/heads/${target}`)) === undefined) {
-      return { status: 400, body: { message: { [sha === undefined ? 'source_branch' : 'target_branch']: ['is invalid'] } } };
+      return {
+        status: 400,
+        body: { message: { [sha === undefined ? 'source_branch' : 'target_branch']: ['is invalid'] } },
+      };
     }
     const open = this.mergeRequests.find((mr) => mr.state === 'opened' && mr.source === source && mr.target === target);
-    if (open !== undefined) return { status: 409, body: { message: [`Another open merge request already exists for this source branch: !${open.iid}`] } };
+    if (open !== undefined)
+      return {
+        status: 409,
+        body: { message: [`Another open merge request already exists for this source branch: !${open.iid}`] },
+      };
     const mr: StoredMergeRequest = {
       id: 1000 + this.mergeRequests.length + 1,
       iid: this.mergeRequests.length + 1,
@@ -188,8 +234,10 @@ export class FakeGitLabProject {
     if (typeof body.title === 'string') mr.title = body.title;
     if (typeof body.description === 'string') mr.description = body.description;
     if (typeof body.labels === 'string') mr.labels = splitLabels(body.labels);
-    if (typeof body.add_labels === 'string') for (const label of splitLabels(body.add_labels)) if (!mr.labels.includes(label)) mr.labels.push(label);
-    if (typeof body.remove_labels === 'string') mr.labels = mr.labels.filter((label) => !splitLabels(body.remove_labels as string).includes(label));
+    if (typeof body.add_labels === 'string')
+      for (const label of splitLabels(body.add_labels)) if (!mr.labels.includes(label)) mr.labels.push(label);
+    if (typeof body.remove_labels === 'string')
+      mr.labels = mr.labels.filter((label) => !splitLabels(body.remove_labels as string).includes(label));
     if (Array.isArray(body.reviewer_ids)) mr.reviewerIds = body.reviewer_ids as number[];
     if (body.state_event === 'close' && mr.state === 'opened') mr.state = 'closed';
     if (body.state_event === 'reopen' && mr.state === 'closed') mr.state = 'opened';
@@ -204,8 +252,10 @@ export class FakeGitLabProject {
     await this.refresh(mr);
     if (mr.state !== 'opened') return { status: 422, body: { message: 'Branch cannot be merged' } };
     if (/^draft:/i.test(mr.title)) return { status: 405, body: { message: '405 Method Not Allowed' } };
-    if (typeof body.sha === 'string' && body.sha !== mr.sha) return { status: 409, body: { message: 'SHA does not match HEAD of source branch' } };
-    if (body.merge_when_pipeline_succeeds !== true && body.auto_merge !== true) return { status: 422, body: { message: 'the fake merges only when the pipeline succeeds' } };
+    if (typeof body.sha === 'string' && body.sha !== mr.sha)
+      return { status: 409, body: { message: 'SHA does not match HEAD of source branch' } };
+    if (body.merge_when_pipeline_succeeds !== true && body.auto_merge !== true)
+      return { status: 422, body: { message: 'the fake merges only when the pipeline succeeds' } };
     mr.autoMerge = { squash: body.squash === true, ...(typeof body.sha === 'string' ? { sha: body.sha } : {}) };
     return { status: 200, body: this.json(mr) };
   }
@@ -234,7 +284,9 @@ export class FakeGitLabProject {
 
   private listStatuses(request: GitLabRequest): GitLabReply {
     const name = request.query.get('name');
-    let found = this.statuses.filter((status) => status.sha === request.params.sha && (name === null || status.name === name));
+    let found = this.statuses.filter(
+      (status) => status.sha === request.params.sha && (name === null || status.name === name),
+    );
     if (request.query.get('sort') === 'desc') found = [...found].reverse();
     return { status: 200, body: found.map((status) => statusJson(status)) };
   }
@@ -245,8 +297,18 @@ export class FakeGitLabProject {
     const sha = request.params.sha!;
     const name = String(body.name ?? 'default');
     const latest = this.statuses.filter((status) => status.sha === sha && status.name === name).at(-1);
-    if (latest !== undefined && latest.status === body.state) return { status: 400, body: { message: `Cannot transition status via :${String(body.state)} from :${latest.status}` } };
-    const status: StoredStatus = { id: 700 + this.statuses.length, sha, name, status: String(body.state), description: typeof body.description === 'string' ? body.description : null };
+    if (latest !== undefined && latest.status === body.state)
+      return {
+        status: 400,
+        body: { message: `Cannot transition status via :${String(body.state)} from :${latest.status}` },
+      };
+    const status: StoredStatus = {
+      id: 700 + this.statuses.length,
+      sha,
+      name,
+      status: String(body.state),
+      description: typeof body.description === 'string' ? body.description : null,
+    };
     this.statuses.push(status);
     return { status: 201, body: statusJson(status) };
   }
@@ -294,7 +356,15 @@ function statusJson(status: StoredStatus) {
 }
 
 function userBasic(user: StoredUser) {
-  return { id: user.id, username: user.username, name: user.name, state: 'active', locked: false, avatar_url: null, web_url: `${WEB}/${user.username}` };
+  return {
+    id: user.id,
+    username: user.username,
+    name: user.name,
+    state: 'active',
+    locked: false,
+    avatar_url: null,
+    web_url: `${WEB}/${user.username}`,
+  };
 }
 
 function splitLabels(labels: string): string[] {

@@ -59,7 +59,11 @@ export function gitLabHubYaml(world: { database: string; repoUrl: string; apiUrl
       maxRetryWaitSeconds: 5
       writeIntervalMs: 0
 `;
-  return hubYaml({ database: world.database, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${world.repoUrl}\n${platform}${lines}\n` });
+  return hubYaml({
+    database: world.database,
+    extra: { plan: 'plan' },
+    spec: `  publish:\n    repo: ${world.repoUrl}\n${platform}${lines}\n`,
+  });
 }
 
 async function buildWorld(db: TestDatabase, publish: string, teardown: Teardown): Promise<GitLabWorld> {
@@ -76,7 +80,10 @@ async function buildWorld(db: TestDatabase, publish: string, teardown: Teardown)
   const gitlab = new FakeGitLabProject(fake, PROJECT, bare);
   const repoUrl = git.url(`${PROJECT}.git`);
   const hubFile = (next: string) => gitLabHubYaml({ database: db.name, repoUrl, apiUrl: fake.apiUrl }, next);
-  const files = teardown.add(await tempFiles({ 'hubs/customers.yaml': hubFile(publish), 'forms/web.yaml': FORM }), (it) => it.cleanup());
+  const files = teardown.add(
+    await tempFiles({ 'hubs/customers.yaml': hubFile(publish), 'forms/web.yaml': FORM }),
+    (it) => it.cleanup(),
+  );
   const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), LYNQ_TEST_GITLAB_TOKEN: token };
   const hubs = path.join(files.dir, 'hubs');
   const forms = path.join(files.dir, 'forms');
@@ -92,18 +99,29 @@ async function buildWorld(db: TestDatabase, publish: string, teardown: Teardown)
     sync: (...extra) => lynq(['sync', '--hubs', hubs, '--forms', forms, ...extra], env),
     async syncWith(options = {}) {
       const config = await loadConfig({ hubsDir: hubs, formsDir: forms });
-      const deps = createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env, ...options });
+      const deps = createSyncDeps({
+        logger: silentLogger(),
+        dryRun: false,
+        diff: false,
+        out: process.stdout,
+        env,
+        ...options,
+      });
       return syncHub(config.hubs.get('customers')!, config.forms, deps, { allowDeletions: false });
     },
     rewriteHub: (next) => writeFile(path.join(hubs, 'customers.yaml'), hubFile(next)),
     hub: async () => (await loadConfig({ hubsDir: hubs, formsDir: forms })).hubs.get('customers')!,
-    openForge: (hub) => createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env }).openForge!(hub),
+    openForge: (hub) =>
+      createSyncDeps({ logger: silentLogger(), dryRun: false, diff: false, out: process.stdout, env }).openForge!(hub),
     cleanup: () => teardown.run().catch(() => undefined),
   };
 }
 
 /** A database for the suite; fresh rows and a fresh world per test; after each, no request the fake did not expect. */
-export function useGitLabWorld(publish: string, use: (current: { db: TestDatabase; world: GitLabWorld }) => void): void {
+export function useGitLabWorld(
+  publish: string,
+  use: (current: { db: TestDatabase; world: GitLabWorld }) => void,
+): void {
   let db: TestDatabase;
   let world: GitLabWorld;
   before(async () => {

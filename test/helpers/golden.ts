@@ -21,7 +21,10 @@ export function assertGolden(name: string, actual: string): void {
   }
   assert.ok(existsSync(file), `test/golden/${name} does not exist: run npm run golden:update and review it`);
   const expected = readFileSync(file, 'utf8');
-  assert.ok(actual === expected, `differs from test/golden/${name}; if the change is intended, run npm run golden:update and review the diff\n${firstDifference(expected, actual)}`);
+  assert.ok(
+    actual === expected,
+    `differs from test/golden/${name}; if the change is intended, run npm run golden:update and review the diff\n${firstDifference(expected, actual)}`,
+  );
 }
 
 function firstDifference(expected: string, actual: string): string {

@@ -33,20 +33,34 @@ export type HealthWorld = {
 };
 
 /** `valueMappings`: more mapping lines (e.g. `    cluster: plan\n`), after `activate`. */
-export function makeHealthWorld(options: { hub: string; gitops: string; form: string; rows: Array<[string, string]>; extraSpec?: string; valueMappings?: string }): Promise<HealthWorld> {
+export function makeHealthWorld(options: {
+  hub: string;
+  gitops: string;
+  form: string;
+  rows: Array<[string, string]>;
+  extraSpec?: string;
+  valueMappings?: string;
+}): Promise<HealthWorld> {
   return setUp(async (teardown) => {
     const db = teardown.add(await createPostgresDatabase(), (it) => it.drop());
     await db.exec('CREATE TABLE customers (id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL)');
     for (let start = 0; start < options.rows.length; start += 1000) {
       const batch = options.rows.slice(start, start + 1000);
-      await db.exec(`INSERT INTO customers VALUES ${batch.map(([id, plan]) => `('${id}', true, '${plan}')`).join(', ')}`);
+      await db.exec(
+        `INSERT INTO customers VALUES ${batch.map(([id, plan]) => `('${id}', true, '${plan}')`).join(', ')}`,
+      );
     }
     const bare = teardown.add(await makeBareRepo(), (it) => it.cleanup());
-    const hub = hubYaml({ name: options.hub, database: db.name, extra: { plan: 'plan' }, spec: `  publish:\n    repo: ${bare.dir}\n  gitops:\n${options.gitops}${options.extraSpec ?? ''}` }).replace(
-      '    activate: active\n',
-      `    activate: active\n${options.valueMappings ?? ''}`,
+    const hub = hubYaml({
+      name: options.hub,
+      database: db.name,
+      extra: { plan: 'plan' },
+      spec: `  publish:\n    repo: ${bare.dir}\n  gitops:\n${options.gitops}${options.extraSpec ?? ''}`,
+    }).replace('    activate: active\n', `    activate: active\n${options.valueMappings ?? ''}`);
+    const files = teardown.add(
+      await tempFiles({ 'hubs/hub.yaml': hub, 'forms/web.yaml': formYaml(options.form, { hubId: options.hub }) }),
+      (it) => it.cleanup(),
     );
-    const files = teardown.add(await tempFiles({ 'hubs/hub.yaml': hub, 'forms/web.yaml': formYaml(options.form, { hubId: options.hub }) }), (it) => it.cleanup());
     const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), HOME: files.dir };
     const dirs = ['--hubs', path.join(files.dir, 'hubs'), '--forms', path.join(files.dir, 'forms')];
     const kubeconfigFile = path.join(files.dir, 'kubeconfig');
@@ -80,7 +94,10 @@ export function makeHealthWorld(options: { hub: string; gitops: string; form: st
 
 /** The engine objects a LynqNode names (spec.gitops.objects). */
 export function engineRefs(node: Obj): Array<{ kind: string; name: string; namespace: string }> {
-  return (node.spec as { gitops?: { objects: Array<{ kind: string; name: string; namespace: string }> } }).gitops?.objects ?? [];
+  return (
+    (node.spec as { gitops?: { objects: Array<{ kind: string; name: string; namespace: string }> } }).gitops?.objects ??
+    []
+  );
 }
 
 type NodeResource = { id: string; apiVersion: string; kind: string; name: string; namespace?: string };
@@ -90,7 +107,12 @@ type NodeResource = { id: string; apiVersion: string; kind: string; name: string
  * it, with this node's name, labels, revision and (unless `keepResources`) its resources
  * listed with the fixture's per-resource health of the same kind (else Healthy).
  */
-export function argoApp(node: Obj, file: string, revision: string | undefined, options: { resourceHealth?: Record<string, string> } = {}): Obj {
+export function argoApp(
+  node: Obj,
+  file: string,
+  revision: string | undefined,
+  options: { resourceHealth?: Record<string, string> } = {},
+): Obj {
   const ref = engineRefs(node)[0]!;
   const object = fixture('argocd', file) as Obj;
   object.metadata = { name: ref.name, namespace: ref.namespace, labels: node.metadata.labels };
@@ -109,7 +131,15 @@ export function argoApp(node: Obj, file: string, revision: string | undefined, o
         name: resource.name,
         namespace: resource.namespace,
         status: synced,
-        health: health === 'none' ? undefined : { status: health, ...(health === 'Degraded' ? { message: `Deployment "${resource.name}" exceeded its progress deadline` } : {}) },
+        health:
+          health === 'none'
+            ? undefined
+            : {
+                status: health,
+                ...(health === 'Degraded'
+                  ? { message: `Deployment "${resource.name}" exceeded its progress deadline` }
+                  : {}),
+              },
       };
     });
   }
@@ -123,8 +153,14 @@ export function fluxKustomization(node: Obj, level: number, file: string, revisi
   const status = (object.status ?? {}) as Record<string, unknown>;
   const generation = typeof status.observedGeneration === 'number' ? status.observedGeneration : 1;
   const keptGeneration = (object.metadata as { generation?: number } | undefined)?.generation;
-  object.metadata = { name: ref.name, namespace: ref.namespace, labels: node.metadata.labels, generation: keptGeneration ?? generation };
-  if (revision !== undefined && status.lastAppliedRevision !== undefined) status.lastAppliedRevision = `main@sha1:${revision}`;
+  object.metadata = {
+    name: ref.name,
+    namespace: ref.namespace,
+    labels: node.metadata.labels,
+    generation: keptGeneration ?? generation,
+  };
+  if (revision !== undefined && status.lastAppliedRevision !== undefined)
+    status.lastAppliedRevision = `main@sha1:${revision}`;
   return object;
 }
 
@@ -133,10 +169,20 @@ export function fluxKustomization(node: Obj, level: number, file: string, revisi
  * synced, and a fake API holding every LynqNode and, for each, a healthy Application
  * synced at the branch head (or the `application` fixture's state).
  */
-export function healthyArgoWorld(form: string, rows: Array<[string, string]>, application = 'application-healthy-synced-op-succeeded.yaml'): Promise<{ world: HealthWorld; fake: KubeFake }> {
+export function healthyArgoWorld(
+  form: string,
+  rows: Array<[string, string]>,
+  application = 'application-healthy-synced-op-succeeded.yaml',
+): Promise<{ world: HealthWorld; fake: KubeFake }> {
   return setUp(async (teardown) => {
-    const world = teardown.add(await makeHealthWorld({ hub: 'shop', gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n', form, rows }), (it) =>
-      it.cleanup(),
+    const world = teardown.add(
+      await makeHealthWorld({
+        hub: 'shop',
+        gitops: '    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n',
+        form,
+        rows,
+      }),
+      (it) => it.cleanup(),
     );
     const synced = await world.sync();
     if (synced.code !== 0) throw new Error(`the world's first sync exited ${synced.code}:\n${synced.out}${synced.err}`);

@@ -43,18 +43,38 @@ import { parse } from 'yaml';
  * fails the test on it and on queued replies never asked for.
  */
 export type Obj = Record<string, unknown> & {
-  metadata: { name: string; namespace: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; generation?: number };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+    generation?: number;
+  };
 };
 
 type Kind = { group: string; version: string; plural: string; kind: string };
 export const KINDS: Record<string, Kind> = {
   Application: { group: 'argoproj.io', version: 'v1alpha1', plural: 'applications', kind: 'Application' },
-  Kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', plural: 'kustomizations', kind: 'Kustomization' },
+  Kustomization: {
+    group: 'kustomize.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'kustomizations',
+    kind: 'Kustomization',
+  },
   LynqNode: { group: 'operator.lynq.sh', version: 'v1', plural: 'lynqnodes', kind: 'LynqNode' },
   Event: { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event' },
 };
 
-export type RecordedRequest = { method: string; path: string; query: Record<string, string>; contentType: string | undefined; accept: string | undefined; body: unknown };
+export type RecordedRequest = {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  contentType: string | undefined;
+  accept: string | undefined;
+  body: unknown;
+};
 
 export type KubeFake = {
   url: string;
@@ -114,33 +134,102 @@ function makeCerts(): NonNullable<typeof certs> {
   if (certs !== undefined) return certs;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lynq-kube-ca-'));
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=lynq-test-ca']);
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=lynq-test-ca',
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
   writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext']);
-  certs = { dir, caPem: readFileSync(path.join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(path.join(dir, 'server.key'), 'utf8'), certPem: readFileSync(path.join(dir, 'server.crt'), 'utf8') };
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  ]);
+  certs = {
+    dir,
+    caPem: readFileSync(path.join(dir, 'ca.crt'), 'utf8'),
+    keyPem: readFileSync(path.join(dir, 'server.key'), 'utf8'),
+    certPem: readFileSync(path.join(dir, 'server.crt'), 'utf8'),
+  };
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return certs;
 }
 
 /** The bridge's own LynqNode CRD, as every fake cluster starts with it. */
-export function bridgeCrd(): Record<string, unknown> & { metadata: { name: string; annotations?: Record<string, string> } } {
+export function bridgeCrd(): Record<string, unknown> & {
+  metadata: { name: string; annotations?: Record<string, string> };
+} {
   return parse(readFileSync(path.resolve('output-schema/lynqnode-crd.yaml'), 'utf8'));
 }
 
 /** A CRD as the API server returns it: its own metadata fields and an Established status beside what was applied. */
-function storedCrd(object: Record<string, unknown> & { metadata: { name: string } }, resourceVersion: string): Record<string, unknown> {
+function storedCrd(
+  object: Record<string, unknown> & { metadata: { name: string } },
+  resourceVersion: string,
+): Record<string, unknown> {
   const copy = structuredClone(object) as Record<string, unknown> & {
     metadata: Record<string, unknown>;
     spec?: { names?: Record<string, unknown>; versions?: Array<{ name: string; storage?: boolean }> };
   };
   const now = '2025-01-01T00:00:00Z';
-  copy.metadata = { ...copy.metadata, uid: '3b0c9b4e-2f0c-4c1e-9a3e-6f1d2c7e8a90', resourceVersion, generation: 1, creationTimestamp: now };
+  copy.metadata = {
+    ...copy.metadata,
+    uid: '3b0c9b4e-2f0c-4c1e-9a3e-6f1d2c7e8a90',
+    resourceVersion,
+    generation: 1,
+    creationTimestamp: now,
+  };
   copy.status = {
     acceptedNames: copy.spec?.names ?? {},
     conditions: [
-      { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: now },
-      { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: now },
+      {
+        type: 'NamesAccepted',
+        status: 'True',
+        reason: 'NoConflicts',
+        message: 'no conflicts found',
+        lastTransitionTime: now,
+      },
+      {
+        type: 'Established',
+        status: 'True',
+        reason: 'InitialNamesAccepted',
+        message: 'the initial names have been accepted',
+        lastTransitionTime: now,
+      },
     ],
     storedVersions: (copy.spec?.versions ?? []).filter((item) => item.storage === true).map((item) => item.name),
   };
@@ -177,18 +266,24 @@ function eventProblems(event: Obj, namespace: string): string[] {
     if (typeof value !== 'string' || value === '') problems.push(`${field}: Required value`);
     else if (value.length > limit) problems.push(`${field}: Too long: may not be more than ${limit} bytes`);
   };
-  if (typeof event.eventTime !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(event.eventTime)) problems.push('eventTime: Required value');
+  if (typeof event.eventTime !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(event.eventTime))
+    problems.push('eventTime: Required value');
   text('reportingController', 253);
   text('reportingInstance', 128);
   text('action', 128);
   text('reason', 128);
-  if (!['Normal', 'Warning'].includes(String(event.type))) problems.push(`type: Unsupported value: ${JSON.stringify(event.type)}: supported values: "Normal", "Warning"`);
-  if (typeof event.note === 'string' && Buffer.byteLength(event.note) > 1024) problems.push('note: Too long: may not be more than 1024 bytes');
+  if (!['Normal', 'Warning'].includes(String(event.type)))
+    problems.push(`type: Unsupported value: ${JSON.stringify(event.type)}: supported values: "Normal", "Warning"`);
+  if (typeof event.note === 'string' && Buffer.byteLength(event.note) > 1024)
+    problems.push('note: Too long: may not be more than 1024 bytes');
   const series = event.series as { count?: number; lastObservedTime?: string } | undefined;
-  if (series !== undefined && (typeof series.count !== 'number' || series.count < 2)) problems.push('series.count: Invalid value: should be at least 2');
-  if (series !== undefined && typeof series.lastObservedTime !== 'string') problems.push('series.lastObservedTime: Required value');
+  if (series !== undefined && (typeof series.count !== 'number' || series.count < 2))
+    problems.push('series.count: Invalid value: should be at least 2');
+  if (series !== undefined && typeof series.lastObservedTime !== 'string')
+    problems.push('series.lastObservedTime: Required value');
   const regarding = event.regarding as { namespace?: string } | undefined;
-  if (regarding?.namespace !== undefined && regarding.namespace !== namespace) problems.push('regarding.namespace: Invalid value: does not match event.namespace');
+  if (regarding?.namespace !== undefined && regarding.namespace !== namespace)
+    problems.push('regarding.namespace: Invalid value: does not match event.namespace');
   return problems;
 }
 
@@ -199,7 +294,10 @@ function status(code: number, reason: string, message: string): Record<string, u
 /** RFC 7386 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
     else out[key] = mergePatch(out[key], value);
@@ -213,7 +311,13 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
   const token = options.token ?? 'kube-test-token-0123456789';
   const store = new Map<string, Map<string, Obj>>();
   const problems: string[] = [];
-  const queued: Array<{ method: string; pathEnd: string; status: number; before?: () => void; stall?: 'never' | 'mid-reply' }> = [];
+  const queued: Array<{
+    method: string;
+    pathEnd: string;
+    status: number;
+    before?: () => void;
+    stall?: 'never' | 'mid-reply';
+  }> = [];
   let stalled = 0;
   const forbidden = new Set<string>();
   const requests: RecordedRequest[] = [];
@@ -271,8 +375,20 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
       }
       const method = req.method ?? 'GET';
       if (options.record !== false)
-        requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'], accept: req.headers.accept, body });
-      const reply = (code: number, value: unknown, serialised = JSON.stringify(value), contentType = 'application/json'): void => {
+        requests.push({
+          method,
+          path: url.pathname,
+          query: Object.fromEntries(url.searchParams),
+          contentType: req.headers['content-type'],
+          accept: req.headers.accept,
+          body,
+        });
+      const reply = (
+        code: number,
+        value: unknown,
+        serialised = JSON.stringify(value),
+        contentType = 'application/json',
+      ): void => {
         const text = serialised;
         // As an API server does: a reply over 128 KiB is gzipped (level 1) for a client that accepts it.
         if (text.length > GZIP_THRESHOLD && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
@@ -284,7 +400,8 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
           res.end(text);
         }
       };
-      if (req.headers.authorization !== `Bearer ${token}`) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
       const queuedReply = (): boolean => {
         const queuedIndex = queued.findIndex((item) => item.method === method && url.pathname.endsWith(item.pathEnd));
         if (queuedIndex === -1) return false;
@@ -303,7 +420,10 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
           req.socket.destroy();
           return true;
         }
-        reply(item!.status, status(item!.status, item!.status === 409 ? 'Conflict' : 'InternalError', `queued ${item!.status}`));
+        reply(
+          item!.status,
+          status(item!.status, item!.status === 409 ? 'Conflict' : 'InternalError', `queued ${item!.status}`),
+        );
         return true;
       };
       // The one cluster-scoped path: GET a CustomResourceDefinition by name.
@@ -323,10 +443,16 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
         }
         if (queuedReply()) return;
         const crd = crds.get(crdName);
-        if (crd === undefined) return reply(404, status(404, 'NotFound', `customresourcedefinitions.apiextensions.k8s.io "${crdName}" not found`));
+        if (crd === undefined)
+          return reply(
+            404,
+            status(404, 'NotFound', `customresourcedefinitions.apiextensions.k8s.io "${crdName}" not found`),
+          );
         return reply(200, crd);
       }
-      const match = /^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(url.pathname);
+      const match = /^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(
+        url.pathname,
+      );
       const kind = match ? kindOf(match[1]!, match[2]!, match[4]!) : undefined;
       if (match === null || kind === undefined) {
         problems.push(`unexpected request ${method} ${url.pathname}`);
@@ -347,11 +473,19 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
       const objects = bucket(kind, namespace);
       if (method === 'GET' && name === undefined) {
         const allowed = new Set(['labelSelector', 'limit', 'continue']);
-        for (const key of url.searchParams.keys()) if (!allowed.has(key)) problems.push(`unexpected query parameter ${key} on ${url.pathname}`);
+        for (const key of url.searchParams.keys())
+          if (!allowed.has(key)) problems.push(`unexpected query parameter ${key} on ${url.pathname}`);
         const accepted = listMediaType(req.headers.accept);
         if (accepted === undefined) {
           problems.push(`unexpected Accept ${req.headers.accept} on ${url.pathname}`);
-          return reply(406, status(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`));
+          return reply(
+            406,
+            status(
+              406,
+              'NotAcceptable',
+              `only the following media types are accepted: application/json, application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`,
+            ),
+          );
         }
         const selector = url.searchParams.get('labelSelector') ?? '';
         const limit = Number(url.searchParams.get('limit') ?? '0');
@@ -362,13 +496,16 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
         if (token !== null) {
           const [id = '', at = '0'] = Buffer.from(token, 'base64url').toString('utf8').split(':');
           const kept = listings.get(id);
-          if (kept === undefined) return reply(410, status(410, 'Expired', 'The provided continue parameter is too old'));
+          if (kept === undefined)
+            return reply(410, status(410, 'Expired', 'The provided continue parameter is too old'));
           items = kept;
           offset = Number(at);
           listing = id;
         } else {
           const [key, value] = selector.split('=');
-          items = [...objects.values()].filter((object) => selector === '' || object.metadata.labels?.[key!] === value).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+          items = [...objects.values()]
+            .filter((object) => selector === '' || object.metadata.labels?.[key!] === value)
+            .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
           listing = String(++listingCounter);
           // Stored objects are replaced, never changed in place (put copies, PATCH builds a new one), so the
           // list of references is the snapshot a real server's continue token pins.
@@ -388,26 +525,53 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
         // page costs the fake little more than the copy: what the bench measures is the bridge's reading of it.
         if (accepted === 'metadata') {
           const head = JSON.stringify({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata });
-          const items = page.map((object) => JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata }));
-          return reply(200, undefined, `${head.slice(0, -1)},"items":[${items.join(',')}]}`, `application/json;${PARTIAL_LIST}`);
+          const items = page.map((object) =>
+            JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata }),
+          );
+          return reply(
+            200,
+            undefined,
+            `${head.slice(0, -1)},"items":[${items.join(',')}]}`,
+            `application/json;${PARTIAL_LIST}`,
+          );
         }
-        const head = JSON.stringify({ apiVersion: `${kind.group}/${kind.version}`, kind: `${kind.kind}List`, metadata });
+        const head = JSON.stringify({
+          apiVersion: `${kind.group}/${kind.version}`,
+          kind: `${kind.kind}List`,
+          metadata,
+        });
         return reply(200, undefined, `${head.slice(0, -1)},"items":[${page.map(encoded).join(',')}]}`);
       }
       if (method === 'POST' && name === undefined && kind.kind === 'Event') {
         const created = structuredClone(body) as Obj;
         if (created.metadata?.namespace !== undefined && created.metadata.namespace !== namespace)
-          return reply(400, status(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'));
+          return reply(
+            400,
+            status(
+              400,
+              'BadRequest',
+              'the namespace of the provided object does not match the namespace sent on the request',
+            ),
+          );
         const invalid = eventProblems(created, namespace);
-        if (invalid.length > 0) return reply(422, status(422, 'Invalid', `Event.events.k8s.io "${created.metadata?.name}" is invalid: ${invalid.join(', ')}`));
-        if (objects.has(created.metadata.name)) return reply(409, status(409, 'AlreadyExists', `${plural}.${kind.group} "${created.metadata.name}" already exists`));
+        if (invalid.length > 0)
+          return reply(
+            422,
+            status(422, 'Invalid', `Event.events.k8s.io "${created.metadata?.name}" is invalid: ${invalid.join(', ')}`),
+          );
+        if (objects.has(created.metadata.name))
+          return reply(
+            409,
+            status(409, 'AlreadyExists', `${plural}.${kind.group} "${created.metadata.name}" already exists`),
+          );
         created.metadata = { ...created.metadata, namespace, uid: randomUUID(), resourceVersion: String(++version) };
         objects.set(created.metadata.name, created);
         return reply(201, created);
       }
       const object = name === undefined ? undefined : objects.get(name);
       if (method === 'GET' && sub === undefined) {
-        if (object === undefined) return reply(404, status(404, 'NotFound', `${plural}.${kind.group} "${name}" not found`));
+        if (object === undefined)
+          return reply(404, status(404, 'NotFound', `${plural}.${kind.group} "${name}" not found`));
         return reply(200, object);
       }
       if (method === 'PATCH') {
@@ -420,21 +584,30 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
               `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
             ),
           );
-        if (object === undefined) return reply(404, status(404, 'NotFound', `${plural}.${kind.group} "${name}" not found`));
+        if (object === undefined)
+          return reply(404, status(404, 'NotFound', `${plural}.${kind.group} "${name}" not found`));
         const patch = body as { metadata?: { resourceVersion?: string }; status?: unknown };
         const expected = patch.metadata?.resourceVersion;
         if (expected !== undefined && expected !== object.metadata.resourceVersion) {
           return reply(
             409,
-            status(409, 'Conflict', `Operation cannot be fulfilled on ${plural}.${kind.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`),
+            status(
+              409,
+              'Conflict',
+              `Operation cannot be fulfilled on ${plural}.${kind.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+            ),
           );
         }
         const merged = mergePatch(object, patch) as Obj;
         // The status subresource ignores everything but status; the main resource ignores status.
         const next = sub === 'status' ? { ...object, status: merged.status } : { ...merged, status: object.status };
         const invalid = kind.kind === 'Event' ? eventProblems(next as Obj, namespace) : [];
-        if (invalid.length > 0) return reply(422, status(422, 'Invalid', `Event.events.k8s.io "${name}" is invalid: ${invalid.join(', ')}`));
-        next.metadata = { ...(sub === 'status' ? object.metadata : merged.metadata), resourceVersion: String(++version) };
+        if (invalid.length > 0)
+          return reply(422, status(422, 'Invalid', `Event.events.k8s.io "${name}" is invalid: ${invalid.join(', ')}`));
+        next.metadata = {
+          ...(sub === 'status' ? object.metadata : merged.metadata),
+          resourceVersion: String(++version),
+        };
         objects.set(name!, next as Obj);
         return reply(200, next);
       }
@@ -473,7 +646,9 @@ export async function startKubeFake(options: { token?: string; record?: boolean 
       return bucket(KINDS[kindName]!, namespace).get(name);
     },
     all(kindName, namespace) {
-      return [...bucket(KINDS[kindName]!, namespace).values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+      return [...bucket(KINDS[kindName]!, namespace).values()].sort((a, b) =>
+        a.metadata.name < b.metadata.name ? -1 : 1,
+      );
     },
     remove(kindName, namespace, name) {
       bucket(KINDS[kindName]!, namespace).delete(name);
@@ -516,7 +691,9 @@ current-context: fake
 `;
     },
     assertClean() {
-      const left = queued.map((item) => `queued ${item.stall ?? item.status} for ${item.method} …${item.pathEnd} never asked for`);
+      const left = queued.map(
+        (item) => `queued ${item.stall ?? item.status} for ${item.method} …${item.pathEnd} never asked for`,
+      );
       if (problems.length > 0 || left.length > 0) throw new Error(`kube fake: ${[...problems, ...left].join('; ')}`);
     },
     async close() {

@@ -34,7 +34,8 @@ export function fencedBlocks(text: string, name: string): MarkedBlock[] {
     const indent = fence[1]!.length;
     const body: string[] = [];
     let j = i + 1;
-    for (; j < lines.length && !/^\s*```\s*$/.test(lines[j]!); j++) body.push(lines[j]!.slice(Math.min(indent, lines[j]!.length - lines[j]!.trimStart().length)));
+    for (; j < lines.length && !/^\s*```\s*$/.test(lines[j]!); j++)
+      body.push(lines[j]!.slice(Math.min(indent, lines[j]!.length - lines[j]!.trimStart().length)));
     assert.ok(j < lines.length, `unclosed code block at line ${i + 1}`);
     blocks.push({ marker, lang: fence[2]!, code: `${body.join('\n')}\n`, line: i + 1 });
     marker = '';

@@ -36,8 +36,18 @@ export const LISTS = `  namespaces:
 
 /** One node of hub customers (publish repo set, branch live) with `gitops` under spec.gitops, rendered from one row. */
 export function renderTestNode(gitops: string, lists = LISTS, uid = 'acme', formName = 'web'): RenderedNode {
-  const hub = testHub({ extra: { plan: 'plan' }, spec: `  publish:\n    repo: https://git.example.com/manifests.git\n    branch: live\n  gitops:\n${gitops}` });
+  const hub = testHub({
+    extra: { plan: 'plan' },
+    spec: `  publish:\n    repo: https://git.example.com/manifests.git\n    branch: live\n  gitops:\n${gitops}`,
+  });
   const form = testForm(lists, { name: formName });
-  const context = { hub, form, formHash: formHash(form), engine: new TemplateEngine(templateVariables(hub)), root: 'nodes', bridgeVersion: '0.0.0-test' };
+  const context = {
+    hub,
+    form,
+    formHash: formHash(form),
+    engine: new TemplateEngine(templateVariables(hub)),
+    root: 'nodes',
+    bridgeVersion: '0.0.0-test',
+  };
   return renderNode(context, { uid, active: true, values: { uid, activate: 'true', plan: 'gold' } });
 }

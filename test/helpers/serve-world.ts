@@ -50,10 +50,13 @@ ${hub.queryTimeoutSeconds === undefined ? '' : `      queryTimeoutSeconds: ${hub
 }
 
 export const form = (hubId: string, name = `${hubId}-web`) =>
-  formYaml('  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          UID: "{{ uid }}"\n', {
-    name,
-    hubId,
-  });
+  formYaml(
+    '  configMaps:\n    - id: settings\n      nameTemplate: "{{ uid }}-settings"\n      spec:\n        apiVersion: v1\n        kind: ConfigMap\n        data:\n          UID: "{{ uid }}"\n',
+    {
+      name,
+      hubId,
+    },
+  );
 
 export type World = { dir: string; hubsDir: string; formsDir: string; cleanup(): Promise<void> };
 
@@ -64,11 +67,19 @@ export async function world(hubs: ServeHub[]): Promise<World> {
     files[`forms/${hub.name}-web.yaml`] = form(hub.name);
   }
   const temp = await tempFiles(files);
-  return { dir: temp.dir, hubsDir: path.join(temp.dir, 'hubs'), formsDir: path.join(temp.dir, 'forms'), cleanup: temp.cleanup };
+  return {
+    dir: temp.dir,
+    hubsDir: path.join(temp.dir, 'hubs'),
+    formsDir: path.join(temp.dir, 'forms'),
+    cleanup: temp.cleanup,
+  };
 }
 
 export function serve(w: World, env: NodeJS.ProcessEnv = {}, extra: string[] = [], cache = 'cache'): LynqProcess {
-  return startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '127.0.0.1:0', ...extra], { LYNQ_CACHE_DIR: path.join(w.dir, cache), ...env });
+  return startLynq(['serve', '--hubs', w.hubsDir, '--forms', w.formsDir, '--listen', '127.0.0.1:0', ...extra], {
+    LYNQ_CACHE_DIR: path.join(w.dir, cache),
+    ...env,
+  });
 }
 
 export async function nodesIn(remote: string, hub: string): Promise<string[]> {
@@ -94,11 +105,20 @@ export async function metricsOf(proc: LynqProcess): Promise<ReturnType<typeof pa
   return parsePrometheusText(await response.text());
 }
 
-export const sampleValue = (families: ReturnType<typeof parsePrometheusText>, name: string, labels: Record<string, string>): number | undefined =>
-  families.get(name)?.samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))?.value;
+export const sampleValue = (
+  families: ReturnType<typeof parsePrometheusText>,
+  name: string,
+  labels: Record<string, string>,
+): number | undefined =>
+  families
+    .get(name)
+    ?.samples.find(
+      (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+    )?.value;
 
 /** Both the remote and the cache clone pass a full fsck. */
 export async function assertSound(remote: string, cacheDir: string): Promise<void> {
   await git(remote, ['fsck', '--full', '--strict']);
-  for (const clone of await readdir(path.join(cacheDir, 'repos')).catch(() => [])) await git(path.join(cacheDir, 'repos', clone), ['fsck', '--full']);
+  for (const clone of await readdir(path.join(cacheDir, 'repos')).catch(() => []))
+    await git(path.join(cacheDir, 'repos', clone), ['fsck', '--full']);
 }

@@ -48,10 +48,15 @@ export function startLynq(args: string[], env: NodeJS.ProcessEnv, options: { cwd
     }
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const waitForLog = async (predicate: (lines: LogLine[]) => boolean, what: string, timeoutMs = 60_000): Promise<void> => {
+  const waitForLog = async (
+    predicate: (lines: LogLine[]) => boolean,
+    what: string,
+    timeoutMs = 60_000,
+  ): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(logs)) {
-      if (child.exitCode !== null) throw new Error(`lynq exited (${child.exitCode}) while waiting for ${what}\n${err.slice(-3000)}`);
+      if (child.exitCode !== null)
+        throw new Error(`lynq exited (${child.exitCode}) while waiting for ${what}\n${err.slice(-3000)}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${err.slice(-3000)}`);
       await sleep(50);
     }
@@ -95,7 +100,8 @@ export function syncIntervals(logs: readonly LogLine[], hub: string): Array<[num
   for (const line of logs) {
     if (line.hub !== hub) continue;
     if (line.msg === 'sync started') {
-      if (open !== undefined) throw new Error(`hub ${hub}: a sync started at ${line.at} while the one from ${open} was still running`);
+      if (open !== undefined)
+        throw new Error(`hub ${hub}: a sync started at ${line.at} while the one from ${open} was still running`);
       open = line.at as number;
     }
     if (line.msg === 'sync finished') {
@@ -130,8 +136,13 @@ export async function processesIn(dir: string): Promise<string[]> {
 }
 
 /** Parse the Prometheus text exposition format (0.0.4) strictly: every sample belongs to a declared family. */
-export function parsePrometheusText(text: string): Map<string, { type: string; samples: Array<{ name: string; labels: Record<string, string>; value: number }> }> {
-  const families = new Map<string, { type: string; samples: Array<{ name: string; labels: Record<string, string>; value: number }> }>();
+export function parsePrometheusText(
+  text: string,
+): Map<string, { type: string; samples: Array<{ name: string; labels: Record<string, string>; value: number }> }> {
+  const families = new Map<
+    string,
+    { type: string; samples: Array<{ name: string; labels: Record<string, string>; value: number }> }
+  >();
   const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
   const sample = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)(?: (-?\\d+))?$`);
   const label = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(?:,|$)/;
@@ -159,12 +170,20 @@ export function parsePrometheusText(text: string): Map<string, { type: string; s
       labels[labelMatch[1]!] = labelMatch[2]!;
       rest = rest.slice(labelMatch[0].length);
     }
-    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : valueText === 'NaN' ? NaN : Number(valueText);
+    const value =
+      valueText === '+Inf'
+        ? Infinity
+        : valueText === '-Inf'
+          ? -Infinity
+          : valueText === 'NaN'
+            ? NaN
+            : Number(valueText);
     if (Number.isNaN(value) && valueText !== 'NaN') throw new Error(`${where}: bad value`);
     const family = [...families.entries()].find(
       ([familyName, { type }]) =>
         name === familyName ||
-        (type === 'histogram' && [`${familyName}_bucket`, `${familyName}_sum`, `${familyName}_count`].includes(name!)) ||
+        (type === 'histogram' &&
+          [`${familyName}_bucket`, `${familyName}_sum`, `${familyName}_count`].includes(name!)) ||
         (type === 'summary' && [`${familyName}_sum`, `${familyName}_count`].includes(name!)),
     );
     if (family === undefined) throw new Error(`${where}: sample of an undeclared family`);

@@ -67,9 +67,14 @@ export type UiWorld = {
 export function makeUiWorld(options: { serveArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<UiWorld> {
   return setUp(async (teardown: Teardown) => {
     const db = teardown.add(await createPostgresDatabase(), (it) => it.drop());
-    await db.exec('CREATE TABLE customers (id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL, note text NOT NULL, apikey text NOT NULL)');
-    const note = (uid: string): string => (uid === 'evil-script' ? HOSTILE[0] : uid === 'evil-img' ? HOSTILE[1] : `customer ${uid}`);
-    await db.exec(`INSERT INTO customers VALUES ${UIDS.map((uid, i) => `('${uid}', true, '${i % 2 === 0 ? 'gold' : 'silver'}', $v$${note(uid)}$v$, '${SECRET_VALUE}')`).join(', ')}`);
+    await db.exec(
+      'CREATE TABLE customers (id text PRIMARY KEY, active boolean NOT NULL, plan text NOT NULL, note text NOT NULL, apikey text NOT NULL)',
+    );
+    const note = (uid: string): string =>
+      uid === 'evil-script' ? HOSTILE[0] : uid === 'evil-img' ? HOSTILE[1] : `customer ${uid}`;
+    await db.exec(
+      `INSERT INTO customers VALUES ${UIDS.map((uid, i) => `('${uid}', true, '${i % 2 === 0 ? 'gold' : 'silver'}', $v$${note(uid)}$v$, '${SECRET_VALUE}')`).join(', ')}`,
+    );
     const bare = teardown.add(await makeBareRepo(), (it) => it.cleanup());
     const hub = hubYaml({
       name: 'shop',
@@ -77,7 +82,9 @@ export function makeUiWorld(options: { serveArgs?: string[]; env?: NodeJS.Proces
       extra: { plan: 'plan', note: 'note', apikey: 'apikey' },
       spec: `  publish:\n    repo: ${bare.dir}\n  gitops:\n    engine: argocd\n    argocd:\n      repoURL: https://git.example.com/manifests.git\n`,
     });
-    const files = teardown.add(await tempFiles({ 'hubs/hub.yaml': hub, 'forms/web.yaml': uiForm('1') }), (it) => it.cleanup());
+    const files = teardown.add(await tempFiles({ 'hubs/hub.yaml': hub, 'forms/web.yaml': uiForm('1') }), (it) =>
+      it.cleanup(),
+    );
     const env: NodeJS.ProcessEnv = { LYNQ_CACHE_DIR: path.join(files.dir, 'cache'), HOME: files.dir };
     const dirs = ['--hubs', path.join(files.dir, 'hubs'), '--forms', path.join(files.dir, 'forms')];
     const synced = await lynq(['sync', ...dirs], env);
@@ -89,7 +96,8 @@ export function makeUiWorld(options: { serveArgs?: string[]; env?: NodeJS.Proces
     const nodes = async (): Promise<Obj[]> => {
       const listing = await git(bare.dir, ['ls-tree', '-r', '--name-only', 'main', '--', 'nodes/']);
       const out: Obj[] = [];
-      for (const file of listing.split('\n').filter((line) => line.endsWith('/lynqnode.yaml'))) out.push(parse(await git(bare.dir, ['show', `main:${file}`])) as Obj);
+      for (const file of listing.split('\n').filter((line) => line.endsWith('/lynqnode.yaml')))
+        out.push(parse(await git(bare.dir, ['show', `main:${file}`])) as Obj);
       return out;
     };
     const lynqNodes = await nodes();
@@ -97,23 +105,57 @@ export function makeUiWorld(options: { serveArgs?: string[]; env?: NodeJS.Proces
     const at = await head();
     for (const node of lynqNodes) {
       const degraded = node.metadata.name === `${DEGRADED}-web`;
-      fake.put('Application', argoApp(node, degraded ? 'application-degraded-synced.yaml' : 'application-healthy-synced-op-succeeded.yaml', at));
+      fake.put(
+        'Application',
+        argoApp(
+          node,
+          degraded ? 'application-degraded-synced.yaml' : 'application-healthy-synced-op-succeeded.yaml',
+          at,
+        ),
+      );
     }
     const serve = teardown.add(
-      startLynq(['serve', ...dirs, '--listen', '127.0.0.1:0', '--read-back-interval', '1', '--no-watch', '--ui', ...(options.serveArgs ?? [])], {
-        ...env,
-        KUBECONFIG: kubeconfig,
-        LYNQ_UI_TOKEN: UI_TOKEN,
-        LYNQ_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-        ...options.env,
-      }),
+      startLynq(
+        [
+          'serve',
+          ...dirs,
+          '--listen',
+          '127.0.0.1:0',
+          '--read-back-interval',
+          '1',
+          '--no-watch',
+          '--ui',
+          ...(options.serveArgs ?? []),
+        ],
+        {
+          ...env,
+          KUBECONFIG: kubeconfig,
+          LYNQ_UI_TOKEN: UI_TOKEN,
+          LYNQ_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+          ...options.env,
+        },
+      ),
       async (it) => {
         it.child.kill('SIGTERM');
         await it.exited;
       },
     );
     const url = await serve.url();
-    await serve.waitForLog((logs) => logs.some((line) => line.msg === 'read back' && line.after === 'sync'), 'the read-back after the first sync');
-    return { dir: files.dir, repo: bare.dir, db, fake, serve, url, nodes, head, formFile: path.join(files.dir, 'forms', 'web.yaml'), cleanup: () => teardown.run() };
+    await serve.waitForLog(
+      (logs) => logs.some((line) => line.msg === 'read back' && line.after === 'sync'),
+      'the read-back after the first sync',
+    );
+    return {
+      dir: files.dir,
+      repo: bare.dir,
+      db,
+      fake,
+      serve,
+      url,
+      nodes,
+      head,
+      formFile: path.join(files.dir, 'forms', 'web.yaml'),
+      cleanup: () => teardown.run(),
+    };
   });
 }

@@ -77,7 +77,10 @@ async function freePort(): Promise<number> {
 /** Polls until `url` answers 200; fails at once when the container has stopped, or after `seconds` (a bound for a slow machine, not an assertion). */
 async function until200(url: string, seconds: number, container: string): Promise<void> {
   const logs = async (): Promise<string> => {
-    const { stdout, stderr } = await podman(['logs', container]).catch((error: Error) => ({ stdout: '', stderr: error.message }));
+    const { stdout, stderr } = await podman(['logs', container]).catch((error: Error) => ({
+      stdout: '',
+      stderr: error.message,
+    }));
     return stdout + stderr;
   };
   for (let i = 0; i < seconds * 4; i++) {
@@ -105,12 +108,15 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
     console.log((await sizeReport(IMAGE)).text);
     db = await createPostgresDatabase();
     cleanups.push(() => db.drop());
-    await db.exec(`CREATE TABLE customers (id text PRIMARY KEY, active boolean); INSERT INTO customers VALUES ('acme', true), ('globex', true), ('initech', false);`);
+    await db.exec(
+      `CREATE TABLE customers (id text PRIMARY KEY, active boolean); INSERT INTO customers VALUES ('acme', true), ('globex', true), ('initech', false);`,
+    );
   });
 
   after(async () => {
     for (const name of started) await removeContainer(name);
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: Error) => console.error(`cleanup: ${error.message}`));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: Error) => console.error(`cleanup: ${error.message}`));
     await podman(['rmi', '--force', IMAGE]).catch(() => undefined);
   });
 
@@ -120,7 +126,9 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
   });
 
   test('the image carries the OCI labels, runs as uid 1000, and its cache folder is the one the bridge reads', async () => {
-    const [inspect] = JSON.parse((await podman(['image', 'inspect', IMAGE])).stdout) as Array<{ Config: { Labels: Record<string, string>; User: string; Env: string[] } }>;
+    const [inspect] = JSON.parse((await podman(['image', 'inspect', IMAGE])).stdout) as Array<{
+      Config: { Labels: Record<string, string>; User: string; Env: string[] };
+    }>;
     const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { license: string };
     const labels = inspect!.Config.Labels;
     assert.equal(labels['org.opencontainers.image.version'], build.version);
@@ -138,7 +146,18 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
       'for d in /root/.npm /home/node/.npm /tmp/.npm; do [ -e $d ] && echo "$d"; done',
       'ls /opt/lynq',
     ].join('; ');
-    const { stdout } = await podman(['run', '--rm', '--pull=never', '--user', '0', '--entrypoint', 'sh', IMAGE, '-c', `${script}; true`]);
+    const { stdout } = await podman([
+      'run',
+      '--rm',
+      '--pull=never',
+      '--user',
+      '0',
+      '--entrypoint',
+      'sh',
+      IMAGE,
+      '-c',
+      `${script}; true`,
+    ]);
     assert.deepEqual(stdout.trim().split('\n'), ['bin', 'dist', 'node_modules', 'package.json']);
     // Without the demo's files and database, lynq demo says where to run it instead.
     const demo = await podmanExit(['run', '--rm', '--pull=never', IMAGE, 'demo', '--dir', '/tmp/demo']);
@@ -148,13 +167,26 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
 
   test('lynq sync as the CronJob runs it (deploy/overlays/argocd-cronjob): the commit arrives in the bare repository, pushed by uid 1000, read-only root, only the cache written', async () => {
     const pod = await podOf('deploy/overlays/argocd-cronjob', 'CronJob');
-    const volumes = await hostVolumes(pod, { 'lynq-hubs': { 'image.yaml': hubYaml(db.name) }, 'lynq-forms': { 'web.yaml': FORM }, [SECRET]: { 'db-password': 'not-needed-by-trust-auth' } });
+    const volumes = await hostVolumes(pod, {
+      'lynq-hubs': { 'image.yaml': hubYaml(db.name) },
+      'lynq-forms': { 'web.yaml': FORM },
+      [SECRET]: { 'db-password': 'not-needed-by-trust-auth' },
+    });
     cleanups.push(volumes.cleanup);
     const remote = await bareRemote(pod);
     cleanups.push(remote.cleanup);
     const name = `lynq-image-sync-${process.pid}`;
     started.push(name);
-    const args = ['run', '--name', name, ...runOptions(pod, volumes), '--volume', `${remote.dir}:/remote/manifests.git:rw`, IMAGE, ...pod.containers[0]!.args];
+    const args = [
+      'run',
+      '--name',
+      name,
+      ...runOptions(pod, volumes),
+      '--volume',
+      `${remote.dir}:/remote/manifests.git:rw`,
+      IMAGE,
+      ...pod.containers[0]!.args,
+    ];
     const result = await podmanExit(args);
     assert.equal(result.code, 0, `lynq sync exited ${result.code}:\n${result.stderr}`);
 
@@ -165,16 +197,30 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
         `${uid} is in the commit: ${files.join(', ')}`,
       );
     assert.ok(!files.some((file) => file.includes('/initech/')), 'the inactive row is not');
-    assert.match(await hostGit(remote.dir, ['show', `main:${files.find((file) => file.includes('/acme/') && file.includes('pdb'))!}`]), /kind: PodDisruptionBudget/);
+    assert.match(
+      await hostGit(remote.dir, [
+        'show',
+        `main:${files.find((file) => file.includes('/acme/') && file.includes('pdb'))!}`,
+      ]),
+      /kind: PodDisruptionBudget/,
+    );
     const objects = await readdir(path.join(remote.dir, 'objects'));
     const pushed = objects.find((entry) => /^[0-9a-f]{2}$/.test(entry) || entry === 'pack');
-    assert.equal((await stat(path.join(remote.dir, 'objects', pushed!))).uid, pod.securityContext.runAsUser, 'the push was made by the pod user');
+    assert.equal(
+      (await stat(path.join(remote.dir, 'objects', pushed!))).uid,
+      pod.securityContext.runAsUser,
+      'the push was made by the pod user',
+    );
     await assertOnlyCacheWritten(name, volumes, pod);
   });
 
   test('lynq serve as the Deployment runs it (deploy/overlays/argocd): /healthz and /metrics answer, and podman stop ends it cleanly within its grace', async () => {
     const pod = await podOf('deploy/overlays/argocd', 'Deployment');
-    const volumes = await hostVolumes(pod, { 'lynq-hubs': { 'image.yaml': hubYaml(db.name) }, 'lynq-forms': { 'web.yaml': FORM }, [SECRET]: { 'db-password': 'not-needed-by-trust-auth' } });
+    const volumes = await hostVolumes(pod, {
+      'lynq-hubs': { 'image.yaml': hubYaml(db.name) },
+      'lynq-forms': { 'web.yaml': FORM },
+      [SECRET]: { 'db-password': 'not-needed-by-trust-auth' },
+    });
     cleanups.push(volumes.cleanup);
     const remote = await bareRemote(pod);
     cleanups.push(remote.cleanup);
@@ -185,12 +231,23 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
     const args = container.args.map((arg, index) => (index === listen + 1 ? `127.0.0.1:${port}` : arg));
     const name = `lynq-image-serve-${process.pid}`;
     started.push(name);
-    await podman(['run', '--detach', '--name', name, ...runOptions(pod, volumes), '--volume', `${remote.dir}:/remote/manifests.git:rw`, IMAGE, ...args]);
+    await podman([
+      'run',
+      '--detach',
+      '--name',
+      name,
+      ...runOptions(pod, volumes),
+      '--volume',
+      `${remote.dir}:/remote/manifests.git:rw`,
+      IMAGE,
+      ...args,
+    ]);
     await until200(`http://127.0.0.1:${port}/healthz`, 60, name);
     // Its first tick syncs the hub: the commit arrives, and /metrics counts it.
     const pushed = () => hostGit(remote.dir, ['rev-parse', '--verify', '--quiet', 'main']).then(Boolean, () => false);
     for (let i = 0; i < 240 && !(await pushed()); i++) await sleep(250);
-    if (!(await pushed())) assert.fail(`no commit from lynq serve within 60 s; its logs:\n${(await podman(['logs', name])).stderr}`);
+    if (!(await pushed()))
+      assert.fail(`no commit from lynq serve within 60 s; its logs:\n${(await podman(['logs', name])).stderr}`);
     const files = await hostGit(remote.dir, ['ls-tree', '-r', '--name-only', 'main']);
     assert.match(files, /\/acme\//);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -198,16 +255,25 @@ describe('the image: docker/Dockerfile built with podman and run as deploy/ runs
 
     const grace = pod.terminationGracePeriodSeconds ?? 30;
     await podman(['stop', '--time', String(grace), name], { timeoutMs: (grace + 30) * 1000 });
-    const [state] = JSON.parse((await podman(['inspect', name])).stdout) as Array<{ State: { ExitCode: number; Status: string } }>;
+    const [state] = JSON.parse((await podman(['inspect', name])).stdout) as Array<{
+      State: { ExitCode: number; Status: string };
+    }>;
     const { stderr } = await podman(['logs', name]);
-    assert.equal(state!.State.ExitCode, 0, `serve exited ${state!.State.ExitCode} (137: killed after the grace period):\n${stderr}`);
+    assert.equal(
+      state!.State.ExitCode,
+      0,
+      `serve exited ${state!.State.ExitCode} (137: killed after the grace period):\n${stderr}`,
+    );
     assert.match(stderr, /"msg":"stopped"/);
   });
 });
 
 /** The container's root filesystem was mounted read-only (so the sync wrote nothing there), and its writable mounts are the cache, /tmp (an emptyDir) and the remote; the cache got the clone. */
 async function assertOnlyCacheWritten(container: string, volumes: Volumes, pod: PodSpec): Promise<void> {
-  const [inspect] = JSON.parse((await podman(['inspect', container])).stdout) as Array<{ HostConfig: { ReadonlyRootfs: boolean }; Mounts: Array<{ Destination: string; RW: boolean }> }>;
+  const [inspect] = JSON.parse((await podman(['inspect', container])).stdout) as Array<{
+    HostConfig: { ReadonlyRootfs: boolean };
+    Mounts: Array<{ Destination: string; RW: boolean }>;
+  }>;
   assert.equal(inspect!.HostConfig.ReadonlyRootfs, true);
   const writable = inspect!.Mounts.filter((mount) => mount.RW).map((mount) => mount.Destination);
   assert.deepEqual(writable.sort(), ['/cache', '/remote/manifests.git', '/tmp']);

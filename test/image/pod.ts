@@ -16,14 +16,24 @@ const run = promisify(execFile);
 export type Container = {
   args: string[];
   env: Array<{ name: string; value: string }>;
-  securityContext: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+  securityContext: {
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+  };
   volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
 };
 export type PodSpec = {
   securityContext: { runAsUser: number; runAsGroup: number; runAsNonRoot?: boolean };
   terminationGracePeriodSeconds?: number;
   containers: Container[];
-  volumes: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }>;
+  volumes: Array<{
+    name: string;
+    configMap?: { name: string };
+    secret?: { secretName: string };
+    emptyDir?: object;
+    persistentVolumeClaim?: { claimName: string };
+  }>;
 };
 
 /** The pod template of the one CronJob or Deployment `kubectl kustomize <dir>` gives. */
@@ -69,7 +79,12 @@ export async function hostVolumes(pod: PodSpec, files: Record<string, Record<str
 /** `podman run` options for the pod's first container (the image and its arguments go after them). */
 export function runOptions(pod: PodSpec, volumes: Volumes): string[] {
   const container = pod.containers[0]!;
-  const options = ['--user', `${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`, '--network=host', '--pull=never'];
+  const options = [
+    '--user',
+    `${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`,
+    '--network=host',
+    '--pull=never',
+  ];
   if (container.securityContext.readOnlyRootFilesystem) options.push('--read-only', '--read-only-tmpfs=false');
   if (container.securityContext.capabilities?.drop?.includes('ALL')) options.push('--cap-drop=all');
   if (container.securityContext.allowPrivilegeEscalation === false) options.push('--security-opt=no-new-privileges');

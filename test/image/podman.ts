@@ -10,12 +10,17 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export async function podman(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+export async function podman(
+  args: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
   try {
     return await run('podman', args, { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 120_000 });
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string; code?: number | string; message: string };
-    throw new Error(`podman ${args.join(' ')} failed (${failed.code}):\n${failed.stderr ?? ''}${failed.stdout ?? ''}`.trimEnd());
+    throw new Error(
+      `podman ${args.join(' ')} failed (${failed.code}):\n${failed.stderr ?? ''}${failed.stdout ?? ''}`.trimEnd(),
+    );
   }
 }
 
@@ -40,7 +45,9 @@ export async function removeContainer(name: string): Promise<void> {
 async function hostCaBundle(): Promise<string> {
   const { stdout } = await run('npm', ['config', 'get', 'cafile']).catch(() => ({ stdout: '' }));
   const configured = stdout.trim();
-  return configured !== '' && configured !== 'null' && configured !== 'undefined' ? configured : '/etc/ssl/certs/ca-certificates.crt';
+  return configured !== '' && configured !== 'null' && configured !== 'undefined'
+    ? configured
+    : '/etc/ssl/certs/ca-certificates.crt';
 }
 
 export type Build = { image: string; version: string; revision: string; source: string; seconds: number; log: string };
@@ -92,7 +99,10 @@ export async function buildImage(image: string): Promise<Build> {
 export async function sizeReport(image: string): Promise<{ total: number; text: string }> {
   const inspect = JSON.parse((await podman(['image', 'inspect', image])).stdout) as Array<{ Size: number }>;
   const total = inspect[0]!.Size;
-  const history = JSON.parse((await podman(['history', '--format', 'json', image])).stdout) as Array<{ size: number; CreatedBy: string }>;
+  const history = JSON.parse((await podman(['history', '--format', 'json', image])).stdout) as Array<{
+    size: number;
+    CreatedBy: string;
+  }>;
   const layers = history
     .filter((layer) => layer.size > 0)
     .map(
@@ -120,9 +130,15 @@ export async function sizeReport(image: string): Promise<{ total: number; text: 
     '/var/lib/dpkg',
   ];
   const script = folders.map((folder) => `du -sk ${folder.trim()} | cut -f1`).join('; ');
-  const kib = (await podman(['run', '--rm', '--pull=never', '--user', '0', '--entrypoint', 'sh', image, '-c', script])).stdout.trim().split('\n');
+  const kib = (
+    await podman(['run', '--rm', '--pull=never', '--user', '0', '--entrypoint', 'sh', image, '-c', script])
+  ).stdout
+    .trim()
+    .split('\n');
   const inside = folders.map((folder, index) => `  ${mb(Number(kib[index]) * 1024).padStart(9)}  ${folder}`);
-  const text = [`image ${image}: ${mb(total)}`, 'layers (podman history):', ...layers, 'inside (du):', ...inside].join('\n');
+  const text = [`image ${image}: ${mb(total)}`, 'layers (podman history):', ...layers, 'inside (du):', ...inside].join(
+    '\n',
+  );
   return { total, text };
 }
 

@@ -65,10 +65,14 @@ export const FUNCTION_FILTERS: Readonly<Record<string, FilterMapping>> = {
   coalesce: { filter: 'coalesce', arity: 1, subject: 0, variadic: true },
 };
 
-const CLOCK = 'reads the clock, so every sync would render a new value and commit it: put the time in a column and map it in spec.extraValueMappings (timestamps arrive as ISO-8601 UTC text)';
-const RANDOM = 'is random, so every sync would render a new value and commit it: derive a stable value from the row instead, e.g. {{ .uid | sha1sum | trunc 8 }}, or keep it in a column';
-const KEYS = 'makes random keys or certificates, so every sync would commit new ones: use cert-manager, or an ExternalSecret / SealedSecret';
-const ENVIRONMENT = "reads the bridge's environment: map a column in spec.extraValueMappings, or write the value into the form";
+const CLOCK =
+  'reads the clock, so every sync would render a new value and commit it: put the time in a column and map it in spec.extraValueMappings (timestamps arrive as ISO-8601 UTC text)';
+const RANDOM =
+  'is random, so every sync would render a new value and commit it: derive a stable value from the row instead, e.g. {{ .uid | sha1sum | trunc 8 }}, or keep it in a column';
+const KEYS =
+  'makes random keys or certificates, so every sync would commit new ones: use cert-manager, or an ExternalSecret / SealedSecret';
+const ENVIRONMENT =
+  "reads the bridge's environment: map a column in spec.extraValueMappings, or write the value into the form";
 
 /** Functions refused for a reason worth saying, with what to use instead. */
 export const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
@@ -92,12 +96,33 @@ export const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
       'durationRound',
     ].map((name) => [name, CLOCK]),
   ),
-  ...Object.fromEntries(['randAlphaNum', 'randAlpha', 'randNumeric', 'randAscii', 'randInt', 'randBytes', 'uuidv4', 'shuffle', 'bcrypt', 'htpasswd', 'encryptAES'].map((name) => [name, RANDOM])),
   ...Object.fromEntries(
-    ['genPrivateKey', 'genCA', 'genCAWithKey', 'genSelfSignedCert', 'genSelfSignedCertWithKey', 'genSignedCert', 'genSignedCertWithKey', 'derivePassword', 'buildCustomCert'].map((name) => [
-      name,
-      KEYS,
-    ]),
+    [
+      'randAlphaNum',
+      'randAlpha',
+      'randNumeric',
+      'randAscii',
+      'randInt',
+      'randBytes',
+      'uuidv4',
+      'shuffle',
+      'bcrypt',
+      'htpasswd',
+      'encryptAES',
+    ].map((name) => [name, RANDOM]),
+  ),
+  ...Object.fromEntries(
+    [
+      'genPrivateKey',
+      'genCA',
+      'genCAWithKey',
+      'genSelfSignedCert',
+      'genSelfSignedCertWithKey',
+      'genSignedCert',
+      'genSignedCertWithKey',
+      'derivePassword',
+      'buildCustomCert',
+    ].map((name) => [name, KEYS]),
   ),
   env: ENVIRONMENT,
   expandenv: ENVIRONMENT,
@@ -124,7 +149,9 @@ export const REFUSED_FUNCTIONS: Readonly<Record<string, string>> = {
  * strings and JSON; none of their own keys need these.
  */
 const BLOCKED_NAMES: ReadonlySet<string> = new Set([
-  ...[Object.prototype, String.prototype, Array.prototype, Number.prototype, Boolean.prototype].flatMap((proto) => Object.getOwnPropertyNames(proto)),
+  ...[Object.prototype, String.prototype, Array.prototype, Number.prototype, Boolean.prototype].flatMap((proto) =>
+    Object.getOwnPropertyNames(proto),
+  ),
   'prototype',
   'caller',
   'arguments',
@@ -135,7 +162,8 @@ const BLOCKED_NAMES: ReadonlySet<string> = new Set([
 
 /** Why a name cannot be looked up, or undefined when it can. */
 export function blockedName(name: string): string | undefined {
-  if (name.startsWith('__') || BLOCKED_NAMES.has(name)) return `the name ${JSON.stringify(name)} is not allowed: it is a property of JavaScript's built-in objects, not row data`;
+  if (name.startsWith('__') || BLOCKED_NAMES.has(name))
+    return `the name ${JSON.stringify(name)} is not allowed: it is a property of JavaScript's built-in objects, not row data`;
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `the name ${JSON.stringify(name)} is not a template identifier`;
   return undefined;
 }

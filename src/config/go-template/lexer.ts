@@ -9,7 +9,9 @@ export class GoTemplateError extends Error {}
 /** A name called as a function that is neither a documented filter nor a refused one: in a mixed form, often a variable written without its dot. */
 export class UnknownGoFunctionError extends GoTemplateError {}
 
-export type Token = TokenBody & { /** whitespace before it: `.a .b` are two operands, `.a.b` one chain */ gap: boolean };
+export type Token = TokenBody & {
+  /** whitespace before it: `.a .b` are two operands, `.a.b` one chain */ gap: boolean;
+};
 type TokenBody =
   | { kind: 'field'; name: string } // `.name` (a chain `.a.b` is several field tokens)
   | { kind: 'dot' } // `.` alone
@@ -22,9 +24,22 @@ type TokenBody =
   | { kind: 'char' }
   | { kind: 'punct'; value: '(' | ')' | '|' | ',' | ':=' | '=' };
 
-export type Piece = { kind: 'text'; text: string } | { kind: 'action'; source: string; tokens: Token[]; trimLeft: boolean; trimRight: boolean; comment: boolean };
+export type Piece =
+  | { kind: 'text'; text: string }
+  | { kind: 'action'; source: string; tokens: Token[]; trimLeft: boolean; trimRight: boolean; comment: boolean };
 
-const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'" };
+const ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
+};
 
 /** Text and actions of one leaf, in order; trim markers are kept for the translation. */
 export function splitActions(source: string): Piece[] {
@@ -44,7 +59,14 @@ export function splitActions(source: string): Piece[] {
       const close = end < 0 ? -1 : source.indexOf('}}', end);
       if (close < 0) throw new GoTemplateError('unclosed comment');
       const trimRight = /[ \t\r\n]-$/.test(source.slice(body, close));
-      pieces.push({ kind: 'action', source: source.slice(open, close + 2), tokens: [], trimLeft, trimRight, comment: true });
+      pieces.push({
+        kind: 'action',
+        source: source.slice(open, close + 2),
+        tokens: [],
+        trimLeft,
+        trimRight,
+        comment: true,
+      });
       at = close + 2;
       continue;
     }
@@ -78,7 +100,8 @@ function tokenize(source: string, start: number): { tokens: Token[]; end: number
     if (at >= source.length) throw new GoTemplateError('unclosed action (no "}}")');
     const rest = source.slice(at);
     if (rest.startsWith('}}')) return { tokens, end: at + 2, trimRight: false };
-    if (rest.startsWith('-}}') && ' \t\r\n'.includes(source[at - 1] ?? '')) return { tokens, end: at + 3, trimRight: true };
+    if (rest.startsWith('-}}') && ' \t\r\n'.includes(source[at - 1] ?? ''))
+      return { tokens, end: at + 3, trimRight: true };
     const char = source[at]!;
     if (rest.startsWith(':=')) {
       push({ kind: 'punct', value: ':=' });

@@ -16,7 +16,11 @@ export type Operand =
 export type Command = Operand[];
 export type Pipeline = { declare: string[]; assign: boolean; commands: Command[] };
 
-export type Node = { kind: 'text'; text: string } | { kind: 'output'; pipeline: Pipeline; trim: Trim; source: string } | { kind: 'comment'; trim: Trim } | BlockNode;
+export type Node =
+  | { kind: 'text'; text: string }
+  | { kind: 'output'; pipeline: Pipeline; trim: Trim; source: string }
+  | { kind: 'comment'; trim: Trim }
+  | BlockNode;
 
 /** `if`/`else if`/`else`, `with`, `range`: each keyword's trim markers are kept. */
 export type BlockNode = {
@@ -49,7 +53,9 @@ export function parseGoTemplate(source: string): Node[] {
   let at = 0;
   let depth = 0;
 
-  const parseList = (stopAt: ReadonlySet<string>): { nodes: Node[]; stop: { word: string; piece: Extract<Piece, { kind: 'action' }> } | undefined } => {
+  const parseList = (
+    stopAt: ReadonlySet<string>,
+  ): { nodes: Node[]; stop: { word: string; piece: Extract<Piece, { kind: 'action' }> } | undefined } => {
     const nodes: Node[] = [];
     while (at < pieces.length) {
       const piece = pieces[at]!;
@@ -93,11 +99,20 @@ export function parseGoTemplate(source: string): Node[] {
       const { nodes, stop } = parseList(new Set(['else', 'end']));
       branches.push({ pipeline, body: nodes, trim });
       const stopTrim = { left: stop!.piece.trimLeft, right: stop!.piece.trimRight };
-      if (stop!.word === 'end') return { kind: word, branches, elseBody: undefined, elseTrim: undefined, endTrim: stopTrim, source: open.source };
+      if (stop!.word === 'end')
+        return {
+          kind: word,
+          branches,
+          elseBody: undefined,
+          elseTrim: undefined,
+          endTrim: stopTrim,
+          source: open.source,
+        };
       const after = stop!.piece.tokens.slice(1);
       if (after.length > 0) {
         // `{{ else if … }}` (and Go 1.23's `else with`) chain another branch.
-        if (after[0]!.kind !== 'identifier' || after[0]!.name !== word || word === 'range') throw new GoTemplateError(`{{ else ${tokenText(after[0]!)} … }} is not supported here`);
+        if (after[0]!.kind !== 'identifier' || after[0]!.name !== word || word === 'range')
+          throw new GoTemplateError(`{{ else ${tokenText(after[0]!)} … }} is not supported here`);
         tokens = after.slice(1);
         trim = stopTrim;
         continue;
@@ -136,7 +151,12 @@ export function parsePipeline(tokens: readonly Token[]): Pipeline {
   const declare: string[] = [];
   let assign = false;
   const declEnd = tokens.findIndex((token) => token.kind === 'punct' && (token.value === ':=' || token.value === '='));
-  if (declEnd > 0 && tokens.slice(0, declEnd).every((token) => token.kind === 'variable' || (token.kind === 'punct' && token.value === ','))) {
+  if (
+    declEnd > 0 &&
+    tokens
+      .slice(0, declEnd)
+      .every((token) => token.kind === 'variable' || (token.kind === 'punct' && token.value === ','))
+  ) {
     for (const token of tokens.slice(0, declEnd)) if (token.kind === 'variable') declare.push(token.name);
     const op = tokens[declEnd]!;
     assign = op.kind === 'punct' && op.value === '=';
@@ -199,7 +219,8 @@ export function parsePipeline(tokens: readonly Token[]): Pipeline {
         if (++depth > MAX_NESTING) throw new GoTemplateError(`parentheses nest more than ${MAX_NESTING} deep`);
         const commands = parseCommands(true);
         depth--;
-        if (tokens[at]?.kind !== 'punct' || (tokens[at] as { value: string }).value !== ')') throw new GoTemplateError('missing ")"');
+        if (tokens[at]?.kind !== 'punct' || (tokens[at] as { value: string }).value !== ')')
+          throw new GoTemplateError('missing ")"');
         at++;
         if (commands.length === 0) throw new GoTemplateError('empty ( )');
         operand = { kind: 'paren', pipeline: { declare: [], assign: false, commands } };

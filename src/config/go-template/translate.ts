@@ -1,6 +1,14 @@
 import { blockedName, FUNCTION_FILTERS, REFUSED_FUNCTIONS } from './functions.ts';
 import { GoTemplateError, UnknownGoFunctionError } from './lexer.ts';
-import { parseGoTemplate, type BlockNode, type Command, type Node, type Operand, type Pipeline, type Trim } from './parser.ts';
+import {
+  parseGoTemplate,
+  type BlockNode,
+  type Command,
+  type Node,
+  type Operand,
+  type Pipeline,
+  type Trim,
+} from './parser.ts';
 
 export { GoTemplateError, UnknownGoFunctionError } from './lexer.ts';
 
@@ -49,7 +57,8 @@ export function looksLikeGoTemplate(source: string): boolean {
     if (/^\/\*/.test(body) || /^(end|else)\b/.test(body)) return true;
     const code = body.replace(/"(?:[^"\\]|\\.)*"|`[^`]*`/g, '""');
     if (/(^|[\s(|,])[.$](?![0-9])/.test(code)) return true;
-    for (const call of code.matchAll(/(?:^|[(|]\s*)([A-Za-z_]\w*)\s+["'\w(.$-]/g)) if (GO_FUNCTIONS.has(call[1]!)) return true;
+    for (const call of code.matchAll(/(?:^|[(|]\s*)([A-Za-z_]\w*)\s+["'\w(.$-]/g))
+      if (GO_FUNCTIONS.has(call[1]!)) return true;
   }
   return false;
 }
@@ -70,7 +79,10 @@ class Translator {
       if (node.kind === 'text') {
         // A `{` just before an action would make `{{{`: print it as a literal instead.
         const next = nodes[i + 1];
-        out += next !== undefined && next.kind !== 'text' && node.text.endsWith('{') ? `${escapeText(node.text.slice(0, -1))}{{ "{" }}` : escapeText(node.text);
+        out +=
+          next !== undefined && next.kind !== 'text' && node.text.endsWith('{')
+            ? `${escapeText(node.text.slice(0, -1))}{{ "{" }}`
+            : escapeText(node.text);
       } else if (node.kind === 'comment') {
         if (node.trim.left || node.trim.right) out += tag('{{', '""', '}}', node.trim);
       } else if (node.kind === 'output') {
@@ -86,9 +98,11 @@ class Translator {
     if (pipeline.declare.length === 0) return tag('{{', this.pipeline(pipeline, scope).text, '}}', trim);
     if (pipeline.declare.length > 1) throw new GoTemplateError('only range declares two variables');
     const name = pipeline.declare[0]!;
-    if (pipeline.assign && !scope.vars.has(name)) throw new GoTemplateError(`$${name} is assigned before it is declared`);
+    if (pipeline.assign && !scope.vars.has(name))
+      throw new GoTemplateError(`$${name} is assigned before it is declared`);
     // nunjucks scopes a `set` inside a loop to the loop: an assignment there would not outlive it.
-    if (pipeline.assign && scope.vars.get(`$inLoop`) === 'yes') throw new GoTemplateError(`assigning $${name} inside range is not supported`);
+    if (pipeline.assign && scope.vars.get(`$inLoop`) === 'yes')
+      throw new GoTemplateError(`assigning $${name} inside range is not supported`);
     const local = this.declare(name, scope);
     return tag('{%', `set ${local} = ${this.pipeline(pipeline, scope).text}`, '%}', trim);
   }
@@ -111,10 +125,15 @@ class Translator {
       let condition: string;
       let prefix = '';
       if (branch.pipeline.declare.length > 0 || node.kind === 'with') {
-        if (i > 0) throw new GoTemplateError(`{{ else ${node.kind} … }} with a value is not supported; nest the blocks`);
-        if (branch.pipeline.declare.length > 1 || branch.pipeline.assign) throw new GoTemplateError(`${node.kind} declares at most one variable`);
+        if (i > 0)
+          throw new GoTemplateError(`{{ else ${node.kind} … }} with a value is not supported; nest the blocks`);
+        if (branch.pipeline.declare.length > 1 || branch.pipeline.assign)
+          throw new GoTemplateError(`${node.kind} declares at most one variable`);
         const value = this.pipeline({ ...branch.pipeline, declare: [] }, scope).text;
-        const local = branch.pipeline.declare[0] !== undefined ? this.declare(branch.pipeline.declare[0], branchScope) : `_with${++this.counter}`;
+        const local =
+          branch.pipeline.declare[0] !== undefined
+            ? this.declare(branch.pipeline.declare[0], branchScope)
+            : `_with${++this.counter}`;
         prefix = tag('{%', `set ${local} = ${value}`, '%}', { left: branch.trim.left, right: false });
         condition = local;
         if (node.kind === 'with') branchScope.dot = local;
@@ -122,10 +141,20 @@ class Translator {
         condition = this.pipeline(branch.pipeline, scope).text;
       }
       const keyword = i === 0 ? 'if' : 'elif';
-      out += prefix + tag('{%', `${keyword} ${condition}`, '%}', prefix === '' ? branch.trim : { left: false, right: branch.trim.right });
+      out +=
+        prefix +
+        tag(
+          '{%',
+          `${keyword} ${condition}`,
+          '%}',
+          prefix === '' ? branch.trim : { left: false, right: branch.trim.right },
+        );
       out += this.nodes(branch.body, branchScope);
     });
-    if (node.elseBody !== undefined) out += tag('{%', 'else', '%}', node.elseTrim!) + this.nodes(node.elseBody, { dot: scope.dot, vars: new Map(inner.vars) });
+    if (node.elseBody !== undefined)
+      out +=
+        tag('{%', 'else', '%}', node.elseTrim!) +
+        this.nodes(node.elseBody, { dot: scope.dot, vars: new Map(inner.vars) });
     return out + tag('{%', 'endif', '%}', node.endTrim);
   }
 
@@ -135,7 +164,9 @@ class Translator {
     if (assign) throw new GoTemplateError('range declares its variables with :=');
     const value = this.pipeline({ ...branch.pipeline, declare: [] }, scope);
     if (declare.length === 2 && !isList(branch.pipeline)) {
-      throw new GoTemplateError('range with an index ($i, $v) is supported over list and splitList only (over a map, Go would give keys)');
+      throw new GoTemplateError(
+        'range with an index ($i, $v) is supported over list and splitList only (over a map, Go would give keys)',
+      );
     }
     const element = declare.length > 0 ? this.declare(declare[declare.length - 1]!, inner) : `_item${++this.counter}`;
     inner.dot = element;
@@ -143,7 +174,10 @@ class Translator {
     let out = tag('{%', `for ${element} in ${value.text}`, '%}', branch.trim);
     if (declare.length === 2) out += `{% set ${this.declare(declare[0]!, inner)} = loop.index0 %}`;
     out += this.nodes(branch.body, inner);
-    if (node.elseBody !== undefined) out += tag('{%', 'else', '%}', node.elseTrim!) + this.nodes(node.elseBody, { dot: scope.dot, vars: new Map(scope.vars) });
+    if (node.elseBody !== undefined)
+      out +=
+        tag('{%', 'else', '%}', node.elseTrim!) +
+        this.nodes(node.elseBody, { dot: scope.dot, vars: new Map(scope.vars) });
     return out + tag('{%', 'endfor', '%}', node.endTrim);
   }
 
@@ -156,20 +190,29 @@ class Translator {
   private command(command: Command, piped: Expr | undefined, scope: Scope): Expr {
     const first = command[0]!;
     if (first.kind !== 'function') {
-      if (command.length > 1) throw new GoTemplateError('only a function takes arguments (a value followed by more values)');
+      if (command.length > 1)
+        throw new GoTemplateError('only a function takes arguments (a value followed by more values)');
       if (piped !== undefined) throw new GoTemplateError('only a function can take a piped value');
       return this.operand(first, scope);
     }
     // `index . "key"` names a row variable: the row itself is never a value.
-    const isRow = (operand: Operand): boolean => (operand.kind === 'dot' && scope.dot === undefined) || (operand.kind === 'variable' && operand.name === '');
-    const args = command.slice(1).map((operand, i) => (first.name === 'index' && i === 0 && isRow(operand) ? atom('') : this.operand(operand, scope)));
+    const isRow = (operand: Operand): boolean =>
+      (operand.kind === 'dot' && scope.dot === undefined) || (operand.kind === 'variable' && operand.name === '');
+    const args = command
+      .slice(1)
+      .map((operand, i) =>
+        first.name === 'index' && i === 0 && isRow(operand) ? atom('') : this.operand(operand, scope),
+      );
     if (piped !== undefined) args.push(piped);
     return this.call(first.name, args, command.slice(1), scope);
   }
 
   private call(name: string, args: Expr[], operands: Operand[], scope: Scope): Expr {
     const count = (min: number, max = min): void => {
-      if (args.length < min || args.length > max) throw new GoTemplateError(`${name} takes ${min === max ? min : `${min} or more`} argument${min === 1 && max === 1 ? '' : 's'}, got ${args.length}`);
+      if (args.length < min || args.length > max)
+        throw new GoTemplateError(
+          `${name} takes ${min === max ? min : `${min} or more`} argument${min === 1 && max === 1 ? '' : 's'}, got ${args.length}`,
+        );
     };
     const paren = (e: Expr): string => (e.kind === 'atom' ? e.text : `(${e.text})`);
     switch (name) {
@@ -225,7 +268,9 @@ class Translator {
     }
     const reason = REFUSED_FUNCTIONS[name];
     if (reason !== undefined) throw new GoTemplateError(`${name} ${reason}`);
-    throw new UnknownGoFunctionError(`function ${JSON.stringify(name)} is not available here (the filters are listed in docs/filters.md; a variable is written .${name})`);
+    throw new UnknownGoFunctionError(
+      `function ${JSON.stringify(name)} is not available here (the filters are listed in docs/filters.md; a variable is written .${name})`,
+    );
   }
 
   private printf(args: Expr[], operands: Operand[]): Expr {
@@ -250,7 +295,10 @@ class Translator {
         literal += '%';
         continue;
       }
-      if (verb !== 's' && verb !== 'v' && verb !== 'q') throw new GoTemplateError(`printf verb %${verb ?? ''} is not supported (row values are text: use %s, %v or %q)`);
+      if (verb !== 's' && verb !== 'v' && verb !== 'q')
+        throw new GoTemplateError(
+          `printf verb %${verb ?? ''} is not supported (row values are text: use %s, %v or %q)`,
+        );
       const value = values[used++];
       if (value === undefined) throw new GoTemplateError('printf has more verbs than values');
       flush();
@@ -267,7 +315,10 @@ class Translator {
     const receiver = operands[0];
     let keys = operands.slice(1);
     let text: string;
-    if ((receiver?.kind === 'dot' && scope.dot === undefined) || (receiver?.kind === 'variable' && receiver.name === '')) {
+    if (
+      (receiver?.kind === 'dot' && scope.dot === undefined) ||
+      (receiver?.kind === 'variable' && receiver.name === '')
+    ) {
       // index . "key": a row variable by name.
       const key = keys[0]!;
       if (key.kind !== 'string') throw new GoTemplateError('index . takes a literal variable name');
@@ -290,17 +341,22 @@ class Translator {
   private operand(operand: Operand, scope: Scope): Expr {
     switch (operand.kind) {
       case 'dot':
-        if (scope.dot === undefined) throw new GoTemplateError('{{ . }} (the whole row) is not supported: name the variable, e.g. .uid');
+        if (scope.dot === undefined)
+          throw new GoTemplateError('{{ . }} (the whole row) is not supported: name the variable, e.g. .uid');
         return atom(scope.dot);
       case 'variable':
-        if (operand.name === '') throw new GoTemplateError('$ (the whole row) is not supported: name the variable, e.g. $.uid');
+        if (operand.name === '')
+          throw new GoTemplateError('$ (the whole row) is not supported: name the variable, e.g. $.uid');
         if (!scope.vars.has(operand.name)) throw new GoTemplateError(`undefined variable $${operand.name}`);
         return atom(scope.vars.get(operand.name)!);
       case 'chain': {
         const { receiver, fields } = operand;
         let text: string;
         let rest = fields;
-        if ((receiver.kind === 'dot' && scope.dot === undefined) || (receiver.kind === 'variable' && receiver.name === '')) {
+        if (
+          (receiver.kind === 'dot' && scope.dot === undefined) ||
+          (receiver.kind === 'variable' && receiver.name === '')
+        ) {
           text = variableName(fields[0]!);
           rest = fields.slice(1);
         } else {
@@ -332,8 +388,14 @@ class Translator {
 
 /** A row variable named by `.name`: refused when it names a property every object has. */
 function variableName(name: string): string {
-  if (name.startsWith('__') || Object.getOwnPropertyNames(Object.prototype).includes(name) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new GoTemplateError(`the name ${JSON.stringify(name)} is not allowed: it is a property of JavaScript's built-in objects, not row data`);
+  if (
+    name.startsWith('__') ||
+    Object.getOwnPropertyNames(Object.prototype).includes(name) ||
+    !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+  ) {
+    throw new GoTemplateError(
+      `the name ${JSON.stringify(name)} is not allowed: it is a property of JavaScript's built-in objects, not row data`,
+    );
   }
   return name;
 }
@@ -361,7 +423,8 @@ function isList(pipeline: Pipeline): boolean {
 
 /** A nunjucks string literal; nunjucks reads \n, \t, \r, \" and \\. */
 export function stringLiteral(value: string): string {
-  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(value)) throw new GoTemplateError('control characters in a string literal are not supported');
+  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(value))
+    throw new GoTemplateError('control characters in a string literal are not supported');
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
 }
 

@@ -86,16 +86,25 @@ export class GitLabClient {
     return items;
   }
 
-  private async request<T>(method: string, path: string, query: Query, body: object | undefined): Promise<GitLabResponse<T>> {
+  private async request<T>(
+    method: string,
+    path: string,
+    query: Query,
+    body: object | undefined,
+  ): Promise<GitLabResponse<T>> {
     const write = method !== 'GET' && method !== 'HEAD';
-    if (write && this.options.readOnly) throw new ForgeError(`a dry run does not write to GitLab: ${method} ${path} was not sent`);
+    if (write && this.options.readOnly)
+      throw new ForgeError(`a dry run does not write to GitLab: ${method} ${path} was not sent`);
     const url = new URL(`${this.baseUrl}${path}`);
-    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) url.searchParams.set(name, String(value));
     for (let attempt = 0; ; attempt++) {
       const send = () => this.send(method, url, body);
       let response: Response;
       try {
-        response = await (write ? this.options.limits.groups.write.key(this.options.credentials.identity).schedule(send) : send());
+        response = await (write
+          ? this.options.limits.groups.write.key(this.options.credentials.identity).schedule(send)
+          : send());
       } catch (error) {
         if (this.options.signal?.aborted || attempt >= this.options.maxRetries) throw error;
         await this.backoff(method, path, attempt, `network: ${error instanceof Error ? error.message : String(error)}`);
@@ -103,14 +112,21 @@ export class GitLabClient {
       }
       if (response.ok) {
         const text = await response.text();
-        return { status: response.status, data: (text === '' ? undefined : JSON.parse(text)) as T, headers: response.headers };
+        return {
+          status: response.status,
+          data: (text === '' ? undefined : JSON.parse(text)) as T,
+          headers: response.headers,
+        };
       }
       const said = await gitLabMessage(response);
       if (attempt < this.options.maxRetries) {
         if (response.status === 429) {
           const seconds = this.rateLimitWait(response.headers);
           if (seconds <= this.options.maxRetryWaitSeconds) {
-            this.options.logger.warn({ method, url: path, waitMs: seconds * 1000, attempt: attempt + 1 }, 'gitlab rate limit; waiting');
+            this.options.logger.warn(
+              { method, url: path, waitMs: seconds * 1000, attempt: attempt + 1 },
+              'gitlab rate limit; waiting',
+            );
             await abortable(this.sleep(seconds * 1000), this.options.signal);
             continue;
           }
@@ -127,7 +143,11 @@ export class GitLabClient {
   private async send(method: string, url: URL, body: object | undefined): Promise<Response> {
     const token = await this.options.credentials.tokenFor(this.options.repoUrl);
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
-    const headers: Record<string, string> = { 'PRIVATE-TOKEN': token, 'user-agent': `lynq-gitops-bridge/${BRIDGE_VERSION}`, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      'PRIVATE-TOKEN': token,
+      'user-agent': `lynq-gitops-bridge/${BRIDGE_VERSION}`,
+      accept: 'application/json',
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     return fetch(url, {
       method,
@@ -140,7 +160,10 @@ export class GitLabClient {
   /** 1 s, 2 s, 4 s … before the next try of a request that failed with a 5xx or on the network. */
   private async backoff(method: string, path: string, attempt: number, why: string): Promise<void> {
     const waitMs = 1000 * 2 ** attempt;
-    this.options.logger.warn({ method, url: path, waitMs, attempt: attempt + 2, why }, 'gitlab request failed; retrying');
+    this.options.logger.warn(
+      { method, url: path, waitMs, attempt: attempt + 2, why },
+      'gitlab request failed; retrying',
+    );
     await abortable(this.sleep(waitMs), this.options.signal);
   }
 
@@ -149,7 +172,8 @@ export class GitLabClient {
     const after = Number(headers.get('retry-after'));
     if (headers.get('retry-after') !== null && Number.isFinite(after)) return Math.max(0, Math.ceil(after));
     const reset = Number(headers.get('ratelimit-reset'));
-    if (headers.get('ratelimit-reset') !== null && Number.isFinite(reset)) return Math.max(0, Math.ceil(reset - this.now() / 1000)) + 1;
+    if (headers.get('ratelimit-reset') !== null && Number.isFinite(reset))
+      return Math.max(0, Math.ceil(reset - this.now() / 1000)) + 1;
     return 60;
   }
 }
@@ -180,14 +204,23 @@ async function gitLabMessage(response: Response): Promise<string | undefined> {
 export function gitLabFailure(error: unknown, operation: string, project: string): ForgeError {
   if (error instanceof ForgeError) return error;
   const at = `while ${operation} in ${project}`;
-  if (!(error instanceof GitLabHttpError)) return new ForgeError(`GitLab request failed ${at}: ${error instanceof Error ? error.message : String(error)}`, {}, { cause: error });
+  if (!(error instanceof GitLabHttpError))
+    return new ForgeError(
+      `GitLab request failed ${at}: ${error instanceof Error ? error.message : String(error)}`,
+      {},
+      { cause: error },
+    );
   const { status } = error;
   const because = error.said ? `: ${error.said}` : '';
   let detail: string;
-  if (status === 401) detail = `GitLab refused the token (401) ${at}${because}; check spec.publish.platform.token (or spec.publish.auth.token)`;
-  else if (status === 403) detail = `GitLab forbids this (403) ${at}${because}; the token needs the api scope and at least the Developer role on the project`;
-  else if (status === 404) detail = `GitLab answered not found (404) ${at}${because}; the project does not exist, or this token cannot see it`;
-  else if (status === 429) detail = `GitLab rate limit (429) ${at}, still limited after the allowed retries and waits${because}`;
+  if (status === 401)
+    detail = `GitLab refused the token (401) ${at}${because}; check spec.publish.platform.token (or spec.publish.auth.token)`;
+  else if (status === 403)
+    detail = `GitLab forbids this (403) ${at}${because}; the token needs the api scope and at least the Developer role on the project`;
+  else if (status === 404)
+    detail = `GitLab answered not found (404) ${at}${because}; the project does not exist, or this token cannot see it`;
+  else if (status === 429)
+    detail = `GitLab rate limit (429) ${at}, still limited after the allowed retries and waits${because}`;
   else if (status >= 500) detail = `GitLab failed (${status}) ${at}, also on every retry${because}`;
   else detail = `GitLab rejected the request (${status}) ${at}${because}`;
   return new ForgeError(detail, {}, { cause: error });

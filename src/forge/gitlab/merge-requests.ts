@@ -1,5 +1,12 @@
 import { pullRequestChanges } from '../pull-request-changes.ts';
-import type { CommitReport, EnsureResult, PullRequest, PullRequestClient, PullRequestSpec, WriteAction } from '../types.ts';
+import type {
+  CommitReport,
+  EnsureResult,
+  PullRequest,
+  PullRequestClient,
+  PullRequestSpec,
+  WriteAction,
+} from '../types.ts';
 import { GitLabClient, gitLabFailure, statusOf, type GitLabOptions } from './client.ts';
 import { projectPath } from './project-path.ts';
 
@@ -24,7 +31,11 @@ type GitLabNote = { id: number; body: string; system?: boolean };
 type GitLabCommitStatus = { id: number; name: string; status: string; description: string | null };
 
 /** A deploy result as a commit status: `pending` while nodes roll out, then `success` or `failed`. */
-const STATUS_STATE: Record<CommitReport['state'], string> = { pending: 'pending', success: 'success', failure: 'failed' };
+const STATUS_STATE: Record<CommitReport['state'], string> = {
+  pending: 'pending',
+  success: 'success',
+  failure: 'failed',
+};
 
 const COMMENT_KEY = (key: string) => `<!-- lynq:comment ${key} -->`;
 
@@ -53,7 +64,12 @@ export class GitLabMergeRequests implements PullRequestClient {
 
   async findOpenPullRequest(branch: string, base: string): Promise<PullRequest | undefined> {
     const { data } = await this.call(`looking for the open merge request from ${branch}`, () =>
-      this.api.get<GitLabMergeRequest[]>(this.base, { state: 'opened', source_branch: branch, target_branch: base, per_page: 10 }),
+      this.api.get<GitLabMergeRequest[]>(this.base, {
+        state: 'opened',
+        source_branch: branch,
+        target_branch: base,
+        per_page: 10,
+      }),
     );
     const found = data.find((mr) => mr.source_branch === branch && mr.target_branch === base);
     return found === undefined ? undefined : toPullRequest(found);
@@ -62,7 +78,14 @@ export class GitLabMergeRequests implements PullRequestClient {
   async findClosedPullRequest(branch: string, base: string, headSha: string): Promise<PullRequest | undefined> {
     // `closed` on GitLab is closed without merging; merged ones have their own state.
     const { data } = await this.call(`looking for closed merge requests from ${branch}`, () =>
-      this.api.get<GitLabMergeRequest[]>(this.base, { state: 'closed', source_branch: branch, target_branch: base, order_by: 'updated_at', sort: 'desc', per_page: 20 }),
+      this.api.get<GitLabMergeRequest[]>(this.base, {
+        state: 'closed',
+        source_branch: branch,
+        target_branch: base,
+        order_by: 'updated_at',
+        sort: 'desc',
+        per_page: 20,
+      }),
     );
     const found = data.find((mr) => mr.source_branch === branch && mr.sha === headSha);
     return found === undefined ? undefined : toPullRequest(found);
@@ -86,7 +109,8 @@ export class GitLabMergeRequests implements PullRequestClient {
     } catch (error) {
       // A create retried after a 5xx may have worked the first time: GitLab then says 409.
       const already = statusOf(error) === 409 ? await this.findOpenPullRequest(spec.branch, spec.base) : undefined;
-      if (already === undefined) throw gitLabFailure(error, `opening a merge request from ${spec.branch} into ${spec.base}`, this.repository);
+      if (already === undefined)
+        throw gitLabFailure(error, `opening a merge request from ${spec.branch} into ${spec.base}`, this.repository);
       return this.update(spec, already);
     }
     warnings.push(...(await this.ensureAutoMerge(spec, created)));
@@ -105,7 +129,9 @@ export class GitLabMergeRequests implements PullRequestClient {
     if (changes.addLabels.length > 0) put.add_labels = changes.addLabels.join(',');
     if (removeLabels.length > 0) put.remove_labels = removeLabels.join(',');
     if (Object.keys(put).length > 0) {
-      const { data } = await this.call(`updating merge request !${existing.number}`, () => this.api.put<GitLabMergeRequest>(`${this.base}/${existing.number}`, put));
+      const { data } = await this.call(`updating merge request !${existing.number}`, () =>
+        this.api.put<GitLabMergeRequest>(`${this.base}/${existing.number}`, put),
+      );
       pull = toPullRequest(data);
       action = 'updated';
     }
@@ -118,9 +144,14 @@ export class GitLabMergeRequests implements PullRequestClient {
   private async reviewerIds(usernames: readonly string[], warnings: string[]): Promise<number[]> {
     const ids: number[] = [];
     for (const username of usernames) {
-      const { data } = await this.call(`looking up reviewer ${username}`, () => this.api.get<Array<{ id: number; username: string }>>('/users', { username }));
+      const { data } = await this.call(`looking up reviewer ${username}`, () =>
+        this.api.get<Array<{ id: number; username: string }>>('/users', { username }),
+      );
       const user = data.find((candidate) => candidate.username.toLowerCase() === username.toLowerCase());
-      if (user === undefined) warnings.push(`reviewer ${username} is not a GitLab user that this token can see; not asked for review in ${this.repository}`);
+      if (user === undefined)
+        warnings.push(
+          `reviewer ${username} is not a GitLab user that this token can see; not asked for review in ${this.repository}`,
+        );
       else ids.push(user.id);
     }
     return ids;
@@ -141,13 +172,19 @@ export class GitLabMergeRequests implements PullRequestClient {
       });
       return [];
     } catch (error) {
-      return [`auto-merge was not switched on for !${pull.number} in ${this.repository}: ${gitLabFailure(error, 'setting merge when the pipeline succeeds', this.repository).detail}`];
+      return [
+        `auto-merge was not switched on for !${pull.number} in ${this.repository}: ${gitLabFailure(error, 'setting merge when the pipeline succeeds', this.repository).detail}`,
+      ];
     }
   }
 
   async closePullRequest(pullRequest: PullRequest, comment: string): Promise<void> {
-    await this.call(`commenting on !${pullRequest.number}`, () => this.api.post(`${this.base}/${pullRequest.number}/notes`, { body: comment }));
-    await this.call(`closing !${pullRequest.number}`, () => this.api.put(`${this.base}/${pullRequest.number}`, { state_event: 'close' }));
+    await this.call(`commenting on !${pullRequest.number}`, () =>
+      this.api.post(`${this.base}/${pullRequest.number}/notes`, { body: comment }),
+    );
+    await this.call(`closing !${pullRequest.number}`, () =>
+      this.api.put(`${this.base}/${pullRequest.number}`, { state_event: 'close' }),
+    );
   }
 
   async hasComment(pullRequest: PullRequest, key: string): Promise<boolean> {
@@ -160,7 +197,9 @@ export class GitLabMergeRequests implements PullRequestClient {
 
   async ensureComment(pullRequest: PullRequest, key: string, body: string): Promise<'created' | 'exists'> {
     if (await this.hasComment(pullRequest, key)) return 'exists';
-    await this.call(`commenting on !${pullRequest.number}`, () => this.api.post(`${this.base}/${pullRequest.number}/notes`, { body: `${body}\n\n${COMMENT_KEY(key)}\n` }));
+    await this.call(`commenting on !${pullRequest.number}`, () =>
+      this.api.post(`${this.base}/${pullRequest.number}/notes`, { body: `${body}\n\n${COMMENT_KEY(key)}\n` }),
+    );
     return 'created';
   }
 
@@ -173,10 +212,14 @@ export class GitLabMergeRequests implements PullRequestClient {
     const found = notes.find((note) => !note.system && note.body.includes(marker));
     if (found?.body === text) return 'unchanged';
     if (found !== undefined) {
-      await this.call(`editing a comment on !${pullRequest.number}`, () => this.api.put(`${this.base}/${pullRequest.number}/notes/${found.id}`, { body: text }));
+      await this.call(`editing a comment on !${pullRequest.number}`, () =>
+        this.api.put(`${this.base}/${pullRequest.number}/notes/${found.id}`, { body: text }),
+      );
       return 'updated';
     }
-    await this.call(`commenting on !${pullRequest.number}`, () => this.api.post(`${this.base}/${pullRequest.number}/notes`, { body: text }));
+    await this.call(`commenting on !${pullRequest.number}`, () =>
+      this.api.post(`${this.base}/${pullRequest.number}/notes`, { body: text }),
+    );
     return 'created';
   }
 
@@ -195,13 +238,22 @@ export class GitLabMergeRequests implements PullRequestClient {
    */
   async ensureCommitReport(sha: string, report: CommitReport): Promise<WriteAction> {
     const { data } = await this.call(`reading the statuses of commit ${sha.slice(0, 12)}`, () =>
-      this.api.get<GitLabCommitStatus[]>(`${this.project}/repository/commits/${sha}/statuses`, { name: report.name, order_by: 'id', sort: 'desc', per_page: 10 }),
+      this.api.get<GitLabCommitStatus[]>(`${this.project}/repository/commits/${sha}/statuses`, {
+        name: report.name,
+        order_by: 'id',
+        sort: 'desc',
+        per_page: 10,
+      }),
     );
     const existing = data.find((status) => status.name === report.name);
     const state = STATUS_STATE[report.state];
     if (existing?.status === state) return 'unchanged';
     await this.call(`setting status ${report.name} on ${sha.slice(0, 12)}`, () =>
-      this.api.post(`${this.project}/statuses/${sha}`, { state, name: report.name, description: report.summary.slice(0, 255) }),
+      this.api.post(`${this.project}/statuses/${sha}`, {
+        state,
+        name: report.name,
+        description: report.summary.slice(0, 255),
+      }),
     );
     return existing === undefined ? 'created' : 'updated';
   }

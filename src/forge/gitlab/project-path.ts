@@ -15,6 +15,10 @@ export function projectPath(url: string, where: ErrorWhere = {}): string {
     .replace(/\.git$/, '')
     .split('/')
     .filter((part) => part !== '');
-  if (parts.some((part) => !/^[A-Za-z0-9_.-]+$/.test(part))) throw new ConfigError(`cannot read a GitLab project path from the repository URL: expected …/<group>/<project>(.git)`, where);
+  if (parts.some((part) => !/^[A-Za-z0-9_.-]+$/.test(part)))
+    throw new ConfigError(
+      `cannot read a GitLab project path from the repository URL: expected …/<group>/<project>(.git)`,
+      where,
+    );
   return parts.join('/');
 }
